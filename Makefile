@@ -1,0 +1,38 @@
+# `make install` builds .venv from nothing and is idempotent; `demo` and `test` depend on it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard package.json)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	if [ -f package.json ]; then npm install --silent --no-audit --no-fund; fi
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/pipelines run examples/approval/pipeline.json --config examples/approval/pipelines.toml
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check shared functions infra tests benchmarks app.py
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q -n auto
+
+test: lint typecheck unit
+
+bench: install
+	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
