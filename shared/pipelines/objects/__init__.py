@@ -1,0 +1,6 @@
+"""Object stores behind ``s3://`` and ``file://`` URIs."""
+
+from pipelines.objects.base import ObjectNotFound, ObjectStore, split_uri
+from pipelines.objects.local import LocalObjectStore
+
+__all__ = ["LocalObjectStore", "ObjectNotFound", "ObjectStore", "split_uri"]

@@ -1,0 +1,47 @@
+"""The object-store protocol: what the engine and runners need of S3, and nothing more."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlparse
+
+from pipelines.errors import PipelinesError, ResourceNotFound
+
+
+class ObjectNotFound(ResourceNotFound):
+    """No object at the URI."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"object not found: {uri}")
+        self.uri = uri
+
+
+class InvalidObjectUri(PipelinesError):
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"not an s3:// or file:// URI: {uri!r}")
+
+
+def split_uri(uri: str) -> tuple[str, str, str]:
+    """``s3://bucket/key`` -> ("s3", "bucket", "key"); ``file:///a/b`` -> ("file", "", "/a/b")."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3" and parsed.netloc:
+        return "s3", parsed.netloc, parsed.path.lstrip("/")
+    if parsed.scheme == "file":
+        return "file", "", parsed.netloc + parsed.path if parsed.netloc else parsed.path
+    raise InvalidObjectUri(uri)
+
+
+class ObjectStore(Protocol):
+    def get(self, uri: str) -> bytes:
+        """The object's bytes; raises ObjectNotFound."""
+        ...
+
+    def put(self, uri: str, data: bytes) -> None: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def list(self, prefix_uri: str) -> list[str]:
+        """URIs of every object whose key starts with the prefix, sorted."""
+        ...
+
+    def delete(self, uri: str) -> None: ...
