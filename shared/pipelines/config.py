@@ -7,6 +7,7 @@ Example ``pipelines.toml``::
     object_root = ".pipelines/objects"  # s3://bucket/key -> <object_root>/bucket/key
     region = "us-east-1"
     account_id = "000000000000"
+    install_requirements = false        # local jobs: pip-install a submit dir's requirements.txt
 
     [images]        # ImageUri (exact or glob) -> local interpreter or command
     "*sklearn*" = "python3"
@@ -45,6 +46,10 @@ class Config(BaseModel):
     account_id: str = Field(default="000000000000", pattern=r"^\d{12}$")
     images: dict[str, str] = Field(default_factory=dict)
     functions: dict[str, str] = Field(default_factory=dict)
+    # Local jobs: pip-install a script-mode submit directory's requirements.txt into the mapped
+    # interpreter before the job, as the framework containers do. Off by default: it changes
+    # the interpreter's environment.
+    install_requirements: bool = False
     base_dir: Path = Path(".")
 
     @property

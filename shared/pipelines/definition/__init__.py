@@ -1,0 +1,42 @@
+"""The pipeline definition language: parse, check against the service's rules, report.
+
+``load_definition`` is what callers that need a runnable definition use (it raises one
+``DefinitionError`` carrying every problem); ``check_definition`` never raises for bad input
+and also returns warnings, for tools that show a report.
+"""
+
+from __future__ import annotations
+
+from pipelines.definition.models import PipelineDefinition
+from pipelines.definition.parser import parse_definition, parse_with_problems
+from pipelines.definition.problems import DefinitionError, Problem, Report
+from pipelines.definition.validation import validate_definition
+
+
+def check_definition(text: str | bytes) -> Report:
+    """Parse and validate; every problem is in the report, nothing is raised for bad input."""
+    definition, problems = parse_with_problems(text)
+    if definition is None:
+        return Report(definition=None, errors=problems, warnings=[])
+    errors, warnings = validate_definition(definition)
+    return Report(definition=definition, errors=errors, warnings=warnings)
+
+
+def load_definition(text: str | bytes) -> PipelineDefinition:
+    """A definition that passed every rule; raises ``DefinitionError`` with all errors otherwise."""
+    report = check_definition(text)
+    if report.definition is None or report.errors:
+        raise DefinitionError(report.errors)
+    return report.definition
+
+
+__all__ = [
+    "DefinitionError",
+    "PipelineDefinition",
+    "Problem",
+    "Report",
+    "check_definition",
+    "load_definition",
+    "parse_definition",
+    "validate_definition",
+]

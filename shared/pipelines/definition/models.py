@@ -65,7 +65,9 @@ class PropertyFile(_Model):
 
 class OutputParameter(_Model):
     output_name: str = Field(alias="OutputName")
-    output_type: Literal["String", "Integer", "Float", "Boolean"] = Field(default="String", alias="OutputType")
+    output_type: Literal["String", "Integer", "Float", "Boolean"] = Field(
+        default="String", alias="OutputType"
+    )
 
 
 class StepBase(_Model):

@@ -51,9 +51,7 @@ class LocalObjectStore:
         base = Path(key) if scheme == "file" else self.root / bucket
         if scheme == "file":
             start = base if base.is_dir() else base.parent
-            return sorted(
-                f"file://{p}" for p in start.rglob("*") if p.is_file() and str(p).startswith(key)
-            )
+            return sorted(f"file://{p}" for p in start.rglob("*") if p.is_file() and str(p).startswith(key))
         start = base / key if (base / key).is_dir() else (base / key).parent
         if not start.is_dir():
             return []

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""CDK app: `cdk synth` / `cdk deploy` the self-hosted SageMaker Pipelines service.
+
+Context (cdk.json or `-c key=value`): stage, namePrefix, logRetentionDays, sharingAccounts,
+example (deploy the example pipeline through the `Pipeline` construct), lambdaArchitecture.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+sys.path.insert(0, str(Path(__file__).resolve().parent / "shared"))
+
+import aws_cdk as cdk  # noqa: E402
+
+from infra.nag import apply_nag  # noqa: E402
+from infra.settings import settings_from_context  # noqa: E402
+from infra.stacks.pipelines_stack import PipelinesStack  # noqa: E402
+
+
+def build_app(app: cdk.App | None = None) -> cdk.App:
+    app = app or cdk.App()
+    settings = settings_from_context(app.node)
+    env = cdk.Environment(
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+    )
+    PipelinesStack(app, f"{settings.name_prefix}-{settings.stage}-pipelines", settings=settings, env=env)
+    apply_nag(app)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

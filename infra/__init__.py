@@ -1,0 +1,1 @@
+"""CDK constructs and stacks for the cloud runtime. Infrastructure only: no business logic."""

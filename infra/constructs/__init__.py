@@ -1,0 +1,1 @@
+"""Reusable constructs; each one owns one concern of the deployment."""

@@ -1,0 +1,76 @@
+"""The SageMaker-compatible API: API Gateway REST with AWS_IAM auth in front of the api Lambda.
+
+`POST /` takes `X-Amz-Target: SageMaker.<Operation>` like the real endpoint; `POST /<Operation>`
+is the per-operation variant, so IAM policies can scope `execute-api:Invoke` by operation.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.settings import Settings
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.DESTROY,
+                                    retention=logs.RetentionDays.ONE_MONTH)
+        principals: list[iam.IPrincipal] = [iam.AccountPrincipal(stack.account)]
+        principals += [iam.AccountPrincipal(account) for account in settings.sharing_accounts]
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="OwnerAndSharingAccounts",
+                    principals=principals,
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                )
+            ]
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=settings.name("api"),
+            description="SageMaker pipeline operations (AWS JSON 1.1), RAM and Scheduler subsets",
+            policy=policy,
+            cloud_watch_role=False,
+            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.stage,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=True,
+                ),
+                throttling_rate_limit=50,
+                throttling_burst_limit=100,
+                tracing_enabled=True,
+                metrics_enabled=True,
+            ),
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+        )
+        validator = self.rest_api.add_request_validator("Validator", validate_request_body=False,
+                                                        validate_request_parameters=True)
+        integration = apigw.LambdaIntegration(function, proxy=True)
+        self.rest_api.root.add_method("POST", integration, request_validator=validator)
+        # `POST /<Operation>` (IAM can scope execute-api:Invoke to `.../POST/CreatePipeline`), and
+        # the REST-JSON paths of the RAM and Scheduler subsets, all reach the same Lambda.
+        self.rest_api.root.add_resource("{proxy+}").add_method("ANY", integration, request_validator=validator)
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url

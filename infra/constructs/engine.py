@@ -1,0 +1,143 @@
+"""The engine Lambda and the two Standard state machines it drives.
+
+The ASL comes from the core (`pipelines.stepfunctions`), so what CDK deploys is exactly what
+the moto tests run. State machine names are fixed so the engine can be given their ARNs
+without a dependency cycle (the machines invoke the engine, the engine starts the machines).
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.constructs.data import DataTables
+from infra.constructs.lambdas import handler_function
+from infra.settings import Settings
+from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
+
+PIPELINE_ROLE_PATH = "/pipelines/"
+"""Pipeline execution roles live under this IAM path; the StepRunner may assume only those."""
+
+
+
+class Engine(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        layer: lambda_.ILayerVersion,
+        tables: DataTables,
+        bus: events.IEventBus,
+        callback_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.step_runner_name = settings.name("step-runner")
+        self.pipeline_execution_name = settings.name("pipeline-execution")
+        self.step_runner_arn = stack.format_arn(
+            service="states", resource="stateMachine", resource_name=self.step_runner_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.pipeline_execution_arn = stack.format_arn(
+            service="states", resource="stateMachine", resource_name=self.pipeline_execution_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.pipeline_role_arn_pattern = stack.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
+        )
+
+        self.function = handler_function(
+            self,
+            "EngineFunction",
+            handler_dir="engine",
+            settings=settings,
+            layer=layer,
+            timeout=cdk.Duration.minutes(1),
+            description="Pipeline engine: start, step reports, callbacks, stop and retry",
+            environment={
+                "STATE_TABLE": tables.state.table_name,
+                "CACHE_TABLE": tables.cache.table_name,
+                "STEP_RUNNER_ARN": self.step_runner_arn,
+                "PIPELINE_EXECUTION_ARN": self.pipeline_execution_arn,
+                "EVENT_BUS_NAME": bus.event_bus_name,
+                "CALLBACK_QUEUE_URL": callback_queue.queue_url,
+            },
+        )
+        tables.state.grant_read_write_data(self.function)
+        tables.cache.grant_read_write_data(self.function)
+        bus.grant_put_events_to(self.function)
+        callback_queue.grant_send_messages(self.function)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DriveStateMachines",
+                actions=["states:StartExecution"],
+                resources=[self.step_runner_arn, self.pipeline_execution_arn],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ControlExecutions",
+                actions=["states:StopExecution", "states:DescribeExecution"],
+                resources=[
+                    stack.format_arn(service="states", resource="execution",
+                                     resource_name=f"{name}:*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+                    for name in (self.step_runner_name, self.pipeline_execution_name)
+                ],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReleaseTaskTokens",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=[self.step_runner_arn, self.pipeline_execution_arn],
+            )
+        )
+        # Stop*Job, experiments and property-file reads happen as the pipeline's own role.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ActAsPipelineRole", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
+            )
+        )
+
+        self.step_runner = self._state_machine(
+            "StepRunner", self.step_runner_name, step_runner_definition(), settings
+        )
+        self.pipeline_execution = self._state_machine(
+            "PipelineExecution", self.pipeline_execution_name, pipeline_execution_definition(), settings
+        )
+        # Typed tasks run with Credentials.RoleArn = the pipeline's role: the machine role itself
+        # only assumes pipeline roles and reports to the engine.
+        self.step_runner.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="AssumePipelineRoles", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
+            )
+        )
+        self.step_runner_role = self.step_runner.role
+
+    def _state_machine(self, construct_id: str, name: str, asl: dict[str, object], settings: Settings) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", removal_policy=cdk.RemovalPolicy.DESTROY,
+            retention=logs.RetentionDays.ONE_MONTH,
+        )
+        machine = sfn.StateMachine(
+            self,
+            construct_id,
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(asl)),
+            definition_substitutions={"EngineFunctionArn": self.function.function_arn},
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+        )
+        self.function.grant_invoke(machine)
+        return machine

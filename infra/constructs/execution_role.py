@@ -1,0 +1,88 @@
+"""A sample pipeline execution role: what a pipeline's steps need, assumable by the StepRunner.
+
+Pipelines name this role as their RoleArn. It lives under the documented path so the StepRunner
+(and the engine) may assume it and nothing else.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.constructs.engine import PIPELINE_ROLE_PATH
+
+
+class PipelineExecutionRole(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        trusted: list[iam.IRole],
+        bucket_names: list[str],
+        callback_queue_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        principals: list[iam.IPrincipal] = [iam.ServicePrincipal("sagemaker.amazonaws.com")]
+        principals += [iam.ArnPrincipal(role.role_arn) for role in trusted]
+        self.role = iam.Role(
+            self,
+            "Role",
+            path=PIPELINE_ROLE_PATH,
+            assumed_by=iam.CompositePrincipal(*principals),
+            description="Sample SageMaker pipeline execution role (jobs, models, Lambda, SQS, EMR)",
+        )
+        account_arn = lambda service, resource: stack.format_arn(service=service, resource=resource,  # noqa: E731
+                                                                 resource_name="*")
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="SageMakerJobsAndModels",
+            actions=[
+                "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+                "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                "sagemaker:CreateAutoMLJob", "sagemaker:DescribeAutoMLJob", "sagemaker:StopAutoMLJob",
+                "sagemaker:CreateModel", "sagemaker:DescribeModel",
+                "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
+                "sagemaker:DescribeModelPackage", "sagemaker:AddTags",
+                "sagemaker:CreateExperiment", "sagemaker:CreateTrial", "sagemaker:AssociateTrialComponent",
+            ],
+            resources=[account_arn("sagemaker", r) for r in (
+                "processing-job", "training-job", "transform-job", "hyper-parameter-tuning-job",
+                "automl-job", "model", "model-package", "model-package-group", "experiment",
+                "experiment-trial", "experiment-trial-component")],
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="SyncIntegrationRules",
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[stack.format_arn(service="events", resource="rule",
+                                        resource_name="StepFunctionsGetEventsForSageMaker*")],
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="PassSelfToJobs", actions=["iam:PassRole"], resources=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="LambdaSteps", actions=["lambda:InvokeFunction"],
+            resources=[stack.format_arn(service="lambda", resource="function",
+                                        resource_name="sagemaker-*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)],
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="CallbackSteps", actions=["sqs:SendMessage"], resources=[callback_queue_arn],
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="EmrSteps",
+            actions=["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep",
+                     "elasticmapreduce:CancelSteps", "elasticmapreduce:RunJobFlow",
+                     "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:DescribeCluster"],
+            resources=[stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")],
+        ))
+        if bucket_names:
+            self.role.add_to_policy(iam.PolicyStatement(
+                sid="PipelineData", actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                resources=[arn for b in bucket_names for arn in (f"arn:{stack.partition}:s3:::{b}",
+                                                                  f"arn:{stack.partition}:s3:::{b}/*")],
+            ))

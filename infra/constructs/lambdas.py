@@ -1,0 +1,70 @@
+"""One factory for every handler, so runtime, architecture, tracing, logging and the core layer
+are set in one place."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.packaging import RUNTIME, handler_code
+from infra.settings import Settings
+
+
+def handler_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler_dir: str,
+    settings: Settings,
+    layer: lambda_.ILayerVersion,
+    environment: dict[str, str],
+    timeout: cdk.Duration = cdk.Duration.seconds(30),
+    memory_size: int = 512,
+    description: str,
+) -> lambda_.Function:
+    log_group = logs.LogGroup(
+        scope,
+        f"{construct_id}Logs",
+        retention=_retention(settings.log_retention_days),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64 if settings.arm64 else lambda_.Architecture.X86_64,
+        handler="handler.handler",
+        code=handler_code(handler_dir),
+        layers=[layer],
+        timeout=timeout,
+        memory_size=memory_size,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group,
+        description=description,
+        environment={
+            "POWERTOOLS_SERVICE_NAME": f"pipelines-{handler_dir}",
+            "POWERTOOLS_METRICS_NAMESPACE": "SelfHostedPipelines",
+            "PIPELINES_STAGE": settings.stage,
+            **environment,
+        },
+    )
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    by_days = {
+        1: logs.RetentionDays.ONE_DAY,
+        3: logs.RetentionDays.THREE_DAYS,
+        5: logs.RetentionDays.FIVE_DAYS,
+        7: logs.RetentionDays.ONE_WEEK,
+        14: logs.RetentionDays.TWO_WEEKS,
+        30: logs.RetentionDays.ONE_MONTH,
+        60: logs.RetentionDays.TWO_MONTHS,
+        90: logs.RetentionDays.THREE_MONTHS,
+        180: logs.RetentionDays.SIX_MONTHS,
+        365: logs.RetentionDays.ONE_YEAR,
+    }
+    if days not in by_days:
+        raise ValueError(f"logRetentionDays must be one of {sorted(by_days)}, got {days}")
+    return by_days[days]

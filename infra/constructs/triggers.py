@@ -1,0 +1,28 @@
+"""Schedules and event-driven starts: an EventBridge Scheduler group and the role it uses to
+invoke the trigger Lambda, which starts executions with the pipeline's default parameters
+(schedules) or parameters mapped from the event (EventBridge rules)."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra.settings import Settings
+
+
+class Triggers(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, function: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = function
+        self.group = scheduler.CfnScheduleGroup(self, "ScheduleGroup", name=settings.name("schedules"))
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description="EventBridge Scheduler invokes the trigger Lambda for pipeline schedules",
+        )
+        function.grant_invoke(self.scheduler_role)

@@ -1,0 +1,673 @@
+"""An S3-compatible endpoint over the local object root, for the embedded runtime.
+
+The SageMaker SDK uploads code, ``@step`` payloads and large definitions to S3, and step
+scripts read and write S3 with boto3. Served by ``pipelines serve``, this endpoint lets them
+run unchanged offline: ``s3://bucket/key`` is the file ``<object_root>/bucket/key`` -- the
+same file the local runners read and write through :class:`LocalObjectStore`.
+
+Why not moto's S3 backend: it keeps objects in its own in-memory model, so files the runners
+write would be invisible to S3 clients and uploads would never reach the object root; keeping
+the two in sync would mean patching moto internals. Instead the wire side is moto's
+model-driven protocol layer (see :mod:`pipelines.api.rest`) and the storage is the one object
+root, the single source of truth.
+
+Path-style addressing (``http://127.0.0.1:PORT/bucket/key``). Buckets are top-level folders.
+Content type and user metadata live in a sidecar store beside the state dir (a file written
+by a runner simply has none). Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+GetBucketLocation, PutObject, GetObject (incl. Range, If-Match/If-None-Match), HeadObject,
+DeleteObject, DeleteObjects, CopyObject, ListObjectsV2, ListObjects, and multipart uploads
+(Create, UploadPart, Complete, Abort). Versioning, SSE-C, object lock and ACL enforcement are
+not: requests that need them are refused with ``NotImplemented``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import threading
+import uuid
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from moto.core.request import Request
+from pipelines.api.errors import ServiceError
+from pipelines.api.rest import RestService
+from pipelines.api.wire import CallContext, Handler, HttpResponse
+from pipelines.objects import LocalObjectStore
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+_OWNER = {"ID": "local", "DisplayName": "local"}
+# Members that would change what is stored or who may read it; refused, never ignored.
+_UNSUPPORTED_MEMBERS = (
+    "VersionId",
+    "SSECustomerKey",
+    "CopySourceSSECustomerKey",
+    "ObjectLockMode",
+    "ObjectLockLegalHoldStatus",
+    "WriteOffsetBytes",
+    "PartNumber",
+    "MFA",
+)
+
+
+def no_such_bucket(bucket: str) -> ServiceError:
+    return ServiceError("NoSuchBucket", f"The specified bucket does not exist: {bucket}", 404)
+
+
+def no_such_key(key: str) -> ServiceError:
+    return ServiceError("NoSuchKey", f"The specified key does not exist: {key}", 404)
+
+
+def not_implemented(what: str) -> ServiceError:
+    return ServiceError("NotImplemented", f"{what} is not supported by the local S3 endpoint", 501)
+
+
+def decode_aws_chunked(body: bytes) -> bytes:
+    """The payload of an ``aws-chunked`` body (signed or unsigned chunks, optional trailer)."""
+    out = bytearray()
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            raise ServiceError("IncompleteBody", "the aws-chunked body ends inside a chunk header")
+        header = body[position:line_end].split(b";", 1)[0]
+        try:
+            size = int(header, 16)
+        except ValueError as exc:
+            raise ServiceError("InvalidRequest", "malformed aws-chunked chunk header") from exc
+        position = line_end + 2
+        if size == 0:
+            return bytes(out)
+        if position + size > len(body):
+            raise ServiceError("IncompleteBody", "the aws-chunked body is shorter than its chunks say")
+        out += body[position : position + size]
+        position += size + 2
+
+
+def is_aws_chunked(headers: Any) -> bool:
+    sha = str(headers.get("x-amz-content-sha256", "") or "")
+    encoding = str(headers.get("Content-Encoding", "") or "")
+    return sha.startswith("STREAMING-") or "aws-chunked" in encoding
+
+
+def _checksums(data: bytes) -> dict[str, Callable[[], str]]:
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return {
+        "ChecksumCRC32": lambda: b64(zlib.crc32(data).to_bytes(4, "big")),
+        "ChecksumSHA1": lambda: b64(hashlib.sha1(data).digest()),
+        "ChecksumSHA256": lambda: b64(hashlib.sha256(data).digest()),
+        "ContentMD5": lambda: b64(hashlib.md5(data).digest()),
+    }
+
+
+def verify_checksums(params: dict[str, Any], data: bytes) -> None:
+    """Check every checksum the client sent; refuse algorithms we cannot compute."""
+    known = _checksums(data)
+    for member, value in params.items():
+        if not (member.startswith("Checksum") or member == "ContentMD5") or member in (
+            "ChecksumAlgorithm",
+            "ChecksumType",
+            "ChecksumMode",
+        ):
+            continue
+        compute = known.get(member)
+        if compute is None:
+            raise not_implemented(f"{member}")
+        if compute() != value:
+            raise ServiceError("BadDigest", f"the {member} you specified did not match the data received")
+
+
+class ObjectRoot:
+    """Buckets, objects and their metadata on disk; thread-safe for the server's threads."""
+
+    def __init__(self, object_root: Path, state_dir: Path) -> None:
+        self.objects = LocalObjectStore(object_root)
+        self.root = self.objects.root
+        self.meta_dir = Path(state_dir) / "s3-metadata"
+        self.uploads_dir = Path(state_dir) / "s3-uploads"
+        self._lock = threading.Lock()
+
+    # -- buckets -----------------------------------------------------------------------------
+    def bucket_dir(self, bucket: str) -> Path:
+        path = (self.root / bucket).resolve()
+        if path.parent != self.root or not bucket or bucket.startswith("."):
+            raise ServiceError("InvalidBucketName", f"The specified bucket is not valid: {bucket}")
+        return path
+
+    def require_bucket(self, bucket: str) -> Path:
+        path = self.bucket_dir(bucket)
+        if not path.is_dir():
+            raise no_such_bucket(bucket)
+        return path
+
+    # -- objects -----------------------------------------------------------------------------
+    def uri(self, bucket: str, key: str) -> str:
+        if not key or key.endswith("/"):
+            raise not_implemented(f"key {key!r} (an empty key or one ending in '/')")
+        return f"s3://{bucket}/{key}"
+
+    def file(self, bucket: str, key: str) -> Path:
+        self.require_bucket(bucket)
+        path = self.objects.path_for(self.uri(bucket, key))
+        if not path.is_file():
+            raise no_such_key(key)
+        return path
+
+    def _meta_path(self, bucket: str, key: str) -> Path:
+        digest = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
+        return self.meta_dir / digest[:2] / f"{digest}.json"
+
+    def metadata(self, bucket: str, key: str, path: Path) -> dict[str, Any]:
+        """Stored metadata if it still describes the file on disk, else what the file shows."""
+        stat = path.stat()
+        try:
+            meta: dict[str, Any] = json.loads(self._meta_path(bucket, key).read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("size") != stat.st_size or meta.get("mtime_ns") != stat.st_mtime_ns:
+            meta = {"ETag": f'"{hashlib.md5(path.read_bytes()).hexdigest()}"'}
+        meta["size"] = stat.st_size
+        meta["LastModified"] = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(microsecond=0)
+        return meta
+
+    def put(
+        self, bucket: str, key: str, data: bytes, attributes: dict[str, Any], etag: str | None = None
+    ) -> str:
+        self.require_bucket(bucket)
+        uri = self.uri(bucket, key)
+        etag = etag or f'"{hashlib.md5(data).hexdigest()}"'
+        with self._lock:
+            self.objects.put(uri, data)
+            stat = self.objects.path_for(uri).stat()
+            record = {**attributes, "ETag": etag, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            meta_path = self._meta_path(bucket, key)
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps(record))
+        return etag
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.require_bucket(bucket)
+        with self._lock:
+            self.objects.delete(self.uri(bucket, key))
+            self._meta_path(bucket, key).unlink(missing_ok=True)
+
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        self.require_bucket(bucket)
+        base = f"s3://{bucket}/"
+        return [u[len(base) :] for u in self.objects.list(f"{base}{prefix}")]
+
+
+_ATTRIBUTE_MEMBERS = (
+    "ContentType",
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+)
+
+
+def _attributes(params: dict[str, Any]) -> dict[str, Any]:
+    attributes = {m: params[m] for m in _ATTRIBUTE_MEMBERS if params.get(m)}
+    if "ContentEncoding" in attributes:
+        kept = [e for e in str(attributes["ContentEncoding"]).split(",") if e.strip() != "aws-chunked"]
+        attributes["ContentEncoding"] = ",".join(kept)
+        if not kept:
+            del attributes["ContentEncoding"]
+    metadata = params.get("Metadata")
+    if metadata:
+        attributes["Metadata"] = {str(k).lower(): v for k, v in metadata.items()}
+    return attributes
+
+
+def _refuse_unsupported(params: dict[str, Any]) -> None:
+    for member in _UNSUPPORTED_MEMBERS:
+        if member in params:
+            raise not_implemented(member)
+
+
+def _encode(value: str, encoding: str | None) -> str:
+    return quote(value, safe="/~") if encoding == "url" else value
+
+
+class S3Operations:
+    """The S3 subset, transport-free; each method is a handler ``(params, context) -> result``."""
+
+    def __init__(self, store: ObjectRoot) -> None:
+        self.store = store
+
+    def handlers(self) -> dict[str, Handler]:
+        names = [
+            "ListBuckets",
+            "CreateBucket",
+            "HeadBucket",
+            "DeleteBucket",
+            "GetBucketLocation",
+            "PutObject",
+            "GetObject",
+            "HeadObject",
+            "DeleteObject",
+            "DeleteObjects",
+            "CopyObject",
+            "ListObjectsV2",
+            "ListObjects",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+            "AbortMultipartUpload",
+        ]
+        return {name: getattr(self, _snake(name)) for name in names}
+
+    # -- buckets -----------------------------------------------------------------------------
+    def list_buckets(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        root = self.store.root
+        buckets = []
+        if root.is_dir():
+            for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                created = dt.datetime.fromtimestamp(path.stat().st_ctime, dt.UTC).replace(microsecond=0)
+                if not params.get("Prefix") or path.name.startswith(params["Prefix"]):
+                    buckets.append({"Name": path.name, "CreationDate": created, "BucketRegion": ctx.region})
+        return {"Buckets": buckets, "Owner": _OWNER}
+
+    def create_bucket(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        bucket = params["Bucket"]
+        if not _BUCKET_NAME.match(bucket):
+            raise ServiceError("InvalidBucketName", f"The specified bucket is not valid: {bucket}")
+        path = self.store.bucket_dir(bucket)
+        if path.is_dir():
+            raise ServiceError(
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+                409,
+            )
+        path.mkdir(parents=True)
+        return {"Location": f"/{bucket}"}
+
+    def head_bucket(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        self.store.require_bucket(params["Bucket"])
+        return {"BucketRegion": ctx.region}
+
+    def delete_bucket(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        bucket = params["Bucket"]
+        path = self.store.require_bucket(bucket)
+        if self.store.keys(bucket, ""):
+            raise ServiceError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409)
+        shutil.rmtree(path)
+        return {}
+
+    def get_bucket_location(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        self.store.require_bucket(params["Bucket"])
+        return {"LocationConstraint": "" if ctx.region == "us-east-1" else ctx.region}
+
+    # -- objects -----------------------------------------------------------------------------
+    def put_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        data = _body_bytes(params.get("Body"))
+        verify_checksums(params, data)
+        bucket, key = params["Bucket"], params["Key"]
+        self._check_write_conditions(params, bucket, key)
+        etag = self.store.put(bucket, key, data, _attributes(params))
+        return {"ETag": etag}
+
+    def _check_write_conditions(self, params: dict[str, Any], bucket: str, key: str) -> None:
+        if "IfNoneMatch" not in params and "IfMatch" not in params:
+            return
+        try:
+            path = self.store.file(bucket, key)
+            etag: str | None = self.store.metadata(bucket, key, path)["ETag"]
+        except ServiceError:
+            etag = None
+        if params.get("IfNoneMatch") == "*" and etag is not None:
+            raise ServiceError(
+                "PreconditionFailed", "At least one of the preconditions you specified did not hold", 412
+            )
+        if "IfMatch" in params and (etag is None or params["IfMatch"] not in ("*", etag)):
+            raise ServiceError(
+                "PreconditionFailed", "At least one of the preconditions you specified did not hold", 412
+            )
+
+    def get_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        bucket, key = params["Bucket"], params["Key"]
+        path = self.store.file(bucket, key)
+        meta = self.store.metadata(bucket, key, path)
+        self._check_read_conditions(params, meta)
+        data = path.read_bytes()
+        result = self._describe(meta, params)
+        if params.get("Range"):
+            start, end = _parse_range(params["Range"], len(data))
+            data = data[start : end + 1]
+            result["ContentRange"] = f"bytes {start}-{end}/{meta['size']}"
+        result["ContentLength"] = len(data)
+        result["Body"] = data
+        return result
+
+    def head_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        bucket, key = params["Bucket"], params["Key"]
+        path = self.store.file(bucket, key)
+        meta = self.store.metadata(bucket, key, path)
+        self._check_read_conditions(params, meta)
+        result = self._describe(meta, params)
+        result["ContentLength"] = meta["size"]
+        return result
+
+    @staticmethod
+    def _check_read_conditions(params: dict[str, Any], meta: dict[str, Any]) -> None:
+        if "IfMatch" in params and params["IfMatch"] not in ("*", meta["ETag"]):
+            raise ServiceError(
+                "PreconditionFailed", "At least one of the preconditions you specified did not hold", 412
+            )
+        if "IfNoneMatch" in params and params["IfNoneMatch"] in ("*", meta["ETag"]):
+            raise ServiceError("NotModified", "Not Modified", 304)
+        modified: dt.datetime = meta["LastModified"]
+        if "IfModifiedSince" in params and modified <= params["IfModifiedSince"]:
+            raise ServiceError("NotModified", "Not Modified", 304)
+        if "IfUnmodifiedSince" in params and modified > params["IfUnmodifiedSince"]:
+            raise ServiceError(
+                "PreconditionFailed", "At least one of the preconditions you specified did not hold", 412
+            )
+
+    @staticmethod
+    def _describe(meta: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "ETag": meta["ETag"],
+            "LastModified": meta["LastModified"],
+            "ContentType": meta.get("ContentType", _DEFAULT_CONTENT_TYPE),
+            "AcceptRanges": "bytes",
+            "Metadata": meta.get("Metadata", {}),
+        }
+        for member in _ATTRIBUTE_MEMBERS[1:]:
+            if member in meta:
+                result[member] = meta[member]
+        for member in (
+            "ContentType",
+            "CacheControl",
+            "ContentDisposition",
+            "ContentEncoding",
+            "ContentLanguage",
+        ):
+            override = params.get(f"Response{member}")
+            if override:
+                result[member] = override
+        return result
+
+    def delete_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        self.store.delete(params["Bucket"], params["Key"])
+        return {}
+
+    def delete_objects(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        bucket = params["Bucket"]
+        self.store.require_bucket(bucket)
+        deleted, errors = [], []
+        for item in params["Delete"].get("Objects", []):
+            if "VersionId" in item:
+                errors.append(
+                    {"Key": item["Key"], "Code": "NotImplemented", "Message": "versions are not supported"}
+                )
+                continue
+            try:
+                self.store.delete(bucket, item["Key"])
+            except ServiceError as error:
+                errors.append({"Key": item["Key"], "Code": error.code, "Message": error.message})
+                continue
+            deleted.append({"Key": item["Key"]})
+        quiet = params["Delete"].get("Quiet", False)
+        return {"Deleted": [] if quiet else deleted, "Errors": errors}
+
+    def copy_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        source = unquote(str(params["CopySource"])).lstrip("/")
+        if "?versionId=" in source:
+            raise not_implemented("copying a specific version")
+        source_bucket, _, source_key = source.partition("/")
+        path = self.store.file(source_bucket, source_key)
+        source_meta = self.store.metadata(source_bucket, source_key, path)
+        data = path.read_bytes()
+        if params.get("MetadataDirective") == "REPLACE":
+            attributes = _attributes(params)
+        else:
+            attributes = {k: v for k, v in source_meta.items() if k in (*_ATTRIBUTE_MEMBERS, "Metadata")}
+        etag = self.store.put(params["Bucket"], params["Key"], data, attributes)
+        copied = self.store.metadata(
+            params["Bucket"], params["Key"], self.store.file(params["Bucket"], params["Key"])
+        )
+        return {"CopyObjectResult": {"ETag": etag, "LastModified": copied["LastModified"]}}
+
+    def list_objects_v2(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        token = params.get("ContinuationToken")
+        after = params.get("StartAfter", "")
+        if token:
+            try:
+                after = max(after, base64.urlsafe_b64decode(token.encode()).decode())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ServiceError("InvalidArgument", "The continuation token provided is incorrect") from exc
+        page = self._list(params, after)
+        encoding = params.get("EncodingType")
+        result: dict[str, Any] = {
+            **page.result(encoding),
+            "Name": params["Bucket"],
+            "KeyCount": len(page.contents) + len(page.prefixes),
+        }
+        if token:
+            result["ContinuationToken"] = token
+        if "StartAfter" in params:
+            result["StartAfter"] = _encode(params["StartAfter"], encoding)
+        if page.truncated and page.last:
+            result["NextContinuationToken"] = base64.urlsafe_b64encode(page.last.encode()).decode()
+        return result
+
+    def list_objects(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        page = self._list(params, params.get("Marker", ""))
+        encoding = params.get("EncodingType")
+        result: dict[str, Any] = {
+            **page.result(encoding),
+            "Name": params["Bucket"],
+            "Marker": params.get("Marker", ""),
+        }
+        if page.truncated and page.last and params.get("Delimiter"):
+            result["NextMarker"] = _encode(page.last, encoding)
+        return result
+
+    def _list(self, params: dict[str, Any], after: str) -> _ListPage:
+        prefix = params.get("Prefix", "")
+        delimiter = params.get("Delimiter", "")
+        max_keys = params.get("MaxKeys", 1000)
+        bucket = params["Bucket"]
+        page = _ListPage(prefix, delimiter, max_keys)
+        for key in self.store.keys(bucket, prefix):
+            if key <= after:
+                continue
+            if delimiter:
+                cut = key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = key[: cut + len(delimiter)]
+                    if common <= after or common in page.prefixes:
+                        continue
+                    if not page.add_prefix(common):
+                        break
+                    continue
+            path = self.store.objects.path_for(f"s3://{bucket}/{key}")
+            meta = self.store.metadata(bucket, key, path)
+            entry = {
+                "Key": key,
+                "LastModified": meta["LastModified"],
+                "ETag": meta["ETag"],
+                "Size": meta["size"],
+                "StorageClass": "STANDARD",
+            }
+            if not page.add_object(entry):
+                break
+        return page
+
+    # -- multipart ---------------------------------------------------------------------------
+    def _upload_dir(self, upload_id: str, bucket: str, key: str) -> Path:
+        path = self.store.uploads_dir / upload_id
+        try:
+            record = json.loads((path / "upload.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ServiceError(
+                "NoSuchUpload", f"The specified upload does not exist: {upload_id}", 404
+            ) from exc
+        if record["Bucket"] != bucket or record["Key"] != key:
+            raise ServiceError("NoSuchUpload", f"The specified upload does not exist: {upload_id}", 404)
+        return path
+
+    def create_multipart_upload(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        _refuse_unsupported(params)
+        bucket, key = params["Bucket"], params["Key"]
+        self.store.require_bucket(bucket)
+        self.store.uri(bucket, key)
+        upload_id = uuid.uuid4().hex
+        path = self.store.uploads_dir / upload_id
+        path.mkdir(parents=True)
+        record = {"Bucket": bucket, "Key": key, "attributes": _attributes(params)}
+        (path / "upload.json").write_text(json.dumps(record))
+        result = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+        if params.get("ChecksumAlgorithm"):
+            result["ChecksumAlgorithm"] = params["ChecksumAlgorithm"]
+        return result
+
+    def upload_part(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        path = self._upload_dir(params["UploadId"], params["Bucket"], params["Key"])
+        data = _body_bytes(params.get("Body"))
+        verify_checksums(params, data)
+        number = params["PartNumber"]
+        if not 1 <= number <= 10000:
+            raise ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000")
+        (path / f"{number:05d}.part").write_bytes(data)
+        return {"ETag": f'"{hashlib.md5(data).hexdigest()}"'}
+
+    def complete_multipart_upload(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        bucket, key = params["Bucket"], params["Key"]
+        path = self._upload_dir(params["UploadId"], bucket, key)
+        parts = params.get("MultipartUpload", {}).get("Parts", [])
+        if not parts:
+            raise ServiceError("MalformedXML", "The XML you provided did not list any part")
+        numbers = [p["PartNumber"] for p in parts]
+        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+            raise ServiceError("InvalidPartOrder", "The list of parts was not in ascending order")
+        chunks, digests = [], []
+        for part in parts:
+            part_file = path / f"{part['PartNumber']:05d}.part"
+            if not part_file.is_file():
+                raise ServiceError("InvalidPart", f"part {part['PartNumber']} was not uploaded")
+            data = part_file.read_bytes()
+            digest = hashlib.md5(data).digest()
+            if part.get("ETag") and part["ETag"].strip('"') != digest.hex():
+                raise ServiceError("InvalidPart", f"part {part['PartNumber']} has a different ETag")
+            chunks.append(data)
+            digests.append(digest)
+        record = json.loads((path / "upload.json").read_text())
+        etag = f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(parts)}"'
+        self.store.put(bucket, key, b"".join(chunks), record["attributes"], etag=etag)
+        shutil.rmtree(path, ignore_errors=True)
+        return {"Location": f"/{bucket}/{quote(key)}", "Bucket": bucket, "Key": key, "ETag": etag}
+
+    def abort_multipart_upload(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        path = self._upload_dir(params["UploadId"], params["Bucket"], params["Key"])
+        shutil.rmtree(path, ignore_errors=True)
+        return {}
+
+
+class _ListPage:
+    """One page of a listing: objects and common prefixes up to MaxKeys."""
+
+    def __init__(self, prefix: str, delimiter: str, max_keys: int) -> None:
+        self.prefix, self.delimiter, self.max_keys = prefix, delimiter, max_keys
+        self.contents: list[dict[str, Any]] = []
+        self.prefixes: list[str] = []
+        self.truncated = False
+        self.last = ""
+
+    def _room(self) -> bool:
+        if len(self.contents) + len(self.prefixes) >= self.max_keys:
+            self.truncated = True
+            return False
+        return True
+
+    def add_object(self, entry: dict[str, Any]) -> bool:
+        if not self._room():
+            return False
+        self.contents.append(entry)
+        self.last = entry["Key"]
+        return True
+
+    def add_prefix(self, prefix: str) -> bool:
+        if not self._room():
+            return False
+        self.prefixes.append(prefix)
+        self.last = prefix
+        return True
+
+    def result(self, encoding: str | None) -> dict[str, Any]:
+        contents = [{**c, "Key": _encode(c["Key"], encoding)} for c in self.contents]
+        result: dict[str, Any] = {
+            "IsTruncated": self.truncated,
+            "Prefix": _encode(self.prefix, encoding),
+            "MaxKeys": self.max_keys,
+            "CommonPrefixes": [{"Prefix": _encode(p, encoding)} for p in self.prefixes],
+        }
+        if contents:
+            result["Contents"] = contents
+        if self.delimiter:
+            result["Delimiter"] = _encode(self.delimiter, encoding)
+        if encoding:
+            result["EncodingType"] = encoding
+        return result
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    return bytes(body)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int]:
+    match = _RANGE.match(header.strip())
+    if match is None or (not match.group(1) and not match.group(2)):
+        raise ServiceError("InvalidRange", f"unsupported Range {header!r}", 416)
+    first, last = match.group(1), match.group(2)
+    if not first:
+        start, end = max(size - int(last), 0), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ServiceError("InvalidRange", "The requested range is not satisfiable", 416)
+    return start, end
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class S3Service(RestService):
+    """The S3 wire: aws-chunked uploads decoded, ranged reads answered 206."""
+
+    def __init__(self, store: ObjectRoot, *, strict_shapes: bool = False) -> None:
+        super().__init__("s3", S3Operations(store).handlers(), strict_shapes=strict_shapes)
+
+    def prepare_body(self, request: Request, body: bytes) -> bytes:
+        return decode_aws_chunked(body) if is_aws_chunked(request.headers) and body else body
+
+    def finish(self, operation_name: str, result: dict[str, Any], response: HttpResponse) -> HttpResponse:
+        if operation_name in ("GetObject", "HeadObject"):
+            # The payload's own type, not the XML type the serializer stamps on every response.
+            response.headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+            response.headers["Content-Type"] = result["ContentType"]
+        if operation_name == "GetObject" and "ContentRange" in result:
+            response.status = 206
+        return response

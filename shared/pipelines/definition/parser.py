@@ -1,0 +1,149 @@
+"""Text -> ``PipelineDefinition``: decoding, size limit, JSON syntax and the schema.
+
+Every failure becomes a ``Problem`` (with line/column/offset for syntax, a JSON path for the
+schema), never an exception from the json module or pydantic, so callers see one typed
+``DefinitionError`` whatever the input was (empty, binary, an array, wrong types...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pydantic
+
+from pipelines.definition.models import MAX_DEFINITION_CHARS, PipelineDefinition
+from pipelines.definition.problems import DefinitionError, Problem
+from pipelines.definition.schema_errors import describe_value, problems_from_validation_error
+
+_SNIPPET_WIDTH = 70
+
+
+class _NonStandardConstant(ValueError):
+    """NaN/Infinity: Python's json accepts them, JSON (and the service) does not."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardConstant(name)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _snippet(text: str, offset: int) -> str:
+    """The offending line, cut around the offset, with a caret under the character."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    end = len(text) if end == -1 else end
+    window_start = max(start, offset - _SNIPPET_WIDTH // 2)
+    window_end = min(end, window_start + _SNIPPET_WIDTH)
+    shown = text[window_start:window_end].replace("\t", " ").replace("\r", " ")
+    prefix = "..." if window_start > start else ""
+    suffix = "..." if window_end < end else ""
+    caret = " " * (len(prefix) + offset - window_start) + "^"
+    return f"    {prefix}{shown}{suffix}\n    {caret}"
+
+
+def _syntax_problem(text: str, offset: int, message: str) -> Problem:
+    offset = max(0, min(offset, len(text)))
+    line, column = _position(text, offset)
+    return Problem(
+        kind="json", message=message, line=line, column=column, offset=offset, snippet=_snippet(text, offset)
+    )
+
+
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|NaN|-?Infinity')
+
+
+def _constant_offset(text: str, name: str) -> int:
+    """Where the first NaN/Infinity token outside a string literal is."""
+    for match in _STRING_OR_CONSTANT.finditer(text):
+        if not match.group().startswith('"') and name in match.group():
+            return match.start()
+    return 0
+
+
+def decode_text(text: str | bytes) -> tuple[str | None, list[Problem]]:
+    """Bytes -> str (UTF-8, BOM tolerated); a size-limit or encoding problem otherwise."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return None, [
+                Problem(
+                    kind="encoding",
+                    message=f"the definition is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                    offset=exc.start,
+                )
+            ]
+    text = text.removeprefix("\ufeff")
+    if len(text) > MAX_DEFINITION_CHARS:
+        return None, [
+            Problem(
+                kind="size",
+                message=(
+                    f"the definition is {len(text):,} characters long; the limit is {MAX_DEFINITION_CHARS:,}"
+                ),
+            )
+        ]
+    return text, []
+
+
+def parse_json(text: str) -> tuple[Any, list[Problem]]:
+    """Strict JSON parse; a positioned syntax problem on failure."""
+    if not text.strip():
+        return None, [Problem(kind="json", message="the definition is empty", line=1, column=1, offset=0)]
+    try:
+        return json.loads(text, parse_constant=_reject_constant), []
+    except json.JSONDecodeError as exc:
+        return None, [_syntax_problem(text, exc.pos, f"invalid JSON: {exc.msg}")]
+    except _NonStandardConstant as exc:
+        name = str(exc)
+        return None, [
+            _syntax_problem(text, _constant_offset(text, name), f"invalid JSON: {name} is not JSON")
+        ]
+    except RecursionError:
+        return None, [Problem(kind="json", message="invalid JSON: nesting is too deep to parse")]
+    except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
+        return None, [Problem(kind="json", message=f"invalid JSON: {exc}")]
+
+
+def validate_schema(data: Any) -> tuple[PipelineDefinition | None, list[Problem]]:
+    """JSON value -> models, translating every pydantic error into a path-addressed problem."""
+    if not isinstance(data, dict):
+        return None, [
+            Problem(
+                kind="schema",
+                message=f"the definition must be a JSON object, got {describe_value(data)}",
+            )
+        ]
+    try:
+        return PipelineDefinition.model_validate(data, strict=True), []
+    except pydantic.ValidationError as exc:
+        return None, problems_from_validation_error(exc)
+    except RecursionError:
+        return None, [Problem(kind="schema", message="the definition is nested too deeply to validate")]
+
+
+def parse_with_problems(text: str | bytes) -> tuple[PipelineDefinition | None, list[Problem]]:
+    """Decode, parse and schema-check, collecting problems instead of raising."""
+    decoded, problems = decode_text(text)
+    if decoded is None:
+        return None, problems
+    data, problems = parse_json(decoded)
+    if problems:
+        return None, problems
+    return validate_schema(data)
+
+
+def parse_definition(text: str | bytes) -> PipelineDefinition:
+    """Syntax and schema only (no service rules); raises ``DefinitionError`` with every problem."""
+    definition, problems = parse_with_problems(text)
+    if definition is None:
+        raise DefinitionError(problems)
+    return definition

@@ -1,0 +1,104 @@
+"""The engine: every decision about an execution, for both runtimes.
+
+The engine is transport-free and keeps no state between calls. Each call reads the execution
+from the :class:`~pipelines.store.Store`, decides, writes the decision as one conditional
+:class:`~pipelines.store.Transition`, and only then returns the actions for a runtime to carry
+out. A duplicate or racing call loses the conditional write and is re-decided on fresh state,
+so a step attempt never starts twice and no result is lost.
+
+Public API (``from pipelines.engine import Engine, ...``)::
+
+    Engine(store, *, objects=None, clock=None, region="us-east-1", account_id="000000000000",
+           unsupported_steps=None)
+        # unsupported_steps: Callable[[PipelineDefinition, set[str] | None], list[(step, reason)]]
+        # e.g. lambda d, names: registry.unsupported_steps(d, config, names)
+
+      start(pipeline_name, *, parameters: Mapping[str, str] | None = None, definition: str | None = None,
+            parallelism: int | None = None, selective: SelectiveExecutionConfig | None = None,
+            display_name=None, description=None, client_request_token=None, created_by=None) -> Outcome
+          Snapshot the definition (default: the pipeline's latest), coerce parameters, record
+          parallelism (this call's value wins over the pipeline's) and the selective config.
+          Raises UnsupportedSteps, InvalidParameters, InvalidSelection, DefinitionError,
+          PipelineNotFound.
+      step_started(execution, step_name, attempt) -> Outcome          # claim; outcome.accepted False = lost
+      step_succeeded(execution, step_name, attempt, result: StepResult) -> Outcome
+      step_pending(execution, step_name, attempt, pending: StepPending) -> Outcome   # Callback handed off
+      step_failed(execution, step_name, attempt, error: StepFailed) -> Outcome
+      stop_notified(execution, step_name, attempt) -> Outcome         # a NotifyStopping was sent
+      stop(execution) -> Outcome                                      # StopPipelineExecution
+      retry(execution, *, parallelism=None) -> Outcome                # RetryPipelineExecution
+      update_execution(execution, *, parallelism=None, display_name=None, description=None) -> Outcome
+      callback_success(token, outputs: Mapping[str, Any]) -> Outcome  # SendPipelineExecutionStepSuccess
+      callback_failure(token, reason: str) -> Outcome                 # SendPipelineExecutionStepFailure
+      pending_actions(execution) -> Outcome   # every action the stored state still calls for
+      recover(execution) -> Outcome           # after a crashed driver: running steps get a new attempt
+      state(execution) -> ExecutionState
+
+    ``execution`` is an execution id or ARN. Reports for an old attempt, or repeated reports
+    of the same attempt, are no-ops (``outcome.accepted`` is False).
+
+    Outcome(execution, actions, changes, steps, accepted)
+    Actions: RunStep(execution_id, step_name, attempt, not_before, request: StepRequest)
+             StopStep(execution_id, step_name, attempt)
+             NotifyStopping(execution_id, step_name, attempt, request)
+             ExecutionFinished(execution_id, status, failure_reason)
+    StatusChange(execution_id, step_name | None, old_status, new_status)
+
+    Callback steps: ``request.step_fields["CallbackToken"]`` holds the 10-character token the
+    runner must put in its message (``{"token", "pipelineExecutionArn", "arguments", "status"}``).
+
+    Clocks: SystemClock, FakeClock (engine/clock.py). Ids/ARNs: engine/ids.py.
+    Pipelines: upsert_pipeline(store, name, definition, ...) (engine/pipelines.py).
+
+Modules: lifecycle (Engine), planner (one decision over a snapshot), readiness (ready set,
+skips), failure_policy, retry, caching, job_names, selective, resolution (parameters and
+expressions), experiments, callbacks, actions, clock, ids, errors.
+"""
+
+from pipelines.engine.actions import (
+    Action,
+    ExecutionFinished,
+    NotifyStopping,
+    Outcome,
+    RunStep,
+    StatusChange,
+    StopStep,
+)
+from pipelines.engine.clock import Clock, FakeClock, SystemClock
+from pipelines.engine.errors import (
+    CallbackStepConflict,
+    CallbackTokenNotFound,
+    ExecutionNotFound,
+    ExecutionStateConflict,
+    InvalidCallbackOutputs,
+    InvalidParameters,
+    InvalidSelection,
+    PipelineNotFound,
+    UnsupportedSteps,
+)
+from pipelines.engine.lifecycle import Engine
+from pipelines.engine.pipelines import upsert_pipeline
+
+__all__ = [
+    "Action",
+    "CallbackStepConflict",
+    "CallbackTokenNotFound",
+    "Clock",
+    "Engine",
+    "ExecutionFinished",
+    "ExecutionNotFound",
+    "ExecutionStateConflict",
+    "FakeClock",
+    "InvalidCallbackOutputs",
+    "InvalidParameters",
+    "InvalidSelection",
+    "NotifyStopping",
+    "Outcome",
+    "PipelineNotFound",
+    "RunStep",
+    "StatusChange",
+    "StopStep",
+    "SystemClock",
+    "UnsupportedSteps",
+    "upsert_pipeline",
+]

@@ -1,0 +1,53 @@
+"""Typed errors of the engine; each carries the service's message and error code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipelines.errors import ConflictError, ResourceNotFound, ValidationError
+
+
+class ExecutionNotFound(ResourceNotFound):
+    def __init__(self, execution_ref: str) -> None:
+        super().__init__(f"Pipeline execution '{execution_ref}' does not exist.")
+
+
+class PipelineNotFound(ResourceNotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Pipeline '{name}' does not exist.")
+
+
+class UnsupportedSteps(ValidationError):
+    """Steps whose type has no runner in this runtime; raised before anything starts."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        lines = [f"step {name}: {reason}" for name, reason in self.problems]
+        super().__init__("The pipeline cannot run here:\n" + "\n".join(lines))
+
+
+class InvalidParameters(ValidationError):
+    """Start parameters that are unknown, missing or of the wrong type."""
+
+
+class InvalidSelection(ValidationError):
+    """A SelectiveExecutionConfig the service would reject."""
+
+
+class ExecutionStateConflict(ConflictError):
+    """The execution is not in a state that allows the operation (stop, retry, update)."""
+
+
+class CallbackTokenNotFound(ResourceNotFound):
+    """A callback token that is unknown, already used, or belongs to a finished attempt."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(f"Callback token '{token}' is not valid or has expired.")
+
+
+class CallbackStepConflict(ConflictError):
+    """The token's step is no longer waiting for a callback."""
+
+
+class InvalidCallbackOutputs(ValidationError):
+    """Callback output parameters the service would reject."""

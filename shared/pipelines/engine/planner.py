@@ -1,0 +1,125 @@
+"""A working copy of one execution for one decision, turned into one conditional Transition.
+
+Decisions change records only through a Plan, which remembers the version each record had when
+it was read; the resulting Transition is applied only if those versions still hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipelines.engine.actions import Action, ExecutionFinished, Outcome, StatusChange
+from pipelines.store.base import (
+    CacheEntry,
+    CallbackTokenRecord,
+    ExecutionRecord,
+    ExecutionState,
+    ExperimentRecord,
+    IdempotencyRecord,
+    StepRecord,
+    StepWrite,
+    Transition,
+    TrialComponentRecord,
+    TrialRecord,
+)
+
+
+class Plan:
+    def __init__(self, state: ExecutionState, now: datetime, *, new: bool = False) -> None:
+        self.base = state
+        self.new = new
+        self.now = now
+        self.execution: ExecutionRecord = state.execution
+        self.steps: dict[str, StepRecord] = dict(state.steps)
+        self._written: set[str] = set()
+        self._execution_changed = new
+        self.cache_entries: list[CacheEntry] = []
+        self.callback_tokens: list[CallbackTokenRecord] = []
+        self.release_callback_tokens: list[str] = []
+        self.experiments: list[ExperimentRecord] = []
+        self.trials: list[TrialRecord] = []
+        self.trial_components: list[TrialComponentRecord] = []
+        self.idempotency: IdempotencyRecord | None = None
+        self.actions: list[Action] = []
+        self.changes: list[StatusChange] = []
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def current_steps(self) -> dict[str, StepRecord]:
+        """The records that count for this run: its own, plus successes reused from earlier runs."""
+        run = self.execution.run
+        return {n: r for n, r in self.steps.items() if r.run == run or r.status == "Succeeded"}
+
+    @property
+    def changed(self) -> bool:
+        return self._execution_changed or bool(self._written) or bool(self.release_callback_tokens)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def put_step(self, record: StepRecord) -> StepRecord:
+        name = record.step_name
+        previous = self.steps.get(name)
+        based_on = self.base.steps.get(name)
+        record = record.model_copy(update={"version": (based_on.version + 1) if based_on else 1})
+        if previous is None or previous.status != record.status or previous.attempt != record.attempt:
+            self.changes.append(
+                StatusChange(
+                    self.execution.execution_id, name, previous.status if previous else None, record.status
+                )
+            )
+        self.steps[name] = record
+        self._written.add(name)
+        return record
+
+    def update_step(self, name: str, **update: Any) -> StepRecord:
+        return self.put_step(self.steps[name].model_copy(update=update))
+
+    def update_execution(self, **update: Any) -> None:
+        old_status = self.execution.status
+        self.execution = self.execution.model_copy(update=update)
+        self._execution_changed = True
+        if self.execution.status != old_status:
+            self.changes.append(
+                StatusChange(self.execution.execution_id, None, old_status, self.execution.status)
+            )
+
+    def finish(self, status: str, failure_reason: str | None, *, at_fail_step: bool = False) -> None:
+        self.update_execution(
+            status=status, failure_reason=failure_reason, ended_at=self.now, ended_at_fail_step=at_fail_step
+        )
+        self.actions.append(ExecutionFinished(self.execution.execution_id, status, failure_reason))
+
+    # -- committing ---------------------------------------------------------------------------
+
+    def transition(self) -> Transition:
+        base_version = None if self.new else self.base.execution.version
+        execution = self.execution.model_copy(
+            update={"version": 1 if base_version is None else base_version + 1, "modified_at": self.now}
+        )
+        self.execution = execution
+        writes = []
+        for name in self._written:
+            based_on = self.base.steps.get(name)
+            writes.append(StepWrite(self.steps[name], based_on.version if based_on else None))
+        return Transition(
+            execution=execution,
+            expected_version=base_version,
+            steps=writes,
+            cache_entries=self.cache_entries,
+            callback_tokens=self.callback_tokens,
+            release_callback_tokens=self.release_callback_tokens,
+            experiments=self.experiments,
+            trials=self.trials,
+            trial_components=self.trial_components,
+            idempotency=self.idempotency,
+        )
+
+    def outcome(self, *, accepted: bool = True) -> Outcome:
+        return Outcome(
+            execution=self.execution,
+            actions=list(self.actions),
+            changes=list(self.changes),
+            steps=dict(self.steps),
+            accepted=accepted,
+        )

@@ -1,0 +1,259 @@
+"""The pipeline DAG: which step waits for which, in what order steps can run, and what a
+selection or a skipped branch drags along with it.
+
+Edges are the union the service infers (DESIGN.md "DAG edges"): explicit ``DependsOn``, every
+``{"Get": "Steps.X..."}`` found anywhere in a step (Arguments and step-level fields such as
+FunctionArn or SkipCheck), and condition step -> each step directly inside its IfSteps/ElseSteps.
+References to unknown steps or to the step itself are ignored here; the validator reports them.
+
+Every walk is iterative: real definitions nest conditions 30 deep and the graph must stay fast
+for thousands of steps.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from pipelines.definition.models import ConditionStep, PipelineDefinition, Step
+from pipelines.errors import ValidationError
+from pipelines.expressions.references import referenced_step_names
+
+EdgeKind = Literal["depends_on", "data", "if", "else"]
+Branch = Literal["if", "else"]
+
+
+class CycleError(ValidationError):
+    """The steps depend on each other in a circle; ``cycle`` names it, first step repeated last."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__(f"The pipeline definition has a cyclic dependency: {' -> '.join(cycle)}")
+        self.cycle = cycle
+
+
+class UnknownStepError(ValidationError):
+    """A graph query named a step that the definition does not contain."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Step {name!r} is not in the pipeline definition")
+        self.name = name
+
+
+_PLAIN_FIELDS = frozenset({"name", "type", "depends_on", "display_name", "description"})
+
+
+def _expression_carriers(step: Step) -> Iterator[Any]:
+    """The raw JSON parts of a step where expressions may hide.
+
+    A condition's own branches are excluded: their references belong to the nested steps.
+    Typed sub-models (CacheConfig, RetryPolicies, PropertyFiles) hold no expressions except in
+    their kept-unknown fields, so those are dumped only when present.
+    """
+    for field_name in step.model_fields_set - _PLAIN_FIELDS:
+        value = getattr(step, field_name)
+        if isinstance(step, ConditionStep) and field_name == "arguments":
+            yield step.arguments.conditions
+            if step.arguments.model_extra:
+                yield step.arguments.model_extra
+        elif isinstance(value, BaseModel):
+            if value.model_extra:
+                yield value.to_json_dict() if hasattr(value, "to_json_dict") else value.model_dump()
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            for item in value:
+                if item.model_extra:
+                    yield item.model_dump(mode="json", by_alias=True)
+        else:
+            yield value
+    if step.model_extra:
+        yield step.model_extra
+
+
+class PipelineGraph:
+    """Adjacency of a parsed definition; built once, queried by validator, engine and API."""
+
+    def __init__(self, steps: dict[str, Step], edges: list[tuple[str, str, EdgeKind]]) -> None:
+        self.steps = steps
+        self._order = {name: i for i, name in enumerate(steps)}
+        self._edges = edges
+        self._down: dict[str, set[str]] = {name: set() for name in steps}
+        self._up: dict[str, set[str]] = {name: set() for name in steps}
+        for src, dst, _ in edges:
+            self._down[src].add(dst)
+            self._up[dst].add(src)
+        self._branch: dict[str, tuple[str, Branch]] = {}
+        for name, step in steps.items():
+            if isinstance(step, ConditionStep):
+                for child in step.arguments.if_steps:
+                    self._branch[child.name] = (name, "if")
+                for child in step.arguments.else_steps:
+                    self._branch[child.name] = (name, "else")
+
+    @classmethod
+    def from_definition(cls, defn: PipelineDefinition) -> PipelineGraph:
+        steps: dict[str, Step] = {}
+        for step in defn.all_steps():
+            steps.setdefault(step.name, step)  # duplicates are the validator's to report
+        order = {name: i for i, name in enumerate(steps)}
+        edges: list[tuple[str, str, EdgeKind]] = []
+        seen: set[tuple[str, str, EdgeKind]] = set()
+
+        def add(src: str, dst: str, kind: EdgeKind) -> None:
+            edge = (src, dst, kind)
+            if src != dst and src in steps and edge not in seen:
+                seen.add(edge)
+                edges.append(edge)
+
+        for name, step in steps.items():
+            for dep in step.depends_on:
+                add(dep, name, "depends_on")
+            sources = referenced_step_names(list(_expression_carriers(step)))
+            for src in sorted(sources & order.keys(), key=order.__getitem__):
+                add(src, name, "data")
+            if isinstance(step, ConditionStep):
+                for child in step.arguments.if_steps:
+                    add(name, child.name, "if")
+                for child in step.arguments.else_steps:
+                    add(name, child.name, "else")
+        return cls(steps, edges)
+
+    # -- neighbours --------------------------------------------------------------------------
+
+    def _check(self, name: str) -> None:
+        if name not in self.steps:
+            raise UnknownStepError(name)
+
+    def upstream(self, name: str) -> set[str]:
+        self._check(name)
+        return set(self._up[name])
+
+    def downstream(self, name: str) -> set[str]:
+        self._check(name)
+        return set(self._down[name])
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """``(src, dst, kind)``: ``dst`` waits for ``src``; one tuple per distinct kind."""
+        return list(self._edges)
+
+    def _closure(self, names: Iterable[str], adjacency: dict[str, set[str]]) -> set[str]:
+        start = list(names)
+        for name in start:
+            self._check(name)
+        reached: set[str] = set()
+        stack = [n for name in start for n in adjacency[name]]
+        while stack:
+            node = stack.pop()
+            if node not in reached:
+                reached.add(node)
+                stack.extend(adjacency[node] - reached)
+        return reached
+
+    def downstream_closure(self, names: Iterable[str]) -> set[str]:
+        """Every descendant; a given name is included only if another given name reaches it."""
+        return self._closure(names, self._down)
+
+    def upstream_closure(self, names: Iterable[str]) -> set[str]:
+        """Every ancestor; a given name is included only if another given name needs it."""
+        return self._closure(names, self._up)
+
+    def branch_of(self, name: str) -> tuple[str, Branch] | None:
+        """The condition step whose IfSteps/ElseSteps directly list ``name``, and which list."""
+        self._check(name)
+        return self._branch.get(name)
+
+    # -- ordering -----------------------------------------------------------------------------
+
+    def topological_order(self) -> list[str]:
+        """Kahn's algorithm; among ready steps the earliest in the definition comes first."""
+        indegree = {name: len(ups) for name, ups in self._up.items()}
+        ready = [self._order[name] for name, degree in indegree.items() if degree == 0]
+        heapq.heapify(ready)
+        names = list(self.steps)
+        order: list[str] = []
+        while ready:
+            name = names[heapq.heappop(ready)]
+            order.append(name)
+            for succ in self._down[name]:
+                indegree[succ] -= 1
+                if indegree[succ] == 0:
+                    heapq.heappush(ready, self._order[succ])
+        if len(order) != len(names):
+            cycle = self.find_cycle()
+            assert cycle is not None  # Kahn stalled, so a cycle exists
+            raise CycleError(cycle)
+        return order
+
+    def find_cycle(self) -> list[str] | None:
+        """A cycle following edge direction, e.g. ``["A", "B", "C", "A"]``, or None."""
+        white, grey, black = 0, 1, 2
+        colour = dict.fromkeys(self.steps, white)
+        for root in self.steps:
+            if colour[root] != white:
+                continue
+            colour[root] = grey
+            path = [root]
+            stack = [iter(self._sorted(self._down[root]))]
+            while stack:
+                succ = next(stack[-1], None)
+                if succ is None:
+                    colour[path.pop()] = black
+                    stack.pop()
+                elif colour[succ] == grey:
+                    return [*path[path.index(succ) :], succ]
+                elif colour[succ] == white:
+                    colour[succ] = grey
+                    path.append(succ)
+                    stack.append(iter(self._sorted(self._down[succ])))
+        return None
+
+    def _sorted(self, names: Iterable[str]) -> list[str]:
+        return sorted(names, key=self._order.__getitem__)
+
+    # -- selections ---------------------------------------------------------------------------
+
+    def selection_problems(self, names: Iterable[str]) -> list[str]:
+        """Why a set of steps cannot be selected together (empty when it can).
+
+        The service rule for selective execution: the selected steps must be connected in the
+        DAG, and every step on a path between two selected steps must be selected too.
+        """
+        selected = list(dict.fromkeys(names))
+        problems = [
+            f"Step {name!r} is not in the pipeline definition" for name in selected if name not in self.steps
+        ]
+        chosen = {name for name in selected if name in self.steps}
+        if not chosen:
+            return problems or ["No steps were selected"]
+        between = (self.downstream_closure(chosen) & self.upstream_closure(chosen)) - chosen
+        for name in self._sorted(between):
+            problems.append(f"Step {name!r} lies on a path between selected steps but is not selected")
+        components = self._components(chosen)
+        if len(components) > 1:
+            listed = "; ".join(", ".join(self._sorted(c)) for c in components)
+            problems.append(f"The selected steps are not connected in the pipeline DAG: {listed}")
+        return problems
+
+    def is_connected(self, names: Iterable[str]) -> bool:
+        """True when ``names`` is a valid selection (see :meth:`selection_problems`)."""
+        return not self.selection_problems(names)
+
+    def _components(self, chosen: set[str]) -> list[set[str]]:
+        """Weakly connected components of the subgraph induced by ``chosen``, in definition order."""
+        components: list[set[str]] = []
+        unvisited = set(chosen)
+        for root in self._sorted(chosen):
+            if root not in unvisited:
+                continue
+            unvisited.discard(root)
+            component = {root}
+            stack = [root]
+            while stack:
+                node = stack.pop()
+                for other in (self._down[node] | self._up[node]) & unvisited:
+                    unvisited.discard(other)
+                    component.add(other)
+                    stack.append(other)
+            components.append(component)
+        return components

@@ -1,0 +1,77 @@
+"""One SQLite state file, several owners: connections and per-component schema migrations.
+
+The embedded runtime keeps the store, the model registry and the callback queue in the same
+database file so that one ``state_dir`` is the whole state. Each component owns its tables and
+migrates them on its own, tracked by its own row in ``component_schema``; none of them may use
+``PRAGMA user_version``, which would be shared by all. Several processes use the file at once
+(``pipelines run`` and ``pipelines callback succeed``), hence WAL and a generous busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with WAL and rows by name."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE``: take the write lock up front so read-then-write cannot race."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> None:
+    """Apply ``migrations[n:]`` where ``n`` is the component's recorded version.
+
+    Each migration is a SQL script; the list only ever grows, so version ``n`` means "the first
+    ``n`` scripts ran". Runs in one write transaction so concurrent openers migrate once.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS component_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT version FROM component_schema WHERE component = ?", (component,)
+        ).fetchone()
+        current = int(row["version"]) if row else 0
+        for script in migrations[current:]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        if current != len(migrations):
+            conn.execute(
+                "INSERT INTO component_schema (component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                (component, len(migrations)),
+            )
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (``executescript`` would commit our transaction)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()

@@ -1,0 +1,361 @@
+"""The two fixed Step Functions state machines of the cloud runtime, as ASL dicts.
+
+Both machines are written in JSONata so that one Task state can take a whole resolved request
+(``"Arguments": "{% $states.input.request %}"``); JSONPath's ``Parameters`` cannot be set from
+a path. Nothing here varies per pipeline: CDK deploys these two documents once and fills the
+``${...}`` placeholders listed in :data:`DEFINITION_SUBSTITUTIONS` through
+``DefinitionSubstitutions``.
+
+**StepRunner** (one execution per step attempt; input built by ``step_runner_input``)::
+
+    Backoff (Wait: input.delay) -> Route (Choice on input.route) -> the route's Task states
+      -> Report (engine: {"action": "StepRunnerReport", ...}) -> Done (Succeed)
+
+Every Task runs with ``Credentials.RoleArn`` = the pipeline's RoleArn (input.roleArn), except
+the two calls to the engine itself. A Task's failure is caught (``States.ALL``) and reported
+too, so a StepRunner execution always ends Succeeded once its report is delivered; the
+engine, not the execution status, records whether the step failed.
+
+**PipelineExecution** (one execution per pipeline run)::
+
+    Start (engine: {"action": "StartPipelineExecution"}) -> AwaitFinish (engine, waitForTaskToken)
+      -> Finished (Choice on status) -> Succeeded | Failed (Error = status, Cause = failureReason)
+
+Engine payloads are the contract with the engine Lambda; see :data:`ENGINE_ACTIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pipelines.stepfunctions.errors import SubstitutionMissing
+from pipelines.stepfunctions.routes import (
+    LAMBDA_INVOKE,
+    LAMBDA_INVOKE_WAIT,
+    ROUTES,
+    Route,
+    RouteSpec,
+)
+
+ENGINE_FUNCTION_ARN = "${EngineFunctionArn}"
+
+DEFINITION_SUBSTITUTIONS: dict[str, str] = {
+    "EngineFunctionArn": "ARN of the engine Lambda: receives every engine action of both machines",
+}
+"""Placeholder keys (``${Key}`` in the ASL) and what CDK's DefinitionSubstitutions must supply."""
+
+ENGINE_ACTIONS: dict[str, str] = {
+    "StepRunnerReport": (
+        "StepRunner Report: {action, report: <input.report>, runner: <StepRunner execution ARN>, "
+        "outcome: {result: <Task result>} | {error: {Error, Cause}}}"
+    ),
+    "RegisterCallback": (
+        "Callback Task (waitForTaskToken): {action, taskToken, roleArn, report, callback: "
+        "{QueueUrl, MessageBody: {token, pipelineExecutionArn, arguments, status}}}. The engine "
+        "maps the CallbackToken to taskToken, then sends MessageBody (as JSON) to QueueUrl as "
+        "roleArn; SendPipelineExecutionStepSuccess/Failure later complete taskToken with "
+        "{OutputParameters: [...]} or error=SageMaker.CallbackStepFailure, cause=FailureReason"
+    ),
+    "StartPipelineExecution": "PipelineExecution Start: {action, execution: <execution input>}",
+    "AwaitPipelineExecution": (
+        "PipelineExecution AwaitFinish (waitForTaskToken): {action, taskToken, execution}. The "
+        "engine keeps taskToken and completes it with {status, failureReason?} once the run is "
+        "terminal; if the run is already terminal when this arrives it completes it at once"
+    ),
+}
+"""Every payload the machines send to the engine Lambda, keyed by its ``action`` field."""
+
+STEP_RUNNER_COMMENT = "SageMaker Pipelines StepRunner: one execution per step attempt"
+PIPELINE_EXECUTION_COMMENT = "SageMaker Pipelines PipelineExecution: one execution per pipeline run"
+
+BACKOFF = "Backoff"
+ROUTE = "Route"
+UNKNOWN_ROUTE = "UnknownRoute"
+REPORT = "Report"
+DONE = "Done"
+
+AUTOML_POLL_SECONDS = 60
+
+_ROLE_CREDENTIALS = {"RoleArn": "{% $roleArn %}"}
+_CATCH_TO_REPORT = [
+    {"ErrorEquals": ["States.ALL"], "Output": {"error": "{% $states.errorOutput %}"}, "Next": REPORT}
+]
+_RESULT_OUTPUT = {"result": "{% $states.result %}"}
+_ENGINE_RETRY = [
+    {
+        "ErrorEquals": ["States.ALL"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL",
+    }
+]
+"""Engine calls are idempotent (every decision is a conditional write), so retrying any
+failure of delivery is safe and keeps a transient error from losing a step's outcome."""
+
+
+def step_runner_definition() -> dict[str, Any]:
+    """The StepRunner ASL, with ``${EngineFunctionArn}`` left for CDK to substitute."""
+    states: dict[str, Any] = {
+        BACKOFF: {
+            "Type": "Wait",
+            "Comment": "Retry delay of this attempt (0 on the first); StopExecution interrupts it",
+            "Seconds": "{% $states.input.delay %}",
+            "Assign": {"report": "{% $states.input.report %}", "roleArn": "{% $states.input.roleArn %}"},
+            "Next": ROUTE,
+        },
+        ROUTE: {
+            "Type": "Choice",
+            "Choices": [
+                {"Condition": f"{{% $states.input.route = '{spec.route.value}' %}}", "Next": spec.entry_state}
+                for spec in ROUTES.values()
+                if spec.states
+            ],
+            "Default": UNKNOWN_ROUTE,
+        },
+        UNKNOWN_ROUTE: {
+            "Type": "Pass",
+            "Comment": "An input route this machine does not know: reported as the step's error",
+            "Output": {
+                "error": {
+                    "Error": "StepRunner.UnknownRoute",
+                    "Cause": "{% 'no StepRunner route ' & $string($states.input.route) %}",
+                }
+            },
+            "Next": REPORT,
+        },
+    }
+    for spec in ROUTES.values():
+        route_states = _ROUTE_STATES[spec.route](spec)
+        if tuple(route_states) != spec.states:
+            raise AssertionError(f"route {spec.route} builds {list(route_states)}, table says {spec.states}")
+        states.update(route_states)
+    states[REPORT] = {
+        "Type": "Task",
+        "Comment": "Tell the engine how the attempt ended (result or caught error)",
+        "Resource": LAMBDA_INVOKE,
+        "Arguments": {
+            "FunctionName": ENGINE_FUNCTION_ARN,
+            "Payload": {
+                "action": "StepRunnerReport",
+                "report": "{% $report %}",
+                "runner": "{% $states.context.Execution.Id %}",
+                "outcome": "{% $states.input %}",
+            },
+        },
+        "Retry": _ENGINE_RETRY,
+        "Output": {},
+        "Next": DONE,
+    }
+    states[DONE] = {"Type": "Succeed"}
+    return {"Comment": STEP_RUNNER_COMMENT, "QueryLanguage": "JSONata", "StartAt": BACKOFF, "States": states}
+
+
+def pipeline_execution_definition() -> dict[str, Any]:
+    """The PipelineExecution ASL, with ``${EngineFunctionArn}`` left for CDK to substitute."""
+    return {
+        "Comment": PIPELINE_EXECUTION_COMMENT,
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Task",
+                "Comment": "Engine: record the start and launch the first ready steps",
+                "Resource": LAMBDA_INVOKE,
+                "Arguments": {
+                    "FunctionName": ENGINE_FUNCTION_ARN,
+                    "Payload": {"action": "StartPipelineExecution", "execution": "{% $states.input %}"},
+                },
+                "Assign": {"execution": "{% $states.input %}"},
+                "Retry": _ENGINE_RETRY,
+                "Next": "AwaitFinish",
+            },
+            "AwaitFinish": {
+                "Type": "Task",
+                "Comment": "Engine keeps the token and completes it with {status, failureReason} at the end",
+                "Resource": LAMBDA_INVOKE_WAIT,
+                "Arguments": {
+                    "FunctionName": ENGINE_FUNCTION_ARN,
+                    "Payload": {
+                        "action": "AwaitPipelineExecution",
+                        "taskToken": "{% $states.context.Task.Token %}",
+                        "execution": "{% $execution %}",
+                    },
+                },
+                "Retry": _ENGINE_RETRY,
+                "Next": "Finished",
+            },
+            "Finished": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.status = 'Succeeded' %}", "Next": "Succeeded"}],
+                "Default": "Failed",
+            },
+            "Succeeded": {"Type": "Succeed"},
+            "Failed": {
+                "Type": "Fail",
+                "Error": "{% $string($states.input.status) %}",
+                "Cause": (
+                    "{% $exists($states.input.failureReason) ? $string($states.input.failureReason)"
+                    " : $string($states.input.status) %}"
+                ),
+            },
+        },
+    }
+
+
+def _sagemaker_job(spec: RouteSpec) -> dict[str, Any]:
+    """Processing/Training/Tuning/Transform (.sync: the result is the Describe* response),
+    Model (createModel) and RegisterModel (aws-sdk createModelPackage)."""
+    (state,) = spec.states
+    (resource,) = spec.integrations
+    return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
+
+
+def _lambda(spec: RouteSpec) -> dict[str, Any]:
+    (state,) = spec.states
+    task = _task(LAMBDA_INVOKE, "{% $states.input.request %}", next_state=REPORT)
+    task["TimeoutSeconds"] = "{% $states.input.timeoutSeconds %}"
+    task["Output"] = {"result": "{% $states.result.Payload %}"}
+    return {state: task}
+
+
+def _callback(spec: RouteSpec) -> dict[str, Any]:
+    """The engine registers the task token under our 10-character CallbackToken and sends the
+    SQS message itself, so the message body stays exactly {token, pipelineExecutionArn,
+    arguments, status} while SendPipelineExecutionStepSuccess can still find the task token."""
+    (state,) = spec.states
+    payload = {
+        "action": "RegisterCallback",
+        "taskToken": "{% $states.context.Task.Token %}",
+        "roleArn": "{% $roleArn %}",
+        "report": "{% $report %}",
+        "callback": "{% $states.input.request %}",
+    }
+    task = _task(LAMBDA_INVOKE_WAIT, {"FunctionName": ENGINE_FUNCTION_ARN, "Payload": payload}, REPORT)
+    del task["Credentials"]  # the engine is ours; it assumes roleArn itself to send the message
+    return {state: task}
+
+
+def _automl(spec: RouteSpec) -> dict[str, Any]:
+    """createAutoMLJob has no .sync integration: create, then poll Describe until terminal."""
+    create, wait, describe, status, succeeded, failed = spec.states
+    create_sdk, describe_sdk = spec.integrations
+    create_task = _task(create_sdk, "{% $states.input.request %}", next_state=wait)
+    create_task["Assign"] = {"autoMLJobName": "{% $states.input.request.AutoMLJobName %}"}
+    create_task["Output"] = {}
+    describe_task = _task(describe_sdk, {"AutoMLJobName": "{% $autoMLJobName %}"}, next_state=status)
+    describe_task["Output"] = "{% $states.result %}"
+    return {
+        create: create_task,
+        wait: {"Type": "Wait", "Seconds": AUTOML_POLL_SECONDS, "Next": describe},
+        describe: describe_task,
+        status: {
+            "Type": "Choice",
+            "Choices": [
+                {"Condition": "{% $states.input.AutoMLJobStatus = 'Completed' %}", "Next": succeeded},
+                {"Condition": "{% $states.input.AutoMLJobStatus in ['Failed', 'Stopped'] %}", "Next": failed},
+            ],
+            "Default": wait,
+        },
+        succeeded: {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT},
+        failed: {
+            "Type": "Pass",
+            "Comment": "Same error shape as a failed .sync job: States.TaskFailed, Cause = the Describe",
+            "Output": {"error": {"Error": "States.TaskFailed", "Cause": "{% $string($states.input) %}"}},
+            "Next": REPORT,
+        },
+    }
+
+
+def _emr(spec: RouteSpec) -> dict[str, Any]:
+    (state,) = spec.states
+    (resource,) = spec.integrations
+    return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
+
+
+def _emr_new_cluster(spec: RouteSpec) -> dict[str, Any]:
+    """Create the cluster, run the step, and terminate the cluster whatever the step did."""
+    create, add_step, terminate, terminate_after_failure = spec.states
+    create_sdk, add_step_sdk, terminate_sdk = spec.integrations
+    create_task = _task(create_sdk, "{% $states.input.request.Cluster %}", next_state=add_step)
+    create_task["Assign"] = {"clusterId": "{% $states.result.ClusterId %}"}
+    create_task["Output"] = "{% $states.input %}"
+    add_step_task = _task(
+        add_step_sdk,
+        {"ClusterId": "{% $clusterId %}", "Step": "{% $states.input.request.Step %}"},
+        next_state=terminate,
+    )
+    add_step_task["Catch"] = [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "Output": {"error": "{% $states.errorOutput %}"},
+            "Next": terminate_after_failure,
+        }
+    ]
+    terminate_task = _task(terminate_sdk, {"ClusterId": "{% $clusterId %}"}, next_state=REPORT)
+    terminate_task["Output"] = "{% $states.input %}"
+    terminate_after = _task(terminate_sdk, {"ClusterId": "{% $clusterId %}"}, next_state=REPORT)
+    terminate_after["Output"] = "{% $states.input %}"
+    terminate_after["Catch"] = [
+        {"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": REPORT}
+    ]
+    return {
+        create: create_task,
+        add_step: add_step_task,
+        terminate: terminate_task,
+        terminate_after_failure: terminate_after,
+    }
+
+
+def _engine(spec: RouteSpec) -> dict[str, Any]:
+    return {}
+
+
+_ROUTE_STATES = {
+    Route.PROCESSING: _sagemaker_job,
+    Route.TRAINING: _sagemaker_job,
+    Route.TUNING: _sagemaker_job,
+    Route.TRANSFORM: _sagemaker_job,
+    Route.MODEL: _sagemaker_job,
+    Route.REGISTER_MODEL: _sagemaker_job,
+    Route.AUTOML: _automl,
+    Route.LAMBDA: _lambda,
+    Route.CALLBACK: _callback,
+    Route.EMR: _emr,
+    Route.EMR_NEW_CLUSTER: _emr_new_cluster,
+    Route.ENGINE: _engine,
+}
+
+
+def _task(resource: str, arguments: Any, next_state: str) -> dict[str, Any]:
+    """A typed Task run as the pipeline's role, its failure caught and sent to Report."""
+    return {
+        "Type": "Task",
+        "Resource": resource,
+        "Arguments": arguments,
+        "Credentials": dict(_ROLE_CREDENTIALS),
+        "Output": dict(_RESULT_OUTPUT),
+        "Catch": [dict(catcher) for catcher in _CATCH_TO_REPORT],
+        "Next": next_state,
+    }
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def render_definition(definition: Mapping[str, Any], substitutions: Mapping[str, str]) -> str:
+    """The ASL JSON text with every ``${Key}`` replaced, as CDK's DefinitionSubstitutions does.
+
+    Used where no CDK runs (tests against moto, ``pipelines asl --engine-arn``). Raises
+    :class:`SubstitutionMissing` for a placeholder without a value, so no literal ``${...}``
+    reaches Step Functions.
+    """
+    text = json.dumps(definition, indent=2)
+    missing = sorted({key for key in _PLACEHOLDER.findall(text) if key not in substitutions})
+    if missing:
+        raise SubstitutionMissing(f"no value for definition placeholder(s): {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda match: json.dumps(substitutions[match.group(1)])[1:-1], text)

@@ -1,0 +1,419 @@
+"""The Store protocol: every record the service keeps, and the one way the engine changes them.
+
+Both runtimes keep the same records (SQLite embedded, DynamoDB in the cloud). The engine never
+updates a record in place: it reads an :class:`ExecutionState`, decides, and hands the store a
+:class:`Transition` that is applied atomically and only if nothing changed since the read (the
+execution's ``version`` and each written step's ``version`` must still match). A duplicate or
+racing event therefore loses the race with :class:`StaleWrite` and is re-decided against the
+fresh state, so no step starts twice and no result is lost.
+
+Records are frozen pydantic models: derive a changed record with ``record.model_copy(update=...)``.
+Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.errors import ConflictError, ResourceNotFound, ValidationError
+
+ExecutionStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
+StepStatus = Literal["Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
+
+TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
+ACTIVE_EXECUTION_STATUSES: frozenset[str] = frozenset({"Executing", "Stopping"})
+TERMINAL_STEP_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
+RUNNING_STEP_STATUSES: frozenset[str] = frozenset({"Starting", "Executing", "Stopping"})
+
+
+class StoreError(ConflictError):
+    """Base of the store's own errors."""
+
+
+class StaleWrite(StoreError):
+    """A conditional write lost: the record changed (or appeared) since it was read."""
+
+
+class RecordExists(StoreError):
+    """An insert found the record already there."""
+
+
+class RecordNotFound(ResourceNotFound):
+    """The record to change does not exist."""
+
+
+class InvalidNextToken(ValidationError):
+    """A NextToken this store did not issue, or one issued for another listing."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid pagination token (NextToken).")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- pipelines ----------------------------------------------------------------------------------
+
+
+class PipelineRecord(Record):
+    name: str
+    arn: str
+    definition: str  # the latest version's definition text
+    role_arn: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    parallelism: int | None = None  # MaxParallelExecutionSteps
+    tags: list[dict[str, str]] = Field(default_factory=list)
+    latest_version_id: int = 1
+    created_at: datetime
+    modified_at: datetime
+    last_run_at: datetime | None = None
+    created_by: dict[str, Any] | None = None
+    modified_by: dict[str, Any] | None = None
+    version: int = 1  # row version for conditional updates
+
+
+class PipelineVersionRecord(Record):
+    pipeline_name: str
+    version_id: int
+    definition: str
+    created_at: datetime
+    display_name: str | None = None
+    description: str | None = None
+    created_by: dict[str, Any] | None = None
+
+
+# -- executions and steps -----------------------------------------------------------------------
+
+
+class SelectiveExecutionConfig(Record):
+    source_execution_arn: str | None = None
+    selected_steps: list[str]
+
+
+class ExperimentBinding(Record):
+    """The experiment and run group (trial) an execution's jobs are recorded under."""
+
+    experiment_name: str
+    trial_name: str
+
+
+class ExecutionRecord(Record):
+    execution_id: str  # 12 lowercase alphanumerics
+    execution_arn: str
+    pipeline_name: str
+    pipeline_arn: str
+    pipeline_version_id: int | None = None
+    definition: str  # snapshot taken at start (DescribePipelineDefinitionForExecution)
+    parameters: dict[str, Any] = Field(default_factory=dict)  # coerced by declared type
+    status: ExecutionStatus = "Executing"
+    failure_reason: str | None = None
+    parallelism: int | None = None  # the effective MaxParallelExecutionSteps (None: unlimited)
+    selective: SelectiveExecutionConfig | None = None
+    experiment: ExperimentBinding | None = None
+    display_name: str | None = None
+    description: str | None = None
+    created_at: datetime
+    modified_at: datetime
+    ended_at: datetime | None = None
+    created_by: dict[str, Any] | None = None
+    modified_by: dict[str, Any] | None = None
+    run: int = 1  # 1 + the number of RetryPipelineExecution calls
+    ended_at_fail_step: bool = False
+    version: int = 1  # bumped by every transition; the engine's compare-and-swap token
+
+
+class FailureNote(Record):
+    """One failed attempt, kept so retry policies can count per exception type and run."""
+
+    attempt: int
+    run: int
+    exception_type: str | None  # one of the five retry exception types, or None
+    reason: str
+    at: datetime
+
+
+class StepRecord(Record):
+    """One step of one execution. A record exists only once the step started, was reused from
+    the cache or a reference execution, or was decided (Condition/Fail): there is no Skipped."""
+
+    execution_id: str
+    step_name: str
+    step_type: str
+    display_name: str | None = None
+    description: str | None = None
+    status: StepStatus = "Starting"
+    attempt: int = 1  # AttemptCount; 0 for reused steps
+    run: int = 1  # the execution run this attempt belongs to
+    job_name: str | None = None
+    arguments: Any = None  # resolved Arguments of the current attempt
+    step_fields: dict[str, Any] = Field(default_factory=dict)  # resolved step-level fields
+    experiment_config: dict[str, str] | None = None
+    not_before: datetime | None = None  # a retry waits until then
+    first_started_at: datetime | None = None  # start of attempt 1 (ExpireAfterMin counts from it)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # PipelineExecutionStep.Metadata
+    properties: dict[str, Any] | None = None  # what Steps.<name>.<path> reads
+    property_files: dict[str, Any] = Field(default_factory=dict)  # PropertyFileName -> parsed JSON
+    failure_reason: str | None = None
+    failures: list[FailureNote] = Field(default_factory=list)
+    cache_key: str | None = None
+    cache_hit_source_arn: str | None = None  # CacheHitResult.SourcePipelineExecutionArn
+    selective_source_arn: str | None = None  # SelectiveExecutionResult.SourcePipelineExecutionArn
+    callback_token: str | None = None
+    waiting_for_callback: bool = False  # the runner handed off; only a callback completes it
+    stop_notice_pending: bool = False  # a Callback step still owes its "Stopping" message
+    version: int = 1
+
+
+class CacheEntry(Record):
+    """A successful run of a cacheable step, reusable by later executions of the same pipeline."""
+
+    pipeline_name: str
+    cache_key: str
+    step_type: str
+    step_name: str
+    execution_id: str
+    execution_arn: str
+    completed_at: datetime
+    properties: dict[str, Any]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    property_files: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallbackTokenRecord(Record):
+    token: str  # 10 chars [a-zA-Z0-9]
+    execution_id: str
+    step_name: str
+    attempt: int
+    created_at: datetime
+
+
+class ExperimentRecord(Record):
+    name: str
+    created_at: datetime
+    source_pipeline_name: str | None = None
+
+
+class TrialRecord(Record):
+    """A run group: one per execution unless a custom TrialName groups several."""
+
+    name: str
+    experiment_name: str
+    created_at: datetime
+    source_execution_arn: str | None = None
+
+
+class TrialComponentRecord(Record):
+    """A run: one per job a pipeline step started."""
+
+    name: str  # the job name
+    trial_name: str
+    experiment_name: str
+    display_name: str | None = None
+    execution_id: str
+    step_name: str
+    step_type: str
+    created_at: datetime
+
+
+class IdempotencyRecord(Record):
+    """The outcome of a request made with a ClientRequestToken, replayed for a repeat."""
+
+    token: str
+    operation: str
+    fingerprint: str  # hash of the request; a different request with the same token is an error
+    result: dict[str, Any]
+    created_at: datetime
+
+
+class LeaseRecord(Record):
+    """Which embedded driver is carrying out an execution's actions, and its last heartbeat."""
+
+    execution_id: str
+    owner: str  # "<host>:<pid>:<nonce>"
+    heartbeat_at: datetime
+
+
+# -- reading and writing executions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionState:
+    """A consistent read of one execution and all its step records."""
+
+    execution: ExecutionRecord
+    steps: dict[str, StepRecord]
+
+
+@dataclass(frozen=True)
+class StepWrite:
+    """Put ``record``; ``expected_version`` None means the step must not have a record yet."""
+
+    record: StepRecord
+    expected_version: int | None
+
+
+@dataclass
+class Transition:
+    """Everything one engine decision changes, applied all-or-nothing.
+
+    ``execution`` is the new execution record; it is written only if the stored version is
+    ``expected_version`` (None: the execution is new and must not exist). Each step write is
+    conditional too. Cache entries, callback tokens and experiment records are inserted
+    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted.
+    """
+
+    execution: ExecutionRecord
+    expected_version: int | None
+    steps: list[StepWrite] = field(default_factory=list)
+    cache_entries: list[CacheEntry] = field(default_factory=list)
+    callback_tokens: list[CallbackTokenRecord] = field(default_factory=list)
+    release_callback_tokens: list[str] = field(default_factory=list)
+    experiments: list[ExperimentRecord] = field(default_factory=list)
+    trials: list[TrialRecord] = field(default_factory=list)
+    trial_components: list[TrialComponentRecord] = field(default_factory=list)
+    idempotency: IdempotencyRecord | None = None
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One page of a listing ordered by ``sort_by`` then id (stable for NextToken)."""
+
+    limit: int = 100
+    next_token: str | None = None
+    ascending: bool = False
+    sort_by: Literal["CreationTime", "Name"] = "CreationTime"
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    name_prefix: str | None = None  # pipelines only: PipelineNamePrefix (case-insensitive contains)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str | None = None
+
+
+def encode_token(listing: str, key: Sequence[str]) -> str:
+    """A NextToken carrying the sort key of the last item returned, bound to one listing."""
+    return base64.urlsafe_b64encode(json.dumps([listing, *key]).encode()).decode()
+
+
+def decode_token(listing: str, token: str) -> list[str]:
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidNextToken() from exc
+    if not isinstance(parts, list) or not parts or parts[0] != listing:
+        raise InvalidNextToken()
+    return [str(p) for p in parts[1:]]
+
+
+# -- the protocol -------------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    """What the engine, the API and the CLI need from persistence. See the module docstring."""
+
+    # pipelines
+    def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
+        """Insert a pipeline and its first version; RecordExists if the name is taken."""
+        ...
+
+    def update_pipeline(
+        self,
+        pipeline: PipelineRecord,
+        expected_version: int,
+        new_version: PipelineVersionRecord | None = None,
+    ) -> None:
+        """Replace the pipeline row if its ``version`` is still ``expected_version`` (else
+        StaleWrite; RecordNotFound if gone), adding ``new_version`` when the definition changed."""
+        ...
+
+    def delete_pipeline(self, name: str) -> None:
+        """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
+        ...
+
+    def get_pipeline(self, name: str) -> PipelineRecord | None: ...
+
+    def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]: ...
+
+    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None: ...
+
+    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]: ...
+
+    # executions
+    def apply(self, transition: Transition) -> None:
+        """Apply atomically; StaleWrite if any condition fails (nothing is written then)."""
+        ...
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+
+    def load_state(self, execution_id: str) -> ExecutionState | None: ...
+
+    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]: ...
+
+    def list_unfinished_executions(self) -> list[ExecutionRecord]:
+        """Executions still Executing or Stopping (what ``resume`` picks up)."""
+        ...
+
+    def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
+        """Step records ordered by start time (then name)."""
+        ...
+
+    # cache and callbacks
+    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+        """The newest entry for the key completed at or after ``newer_than``."""
+        ...
+
+    def get_callback(self, token: str) -> CallbackTokenRecord | None: ...
+
+    # experiments
+    def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]: ...
+
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]: ...
+
+    def list_trial_components(
+        self, trial_name: str | None, query: ListQuery
+    ) -> Page[TrialComponentRecord]: ...
+
+    # idempotency (ClientRequestToken)
+    def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None: ...
+
+    def put_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Insert; False when a record for (token, operation) already exists."""
+        ...
+
+    # driver leases (embedded runtime)
+    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        """Take the lease if free, already ours, or its heartbeat is older than ``stale_before``."""
+        ...
+
+    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
+        """Take the lease from ``expected_owner`` (known dead) if it still holds it."""
+        ...
+
+    def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool: ...
+
+    def release_lease(self, execution_id: str, owner: str) -> None: ...
+
+    def get_lease(self, execution_id: str) -> LeaseRecord | None: ...
+
+    def close(self) -> None: ...

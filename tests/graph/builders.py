@@ -1,0 +1,57 @@
+"""Builders for graph tests: definitions from the corpus and small synthetic ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pipelines.definition.models import PipelineDefinition
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+CORPUS_FILES = sorted(CORPUS.glob("*.json"))
+
+
+def load_corpus(name: str) -> PipelineDefinition:
+    with (CORPUS / name).open() as handle:
+        return PipelineDefinition.model_validate(json.load(handle))
+
+
+def step(
+    name: str, *, depends_on: list[str] | None = None, reads: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A Processing step that DependsOn ``depends_on`` and reads an output of each of ``reads``."""
+    inputs = [
+        {
+            "InputName": f"in{i}",
+            "S3Input": {
+                "S3Uri": {"Get": f"Steps.{src}.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+            },
+        }
+        for i, src in enumerate(reads or [])
+    ]
+    body: dict[str, Any] = {"Name": name, "Type": "Processing", "Arguments": {"ProcessingInputs": inputs}}
+    if depends_on:
+        body["DependsOn"] = depends_on
+    body.update(extra)
+    return body
+
+
+def condition(
+    name: str, if_steps: list[dict[str, Any]], else_steps: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Name": name,
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+            "IfSteps": if_steps,
+            "ElseSteps": else_steps or [],
+        },
+    }
+    body.update(extra)
+    return body
+
+
+def definition(*steps: dict[str, Any]) -> PipelineDefinition:
+    return PipelineDefinition.model_validate({"Version": "2020-12-01", "Steps": list(steps)})

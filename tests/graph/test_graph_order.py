@@ -1,0 +1,179 @@
+"""Topological order, cycles and closures, on the corpus and on generated DAGs."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pipelines.errors import ValidationError
+from pipelines.graph import CycleError, PipelineGraph
+
+from .builders import CORPUS_FILES, condition, definition, load_corpus, step
+
+
+def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
+    assert sorted(order) == sorted(graph.steps)
+    position = {name: i for i, name in enumerate(order)}
+    for src, dst, kind in graph.edges():
+        assert position[src] < position[dst], (src, dst, kind)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:60])
+def test_corpus_orders_respect_every_edge(path: Any) -> None:
+    graph = PipelineGraph.from_definition(load_corpus(path.name))
+    assert graph.find_cycle() is None
+    _assert_respects_edges(graph, graph.topological_order())
+
+
+def test_corpus_abalone_order_and_closures() -> None:
+    graph = PipelineGraph.from_definition(load_corpus("aws__amazon-sagemaker-examples__local_mode.json"))
+    assert graph.topological_order() == [
+        "AbaloneProcess",
+        "AbaloneTrain",
+        "AbaloneEval",
+        "AbaloneMSECond",
+        "AbaloneCreateModel-RepackModel-0",
+        "AbaloneCreateModel-CreateModel",
+        "AbaloneTransform",
+        "AbaloneMSEFail",
+    ]
+    # Skipping the if-branch skips everything downstream of its steps.
+    if_steps = {"AbaloneCreateModel-RepackModel-0", "AbaloneCreateModel-CreateModel", "AbaloneTransform"}
+    assert graph.downstream_closure(if_steps) == {"AbaloneCreateModel-CreateModel", "AbaloneTransform"}
+    assert graph.upstream_closure(["AbaloneTransform"]) == {
+        "AbaloneProcess",
+        "AbaloneTrain",
+        "AbaloneEval",
+        "AbaloneMSECond",
+        "AbaloneCreateModel-RepackModel-0",
+        "AbaloneCreateModel-CreateModel",
+    }
+
+
+def test_ties_break_by_definition_order() -> None:
+    graph = PipelineGraph.from_definition(definition(step("Z"), step("M"), step("A", reads=["Z"]), step("B")))
+    assert graph.topological_order() == ["Z", "M", "A", "B"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "cycle"),
+    [
+        (
+            [step("A", depends_on=["C"]), step("B", reads=["A"]), step("C", depends_on=["B"])],
+            ["A", "B", "C", "A"],
+        ),
+        ([step("A", reads=["B"]), step("B", reads=["A"])], ["A", "B", "A"]),
+        # A branch step that the condition itself reads from.
+        (
+            [condition("Cond", [step("Inner")], DependsOn=["Inner"])],
+            ["Cond", "Inner", "Cond"],
+        ),
+        ([step("Ok"), step("X", depends_on=["Ok", "Y"]), step("Y", depends_on=["X"])], ["X", "Y", "X"]),
+    ],
+)
+def test_cycles_are_named(steps: list[dict[str, Any]], cycle: list[str]) -> None:
+    graph = PipelineGraph.from_definition(definition(*steps))
+    assert graph.find_cycle() == cycle
+    with pytest.raises(CycleError) as caught:
+        graph.topological_order()
+    assert caught.value.cycle == cycle
+    assert isinstance(caught.value, ValidationError)
+    assert " -> ".join(cycle) in str(caught.value)
+
+
+def test_closures_exclude_the_start_unless_reached_from_another_start() -> None:
+    graph = PipelineGraph.from_definition(
+        definition(step("A"), step("B", reads=["A"]), step("C", reads=["B"]), step("D"))
+    )
+    assert graph.downstream_closure(["A"]) == {"B", "C"}
+    assert graph.downstream_closure(["A", "B"]) == {"B", "C"}
+    assert graph.upstream_closure(["C"]) == {"A", "B"}
+    assert graph.upstream_closure(["D"]) == set()
+    assert graph.downstream_closure([]) == set()
+
+
+@st.composite
+def random_dags(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Steps named in a shuffled order, each depending only on earlier-created ones."""
+    count = draw(st.integers(min_value=1, max_value=25))
+    names = [f"S{i}" for i in range(count)]
+    steps = []
+    for i, name in enumerate(names):
+        earlier = names[:i]
+        deps = draw(st.lists(st.sampled_from(earlier), max_size=3)) if earlier else []
+        reads = draw(st.lists(st.sampled_from(earlier), max_size=3)) if earlier else []
+        steps.append(step(name, depends_on=deps, reads=reads))
+    return draw(st.permutations(steps))
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags())
+def test_topological_order_respects_every_edge(steps: list[dict[str, Any]]) -> None:
+    graph = PipelineGraph.from_definition(definition(*steps))
+    order = graph.topological_order()
+    _assert_respects_edges(graph, order)
+    assert graph.find_cycle() is None
+    for name in graph.steps:
+        down = graph.downstream_closure([name])
+        assert name not in down
+        assert all(name in graph.upstream_closure([other]) for other in down)
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dags(), st.data())
+def test_adding_a_back_edge_makes_a_cycle_that_follows_edges(
+    steps: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    graph = PipelineGraph.from_definition(definition(*steps))
+    pairs = [(src, dst) for src, dst, _ in graph.edges()]
+    if not pairs:
+        return
+    src, dst = data.draw(st.sampled_from(pairs))
+    for body in steps:
+        if body["Name"] == src:
+            body.setdefault("DependsOn", []).append(dst)
+    cyclic = PipelineGraph.from_definition(definition(*steps))
+    cycle = cyclic.find_cycle()
+    assert cycle is not None and cycle[0] == cycle[-1]
+    edge_set = {(a, b) for a, b, _ in cyclic.edges()}
+    assert all((a, b) in edge_set for a, b in itertools.pairwise(cycle))
+    with pytest.raises(CycleError):
+        cyclic.topological_order()
+
+
+def test_deep_chains_need_no_recursion() -> None:
+    count = 5000
+    steps = [step("S0")] + [step(f"S{i}", depends_on=[f"S{i - 1}"]) for i in range(1, count)]
+    graph = PipelineGraph.from_definition(definition(*steps))
+    assert graph.topological_order()[-1] == f"S{count - 1}"
+    assert len(graph.downstream_closure(["S0"])) == count - 1
+    assert graph.find_cycle() is None
+
+
+def test_two_thousand_dense_steps_build_and_sort_quickly() -> None:
+    rng = random.Random(7)
+    steps = []
+    for i in range(2000):
+        earlier = range(i)
+        steps.append(
+            step(
+                f"S{i}",
+                depends_on=[f"S{j}" for j in rng.sample(earlier, min(i, 3))],
+                reads=[f"S{j}" for j in rng.sample(earlier, min(i, 5))],
+            )
+        )
+    defn = definition(*steps)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        graph = PipelineGraph.from_definition(defn)
+        graph.topological_order()
+        best = min(best, time.perf_counter() - started)
+    assert len(graph.edges()) > 14_000
+    # Typically ~50 ms for 16k edges on a loaded 2-core box; the bound leaves room for xdist.
+    assert best < 0.5, f"{best * 1000:.0f} ms"
