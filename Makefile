@@ -13,7 +13,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard packag
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	if [ -f package.json ]; then npm install --silent --no-audit --no-fund; fi
+	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
 
 demo: install

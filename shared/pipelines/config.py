@@ -15,6 +15,9 @@ Example ``pipelines.toml``::
     [functions]     # FunctionArn (exact or glob) -> "file.py:handler"
     "arn:aws:lambda:*:*:function:metric" = "functions/metric.py:handler"
 
+    [accounts]      # `pipelines serve`: SigV4 access key id -> the account it acts as
+    "AKIDTEAMB" = "222222222222"  # (unsigned requests and unknown keys act as account_id)
+
 Relative paths are relative to the config file's folder.
 """
 
@@ -24,6 +27,7 @@ import fnmatch
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +54,8 @@ class Config(BaseModel):
     # interpreter before the job, as the framework containers do. Off by default: it changes
     # the interpreter's environment.
     install_requirements: bool = False
+    # `pipelines serve`: which account a SigV4 access key id acts as (cross-account sharing).
+    accounts: dict[str, Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
 
     @property

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
 
-from pipelines.definition.models import ConditionStep, PipelineDefinition, Step
 from pipelines.errors import ValidationError
 from pipelines.expressions.references import referenced_step_names
+
+if TYPE_CHECKING:  # pipelines.definition's validator imports this module: no runtime import back
+    from pipelines.definition.models import ConditionStep, PipelineDefinition, Step
 
 EdgeKind = Literal["depends_on", "data", "if", "else"]
 Branch = Literal["if", "else"]
@@ -45,6 +47,11 @@ class UnknownStepError(ValidationError):
 _PLAIN_FIELDS = frozenset({"name", "type", "depends_on", "display_name", "description"})
 
 
+def _as_condition(step: Step) -> ConditionStep | None:
+    """The step as a ConditionStep (the parser maps Type "Condition" to that model only)."""
+    return cast("ConditionStep", step) if step.type == "Condition" else None
+
+
 def _expression_carriers(step: Step) -> Iterator[Any]:
     """The raw JSON parts of a step where expressions may hide.
 
@@ -52,19 +59,18 @@ def _expression_carriers(step: Step) -> Iterator[Any]:
     Typed sub-models (CacheConfig, RetryPolicies, PropertyFiles) hold no expressions except in
     their kept-unknown fields, so those are dumped only when present.
     """
+    condition = _as_condition(step)
     for field_name in step.model_fields_set - _PLAIN_FIELDS:
         value = getattr(step, field_name)
-        if isinstance(step, ConditionStep) and field_name == "arguments":
-            yield step.arguments.conditions
-            if step.arguments.model_extra:
-                yield step.arguments.model_extra
+        if condition is not None and field_name == "arguments":
+            yield condition.arguments.conditions
+            if condition.arguments.model_extra:
+                yield condition.arguments.model_extra
         elif isinstance(value, BaseModel):
             if value.model_extra:
-                yield value.to_json_dict() if hasattr(value, "to_json_dict") else value.model_dump()
+                yield value.model_dump(mode="json", by_alias=True)
         elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-            for item in value:
-                if item.model_extra:
-                    yield item.model_dump(mode="json", by_alias=True)
+            yield [item.model_dump(mode="json", by_alias=True) for item in value if item.model_extra]
         else:
             yield value
     if step.model_extra:
@@ -85,10 +91,11 @@ class PipelineGraph:
             self._up[dst].add(src)
         self._branch: dict[str, tuple[str, Branch]] = {}
         for name, step in steps.items():
-            if isinstance(step, ConditionStep):
-                for child in step.arguments.if_steps:
+            condition = _as_condition(step)
+            if condition is not None:
+                for child in condition.arguments.if_steps:
                     self._branch[child.name] = (name, "if")
-                for child in step.arguments.else_steps:
+                for child in condition.arguments.else_steps:
                     self._branch[child.name] = (name, "else")
 
     @classmethod
@@ -112,10 +119,11 @@ class PipelineGraph:
             sources = referenced_step_names(list(_expression_carriers(step)))
             for src in sorted(sources & order.keys(), key=order.__getitem__):
                 add(src, name, "data")
-            if isinstance(step, ConditionStep):
-                for child in step.arguments.if_steps:
+            condition = _as_condition(step)
+            if condition is not None:
+                for child in condition.arguments.if_steps:
                     add(name, child.name, "if")
-                for child in step.arguments.else_steps:
+                for child in condition.arguments.else_steps:
                     add(name, child.name, "else")
         return cls(steps, edges)
 

@@ -1,33 +1,49 @@
-"""One session-scoped synth for every infra test: jsii start-up costs seconds per process."""
+"""One session-scoped synth for every infra test: each jsii process costs seconds to start."""
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+SHARING_ACCOUNT = "111122223333"
 
 
-def _synth(context: dict[str, object]) -> tuple[list[cdk.Stack], object, list[object]]:
-    from aws_cdk.assertions import Template
+@dataclass
+class Synth:
+    app: cdk.App
+    stack: cdk.Stack
+    template: Template
+    template_file: Path
+    seconds: float
 
+
+def synth(context: dict[str, object]) -> Synth:
     from app import build_app
 
+    started = time.perf_counter()
     app = cdk.App(context={"aws:cdk:bundling-stacks": [], **context})
     build_app(app)
-    stacks = [c for c in app.node.children if isinstance(c, cdk.Stack)]
     assembly = app.synth()
-    return stacks, assembly, [Template.from_stack(s) for s in stacks]
+    stack = next(c for c in app.node.children if isinstance(c, cdk.Stack))
+    template = Template.from_stack(stack)
+    template_file = Path(assembly.get_stack_by_name(stack.stack_name).template_full_path)
+    return Synth(app, stack, template, template_file, time.perf_counter() - started)
 
 
 @pytest.fixture(scope="session")
-def synthesized() -> tuple[list[object], object, list[object]]:
-    return _synth({"sharingAccounts": "111122223333"})
+def synthesized() -> Synth:
+    return synth({"sharingAccounts": SHARING_ACCOUNT})
 
 
 @pytest.fixture(scope="session")
-def template(synthesized):  # type: ignore[no-untyped-def]
-    return synthesized[2][0]
+def template(synthesized: Synth) -> Template:
+    return synthesized.template

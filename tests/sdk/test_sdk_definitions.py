@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pipelines.definition import check_definition
 from pipelines.definition.models import GenericStep, PipelineDefinition
 
 from .generate_v2 import GENERATORS, NetworkAccessError, offline_sdk
@@ -315,6 +316,13 @@ def test_experiment_config_variants(sdk_definition_dicts: dict[str, dict[str, An
     assert "PipelineExperimentConfig" in disabled
     assert disabled["PipelineExperimentConfig"] is None
     assert not PipelineDefinition.model_validate(disabled).experiments_enabled
+    (track,) = sdk_definition_dicts["custom_experiment_config"]["Steps"]
+    assert track["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--experiment",
+        {"Get": "PipelineExperimentConfig.ExperimentName"},
+        "--trial",
+        {"Get": "PipelineExperimentConfig.TrialName"},
+    ]
     custom = sdk_definition_dicts["custom_experiment_config"]["PipelineExperimentConfig"]
     assert custom == {
         "ExperimentName": {"Get": "Parameters.ExperimentName"},
@@ -346,3 +354,11 @@ def test_staged_diamond_and_execution_options(
 def test_offline_sdk_refuses_real_connections(tmp_path: Path) -> None:
     with offline_sdk(tmp_path), pytest.raises(NetworkAccessError, match="127.0.0.1"):
         socket.create_connection(("127.0.0.1", 9), timeout=1)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_validator_accepts_every_sdk_definition(sdk_definitions: dict[str, str], name: str) -> None:
+    """What the real SDK emits must pass our validator (warnings are allowed)."""
+    report = check_definition(sdk_definitions[name])
+    assert report.definition is not None
+    assert [(problem.path, problem.message) for problem in report.errors] == []

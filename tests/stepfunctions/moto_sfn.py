@@ -8,7 +8,12 @@ states. :func:`patch_moto_sfn` fixes all four through ``monkeypatch`` (undone af
 - Wait states and Retry intervals do not sleep; every Wait records its seconds in ``waits``;
 - Lambda invocations run the Python handler registered in ``handlers`` under the function name;
 - ``sagemaker:create*Job.sync`` polls the matching Describe* until Completed / Failed / Stopped,
-  returning the Describe output as AWS does (or failing with States.TaskFailed, Cause = Describe).
+  returning the Describe output as AWS does (or failing with States.TaskFailed, Cause = Describe);
+- each ASL parse gets its own query-language scope stack (moto shares one list across parses,
+  so concurrent starts of JSONata machines crash while parsing and hang RUNNING);
+- calls moto cannot serve (AutoML v1, EMR's Step Functions-only actions) can be answered by a
+  test's ``fakes[(service, action)]``; a ``(service, action + ".sync")`` fake answers the wait
+  and may raise :class:`FakeTaskFailed`.
 
 The module patches moto internals, hence the ``moto==5.2.5`` pin in requirements-dev.txt.
 """
@@ -39,9 +44,13 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_unsupported as unsupported,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
 Handler = Callable[[Any, Any], Any]
@@ -66,12 +75,26 @@ class MotoSfn:
     handlers: dict[str, Handler] = field(default_factory=dict)
     waits: list[int] = field(default_factory=list)
     invocations: list[tuple[str, Any]] = field(default_factory=list)
+    fakes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+class FakeTaskFailed(Exception):
+    """Raised by a ``.sync`` fake: the Task fails with States.TaskFailed and this cause."""
 
 
 def patch_moto_sfn(monkeypatch: pytest.MonkeyPatch) -> MotoSfn:
     state = MotoSfn()
 
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata", lambda expr: jsonata.Jsonata(expr).evaluate(None))
+
+    shared_scope_init = Preprocessor.__init__
+
+    def per_parse_scope_init(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
+        shared_scope_init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    monkeypatch.setattr(Preprocessor, "__init__", per_parse_scope_init)
 
     def record_wait(self: Any, env: Any, wait_seconds: int) -> None:
         state.waits.append(wait_seconds)
@@ -104,9 +127,77 @@ def patch_moto_sfn(monkeypatch: pytest.MonkeyPatch) -> MotoSfn:
         {ResourceCondition.WaitForTaskToken, ResourceCondition.Sync},
     )
     monkeypatch.setattr(
-        unsupported.StateTaskServiceUnsupported, "_build_sync_resolver", _sagemaker_sync_resolver
+        unsupported.StateTaskServiceUnsupported,
+        "_build_sync_resolver",
+        _sync_resolver_for(state, _sagemaker_sync_resolver),
     )
+    for service_class in (unsupported.StateTaskServiceUnsupported, StateTaskServiceAwsSdk):
+        monkeypatch.setattr(
+            service_class, "_eval_service_task", _faked(state, service_class._eval_service_task)
+        )
     return state
+
+
+def _faked(state: MotoSfn, real: Callable[..., None]) -> Callable[..., None]:
+    def eval_service_task(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        key = (self.resource.api_name, self.resource.api_action)
+        if key not in state.fakes:
+            real(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            return
+        state.calls.append((*key, normalised_parameters))
+        env.stack.append(state.fakes[key](normalised_parameters))
+
+    return eval_service_task
+
+
+def _sync_resolver_for(
+    state: MotoSfn, real: Callable[..., Callable[[], Any]]
+) -> Callable[..., Callable[[], Any]]:
+    def build(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        fake = state.fakes.get((self.resource.api_name, f"{self.resource.api_action}.sync"))
+        if fake is None:
+            return real(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        submitted = env.stack.pop()
+
+        def resolve() -> Any:
+            try:
+                return fake(submitted)
+            except FakeTaskFailed as exc:
+                raise _task_failed(self, env, str(exc)) from exc
+
+        return resolve
+
+    return build
+
+
+def _task_failed(service: Any, env: Any, cause: str) -> FailureEventException:
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    resource=service._get_sfn_resource(),
+                    resourceType=service._get_sfn_resource_type(),
+                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                    cause=cause,
+                )
+            ),
+        )
+    )
 
 
 def _sagemaker_sync_resolver(
@@ -132,21 +223,7 @@ def _sagemaker_sync_resolver(
         if status == "Completed":
             return described
         if status in ("Failed", "Stopped"):
-            raise FailureEventException(
-                FailureEvent(
-                    env=env,
-                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
-                    event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
-                        taskFailedEventDetails=TaskFailedEventDetails(
-                            resource=self._get_sfn_resource(),
-                            resourceType=self._get_sfn_resource_type(),
-                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                            cause=json.dumps(described),
-                        )
-                    ),
-                )
-            )
+            raise _task_failed(self, env, json.dumps(described))
         return None
 
     return resolve

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 # Command modules (import for their registration side effect), one per command group.
 # Add yours here, one line each.
+import pipelines.cli.api_commands  # noqa: F401  (serve, schedules)
 import pipelines.cli.cloud_commands  # noqa: F401  (asl, plan)
+import pipelines.cli.run_commands  # noqa: F401  (run, retry, resume, stop, executions, steps, callback, models, experiments)
+import pipelines.cli.definition_commands  # noqa: F401  (validate, graph)
 from pipelines.cli.app import app
 
 

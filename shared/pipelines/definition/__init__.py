@@ -10,7 +10,7 @@ from __future__ import annotations
 from pipelines.definition.models import PipelineDefinition
 from pipelines.definition.parser import parse_definition, parse_with_problems
 from pipelines.definition.problems import DefinitionError, Problem, Report
-from pipelines.definition.validation import validate_definition
+from pipelines.definition.validation import validate_definition, validate_with_graph
 
 
 def check_definition(text: str | bytes) -> Report:
@@ -18,8 +18,8 @@ def check_definition(text: str | bytes) -> Report:
     definition, problems = parse_with_problems(text)
     if definition is None:
         return Report(definition=None, errors=problems, warnings=[])
-    errors, warnings = validate_definition(definition)
-    return Report(definition=definition, errors=errors, warnings=warnings)
+    errors, warnings, graph = validate_with_graph(definition)
+    return Report(definition=definition, errors=errors, warnings=warnings, graph=graph)
 
 
 def load_definition(text: str | bytes) -> PipelineDefinition:

@@ -1,27 +1,34 @@
 """Step Arguments against the Create* request they become, from botocore's input shapes.
 
 A job step's Arguments are the Create*Job request minus the job name, so the literal values
-in them must satisfy the same constraints the service applies when the step starts (enums,
+in them must satisfy the constraints the service applies when the step starts (enums,
 patterns, lengths, ranges, required members). Checking them here turns a run-time failure
 into a definition error, e.g. a Terraform ``${instance_type}`` placeholder left in
 ``InstanceType``. Expressions are skipped: their values are only known at run time. Members
 botocore does not know are warnings, since the service may be newer than botocore.
+
+Each botocore shape is compiled once into a small ``_Spec`` (botocore's shape properties
+recompute on every access), and the walk appends to one list instead of chaining
+generators: this check touches every value of every step, so it must stay cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from re import Pattern
 from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from pipelines.definition.grammar import is_expression
 from pipelines.definition.problems import Problem, format_json_path
-
-Location = tuple[str | int, ...]
 from pipelines.definition.schema_errors import describe_value
 from pipelines.definition.shapes import compiled_pattern, shape
+
+Location = tuple[str | int, ...]
+_ENUM_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -55,207 +62,243 @@ _EMR_STEP_CONFIG = RequestShape("emr", "StepConfig", frozenset({"Name"}))
 _EMR_CLUSTER_CONFIG = RequestShape(
     "emr", "RunJobFlowInput", frozenset({"Name"}), frozenset({"Name", "Steps", "AutoTerminationPolicy"})
 )
+_EMR_CLUSTER_ID = RequestShape("emr", "XmlStringMaxLen256")
 _EMR_MEMBERS = frozenset({"StepConfig", "ClusterId", "ClusterConfig", "ExecutionRoleArn"})
-_ENUM_SHOWN = 12
+
+
+@dataclass(eq=False)
+class _Spec:
+    """What one botocore shape allows, precomputed."""
+
+    name: str
+    kind: str  # structure | list | map | string | integer | number | boolean | any
+    members: dict[str, _Spec] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    forbidden: frozenset[str] = frozenset()
+    item: _Spec | None = None
+    enum: frozenset[str] | None = None
+    enum_order: tuple[str, ...] = ()
+    pattern: Pattern[str] | None = None
+    pattern_text: str = ""
+    low: int | float | None = None
+    high: int | float | None = None
+
+
+_SCALAR_KINDS = frozenset({"string", "integer", "number", "boolean"})
+_KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "boolean": "boolean",
+}
+
+
+def _compile(node: Shape, cache: dict[str, _Spec]) -> _Spec:
+    cached = cache.get(node.name)
+    if cached is not None:
+        return cached
+    metadata = node.metadata
+    spec = _Spec(
+        node.name, _KINDS.get(node.type_name, "any"), low=metadata.get("min"), high=metadata.get("max")
+    )
+    cache[node.name] = spec  # before members: shapes can be recursive
+    if isinstance(node, StructureShape):
+        spec.kind = "structure"
+        spec.members = {name: _compile(member, cache) for name, member in node.members.items()}
+        spec.required = tuple(node.required_members)
+    elif isinstance(node, ListShape):
+        spec.kind = "list"
+        spec.item = _compile(node.member, cache)
+    elif isinstance(node, MapShape):
+        spec.kind = "map"
+        spec.item = _compile(node.value, cache)
+    elif spec.kind == "string":
+        if node.enum:
+            spec.enum, spec.enum_order = frozenset(node.enum), tuple(node.enum)
+        elif metadata.get("pattern"):
+            spec.pattern_text = metadata["pattern"]
+            spec.pattern = compiled_pattern(spec.pattern_text)
+    return spec
+
+
+@cache
+def request_spec(request: RequestShape) -> _Spec:
+    """The compiled top-level spec of a request, with the SDK's stripped members not required."""
+    base = _compile(shape(request.service, request.name), {})
+    if base.kind != "structure":
+        return base
+    return _Spec(
+        base.name,
+        base.kind,
+        members=base.members,
+        required=tuple(name for name in base.required if name not in request.stripped),
+        forbidden=request.forbidden,
+    )
 
 
 def _placeholder_hint(value: str) -> str:
     return " (it looks like a template placeholder that was never substituted)" if "${" in value else ""
 
 
-def _enum_problem(value: str, allowed: list[str], location: Location) -> Problem:
-    shown = ", ".join(allowed[:_ENUM_SHOWN]) + (
-        f", ... ({len(allowed)} in all)" if len(allowed) > _ENUM_SHOWN else ""
-    )
-    return Problem(
-        kind="argument",
-        message=f"{value!r} is not an allowed value{_placeholder_hint(value)}; allowed: {shown}",
-        path=format_json_path(location),
-        allowed=tuple(allowed),
-    )
-
-
-def _type_problem(expected: str, value: Any, location: Location) -> Problem:
-    return Problem(
-        kind="argument",
-        message=f"must be {expected}, got {describe_value(value)}",
-        path=format_json_path(location),
-    )
-
-
-def _check_string(value: Any, node: Shape, location: Location) -> Iterator[Problem]:
-    if not isinstance(value, str):
-        yield _type_problem("a string", value, location)
-        return
-    allowed = node.enum
-    if allowed:
-        if value not in allowed:
-            yield _enum_problem(value, list(allowed), location)
-        return
-    metadata = node.metadata
-    if len(value) < metadata.get("min", 0) or len(value) > metadata.get("max", len(value)):
-        yield Problem(
+def _add(
+    out: list[Problem],
+    message: str,
+    location: Location,
+    severity: str = "error",
+    allowed: tuple[str, ...] = (),
+) -> None:
+    out.append(
+        Problem(
             kind="argument",
-            message=f"length {len(value)} is outside {metadata.get('min', 0)}..{metadata.get('max', '')}",
+            message=message,
             path=format_json_path(location),
-        )
-    pattern = metadata.get("pattern")
-    if pattern:
-        compiled = compiled_pattern(pattern)
-        if compiled is not None and compiled.fullmatch(value) is None:
-            yield Problem(
-                kind="argument",
-                message=f"{value!r} does not match the pattern {pattern}{_placeholder_hint(value)}",
-                path=format_json_path(location),
-            )
+            severity=severity,
+            allowed=allowed,
+        )  # type: ignore[arg-type]
+    )
 
 
-def _check_number(value: Any, node: Shape, location: Location, *, integer: bool) -> Iterator[Problem]:
-    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
-        yield _type_problem("an integer" if integer else "a number", value, location)
-        return
-    metadata = node.metadata
-    low, high = metadata.get("min"), metadata.get("max")
-    if (low is not None and value < low) or (high is not None and value > high):
-        yield Problem(
-            kind="argument",
-            message=f"{value} is outside {'' if low is None else low}..{'' if high is None else high}",
-            path=format_json_path(location),
-        )
+def _range_text(spec: _Spec) -> str:
+    return f"{'' if spec.low is None else spec.low}..{'' if spec.high is None else spec.high}"
 
 
-def _check_structure(
-    value: Any, node: StructureShape, location: Location, request: RequestShape | None = None
-) -> Iterator[Problem]:
-    if not isinstance(value, dict):
-        yield _type_problem("an object", value, location)
-        return
-    members = node.members
-    stripped = request.stripped if request else frozenset()
-    forbidden = request.forbidden if request else frozenset()
-    for key, item in value.items():
-        member = members.get(key)
-        if key in forbidden:
-            yield Problem(
-                kind="argument", message="not allowed here", path=format_json_path((*location, key))
-            )
-        elif member is None:
-            yield Problem(
-                kind="argument",
-                message=f"unknown member of {node.name} (kept and passed on as is)",
-                path=format_json_path((*location, key)),
-                severity="warning",
-            )
+def _check_scalar(value: Any, spec: _Spec, location: Location, out: list[Problem]) -> None:
+    kind = spec.kind
+    if kind == "string":
+        if type(value) is not str:
+            _add(out, f"must be a string, got {describe_value(value)}", location)
+        elif spec.enum is not None:
+            if value not in spec.enum:
+                order = spec.enum_order
+                shown = ", ".join(order[:_ENUM_SHOWN]) + (
+                    f", ... ({len(order)} in all)" if len(order) > _ENUM_SHOWN else ""
+                )
+                _add(
+                    out,
+                    f"{value!r} is not an allowed value{_placeholder_hint(value)}; allowed: {shown}",
+                    location,
+                    allowed=order,
+                )
         else:
-            yield from check_value(item, member, (*location, key))
-    for required in node.required_members:
-        if required not in value and required not in stripped:
-            yield Problem(
-                kind="argument",
-                message=f"required member of {node.name} is missing",
-                path=format_json_path((*location, required)),
+            if (spec.low is not None and len(value) < spec.low) or (
+                spec.high is not None and len(value) > spec.high
+            ):
+                _add(out, f"length {len(value)} is outside {_range_text(spec)}", location)
+            if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
+                _add(
+                    out,
+                    f"{value!r} does not match the pattern {spec.pattern_text}{_placeholder_hint(value)}",
+                    location,
+                )
+    elif kind in {"integer", "number"}:
+        if isinstance(value, bool) or not isinstance(value, int if kind == "integer" else int | float):
+            _add(
+                out,
+                f"must be {'an integer' if kind == 'integer' else 'a number'}, got {describe_value(value)}",
+                location,
             )
+        elif (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+            _add(out, f"{value} is outside {_range_text(spec)}", location)
+    elif kind == "boolean" and type(value) is not bool:
+        _add(out, f"must be a boolean, got {describe_value(value)}", location)
 
 
-def check_value(value: Any, node: Shape, location: Location) -> Iterator[Problem]:
-    """Problems of one JSON value against one botocore shape (expressions are not checked)."""
-    if is_expression(value):
-        return
-    type_name = node.type_name
-    if isinstance(node, StructureShape):
-        yield from _check_structure(value, node, location)
-    elif isinstance(node, ListShape):
-        if not isinstance(value, list):
-            yield _type_problem("an array", value, location)
+def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem]) -> None:
+    """Append the problems of one JSON value against one compiled shape (expressions skipped)."""
+    kind = spec.kind
+    if kind in _SCALAR_KINDS:
+        if not (type(value) is dict and is_expression(value)):
+            _check_scalar(value, spec, location, out)
+    elif kind == "structure":
+        if type(value) is not dict:
+            _add(out, f"must be an object, got {describe_value(value)}", location)
             return
-        low, high = node.metadata.get("min"), node.metadata.get("max")
-        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-            yield Problem(
-                kind="argument",
-                message=f"has {len(value)} items; {node.name} allows {low or 0}..{'' if high is None else high}",
-                path=format_json_path(location),
-            )
-        for index, item in enumerate(value):
-            yield from check_value(item, node.member, (*location, index))
-    elif isinstance(node, MapShape):
-        if not isinstance(value, dict):
-            yield _type_problem("an object", value, location)
+        if is_expression(value):
             return
+        members = spec.members
         for key, item in value.items():
-            yield from check_value(item, node.value, (*location, key))
-    elif type_name == "string":
-        yield from _check_string(value, node, location)
-    elif type_name in {"integer", "long"}:
-        yield from _check_number(value, node, location, integer=True)
-    elif type_name in {"float", "double"}:
-        yield from _check_number(value, node, location, integer=False)
-    elif type_name == "boolean" and not isinstance(value, bool):
-        yield _type_problem("a boolean", value, location)
+            member = members.get(key)
+            if member is None:
+                _add(
+                    out,
+                    f"unknown member of {spec.name} (kept and passed on as is)",
+                    (*location, key),
+                    "warning",
+                )
+            elif key in spec.forbidden:
+                _add(out, "not allowed here", (*location, key))
+            else:
+                check_value(item, member, (*location, key), out)
+        for required in spec.required:
+            if required not in value:
+                _add(out, f"required member of {spec.name} is missing", (*location, required))
+    elif kind == "list":
+        if type(value) is not list:
+            if not is_expression(value):
+                _add(out, f"must be an array, got {describe_value(value)}", location)
+            return
+        if (spec.low is not None and len(value) < spec.low) or (
+            spec.high is not None and len(value) > spec.high
+        ):
+            _add(
+                out,
+                f"has {len(value)} items; {spec.name} allows {spec.low or 0}..{spec.high or ''}",
+                location,
+            )
+        item_spec = spec.item
+        assert item_spec is not None
+        for index, item in enumerate(value):
+            check_value(item, item_spec, (*location, index), out)
+    elif kind == "map":
+        if type(value) is not dict:
+            _add(out, f"must be an object, got {describe_value(value)}", location)
+            return
+        if is_expression(value):
+            return
+        item_spec = spec.item
+        assert item_spec is not None
+        for key, item in value.items():
+            check_value(item, item_spec, (*location, key), out)
 
 
-def _request(request: RequestShape) -> StructureShape:
-    node = shape(request.service, request.name)
-    assert isinstance(node, StructureShape)
-    return node
-
-
-def _check_emr(arguments: Any, location: Location) -> Iterator[Problem]:
-    if not isinstance(arguments, dict):
-        yield _type_problem("an object", arguments, location)
+def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
+    if type(arguments) is not dict:
+        _add(out, f"must be an object, got {describe_value(arguments)}", location)
         return
     for key in arguments:
         if key not in _EMR_MEMBERS:
-            yield Problem(
-                kind="argument",
-                message="unknown member of EMR step Arguments",
-                path=format_json_path((*location, key)),
-            )
+            _add(out, "unknown member of EMR step Arguments", (*location, key))
     if "StepConfig" not in arguments:
-        yield Problem(
-            kind="argument",
-            message="required field is missing",
-            path=format_json_path((*location, "StepConfig")),
-        )
-    elif not is_expression(arguments["StepConfig"]):
-        yield from _check_structure(
-            arguments["StepConfig"],
-            _request(_EMR_STEP_CONFIG),
-            (*location, "StepConfig"),
-            _EMR_STEP_CONFIG,
-        )
+        _add(out, "required field is missing", (*location, "StepConfig"))
+    else:
+        check_value(arguments["StepConfig"], request_spec(_EMR_STEP_CONFIG), (*location, "StepConfig"), out)
     has_id, has_config = "ClusterId" in arguments, "ClusterConfig" in arguments
     if has_id == has_config:
-        yield Problem(
-            kind="argument",
-            message="give exactly one of ClusterId (a running cluster) and ClusterConfig (a new cluster)",
-            path=format_json_path(location),
+        _add(
+            out,
+            "give exactly one of ClusterId (a running cluster) and ClusterConfig (a new cluster)",
+            location,
         )
     if has_id:
-        yield from check_value(arguments["ClusterId"], shape("emr", "ClusterId"), (*location, "ClusterId"))
-    if has_config and not is_expression(arguments["ClusterConfig"]):
-        yield from _check_structure(
-            arguments["ClusterConfig"],
-            _request(_EMR_CLUSTER_CONFIG),
-            (*location, "ClusterConfig"),
-            _EMR_CLUSTER_CONFIG,
+        check_value(arguments["ClusterId"], request_spec(_EMR_CLUSTER_ID), (*location, "ClusterId"), out)
+    if has_config:
+        check_value(
+            arguments["ClusterConfig"], request_spec(_EMR_CLUSTER_CONFIG), (*location, "ClusterConfig"), out
         )
     if "ExecutionRoleArn" in arguments and not has_id:
-        yield Problem(
-            kind="argument",
-            message="ExecutionRoleArn is only allowed together with ClusterId",
-            path=format_json_path((*location, "ExecutionRoleArn")),
-        )
+        _add(out, "ExecutionRoleArn is only allowed together with ClusterId", (*location, "ExecutionRoleArn"))
 
 
-def check_arguments(step_type: str, arguments: Any, location: Location) -> Iterator[Problem]:
-    """Problems of a step's Arguments against its request shape; nothing for unchecked types."""
+def check_arguments(step_type: str, arguments: Any, location: Location) -> list[Problem]:
+    """Problems of a step's Arguments against its request shape; none for unchecked types."""
+    out: list[Problem] = []
     if step_type == "EMR":
-        yield from _check_emr(arguments, location)
-        return
-    request = REQUEST_SHAPES.get(step_type)
-    if request is None or is_expression(arguments):
-        return
-    yield from _check_structure(arguments, _request(request), location, request)
+        _check_emr(arguments, location, out)
+    elif step_type in REQUEST_SHAPES:
+        check_value(arguments, request_spec(REQUEST_SHAPES[step_type]), location, out)
+    return out
 
 
 def literal_names(items: Any, name_field: str) -> set[str] | None:

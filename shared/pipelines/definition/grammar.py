@@ -28,12 +28,18 @@ FUNCTION_PREFIX = "Std:"
 
 
 def is_expression(value: Any) -> bool:
-    """``{"Get": ...}`` / ``{"Std:...": ...}`` objects; any other object is plain data."""
-    if not isinstance(value, dict) or not value:
+    """``{"Get": ...}`` / ``{"Std:...": ...}`` objects; any other object is plain data.
+
+    An object with more keys is an expression only if it holds a known function key (and is
+    then malformed); ``{"Get": ..., "Other": ...}`` is user data. Called on every object of
+    every step, so it avoids scanning keys.
+    """
+    if type(value) is not dict:
         return False
-    if len(value) == 1 and "Get" in value:
-        return True
-    return any(isinstance(key, str) and key.startswith(FUNCTION_PREFIX) for key in value)
+    if len(value) == 1:
+        key = next(iter(value))
+        return key == "Get" or (type(key) is str and key.startswith(FUNCTION_PREFIX))
+    return "Std:Join" in value or "Std:JsonGet" in value
 
 
 def _operand(value: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_serializer, model_validator
 
 JsonValue = Any
 """A raw JSON value that may contain expressions."""
@@ -82,9 +82,36 @@ class StepBase(_Model):
     cache_config: CacheConfig | None = Field(default=None, alias="CacheConfig")
     retry_policies: list[RetryPolicy] = Field(default_factory=list, alias="RetryPolicies")
     property_files: list[PropertyFile] = Field(default_factory=list, alias="PropertyFiles")
+    run_conditions: dict[str, str] = Field(default_factory=dict, exclude=True)
+    """DependsOn entries the v3 SDK emits as ``{"Step": name, "Trigger": "Failed"|"Stopped"|"Any"}``,
+    by upstream step name. ``depends_on`` always holds plain names, so graph code stays simple."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_run_conditions(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("DependsOn"), list):
+            return data
+        entries = data["DependsOn"]
+        if not any(isinstance(e, dict) for e in entries):
+            return data
+        names: list[Any] = []
+        conditions: dict[str, str] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and set(entry) == {"Step", "Trigger"}:
+                names.append(entry["Step"])
+                conditions[str(entry["Step"])] = entry["Trigger"]
+            else:
+                names.append(entry)
+        return {**data, "DependsOn": names, "run_conditions": conditions}
+
+    @field_serializer("depends_on")
+    def _join_run_conditions(self, names: list[str]) -> list[Any]:
+        return [
+            {"Step": n, "Trigger": self.run_conditions[n]} if n in self.run_conditions else n for n in names
+        ]
 
     def children(self) -> list[Step]:
-        """Steps nested inside this one (condition branches); empty for other types."""
+        """Steps nested inside this one (condition branches, ForEach bodies); empty for other types."""
         return []
 
 
@@ -186,8 +213,32 @@ class EndpointConfigStep(StepBase):
     type: Literal["EndpointConfig"] = Field(alias="Type")
 
 
+class ForEachArguments(_Model):
+    """v3 SDK: ``IterableItems`` (a list, or a Get resolving to a JSON list), ``MaxConcurrency``,
+    an optional ``Selector`` and the ``ForEachBody`` steps run once per item."""
+
+    iterable_items: JsonValue = Field(alias="IterableItems")
+    max_concurrency: int | None = Field(default=None, alias="MaxConcurrency")
+    selector: dict[str, JsonValue] | None = Field(default=None, alias="Selector")
+    body: list[Step] = Field(default_factory=list, alias="ForEachBody")
+
+
 class ForEachStep(StepBase):
     type: Literal["ForEach"] = Field(alias="Type")
+    arguments: ForEachArguments = Field(alias="Arguments")
+
+    def children(self) -> list[Step]:
+        return list(self.arguments.body)
+
+
+class InferenceComponentStep(StepBase):
+    type: Literal["InferenceComponent"] = Field(alias="Type")
+
+
+class JobStep(StepBase):
+    """v3 SDK ``Job`` step: a CreateJob request (JobCategory, JobConfigDocument, ...)."""
+
+    type: Literal["Job"] = Field(alias="Type")
 
 
 class CleanupStep(StepBase):
@@ -221,6 +272,8 @@ KNOWN_STEP_TYPES: dict[str, type[StepBase]] = {
     "Endpoint": EndpointStep,
     "EndpointConfig": EndpointConfigStep,
     "ForEach": ForEachStep,
+    "InferenceComponent": InferenceComponentStep,
+    "Job": JobStep,
     "Cleanup": CleanupStep,
     "EMRServerless": EMRServerlessStep,
 }
@@ -250,6 +303,8 @@ Step = Annotated[
     | Annotated[EndpointStep, Tag("Endpoint")]
     | Annotated[EndpointConfigStep, Tag("EndpointConfig")]
     | Annotated[ForEachStep, Tag("ForEach")]
+    | Annotated[InferenceComponentStep, Tag("InferenceComponent")]
+    | Annotated[JobStep, Tag("Job")]
     | Annotated[CleanupStep, Tag("Cleanup")]
     | Annotated[EMRServerlessStep, Tag("EMRServerless")]
     | Annotated[GenericStep, Tag("Generic")],
@@ -290,5 +345,7 @@ class PipelineDefinition(_Model):
 
 
 ConditionArguments.model_rebuild()
+ForEachArguments.model_rebuild()
+ForEachStep.model_rebuild()
 ConditionStep.model_rebuild()
 PipelineDefinition.model_rebuild()

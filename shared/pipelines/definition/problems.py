@@ -15,6 +15,7 @@ from pipelines.errors import ValidationError
 
 if TYPE_CHECKING:
     from pipelines.definition.models import PipelineDefinition
+    from pipelines.graph import PipelineGraph
 
 Severity = Literal["error", "warning"]
 
@@ -85,11 +86,16 @@ class Problem:
 
 @dataclass(frozen=True)
 class Report:
-    """The result of checking a definition; ``definition`` is None when it did not parse."""
+    """The result of checking a definition; ``definition`` is None when it did not parse.
+
+    ``graph`` is the DAG the validator built (None when the definition did not parse), so
+    callers need not build it again.
+    """
 
     definition: PipelineDefinition | None
     errors: list[Problem]
     warnings: list[Problem]
+    graph: PipelineGraph | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

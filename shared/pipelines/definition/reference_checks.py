@@ -4,13 +4,17 @@ One walk per step finds every expression object. Each is checked for its shape
 (``grammar``), and each ``Get`` for its target: a declared parameter, a known execution
 variable or experiment name, or an existing step and a property path that step type has
 (``property_paths``). A ``PropertyFile`` must name a property file declared on a Processing step.
+
+The walk records no JSON paths: a definition has tens of thousands of values and almost all
+are fine, so the path of an expression is searched for only when it has a problem.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pydantic
@@ -18,8 +22,8 @@ import pydantic
 from pipelines.definition.arguments import REQUEST_SHAPES, literal_names
 from pipelines.definition.grammar import EXPRESSION_MODELS, is_expression
 from pipelines.definition.models import CallbackStep, LambdaStep, PipelineDefinition, Step
-from pipelines.definition.problems import Problem, format_json_path
-from pipelines.definition.property_paths import CHECKED_STEP_TYPES, resolve_property_path
+from pipelines.definition.problems import Problem, Severity, format_json_path
+from pipelines.definition.property_paths import CHECKED_STEP_TYPES, Resolution, resolve_property_path
 from pipelines.definition.schema_errors import problems_from_validation_error
 from pipelines.expressions.context import EXECUTION_VARIABLES
 from pipelines.expressions.paths import Field, GetReference, Key, PathSyntaxError, format_path, parse_get
@@ -30,9 +34,111 @@ NAMESPACES = ("Parameters", "Execution", "Steps", "PipelineExperimentConfig")
 Location = tuple[str | int, ...]
 
 
-def did_you_mean(name: str, candidates: Any) -> str:
+@dataclass(frozen=True)
+class Finding:
+    """A problem of one expression, before its location is known."""
+
+    kind: str
+    message: str
+    severity: Severity = "error"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+@lru_cache(maxsize=65536)
+def _parsed(target: str) -> GetReference | PathSyntaxError:
+    """Targets repeat across steps (``Execution.PipelineExecutionId``...): parse each once.
+
+    The returned reference is shared: never mutate its ``path``.
+    """
+    try:
+        return parse_get(target)
+    except PathSyntaxError as exc:
+        return exc
+
+
+def scan_expressions(value: Any) -> tuple[list[dict[str, Any]], set[int]]:
+    """Every expression object under ``value``, and the ids of those that are a JsonGet's PropertyFile."""
+    found: list[dict[str, Any]] = []
+    property_files: set[int] = set()
+    stack: list[Any] = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            if is_expression(node):
+                found.append(node)
+                for key, inner in node.items():
+                    if type(inner) is dict:
+                        if key == "Std:JsonGet" and type(inner.get("PropertyFile")) is dict:
+                            property_files.add(id(inner["PropertyFile"]))
+                        extend(inner.values())
+            else:
+                extend(node.values())
+        elif kind is list:
+            extend(node)
+    return found, property_files
+
+
+def locate(value: Any, location: Location, target: Any) -> Location:
+    """Where ``target`` (by identity) sits under ``value``."""
+    stack: list[tuple[Any, Location]] = [(value, location)]
+    while stack:
+        node, loc = stack.pop()
+        if node is target:
+            return loc
+        if isinstance(node, dict):
+            stack.extend((item, (*loc, key)) for key, item in node.items())
+        elif isinstance(node, list):
+            stack.extend((item, (*loc, index)) for index, item in enumerate(node))
+    return location
+
+
+_PRIMITIVES = (str, int, float, bool)
+
+
+def _plain_join(arguments: Any) -> bool:
+    """The common well-formed Join, checked without pydantic (most definitions have hundreds)."""
+    if type(arguments) is not dict or len(arguments) != 2:
+        return False
+    on, values = arguments.get("On"), arguments.get("Values")
+    return (
+        type(on) is str
+        and type(values) is list
+        and all(type(v) in _PRIMITIVES or (type(v) is dict and is_expression(v)) for v in values)
+    )
+
+
+def _form_error(expression: dict[str, Any]) -> pydantic.ValidationError | tuple[str, tuple[str, ...]] | None:
+    """What is wrong with the form of an expression object: a pydantic error, (message, key) or None."""
+    if len(expression) != 1:
+        return "an expression object must have exactly one key", ()
+    key = next(iter(expression))
+    if key == "Get" and type(expression[key]) is str:
+        return None
+    if key == "Std:Join" and _plain_join(expression[key]):
+        return None
+    model = EXPRESSION_MODELS.get(key)
+    if model is None:
+        return f"unknown function {key!r}; known: {', '.join(EXPRESSION_MODELS)}", (key,)
+    try:
+        model.model_validate(expression, strict=True)
+    except pydantic.ValidationError as exc:
+        return exc
+    return None
+
+
+def _form_problems(
+    error: pydantic.ValidationError | tuple[str, tuple[str, ...]], location: Location
+) -> list[Problem]:
+    if isinstance(error, pydantic.ValidationError):
+        return problems_from_validation_error(error, location)
+    message, suffix = error
+    return [Problem(kind="schema", message=message, path=format_json_path((*location, *suffix)))]
 
 
 @dataclass
@@ -48,226 +154,224 @@ class ReferenceScope:
         return cls(definition, steps, frozenset(p.name for p in definition.parameters))
 
 
-def _problem(message: str, location: Location, kind: str = "reference", severity: str = "error") -> Problem:
-    return Problem(kind=kind, message=message, path=format_json_path(location), severity=severity)  # type: ignore[arg-type]
-
-
-def iter_expressions(value: Any, location: Location) -> Iterator[tuple[dict[str, Any], Location, bool]]:
-    """Every expression object under ``value``: (object, location, is it a JsonGet PropertyFile)."""
-    stack: list[tuple[Any, Location, bool]] = [(value, location, False)]
-    while stack:
-        node, loc, property_file = stack.pop()
-        if isinstance(node, dict):
-            if is_expression(node):
-                yield node, loc, property_file
-                for key, inner in node.items():
-                    if isinstance(inner, dict):
-                        for inner_key, item in inner.items():
-                            stack.append((item, (*loc, key, inner_key), inner_key == "PropertyFile"))
-                continue
-            for key, item in node.items():
-                stack.append((item, (*loc, key), False))
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                stack.append((item, (*loc, index), False))
-
-
-def _check_form(expression: dict[str, Any], location: Location) -> list[Problem]:
-    if len(expression) != 1:
-        return [_problem("an expression object must have exactly one key", location, "schema")]
-    key = next(iter(expression))
-    model = EXPRESSION_MODELS.get(key)
-    if model is None:
-        return [
-            _problem(
-                f"unknown function {key!r}; known: {', '.join(EXPRESSION_MODELS)}",
-                (*location, key),
-                "schema",
-            )
-        ]
-    try:
-        model.model_validate(expression, strict=True)
-    except pydantic.ValidationError as exc:
-        return problems_from_validation_error(exc, location)
-    return []
-
-
 class StepReferenceChecker:
     """Checks the expressions of one step (or of the experiment config when ``step`` is None)."""
 
-    def __init__(self, scope: ReferenceScope, step: Step | None, location: Location) -> None:
+    def __init__(self, scope: ReferenceScope, step: Step | None) -> None:
         self.scope = scope
         self.step = step
-        self.location = location
 
-    def check(self, value: Any, location: Location) -> Iterator[Problem]:
-        for expression, loc, property_file in iter_expressions(value, location):
-            form = _check_form(expression, loc)
-            if form:
-                yield from form
+    def check(self, value: Any, location: Location) -> list[Problem]:
+        problems: list[Problem] = []
+        expressions, property_files = scan_expressions(value)
+        for expression in expressions:
+            target = expression.get("Get") if len(expression) == 1 else None
+            if type(target) is str:
+                findings = self._check_get(target, id(expression) in property_files)
+                if findings:
+                    path = format_json_path((*locate(value, location, expression), "Get"))
+                    problems.extend(
+                        Problem(kind=f.kind, message=f.message, path=path, severity=f.severity)
+                        for f in findings
+                    )
                 continue
-            target = expression.get("Get")
-            if isinstance(target, str):
-                yield from self._check_get(target, (*loc, "Get"), property_file)
+            error = _form_error(expression)
+            if error is not None:
+                problems.extend(_form_problems(error, locate(value, location, expression)))
+        return problems
 
-    def _check_get(self, target: str, location: Location, property_file: bool) -> Iterator[Problem]:
-        try:
-            ref = parse_get(target)
-        except PathSyntaxError as exc:
-            yield _problem(str(exc), location)
-            return
+    def _check_get(self, target: str, property_file: bool) -> list[Finding]:
+        ref = _parsed(target)
+        if isinstance(ref, PathSyntaxError):
+            return [Finding("reference", str(ref))]
         if property_file and ref.namespace != "Steps":
-            yield _problem(
-                f"PropertyFile must reference Steps.<step>.PropertyFiles.<name>, got {target!r}", location
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"PropertyFile must reference Steps.<step>.PropertyFiles.<name>, got {target!r}",
+                )
+            ]
         if ref.namespace == "Parameters":
-            yield from self._check_named(ref, location, self.scope.parameters, "parameter")
-        elif ref.namespace == "Execution":
-            yield from self._check_named(ref, location, EXECUTION_VARIABLES, "execution variable")
-        elif ref.namespace == "PipelineExperimentConfig":
-            yield from self._check_experiment(ref, location)
-        elif ref.namespace == "Steps":
-            yield from self._check_step(ref, location, property_file)
-        else:
-            yield _problem(
+            return self._check_named(ref, self.scope.parameters, "parameter")
+        if ref.namespace == "Execution":
+            return self._check_named(ref, EXECUTION_VARIABLES, "execution variable")
+        if ref.namespace == "PipelineExperimentConfig":
+            return self._check_experiment(ref)
+        if ref.namespace == "Steps":
+            return self._check_step(ref, property_file)
+        return [
+            Finding(
+                "reference",
                 f"unknown namespace {ref.namespace!r} in {target!r}; expected one of {', '.join(NAMESPACES)}",
-                location,
             )
+        ]
 
-    def _check_named(
-        self, ref: GetReference, location: Location, names: frozenset[str], what: str
-    ) -> Iterator[Problem]:
+    @staticmethod
+    def _check_named(ref: GetReference, names: frozenset[str], what: str) -> list[Finding]:
         if ref.name not in names:
             known = f"declared: {', '.join(sorted(names))}" if names else f"no {what}s are declared"
-            yield _problem(
-                f"{ref.raw!r} reads {what} {ref.name!r}, which does not exist{did_you_mean(ref.name, names)}; {known}",
-                location,
-            )
-        elif ref.path:
-            yield _problem(
-                f"{ref.raw!r}: a {what} has no properties; use {ref.namespace}.{ref.name}", location
-            )
+            return [
+                Finding(
+                    "reference",
+                    f"{ref.raw!r} reads {what} {ref.name!r}, which does not exist{did_you_mean(ref.name, names)}; {known}",
+                )
+            ]
+        if ref.path:
+            return [
+                Finding(
+                    "reference", f"{ref.raw!r}: a {what} has no properties; use {ref.namespace}.{ref.name}"
+                )
+            ]
+        return []
 
-    def _check_experiment(self, ref: GetReference, location: Location) -> Iterator[Problem]:
+    def _check_experiment(self, ref: GetReference) -> list[Finding]:
         if self.step is None:
-            yield _problem("PipelineExperimentConfig cannot reference itself", location)
-            return
-        yield from self._check_named(ref, location, EXPERIMENT_CONFIG_NAMES, "experiment config value")
+            return [Finding("reference", "PipelineExperimentConfig cannot reference itself")]
+        findings = self._check_named(ref, EXPERIMENT_CONFIG_NAMES, "experiment config value")
         if not self.scope.definition.experiments_enabled:
-            yield _problem(
-                f"{ref.raw!r} reads the experiment config, but PipelineExperimentConfig is null",
-                location,
-                severity="warning",
+            findings.append(
+                Finding(
+                    "reference",
+                    f"{ref.raw!r} reads the experiment config, but PipelineExperimentConfig is null",
+                    "warning",
+                )
             )
+        return findings
 
-    def _check_step(self, ref: GetReference, location: Location, property_file: bool) -> Iterator[Problem]:
+    def _check_step(self, ref: GetReference, property_file: bool) -> list[Finding]:
         if self.step is None:
-            yield _problem("PipelineExperimentConfig cannot reference steps", location)
-            return
+            return [Finding("reference", "PipelineExperimentConfig cannot reference steps")]
         target = self.scope.steps.get(ref.name)
         if target is None:
-            yield _problem(
-                f"{ref.raw!r} reads step {ref.name!r}, which does not exist{did_you_mean(ref.name, self.scope.steps)}",
-                location,
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"{ref.raw!r} reads step {ref.name!r}, which does not exist{did_you_mean(ref.name, self.scope.steps)}",
+                )
+            ]
         if target is self.step:
-            yield _problem(f"{ref.raw!r}: a step cannot reference its own properties", location)
-            return
+            return [Finding("reference", f"{ref.raw!r}: a step cannot reference its own properties")]
         if target.type == "Fail":
-            yield _problem(
-                f"{ref.raw!r}: Fail step {ref.name!r} has no properties and cannot be referenced", location
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"{ref.raw!r}: Fail step {ref.name!r} has no properties and cannot be referenced",
+                )
+            ]
         if property_file:
-            yield from self._check_property_file(ref, target, location)
-            return
+            return self._check_property_file(ref, target)
         if ref.path[:1] == [Field("PropertyFiles")]:
-            yield _problem(
-                f"{ref.raw!r}: a property file is read with Std:JsonGet's PropertyFile, not with a plain Get",
-                location,
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"{ref.raw!r}: a property file is read with Std:JsonGet's PropertyFile, not a plain Get",
+                )
+            ]
         if not ref.path:
-            yield _problem(
-                f"{ref.raw!r} names a step but no property of it (e.g. Steps.{ref.name}.<Property>)", location
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"{ref.raw!r} names a step but no property of it (e.g. Steps.{ref.name}.<Property>)",
+                )
+            ]
         if isinstance(target, LambdaStep | CallbackStep):
-            yield from self._check_output_parameter(ref, target, location)
-        elif target.type in CHECKED_STEP_TYPES:
-            yield from self._check_property_path(ref, target, location)
+            return self._check_output_parameter(ref, target)
+        if target.type in CHECKED_STEP_TYPES:
+            return self._check_property_path(ref, target)
+        return []
 
-    def _check_property_file(self, ref: GetReference, target: Step, location: Location) -> Iterator[Problem]:
+    @staticmethod
+    def _check_property_file(ref: GetReference, target: Step) -> list[Finding]:
         path = ref.path
         if len(path) != 2 or path[0] != Field("PropertyFiles") or not isinstance(path[1], Field):
-            yield _problem(
-                f"PropertyFile must be Steps.{ref.name}.PropertyFiles.<name>, got {ref.raw!r}", location
-            )
-            return
+            return [
+                Finding(
+                    "reference",
+                    f"PropertyFile must be Steps.{ref.name}.PropertyFiles.<name>, got {ref.raw!r}",
+                )
+            ]
         if target.type != "Processing":
-            yield _problem(
-                f"{ref.raw!r}: property files are only read from Processing steps; {ref.name!r} is {target.type}",
-                location,
-                "property-file",
-            )
-            return
+            return [
+                Finding(
+                    "property-file",
+                    f"{ref.raw!r}: property files are only read from Processing steps; {ref.name!r} is {target.type}",
+                )
+            ]
         name = path[1].name
         declared = [p.property_file_name for p in target.property_files]
-        if name not in declared:
-            listed = ", ".join(declared) if declared else "none"
-            yield _problem(
-                f"{ref.raw!r}: step {ref.name!r} declares no property file {name!r}"
-                f"{did_you_mean(name, declared)}; declared: {listed}",
-                location,
+        if name in declared:
+            return []
+        return [
+            Finding(
                 "property-file",
+                f"{ref.raw!r}: step {ref.name!r} declares no property file {name!r}"
+                f"{did_you_mean(name, declared)}; declared: {', '.join(declared) or 'none'}",
             )
+        ]
 
-    def _check_output_parameter(
-        self, ref: GetReference, target: LambdaStep | CallbackStep, location: Location
-    ) -> Iterator[Problem]:
+    @staticmethod
+    def _check_output_parameter(ref: GetReference, target: LambdaStep | CallbackStep) -> list[Finding]:
         declared = [o.output_name for o in target.output_parameters]
+        listed = ", ".join(declared) or "none"
         path = ref.path
         if len(path) != 2 or path[0] != Field("OutputParameters") or not isinstance(path[1], Key):
-            yield _problem(
-                f"{ref.raw!r}: a {target.type} step only exposes OutputParameters['<name>'] "
-                f"(declared: {', '.join(declared) or 'none'})",
-                location,
+            return [
+                Finding(
+                    "property-path",
+                    f"{ref.raw!r}: a {target.type} step only exposes OutputParameters['<name>'] (declared: {listed})",
+                )
+            ]
+        if path[1].key in declared:
+            return []
+        return [
+            Finding(
                 "property-path",
-            )
-            return
-        if path[1].key not in declared:
-            yield _problem(
                 f"{ref.raw!r}: step {ref.name!r} declares no output {path[1].key!r}"
-                f"{did_you_mean(path[1].key, declared)}; declared: {', '.join(declared) or 'none'}",
-                location,
-                "property-path",
+                f"{did_you_mean(path[1].key, declared)}; declared: {listed}",
             )
+        ]
 
-    def _check_property_path(self, ref: GetReference, target: Step, location: Location) -> Iterator[Problem]:
-        resolution = resolve_property_path(target.type, tuple(ref.path))
+    @staticmethod
+    def _check_property_path(ref: GetReference, target: Step) -> list[Finding]:
+        resolution = _resolution(target.type, ref)
         if resolution.error is not None:
-            yield _problem(
-                f"{ref.raw!r}: step {ref.name!r} ({target.type}) has no property {format_path(ref.path)}: "
-                f"{resolution.error}",
-                location,
-                "property-path",
-            )
-            return
+            return [
+                Finding(
+                    "property-path",
+                    f"{ref.raw!r}: step {ref.name!r} ({target.type}) has no property {format_path(ref.path)}: "
+                    f"{resolution.error}",
+                )
+            ]
         if target.type not in REQUEST_SHAPES:
-            return
+            return []
+        findings: list[Finding] = []
         for element in resolution.named_elements:
             items = _literal_at(target.arguments, element.list_path)
             names = literal_names(items, element.name_field) if items is not None else None
             if names is not None and element.key not in names:
-                listed = ", ".join(sorted(names)) or "none"
-                yield _problem(
-                    f"{ref.raw!r}: step {ref.name!r} has no {format_path(list(element.list_path))} element with "
-                    f"{element.name_field} {element.key!r}{did_you_mean(element.key, names)}; declared: {listed}",
-                    location,
-                    "property-path",
+                findings.append(
+                    Finding(
+                        "property-path",
+                        f"{ref.raw!r}: step {ref.name!r} has no {format_path(list(element.list_path))} element "
+                        f"with {element.name_field} {element.key!r}{did_you_mean(element.key, names)}; "
+                        f"declared: {', '.join(sorted(names)) or 'none'}",
+                    )
                 )
+        return findings
+
+
+_RESOLUTIONS: dict[tuple[str, str], Resolution] = {}
+
+
+def _resolution(step_type: str, ref: GetReference) -> Resolution:
+    """``resolve_property_path`` keyed by the path's text: hashing segment tuples costs more than the walk."""
+    key = (step_type, ref.raw[len("Steps.") + len(ref.name) :])
+    cached = _RESOLUTIONS.get(key)
+    if cached is None:
+        if len(_RESOLUTIONS) > 65536:
+            _RESOLUTIONS.clear()
+        cached = _RESOLUTIONS[key] = resolve_property_path(step_type, tuple(ref.path))
+    return cached
 
 
 def _literal_at(arguments: Any, path: tuple[Any, ...]) -> Any:

@@ -52,7 +52,7 @@ def json_type(value: Any) -> str:
 
 def describe_value(value: Any, limit: int = 40) -> str:
     """``string "abc"``, ``number 3``, ``object``: what a user typed, briefly."""
-    if isinstance(value, dict | list):
+    if value is None or isinstance(value, dict | list):
         return json_type(value)
     try:
         shown = json.dumps(value)

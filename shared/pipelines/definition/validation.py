@@ -8,7 +8,7 @@ property files, conditions), ``arguments`` (Create* request shapes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,6 @@ KNOWN_TOP_LEVEL_FIELDS = frozenset(
     {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
 )
 EXPERIMENT_CONFIG_FIELDS = frozenset({"ExperimentName", "TrialName"})
-_PLAIN_STEP_FIELDS = frozenset({"name", "type", "depends_on", "display_name", "description"})
 _PARAMETER_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "String": (str,),
     "Integer": (int,),
@@ -115,7 +114,7 @@ def check_top_level(definition: PipelineDefinition) -> Iterator[Problem]:
                 ("PipelineExperimentConfig", key),
             )
     if not definition.steps:
-        yield _problem("schema", "a pipeline needs at least one step", ("Steps",))
+        yield _problem("schema", "the pipeline has no steps, so an execution does nothing", ("Steps",), "warning")
 
 
 def _value_matches(value: Any, parameter_type: str) -> bool:
@@ -188,84 +187,125 @@ def check_step_names(located: list[LocatedStep]) -> Iterator[Problem]:
             )
 
 
-def check_depends_on(item: LocatedStep, steps: dict[str, Step]) -> Iterator[Problem]:
-    seen: set[str] = set()
-    for index, name in enumerate(item.step.depends_on):
-        location = (*item.location, "DependsOn", index)
+def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Problem]) -> None:
+    depends_on = item.step.depends_on
+    for index, name in enumerate(depends_on):
         target = steps.get(name)
-        if name in seen:
-            yield _problem("depends-on", f"{name!r} is listed twice", location, "warning")
-        seen.add(name)
+        if target is not None and target is not item.step and target.type != "Fail":
+            continue
+        location = (*item.location, "DependsOn", index)
         if target is None:
-            yield _problem("depends-on", f"step {name!r} does not exist{did_you_mean(name, steps)}", location)
-        elif target is item.step:
-            yield _problem("depends-on", "a step cannot depend on itself", location)
-        elif target.type == "Fail":
-            yield _problem(
-                "depends-on", f"{name!r} is a Fail step; no step can depend on a Fail step", location
+            out.append(
+                _problem("depends-on", f"step {name!r} does not exist{did_you_mean(name, steps)}", location)
             )
+        elif target is item.step:
+            out.append(_problem("depends-on", "a step cannot depend on itself", location))
+        else:
+            out.append(
+                _problem(
+                    "depends-on", f"{name!r} is a Fail step; no step can depend on a Fail step", location
+                )
+            )
+    if len(depends_on) > 1 and len(set(depends_on)) != len(depends_on):
+        out.append(
+            _problem(
+                "depends-on", "a step is listed more than once", (*item.location, "DependsOn"), "warning"
+            )
+        )
+
+
+def _carrier_fields(step_class: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(field name, JSON key) of the fields of a step class that hold raw JSON (expressions)."""
+    cached = _CARRIER_FIELDS.get(step_class)
+    if cached is None:
+        cached = tuple(
+            (name, info.alias or name)
+            for name, info in step_class.model_fields.items()
+            if name not in _TYPED_STEP_FIELDS
+        )
+        _CARRIER_FIELDS[step_class] = cached
+    return cached
+
+
+_CARRIER_FIELDS: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {}
+# Envelope fields that are plain strings or typed sub-models: no expressions inside.
+_TYPED_STEP_FIELDS = frozenset(
+    {
+        "name",
+        "type",
+        "depends_on",
+        "display_name",
+        "description",
+        "cache_config",
+        "retry_policies",
+        "property_files",
+        "output_parameters",
+        "timeout_seconds",
+        "check_type",
+    }
+)
 
 
 def expression_carriers(step: Step) -> Iterator[tuple[str, Any]]:
     """(JSON key, raw value) of every part of a step where expressions may sit.
 
-    Typed sub-models (CacheConfig, RetryPolicies, PropertyFiles, OutputParameters) hold none;
-    a condition's branches are walked as steps of their own.
+    A condition's own Arguments are its conditions (its branches are walked as steps).
     """
-    fields = type(step).model_fields
-    for field_name in step.model_fields_set - _PLAIN_STEP_FIELDS:
-        value = getattr(step, field_name)
-        alias = fields[field_name].alias or field_name
-        if isinstance(step, ConditionStep) and field_name == "arguments":
-            continue  # conditions are walked with their own location below
-        if isinstance(value, BaseModel) or (
-            isinstance(value, list) and value and isinstance(value[0], BaseModel)
-        ):
+    fields_set = step.model_fields_set
+    for field_name, key in _carrier_fields(type(step)):
+        if field_name not in fields_set:
             continue
-        yield alias, value
-    for key, value in (step.model_extra or {}).items():
-        yield key, value
+        if isinstance(step, ConditionStep) and field_name == "arguments":
+            yield "Arguments", step.arguments.conditions
+        else:
+            yield key, getattr(step, field_name)
+    if step.model_extra:
+        yield from step.model_extra.items()
 
 
-def check_step(item: LocatedStep, scope: ReferenceScope) -> Iterator[Problem]:
+def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
     step, location = item.step, item.location
+    out: list[Problem] = []
     if isinstance(step, GenericStep):
-        yield _problem(
-            "unknown-step-type",
-            f"unknown step type {step.type!r} (kept as is; its properties are not checked). "
-            f"Known types: {', '.join(KNOWN_STEP_TYPES)}",
-            (*location, "Type"),
-            "warning",
-        )
-    else:
-        for key in step.model_extra or {}:
-            yield _problem(
-                "unknown-field",
-                f"unknown property of a {step.type} step (kept as is)",
-                (*location, key),
+        out.append(
+            _problem(
+                "unknown-step-type",
+                f"unknown step type {step.type!r} (kept as is; its properties are not checked). "
+                f"Known types: {', '.join(KNOWN_STEP_TYPES)}",
+                (*location, "Type"),
                 "warning",
             )
-    yield from check_depends_on(item, dict(scope.steps))
-    yield from check_envelope(step, location)
-    checker = StepReferenceChecker(scope, step, location)
+        )
+    elif step.model_extra:
+        for key in step.model_extra:
+            message = f"unknown property of a {step.type} step (kept as is)"
+            out.append(_problem("unknown-field", message, (*location, key), "warning"))
+    if step.depends_on:
+        check_depends_on(item, scope.steps, out)
+    out.extend(check_envelope(step, location))
+    checker = StepReferenceChecker(scope, step)
     for key, value in expression_carriers(step):
-        yield from checker.check(value, (*location, key))
-    if isinstance(step, ConditionStep):
-        yield from checker.check(step.arguments.conditions, (*location, "Arguments", "Conditions"))
-    else:
-        yield from check_arguments(step.type, step.arguments, (*location, "Arguments"))
+        carrier_location = (
+            (*location, key, "Conditions")
+            if isinstance(step, ConditionStep) and key == "Arguments"
+            else (*location, key)
+        )
+        out.extend(checker.check(value, carrier_location))
+    if not isinstance(step, ConditionStep):
+        out.extend(check_arguments(step.type, step.arguments, (*location, "Arguments")))
+    return out
 
 
-def check_cycles(definition: PipelineDefinition, located: list[LocatedStep]) -> Iterator[Problem]:
-    cycle = PipelineGraph.from_definition(definition).find_cycle()
+def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
+    cycle = graph.find_cycle()
     if cycle is None:
         return
     where = next((item.location for item in located if item.step.name == cycle[0]), ("Steps",))
     yield _problem("cycle", f"the steps depend on each other in a cycle: {' -> '.join(cycle)}", where)
 
 
-def validate_definition(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem]]:
-    """Apply every service rule; returns (errors, warnings)."""
+def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem], PipelineGraph]:
+    """Apply every service rule; returns (errors, warnings, the DAG built to find cycles)."""
     located = locate_steps(definition)
     steps: dict[str, Step] = {}
     for item in located:
@@ -277,11 +317,18 @@ def validate_definition(definition: PipelineDefinition) -> tuple[list[Problem], 
         *check_step_names(located),
     ]
     if definition.pipeline_experiment_config:
-        checker = StepReferenceChecker(scope, None, ("PipelineExperimentConfig",))
+        checker = StepReferenceChecker(scope, None)
         problems.extend(checker.check(definition.pipeline_experiment_config, ("PipelineExperimentConfig",)))
     for item in located:
         problems.extend(check_step(item, scope))
-    problems.extend(check_cycles(definition, located))
+    graph = PipelineGraph.from_definition(definition)
+    problems.extend(check_cycles(graph, located))
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
+    return errors, warnings, graph
+
+
+def validate_definition(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem]]:
+    """Apply every service rule; returns (errors, warnings)."""
+    errors, warnings, _ = validate_with_graph(definition)
     return errors, warnings

@@ -81,6 +81,7 @@ class Outcome:
     changes: list[StatusChange] = field(default_factory=list)
     steps: dict[str, StepRecord] = field(default_factory=dict)  # step records after the call
     accepted: bool = True  # False: the call was a no-op (duplicate or stale report, lost claim)
+    read_version: int | None = None  # the execution version the decision read (None: new execution)
 
     @property
     def finished(self) -> bool:

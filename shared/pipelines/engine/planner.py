@@ -122,4 +122,5 @@ class Plan:
             changes=list(self.changes),
             steps=dict(self.steps),
             accepted=accepted,
+            read_version=None if self.new else self.base.execution.version,
         )

@@ -8,7 +8,9 @@ Comparison rules (see :mod:`pipelines.expressions.values` for why):
 * ``Equals`` on any other mix of types is False, never an error; ``In`` is an ``Or`` of
   ``Equals`` against each of ``Values``;
 * ordering compares two numbers, or two strings by code point; ordering anything else
-  (booleans, null, objects, a string against a number) is an :class:`ExpressionTypeError`.
+  (booleans, null, objects, a string against a number) is an :class:`ExpressionTypeError`;
+* ``Or`` and the AND-ed list stop at the first member that decides them, so an error in a
+  later member does not surface (as with the SDK's local executor).
 """
 
 from __future__ import annotations

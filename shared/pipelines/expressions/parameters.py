@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.definition.models import Parameter
 from pipelines.errors import ValidationError
+
+if TYPE_CHECKING:  # pipelines.definition imports this package: no runtime import back
+    from pipelines.definition.models import Parameter
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 _FLOAT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")

@@ -1,0 +1,119 @@
+"""The embedded API: every service of ``pipelines serve`` wired over one config.
+
+SageMaker operations run over the embedded runtime (SQLite store, local object store, local
+runners); executions started through the API are driven by background threads of the server
+process. The Scheduler subset fires schedules from a thread of the same process; the RAM
+subset is the sharing policy the SageMaker operations enforce; the S3 endpoint serves the
+object root the runners use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.api.ops import Operations, sagemaker_handlers
+from pipelines.api.ops.executions import ExecutionOperations
+from pipelines.api.ram import ResourceShares
+from pipelines.api.rest import RestService
+from pipelines.api.s3 import ObjectRoot, S3Service
+from pipelines.api.scheduler import LocalScheduler, SchedulerThread, scheduler_handlers
+from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services, make_wsgi_app
+from pipelines.api.wire import CallContext, JsonService
+from pipelines.config import Config
+from pipelines.engine import Clock, SystemClock
+from pipelines.runtime.embedded import EmbeddedRuntime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedApi:
+    """The wired services and the workers that serve them."""
+
+    config: Config
+    runtime: EmbeddedRuntime
+    operations: Operations
+    scheduler: LocalScheduler
+    shares: ResourceShares
+    services: Services
+
+    def server(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        run_scheduler: bool = True,
+        resume: bool = True,
+        scheduler_poll_seconds: float = 1.0,
+    ) -> ApiServer:
+        """An HTTP server for these services; its scheduler thread and the resumption of
+        executions whose driver died start with it and stop with it."""
+        server = ApiServer(make_wsgi_app(self.services), host, port)
+        if run_scheduler:
+            thread = SchedulerThread(self.scheduler, poll_seconds=scheduler_poll_seconds).start()
+            server.on_stop(thread.stop)
+        if resume:
+            threading.Thread(target=self._resume_orphans, name="pipelines-resume", daemon=True).start()
+        server.on_stop(self.close)
+        return server
+
+    def _resume_orphans(self) -> None:
+        try:
+            self.runtime.resume()
+        except Exception:
+            log.exception("could not resume unfinished executions")
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.shares.close()
+
+
+def build_embedded_api(
+    config: Config,
+    *,
+    runtime: EmbeddedRuntime | None = None,
+    clock: Clock | None = None,
+    strict_shapes: bool = False,
+) -> EmbeddedApi:
+    """Wire the SageMaker, Scheduler, RAM and S3 services of the embedded runtime."""
+    clock = clock or SystemClock()
+    runtime = runtime or EmbeddedRuntime(config, clock=clock)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    config.object_root.mkdir(parents=True, exist_ok=True)
+    shares = ResourceShares(config.state_dir / "ram.sqlite", clock=clock)
+    operations = Operations(
+        store=runtime.store,
+        runtime=runtime,
+        objects=runtime.objects,
+        region=config.region,
+        sharing=shares,
+        clock=clock,
+    )
+    executions = ExecutionOperations(operations)
+
+    def start_scheduled(account: str, pipeline_arn: str, parameters: list[dict[str, str]], token: str) -> str:
+        request: dict[str, Any] = {
+            "PipelineName": pipeline_arn,
+            "PipelineParameters": parameters,
+            "ClientRequestToken": token,
+        }
+        context = CallContext(account_id=account, region=config.region)
+        return str(executions.start_pipeline_execution(request, context)["PipelineExecutionArn"])
+
+    scheduler = LocalScheduler(
+        config.state_dir / "schedules.sqlite", runtime.store, start_scheduled, clock=clock
+    )
+    operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
+    services = Services(
+        sagemaker=JsonService("sagemaker", sagemaker_handlers(operations), strict_shapes=strict_shapes),
+        region=config.region,
+        default_account=config.account_id,
+        accounts=dict(config.accounts),
+        scheduler=RestService("scheduler", scheduler_handlers(scheduler), strict_shapes=strict_shapes),
+        ram=RestService("ram", shares.handlers(), strict_shapes=strict_shapes),
+        s3=S3Service(ObjectRoot(config.object_root, config.state_dir), strict_shapes=strict_shapes),
+    )
+    return EmbeddedApi(config, runtime, operations, scheduler, shares, services)

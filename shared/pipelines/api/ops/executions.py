@@ -1,0 +1,232 @@
+"""Execution operations: start, describe, list, steps, stop, retry, update, parameters,
+definition snapshots and callback completions.
+
+Each state change is an engine call; its outcome (steps to run, stop, notify) goes to the
+execution driver, which carries it out in the background -- so a start returns at once with
+the ARN while the execution progresses, as on the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.api.ops.access import authorize
+from pipelines.api.ops.context import Operations, list_query, page_of, parallelism, user_context
+from pipelines.api.ops.pipelines import refuse_unsupported
+from pipelines.api.wire import CallContext
+from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound
+from pipelines.errors import ResourceNotFound, ValidationError
+from pipelines.store import ExecutionRecord, SelectiveExecutionConfig, StepRecord
+
+_UNSUPPORTED_START = ("PipelineVersionAlias", "MlflowExperimentName", "RoleArn")
+
+
+def parameter_value(value: Any) -> str:
+    """A coerced parameter as the string the service lists (booleans as ``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def execution_summary(record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "PipelineExecutionArn": record.execution_arn,
+        "StartTime": record.created_at,
+        "PipelineExecutionStatus": record.status,
+        "PipelineExecutionDescription": record.description,
+        "PipelineExecutionDisplayName": record.display_name or record.execution_id,
+        "PipelineExecutionFailureReason": record.failure_reason,
+    }
+
+
+def execution_description(record: ExecutionRecord) -> dict[str, Any]:
+    """DescribePipelineExecution's answer (also Search's PipelineExecution entity)."""
+    selective = None
+    if record.selective is not None:
+        selective = {
+            "SourcePipelineExecutionArn": record.selective.source_execution_arn,
+            "SelectedSteps": [{"StepName": name} for name in record.selective.selected_steps],
+        }
+    experiment = None
+    if record.experiment is not None:
+        experiment = {
+            "ExperimentName": record.experiment.experiment_name,
+            "TrialName": record.experiment.trial_name,
+        }
+    return {
+        "PipelineArn": record.pipeline_arn,
+        "PipelineExecutionArn": record.execution_arn,
+        "PipelineExecutionDisplayName": record.display_name or record.execution_id,
+        "PipelineExecutionStatus": record.status,
+        "PipelineExecutionDescription": record.description,
+        "PipelineExperimentConfig": experiment,
+        "FailureReason": record.failure_reason,
+        "CreationTime": record.created_at,
+        "LastModifiedTime": record.modified_at,
+        "CreatedBy": user_context(record.created_by),
+        "LastModifiedBy": user_context(record.modified_by),
+        "ParallelismConfiguration": parallelism(record.parallelism),
+        "SelectiveExecutionConfig": selective,
+        "PipelineVersionId": record.pipeline_version_id,
+    }
+
+
+def step_entry(step: StepRecord) -> dict[str, Any]:
+    """One PipelineExecutionStep: the per-type Metadata member, attempts, cache and
+    selective-execution provenance."""
+    entry: dict[str, Any] = {
+        "StepName": step.step_name,
+        "StepDisplayName": step.display_name,
+        "StepDescription": step.description,
+        "StartTime": step.first_started_at or step.started_at,
+        "EndTime": step.ended_at,
+        "StepStatus": step.status,
+        "FailureReason": step.failure_reason,
+        "Metadata": dict(step.metadata),
+        "AttemptCount": step.attempt,
+    }
+    if step.cache_hit_source_arn:
+        entry["CacheHitResult"] = {"SourcePipelineExecutionArn": step.cache_hit_source_arn}
+    if step.selective_source_arn:
+        entry["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": step.selective_source_arn}
+    return entry
+
+
+class ExecutionOperations:
+    def __init__(self, ops: Operations) -> None:
+        self.ops = ops
+
+    def start_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params, _UNSUPPORTED_START)
+        pipeline = self.ops.pipeline(params["PipelineName"], ctx, "StartPipelineExecution")
+        version_id = params.get("PipelineVersionId", pipeline.latest_version_id)
+        if version_id != pipeline.latest_version_id:
+            if self.ops.store.get_pipeline_version(pipeline.name, version_id) is None:
+                raise ResourceNotFound(f"Pipeline version {version_id} of {pipeline.arn} does not exist.")
+            raise ValidationError(
+                f"Starting pipeline version {version_id} is not supported here: only the latest version "
+                f"({pipeline.latest_version_id}) can be started."
+            )
+        names = [p["Name"] for p in params.get("PipelineParameters", [])]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValidationError(f"Pipeline parameters are given more than once: {', '.join(duplicates)}")
+        selective = None
+        if "SelectiveExecutionConfig" in params:
+            config = params["SelectiveExecutionConfig"]
+            source = config.get("SourcePipelineExecutionArn")
+            if source:
+                source_record = self.ops.execution(source, ctx, "DescribePipelineExecution")
+                if source_record.pipeline_arn != pipeline.arn:
+                    raise ValidationError(f"SourcePipelineExecutionArn {source} belongs to another pipeline.")
+            selective = SelectiveExecutionConfig(
+                source_execution_arn=source, selected_steps=[s["StepName"] for s in config["SelectedSteps"]]
+            )
+        execution = self.ops.runtime.start(
+            pipeline.name,
+            parameters={p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])},
+            parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
+            selective=selective,
+            display_name=params.get("PipelineExecutionDisplayName"),
+            description=params.get("PipelineExecutionDescription"),
+            client_request_token=params.get("ClientRequestToken"),
+        )
+        return {"PipelineExecutionArn": execution.execution_arn}
+
+    def describe_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "DescribePipelineExecution")
+        return execution_description(record)
+
+    def list_pipeline_executions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params)
+        pipeline = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineExecutions")
+        page = self.ops.store.list_executions(pipeline.name, list_query(params))
+        return {
+            "PipelineExecutionSummaries": [execution_summary(e) for e in page.items],
+            "NextToken": page.next_token,
+        }
+
+    def list_pipeline_execution_steps(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "ListPipelineExecutionSteps")
+        page = self.ops.store.list_steps(record.execution_id, list_query(params))
+        return {"PipelineExecutionSteps": [step_entry(s) for s in page.items], "NextToken": page.next_token}
+
+    def stop_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        def stop() -> dict[str, Any]:
+            record = self.ops.execution(params["PipelineExecutionArn"], ctx, "StopPipelineExecution")
+            self.ops.runtime.stop(record.execution_id)
+            return {"PipelineExecutionArn": record.execution_arn}
+
+        return self.ops.idempotent("StopPipelineExecution", params, ctx, stop)
+
+    def retry_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        def retry() -> dict[str, Any]:
+            record = self.ops.execution(params["PipelineExecutionArn"], ctx, "RetryPipelineExecution")
+            limit = params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps")
+            self.ops.runtime.retry(record.execution_id, parallelism=limit)
+            return {"PipelineExecutionArn": record.execution_arn}
+
+        return self.ops.idempotent("RetryPipelineExecution", params, ctx, retry)
+
+    def update_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "UpdatePipelineExecution")
+        changes = {
+            "parallelism": params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
+            "display_name": params.get("PipelineExecutionDisplayName"),
+            "description": params.get("PipelineExecutionDescription"),
+        }
+        self.ops.runtime.update_execution(
+            record.execution_id, **{k: v for k, v in changes.items() if v is not None}
+        )
+        return {"PipelineExecutionArn": record.execution_arn}
+
+    def describe_pipeline_definition_for_execution(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        record = self.ops.execution(
+            params["PipelineExecutionArn"], ctx, "DescribePipelineDefinitionForExecution"
+        )
+        return {"PipelineDefinition": record.definition, "CreationTime": record.created_at}
+
+    def list_pipeline_parameters_for_execution(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "ListPipelineParametersForExecution")
+        every = [{"Name": name, "Value": parameter_value(value)} for name, value in record.parameters.items()]
+        items, token = page_of(every, params, f"parameters:{record.execution_id}")
+        return {"PipelineParameters": items, "NextToken": token}
+
+    # -- callbacks ----------------------------------------------------------------------------
+    def _callback_execution(self, token: str, ctx: CallContext, action: str) -> ExecutionRecord:
+        callback = self.ops.store.get_callback(token)
+        if callback is None:
+            raise CallbackTokenNotFound(token)
+        record = self.ops.store.get_execution(callback.execution_id)
+        if record is None:
+            raise ExecutionNotFound(callback.execution_id)
+        authorize(self.ops.sharing, ctx.account_id, action, record.pipeline_arn)
+        return record
+
+    def send_pipeline_execution_step_success(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        def succeed() -> dict[str, Any]:
+            token = params["CallbackToken"]
+            record = self._callback_execution(token, ctx, "SendPipelineExecutionStepSuccess")
+            outputs = {p["Name"]: p.get("Value") for p in params.get("OutputParameters", [])}
+            self.ops.runtime.callback_success(token, outputs, background=True)
+            return {"PipelineExecutionArn": record.execution_arn}
+
+        return self.ops.idempotent("SendPipelineExecutionStepSuccess", params, ctx, succeed)
+
+    def send_pipeline_execution_step_failure(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        def fail() -> dict[str, Any]:
+            token = params["CallbackToken"]
+            record = self._callback_execution(token, ctx, "SendPipelineExecutionStepFailure")
+            reason = params.get("FailureReason", "The callback step reported a failure.")
+            self.ops.runtime.callback_failure(token, reason, background=True)
+            return {"PipelineExecutionArn": record.execution_arn}
+
+        return self.ops.idempotent("SendPipelineExecutionStepFailure", params, ctx, fail)

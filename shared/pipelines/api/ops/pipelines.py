@@ -1,0 +1,297 @@
+"""Pipeline operations: create, update, delete, describe, list, versions and tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.api.ops.access import owner_of
+from pipelines.api.ops.context import Operations, list_query, page_of, parallelism, user_context
+from pipelines.api.wire import CallContext
+from pipelines.definition import load_definition
+from pipelines.engine.ids import pipeline_arn
+from pipelines.errors import ResourceNotFound, ValidationError
+from pipelines.objects import ObjectNotFound
+from pipelines.store import ListQuery, PipelineRecord, PipelineVersionRecord, RecordExists, StaleWrite
+
+MAX_TAGS = 50
+_UPDATE_ATTEMPTS = 10
+# Members the model has that this implementation cannot honour: refused, never ignored.
+_UNSUPPORTED = ("PipelineVersionAliases", "PipelineVersionAlias", "ManagedBy")
+
+
+class PipelineExists(ValidationError):
+    """The SDK's ``Pipeline.upsert`` relies on this exact wording ("already exists")."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            "Pipeline names must be unique within an AWS account and region. "
+            f"Pipeline with name ({name}) already exists."
+        )
+
+
+def refuse_unsupported(params: dict[str, Any], members: tuple[str, ...] = _UNSUPPORTED) -> None:
+    for member in members:
+        if member in params:
+            raise ValidationError(f"{member} is not supported by this implementation of SageMaker Pipelines")
+
+
+class PipelineOperations:
+    def __init__(self, ops: Operations) -> None:
+        self.ops = ops
+
+    # -- definitions ------------------------------------------------------------------------
+    def definition_text(self, params: dict[str, Any], *, required: bool) -> str | None:
+        """The definition sent inline or by S3 location (exactly one), validated."""
+        inline = params.get("PipelineDefinition")
+        location = params.get("PipelineDefinitionS3Location")
+        if inline is not None and location is not None:
+            raise ValidationError(
+                "Specify either PipelineDefinition or PipelineDefinitionS3Location, not both."
+            )
+        if inline is None and location is None:
+            if required:
+                raise ValidationError(
+                    "Either PipelineDefinition or PipelineDefinitionS3Location is required."
+                )
+            return None
+        text = str(inline) if location is None else self._read_s3_definition(location)
+        load_definition(text)
+        return text
+
+    def _read_s3_definition(self, location: dict[str, Any]) -> str:
+        if location.get("VersionId"):
+            raise ValidationError(
+                "PipelineDefinitionS3Location.VersionId is not supported: object versions are not kept"
+            )
+        uri = f"s3://{location['Bucket']}/{location['ObjectKey']}"
+        try:
+            data = self.ops.objects.get(uri)
+        except ObjectNotFound as exc:
+            raise ValidationError(
+                f"Could not read the pipeline definition from {uri}: no such object."
+            ) from exc
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"The pipeline definition at {uri} is not UTF-8 text.") from exc
+
+    # -- operations -------------------------------------------------------------------------
+    def create_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params)
+        return self.ops.idempotent("CreatePipeline", params, ctx, lambda: self._create(params, ctx))
+
+    def _create(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        name = params["PipelineName"]
+        definition = self.definition_text(params, required=True)
+        assert definition is not None
+        now = self.ops.clock.now()
+        tags = list(params.get("Tags", []))
+        record = PipelineRecord(
+            name=name,
+            arn=pipeline_arn(ctx.region, ctx.account_id, name),
+            definition=definition,
+            role_arn=params["RoleArn"],
+            display_name=params.get("PipelineDisplayName", name),
+            description=params.get("PipelineDescription"),
+            parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
+            tags=tags,
+            created_at=now,
+            modified_at=now,
+            created_by={},
+            modified_by={},
+        )
+        version = PipelineVersionRecord(
+            pipeline_name=name, version_id=1, definition=definition, created_at=now
+        )
+        try:
+            self.ops.store.create_pipeline(record, version)
+        except RecordExists as exc:
+            raise PipelineExists(name) from exc
+        return {"PipelineArn": record.arn}
+
+    def update_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params)
+        definition = self.definition_text(params, required=False)
+        for _ in range(_UPDATE_ATTEMPTS):
+            current = self.ops.pipeline(params["PipelineName"], ctx, "UpdatePipeline")
+            now = self.ops.clock.now()
+            changes: dict[str, Any] = {"modified_at": now, "modified_by": {}, "version": current.version + 1}
+            if "PipelineDisplayName" in params:
+                changes["display_name"] = params["PipelineDisplayName"]
+            if "PipelineDescription" in params:
+                changes["description"] = params["PipelineDescription"]
+            if "RoleArn" in params:
+                changes["role_arn"] = params["RoleArn"]
+            if "ParallelismConfiguration" in params:
+                changes["parallelism"] = params["ParallelismConfiguration"]["MaxParallelExecutionSteps"]
+            new_version = None
+            if definition is not None and definition != current.definition:
+                version_id = current.latest_version_id + 1
+                changes.update(definition=definition, latest_version_id=version_id)
+                new_version = PipelineVersionRecord(
+                    pipeline_name=current.name,
+                    version_id=version_id,
+                    definition=definition,
+                    created_at=now,
+                    display_name=params.get("PipelineDisplayName"),
+                    description=params.get("PipelineDescription"),
+                    created_by={},
+                )
+            updated = current.model_copy(update=changes)
+            try:
+                self.ops.store.update_pipeline(updated, current.version, new_version)
+            except StaleWrite:
+                continue
+            return {"PipelineArn": updated.arn, "PipelineVersionId": updated.latest_version_id}
+        raise StaleWrite(f"Pipeline {params['PipelineName']} is being updated concurrently; try again.")
+
+    def delete_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self.ops.idempotent("DeletePipeline", params, ctx, lambda: self._delete(params, ctx))
+
+    def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
+        self.ops.store.delete_pipeline(record.name)
+        for hook in self.ops.on_pipeline_deleted:
+            hook(record.arn)
+        return {"PipelineArn": record.arn}
+
+    def describe_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params)
+        record = self.ops.pipeline(params["PipelineName"], ctx, "DescribePipeline")
+        result = self.describe_record(record)
+        if record.last_run_at is None:
+            newest = self.ops.store.list_executions(record.name, ListQuery(limit=1)).items
+            result["LastRunTime"] = newest[0].created_at if newest else None
+        version_id = params.get("PipelineVersionId")
+        if version_id is not None:
+            version = self.ops.store.get_pipeline_version(record.name, version_id)
+            if version is None:
+                raise ResourceNotFound(f"Pipeline version {version_id} of {record.arn} does not exist.")
+            result.update(
+                PipelineDefinition=version.definition,
+                PipelineVersionDisplayName=version.display_name,
+                PipelineVersionDescription=version.description,
+            )
+        return result
+
+    @staticmethod
+    def describe_record(record: PipelineRecord) -> dict[str, Any]:
+        """DescribePipeline's answer for the latest version (also Search's Pipeline entity)."""
+        return {
+            "PipelineArn": record.arn,
+            "PipelineName": record.name,
+            "PipelineDisplayName": record.display_name or record.name,
+            "PipelineDefinition": record.definition,
+            "PipelineDescription": record.description,
+            "RoleArn": record.role_arn,
+            "PipelineStatus": "Active",
+            "CreationTime": record.created_at,
+            "LastModifiedTime": record.modified_at,
+            "LastRunTime": record.last_run_at,
+            "CreatedBy": user_context(record.created_by),
+            "LastModifiedBy": user_context(record.modified_by),
+            "ParallelismConfiguration": parallelism(record.parallelism),
+        }
+
+    def list_pipelines(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        refuse_unsupported(params)
+        base = list_query(
+            params, sort_by=params.get("SortBy", "CreationTime"), name_prefix=params.get("PipelineNamePrefix")
+        )
+        summaries: list[dict[str, Any]] = []
+        token = base.next_token
+        # Other accounts' pipelines share the store: keep fetching until the page is full.
+        while True:
+            remaining = base.limit - len(summaries)
+            query = ListQuery(
+                limit=remaining,
+                next_token=token,
+                ascending=base.ascending,
+                sort_by=base.sort_by,
+                created_after=base.created_after,
+                created_before=base.created_before,
+                name_prefix=base.name_prefix,
+            )
+            page = self.ops.store.list_pipelines(query)
+            summaries.extend(self._summary(p) for p in page.items if owner_of(p.arn) == ctx.account_id)
+            token = page.next_token
+            if token is None or len(summaries) >= base.limit:
+                break
+        return {"PipelineSummaries": summaries, "NextToken": token}
+
+    @staticmethod
+    def _summary(record: PipelineRecord) -> dict[str, Any]:
+        return {
+            "PipelineArn": record.arn,
+            "PipelineName": record.name,
+            "PipelineDisplayName": record.display_name or record.name,
+            "PipelineDescription": record.description,
+            "RoleArn": record.role_arn,
+            "CreationTime": record.created_at,
+            "LastModifiedTime": record.modified_at,
+            "LastExecutionTime": record.last_run_at,
+        }
+
+    def list_pipeline_versions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineVersions")
+        page = self.ops.store.list_pipeline_versions(record.name, list_query(params))
+        executions = self.ops.store.list_executions(record.name, ListQuery(limit=1000))
+        last_run: dict[int, str] = {}
+        for execution in executions.items:  # newest first: keep the first seen per version
+            if execution.pipeline_version_id is not None:
+                last_run.setdefault(execution.pipeline_version_id, execution.execution_arn)
+        return {
+            "PipelineVersionSummaries": [
+                {
+                    "PipelineArn": record.arn,
+                    "PipelineVersionId": v.version_id,
+                    "CreationTime": v.created_at,
+                    "PipelineVersionDescription": v.description,
+                    "PipelineVersionDisplayName": v.display_name,
+                    "LastExecutionPipelineExecutionArn": last_run.get(v.version_id),
+                }
+                for v in page.items
+            ],
+            "NextToken": page.next_token,
+        }
+
+    # -- tags (the SDK's upsert reads and adds pipeline tags) --------------------------------------
+    def _tagged(self, arn: str, ctx: CallContext, action: str) -> PipelineRecord:
+        if ":pipeline/" not in arn or "/execution/" in arn:
+            raise ValidationError(f"Tagging is supported for pipeline ARNs only, not {arn!r}.")
+        return self.ops.pipeline(arn, ctx, action)
+
+    def _retag(self, arn: str, ctx: CallContext, action: str, change: Any) -> list[dict[str, str]]:
+        for _ in range(_UPDATE_ATTEMPTS):
+            record = self._tagged(arn, ctx, action)
+            tags = change(list(record.tags))
+            if len(tags) > MAX_TAGS:
+                raise ValidationError(f"A pipeline can have at most {MAX_TAGS} tags.")
+            updated = record.model_copy(update={"tags": tags, "version": record.version + 1})
+            try:
+                self.ops.store.update_pipeline(updated, record.version)
+            except StaleWrite:
+                continue
+            return tags
+        raise StaleWrite(f"Pipeline {arn} is being updated concurrently; try again.")
+
+    def list_tags(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        record = self._tagged(params["ResourceArn"], ctx, "ListTags")
+        tags, token = page_of(record.tags, {"MaxResults": 50, **params}, f"tags:{record.arn}")
+        return {"Tags": tags, "NextToken": token}
+
+    def add_tags(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        new = {t["Key"]: t for t in params["Tags"]}
+
+        def merge(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+            return [t for t in tags if t["Key"] not in new] + list(new.values())
+
+        self._retag(params["ResourceArn"], ctx, "AddTags", merge)
+        return {"Tags": params["Tags"]}
+
+    def delete_tags(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        keys = set(params["TagKeys"])
+        self._retag(
+            params["ResourceArn"], ctx, "DeleteTags", lambda tags: [t for t in tags if t["Key"] not in keys]
+        )
+        return {}

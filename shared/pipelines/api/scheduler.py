@@ -1,0 +1,401 @@
+"""The EventBridge Scheduler subset: schedules whose target is one of our pipelines.
+
+The SageMaker SDK's ``Pipeline.put_triggers / describe_trigger / delete_triggers`` call
+UpdateSchedule (then CreateSchedule on ResourceNotFoundException), GetSchedule and
+DeleteSchedule; with ``AWS_ENDPOINT_URL_SCHEDULER`` pointing at ``pipelines serve`` they land
+here. :class:`SchedulerBackend` is the one interface: :class:`LocalScheduler` keeps schedules in
+SQLite and fires them from a thread of the server; the cloud implementation forwards to the
+real EventBridge Scheduler targeting the trigger Lambda.
+
+A firing starts the pipeline as the schedule's account would (so RAM shares apply) with the
+target's parameters over the definition's defaults; every parameter must end up with a value,
+which is checked when the schedule is written. The start carries a ClientRequestToken derived
+from the schedule and the occurrence, so an occurrence never starts two executions.
+Only the ``default`` schedule group exists. ``RetryPolicy`` is echoed but a failed start is
+not retried locally (it is logged); ``DeadLetterConfig`` and ``KmsKeyArn`` are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.api.errors import ServiceError
+from pipelines.api.ops.context import page_of
+from pipelines.api.schedule_expressions import At, parse_schedule_expression, time_zone
+from pipelines.api.wire import CallContext, Handler
+from pipelines.definition import load_definition
+from pipelines.engine import Clock, SystemClock
+from pipelines.errors import PipelinesError
+from pipelines.store import ListQuery, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "default"
+DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+_REFUSED_TARGET_MEMBERS = (
+    "DeadLetterConfig",
+    "Input",
+    "EcsParameters",
+    "EventBridgeParameters",
+    "KinesisParameters",
+    "SqsParameters",
+)
+
+# (schedule owner account, pipeline ARN, parameters, client token) -> execution ARN
+StartExecution = Callable[[str, str, list[dict[str, str]], str], str]
+
+
+def not_found(name: str) -> ServiceError:
+    return ServiceError("ResourceNotFoundException", f"Schedule {name} does not exist.", 404)
+
+
+def invalid(message: str) -> ServiceError:
+    return ServiceError("ValidationException", message, 400)
+
+
+class SchedulerBackend(Protocol):
+    """The five Scheduler operations, request dict in, response dict out, per account."""
+
+    def create_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
+
+    def update_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
+
+    def get_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
+
+    def delete_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
+
+    def list_schedules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
+
+    def delete_schedules_for_target(self, pipeline_arn: str) -> int:
+        """Drop every schedule that targets a pipeline (called when the pipeline is deleted)."""
+        ...
+
+
+def scheduler_handlers(backend: SchedulerBackend) -> dict[str, Handler]:
+    return {
+        "CreateSchedule": backend.create_schedule,
+        "UpdateSchedule": backend.update_schedule,
+        "GetSchedule": backend.get_schedule,
+        "DeleteSchedule": backend.delete_schedule,
+        "ListSchedules": backend.list_schedules,
+    }
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    account TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    target_arn TEXT NOT NULL,
+    next_fire REAL,
+    PRIMARY KEY (account, group_name, name)
+);
+CREATE INDEX IF NOT EXISTS schedules_next_fire ON schedules (next_fire);
+CREATE INDEX IF NOT EXISTS schedules_target ON schedules (target_arn);
+"""
+
+
+class LocalScheduler:
+    """Schedules in SQLite (``<state_dir>/schedules.sqlite``), fired by :meth:`fire_due`."""
+
+    def __init__(
+        self,
+        database: Path,
+        store: Store,
+        start_execution: StartExecution,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self.store = store
+        self.start_execution = start_execution
+        self.clock = clock or SystemClock()
+
+    # -- writes -----------------------------------------------------------------------------
+    def create_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self._write(params, ctx, create=True)
+
+    def update_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self._write(params, ctx, create=False)
+
+    def _write(self, params: dict[str, Any], ctx: CallContext, *, create: bool) -> dict[str, Any]:
+        group = self._group(params)
+        name = params["Name"]
+        now = self.clock.now()
+        body = self._checked(params, ctx, group)
+        with self._lock:
+            existing = self._row(ctx.account_id, group, name)
+            if create and existing is not None:
+                raise ServiceError("ConflictException", f"Schedule {name} already exists.", 409)
+            if not create and existing is None:
+                raise not_found(name)
+            created = existing["CreationDate"] if existing else now.timestamp()
+            body.update(
+                Arn=f"arn:aws:scheduler:{ctx.region}:{ctx.account_id}:schedule/{group}/{name}",
+                CreationDate=created,
+                LastModificationDate=now.timestamp(),
+            )
+            next_fire = self._next_fire(body, now)
+            self._db.execute(
+                "INSERT OR REPLACE INTO schedules VALUES (?, ?, ?, ?, ?, ?)",
+                (ctx.account_id, group, name, json.dumps(body), body["Target"]["Arn"].lower(), next_fire),
+            )
+        return {"ScheduleArn": body["Arn"]}
+
+    def _checked(self, params: dict[str, Any], ctx: CallContext, group: str) -> dict[str, Any]:
+        if params.get("KmsKeyArn"):
+            raise invalid("KmsKeyArn is not supported by the local scheduler")
+        target = dict(params["Target"])
+        for member in _REFUSED_TARGET_MEMBERS:
+            if member in target:
+                raise invalid(f"Target.{member} is not supported: targets are SageMaker pipelines")
+        expression = parse_schedule_expression(
+            params["ScheduleExpression"], params.get("ScheduleExpressionTimezone")
+        )
+        start, end = params.get("StartDate"), params.get("EndDate")
+        if start is not None and end is not None and end <= start:
+            raise invalid("EndDate must be after StartDate")
+        self._check_target(target, ctx)
+        target.setdefault("RetryPolicy", dict(DEFAULT_RETRY_POLICY))
+        target.setdefault("SageMakerPipelineParameters", {})
+        window = dict(params["FlexibleTimeWindow"])
+        if window["Mode"] == "FLEXIBLE" and "MaximumWindowInMinutes" not in window:
+            raise invalid("FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE")
+        return {
+            "Name": params["Name"],
+            "GroupName": group,
+            "ScheduleExpression": expression.text,
+            "ScheduleExpressionTimezone": params.get("ScheduleExpressionTimezone", "UTC"),
+            "StartDate": start.timestamp() if start else None,
+            "EndDate": end.timestamp() if end else None,
+            "Description": params.get("Description"),
+            "State": params.get("State", "ENABLED"),
+            "Target": target,
+            "FlexibleTimeWindow": window,
+            "ActionAfterCompletion": params.get("ActionAfterCompletion", "NONE"),
+        }
+
+    def _check_target(self, target: dict[str, Any], ctx: CallContext) -> None:
+        """The target must be one of our pipelines, and every parameter must get a value."""
+        arn = target["Arn"]
+        name = arn.partition(":pipeline/")[2]
+        record = self.store.get_pipeline(name) if name and "/" not in name else None
+        if record is None and name:
+            page = self.store.list_pipelines(ListQuery(limit=1000, name_prefix=name))
+            record = next((p for p in page.items if p.arn.lower() == arn.lower()), None)
+        if record is None or record.arn.lower() != arn.lower():
+            raise invalid(f"Target.Arn {arn} is not a pipeline served here")
+        given = {
+            p["Name"] for p in target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
+        }
+        definition = load_definition(record.definition)
+        missing = [p.name for p in definition.parameters if not p.has_default and p.name not in given]
+        if missing:
+            raise invalid(
+                "Every pipeline parameter needs a default value (or a value in "
+                f"Target.SageMakerPipelineParameters) for a scheduled start; missing: {', '.join(missing)}"
+            )
+
+    def _group(self, params: dict[str, Any]) -> str:
+        group = params.get("GroupName", DEFAULT_GROUP)
+        if group != DEFAULT_GROUP:
+            raise ServiceError("ResourceNotFoundException", f"Schedule group {group} does not exist.", 404)
+        return str(group)
+
+    # -- reads ------------------------------------------------------------------------------
+    def _row(self, account: str, group: str, name: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT body FROM schedules WHERE account = ? AND group_name = ? AND name = ?",
+            (account, group, name),
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def get_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        with self._lock:
+            body = self._row(ctx.account_id, self._group(params), params["Name"])
+        if body is None:
+            raise not_found(params["Name"])
+        return _with_datetimes(body)
+
+    def delete_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        group = self._group(params)
+        with self._lock:
+            deleted = self._db.execute(
+                "DELETE FROM schedules WHERE account = ? AND group_name = ? AND name = ?",
+                (ctx.account_id, group, params["Name"]),
+            ).rowcount
+        if not deleted:
+            raise not_found(params["Name"])
+        return {}
+
+    def list_schedules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM schedules WHERE account = ? ORDER BY group_name, name", (ctx.account_id,)
+            ).fetchall()
+        bodies = [json.loads(r[0]) for r in rows]
+        bodies = [
+            b
+            for b in bodies
+            if b["GroupName"] == params.get("GroupName", b["GroupName"])
+            and b["Name"].startswith(params.get("NamePrefix", ""))
+            and b["State"] == params.get("State", b["State"])
+        ]
+        items, token = page_of(bodies, {"MaxResults": 100, **params}, f"schedules:{ctx.account_id}")
+        summaries = [
+            {
+                "Arn": b["Arn"],
+                "Name": b["Name"],
+                "GroupName": b["GroupName"],
+                "State": b["State"],
+                "CreationDate": _moment(b["CreationDate"]),
+                "LastModificationDate": _moment(b["LastModificationDate"]),
+                "Target": {"Arn": b["Target"]["Arn"]},
+            }
+            for b in items
+        ]
+        return {"Schedules": summaries, "NextToken": token}
+
+    def delete_schedules_for_target(self, pipeline_arn: str) -> int:
+        with self._lock:
+            return int(
+                self._db.execute(
+                    "DELETE FROM schedules WHERE target_arn = ?", (pipeline_arn.lower(),)
+                ).rowcount
+            )
+
+    # -- firing -----------------------------------------------------------------------------
+    def _next_fire(self, body: dict[str, Any], after: dt.datetime) -> float | None:
+        """The next occurrence strictly after ``after`` within the schedule's window."""
+        if body["State"] != "ENABLED":
+            return None
+        expression = parse_schedule_expression(body["ScheduleExpression"], body["ScheduleExpressionTimezone"])
+        start = _moment(body["StartDate"]) or _moment(body["CreationDate"]) or after
+        moment = max(after, start - dt.timedelta(microseconds=1))
+        found = expression.next_after(moment, start)
+        end = _moment(body["EndDate"])
+        if found is None or (end is not None and found > end):
+            return None
+        return found.timestamp()
+
+    def next_fires(self, account: str) -> dict[str, dt.datetime]:
+        """Schedule name -> its next occurrence, for the account's enabled schedules."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, next_fire FROM schedules WHERE account = ? AND next_fire IS NOT NULL",
+                (account,),
+            ).fetchall()
+        return {name: dt.datetime.fromtimestamp(fire, dt.UTC) for name, fire in rows}
+
+    def next_due(self) -> dt.datetime | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(next_fire) FROM schedules WHERE next_fire IS NOT NULL"
+            ).fetchone()
+        return None if row is None or row[0] is None else dt.datetime.fromtimestamp(row[0], dt.UTC)
+
+    def fire_due(self) -> list[str]:
+        """Start every schedule due by the clock's now (each occurrence once); returns the
+        execution ARNs started. Missed occurrences are not backfilled: one start, then the next
+        occurrence after now, as EventBridge Scheduler does after an outage."""
+        now = self.clock.now()
+        with self._lock:
+            due = self._db.execute(
+                "SELECT account, group_name, name, body, next_fire FROM schedules WHERE next_fire <= ?",
+                (now.timestamp(),),
+            ).fetchall()
+        started = []
+        for account, group, name, raw, next_fire in due:
+            body = json.loads(raw)
+            occurrence = dt.datetime.fromtimestamp(next_fire, dt.UTC)
+            token = hashlib.sha256(f"{body['Arn']}@{occurrence.isoformat()}".encode()).hexdigest()[:64]
+            parameters = (
+                body["Target"].get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
+            )
+            try:
+                started.append(self.start_execution(account, body["Target"]["Arn"], parameters, token))
+            except PipelinesError as error:
+                log.error("schedule %s could not start %s: %s", body["Arn"], body["Target"]["Arn"], error)
+            self._advance(account, group, name, body, now)
+        return started
+
+    def _advance(self, account: str, group: str, name: str, body: dict[str, Any], now: dt.datetime) -> None:
+        expression = parse_schedule_expression(body["ScheduleExpression"], body["ScheduleExpressionTimezone"])
+        with self._lock:
+            if isinstance(expression, At) and body["ActionAfterCompletion"] == "DELETE":
+                self._db.execute(
+                    "DELETE FROM schedules WHERE account = ? AND group_name = ? AND name = ?",
+                    (account, group, name),
+                )
+                return
+            self._db.execute(
+                "UPDATE schedules SET next_fire = ? WHERE account = ? AND group_name = ? AND name = ?",
+                (self._next_fire(body, now), account, group, name),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SchedulerThread:
+    """Fires due schedules in the background of ``pipelines serve``."""
+
+    def __init__(self, scheduler: LocalScheduler, *, poll_seconds: float = 1.0) -> None:
+        self.scheduler = scheduler
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipelines-scheduler", daemon=True)
+
+    def start(self) -> SchedulerThread:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scheduler.fire_due()
+            except Exception:  # keep firing the other schedules
+                log.exception("the local scheduler failed to fire due schedules")
+            due = self.scheduler.next_due()
+            wait = self.poll_seconds
+            if due is not None:
+                wait = min(wait, max((due - self.scheduler.clock.now()).total_seconds(), 0.0))
+            self.scheduler.clock.sleep(wait, self._stop)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _moment(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _with_datetimes(body: dict[str, Any]) -> dict[str, Any]:
+    out = dict(body)
+    for key in ("StartDate", "EndDate", "CreationDate", "LastModificationDate"):
+        out[key] = _moment(out.get(key))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+__all__ = [
+    "DEFAULT_GROUP",
+    "LocalScheduler",
+    "SchedulerBackend",
+    "SchedulerThread",
+    "StartExecution",
+    "scheduler_handlers",
+    "time_zone",
+]

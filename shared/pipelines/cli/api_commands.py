@@ -1,0 +1,94 @@
+"""``pipelines serve`` (the API on 127.0.0.1) and ``pipelines schedules`` (the local schedules)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT
+from pipelines.cli.app import app
+from pipelines.config import load_config
+from pipelines.errors import PipelinesError
+
+_ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="pipelines.toml (default: $PIPELINES_CONFIG or ./pipelines.toml)."),
+]
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
+    config: _ConfigOption = None,
+    strict: Annotated[
+        bool, typer.Option(help="Fail responses that drift from botocore's output shapes (development).")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
+) -> None:
+    """Serve the SageMaker pipeline API (plus Scheduler, RAM and S3 subsets) on one port.
+
+    Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SCHEDULER,
+    AWS_ENDPOINT_URL_RAM and AWS_ENDPOINT_URL_S3 = http://HOST:PORT.
+    """
+    from pipelines.api.embedded import build_embedded_api
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
+    console = Console(stderr=True)
+    try:
+        api = build_embedded_api(load_config(config), strict_shapes=strict)
+        server = api.server(host, port)
+    except (PipelinesError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops."
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopping")
+
+
+@app.command("schedules")
+def schedules_command(
+    config: _ConfigOption = None,
+    account: Annotated[
+        str | None, typer.Option(help="Account whose schedules to list (default: account_id).")
+    ] = None,
+) -> None:
+    """List the local schedules (PipelineSchedule triggers) and when each fires next."""
+    from pipelines.api.embedded import build_embedded_api
+    from pipelines.api.wire import CallContext
+
+    console = Console()
+    try:
+        settings = load_config(config)
+        api = build_embedded_api(settings)
+        context = CallContext(account_id=account or settings.account_id, region=settings.region)
+        summaries = api.scheduler.list_schedules({"MaxResults": 100}, context)["Schedules"]
+        rows = [api.scheduler.get_schedule({"Name": s["Name"]}, context) for s in summaries]
+        next_fires = api.scheduler.next_fires(context.account_id)
+    except PipelinesError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("Name", "Expression", "Time zone", "State", "Target", "Next fire (UTC)")
+    for row in rows:
+        next_fire = next_fires.get(row["Name"])
+        table.add_row(
+            row["Name"],
+            row["ScheduleExpression"],
+            row.get("ScheduleExpressionTimezone", "UTC"),
+            row["State"],
+            row["Target"]["Arn"],
+            next_fire.isoformat() if next_fire else "-",
+        )
+    console.print(table)
+    api.close()

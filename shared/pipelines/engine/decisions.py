@@ -1,0 +1,549 @@
+"""The step lifecycle: what happens to an execution when something happens to one of its steps.
+
+Every function here works on a :class:`Plan` (a snapshot being changed) and never on the store
+directly, except for read-only cache look-ups. :func:`advance` is the scheduler: after any
+event it starts what became ready (up to the parallelism limit), decides Condition and Fail
+steps inline, and ends the execution when nothing is left to run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipelines.definition.models import CallbackStep, ConditionStep, LambdaStep, PipelineDefinition, Step
+from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
+from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
+from pipelines.engine.errors import CallbackStepConflict, InvalidCallbackOutputs
+from pipelines.engine.experiments import run_record, step_experiment_config
+from pipelines.engine.failure_policy import blocks_new_starts, final_status
+from pipelines.engine.ids import new_callback_token, new_entity_token
+from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
+from pipelines.engine.planner import Plan
+from pipelines.engine.readiness import compute_readiness
+from pipelines.engine.resolution import evaluation_context, resolve_step
+from pipelines.engine.retry import classify, decide_retry
+from pipelines.errors import PipelinesError
+from pipelines.expressions import evaluate, evaluate_conditions
+from pipelines.graph import PipelineGraph
+from pipelines.objects.base import ObjectStore
+from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
+from pipelines.store.base import (
+    RUNNING_STEP_STATUSES,
+    TERMINAL_EXECUTION_STATUSES,
+    CacheEntry,
+    CallbackTokenRecord,
+    FailureNote,
+    StepRecord,
+    Store,
+)
+
+# Errors a step's inputs can raise while being resolved or read: each becomes the step's failure.
+RESOLUTION_ERRORS: tuple[type[BaseException], ...] = (PipelinesError, LookupError, OSError, ValueError, TypeError)
+
+_JOB_METADATA: dict[str, tuple[str, str]] = {
+    "Processing": ("ProcessingJob", "processing-job"),
+    "Training": ("TrainingJob", "training-job"),
+    "Transform": ("TransformJob", "transform-job"),
+    "Tuning": ("TuningJob", "hyper-parameter-tuning-job"),
+    "AutoML": ("AutoMLJob", "automl-job"),
+}
+_MAX_CALLBACK_OUTPUTS = 50
+_MAX_OUTPUT_VALUE = 1024
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A definition snapshot, parsed once, with its graph."""
+
+    definition: PipelineDefinition
+    graph: PipelineGraph
+    order: list[str]
+    steps: dict[str, Step]
+
+
+@dataclass
+class Decisions:
+    store: Store
+    objects: ObjectStore | None
+    region: str
+    account_id: str
+    now: Callable[[], datetime]
+
+    # -- the scheduler ------------------------------------------------------------------------
+
+    def advance(self, plan: Plan, compiled: Compiled) -> None:
+        while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
+            current = plan.current_steps()
+            scope = selective_scope(plan, compiled)
+            readiness = compute_readiness(compiled.graph, compiled.order, current, scope)
+            progressed = False
+            if plan.execution.status == "Executing" and not blocks_new_starts(current.values()):
+                running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
+                limit = plan.execution.parallelism
+                for name in readiness.ready:
+                    step = compiled.steps[name]
+                    if step.type == "Condition":
+                        self.decide_condition(plan, compiled, step)
+                    elif step.type == "Fail":
+                        self.decide_fail(plan, compiled, step)
+                    elif limit is not None and running >= limit:
+                        continue
+                    elif self.launch(plan, compiled, step):
+                        running += 1
+                    progressed = True
+                    if blocks_new_starts(plan.current_steps().values()):
+                        break
+            if progressed:
+                continue
+            if any(r.status in RUNNING_STEP_STATUSES for r in current.values()):
+                return
+            status, reason = final_status(plan.execution.status == "Stopping", list(current.values()))
+            at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
+            plan.finish(status, reason, at_fail_step=at_fail_step)
+            return
+
+    # -- starting a step ----------------------------------------------------------------------
+
+    def launch(
+        self,
+        plan: Plan,
+        compiled: Compiled,
+        step: Step,
+        *,
+        not_before: datetime | None = None,
+        failures: list[FailureNote] | None = None,
+        first_started_at: datetime | None = None,
+    ) -> bool:
+        """Start a new attempt of ``step``: True if it is now running, False if it was decided
+        at once (cache hit, or its inputs could not be resolved)."""
+        execution = plan.execution
+        previous = plan.steps.get(step.name)
+        attempt = previous.attempt + 1 if previous is not None else 1
+        base = StepRecord(
+            execution_id=execution.execution_id,
+            step_name=step.name,
+            step_type=step.type,
+            display_name=step.display_name,
+            description=step.description,
+            attempt=attempt,
+            run=execution.run,
+            started_at=plan.now,
+            first_started_at=first_started_at or plan.now,
+            failures=failures if failures is not None else (previous.failures if previous else []),
+        )
+        rule = JOB_NAME_RULES.get(step.type)
+        try:
+            prefix_ctx = evaluation_context(execution, plan.steps, self.now, self.objects)
+            raw_prefix = step.arguments.get(rule.argument) if rule and isinstance(step.arguments, dict) else None
+            prefix = custom_prefix(step.type, {rule.argument: evaluate(raw_prefix, prefix_ctx)}) if rule else None
+            name = job_name(step.type, step.name, execution.execution_id, new_entity_token(), attempt - 1, prefix)
+            ctx = evaluation_context(
+                execution, plan.steps, self.now, self.objects, job_name=name, step_type=step.type
+            )
+            arguments, fields = resolve_step(step, ctx)
+        except RESOLUTION_ERRORS as exc:
+            plan.put_step(base.model_copy(update={"status": "Failed", "failure_reason": str(exc), "ended_at": plan.now}))
+            return False
+
+        key = None
+        if caching_enabled(step.type, step.cache_config):
+            key = cache_key(step.type, arguments, fields)
+            assert step.cache_config is not None
+            hit = self.store.find_cache_entry(
+                execution.pipeline_name, key, oldest_reusable(step.cache_config, plan.now)
+            )
+            if hit is not None:
+                plan.put_step(reused_record(base, hit, plan.now))
+                return False
+
+        if rule is not None and isinstance(arguments, dict):
+            arguments[rule.argument] = name
+        metadata: dict[str, Any] = {}
+        if step.type in _JOB_METADATA:
+            member, resource = _JOB_METADATA[step.type]
+            metadata[member] = {"Arn": f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"}
+        token = None
+        if isinstance(step, CallbackStep):
+            token = new_callback_token()
+            fields["CallbackToken"] = token
+            metadata["Callback"] = {"CallbackToken": token, "SqsQueueUrl": fields.get("SqsQueueUrl")}
+            plan.callback_tokens.append(CallbackTokenRecord(
+                token=token, execution_id=execution.execution_id, step_name=step.name, attempt=attempt,
+                created_at=plan.now,
+            ))
+            if previous is not None and previous.callback_token:
+                plan.release_callback_tokens.append(previous.callback_token)
+        experiment_config = step_experiment_config(execution, step, arguments)
+        if experiment_config is not None:
+            plan.trial_components.append(run_record(execution, step, name, experiment_config, plan.now))
+        record = plan.put_step(
+            base.model_copy(
+                update={
+                    "status": "Starting",
+                    "job_name": name,
+                    "arguments": arguments,
+                    "step_fields": fields,
+                    "experiment_config": experiment_config,
+                    "not_before": not_before,
+                    "metadata": metadata,
+                    "cache_key": key,
+                    "callback_token": token,
+                }
+            )
+        )
+        plan.actions.append(run_action(plan, compiled, record))
+        return True
+
+    # -- steps the engine decides itself -----------------------------------------------------
+
+    def decide_condition(self, plan: Plan, compiled: Compiled, step: Step) -> None:
+        assert isinstance(step, ConditionStep)
+        base = decided_record(plan, step)
+        try:
+            ctx = evaluation_context(plan.execution, plan.steps, self.now, self.objects)
+            outcome = "True" if evaluate_conditions(step.arguments.conditions, ctx) else "False"
+        except RESOLUTION_ERRORS as exc:
+            plan.put_step(base.model_copy(update={"status": "Failed", "failure_reason": str(exc)}))
+            return
+        plan.put_step(
+            base.model_copy(
+                update={
+                    "status": "Succeeded",
+                    "properties": {"Outcome": outcome},
+                    "metadata": {"Condition": {"Outcome": outcome}},
+                }
+            )
+        )
+
+    def decide_fail(self, plan: Plan, compiled: Compiled, step: Step) -> None:
+        base = decided_record(plan, step)
+        raw = step.arguments.get("ErrorMessage") if isinstance(step.arguments, dict) else None
+        try:
+            ctx = evaluation_context(plan.execution, plan.steps, self.now, self.objects)
+            value = evaluate(raw, ctx) if raw is not None else ""
+            message = value if isinstance(value, str) else json.dumps(value)
+        except RESOLUTION_ERRORS as exc:
+            message = f"The ErrorMessage could not be resolved: {exc}"
+        plan.put_step(
+            base.model_copy(
+                update={"status": "Failed", "failure_reason": message, "metadata": {"Fail": {"ErrorMessage": message}}}
+            )
+        )
+
+    # -- reports from runners -----------------------------------------------------------------
+
+    def started(self, plan: Plan, name: str, attempt: int) -> bool:
+        record = plan.steps.get(name)
+        if not is_current_attempt(plan, record, attempt) or record is None or record.status != "Starting":
+            return False
+        plan.update_step(name, status="Executing", started_at=plan.now)
+        return True
+
+    def succeeded(self, plan: Plan, compiled: Compiled, name: str, attempt: int, result: StepResult) -> bool:
+        record = plan.steps.get(name)
+        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+            return False
+        step = compiled.steps[name]
+        try:
+            property_files = self.read_property_files(step, record, result.properties)
+        except RESOLUTION_ERRORS as exc:
+            self._end(plan, record, "Failed", failure_reason=str(exc), metadata={**record.metadata, **result.metadata})
+            return True
+        updated = self._end(
+            plan,
+            record,
+            "Succeeded",
+            properties=result.properties,
+            property_files=property_files,
+            metadata={**record.metadata, **result.metadata},
+        )
+        if record.cache_key is not None:
+            plan.cache_entries.append(
+                CacheEntry(
+                    pipeline_name=plan.execution.pipeline_name,
+                    cache_key=record.cache_key,
+                    step_type=record.step_type,
+                    step_name=name,
+                    execution_id=plan.execution.execution_id,
+                    execution_arn=plan.execution.execution_arn,
+                    completed_at=plan.now,
+                    properties=updated.properties or {},
+                    metadata=updated.metadata,
+                    property_files=updated.property_files,
+                )
+            )
+        return True
+
+    def pending(self, plan: Plan, compiled: Compiled, name: str, attempt: int, pending: StepPending) -> bool:
+        record = plan.steps.get(name)
+        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+            return False
+        if record.waiting_for_callback:
+            return False
+        status = "Stopping" if record.status == "Stopping" else "Executing"
+        updated = plan.update_step(
+            name, status=status, waiting_for_callback=True, metadata=merge_metadata(record.metadata, pending.metadata)
+        )
+        if updated.stop_notice_pending:
+            plan.actions.append(NotifyStopping(plan.execution.execution_id, name, attempt, request_for(plan, compiled, updated)))
+        return True
+
+    def failed(self, plan: Plan, compiled: Compiled, name: str, attempt: int, error: StepFailed) -> bool:
+        record = plan.steps.get(name)
+        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+            return False
+        metadata = {**record.metadata, **error.metadata}
+        if record.status == "Stopping":
+            self._end(plan, record, "Stopped", metadata=metadata)
+            return True
+        step = compiled.steps[name]
+        exception_type = None if step.type == "Callback" else classify(step.type, error.error_code, error.message)
+        note = FailureNote(
+            attempt=attempt, run=plan.execution.run, exception_type=exception_type, reason=error.message, at=plan.now
+        )
+        failures = [*record.failures, note]
+        if plan.execution.status == "Executing":
+            previous = [f.exception_type for f in record.failures if f.run == plan.execution.run]
+            decision = decide_retry(
+                step.type, step.retry_policies, exception_type, previous, record.first_started_at, plan.now
+            )
+            if decision.retry:
+                self.launch(
+                    plan,
+                    compiled,
+                    step,
+                    not_before=plan.now + timedelta(seconds=decision.delay_seconds),
+                    failures=failures,
+                    first_started_at=record.first_started_at,
+                )
+                return True
+        self._end(plan, record, "Failed", failure_reason=error.message, failures=failures, metadata=metadata)
+        return True
+
+    def stop_notified(self, plan: Plan, name: str, attempt: int) -> bool:
+        record = plan.steps.get(name)
+        if record is None or not is_current_attempt(plan, record, attempt) or not record.stop_notice_pending:
+            return False
+        plan.update_step(name, stop_notice_pending=False)
+        return True
+
+    # -- execution-level events ----------------------------------------------------------------
+
+    def stop(self, plan: Plan, compiled: Compiled) -> None:
+        plan.update_execution(status="Stopping")
+        for name, record in plan.current_steps().items():
+            if record.status == "Starting":
+                self._end(plan, record, "Stopped")
+            elif record.status == "Executing":
+                step = compiled.steps[name]
+                if isinstance(step, LambdaStep):
+                    continue  # a Lambda function cannot be stopped: it runs to the end
+                if isinstance(step, CallbackStep):
+                    updated = plan.update_step(name, status="Stopping", stop_notice_pending=True)
+                    if updated.waiting_for_callback:
+                        plan.actions.append(
+                            NotifyStopping(plan.execution.execution_id, name, record.attempt, request_for(plan, compiled, updated))
+                        )
+                    continue
+                plan.update_step(name, status="Stopping")
+                plan.actions.append(StopStep(plan.execution.execution_id, name, record.attempt))
+
+    def recover(self, plan: Plan, compiled: Compiled) -> None:
+        """The driver that ran this execution died: whatever it was running is lost."""
+        for name, record in plan.current_steps().items():
+            if record.waiting_for_callback or record.status not in ("Executing", "Stopping"):
+                continue
+            if record.status == "Stopping" or plan.execution.status == "Stopping":
+                self._end(plan, record, "Stopped")
+            else:
+                self.launch(plan, compiled, compiled.steps[name], first_started_at=record.first_started_at)
+
+    def complete_callback(
+        self, plan: Plan, compiled: Compiled, token: CallbackTokenRecord, outputs: Mapping[str, Any] | None, reason: str | None
+    ) -> None:
+        record = plan.steps.get(token.step_name)
+        if record is None or not is_current_attempt(plan, record, token.attempt) or record.status not in RUNNING_STEP_STATUSES:
+            raise CallbackStepConflict(f"Step '{token.step_name}' is no longer waiting for callback token '{token.token}'.")
+        plan.release_callback_tokens.append(token.token)
+        if outputs is None:
+            status = "Stopped" if record.status == "Stopping" else "Failed"
+            self._end(plan, record, status, failure_reason=reason)
+            return
+        step = compiled.steps[token.step_name]
+        listed, typed = callback_outputs(step, outputs)
+        metadata = merge_metadata(record.metadata, {"Callback": {"OutputParameters": listed}})
+        self._end(plan, record, "Succeeded", properties={"OutputParameters": typed}, metadata=metadata)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _end(self, plan: Plan, record: StepRecord, status: str, **update: Any) -> StepRecord:
+        if record.callback_token and record.callback_token not in plan.release_callback_tokens:
+            plan.release_callback_tokens.append(record.callback_token)
+        return plan.put_step(
+            record.model_copy(
+                update={
+                    "status": status,
+                    "ended_at": plan.now,
+                    "waiting_for_callback": False,
+                    "stop_notice_pending": False,
+                    "not_before": None,
+                    **update,
+                }
+            )
+        )
+
+    def read_property_files(self, step: Step, record: StepRecord, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """Parse every PropertyFile the step declares from its output in the object store."""
+        documents: dict[str, Any] = {}
+        for declared in step.property_files:
+            where = f"property file {declared.property_file_name!r} of step {step.name!r}"
+            base_uri = output_uri(properties, declared.output_name) or output_uri(record.arguments, declared.output_name)
+            if base_uri is None:
+                raise LookupError(f"{where}: the step has no output named {declared.output_name!r}")
+            uri = f"{base_uri.rstrip('/')}/{declared.file_path.lstrip('/')}"
+            if self.objects is None:
+                raise LookupError(f"{where}: no object store to read {uri}")
+            try:
+                documents[declared.property_file_name] = json.loads(self.objects.get(uri))
+            except ValueError as exc:
+                raise ValueError(f"{where}: {uri} is not valid JSON: {exc}") from exc
+        return documents
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+
+
+def selective_scope(plan: Plan, compiled: Compiled) -> set[str] | None:
+    selective = plan.execution.selective
+    if selective is None:
+        return None
+    chosen = set(selective.selected_steps) & compiled.steps.keys()
+    return chosen | compiled.graph.upstream_closure(chosen)
+
+
+def is_current_attempt(plan: Plan, record: StepRecord | None, attempt: int) -> bool:
+    return record is not None and record.attempt == attempt and record.run == plan.execution.run
+
+
+def decided_record(plan: Plan, step: Step) -> StepRecord:
+    previous = plan.steps.get(step.name)
+    return StepRecord(
+        execution_id=plan.execution.execution_id,
+        step_name=step.name,
+        step_type=step.type,
+        display_name=step.display_name,
+        description=step.description,
+        attempt=previous.attempt + 1 if previous else 1,
+        run=plan.execution.run,
+        started_at=plan.now,
+        first_started_at=plan.now,
+        ended_at=plan.now,
+    )
+
+
+def reused_record(base: StepRecord, entry: CacheEntry, now: datetime) -> StepRecord:
+    return base.model_copy(
+        update={
+            "status": "Succeeded",
+            "attempt": 0,
+            "ended_at": now,
+            "properties": entry.properties,
+            "metadata": entry.metadata,
+            "property_files": entry.property_files,
+            "cache_key": entry.cache_key,
+            "cache_hit_source_arn": entry.execution_arn,
+        }
+    )
+
+
+def request_for(plan: Plan, compiled: Compiled, record: StepRecord) -> StepRequest:
+    execution = plan.execution
+    return StepRequest(
+        pipeline_name=execution.pipeline_name,
+        pipeline_arn=execution.pipeline_arn,
+        execution_id=execution.execution_id,
+        execution_arn=execution.execution_arn,
+        step=compiled.steps[record.step_name],
+        arguments=record.arguments,
+        job_name=record.job_name or "",
+        attempt=record.attempt,
+        step_fields=dict(record.step_fields),
+        experiment_config=record.experiment_config,
+    )
+
+
+def run_action(plan: Plan, compiled: Compiled, record: StepRecord) -> RunStep:
+    return RunStep(
+        plan.execution.execution_id, record.step_name, record.attempt, record.not_before, request_for(plan, compiled, record)
+    )
+
+
+def merge_metadata(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """One level deep, so a runner's ``{"Callback": {...}}`` keeps the engine's CallbackToken."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def output_uri(source: Any, output_name: str) -> str | None:
+    """The S3Uri of a processing output by OutputName, in a Describe response or a request."""
+    if not isinstance(source, Mapping):
+        return None
+    outputs = (source.get("ProcessingOutputConfig") or {}).get("Outputs")
+    if not isinstance(outputs, list):
+        return None
+    for output in outputs:
+        if isinstance(output, Mapping) and output.get("OutputName") == output_name:
+            uri = (output.get("S3Output") or {}).get("S3Uri")
+            return uri if isinstance(uri, str) else None
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _typed(value: str, declared: str, name: str) -> Any:
+    try:
+        if declared == "Integer":
+            return int(value)
+        if declared == "Float":
+            return float(value)
+        if declared == "Boolean":
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false"):
+                raise ValueError(value)
+            return lowered == "true"
+    except ValueError:
+        raise InvalidCallbackOutputs(f"Output parameter '{name}' value '{value}' is not a valid {declared}.") from None
+    return value
+
+
+def callback_outputs(step: Step, outputs: Mapping[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """Outputs as the service lists them ([{Name, Value}], values as strings, nested values
+    flattened to JSON text) and as ``Steps.X.OutputParameters['n']`` reads them (typed by the
+    declared OutputType)."""
+    if len(outputs) > _MAX_CALLBACK_OUTPUTS:
+        raise InvalidCallbackOutputs(f"At most {_MAX_CALLBACK_OUTPUTS} output parameters are allowed.")
+    declared = {p.output_name: p.output_type for p in getattr(step, "output_parameters", [])}
+    listed: list[dict[str, str]] = []
+    typed: dict[str, Any] = {}
+    for name, value in outputs.items():
+        text = _as_text(value)
+        if len(text) > _MAX_OUTPUT_VALUE:
+            raise InvalidCallbackOutputs(f"Output parameter '{name}' is longer than {_MAX_OUTPUT_VALUE} characters.")
+        listed.append({"Name": str(name), "Value": text})
+        typed[str(name)] = _typed(text, declared.get(str(name), "String"), str(name))
+    return listed, typed

@@ -1,0 +1,393 @@
+"""The Engine: the public entry points of every decision (see ``pipelines.engine``).
+
+Each entry point runs one optimistic transaction: read the execution, decide on a Plan, apply
+the Transition conditionally; when another writer got there first, read again and re-decide.
+The only memory kept between calls is a memo of parsed definition snapshots, which never change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pipelines.definition import load_definition, parse_definition
+from pipelines.definition.models import CallbackStep, PipelineDefinition
+from pipelines.engine.actions import Action, ExecutionFinished, NotifyStopping, Outcome, StatusChange, StopStep
+from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.decisions import Compiled, Decisions, run_action, request_for
+from pipelines.engine.errors import (
+    CallbackTokenNotFound,
+    ExecutionNotFound,
+    ExecutionStateConflict,
+    PipelineNotFound,
+    UnsupportedSteps,
+)
+from pipelines.engine.experiments import bind_experiment, execution_records
+from pipelines.engine.ids import execution_arn, execution_id_of, new_execution_id, parse_execution_arn
+from pipelines.engine.planner import Plan
+from pipelines.engine.resolution import evaluation_context
+from pipelines.engine.selective import reused_steps, validate_selection
+from pipelines.errors import ConflictError, ValidationError
+from pipelines.expressions import coerce_parameters
+from pipelines.graph import PipelineGraph
+from pipelines.objects.base import ObjectStore
+from pipelines.runners.base import StepFailed, StepPending, StepResult
+from pipelines.store.base import (
+    TERMINAL_EXECUTION_STATUSES,
+    ExecutionRecord,
+    ExecutionState,
+    IdempotencyRecord,
+    SelectiveExecutionConfig,
+    StaleWrite,
+    Store,
+)
+
+UnsupportedStepsCheck = Callable[[PipelineDefinition, set[str] | None], list[tuple[str, str]]]
+"""(definition, names to check or None for all) -> (step name, reason) for steps that cannot run."""
+
+_MAX_CONFLICT_RETRIES = 100
+_MEMO_SIZE = 64
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        objects: ObjectStore | None = None,
+        clock: Clock | None = None,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        unsupported_steps: UnsupportedStepsCheck | None = None,
+    ) -> None:
+        self.store = store
+        self.objects = objects
+        self.clock = clock or SystemClock()
+        self.region = region
+        self.account_id = account_id
+        self.unsupported_steps = unsupported_steps
+        self.decisions = Decisions(store, objects, region, account_id, self.clock.now)
+        self._compiled: OrderedDict[str, Compiled] = OrderedDict()
+
+    # -- starting -------------------------------------------------------------------------------
+
+    def start(
+        self,
+        pipeline_name: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        definition: str | None = None,
+        parallelism: int | None = None,
+        selective: SelectiveExecutionConfig | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        client_request_token: str | None = None,
+        created_by: dict[str, Any] | None = None,
+    ) -> Outcome:
+        pipeline = self.store.get_pipeline(pipeline_name)
+        if pipeline is None:
+            raise PipelineNotFound(pipeline_name)
+        request_fingerprint = _fingerprint(
+            pipeline_name, parameters, definition, parallelism, selective, display_name, description
+        )
+        if client_request_token:
+            replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
+            if replay is not None:
+                return replay
+        text = definition if definition is not None else pipeline.definition
+        parsed = load_definition(text)
+        compiled = self._compile(text, parsed)
+        given = dict(parameters or {})
+        coerced = coerce_parameters(parsed.parameters, given)
+
+        reused: list[Any] = []
+        upstream: set[str] = set()
+        runnable: set[str] | None = None
+        if selective is not None:
+            upstream = validate_selection(compiled.graph, selective)
+            runnable = set(selective.selected_steps)
+        if self.unsupported_steps is not None:
+            problems = self.unsupported_steps(parsed, runnable)
+            if problems:
+                raise UnsupportedSteps(problems)
+        source_state = None
+        if selective is not None and selective.source_execution_arn is not None:
+            source_state = self._reference(selective.source_execution_arn)
+
+        for _ in range(_MAX_CONFLICT_RETRIES):
+            now = self.clock.now()
+            execution_id = new_execution_id()
+            execution = ExecutionRecord(
+                execution_id=execution_id,
+                execution_arn=execution_arn(pipeline.arn, execution_id),
+                pipeline_name=pipeline.name,
+                pipeline_arn=pipeline.arn,
+                pipeline_version_id=pipeline.latest_version_id if definition is None else None,
+                definition=text,
+                parameters=coerced,
+                parallelism=parallelism if parallelism is not None else pipeline.parallelism,
+                selective=selective,
+                display_name=display_name,
+                description=description,
+                created_at=now,
+                modified_at=now,
+                created_by=created_by,
+                modified_by=created_by,
+            )
+            ctx = evaluation_context(execution, {}, self.clock.now, self.objects)
+            execution = execution.model_copy(
+                update={"experiment": bind_experiment(parsed, ctx, pipeline.name, execution_id)}
+            )
+            if source_state is not None and selective is not None:
+                reused = reused_steps(selective, upstream, source_state, pipeline.name, execution_id, now)
+            plan = Plan(ExecutionState(execution, {}), now, new=True)
+            plan.changes.append(_started(execution))
+            plan.experiments, plan.trials = execution_records(execution, now)
+            for record in reused:
+                plan.put_step(record)
+            if client_request_token:
+                plan.idempotency = IdempotencyRecord(
+                    token=client_request_token,
+                    operation="StartPipelineExecution",
+                    fingerprint=request_fingerprint,
+                    result={"execution_id": execution_id},
+                    created_at=now,
+                )
+            self.decisions.advance(plan, compiled)
+            try:
+                self.store.apply(plan.transition())
+            except StaleWrite:
+                continue  # an execution id collision, or a concurrent request with the same token
+            return plan.outcome()
+        raise ConflictError("Could not start the pipeline execution: too many concurrent conflicts.")
+
+    # -- reports from runtimes ----------------------------------------------------------------
+
+    def step_started(self, execution: str, step_name: str, attempt: int) -> Outcome:
+        return self._transact(execution, lambda plan, c: self.decisions.started(plan, step_name, attempt))
+
+    def step_succeeded(self, execution: str, step_name: str, attempt: int, result: StepResult) -> Outcome:
+        return self._event(execution, lambda plan, c: self.decisions.succeeded(plan, c, step_name, attempt, result))
+
+    def step_pending(self, execution: str, step_name: str, attempt: int, pending: StepPending) -> Outcome:
+        return self._event(execution, lambda plan, c: self.decisions.pending(plan, c, step_name, attempt, pending))
+
+    def step_failed(self, execution: str, step_name: str, attempt: int, error: StepFailed) -> Outcome:
+        return self._event(execution, lambda plan, c: self.decisions.failed(plan, c, step_name, attempt, error))
+
+    def stop_notified(self, execution: str, step_name: str, attempt: int) -> Outcome:
+        return self._transact(execution, lambda plan, c: self.decisions.stop_notified(plan, step_name, attempt))
+
+    # -- execution-level operations ------------------------------------------------------------
+
+    def stop(self, execution: str) -> Outcome:
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            status = plan.execution.status
+            if status == "Stopping":
+                return False
+            if status != "Executing":
+                raise ExecutionStateConflict(
+                    f"Pipeline execution {plan.execution.execution_arn} has status {status} and cannot be stopped."
+                )
+            self.decisions.stop(plan, compiled)
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(execution, decide)
+
+    def retry(self, execution: str, *, parallelism: int | None = None) -> Outcome:
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            current = plan.execution
+            if current.status != "Failed":
+                raise ExecutionStateConflict(
+                    f"Pipeline execution {current.execution_arn} has status {current.status}; "
+                    "only a Failed execution can be retried."
+                )
+            if current.ended_at_fail_step:
+                raise ExecutionStateConflict(
+                    f"Pipeline execution {current.execution_arn} ended at a Fail step and cannot be retried."
+                )
+            plan.update_execution(
+                status="Executing",
+                run=current.run + 1,
+                failure_reason=None,
+                ended_at=None,
+                parallelism=parallelism if parallelism is not None else current.parallelism,
+            )
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(execution, decide)
+
+    def update_execution(
+        self,
+        execution: str,
+        *,
+        parallelism: int | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+    ) -> Outcome:
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            update: dict[str, Any] = {}
+            if parallelism is not None:
+                update["parallelism"] = parallelism
+            if display_name is not None:
+                update["display_name"] = display_name
+            if description is not None:
+                update["description"] = description
+            if not update:
+                return False
+            plan.update_execution(**update)
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(execution, decide)
+
+    def callback_success(self, token: str, outputs: Mapping[str, Any]) -> Outcome:
+        return self._callback(token, outputs, None)
+
+    def callback_failure(self, token: str, reason: str) -> Outcome:
+        return self._callback(token, None, reason)
+
+    def pending_actions(self, execution: str) -> Outcome:
+        """Advance if anything is decidable, then every action the stored state still calls for
+        (the runtime ignores those it is already carrying out)."""
+        outcome = self._event(execution, lambda plan, c: True)
+        return self._with_all_actions(outcome)
+
+    def recover(self, execution: str) -> Outcome:
+        """The driver of this execution is gone: running steps get a new attempt (Callback steps
+        that handed off keep waiting), then every pending action is returned."""
+
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            if plan.execution.status in TERMINAL_EXECUTION_STATUSES:
+                return False
+            self.decisions.recover(plan, compiled)
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._with_all_actions(self._transact(execution, decide))
+
+    def state(self, execution: str) -> ExecutionState:
+        state = self.store.load_state(execution_id_of(execution))
+        if state is None:
+            raise ExecutionNotFound(execution)
+        return state
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _event(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
+        """A step report: decide, then let the scheduler react."""
+
+        def with_advance(plan: Plan, compiled: Compiled) -> bool:
+            if not decide(plan, compiled):
+                return False
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(execution, with_advance)
+
+    def _transact(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
+        execution_id = execution_id_of(execution)
+        for _ in range(_MAX_CONFLICT_RETRIES):
+            state = self.store.load_state(execution_id)
+            if state is None:
+                raise ExecutionNotFound(execution)
+            plan = Plan(state, self.clock.now())
+            compiled = self._compile(state.execution.definition)
+            if not decide(plan, compiled):
+                return plan.outcome(accepted=False)
+            if not plan.changed:
+                return plan.outcome()
+            try:
+                self.store.apply(plan.transition())
+            except StaleWrite:
+                continue
+            return plan.outcome()
+        raise ConflictError(f"Pipeline execution {execution} kept changing; the operation was not applied.")
+
+    def _callback(self, token: str, outputs: Mapping[str, Any] | None, reason: str | None) -> Outcome:
+        record = self.store.get_callback(token)
+        if record is None:
+            raise CallbackTokenNotFound(token)
+
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            self.decisions.complete_callback(plan, compiled, record, outputs, reason)
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(record.execution_id, decide)
+
+    def _with_all_actions(self, outcome: Outcome) -> Outcome:
+        execution = outcome.execution
+        if execution is None:
+            return outcome
+        compiled = self._compile(execution.definition)
+        plan = Plan(ExecutionState(execution, outcome.steps), self.clock.now())
+        actions: list[Action] = []
+        if execution.status in TERMINAL_EXECUTION_STATUSES:
+            actions = [ExecutionFinished(execution.execution_id, execution.status, execution.failure_reason)]
+        else:
+            for name, record in plan.current_steps().items():
+                step = compiled.steps.get(name)
+                if step is None:
+                    continue
+                if record.status == "Starting":
+                    actions.append(run_action(plan, compiled, record))
+                elif record.status == "Stopping" and not isinstance(step, CallbackStep):
+                    actions.append(StopStep(execution.execution_id, name, record.attempt))
+                elif record.stop_notice_pending and record.waiting_for_callback:
+                    actions.append(
+                        NotifyStopping(execution.execution_id, name, record.attempt, request_for(plan, compiled, record))
+                    )
+        outcome.actions = actions
+        return outcome
+
+    def _reference(self, arn: str) -> ExecutionState:
+        try:
+            _, source_id = parse_execution_arn(arn)
+        except ValidationError as exc:
+            raise ValidationError(f"Invalid SourcePipelineExecutionArn: {arn}") from exc
+        state = self.store.load_state(source_id)
+        if state is None or state.execution.execution_arn != arn:
+            raise ExecutionNotFound(arn)
+        return state
+
+    def _replay(self, token: str, operation: str, fingerprint: str) -> Outcome | None:
+        previous = self.store.get_idempotency(token, operation)
+        if previous is None:
+            return None
+        if previous.fingerprint != fingerprint:
+            raise ConflictError(
+                f"ClientRequestToken {token} was already used for a different {operation} request."
+            )
+        execution = self.store.get_execution(str(previous.result["execution_id"]))
+        return Outcome(execution=execution, accepted=False)
+
+    def _compile(self, text: str, parsed: PipelineDefinition | None = None) -> Compiled:
+        key = text  # str hashes are cached on the object, and snapshots are shared by reference
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            self._compiled.move_to_end(key)
+            return compiled
+        definition = parsed or parse_definition(text)
+        graph = PipelineGraph.from_definition(definition)
+        compiled = Compiled(definition, graph, graph.topological_order(), definition.step_map())
+        self._compiled[key] = compiled
+        if len(self._compiled) > _MEMO_SIZE:
+            self._compiled.popitem(last=False)
+        return compiled
+
+
+def _started(execution: ExecutionRecord) -> StatusChange:
+    return StatusChange(execution.execution_id, None, None, execution.status)
+
+
+def _fingerprint(*parts: Any) -> str:
+    def default(value: Any) -> Any:
+        return value.model_dump() if hasattr(value, "model_dump") else str(value)
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=default).encode()).hexdigest()

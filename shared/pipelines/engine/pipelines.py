@@ -1,0 +1,62 @@
+"""Registering a definition as a pipeline (with versions), for runs that start from a file."""
+
+from __future__ import annotations
+
+from pipelines.definition import load_definition
+from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.ids import pipeline_arn
+from pipelines.store.base import PipelineRecord, PipelineVersionRecord, RecordExists, StaleWrite, Store
+
+
+def upsert_pipeline(
+    store: Store,
+    name: str,
+    definition: str,
+    *,
+    region: str = "us-east-1",
+    account_id: str = "000000000000",
+    role_arn: str | None = None,
+    description: str | None = None,
+    parallelism: int | None = None,
+    clock: Clock | None = None,
+) -> PipelineRecord:
+    """Create the pipeline, or add a version when the definition changed; validates first."""
+    load_definition(definition)
+    now = (clock or SystemClock()).now()
+    for _ in range(10):
+        existing = store.get_pipeline(name)
+        if existing is None:
+            record = PipelineRecord(
+                name=name,
+                arn=pipeline_arn(region, account_id, name),
+                definition=definition,
+                role_arn=role_arn,
+                description=description,
+                parallelism=parallelism,
+                created_at=now,
+                modified_at=now,
+            )
+            try:
+                store.create_pipeline(record, PipelineVersionRecord(pipeline_name=name, version_id=1, definition=definition, created_at=now))
+                return record
+            except RecordExists:
+                continue
+        if existing.definition == definition and (parallelism is None or existing.parallelism == parallelism):
+            return existing
+        new_version = None
+        update: dict[str, object] = {"modified_at": now, "version": existing.version + 1}
+        if parallelism is not None:
+            update["parallelism"] = parallelism
+        if existing.definition != definition:
+            version_id = existing.latest_version_id + 1
+            update.update(definition=definition, latest_version_id=version_id)
+            new_version = PipelineVersionRecord(
+                pipeline_name=name, version_id=version_id, definition=definition, created_at=now
+            )
+        record = existing.model_copy(update=update)
+        try:
+            store.update_pipeline(record, existing.version, new_version)
+            return record
+        except StaleWrite:
+            continue
+    raise StaleWrite(f"Pipeline {name} kept changing while it was being updated.")

@@ -1,0 +1,59 @@
+"""Local job runners of the embedded runtime: Processing, Training (with @step functions and
+NotebookJobs), Transform and Tuning run as local processes under the SageMaker container
+contract, each with a private ``/opt/ml`` (see sandbox.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pipelines.runners.jobs.errors import (
+    AlgorithmError,
+    InputNotFound,
+    JobError,
+    JobRequestError,
+    JobStopped,
+    MaxRuntimeExceeded,
+    SandboxUnavailable,
+)
+from pipelines.runners.jobs.processing import ProcessingRunner
+from pipelines.runners.jobs.training import TrainingRunner
+from pipelines.runners.jobs.transform import TransformRunner
+from pipelines.runners.jobs.tuning import TuningRunner
+
+
+class _Registry(Protocol):
+    def register(self, runner: Any) -> Any: ...
+
+
+def job_runners() -> list[Any]:
+    training = TrainingRunner()
+    return [ProcessingRunner(), training, TransformRunner(), TuningRunner(training)]
+
+
+RUNNERS = job_runners()
+"""Picked up by ``pipelines.runners.registry.default_registry``."""
+
+
+def register_job_runners(registry: _Registry) -> None:
+    """Add the job runners to the engine's runner registry (one per step type)."""
+    for runner in job_runners():
+        registry.register(runner)
+
+
+__all__ = [
+    "RUNNERS",
+    "AlgorithmError",
+    "InputNotFound",
+    "JobError",
+    "JobRequestError",
+    "JobStopped",
+    "MaxRuntimeExceeded",
+    "ProcessingRunner",
+    "SandboxUnavailable",
+    "TrainingRunner",
+    "TransformRunner",
+    "TuningRunner",
+    "job_runners",
+    "register_job_runners",
+]

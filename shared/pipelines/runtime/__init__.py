@@ -1,0 +1,26 @@
+"""Runtimes that carry out the engine's decisions. ``embedded``: this machine (SQLite, threads).
+
+Public API (``from pipelines.runtime.embedded import EmbeddedRuntime``)::
+
+    EmbeddedRuntime(config, *, store=None, registry=None, objects=None, clock=None,
+                    poll_interval=0.2, max_workers=256, lease_ttl=15.0, on_log=None)
+      register(pipeline_name, definition, **options)        # create/update (new version if changed)
+      run(definition=None, *, pipeline_name=None, parameters=None, parallelism=None,
+          selective=None, display_name=None, description=None, progress=None) -> ExecutionRecord
+      start(pipeline_name=None, *, definition=None, ..., client_request_token=None,
+            progress=None, background=True) -> ExecutionRecord   # returns at once when background
+      stop(execution) -> ExecutionRecord                     # from any thread or process
+      retry(execution, *, parallelism=None, progress=None, background=True) -> ExecutionRecord
+      update_execution(execution, parallelism=..., display_name=..., description=...)
+      callback_success(token, outputs, *, background=False) -> ExecutionRecord
+      callback_failure(token, reason, *, background=False) -> ExecutionRecord
+          # a live driver (any process) picks the change up within poll_interval; with none alive
+          # the execution is resumed by the caller (blocking unless background=True)
+      resume(execution=None, *, progress=None) -> list[ExecutionRecord]   # `pipelines resume`
+      wait(execution, timeout=None) -> ExecutionRecord
+      driver_alive(execution_id) -> bool
+      engine, store, registry, objects, config              # the wired parts
+      close()
+
+    progress(execution: ExecutionRecord, steps: Mapping[str, StepRecord]) is called after every change.
+"""

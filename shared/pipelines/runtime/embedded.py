@@ -1,0 +1,539 @@
+"""The embedded runtime: carries out the engine's actions on this machine.
+
+A driver owns one execution at a time (a lease in the store, renewed by heartbeat). It runs
+each RunStep on a thread pool through the runner registered for the step type, reports every
+outcome back to the engine, and sets a runner's cancel event on StopStep. The engine enforces
+MaxParallelExecutionSteps, so the pool only needs to be large enough.
+
+Other processes may change an execution while a driver runs it (``pipelines stop``,
+``pipelines callback succeed``, the API): they write through the engine, and the driver notices
+within ``poll_interval`` (0.2 s) because the execution's version moved, then asks the engine for
+the pending actions. When no driver is alive (its process died, or ``pipelines run`` exited),
+:meth:`EmbeddedRuntime.resume` takes the execution over: steps that were running get a new
+attempt, finished steps never run again. Completing a callback when no driver is alive resumes
+the execution in the calling process, so ``pipelines callback succeed`` continues the run.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipelines.config import Config
+from pipelines.definition.models import PipelineDefinition
+from pipelines.engine import (
+    Engine,
+    ExecutionFinished,
+    NotifyStopping,
+    Outcome,
+    RunStep,
+    StopStep,
+    upsert_pipeline,
+)
+from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.ids import execution_id_of
+from pipelines.errors import ConflictError
+from pipelines.objects.base import ObjectStore
+from pipelines.objects.local import LocalObjectStore
+from pipelines.runners.base import RunContext, StepFailed, StepPending, StepResult
+from pipelines.runners.registry import NotifiesStop, RunnerRegistry, default_registry
+from pipelines.store.base import (
+    TERMINAL_EXECUTION_STATUSES,
+    ExecutionRecord,
+    SelectiveExecutionConfig,
+    StepRecord,
+    Store,
+)
+
+Progress = Callable[[ExecutionRecord, Mapping[str, StepRecord]], None]
+"""Called after every change with the execution and its step records (e.g. a rich table)."""
+
+DEFAULT_PIPELINE_NAME = "local-pipeline"
+
+
+class DriverBusy(ConflictError):
+    """Another live driver is carrying out this execution."""
+
+
+@dataclass
+class _Running:
+    attempt: int
+    cancel: threading.Event
+
+
+@dataclass
+class _Report:
+    action: RunStep | NotifyStopping
+    result: StepResult | StepPending | StepFailed | None  # None: a NotifyStopping was sent
+
+
+@dataclass
+class _Driver:
+    runtime: EmbeddedRuntime
+    execution_id: str
+    owner: str
+    progress: Progress | None
+    reports: queue.SimpleQueue[_Report] = field(default_factory=queue.SimpleQueue)
+    wake: threading.Event = field(default_factory=threading.Event)
+    running: dict[str, _Running] = field(default_factory=dict)
+    scheduled: dict[str, RunStep] = field(default_factory=dict)
+    notifying: set[tuple[str, int]] = field(default_factory=set)
+    last_version: int | None = None
+    reconcile: bool = False
+    final: ExecutionRecord | None = None
+    pool: ThreadPoolExecutor = field(init=False)
+
+    def run(self, initial: Outcome) -> ExecutionRecord:
+        engine = self.runtime.engine
+        self.pool = pool = ThreadPoolExecutor(
+            max_workers=self.runtime.max_workers, thread_name_prefix=f"step-{self.execution_id}"
+        )
+        next_poll = time.monotonic() + self.runtime.poll_interval
+        next_renew = time.monotonic() + self.runtime.lease_ttl / 3
+        try:
+            self.handle(initial)
+            while self.final is None:
+                self.wake.clear()
+                while True:
+                    try:
+                        report = self.reports.get_nowait()
+                    except queue.Empty:
+                        break
+                    self.handle(self.report(report))
+                    if self.final is not None:
+                        break
+                if self.final is not None:
+                    break
+                self.launch_due()
+                now_mono = time.monotonic()
+                if self.reconcile or now_mono >= next_poll:
+                    next_poll = now_mono + self.runtime.poll_interval
+                    current = self.runtime.store.get_execution(self.execution_id)
+                    if self.reconcile or current is None or current.version != self.last_version:
+                        self.reconcile = False
+                        self.last_version = None  # this read catches up with every foreign change
+                        self.handle(engine.pending_actions(self.execution_id))
+                        continue
+                if now_mono >= next_renew:
+                    next_renew = now_mono + self.runtime.lease_ttl / 3
+                    self.runtime.store.renew_lease(self.execution_id, self.owner, _wall_now())
+                if self.reports.empty():
+                    self.runtime.clock.sleep(self.sleep_for(next_poll - time.monotonic()), interrupt=self.wake)
+        finally:
+            for entry in self.running.values():
+                entry.cancel.set()
+            pool.shutdown(wait=True)
+        assert self.final is not None
+        return self.final
+
+    # -- reacting to the engine ----------------------------------------------------------------
+
+    def handle(self, outcome: Outcome) -> None:
+        if outcome.read_version is not None and self.last_version is not None and outcome.read_version != self.last_version:
+            self.reconcile = True  # someone else changed the execution: their actions are ours to do
+        if outcome.execution is not None:
+            self.last_version = outcome.execution.version
+        if self.progress is not None and outcome.execution is not None and (outcome.changes or outcome.read_version is None):
+            self.progress(outcome.execution, outcome.steps)
+        for action in outcome.actions:
+            if isinstance(action, RunStep):
+                self.schedule(action)
+            elif isinstance(action, StopStep):
+                entry = self.running.get(action.step_name)
+                if entry is not None and entry.attempt == action.attempt:
+                    entry.cancel.set()
+            elif isinstance(action, NotifyStopping):
+                self.notify(action)
+            elif isinstance(action, ExecutionFinished):
+                self.final = outcome.execution
+
+    def schedule(self, action: RunStep) -> None:
+        entry = self.running.get(action.step_name)
+        if entry is not None and entry.attempt >= action.attempt:
+            return
+        waiting = self.scheduled.get(action.step_name)
+        if waiting is not None and waiting.attempt >= action.attempt:
+            return
+        self.scheduled[action.step_name] = action
+        self.launch_due()
+
+    def launch_due(self) -> None:
+        now = self.runtime.clock.now()
+        for name, action in list(self.scheduled.items()):
+            if action.not_before is not None and action.not_before > now:
+                continue
+            del self.scheduled[name]
+            claimed = self.runtime.engine.step_started(action.execution_id, name, action.attempt)
+            if not claimed.accepted:
+                continue
+            self.handle(claimed)
+            cancel = threading.Event()
+            self.running[name] = _Running(action.attempt, cancel)
+            self.pool.submit(self.work, action, cancel)
+
+    def notify(self, action: NotifyStopping) -> None:
+        key = (action.step_name, action.attempt)
+        if key in self.notifying:
+            return
+        self.notifying.add(key)
+        self.pool.submit(self.send_stopping, action)
+
+    def sleep_for(self, until_poll: float) -> float:
+        delay = max(until_poll, 0.0)
+        if self.scheduled:
+            now = self.runtime.clock.now()
+            soonest = min((a.not_before or now) for a in self.scheduled.values())
+            delay = min(delay, max((soonest - now).total_seconds(), 0.0))
+        return delay
+
+    # -- worker threads ------------------------------------------------------------------------
+
+    def work(self, action: RunStep, cancel: threading.Event) -> None:
+        step_type = action.request.step_type
+        result: StepResult | StepPending | StepFailed
+        try:
+            runner = self.runtime.registry.get(step_type)
+            ctx = RunContext(
+                config=self.runtime.config,
+                objects=self.runtime.objects,
+                cancel=cancel,
+                log=self.runtime.step_logger(action.execution_id, action.step_name),
+            )
+            result = runner.run(action.request, ctx)
+        except StepFailed as exc:
+            result = exc
+        except Exception as exc:  # a runner bug must fail the step, not hang the execution
+            result = StepFailed(f"{type(exc).__name__}: {exc}")
+        self.reports.put(_Report(action, result))
+        self.wake.set()
+
+    def send_stopping(self, action: NotifyStopping) -> None:
+        try:
+            runner = self.runtime.registry.get(action.request.step_type)
+            if isinstance(runner, NotifiesStop):
+                ctx = RunContext(config=self.runtime.config, objects=self.runtime.objects)
+                runner.notify_stopping(action.request, ctx)
+        finally:
+            self.reports.put(_Report(action, None))
+            self.wake.set()
+
+    def report(self, report: _Report) -> Outcome:
+        engine = self.runtime.engine
+        action = report.action
+        if isinstance(action, NotifyStopping):
+            return engine.stop_notified(action.execution_id, action.step_name, action.attempt)
+        entry = self.running.get(action.step_name)
+        if entry is not None and entry.attempt == action.attempt:
+            del self.running[action.step_name]
+        result = report.result
+        if isinstance(result, StepResult):
+            return engine.step_succeeded(action.execution_id, action.step_name, action.attempt, result)
+        if isinstance(result, StepPending):
+            return engine.step_pending(action.execution_id, action.step_name, action.attempt, result)
+        assert isinstance(result, StepFailed)
+        return engine.step_failed(action.execution_id, action.step_name, action.attempt, result)
+
+
+def _wall_now() -> datetime:
+    """Leases are about real processes, so they use real time whatever clock the engine uses."""
+    return datetime.now(UTC)
+
+
+_HOST = socket.gethostname()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_dead(owner: str) -> bool:
+    """True when the lease owner is a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    return host == _HOST and pid_text.isdigit() and not _process_alive(int(pid_text))
+
+
+class EmbeddedRuntime:
+    """The engine, the SQLite store, the local object store and the runners, wired together."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store | None = None,
+        registry: RunnerRegistry | None = None,
+        objects: ObjectStore | None = None,
+        clock: Clock | None = None,
+        poll_interval: float = 0.2,
+        max_workers: int = 256,
+        lease_ttl: float = 15.0,
+        on_log: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        if store is None:
+            from pipelines.store.sqlite import open_store
+
+            store = open_store(config)
+        self.config = config
+        self.store = store
+        self.registry = registry if registry is not None else default_registry()
+        self.objects = objects if objects is not None else LocalObjectStore(config.object_root)
+        self.clock = clock or SystemClock()
+        self.poll_interval = poll_interval
+        self.max_workers = max_workers
+        self.lease_ttl = lease_ttl
+        self.on_log = on_log
+        self.engine = Engine(
+            store,
+            objects=self.objects,
+            clock=self.clock,
+            region=config.region,
+            account_id=config.account_id,
+            unsupported_steps=lambda definition, names: self.registry.unsupported_steps(definition, config, names),
+        )
+        self._drivers: dict[str, _Driver] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    # -- starting -------------------------------------------------------------------------------
+
+    def register(self, pipeline_name: str, definition: str | PipelineDefinition, **options: Any) -> None:
+        """Create or update a pipeline from a definition (a new version when it changed)."""
+        upsert_pipeline(
+            self.store,
+            pipeline_name,
+            _definition_text(definition),
+            region=self.config.region,
+            account_id=self.config.account_id,
+            clock=self.clock,
+            **options,
+        )
+
+    def start(
+        self,
+        pipeline_name: str | None = None,
+        *,
+        definition: str | PipelineDefinition | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        parallelism: int | None = None,
+        selective: SelectiveExecutionConfig | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        client_request_token: str | None = None,
+        progress: Progress | None = None,
+        background: bool = True,
+    ) -> ExecutionRecord:
+        """Start an execution and drive it (in a background thread unless ``background=False``,
+        in which case this returns only when the execution ended)."""
+        name = pipeline_name or DEFAULT_PIPELINE_NAME
+        if definition is not None:
+            self.register(name, definition)
+        outcome = self.engine.start(
+            name,
+            parameters=parameters,
+            parallelism=parallelism,
+            selective=selective,
+            display_name=display_name,
+            description=description,
+            client_request_token=client_request_token,
+        )
+        assert outcome.execution is not None
+        if not outcome.accepted:  # an idempotent replay: that execution is already being driven
+            return outcome.execution
+        return self._drive_or_spawn(outcome.execution.execution_id, outcome, progress, background)
+
+    def run(
+        self,
+        definition: str | PipelineDefinition | None = None,
+        *,
+        pipeline_name: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        parallelism: int | None = None,
+        selective: SelectiveExecutionConfig | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        progress: Progress | None = None,
+    ) -> ExecutionRecord:
+        """Run to the end and return the final execution record."""
+        return self.start(
+            pipeline_name,
+            definition=definition,
+            parameters=parameters,
+            parallelism=parallelism,
+            selective=selective,
+            display_name=display_name,
+            description=description,
+            progress=progress,
+            background=False,
+        )
+
+    # -- controlling ----------------------------------------------------------------------------
+
+    def stop(self, execution: str) -> ExecutionRecord:
+        outcome = self.engine.stop(execution)
+        self._poke(execution_id_of(execution))
+        assert outcome.execution is not None
+        return outcome.execution
+
+    def retry(
+        self, execution: str, *, parallelism: int | None = None, progress: Progress | None = None, background: bool = True
+    ) -> ExecutionRecord:
+        outcome = self.engine.retry(execution, parallelism=parallelism)
+        assert outcome.execution is not None
+        return self._drive_or_spawn(outcome.execution.execution_id, outcome, progress, background)
+
+    def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
+        outcome = self.engine.update_execution(execution, **changes)
+        self._poke(execution_id_of(execution))
+        assert outcome.execution is not None
+        return outcome.execution
+
+    def callback_success(self, token: str, outputs: Mapping[str, Any], *, background: bool = False) -> ExecutionRecord:
+        return self._after_callback(self.engine.callback_success(token, outputs), background)
+
+    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
+        return self._after_callback(self.engine.callback_failure(token, reason), background)
+
+    def _after_callback(self, outcome: Outcome, background: bool) -> ExecutionRecord:
+        """A live driver picks the change up itself; with none alive, continue the run here."""
+        execution = outcome.execution
+        assert execution is not None
+        if execution.status in TERMINAL_EXECUTION_STATUSES:
+            return execution
+        if self.driver_alive(execution.execution_id):
+            self._poke(execution.execution_id)
+            return execution
+        return self._resume_one(execution.execution_id, None, background) or execution
+
+    # -- resuming and waiting -------------------------------------------------------------------
+
+    def resume(self, execution: str | None = None, *, progress: Progress | None = None) -> list[ExecutionRecord]:
+        """Drive to the end every unfinished execution (or the one given) that no live driver
+        owns; steps that were running when their driver died get a new attempt."""
+        targets = (
+            [execution_id_of(execution)]
+            if execution is not None
+            else [e.execution_id for e in self.store.list_unfinished_executions()]
+        )
+        finished: list[ExecutionRecord] = []
+        for execution_id in targets:
+            record = self._resume_one(execution_id, progress, background=False)
+            if record is not None:
+                finished.append(record)
+        return finished
+
+    def _resume_one(self, execution_id: str, progress: Progress | None, background: bool) -> ExecutionRecord | None:
+        try:
+            owner = self._acquire(execution_id)
+        except DriverBusy:
+            return None
+        outcome = self.engine.recover(execution_id)
+        assert outcome.execution is not None
+        return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
+
+    def wait(self, execution: str, timeout: float | None = None) -> ExecutionRecord:
+        """Block until the execution ends (driven here or elsewhere)."""
+        execution_id = execution_id_of(execution)
+        thread = self._threads.get(execution_id)
+        if thread is not None:
+            thread.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self.store.get_execution(execution_id)
+            if record is None:
+                from pipelines.engine.errors import ExecutionNotFound
+
+                raise ExecutionNotFound(execution)
+            if record.status in TERMINAL_EXECUTION_STATUSES:
+                return record
+            if deadline is not None and time.monotonic() >= deadline:
+                return record
+            time.sleep(self.poll_interval)
+
+    def driver_alive(self, execution_id: str) -> bool:
+        lease = self.store.get_lease(execution_id)
+        if lease is None:
+            return False
+        if lease.heartbeat_at < _wall_now() - timedelta(seconds=self.lease_ttl):
+            return False
+        return not _owner_dead(lease.owner)
+
+    def step_logger(self, execution_id: str, step_name: str) -> Callable[[str], None]:
+        on_log = self.on_log
+        if on_log is None:
+            return lambda _line: None
+        return lambda line: on_log(execution_id, step_name, line)
+
+    def close(self) -> None:
+        for thread in list(self._threads.values()):
+            thread.join()
+        self.store.close()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _acquire(self, execution_id: str) -> str:
+        owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        now = _wall_now()
+        if self.store.acquire_lease(execution_id, owner, now, now - timedelta(seconds=self.lease_ttl)):
+            return owner
+        lease = self.store.get_lease(execution_id)
+        if lease is not None and _owner_dead(lease.owner):
+            if self.store.force_lease(execution_id, owner, now, lease.owner):
+                return owner
+        raise DriverBusy(f"Pipeline execution {execution_id} is being run by another process.")
+
+    def _drive_or_spawn(
+        self,
+        execution_id: str,
+        initial: Outcome,
+        progress: Progress | None,
+        background: bool,
+        owner: str | None = None,
+    ) -> ExecutionRecord:
+        owner = owner or self._acquire(execution_id)
+        driver = _Driver(self, execution_id, owner, progress)
+        with self._lock:
+            self._drivers[execution_id] = driver
+
+        def drive() -> ExecutionRecord:
+            try:
+                return driver.run(initial)
+            finally:
+                self.store.release_lease(execution_id, owner)
+                with self._lock:
+                    self._drivers.pop(execution_id, None)
+
+        if not background:
+            return drive()
+        thread = threading.Thread(target=drive, name=f"driver-{execution_id}", daemon=True)
+        self._threads[execution_id] = thread
+        thread.start()
+        assert initial.execution is not None
+        return initial.execution
+
+    def _poke(self, execution_id: str) -> None:
+        with self._lock:
+            driver = self._drivers.get(execution_id)
+        if driver is not None:
+            driver.reconcile = True
+            driver.wake.set()
+
+
+def _definition_text(definition: str | PipelineDefinition) -> str:
+    if isinstance(definition, PipelineDefinition):
+        return definition.model_dump_json(by_alias=True, exclude_unset=True)
+    return definition

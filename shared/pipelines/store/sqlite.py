@@ -1,0 +1,525 @@
+"""The embedded store: SQLite in WAL mode, one transaction per transition.
+
+WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``) with every committed
+transaction intact; the worst an OS crash can cost is the last few transactions, never
+consistency. Each thread gets its own connection; every write runs in ``BEGIN IMMEDIATE``.
+
+Execution states are memoised by execution version: since every change to an execution's steps
+goes through :meth:`apply`, which bumps the version, a state whose version still matches the
+stored one is exactly what a full read would return. This keeps the engine's per-event read at
+one indexed lookup for large executions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from pipelines.config import Config
+from pipelines.store.base import (
+    ACTIVE_EXECUTION_STATUSES,
+    CacheEntry,
+    CallbackTokenRecord,
+    ExecutionRecord,
+    ExecutionState,
+    ExperimentRecord,
+    IdempotencyRecord,
+    LeaseRecord,
+    ListQuery,
+    Page,
+    PipelineRecord,
+    PipelineVersionRecord,
+    RecordExists,
+    RecordNotFound,
+    StaleWrite,
+    StepRecord,
+    Transition,
+    TrialComponentRecord,
+    TrialRecord,
+    decode_token,
+    encode_token,
+)
+from pipelines.store.migrations import migrate
+
+R = TypeVar("R", bound=BaseModel)
+_MAX_CACHED_STATES = 256
+
+
+def timestamp(value: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
+    return record.model_dump_json(exclude=exclude)
+
+
+class SQLiteStore:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._states: dict[str, ExecutionState] = {}
+        self._states_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        migrate(self._conn())
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- pipelines ------------------------------------------------------------------------------
+
+    def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO pipelines (name, name_lower, created_at, version, body) VALUES (?, ?, ?, ?, ?)",
+                    (pipeline.name, pipeline.name.lower(), timestamp(pipeline.created_at), pipeline.version, _body(pipeline)),
+                )
+                self._insert_version(conn, version)
+        except sqlite3.IntegrityError as exc:
+            raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
+
+    def update_pipeline(
+        self, pipeline: PipelineRecord, expected_version: int, new_version: PipelineVersionRecord | None = None
+    ) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT version FROM pipelines WHERE name = ?", (pipeline.name,)).fetchone()
+            if row is None:
+                raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.")
+            if row[0] != expected_version:
+                raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.")
+            conn.execute(
+                "UPDATE pipelines SET version = ?, body = ? WHERE name = ?",
+                (pipeline.version, _body(pipeline), pipeline.name),
+            )
+            if new_version is not None:
+                try:
+                    self._insert_version(conn, new_version)
+                except sqlite3.IntegrityError as exc:
+                    raise StaleWrite(f"Pipeline {pipeline.name} version {new_version.version_id} exists.") from exc
+
+    @staticmethod
+    def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:
+        conn.execute(
+            "INSERT INTO pipeline_versions (pipeline_name, version_id, created_at, body) VALUES (?, ?, ?, ?)",
+            (version.pipeline_name, version.version_id, timestamp(version.created_at), _body(version)),
+        )
+
+    def delete_pipeline(self, name: str) -> None:
+        with self._write() as conn:
+            deleted = conn.execute("DELETE FROM pipelines WHERE name = ?", (name,)).rowcount
+            if not deleted:
+                raise RecordNotFound(f"Pipeline {name} does not exist.")
+            conn.execute("DELETE FROM pipeline_versions WHERE pipeline_name = ?", (name,))
+
+    def get_pipeline(self, name: str) -> PipelineRecord | None:
+        row = self._conn().execute("SELECT body FROM pipelines WHERE name = ?", (name,)).fetchone()
+        return PipelineRecord.model_validate_json(row[0]) if row else None
+
+    def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.name_prefix:
+            where.append("name_lower LIKE ? ESCAPE '\\'")
+            params.append(_like_prefix(query.name_prefix.lower()))
+        sort_column = "name" if query.sort_by == "Name" else "created_at"
+        return self._page(
+            "pipelines", "pipelines", sort_column, "name", where, params, query,
+            lambda row: PipelineRecord.model_validate_json(row["body"]),
+        )
+
+    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
+        row = self._conn().execute(
+            "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?", (name, version_id)
+        ).fetchone()
+        return PipelineVersionRecord.model_validate_json(row[0]) if row else None
+
+    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]:
+        return self._page(
+            "pipeline_versions", f"versions:{name}", "created_at", "version_id", ["pipeline_name = ?"], [name], query,
+            lambda row: PipelineVersionRecord.model_validate_json(row["body"]),
+        )
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def apply(self, transition: Transition) -> None:
+        execution = transition.execution
+        try:
+            with self._write() as conn:
+                self._write_execution(conn, transition)
+                for write in transition.steps:
+                    self._write_step(conn, write.record, write.expected_version)
+                for entry in transition.cache_entries:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO cache_entries (pipeline_name, cache_key, completed_at, execution_id, "
+                        "step_name, body) VALUES (?, ?, ?, ?, ?, ?)",
+                        (entry.pipeline_name, entry.cache_key, timestamp(entry.completed_at), entry.execution_id,
+                         entry.step_name, _body(entry)),
+                    )
+                for token in transition.callback_tokens:
+                    conn.execute(
+                        "INSERT INTO callback_tokens (token, execution_id, body) VALUES (?, ?, ?)",
+                        (token.token, token.execution_id, _body(token)),
+                    )
+                for token_value in transition.release_callback_tokens:
+                    conn.execute("DELETE FROM callback_tokens WHERE token = ?", (token_value,))
+                for experiment in transition.experiments:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO experiments (name, created_at, body) VALUES (?, ?, ?)",
+                        (experiment.name, timestamp(experiment.created_at), _body(experiment)),
+                    )
+                for trial in transition.trials:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO trials (name, experiment_name, created_at, body) VALUES (?, ?, ?, ?)",
+                        (trial.name, trial.experiment_name, timestamp(trial.created_at), _body(trial)),
+                    )
+                for component in transition.trial_components:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
+                        (component.name, component.trial_name, timestamp(component.created_at), _body(component)),
+                    )
+                if transition.idempotency is not None:
+                    record = transition.idempotency
+                    conn.execute(
+                        "INSERT INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
+                        (record.token, record.operation, timestamp(record.created_at), _body(record)),
+                    )
+        except sqlite3.IntegrityError as exc:
+            self._forget(execution.execution_id)
+            raise StaleWrite(f"Pipeline execution {execution.execution_id}: a record appeared concurrently.") from exc
+        except StaleWrite:
+            self._forget(execution.execution_id)
+            raise
+        self._remember_applied(transition)
+
+    def _write_execution(self, conn: sqlite3.Connection, transition: Transition) -> None:
+        execution = transition.execution
+        body = _body(execution, exclude={"definition"})
+        if transition.expected_version is None:
+            conn.execute(
+                "INSERT INTO executions (execution_id, pipeline_name, status, created_at, version, definition, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (execution.execution_id, execution.pipeline_name, execution.status, timestamp(execution.created_at),
+                 execution.version, execution.definition, body),
+            )
+            return
+        updated = conn.execute(
+            "UPDATE executions SET status = ?, version = ?, body = ? WHERE execution_id = ? AND version = ?",
+            (execution.status, execution.version, body, execution.execution_id, transition.expected_version),
+        ).rowcount
+        if not updated:
+            raise StaleWrite(f"Pipeline execution {execution.execution_id} changed concurrently.")
+
+    @staticmethod
+    def _write_step(conn: sqlite3.Connection, record: StepRecord, expected_version: int | None) -> None:
+        started = timestamp(record.started_at) if record.started_at else ""
+        if expected_version is None:
+            conn.execute(
+                "INSERT INTO steps (execution_id, step_name, status, started_at, version, body) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.execution_id, record.step_name, record.status, started, record.version, _body(record)),
+            )
+            return
+        updated = conn.execute(
+            "UPDATE steps SET status = ?, started_at = ?, version = ?, body = ? "
+            "WHERE execution_id = ? AND step_name = ? AND version = ?",
+            (record.status, started, record.version, _body(record), record.execution_id, record.step_name,
+             expected_version),
+        ).rowcount
+        if not updated:
+            raise StaleWrite(f"Step {record.step_name} of {record.execution_id} changed concurrently.")
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        row = self._conn().execute(
+            "SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        return _execution(row[0], row[1]) if row else None
+
+    def load_state(self, execution_id: str) -> ExecutionState | None:
+        conn = self._conn()
+        row = conn.execute("SELECT version FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
+        if row is None:
+            return None
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if cached is not None and cached.execution.version == row[0]:
+            return cached
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            execution = _execution(row[0], row[1])
+            rows = conn.execute("SELECT body FROM steps WHERE execution_id = ?", (execution_id,)).fetchall()
+        steps = {r.step_name: r for r in (StepRecord.model_validate_json(b[0]) for b in rows)}
+        state = ExecutionState(execution, steps)
+        self._remember(state)
+        return state
+
+    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        where, params = (["pipeline_name = ?"], [pipeline_name]) if pipeline_name else ([], [])
+        return self._page(
+            "executions", f"executions:{pipeline_name or ''}", "created_at", "execution_id", where, params, query,
+            lambda row: _execution(row["body"], row["definition"]),
+            columns="body, definition",
+        )
+
+    def list_unfinished_executions(self) -> list[ExecutionRecord]:
+        marks = ",".join("?" for _ in ACTIVE_EXECUTION_STATUSES)
+        rows = self._conn().execute(
+            f"SELECT body, definition FROM executions WHERE status IN ({marks}) ORDER BY created_at, execution_id",
+            tuple(sorted(ACTIVE_EXECUTION_STATUSES)),
+        ).fetchall()
+        return [_execution(r[0], r[1]) for r in rows]
+
+    def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
+        return self._page(
+            "steps", f"steps:{execution_id}", "started_at", "step_name", ["execution_id = ?"], [execution_id], query,
+            lambda row: StepRecord.model_validate_json(row["body"]),
+            time_filter_column=None,
+        )
+
+    # -- cache and callbacks ----------------------------------------------------------------------
+
+    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+        row = self._conn().execute(
+            "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
+            "ORDER BY completed_at DESC LIMIT 1",
+            (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
+        ).fetchone()
+        return CacheEntry.model_validate_json(row[0]) if row else None
+
+    def get_callback(self, token: str) -> CallbackTokenRecord | None:
+        row = self._conn().execute("SELECT body FROM callback_tokens WHERE token = ?", (token,)).fetchone()
+        return CallbackTokenRecord.model_validate_json(row[0]) if row else None
+
+    # -- experiments ------------------------------------------------------------------------------
+
+    def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
+        return self._page(
+            "experiments", "experiments", "created_at", "name", [], [], query,
+            lambda row: ExperimentRecord.model_validate_json(row["body"]),
+        )
+
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
+        where, params = (["experiment_name = ?"], [experiment_name]) if experiment_name else ([], [])
+        return self._page(
+            "trials", f"trials:{experiment_name or ''}", "created_at", "name", where, params, query,
+            lambda row: TrialRecord.model_validate_json(row["body"]),
+        )
+
+    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
+        where, params = (["trial_name = ?"], [trial_name]) if trial_name else ([], [])
+        return self._page(
+            "trial_components", f"runs:{trial_name or ''}", "created_at", "name", where, params, query,
+            lambda row: TrialComponentRecord.model_validate_json(row["body"]),
+        )
+
+    # -- idempotency ------------------------------------------------------------------------------
+
+    def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
+        row = self._conn().execute(
+            "SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation)
+        ).fetchone()
+        return IdempotencyRecord.model_validate_json(row[0]) if row else None
+
+    def put_idempotency(self, record: IdempotencyRecord) -> bool:
+        with self._write() as conn:
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
+                (record.token, record.operation, timestamp(record.created_at), _body(record)),
+            ).rowcount
+        return bool(inserted)
+
+    # -- leases -----------------------------------------------------------------------------------
+
+    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if row is not None and row[0] != owner and row[1] >= timestamp(stale_before):
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO leases (execution_id, owner, heartbeat_at) VALUES (?, ?, ?)",
+                (execution_id, owner, timestamp(now)),
+            )
+            return True
+
+    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
+        with self._write() as conn:
+            row = conn.execute("SELECT owner FROM leases WHERE execution_id = ?", (execution_id,)).fetchone()
+            if row is not None and row[0] != expected_owner:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO leases (execution_id, owner, heartbeat_at) VALUES (?, ?, ?)",
+                (execution_id, owner, timestamp(now)),
+            )
+            return True
+
+    def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool:
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE leases SET heartbeat_at = ? WHERE execution_id = ? AND owner = ?",
+                    (timestamp(now), execution_id, owner),
+                ).rowcount
+            )
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM leases WHERE execution_id = ? AND owner = ?", (execution_id, owner))
+
+    def get_lease(self, execution_id: str) -> LeaseRecord | None:
+        row = self._conn().execute(
+            "SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=_parse_timestamp(row[1]))
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _page(
+        self,
+        table: str,
+        listing: str,
+        sort_column: str,
+        id_column: str,
+        where: Sequence[str],
+        params: Sequence[Any],
+        query: ListQuery,
+        build: Callable[[sqlite3.Row], R],
+        *,
+        columns: str = "body",
+        time_filter_column: str | None = "created_at",
+    ) -> Page[R]:
+        """Keyset pagination on (sort column, id): stable under concurrent inserts."""
+        clauses = list(where)
+        values = list(params)
+        if time_filter_column and query.created_after is not None:
+            clauses.append(f"{time_filter_column} > ?")
+            values.append(timestamp(query.created_after))
+        if time_filter_column and query.created_before is not None:
+            clauses.append(f"{time_filter_column} < ?")
+            values.append(timestamp(query.created_before))
+        direction = "ASC" if query.ascending else "DESC"
+        if query.next_token:
+            last_sort, last_id = decode_token(listing, query.next_token)
+            compare = ">" if query.ascending else "<"
+            clauses.append(f"({sort_column} {compare} ? OR ({sort_column} = ? AND CAST({id_column} AS TEXT) {compare} ?))")
+            values.extend([last_sort, last_sort, last_id])
+        sql = f"SELECT {columns}, {sort_column} AS sort_value, CAST({id_column} AS TEXT) AS id_value FROM {table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {sort_column} {direction}, CAST({id_column} AS TEXT) {direction} LIMIT ?"
+        limit = max(1, query.limit)
+        values.append(limit + 1)
+        conn = self._conn()
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute(sql, values).fetchall()
+        finally:
+            conn.row_factory = None
+        items = [build(row) for row in rows[:limit]]
+        next_token = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_token = encode_token(listing, [str(last["sort_value"]), str(last["id_value"])])
+        return Page(items=items, next_token=next_token)
+
+    def _remember(self, state: ExecutionState) -> None:
+        with self._states_lock:
+            self._states[state.execution.execution_id] = state
+            if len(self._states) > _MAX_CACHED_STATES:
+                self._states.pop(next(iter(self._states)))
+
+    def _forget(self, execution_id: str) -> None:
+        with self._states_lock:
+            self._states.pop(execution_id, None)
+
+    def _remember_applied(self, transition: Transition) -> None:
+        execution_id = transition.execution.execution_id
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if transition.expected_version is None:
+            steps: dict[str, StepRecord] = {}
+        elif cached is not None and cached.execution.version == transition.expected_version:
+            steps = dict(cached.steps)
+        else:
+            self._forget(execution_id)
+            return
+        for write in transition.steps:
+            steps[write.record.step_name] = write.record
+        self._remember(ExecutionState(transition.execution, steps))
+
+
+def _execution(body: str, definition: str) -> ExecutionRecord:
+    data = json.loads(body)
+    data["definition"] = definition
+    return ExecutionRecord.model_validate(data)
+
+
+def _parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def open_store(config: Config) -> SQLiteStore:
+    """The embedded store of a config (``<state_dir>/pipelines.sqlite``)."""
+    return SQLiteStore(config.database_path)

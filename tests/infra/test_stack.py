@@ -1,0 +1,144 @@
+"""CDK assertions on the synthesized stack: resources, key properties, least privilege, nag."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
+from tests.infra.conftest import SHARING_ACCOUNT, Synth
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _resources(template: Template, kind: str) -> dict[str, Any]:
+    return template.find_resources(kind)
+
+
+def test_synth_reports_its_time(synthesized: Synth) -> None:
+    print(f"\ncdk synth (no bundling) took {synthesized.seconds:.1f} s")
+    assert synthesized.template_file.is_file()
+
+
+def test_cdk_nag_aws_solutions_is_clean(synthesized: Synth) -> None:
+    annotations = Annotations.from_stack(synthesized.stack)
+    errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [str(e.entry.data)[:200] for e in errors + warnings] == []
+
+
+def test_tables_are_encrypted_with_pitr_and_ttl(template: Template) -> None:
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expected"),
+    [("step-runner", step_runner_definition), ("pipeline-execution", pipeline_execution_definition)],
+)
+def test_state_machines_deploy_exactly_the_core_asl(template: Template, suffix: str, expected: Any) -> None:
+    machines = _resources(template, "AWS::StepFunctions::StateMachine")
+    [machine] = [m for m in machines.values() if m["Properties"]["StateMachineName"].endswith(suffix)]
+    props = machine["Properties"]
+    assert json.loads(props["DefinitionString"]) == expected()
+    assert set(props["DefinitionSubstitutions"]) == {"EngineFunctionArn"}
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_state_machines_pass_asl_validator(template: Template, tmp_path: Path) -> None:
+    validator = REPO / "node_modules" / ".bin" / "asl-validator"
+    assert validator.exists(), "run `make install` (npm ci installs asl-validator)"
+    for logical_id, machine in _resources(template, "AWS::StepFunctions::StateMachine").items():
+        path = tmp_path / f"{logical_id}.json"
+        path.write_text(machine["Properties"]["DefinitionString"].replace("${EngineFunctionArn}",
+                        "arn:aws:lambda:us-east-1:123456789012:function:engine"))
+        result = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_api_uses_iam_auth_and_admits_sharing_accounts(template: Template) -> None:
+    methods = _resources(template, "AWS::ApiGateway::Method")
+    assert methods
+    assert {m["Properties"]["AuthorizationType"] for m in methods.values()} == {"AWS_IAM"}
+    [api] = _resources(template, "AWS::ApiGateway::RestApi").values()
+    statement = api["Properties"]["Policy"]["Statement"][0]
+    principals = json.dumps(statement["Principal"])
+    assert SHARING_ACCOUNT in principals
+    [stage] = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert "AccessLogSetting" in stage["Properties"]
+    throttle = stage["Properties"]["MethodSettings"][0]
+    assert throttle["ThrottlingRateLimit"] == 50
+
+
+def test_callback_queue_has_a_dead_letter_queue(template: Template) -> None:
+    queues = _resources(template, "AWS::SQS::Queue")
+    with_dlq = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(with_dlq) == 1
+    assert with_dlq[0]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+
+
+def _policy_statements(template: Template, role_logical_prefix: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for logical_id, policy in _resources(template, "AWS::IAM::Policy").items():
+        if logical_id.startswith(role_logical_prefix):
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_step_runner_role_only_assumes_pipeline_roles_and_reports(template: Template) -> None:
+    statements = _policy_statements(template, "EngineStepRunnerRole")
+    actions = {a for s in statements for a in _actions(s)}
+    assert not any(a.startswith("sagemaker:") for a in actions), actions
+    assume = [s for s in statements if "sts:AssumeRole" in _actions(s)]
+    assert len(assume) == 1
+    assert "role/pipelines/*" in json.dumps(assume[0]["Resource"])
+    assert "lambda:InvokeFunction" in actions
+
+
+def test_engine_can_start_only_our_two_state_machines(template: Template) -> None:
+    statements = _policy_statements(template, "EngineEngineFunctionServiceRole")
+    [start] = [s for s in statements if _actions(s) == ["states:StartExecution"]]
+    resources = json.dumps(start["Resource"])
+    assert "step-runner" in resources and "pipeline-execution" in resources
+    assert '"*"' not in resources
+
+
+def test_handlers_use_the_core_layer_and_tracing(template: Template) -> None:
+    functions = _resources(template, "AWS::Lambda::Function")
+    handlers = {k: f for k, f in functions.items() if f["Properties"].get("Handler") == "handler.handler"}
+    assert len(handlers) == 3
+    for fn in handlers.values():
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
+        assert len(fn["Properties"]["Layers"]) == 1
+
+
+def test_cfn_lint_passes_on_the_template(template: Template, tmp_path: Path) -> None:
+    template_file = tmp_path / "template.json"
+    template_file.write_text(json.dumps(template.to_json()))
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    result = subprocess.run(
+        # W3005: CDK adds explicit DependsOn beside GetAtt on roles; harmless and not ours to change.
+        [cfn_lint, "--format", "parseable", str(template_file), "--ignore-checks", "W3005"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
