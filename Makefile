@@ -16,8 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard packag
 	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
 
+# The run waits at a Callback step for approval; examples/approval/approve.py answers it from
+# another process through the CLI, as a reviewer would. If the approver fails, the run is killed.
 demo: install
-	$(BIN)/pipelines run examples/approval/pipeline.json --config examples/approval/pipelines.toml
+	@since=$$(date +%s); \
+	$(BIN)/pipelines run examples/approval/pipeline.json --config examples/approval/pipelines.toml & run=$$!; \
+	$(BIN)/python examples/approval/approve.py --config examples/approval/pipelines.toml \
+		--since $$since --watch-pid $$run --timeout 120 || kill $$run 2>/dev/null; \
+	wait $$run
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from pipelines.callbacks import CallbackQueue
 from pipelines.runners.base import StepFailed, StepPending
 from pipelines.runners.callback import CallbackRunner

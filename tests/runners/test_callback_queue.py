@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from pipelines.callbacks import CallbackQueue, InvalidReceiptHandle, queue_name
 
 URL = "https://sqs.us-east-2.amazonaws.com/123456789012/MyQueue"

@@ -245,7 +245,9 @@ def test_non_object_result_with_declared_outputs_fails(handler, make_request, ct
 
 def test_unmapped_function_is_refused_before_start(make_request, config: Config, ctx) -> None:
     step = TypeAdapter(Step).validate_python(lambda_step())
-    expected = f"Lambda function {ARN} is not mapped to a local handler; add it to [functions] in pipelines.toml"
+    expected = (
+        f"Lambda function {ARN} is not mapped to a local handler; add it to [functions] in pipelines.toml"
+    )
     assert LambdaRunner().check(step, config) == expected
     with pytest.raises(StepFailed) as failure:
         run(make_request, ctx, lambda_step())

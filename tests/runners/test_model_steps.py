@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from pipelines.registry import ModelRegistry
 from pipelines.runners.base import StepFailed
 from pipelines.runners.model import ModelRunner
@@ -24,7 +23,9 @@ REGISTER_STEP = {
     "Arguments": {
         "ModelPackageGroupName": "Churn",
         "InferenceSpecification": {"Containers": [CONTAINER], "SupportedContentTypes": ["text/csv"]},
-        "ModelMetrics": {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/e"}}},
+        "ModelMetrics": {
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/e"}}
+        },
     },
 }
 

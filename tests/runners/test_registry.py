@@ -6,11 +6,14 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from pipelines.registry import ModelRegistry, RegistryConflict, RegistryNotFound, RegistryValidationError
 
 CONTAINER = {"Image": "123.dkr.ecr.us-east-1.amazonaws.com/xgb:1", "ModelDataUrl": "s3://b/model.tar.gz"}
-INFERENCE = {"Containers": [CONTAINER], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}
+INFERENCE = {
+    "Containers": [CONTAINER],
+    "SupportedContentTypes": ["text/csv"],
+    "SupportedResponseMIMETypes": ["text/csv"],
+}
 
 
 @pytest.fixture
@@ -23,10 +26,18 @@ def test_versions_increment_per_group_and_default_to_pending(registry: ModelRegi
         {"ModelPackageGroupName": "Churn", "InferenceSpecification": INFERENCE}, create_group=True
     )
     second = registry.create_model_package(
-        {"ModelPackageGroupName": "Churn", "InferenceSpecification": INFERENCE, "ModelApprovalStatus": "Approved"}
+        {
+            "ModelPackageGroupName": "Churn",
+            "InferenceSpecification": INFERENCE,
+            "ModelApprovalStatus": "Approved",
+        }
     )
     other = registry.create_model_package({"ModelPackageGroupName": "Other"}, create_group=True)
-    assert (first["ModelPackageVersion"], second["ModelPackageVersion"], other["ModelPackageVersion"]) == (1, 2, 1)
+    assert (first["ModelPackageVersion"], second["ModelPackageVersion"], other["ModelPackageVersion"]) == (
+        1,
+        2,
+        1,
+    )
     assert first["ModelPackageArn"] == "arn:aws:sagemaker:us-east-1:111122223333:model-package/churn/1"
     assert first["ModelApprovalStatus"] == "PendingManualApproval"
     assert second["ModelApprovalStatus"] == "Approved"
@@ -53,7 +64,9 @@ def test_request_is_checked_against_the_api_shape(registry: ModelRegistry) -> No
     with pytest.raises(RegistryValidationError, match="Unknown parameter"):
         registry.create_model_package({"ModelPackageGroupName": "G", "Bogus": 1}, create_group=True)
     with pytest.raises(RegistryValidationError, match="ModelApprovalStatus 'Maybe'"):
-        registry.create_model_package({"ModelPackageGroupName": "G", "ModelApprovalStatus": "Maybe"}, create_group=True)
+        registry.create_model_package(
+            {"ModelPackageGroupName": "G", "ModelApprovalStatus": "Maybe"}, create_group=True
+        )
     with pytest.raises(RegistryValidationError, match="exactly one of"):
         registry.create_model_package({"InferenceSpecification": INFERENCE})
 
@@ -86,7 +99,12 @@ def test_unversioned_package(registry: ModelRegistry) -> None:
 
 def test_models_describe_as_the_api_does(registry: ModelRegistry) -> None:
     model = registry.create_model(
-        {"ModelName": "m-1", "PrimaryContainer": CONTAINER, "ExecutionRoleArn": "arn:aws:iam::1:role/r", "Tags": []}
+        {
+            "ModelName": "m-1",
+            "PrimaryContainer": CONTAINER,
+            "ExecutionRoleArn": "arn:aws:iam::1:role/r",
+            "Tags": [],
+        }
     )
     assert model["ModelArn"] == "arn:aws:sagemaker:us-east-1:111122223333:model/m-1"
     assert "Tags" not in model  # not a DescribeModel member
@@ -107,9 +125,11 @@ def test_concurrent_registrations_get_distinct_versions(tmp_path: Path) -> None:
         try:
             registry = ModelRegistry(path, region="us-east-1", account_id="111122223333")
             for _ in range(5):
-                versions.append(registry.create_model_package({"ModelPackageGroupName": "G"}, create_group=True)[
-                    "ModelPackageVersion"
-                ])
+                versions.append(
+                    registry.create_model_package({"ModelPackageGroupName": "G"}, create_group=True)[
+                        "ModelPackageVersion"
+                    ]
+                )
         except BaseException as exc:
             errors.append(exc)
 

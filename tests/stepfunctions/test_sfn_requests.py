@@ -6,7 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from pipelines.stepfunctions import Route, UnresolvedRequest, dump_input, step_runner_input
+from pipelines.stepfunctions import (
+    Route,
+    RunnerInputTooLarge,
+    UnresolvedRequest,
+    dump_input,
+    step_runner_input,
+)
 
 from .builders import make_step
 
@@ -162,6 +168,12 @@ def test_an_unresolved_expression_is_refused_with_its_location() -> None:
     unresolved_arn = make_step("Lambda", FunctionArn={"Get": "Parameters.Fn"})
     with pytest.raises(UnresolvedRequest, match="FunctionName"):
         runner_input(unresolved_arn)
+
+
+def test_an_input_over_the_step_functions_limit_is_refused() -> None:
+    step = make_step("Lambda", {"blob": "x" * 300_000})
+    with pytest.raises(RunnerInputTooLarge, match="262144"):
+        runner_input(step)
 
 
 def test_engine_steps_and_bad_attempts_are_programming_errors() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,38 @@ from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services
 from pipelines.api.wire import CallContext, JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
-from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.runtime.embedded import DriverBusy, EmbeddedRuntime
+from pipelines.store import ExecutionRecord
 
 log = logging.getLogger(__name__)
+
+
+class _ServedRuntime:
+    """The embedded runtime as the API calls it.
+
+    A driver writes an execution's terminal status before it releases its lease, so a
+    RetryPipelineExecution sent the moment a client sees ``Failed`` can find the lease still
+    held (``DriverBusy``). The service accepts that retry; here it waits for the finishing
+    driver to let go (bounded), instead of answering ConflictException.
+    """
+
+    RELEASE_WAIT_SECONDS = 5.0
+
+    def __init__(self, runtime: EmbeddedRuntime) -> None:
+        self.runtime = runtime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runtime, name)
+
+    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
+        deadline = time.monotonic() + self.RELEASE_WAIT_SECONDS
+        while True:
+            try:
+                return self.runtime.retry(execution, parallelism=parallelism)
+            except DriverBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                self.runtime.wait(execution, timeout=0.1)
 
 
 @dataclass
@@ -86,7 +116,7 @@ def build_embedded_api(
     shares = ResourceShares(config.state_dir / "ram.sqlite", clock=clock)
     operations = Operations(
         store=runtime.store,
-        runtime=runtime,
+        runtime=_ServedRuntime(runtime),  # delegates everything but retry
         objects=runtime.objects,
         region=config.region,
         sharing=shares,

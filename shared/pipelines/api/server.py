@@ -203,13 +203,15 @@ class ApiServer:
 
     def serve_forever(self) -> None:
         try:
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.1)
         finally:
             self._shutdown_workers()
 
     def start(self) -> ApiServer:
         """Serve from a daemon thread (tests, embedding); returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pipelines-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pipelines-api", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 # Command modules (import for their registration side effect), one per command group.
 # Add yours here, one line each.
-import pipelines.cli.api_commands  # noqa: F401  (serve, schedules)
-import pipelines.cli.cloud_commands  # noqa: F401  (asl, plan)
-import pipelines.cli.run_commands  # noqa: F401  (run, retry, resume, stop, executions, steps, callback, models, experiments)
-import pipelines.cli.definition_commands  # noqa: F401  (validate, graph)
+from pipelines.cli import api_commands as api_commands  # serve, schedules
+from pipelines.cli import cloud_commands as cloud_commands  # asl, plan
+from pipelines.cli import definition_commands as definition_commands  # validate, graph
+
+# run_commands: run, retry, resume, stop, executions, steps, callback, models, experiments
+from pipelines.cli import run_commands as run_commands
 from pipelines.cli.app import app
 
 

@@ -120,14 +120,22 @@ class ProgressDisplay:
 
     def __enter__(self) -> ProgressDisplay:
         if self.console.is_terminal:
-            self._live = Live(console=self.console, refresh_per_second=8, transient=False)
+            # Drawn from the latest snapshot on every refresh, so running durations keep ticking.
+            self._live = Live(
+                console=self.console, refresh_per_second=4, transient=False, get_renderable=self._renderable
+            )
             self._live.__enter__()
         return self
+
+    def _renderable(self) -> RenderableType:
+        if self._last is None:
+            return Text("starting…", style="dim")
+        return render(*self._last)
 
     def update(self, execution: ExecutionRecord, steps: Sequence[StepRecord]) -> None:
         self._last = (execution, list(steps))
         if self._live is not None:
-            self._live.update(render(execution, steps))
+            self._live.refresh()
             return
         for step in steps:
             if self._seen.get(step.step_name) != step.status:

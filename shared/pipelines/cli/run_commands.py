@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -78,12 +79,23 @@ class UsageError(ValidationError):
 # -- shared plumbing --------------------------------------------------------------------------
 
 
+PIPED_WIDTH = 200
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """Rich output; when piped (CI logs, files) lines may be long rather than wrapped at 80."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = PIPED_WIDTH
+    return console
+
+
 def _stdout() -> Console:
-    return Console(highlight=False)
+    return _console()
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(stderr=True)
 
 
 def _refuse(message: str) -> NoReturn:
@@ -108,7 +120,7 @@ def _runtime(config_path: Path | None, console: Console | None = None) -> Embedd
     if console is not None:
 
         def on_log(_execution_id: str, step_name: str, line: str) -> None:
-            console.print(Text.assemble((f"{step_name}: ", "dim bold"), (line, "dim")))
+            console.print(Text.assemble((f"{step_name}: ", "dim bold"), (line, "dim")), soft_wrap=True)
 
     return EmbeddedRuntime(config, on_log=on_log)
 
@@ -191,17 +203,21 @@ def _follow(
     a second Ctrl-C leaves it running for ``pipelines resume``."""
     display = ProgressDisplay(console) if show_progress else None
     with display if display is not None else nullcontext():
-        progress: Progress | None = None
-        if display is not None:
-
-            def progress(execution: ExecutionRecord, steps: Mapping[str, StepRecord]) -> None:
-                display.update(execution, ordered_steps(steps.values(), order))
-
-        execution = start(progress)
+        execution = start(_progress_callback(display, order))
         final = _wait(runtime, execution.execution_id, console)
         if display is not None:
             display.update(final, ordered_steps(_steps_of(runtime.store, final.execution_id).values(), order))
     return final
+
+
+def _progress_callback(display: ProgressDisplay | None, order: Mapping[str, int]) -> Progress | None:
+    if display is None:
+        return None
+
+    def progress(execution: ExecutionRecord, steps: Mapping[str, StepRecord]) -> None:
+        display.update(execution, ordered_steps(steps.values(), order))
+
+    return progress
 
 
 def _wait(runtime: EmbeddedRuntime, execution_id: str, console: Console) -> ExecutionRecord:
@@ -232,7 +248,8 @@ def _wait(runtime: EmbeddedRuntime, execution_id: str, console: Console) -> Exec
 
 def _report(runtime: EmbeddedRuntime, final: ExecutionRecord, *, as_json: bool, console: Console) -> NoReturn:
     if as_json:
-        steps = ordered_steps(_steps_of(runtime.store, final.execution_id).values())
+        order = _definition_order(final.definition)
+        steps = ordered_steps(_steps_of(runtime.store, final.execution_id).values(), order)
         typer.echo(to_json(execution_json(final, steps)))
     else:
         console.print(final_line(final))
@@ -358,15 +375,9 @@ def resume_command(
             if runtime.driver_alive(target.execution_id):
                 console.print(f"execution {target.execution_id} is being run by another process; skipped")
                 continue
-            order = _definition_order(target.definition)
             display = ProgressDisplay(console) if show else None
             with display if display is not None else nullcontext():
-                progress: Progress | None = None
-                if display is not None:
-
-                    def progress(record: ExecutionRecord, steps: Mapping[str, StepRecord]) -> None:
-                        display.update(record, ordered_steps(steps.values(), order))
-
+                progress = _progress_callback(display, _definition_order(target.definition))
                 finished.extend(runtime.resume(target.execution_id, progress=progress))
         runtime.close()
     if not finished:
@@ -391,15 +402,16 @@ def stop_command(
     if as_json:
         typer.echo(to_json(execution_json(record)))
         return
-    console.print(
-        final_line(record) if record.status in TERMINAL_EXECUTION_STATUSES else _status_line(record)
-    )
+    console.print(_progress_line(record))
     if not driven:
         console.print("no process is running this execution; `pipelines resume` carries the stop through")
 
 
-def _status_line(record: ExecutionRecord) -> Text:
-    return Text(f"Execution {record.execution_id} {record.status}")
+def _progress_line(record: ExecutionRecord) -> Text:
+    """The final line once the execution ended, else where it stands."""
+    if record.status in TERMINAL_EXECUTION_STATUSES:
+        return final_line(record)
+    return Text(f"Execution {record.execution_id} is {record.status}")
 
 
 @app.command("executions")
@@ -432,15 +444,14 @@ def steps_command(
     with _clean_errors():
         runtime = _runtime(config)
         record = resolve_execution(runtime.store, execution)
-        steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values())
+        order = _definition_order(record.definition)
+        steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values(), order)
         runtime.close()
     if as_json:
         typer.echo(to_json(execution_json(record, steps)))
         return
     console = _stdout()
-    console.print(
-        _status_line(record) if record.status not in TERMINAL_EXECUTION_STATUSES else final_line(record)
-    )
+    console.print(_progress_line(record))
     console.print(steps_detail_table(steps))
 
 
@@ -512,7 +523,7 @@ def callback_succeed_command(
         record = runtime.callback_success(token, outputs)
         _acknowledge(runtime.config, token)
         runtime.close()
-    _stdout().print(Text.assemble(f"callback {token} succeeded; ", final_line(record)))
+    _stdout().print(Text.assemble(f"callback {token} succeeded; ", _progress_line(record)))
 
 
 @callback_app.command("fail")
@@ -527,7 +538,7 @@ def callback_fail_command(
         record = runtime.callback_failure(token, reason)
         _acknowledge(runtime.config, token)
         runtime.close()
-    _stdout().print(Text.assemble(f"callback {token} failed; ", final_line(record)))
+    _stdout().print(Text.assemble(f"callback {token} failed; ", _progress_line(record)))
 
 
 def _acknowledge(config: Config, token: str) -> None:
@@ -568,41 +579,46 @@ def models_command(
         _stdout().print("no model package groups yet")
 
 
+def experiments_listing(store: Store) -> list[dict[str, Any]]:
+    """Experiments with their run groups (trials) and runs (trial components)."""
+    listing: list[dict[str, Any]] = []
+    for experiment in _all(store.list_experiments):
+        groups = []
+        for trial in _all(partial(store.list_trials, experiment.name)):
+            runs = _all(partial(store.list_trial_components, trial.name))
+            groups.append(
+                {
+                    "TrialName": trial.name,
+                    "CreationTime": trial.created_at,
+                    "SourcePipelineExecutionArn": trial.source_execution_arn,
+                    "Runs": [
+                        {
+                            "TrialComponentName": run.name,
+                            "StepName": run.step_name,
+                            "StepType": run.step_type,
+                            "PipelineExecutionId": run.execution_id,
+                        }
+                        for run in runs
+                    ],
+                }
+            )
+        listing.append(
+            {
+                "ExperimentName": experiment.name,
+                "CreationTime": experiment.created_at,
+                "SourcePipelineName": experiment.source_pipeline_name,
+                "RunGroups": groups,
+            }
+        )
+    return listing
+
+
 @app.command("experiments")
 def experiments_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Experiments, their run groups (one per execution) and runs (one per job)."""
     with _clean_errors():
         runtime = _runtime(config)
-        store = runtime.store
-        listing = []
-        for experiment in _all(store.list_experiments):
-            groups = []
-            for trial in _all(lambda q, name=experiment.name: store.list_trials(name, q)):
-                runs = _all(lambda q, name=trial.name: store.list_trial_components(name, q))
-                groups.append(
-                    {
-                        "TrialName": trial.name,
-                        "CreationTime": trial.created_at,
-                        "SourcePipelineExecutionArn": trial.source_execution_arn,
-                        "Runs": [
-                            {
-                                "TrialComponentName": run.name,
-                                "StepName": run.step_name,
-                                "StepType": run.step_type,
-                                "PipelineExecutionId": run.execution_id,
-                            }
-                            for run in runs
-                        ],
-                    }
-                )
-            listing.append(
-                {
-                    "ExperimentName": experiment.name,
-                    "CreationTime": experiment.created_at,
-                    "SourcePipelineName": experiment.source_pipeline_name,
-                    "RunGroups": groups,
-                }
-            )
+        listing = experiments_listing(runtime.store)
         runtime.close()
     if as_json:
         typer.echo(to_json(listing))

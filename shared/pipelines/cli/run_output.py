@@ -42,15 +42,16 @@ def _plain(value: Any) -> Any:
 
 
 def ordered_steps(steps: Iterable[StepRecord], order: Mapping[str, int] | None = None) -> list[StepRecord]:
-    """Definition order when known (stable while the table redraws), else start order."""
-    if order:
-        return sorted(steps, key=lambda s: (order.get(s.step_name, len(order)), s.step_name))
+    """Start order; steps that started together (a condition and its branch) or not at all
+    keep the definition's order when it is known."""
+    order = order or {}
 
-    def started(step: StepRecord) -> datetime:
+    def key(step: StepRecord) -> tuple[datetime, int, str]:
         moment = step.first_started_at or step.started_at
-        return moment.replace(tzinfo=None) if moment is not None else _FAR_FUTURE
+        started = moment.replace(tzinfo=None) if moment is not None else _FAR_FUTURE
+        return started, order.get(step.step_name, len(order)), step.step_name
 
-    return sorted(steps, key=lambda s: (started(s), s.step_name))
+    return sorted(steps, key=key)
 
 
 def execution_json(execution: ExecutionRecord, steps: Sequence[StepRecord] | None = None) -> dict[str, Any]:
@@ -116,8 +117,9 @@ def callbacks_table(callbacks: Sequence[Mapping[str, Any]]) -> Table:
 def models_table(groups: Sequence[Mapping[str, Any]]) -> Table:
     """One row per version, grouped; a group without versions still shows."""
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("Group", "Version", "Approval", "Created", "Model package ARN"):
-        table.add_column(column, no_wrap=True)
+    for column in ("Group", "Version", "Approval", "Created"):
+        table.add_column(column, no_wrap=True, min_width=len(column))
+    table.add_column("Model package ARN", overflow="fold")
     approval_styles = {"Approved": "green", "Rejected": "red", "PendingManualApproval": "yellow"}
     for group in groups:
         versions = group["ModelPackages"] or [{}]

@@ -35,6 +35,10 @@ DESCRIBE_SHAPES: dict[str, str] = {
     "Transform": "DescribeTransformJobResponse",
     "Model": "DescribeModelOutput",
     "RegisterModel": "DescribeModelPackageOutput",
+    # The v2 SDK's EndpointConfigStep / EndpointStep / InferenceComponentStep properties.
+    "EndpointConfig": "DescribeEndpointConfigOutput",
+    "Endpoint": "DescribeEndpointOutput",
+    "InferenceComponent": "DescribeInferenceComponentOutput",
 }
 
 # Step types whose paths are checked; others (Lineage, Endpoint, unknown...) are not.

@@ -30,6 +30,10 @@ from pipelines.expressions.paths import Field, GetReference, Key, PathSyntaxErro
 
 EXPERIMENT_CONFIG_NAMES = frozenset({"ExperimentName", "TrialName"})
 NAMESPACES = ("Parameters", "Execution", "Steps", "PipelineExperimentConfig")
+SCOPED_NAMESPACES = {
+    "ForEach": "ForEach.* is only defined inside a ForEach step's ForEachBody",
+    "IterationOutput": "IterationOutput.* is only defined in a ForEach step's Arguments (its Selector)",
+}
 
 Location = tuple[str | int, ...]
 
@@ -157,9 +161,14 @@ class ReferenceScope:
 class StepReferenceChecker:
     """Checks the expressions of one step (or of the experiment config when ``step`` is None)."""
 
-    def __init__(self, scope: ReferenceScope, step: Step | None) -> None:
+    def __init__(
+        self, scope: ReferenceScope, step: Step | None, namespaces: frozenset[str] = frozenset()
+    ) -> None:
         self.scope = scope
         self.step = step
+        self.scoped_namespaces = (
+            namespaces  # ForEach.* inside a ForEach body, IterationOutput.* in its Selector
+        )
 
     def check(self, value: Any, location: Location) -> list[Problem]:
         problems: list[Problem] = []
@@ -199,6 +208,10 @@ class StepReferenceChecker:
             return self._check_experiment(ref)
         if ref.namespace == "Steps":
             return self._check_step(ref, property_file)
+        if ref.namespace in self.scoped_namespaces:
+            return []  # the v3 SDK's iteration variables; their values exist only per iteration
+        if ref.namespace in SCOPED_NAMESPACES:
+            return [Finding("reference", f"{target!r}: {SCOPED_NAMESPACES[ref.namespace]}")]
         return [
             Finding(
                 "reference",

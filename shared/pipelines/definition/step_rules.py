@@ -28,9 +28,22 @@ from pipelines.definition.problems import Problem, Severity, format_json_path
 from pipelines.definition.schema_errors import describe_value, problems_from_validation_error
 
 # The dev guide lists Processing, Training, Tuning, AutoML, CreateModel, RegisterModel, Transform
-# and Notebook job (a Training step); the SDK also lets EMRStep carry StepRetryPolicy.
+# and Notebook job (a Training step); the SDK's ConfigurableRetryStep also covers EMRStep and
+# EndpointConfigStep (v2), and EMRServerless and Job steps (v3), so those carry RetryPolicies too.
 RETRYABLE_STEP_TYPES = frozenset(
-    {"Processing", "Training", "Tuning", "AutoML", "Model", "RegisterModel", "Transform", "EMR"}
+    {
+        "Processing",
+        "Training",
+        "Tuning",
+        "AutoML",
+        "Model",
+        "RegisterModel",
+        "Transform",
+        "EMR",
+        "EndpointConfig",
+        "EMRServerless",
+        "Job",
+    }
 )
 CACHEABLE_STEP_TYPES = frozenset(
     {"Processing", "Training", "Tuning", "AutoML", "Transform", "ClarifyCheck", "QualityCheck", "EMR"}

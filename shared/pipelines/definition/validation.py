@@ -18,7 +18,9 @@ from pipelines.definition.arguments import check_arguments
 from pipelines.definition.models import (
     KNOWN_STEP_TYPES,
     SUPPORTED_VERSION,
+    ConditionArguments,
     ConditionStep,
+    ForEachStep,
     GenericStep,
     PipelineDefinition,
     Step,
@@ -45,11 +47,32 @@ _PARAMETER_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 
 @dataclass(frozen=True)
 class LocatedStep:
-    """A step with where it sits: its JSON location and the condition branch holding it."""
+    """A step with where it sits: its JSON location, the condition branch holding it, and
+    whether it is inside a ForEach body (where ``ForEach.CurrentItem`` is defined)."""
 
     step: Step
     location: Location
     branch: tuple[str, str] | None  # (condition step name, "IfSteps" | "ElseSteps")
+    in_for_each: bool = False
+
+
+def _children(item: LocatedStep) -> list[LocatedStep]:
+    step, location = item.step, item.location
+    if isinstance(step, ConditionStep):
+        return [
+            LocatedStep(child, (*location, "Arguments", branch, index), (step.name, branch), item.in_for_each)
+            for branch, steps in (
+                ("IfSteps", step.arguments.if_steps),
+                ("ElseSteps", step.arguments.else_steps),
+            )
+            for index, child in enumerate(steps)
+        ]
+    if isinstance(step, ForEachStep):
+        return [
+            LocatedStep(child, (*location, "Arguments", "ForEachBody", index), None, True)
+            for index, child in enumerate(step.arguments.body)
+        ]
+    return []
 
 
 def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
@@ -62,19 +85,7 @@ def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     while stack:
         item = stack.pop()
         located.append(item)
-        if isinstance(item.step, ConditionStep):
-            children: list[LocatedStep] = []
-            for branch in ("IfSteps", "ElseSteps"):
-                steps = (
-                    item.step.arguments.if_steps if branch == "IfSteps" else item.step.arguments.else_steps
-                )
-                for index, child in enumerate(steps):
-                    children.append(
-                        LocatedStep(
-                            child, (*item.location, "Arguments", branch, index), (item.step.name, branch)
-                        )
-                    )
-            stack.extend(reversed(children))
+        stack.extend(reversed(_children(item)))
     return located
 
 
@@ -114,7 +125,9 @@ def check_top_level(definition: PipelineDefinition) -> Iterator[Problem]:
                 ("PipelineExperimentConfig", key),
             )
     if not definition.steps:
-        yield _problem("schema", "the pipeline has no steps, so an execution does nothing", ("Steps",), "warning")
+        yield _problem(
+            "schema", "the pipeline has no steps, so an execution does nothing", ("Steps",), "warning"
+        )
 
 
 def _value_matches(value: Any, parameter_type: str) -> bool:
@@ -246,17 +259,30 @@ _TYPED_STEP_FIELDS = frozenset(
 )
 
 
+def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
+    """The raw parts of a condition's or ForEach's Arguments; nested steps are walked as steps."""
+    arguments = step.arguments
+    raw: dict[str, Any] = dict(arguments.model_extra or {})
+    if isinstance(arguments, ConditionArguments):
+        raw["Conditions"] = arguments.conditions
+    else:
+        fields = type(arguments).model_fields
+        for field_name in arguments.model_fields_set - {"body"}:
+            raw[fields[field_name].alias or field_name] = getattr(arguments, field_name)
+    return raw
+
+
 def expression_carriers(step: Step) -> Iterator[tuple[str, Any]]:
     """(JSON key, raw value) of every part of a step where expressions may sit.
 
-    A condition's own Arguments are its conditions (its branches are walked as steps).
+    A condition's or ForEach's own Arguments exclude the steps nested in them.
     """
     fields_set = step.model_fields_set
     for field_name, key in _carrier_fields(type(step)):
         if field_name not in fields_set:
             continue
-        if isinstance(step, ConditionStep) and field_name == "arguments":
-            yield "Arguments", step.arguments.conditions
+        if field_name == "arguments" and isinstance(step, ConditionStep | ForEachStep):
+            yield "Arguments", _nested_arguments(step)
         else:
             yield key, getattr(step, field_name)
     if step.model_extra:
@@ -283,15 +309,16 @@ def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
     if step.depends_on:
         check_depends_on(item, scope.steps, out)
     out.extend(check_envelope(step, location))
-    checker = StepReferenceChecker(scope, step)
+    namespaces = frozenset(
+        {
+            *(("ForEach",) if item.in_for_each else ()),
+            *(("IterationOutput",) if isinstance(step, ForEachStep) else ()),
+        }
+    )
+    checker = StepReferenceChecker(scope, step, namespaces)
     for key, value in expression_carriers(step):
-        carrier_location = (
-            (*location, key, "Conditions")
-            if isinstance(step, ConditionStep) and key == "Arguments"
-            else (*location, key)
-        )
-        out.extend(checker.check(value, carrier_location))
-    if not isinstance(step, ConditionStep):
+        out.extend(checker.check(value, (*location, key)))
+    if not isinstance(step, ConditionStep | ForEachStep):
         out.extend(check_arguments(step.type, step.arguments, (*location, "Arguments")))
     return out
 

@@ -12,8 +12,11 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
         ...
 
-    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> bool:
-        """Wait up to ``seconds``; return early (True) if ``interrupt`` is set."""
+    def sleep(
+        self, seconds: float | None, interrupt: threading.Event | None = None, real_limit: float | None = None
+    ) -> bool:
+        """Wait until ``seconds`` of clock time passed (None: no clock deadline), at most
+        ``real_limit`` real seconds; return True as soon as ``interrupt`` is set."""
         ...
 
 
@@ -21,19 +24,20 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> bool:
-        if interrupt is None:
-            threading.Event().wait(max(seconds, 0.0))
-            return False
-        return interrupt.wait(max(seconds, 0.0))
+    def sleep(
+        self, seconds: float | None, interrupt: threading.Event | None = None, real_limit: float | None = None
+    ) -> bool:
+        limits = [max(x, 0.0) for x in (seconds, real_limit) if x is not None]
+        timeout = min(limits) if limits else None
+        return (interrupt or threading.Event()).wait(timeout)
 
 
 class FakeClock:
     """A clock whose time moves only when told to, or when someone sleeps on it.
 
-    ``sleep`` advances the fake time by the full amount at once but yields the real CPU for at
-    most ``real_slice`` seconds, so a driver waiting out a 30 s retry backoff does so instantly
-    while worker threads still get to run.
+    ``sleep`` with a clock deadline jumps the fake time there after yielding the real CPU for at
+    most ``real_slice`` seconds, so a driver waiting out a 30 min retry backoff does so at once
+    while worker threads still get to run. Without a clock deadline it only waits real time.
     """
 
     def __init__(self, start: datetime | None = None, real_slice: float = 0.002) -> None:
@@ -49,8 +53,14 @@ class FakeClock:
         with self._lock:
             self._now += timedelta(seconds=seconds)
 
-    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> bool:
-        woke = (interrupt or threading.Event()).wait(min(max(seconds, 0.0), self.real_slice))
+    def sleep(
+        self, seconds: float | None, interrupt: threading.Event | None = None, real_limit: float | None = None
+    ) -> bool:
+        event = interrupt or threading.Event()
+        if seconds is None:
+            return event.wait(real_limit)
+        real = self.real_slice if real_limit is None else min(self.real_slice, max(real_limit, 0.0))
+        woke = event.wait(real)
         if not woke:
             self.advance(max(seconds, 0.0))
         return woke

@@ -411,6 +411,8 @@ class Decisions:
                 documents[declared.property_file_name] = json.loads(self.objects.get(uri))
             except ValueError as exc:
                 raise ValueError(f"{where}: {uri} is not valid JSON: {exc}") from exc
+            except PipelinesError as exc:
+                raise LookupError(f"{where}: {exc}") from exc
         return documents
 
 

@@ -127,7 +127,9 @@ class _Driver:
                     next_renew = now_mono + self.runtime.lease_ttl / 3
                     self.runtime.store.renew_lease(self.execution_id, self.owner, _wall_now())
                 if self.reports.empty():
-                    self.runtime.clock.sleep(self.sleep_for(next_poll - time.monotonic()), interrupt=self.wake)
+                    self.runtime.clock.sleep(
+                        self.until_next_timer(), interrupt=self.wake, real_limit=max(next_poll - time.monotonic(), 0.0)
+                    )
         finally:
             for entry in self.running.values():
                 entry.cancel.set()
@@ -187,13 +189,13 @@ class _Driver:
         self.notifying.add(key)
         self.pool.submit(self.send_stopping, action)
 
-    def sleep_for(self, until_poll: float) -> float:
-        delay = max(until_poll, 0.0)
-        if self.scheduled:
-            now = self.runtime.clock.now()
-            soonest = min((a.not_before or now) for a in self.scheduled.values())
-            delay = min(delay, max((soonest - now).total_seconds(), 0.0))
-        return delay
+    def until_next_timer(self) -> float | None:
+        """Clock seconds until the earliest retry backoff ends (None: no retry is waiting)."""
+        if not self.scheduled:
+            return None
+        now = self.runtime.clock.now()
+        soonest = min((a.not_before or now) for a in self.scheduled.values())
+        return max((soonest - now).total_seconds(), 0.0)
 
     # -- worker threads ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from pipelines.stepfunctions.asl import (
     step_runner_definition,
 )
 from pipelines.stepfunctions.errors import (
+    RunnerInputTooLarge,
     SubstitutionMissing,
     UnresolvedRequest,
     UnsupportedInCloud,
@@ -33,6 +34,7 @@ __all__ = [
     "PlannedStep",
     "Route",
     "RouteSpec",
+    "RunnerInputTooLarge",
     "StepRoute",
     "SubstitutionMissing",
     "UnresolvedRequest",

@@ -97,6 +97,12 @@ _ENGINE_RETRY = [
 """Engine calls are idempotent (every decision is a conditional write), so retrying any
 failure of delivery is safe and keeps a transient error from losing a step's outcome."""
 
+_IDEMPOTENT_CALL_RETRY = [
+    {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 4, "BackoffRate": 2.0}
+]
+"""For calls that change nothing or can repeat (Describe, TerminateCluster): a throttle there
+must not fail a step whose job is still running or already done."""
+
 
 def step_runner_definition() -> dict[str, Any]:
     """The StepRunner ASL, with ``${EngineFunctionArn}`` left for CDK to substitute."""
@@ -249,6 +255,7 @@ def _automl(spec: RouteSpec) -> dict[str, Any]:
     create_task["Output"] = {}
     describe_task = _task(describe_sdk, {"AutoMLJobName": "{% $autoMLJobName %}"}, next_state=status)
     describe_task["Output"] = "{% $states.result %}"
+    describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
     return {
         create: create_task,
         wait: {"Type": "Wait", "Seconds": AUTOML_POLL_SECONDS, "Next": describe},
@@ -298,8 +305,10 @@ def _emr_new_cluster(spec: RouteSpec) -> dict[str, Any]:
     ]
     terminate_task = _task(terminate_sdk, {"ClusterId": "{% $clusterId %}"}, next_state=REPORT)
     terminate_task["Output"] = "{% $states.input %}"
+    terminate_task["Retry"] = _IDEMPOTENT_CALL_RETRY
     terminate_after = _task(terminate_sdk, {"ClusterId": "{% $clusterId %}"}, next_state=REPORT)
     terminate_after["Output"] = "{% $states.input %}"
+    terminate_after["Retry"] = _IDEMPOTENT_CALL_RETRY
     terminate_after["Catch"] = [
         {"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": REPORT}
     ]

@@ -45,5 +45,13 @@ class UnresolvedRequest(ValidationError):
     """
 
 
+class RunnerInputTooLarge(ValidationError):
+    """A resolved request too big for a Step Functions execution input (256 KiB).
+
+    Refused before StartExecution so the step fails with this message instead of an opaque
+    StartExecution error; the usual cause is a huge literal in Arguments.
+    """
+
+
 class SubstitutionMissing(ValidationError):
     """A ``${Key}`` placeholder of a state machine definition has no value."""

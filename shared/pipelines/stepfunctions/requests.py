@@ -17,8 +17,9 @@ from typing import Any
 
 import botocore.session
 
+from pipelines.definition.grammar import is_expression
 from pipelines.definition.models import StepBase
-from pipelines.stepfunctions.errors import UnresolvedRequest
+from pipelines.stepfunctions.errors import RunnerInputTooLarge, UnresolvedRequest
 from pipelines.stepfunctions.routes import (
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
     ROUTES,
@@ -31,7 +32,9 @@ EMR_ACTION_ON_FAILURE = "CONTINUE"
 """A failed EMR step must not take the cluster down itself: an existing cluster is the user's,
 and a cluster we created is terminated by the StepRunner's own terminate state."""
 
-EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
+MAX_INPUT_BYTES = 262_144
+"""Step Functions' limit on an execution input (UTF-8 bytes)."""
+
 STEP_FIELDS = ("FunctionArn", "SqsQueueUrl", "TimeoutSeconds")
 """Step-level fields (beside Arguments) that feed a request and may hold expressions."""
 
@@ -84,6 +87,11 @@ def step_runner_input(
     where = find_expression(runner_input)
     if where is not None:
         raise UnresolvedRequest(f"step {step.name!r}: StepRunner input still holds an expression at {where}")
+    size = len(dump_input(runner_input).encode())
+    if size > MAX_INPUT_BYTES:
+        raise RunnerInputTooLarge(
+            f"step {step.name!r}: StepRunner input is {size} bytes; Step Functions accepts {MAX_INPUT_BYTES}"
+        )
     return runner_input
 
 
@@ -127,9 +135,9 @@ def dump_input(runner_input: Mapping[str, Any]) -> str:
 
 def find_expression(value: Any, path: str = "$") -> str | None:
     """The JSON path of the first pipeline expression inside ``value``, or None."""
+    if is_expression(value):
+        return path
     if isinstance(value, dict):
-        if len(value) == 1 and next(iter(value)) in EXPRESSION_KEYS:
-            return path
         for key, item in value.items():
             found = find_expression(item, f"{path}.{key}")
             if found is not None:
@@ -264,4 +272,5 @@ def _step_field(step: StepBase, alias: str) -> Any:
 def _accepts(operation: str, member: str) -> bool:
     """Whether the SageMaker operation's request has ``member`` (botocore's service model)."""
     model = botocore.session.get_session().get_service_model("sagemaker")
-    return member in model.operation_model(operation).input_shape.members
+    shape = model.operation_model(operation).input_shape
+    return shape is not None and member in shape.members

@@ -15,14 +15,14 @@ from typing import Any
 import cloudpickle
 import pytest
 from pipelines.config import Config
+from pipelines.definition.models import Step
 from pipelines.expressions.context import EvaluationContext
 from pipelines.expressions.evaluator import evaluate
 from pipelines.objects import LocalObjectStore
-from pipelines.definition.models import Step
 from pipelines.runners.base import RunContext, StepRequest
-from pydantic import TypeAdapter
 from pipelines.runners.jobs import AlgorithmError, TrainingRunner
 from pipelines.runners.jobs.function_step import parse_driver_arguments
+from pydantic import TypeAdapter
 
 from .sdk_offline import load_generate_v2
 

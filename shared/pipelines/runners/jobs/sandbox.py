@@ -39,7 +39,8 @@ STOP_GRACE_SECONDS = 5.0  # SIGTERM first, SIGKILL after this long (SageMaker wa
 STDERR_TAIL_LINES = 25
 
 # Runs inside the new namespaces: $1 = the job's staged opt/ml, $2 = 1 to lay a tmpfs over /opt,
-# $3 = working directory, the rest = the job's argv.
+# $3 = working directory, the rest = the job's argv. The shell stays as the namespace's PID 1 and
+# runs the job as its child: PID 1 ignores SIGTERM unless it handles it, the job must not.
 _LAUNCHER = r"""
 fail() { echo "pipelines-sandbox: $*" >&2; exit 121; }
 ml="$1"; overlay="$2"; workdir="$3"; shift 3
@@ -58,7 +59,8 @@ if [ "$overlay" = 1 ]; then
 fi
 mount --bind "$ml" /opt/ml || fail "cannot bind $ml over /opt/ml"
 cd "$workdir" || fail "cannot enter the working directory $workdir"
-exec "$@"
+"$@" &
+wait $!
 """
 
 

@@ -1,0 +1,163 @@
+"""Status-change events in the shapes SageMaker sends to EventBridge.
+
+SageMaker emits "SageMaker Model Building Pipeline Execution Status Change" and "SageMaker
+Model Building Pipeline Execution Step Status Change" events from ``aws.sagemaker``. We emit
+the same detail-types and detail shapes, so rules and consumers written for the managed service
+only need their ``source`` changed to ours (AWS reserves ``aws.*`` sources for AWS services).
+
+Details follow the documented examples: camelCase members, ISO-8601 UTC times with a ``Z``,
+``resources`` = [pipeline ARN, execution ARN]. Optional members (the previous status of a
+first event, an end time before the end, a step's ``failureReason`` and ``cacheHitResult``) are
+left out rather than sent as null, as in the examples. Execution events carry no failure reason
+(SageMaker's do not either): DescribePipelineExecution has it. The step ``metadata`` is the step's
+``PipelineExecutionStep.Metadata`` with its member names in camelCase
+(``{"processingJob": {"arn": ...}}``), as the documented example shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.store.base import ExecutionRecord, StepRecord
+
+SOURCE = "selfhosted.sagemaker.pipelines"
+"""Our events' ``source``; SageMaker's own is ``aws.sagemaker``."""
+
+EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
+DETAIL_TYPES = (EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE)
+
+_ARN = re.compile(r"^arn:[\w-]+:sagemaker:(?P<region>[\w-]*):(?P<account>\d*):pipeline/")
+_TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
+_LEADING_CAPITALS = re.compile(r"^[A-Z]+(?=[A-Z][a-z0-9])|^[A-Z]+$|^[A-Z]")
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One event: what EventBridge needs to deliver it, and what consumers receive."""
+
+    detail_type: str
+    detail: dict[str, Any]
+    resources: list[str]
+    account: str
+    region: str
+    time: datetime
+    source: str = SOURCE
+
+    def envelope(self, event_id: str) -> dict[str, Any]:
+        """The event as a rule target receives it (EventBridge's delivered-event format)."""
+        return {
+            "version": "0",
+            "id": event_id,
+            "detail-type": self.detail_type,
+            "source": self.source,
+            "account": self.account,
+            "time": event_time(self.time),
+            "region": self.region,
+            "resources": list(self.resources),
+            "detail": self.detail,
+        }
+
+
+def event_time(moment: datetime) -> str:
+    """``2021-03-15T16:03:13Z``: the format of every time in SageMaker's events."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def lower_camel(name: str) -> str:
+    """``ProcessingJob`` -> ``processingJob``, ``EMR`` -> ``emr``, ``AutoMLJob`` -> ``autoMLJob``."""
+    return _LEADING_CAPITALS.sub(lambda m: m.group(0).lower(), name, count=1)
+
+
+def camel_keys(value: Any) -> Any:
+    """Member names in camelCase at every level; values are kept as they are."""
+    if isinstance(value, dict):
+        return {lower_camel(str(k)): camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(v) for v in value]
+    if isinstance(value, datetime):
+        return event_time(value)
+    return value
+
+
+def _account_and_region(pipeline_arn: str) -> tuple[str, str]:
+    match = _ARN.match(pipeline_arn)
+    if match is None:
+        raise ValueError(f"not a pipeline ARN: {pipeline_arn!r}")
+    return match.group("account"), match.group("region")
+
+
+def _without_none(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if v is not None}
+
+
+def _ended(status: str, moment: datetime | None) -> str | None:
+    return event_time(moment) if moment is not None and status in _TERMINAL else None
+
+
+def execution_event(execution: ExecutionRecord, previous_status: str | None, status: str) -> StatusEvent:
+    """The change of ``execution`` from ``previous_status`` to ``status``.
+
+    ``execution`` is the record after the engine call; one call may change the status more
+    than once, so the status is passed rather than read from the record.
+    """
+    account, region = _account_and_region(execution.pipeline_arn)
+    detail = _without_none(
+        {
+            "pipelineExecutionDisplayName": execution.display_name or execution.execution_id,
+            "currentPipelineExecutionStatus": status,
+            "previousPipelineExecutionStatus": previous_status,
+            "executionStartTime": event_time(execution.created_at),
+            "executionEndTime": _ended(status, execution.ended_at),
+            "pipelineExecutionDescription": execution.description,
+            "pipelineArn": execution.pipeline_arn,
+            "pipelineExecutionArn": execution.execution_arn,
+        }
+    )
+    return StatusEvent(
+        detail_type=EXECUTION_STATUS_CHANGE,
+        detail=detail,
+        resources=[execution.pipeline_arn, execution.execution_arn],
+        account=account,
+        region=region,
+        time=execution.modified_at,
+    )
+
+
+def step_event(
+    execution: ExecutionRecord, step: StepRecord, previous_status: str | None, status: str
+) -> StatusEvent:
+    """The change of ``step`` from ``previous_status`` to ``status`` (see :func:`execution_event`)."""
+    account, region = _account_and_region(execution.pipeline_arn)
+    started = step.first_started_at or step.started_at
+    cache_hit = (
+        {"sourcePipelineExecutionArn": step.cache_hit_source_arn} if step.cache_hit_source_arn else None
+    )
+    detail = _without_none(
+        {
+            "metadata": camel_keys(step.metadata) if step.metadata else {},
+            "stepStartTime": event_time(started) if started else None,
+            "stepEndTime": _ended(status, step.ended_at),
+            "stepName": step.step_name,
+            "stepType": step.step_type,
+            "previousStepStatus": previous_status,
+            "currentStepStatus": status,
+            "failureReason": step.failure_reason if status == "Failed" else None,
+            "cacheHitResult": cache_hit,
+            "pipelineArn": execution.pipeline_arn,
+            "pipelineExecutionArn": execution.execution_arn,
+        }
+    )
+    return StatusEvent(
+        detail_type=STEP_STATUS_CHANGE,
+        detail=detail,
+        resources=[execution.pipeline_arn, execution.execution_arn],
+        account=account,
+        region=region,
+        time=execution.modified_at,
+    )

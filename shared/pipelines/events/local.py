@@ -1,0 +1,57 @@
+"""The embedded publisher: one JSON line per event under the state directory.
+
+Each line is the event exactly as an EventBridge rule target would receive it (``version``,
+``id``, ``detail-type``, ``source``, ...), so a script can ``tail -f`` the file and reuse the
+code it would run in the cloud. Lines are appended with one ``write`` on a file opened for
+appending, so concurrent writers in several processes do not interleave within a line.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.config import Config
+from pipelines.events.details import StatusEvent
+from pipelines.events.errors import PublishFailed
+
+EVENTS_FILE = Path("events") / "status-changes.jsonl"
+
+
+def events_path(config: Config) -> Path:
+    """Where the embedded runtime of ``config`` writes its status events."""
+    return config.state_dir / EVENTS_FILE
+
+
+class JsonLinesPublisher:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_config(cls, config: Config) -> JsonLinesPublisher:
+        return cls(events_path(config))
+
+    def publish(self, events: Sequence[StatusEvent]) -> None:
+        if not events:
+            return
+        text = "".join(
+            json.dumps(e.envelope(str(uuid.uuid4())), separators=(",", ":")) + "\n" for e in events
+        )
+        try:
+            with self._lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(text)
+        except OSError as exc:
+            raise PublishFailed(f"could not append status events to {self.path}: {exc}") from exc
+
+
+def read_events(path: Path) -> list[dict[str, object]]:
+    """Every event written to ``path`` so far, oldest first (for tools and tests)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,122 @@
+"""Stop, retry and selective execution from the CLI, across processes where it matters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.callbacks import CallbackQueue
+from pipelines.config import load_config
+
+from .helpers import Invoke, calls, spawn, steps_by_name, wait_for
+
+
+def test_stop_while_a_callback_waits_sends_stopping_then_ends_stopped(approval: Path, invoke: Invoke) -> None:
+    run = spawn("run", "pipeline.json", "--config", "pipelines.toml", "--json", cwd=approval)
+    try:
+        [request] = wait_for(lambda: invoke.json("callback", "list"), what="the approval request")
+        stopped = invoke("stop", request["executionId"])
+        assert stopped.exit_code == 0, stopped.output
+        assert f"Execution {request['executionId']} is Stopping" in stopped.stdout
+
+        queue = CallbackQueue.from_config(load_config(approval / "pipelines.toml"))
+        stopping = wait_for(
+            lambda: [m.body for m in queue.peek("approval-requests") if m.body.get("status") == "Stopping"],
+            what="the Stopping message",
+        )
+        assert stopping[0]["token"] == request["token"]
+        [still_waiting] = invoke.json("callback", "list")  # a stop does not end a Callback step
+        assert still_waiting["executionStatus"] == "Stopping"
+
+        failed = invoke("callback", "fail", request["token"], "--reason", "cleaned up after stop")
+        assert failed.exit_code == 0, failed.output
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 1, stderr
+    document = json.loads(stdout)
+    assert document["Execution"]["PipelineExecutionStatus"] == "Stopped"
+    assert "RegisterCandidate" not in steps_by_name(document)
+
+
+def test_stop_lets_a_running_lambda_finish_and_starts_nothing_else(
+    lambda_project: Callable[..., Path],
+) -> None:
+    root = lambda_project()
+    (root / "fixed").touch()
+    (root / "A_SECONDS").write_text("2")
+    invoke = Invoke(root / "pipelines.toml")
+    run = spawn("run", "chain.json", "--config", "pipelines.toml", "--json", cwd=root)
+    try:
+        wait_for(lambda: calls(root) == ["A"], what="step A to start")
+        stopped = invoke("stop", "latest")
+        assert stopped.exit_code == 0, stopped.output
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 1, stderr
+    document = json.loads(stdout)
+    assert document["Execution"]["PipelineExecutionStatus"] == "Stopped"
+    assert {name: s["StepStatus"] for name, s in steps_by_name(document).items()} == {"A": "Succeeded"}
+    assert calls(root) == ["A"]
+
+
+def test_retry_reruns_the_failed_step_and_reuses_the_rest(lambda_project: Callable[..., Path]) -> None:
+    root = lambda_project()
+    invoke = Invoke(root / "pipelines.toml")
+    first = invoke("run", str(root / "chain.json"), "--json")
+    assert first.exit_code == 1
+    failed = json.loads(first.stdout)
+    assert failed["Execution"]["PipelineExecutionStatus"] == "Failed"
+    assert "B is broken until fixed" in steps_by_name(failed)["B"]["FailureReason"]
+
+    (root / "fixed").touch()
+    retried = invoke("retry", "latest", "--json")
+    assert retried.exit_code == 0, retried.output
+    document = json.loads(retried.stdout)
+    assert document["Execution"]["PipelineExecutionArn"] == failed["Execution"]["PipelineExecutionArn"]
+    assert document["Execution"]["PipelineExecutionStatus"] == "Succeeded"
+    assert calls(root) == ["A", "B", "B"]  # A ran once; only B ran again
+
+
+def test_retry_of_a_succeeded_execution_is_refused(lambda_project: Callable[..., Path]) -> None:
+    root = lambda_project()
+    (root / "fixed").touch()
+    invoke = Invoke(root / "pipelines.toml")
+    assert invoke("run", str(root / "chain.json"), "--quiet").exit_code == 0
+    refused = invoke("retry", "latest")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error: ")
+
+
+def test_selective_run_from_latest_reuses_unselected_steps(lambda_project: Callable[..., Path]) -> None:
+    root = lambda_project()
+    (root / "fixed").touch()
+    invoke = Invoke(root / "pipelines.toml")
+    reference = invoke("run", str(root / "chain.json"), "--json")
+    assert reference.exit_code == 0
+    reference_arn = json.loads(reference.stdout)["Execution"]["PipelineExecutionArn"]
+
+    selective = invoke("run", str(root / "chain.json"), "--select", "B", "--from", "latest", "--json")
+    assert selective.exit_code == 0, selective.output
+    document = json.loads(selective.stdout)
+    assert document["Execution"]["SelectiveExecutionConfig"] == {
+        "SourcePipelineExecutionArn": reference_arn,
+        "SelectedSteps": [{"StepName": "B"}],
+    }
+    steps = steps_by_name(document)
+    assert steps["A"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": reference_arn}
+    assert steps["B"]["StepStatus"] == "Succeeded"
+    assert calls(root) == ["A", "B", "B"]
+
+
+def test_selective_without_reference_may_not_depend_on_unselected_steps(
+    lambda_project: Callable[..., Path],
+) -> None:
+    root = lambda_project()
+    invoke = Invoke(root / "pipelines.toml")
+    refused = invoke("run", str(root / "chain.json"), "--select", "B")
+    assert refused.exit_code == 2
+    assert "A" in refused.stderr
+    assert calls(root) == []

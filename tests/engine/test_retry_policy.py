@@ -1,0 +1,88 @@
+"""Error classification into the five exception types, and retry-policy decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pipelines.definition.models import RetryPolicy
+from pipelines.engine.retry import (
+    CAPACITY_ERROR,
+    JOB_INTERNAL_ERROR,
+    RESOURCE_LIMIT,
+    SERVICE_FAULT,
+    THROTTLING,
+    classify,
+    decide_retry,
+)
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("step_type", "code", "reason", "expected"),
+    [
+        ("Processing", "ThrottlingException", "", THROTTLING),
+        ("Lambda", "TooManyRequestsException", "", THROTTLING),
+        ("Training", "InsufficientInstanceCapacity", "", CAPACITY_ERROR),
+        ("Training", "CapacityError", "", CAPACITY_ERROR),
+        ("Training", "ResourceLimitExceeded", "", RESOURCE_LIMIT),
+        ("Training", "InternalServerError", "", JOB_INTERNAL_ERROR),
+        ("Model", "InternalServerError", "", SERVICE_FAULT),  # an API error, not a job's
+        ("RegisterModel", "ServiceUnavailable", "", SERVICE_FAULT),
+        ("Lambda", "InternalFailure", "", SERVICE_FAULT),
+        ("Training", "Step.THROTTLING", "", THROTTLING),
+        ("Training", None, "ClientError: InsufficientInstanceCapacity: We currently do not have capacity", CAPACITY_ERROR),
+        ("Processing", None, "ResourceLimitExceeded: The account-level service limit", RESOURCE_LIMIT),
+        ("Transform", None, "InternalServerError: We encountered an internal error", JOB_INTERNAL_ERROR),
+        ("Training", "AlgorithmError", "exit code 1", None),
+        ("Processing", None, "ValueError: bad input", None),
+    ],
+)
+def test_errors_are_classified_from_the_code_or_the_failure_reason(step_type, code, reason, expected) -> None:
+    assert classify(step_type, code, reason) == expected
+
+
+def policy(**fields) -> RetryPolicy:
+    return RetryPolicy.model_validate(fields)
+
+
+CAPACITY = policy(ExceptionType=[CAPACITY_ERROR], IntervalSeconds=10, BackoffRate=3.0, MaxAttempts=2)
+
+
+@pytest.mark.parametrize(
+    ("step_type", "policies", "exception_type", "previous", "retry", "delay"),
+    [
+        # the default policy: service faults and throttling on every step type, 1 s doubling
+        ("Lambda", [], SERVICE_FAULT, [], True, 1.0),
+        ("Callback", [], THROTTLING, [THROTTLING, THROTTLING], True, 4.0),
+        ("Condition", [], THROTTLING, [THROTTLING] * 5, False, 0.0),  # MaxAttempts 5 by default
+        ("Training", [], CAPACITY_ERROR, [], False, 0.0),  # not retried without a policy
+        ("Training", [CAPACITY], CAPACITY_ERROR, [], True, 10.0),
+        ("Training", [CAPACITY], CAPACITY_ERROR, [CAPACITY_ERROR], True, 30.0),
+        ("Training", [CAPACITY], CAPACITY_ERROR, [CAPACITY_ERROR, CAPACITY_ERROR], False, 0.0),
+        ("Training", [CAPACITY], CAPACITY_ERROR, [SERVICE_FAULT, SERVICE_FAULT], True, 10.0),  # counted per policy
+        ("Lambda", [CAPACITY], CAPACITY_ERROR, [], False, 0.0),  # Lambda steps take no policies
+        ("Training", [policy(ExceptionType=[SERVICE_FAULT], MaxAttempts=0)], SERVICE_FAULT, [], False, 0.0),
+        ("Tuning", [policy(ExceptionType=[JOB_INTERNAL_ERROR])], JOB_INTERNAL_ERROR, [], False, 0.0),
+        ("Training", [policy(ExceptionType=[JOB_INTERNAL_ERROR])], JOB_INTERNAL_ERROR, [], True, 1.0),
+        ("Training", [], None, [], False, 0.0),
+    ],
+)
+def test_retry_decisions(step_type, policies, exception_type, previous, retry, delay) -> None:
+    decision = decide_retry(step_type, policies, exception_type, previous, NOW, NOW)
+    assert decision.retry is retry
+    assert decision.delay_seconds == pytest.approx(delay)
+
+
+@pytest.mark.parametrize(("minutes_running", "retry"), [(59, True), (60, False), (61, False)])
+def test_expire_after_min_counts_from_the_first_start(minutes_running, retry) -> None:
+    expiring = policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=60)
+    decision = decide_retry(
+        "Training", [expiring], RESOURCE_LIMIT, [RESOURCE_LIMIT] * 30, NOW, NOW + timedelta(minutes=minutes_running)
+    )
+    assert decision.retry is retry
+
+
+def test_expire_after_min_zero_never_retries() -> None:
+    assert not decide_retry("Training", [policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=0)], RESOURCE_LIMIT, [], NOW, NOW).retry
