@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo demo-abalone test lint typecheck unit bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,12 @@ demo: install
 	$(BIN)/python examples/approval/approve.py --config examples/approval/pipelines.toml \
 		--since $$since --watch-pid $$run --timeout 120 || kill $$run 2>/dev/null; \
 	wait $$run
+
+# The ML example: every Processing/Training/Transform step runs as a local job (prepare.py puts
+# its code in the local object store first).
+demo-abalone: install
+	$(BIN)/python examples/abalone/prepare.py --config examples/abalone/pipelines.toml
+	$(BIN)/pipelines run examples/abalone/pipeline.json --config examples/abalone/pipelines.toml
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,7 +2,8 @@
 """CDK app: `cdk synth` / `cdk deploy` the self-hosted SageMaker Pipelines service.
 
 Context (cdk.json or `-c key=value`): stage, namePrefix, logRetentionDays, sharingAccounts,
-example (deploy the example pipeline through the `Pipeline` construct), lambdaArchitecture.
+lambdaArchitecture, example (also register the example pipeline through the `Pipeline`
+construct, with a disabled nightly schedule and an S3 upload trigger). See docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from infra.nag import apply_nag  # noqa: E402
 from infra.settings import settings_from_context  # noqa: E402
+from infra.stacks.example_stack import add_example_pipeline  # noqa: E402
 from infra.stacks.pipelines_stack import PipelinesStack  # noqa: E402
 
 
@@ -27,7 +29,9 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     env = cdk.Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
     )
-    PipelinesStack(app, f"{settings.name_prefix}-{settings.stage}-pipelines", settings=settings, env=env)
+    stack = PipelinesStack(app, f"{settings.name_prefix}-{settings.stage}-pipelines", settings=settings, env=env)
+    if settings.example:
+        add_example_pipeline(stack)
     apply_nag(app)
     return app
 

@@ -25,7 +25,7 @@ FRAMEWORK_VERSION = "1.2-1"
 
 
 def build(session: Any) -> str:
-    from sagemaker.inputs import TrainingInput, TransformInput
+    from sagemaker.inputs import TrainingInput
     from sagemaker.model import Model
     from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.sklearn.estimator import SKLearn
@@ -60,7 +60,10 @@ def build(session: Any) -> str:
         name="PreprocessAbaloneData",
         step_args=processor.run(
             code=f"{CODE}/preprocess.py",
-            outputs=[ProcessingOutput(output_name=n, source=f"/opt/ml/processing/{n}") for n in ("train", "validation", "test", "batch")],
+            outputs=[
+                ProcessingOutput(output_name=n, source=f"/opt/ml/processing/{n}")
+                for n in ("train", "validation", "test", "batch")
+            ],
             arguments=["--seed", "42"],
         ),
         cache_config=cache,
@@ -93,7 +96,9 @@ def build(session: Any) -> str:
         cache_config=cache,
     )
 
-    evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    evaluation_report = PropertyFile(
+        name="EvaluationReport", output_name="evaluation", path="evaluation.json"
+    )
     evaluator = SKLearnProcessor(
         framework_version=FRAMEWORK_VERSION,
         instance_type=instance_type,
@@ -107,7 +112,9 @@ def build(session: Any) -> str:
         step_args=evaluator.run(
             code=f"{CODE}/evaluate.py",
             inputs=[
-                ProcessingInput(step_train.properties.ModelArtifacts.S3ModelArtifacts, "/opt/ml/processing/model"),
+                ProcessingInput(
+                    step_train.properties.ModelArtifacts.S3ModelArtifacts, "/opt/ml/processing/model"
+                ),
                 ProcessingInput(outputs["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
             ],
             outputs=[ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation")],
@@ -160,7 +167,11 @@ def build(session: Any) -> str:
         name="CheckMSEAbaloneEvaluation",
         conditions=[
             ConditionLessThanOrEqualTo(
-                left=JsonGet(step_name=step_eval.name, property_file=evaluation_report, json_path="regression_metrics.mse.value"),
+                left=JsonGet(
+                    step_name=step_eval.name,
+                    property_file=evaluation_report,
+                    json_path="regression_metrics.mse.value",
+                ),
                 right=mse_threshold,
             )
         ],

@@ -17,7 +17,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from pipelines.config import load_config
+from pipelines.config import Config, load_config
 from pipelines.objects import LocalObjectStore
 
 HERE = Path(__file__).resolve().parent
@@ -37,8 +37,8 @@ def sourcedir_tar_gz(files: list[Path]) -> bytes:
     return gzip.compress(tar_bytes.getvalue(), mtime=0)
 
 
-def prepare(config_path: Path) -> list[str]:
-    config = load_config(config_path)
+def prepare(config: Config) -> list[str]:
+    """Upload the code into ``config``'s object store; the URIs written."""
     objects = LocalObjectStore(config.object_root)
     uploaded = []
     for name in ("preprocess.py", "evaluate.py"):
@@ -54,5 +54,5 @@ def prepare(config_path: Path) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=HERE / "pipelines.toml")
-    for line in prepare(parser.parse_args().config):
+    for line in prepare(load_config(parser.parse_args().config)):
         print(f"uploaded {line}")

@@ -15,6 +15,21 @@ from constructs import Construct
 
 from infra.settings import Settings
 
+# API Gateway's own refusals (IAM deny, bad signature, throttling) answered in the AWS JSON error
+# shape, so SDKs see SageMaker's error codes (and retry throttling) instead of a bare "403".
+GATEWAY_ERRORS: dict[str, str] = {
+    "ACCESS_DENIED": "AccessDeniedException",
+    "UNAUTHORIZED": "UnrecognizedClientException",
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+    "INVALID_SIGNATURE": "InvalidSignatureException",
+    "EXPIRED_TOKEN": "ExpiredTokenException",
+    "THROTTLED": "ThrottlingException",
+    "QUOTA_EXCEEDED": "ThrottlingException",
+    "REQUEST_TOO_LARGE": "RequestEntityTooLargeException",
+    "DEFAULT_4XX": "ValidationException",
+    "DEFAULT_5XX": "InternalFailure",
+}
+
 
 class Api(Construct):
     def __init__(
@@ -70,6 +85,14 @@ class Api(Construct):
         # `POST /<Operation>` (IAM can scope execute-api:Invoke to `.../POST/CreatePipeline`), and
         # the REST-JSON paths of the RAM and Scheduler subsets, all reach the same Lambda.
         self.rest_api.root.add_resource("{proxy+}").add_method("ANY", integration, request_validator=validator)
+        for response_type, code in GATEWAY_ERRORS.items():
+            self.rest_api.add_gateway_response(
+                f"{response_type.title().replace('_', '')}Response",
+                type=getattr(apigw.ResponseType, response_type),
+                response_headers={"x-amzn-ErrorType": f"'{code}'"},
+                templates={"application/json": f'{{"__type":"{code}","message":$context.error.messageString}}'},
+            )
+        self.stage_name = settings.stage
 
     @property
     def url(self) -> str:

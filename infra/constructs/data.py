@@ -1,14 +1,17 @@
-"""DynamoDB tables: the state table (pipelines, versions, executions, steps, callback tokens)
-and the step cache. Both encrypted, with point-in-time recovery; TTL expires cache entries and
+"""DynamoDB tables and the payload bucket: the state table (pipelines, versions, executions,
+steps, callback tokens; two GSIs), the step cache, and S3 for record bodies too large for a
+DynamoDB item. Encrypted, point-in-time recovery on the tables; TTL expires cache entries and
 stale callback tokens."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 TTL_ATTRIBUTE = "expiresAt"
+PAYLOAD_PREFIX = "payloads"
 
 
 class DataTables(Construct):
@@ -26,9 +29,27 @@ class DataTables(Construct):
             "removal_policy": removal_policy,
         }
         self.state = dynamodb.Table(self, "State", **common)  # type: ignore[arg-type]
-        self.state.add_global_secondary_index(
-            index_name="gsi1",
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-        )
+        for index in ("gsi1", "gsi2"):  # pipelines/executions by time; executions, trials, runs overall
+            self.state.add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(name=f"{index}pk", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=f"{index}sk", type=dynamodb.AttributeType.STRING),
+            )
         self.cache = dynamodb.Table(self, "Cache", **common)  # type: ignore[arg-type]
+        self.payloads = s3.Bucket(
+            self,
+            "Payloads",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+        )
+
+    payload_prefix = PAYLOAD_PREFIX
+
+    @property
+    def payload_uri(self) -> str:
+        """Where the DynamoDB store offloads large record bodies (``s3://bucket/prefix``)."""
+        return f"s3://{self.payloads.bucket_name}/{PAYLOAD_PREFIX}"

@@ -21,11 +21,11 @@ from constructs import Construct
 from infra.constructs.data import DataTables
 from infra.constructs.lambdas import handler_function
 from infra.settings import Settings
+from pipelines.deploy import settings as env
 from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
 
 PIPELINE_ROLE_PATH = "/pipelines/"
 """Pipeline execution roles live under this IAM path; the StepRunner may assume only those."""
-
 
 
 class Engine(Construct):
@@ -65,49 +65,22 @@ class Engine(Construct):
             timeout=cdk.Duration.minutes(1),
             description="Pipeline engine: start, step reports, callbacks, stop and retry",
             environment={
-                "STATE_TABLE": tables.state.table_name,
-                "CACHE_TABLE": tables.cache.table_name,
-                "STEP_RUNNER_ARN": self.step_runner_arn,
-                "PIPELINE_EXECUTION_ARN": self.pipeline_execution_arn,
-                "EVENT_BUS_NAME": bus.event_bus_name,
-                "CALLBACK_QUEUE_URL": callback_queue.queue_url,
+                env.STATE_TABLE: tables.state.table_name,
+                env.CACHE_TABLE: tables.cache.table_name,
+                env.PAYLOAD_URI: tables.payload_uri,
+                env.STEP_RUNNER_ARN: self.step_runner_arn,
+                env.PIPELINE_EXECUTION_ARN: self.pipeline_execution_arn,
+                env.EVENT_BUS_NAME: bus.event_bus_name,
+                env.CALLBACK_QUEUE_URL: callback_queue.queue_url,
             },
         )
         tables.state.grant_read_write_data(self.function)
         tables.cache.grant_read_write_data(self.function)
+        tables.payloads.grant_read_write(self.function, f"{tables.payload_prefix}/*")
         bus.grant_put_events_to(self.function)
         callback_queue.grant_send_messages(self.function)
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DriveStateMachines",
-                actions=["states:StartExecution"],
-                resources=[self.step_runner_arn, self.pipeline_execution_arn],
-            )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ControlExecutions",
-                actions=["states:StopExecution", "states:DescribeExecution"],
-                resources=[
-                    stack.format_arn(service="states", resource="execution",
-                                     resource_name=f"{name}:*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
-                    for name in (self.step_runner_name, self.pipeline_execution_name)
-                ],
-            )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ReleaseTaskTokens",
-                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-                resources=[self.step_runner_arn, self.pipeline_execution_arn],
-            )
-        )
-        # Stop*Job, experiments and property-file reads happen as the pipeline's own role.
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ActAsPipelineRole", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
-            )
-        )
+        for statement in self.drive_statements():
+            self.function.add_to_role_policy(statement)
 
         self.step_runner = self._state_machine(
             "StepRunner", self.step_runner_name, step_runner_definition(), settings
@@ -128,6 +101,44 @@ class Engine(Construct):
         cfn_machine = self.step_runner.node.default_child
         assert isinstance(cfn_machine, cdk.CfnResource)
         cfn_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3601"]}})
+
+    def drive_statements(self) -> list[iam.PolicyStatement]:
+        """What carrying out engine decisions takes: start, stop and describe executions of the
+        two machines, release their task tokens, and act as pipeline roles (Stop*Job,
+        experiments, property files). Everything that calls the engine gets exactly these."""
+        return [
+            iam.PolicyStatement(
+                sid="DriveStateMachines",
+                actions=["states:StartExecution"],
+                resources=[self.step_runner_arn, self.pipeline_execution_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ControlExecutions",
+                actions=["states:StopExecution", "states:DescribeExecution"],
+                resources=[self.execution_arn_pattern(name) for name in (self.step_runner_name, self.pipeline_execution_name)],
+            ),
+            iam.PolicyStatement(
+                sid="ReleaseTaskTokens",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=[self.step_runner_arn, self.pipeline_execution_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ActAsPipelineRole", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
+            ),
+        ]
+
+    def execution_arn_pattern(self, machine_name: str) -> str:
+        return cdk.Stack.of(self).format_arn(
+            service="states", resource="execution", resource_name=f"{machine_name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def grant_start(self, grantee: iam.IGrantable) -> None:
+        """Let an API-side function start, stop and retry executions (it runs engine decisions
+        and hands work to the machines and the engine Lambda)."""
+        for statement in self.drive_statements():
+            grantee.grant_principal.add_to_principal_policy(statement)
+        self.function.grant_invoke(grantee)
 
     def _state_machine(self, construct_id: str, name: str, asl: dict[str, object], settings: Settings) -> sfn.StateMachine:
         log_group = logs.LogGroup(

@@ -4,6 +4,7 @@ invoke the trigger Lambda, which starts executions with the pipeline's default p
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -13,6 +14,9 @@ from infra.settings import Settings
 
 
 class Triggers(Construct):
+    """The schedule group, the role Scheduler invokes the trigger Lambda with, and the trigger
+    Lambda's permission for pipeline rules."""
+
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: Settings, function: lambda_.IFunction
     ) -> None:
@@ -26,3 +30,14 @@ class Triggers(Construct):
             description="EventBridge Scheduler invokes the trigger Lambda for pipeline schedules",
         )
         function.grant_invoke(self.scheduler_role)
+        # Rules that start pipelines (from the Pipeline construct or the API's EventBridge subset)
+        # are named with this prefix; EventBridge may invoke the trigger Lambda for those only.
+        self.rule_prefix = settings.name("trigger-")
+        stack = cdk.Stack.of(self)
+        self.rule_arn_pattern = stack.format_arn(service="events", resource="rule", resource_name=f"{self.rule_prefix}*")
+        function.add_permission(
+            "InvokeFromPipelineRules",
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            source_arn=self.rule_arn_pattern,
+            source_account=stack.account,
+        )

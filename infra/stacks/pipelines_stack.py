@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.constructs.api import Api
 from infra.constructs.data import DataTables
+from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.engine import Engine
 from infra.constructs.execution_role import PipelineExecutionRole
 from infra.constructs.lambdas import handler_function
@@ -17,6 +18,24 @@ from infra.constructs.messaging import Messaging
 from infra.constructs.triggers import Triggers
 from infra.packaging import core_layer
 from infra.settings import Settings
+from pipelines.deploy import settings as env
+
+RULE_ACTIONS = [
+    "events:PutRule",
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
+    "events:TagResource",
+    "events:ListTagsForResource",
+]
+SCHEDULE_ACTIONS = [
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:DeleteSchedule",
+]
 
 
 class PipelinesStack(cdk.Stack):
@@ -24,32 +43,35 @@ class PipelinesStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         removal = cdk.RemovalPolicy.DESTROY if settings.stage == "dev" else cdk.RemovalPolicy.RETAIN
-        layer = core_layer(self, "CoreLayer", arm64=settings.arm64)
+        self.layer = core_layer(self, "CoreLayer", arm64=settings.arm64)
         self.tables = DataTables(self, "Data", removal_policy=removal)
         self.messaging = Messaging(self, "Messaging", settings=settings)
         self.engine = Engine(
             self,
             "Engine",
             settings=settings,
-            layer=layer,
+            layer=self.layer,
             tables=self.tables,
             bus=self.messaging.bus,
             callback_queue=self.messaging.callback_queue,
         )
         shared_env = {
-            "STATE_TABLE": self.tables.state.table_name,
-            "CACHE_TABLE": self.tables.cache.table_name,
-            "PIPELINE_EXECUTION_ARN": self.engine.pipeline_execution_arn,
-            "STEP_RUNNER_ARN": self.engine.step_runner_arn,
-            "EVENT_BUS_NAME": self.messaging.bus.event_bus_name,
-            "ENGINE_FUNCTION_NAME": self.engine.function.function_name,
+            env.STATE_TABLE: self.tables.state.table_name,
+            env.CACHE_TABLE: self.tables.cache.table_name,
+            env.PAYLOAD_URI: self.tables.payload_uri,
+            env.PIPELINE_EXECUTION_ARN: self.engine.pipeline_execution_arn,
+            env.STEP_RUNNER_ARN: self.engine.step_runner_arn,
+            env.EVENT_BUS_NAME: self.messaging.bus.event_bus_name,
+            env.CALLBACK_QUEUE_URL: self.messaging.callback_queue.queue_url,
+            env.ENGINE_FUNCTION_NAME: self.engine.function.function_name,
         }
         self.trigger_function = handler_function(
             self,
             "TriggerFunction",
             handler_dir="trigger",
             settings=settings,
-            layer=layer,
+            layer=self.layer,
+            timeout=cdk.Duration.minutes(1),
             description="Starts pipeline executions for schedules and EventBridge rules",
             environment=shared_env,
         )
@@ -59,34 +81,25 @@ class PipelinesStack(cdk.Stack):
             "ApiFunction",
             handler_dir="api",
             settings=settings,
-            layer=layer,
-            description="SageMaker pipeline API (AWS JSON 1.1) with RAM and Scheduler subsets",
+            layer=self.layer,
+            timeout=cdk.Duration.seconds(29),  # API Gateway's integration limit
+            memory_size=1024,
+            description="SageMaker pipeline API (AWS JSON 1.1) with Scheduler, RAM and EventBridge subsets",
             environment={
                 **shared_env,
-                "SCHEDULE_GROUP": self.triggers.group.ref,
-                "SCHEDULER_ROLE_ARN": self.triggers.scheduler_role.role_arn,
-                "TRIGGER_FUNCTION_ARN": self.trigger_function.function_arn,
-                "SHARING_ACCOUNTS": ",".join(settings.sharing_accounts),
+                env.SCHEDULE_GROUP: self.triggers.group.ref,
+                env.SCHEDULER_ROLE_ARN: self.triggers.scheduler_role.role_arn,
+                env.TRIGGER_FUNCTION_ARN: self.trigger_function.function_arn,
+                env.RULE_PREFIX: self.triggers.rule_prefix,
             },
         )
         for fn in (self.api_function, self.trigger_function):
             self.tables.state.grant_read_write_data(fn)
             self.tables.cache.grant_read_data(fn)
+            self.tables.payloads.grant_read_write(fn, f"{self.tables.payload_prefix}/*")
             self.messaging.bus.grant_put_events_to(fn)
-            self.engine.function.grant_invoke(fn)
-        self.api_function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ManageSchedules",
-                actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:GetSchedule",
-                         "scheduler:DeleteSchedule", "scheduler:ListSchedules"],
-                resources=[self.format_arn(service="scheduler", resource="schedule",
-                                           resource_name=f"{self.triggers.group.ref}/*")],
-            )
-        )
-        self.api_function.add_to_role_policy(
-            iam.PolicyStatement(sid="PassSchedulerRole", actions=["iam:PassRole"],
-                                resources=[self.triggers.scheduler_role.role_arn])
-        )
+            self.engine.grant_start(fn)
+        self._grant_trigger_management()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
         self.sample_role = PipelineExecutionRole(
             self,
@@ -95,9 +108,62 @@ class PipelinesStack(cdk.Stack):
             bucket_names=[],
             callback_queue_arn=self.messaging.callback_queue.queue_arn,
         )
-        cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
-        cdk.CfnOutput(self, "StepRunnerArn", value=self.engine.step_runner.state_machine_arn)
-        cdk.CfnOutput(self, "PipelineExecutionArn", value=self.engine.pipeline_execution.state_machine_arn)
-        cdk.CfnOutput(self, "SamplePipelineRoleArn", value=self.sample_role.role.role_arn)
-        cdk.CfnOutput(self, "CallbackQueueUrl", value=self.messaging.callback_queue.queue_url)
-        cdk.CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
+        self._outputs()
+
+    def _grant_trigger_management(self) -> None:
+        """The API manages schedules in its group and rules with its prefix, nothing else."""
+        group = self.triggers.group.ref
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ManageSchedules",
+                actions=SCHEDULE_ACTIONS,
+                resources=[self.format_arn(service="scheduler", resource="schedule", resource_name=f"{group}/*")],
+            )
+        )
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassSchedulerRole",
+                actions=["iam:PassRole"],
+                resources=[self.triggers.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(sid="ManageRules", actions=RULE_ACTIONS, resources=[self.triggers.rule_arn_pattern])
+        )
+        # ListSchedules and ListRules support no resource-level permissions: '*' is the only form.
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ListSchedulesAndRules", actions=["scheduler:ListSchedules", "events:ListRules"], resources=["*"]
+            )
+        )
+
+    @property
+    def deployment(self) -> PipelinesDeployment:
+        """This deployment, for ``Pipeline`` constructs in the same app."""
+        return PipelinesDeployment(
+            api_url=self.api.url,
+            api_id=self.api.rest_api.rest_api_id,
+            stage=self.api.stage_name,
+            trigger_function_arn=self.trigger_function.function_arn,
+            rule_prefix=self.triggers.rule_prefix,
+            layer=self.layer,
+        )
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": self.api.url,
+            "ApiId": self.api.rest_api.rest_api_id,
+            "Stage": self.api.stage_name,
+            "TriggerFunctionArn": self.trigger_function.function_arn,
+            "RulePrefix": self.triggers.rule_prefix,
+            "ScheduleGroup": self.triggers.group.ref,
+            "StepRunnerArn": self.engine.step_runner.state_machine_arn,
+            "PipelineExecutionArn": self.engine.pipeline_execution.state_machine_arn,
+            "SamplePipelineRoleArn": self.sample_role.role.role_arn,
+            "CallbackQueueUrl": self.messaging.callback_queue.queue_url,
+            "EventBusName": self.messaging.bus.event_bus_name,
+            "PayloadBucket": self.tables.payloads.bucket_name,
+        }
+        for name, value in outputs.items():
+            cdk.CfnOutput(self, name, value=value)

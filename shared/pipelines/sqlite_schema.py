@@ -43,16 +43,16 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str])
     """Apply ``migrations[n:]`` where ``n`` is the component's recorded version.
 
     Each migration is a SQL script; the list only ever grows, so version ``n`` means "the first
-    ``n`` scripts ran". Runs in one write transaction so concurrent openers migrate once.
+    ``n`` scripts ran". An up-to-date schema costs one read; otherwise the scripts run in one
+    write transaction that re-reads the version, so concurrent openers migrate once.
     """
     conn.execute(
         "CREATE TABLE IF NOT EXISTS component_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
     )
+    if _version(conn, component) == len(migrations):
+        return
     with transaction(conn):
-        row = conn.execute(
-            "SELECT version FROM component_schema WHERE component = ?", (component,)
-        ).fetchone()
-        current = int(row["version"]) if row else 0
+        current = _version(conn, component)
         for script in migrations[current:]:
             for statement in _statements(script):
                 conn.execute(statement)
@@ -62,6 +62,11 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str])
                 "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                 (component, len(migrations)),
             )
+
+
+def _version(conn: sqlite3.Connection, component: str) -> int:
+    row = conn.execute("SELECT version FROM component_schema WHERE component = ?", (component,)).fetchone()
+    return int(row["version"]) if row else 0
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-
 from pipelines.api.embedded import EmbeddedApi, build_embedded_api
 from pipelines.api.server import ApiServer
 from pipelines.config import Config
@@ -61,10 +60,16 @@ def condition_definition(with_lambda: bool = False) -> str:
                     "Type": "Condition",
                     "Arguments": {
                         "Conditions": [
-                            {"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.Threshold"}, "RightValue": 0.3}
+                            {
+                                "Type": "GreaterThan",
+                                "LeftValue": {"Get": "Parameters.Threshold"},
+                                "RightValue": 0.3,
+                            }
                         ],
                         "IfSteps": if_steps,
-                        "ElseSteps": [{"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": "too low"}}],
+                        "ElseSteps": [
+                            {"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": "too low"}}
+                        ],
                     },
                 }
             ],

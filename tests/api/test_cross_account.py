@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from pipelines.api.ops.access import ALLOW_EXECUTION_ACTIONS, READ_ONLY_ACTIONS
 from pipelines.api.ram import permission_arn
+
 from tests.api.conftest import OWNER, ROLE, Served
 from tests.api.test_sagemaker_api import callback_definition, waiting_token
 
@@ -21,12 +21,17 @@ ALLOW_EXECUTION = permission_arn("AWSRAMPermissionSageMakerPipelineAllowExecutio
 
 def setup_shares(served: Served) -> dict[str, Any]:
     sm = served.client("sagemaker")
-    pipeline = sm.create_pipeline(PipelineName="shared", PipelineDefinition=callback_definition(), RoleArn=ROLE)["PipelineArn"]
+    pipeline = sm.create_pipeline(
+        PipelineName="shared", PipelineDefinition=callback_definition(), RoleArn=ROLE
+    )["PipelineArn"]
     execution = sm.start_pipeline_execution(PipelineName="shared")["PipelineExecutionArn"]
     token = waiting_token(sm, execution)
     ram = served.client("ram")
     read_share = ram.create_resource_share(
-        name="read", resourceArns=[pipeline], principals=["111111111111", "333333333333"], permissionArns=[READ_ONLY]
+        name="read",
+        resourceArns=[pipeline],
+        principals=["111111111111", "333333333333"],
+        permissionArns=[READ_ONLY],
     )["resourceShare"]
     run_share = ram.create_resource_share(
         name="run", resourceArns=[pipeline], principals=["222222222222"], permissionArns=[ALLOW_EXECUTION]
@@ -34,9 +39,17 @@ def setup_shares(served: Served) -> dict[str, Any]:
     for key in ("AKIDREADER", "AKIDRUNNER"):
         client = served.client("ram", key)
         (invitation,) = client.get_resource_share_invitations()["resourceShareInvitations"]
-        accepted = client.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+        accepted = client.accept_resource_share_invitation(
+            resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+        )
         assert accepted["resourceShareInvitation"]["status"] == "ACCEPTED"
-    return {"pipeline": pipeline, "execution": execution, "token": token, "read": read_share, "run": run_share}
+    return {
+        "pipeline": pipeline,
+        "execution": execution,
+        "token": token,
+        "read": read_share,
+        "run": run_share,
+    }
 
 
 Call = Callable[[Any, dict[str, Any]], Any]
@@ -44,8 +57,14 @@ Call = Callable[[Any, dict[str, Any]], Any]
 OPERATIONS: list[tuple[str, Call]] = [
     ("DescribePipeline", lambda sm, s: sm.describe_pipeline(PipelineName=s["pipeline"])),
     ("ListPipelineExecutions", lambda sm, s: sm.list_pipeline_executions(PipelineName=s["pipeline"])),
-    ("DescribePipelineExecution", lambda sm, s: sm.describe_pipeline_execution(PipelineExecutionArn=s["execution"])),
-    ("ListPipelineExecutionSteps", lambda sm, s: sm.list_pipeline_execution_steps(PipelineExecutionArn=s["execution"])),
+    (
+        "DescribePipelineExecution",
+        lambda sm, s: sm.describe_pipeline_execution(PipelineExecutionArn=s["execution"]),
+    ),
+    (
+        "ListPipelineExecutionSteps",
+        lambda sm, s: sm.list_pipeline_execution_steps(PipelineExecutionArn=s["execution"]),
+    ),
     (
         "ListPipelineParametersForExecution",
         lambda sm, s: sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=s["execution"]),
@@ -58,14 +77,22 @@ OPERATIONS: list[tuple[str, Call]] = [
     ("ListTags", lambda sm, s: sm.list_tags(ResourceArn=s["pipeline"])),
     ("AddTags", lambda sm, s: sm.add_tags(ResourceArn=s["pipeline"], Tags=[{"Key": "k", "Value": "v"}])),
     ("StartPipelineExecution", lambda sm, s: sm.start_pipeline_execution(PipelineName=s["pipeline"])),
-    ("RetryPipelineExecution", lambda sm, s: sm.retry_pipeline_execution(PipelineExecutionArn=s["execution"])),
+    (
+        "RetryPipelineExecution",
+        lambda sm, s: sm.retry_pipeline_execution(PipelineExecutionArn=s["execution"]),
+    ),
     (
         "UpdatePipelineExecution",
-        lambda sm, s: sm.update_pipeline_execution(PipelineExecutionArn=s["execution"], PipelineExecutionDescription="x"),
+        lambda sm, s: sm.update_pipeline_execution(
+            PipelineExecutionArn=s["execution"], PipelineExecutionDescription="x"
+        ),
     ),
     # UpdatePipeline and DeletePipeline take a name only: another account's name is not found.
     ("UpdatePipeline", lambda sm, s: sm.update_pipeline(PipelineName="shared", PipelineDescription="x")),
-    ("SendPipelineExecutionStepSuccess", lambda sm, s: sm.send_pipeline_execution_step_success(CallbackToken=s["token"])),
+    (
+        "SendPipelineExecutionStepSuccess",
+        lambda sm, s: sm.send_pipeline_execution_step_success(CallbackToken=s["token"]),
+    ),
     ("StopPipelineExecution", lambda sm, s: sm.stop_pipeline_execution(PipelineExecutionArn=s["execution"])),
     ("DeletePipeline", lambda sm, s: sm.delete_pipeline(PipelineName="shared")),
 ]
@@ -114,13 +141,17 @@ def test_names_resolve_in_the_callers_own_account(served: Served) -> None:
     with pytest.raises(reader.exceptions.ResourceNotFound):
         reader.describe_pipeline(PipelineName="shared")
     assert reader.list_pipelines()["PipelineSummaries"] == []
-    assert [p["PipelineName"] for p in served.client("sagemaker").list_pipelines()["PipelineSummaries"]] == ["shared"]
+    assert [p["PipelineName"] for p in served.client("sagemaker").list_pipelines()["PipelineSummaries"]] == [
+        "shared"
+    ]
 
 
 def test_search_finds_shared_pipelines_for_sharees_only(served: Served) -> None:
     state = setup_shares(served)
     reader = served.client("sagemaker", "AKIDREADER")
-    assert [r["Pipeline"]["PipelineArn"] for r in reader.search(Resource="Pipeline")["Results"]] == [state["pipeline"]]
+    assert [r["Pipeline"]["PipelineArn"] for r in reader.search(Resource="Pipeline")["Results"]] == [
+        state["pipeline"]
+    ]
     assert reader.search(Resource="Pipeline", CrossAccountFilterOption="SameAccount")["Results"] == []
     assert served.client("sagemaker", "AKIDPENDING").search(Resource="Pipeline")["Results"] == []
 
@@ -138,15 +169,24 @@ def test_ram_lifecycle_reject_disassociate_delete(served: Served) -> None:
     ram = served.client("ram")
     pending = served.client("ram", "AKIDPENDING")
     (invitation,) = pending.get_resource_share_invitations()["resourceShareInvitations"]
-    rejected = pending.reject_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+    rejected = pending.reject_resource_share_invitation(
+        resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+    )
     assert rejected["resourceShareInvitation"]["status"] == "REJECTED"
     with pytest.raises(ClientError) as caught:
-        pending.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+        pending.accept_resource_share_invitation(
+            resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+        )
     assert caught.value.response["Error"]["Code"] == "ResourceShareInvitationAlreadyRejectedException"
 
     owned = ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]
     assert {s["name"] for s in owned} == {"read", "run"}
-    assert [s["name"] for s in served.client("ram", "AKIDREADER").get_resource_shares(resourceOwner="OTHER-ACCOUNTS")["resourceShares"]] == ["read"]
+    assert [
+        s["name"]
+        for s in served.client("ram", "AKIDREADER").get_resource_shares(resourceOwner="OTHER-ACCOUNTS")[
+            "resourceShares"
+        ]
+    ] == ["read"]
 
     reader = served.client("sagemaker", "AKIDREADER")
     reader.describe_pipeline(PipelineName=state["pipeline"])
@@ -158,15 +198,23 @@ def test_ram_lifecycle_reject_disassociate_delete(served: Served) -> None:
         reader.describe_pipeline(PipelineName=state["pipeline"])
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
 
-    ram.associate_resource_share(resourceShareArn=state["read"]["resourceShareArn"], principals=["111111111111"])
+    ram.associate_resource_share(
+        resourceShareArn=state["read"]["resourceShareArn"], principals=["111111111111"]
+    )
     reader_ram = served.client("ram", "AKIDREADER")
     pending_invites = [
-        i for i in reader_ram.get_resource_share_invitations()["resourceShareInvitations"] if i["status"] == "PENDING"
+        i
+        for i in reader_ram.get_resource_share_invitations()["resourceShareInvitations"]
+        if i["status"] == "PENDING"
     ]
-    reader_ram.accept_resource_share_invitation(resourceShareInvitationArn=pending_invites[0]["resourceShareInvitationArn"])
+    reader_ram.accept_resource_share_invitation(
+        resourceShareInvitationArn=pending_invites[0]["resourceShareInvitationArn"]
+    )
     reader.describe_pipeline(PipelineName=state["pipeline"])
 
-    assert ram.delete_resource_share(resourceShareArn=state["read"]["resourceShareArn"])["returnValue"] is True
+    assert (
+        ram.delete_resource_share(resourceShareArn=state["read"]["resourceShareArn"])["returnValue"] is True
+    )
     with pytest.raises(ClientError):
         reader.describe_pipeline(PipelineName=state["pipeline"])
 
@@ -182,8 +230,14 @@ def test_ram_refuses_what_it_cannot_share(served: Served) -> None:
     cases = [
         ({"resourceArns": ["not-an-arn"]}, "MalformedArnException"),
         ({"resourceArns": ["arn:aws:ec2:us-east-1:000000000000:subnet/s-1"]}, "InvalidResourceTypeException"),
-        ({"resourceArns": ["arn:aws:sagemaker:us-east-1:999999999999:pipeline/x"]}, "OperationNotPermittedException"),
-        ({"principals": ["arn:aws:organizations::000000000000:organization/o-1"]}, "InvalidParameterException"),
+        (
+            {"resourceArns": ["arn:aws:sagemaker:us-east-1:999999999999:pipeline/x"]},
+            "OperationNotPermittedException",
+        ),
+        (
+            {"principals": ["arn:aws:organizations::000000000000:organization/o-1"]},
+            "InvalidParameterException",
+        ),
         ({"permissionArns": ["arn:aws:ram::aws:permission/Other"]}, "InvalidParameterException"),
     ]
     for extra, code in cases:

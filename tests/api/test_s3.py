@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-
 from pipelines.objects import LocalObjectStore
+
 from tests.api.conftest import Served
 
 
@@ -20,7 +20,9 @@ def s3(served: Served):
 
 
 def test_put_get_head_round_trip_with_metadata(s3, served: Served) -> None:
-    s3.put_object(Bucket="bkt", Key="dir/a b+c.txt", Body=b"hello", ContentType="text/plain", Metadata={"Who": "me"})
+    s3.put_object(
+        Bucket="bkt", Key="dir/a b+c.txt", Body=b"hello", ContentType="text/plain", Metadata={"Who": "me"}
+    )
     got = s3.get_object(Bucket="bkt", Key="dir/a b+c.txt")
     assert got["Body"].read() == b"hello"
     assert got["ContentType"] == "text/plain"
@@ -126,7 +128,10 @@ def test_bad_checksum_is_rejected(served: Served) -> None:
         served.url + "/bkt/k",
         data=b"payload",
         method="PUT",
-        headers={"x-amz-checksum-crc32": "AAAAAA==", "Authorization": "AWS4-HMAC-SHA256 Credential=a/20240101/us-east-1/s3/aws4_request"},
+        headers={
+            "x-amz-checksum-crc32": "AAAAAA==",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=a/20240101/us-east-1/s3/aws4_request",
+        },
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)

@@ -41,7 +41,12 @@ def create(sm: Any, name: str = "demo", definition: str | None = None, **extra: 
 
 
 def test_create_describe_update_versions_delete(sm: Any) -> None:
-    arn = create(sm, description := "Demo", PipelineDescription="first", ParallelismConfiguration={"MaxParallelExecutionSteps": 2})
+    arn = create(
+        sm,
+        description := "Demo",
+        PipelineDescription="first",
+        ParallelismConfiguration={"MaxParallelExecutionSteps": 2},
+    )
     assert arn == "arn:aws:sagemaker:us-east-1:000000000000:pipeline/demo"
     described = sm.describe_pipeline(PipelineName="Demo")
     assert described["PipelineStatus"] == "Active" and described["PipelineDescription"] == "first"
@@ -49,7 +54,9 @@ def test_create_describe_update_versions_delete(sm: Any) -> None:
     assert sm.describe_pipeline(PipelineName=arn)["PipelineName"] == description  # by ARN (lower-cased name)
 
     changed = condition_definition(with_lambda=True)
-    updated = sm.update_pipeline(PipelineName="Demo", PipelineDefinition=changed, PipelineDescription="second")
+    updated = sm.update_pipeline(
+        PipelineName="Demo", PipelineDefinition=changed, PipelineDescription="second"
+    )
     assert updated["PipelineVersionId"] == 2
     assert sm.update_pipeline(PipelineName="Demo", PipelineDescription="third")["PipelineVersionId"] == 2
     versions = sm.list_pipeline_versions(PipelineName="Demo")["PipelineVersionSummaries"]
@@ -85,13 +92,20 @@ def test_create_idempotency_token_replays_and_rejects_reuse(sm: Any) -> None:
     ("definition", "fragment"),
     [
         ("{not json", "invalid pipeline definition"),
-        (json.dumps({"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Fail", "DependsOn": ["B"]}]}), "B"),
+        (
+            json.dumps(
+                {"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Fail", "DependsOn": ["B"]}]}
+            ),
+            "B",
+        ),
     ],
 )
 def test_invalid_definitions_are_validation_errors(sm: Any, definition: str, fragment: str) -> None:
     with pytest.raises(ClientError) as caught:
         create(sm, definition=definition)
-    assert error_code(caught) == "ValidationException" and fragment in caught.value.response["Error"]["Message"]
+    assert (
+        error_code(caught) == "ValidationException" and fragment in caught.value.response["Error"]["Message"]
+    )
 
 
 def test_definition_from_s3_location(served: Served, sm: Any) -> None:
@@ -99,12 +113,18 @@ def test_definition_from_s3_location(served: Served, sm: Any) -> None:
     s3.create_bucket(Bucket="defs")
     s3.put_object(Bucket="defs", Key="p.json", Body=condition_definition().encode())
     arn = sm.create_pipeline(
-        PipelineName="froms3", PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "p.json"}, RoleArn=ROLE
+        PipelineName="froms3",
+        PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "p.json"},
+        RoleArn=ROLE,
     )["PipelineArn"]
-    assert json.loads(sm.describe_pipeline(PipelineName=arn)["PipelineDefinition"]) == json.loads(condition_definition())
+    assert json.loads(sm.describe_pipeline(PipelineName=arn)["PipelineDefinition"]) == json.loads(
+        condition_definition()
+    )
     with pytest.raises(ClientError) as caught:
         sm.create_pipeline(
-            PipelineName="missing", PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "no.json"}, RoleArn=ROLE
+            PipelineName="missing",
+            PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "no.json"},
+            RoleArn=ROLE,
         )
     assert error_code(caught) == "ValidationException"
     with pytest.raises(ClientError) as caught:
@@ -119,7 +139,9 @@ def test_list_pipelines_paginates_sorts_and_filters(sm: Any) -> None:
     assert [p["PipelineName"] for p in page["PipelineSummaries"]] == ["alpha", "beta"]
     rest = sm.list_pipelines(MaxResults=2, SortBy="Name", SortOrder="Ascending", NextToken=page["NextToken"])
     assert [p["PipelineName"] for p in rest["PipelineSummaries"]] == ["gamma"] and "NextToken" not in rest
-    assert [p["PipelineName"] for p in sm.list_pipelines(PipelineNamePrefix="ga")["PipelineSummaries"]] == ["gamma"]
+    assert [p["PipelineName"] for p in sm.list_pipelines(PipelineNamePrefix="ga")["PipelineSummaries"]] == [
+        "gamma"
+    ]
     with pytest.raises(ClientError) as caught:
         sm.list_pipelines(NextToken="garbage")
     assert error_code(caught) == "ValidationException"
@@ -140,7 +162,10 @@ def test_execution_lifecycle_steps_parameters_definition(sm: Any) -> None:
     assert done["PipelineExecutionDisplayName"] == "first-run"
     assert done["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 1}
     assert done["PipelineExperimentConfig"]["ExperimentName"] == "demo"
-    steps = {s["StepName"]: s for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=started)["PipelineExecutionSteps"]}
+    steps = {
+        s["StepName"]: s
+        for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=started)["PipelineExecutionSteps"]
+    }
     assert set(steps) == {"Check", "Double"}
     assert steps["Check"]["Metadata"] == {"Condition": {"Outcome": "True"}}
     assert steps["Double"]["AttemptCount"] == 1 and steps["Double"]["StepStatus"] == "Succeeded"
@@ -157,12 +182,14 @@ def test_execution_lifecycle_steps_parameters_definition(sm: Any) -> None:
 
 def test_failed_execution_reports_the_fail_step(sm: Any) -> None:
     create(sm)
-    arn = sm.start_pipeline_execution(PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}])[
-        "PipelineExecutionArn"
-    ]
+    arn = sm.start_pipeline_execution(
+        PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}]
+    )["PipelineExecutionArn"]
     done = wait_done(sm, arn)
     assert done["PipelineExecutionStatus"] == "Failed" and done["FailureReason"] == "too low"
-    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn, SortOrder="Ascending")["PipelineExecutionSteps"]
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn, SortOrder="Ascending")[
+        "PipelineExecutionSteps"
+    ]
     fail = next(s for s in steps if s["StepName"] == "TooLow")
     assert fail["Metadata"] == {"Fail": {"ErrorMessage": "too low"}} and fail["StepStatus"] == "Failed"
     with pytest.raises(ClientError):  # an execution that ended at a Fail step cannot be retried
@@ -174,14 +201,21 @@ def test_start_errors(sm: Any) -> None:
         sm.start_pipeline_execution(PipelineName="nope")
     create(sm)
     with pytest.raises(ClientError) as caught:
-        sm.start_pipeline_execution(PipelineName="demo", PipelineParameters=[{"Name": "Unknown", "Value": "1"}])
+        sm.start_pipeline_execution(
+            PipelineName="demo", PipelineParameters=[{"Name": "Unknown", "Value": "1"}]
+        )
     assert error_code(caught) == "ValidationException"
     with pytest.raises(ClientError) as caught:
-        sm.start_pipeline_execution(PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "abc"}])
+        sm.start_pipeline_execution(
+            PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "abc"}]
+        )
     assert error_code(caught) == "ValidationException"
     with pytest.raises(ClientError) as caught:
         sm.start_pipeline_execution(PipelineName="demo", PipelineVersionAlias="prod")
-    assert error_code(caught) == "ValidationException" and "not supported" in caught.value.response["Error"]["Message"]
+    assert (
+        error_code(caught) == "ValidationException"
+        and "not supported" in caught.value.response["Error"]["Message"]
+    )
 
 
 def test_start_is_idempotent_per_token(sm: Any) -> None:
@@ -197,10 +231,15 @@ def test_update_stop_and_missing_executions(sm: Any) -> None:
     create(sm)
     arn = sm.start_pipeline_execution(PipelineName="demo")["PipelineExecutionArn"]
     wait_done(sm, arn)
-    assert sm.update_pipeline_execution(PipelineExecutionArn=arn, PipelineExecutionDisplayName="renamed")[
-        "PipelineExecutionArn"
-    ] == arn
-    assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionDisplayName"] == "renamed"
+    assert (
+        sm.update_pipeline_execution(PipelineExecutionArn=arn, PipelineExecutionDisplayName="renamed")[
+            "PipelineExecutionArn"
+        ]
+        == arn
+    )
+    assert (
+        sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionDisplayName"] == "renamed"
+    )
     with pytest.raises(ClientError) as caught:  # finished executions cannot be stopped
         sm.stop_pipeline_execution(PipelineExecutionArn=arn)
     assert error_code(caught) in ("ConflictException", "ValidationException")
@@ -247,7 +286,9 @@ def test_callback_success_failure_and_stale_tokens(sm: Any) -> None:
     create(sm, definition=callback_definition())
     first = sm.start_pipeline_execution(PipelineName="demo")["PipelineExecutionArn"]
     token = waiting_token(sm, first)
-    answer = sm.send_pipeline_execution_step_success(CallbackToken=token, OutputParameters=[{"Name": "answer", "Value": "yes"}])
+    answer = sm.send_pipeline_execution_step_success(
+        CallbackToken=token, OutputParameters=[{"Name": "answer", "Value": "yes"}]
+    )
     assert answer["PipelineExecutionArn"] == first
     assert wait_done(sm, first)["PipelineExecutionStatus"] == "Succeeded"
     with pytest.raises(sm.exceptions.ResourceNotFound):  # a used token is stale
@@ -301,7 +342,8 @@ def test_tags_search_and_listing_shapes(sm: Any) -> None:
     execution = sm.start_pipeline_execution(PipelineName="demo")["PipelineExecutionArn"]
     wait_done(sm, execution)
     found = sm.search(
-        Resource="Pipeline", SearchExpression={"Filters": [{"Name": "Tags.stage", "Operator": "Equals", "Value": "dev"}]}
+        Resource="Pipeline",
+        SearchExpression={"Filters": [{"Name": "Tags.stage", "Operator": "Equals", "Value": "dev"}]},
     )["Results"]
     assert [r["Pipeline"]["PipelineArn"] for r in found] == [arn]
     runs = sm.search(
@@ -309,7 +351,11 @@ def test_tags_search_and_listing_shapes(sm: Any) -> None:
         SearchExpression={
             "Filters": [{"Name": "PipelineArn", "Operator": "Equals", "Value": arn}],
             "SubExpressions": [
-                {"Filters": [{"Name": "PipelineExecutionStatus", "Operator": "In", "Value": "Succeeded,Failed"}]}
+                {
+                    "Filters": [
+                        {"Name": "PipelineExecutionStatus", "Operator": "In", "Value": "Succeeded,Failed"}
+                    ]
+                }
             ],
         },
     )["Results"]
@@ -325,12 +371,18 @@ def test_selective_execution_reuses_the_reference(sm: Any) -> None:
     assert wait_done(sm, source)["PipelineExecutionStatus"] == "Succeeded"
     selective = sm.start_pipeline_execution(
         PipelineName="demo",
-        SelectiveExecutionConfig={"SourcePipelineExecutionArn": source, "SelectedSteps": [{"StepName": "Double"}]},
+        SelectiveExecutionConfig={
+            "SourcePipelineExecutionArn": source,
+            "SelectedSteps": [{"StepName": "Double"}],
+        },
     )["PipelineExecutionArn"]
     done = wait_done(sm, selective)
     assert done["SelectiveExecutionConfig"] == {
         "SourcePipelineExecutionArn": source,
         "SelectedSteps": [{"StepName": "Double"}],
     }
-    steps = {s["StepName"]: s for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=selective)["PipelineExecutionSteps"]}
+    steps = {
+        s["StepName"]: s
+        for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=selective)["PipelineExecutionSteps"]
+    }
     assert steps["Check"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": source}

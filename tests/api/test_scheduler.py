@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from pipelines.api.schedule_expressions import parse_schedule_expression
 from pipelines.engine import FakeClock
+
 from tests.api.conftest import ROLE, Served, condition_definition
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -30,7 +30,9 @@ def schedule(arn: str, expression: str, **extra: Any) -> dict[str, Any]:
 
 
 def executions(served: Served) -> list[dict[str, Any]]:
-    return served.client("sagemaker").list_pipeline_executions(PipelineName="demo")["PipelineExecutionSummaries"]
+    return served.client("sagemaker").list_pipeline_executions(PipelineName="demo")[
+        "PipelineExecutionSummaries"
+    ]
 
 
 @pytest.fixture
@@ -43,7 +45,9 @@ def clocked(serve: Callable[..., Served]) -> tuple[Served, FakeClock, str]:
     return served, clock, arn
 
 
-def test_rate_schedule_fires_once_per_occurrence_without_backfill(clocked: tuple[Served, FakeClock, str]) -> None:
+def test_rate_schedule_fires_once_per_occurrence_without_backfill(
+    clocked: tuple[Served, FakeClock, str],
+) -> None:
     served, clock, arn = clocked
     scheduler = served.client("scheduler")
     scheduler.create_schedule(**schedule(arn, "rate(5 minutes)"))
@@ -61,7 +65,9 @@ def test_rate_schedule_fires_once_per_occurrence_without_backfill(clocked: tuple
 def test_schedule_crud_shapes_and_errors(clocked: tuple[Served, FakeClock, str]) -> None:
     served, _clock, arn = clocked
     scheduler = served.client("scheduler")
-    created = scheduler.create_schedule(**schedule(arn, "cron(15 10 ? * 6L 2030-2031)", ScheduleExpressionTimezone="Europe/Paris"))
+    created = scheduler.create_schedule(
+        **schedule(arn, "cron(15 10 ? * 6L 2030-2031)", ScheduleExpressionTimezone="Europe/Paris")
+    )
     assert created["ScheduleArn"] == "arn:aws:scheduler:us-east-1:000000000000:schedule/default/every5"
     with pytest.raises(scheduler.exceptions.ConflictException):
         scheduler.create_schedule(**schedule(arn, "rate(1 hour)"))
@@ -105,23 +111,29 @@ def test_invalid_schedules_are_validation_errors(
     assert fragment in caught.value.response["Error"]["Message"]
 
 
-def test_targets_must_be_our_pipelines_with_every_parameter_valued(clocked: tuple[Served, FakeClock, str]) -> None:
+def test_targets_must_be_our_pipelines_with_every_parameter_valued(
+    clocked: tuple[Served, FakeClock, str],
+) -> None:
     served, _clock, arn = clocked
     scheduler = served.client("scheduler")
     with pytest.raises(ClientError) as caught:
-        scheduler.create_schedule(**schedule("arn:aws:lambda:us-east-1:000000000000:function:f", "rate(1 hour)"))
+        scheduler.create_schedule(
+            **schedule("arn:aws:lambda:us-east-1:000000000000:function:f", "rate(1 hour)")
+        )
     assert "not a pipeline" in caught.value.response["Error"]["Message"]
     definition = json.loads(condition_definition())
     definition["Parameters"] = [{"Name": "Threshold", "Type": "Float"}]
     sm = served.client("sagemaker")
-    no_default = sm.create_pipeline(PipelineName="nodefault", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)[
-        "PipelineArn"
-    ]
+    no_default = sm.create_pipeline(
+        PipelineName="nodefault", PipelineDefinition=json.dumps(definition), RoleArn=ROLE
+    )["PipelineArn"]
     with pytest.raises(ClientError) as caught:
         scheduler.create_schedule(**schedule(no_default, "rate(1 hour)"))
     assert "Threshold" in caught.value.response["Error"]["Message"]
     valued = schedule(no_default, "rate(1 hour)")
-    valued["Target"]["SageMakerPipelineParameters"] = {"PipelineParameterList": [{"Name": "Threshold", "Value": "0.9"}]}
+    valued["Target"]["SageMakerPipelineParameters"] = {
+        "PipelineParameterList": [{"Name": "Threshold", "Value": "0.9"}]
+    }
     scheduler.create_schedule(**valued)
 
 

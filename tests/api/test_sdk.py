@@ -54,7 +54,9 @@ def example_pipeline(session: PipelineSession, name: str = "sdk-demo") -> Pipeli
     threshold = ParameterFloat(name="Threshold", default_value=0.5)
     double = LambdaStep(
         name="Double",
-        lambda_func=Lambda(function_arn="arn:aws:lambda:us-east-1:000000000000:function:double", session=session),
+        lambda_func=Lambda(
+            function_arn="arn:aws:lambda:us-east-1:000000000000:function:double", session=session
+        ),
         inputs={"value": 21},
         outputs=[LambdaOutput(output_name="doubled", output_type=LambdaOutputTypeEnum.Integer)],
     )
@@ -98,9 +100,14 @@ def test_sdk_triggers_against_the_scheduler_subset(session: PipelineSession, ser
     assert arns == ["arn:aws:scheduler:us-east-1:000000000000:schedule/default/nightly"]
     described = pipeline.describe_trigger("nightly")
     assert described["Schedule_Expression"] == "cron(15 10 ? * 6L 2030-2031)"
-    assert described["Schedule_State"] == "ENABLED" and described["Schedule_Start_Date"] == "2030-01-01T00:00:00Z"
+    assert (
+        described["Schedule_State"] == "ENABLED"
+        and described["Schedule_Start_Date"] == "2030-01-01T00:00:00Z"
+    )
     # upsert path: the SDK calls UpdateSchedule first
-    pipeline.put_triggers([PipelineSchedule(name="nightly", rate=(2, "hours"), start_date=start)], role_arn=ROLE)
+    pipeline.put_triggers(
+        [PipelineSchedule(name="nightly", rate=(2, "hours"), start_date=start)], role_arn=ROLE
+    )
     assert pipeline.describe_trigger("nightly")["Schedule_Expression"] == "rate(2 hours)"
     pipeline.delete_triggers(["nightly"])
     pipeline.delete_triggers(["nightly"])  # missing: the SDK only warns

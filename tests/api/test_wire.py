@@ -15,7 +15,6 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ParamValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from pipelines.api.server import ApiServer, Services, make_wsgi_app
 from pipelines.api.wire import DEFAULT_MAX_BODY_BYTES, CallContext, HttpRequest, JsonService
 from pipelines.errors import ResourceNotFound
@@ -56,7 +55,9 @@ def server() -> Iterator[tuple[str, Recorder]]:
         yield api.url, recorder
 
 
-def post(url: str, body: bytes, headers: dict[str, str], path: str = "/") -> tuple[int, dict[str, Any] | None]:
+def post(
+    url: str, body: bytes, headers: dict[str, str], path: str = "/"
+) -> tuple[int, dict[str, Any] | None]:
     request = urllib.request.Request(url + path, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -118,14 +119,19 @@ def test_server_side_validation_matches_the_service_wording(server: tuple[str, R
     error = caught.value.response["Error"]
     assert error["Code"] == "ValidationException"
     assert "3 validation errors detected" in error["Message"]
-    assert "'bad_name!' at 'PipelineName' failed to satisfy constraint: Member must satisfy regular" in error["Message"]
+    assert (
+        "'bad_name!' at 'PipelineName' failed to satisfy constraint: Member must satisfy regular"
+        in error["Message"]
+    )
     assert "Invalid length for parameter ClientRequestToken" in error["Message"]
     assert len(recorder.calls) == before
 
 
 def test_a_missing_idempotency_token_is_generated_not_refused(server: tuple[str, Recorder]) -> None:
     url, recorder = server
-    status, body = post(url, b'{"PipelineName": "p"}', {**HEADERS, "X-Amz-Target": "SageMaker.StartPipelineExecution"})
+    status, body = post(
+        url, b'{"PipelineName": "p"}', {**HEADERS, "X-Amz-Target": "SageMaker.StartPipelineExecution"}
+    )
     assert status == 200, body
     name, params = recorder.calls[-1]
     assert name == "StartPipelineExecution" and len(params["ClientRequestToken"]) >= 32
@@ -137,7 +143,9 @@ def test_per_operation_path_is_accepted_and_must_match_the_target(server: tuple[
     assert post(url, body, HEADERS, "/prod/DescribePipeline")[0] == 200
     assert post(url, body, HEADERS, "/prod/")[0] == 200
     before = len(recorder.calls)
-    status, error = post(url, body, {**HEADERS, "X-Amz-Target": "SageMaker.DeletePipeline"}, "/prod/DescribePipeline")
+    status, error = post(
+        url, body, {**HEADERS, "X-Amz-Target": "SageMaker.DeletePipeline"}, "/prod/DescribePipeline"
+    )
     assert status == 400 and error is not None
     assert error["__type"] == "ValidationException" and "must match" in error["message"]
     assert len(recorder.calls) == before
@@ -165,13 +173,25 @@ BAD_REQUESTS = [
     pytest.param(b"{}", HEADERS, "ValidationException", id="missing-required"),
     pytest.param(b'{"PipelineName": "p", "Bogus": 1}', HEADERS, "ValidationException", id="unknown-member"),
     pytest.param(b'{"PipelineName": "' + b"a" * 300 + b'"}', HEADERS, "ValidationException", id="too-long"),
-    pytest.param(b'{"PipelineName": "p", "PipelineVersionId": true}', HEADERS, "ValidationException", id="bool-int"),
-    pytest.param(b'{"PipelineName": "p", "PipelineVersionId": 0}', HEADERS, "ValidationException", id="below-min"),
+    pytest.param(
+        b'{"PipelineName": "p", "PipelineVersionId": true}', HEADERS, "ValidationException", id="bool-int"
+    ),
+    pytest.param(
+        b'{"PipelineName": "p", "PipelineVersionId": 0}', HEADERS, "ValidationException", id="below-min"
+    ),
     pytest.param(b"{}", {"X-Amz-Target": "SageMaker.Nope"}, "UnknownOperationException", id="unknown-op"),
-    pytest.param(b"{}", {"X-Amz-Target": "Other.DescribePipeline"}, "UnknownOperationException", id="wrong-prefix"),
-    pytest.param(b"{}", {"X-Amz-Target": "SageMaker.CreateTrainingJob"}, "UnknownOperationException", id="unserved"),
-    pytest.param(b"{}", {"Content-Type": "application/x-amz-json-1.1"}, "UnknownOperationException", id="no-target"),
-    pytest.param(b"{}", {**HEADERS, "Content-Type": "text/plain"}, "SerializationException", id="content-type"),
+    pytest.param(
+        b"{}", {"X-Amz-Target": "Other.DescribePipeline"}, "UnknownOperationException", id="wrong-prefix"
+    ),
+    pytest.param(
+        b"{}", {"X-Amz-Target": "SageMaker.CreateTrainingJob"}, "UnknownOperationException", id="unserved"
+    ),
+    pytest.param(
+        b"{}", {"Content-Type": "application/x-amz-json-1.1"}, "UnknownOperationException", id="no-target"
+    ),
+    pytest.param(
+        b"{}", {**HEADERS, "Content-Type": "text/plain"}, "SerializationException", id="content-type"
+    ),
 ]
 
 
@@ -198,7 +218,9 @@ def test_huge_body_is_refused_with_413(server: tuple[str, Recorder]) -> None:
 
 def test_get_is_not_an_operation() -> None:
     service = JsonService("sagemaker", Recorder().handlers())
-    answer = service.handle(HttpRequest("GET", "/", {"X-Amz-Target": TARGET}, b""), CallContext("0" * 12, "us-east-1"))
+    answer = service.handle(
+        HttpRequest("GET", "/", {"X-Amz-Target": TARGET}, b""), CallContext("0" * 12, "us-east-1")
+    )
     assert answer.status == 400 and json.loads(answer.body)["__type"] == "UnknownOperationException"
 
 

@@ -48,7 +48,11 @@ def processing(name: str = "Preprocess") -> dict[str, Any]:
                             "S3Uri": {
                                 "Std:Join": {
                                     "On": "/",
-                                    "Values": ["s3://bucket", {"Get": "Execution.PipelineExecutionId"}, "train"],
+                                    "Values": [
+                                        "s3://bucket",
+                                        {"Get": "Execution.PipelineExecutionId"},
+                                        "train",
+                                    ],
                                 }
                             },
                             "LocalPath": "/opt/ml/processing/train",
@@ -68,7 +72,11 @@ def processing(name: str = "Preprocess") -> dict[str, Any]:
         },
         "CacheConfig": {"Enabled": True, "ExpireAfter": "P30D"},
         "PropertyFiles": [
-            {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+            {
+                "PropertyFileName": "EvaluationReport",
+                "OutputName": "evaluation",
+                "FilePath": "evaluation.json",
+            }
         ],
     }
 
@@ -89,7 +97,9 @@ def training(name: str = "Train") -> dict[str, Any]:
                     "DataSource": {
                         "S3DataSource": {
                             "S3DataType": "S3Prefix",
-                            "S3Uri": {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
+                            "S3Uri": {
+                                "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+                            },
                         }
                     },
                 }
@@ -97,7 +107,12 @@ def training(name: str = "Train") -> dict[str, Any]:
             "HyperParameters": {"max_depth": "5"},
         },
         "RetryPolicies": [
-            {"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 10, "BackoffRate": 2.0, "MaxAttempts": 3}
+            {
+                "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+                "IntervalSeconds": 10,
+                "BackoffRate": 2.0,
+                "MaxAttempts": 3,
+            }
         ],
     }
 
@@ -109,7 +124,9 @@ def register(name: str = "Register") -> dict[str, Any]:
         "Arguments": {
             "ModelPackageGroupName": "Group",
             "InferenceSpecification": {
-                "Containers": [{"Image": IMAGE, "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
+                "Containers": [
+                    {"Image": IMAGE, "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
@@ -151,7 +168,9 @@ def base_definition() -> dict[str, Any]:
                             "Type": "LessThanOrEqualTo",
                             "LeftValue": {
                                 "Std:JsonGet": {
-                                    "PropertyFile": {"Get": "Steps.Preprocess.PropertyFiles.EvaluationReport"},
+                                    "PropertyFile": {
+                                        "Get": "Steps.Preprocess.PropertyFiles.EvaluationReport"
+                                    },
                                     "Path": "regression_metrics.mse.value",
                                 }
                             },
@@ -159,7 +178,11 @@ def base_definition() -> dict[str, Any]:
                         },
                         {
                             "Type": "Not",
-                            "Condition": {"Type": "In", "QueryValue": {"Get": "Parameters.Flag"}, "Values": [False]},
+                            "Condition": {
+                                "Type": "In",
+                                "QueryValue": {"Get": "Parameters.Flag"},
+                                "Values": [False],
+                            },
                         },
                     ],
                     "IfSteps": [
@@ -178,7 +201,10 @@ def base_definition() -> dict[str, Any]:
                             "Type": "Fail",
                             "Arguments": {
                                 "ErrorMessage": {
-                                    "Std:Join": {"On": " ", "Values": ["MSE above", {"Get": "Parameters.MseThreshold"}]}
+                                    "Std:Join": {
+                                        "On": " ",
+                                        "Values": ["MSE above", {"Get": "Parameters.MseThreshold"}],
+                                    }
                                 }
                             },
                         }

@@ -63,7 +63,9 @@ def test_utf8_bom_is_tolerated() -> None:
     assert check_definition(b"\xef\xbb\xbf" + json.dumps(base_definition()).encode()).ok
 
 
-@pytest.mark.parametrize(("text", "got"), [("[]", "array"), ("null", "null"), ("5", "number 5"), ('"x"', "string")])
+@pytest.mark.parametrize(
+    ("text", "got"), [("[]", "array"), ("null", "null"), ("5", "number 5"), ('"x"', "string")]
+)
 def test_a_definition_must_be_an_object(text: str, got: str) -> None:
     problem = only(check_definition(text).errors)
     assert problem.kind == "schema" and problem.path == ""
@@ -102,12 +104,21 @@ def test_schema_errors_are_all_reported_with_clean_paths() -> None:
     assert 'got string "Decimal"' in by_path["Parameters[1].Type"].message
     assert by_path["Steps[1].RetryPolicies[0].MaxAttempts"].message == 'must be an integer, got string "3"'
     assert by_path["Steps[2].Arguments.IfSteps[1].FunctionArn"].message == "required field is missing"
-    assert by_path["Steps[3].OutputParameters[0].OutputType"].allowed == ("String", "Integer", "Float", "Boolean")
+    assert by_path["Steps[3].OutputParameters[0].OutputType"].allowed == (
+        "String",
+        "Integer",
+        "Float",
+        "Boolean",
+    )
 
 
 def test_wrong_types_everywhere_never_leak_pydantic_internals() -> None:
     text = json.dumps(
-        {"Version": 1, "Parameters": {}, "Steps": [5, None, "x", {"Type": 5}, {"Name": "A"}, {"Name": "B", "Type": "Condition"}]}
+        {
+            "Version": 1,
+            "Parameters": {},
+            "Steps": [5, None, "x", {"Type": 5}, {"Name": "A"}, {"Name": "B", "Type": "Condition"}],
+        }
     )
     report = check_definition(text)
     paths = {p.path: p.message for p in report.errors}

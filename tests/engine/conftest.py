@@ -13,6 +13,8 @@ from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store.backends import STORE_KINDS, open_backend
 from pipelines.store.base import Store
 
+from tests.cloud.moto_dynamodb import prepared_backend
+
 from .fakes import ScriptedRunner, processing_properties
 
 
@@ -23,9 +25,10 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
-    backend = open_backend(store_kind, tmp_path)
-    yield backend
-    backend.close()
+    with prepared_backend(store_kind, tmp_path):  # DynamoDB: moto, fresh tables
+        backend = open_backend(store_kind, tmp_path)
+        yield backend
+        backend.close()
 
 
 @pytest.fixture

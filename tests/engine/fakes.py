@@ -212,3 +212,24 @@ class SyncDriver:
         while self.step():
             pass
         return self.engine.state(outcome.execution.execution_id)
+
+
+class AppendingRunner:
+    """Processing runner for the crash test: sleeps, then appends ``<step>`` to a log file, so
+    the file counts every run that finished."""
+
+    step_type: ClassVar[str] = "Processing"
+
+    def __init__(self, log_path: str, seconds: Mapping[str, float]) -> None:
+        self.log_path = log_path
+        self.seconds = dict(seconds)
+
+    def check(self, step: Step, config: Config) -> str | None:
+        return None
+
+    def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
+        if ctx.cancel.wait(self.seconds.get(request.step_name, 0.0)):
+            raise StepFailed("stopped")
+        with open(self.log_path, "a") as log:
+            log.write(f"{request.step_name}\n")
+        return StepResult(properties=processing_properties(request))

@@ -16,12 +16,16 @@ CALLBACK = {"Name": "Approve", "Type": "Callback", "SqsQueueUrl": "https://sqs.u
 
 
 def test_parallel_branches_respect_the_parallelism_limit(runtime, jobs) -> None:
-    jobs.scripts = {f"S{i}": [Sleep(0.05)] for i in range(8)}
+    release = threading.Event()
+    jobs.scripts = {f"S{i}": [Block(release)] for i in range(8)}
     text = definition(*[processing_step(f"S{i}") for i in range(8)], processing_step("End", DependsOn=[f"S{i}" for i in range(8)]))
     seen: list[int] = []
-    execution = runtime.run(text, parallelism=3, progress=lambda e, steps: seen.append(len(steps)))
-    assert execution.status == "Succeeded"
-    assert 2 <= jobs.max_active <= 3
+    execution = runtime.start(definition=text, parallelism=3, progress=lambda e, steps: seen.append(len(steps)))
+    wait_until(lambda: jobs.active == 3)
+    release.set()
+    final = runtime.wait(execution.execution_id, timeout=30)
+    assert final.status == "Succeeded"
+    assert jobs.max_active == 3  # never more than the limit, at any time
     assert seen and seen[-1] == 9
 
 

@@ -7,6 +7,8 @@ import pytest
 from pipelines.store.backends import STORE_KINDS, open_backend
 from pipelines.store.base import Store
 
+from tests.cloud.moto_dynamodb import prepared_backend
+
 
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
@@ -15,6 +17,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
-    backend = open_backend(store_kind, tmp_path)
-    yield backend
-    backend.close()
+    with prepared_backend(store_kind, tmp_path):  # DynamoDB: moto, fresh tables
+        backend = open_backend(store_kind, tmp_path)
+        yield backend
+        backend.close()

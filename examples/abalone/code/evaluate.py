@@ -20,7 +20,11 @@ if __name__ == "__main__":
     test = np.loadtxt(BASE / "test" / "test.csv", delimiter=",", ndmin=2)
     y_true, features = test[:, 0], test[:, 1:]
     errors = (model.predict(features) - y_true) ** 2
-    report = {"regression_metrics": {"mse": {"value": float(errors.mean()), "standard_deviation": float(errors.std())}}}
+    report = {
+        "regression_metrics": {
+            "mse": {"value": float(errors.mean()), "standard_deviation": float(errors.std())}
+        }
+    }
     output = BASE / "evaluation"
     output.mkdir(parents=True, exist_ok=True)
     (output / "evaluation.json").write_text(json.dumps(report))

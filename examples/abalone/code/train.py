@@ -36,7 +36,10 @@ if __name__ == "__main__":
     x_train, y_train = read("train")
     x_validation, y_validation = read("validation")
     model = GradientBoostingRegressor(
-        n_estimators=args.n_estimators, max_depth=args.max_depth, learning_rate=args.learning_rate, random_state=0
+        n_estimators=args.n_estimators,
+        max_depth=args.max_depth,
+        learning_rate=args.learning_rate,
+        random_state=0,
     )
     model.fit(x_train, y_train)
     train_mse = float(np.mean((model.predict(x_train) - y_train) ** 2))

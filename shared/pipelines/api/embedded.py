@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +24,9 @@ from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services
 from pipelines.api.wire import CallContext, JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
-from pipelines.runtime.embedded import DriverBusy, EmbeddedRuntime
-from pipelines.store import ExecutionRecord
+from pipelines.engine.ids import execution_id_of
+from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.store import TERMINAL_EXECUTION_STATUSES, ExecutionRecord
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,11 @@ log = logging.getLogger(__name__)
 class _ServedRuntime:
     """The embedded runtime as the API calls it.
 
-    A driver writes an execution's terminal status before it releases its lease, so a
-    RetryPipelineExecution sent the moment a client sees ``Failed`` can find the lease still
-    held (``DriverBusy``). The service accepts that retry; here it waits for the finishing
-    driver to let go (bounded), instead of answering ConflictException.
+    A driver writes an execution's terminal status before it releases its lease, and
+    ``EmbeddedRuntime.retry`` records the retry before it takes the lease. A
+    RetryPipelineExecution sent the moment a client sees ``Failed`` would then find the lease
+    still held and fail half-done. The service accepts that retry, so this waits (bounded) for
+    the finishing driver of a terminal execution to let go first.
     """
 
     RELEASE_WAIT_SECONDS = 5.0
@@ -49,14 +50,10 @@ class _ServedRuntime:
         return getattr(self.runtime, name)
 
     def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
-        deadline = time.monotonic() + self.RELEASE_WAIT_SECONDS
-        while True:
-            try:
-                return self.runtime.retry(execution, parallelism=parallelism)
-            except DriverBusy:
-                if time.monotonic() >= deadline:
-                    raise
-                self.runtime.wait(execution, timeout=0.1)
+        record = self.runtime.store.get_execution(execution_id_of(execution))
+        if record is not None and record.status in TERMINAL_EXECUTION_STATUSES:
+            self.runtime.wait(execution, timeout=self.RELEASE_WAIT_SECONDS)
+        return self.runtime.retry(execution, parallelism=parallelism)
 
 
 @dataclass

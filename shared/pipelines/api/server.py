@@ -210,7 +210,10 @@ class ApiServer:
     def start(self) -> ApiServer:
         """Serve from a daemon thread (tests, embedding); returns self."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pipelines-api", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="pipelines-api",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -235,8 +235,7 @@ def _wait(runtime: EmbeddedRuntime, execution_id: str, console: Console) -> Exec
         except KeyboardInterrupt:
             if stopping:
                 _stderr().print(
-                    f"left execution {execution_id} as it is; `pipelines resume` continues it, "
-                    f"`pipelines stop {execution_id}` stops it"
+                    f"left execution {execution_id} while it is Stopping; `pipelines resume` carries the stop through"
                 )
                 raise typer.Exit(EXIT_INTERRUPTED) from None
             stopping = True

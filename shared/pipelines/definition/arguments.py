@@ -23,7 +23,7 @@ from typing import Any
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from pipelines.definition.grammar import is_expression
-from pipelines.definition.problems import Problem, format_json_path
+from pipelines.definition.problems import Problem, Severity, format_json_path
 from pipelines.definition.schema_errors import describe_value
 from pipelines.definition.shapes import compiled_pattern, shape
 
@@ -115,8 +115,9 @@ def _compile(node: Shape, cache: dict[str, _Spec]) -> _Spec:
         spec.kind = "map"
         spec.item = _compile(node.value, cache)
     elif spec.kind == "string":
-        if node.enum:
-            spec.enum, spec.enum_order = frozenset(node.enum), tuple(node.enum)
+        enum = metadata.get("enum")
+        if enum:
+            spec.enum, spec.enum_order = frozenset(enum), tuple(enum)
         elif metadata.get("pattern"):
             spec.pattern_text = metadata["pattern"]
             spec.pattern = compiled_pattern(spec.pattern_text)
@@ -146,7 +147,7 @@ def _add(
     out: list[Problem],
     message: str,
     location: Location,
-    severity: str = "error",
+    severity: Severity = "error",
     allowed: tuple[str, ...] = (),
 ) -> None:
     out.append(
@@ -156,7 +157,7 @@ def _add(
             path=format_json_path(location),
             severity=severity,
             allowed=allowed,
-        )  # type: ignore[arg-type]
+        )
     )
 
 

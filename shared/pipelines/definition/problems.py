@@ -36,23 +36,18 @@ def format_json_path(location: Sequence[str | int]) -> str:
     return "".join(out)
 
 
-def join_json_path(path: str, *parts: str | int) -> str:
-    """Extend an already formatted JSON path."""
-    suffix = format_json_path(parts)
-    if not path:
-        return suffix
-    if not suffix or suffix.startswith("["):
-        return path + suffix
-    return f"{path}.{suffix}"
-
-
 @dataclass(frozen=True)
 class Problem:
     """One finding.
 
-    ``kind`` groups findings for machines (``json``, ``schema``, ``reference``, ``cycle``...);
-    ``path`` is the JSON path inside the definition (empty for syntax errors, which carry
-    ``line``/``column``/``offset`` and a ``snippet`` instead).
+    ``kind`` groups findings for machines: ``encoding``, ``size``, ``json`` (syntax), ``schema``
+    (shape and types), ``version``, ``name``, ``duplicate-name``, ``branch``, ``parameter``,
+    ``reference``, ``property-path``, ``property-file``, ``depends-on``, ``cycle``,
+    ``retry-policy``, ``cache-config``, ``output-parameter``, ``unknown-field``,
+    ``unknown-step-type`` and ``argument`` (a literal in Arguments that the step's Create*
+    request would reject when the step starts). ``path`` is the JSON path inside the
+    definition (empty for syntax errors, which carry ``line``/``column``/``offset`` and a
+    ``snippet`` instead); ``allowed`` lists the accepted values when there is a fixed set.
     """
 
     kind: str

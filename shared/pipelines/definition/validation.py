@@ -25,7 +25,7 @@ from pipelines.definition.models import (
     PipelineDefinition,
     Step,
 )
-from pipelines.definition.problems import Problem, format_json_path
+from pipelines.definition.problems import Problem, Severity, format_json_path
 from pipelines.definition.reference_checks import ReferenceScope, StepReferenceChecker, did_you_mean
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
@@ -89,8 +89,8 @@ def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     return located
 
 
-def _problem(kind: str, message: str, location: Location, severity: str = "error") -> Problem:
-    return Problem(kind=kind, message=message, path=format_json_path(location), severity=severity)  # type: ignore[arg-type]
+def _problem(kind: str, message: str, location: Location, severity: Severity = "error") -> Problem:
+    return Problem(kind=kind, message=message, path=format_json_path(location), severity=severity)
 
 
 def _name_problem(name: str, location: Location, shape_name: str, what: str) -> Problem | None:

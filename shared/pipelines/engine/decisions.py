@@ -23,7 +23,7 @@ from pipelines.engine.failure_policy import blocks_new_starts, final_status
 from pipelines.engine.ids import new_callback_token, new_entity_token
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import compute_readiness
+from pipelines.engine.readiness import Topology, compute_readiness
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
 from pipelines.errors import PipelinesError
@@ -61,7 +61,7 @@ class Compiled:
 
     definition: PipelineDefinition
     graph: PipelineGraph
-    order: list[str]
+    topology: Topology
     steps: dict[str, Step]
 
 
@@ -76,13 +76,14 @@ class Decisions:
     # -- the scheduler ------------------------------------------------------------------------
 
     def advance(self, plan: Plan, compiled: Compiled) -> None:
+        scope = selective_scope(plan, compiled)
         while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
             current = plan.current_steps()
-            scope = selective_scope(plan, compiled)
-            readiness = compute_readiness(compiled.graph, compiled.order, current, scope)
-            progressed = False
-            if plan.execution.status == "Executing" and not blocks_new_starts(current.values()):
-                running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
+            readiness = compute_readiness(compiled.topology, current, scope)
+            running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
+            blocked = blocks_new_starts(current.values())
+            settled_now = False  # a step ended at once, which may make others ready
+            if plan.execution.status == "Executing" and not blocked:
                 limit = plan.execution.parallelism
                 for name in readiness.ready:
                     step = compiled.steps[name]
@@ -94,12 +95,13 @@ class Decisions:
                         continue
                     elif self.launch(plan, compiled, step):
                         running += 1
-                    progressed = True
-                    if blocks_new_starts(plan.current_steps().values()):
-                        break
-            if progressed:
+                        continue
+                    settled_now = True
+                    if plan.steps[name].status == "Failed":
+                        break  # the failure policy: nothing new starts after a failure
+            if settled_now:
                 continue
-            if any(r.status in RUNNING_STEP_STATUSES for r in current.values()):
+            if running:
                 return
             status, reason = final_status(plan.execution.status == "Stopping", list(current.values()))
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
@@ -335,7 +337,7 @@ class Decisions:
 
     def stop(self, plan: Plan, compiled: Compiled) -> None:
         plan.update_execution(status="Stopping")
-        for name, record in plan.current_steps().items():
+        for name, record in list(plan.current_steps().items()):
             if record.status == "Starting":
                 self._end(plan, record, "Stopped")
             elif record.status == "Executing":
@@ -354,7 +356,7 @@ class Decisions:
 
     def recover(self, plan: Plan, compiled: Compiled) -> None:
         """The driver that ran this execution died: whatever it was running is lost."""
-        for name, record in plan.current_steps().items():
+        for name, record in list(plan.current_steps().items()):
             if record.waiting_for_callback or record.status not in ("Executing", "Stopping"):
                 continue
             if record.status == "Stopping" or plan.execution.status == "Stopping":

@@ -28,6 +28,7 @@ from pipelines.engine.errors import (
 from pipelines.engine.experiments import bind_experiment, execution_records
 from pipelines.engine.ids import execution_arn, execution_id_of, new_execution_id, parse_execution_arn
 from pipelines.engine.planner import Plan
+from pipelines.engine.readiness import Topology
 from pipelines.engine.resolution import evaluation_context
 from pipelines.engine.selective import reused_steps, validate_selection
 from pipelines.errors import ConflictError, ValidationError
@@ -375,7 +376,7 @@ class Engine:
             return compiled
         definition = parsed or parse_definition(text)
         graph = PipelineGraph.from_definition(definition)
-        compiled = Compiled(definition, graph, graph.topological_order(), definition.step_map())
+        compiled = Compiled(definition, graph, Topology.of(graph), definition.step_map())
         self._compiled[key] = compiled
         if len(self._compiled) > _MEMO_SIZE:
             self._compiled.popitem(last=False)

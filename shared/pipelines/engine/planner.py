@@ -49,6 +49,8 @@ class Plan:
     def current_steps(self) -> dict[str, StepRecord]:
         """The records that count for this run: its own, plus successes reused from earlier runs."""
         run = self.execution.run
+        if run == 1:
+            return self.steps  # a first run has only its own records
         return {n: r for n, r in self.steps.items() if r.run == run or r.status == "Succeeded"}
 
     @property

@@ -16,6 +16,22 @@ from pipelines.store.base import StepRecord
 
 
 @dataclass(frozen=True)
+class Topology:
+    """The graph facts readiness needs, flattened once per definition for speed."""
+
+    order: tuple[str, ...]  # topological
+    upstream: Mapping[str, tuple[str, ...]]
+    branch: Mapping[str, tuple[str, str]]  # step -> (condition, "if" | "else")
+
+    @classmethod
+    def of(cls, graph: PipelineGraph) -> Topology:
+        order = tuple(graph.topological_order())
+        upstream = {name: tuple(sorted(graph.upstream(name))) for name in order}
+        branch = {name: b for name in order if (b := graph.branch_of(name)) is not None}
+        return cls(order, upstream, branch)
+
+
+@dataclass(frozen=True)
 class Readiness:
     ready: list[str]  # no record yet, every upstream step succeeded (topological order)
     unreachable: set[str]  # will never run in this execution
@@ -27,8 +43,7 @@ def branch_taken(condition: StepRecord, branch: str) -> bool:
 
 
 def compute_readiness(
-    graph: PipelineGraph,
-    order: list[str],
+    topology: Topology,
     steps: Mapping[str, StepRecord],
     in_scope: set[str] | None = None,
 ) -> Readiness:
@@ -36,41 +51,36 @@ def compute_readiness(
     the steps allowed to run or be reused, None meaning all."""
     ready: list[str] = []
     unreachable: set[str] = set()
-    waiting: set[str] = set()
-    for name in order:
+    settled: set[str] = set()  # succeeded
+    upstream_of = topology.upstream
+    branch_of = topology.branch
+    for name in topology.order:
         record = steps.get(name)
         if record is not None:
-            if record.status in ("Failed", "Stopped"):
+            status = record.status
+            if status == "Succeeded":
+                settled.add(name)
+            elif status == "Failed" or status == "Stopped":
                 unreachable.add(name)
-            elif record.status != "Succeeded":
-                waiting.add(name)
             continue
         if in_scope is not None and name not in in_scope:
             unreachable.add(name)
             continue
         blocked = False
         pending = False
-        for up in graph.upstream(name):
+        for up in upstream_of[name]:
             if up in unreachable:
                 blocked = True
                 break
-            if up in waiting or up not in steps:
+            if up not in settled:
                 pending = True
-                continue
-        if not blocked:
-            branch = graph.branch_of(name)
-            if branch is not None:
-                condition = steps.get(branch[0])
-                if (
-                    condition is not None
-                    and condition.status == "Succeeded"
-                    and not branch_taken(condition, branch[1])
-                ):
-                    blocked = True
+        if not blocked and name in branch_of:
+            condition_name, branch = branch_of[name]
+            condition = steps.get(condition_name)
+            if condition is not None and condition.status == "Succeeded" and not branch_taken(condition, branch):
+                blocked = True
         if blocked:
             unreachable.add(name)
-        elif pending:
-            waiting.add(name)
-        else:
+        elif not pending:
             ready.append(name)
     return Readiness(ready=ready, unreachable=unreachable)

@@ -55,8 +55,11 @@ class EventBridgePublisher:
                 return
             results = response["Entries"]
             failed = [(e, r) for e, r in zip(pending, results, strict=True) if r.get("ErrorCode")]
-            errors = [f"{e['DetailType']}: {r['ErrorCode']} {r.get('ErrorMessage', '')}".strip() for e, r in failed]
+            errors = [
+                f"{e['DetailType']}: {r['ErrorCode']} {r.get('ErrorMessage', '')}".strip() for e, r in failed
+            ]
             pending = [e for e, _ in failed]
         raise PublishFailed(
-            f"{len(pending)} status event(s) could not be put on event bus {self.bus_name}: " + "; ".join(errors)
+            f"{len(pending)} status event(s) could not be put on event bus {self.bus_name}: "
+            + "; ".join(errors)
         )

@@ -38,7 +38,9 @@ def status_events(
         if change.step_name is None:
             events.append(execution_event(execution, change.old_status, change.new_status))
         else:
-            events.append(step_event(execution, steps[change.step_name], change.old_status, change.new_status))
+            events.append(
+                step_event(execution, steps[change.step_name], change.old_status, change.new_status)
+            )
     return events
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from pipelines import aws
 from pipelines.errors import ValidationError
 from pipelines.objects.base import ObjectNotFound, split_uri
 
@@ -29,7 +29,7 @@ class S3ObjectStore:
     """``s3://bucket/key`` objects through one shared boto3 client (clients are thread-safe)."""
 
     def __init__(self, client: Any | None = None, *, region: str | None = None) -> None:
-        self.client = client if client is not None else boto3.client("s3", region_name=region)
+        self.client = client if client is not None else aws.client("s3", region)
 
     def get(self, uri: str) -> bytes:
         bucket, key = _bucket_key(uri)

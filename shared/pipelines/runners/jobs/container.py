@@ -142,6 +142,7 @@ def run_job_process(
     cwd: str,
     max_runtime: float | None,
     on_line: Callable[[str], None] | None = None,
+    isolate_network: bool = False,
 ) -> ProcessOutcome:
     """Run the job's process and turn every way it can end badly into a typed failure."""
     metadata = dict(label.metadata)
@@ -168,10 +169,12 @@ def run_job_process(
             timeout=max_runtime,
             on_line=line_sink,
             log_file=workspace.log_path,
+            isolate_network=isolate_network,
         ),
         ctx.cancel,
         plan=plan,
     )
+    ctx.log(label.reason(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
     sandbox_problem = is_sandbox_failure(outcome)
     if sandbox_problem is not None:
         raise SandboxUnavailable(

@@ -79,7 +79,7 @@ class ProcessingRunner:
             self._stage_inputs(arguments, workspace, label, ctx)
             outputs = self._output_specs(arguments, workspace, label, ctx)
             ensure_dirs(path for path, _uri in outputs)
-            self._write_config(arguments, request, workspace)
+            self._write_config(arguments, request, workspace, label, ctx)
             entrypoint = as_list(app.get("ContainerEntrypoint"), what=label.reason("ContainerEntrypoint"))
             container_args = as_list(app.get("ContainerArguments"), what=label.reason("ContainerArguments"))
             if not entrypoint:
@@ -104,6 +104,10 @@ class ProcessingRunner:
                 ctx,
                 cwd="/opt/ml/.workdir",
                 max_runtime=max_runtime_of(arguments),
+                isolate_network=as_mapping(arguments.get("NetworkConfig"), what="NetworkConfig").get(
+                    "EnableNetworkIsolation"
+                )
+                is True,
             )
             for folder, uri in outputs:
                 uploaded = upload_folder(ctx.objects, folder, uri)
@@ -181,11 +185,19 @@ class ProcessingRunner:
         return specs
 
     def _write_config(
-        self, arguments: Mapping[str, Any], request: StepRequest, workspace: JobWorkspace
+        self,
+        arguments: Mapping[str, Any],
+        request: StepRequest,
+        workspace: JobWorkspace,
+        label: JobLabel,
+        ctx: RunContext,
     ) -> None:
         resources = as_mapping(arguments.get("ProcessingResources"), what="ProcessingResources")
         cluster = as_mapping(resources.get("ClusterConfig"), what="ClusterConfig")
         instance_type = str(cluster.get("InstanceType", "local"))
+        count = cluster.get("InstanceCount", 1)
+        if isinstance(count, int) and count > 1:
+            ctx.log(label.reason(f"InstanceCount {count} runs as a single host ({SINGLE_HOST}) locally"))
         write_json(
             workspace.ml / "config" / "processingjobconfig.json",
             {**arguments, "ProcessingJobName": request.job_name},

@@ -93,6 +93,7 @@ class SandboxCommand:
     on_line: Callable[[str], None] = lambda _line: None
     log_file: Path | None = None
     stop_grace: float = STOP_GRACE_SECONDS
+    isolate_network: bool = False
 
 
 def _ensure_host_mountpoint() -> bool:
@@ -152,9 +153,14 @@ def sandbox_plan(force_overlay: bool = False) -> SandboxPlan:
     return plan
 
 
-def launch_argv(plan: SandboxPlan, host_ml: Path, cwd: str, argv: list[str]) -> list[str]:
+def launch_argv(
+    plan: SandboxPlan, host_ml: Path, cwd: str, argv: list[str], *, isolate_network: bool = False
+) -> list[str]:
+    """``isolate_network`` adds a network namespace with nothing but loopback (the service's
+    EnableNetworkIsolation: the job reaches no network)."""
     return [
         *plan.prefix,
+        *(["--net"] if isolate_network else []),
         "/bin/sh",
         "-c",
         _LAUNCHER,
@@ -193,7 +199,7 @@ def run_sandboxed(
 
     try:
         proc = subprocess.Popen(
-            launch_argv(plan, host_ml, command.cwd, command.argv),
+            launch_argv(plan, host_ml, command.cwd, command.argv, isolate_network=command.isolate_network),
             env=command.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -189,6 +189,7 @@ class TrainingRunner:
                     cwd=cwd,
                     max_runtime=max_runtime_of(arguments),
                     on_line=metrics.feed,
+                    isolate_network=arguments.get("EnableNetworkIsolation") is True,
                 )
             finally:
                 self._after_process(job, program)
@@ -233,6 +234,10 @@ class TrainingRunner:
                     f"channel {name!r} reads from {kind}, which cannot run locally (only S3DataSource)"
                 )
             mode = channel.get("InputMode", default_mode)
+            if channel.get("CompressionType", "None") != "None" and mode != "Pipe":
+                raise label.request_error(
+                    f"channel {name!r}: CompressionType is only valid with Pipe input mode"
+                )
             if mode == "Pipe":
                 raise label.request_error(
                     f"channel {name!r} uses Pipe input mode, which is not supported locally; use File or FastFile"

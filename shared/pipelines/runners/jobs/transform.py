@@ -132,6 +132,7 @@ class TransformRunner:
                 ctx,
                 cwd=code_dir,
                 max_runtime=None,
+                isolate_network=self._network_isolated(arguments, config),
             )
             output_path = str(
                 as_mapping(arguments.get("TransformOutput"), what="TransformOutput").get("S3OutputPath")
@@ -154,6 +155,10 @@ class TransformRunner:
         return StepResult(properties=properties, metadata=dict(label.metadata))
 
     # -- the model ---------------------------------------------------------------------------------
+
+    def _network_isolated(self, arguments: Mapping[str, Any], config: Config) -> bool:
+        model = self.models(config)(str(arguments.get("ModelName")))
+        return model.get("EnableNetworkIsolation") is True
 
     def _model_container(
         self, arguments: Mapping[str, Any], label: JobLabel, config: Config

@@ -1,0 +1,253 @@
+"""Pipelines as infrastructure: the ``Pipeline`` construct, like ``AWS::SageMaker::Pipeline``.
+
+The definition (a file, JSON text or a dict) is validated at synth time with the service's own
+validator, so a bad definition fails ``cdk synth`` with every problem listed. The pipeline is
+registered by a custom resource whose provider calls the deployment's API (CreatePipeline,
+UpdatePipeline -- a changed definition publishes a new version --, tags, RAM shares, Scheduler
+schedules; DeletePipeline on removal), so pipelines created from CDK behave exactly like
+pipelines created with boto3 or the SageMaker SDK. Event triggers declared on the construct
+are EventBridge rules (:class:`~infra.constructs.event_triggers.PipelineEventTrigger`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from infra.constructs.deployment import PipelinesDeployment
+from infra.constructs.event_triggers import PipelineEventTrigger
+from infra.packaging import RUNTIME, core_layer, handler_code
+from pipelines.api.schedule_expressions import parse_schedule_expression
+from pipelines.definition import DefinitionError, PipelineDefinition, check_definition
+from pipelines.deploy.resource import SPEC_PROPERTY, PipelineSpec, ScheduleSpec, ShareSpec
+from pipelines.errors import ValidationError
+from pipelines.triggers import check_definition_parameters, model_monitor_drift, s3_object_created
+
+MAX_INLINE_DEFINITION = 400 * 1024
+"""The definition travels inline in the template (CloudFormation allows 1 MB per template)."""
+
+
+class InvalidPipelineDefinition(DefinitionError):
+    """The definition given to a ``Pipeline`` construct does not validate (fails the synth)."""
+
+    def __init__(self, construct_path: str, errors: Sequence[Any]) -> None:
+        super().__init__(errors)
+        listed = "\n".join(f"  - {problem}" for problem in errors)
+        self.message = f"Pipeline {construct_path}: the definition is invalid:\n{listed}"
+        self.args = (self.message,)
+
+
+@dataclass(frozen=True)
+class PipelineShare:
+    """Share the pipeline with accounts (they accept the RAM invitation); ``allow_execution``
+    grants Start/Stop/Retry besides the read-only actions."""
+
+    name: str
+    accounts: Sequence[str]
+    allow_execution: bool = False
+
+    def spec(self) -> ShareSpec:
+        permission = (
+            "AWSRAMPermissionSageMakerPipelineAllowExecution"
+            if self.allow_execution
+            else "AWSRAMDefaultPermissionSageMakerPipeline"
+        )
+        return ShareSpec(Name=self.name, Accounts=list(self.accounts), Permission=permission)
+
+
+@dataclass(frozen=True)
+class PipelineSchedule:
+    """A PipelineSchedule trigger: ``at(...)``, ``rate(...)`` or AWS six-field ``cron(...)``."""
+
+    name: str
+    expression: str
+    timezone: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    description: str | None = None
+    start_date: str | None = None  # ISO-8601
+    end_date: str | None = None
+
+
+def definition_text(definition: str | Path | Mapping[str, Any]) -> str:
+    """A file path, JSON text or a dict, as the definition text the API receives."""
+    if isinstance(definition, Mapping):
+        return json.dumps(definition)
+    if isinstance(definition, Path):
+        return definition.read_text(encoding="utf-8")
+    if definition.lstrip().startswith("{"):
+        return definition
+    return Path(definition).read_text(encoding="utf-8")
+
+
+class PipelineProvider(Construct):
+    """The custom-resource provider, one per stack: a Lambda calling the deployment's API."""
+
+    ID = "PipelineResourceProvider"
+
+    @classmethod
+    def of(cls, scope: Construct, deployment: PipelinesDeployment, *, arm64: bool = True) -> PipelineProvider:
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        if isinstance(existing, PipelineProvider):
+            return existing
+        return cls(stack, cls.ID, deployment=deployment, arm64=arm64)
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, deployment: PipelinesDeployment, arm64: bool = True
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        layer = deployment.layer or core_layer(self, "CoreLayer", arm64=arm64)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64 if arm64 else lambda_.Architecture.X86_64,
+            handler="handler.handler",
+            code=handler_code("pipeline_resource"),
+            layers=[layer],
+            timeout=cdk.Duration.minutes(5),
+            memory_size=256,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            description="Registers Pipeline constructs through the pipelines API",
+            environment={
+                "API_URL": deployment.api_url,
+                "POWERTOOLS_SERVICE_NAME": "pipelines-resource",
+            },
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CallPipelinesApi", actions=["execute-api:Invoke"], resources=[deployment.invoke_arn(stack)]
+            )
+        )
+        framework_logs = logs.LogGroup(
+            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.provider = cr.Provider(self, "Provider", on_event_handler=self.function, log_group=framework_logs)
+
+    @property
+    def service_token(self) -> str:
+        return self.provider.service_token
+
+
+class Pipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployment: PipelinesDeployment,
+        definition: str | Path | Mapping[str, Any],
+        pipeline_name: str,
+        role_arn: str,
+        display_name: str | None = None,
+        description: str | None = None,
+        max_parallel_execution_steps: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        shares: Sequence[PipelineShare] = (),
+        schedules: Sequence[PipelineSchedule] = (),
+        provider: PipelineProvider | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        text = definition_text(definition)
+        self.definition: PipelineDefinition = self._validated(text)
+        if len(text.encode()) > MAX_INLINE_DEFINITION:
+            raise ValidationError(
+                f"Pipeline {self.node.path}: the definition is {len(text.encode())} bytes; at most "
+                f"{MAX_INLINE_DEFINITION} can travel inline in the template"
+            )
+        self.deployment = deployment
+        self.pipeline_name = pipeline_name
+        spec = PipelineSpec(
+            PipelineName=pipeline_name,
+            PipelineDefinition=text,
+            RoleArn=role_arn,
+            PipelineDisplayName=display_name,
+            PipelineDescription=description,
+            MaxParallelExecutionSteps=max_parallel_execution_steps,
+            Tags=dict(tags or {}),
+            Shares=[s.spec() for s in shares],
+            Schedules=[self._schedule(s, role_arn) for s in schedules],
+        )
+        provider = provider or PipelineProvider.of(self, deployment)
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::SageMakerPipeline",
+            properties={SPEC_PROPERTY: spec.to_property()},
+        )
+        self.pipeline_arn = self.resource.get_att_string("PipelineArn")
+        self.pipeline_version_id = self.resource.get_att_string("PipelineVersionId")
+
+    def _validated(self, text: str) -> PipelineDefinition:
+        report = check_definition(text)
+        if report.definition is None or report.errors:
+            raise InvalidPipelineDefinition(self.node.path, report.errors)
+        return report.definition
+
+    def _schedule(self, schedule: PipelineSchedule, role_arn: str) -> ScheduleSpec:
+        parse_schedule_expression(schedule.expression, schedule.timezone)
+        check_definition_parameters(
+            self.definition, self.pipeline_name, dict(schedule.parameters), kind=f"schedule {schedule.name}"
+        )
+        return ScheduleSpec(
+            Name=schedule.name,
+            ScheduleExpression=schedule.expression,
+            ScheduleExpressionTimezone=schedule.timezone,
+            StartDate=schedule.start_date,
+            EndDate=schedule.end_date,
+            State="ENABLED" if schedule.enabled else "DISABLED",
+            Description=schedule.description,
+            Parameters=dict(schedule.parameters),
+            RoleArn=role_arn,
+        )
+
+    # -- event triggers -----------------------------------------------------------------------------
+    def on_event(
+        self, construct_id: str, *, pattern: Mapping[str, Any], parameters: Mapping[str, str] | None = None,
+        rule_name: str | None = None, enabled: bool = True,
+    ) -> PipelineEventTrigger:
+        """Start this pipeline for every event matching ``pattern``; ``parameters`` are static
+        values, ``$.json.paths`` or ``{template}`` strings over the event."""
+        trigger = PipelineEventTrigger(
+            self,
+            construct_id,
+            deployment=self.deployment,
+            pipeline_arn=self.pipeline_arn,
+            pattern=pattern,
+            parameters=parameters,
+            definition=self.definition,
+            pipeline_name=self.pipeline_name,
+            rule_name=rule_name,
+            enabled=enabled,
+        )
+        trigger.node.add_dependency(self.resource)
+        return trigger
+
+    def on_s3_object_created(
+        self, construct_id: str, *, bucket_name: str, prefix: str = "", parameters: Mapping[str, str] | None = None
+    ) -> PipelineEventTrigger:
+        """Start on each new object under ``prefix`` (the bucket must send events to EventBridge)."""
+        return self.on_event(construct_id, pattern=s3_object_created(bucket_name, prefix), parameters=parameters)
+
+    def on_drift(
+        self, construct_id: str, *, alarm_names: Sequence[str], parameters: Mapping[str, str] | None = None
+    ) -> PipelineEventTrigger:
+        """Start when a model-monitoring drift alarm goes into ALARM."""
+        return self.on_event(construct_id, pattern=model_monitor_drift(list(alarm_names)), parameters=parameters)

@@ -1,0 +1,77 @@
+"""The environment contract between the CDK stack and the Lambda handlers.
+
+The stack sets these variables (``infra`` imports the names from here, so both sides agree);
+the handlers read them once per container with :meth:`CloudSettings.from_environment`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pipelines.errors import ValidationError
+
+STATE_TABLE = "STATE_TABLE"
+CACHE_TABLE = "CACHE_TABLE"
+PAYLOAD_URI = "PAYLOAD_URI"
+STEP_RUNNER_ARN = "STEP_RUNNER_ARN"
+PIPELINE_EXECUTION_ARN = "PIPELINE_EXECUTION_ARN"
+EVENT_BUS_NAME = "EVENT_BUS_NAME"
+CALLBACK_QUEUE_URL = "CALLBACK_QUEUE_URL"
+ENGINE_FUNCTION_NAME = "ENGINE_FUNCTION_NAME"
+SCHEDULE_GROUP = "SCHEDULE_GROUP"
+SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+TRIGGER_FUNCTION_ARN = "TRIGGER_FUNCTION_ARN"
+RULE_PREFIX = "RULE_PREFIX"
+REGION = "AWS_REGION"  # set by the Lambda runtime
+
+
+class MissingSetting(ValidationError):
+    """A handler runs without a variable the stack sets: a deployment error, named precisely."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"environment variable {name} is not set; deploy the function with the CDK stack")
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    region: str
+    state_table: str
+    cache_table: str
+    payload_uri: str | None
+    step_runner_arn: str | None
+    pipeline_execution_arn: str | None
+    event_bus_name: str | None
+    callback_queue_url: str | None
+    engine_function_name: str | None
+    schedule_group: str | None
+    scheduler_role_arn: str | None
+    trigger_function_arn: str | None
+    rule_prefix: str | None
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> CloudSettings:
+        env = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = env.get(name)
+            if not value:
+                raise MissingSetting(name)
+            return value
+
+        return cls(
+            region=required(REGION),
+            state_table=required(STATE_TABLE),
+            cache_table=required(CACHE_TABLE),
+            payload_uri=env.get(PAYLOAD_URI) or None,
+            step_runner_arn=env.get(STEP_RUNNER_ARN) or None,
+            pipeline_execution_arn=env.get(PIPELINE_EXECUTION_ARN) or None,
+            event_bus_name=env.get(EVENT_BUS_NAME) or None,
+            callback_queue_url=env.get(CALLBACK_QUEUE_URL) or None,
+            engine_function_name=env.get(ENGINE_FUNCTION_NAME) or None,
+            schedule_group=env.get(SCHEDULE_GROUP) or None,
+            scheduler_role_arn=env.get(SCHEDULER_ROLE_ARN) or None,
+            trigger_function_arn=env.get(TRIGGER_FUNCTION_ARN) or None,
+            rule_prefix=env.get(RULE_PREFIX) or None,
+        )

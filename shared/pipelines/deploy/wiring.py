@@ -1,0 +1,138 @@
+"""The services of one cloud Lambda container, wired once from the stack's environment.
+
+The API and trigger Lambdas run the same operations as ``pipelines serve``; only their
+dependencies differ: the DynamoDB store (large bodies offloaded to the payload bucket), S3
+objects, the cloud execution runtime (engine decisions carried out by the state machines and
+the engine Lambda), RAM shares kept in the state table, schedules on EventBridge Scheduler and
+rules on EventBridge. Deleting a pipeline deletes its schedules, removes it from rule targets
+and from shares.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines import aws
+from pipelines.api.ops import Operations, sagemaker_handlers
+from pipelines.api.ops.context import ExecutionRuntime
+from pipelines.api.rest import RestService
+from pipelines.api.scheduler import StartExecution, scheduler_handlers
+from pipelines.api.wire import JsonService
+from pipelines.deploy.apigateway import CloudEndpoint
+from pipelines.deploy.ram_store import DynamoDBResourceShares
+from pipelines.deploy.settings import CloudSettings, MissingSetting
+from pipelines.objects.base import ObjectStore
+from pipelines.objects.s3 import S3ObjectStore
+from pipelines.store import Store
+from pipelines.store.dynamodb import DynamoDBStore, TableNames
+from pipelines.triggers.fire import operations_starter
+from pipelines.triggers.rules import EventRuleTriggers
+from pipelines.triggers.schedules import CloudScheduler
+
+ClientFactory = Callable[[str], Any]
+RuntimeFactory = Callable[[CloudSettings, Store, ObjectStore], ExecutionRuntime]
+
+
+@dataclass
+class CloudServices:
+    settings: CloudSettings
+    store: Store
+    objects: ObjectStore
+    operations: Operations
+    shares: DynamoDBResourceShares
+    scheduler: CloudScheduler | None
+    rules: EventRuleTriggers | None
+
+    def endpoint(self) -> CloudEndpoint:
+        return CloudEndpoint(
+            sagemaker=JsonService("sagemaker", sagemaker_handlers(self.operations)),
+            region=self.settings.region,
+            events=JsonService("events", self.rules.handlers()) if self.rules is not None else None,
+            scheduler=RestService("scheduler", scheduler_handlers(self.scheduler)) if self.scheduler else None,
+            ram=RestService("ram", self.shares.handlers()),
+        )
+
+    def starter(self) -> StartExecution:
+        return operations_starter(self.operations, self.settings.region)
+
+
+def default_runtime(settings: CloudSettings, store: Store, objects: ObjectStore) -> ExecutionRuntime:
+    """The cloud execution runtime (``pipelines.runtime.cloud``)."""
+    from pipelines.runtime.cloud import cloud_runtime  # type: ignore[import-not-found]
+
+    return cloud_runtime(settings, store=store, objects=objects)  # type: ignore[no-any-return]
+
+
+def build_cloud_services(
+    settings: CloudSettings,
+    *,
+    client: ClientFactory | None = None,
+    runtime: RuntimeFactory = default_runtime,
+) -> CloudServices:
+    make = client or (lambda service: aws.client(service, settings.region))
+    objects = S3ObjectStore(make("s3"))
+    store = DynamoDBStore(
+        TableNames(state=settings.state_table, cache=settings.cache_table),
+        client=make("dynamodb"),
+        objects=objects if settings.payload_uri else None,
+        payload_uri=settings.payload_uri,
+    )
+    shares = DynamoDBResourceShares(make("dynamodb"), settings.state_table)
+    operations = Operations(
+        store=store,
+        runtime=runtime(settings, store, objects),
+        objects=objects,
+        region=settings.region,
+        sharing=shares,
+    )
+    scheduler = None
+    if settings.schedule_group:
+        scheduler = CloudScheduler(
+            make("scheduler"),
+            group_name=settings.schedule_group,
+            trigger_function_arn=_required(settings.trigger_function_arn, "TRIGGER_FUNCTION_ARN"),
+            scheduler_role_arn=_required(settings.scheduler_role_arn, "SCHEDULER_ROLE_ARN"),
+            store=store,
+            sharing=shares,
+        )
+        operations.on_pipeline_deleted.append(scheduler.delete_schedules_for_target)
+    rules = None
+    if settings.rule_prefix:
+        rules = EventRuleTriggers(
+            make("events"),
+            rule_prefix=settings.rule_prefix,
+            trigger_function_arn=_required(settings.trigger_function_arn, "TRIGGER_FUNCTION_ARN"),
+            store=store,
+            sharing=shares,
+        )
+        operations.on_pipeline_deleted.append(rules.delete_targets_for_pipeline)
+    operations.on_pipeline_deleted.append(shares.forget_resource)
+    return CloudServices(settings, store, objects, operations, shares, scheduler, rules)
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise MissingSetting(name)
+    return value
+
+
+@functools.cache
+def cloud_services() -> CloudServices:
+    """This container's services (built on first use, reused by later invocations)."""
+    return build_cloud_services(CloudSettings.from_environment())
+
+
+def cloud_endpoint() -> CloudEndpoint:
+    return _endpoint()
+
+
+@functools.cache
+def _endpoint() -> CloudEndpoint:
+    return cloud_services().endpoint()
+
+
+def cloud_starter() -> StartExecution:
+    return cloud_services().starter()

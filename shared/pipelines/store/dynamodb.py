@@ -1,0 +1,960 @@
+"""The cloud store: the Store protocol over two DynamoDB tables, every transition one transaction.
+
+Every record is a JSON ``body`` (the same pydantic dump the SQLite store keeps); the attributes
+beside it are only what keys, indexes and conditions need. The design is documented in
+docs/dynamodb.md; in short:
+
+State table (``pk``/``sk`` strings, GSI ``gsi1`` and ``gsi2`` on ``gsiNpk``/``gsiNsk``, TTL ``expiresAt``):
+
+================================  ======================  =====================================
+item                              pk / sk                 index keys and other attributes
+================================  ======================  =====================================
+pipeline                          PIPELINE#<name> / #META gsi1 PIPELINES / <created>#<name>; v
+pipeline version                  PIPELINE#<name> /
+                                  VERSION#<id, 10 digits>
+execution                         EXECUTION#<id> / #META  gsi1 PIPELINE#<name>#EXECUTIONS, gsi2
+                                                          EXECUTIONS (both <created>#<id>); v, st
+execution definition snapshot     EXECUTION#<id> /        written once, with the execution
+                                  #DEFINITION
+step                              EXECUTION#<id> /        v, st
+                                  STEP#<name>
+active execution marker           ACTIVE_EXECUTIONS /     exists while Executing or Stopping
+                                  <created>#<id>
+callback token                    CALLBACK#<token> / #META  expiresAt
+experiment / trial / run          EXPERIMENT#, TRIAL#,    gsi1 by parent, gsi2 every record
+                                  TRIAL_COMPONENT# / #META
+idempotency record                IDEMPOTENCY#<op>#<token>
+driver lease                      LEASE#<execution id>    owner, heartbeatAt
+runtime task token                TASK_TOKEN#<key>        token, expiresAt (cloud runtime only)
+================================  ======================  =====================================
+
+Cache table: ``pk`` = ``<pipeline>#<cache key>``, ``sk`` = ``<completed>#<execution id>#<step>``,
+``expiresAt`` = completion + ``cache_ttl``; the newest entry is one Query in reverse order.
+
+One execution's records share a partition, so ``load_state`` is a single strongly consistent
+Query, and it is memoised by execution version exactly as the SQLite store does: a state whose
+version still matches one cheap GetItem is what the full read would return.
+
+Every transition is one TransactWriteItems: the execution item is conditional on its version,
+each step item on its own version (or on not existing), inserted tokens and idempotency records
+on not existing. Any lost condition, or a conflicting concurrent transaction, is a StaleWrite
+and nothing is written. Experiment, trial and run records are insert-if-absent updates; they,
+and cache entries, ride in the same transaction unless it would exceed DynamoDB's 100 actions,
+in which case they are written right after it (idempotently).
+
+Items stay far below DynamoDB's 400 KB: a body larger than ``inline_limit`` is stored in S3
+(content-addressed, so a retried write is harmless) and the item keeps a ``ref`` to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from pipelines import aws
+from pipelines.errors import ValidationError
+from pipelines.objects.base import ObjectStore
+from pipelines.store.base import (
+    ACTIVE_EXECUTION_STATUSES,
+    CacheEntry,
+    CallbackTokenRecord,
+    ExecutionRecord,
+    ExecutionState,
+    ExperimentRecord,
+    IdempotencyRecord,
+    LeaseRecord,
+    ListQuery,
+    Page,
+    PipelineRecord,
+    PipelineVersionRecord,
+    RecordExists,
+    RecordNotFound,
+    StaleWrite,
+    StepRecord,
+    Transition,
+    TrialComponentRecord,
+    TrialRecord,
+    decode_token,
+    encode_token,
+)
+from pipelines.store.sqlite import timestamp
+
+R = TypeVar("R", bound=BaseModel)
+Item = dict[str, Any]
+
+TTL_ATTRIBUTE = "expiresAt"
+MAX_TRANSACTION_ACTIONS = 100
+DEFAULT_INLINE_LIMIT = 32 * 1024
+"""Bodies above this go to S3: 100 transaction actions x 32 KB stays under DynamoDB's 4 MB."""
+MAX_INLINE_WITHOUT_OFFLOAD = 350 * 1024
+DEFAULT_CACHE_TTL = timedelta(days=400)
+DEFAULT_CALLBACK_TTL = timedelta(days=366)
+"""A callback token outlives any Standard state machine execution (at most one year)."""
+
+_MAX_CACHED_STATES = 256
+_META = "#META"
+_DEFINITION = "#DEFINITION"
+_ACTIVE = "ACTIVE_EXECUTIONS"
+_SORT_LOW = "0"  # below every timestamp
+_SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and '#')
+_STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+class ItemTooLarge(ValidationError):
+    """A record is too large for a DynamoDB item and no S3 offload is configured."""
+
+
+@dataclass(frozen=True)
+class TableNames:
+    state: str
+    cache: str
+
+
+class BodyCodec:
+    """Record bodies as item attributes: inline text, or a pointer to S3 when too large."""
+
+    def __init__(
+        self,
+        objects: ObjectStore | None = None,
+        base_uri: str | None = None,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+    ) -> None:
+        if (objects is None) != (base_uri is None):
+            raise ValueError("offloading needs both an object store and a base s3:// URI")
+        self.objects = objects
+        self.base_uri = base_uri.rstrip("/") if base_uri else None
+        self.inline_limit = inline_limit if objects is not None else MAX_INLINE_WITHOUT_OFFLOAD
+
+    def encode(self, text: str, what: str) -> Item:
+        data = text.encode()
+        if len(data) <= self.inline_limit:
+            return {"body": {"S": text}}
+        if self.objects is None or self.base_uri is None:
+            raise ItemTooLarge(
+                f"{what} is {len(data)} bytes, over what a DynamoDB item holds; configure the S3 "
+                "payload bucket (PAYLOAD_BUCKET) so large bodies are offloaded"
+            )
+        uri = f"{self.base_uri}/{hashlib.sha256(data).hexdigest()}.json"
+        self.objects.put(uri, data)
+        return {"ref": {"S": uri}}
+
+    def decode(self, item: Mapping[str, Any]) -> str:
+        if "body" in item:
+            return str(item["body"]["S"])
+        if self.objects is None:
+            raise ItemTooLarge(
+                f"item {item['pk']['S']}/{item['sk']['S']} points to S3 but no object store is set"
+            )
+        return self.objects.get(item["ref"]["S"]).decode()
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int | float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _key(pk: str, sk: str = _META) -> Item:
+    return {"pk": _s(pk), "sk": _s(sk)}
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
+    return record.model_dump_json(exclude=exclude)
+
+
+def _pipeline_pk(name: str) -> str:
+    return f"PIPELINE#{name}"
+
+
+def _execution_pk(execution_id: str) -> str:
+    return f"EXECUTION#{execution_id}"
+
+
+def _version_sk(version_id: int) -> str:
+    return f"VERSION#{version_id:010d}"
+
+
+def _step_sk(step_name: str) -> str:
+    return f"STEP#{step_name}"
+
+
+def _sort_key(created: datetime, ident: str) -> str:
+    return f"{timestamp(created)}#{ident}"
+
+
+def task_token_key(kind: str, *parts: str | int) -> str:
+    """The key of a runtime task token, e.g. ``task_token_key("finish", execution_id, run)``."""
+    return "#".join([kind, *(str(p) for p in parts)])
+
+
+class DynamoDBStore:
+    """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
+    ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
+
+    def __init__(
+        self,
+        tables: TableNames,
+        *,
+        client: Any | None = None,
+        region: str | None = None,
+        objects: ObjectStore | None = None,
+        payload_uri: str | None = None,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+        cache_ttl: timedelta = DEFAULT_CACHE_TTL,
+        callback_ttl: timedelta = DEFAULT_CALLBACK_TTL,
+    ) -> None:
+        self.tables = tables
+        self.client = client if client is not None else aws.client("dynamodb", region)
+        self.codec = BodyCodec(objects, payload_uri, inline_limit)
+        self.cache_ttl = cache_ttl
+        self.callback_ttl = callback_ttl
+        self._states: dict[str, ExecutionState] = {}
+        self._states_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._states_lock:
+            self._states.clear()
+
+    # -- pipelines ------------------------------------------------------------------------------
+
+    def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
+        try:
+            self._transact(
+                [
+                    self._put(self._pipeline_item(pipeline), "attribute_not_exists(pk)"),
+                    self._put(self._version_item(version), "attribute_not_exists(pk)"),
+                ]
+            )
+        except StaleWrite as exc:
+            raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
+
+    def update_pipeline(
+        self,
+        pipeline: PipelineRecord,
+        expected_version: int,
+        new_version: PipelineVersionRecord | None = None,
+    ) -> None:
+        actions = [
+            self._put(self._pipeline_item(pipeline), "v = :expected", {":expected": _n(expected_version)})
+        ]
+        if new_version is not None:
+            actions.append(self._put(self._version_item(new_version), "attribute_not_exists(pk)"))
+        try:
+            self._transact(actions)
+        except StaleWrite:
+            if self.get_pipeline(pipeline.name) is None:
+                raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.") from None
+            raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.") from None
+
+    def delete_pipeline(self, name: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.tables.state,
+                Key=_key(_pipeline_pk(name)),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise RecordNotFound(f"Pipeline {name} does not exist.") from exc
+            raise
+        keys = [
+            {"pk": item["pk"], "sk": item["sk"]}
+            for item in self._query_partition(_pipeline_pk(name), "VERSION#")
+        ]
+        self._batch_delete(keys)
+
+    def get_pipeline(self, name: str) -> PipelineRecord | None:
+        item = self._get(_key(_pipeline_pk(name)))
+        return PipelineRecord.model_validate_json(self.codec.decode(item)) if item else None
+
+    def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
+        records = [
+            PipelineRecord.model_validate_json(self.codec.decode(i))
+            for i in self._query_index("gsi1", "PIPELINES")
+        ]
+        if query.name_prefix:
+            prefix = query.name_prefix.lower()
+            records = [r for r in records if r.name.lower().startswith(prefix)]
+        by_name = query.sort_by == "Name"
+        return _page_in_memory(
+            "pipelines",
+            [(r.name if by_name else timestamp(r.created_at), r.name, r.created_at, r) for r in records],
+            query,
+        )
+
+    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
+        item = self._get(_key(_pipeline_pk(name), _version_sk(version_id)))
+        return PipelineVersionRecord.model_validate_json(self.codec.decode(item)) if item else None
+
+    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]:
+        records = [
+            PipelineVersionRecord.model_validate_json(self.codec.decode(i))
+            for i in self._query_partition(_pipeline_pk(name), "VERSION#")
+        ]
+        return _page_in_memory(
+            f"versions:{name}",
+            [(timestamp(r.created_at), str(r.version_id), r.created_at, r) for r in records],
+            query,
+        )
+
+    def _pipeline_item(self, pipeline: PipelineRecord) -> Item:
+        return {
+            **_key(_pipeline_pk(pipeline.name)),
+            "gsi1pk": _s("PIPELINES"),
+            "gsi1sk": _s(_sort_key(pipeline.created_at, pipeline.name)),
+            "v": _n(pipeline.version),
+            **self.codec.encode(_body(pipeline), f"pipeline {pipeline.name}"),
+        }
+
+    def _version_item(self, version: PipelineVersionRecord) -> Item:
+        return {
+            **_key(_pipeline_pk(version.pipeline_name), _version_sk(version.version_id)),
+            **self.codec.encode(
+                _body(version), f"pipeline {version.pipeline_name} version {version.version_id}"
+            ),
+        }
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def apply(self, transition: Transition) -> None:
+        execution = transition.execution
+        core = self._execution_actions(transition)
+        for write in transition.steps:
+            condition = (
+                ("attribute_not_exists(pk)", {})
+                if write.expected_version is None
+                else ("v = :expected", {":expected": _n(write.expected_version)})
+            )
+            core.append(self._put(self._step_item(write.record), condition[0], condition[1]))
+        for token in transition.callback_tokens:
+            core.append(self._put(self._callback_item(token), "attribute_not_exists(pk)"))
+        for token_value in transition.release_callback_tokens:
+            core.append({"Delete": {"TableName": self.tables.state, "Key": _key(f"CALLBACK#{token_value}")}})
+        if transition.idempotency is not None:
+            core.append(self._put(self._idempotency_item(transition.idempotency), "attribute_not_exists(pk)"))
+        side = self._side_actions(transition)
+        if len(core) > MAX_TRANSACTION_ACTIONS:
+            raise ValidationError(
+                f"Pipeline execution {execution.execution_id}: one decision changes {len(core)} records, more "
+                f"than a DynamoDB transaction holds ({MAX_TRANSACTION_ACTIONS})"
+            )
+        together = len(core) + len(side) <= MAX_TRANSACTION_ACTIONS
+        try:
+            self._transact(core + side if together else core)
+        except StaleWrite:
+            self._forget(execution.execution_id)
+            raise StaleWrite(f"Pipeline execution {execution.execution_id} changed concurrently.") from None
+        if not together:
+            for action in side:  # idempotent: if-absent updates and keyed puts
+                self._write_one(action)
+        self._remember_applied(transition)
+
+    def _execution_actions(self, transition: Transition) -> list[Item]:
+        execution = transition.execution
+        pk = _execution_pk(execution.execution_id)
+        item = {
+            **_key(pk),
+            "gsi1pk": _s(f"PIPELINE#{execution.pipeline_name}#EXECUTIONS"),
+            "gsi1sk": _s(_sort_key(execution.created_at, execution.execution_id)),
+            "gsi2pk": _s("EXECUTIONS"),
+            "gsi2sk": _s(_sort_key(execution.created_at, execution.execution_id)),
+            "v": _n(execution.version),
+            "st": _s(execution.status),
+            **self.codec.encode(
+                _body(execution, exclude={"definition"}), f"execution {execution.execution_id}"
+            ),
+        }
+        active_now = execution.status in ACTIVE_EXECUTION_STATUSES
+        marker_key = _key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))
+        marker_put = {
+            "Put": {"TableName": self.tables.state, "Item": {**marker_key, "id": _s(execution.execution_id)}}
+        }
+        marker_delete = {"Delete": {"TableName": self.tables.state, "Key": marker_key}}
+        if transition.expected_version is None:
+            actions = [
+                self._put(item, "attribute_not_exists(pk)"),
+                self._put(
+                    {
+                        **_key(pk, _DEFINITION),
+                        **self.codec.encode(execution.definition, f"definition of {execution.execution_id}"),
+                    },
+                    "attribute_not_exists(pk)",
+                ),
+            ]
+            return [*actions, marker_put] if active_now else actions
+        actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
+        was_active = self._known_active(execution.execution_id, transition.expected_version)
+        if was_active is None or was_active != active_now:
+            actions.append(marker_put if active_now else marker_delete)
+        return actions
+
+    def _known_active(self, execution_id: str, version: int) -> bool | None:
+        """Whether the execution was active at ``version``, if the memo knows (saves a write)."""
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if cached is None or cached.execution.version != version:
+            return None
+        return cached.execution.status in ACTIVE_EXECUTION_STATUSES
+
+    def _side_actions(self, transition: Transition) -> list[Item]:
+        actions: list[Item] = [
+            {"Put": {"TableName": self.tables.cache, "Item": self._cache_item(e)}}
+            for e in transition.cache_entries
+        ]
+        for experiment in transition.experiments:
+            actions.append(
+                self._insert_if_absent(
+                    f"EXPERIMENT#{experiment.name}",
+                    experiment,
+                    gsi1=("EXPERIMENTS", _sort_key(experiment.created_at, experiment.name)),
+                )
+            )
+        for trial in transition.trials:
+            actions.append(
+                self._insert_if_absent(
+                    f"TRIAL#{trial.name}",
+                    trial,
+                    gsi1=(
+                        f"EXPERIMENT#{trial.experiment_name}#TRIALS",
+                        _sort_key(trial.created_at, trial.name),
+                    ),
+                    gsi2=("TRIALS", _sort_key(trial.created_at, trial.name)),
+                )
+            )
+        for component in transition.trial_components:
+            actions.append(
+                self._insert_if_absent(
+                    f"TRIAL_COMPONENT#{component.name}",
+                    component,
+                    gsi1=(
+                        f"TRIAL#{component.trial_name}#COMPONENTS",
+                        _sort_key(component.created_at, component.name),
+                    ),
+                    gsi2=("TRIAL_COMPONENTS", _sort_key(component.created_at, component.name)),
+                )
+            )
+        return actions
+
+    def _insert_if_absent(
+        self, pk: str, record: BaseModel, *, gsi1: tuple[str, str], gsi2: tuple[str, str] | None = None
+    ) -> Item:
+        """INSERT OR IGNORE as an update: it never fails its transaction when the item exists."""
+        values: Item = {":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])}
+        sets = ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
+        if gsi2 is not None:
+            values.update({":g2p": _s(gsi2[0]), ":g2s": _s(gsi2[1])})
+            sets += ["gsi2pk = if_not_exists(gsi2pk, :g2p)", "gsi2sk = if_not_exists(gsi2sk, :g2s)"]
+        encoded = self.codec.encode(_body(record), pk)
+        for name, value in encoded.items():
+            values[f":{name}"] = value
+            sets.append(f"#{name} = if_not_exists(#{name}, :{name})")
+        return {
+            "Update": {
+                "TableName": self.tables.state,
+                "Key": _key(pk),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ExpressionAttributeNames": {f"#{name}": name for name in encoded},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _step_item(self, record: StepRecord) -> Item:
+        return {
+            **_key(_execution_pk(record.execution_id), _step_sk(record.step_name)),
+            "v": _n(record.version),
+            "st": _s(record.status),
+            **self.codec.encode(_body(record), f"step {record.step_name} of {record.execution_id}"),
+        }
+
+    def _callback_item(self, token: CallbackTokenRecord) -> Item:
+        return {
+            **_key(f"CALLBACK#{token.token}"),
+            TTL_ATTRIBUTE: _n(_epoch(token.created_at + self.callback_ttl)),
+            "body": _s(_body(token)),
+        }
+
+    def _cache_item(self, entry: CacheEntry) -> Item:
+        return {
+            "pk": _s(f"{entry.pipeline_name}#{entry.cache_key}"),
+            "sk": _s(f"{timestamp(entry.completed_at)}#{entry.execution_id}#{entry.step_name}"),
+            TTL_ATTRIBUTE: _n(_epoch(entry.completed_at + self.cache_ttl)),
+            **self.codec.encode(_body(entry), f"cache entry of step {entry.step_name}"),
+        }
+
+    def _idempotency_item(self, record: IdempotencyRecord) -> Item:
+        return {**_key(f"IDEMPOTENCY#{record.operation}#{record.token}"), "body": _s(_body(record))}
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        items = {i["sk"]["S"]: i for i in self._query_partition(_execution_pk(execution_id), "#")}
+        if _META not in items or _DEFINITION not in items:
+            return None
+        return self._execution(items[_META], items[_DEFINITION])
+
+    def load_state(self, execution_id: str) -> ExecutionState | None:
+        pk = _execution_pk(execution_id)
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if cached is not None:
+            head = self.client.get_item(
+                TableName=self.tables.state, Key=_key(pk), ConsistentRead=True, ProjectionExpression="v"
+            ).get("Item")
+            if head is None:
+                return None
+            if int(head["v"]["N"]) == cached.execution.version:
+                return cached
+        items = self._query_partition(pk)
+        by_sk = {i["sk"]["S"]: i for i in items}
+        if _META not in by_sk or _DEFINITION not in by_sk:
+            return None
+        execution = self._execution(by_sk[_META], by_sk[_DEFINITION])
+        steps = {}
+        for item in items:
+            if item["sk"]["S"].startswith("STEP#"):
+                record = StepRecord.model_validate_json(self.codec.decode(item))
+                steps[record.step_name] = record
+        state = ExecutionState(execution, steps)
+        self._remember(state)
+        return state
+
+    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        if pipeline_name:
+            index, index_pk, listing = (
+                "gsi1",
+                f"PIPELINE#{pipeline_name}#EXECUTIONS",
+                f"executions:{pipeline_name}",
+            )
+        else:
+            index, index_pk, listing = "gsi2", "EXECUTIONS", "executions:"
+        items, token = self._page_index(index, index_pk, listing, query)
+        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in items]
+        definitions = self._definitions(ids)
+        return Page(
+            items=[self._execution(i, definitions[x]) for i, x in zip(items, ids, strict=True)],
+            next_token=token,
+        )
+
+    def list_unfinished_executions(self) -> list[ExecutionRecord]:
+        ids = [item["id"]["S"] for item in self._query_partition(_ACTIVE)]
+        found = self._batch_get([_key(_execution_pk(x)) for x in ids])
+        definitions = self._definitions(ids)
+        executions = []
+        for execution_id in ids:
+            meta = found.get((_execution_pk(execution_id), _META))
+            if meta is not None and execution_id in definitions:
+                executions.append(self._execution(meta, definitions[execution_id]))
+        return executions
+
+    def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
+        records = [
+            StepRecord.model_validate_json(self.codec.decode(i))
+            for i in self._query_partition(_execution_pk(execution_id), "STEP#")
+        ]
+        rows = [(timestamp(r.started_at) if r.started_at else "", r.step_name, None, r) for r in records]
+        return _page_in_memory(f"steps:{execution_id}", rows, query)
+
+    def _execution(self, meta: Item, definition_item: Item | str) -> ExecutionRecord:
+        data = json.loads(self.codec.decode(meta))
+        data["definition"] = (
+            definition_item if isinstance(definition_item, str) else self.codec.decode(definition_item)
+        )
+        return ExecutionRecord.model_validate(data)
+
+    def _definitions(self, execution_ids: Sequence[str]) -> dict[str, str]:
+        found = self._batch_get([_key(_execution_pk(x), _DEFINITION) for x in execution_ids])
+        return {pk.removeprefix("EXECUTION#"): self.codec.decode(item) for (pk, _sk), item in found.items()}
+
+    # -- cache and callbacks ----------------------------------------------------------------------
+
+    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+        lower = timestamp(newer_than) if newer_than.year > 1 else _SORT_LOW
+        response = self.client.query(
+            TableName=self.tables.cache,
+            KeyConditionExpression="pk = :pk AND sk >= :lower",
+            ExpressionAttributeValues={":pk": _s(f"{pipeline_name}#{cache_key}"), ":lower": _s(lower)},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        return CacheEntry.model_validate_json(self.codec.decode(items[0])) if items else None
+
+    def get_callback(self, token: str) -> CallbackTokenRecord | None:
+        item = self._get(_key(f"CALLBACK#{token}"))
+        return CallbackTokenRecord.model_validate_json(item["body"]["S"]) if item else None
+
+    # -- experiments ------------------------------------------------------------------------------
+
+    def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
+        return self._list_named("gsi1", "EXPERIMENTS", "experiments", ExperimentRecord, query)
+
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
+        if experiment_name:
+            return self._list_named(
+                "gsi1",
+                f"EXPERIMENT#{experiment_name}#TRIALS",
+                f"trials:{experiment_name}",
+                TrialRecord,
+                query,
+            )
+        return self._list_named("gsi2", "TRIALS", "trials:", TrialRecord, query)
+
+    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
+        if trial_name:
+            return self._list_named(
+                "gsi1", f"TRIAL#{trial_name}#COMPONENTS", f"runs:{trial_name}", TrialComponentRecord, query
+            )
+        return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
+
+    def _list_named(
+        self, index: str, index_pk: str, listing: str, model: type[R], query: ListQuery
+    ) -> Page[R]:
+        records = [
+            model.model_validate_json(self.codec.decode(i)) for i in self._query_index(index, index_pk)
+        ]
+        return _page_in_memory(
+            listing,
+            [(timestamp(r.created_at), r.name, r.created_at, r) for r in records],  # type: ignore[attr-defined]
+            query,
+        )
+
+    # -- idempotency ------------------------------------------------------------------------------
+
+    def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
+        item = self._get(_key(f"IDEMPOTENCY#{operation}#{token}"))
+        return IdempotencyRecord.model_validate_json(item["body"]["S"]) if item else None
+
+    def put_idempotency(self, record: IdempotencyRecord) -> bool:
+        return self._put_if(self._idempotency_item(record), "attribute_not_exists(pk)")
+
+    # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
+
+    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        return self._put_if(
+            self._lease_item(execution_id, owner, now),
+            "attribute_not_exists(pk) OR #owner = :owner OR heartbeatAt < :stale",
+            {":owner": _s(owner), ":stale": _s(timestamp(stale_before))},
+        )
+
+    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
+        return self._put_if(
+            self._lease_item(execution_id, owner, now),
+            "attribute_not_exists(pk) OR #owner = :expected",
+            {":expected": _s(expected_owner)},
+        )
+
+    def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.tables.state,
+                Key=_key(f"LEASE#{execution_id}"),
+                UpdateExpression="SET heartbeatAt = :now",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": _s(timestamp(now)), ":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.tables.state,
+                Key=_key(f"LEASE#{execution_id}"),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def get_lease(self, execution_id: str) -> LeaseRecord | None:
+        item = self._get(_key(f"LEASE#{execution_id}"))
+        if item is None:
+            return None
+        heartbeat = datetime.strptime(item["heartbeatAt"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return LeaseRecord(execution_id=execution_id, owner=item["owner"]["S"], heartbeat_at=heartbeat)
+
+    @staticmethod
+    def _lease_item(execution_id: str, owner: str, now: datetime) -> Item:
+        return {**_key(f"LEASE#{execution_id}"), "owner": _s(owner), "heartbeatAt": _s(timestamp(now))}
+
+    # -- runtime task tokens (cloud runtime: Step Functions tokens it must complete later) ------------
+
+    def put_task_token(self, key: str, token: str, expires_at: datetime) -> None:
+        self.client.put_item(
+            TableName=self.tables.state,
+            Item={**_key(f"TASK_TOKEN#{key}"), "token": _s(token), TTL_ATTRIBUTE: _n(_epoch(expires_at))},
+        )
+
+    def get_task_token(self, key: str) -> str | None:
+        item = self._get(_key(f"TASK_TOKEN#{key}"))
+        return str(item["token"]["S"]) if item else None
+
+    def delete_task_token(self, key: str) -> None:
+        self.client.delete_item(TableName=self.tables.state, Key=_key(f"TASK_TOKEN#{key}"))
+
+    # -- primitives -------------------------------------------------------------------------------
+
+    def _get(self, key: Item) -> Item | None:
+        item: Item | None = self.client.get_item(
+            TableName=self.tables.state, Key=key, ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def _put(self, item: Item, condition: str, values: Mapping[str, Any] | None = None) -> Item:
+        put: Item = {"TableName": self.tables.state, "Item": item, "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = dict(values)
+        if "#owner" in condition:
+            put["ExpressionAttributeNames"] = {"#owner": "owner"}
+        return {"Put": put}
+
+    def _put_if(self, item: Item, condition: str, values: Mapping[str, Any] | None = None) -> bool:
+        """A single conditional put: False when the condition does not hold."""
+        try:
+            self.client.put_item(**self._put(item, condition, values)["Put"])
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _write_one(self, action: Item) -> None:
+        if "Put" in action:
+            self.client.put_item(**action["Put"])
+        elif "Update" in action:
+            self.client.update_item(**action["Update"])
+        else:
+            raise AssertionError(f"not a side action: {sorted(action)}")
+
+    def _transact(self, actions: list[Item]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException":
+                reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+                if reasons & _STALE_REASONS or not reasons:
+                    raise StaleWrite("a conditional write lost") from exc
+            if _code(exc) == "TransactionConflictException":
+                raise StaleWrite("a concurrent transaction touched the same records") from exc
+            raise
+
+    def _query_partition(self, pk: str, sk_prefix: str | None = None) -> list[Item]:
+        condition = "pk = :pk"
+        values: Item = {":pk": _s(pk)}
+        if sk_prefix:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = _s(sk_prefix)
+        return list(
+            self._query_all(
+                TableName=self.tables.state,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+            )
+        )
+
+    def _query_index(self, index: str, index_pk: str) -> list[Item]:
+        return list(
+            self._query_all(
+                TableName=self.tables.state,
+                IndexName=index,
+                KeyConditionExpression=f"{index}pk = :pk",
+                ExpressionAttributeValues={":pk": _s(index_pk)},
+            )
+        )
+
+    def _query_all(self, **request: Any) -> Iterator[Item]:
+        while True:
+            response = self.client.query(**request)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _page_index(
+        self, index: str, index_pk: str, listing: str, query: ListQuery
+    ) -> tuple[list[Item], str | None]:
+        """Keyset pagination straight on an index whose sort key is ``<created>#<id>``."""
+        low = timestamp(query.created_after) + "#" + _SORT_HIGH if query.created_after else _SORT_LOW
+        high = timestamp(query.created_before) if query.created_before else _SORT_HIGH
+        request: Item = {
+            "TableName": self.tables.state,
+            "IndexName": index,
+            "KeyConditionExpression": f"{index}pk = :pk AND {index}sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": _s(index_pk), ":low": _s(low), ":high": _s(high)},
+            "ScanIndexForward": query.ascending,
+        }
+        if query.next_token:
+            last_sort, last_id = decode_token(listing, query.next_token)
+            request["ExclusiveStartKey"] = {
+                **_key(_execution_pk(last_id)),
+                f"{index}pk": _s(index_pk),
+                f"{index}sk": _s(f"{last_sort}#{last_id}"),
+            }
+        if high < low:
+            return [], None
+        limit = max(1, query.limit)
+        items: list[Item] = []
+        while len(items) <= limit:
+            request["Limit"] = limit + 1 - len(items)
+            response = self.client.query(**request)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        token = None
+        if len(items) > limit:
+            created, _, ident = items[limit - 1][f"{index}sk"]["S"].partition("#")
+            token = encode_token(listing, [created, ident])
+        return items[:limit], token
+
+    def _batch_get(self, keys: Sequence[Item]) -> dict[tuple[str, str], Item]:
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(keys), 100):
+            pending: Item = {
+                self.tables.state: {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}
+            }
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self.tables.state, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _batch_delete(self, keys: Iterable[Item]) -> None:
+        requests = [{"DeleteRequest": {"Key": key}} for key in keys]
+        for start in range(0, len(requests), 25):
+            pending: Item = {self.tables.state: requests[start : start + 25]}
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    # -- the execution-state memo ------------------------------------------------------------------
+
+    def _remember(self, state: ExecutionState) -> None:
+        with self._states_lock:
+            self._states[state.execution.execution_id] = state
+            if len(self._states) > _MAX_CACHED_STATES:
+                self._states.pop(next(iter(self._states)))
+
+    def _forget(self, execution_id: str) -> None:
+        with self._states_lock:
+            self._states.pop(execution_id, None)
+
+    def _remember_applied(self, transition: Transition) -> None:
+        execution_id = transition.execution.execution_id
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if transition.expected_version is None:
+            steps: dict[str, StepRecord] = {}
+        elif cached is not None and cached.execution.version == transition.expected_version:
+            steps = dict(cached.steps)
+        else:
+            self._forget(execution_id)
+            return
+        for write in transition.steps:
+            steps[write.record.step_name] = write.record
+        self._remember(ExecutionState(transition.execution, steps))
+
+
+def _page_in_memory(
+    listing: str, rows: list[tuple[str, str, datetime | None, R]], query: ListQuery
+) -> Page[R]:
+    """The SQLite store's keyset pagination, over a collection read whole (small collections).
+    Each row is (sort value, id, creation time for the time filters or None, record)."""
+    if query.created_after is not None:
+        after = query.created_after
+        rows = [r for r in rows if r[2] is None or r[2] > after]
+    if query.created_before is not None:
+        before = query.created_before
+        rows = [r for r in rows if r[2] is None or r[2] < before]
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=not query.ascending)
+    if query.next_token:
+        last = tuple(decode_token(listing, query.next_token))
+        if query.ascending:
+            rows = [r for r in rows if (r[0], r[1]) > last]
+        else:
+            rows = [r for r in rows if (r[0], r[1]) < last]
+    limit = max(1, query.limit)
+    token = encode_token(listing, [rows[limit - 1][0], rows[limit - 1][1]]) if len(rows) > limit else None
+    return Page(items=[r[3] for r in rows[:limit]], next_token=token)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# -- table definitions (tests, benchmarks and `pipelines` tooling; CDK declares the same) ----------
+
+STATE_INDEXES = ("gsi1", "gsi2")
+
+
+def create_tables(client: Any, tables: TableNames) -> None:
+    """Create both tables as infra/constructs/data.py declares them (on-demand, TTL on)."""
+    string = "S"
+    client.create_table(
+        TableName=tables.state,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": string}
+            for name in ("pk", "sk", *(f"{i}{part}" for i in STATE_INDEXES for part in ("pk", "sk")))
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
+                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in STATE_INDEXES
+        ],
+    )
+    client.create_table(
+        TableName=tables.cache,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": string} for n in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    for name in (tables.state, tables.cache):
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+        )
+
+
+def store_from_environment(
+    environ: Mapping[str, str], *, client: Any | None = None, objects: ObjectStore | None = None
+) -> DynamoDBStore:
+    """The store of a deployed Lambda: STATE_TABLE, CACHE_TABLE and, if set, PAYLOAD_BUCKET."""
+    bucket = environ.get("PAYLOAD_BUCKET")
+    if bucket and objects is None:
+        from pipelines.objects.s3 import S3ObjectStore
+
+        objects = S3ObjectStore(region=environ.get("AWS_REGION"))
+    return DynamoDBStore(
+        TableNames(state=environ["STATE_TABLE"], cache=environ["CACHE_TABLE"]),
+        client=client,
+        region=environ.get("AWS_REGION"),
+        objects=objects if bucket else None,
+        payload_uri=f"s3://{bucket}/payloads" if bucket else None,
+    )

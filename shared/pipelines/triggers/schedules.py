@@ -1,0 +1,259 @@
+"""The cloud Scheduler backend: the Scheduler subset on real EventBridge Scheduler.
+
+Schedules created through our API (the SageMaker SDK's ``put_triggers``, boto3's ``scheduler``
+client pointed at the API) become real schedules in the deployment's schedule group. Their
+target is the trigger Lambda, whose input names the pipeline, the account that created the
+schedule and the parameter values; the Lambda starts the execution with a ClientRequestToken
+per occurrence. Reads translate back: ``GetSchedule`` shows the pipeline as the target, as
+the service would.
+
+Differences from targeting a pipeline directly, all visible in the API:
+
+* Schedules live in the deployment's group; ``default`` is accepted as another name for it.
+* ``Target.RoleArn`` (required by the API) is kept and echoed, but the schedule invokes the
+  trigger Lambda with the deployment's scheduler role; the execution runs with the pipeline's
+  own RoleArn as usual.
+* Schedule names are unique across the accounts using the deployment (as pipeline names are);
+  each account sees and changes only its own schedules.
+* ``KmsKeyArn``, ``Target.DeadLetterConfig`` and targets other than our pipelines are refused.
+
+Registration checks the expression (at/rate/cron, time zone), the window, the target pipeline
+and that every parameter has a value, so nothing that must fail at fire time is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pipelines.api.errors import ServiceError
+from pipelines.api.ops.access import SharingPolicy
+from pipelines.api.schedule_expressions import parse_schedule_expression
+from pipelines.api.wire import CallContext
+from pipelines.store import Store
+from pipelines.triggers.aws_errors import aws_errors
+from pipelines.triggers.targets import TriggerTarget, schedule_input
+from pipelines.triggers.validation import check_trigger_parameters, target_pipeline
+
+DEFAULT_GROUP_ALIAS = "default"
+_TARGET_MEMBERS = frozenset({"Arn", "RoleArn", "SageMakerPipelineParameters", "RetryPolicy"})
+_COPIED = (
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "StartDate",
+    "EndDate",
+    "Description",
+    "State",
+    "FlexibleTimeWindow",
+    "ActionAfterCompletion",
+    "ClientToken",
+)
+
+
+def _not_found(name: str) -> ServiceError:
+    return ServiceError("ResourceNotFoundException", f"Schedule {name} does not exist.", 404)
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("ValidationException", message, 400)
+
+
+class CloudScheduler:
+    """:class:`~pipelines.api.scheduler.SchedulerBackend` over a boto3 ``scheduler`` client."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        group_name: str,
+        trigger_function_arn: str,
+        scheduler_role_arn: str,
+        store: Store,
+        sharing: SharingPolicy | None = None,
+    ) -> None:
+        self.client = client
+        self.group_name = group_name
+        self.trigger_function_arn = trigger_function_arn
+        self.scheduler_role_arn = scheduler_role_arn
+        self.store = store
+        self.sharing = sharing
+
+    # -- writes -----------------------------------------------------------------------------------
+    def create_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        request = self._request(params, ctx)
+        with aws_errors("EventBridge Scheduler"):
+            response = self.client.create_schedule(**request)
+        return {"ScheduleArn": response["ScheduleArn"]}
+
+    def update_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        self._owned(params["Name"], self._group(params), ctx)
+        request = self._request(params, ctx)
+        request.pop("ClientToken", None)
+        with aws_errors("EventBridge Scheduler"):
+            response = self.client.update_schedule(**request)
+        return {"ScheduleArn": response["ScheduleArn"]}
+
+    def _request(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        group = self._group(params)
+        if params.get("KmsKeyArn"):
+            raise _invalid("KmsKeyArn is not supported: schedules are encrypted with an AWS owned key")
+        target = dict(params["Target"])
+        extra = sorted(set(target) - _TARGET_MEMBERS)
+        if extra:
+            raise _invalid(f"Target.{extra[0]} is not supported: schedule targets are SageMaker pipelines")
+        parse_schedule_expression(params["ScheduleExpression"], params.get("ScheduleExpressionTimezone"))
+        start, end = params.get("StartDate"), params.get("EndDate")
+        if start is not None and end is not None and end <= start:
+            raise _invalid("EndDate must be after StartDate")
+        window = params["FlexibleTimeWindow"]
+        if window.get("Mode") == "FLEXIBLE" and "MaximumWindowInMinutes" not in window:
+            raise _invalid("FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE")
+        pipeline = target_pipeline(self.store, target["Arn"], ctx.account_id, self.sharing)
+        values = {
+            p["Name"]: p["Value"]
+            for p in target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
+        }
+        check_trigger_parameters(pipeline, values, kind="schedule")
+        trigger = TriggerTarget(
+            pipeline_arn=pipeline.arn,
+            account=ctx.account_id,
+            trigger=f"schedule/{group}/{params['Name']}",
+            parameters=values,
+            role_arn=target.get("RoleArn"),
+        )
+        real_target: dict[str, Any] = {
+            "Arn": self.trigger_function_arn,
+            "RoleArn": self.scheduler_role_arn,
+            "Input": schedule_input(trigger),
+        }
+        if "RetryPolicy" in target:
+            real_target["RetryPolicy"] = target["RetryPolicy"]
+        request: dict[str, Any] = {"Name": params["Name"], "GroupName": group, "Target": real_target}
+        request.update({k: params[k] for k in _COPIED if params.get(k) is not None})
+        request.setdefault("State", "ENABLED")
+        return request
+
+    def _group(self, params: dict[str, Any]) -> str:
+        group = params.get("GroupName") or DEFAULT_GROUP_ALIAS
+        if group not in (DEFAULT_GROUP_ALIAS, self.group_name):
+            raise ServiceError(
+                "ResourceNotFoundException",
+                f"Schedule group {group} does not exist; this deployment keeps schedules in "
+                f"{self.group_name} (also called {DEFAULT_GROUP_ALIAS}).",
+                404,
+            )
+        return self.group_name
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _get(self, name: str) -> dict[str, Any]:
+        try:
+            with aws_errors("EventBridge Scheduler"):
+                return dict(self.client.get_schedule(Name=name, GroupName=self.group_name))
+        except ServiceError as error:
+            if error.code == "ResourceNotFoundException":
+                raise _not_found(name) from error
+            raise
+
+    def _owned(self, name: str, group: str, ctx: CallContext) -> tuple[dict[str, Any], TriggerTarget]:
+        schedule = self._get(name)
+        target = _trigger_target(schedule)
+        if target is None or target.account != ctx.account_id:
+            raise _not_found(name)
+        return schedule, target
+
+    def get_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        schedule, target = self._owned(params["Name"], self._group(params), ctx)
+        shown = {k: v for k, v in schedule.items() if k != "ResponseMetadata"}
+        real = schedule["Target"]
+        shown_target: dict[str, Any] = {
+            "Arn": target.pipeline_arn,
+            "RoleArn": target.role_arn or real["RoleArn"],
+            "SageMakerPipelineParameters": {
+                "PipelineParameterList": [{"Name": k, "Value": v} for k, v in target.parameters.items()]
+            },
+        }
+        if "RetryPolicy" in real:
+            shown_target["RetryPolicy"] = real["RetryPolicy"]
+        shown["Target"] = shown_target
+        return shown
+
+    def delete_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        self._owned(params["Name"], self._group(params), ctx)
+        with aws_errors("EventBridge Scheduler"):
+            self.client.delete_schedule(Name=params["Name"], GroupName=self.group_name)
+        return {}
+
+    def list_schedules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        if params.get("GroupName"):
+            self._group(params)
+        request: dict[str, Any] = {"GroupName": self.group_name, "MaxResults": params.get("MaxResults", 100)}
+        for member in ("NamePrefix", "State", "NextToken"):
+            if params.get(member):
+                request[member] = params[member]
+        with aws_errors("EventBridge Scheduler"):
+            page = self.client.list_schedules(**request)
+        summaries = []
+        for summary in page.get("Schedules", []):
+            try:
+                target = _trigger_target(self._get(summary["Name"]))
+            except ServiceError as error:
+                if error.code == "ResourceNotFoundException":  # deleted while listing
+                    continue
+                raise
+            if target is None or target.account != ctx.account_id:
+                continue
+            shown = {
+                k: summary[k]
+                for k in ("Arn", "Name", "GroupName", "State", "CreationDate", "LastModificationDate")
+                if k in summary
+            }
+            shown["Target"] = {"Arn": target.pipeline_arn}
+            summaries.append(shown)
+        return {"Schedules": summaries, "NextToken": page.get("NextToken")}
+
+    # -- pipeline deletion ------------------------------------------------------------------------
+    def _all_schedules(self) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            request: dict[str, Any] = {"GroupName": self.group_name, "MaxResults": 100}
+            if token:
+                request["NextToken"] = token
+            with aws_errors("EventBridge Scheduler"):
+                page = self.client.list_schedules(**request)
+            yield from page.get("Schedules", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def delete_schedules_for_target(self, pipeline_arn: str) -> int:
+        deleted = 0
+        for summary in list(self._all_schedules()):
+            try:
+                target = _trigger_target(self._get(summary["Name"]))
+            except ServiceError as error:
+                if error.code == "ResourceNotFoundException":
+                    continue
+                raise
+            if target is None or target.pipeline_arn.lower() != pipeline_arn.lower():
+                continue
+            try:
+                with aws_errors("EventBridge Scheduler"):
+                    self.client.delete_schedule(Name=summary["Name"], GroupName=self.group_name)
+                deleted += 1
+            except ServiceError as error:
+                if error.code != "ResourceNotFoundException":
+                    raise
+        return deleted
+
+
+def _trigger_target(schedule: dict[str, Any]) -> TriggerTarget | None:
+    """The pipeline target a real schedule carries, or None for a schedule that is not ours."""
+    try:
+        document = json.loads(schedule["Target"]["Input"])
+        return TriggerTarget.model_validate(document["target"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+__all__ = ["DEFAULT_GROUP_ALIAS", "CloudScheduler"]

@@ -1,0 +1,216 @@
+"""The Store protocol, run against every backend: pipelines and versions, conditional
+transitions, listings with NextToken, cache look-ups, callbacks, idempotency, leases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pipelines.store.backends import open_backend
+from pipelines.store.base import (
+    CacheEntry,
+    CallbackTokenRecord,
+    ExecutionRecord,
+    ExecutionState,
+    IdempotencyRecord,
+    InvalidNextToken,
+    ListQuery,
+    PipelineRecord,
+    PipelineVersionRecord,
+    RecordExists,
+    RecordNotFound,
+    StaleWrite,
+    StepRecord,
+    StepWrite,
+    Store,
+    Transition,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def pipeline_record(name: str, at: datetime = T0, **extra) -> PipelineRecord:
+    return PipelineRecord(
+        name=name, arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{name.lower()}", definition="{}", created_at=at, modified_at=at, **extra
+    )
+
+
+def version(name: str, number: int, text: str = "{}") -> PipelineVersionRecord:
+    return PipelineVersionRecord(pipeline_name=name, version_id=number, definition=text, created_at=T0 + timedelta(minutes=number))
+
+
+def execution_record(execution_id: str, pipeline: str = "p", at: datetime = T0, **extra) -> ExecutionRecord:
+    return ExecutionRecord(
+        execution_id=execution_id,
+        execution_arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{pipeline}/execution/{execution_id}",
+        pipeline_name=pipeline,
+        pipeline_arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{pipeline}",
+        definition='{"Version": "2020-12-01", "Steps": []}',
+        created_at=at,
+        modified_at=at,
+        **extra,
+    )
+
+
+def step_record(execution_id: str, name: str, at: datetime = T0, **extra) -> StepRecord:
+    return StepRecord(execution_id=execution_id, step_name=name, step_type="Processing", started_at=at, **extra)
+
+
+def create_execution(store: Store, execution: ExecutionRecord, *steps: StepRecord) -> None:
+    store.apply(Transition(execution=execution, expected_version=None, steps=[StepWrite(s, None) for s in steps]))
+
+
+def test_pipeline_crud_and_versions(store: Store) -> None:
+    store.create_pipeline(pipeline_record("Churn"), version("Churn", 1, "v1"))
+    with pytest.raises(RecordExists):
+        store.create_pipeline(pipeline_record("Churn"), version("Churn", 1))
+    current = store.get_pipeline("Churn")
+    assert current is not None and current.version == 1
+    updated = current.model_copy(update={"definition": "v2", "latest_version_id": 2, "version": 2, "description": "d"})
+    store.update_pipeline(updated, expected_version=1, new_version=version("Churn", 2, "v2"))
+    with pytest.raises(StaleWrite):
+        store.update_pipeline(updated, expected_version=1)
+    assert store.get_pipeline("Churn").description == "d"
+    assert store.get_pipeline_version("Churn", 1).definition == "v1"
+    assert [v.version_id for v in store.list_pipeline_versions("Churn", ListQuery()).items] == [2, 1]
+    store.delete_pipeline("Churn")
+    assert store.get_pipeline("Churn") is None and store.get_pipeline_version("Churn", 2) is None
+    with pytest.raises(RecordNotFound):
+        store.delete_pipeline("Churn")
+
+
+def test_pipeline_listing_pages_sorts_and_filters(store: Store) -> None:
+    names = [f"pipe-{i:02d}" for i in range(7)] + ["Other"]
+    for i, name in enumerate(names):
+        store.create_pipeline(pipeline_record(name, T0 + timedelta(seconds=i)), version(name, 1))
+    seen, token = [], None
+    while True:
+        page = store.list_pipelines(ListQuery(limit=3, next_token=token))
+        seen.extend(p.name for p in page.items)
+        token = page.next_token
+        if token is None:
+            break
+    assert seen == list(reversed(names))  # newest first by default
+    ascending = store.list_pipelines(ListQuery(sort_by="Name", ascending=True, name_prefix="PIPE-0", limit=100))
+    assert [p.name for p in ascending.items] == names[:7]
+    window = store.list_pipelines(ListQuery(created_after=T0 + timedelta(seconds=2), created_before=T0 + timedelta(seconds=5)))
+    assert [p.name for p in window.items] == ["pipe-04", "pipe-03"]
+    with pytest.raises(InvalidNextToken):
+        store.list_pipelines(ListQuery(next_token="garbage"))
+    foreign = store.list_executions(None, ListQuery(limit=1))
+    assert foreign.next_token is None
+
+
+def test_transitions_are_conditional_and_all_or_nothing(store: Store) -> None:
+    execution = execution_record("aaaaaaaaaaaa")
+    create_execution(store, execution, step_record(execution.execution_id, "A"))
+    with pytest.raises(StaleWrite):
+        create_execution(store, execution)  # the execution exists already
+    state = store.load_state(execution.execution_id)
+    assert isinstance(state, ExecutionState) and set(state.steps) == {"A"}
+    done = state.steps["A"].model_copy(update={"status": "Succeeded", "version": 2})
+    next_execution = state.execution.model_copy(update={"version": 2})
+    store.apply(Transition(execution=next_execution, expected_version=1, steps=[StepWrite(done, 1)]))
+    # a second writer that read version 1 loses, and none of its writes land
+    loser = Transition(
+        execution=state.execution.model_copy(update={"version": 2, "status": "Failed"}),
+        expected_version=1,
+        steps=[StepWrite(step_record(execution.execution_id, "B"), None)],
+    )
+    with pytest.raises(StaleWrite):
+        store.apply(loser)
+    # a stale step version fails the whole transition even with the right execution version
+    stale_step = Transition(
+        execution=next_execution.model_copy(update={"version": 3, "status": "Failed"}),
+        expected_version=2,
+        steps=[StepWrite(step_record(execution.execution_id, "B"), None), StepWrite(done.model_copy(update={"version": 3}), 1)],
+    )
+    with pytest.raises(StaleWrite):
+        store.apply(stale_step)
+    after = store.load_state(execution.execution_id)
+    assert after.execution.status == "Executing" and after.execution.version == 2
+    assert set(after.steps) == {"A"} and after.steps["A"].status == "Succeeded"
+
+
+def test_two_handles_see_each_others_writes(store: Store, store_kind: str, tmp_path: Path) -> None:
+    other = open_backend(store_kind, tmp_path)
+    execution = execution_record("bbbbbbbbbbbb")
+    create_execution(store, execution, step_record(execution.execution_id, "A"))
+    assert other.load_state(execution.execution_id).steps["A"].status == "Starting"
+    state = store.load_state(execution.execution_id)
+    store.apply(
+        Transition(
+            execution=state.execution.model_copy(update={"version": 2}),
+            expected_version=1,
+            steps=[StepWrite(state.steps["A"].model_copy(update={"status": "Executing", "version": 2}), 1)],
+        )
+    )
+    assert other.load_state(execution.execution_id).steps["A"].status == "Executing"
+    other.close()
+
+
+def test_execution_and_step_listings(store: Store) -> None:
+    for i in range(5):
+        create_execution(store, execution_record(f"exec{i:08d}", at=T0 + timedelta(seconds=i), status="Executing" if i % 2 else "Succeeded"))
+    create_execution(store, execution_record("otherpipe000", pipeline="q"))
+    page = store.list_executions("p", ListQuery(limit=2))
+    second = store.list_executions("p", ListQuery(limit=2, next_token=page.next_token))
+    assert [e.execution_id for e in page.items + second.items] == ["exec00000004", "exec00000003", "exec00000002", "exec00000001"]
+    assert [e.execution_id for e in store.list_unfinished_executions()] == ["otherpipe000", "exec00000001", "exec00000003"]
+    assert len(store.list_executions(None, ListQuery()).items) == 6
+    execution = execution_record("stepsexec000")
+    create_execution(store, execution, *[step_record(execution.execution_id, n, T0 + timedelta(seconds=i)) for i, n in enumerate("CAB")])
+    assert [s.step_name for s in store.list_steps(execution.execution_id, ListQuery(ascending=True)).items] == ["C", "A", "B"]
+    assert [s.step_name for s in store.list_steps(execution.execution_id, ListQuery(limit=1)).items] == ["B"]
+
+
+def test_cache_lookup_newest_within_window(store: Store) -> None:
+    execution = execution_record("cacheexec000")
+
+    def entry(at: datetime, run: str) -> CacheEntry:
+        return CacheEntry(
+            pipeline_name="p", cache_key="k", step_type="Processing", step_name="S", execution_id=run,
+            execution_arn=f"arn:{run}", completed_at=at, properties={"run": run},
+        )
+
+    store.apply(
+        Transition(
+            execution=execution, expected_version=None,
+            cache_entries=[entry(T0, "old"), entry(T0 + timedelta(hours=1), "new")],
+        )
+    )
+    assert store.find_cache_entry("p", "k", T0 - timedelta(days=1)).properties == {"run": "new"}
+    assert store.find_cache_entry("p", "k", T0 + timedelta(hours=2)) is None
+    assert store.find_cache_entry("q", "k", T0 - timedelta(days=1)) is None
+    assert store.find_cache_entry("p", "other", T0 - timedelta(days=1)) is None
+
+
+def test_callback_tokens_are_inserted_and_released(store: Store) -> None:
+    execution = execution_record("callbackexec")
+    token = CallbackTokenRecord(token="AbCdEfGhIj", execution_id=execution.execution_id, step_name="S", attempt=1, created_at=T0)
+    store.apply(Transition(execution=execution, expected_version=None, callback_tokens=[token]))
+    assert store.get_callback("AbCdEfGhIj") == token
+    store.apply(Transition(execution=execution.model_copy(update={"version": 2}), expected_version=1, release_callback_tokens=["AbCdEfGhIj"]))
+    assert store.get_callback("AbCdEfGhIj") is None
+
+
+def test_idempotency_records(store: Store) -> None:
+    record = IdempotencyRecord(token="t", operation="CreatePipeline", fingerprint="f", result={"PipelineArn": "a"}, created_at=T0)
+    assert store.put_idempotency(record)
+    assert not store.put_idempotency(record.model_copy(update={"fingerprint": "g"}))
+    assert store.get_idempotency("t", "CreatePipeline").fingerprint == "f"
+    assert store.get_idempotency("t", "StartPipelineExecution") is None
+
+
+def test_leases(store: Store) -> None:
+    assert store.acquire_lease("e", "one", T0, T0 - timedelta(seconds=15))
+    assert not store.acquire_lease("e", "two", T0 + timedelta(seconds=5), T0 - timedelta(seconds=10))
+    assert store.renew_lease("e", "one", T0 + timedelta(seconds=10))
+    assert not store.renew_lease("e", "two", T0 + timedelta(seconds=10))
+    assert store.acquire_lease("e", "two", T0 + timedelta(seconds=40), T0 + timedelta(seconds=25))  # heartbeat went stale
+    assert not store.force_lease("e", "three", T0, expected_owner="one")
+    assert store.force_lease("e", "three", T0, expected_owner="two")
+    assert store.get_lease("e").owner == "three"
+    store.release_lease("e", "three")
+    assert store.get_lease("e") is None
