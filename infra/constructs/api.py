@@ -26,8 +26,8 @@ GATEWAY_ERRORS: dict[str, str] = {
     "THROTTLED": "ThrottlingException",
     "QUOTA_EXCEEDED": "ThrottlingException",
     "REQUEST_TOO_LARGE": "RequestEntityTooLargeException",
-    "DEFAULT_4XX": "ValidationException",
-    "DEFAULT_5XX": "InternalFailure",
+    "DEFAULT_4_XX": "ValidationException",
+    "DEFAULT_5_XX": "InternalFailure",
 }
 
 

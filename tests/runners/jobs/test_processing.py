@@ -307,3 +307,30 @@ def test_mapped_interpreter_is_used_and_logged(
     ProcessingRunner().run(request("Processing", arguments), ctx)
     assert objects.get(f"s3://{BUCKET}/via/via.txt") == f"yes {wrapper}".encode()
     assert f"-> {wrapper} (config [images])" in job_ctx.log.text  # type: ignore[attr-defined]
+
+
+def test_network_isolation_leaves_only_loopback(job_ctx: RunContext, objects: LocalObjectStore) -> None:
+    code = put_script(
+        objects,
+        "code/script.py",
+        "import os\nopen('/opt/ml/processing/out/net.txt','w').write(','.join(sorted(os.listdir('/sys/class/net'))))\n",
+    )
+    for isolated in (True, False):
+        arguments = processing_arguments(
+            code, outputs=[s3_output("out", f"s3://{BUCKET}/net/{isolated}", "/opt/ml/processing/out")]
+        )
+        arguments["NetworkConfig"] = {"EnableNetworkIsolation": isolated}
+        ProcessingRunner().run(request("Processing", arguments, job_name=f"net-{isolated}"), job_ctx)
+    assert objects.get(f"s3://{BUCKET}/net/True/net.txt") == b"lo"
+    host_interfaces = ",".join(sorted(os.listdir("/sys/class/net"))).encode()
+    assert objects.get(f"s3://{BUCKET}/net/False/net.txt") == host_interfaces
+
+
+def test_pipe_mode_is_refused_clearly(job_ctx: RunContext, objects: LocalObjectStore) -> None:
+    code = put_script(objects, "code/script.py", "print('never')\n")
+    arguments = processing_arguments(code, inputs=[s3_input("data", code, "/opt/ml/processing/input/data")])
+    arguments["ProcessingInputs"][0]["S3Input"]["S3InputMode"] = "Pipe"
+    with pytest.raises(
+        JobRequestError, match=r"input 'data' uses S3InputMode Pipe, which is not supported locally"
+    ):
+        ProcessingRunner().run(request("Processing", arguments), job_ctx)

@@ -94,7 +94,7 @@ class TransformRunner:
             raise label.request_error(
                 f"{unsupported} (input/output filtering and joining) is not supported locally"
             )
-        container = self._model_container(arguments, label, config)
+        model, container = self._model_container(arguments, label, config)
         image = container.get("Image") if isinstance(container.get("Image"), str) else None
         interpreter = resolve_interpreter(config, image)
         ctx.log(label.reason(f"interpreter: {interpreter.describe(image)}"))
@@ -132,7 +132,7 @@ class TransformRunner:
                 ctx,
                 cwd=code_dir,
                 max_runtime=None,
-                isolate_network=self._network_isolated(arguments, config),
+                isolate_network=model.get("EnableNetworkIsolation") is True,
             )
             output_path = str(
                 as_mapping(arguments.get("TransformOutput"), what="TransformOutput").get("S3OutputPath")
@@ -156,13 +156,10 @@ class TransformRunner:
 
     # -- the model ---------------------------------------------------------------------------------
 
-    def _network_isolated(self, arguments: Mapping[str, Any], config: Config) -> bool:
-        model = self.models(config)(str(arguments.get("ModelName")))
-        return model.get("EnableNetworkIsolation") is True
-
     def _model_container(
         self, arguments: Mapping[str, Any], label: JobLabel, config: Config
-    ) -> Mapping[str, Any]:
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """The CreateModel request recorded under ModelName, and its one container."""
         name = arguments.get("ModelName")
         if not isinstance(name, str) or not name:
             raise label.request_error("the request has no ModelName")
@@ -180,7 +177,7 @@ class TransformRunner:
         container = model.get("PrimaryContainer") or (containers[0] if containers else None)
         if not isinstance(container, Mapping):
             raise label.request_error(f"model {name!r} has no PrimaryContainer")
-        return container
+        return model, container
 
     def _stage_model(
         self, container: Mapping[str, Any], workspace: JobWorkspace, label: JobLabel, ctx: RunContext

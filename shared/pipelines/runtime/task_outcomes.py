@@ -1,0 +1,180 @@
+"""What a StepRunner's typed Task ended with, in the engine's terms (StepResult or StepFailed).
+
+The StepRunner reports ``{"result": <Task output>}`` or ``{"error": {"Error", "Cause"}}`` (the
+Task error Step Functions caught). The engine classifies errors from an API error code and a
+job's FailureReason, so this module only has to recover those two from the shapes Step
+Functions produces:
+
+================================================  ============================================
+Task error                                        becomes
+================================================  ============================================
+``States.TaskFailed`` + a Describe* JSON Cause    the job's FailureReason (a .sync job, or the
+                                                  AutoML poll loop, ended Failed or Stopped)
+``SageMaker.AmazonSageMakerException`` (any       the ``Error Code: X`` inside the Cause
+``<Service>.<Name>`` with a Java-SDK style Cause)
+``SageMaker.ThrottlingException`` (aws-sdk)       ``ThrottlingException``
+``Lambda.ServiceException``, ``Lambda.*``         the Lambda service error code
+``States.Timeout``                                a timeout (not retryable)
+an unhandled function error (``ValueError``)      ``Lambda function <arn> failed: <type>: <message>``
+================================================  ============================================
+
+Reasons use the embedded runners' wording where both runtimes can fail the same way, so a
+step fails with the same FailureReason whichever runtime ran it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.definition.models import LambdaStep, Step
+from pipelines.engine.retry import classify
+from pipelines.runners.base import StepFailed, StepResult
+from pipelines.runners.outputs import coerce_outputs
+from pipelines.stepfunctions.routes import DEFAULT_LAMBDA_TIMEOUT_SECONDS
+
+_JAVA_ERROR_CODE = re.compile(r"Error Code: ([A-Za-z0-9_.]+)")
+_DETAIL_SUFFIX = re.compile(r"\s*\((Service|Status Code):.*\)\s*$", re.DOTALL)
+_GENERIC_SERVICE_EXCEPTIONS = frozenset(
+    {"AmazonSageMakerException", "AWSLambdaException", "SdkClientException", "AmazonServiceException"}
+)
+_JOB_TYPES_STATUS = {
+    "ProcessingJobStatus": "Processing",
+    "TrainingJobStatus": "Training",
+    "TransformJobStatus": "Transform",
+    "HyperParameterTuningJobStatus": "Tuning",
+    "AutoMLJobStatus": "AutoML",
+}
+
+Describer = Callable[[str, str], dict[str, Any]]
+"""(operation, name or ARN) -> the Describe* response, called as the pipeline's role."""
+
+
+@dataclass(frozen=True)
+class TaskError:
+    error: str
+    cause: str
+
+    @classmethod
+    def from_outcome(cls, value: Any) -> TaskError:
+        data = value if isinstance(value, Mapping) else {}
+        return cls(str(data.get("Error") or "States.Runtime"), str(data.get("Cause") or ""))
+
+
+def step_failure(step: Step, error: TaskError, *, function_arn: str | None = None) -> StepFailed:
+    """The StepFailed a caught Task error means for ``step``."""
+    if error.error == "States.TaskFailed":
+        return _task_failed(step, error.cause)
+    if error.error == "States.Timeout":
+        if isinstance(step, LambdaStep):
+            timeout = step.timeout_seconds or DEFAULT_LAMBDA_TIMEOUT_SECONDS
+            return StepFailed(
+                f"Lambda function {function_arn or step.function_arn} timed out after {timeout:g} seconds",
+                error_code=error.error,
+            )
+        return StepFailed(f"The step timed out: {error.cause or error.error}", error_code=error.error)
+    service, _, name = error.error.partition(".")
+    if name and service and service[0].isupper() and not service.startswith("States"):
+        return _service_error(step, service, name, error.cause)
+    if isinstance(step, LambdaStep):
+        return _function_error(function_arn or str(step.function_arn), error)
+    return StepFailed(f"{error.error}: {error.cause}" if error.cause else error.error, error_code=None)
+
+
+def _task_failed(step: Step, cause: str) -> StepFailed:
+    described = _json_object(cause)
+    if described is None:
+        return StepFailed(cause or "The step's task failed", error_code=None)
+    reason = described.get("FailureReason")
+    if isinstance(reason, str) and reason:
+        return StepFailed(reason, error_code=None)
+    status_member = next((k for k in _JOB_TYPES_STATUS if k in described), None)
+    status = described.get(status_member) if status_member else None
+    return StepFailed(f"The {step.type} job ended {status or 'unsuccessfully'} without a FailureReason")
+
+
+def _service_error(step: Step, service: str, name: str, cause: str) -> StepFailed:
+    message = _DETAIL_SUFFIX.sub("", cause).strip() or name
+    code = name
+    if name in _GENERIC_SERVICE_EXCEPTIONS:
+        found = _JAVA_ERROR_CODE.search(cause)
+        code = found.group(1) if found else name
+    code = _known_code(step.type, f"{service}.{code}", code)
+    return StepFailed(f"{code}: {message}", error_code=code)
+
+
+def _known_code(step_type: str, qualified: str, bare: str) -> str:
+    """The spelling the engine's classifier knows: ``Lambda.ServiceException`` or the bare
+    code (``ThrottlingException``); with ``Exception`` dropped when only that form is known."""
+    for candidate in (qualified, bare, bare.removesuffix("Exception")):
+        if classify(step_type, candidate) is not None:
+            return candidate
+    return bare
+
+
+def _function_error(function_arn: str, error: TaskError) -> StepFailed:
+    payload = _json_object(error.cause) or {}
+    error_type = payload.get("errorType") or error.error
+    message = payload.get("errorMessage") or error.cause
+    return StepFailed(f"Lambda function {function_arn} failed: {error_type}: {message}")
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def step_result(
+    step: Step,
+    result: Any,
+    *,
+    arguments: Any,
+    job_name: str,
+    function_arn: str | None,
+    describe: Describer,
+) -> StepResult:
+    """The StepResult of a Task that succeeded; raises StepFailed when the output does not fit
+    the step (a Lambda that does not return its declared outputs)."""
+    if step.type == "Lambda":
+        assert isinstance(step, LambdaStep)
+        arn = function_arn or str(step.function_arn)
+        if step.output_parameters and not isinstance(result, dict):
+            raise StepFailed(
+                f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
+                "OutputParameters, so it must return an object"
+            )
+        outputs = coerce_outputs(step.output_parameters, result or {}, source=f"the result of Lambda function {arn}")
+        return StepResult(
+            properties=outputs.properties, metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}}
+        )
+    if step.type == "Model":
+        described = describe("DescribeModel", job_name)
+        return StepResult(properties=described, metadata={"Model": {"Arn": described.get("ModelArn")}})
+    if step.type == "RegisterModel":
+        arn = result.get("ModelPackageArn") if isinstance(result, dict) else None
+        if not isinstance(arn, str):
+            raise StepFailed(f"CreateModelPackage returned no ModelPackageArn: {result!r}")
+        described = describe("DescribeModelPackage", arn)
+        return StepResult(properties=described, metadata={"RegisterModel": {"Arn": arn}})
+    if not isinstance(result, dict):
+        raise StepFailed(f"The {step.type} task returned {type(result).__name__}, not its Describe response")
+    return StepResult(properties=json_safe(result))
+
+
+def json_safe(value: Any) -> Any:
+    """Describe responses as JSON values (datetimes as ISO text), as the store will keep them."""
+    return json.loads(json.dumps(value, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "read"):
+        return value.read().decode()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
