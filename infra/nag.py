@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import IConstruct
 
 IAM5_SCOPED: list[tuple[str, str]] = [
-    ("Resource::*", "X-Ray trace delivery and CloudWatch Logs delivery for Step Functions accept only '*'."),
+    ("Resource::*", "Actions without resource-level permissions accept only '*': X-Ray trace and CloudWatch Logs "
+     "delivery, scheduler:ListSchedules and events:ListRules (the API filters both to its own)."),
     (r"/^Resource::<Data[A-Za-z0-9]+\.Arn>\/index\/\*$/g", "Queries on our own table's indexes."),
     (r"/^Resource::<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*$/g", "Invoking versions of our own functions."),
     (r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:[a-z0-9-]+:\*$/g",
@@ -27,6 +29,12 @@ IAM5_SCOPED: list[tuple[str, str]] = [
      "Sample pipeline role: Lambda steps may invoke functions named sagemaker-* (the SDK convention)."),
     (r"/^Resource::arn:<AWS::Partition>:elasticmapreduce:<AWS::Region>:<AWS::AccountId>:cluster\/\*$/g",
      "Sample pipeline role: EMR steps add steps to, create and terminate clusters."),
+    (r"/^Resource::<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*$/g",
+     "Record bodies offloaded from DynamoDB: content-addressed objects under the payload prefix only."),
+    (r"/^Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule\/[a-z0-9-]+-trigger-\*$/g",
+     "The API manages pipeline rules, which all carry the deployment's rule prefix, and no other rule."),
+    (r"/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<ApiRestApi[A-Za-z0-9]+>\/[a-z0-9-]+\/POST\/\*$/g",
+     "The Pipeline custom resource calls the operations of this deployment's API stage (POST only)."),
 ]
 """Every accepted wildcard, one pattern each, with its reason; any other wildcard fails cdk-nag."""
 
@@ -62,6 +70,11 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
         "(pipeline definitions and parameters).",
     ),
 ]
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one finding on one construct (and its children), with the reason in code."""
+    NagSuppressions.add_resource_suppressions(construct, [NagPackSuppression(id=rule, reason=reason)], apply_to_children=True)
 
 
 def apply_nag(app: cdk.App) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.nag import acknowledge
+
 TTL_ATTRIBUTE = "expiresAt"
-PAYLOAD_PREFIX = "payloads"
+PAYLOAD_PREFIX = "payloads"  # where pipelines.store.dynamodb offloads bodies (PAYLOAD_BUCKET)
 
 
 class DataTables(Construct):
@@ -46,10 +49,21 @@ class DataTables(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
         )
+        acknowledge(
+            self.payloads,
+            "AwsSolutions-S1",
+            "Holds only engine-internal record bodies, written and read by the service's own roles; "
+            "object access is audited with CloudTrail data events, which accounts enable centrally.",
+        )
 
     payload_prefix = PAYLOAD_PREFIX
 
-    @property
-    def payload_uri(self) -> str:
-        """Where the DynamoDB store offloads large record bodies (``s3://bucket/prefix``)."""
-        return f"s3://{self.payloads.bucket_name}/{PAYLOAD_PREFIX}"
+    def grant_payloads(self, grantee: iam.IGrantable) -> None:
+        """Read and write offloaded bodies (content-addressed objects under the payload prefix)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RecordPayloads",
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[self.payloads.arn_for_objects(f"{PAYLOAD_PREFIX}/*")],
+            )
+        )

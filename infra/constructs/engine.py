@@ -67,7 +67,7 @@ class Engine(Construct):
             environment={
                 env.STATE_TABLE: tables.state.table_name,
                 env.CACHE_TABLE: tables.cache.table_name,
-                env.PAYLOAD_URI: tables.payload_uri,
+                env.PAYLOAD_BUCKET: tables.payloads.bucket_name,
                 env.STEP_RUNNER_ARN: self.step_runner_arn,
                 env.PIPELINE_EXECUTION_ARN: self.pipeline_execution_arn,
                 env.EVENT_BUS_NAME: bus.event_bus_name,
@@ -76,7 +76,7 @@ class Engine(Construct):
         )
         tables.state.grant_read_write_data(self.function)
         tables.cache.grant_read_write_data(self.function)
-        tables.payloads.grant_read_write(self.function, f"{tables.payload_prefix}/*")
+        tables.grant_payloads(self.function)
         bus.grant_put_events_to(self.function)
         callback_queue.grant_send_messages(self.function)
         for statement in self.drive_statements():

@@ -13,6 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 
 from infra.constructs.pipeline import Pipeline, PipelineSchedule
+from infra.nag import acknowledge
 from infra.stacks.pipelines_stack import PipelinesStack
 
 EXAMPLE_DEFINITION = Path(__file__).resolve().parents[2] / "examples" / "approval" / "pipeline.json"
@@ -28,6 +29,11 @@ def add_example_pipeline(stack: PipelinesStack) -> Pipeline:
         event_bridge_enabled=True,
         removal_policy=cdk.RemovalPolicy.DESTROY,
         auto_delete_objects=True,
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        "Example upload bucket, deleted with the example; it exists to show the S3 trigger.",
     )
     pipeline = Pipeline(
         stack,

@@ -58,7 +58,7 @@ class PipelinesStack(cdk.Stack):
         shared_env = {
             env.STATE_TABLE: self.tables.state.table_name,
             env.CACHE_TABLE: self.tables.cache.table_name,
-            env.PAYLOAD_URI: self.tables.payload_uri,
+            env.PAYLOAD_BUCKET: self.tables.payloads.bucket_name,
             env.PIPELINE_EXECUTION_ARN: self.engine.pipeline_execution_arn,
             env.STEP_RUNNER_ARN: self.engine.step_runner_arn,
             env.EVENT_BUS_NAME: self.messaging.bus.event_bus_name,
@@ -96,7 +96,7 @@ class PipelinesStack(cdk.Stack):
         for fn in (self.api_function, self.trigger_function):
             self.tables.state.grant_read_write_data(fn)
             self.tables.cache.grant_read_data(fn)
-            self.tables.payloads.grant_read_write(fn, f"{self.tables.payload_prefix}/*")
+            self.tables.grant_payloads(fn)
             self.messaging.bus.grant_put_events_to(fn)
             self.engine.grant_start(fn)
         self._grant_trigger_management()

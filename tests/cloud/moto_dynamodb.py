@@ -30,15 +30,19 @@ REGION = "us-east-1"
 _DYNAMO_LOCK = threading.RLock()
 
 
-def serialised_dynamodb() -> Any:
-    """The patch: every DynamoDB request runs alone, as DynamoDB serialises item writes."""
-    real = DynamoHandler.call_action
+def locked_call_action(real: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHandler], Any]:
+    """Every DynamoDB request runs alone, as DynamoDB serialises item writes."""
 
     def call_action(self: DynamoHandler) -> Any:
         with _DYNAMO_LOCK:
             return real(self)
 
-    return mock.patch.object(DynamoHandler, "call_action", call_action)
+    return call_action
+
+
+def serialised_dynamodb() -> Any:
+    """The lock as a patch (a context manager)."""
+    return mock.patch.object(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
 
 
 def new_tables(client: Any | None = None) -> TableNames:
@@ -64,7 +68,9 @@ def dynamodb_location(location: Path, *, payload_uri: str | None = None) -> Iter
         tables = new_tables()
         location.mkdir(parents=True, exist_ok=True)
         (location / DYNAMODB_LOCATION_FILE).write_text(
-            json.dumps({"state": tables.state, "cache": tables.cache, "region": REGION, "payload_uri": payload_uri})
+            json.dumps(
+                {"state": tables.state, "cache": tables.cache, "region": REGION, "payload_uri": payload_uri}
+            )
         )
         yield tables
 

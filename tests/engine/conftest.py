@@ -75,7 +75,9 @@ def registry(jobs: ScriptedRunner, lambdas: ScriptedRunner, callbacks: ScriptedR
 
 
 @pytest.fixture
-def engine(store: Store, objects: LocalObjectStore, clock: FakeClock, registry: RunnerRegistry, config: Config) -> Engine:
+def engine(
+    store: Store, objects: LocalObjectStore, clock: FakeClock, registry: RunnerRegistry, config: Config
+) -> Engine:
     return Engine(
         store,
         objects=objects,
@@ -88,7 +90,9 @@ def engine(store: Store, objects: LocalObjectStore, clock: FakeClock, registry: 
 def runtime(
     config: Config, store: Store, registry: RunnerRegistry, objects: LocalObjectStore, clock: FakeClock
 ) -> Iterator[EmbeddedRuntime]:
-    rt = EmbeddedRuntime(config, store=store, registry=registry, objects=objects, clock=clock, poll_interval=0.05)
+    rt = EmbeddedRuntime(
+        config, store=store, registry=registry, objects=objects, clock=clock, poll_interval=0.05
+    )
     yield rt
     for thread in list(rt._threads.values()):
         thread.join(timeout=10)

@@ -104,7 +104,9 @@ class ScriptedRunner:
             with self.lock:
                 self.active -= 1
 
-    def _perform(self, behaviour: Behaviour, request: StepRequest, ctx: RunContext) -> StepResult | StepPending:
+    def _perform(
+        self, behaviour: Behaviour, request: StepRequest, ctx: RunContext
+    ) -> StepResult | StepPending:
         if isinstance(behaviour, Sleep):
             if ctx.cancel.wait(behaviour.seconds):
                 with self.lock:
@@ -122,7 +124,9 @@ class ScriptedRunner:
             raise StepFailed(behaviour.reason, error_code=behaviour.error_code)
         if isinstance(behaviour, Wait):
             return StepPending(metadata={})
-        properties = dict(behaviour.properties) if behaviour.properties is not None else self.properties(request)
+        properties = (
+            dict(behaviour.properties) if behaviour.properties is not None else self.properties(request)
+        )
         return StepResult(properties=properties, metadata=dict(behaviour.metadata or {}))
 
     def notify_stopping(self, request: StepRequest, ctx: RunContext) -> None:
@@ -149,7 +153,9 @@ def processing_step(name: str, **envelope: Any) -> dict[str, Any]:
     """A minimal valid Processing step (extra envelope members such as DependsOn, CacheConfig,
     RetryPolicies, PropertyFiles, or Arguments overrides via ``arguments``)."""
     arguments = {
-        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}},
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+        },
         "AppSpecification": {"ImageUri": "example.com/image:latest"},
         "RoleArn": ROLE,
     }
@@ -201,9 +207,13 @@ class SyncDriver:
                 self.feed(self.engine.step_failed(action.execution_id, action.step_name, action.attempt, exc))
                 return True
             if isinstance(result, StepPending):
-                self.feed(self.engine.step_pending(action.execution_id, action.step_name, action.attempt, result))
+                self.feed(
+                    self.engine.step_pending(action.execution_id, action.step_name, action.attempt, result)
+                )
             else:
-                self.feed(self.engine.step_succeeded(action.execution_id, action.step_name, action.attempt, result))
+                self.feed(
+                    self.engine.step_succeeded(action.execution_id, action.step_name, action.attempt, result)
+                )
             return True
         return False
 

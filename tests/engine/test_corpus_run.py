@@ -42,38 +42,63 @@ class FakeJobs:
         if self.step_type == "Training":
             artifacts = f"{args['OutputDataConfig']['S3OutputPath']}/{request.job_name}/output/model.tar.gz"
             return StepResult(
-                properties={"TrainingJobName": request.job_name, "ModelArtifacts": {"S3ModelArtifacts": artifacts}},
-                metadata={"TrainingJob": {"Arn": f"arn:aws:sagemaker:us-east-1:0:training-job/{request.job_name}"}},
+                properties={
+                    "TrainingJobName": request.job_name,
+                    "ModelArtifacts": {"S3ModelArtifacts": artifacts},
+                },
+                metadata={
+                    "TrainingJob": {"Arn": f"arn:aws:sagemaker:us-east-1:0:training-job/{request.job_name}"}
+                },
             )
         if self.step_type == "Model":
-            return StepResult(properties={"ModelName": request.job_name, "PrimaryContainer": args["PrimaryContainer"]})
+            return StepResult(
+                properties={"ModelName": request.job_name, "PrimaryContainer": args["PrimaryContainer"]}
+            )
         if self.step_type == "RegisterModel":
-            return StepResult(properties={"ModelPackageArn": "arn:aws:sagemaker:us-east-1:0:model-package/abalone/1"})
+            return StepResult(
+                properties={"ModelPackageArn": "arn:aws:sagemaker:us-east-1:0:model-package/abalone/1"}
+            )
         return StepResult(properties={"TransformJobName": request.job_name, "ModelName": args["ModelName"]})
 
 
 @pytest.mark.parametrize(("mse", "expected_status"), [(4.5, "Succeeded"), (7.25, "Failed")])
 def test_abalone_batch_transform(config, store, objects, clock, mse, expected_status) -> None:
     fakes = {t: FakeJobs(t, mse) for t in ("Processing", "Training", "Model", "RegisterModel", "Transform")}
-    runtime = EmbeddedRuntime(config, store=store, registry=RunnerRegistry(fakes.values()), objects=objects, clock=clock)
+    runtime = EmbeddedRuntime(
+        config, store=store, registry=RunnerRegistry(fakes.values()), objects=objects, clock=clock
+    )
     execution = runtime.run(ABALONE.read_text(), pipeline_name="abalone", parameters={"MseThreshold": "6.0"})
     steps = runtime.engine.state(execution.execution_id).steps
     assert execution.status == expected_status
     train = fakes["Training"].requests[0]
-    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train.arguments["InputDataConfig"]}
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train.arguments["InputDataConfig"]
+    }
     process_outputs = {
-        o["OutputName"]: o["S3Output"]["S3Uri"] for o in steps["AbaloneProcess"].properties["ProcessingOutputConfig"]["Outputs"]
+        o["OutputName"]: o["S3Output"]["S3Uri"]
+        for o in steps["AbaloneProcess"].properties["ProcessingOutputConfig"]["Outputs"]
     }
     assert channels == {"train": process_outputs["train"], "validation": process_outputs["validation"]}
-    assert steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == mse
+    assert (
+        steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == mse
+    )
     if expected_status == "Succeeded":
         assert steps["AbaloneMSECond"].properties == {"Outcome": "True"}
         transform = fakes["Transform"].requests[0]
-        assert transform.arguments["ModelName"] == steps["AbaloneCreateModel-CreateModel"].properties["ModelName"]
+        assert (
+            transform.arguments["ModelName"]
+            == steps["AbaloneCreateModel-CreateModel"].properties["ModelName"]
+        )
         assert "AbaloneMSEFail" not in steps
         assert {s.status for s in steps.values()} == {"Succeeded"}
         assert len(steps) == 7
     else:
         assert execution.failure_reason == "Execution failed due to MSE > 6.0"
-        assert steps["AbaloneMSEFail"].metadata == {"Fail": {"ErrorMessage": "Execution failed due to MSE > 6.0"}}
-        assert not {"AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel", "AbaloneTransform"} & set(steps)
+        assert steps["AbaloneMSEFail"].metadata == {
+            "Fail": {"ErrorMessage": "Execution failed due to MSE > 6.0"}
+        }
+        assert not {
+            "AbaloneRegisterModel-RegisterModel",
+            "AbaloneCreateModel-CreateModel",
+            "AbaloneTransform",
+        } & set(steps)

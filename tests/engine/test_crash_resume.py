@@ -80,7 +80,12 @@ def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
             if not executions:
                 return False
             steps = observer.load_state(executions[0].execution_id).steps
-            return steps.get("C") is not None and steps["C"].status == "Executing" and steps.get("E") is not None and steps["E"].status == "Succeeded"
+            return (
+                steps.get("C") is not None
+                and steps["C"].status == "Executing"
+                and steps.get("E") is not None
+                and steps["E"].status == "Succeeded"
+            )
 
         wait_for(c_running)
         process.send_signal(signal.SIGKILL)

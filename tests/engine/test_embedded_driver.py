@@ -12,15 +12,25 @@ from pipelines.store.backends import open_backend
 
 from .fakes import Block, Fail, Sleep, definition, processing_step, wait_until
 
-CALLBACK = {"Name": "Approve", "Type": "Callback", "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/0/q", "Arguments": {}}
+CALLBACK = {
+    "Name": "Approve",
+    "Type": "Callback",
+    "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/0/q",
+    "Arguments": {},
+}
 
 
 def test_parallel_branches_respect_the_parallelism_limit(runtime, jobs) -> None:
     release = threading.Event()
     jobs.scripts = {f"S{i}": [Block(release)] for i in range(8)}
-    text = definition(*[processing_step(f"S{i}") for i in range(8)], processing_step("End", DependsOn=[f"S{i}" for i in range(8)]))
+    text = definition(
+        *[processing_step(f"S{i}") for i in range(8)],
+        processing_step("End", DependsOn=[f"S{i}" for i in range(8)]),
+    )
     seen: list[int] = []
-    execution = runtime.start(definition=text, parallelism=3, progress=lambda e, steps: seen.append(len(steps)))
+    execution = runtime.start(
+        definition=text, parallelism=3, progress=lambda e, steps: seen.append(len(steps))
+    )
     wait_until(lambda: jobs.active == 3)
     release.set()
     final = runtime.wait(execution.execution_id, timeout=30)
@@ -39,8 +49,17 @@ def test_unlimited_parallelism_runs_every_ready_step_at_once(runtime, jobs) -> N
 
 
 def test_retry_backoff_waits_on_the_injected_clock(runtime, jobs, clock) -> None:
-    policy = [{"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 600, "BackoffRate": 2.0, "MaxAttempts": 3}]
-    jobs.scripts = {"Train": [Fail("InsufficientInstanceCapacity"), Fail("InsufficientInstanceCapacity"), Sleep(0)]}
+    policy = [
+        {
+            "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+            "IntervalSeconds": 600,
+            "BackoffRate": 2.0,
+            "MaxAttempts": 3,
+        }
+    ]
+    jobs.scripts = {
+        "Train": [Fail("InsufficientInstanceCapacity"), Fail("InsufficientInstanceCapacity"), Sleep(0)]
+    }
     started = clock.now()
     real = time.monotonic()
     execution = runtime.run(definition(processing_step("Train", RetryPolicies=policy)))
@@ -61,14 +80,18 @@ def test_a_runner_crash_fails_the_step_with_the_error(runtime, jobs) -> None:
 
 
 @pytest.mark.parametrize("from_other_process", [False, True])
-def test_stop_mid_run(runtime, jobs, store_kind, tmp_path, config, registry, clock, from_other_process) -> None:
+def test_stop_mid_run(
+    runtime, jobs, store_kind, tmp_path, config, registry, clock, from_other_process
+) -> None:
     never = threading.Event()
     jobs.scripts = {"Long": [Block(never)], "Later": []}
     text = definition(processing_step("Long"), processing_step("Later", DependsOn=["Long"]))
     execution = runtime.start(definition=text)
     wait_until(lambda: jobs.active == 1)
     if from_other_process:
-        other = EmbeddedRuntime(config, store=open_backend(store_kind, tmp_path), registry=registry, clock=clock)
+        other = EmbeddedRuntime(
+            config, store=open_backend(store_kind, tmp_path), registry=registry, clock=clock
+        )
         other.stop(execution.execution_id)
     else:
         runtime.stop(execution.execution_arn)
@@ -80,7 +103,9 @@ def test_stop_mid_run(runtime, jobs, store_kind, tmp_path, config, registry, clo
     assert jobs.runs_of("Later") == 0
 
 
-def test_a_callback_completed_elsewhere_wakes_the_waiting_driver(runtime, jobs, callbacks, store_kind, tmp_path, config, registry, clock) -> None:
+def test_a_callback_completed_elsewhere_wakes_the_waiting_driver(
+    runtime, jobs, callbacks, store_kind, tmp_path, config, registry, clock
+) -> None:
     text = definition(CALLBACK, processing_step("After", DependsOn=["Approve"]))
     execution = runtime.start(definition=text)
     wait_until(lambda: runtime.engine.state(execution.execution_id).steps["Approve"].waiting_for_callback)
@@ -93,7 +118,9 @@ def test_a_callback_completed_elsewhere_wakes_the_waiting_driver(runtime, jobs, 
     assert jobs.runs_of("After") == 1
 
 
-def test_a_callback_with_no_live_driver_resumes_the_run_in_the_caller(runtime, jobs, store_kind, tmp_path, config, registry, clock) -> None:
+def test_a_callback_with_no_live_driver_resumes_the_run_in_the_caller(
+    runtime, jobs, store_kind, tmp_path, config, registry, clock
+) -> None:
     text = definition(CALLBACK, processing_step("After", DependsOn=["Approve"]))
     execution = runtime.start(definition=text)
     wait_until(lambda: runtime.engine.state(execution.execution_id).steps["Approve"].waiting_for_callback)
@@ -124,7 +151,9 @@ def test_stopping_a_waiting_callback_sends_the_stopping_message(runtime, callbac
 
 def test_retry_of_a_failed_execution_through_the_runtime(runtime, jobs) -> None:
     jobs.scripts = {"B": [Fail(reason="bad data")]}
-    text = definition(processing_step("A"), processing_step("B", DependsOn=["A"]), processing_step("C", DependsOn=["B"]))
+    text = definition(
+        processing_step("A"), processing_step("B", DependsOn=["A"]), processing_step("C", DependsOn=["B"])
+    )
     failed = runtime.run(text)
     assert failed.status == "Failed"
     final = runtime.retry(failed.execution_id, background=False)

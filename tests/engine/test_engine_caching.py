@@ -11,16 +11,33 @@ from pipelines.runners.base import StepFailed, StepResult
 from .fakes import definition, processing_step
 
 CACHED = {"CacheConfig": {"Enabled": True, "ExpireAfter": "PT1H"}}
-PARAMETERS = [{"Name": "Script", "Type": "String", "DefaultValue": "s3://code/a.py"}, {"Name": "Out", "Type": "String", "DefaultValue": "x"}]
+PARAMETERS = [
+    {"Name": "Script", "Type": "String", "DefaultValue": "s3://code/a.py"},
+    {"Name": "Out", "Type": "String", "DefaultValue": "x"},
+]
 
 
 def cached_step(name: str = "Prep", **extra) -> dict:
     return processing_step(
         name,
         arguments={
-            "AppSpecification": {"ImageUri": "img", "ContainerEntrypoint": ["python3", {"Get": "Parameters.Script"}]},
+            "AppSpecification": {
+                "ImageUri": "img",
+                "ContainerEntrypoint": ["python3", {"Get": "Parameters.Script"}],
+            },
             # not a cache-key attribute of Processing: changing it must not defeat the cache
-            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": {"Get": "Parameters.Out"}, "LocalPath": "/opt/ml/processing/o", "S3UploadMode": "EndOfJob"}}]},
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "o",
+                        "S3Output": {
+                            "S3Uri": {"Get": "Parameters.Out"},
+                            "LocalPath": "/opt/ml/processing/o",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
         },
         **CACHED,
         **extra,
@@ -31,7 +48,12 @@ def run_once(engine, name: str, properties: dict | None = None, **start):
     outcome = engine.start(name, **start)
     runs = [a for a in outcome.actions if isinstance(a, RunStep)]
     for action in runs:
-        engine.step_succeeded(action.execution_id, action.step_name, action.attempt, StepResult(properties=properties or {"P": 1}))
+        engine.step_succeeded(
+            action.execution_id,
+            action.step_name,
+            action.attempt,
+            StepResult(properties=properties or {"P": 1}),
+        )
     return outcome, engine.state(outcome.execution.execution_id)
 
 
@@ -113,23 +135,75 @@ def test_a_matching_run_in_progress_does_not_stop_a_second_run(engine, pipeline,
 @pytest.mark.parametrize(
     ("step_type", "arguments", "fields", "changed", "hit"),
     [
-        ("Training", {"HyperParameters": {"a": "1"}, "OutputDataConfig": {"S3OutputPath": "x"}}, {}, {"OutputDataConfig": {"S3OutputPath": "y"}}, True),
+        (
+            "Training",
+            {"HyperParameters": {"a": "1"}, "OutputDataConfig": {"S3OutputPath": "x"}},
+            {},
+            {"OutputDataConfig": {"S3OutputPath": "y"}},
+            True,
+        ),
         ("Training", {"HyperParameters": {"a": "1"}}, {}, {"HyperParameters": {"a": "2"}}, False),
-        ("Transform", {"ModelName": "m", "TransformOutput": {"S3OutputPath": "x"}}, {}, {"TransformOutput": {"S3OutputPath": "y"}}, True),
+        (
+            "Transform",
+            {"ModelName": "m", "TransformOutput": {"S3OutputPath": "x"}},
+            {},
+            {"TransformOutput": {"S3OutputPath": "y"}},
+            True,
+        ),
         ("Transform", {"ModelName": "m"}, {}, {"ModelName": "n"}, False),
-        ("Tuning", {"TrainingJobDefinition": {"StaticHyperParameters": {"a": "1"}, "ResourceConfig": {"InstanceCount": 1}}}, {}, {"TrainingJobDefinition": {"StaticHyperParameters": {"a": "1"}, "ResourceConfig": {"InstanceCount": 2}}}, True),
-        ("AutoML", {"AutoMLJobConfig": {"Mode": "ENSEMBLING", "SecurityConfig": {"VolumeKmsKeyId": "k"}}}, {}, {"AutoMLJobConfig": {"Mode": "ENSEMBLING"}}, True),
+        (
+            "Tuning",
+            {
+                "TrainingJobDefinition": {
+                    "StaticHyperParameters": {"a": "1"},
+                    "ResourceConfig": {"InstanceCount": 1},
+                }
+            },
+            {},
+            {
+                "TrainingJobDefinition": {
+                    "StaticHyperParameters": {"a": "1"},
+                    "ResourceConfig": {"InstanceCount": 2},
+                }
+            },
+            True,
+        ),
+        (
+            "AutoML",
+            {"AutoMLJobConfig": {"Mode": "ENSEMBLING", "SecurityConfig": {"VolumeKmsKeyId": "k"}}},
+            {},
+            {"AutoMLJobConfig": {"Mode": "ENSEMBLING"}},
+            True,
+        ),
         ("AutoML", {"ProblemType": "Regression"}, {}, {"ProblemType": "BinaryClassification"}, False),
-        ("EMR", {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "a"}}}, {}, {"ClusterId": "j-2"}, False),
-        ("QualityCheck", {"AppSpecification": {"ImageUri": "i"}}, {"SkipCheck": False, "CheckType": "DATA_QUALITY"}, {}, True),
+        (
+            "EMR",
+            {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "a"}}},
+            {},
+            {"ClusterId": "j-2"},
+            False,
+        ),
+        (
+            "QualityCheck",
+            {"AppSpecification": {"ImageUri": "i"}},
+            {"SkipCheck": False, "CheckType": "DATA_QUALITY"},
+            {},
+            True,
+        ),
     ],
 )
 def test_cache_key_attributes_per_type(step_type, arguments, fields, changed, hit) -> None:
-    assert (cache_key(step_type, arguments, fields) == cache_key(step_type, {**arguments, **changed}, fields)) is hit
+    assert (
+        cache_key(step_type, arguments, fields) == cache_key(step_type, {**arguments, **changed}, fields)
+    ) is hit
 
 
 def test_check_steps_key_on_their_step_level_fields() -> None:
     args = {"AppSpecification": {"ImageUri": "i"}}
     base = {"CheckType": "DATA_QUALITY", "SkipCheck": False, "SuppliedBaselineStatistics": "s3://a"}
-    assert cache_key("QualityCheck", args, base) != cache_key("QualityCheck", args, {**base, "SuppliedBaselineStatistics": "s3://b"})
-    assert cache_key("ClarifyCheck", args, base) == cache_key("ClarifyCheck", args, {**base, "SuppliedBaselineStatistics": "s3://b"})
+    assert cache_key("QualityCheck", args, base) != cache_key(
+        "QualityCheck", args, {**base, "SuppliedBaselineStatistics": "s3://b"}
+    )
+    assert cache_key("ClarifyCheck", args, base) == cache_key(
+        "ClarifyCheck", args, {**base, "SuppliedBaselineStatistics": "s3://b"}
+    )

@@ -18,12 +18,18 @@ EVALUATE = processing_step(
             "Outputs": [
                 {
                     "OutputName": "evaluation",
-                    "S3Output": {"S3Uri": "s3://bucket/eval", "LocalPath": "/opt/ml/processing/evaluation", "S3UploadMode": "EndOfJob"},
+                    "S3Output": {
+                        "S3Uri": "s3://bucket/eval",
+                        "LocalPath": "/opt/ml/processing/evaluation",
+                        "S3UploadMode": "EndOfJob",
+                    },
                 }
             ]
         }
     },
-    PropertyFiles=[{"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}],
+    PropertyFiles=[
+        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+    ],
 )
 CHECK = {
     "Name": "CheckMSE",
@@ -48,13 +54,20 @@ CHECK = {
 
 
 @pytest.mark.parametrize(("mse", "next_step"), [(4.2, "Register"), (9.9, None)])
-def test_property_files_are_read_after_success_and_drive_conditions(engine, pipeline, objects, mse, next_step) -> None:
-    objects.put("s3://bucket/eval/evaluation.json", json.dumps({"regression_metrics": {"mse": {"value": mse}}}).encode())
+def test_property_files_are_read_after_success_and_drive_conditions(
+    engine, pipeline, objects, mse, next_step
+) -> None:
+    objects.put(
+        "s3://bucket/eval/evaluation.json",
+        json.dumps({"regression_metrics": {"mse": {"value": mse}}}).encode(),
+    )
     outcome = engine.start(pipeline(definition(EVALUATE, CHECK)))
     (action,) = outcome.actions
     described = {"ProcessingOutputConfig": action.request.arguments["ProcessingOutputConfig"]}
     done = engine.step_succeeded(action.execution_id, "Evaluate", 1, StepResult(properties=described))
-    assert done.steps["Evaluate"].property_files == {"EvaluationReport": {"regression_metrics": {"mse": {"value": mse}}}}
+    assert done.steps["Evaluate"].property_files == {
+        "EvaluationReport": {"regression_metrics": {"mse": {"value": mse}}}
+    }
     runs = [a.step_name for a in done.actions if isinstance(a, RunStep)]
     if next_step:
         assert runs == [next_step]
@@ -79,13 +92,19 @@ CALLBACK = {
     "Type": "Callback",
     "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q",
     "Arguments": {"model": "m"},
-    "OutputParameters": [{"OutputName": "score", "OutputType": "Float"}, {"OutputName": "note", "OutputType": "String"}],
+    "OutputParameters": [
+        {"OutputName": "score", "OutputType": "Float"},
+        {"OutputName": "note", "OutputType": "String"},
+    ],
 }
 USE_SCORE = {
     "Name": "Use",
     "Type": "Lambda",
     "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f",
-    "Arguments": {"score": {"Get": "Steps.Approve.OutputParameters['score']"}, "note": {"Get": "Steps.Approve.OutputParameters['note']"}},
+    "Arguments": {
+        "score": {"Get": "Steps.Approve.OutputParameters['score']"},
+        "note": {"Get": "Steps.Approve.OutputParameters['note']"},
+    },
 }
 
 
@@ -94,7 +113,9 @@ def start_callback(engine, pipeline):
     (action,) = outcome.actions
     token = action.request.step_fields["CallbackToken"]
     engine.step_started(action.execution_id, "Approve", 1)
-    pending = engine.step_pending(action.execution_id, "Approve", 1, StepPending(metadata={"Callback": {"Sent": True}}))
+    pending = engine.step_pending(
+        action.execution_id, "Approve", 1, StepPending(metadata={"Callback": {"Sent": True}})
+    )
     return action, token, pending
 
 

@@ -19,7 +19,9 @@ def driver(engine: Engine, registry: RunnerRegistry, config: Config, objects: Lo
     return SyncDriver(engine, registry, RunContext(config=config, objects=objects))
 
 
-def condition(name: str, left: object, right: object, if_steps: list, else_steps: list, kind: str = "GreaterThan") -> dict:
+def condition(
+    name: str, left: object, right: object, if_steps: list, else_steps: list, kind: str = "GreaterThan"
+) -> dict:
     return {
         "Name": name,
         "Type": "Condition",
@@ -73,7 +75,9 @@ def test_condition_takes_one_branch_and_skips_everything_downstream_of_the_other
             [processing_step("ElseJob")],
         ),
         processing_step("AfterIf", DependsOn=["IfJob"]),
-        processing_step("AfterElse", arguments={"Environment": {"E": {"Get": "Steps.ElseJob.ProcessingJobName"}}}),
+        processing_step(
+            "AfterElse", arguments={"Environment": {"E": {"Get": "Steps.ElseJob.ProcessingJobName"}}}
+        ),
         parameters=[{"Name": "Value", "Type": "Integer", "DefaultValue": 5}],
     )
     state = driver.run(engine.start(pipeline(text)))
@@ -127,7 +131,9 @@ def test_after_a_failure_running_steps_finish_and_nothing_new_starts(engine, job
     assert isinstance(finished.actions[-1], ExecutionFinished)
 
 
-def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurrent_steps(engine, pipeline) -> None:
+def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurrent_steps(
+    engine, pipeline
+) -> None:
     text = definition(
         processing_step("Slow"),
         condition(
@@ -139,7 +145,9 @@ def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurre
                     "Name": "Stop",
                     "Type": "Fail",
                     "Arguments": {
-                        "ErrorMessage": {"Std:Join": {"On": " ", "Values": ["MSE", {"Get": "Parameters.Mse"}, "too high"]}}
+                        "ErrorMessage": {
+                            "Std:Join": {"On": " ", "Values": ["MSE", {"Get": "Parameters.Mse"}, "too high"]}
+                        }
                     },
                 }
             ],
@@ -158,8 +166,13 @@ def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurre
     assert done.execution.ended_at_fail_step
 
 
-@pytest.mark.parametrize(("execution_limit", "pipeline_limit", "expected"), [(None, None, 6), (None, 4, 4), (2, 4, 2), (3, None, 3)])
-def test_parallelism_limit_execution_level_wins(engine, pipeline, execution_limit, pipeline_limit, expected) -> None:
+@pytest.mark.parametrize(
+    ("execution_limit", "pipeline_limit", "expected"),
+    [(None, None, 6), (None, 4, 4), (2, 4, 2), (3, None, 3)],
+)
+def test_parallelism_limit_execution_level_wins(
+    engine, pipeline, execution_limit, pipeline_limit, expected
+) -> None:
     name = pipeline(definition(*[processing_step(f"S{i}") for i in range(6)]), parallelism=pipeline_limit)
     outcome = engine.start(name, parallelism=execution_limit)
     assert outcome.execution.parallelism == (execution_limit or pipeline_limit)

@@ -8,9 +8,26 @@ from pipelines.runners.base import StepFailed, StepPending, StepResult
 
 from .fakes import definition, processing_step
 
-RETRY_CAPACITY = [{"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 5, "BackoffRate": 2.0, "MaxAttempts": 2}]
-LAMBDA = {"Name": "L", "Type": "Lambda", "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f", "Arguments": {}}
-CALLBACK = {"Name": "CB", "Type": "Callback", "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q", "Arguments": {"n": 1}}
+RETRY_CAPACITY = [
+    {
+        "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+        "IntervalSeconds": 5,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 2,
+    }
+]
+LAMBDA = {
+    "Name": "L",
+    "Type": "Lambda",
+    "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f",
+    "Arguments": {},
+}
+CALLBACK = {
+    "Name": "CB",
+    "Type": "Callback",
+    "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q",
+    "Arguments": {"n": 1},
+}
 
 
 def run_of(outcome, name: str) -> RunStep:
@@ -28,7 +45,9 @@ def test_a_step_under_a_retry_policy_fails_twice_then_succeeds(engine, pipeline,
         assert action.attempt == attempt
         names.append(action.request.job_name)
         engine.step_started(execution_id, "Train", attempt)
-        outcome = engine.step_failed(execution_id, "Train", attempt, StepFailed("ICE", error_code="InsufficientInstanceCapacity"))
+        outcome = engine.step_failed(
+            execution_id, "Train", attempt, StepFailed("ICE", error_code="InsufficientInstanceCapacity")
+        )
         retry = run_of(outcome, "Train")
         delays.append((retry.not_before - clock.now()).total_seconds())
         assert outcome.steps["Train"].status == "Starting"  # a retry waits, it is not a failure
@@ -36,7 +55,9 @@ def test_a_step_under_a_retry_policy_fails_twice_then_succeeds(engine, pipeline,
     final = run_of(outcome, "Train")
     names.append(final.request.job_name)
     engine.step_started(execution_id, "Train", 3)
-    done = engine.step_succeeded(execution_id, "Train", 3, StepResult(properties={"TrainingJobStatus": "Completed"}))
+    done = engine.step_succeeded(
+        execution_id, "Train", 3, StepResult(properties={"TrainingJobStatus": "Completed"})
+    )
     assert done.execution.status == "Succeeded"
     record = done.steps["Train"]
     assert record.attempt == 3 and record.status == "Succeeded"
@@ -49,7 +70,9 @@ def test_retries_stop_at_max_attempts(engine, pipeline) -> None:
     outcome = engine.start(pipeline(definition(processing_step("Train", RetryPolicies=RETRY_CAPACITY))))
     execution_id = outcome.execution.execution_id
     for attempt in (1, 2, 3):
-        outcome = engine.step_failed(execution_id, "Train", attempt, StepFailed("ICE", error_code="CapacityError"))
+        outcome = engine.step_failed(
+            execution_id, "Train", attempt, StepFailed("ICE", error_code="CapacityError")
+        )
     assert outcome.execution.status == "Failed"
     assert outcome.steps["Train"].attempt == 3 and outcome.steps["Train"].failure_reason == "ICE"
 
@@ -64,7 +87,9 @@ def test_duplicate_and_stale_reports_are_no_ops(engine, pipeline) -> None:
     again = engine.step_succeeded(execution_id, "A", 1, StepResult(properties={}))
     assert not again.accepted and again.actions == []
     assert not engine.step_failed(execution_id, "A", 1, StepFailed("late")).accepted
-    assert not engine.step_succeeded(execution_id, "B", 7, StepResult(properties={})).accepted  # unknown attempt
+    assert not engine.step_succeeded(
+        execution_id, "B", 7, StepResult(properties={})
+    ).accepted  # unknown attempt
     assert engine.state(execution_id).steps["A"].status == "Succeeded"
 
 
@@ -104,7 +129,11 @@ def test_stop_stops_jobs_notifies_callbacks_lets_lambdas_finish(engine, pipeline
     token = stopping.steps["CB"].callback_token
     done = engine.callback_success(token, {})
     assert done.execution.status == "Stopped"
-    assert {n: r.status for n, r in done.steps.items()} == {"Job": "Stopped", "L": "Succeeded", "CB": "Succeeded"}
+    assert {n: r.status for n, r in done.steps.items()} == {
+        "Job": "Stopped",
+        "L": "Succeeded",
+        "CB": "Succeeded",
+    }
     assert "Later" not in done.steps and "Queued" not in done.steps
 
 
@@ -161,7 +190,9 @@ def test_retry_is_refused_unless_failed_and_not_at_a_fail_step(engine, pipeline,
         engine.step_succeeded(outcome.execution.execution_id, "A", 1, StepResult(properties={}))
         message = "only a Failed execution can be retried"
     else:
-        outcome = engine.start(pipeline(definition({"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}})))
+        outcome = engine.start(
+            pipeline(definition({"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}}))
+        )
         assert outcome.execution.status == "Failed"
         message = "ended at a Fail step"
     with pytest.raises(ExecutionStateConflict, match=message):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from pipelines.engine import Engine, RunStep
 from pipelines.runners.base import StepResult
 from pipelines.store.backends import open_backend
@@ -31,8 +30,9 @@ def race(workers: list) -> list:
     return results
 
 
-@pytest.mark.parametrize("round_", range(3))
-def test_concurrent_completions_start_the_join_exactly_once(store_kind, tmp_path, engine, pipeline, clock, round_) -> None:
+def test_concurrent_completions_start_the_join_exactly_once(
+    store_kind, tmp_path, engine, pipeline, clock
+) -> None:
     text = definition(
         *[processing_step(f"P{i}") for i in range(PARENTS)],
         processing_step("Join", DependsOn=[f"P{i}" for i in range(PARENTS)]),
@@ -60,7 +60,9 @@ def test_duplicate_reports_racing_are_accepted_once(store_kind, tmp_path, engine
     engines = [Engine(open_backend(store_kind, tmp_path), clock=clock) for _ in range(6)]
     claims = race([lambda e=e: e.step_started(execution_id, "A", 1) for e in engines])
     assert sum(1 for c in claims if c.accepted) == 1
-    reports = race([lambda e=e: e.step_succeeded(execution_id, "A", 1, StepResult(properties={})) for e in engines])
+    reports = race(
+        [lambda e=e: e.step_succeeded(execution_id, "A", 1, StepResult(properties={})) for e in engines]
+    )
     assert sum(1 for r in reports if r.accepted) == 1
     assert sum(1 for r in reports for a in r.actions if isinstance(a, RunStep)) == 1
     for other in engines:

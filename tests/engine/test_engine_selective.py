@@ -24,10 +24,15 @@ def finish(engine, outcome, fail: set[str] = frozenset()):
     while pending:
         action = pending.pop(0)
         if action.step_name in fail:
-            result = engine.step_failed(action.execution_id, action.step_name, action.attempt, StepFailed("no"))
+            result = engine.step_failed(
+                action.execution_id, action.step_name, action.attempt, StepFailed("no")
+            )
         else:
             result = engine.step_succeeded(
-                action.execution_id, action.step_name, action.attempt, StepResult(properties={"ProcessingJobName": action.request.job_name})
+                action.execution_id,
+                action.step_name,
+                action.attempt,
+                StepResult(properties={"ProcessingJobName": action.request.job_name}),
             )
         pending.extend(a for a in result.actions if isinstance(a, RunStep))
     return engine.state(outcome.execution.execution_id)
@@ -37,7 +42,9 @@ def selective(steps: list[str], source: str | None) -> SelectiveExecutionConfig:
     return SelectiveExecutionConfig(source_execution_arn=source, selected_steps=steps)
 
 
-def test_unselected_upstream_steps_reuse_the_reference_and_downstream_steps_do_not_run(engine, pipeline) -> None:
+def test_unselected_upstream_steps_reuse_the_reference_and_downstream_steps_do_not_run(
+    engine, pipeline
+) -> None:
     name = pipeline(TEXT)
     reference = finish(engine, engine.start(name))
     arn = reference.execution.execution_arn

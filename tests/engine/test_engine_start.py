@@ -39,11 +39,21 @@ def test_bad_parameters_are_rejected_before_anything_starts(engine, pipeline, st
     assert store.list_executions(name, ListQuery()).items == []
 
 
-def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(engine, pipeline, store) -> None:
+def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
+    engine, pipeline, store
+) -> None:
     text = definition(
         processing_step("Prep"),
-        {"Name": "Spark", "Type": "EMR", "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "x.jar"}}}},
-        {"Name": "Spark2", "Type": "EMR", "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "y.jar"}}}},
+        {
+            "Name": "Spark",
+            "Type": "EMR",
+            "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "x.jar"}}},
+        },
+        {
+            "Name": "Spark2",
+            "Type": "EMR",
+            "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "y.jar"}}},
+        },
     )
     name = pipeline(text)
     with pytest.raises(UnsupportedSteps) as caught:
@@ -56,10 +66,16 @@ def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
 
 
 def test_a_runner_check_can_refuse_a_step(store, clock, config, pipeline) -> None:
-    refusing = ScriptedRunner("Processing", unsupported="image example.com/image:latest has no local interpreter")
+    refusing = ScriptedRunner(
+        "Processing", unsupported="image example.com/image:latest has no local interpreter"
+    )
     registry = RunnerRegistry([refusing])
-    engine = Engine(store, clock=clock, unsupported_steps=lambda d, names: registry.unsupported_steps(d, config, names))
-    with pytest.raises(UnsupportedSteps, match="step A: image example.com/image:latest has no local interpreter"):
+    engine = Engine(
+        store, clock=clock, unsupported_steps=lambda d, names: registry.unsupported_steps(d, config, names)
+    )
+    with pytest.raises(
+        UnsupportedSteps, match="step A: image example.com/image:latest has no local interpreter"
+    ):
         engine.start(pipeline(definition(processing_step("A"))))
 
 
@@ -114,7 +130,17 @@ def test_unknown_pipeline_and_invalid_definition(engine, pipeline) -> None:
     ("top_level", "expected"),
     [
         ({}, ("p", "<id>")),  # absent: the SDK's defaults
-        ({"PipelineExperimentConfig": {"ExperimentName": "Custom", "TrialName": {"Std:Join": {"On": "-", "Values": ["Run", {"Get": "Execution.PipelineExecutionId"}]}}}}, ("Custom", "Run-<id>")),
+        (
+            {
+                "PipelineExperimentConfig": {
+                    "ExperimentName": "Custom",
+                    "TrialName": {
+                        "Std:Join": {"On": "-", "Values": ["Run", {"Get": "Execution.PipelineExecutionId"}]}
+                    },
+                }
+            },
+            ("Custom", "Run-<id>"),
+        ),
         ({"PipelineExperimentConfig": None}, None),
     ],
 )

@@ -14,7 +14,13 @@ BOTOCORE_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
     ("step_type", "step_name", "prefix", "failures", "expected"),
     [
         ("Training", "TrainAbaloneModel", None, 0, "pipelines-abcdef123456-TrainAbaloneModel-Tok3n5AB-0"),
-        ("Processing", "Preprocess_Abalone_Data_Step", None, 2, "pipelines-abcdef123456-Preprocess-Abalone-D-Tok3n5AB-2"),
+        (
+            "Processing",
+            "Preprocess_Abalone_Data_Step",
+            None,
+            2,
+            "pipelines-abcdef123456-Preprocess-Abalone-D-Tok3n5AB-2",
+        ),
         ("Transform", "T", "MyBaseJobName", 1, "MyBaseJobName-abcdef123456-Tok3n5AB-1"),
         ("Training", "T", "my_prefix", 0, "my-prefix-abcdef123456-Tok3n5AB-0"),
         ("Tuning", "T", "tune", 0, "tune-abcdef123456-Tok3n5AB-0"),
@@ -24,7 +30,9 @@ def test_documented_forms(step_type, step_name, prefix, failures, expected) -> N
     assert job_name(step_type, step_name, "abcdef123456", "Tok3n5AB", failures, prefix) == expected
 
 
-@pytest.mark.parametrize("step_type", ["Training", "Processing", "Transform", "Tuning", "AutoML", "Model", "Lambda"])
+@pytest.mark.parametrize(
+    "step_type", ["Training", "Processing", "Transform", "Tuning", "AutoML", "Model", "Lambda"]
+)
 @pytest.mark.parametrize("prefix", [None, "x" * 38, "a_b" * 20])
 @pytest.mark.parametrize("step_name", ["S", "Very_Long_Step-Name_That_Goes_On_And_On_1234567890"])
 def test_names_always_fit_the_job_type(step_type, prefix, step_name) -> None:
@@ -40,4 +48,7 @@ def test_limits_come_from_botocore() -> None:
 
 
 def test_tuning_prefix_is_cut_to_six_characters() -> None:
-    assert job_name("Tuning", "T", "abcdef123456", "Tok3n5AB", 0, "abcdefghij") == "abcdef-abcdef123456-Tok3n5AB-0"
+    assert (
+        job_name("Tuning", "T", "abcdef123456", "Tok3n5AB", 0, "abcdefghij")
+        == "abcdef-abcdef123456-Tok3n5AB-0"
+    )

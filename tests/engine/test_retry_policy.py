@@ -32,7 +32,12 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
         ("RegisterModel", "ServiceUnavailable", "", SERVICE_FAULT),
         ("Lambda", "InternalFailure", "", SERVICE_FAULT),
         ("Training", "Step.THROTTLING", "", THROTTLING),
-        ("Training", None, "ClientError: InsufficientInstanceCapacity: We currently do not have capacity", CAPACITY_ERROR),
+        (
+            "Training",
+            None,
+            "ClientError: InsufficientInstanceCapacity: We currently do not have capacity",
+            CAPACITY_ERROR,
+        ),
         ("Processing", None, "ResourceLimitExceeded: The account-level service limit", RESOURCE_LIMIT),
         ("Transform", None, "InternalServerError: We encountered an internal error", JOB_INTERNAL_ERROR),
         ("Training", "AlgorithmError", "exit code 1", None),
@@ -61,7 +66,14 @@ CAPACITY = policy(ExceptionType=[CAPACITY_ERROR], IntervalSeconds=10, BackoffRat
         ("Training", [CAPACITY], CAPACITY_ERROR, [], True, 10.0),
         ("Training", [CAPACITY], CAPACITY_ERROR, [CAPACITY_ERROR], True, 30.0),
         ("Training", [CAPACITY], CAPACITY_ERROR, [CAPACITY_ERROR, CAPACITY_ERROR], False, 0.0),
-        ("Training", [CAPACITY], CAPACITY_ERROR, [SERVICE_FAULT, SERVICE_FAULT], True, 10.0),  # counted per policy
+        (
+            "Training",
+            [CAPACITY],
+            CAPACITY_ERROR,
+            [SERVICE_FAULT, SERVICE_FAULT],
+            True,
+            10.0,
+        ),  # counted per policy
         ("Lambda", [CAPACITY], CAPACITY_ERROR, [], False, 0.0),  # Lambda steps take no policies
         ("Training", [policy(ExceptionType=[SERVICE_FAULT], MaxAttempts=0)], SERVICE_FAULT, [], False, 0.0),
         ("Tuning", [policy(ExceptionType=[JOB_INTERNAL_ERROR])], JOB_INTERNAL_ERROR, [], False, 0.0),
@@ -79,10 +91,17 @@ def test_retry_decisions(step_type, policies, exception_type, previous, retry, d
 def test_expire_after_min_counts_from_the_first_start(minutes_running, retry) -> None:
     expiring = policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=60)
     decision = decide_retry(
-        "Training", [expiring], RESOURCE_LIMIT, [RESOURCE_LIMIT] * 30, NOW, NOW + timedelta(minutes=minutes_running)
+        "Training",
+        [expiring],
+        RESOURCE_LIMIT,
+        [RESOURCE_LIMIT] * 30,
+        NOW,
+        NOW + timedelta(minutes=minutes_running),
     )
     assert decision.retry is retry
 
 
 def test_expire_after_min_zero_never_retries() -> None:
-    assert not decide_retry("Training", [policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=0)], RESOURCE_LIMIT, [], NOW, NOW).retry
+    assert not decide_retry(
+        "Training", [policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=0)], RESOURCE_LIMIT, [], NOW, NOW
+    ).retry

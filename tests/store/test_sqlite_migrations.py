@@ -18,7 +18,15 @@ def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> None:
     versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.number for m in migrations()]
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"pipelines", "executions", "steps", "cache_entries", "callback_tokens", "idempotency", "leases"} <= tables
+    assert {
+        "pipelines",
+        "executions",
+        "steps",
+        "cache_entries",
+        "callback_tokens",
+        "idempotency",
+        "leases",
+    } <= tables
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

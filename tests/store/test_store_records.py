@@ -32,12 +32,19 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def pipeline_record(name: str, at: datetime = T0, **extra) -> PipelineRecord:
     return PipelineRecord(
-        name=name, arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{name.lower()}", definition="{}", created_at=at, modified_at=at, **extra
+        name=name,
+        arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{name.lower()}",
+        definition="{}",
+        created_at=at,
+        modified_at=at,
+        **extra,
     )
 
 
 def version(name: str, number: int, text: str = "{}") -> PipelineVersionRecord:
-    return PipelineVersionRecord(pipeline_name=name, version_id=number, definition=text, created_at=T0 + timedelta(minutes=number))
+    return PipelineVersionRecord(
+        pipeline_name=name, version_id=number, definition=text, created_at=T0 + timedelta(minutes=number)
+    )
 
 
 def execution_record(execution_id: str, pipeline: str = "p", at: datetime = T0, **extra) -> ExecutionRecord:
@@ -54,11 +61,15 @@ def execution_record(execution_id: str, pipeline: str = "p", at: datetime = T0, 
 
 
 def step_record(execution_id: str, name: str, at: datetime = T0, **extra) -> StepRecord:
-    return StepRecord(execution_id=execution_id, step_name=name, step_type="Processing", started_at=at, **extra)
+    return StepRecord(
+        execution_id=execution_id, step_name=name, step_type="Processing", started_at=at, **extra
+    )
 
 
 def create_execution(store: Store, execution: ExecutionRecord, *steps: StepRecord) -> None:
-    store.apply(Transition(execution=execution, expected_version=None, steps=[StepWrite(s, None) for s in steps]))
+    store.apply(
+        Transition(execution=execution, expected_version=None, steps=[StepWrite(s, None) for s in steps])
+    )
 
 
 def test_pipeline_crud_and_versions(store: Store) -> None:
@@ -67,7 +78,9 @@ def test_pipeline_crud_and_versions(store: Store) -> None:
         store.create_pipeline(pipeline_record("Churn"), version("Churn", 1))
     current = store.get_pipeline("Churn")
     assert current is not None and current.version == 1
-    updated = current.model_copy(update={"definition": "v2", "latest_version_id": 2, "version": 2, "description": "d"})
+    updated = current.model_copy(
+        update={"definition": "v2", "latest_version_id": 2, "version": 2, "description": "d"}
+    )
     store.update_pipeline(updated, expected_version=1, new_version=version("Churn", 2, "v2"))
     with pytest.raises(StaleWrite):
         store.update_pipeline(updated, expected_version=1)
@@ -92,9 +105,13 @@ def test_pipeline_listing_pages_sorts_and_filters(store: Store) -> None:
         if token is None:
             break
     assert seen == list(reversed(names))  # newest first by default
-    ascending = store.list_pipelines(ListQuery(sort_by="Name", ascending=True, name_prefix="PIPE-0", limit=100))
+    ascending = store.list_pipelines(
+        ListQuery(sort_by="Name", ascending=True, name_prefix="PIPE-0", limit=100)
+    )
     assert [p.name for p in ascending.items] == names[:7]
-    window = store.list_pipelines(ListQuery(created_after=T0 + timedelta(seconds=2), created_before=T0 + timedelta(seconds=5)))
+    window = store.list_pipelines(
+        ListQuery(created_after=T0 + timedelta(seconds=2), created_before=T0 + timedelta(seconds=5))
+    )
     assert [p.name for p in window.items] == ["pipe-04", "pipe-03"]
     with pytest.raises(InvalidNextToken):
         store.list_pipelines(ListQuery(next_token="garbage"))
@@ -124,7 +141,10 @@ def test_transitions_are_conditional_and_all_or_nothing(store: Store) -> None:
     stale_step = Transition(
         execution=next_execution.model_copy(update={"version": 3, "status": "Failed"}),
         expected_version=2,
-        steps=[StepWrite(step_record(execution.execution_id, "B"), None), StepWrite(done.model_copy(update={"version": 3}), 1)],
+        steps=[
+            StepWrite(step_record(execution.execution_id, "B"), None),
+            StepWrite(done.model_copy(update={"version": 3}), 1),
+        ],
     )
     with pytest.raises(StaleWrite):
         store.apply(stale_step)
@@ -152,16 +172,36 @@ def test_two_handles_see_each_others_writes(store: Store, store_kind: str, tmp_p
 
 def test_execution_and_step_listings(store: Store) -> None:
     for i in range(5):
-        create_execution(store, execution_record(f"exec{i:08d}", at=T0 + timedelta(seconds=i), status="Executing" if i % 2 else "Succeeded"))
+        create_execution(
+            store,
+            execution_record(
+                f"exec{i:08d}", at=T0 + timedelta(seconds=i), status="Executing" if i % 2 else "Succeeded"
+            ),
+        )
     create_execution(store, execution_record("otherpipe000", pipeline="q"))
     page = store.list_executions("p", ListQuery(limit=2))
     second = store.list_executions("p", ListQuery(limit=2, next_token=page.next_token))
-    assert [e.execution_id for e in page.items + second.items] == ["exec00000004", "exec00000003", "exec00000002", "exec00000001"]
-    assert [e.execution_id for e in store.list_unfinished_executions()] == ["otherpipe000", "exec00000001", "exec00000003"]
+    assert [e.execution_id for e in page.items + second.items] == [
+        "exec00000004",
+        "exec00000003",
+        "exec00000002",
+        "exec00000001",
+    ]
+    assert [e.execution_id for e in store.list_unfinished_executions()] == [
+        "otherpipe000",
+        "exec00000001",
+        "exec00000003",
+    ]
     assert len(store.list_executions(None, ListQuery()).items) == 6
     execution = execution_record("stepsexec000")
-    create_execution(store, execution, *[step_record(execution.execution_id, n, T0 + timedelta(seconds=i)) for i, n in enumerate("CAB")])
-    assert [s.step_name for s in store.list_steps(execution.execution_id, ListQuery(ascending=True)).items] == ["C", "A", "B"]
+    create_execution(
+        store,
+        execution,
+        *[step_record(execution.execution_id, n, T0 + timedelta(seconds=i)) for i, n in enumerate("CAB")],
+    )
+    assert [
+        s.step_name for s in store.list_steps(execution.execution_id, ListQuery(ascending=True)).items
+    ] == ["C", "A", "B"]
     assert [s.step_name for s in store.list_steps(execution.execution_id, ListQuery(limit=1)).items] == ["B"]
 
 
@@ -170,13 +210,20 @@ def test_cache_lookup_newest_within_window(store: Store) -> None:
 
     def entry(at: datetime, run: str) -> CacheEntry:
         return CacheEntry(
-            pipeline_name="p", cache_key="k", step_type="Processing", step_name="S", execution_id=run,
-            execution_arn=f"arn:{run}", completed_at=at, properties={"run": run},
+            pipeline_name="p",
+            cache_key="k",
+            step_type="Processing",
+            step_name="S",
+            execution_id=run,
+            execution_arn=f"arn:{run}",
+            completed_at=at,
+            properties={"run": run},
         )
 
     store.apply(
         Transition(
-            execution=execution, expected_version=None,
+            execution=execution,
+            expected_version=None,
             cache_entries=[entry(T0, "old"), entry(T0 + timedelta(hours=1), "new")],
         )
     )
@@ -188,15 +235,25 @@ def test_cache_lookup_newest_within_window(store: Store) -> None:
 
 def test_callback_tokens_are_inserted_and_released(store: Store) -> None:
     execution = execution_record("callbackexec")
-    token = CallbackTokenRecord(token="AbCdEfGhIj", execution_id=execution.execution_id, step_name="S", attempt=1, created_at=T0)
+    token = CallbackTokenRecord(
+        token="AbCdEfGhIj", execution_id=execution.execution_id, step_name="S", attempt=1, created_at=T0
+    )
     store.apply(Transition(execution=execution, expected_version=None, callback_tokens=[token]))
     assert store.get_callback("AbCdEfGhIj") == token
-    store.apply(Transition(execution=execution.model_copy(update={"version": 2}), expected_version=1, release_callback_tokens=["AbCdEfGhIj"]))
+    store.apply(
+        Transition(
+            execution=execution.model_copy(update={"version": 2}),
+            expected_version=1,
+            release_callback_tokens=["AbCdEfGhIj"],
+        )
+    )
     assert store.get_callback("AbCdEfGhIj") is None
 
 
 def test_idempotency_records(store: Store) -> None:
-    record = IdempotencyRecord(token="t", operation="CreatePipeline", fingerprint="f", result={"PipelineArn": "a"}, created_at=T0)
+    record = IdempotencyRecord(
+        token="t", operation="CreatePipeline", fingerprint="f", result={"PipelineArn": "a"}, created_at=T0
+    )
     assert store.put_idempotency(record)
     assert not store.put_idempotency(record.model_copy(update={"fingerprint": "g"}))
     assert store.get_idempotency("t", "CreatePipeline").fingerprint == "f"
@@ -208,7 +265,9 @@ def test_leases(store: Store) -> None:
     assert not store.acquire_lease("e", "two", T0 + timedelta(seconds=5), T0 - timedelta(seconds=10))
     assert store.renew_lease("e", "one", T0 + timedelta(seconds=10))
     assert not store.renew_lease("e", "two", T0 + timedelta(seconds=10))
-    assert store.acquire_lease("e", "two", T0 + timedelta(seconds=40), T0 + timedelta(seconds=25))  # heartbeat went stale
+    assert store.acquire_lease(
+        "e", "two", T0 + timedelta(seconds=40), T0 + timedelta(seconds=25)
+    )  # heartbeat went stale
     assert not store.force_lease("e", "three", T0, expected_owner="one")
     assert store.force_lease("e", "three", T0, expected_owner="two")
     assert store.get_lease("e").owner == "three"

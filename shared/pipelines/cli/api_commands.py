@@ -10,10 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT
 from pipelines.cli.app import app
 from pipelines.config import load_config
 from pipelines.errors import PipelinesError
+
+# Kept literal (not imported from pipelines.api.server) so that every CLI call does not pay for
+# importing the server's protocol layer; tests/cli checks they match.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 
 _ConfigOption = Annotated[
     Path | None,

@@ -165,53 +165,61 @@ def _range_text(spec: _Spec) -> str:
     return f"{'' if spec.low is None else spec.low}..{'' if spec.high is None else spec.high}"
 
 
-def _check_scalar(value: Any, spec: _Spec, location: Location, out: list[Problem]) -> None:
+def _scalar_problem(value: Any, spec: _Spec) -> tuple[str, tuple[str, ...]] | None:
+    """(message, allowed values) when a literal breaks its scalar shape; None when it is fine.
+
+    Locations are built by the caller only when there is a problem: almost every value is fine.
+    """
     kind = spec.kind
     if kind == "string":
         if type(value) is not str:
-            _add(out, f"must be a string, got {describe_value(value)}", location)
-        elif spec.enum is not None:
-            if value not in spec.enum:
-                order = spec.enum_order
-                shown = ", ".join(order[:_ENUM_SHOWN]) + (
-                    f", ... ({len(order)} in all)" if len(order) > _ENUM_SHOWN else ""
-                )
-                _add(
-                    out,
-                    f"{value!r} is not an allowed value{_placeholder_hint(value)}; allowed: {shown}",
-                    location,
-                    allowed=order,
-                )
-        else:
-            if (spec.low is not None and len(value) < spec.low) or (
-                spec.high is not None and len(value) > spec.high
-            ):
-                _add(out, f"length {len(value)} is outside {_range_text(spec)}", location)
-            if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
-                _add(
-                    out,
-                    f"{value!r} does not match the pattern {spec.pattern_text}{_placeholder_hint(value)}",
-                    location,
-                )
-    elif kind in {"integer", "number"}:
-        if isinstance(value, bool) or not isinstance(value, int if kind == "integer" else int | float):
-            _add(
-                out,
-                f"must be {'an integer' if kind == 'integer' else 'a number'}, got {describe_value(value)}",
-                location,
+            if type(value) is dict and is_expression(value):
+                return None
+            return f"must be a string, got {describe_value(value)}", ()
+        if spec.enum is not None:
+            if value in spec.enum:
+                return None
+            order = spec.enum_order
+            shown = ", ".join(order[:_ENUM_SHOWN]) + (
+                f", ... ({len(order)} in all)" if len(order) > _ENUM_SHOWN else ""
             )
-        elif (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-            _add(out, f"{value} is outside {_range_text(spec)}", location)
-    elif kind == "boolean" and type(value) is not bool:
-        _add(out, f"must be a boolean, got {describe_value(value)}", location)
+            return f"{value!r} is not an allowed value{_placeholder_hint(value)}; allowed: {shown}", order
+        if (spec.low is not None and len(value) < spec.low) or (
+            spec.high is not None and len(value) > spec.high
+        ):
+            return f"length {len(value)} is outside {_range_text(spec)}", ()
+        if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
+            return f"{value!r} does not match the pattern {spec.pattern_text}{_placeholder_hint(value)}", ()
+        return None
+    if type(value) is dict and is_expression(value):
+        return None
+    if kind == "boolean":
+        return None if type(value) is bool else (f"must be a boolean, got {describe_value(value)}", ())
+    integer = kind == "integer"
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        return f"must be {'an integer' if integer else 'a number'}, got {describe_value(value)}", ()
+    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+        return f"{value} is outside {_range_text(spec)}", ()
+    return None
+
+
+def _check_item(item: Any, spec: _Spec, location: Location, key: str | int, out: list[Problem]) -> None:
+    """One member, element or map value: scalars inline, containers by recursion."""
+    if spec.kind in _SCALAR_KINDS:
+        problem = _scalar_problem(item, spec)
+        if problem is not None:
+            _add(out, problem[0], (*location, key), allowed=problem[1])
+    elif spec.kind != "any":
+        check_value(item, spec, (*location, key), out)
 
 
 def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem]) -> None:
     """Append the problems of one JSON value against one compiled shape (expressions skipped)."""
     kind = spec.kind
     if kind in _SCALAR_KINDS:
-        if not (type(value) is dict and is_expression(value)):
-            _check_scalar(value, spec, location, out)
+        problem = _scalar_problem(value, spec)
+        if problem is not None:
+            _add(out, problem[0], location, allowed=problem[1])
     elif kind == "structure":
         if type(value) is not dict:
             _add(out, f"must be an object, got {describe_value(value)}", location)
@@ -231,7 +239,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
             elif key in spec.forbidden:
                 _add(out, "not allowed here", (*location, key))
             else:
-                check_value(item, member, (*location, key), out)
+                _check_item(item, member, location, key, out)
         for required in spec.required:
             if required not in value:
                 _add(out, f"required member of {spec.name} is missing", (*location, required))
@@ -251,7 +259,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
         item_spec = spec.item
         assert item_spec is not None
         for index, item in enumerate(value):
-            check_value(item, item_spec, (*location, index), out)
+            _check_item(item, item_spec, location, index, out)
     elif kind == "map":
         if type(value) is not dict:
             _add(out, f"must be an object, got {describe_value(value)}", location)
@@ -261,7 +269,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
         item_spec = spec.item
         assert item_spec is not None
         for key, item in value.items():
-            check_value(item, item_spec, (*location, key), out)
+            _check_item(item, item_spec, location, key, out)
 
 
 def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 
 from pipelines.definition.arguments import REQUEST_SHAPES, literal_names
-from pipelines.definition.grammar import EXPRESSION_MODELS, is_expression
+from pipelines.definition.grammar import EXPRESSION_MODELS, FUNCTION_PREFIX, is_expression
 from pipelines.definition.models import CallbackStep, LambdaStep, PipelineDefinition, Step
 from pipelines.definition.problems import Problem, Severity, format_json_path
 from pipelines.definition.property_paths import CHECKED_STEP_TYPES, Resolution, resolve_property_path
@@ -74,7 +74,9 @@ def scan_expressions(value: Any) -> tuple[list[dict[str, Any]], set[int]]:
         node = pop()
         kind = type(node)
         if kind is dict:
-            if is_expression(node):
+            if (len(node) == 1 and ("Get" in node or next(iter(node)).startswith(FUNCTION_PREFIX))) or (
+                "Std:Join" in node or "Std:JsonGet" in node
+            ):  # grammar.is_expression, inlined: this runs for every object of every step
                 found.append(node)
                 for key, inner in node.items():
                     if type(inner) is dict:

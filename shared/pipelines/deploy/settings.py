@@ -14,7 +14,7 @@ from pipelines.errors import ValidationError
 
 STATE_TABLE = "STATE_TABLE"
 CACHE_TABLE = "CACHE_TABLE"
-PAYLOAD_URI = "PAYLOAD_URI"
+PAYLOAD_BUCKET = "PAYLOAD_BUCKET"  # large record bodies go to s3://<bucket>/payloads/
 STEP_RUNNER_ARN = "STEP_RUNNER_ARN"
 PIPELINE_EXECUTION_ARN = "PIPELINE_EXECUTION_ARN"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
@@ -39,7 +39,7 @@ class CloudSettings:
     region: str
     state_table: str
     cache_table: str
-    payload_uri: str | None
+    payload_bucket: str | None
     step_runner_arn: str | None
     pipeline_execution_arn: str | None
     event_bus_name: str | None
@@ -64,7 +64,7 @@ class CloudSettings:
             region=required(REGION),
             state_table=required(STATE_TABLE),
             cache_table=required(CACHE_TABLE),
-            payload_uri=env.get(PAYLOAD_URI) or None,
+            payload_bucket=env.get(PAYLOAD_BUCKET) or None,
             step_runner_arn=env.get(STEP_RUNNER_ARN) or None,
             pipeline_execution_arn=env.get(PIPELINE_EXECUTION_ARN) or None,
             event_bus_name=env.get(EVENT_BUS_NAME) or None,
@@ -75,3 +75,10 @@ class CloudSettings:
             trigger_function_arn=env.get(TRIGGER_FUNCTION_ARN) or None,
             rule_prefix=env.get(RULE_PREFIX) or None,
         )
+
+    def store_environment(self) -> dict[str, str]:
+        """The variables :func:`pipelines.store.dynamodb.store_from_environment` reads."""
+        names = {STATE_TABLE: self.state_table, CACHE_TABLE: self.cache_table, REGION: self.region}
+        if self.payload_bucket:
+            names[PAYLOAD_BUCKET] = self.payload_bucket
+        return names

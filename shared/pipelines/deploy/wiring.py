@@ -27,7 +27,7 @@ from pipelines.deploy.settings import CloudSettings, MissingSetting
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.store import Store
-from pipelines.store.dynamodb import DynamoDBStore, TableNames
+from pipelines.store.dynamodb import store_from_environment
 from pipelines.triggers.fire import operations_starter
 from pipelines.triggers.rules import EventRuleTriggers
 from pipelines.triggers.schedules import CloudScheduler
@@ -74,12 +74,7 @@ def build_cloud_services(
 ) -> CloudServices:
     make = client or (lambda service: aws.client(service, settings.region))
     objects = S3ObjectStore(make("s3"))
-    store = DynamoDBStore(
-        TableNames(state=settings.state_table, cache=settings.cache_table),
-        client=make("dynamodb"),
-        objects=objects if settings.payload_uri else None,
-        payload_uri=settings.payload_uri,
-    )
+    store = store_from_environment(settings.store_environment(), client=make("dynamodb"), objects=objects)
     shares = DynamoDBResourceShares(make("dynamodb"), settings.state_table)
     operations = Operations(
         store=store,

@@ -18,12 +18,17 @@ Public API (``from pipelines.engine import Engine, ...``)::
             display_name=None, description=None, client_request_token=None, created_by=None) -> Outcome
           Snapshot the definition (default: the pipeline's latest), coerce parameters, record
           parallelism (this call's value wins over the pipeline's) and the selective config.
-          Raises UnsupportedSteps, InvalidParameters, InvalidSelection, DefinitionError,
-          PipelineNotFound.
+          Raises UnsupportedSteps, ParameterError (pipelines.expressions), InvalidSelection,
+          DefinitionError (an explicit ``definition`` is validated; a pipeline's own was validated
+          when it was created or updated), PipelineNotFound, ConflictError (a reused
+          ClientRequestToken with a different request; the same request replays the execution
+          with ``accepted`` False and no actions).
       step_started(execution, step_name, attempt) -> Outcome          # claim; outcome.accepted False = lost
+      steps_started(execution, [(step_name, attempt), ...]) -> Outcome  # batch claim; outcome.claimed
       step_succeeded(execution, step_name, attempt, result: StepResult) -> Outcome
       step_pending(execution, step_name, attempt, pending: StepPending) -> Outcome   # Callback handed off
       step_failed(execution, step_name, attempt, error: StepFailed) -> Outcome
+      report(execution, [(step_name, attempt, StepResult | StepPending | StepFailed), ...]) -> Outcome
       stop_notified(execution, step_name, attempt) -> Outcome         # a NotifyStopping was sent
       stop(execution) -> Outcome                                      # StopPipelineExecution
       retry(execution, *, parallelism=None) -> Outcome                # RetryPipelineExecution
@@ -37,7 +42,7 @@ Public API (``from pipelines.engine import Engine, ...``)::
     ``execution`` is an execution id or ARN. Reports for an old attempt, or repeated reports
     of the same attempt, are no-ops (``outcome.accepted`` is False).
 
-    Outcome(execution, actions, changes, steps, accepted)
+    Outcome(execution, actions, changes, steps, accepted, read_version, claimed)
     Actions: RunStep(execution_id, step_name, attempt, not_before, request: StepRequest)
              StopStep(execution_id, step_name, attempt)
              NotifyStopping(execution_id, step_name, attempt, request)
@@ -50,9 +55,16 @@ Public API (``from pipelines.engine import Engine, ...``)::
     Clocks: SystemClock, FakeClock (engine/clock.py). Ids/ARNs: engine/ids.py.
     Pipelines: upsert_pipeline(store, name, definition, ...) (engine/pipelines.py).
 
-Modules: lifecycle (Engine), planner (one decision over a snapshot), readiness (ready set,
-skips), failure_policy, retry, caching, job_names, selective, resolution (parameters and
-expressions), experiments, callbacks, actions, clock, ids, errors.
+Runner results the engine reads: job steps return the Describe* response as properties and
+their Metadata member (e.g. ``{"TrainingJob": {"Arn": ...}}``; the engine pre-fills the job
+ARN); Lambda steps return ``properties={"OutputParameters": {name: value}}`` and metadata
+``{"Lambda": {"Arn": ..., "OutputParameters": [{"Name", "Value"}]}}``; Processing steps with
+PropertyFiles must have written them under the output's S3Uri before returning.
+
+Modules: lifecycle (Engine: the entry points and the optimistic write loop), decisions (the
+step lifecycle and the scheduler), planner (a working copy -> one Transition), readiness (ready
+set, skips), failure_policy, retry, caching, job_names, selective, resolution (parameters,
+expressions, execution variables), experiments, pipelines (upsert), actions, clock, ids, errors.
 """
 
 from pipelines.engine.actions import (
@@ -71,7 +83,6 @@ from pipelines.engine.errors import (
     ExecutionNotFound,
     ExecutionStateConflict,
     InvalidCallbackOutputs,
-    InvalidParameters,
     InvalidSelection,
     PipelineNotFound,
     UnsupportedSteps,
@@ -90,7 +101,6 @@ __all__ = [
     "ExecutionStateConflict",
     "FakeClock",
     "InvalidCallbackOutputs",
-    "InvalidParameters",
     "InvalidSelection",
     "NotifyStopping",
     "Outcome",

@@ -82,6 +82,7 @@ class Outcome:
     steps: dict[str, StepRecord] = field(default_factory=dict)  # step records after the call
     accepted: bool = True  # False: the call was a no-op (duplicate or stale report, lost claim)
     read_version: int | None = None  # the execution version the decision read (None: new execution)
+    claimed: list[str] = field(default_factory=list)  # steps_started: the steps this call claimed
 
     @property
     def finished(self) -> bool:

@@ -23,7 +23,7 @@ from pipelines.engine.failure_policy import blocks_new_starts, final_status
 from pipelines.engine.ids import new_callback_token, new_entity_token
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import Topology, compute_readiness
+from pipelines.engine.readiness import Topology, ready_steps
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
 from pipelines.errors import PipelinesError
@@ -42,7 +42,13 @@ from pipelines.store.base import (
 )
 
 # Errors a step's inputs can raise while being resolved or read: each becomes the step's failure.
-RESOLUTION_ERRORS: tuple[type[BaseException], ...] = (PipelinesError, LookupError, OSError, ValueError, TypeError)
+RESOLUTION_ERRORS: tuple[type[BaseException], ...] = (
+    PipelinesError,
+    LookupError,
+    OSError,
+    ValueError,
+    TypeError,
+)
 
 _JOB_METADATA: dict[str, tuple[str, str]] = {
     "Processing": ("ProcessingJob", "processing-job"),
@@ -79,13 +85,13 @@ class Decisions:
         scope = selective_scope(plan, compiled)
         while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
             current = plan.current_steps()
-            readiness = compute_readiness(compiled.topology, current, scope)
+            ready = ready_steps(compiled.topology, current, scope)
             running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
             blocked = blocks_new_starts(current.values())
             settled_now = False  # a step ended at once, which may make others ready
             if plan.execution.status == "Executing" and not blocked:
                 limit = plan.execution.parallelism
-                for name in readiness.ready:
+                for name in ready:
                     step = compiled.steps[name]
                     if step.type == "Condition":
                         self.decide_condition(plan, compiled, step)
@@ -140,15 +146,23 @@ class Decisions:
         rule = JOB_NAME_RULES.get(step.type)
         try:
             prefix_ctx = evaluation_context(execution, plan.steps, self.now, self.objects)
-            raw_prefix = step.arguments.get(rule.argument) if rule and isinstance(step.arguments, dict) else None
-            prefix = custom_prefix(step.type, {rule.argument: evaluate(raw_prefix, prefix_ctx)}) if rule else None
-            name = job_name(step.type, step.name, execution.execution_id, new_entity_token(), attempt - 1, prefix)
+            raw_prefix = (
+                step.arguments.get(rule.argument) if rule and isinstance(step.arguments, dict) else None
+            )
+            prefix = (
+                custom_prefix(step.type, {rule.argument: evaluate(raw_prefix, prefix_ctx)}) if rule else None
+            )
+            name = job_name(
+                step.type, step.name, execution.execution_id, new_entity_token(), attempt - 1, prefix
+            )
             ctx = evaluation_context(
                 execution, plan.steps, self.now, self.objects, job_name=name, step_type=step.type
             )
             arguments, fields = resolve_step(step, ctx)
         except RESOLUTION_ERRORS as exc:
-            plan.put_step(base.model_copy(update={"status": "Failed", "failure_reason": str(exc), "ended_at": plan.now}))
+            plan.put_step(
+                base.model_copy(update={"status": "Failed", "failure_reason": str(exc), "ended_at": plan.now})
+            )
             return False
 
         key = None
@@ -167,16 +181,23 @@ class Decisions:
         metadata: dict[str, Any] = {}
         if step.type in _JOB_METADATA:
             member, resource = _JOB_METADATA[step.type]
-            metadata[member] = {"Arn": f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"}
+            metadata[member] = {
+                "Arn": f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
+            }
         token = None
         if isinstance(step, CallbackStep):
             token = new_callback_token()
             fields["CallbackToken"] = token
             metadata["Callback"] = {"CallbackToken": token, "SqsQueueUrl": fields.get("SqsQueueUrl")}
-            plan.callback_tokens.append(CallbackTokenRecord(
-                token=token, execution_id=execution.execution_id, step_name=step.name, attempt=attempt,
-                created_at=plan.now,
-            ))
+            plan.callback_tokens.append(
+                CallbackTokenRecord(
+                    token=token,
+                    execution_id=execution.execution_id,
+                    step_name=step.name,
+                    attempt=attempt,
+                    created_at=plan.now,
+                )
+            )
             if previous is not None and previous.callback_token:
                 plan.release_callback_tokens.append(previous.callback_token)
         experiment_config = step_experiment_config(execution, step, arguments)
@@ -232,7 +253,11 @@ class Decisions:
             message = f"The ErrorMessage could not be resolved: {exc}"
         plan.put_step(
             base.model_copy(
-                update={"status": "Failed", "failure_reason": message, "metadata": {"Fail": {"ErrorMessage": message}}}
+                update={
+                    "status": "Failed",
+                    "failure_reason": message,
+                    "metadata": {"Fail": {"ErrorMessage": message}},
+                }
             )
         )
 
@@ -247,13 +272,23 @@ class Decisions:
 
     def succeeded(self, plan: Plan, compiled: Compiled, name: str, attempt: int, result: StepResult) -> bool:
         record = plan.steps.get(name)
-        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+        if (
+            record is None
+            or not is_current_attempt(plan, record, attempt)
+            or record.status not in RUNNING_STEP_STATUSES
+        ):
             return False
         step = compiled.steps[name]
         try:
             property_files = self.read_property_files(step, record, result.properties)
         except RESOLUTION_ERRORS as exc:
-            self._end(plan, record, "Failed", failure_reason=str(exc), metadata={**record.metadata, **result.metadata})
+            self._end(
+                plan,
+                record,
+                "Failed",
+                failure_reason=str(exc),
+                metadata={**record.metadata, **result.metadata},
+            )
             return True
         updated = self._end(
             plan,
@@ -282,30 +317,51 @@ class Decisions:
 
     def pending(self, plan: Plan, compiled: Compiled, name: str, attempt: int, pending: StepPending) -> bool:
         record = plan.steps.get(name)
-        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+        if (
+            record is None
+            or not is_current_attempt(plan, record, attempt)
+            or record.status not in RUNNING_STEP_STATUSES
+        ):
             return False
         if record.waiting_for_callback:
             return False
         status = "Stopping" if record.status == "Stopping" else "Executing"
         updated = plan.update_step(
-            name, status=status, waiting_for_callback=True, metadata=merge_metadata(record.metadata, pending.metadata)
+            name,
+            status=status,
+            waiting_for_callback=True,
+            metadata=merge_metadata(record.metadata, pending.metadata),
         )
         if updated.stop_notice_pending:
-            plan.actions.append(NotifyStopping(plan.execution.execution_id, name, attempt, request_for(plan, compiled, updated)))
+            plan.actions.append(
+                NotifyStopping(
+                    plan.execution.execution_id, name, attempt, request_for(plan, compiled, updated)
+                )
+            )
         return True
 
     def failed(self, plan: Plan, compiled: Compiled, name: str, attempt: int, error: StepFailed) -> bool:
         record = plan.steps.get(name)
-        if record is None or not is_current_attempt(plan, record, attempt) or record.status not in RUNNING_STEP_STATUSES:
+        if (
+            record is None
+            or not is_current_attempt(plan, record, attempt)
+            or record.status not in RUNNING_STEP_STATUSES
+        ):
             return False
         metadata = {**record.metadata, **error.metadata}
         if record.status == "Stopping":
             self._end(plan, record, "Stopped", metadata=metadata)
             return True
         step = compiled.steps[name]
-        exception_type = None if step.type == "Callback" else classify(step.type, error.error_code, error.message)
+        exception_type = (
+            None if step.type == "Callback" else classify(step.type, error.error_code, error.message)
+        )
         note = FailureNote(
-            attempt=attempt, run=plan.execution.run, exception_type=exception_type, reason=error.message, at=plan.now
+            attempt=attempt,
+            run=plan.execution.run,
+            exception_type=exception_type,
+            reason=error.message,
+            at=plan.now,
         )
         failures = [*record.failures, note]
         if plan.execution.status == "Executing":
@@ -348,7 +404,12 @@ class Decisions:
                     updated = plan.update_step(name, status="Stopping", stop_notice_pending=True)
                     if updated.waiting_for_callback:
                         plan.actions.append(
-                            NotifyStopping(plan.execution.execution_id, name, record.attempt, request_for(plan, compiled, updated))
+                            NotifyStopping(
+                                plan.execution.execution_id,
+                                name,
+                                record.attempt,
+                                request_for(plan, compiled, updated),
+                            )
                         )
                     continue
                 plan.update_step(name, status="Stopping")
@@ -365,11 +426,22 @@ class Decisions:
                 self.launch(plan, compiled, compiled.steps[name], first_started_at=record.first_started_at)
 
     def complete_callback(
-        self, plan: Plan, compiled: Compiled, token: CallbackTokenRecord, outputs: Mapping[str, Any] | None, reason: str | None
+        self,
+        plan: Plan,
+        compiled: Compiled,
+        token: CallbackTokenRecord,
+        outputs: Mapping[str, Any] | None,
+        reason: str | None,
     ) -> None:
         record = plan.steps.get(token.step_name)
-        if record is None or not is_current_attempt(plan, record, token.attempt) or record.status not in RUNNING_STEP_STATUSES:
-            raise CallbackStepConflict(f"Step '{token.step_name}' is no longer waiting for callback token '{token.token}'.")
+        if (
+            record is None
+            or not is_current_attempt(plan, record, token.attempt)
+            or record.status not in RUNNING_STEP_STATUSES
+        ):
+            raise CallbackStepConflict(
+                f"Step '{token.step_name}' is no longer waiting for callback token '{token.token}'."
+            )
         plan.release_callback_tokens.append(token.token)
         if outputs is None:
             status = "Stopped" if record.status == "Stopping" else "Failed"
@@ -398,12 +470,16 @@ class Decisions:
             )
         )
 
-    def read_property_files(self, step: Step, record: StepRecord, properties: Mapping[str, Any]) -> dict[str, Any]:
+    def read_property_files(
+        self, step: Step, record: StepRecord, properties: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Parse every PropertyFile the step declares from its output in the object store."""
         documents: dict[str, Any] = {}
         for declared in step.property_files:
             where = f"property file {declared.property_file_name!r} of step {step.name!r}"
-            base_uri = output_uri(properties, declared.output_name) or output_uri(record.arguments, declared.output_name)
+            base_uri = output_uri(properties, declared.output_name) or output_uri(
+                record.arguments, declared.output_name
+            )
             if base_uri is None:
                 raise LookupError(f"{where}: the step has no output named {declared.output_name!r}")
             uri = f"{base_uri.rstrip('/')}/{declared.file_path.lstrip('/')}"
@@ -482,7 +558,11 @@ def request_for(plan: Plan, compiled: Compiled, record: StepRecord) -> StepReque
 
 def run_action(plan: Plan, compiled: Compiled, record: StepRecord) -> RunStep:
     return RunStep(
-        plan.execution.execution_id, record.step_name, record.attempt, record.not_before, request_for(plan, compiled, record)
+        plan.execution.execution_id,
+        record.step_name,
+        record.attempt,
+        record.not_before,
+        request_for(plan, compiled, record),
     )
 
 
@@ -531,7 +611,9 @@ def _typed(value: str, declared: str, name: str) -> Any:
                 raise ValueError(value)
             return lowered == "true"
     except ValueError:
-        raise InvalidCallbackOutputs(f"Output parameter '{name}' value '{value}' is not a valid {declared}.") from None
+        raise InvalidCallbackOutputs(
+            f"Output parameter '{name}' value '{value}' is not a valid {declared}."
+        ) from None
     return value
 
 
@@ -547,7 +629,9 @@ def callback_outputs(step: Step, outputs: Mapping[str, Any]) -> tuple[list[dict[
     for name, value in outputs.items():
         text = _as_text(value)
         if len(text) > _MAX_OUTPUT_VALUE:
-            raise InvalidCallbackOutputs(f"Output parameter '{name}' is longer than {_MAX_OUTPUT_VALUE} characters.")
+            raise InvalidCallbackOutputs(
+                f"Output parameter '{name}' is longer than {_MAX_OUTPUT_VALUE} characters."
+            )
         listed.append({"Name": str(name), "Value": text})
         typed[str(name)] = _typed(text, declared.get(str(name), "String"), str(name))
     return listed, typed

@@ -26,10 +26,6 @@ class UnsupportedSteps(ValidationError):
         super().__init__("The pipeline cannot run here:\n" + "\n".join(lines))
 
 
-class InvalidParameters(ValidationError):
-    """Start parameters that are unknown, missing or of the wrong type."""
-
-
 class InvalidSelection(ValidationError):
     """A SelectiveExecutionConfig the service would reject."""
 

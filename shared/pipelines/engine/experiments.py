@@ -40,9 +40,7 @@ def bind_experiment(
 ) -> ExperimentBinding | None:
     if not definition.experiments_enabled:
         return None
-    names = resolve_experiment(
-        definition, ctx, {"ExperimentName": pipeline_name, "TrialName": execution_id}
-    )
+    names = resolve_experiment(definition, ctx, {"ExperimentName": pipeline_name, "TrialName": execution_id})
     return ExperimentBinding(
         experiment_name=_entity_name(names["ExperimentName"]), trial_name=_entity_name(names["TrialName"])
     )
@@ -56,7 +54,11 @@ def execution_records(
         return [], []
     binding = execution.experiment
     return (
-        [ExperimentRecord(name=binding.experiment_name, created_at=now, source_pipeline_name=execution.pipeline_name)],
+        [
+            ExperimentRecord(
+                name=binding.experiment_name, created_at=now, source_pipeline_name=execution.pipeline_name
+            )
+        ],
         [
             TrialRecord(
                 name=binding.trial_name,

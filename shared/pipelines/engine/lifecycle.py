@@ -10,14 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipelines.definition import load_definition, parse_definition
 from pipelines.definition.models import CallbackStep, PipelineDefinition
-from pipelines.engine.actions import Action, ExecutionFinished, NotifyStopping, Outcome, StatusChange, StopStep
+from pipelines.engine.actions import (
+    Action,
+    ExecutionFinished,
+    NotifyStopping,
+    Outcome,
+    StatusChange,
+    StopStep,
+)
 from pipelines.engine.clock import Clock, SystemClock
-from pipelines.engine.decisions import Compiled, Decisions, run_action, request_for
+from pipelines.engine.decisions import Compiled, Decisions, request_for, run_action
 from pipelines.engine.errors import (
     CallbackTokenNotFound,
     ExecutionNotFound,
@@ -45,6 +52,9 @@ from pipelines.store.base import (
     StaleWrite,
     Store,
 )
+
+StepReport = tuple[str, int, StepResult | StepPending | StepFailed]
+"""(step name, attempt, what the runner returned or raised)."""
 
 UnsupportedStepsCheck = Callable[[PipelineDefinition, set[str] | None], list[tuple[str, str]]]
 """(definition, names to check or None for all) -> (step name, reason) for steps that cannot run."""
@@ -98,8 +108,9 @@ class Engine:
             replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
             if replay is not None:
                 return replay
+        # A pipeline's own definition was validated when it was created or updated.
         text = definition if definition is not None else pipeline.definition
-        parsed = load_definition(text)
+        parsed = load_definition(text) if definition is not None else parse_definition(text)
         compiled = self._compile(text, parsed)
         given = dict(parameters or {})
         coerced = coerce_parameters(parsed.parameters, given)
@@ -168,19 +179,52 @@ class Engine:
     # -- reports from runtimes ----------------------------------------------------------------
 
     def step_started(self, execution: str, step_name: str, attempt: int) -> Outcome:
-        return self._transact(execution, lambda plan, c: self.decisions.started(plan, step_name, attempt))
+        return self.steps_started(execution, [(step_name, attempt)])
+
+    def steps_started(self, execution: str, attempts: Sequence[tuple[str, int]]) -> Outcome:
+        """Claim several step attempts in one write; ``outcome.claimed`` names those won (a
+        runtime runs only those). ``accepted`` is False when none was won."""
+        claimed: list[str] = []
+
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            claimed.clear()
+            claimed.extend(name for name, attempt in attempts if self.decisions.started(plan, name, attempt))
+            return bool(claimed)
+
+        outcome = self._transact(execution, decide)
+        outcome.claimed = list(claimed) if outcome.accepted else []
+        return outcome
 
     def step_succeeded(self, execution: str, step_name: str, attempt: int, result: StepResult) -> Outcome:
-        return self._event(execution, lambda plan, c: self.decisions.succeeded(plan, c, step_name, attempt, result))
+        return self.report(execution, [(step_name, attempt, result)])
 
     def step_pending(self, execution: str, step_name: str, attempt: int, pending: StepPending) -> Outcome:
-        return self._event(execution, lambda plan, c: self.decisions.pending(plan, c, step_name, attempt, pending))
+        return self.report(execution, [(step_name, attempt, pending)])
 
     def step_failed(self, execution: str, step_name: str, attempt: int, error: StepFailed) -> Outcome:
-        return self._event(execution, lambda plan, c: self.decisions.failed(plan, c, step_name, attempt, error))
+        return self.report(execution, [(step_name, attempt, error)])
+
+    def report(self, execution: str, reports: Sequence[StepReport]) -> Outcome:
+        """Several attempts' outcomes in one decision and one write (a runtime that collected
+        them while busy); each is judged as if reported alone, stale ones are ignored."""
+
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            accepted = False
+            for step_name, attempt, result in reports:
+                if isinstance(result, StepResult):
+                    accepted |= self.decisions.succeeded(plan, compiled, step_name, attempt, result)
+                elif isinstance(result, StepPending):
+                    accepted |= self.decisions.pending(plan, compiled, step_name, attempt, result)
+                else:
+                    accepted |= self.decisions.failed(plan, compiled, step_name, attempt, result)
+            return accepted
+
+        return self._event(execution, decide)
 
     def stop_notified(self, execution: str, step_name: str, attempt: int) -> Outcome:
-        return self._transact(execution, lambda plan, c: self.decisions.stop_notified(plan, step_name, attempt))
+        return self._transact(
+            execution, lambda plan, c: self.decisions.stop_notified(plan, step_name, attempt)
+        )
 
     # -- execution-level operations ------------------------------------------------------------
 
@@ -342,7 +386,9 @@ class Engine:
                     actions.append(StopStep(execution.execution_id, name, record.attempt))
                 elif record.stop_notice_pending and record.waiting_for_callback:
                     actions.append(
-                        NotifyStopping(execution.execution_id, name, record.attempt, request_for(plan, compiled, record))
+                        NotifyStopping(
+                            execution.execution_id, name, record.attempt, request_for(plan, compiled, record)
+                        )
                     )
         outcome.actions = actions
         return outcome

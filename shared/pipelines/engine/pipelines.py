@@ -37,7 +37,12 @@ def upsert_pipeline(
                 modified_at=now,
             )
             try:
-                store.create_pipeline(record, PipelineVersionRecord(pipeline_name=name, version_id=1, definition=definition, created_at=now))
+                store.create_pipeline(
+                    record,
+                    PipelineVersionRecord(
+                        pipeline_name=name, version_id=1, definition=definition, created_at=now
+                    ),
+                )
                 return record
             except RecordExists:
                 continue

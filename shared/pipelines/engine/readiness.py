@@ -31,56 +31,36 @@ class Topology:
         return cls(order, upstream, branch)
 
 
-@dataclass(frozen=True)
-class Readiness:
-    ready: list[str]  # no record yet, every upstream step succeeded (topological order)
-    unreachable: set[str]  # will never run in this execution
-
-
 def branch_taken(condition: StepRecord, branch: str) -> bool:
     outcome = (condition.properties or {}).get("Outcome")
     return (outcome == "True") == (branch == "if")
 
 
-def compute_readiness(
+def ready_steps(
     topology: Topology,
     steps: Mapping[str, StepRecord],
     in_scope: set[str] | None = None,
-) -> Readiness:
-    """``steps`` holds the current run's records only; ``in_scope`` (selective execution) lists
-    the steps allowed to run or be reused, None meaning all."""
+) -> list[str]:
+    """Steps without a record whose upstream steps all succeeded, in topological order.
+
+    ``steps`` holds the current run's records; ``in_scope`` (selective execution) lists the
+    steps allowed to run, None meaning all. A step that can never run (an upstream step failed,
+    stopped, or never runs itself; its branch was not taken; it is out of scope) is simply never
+    ready, so the execution ends once nothing runs and nothing is ready.
+    """
     ready: list[str] = []
-    unreachable: set[str] = set()
-    settled: set[str] = set()  # succeeded
     upstream_of = topology.upstream
     branch_of = topology.branch
     for name in topology.order:
-        record = steps.get(name)
-        if record is not None:
-            status = record.status
-            if status == "Succeeded":
-                settled.add(name)
-            elif status == "Failed" or status == "Stopped":
-                unreachable.add(name)
+        if name in steps or (in_scope is not None and name not in in_scope):
             continue
-        if in_scope is not None and name not in in_scope:
-            unreachable.add(name)
-            continue
-        blocked = False
-        pending = False
         for up in upstream_of[name]:
-            if up in unreachable:
-                blocked = True
+            record = steps.get(up)
+            if record is None or record.status != "Succeeded":
                 break
-            if up not in settled:
-                pending = True
-        if not blocked and name in branch_of:
-            condition_name, branch = branch_of[name]
-            condition = steps.get(condition_name)
-            if condition is not None and condition.status == "Succeeded" and not branch_taken(condition, branch):
-                blocked = True
-        if blocked:
-            unreachable.add(name)
-        elif not pending:
+        else:
+            branch = branch_of.get(name)
+            if branch is not None and not branch_taken(steps[branch[0]], branch[1]):
+                continue
             ready.append(name)
-    return Readiness(ready=ready, unreachable=unreachable)
+    return ready

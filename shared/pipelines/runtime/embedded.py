@@ -103,14 +103,7 @@ class _Driver:
             self.handle(initial)
             while self.final is None:
                 self.wake.clear()
-                while True:
-                    try:
-                        report = self.reports.get_nowait()
-                    except queue.Empty:
-                        break
-                    self.handle(self.report(report))
-                    if self.final is not None:
-                        break
+                self.process_reports()
                 if self.final is not None:
                     break
                 self.launch_due()
@@ -128,7 +121,9 @@ class _Driver:
                     self.runtime.store.renew_lease(self.execution_id, self.owner, _wall_now())
                 if self.reports.empty():
                     self.runtime.clock.sleep(
-                        self.until_next_timer(), interrupt=self.wake, real_limit=max(next_poll - time.monotonic(), 0.0)
+                        self.until_next_timer(),
+                        interrupt=self.wake,
+                        real_limit=max(next_poll - time.monotonic(), 0.0),
                     )
         finally:
             for entry in self.running.values():
@@ -140,15 +135,24 @@ class _Driver:
     # -- reacting to the engine ----------------------------------------------------------------
 
     def handle(self, outcome: Outcome) -> None:
-        if outcome.read_version is not None and self.last_version is not None and outcome.read_version != self.last_version:
+        if (
+            outcome.read_version is not None
+            and self.last_version is not None
+            and outcome.read_version != self.last_version
+        ):
             self.reconcile = True  # someone else changed the execution: their actions are ours to do
         if outcome.execution is not None:
             self.last_version = outcome.execution.version
-        if self.progress is not None and outcome.execution is not None and (outcome.changes or outcome.read_version is None):
+        if (
+            self.progress is not None
+            and outcome.execution is not None
+            and (outcome.changes or outcome.read_version is None)
+        ):
             self.progress(outcome.execution, outcome.steps)
+        scheduled = False
         for action in outcome.actions:
             if isinstance(action, RunStep):
-                self.schedule(action)
+                scheduled |= self.schedule(action)
             elif isinstance(action, StopStep):
                 entry = self.running.get(action.step_name)
                 if entry is not None and entry.attempt == action.attempt:
@@ -157,30 +161,40 @@ class _Driver:
                 self.notify(action)
             elif isinstance(action, ExecutionFinished):
                 self.final = outcome.execution
+        if scheduled:
+            self.launch_due()
 
-    def schedule(self, action: RunStep) -> None:
+    def schedule(self, action: RunStep) -> bool:
+        """Remember a RunStep unless that attempt is already running or waiting."""
         entry = self.running.get(action.step_name)
         if entry is not None and entry.attempt >= action.attempt:
-            return
+            return False
         waiting = self.scheduled.get(action.step_name)
         if waiting is not None and waiting.attempt >= action.attempt:
-            return
+            return False
         self.scheduled[action.step_name] = action
-        self.launch_due()
+        return True
 
     def launch_due(self) -> None:
+        """Claim every due attempt in one write, then run the ones won."""
         now = self.runtime.clock.now()
-        for name, action in list(self.scheduled.items()):
-            if action.not_before is not None and action.not_before > now:
-                continue
-            del self.scheduled[name]
-            claimed = self.runtime.engine.step_started(action.execution_id, name, action.attempt)
-            if not claimed.accepted:
-                continue
-            self.handle(claimed)
-            cancel = threading.Event()
-            self.running[name] = _Running(action.attempt, cancel)
-            self.pool.submit(self.work, action, cancel)
+        due = [a for a in self.scheduled.values() if a.not_before is None or a.not_before <= now]
+        if not due:
+            return
+        for action in due:
+            del self.scheduled[action.step_name]
+        claimed = self.runtime.engine.steps_started(
+            self.execution_id, [(a.step_name, a.attempt) for a in due]
+        )
+        if not claimed.accepted:
+            return
+        self.handle(claimed)
+        won = set(claimed.claimed)
+        for action in due:
+            if action.step_name in won:
+                cancel = threading.Event()
+                self.running[action.step_name] = _Running(action.attempt, cancel)
+                self.pool.submit(self.work, action, cancel)
 
     def notify(self, action: NotifyStopping) -> None:
         key = (action.step_name, action.attempt)
@@ -228,21 +242,29 @@ class _Driver:
             self.reports.put(_Report(action, None))
             self.wake.set()
 
-    def report(self, report: _Report) -> Outcome:
+    def process_reports(self) -> None:
+        """Everything the workers reported since the last look, decided in one engine call."""
+        results: list[tuple[str, int, StepResult | StepPending | StepFailed]] = []
+        notified: list[NotifyStopping] = []
+        while True:
+            try:
+                report = self.reports.get_nowait()
+            except queue.Empty:
+                break
+            action = report.action
+            if isinstance(action, NotifyStopping):
+                notified.append(action)
+                continue
+            entry = self.running.get(action.step_name)
+            if entry is not None and entry.attempt == action.attempt:
+                del self.running[action.step_name]
+            assert report.result is not None
+            results.append((action.step_name, action.attempt, report.result))
         engine = self.runtime.engine
-        action = report.action
-        if isinstance(action, NotifyStopping):
-            return engine.stop_notified(action.execution_id, action.step_name, action.attempt)
-        entry = self.running.get(action.step_name)
-        if entry is not None and entry.attempt == action.attempt:
-            del self.running[action.step_name]
-        result = report.result
-        if isinstance(result, StepResult):
-            return engine.step_succeeded(action.execution_id, action.step_name, action.attempt, result)
-        if isinstance(result, StepPending):
-            return engine.step_pending(action.execution_id, action.step_name, action.attempt, result)
-        assert isinstance(result, StepFailed)
-        return engine.step_failed(action.execution_id, action.step_name, action.attempt, result)
+        if results:
+            self.handle(engine.report(self.execution_id, results))
+        for action in notified:
+            self.handle(engine.stop_notified(action.execution_id, action.step_name, action.attempt))
 
 
 def _wall_now() -> datetime:
@@ -305,7 +327,9 @@ class EmbeddedRuntime:
             clock=self.clock,
             region=config.region,
             account_id=config.account_id,
-            unsupported_steps=lambda definition, names: self.registry.unsupported_steps(definition, config, names),
+            unsupported_steps=lambda definition, names: self.registry.unsupported_steps(
+                definition, config, names
+            ),
         )
         self._drivers: dict[str, _Driver] = {}
         self._threads: dict[str, threading.Thread] = {}
@@ -392,7 +416,12 @@ class EmbeddedRuntime:
         return outcome.execution
 
     def retry(
-        self, execution: str, *, parallelism: int | None = None, progress: Progress | None = None, background: bool = True
+        self,
+        execution: str,
+        *,
+        parallelism: int | None = None,
+        progress: Progress | None = None,
+        background: bool = True,
     ) -> ExecutionRecord:
         outcome = self.engine.retry(execution, parallelism=parallelism)
         assert outcome.execution is not None
@@ -404,7 +433,9 @@ class EmbeddedRuntime:
         assert outcome.execution is not None
         return outcome.execution
 
-    def callback_success(self, token: str, outputs: Mapping[str, Any], *, background: bool = False) -> ExecutionRecord:
+    def callback_success(
+        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+    ) -> ExecutionRecord:
         return self._after_callback(self.engine.callback_success(token, outputs), background)
 
     def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
@@ -423,7 +454,9 @@ class EmbeddedRuntime:
 
     # -- resuming and waiting -------------------------------------------------------------------
 
-    def resume(self, execution: str | None = None, *, progress: Progress | None = None) -> list[ExecutionRecord]:
+    def resume(
+        self, execution: str | None = None, *, progress: Progress | None = None
+    ) -> list[ExecutionRecord]:
         """Drive to the end every unfinished execution (or the one given) that no live driver
         owns; steps that were running when their driver died get a new attempt."""
         targets = (
@@ -438,7 +471,9 @@ class EmbeddedRuntime:
                 finished.append(record)
         return finished
 
-    def _resume_one(self, execution_id: str, progress: Progress | None, background: bool) -> ExecutionRecord | None:
+    def _resume_one(
+        self, execution_id: str, progress: Progress | None, background: bool
+    ) -> ExecutionRecord | None:
         try:
             owner = self._acquire(execution_id)
         except DriverBusy:
@@ -493,9 +528,12 @@ class EmbeddedRuntime:
         if self.store.acquire_lease(execution_id, owner, now, now - timedelta(seconds=self.lease_ttl)):
             return owner
         lease = self.store.get_lease(execution_id)
-        if lease is not None and _owner_dead(lease.owner):
-            if self.store.force_lease(execution_id, owner, now, lease.owner):
-                return owner
+        if (
+            lease is not None
+            and _owner_dead(lease.owner)
+            and self.store.force_lease(execution_id, owner, now, lease.owner)
+        ):
+            return owner
         raise DriverBusy(f"Pipeline execution {execution_id} is being run by another process.")
 
     def _drive_or_spawn(

@@ -97,7 +97,9 @@ class EventBridgePublisher:
                 failed = [e for e in response.get("Entries", []) if e.get("ErrorCode")]
                 raise EventDeliveryFailed(f"{len(failed)} status event(s) were not accepted: {failed[:3]}")
 
-    def _entry(self, execution: ExecutionRecord, steps: Mapping[str, StepRecord], change: StatusChange) -> dict[str, Any]:
+    def _entry(
+        self, execution: ExecutionRecord, steps: Mapping[str, StepRecord], change: StatusChange
+    ) -> dict[str, Any]:
         detail_type, detail = event_detail(execution, steps, change)
         return {
             "Source": self.source,

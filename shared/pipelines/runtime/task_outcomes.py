@@ -149,9 +149,12 @@ def step_result(
                 f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
                 "OutputParameters, so it must return an object"
             )
-        outputs = coerce_outputs(step.output_parameters, result or {}, source=f"the result of Lambda function {arn}")
+        outputs = coerce_outputs(
+            step.output_parameters, result or {}, source=f"the result of Lambda function {arn}"
+        )
         return StepResult(
-            properties=outputs.properties, metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}}
+            properties=outputs.properties,
+            metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}},
         )
     if step.type == "Model":
         described = describe("DescribeModel", job_name)

@@ -12,6 +12,7 @@ one indexed lookup for large executions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -111,10 +112,8 @@ class SQLiteStore:
     def close(self) -> None:
         with self._connections_lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
-                except sqlite3.ProgrammingError:
-                    pass
             self._connections.clear()
         self._local = threading.local()
 
@@ -125,14 +124,23 @@ class SQLiteStore:
             with self._write() as conn:
                 conn.execute(
                     "INSERT INTO pipelines (name, name_lower, created_at, version, body) VALUES (?, ?, ?, ?, ?)",
-                    (pipeline.name, pipeline.name.lower(), timestamp(pipeline.created_at), pipeline.version, _body(pipeline)),
+                    (
+                        pipeline.name,
+                        pipeline.name.lower(),
+                        timestamp(pipeline.created_at),
+                        pipeline.version,
+                        _body(pipeline),
+                    ),
                 )
                 self._insert_version(conn, version)
         except sqlite3.IntegrityError as exc:
             raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
 
     def update_pipeline(
-        self, pipeline: PipelineRecord, expected_version: int, new_version: PipelineVersionRecord | None = None
+        self,
+        pipeline: PipelineRecord,
+        expected_version: int,
+        new_version: PipelineVersionRecord | None = None,
     ) -> None:
         with self._write() as conn:
             row = conn.execute("SELECT version FROM pipelines WHERE name = ?", (pipeline.name,)).fetchone()
@@ -148,7 +156,9 @@ class SQLiteStore:
                 try:
                     self._insert_version(conn, new_version)
                 except sqlite3.IntegrityError as exc:
-                    raise StaleWrite(f"Pipeline {pipeline.name} version {new_version.version_id} exists.") from exc
+                    raise StaleWrite(
+                        f"Pipeline {pipeline.name} version {new_version.version_id} exists."
+                    ) from exc
 
     @staticmethod
     def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:
@@ -176,19 +186,36 @@ class SQLiteStore:
             params.append(_like_prefix(query.name_prefix.lower()))
         sort_column = "name" if query.sort_by == "Name" else "created_at"
         return self._page(
-            "pipelines", "pipelines", sort_column, "name", where, params, query,
+            "pipelines",
+            "pipelines",
+            sort_column,
+            "name",
+            where,
+            params,
+            query,
             lambda row: PipelineRecord.model_validate_json(row["body"]),
         )
 
     def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
-        row = self._conn().execute(
-            "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?", (name, version_id)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?",
+                (name, version_id),
+            )
+            .fetchone()
+        )
         return PipelineVersionRecord.model_validate_json(row[0]) if row else None
 
     def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]:
         return self._page(
-            "pipeline_versions", f"versions:{name}", "created_at", "version_id", ["pipeline_name = ?"], [name], query,
+            "pipeline_versions",
+            f"versions:{name}",
+            "created_at",
+            "version_id",
+            ["pipeline_name = ?"],
+            [name],
+            query,
             lambda row: PipelineVersionRecord.model_validate_json(row["body"]),
         )
 
@@ -205,8 +232,14 @@ class SQLiteStore:
                     conn.execute(
                         "INSERT OR REPLACE INTO cache_entries (pipeline_name, cache_key, completed_at, execution_id, "
                         "step_name, body) VALUES (?, ?, ?, ?, ?, ?)",
-                        (entry.pipeline_name, entry.cache_key, timestamp(entry.completed_at), entry.execution_id,
-                         entry.step_name, _body(entry)),
+                        (
+                            entry.pipeline_name,
+                            entry.cache_key,
+                            timestamp(entry.completed_at),
+                            entry.execution_id,
+                            entry.step_name,
+                            _body(entry),
+                        ),
                     )
                 for token in transition.callback_tokens:
                     conn.execute(
@@ -228,7 +261,12 @@ class SQLiteStore:
                 for component in transition.trial_components:
                     conn.execute(
                         "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
-                        (component.name, component.trial_name, timestamp(component.created_at), _body(component)),
+                        (
+                            component.name,
+                            component.trial_name,
+                            timestamp(component.created_at),
+                            _body(component),
+                        ),
                     )
                 if transition.idempotency is not None:
                     record = transition.idempotency
@@ -238,7 +276,9 @@ class SQLiteStore:
                     )
         except sqlite3.IntegrityError as exc:
             self._forget(execution.execution_id)
-            raise StaleWrite(f"Pipeline execution {execution.execution_id}: a record appeared concurrently.") from exc
+            raise StaleWrite(
+                f"Pipeline execution {execution.execution_id}: a record appeared concurrently."
+            ) from exc
         except StaleWrite:
             self._forget(execution.execution_id)
             raise
@@ -251,8 +291,15 @@ class SQLiteStore:
             conn.execute(
                 "INSERT INTO executions (execution_id, pipeline_name, status, created_at, version, definition, body) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (execution.execution_id, execution.pipeline_name, execution.status, timestamp(execution.created_at),
-                 execution.version, execution.definition, body),
+                (
+                    execution.execution_id,
+                    execution.pipeline_name,
+                    execution.status,
+                    timestamp(execution.created_at),
+                    execution.version,
+                    execution.definition,
+                    body,
+                ),
             )
             return
         updated = conn.execute(
@@ -268,27 +315,45 @@ class SQLiteStore:
         if expected_version is None:
             conn.execute(
                 "INSERT INTO steps (execution_id, step_name, status, started_at, version, body) VALUES (?, ?, ?, ?, ?, ?)",
-                (record.execution_id, record.step_name, record.status, started, record.version, _body(record)),
+                (
+                    record.execution_id,
+                    record.step_name,
+                    record.status,
+                    started,
+                    record.version,
+                    _body(record),
+                ),
             )
             return
         updated = conn.execute(
             "UPDATE steps SET status = ?, started_at = ?, version = ?, body = ? "
             "WHERE execution_id = ? AND step_name = ? AND version = ?",
-            (record.status, started, record.version, _body(record), record.execution_id, record.step_name,
-             expected_version),
+            (
+                record.status,
+                started,
+                record.version,
+                _body(record),
+                record.execution_id,
+                record.step_name,
+                expected_version,
+            ),
         ).rowcount
         if not updated:
             raise StaleWrite(f"Step {record.step_name} of {record.execution_id} changed concurrently.")
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
-        row = self._conn().execute(
-            "SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,))
+            .fetchone()
+        )
         return _execution(row[0], row[1]) if row else None
 
     def load_state(self, execution_id: str) -> ExecutionState | None:
         conn = self._conn()
-        row = conn.execute("SELECT version FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
+        row = conn.execute(
+            "SELECT version FROM executions WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
         if row is None:
             return None
         with self._states_lock:
@@ -311,22 +376,38 @@ class SQLiteStore:
     def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
         where, params = (["pipeline_name = ?"], [pipeline_name]) if pipeline_name else ([], [])
         return self._page(
-            "executions", f"executions:{pipeline_name or ''}", "created_at", "execution_id", where, params, query,
+            "executions",
+            f"executions:{pipeline_name or ''}",
+            "created_at",
+            "execution_id",
+            where,
+            params,
+            query,
             lambda row: _execution(row["body"], row["definition"]),
             columns="body, definition",
         )
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         marks = ",".join("?" for _ in ACTIVE_EXECUTION_STATUSES)
-        rows = self._conn().execute(
-            f"SELECT body, definition FROM executions WHERE status IN ({marks}) ORDER BY created_at, execution_id",
-            tuple(sorted(ACTIVE_EXECUTION_STATUSES)),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT body, definition FROM executions WHERE status IN ({marks}) ORDER BY created_at, execution_id",
+                tuple(sorted(ACTIVE_EXECUTION_STATUSES)),
+            )
+            .fetchall()
+        )
         return [_execution(r[0], r[1]) for r in rows]
 
     def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
         return self._page(
-            "steps", f"steps:{execution_id}", "started_at", "step_name", ["execution_id = ?"], [execution_id], query,
+            "steps",
+            f"steps:{execution_id}",
+            "started_at",
+            "step_name",
+            ["execution_id = ?"],
+            [execution_id],
+            query,
             lambda row: StepRecord.model_validate_json(row["body"]),
             time_filter_column=None,
         )
@@ -334,11 +415,15 @@ class SQLiteStore:
     # -- cache and callbacks ----------------------------------------------------------------------
 
     def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
-        row = self._conn().execute(
-            "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
-            "ORDER BY completed_at DESC LIMIT 1",
-            (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
+                "ORDER BY completed_at DESC LIMIT 1",
+                (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
+            )
+            .fetchone()
+        )
         return CacheEntry.model_validate_json(row[0]) if row else None
 
     def get_callback(self, token: str) -> CallbackTokenRecord | None:
@@ -349,30 +434,50 @@ class SQLiteStore:
 
     def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
         return self._page(
-            "experiments", "experiments", "created_at", "name", [], [], query,
+            "experiments",
+            "experiments",
+            "created_at",
+            "name",
+            [],
+            [],
+            query,
             lambda row: ExperimentRecord.model_validate_json(row["body"]),
         )
 
     def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
         where, params = (["experiment_name = ?"], [experiment_name]) if experiment_name else ([], [])
         return self._page(
-            "trials", f"trials:{experiment_name or ''}", "created_at", "name", where, params, query,
+            "trials",
+            f"trials:{experiment_name or ''}",
+            "created_at",
+            "name",
+            where,
+            params,
+            query,
             lambda row: TrialRecord.model_validate_json(row["body"]),
         )
 
     def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
         where, params = (["trial_name = ?"], [trial_name]) if trial_name else ([], [])
         return self._page(
-            "trial_components", f"runs:{trial_name or ''}", "created_at", "name", where, params, query,
+            "trial_components",
+            f"runs:{trial_name or ''}",
+            "created_at",
+            "name",
+            where,
+            params,
+            query,
             lambda row: TrialComponentRecord.model_validate_json(row["body"]),
         )
 
     # -- idempotency ------------------------------------------------------------------------------
 
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
-        row = self._conn().execute(
-            "SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation))
+            .fetchone()
+        )
         return IdempotencyRecord.model_validate_json(row[0]) if row else None
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
@@ -423,9 +528,11 @@ class SQLiteStore:
             conn.execute("DELETE FROM leases WHERE execution_id = ? AND owner = ?", (execution_id, owner))
 
     def get_lease(self, execution_id: str) -> LeaseRecord | None:
-        row = self._conn().execute(
-            "SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,))
+            .fetchone()
+        )
         if row is None:
             return None
         return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=_parse_timestamp(row[1]))
@@ -459,7 +566,9 @@ class SQLiteStore:
         if query.next_token:
             last_sort, last_id = decode_token(listing, query.next_token)
             compare = ">" if query.ascending else "<"
-            clauses.append(f"({sort_column} {compare} ? OR ({sort_column} = ? AND CAST({id_column} AS TEXT) {compare} ?))")
+            clauses.append(
+                f"({sort_column} {compare} ? OR ({sort_column} = ? AND CAST({id_column} AS TEXT) {compare} ?))"
+            )
             values.extend([last_sort, last_sort, last_id])
         sql = f"SELECT {columns}, {sort_column} AS sort_value, CAST({id_column} AS TEXT) AS id_value FROM {table}"
         if clauses:

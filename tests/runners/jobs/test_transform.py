@@ -244,8 +244,6 @@ def test_handler_errors_and_missing_models_fail_clearly(
         run(job_ctx, dict(arguments, ModelName="absent"))
 
     filtered = dict(arguments, DataProcessing={"InputFilter": "$[1:]", "JoinSource": "None"})
-    with pytest.raises(
-        JobRequestError, match=r"DataProcessing.InputFilter '\$\[1:\]'.*not supported locally"
-    ):
+    with pytest.raises(JobRequestError, match=r"DataProcessing.InputFilter .* is not supported locally"):
         run(job_ctx, filtered)
     assert TransformRunner().check(request("Transform", filtered).step, job_ctx.config) is not None

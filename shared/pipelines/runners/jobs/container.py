@@ -34,6 +34,8 @@ from pipelines.runners.jobs.sandbox import (
 )
 
 FAILURE_FILE = "/opt/ml/output/failure"
+HOST = "algo-1"  # the one host a local job runs on
+GROUP = "homogeneousCluster"
 _SHELLS = ("bash", "sh", "dash", "zsh")
 
 
@@ -218,6 +220,18 @@ def _algorithm_cause(outcome: ProcessOutcome, failure: str) -> str:
     tail = "\n".join(outcome.stderr_tail[-10:]).strip()
     cause = " ".join(parts)
     return f"{cause}\nstderr tail:\n{tail}" if tail else cause
+
+
+def resource_config(instance_type: str) -> dict[str, Any]:
+    """``resourceconfig.json`` as SageMaker writes it for a one-host cluster."""
+    return {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": GROUP,
+        "hosts": [HOST],
+        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
+        "network_interface_name": "eth0",
+    }
 
 
 def max_runtime_of(arguments: Mapping[str, Any]) -> float | None:

@@ -18,17 +18,17 @@ from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs import describe
 from pipelines.runners.jobs.channels import ensure_dirs, fetch_input, upload_folder, write_json
 from pipelines.runners.jobs.container import (
+    HOST,
     JobLabel,
     JobWorkspace,
     as_list,
     as_mapping,
     job_environment,
     max_runtime_of,
+    resource_config,
     run_job_process,
 )
 from pipelines.runners.jobs.images import built_in_algorithm, entrypoint_command, resolve_interpreter
-
-SINGLE_HOST = "algo-1"
 
 
 def _literal_str(value: Any) -> str | None:
@@ -146,17 +146,19 @@ class ProcessingRunner:
                 continue
             mode = s3.get("S3InputMode", "File")
             if mode != "File":
-                ctx.log(
-                    f"{what}: S3InputMode {mode} runs as File locally (objects are copied before the job)"
+                raise label.request_error(
+                    f"input {name!r} uses S3InputMode {mode}, which is not supported locally (named pipes); use File"
                 )
-            compression = s3.get("S3CompressionType", "None")
+            if s3.get("S3CompressionType", "None") != "None":
+                raise label.request_error(
+                    f"input {name!r}: S3CompressionType Gzip is only valid with Pipe mode"
+                )
             fetched = fetch_input(
                 ctx.objects,
                 str(s3.get("S3Uri")),
                 str(s3.get("S3DataType", "S3Prefix")),
                 destination,
                 what=what,
-                gunzip=compression == "Gzip",
             )
             ctx.log(f"{what}: {len(fetched)} object(s) from {s3.get('S3Uri')} -> {s3.get('LocalPath')}")
 
@@ -197,25 +199,9 @@ class ProcessingRunner:
         instance_type = str(cluster.get("InstanceType", "local"))
         count = cluster.get("InstanceCount", 1)
         if isinstance(count, int) and count > 1:
-            ctx.log(label.reason(f"InstanceCount {count} runs as a single host ({SINGLE_HOST}) locally"))
+            ctx.log(label.reason(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
         write_json(
             workspace.ml / "config" / "processingjobconfig.json",
             {**arguments, "ProcessingJobName": request.job_name},
         )
-        write_json(
-            workspace.ml / "config" / "resourceconfig.json",
-            {
-                "current_host": SINGLE_HOST,
-                "current_instance_type": instance_type,
-                "current_group_name": "homogeneousCluster",
-                "hosts": [SINGLE_HOST],
-                "instance_groups": [
-                    {
-                        "instance_group_name": "homogeneousCluster",
-                        "instance_type": instance_type,
-                        "hosts": [SINGLE_HOST],
-                    }
-                ],
-                "network_interface_name": "eth0",
-            },
-        )
+        write_json(workspace.ml / "config" / "resourceconfig.json", resource_config(instance_type))

@@ -38,12 +38,15 @@ from pipelines.runners.jobs.channels import (
     write_json,
 )
 from pipelines.runners.jobs.container import (
+    GROUP,
+    HOST,
     JobLabel,
     JobWorkspace,
     as_list,
     as_mapping,
     job_environment,
     max_runtime_of,
+    resource_config,
     run_job_process,
 )
 from pipelines.runners.jobs.images import (
@@ -54,8 +57,6 @@ from pipelines.runners.jobs.images import (
 )
 from pipelines.runners.jobs.metrics import MetricCollector
 
-HOST = "algo-1"
-GROUP = "homogeneousCluster"
 CODE_DIR = "/opt/ml/code"
 INPUT_DATA = "/opt/ml/input/data"
 DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
@@ -264,7 +265,10 @@ class TrainingRunner:
         self._stage_checkpoints(job)
         write_json(ml / "input" / "config" / "hyperparameters.json", job.hyperparameters)
         write_json(ml / "input" / "config" / "inputdataconfig.json", input_config)
-        write_json(ml / "input" / "config" / "resourceconfig.json", _resource_config(resources))
+        write_json(
+            ml / "input" / "config" / "resourceconfig.json",
+            resource_config(str(resources.get("InstanceType", "local"))),
+        )
         write_json(
             ml / "input" / "config" / "trainingjobconfig.json",
             {**arguments, "TrainingJobName": job.request.job_name},
@@ -339,7 +343,7 @@ class TrainingRunner:
         hyperparameters = job.hyperparameters
         decoded = _user_hyperparameters(hyperparameters)
         resources = as_mapping(job.arguments.get("ResourceConfig"), what="ResourceConfig")
-        resource_config = _resource_config(resources)
+        host_config = resource_config(str(resources.get("InstanceType", "local")))
         input_data_config = json.loads(
             (job.workspace.ml / "input" / "config" / "inputdataconfig.json").read_text()
         )
@@ -358,14 +362,14 @@ class TrainingRunner:
             "hps": decoded,
             "hyperparameters": decoded,
             "current_host": HOST,
-            "current_instance_type": resource_config["current_instance_type"],
+            "current_instance_type": host_config["current_instance_type"],
             "current_instance_group": GROUP,
             "current_instance_group_hosts": [HOST],
             "instance_groups": [GROUP],
             "instance_groups_dict": {
                 GROUP: {
                     "instance_group_name": GROUP,
-                    "instance_type": resource_config["current_instance_type"],
+                    "instance_type": host_config["current_instance_type"],
                     "hosts": [HOST],
                 }
             },
@@ -384,7 +388,7 @@ class TrainingRunner:
             "module_dir": module_dir,
             "framework_module": "",
             "additional_framework_parameters": {},
-            "resource_config": resource_config,
+            "resource_config": host_config,
             "input_data_config": input_data_config,
             "job_name": job.request.job_name,
             "user_args": _user_args(hyperparameters),
@@ -468,18 +472,6 @@ def _user_args(hyperparameters: Mapping[str, Any]) -> list[str]:
 def _user_hyperparameters(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: decode_hyperparameter(v) for k, v in hyperparameters.items() if k not in FRAMEWORK_HYPERPARAMETERS
-    }
-
-
-def _resource_config(resources: Mapping[str, Any]) -> dict[str, Any]:
-    instance_type = str(resources.get("InstanceType", "local"))
-    return {
-        "current_host": HOST,
-        "current_instance_type": instance_type,
-        "current_group_name": GROUP,
-        "hosts": [HOST],
-        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
-        "network_interface_name": "eth0",
     }
 
 

@@ -56,7 +56,11 @@ def registry_lookup(config: Config) -> ModelLookup:
     return ModelRegistry.from_config(config).describe_model
 
 
-def _unsupported_data_processing(data_processing: Any) -> str | None:
+def _unsupported_data_processing(arguments: Mapping[str, Any]) -> str | None:
+    """What of the request the local batch agent does not do (filtering, joining, capture)."""
+    if arguments.get("DataCaptureConfig"):
+        return "DataCaptureConfig (capturing the transform's inputs and outputs)"
+    data_processing = arguments.get("DataProcessing")
     if not isinstance(data_processing, Mapping):
         return None
     for key in ("InputFilter", "OutputFilter"):
@@ -76,9 +80,9 @@ class TransformRunner:
 
     def check(self, step: Step, config: Config) -> str | None:
         arguments = step.arguments if isinstance(step.arguments, Mapping) else {}
-        unsupported = _unsupported_data_processing(arguments.get("DataProcessing"))
+        unsupported = _unsupported_data_processing(arguments)
         if unsupported:
-            return f"step {step.name}: {unsupported} (input/output filtering and joining) is not supported locally"
+            return f"step {step.name}: {unsupported} is not supported locally"
         source = ((arguments.get("TransformInput") or {}).get("DataSource") or {}).get("S3DataSource") or {}
         if isinstance(source, Mapping) and source.get("S3DataType") == "AugmentedManifestFile":
             return f"step {step.name}: AugmentedManifestFile transform input is not supported locally"
@@ -89,11 +93,9 @@ class TransformRunner:
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
         arn = describe.job_arn(config, "TransformJob", request.job_name)
         label = JobLabel.of(request, "transform", describe.metadata("TransformJob", arn))
-        unsupported = _unsupported_data_processing(arguments.get("DataProcessing"))
+        unsupported = _unsupported_data_processing(arguments)
         if unsupported:
-            raise label.request_error(
-                f"{unsupported} (input/output filtering and joining) is not supported locally"
-            )
+            raise label.request_error(f"{unsupported} is not supported locally")
         model, container = self._model_container(arguments, label, config)
         image = container.get("Image") if isinstance(container.get("Image"), str) else None
         interpreter = resolve_interpreter(config, image)

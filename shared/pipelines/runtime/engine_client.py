@@ -1,0 +1,111 @@
+"""The API Lambda's ExecutionRuntime in the cloud: each call invokes the engine Lambda.
+
+The engine owns every write that can start work (it alone may start state machines), so the
+API hands start, stop, retry, update and callbacks to it synchronously and raises the same
+typed error the engine raised (ValidationException, ResourceNotFound, ConflictException, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pipelines.errors import (
+    ConflictError,
+    PipelinesError,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationError,
+)
+from pipelines.store.base import ExecutionRecord, SelectiveExecutionConfig
+
+_ERRORS: dict[str, type[PipelinesError]] = {
+    cls.code: cls for cls in (ValidationError, ResourceNotFound, ConflictError, ResourceLimitExceeded)
+}
+
+
+class EngineUnavailable(PipelinesError):
+    """The engine Lambda failed (an unhandled error, not a rejected request)."""
+
+    code = "InternalFailure"
+
+
+class EngineClient:
+    """``ExecutionRuntime`` by Lambda invoke of ``function_name`` (ENGINE_FUNCTION_NAME)."""
+
+    def __init__(self, lambda_client: Any, function_name: str) -> None:
+        self.client = lambda_client
+        self.function_name = function_name
+
+    def start(
+        self,
+        pipeline_name: str | None = None,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        parallelism: int | None = None,
+        selective: SelectiveExecutionConfig | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        client_request_token: str | None = None,
+        created_by: dict[str, Any] | None = None,
+    ) -> ExecutionRecord:
+        event: dict[str, Any] = {
+            "action": "StartExecution",
+            "pipelineName": pipeline_name,
+            "parameters": dict(parameters or {}),
+            "parallelism": parallelism,
+            "displayName": display_name,
+            "description": description,
+            "clientRequestToken": client_request_token,
+            "createdBy": created_by,
+        }
+        if selective is not None:
+            event["selective"] = {
+                "sourcePipelineExecutionArn": selective.source_execution_arn,
+                "selectedSteps": list(selective.selected_steps),
+            }
+        return self._call(event)
+
+    def stop(self, execution: str) -> ExecutionRecord:
+        return self._call({"action": "StopExecution", "pipelineExecutionArn": execution})
+
+    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
+        return self._call(
+            {"action": "RetryExecution", "pipelineExecutionArn": execution, "parallelism": parallelism}
+        )
+
+    def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
+        return self._call(
+            {
+                "action": "UpdateExecution",
+                "pipelineExecutionArn": execution,
+                "parallelism": changes.get("parallelism"),
+                "displayName": changes.get("display_name"),
+                "description": changes.get("description"),
+            }
+        )
+
+    def callback_success(
+        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+    ) -> ExecutionRecord:
+        return self._call({"action": "CallbackSuccess", "callbackToken": token, "outputs": dict(outputs)})
+
+    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
+        return self._call({"action": "CallbackFailure", "callbackToken": token, "failureReason": reason})
+
+    def reconcile(self, execution: str) -> ExecutionRecord:
+        return self._call({"action": "ReconcileExecution", "pipelineExecutionArn": execution})
+
+    def _call(self, event: dict[str, Any]) -> ExecutionRecord:
+        response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+            raise EngineUnavailable(f"the engine failed on {event['action']}: {message}")
+        if isinstance(payload, dict) and "error" in payload:
+            error = payload["error"]
+            raise _ERRORS.get(error.get("code"), PipelinesError)(str(error.get("message")))
+        if not isinstance(payload, dict) or "execution" not in payload:
+            raise EngineUnavailable(f"unexpected engine answer to {event['action']}: {payload!r}")
+        return ExecutionRecord.model_validate(payload["execution"])

@@ -1,0 +1,246 @@
+"""The cloud runtime in moto, end to end: our two machines in moto's interpreter, the engine
+Lambda's handler running in-process, DynamoDB and S3 on moto, jobs decided by JobControl.
+
+Everything goes through the same doors as on AWS: API-originated requests invoke the engine
+function (``EngineClient`` -> moto Lambda -> ``functions/engine/handler.handler``), the
+machines invoke it from their Task states, and the engine starts and stops executions, creates
+and stops jobs and sends SQS messages through boto3.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from pipelines import aws
+from pipelines.engine import Engine, StatusChange, upsert_pipeline
+from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runtime.cloud import AwsAccess, CloudRuntime, CloudSettings, cloud_unsupported_steps
+from pipelines.runtime.engine_client import EngineClient
+from pipelines.stepfunctions import pipeline_execution_definition, render_definition, step_runner_definition
+from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ExecutionRecord, ListQuery, StepRecord
+from pipelines.store.dynamodb import DynamoDBStore
+
+from tests.cloud.moto_dynamodb import new_tables
+from tests.cloud.moto_patches import MotoCloud, install
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ENGINE_FUNCTION = "pipelines-engine"
+PAYLOAD_BUCKET = "pipelines-payloads"
+DATA_BUCKET = "pipelines-data"
+REPO = Path(__file__).resolve().parents[2]
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+POWERTOOLS_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "SelfHostedPipelinesTest",
+    "POWERTOOLS_SERVICE_NAME": "pipelines-engine",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+class RecordingPublisher:
+    """Status changes as the engine reported them, in order."""
+
+    def __init__(self) -> None:
+        self.changes: list[StatusChange] = []
+        self.lock = threading.Lock()
+
+    def publish(self, execution: Any, steps: Any, changes: Any) -> None:
+        with self.lock:
+            self.changes.extend(changes)
+
+
+def load_engine_handler() -> ModuleType:
+    """``functions/engine/handler.py`` as Lambda loads it (a top-level module of its folder)."""
+    name = "pipelines_engine_lambda_handler"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "functions" / "engine" / "handler.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Cloud:
+    moto: MotoCloud
+    runtime: CloudRuntime
+    store: DynamoDBStore
+    api: EngineClient
+    publisher: RecordingPublisher
+    role_arn: str
+    sfn: Any
+    sqs: Any
+    s3: Any
+    sagemaker: Any
+    machines: dict[str, str] = field(default_factory=dict)
+
+    # -- setting up ------------------------------------------------------------------------------
+
+    def register(self, definition: str | dict[str, Any], name: str = "p", **options: Any) -> str:
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        upsert_pipeline(self.store, name, text, region=REGION, account_id=ACCOUNT, role_arn=self.role_arn, **options)
+        return name
+
+    def function(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
+        """A Lambda function whose handler runs in-process; returns its ARN."""
+        self.moto.handlers[name] = handler
+        return str(
+            aws.client("lambda", REGION).create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=self.role_arn,
+                Handler="index.handler",
+                Code={"ZipFile": b"the handler runs in-process"},
+            )["FunctionArn"]
+        )
+
+    def queue(self, name: str) -> str:
+        return str(self.sqs.create_queue(QueueName=name)["QueueUrl"])
+
+    def messages(self, queue_url: str) -> list[dict[str, Any]]:
+        found = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return found
+            found.extend(json.loads(m["Body"]) for m in batch)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def start(self, pipeline: str = "p", **kwargs: Any) -> ExecutionRecord:
+        return self.api.start(pipeline, **kwargs)
+
+    def run(self, pipeline: str = "p", **kwargs: Any) -> ExecutionRecord:
+        return self.wait(self.start(pipeline, **kwargs).execution_arn)
+
+    def execution(self, arn_or_id: str) -> ExecutionRecord:
+        record = self.store.get_execution(arn_or_id.rsplit("/", 1)[-1])
+        assert record is not None
+        return record
+
+    def steps(self, arn_or_id: str) -> dict[str, StepRecord]:
+        page = self.store.list_steps(arn_or_id.rsplit("/", 1)[-1], ListQuery(limit=1000, ascending=True))
+        return {s.step_name: s for s in page.items}
+
+    def wait(self, arn_or_id: str, timeout: float = 30.0) -> ExecutionRecord:
+        """Until the execution is terminal and none of its state machine executions runs."""
+        execution_id = arn_or_id.rsplit("/", 1)[-1]
+        wait_until(lambda: self.execution(execution_id).status in TERMINAL_EXECUTION_STATUSES, timeout)
+        wait_until(lambda: not self.running_executions(execution_id), timeout)
+        return self.execution(execution_id)
+
+    def running_executions(self, execution_id: str = "") -> list[str]:
+        names = []
+        for machine in self.machines.values():
+            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+                if item["name"].startswith(execution_id):
+                    names.append(item["name"])
+        return names
+
+    def runner_executions(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every StepRunner execution of one pipeline execution (any status)."""
+        items = self.sfn.list_executions(stateMachineArn=self.machines["StepRunner"])["executions"]
+        return [i for i in items if i["name"].startswith(f"{execution_id}-")]
+
+    def stop_everything(self) -> None:
+        for machine in self.machines.values():
+            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+                self.sfn.stop_execution(executionArn=item["executionArn"])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll a condition the test waits for; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+@contextmanager
+def moto_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    """Everything the cloud runtime needs, on moto, torn down without leaking threads."""
+    for key, value in POWERTOOLS_ENV.items():
+        monkeypatch.setenv(key, value)
+    moto = install(monkeypatch)
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        cloud = _build(moto, monkeypatch)
+        try:
+            yield cloud
+        finally:
+            cloud.stop_everything()
+            for name, _job in list(moto.jobs.held.items()):
+                moto.jobs.held.pop(name, None)
+
+
+def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
+    iam = aws.client("iam", REGION)
+    role_arn = iam.create_role(
+        RoleName="pipeline-role", Path="/pipelines/", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    s3 = aws.client("s3", REGION)
+    for bucket in (PAYLOAD_BUCKET, DATA_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    moto.jobs.put_object = lambda uri, data: S3ObjectStore(s3).put(uri, data)
+    sfn = aws.client("stepfunctions", REGION)
+    lambdas = aws.client("lambda", REGION)
+    engine_arn = lambdas.create_function(
+        FunctionName=ENGINE_FUNCTION,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="handler.handler",
+        Code={"ZipFile": b"the handler runs in-process"},
+    )["FunctionArn"]
+    machines = {}
+    for name, build in (("StepRunner", step_runner_definition), ("PipelineExecution", pipeline_execution_definition)):
+        machines[name] = sfn.create_state_machine(
+            name=f"pipelines-{name}",
+            roleArn=role_arn,
+            definition=render_definition(build(), {"EngineFunctionArn": engine_arn}),
+        )["stateMachineArn"]
+
+    objects = S3ObjectStore(s3)
+    store = DynamoDBStore(
+        new_tables(), client=aws.client("dynamodb", REGION), objects=objects, payload_uri=f"s3://{PAYLOAD_BUCKET}/payloads"
+    )
+    settings = CloudSettings(
+        region=REGION,
+        account_id=ACCOUNT,
+        step_runner_arn=machines["StepRunner"],
+        pipeline_execution_arn=machines["PipelineExecution"],
+    )
+    engine = Engine(store, objects=objects, region=REGION, account_id=ACCOUNT, unsupported_steps=cloud_unsupported_steps)
+    publisher = RecordingPublisher()
+    runtime = CloudRuntime(engine, store, AwsAccess(REGION), settings, publisher)
+    handler_module = load_engine_handler()
+    monkeypatch.setattr(handler_module, "_runtime", runtime)
+    moto.handlers[ENGINE_FUNCTION] = handler_module.handler
+    return Cloud(
+        moto=moto,
+        runtime=runtime,
+        store=store,
+        api=EngineClient(lambdas, ENGINE_FUNCTION),
+        publisher=publisher,
+        role_arn=role_arn,
+        sfn=sfn,
+        sqs=aws.client("sqs", REGION),
+        s3=s3,
+        sagemaker=aws.client("sagemaker", REGION),
+        machines=machines,
+    )

@@ -1,0 +1,632 @@
+"""Test-only patches that let moto 5.2.5 run our two state machines in-process, end to end.
+
+moto executes ASL (``execute_state_machine``) with the ANTLR interpreter it took from
+LocalStack, but as shipped it cannot run our machines faithfully. :func:`install` fixes that
+through a ``pytest.MonkeyPatch`` (undone after each test; the benchmark uses its own):
+
+Step Functions
+- JSONata is evaluated by ``jsonata-python`` (moto stubbed out LocalStack's JVM bridge);
+- each ASL parse gets its own query-language scope stack (moto shares one list across
+  parses, so concurrent starts of JSONata machines crash and hang RUNNING);
+- Wait states and Retry intervals do not sleep in real time; every Wait records its seconds.
+  With ``blocking_waits`` a Wait of more than 0 s blocks until the execution is stopped, so a
+  test can stop an attempt during its retry backoff;
+- ``.sync`` polls every 10 ms instead of 0.5 s;
+- Lambda invocations run the registered Python handler in-process (the engine Lambda among
+  them), with a Lambda-like context object;
+- ``sagemaker:create*Job.sync`` polls Describe* until Completed / Failed / Stopped and returns
+  the Describe output (or fails with States.TaskFailed, Cause = the Describe JSON), as AWS does;
+- SageMaker errors look like AWS's: ``SageMaker.AmazonSageMakerException`` with the Java-SDK
+  Cause ``... (Service: AmazonSageMaker; Status Code: 400; Error Code: X; ...)`` for the optimised
+  integration, ``SageMaker.<Code>`` for aws-sdk tasks (moto says ``States.Runtime`` and
+  ``sagemaker.sagemakerException``);
+- aws-sdk task responses are made JSON (moto leaves datetimes and streams in them, which then
+  breaks ``describe_execution``);
+- StopExecution waits until the execution has started, interrupts pending task-token waits,
+  and a late error cannot overwrite the stopped state (stock moto leaves a waiting task RUNNING,
+  often ends FAILED, and raises AttributeError right after a start);
+- SendTaskSuccess/Failure/Heartbeat skip executions that are still being parsed (stock moto
+  fails with AttributeError, HTTP 500);
+- concurrent StartExecution calls are serialised, so a same-name start deduplicates as on AWS.
+
+Task ``Credentials`` need no patch: moto accepts and ignores them (no role is assumed).
+
+SageMaker
+- StopTrainingJob, StopTransformJob and StopHyperParameterTuningJob exist (moto: NotImplemented);
+- a second job with the same name is rejected with ResourceInUse (moto accepts it silently);
+- :class:`JobControl` decides how each created job ends (moto's jobs are born Completed).
+
+DynamoDB: the global-lock patch of :mod:`tests.cloud.moto_dynamodb`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+import time
+import types
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonata
+import pytest
+from botocore.exceptions import ClientError
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.api import (
+    ExecutionStatus,
+    HistoryEventType,
+    InvalidToken,
+    TaskDoesNotExist,
+    TaskFailedEventDetails,
+    TaskTimedOut,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_service,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_unsupported as unsupported,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerTimeout,
+    CallbackNotifyConsumerError,
+    CallbackOutcomeFailure,
+    CallbackOutcomeSuccess,
+)
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.backend.execution import Execution
+
+from tests.cloud.moto_dynamodb import locked_call_action
+
+Handler = Callable[[Any, Any], Any]
+
+SYNC_POLL_SECONDS = 0.01
+BLOCKING_WAIT_CAP_SECONDS = 30.0
+
+# create action -> (describe action, name member, status member)
+SYNC_JOBS = {
+    "create_processing_job": ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
+    "create_training_job": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+    "create_transform_job": ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
+    "create_hyper_parameter_tuning_job": (
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "HyperParameterTuningJobStatus",
+    ),
+}
+
+# job kind -> (backend dict attribute, create kwarg naming the job, status attribute)
+JOB_KINDS = {
+    "Processing": ("processing_jobs", "processing_job_name", "processing_job_status"),
+    "Training": ("training_jobs", "training_job_name", "training_job_status"),
+    "Transform": ("transform_jobs", "transform_job_name", "transform_job_status"),
+    "Tuning": (
+        "hyper_parameter_tuning_jobs",
+        "hyper_parameter_tuning_job_name",
+        "hyper_parameter_tuning_job_status",
+    ),
+}
+_CREATE = {
+    "Processing": "create_processing_job",
+    "Training": "create_training_job",
+    "Transform": "create_transform_job",
+    "Tuning": "create_hyper_parameter_tuning_job",
+}
+
+
+# -- how jobs end --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Complete:
+    """The job completes; ``objects`` ({s3 uri: bytes}) are written as its outputs."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The job stays InProgress until :meth:`JobControl.release` or a Stop*Job call."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The Create* call itself fails with this API error."""
+
+    code: str
+    message: str
+
+
+JobOutcome = Complete | Failed | Hold | Reject
+Decide = Callable[[str, str, dict[str, Any]], JobOutcome | None]
+"""(kind, job name, create kwargs) -> how the job ends (None: Complete)."""
+
+
+@dataclass
+class JobControl:
+    decide: Decide | None = None
+    created: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    stopped: list[tuple[str, str]] = field(default_factory=list)
+    held: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    put_object: Callable[[str, bytes], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release(self, job_name: str, outcome: JobOutcome | None = None) -> None:
+        """End a held job: Completed, or as ``outcome`` says."""
+        with self.lock:
+            kind, job = self.held.pop(job_name)
+        status_attr = JOB_KINDS[kind][2]
+        if isinstance(outcome, Failed):
+            job.failure_reason = outcome.reason
+            setattr(job, status_attr, "Failed")
+        else:
+            if isinstance(outcome, Complete):
+                self._write(outcome)
+            setattr(job, status_attr, "Completed")
+
+    def _write(self, outcome: Complete) -> None:
+        for uri, data in outcome.objects.items():
+            assert self.put_object is not None, "JobControl.put_object is not wired"
+            self.put_object(uri, data)
+
+
+# -- what the patched interpreter records ----------------------------------------------------------
+
+
+@dataclass
+class MotoCloud:
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    waits: list[int] = field(default_factory=list)
+    invocations: list[tuple[str, Any]] = field(default_factory=list)
+    fakes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    jobs: JobControl = field(default_factory=JobControl)
+    blocking_waits: bool = False
+    region: str = "us-east-1"
+
+    def invocation_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for name, _event in list(self.invocations):
+            counts[name] += 1
+        return dict(counts)
+
+
+class FakeTaskFailed(Exception):
+    """Raised by a ``.sync`` fake: the Task fails with States.TaskFailed and this cause."""
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
+    """Apply every patch (undone by ``monkeypatch``) and return what they record."""
+    state = MotoCloud()
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    _patch_interpreter(monkeypatch, state)
+    _patch_lambda(monkeypatch, state)
+    _patch_sync_and_errors(monkeypatch, state)
+    _patch_stop_and_tokens(monkeypatch)
+    _patch_sagemaker(monkeypatch, state)
+    monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+    return state
+
+
+# -- Step Functions interpreter ----------------------------------------------------------------------
+
+
+def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
+    monkeypatch.setattr(moto_jsonata, "_eval_jsonata", lambda expr: jsonata.Jsonata(expr).evaluate(None))
+
+    shared_scope_init = Preprocessor.__init__
+
+    def per_parse_scope_init(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
+        shared_scope_init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    monkeypatch.setattr(Preprocessor, "__init__", per_parse_scope_init)
+
+    def wait(self: Any, env: Environment, wait_seconds: int) -> None:
+        state.waits.append(wait_seconds)
+        if not state.blocking_waits or wait_seconds <= 0:
+            return
+        deadline = time.monotonic() + min(wait_seconds, BLOCKING_WAIT_CAP_SECONDS)
+        while env.is_running() and time.monotonic() < deadline:
+            env.program_state_event.wait(0.02)
+
+    monkeypatch.setattr(WaitFunction, "_wait_interval", wait)
+    monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda _seconds: None))
+    monkeypatch.setattr(callback_service, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
+
+    start_lock = threading.Lock()
+    real_start = parser_models.StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with start_lock:
+            return real_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(parser_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+def _patch_lambda(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
+    def invoke_in_process(
+        self: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        function = self.get_function(function_name, qualifier)  # ResourceNotFound as on AWS
+        event = json.loads(body or "{}")
+        state.invocations.append((function.function_name, event))
+        context = types.SimpleNamespace(
+            function_name=function.function_name,
+            function_version="$LATEST",
+            invoked_function_arn=function.function_arn,
+            memory_limit_in_mb=512,
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{function.function_name}",
+            log_stream_name="in-process",
+            get_remaining_time_in_millis=lambda: 60_000,
+        )
+        try:
+            return json.dumps(state.handlers[function.function_name](event, context)).encode()
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke_in_process)
+
+
+# -- .sync, fakes and AWS-shaped errors ------------------------------------------------------------
+
+
+def _patch_sync_and_errors(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
+    monkeypatch.setattr(
+        unsupported,
+        "_SUPPORTED_INTEGRATION_PATTERNS",
+        {ResourceCondition.WaitForTaskToken, ResourceCondition.Sync},
+    )
+    monkeypatch.setattr(
+        unsupported.StateTaskServiceUnsupported,
+        "_build_sync_resolver",
+        _sync_resolver_for(state, _sagemaker_sync_resolver),
+    )
+    for service_class in (unsupported.StateTaskServiceUnsupported, aws_sdk.StateTaskServiceAwsSdk):
+        monkeypatch.setattr(
+            service_class, "_eval_service_task", _faked(state, service_class._eval_service_task)
+        )
+    monkeypatch.setattr(
+        aws_sdk.StateTaskServiceAwsSdk,
+        "_eval_service_task",
+        _json_responses(aws_sdk.StateTaskServiceAwsSdk._eval_service_task),
+    )
+    monkeypatch.setattr(unsupported.StateTaskServiceUnsupported, "_from_error", _optimised_error)
+    monkeypatch.setattr(
+        aws_sdk.StateTaskServiceAwsSdk, "_from_error", _sdk_error(aws_sdk.StateTaskServiceAwsSdk._from_error)
+    )
+
+
+def _faked(state: MotoCloud, real: Callable[..., None]) -> Callable[..., None]:
+    def eval_service_task(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        key = (self.resource.api_name, self.resource.api_action)
+        if key not in state.fakes:
+            real(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            return
+        state.calls.append((*key, normalised_parameters))
+        env.stack.append(state.fakes[key](normalised_parameters))
+
+    return eval_service_task
+
+
+def _json_responses(real: Callable[..., None]) -> Callable[..., None]:
+    def eval_service_task(self: Any, env: Any, *args: Any) -> None:
+        real(self, env, *args)
+        env.stack.append(json.loads(json.dumps(env.stack.pop(), default=_jsonable)))
+
+    return eval_service_task
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if hasattr(value, "read"):
+        data = value.read()
+        return data.decode() if isinstance(data, bytes) else data
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _failure(service: Any, env: Any, error: str, cause: str) -> FailureEvent:
+    return FailureEvent(
+        env=env,
+        error_name=CustomErrorName(error),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(  # type: ignore[typeddict-item]
+            taskFailedEventDetails=TaskFailedEventDetails(
+                resource=service._get_sfn_resource(),
+                resourceType=service._get_sfn_resource_type(),
+                error=error,
+                cause=cause,
+            )
+        ),
+    )
+
+
+def _java_cause(exc: ClientError, service: str) -> str:
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    return (
+        f"{error.get('Message', '')} (Service: {service}; Status Code: {meta.get('HTTPStatusCode', 400)}; "
+        f"Error Code: {error.get('Code', '')}; Request ID: {meta.get('RequestId', '')}; Proxy: null)"
+    )
+
+
+def _optimised_error(self: Any, env: Any, ex: Exception) -> FailureEvent:
+    """``arn:aws:states:::sagemaker:*``: AWS names every API error SageMaker.AmazonSageMakerException."""
+    if isinstance(ex, ClientError) and self._get_boto_service_name() == "sagemaker":
+        return _failure(self, env, "SageMaker.AmazonSageMakerException", _java_cause(ex, "AmazonSageMaker"))
+    return callback_service.StateTaskServiceCallback._from_error(self, env, ex)
+
+
+def _sdk_error(real: Callable[..., FailureEvent]) -> Callable[..., FailureEvent]:
+    def from_error(self: Any, env: Any, ex: Exception) -> FailureEvent:
+        """aws-sdk tasks: ``<Service>.<ErrorCode>`` (with ``Exception`` appended), as AWS does."""
+        if isinstance(ex, ClientError) and self.resource.api_name == "sagemaker":
+            code = str(ex.response.get("Error", {}).get("Code", "Unknown"))
+            name = code if code.endswith("Exception") else f"{code}Exception"
+            meta = ex.response.get("ResponseMetadata", {})
+            cause = (
+                f"{ex.response.get('Error', {}).get('Message', '')} (Service: SageMaker, Status Code: "
+                f"{meta.get('HTTPStatusCode', 400)}, Request ID: {meta.get('RequestId', '')})"
+            )
+            return _failure(self, env, f"SageMaker.{name}", cause)
+        return real(self, env, ex)
+
+    return from_error
+
+
+def _sync_resolver_for(
+    state: MotoCloud, real: Callable[..., Callable[[], Any]]
+) -> Callable[..., Callable[[], Any]]:
+    def build(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        fake = state.fakes.get((self.resource.api_name, f"{self.resource.api_action}.sync"))
+        if fake is None:
+            return real(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        submitted = env.stack.pop()
+
+        def resolve() -> Any:
+            try:
+                return fake(submitted)
+            except FakeTaskFailed as exc:
+                raise _task_failed(self, env, str(exc)) from exc
+
+        return resolve
+
+    return build
+
+
+def _task_failed(service: Any, env: Any, cause: str) -> FailureEventException:
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    resource=service._get_sfn_resource(),
+                    resourceType=service._get_sfn_resource_type(),
+                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                    cause=cause,
+                )
+            ),
+        )
+    )
+
+
+def _sagemaker_sync_resolver(
+    self: Any,
+    env: Any,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> Callable[[], Any]:
+    env.stack.pop()  # the Create* response; .sync returns the Describe* output instead
+    action = self._get_boto_service_action()
+    if action not in SYNC_JOBS:
+        raise RuntimeError(f"no test .sync support for {action}")
+    describe_action, name_member, status_member = SYNC_JOBS[action]
+    client = boto_client_for(region=resource_runtime_part.region, service="sagemaker")
+    job_name = normalised_parameters[name_member]
+
+    def resolve() -> Any:
+        described = getattr(client, describe_action)(**{name_member: job_name})
+        described.pop("ResponseMetadata", None)
+        described = json.loads(json.dumps(described, default=_jsonable))
+        status = described[status_member]
+        if status == "Completed":
+            return described
+        if status in ("Failed", "Stopped"):
+            raise _task_failed(self, env, json.dumps(described))
+        return None
+
+    return resolve
+
+
+# -- stopping and task tokens ----------------------------------------------------------------------
+
+
+def _patch_stop_and_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stop(self: Execution, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            worker = self.exec_worker
+            env = worker.env if worker is not None else None
+            if env is not None and env._program_state is not None:
+                break
+            if self.exec_status != ExecutionStatus.RUNNING or time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
+        env.set_stop(stop_date=stop_date, cause=cause, error=error)
+        for endpoint in list(env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    monkeypatch.setattr(Execution, "stop", stop)
+
+    real_set_error = Environment.set_error
+
+    def set_error(self: Environment, error: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return  # a task interrupted by the stop: the execution stays ABORTED
+        real_set_error(self, error)
+
+    monkeypatch.setattr(Environment, "set_error", set_error)
+
+    def parsed(backend: Any, running_only: bool) -> list[Any]:
+        executions = backend._get_executions(ExecutionStatus.RUNNING if running_only else None)
+        return [e for e in executions if e.exec_worker is not None and e.exec_worker.env is not None]
+
+    def notify(backend: Any, token: str, outcome: Any, running_only: bool) -> None:
+        for execution in parsed(backend, running_only):
+            try:
+                if execution.exec_worker.env.callback_pool_manager.notify(callback_id=token, outcome=outcome):
+                    return
+            except CallbackNotifyConsumerError as consumer_error:
+                if isinstance(consumer_error.callback_consumer_error, CallbackConsumerTimeout):
+                    raise TaskTimedOut() from consumer_error
+                raise TaskDoesNotExist() from consumer_error
+        raise InvalidToken()
+
+    def send_task_success(self: Any, task_token: str, outcome: str) -> None:
+        notify(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome), True)
+
+    def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
+        notify(
+            self, task_token, CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause), False
+        )
+        return parser_models.SendTaskFailureOutput()
+
+    def send_task_heartbeat(self: Any, task_token: str) -> None:
+        for execution in parsed(self, True):
+            if execution.exec_worker.env.callback_pool_manager.heartbeat(callback_id=task_token):
+                return
+        raise InvalidToken()
+
+    backend = parser_models.StepFunctionsParserBackend
+    monkeypatch.setattr(backend, "send_task_success", send_task_success)
+    monkeypatch.setattr(backend, "send_task_failure", send_task_failure)
+    monkeypatch.setattr(backend, "send_task_heartbeat", send_task_heartbeat)
+
+
+# -- SageMaker -------------------------------------------------------------------------------------
+
+
+def _patch_sagemaker(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
+    jobs = state.jobs
+    for kind, create in _CREATE.items():
+        monkeypatch.setattr(
+            SageMakerModelBackend,
+            create,
+            _controlled_create(kind, getattr(SageMakerModelBackend, create), jobs),
+        )
+
+    def stopper(kind: str) -> Callable[..., None]:
+        store_attr, _, status_attr = JOB_KINDS[kind]
+
+        def stop(self: SageMakerModelBackend, name: str) -> None:
+            job = getattr(self, store_attr).get(name)
+            if job is None:
+                raise JsonRESTError("ValidationException", f"Could not find {kind.lower()} job '{name}'.")
+            with jobs.lock:
+                jobs.stopped.append((kind, name))
+                jobs.held.pop(name, None)
+            if getattr(job, status_attr) in ("InProgress", "Stopping"):
+                setattr(job, status_attr, "Stopped")
+
+        return stop
+
+    for kind, operation, member in (
+        ("Processing", "stop_processing_job", "ProcessingJobName"),
+        ("Training", "stop_training_job", "TrainingJobName"),
+        ("Transform", "stop_transform_job", "TransformJobName"),
+        ("Tuning", "stop_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
+    ):
+        monkeypatch.setattr(SageMakerModelBackend, operation, stopper(kind), raising=False)
+
+        def respond(self: SageMakerResponse, _op: str = operation, _member: str = member) -> str:
+            getattr(self.sagemaker_backend, _op)(self._get_param(_member))
+            return "{}"
+
+        monkeypatch.setattr(SageMakerResponse, operation, respond, raising=False)
+
+
+def _controlled_create(kind: str, real: Callable[..., Any], jobs: JobControl) -> Callable[..., Any]:
+    store_attr, name_kwarg, status_attr = JOB_KINDS[kind]
+
+    def create(self: SageMakerModelBackend, **kwargs: Any) -> Any:
+        name = kwargs[name_kwarg]
+        if name in getattr(self, store_attr):
+            raise JsonRESTError("ResourceInUse", f"{kind} job {name} already exists.")
+        outcome = jobs.decide(kind, name, kwargs) if jobs.decide else None
+        if isinstance(outcome, Reject):
+            with jobs.lock:
+                jobs.rejected.append((kind, name, outcome.code))
+            raise JsonRESTError(outcome.code, outcome.message)
+        job = real(self, **kwargs)
+        with jobs.lock:
+            jobs.created.append((kind, name))
+        if isinstance(outcome, Failed):
+            job.failure_reason = outcome.reason
+            setattr(job, status_attr, "Failed")
+        elif isinstance(outcome, Hold):
+            setattr(job, status_attr, "InProgress")
+            with jobs.lock:
+                jobs.held[name] = (kind, job)
+        elif isinstance(outcome, Complete):
+            jobs._write(outcome)
+        return job
+
+    return create

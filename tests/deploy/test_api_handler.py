@@ -1,0 +1,88 @@
+"""The api Lambda behind API Gateway: routing, identity, and the wire layer's answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from pipelines.api.client import client as sagemaker_client
+from pipelines.deploy.apigateway import handle_proxy_event
+from pipelines.deploy.clients import sign_for_execute_api
+from tests.deploy.conftest import OTHER, OWNER, REGION, ROLE, Cloud, LambdaContext, definition, load_handler
+from tests.deploy.gateway import API_URL, Gateway
+
+
+def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_per_operation_paths_reach_the_operations(cloud: Cloud) -> None:
+    sagemaker = cloud.sagemaker(cloud=True)  # execute-api signing, POST /<Operation>
+    arn = sagemaker.create_pipeline(PipelineName="paths", PipelineDefinition=definition(), RoleArn=ROLE)["PipelineArn"]
+    assert arn == f"arn:aws:sagemaker:us-east-1:{OWNER}:pipeline/paths"
+    listed = sagemaker.list_pipelines()["PipelineSummaries"]
+    assert [p["PipelineName"] for p in listed] == ["paths"]
+
+
+def test_root_path_with_target_header_works_and_paths_are_checked(cloud: Cloud) -> None:
+    gateway = Gateway(cloud.gateway.endpoint, account_id=OWNER)
+    sagemaker = gateway.attach(sign_for_execute_api(sagemaker_client(API_URL, REGION), REGION))
+    sagemaker.create_pipeline(PipelineName="root", PipelineDefinition=definition(), RoleArn=ROLE)
+    assert gateway.events[-1]["path"] == "/"
+    assert gateway.events[-1]["headers"]["X-Amz-Target"] == "SageMaker.CreatePipeline"
+    # The same request on the path of another operation is refused: IAM scoped by path must hold.
+    event = dict(gateway.events[-1], path="/DescribePipeline")
+    response = handle_proxy_event(cloud.gateway.endpoint, event)[1]
+    assert response.status == 400
+    assert json.loads(response.body)["__type"] == "ValidationException"
+
+
+def test_unsigned_for_execute_api_is_refused_like_api_gateway(cloud: Cloud) -> None:
+    stock = cloud.sagemaker(cloud=False)  # signs for "sagemaker", as boto3 does by default
+    with pytest.raises(ClientError) as exc:
+        stock.list_pipelines()
+    assert code(exc) == "InvalidSignatureException"
+
+
+def test_the_caller_account_comes_from_the_request_context(cloud: Cloud) -> None:
+    arn = cloud.create_pipeline("mine", account=OWNER)
+    other = cloud.clients(OTHER).sagemaker
+    assert other.list_pipelines()["PipelineSummaries"] == []
+    with pytest.raises(ClientError) as exc:
+        other.describe_pipeline(PipelineName=arn)
+    assert code(exc) == "AccessDeniedException"
+
+
+def test_a_request_without_an_authenticated_account_is_refused(cloud: Cloud) -> None:
+    anonymous = cloud.clients(account=None).sagemaker
+    with pytest.raises(ClientError) as exc:
+        anonymous.list_pipelines()
+    assert code(exc) == "AccessDeniedException"
+
+
+def test_unknown_rest_paths_are_refused(cloud: Cloud) -> None:
+    event: dict[str, Any] = {
+        "httpMethod": "GET",
+        "path": "/nothing/here",
+        "headers": {},
+        "body": None,
+        "requestContext": {"requestId": "r1", "identity": {"accountId": OWNER}},
+    }
+    response = handle_proxy_event(cloud.gateway.endpoint, event)[1]
+    assert response.status == 400
+    assert json.loads(response.body)["__type"] == "UnknownOperationException"
+
+
+def test_the_lambda_handler_answers_proxy_events(cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    module = load_handler("api")
+    monkeypatch.setattr(module, "cloud_endpoint", lambda: cloud.gateway.endpoint)
+    gateway = Gateway(account_id=OWNER, handler=lambda event: module.handler(event, LambdaContext()))
+    sagemaker = cloud.clients(gateway=gateway).sagemaker
+    sagemaker.create_pipeline(PipelineName="via-lambda", PipelineDefinition=definition(), RoleArn=ROLE)
+    assert sagemaker.describe_pipeline(PipelineName="via-lambda")["PipelineName"] == "via-lambda"
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert metrics and all(m["service"] == "SageMaker" for m in metrics)
+    assert {m["Requests"] for m in metrics} == {1.0}
