@@ -26,7 +26,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service, response = handle_proxy_event(cloud_endpoint(), event)
-    metrics.add_dimension(name="service", value=service)
+    metrics.add_dimension(name="api", value=service)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if response.status >= 500:
         metrics.add_metric(name="Faults", unit=MetricUnit.Count, value=1)

@@ -5,13 +5,22 @@ LocalStack, but as shipped it cannot run our machines faithfully. :func:`install
 through a ``pytest.MonkeyPatch`` (undone after each test; the benchmark uses its own):
 
 Step Functions
-- JSONata is evaluated by ``jsonata-python`` (moto stubbed out LocalStack's JVM bridge);
+- JSONata is evaluated by ``jsonata-python`` (moto stubbed out LocalStack's JVM bridge). moto
+  inlines every bound value (the whole ``$states``, every variable) into the expression text as
+  JSON literals and then parses that text again to validate the result; with a pure-Python
+  evaluator that made each StepRunner take seconds, so expressions are compiled once and
+  evaluated with the values bound as variables (same semantics; expressions using JSONata
+  intrinsic declarations such as ``$uuid`` keep moto's path);
 - each ASL parse gets its own query-language scope stack (moto shares one list across
-  parses, so concurrent starts of JSONata machines crash and hang RUNNING);
+  parses, so concurrent starts of JSONata machines crash and hang RUNNING), and a definition
+  is parsed once: moto re-parses the ASL on every execution (~0.5 s for the StepRunner); the
+  parsed program keeps no per-execution state (all of it lives in the Environment);
 - Wait states and Retry intervals do not sleep in real time; every Wait records its seconds.
   With ``blocking_waits`` a Wait of more than 0 s blocks until the execution is stopped, so a
   test can stop an attempt during its retry backoff;
 - ``.sync`` polls every 10 ms instead of 0.5 s;
+- the interpreter's own boto3 clients are created once per service and kept (moto builds one per
+  Task on a fresh default session, loading the service model, ~0.3-1 s, again in every test);
 - Lambda invocations run the registered Python handler in-process (the engine Lambda among
   them), with a Lambda-like context object;
 - ``sagemaker:create*Job.sync`` polls Describe* until Completed / Failed / Stopped and returns
@@ -41,6 +50,7 @@ DynamoDB: the global-lock patch of :mod:`tests.cloud.moto_dynamodb`.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import logging
@@ -55,6 +65,7 @@ from typing import Any
 
 import jsonata
 import pytest
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
@@ -79,12 +90,19 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
+from moto.stepfunctions.parser.asl.component.intrinsic.jsonata import get_intrinsic_functions_declarations
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk as aws_sdk,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_service,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sqs as sqs_service,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_unsupported as unsupported,
@@ -101,9 +119,12 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.asl.jsonata import validations
+from moto.stepfunctions.parser.asl.jsonata.jsonata import extract_jsonata_variable_references
+from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution import Execution
+from pipelines import aws as pipelines_aws
 
 from tests.cloud.moto_dynamodb import locked_call_action
 
@@ -111,6 +132,8 @@ Handler = Callable[[Any, Any], Any]
 
 SYNC_POLL_SECONDS = 0.01
 BLOCKING_WAIT_CAP_SECONDS = 30.0
+
+_CLIENT_USERS = (lambda_eval_utils, unsupported, aws_sdk, sqs_service)
 
 # create action -> (describe action, name member, status member)
 SYNC_JOBS = {
@@ -248,6 +271,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
 
 def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
     monkeypatch.setattr(moto_jsonata, "_eval_jsonata", lambda expr: jsonata.Jsonata(expr).evaluate(None))
+    _patch_jsonata_evaluation(monkeypatch)
 
     shared_scope_init = Preprocessor.__init__
 
@@ -256,6 +280,16 @@ def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> Non
         self._query_language_per_scope = []
 
     monkeypatch.setattr(Preprocessor, "__init__", per_parse_scope_init)
+
+    real_parse = asl_parser.AmazonStateLanguageParser.parse
+
+    def parse_once(definition: str) -> Any:
+        with _PARSE_LOCK:
+            if definition not in _PARSED:
+                _PARSED[definition] = real_parse(definition)
+            return _PARSED[definition]
+
+    monkeypatch.setattr(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse_once))
 
     def wait(self: Any, env: Environment, wait_seconds: int) -> None:
         state.waits.append(wait_seconds)
@@ -268,6 +302,8 @@ def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> Non
     monkeypatch.setattr(WaitFunction, "_wait_interval", wait)
     monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda _seconds: None))
     monkeypatch.setattr(callback_service, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
+    for module in _CLIENT_USERS:
+        monkeypatch.setattr(module, "boto_client_for", shared_boto_client)
 
     start_lock = threading.Lock()
     real_start = parser_models.StepFunctionsParserBackend.start_execution
@@ -277,6 +313,76 @@ def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> Non
             return real_start(self, *args, **kwargs)
 
     monkeypatch.setattr(parser_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def shared_boto_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's ``boto_client_for`` (same fake credentials and config), one client per service."""
+    key = (region, service)
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = pipelines_aws.client(
+                service,
+                region,
+                aws_access_key_id="ak",
+                aws_secret_access_key="sk",
+                config=BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}),
+            )
+        return _CLIENTS[key]
+
+
+_COMPILED: dict[str, Any] = {}
+_COMPILE_LOCK = threading.Lock()
+_PARSED: dict[str, Any] = {}
+_PARSE_LOCK = threading.Lock()
+
+
+def _compiled(expression: str) -> Any:
+    """A compiled expression, shared: ``evaluate`` with bindings works on a fresh frame."""
+    found = _COMPILED.get(expression)
+    if found is None:
+        found = jsonata.Jsonata(expression)
+        with _COMPILE_LOCK:
+            _COMPILED.setdefault(expression, found)
+    return found
+
+
+def _patch_jsonata_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    references: dict[str, set[str]] = {}
+
+    def bindings(env: Environment, with_states: bool) -> dict[str, Any]:
+        store = env.variable_store
+        bound = {**store._outer_scope, **store._inner_scope}
+        if with_states:
+            bound["states"] = env.states._states_data
+        return bound
+
+    def evaluate(self: Any, env: Environment, with_states: bool) -> Any:
+        result = _compiled(self.expression).evaluate(None, bindings(env, with_states))
+        return copy.deepcopy(result)
+
+    real_jsonata = string_expression.StringJSONata._eval_body
+
+    def jsonata_body(self: Any, env: Environment) -> None:
+        refs = references.get(self.expression)
+        if refs is None:
+            refs = references[self.expression] = extract_jsonata_variable_references(self.expression)
+        if get_intrinsic_functions_declarations(variable_references=refs):
+            real_jsonata(self, env)
+            return
+        result = evaluate(self, env, True)
+        if result is None and not _compiled(f"$exists({self.expression})").evaluate(None, bindings(env, True)):
+            validations.validate_jsonata_expression_output(env, self.expression, "$undefined_marker", None)
+        env.stack.append(result)
+
+    def variable_sample_body(self: Any, env: Environment) -> None:
+        env.stack.append(evaluate(self, env, self.query_language_mode == QueryLanguageMode.JSONata))
+
+    monkeypatch.setattr(string_expression.StringJSONata, "_eval_body", jsonata_body)
+    monkeypatch.setattr(string_expression.StringVariableSample, "_eval_body", variable_sample_body)
 
 
 def _patch_lambda(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
@@ -479,7 +585,7 @@ def _sagemaker_sync_resolver(
     if action not in SYNC_JOBS:
         raise RuntimeError(f"no test .sync support for {action}")
     describe_action, name_member, status_member = SYNC_JOBS[action]
-    client = boto_client_for(region=resource_runtime_part.region, service="sagemaker")
+    client = shared_boto_client(region=resource_runtime_part.region, service="sagemaker")
     job_name = normalised_parameters[name_member]
 
     def resolve() -> Any:

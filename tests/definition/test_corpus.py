@@ -1,7 +1,9 @@
 """The 39 real definitions in ../shared/corpus: all parse, round-trip, and are judged correctly.
 
-Every error the validator reports on the corpus was read and judged real; each is pinned here
-with its path and reason, and every other file must have no errors at all:
+Every file is accepted (no errors), as the service accepts them at CreatePipeline. The problems
+the validator finds in literal Arguments (checked against botocore's Create* request shapes) were
+each read and judged real; the service reports them only when the step's Create* call is made, so
+they are warnings here, each pinned with its path and reason:
 
 * Terraform template: ``${...}`` placeholders never substituted (a job name pattern and the
   InstanceType enum reject them) and no RoleArn.
@@ -42,7 +44,7 @@ def _placeholder_training_steps(*indexes: str) -> set[tuple[str, str]]:
     }
 
 
-EXPECTED_ERRORS: dict[str, set[tuple[str, str]]] = {
+EXPECTED_ARGUMENT_PROBLEMS: dict[str, set[tuple[str, str]]] = {
     "Diego07101985__sn-infra-pipeline__tf_template_3proc.json": {
         item
         for i in range(3)
@@ -104,7 +106,7 @@ EXPECTED_WARNINGS: dict[str, set[str]] = {
 
 def test_the_corpus_is_there() -> None:
     assert len(CORPUS_FILES) == 39
-    assert set(EXPECTED_ERRORS) <= {path.name for path in CORPUS_FILES}
+    assert set(EXPECTED_ARGUMENT_PROBLEMS) <= {path.name for path in CORPUS_FILES}
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
@@ -115,25 +117,23 @@ def test_corpus_file_parses_and_round_trips(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
-def test_corpus_file_gets_exactly_its_real_errors(path: Path) -> None:
+def test_corpus_file_is_accepted_with_exactly_its_real_problems(path: Path) -> None:
     report = check_definition(path.read_bytes())
     assert report.definition is not None
-    expected = EXPECTED_ERRORS.get(path.name, set())
-    assert {p.path for p in report.errors} == {where for where, _ in expected}, [
-        str(p) for p in report.errors
-    ]
-    assert len(report.errors) == len(expected)
-    for problem in report.errors:
-        fragment = next(fragment for where, fragment in expected if where == problem.path)
-        assert fragment in problem.message, str(problem)
+    assert report.errors == [], [str(p) for p in report.errors]
+    expected = EXPECTED_ARGUMENT_PROBLEMS.get(path.name, set())
+    expected_paths = {where for where, _ in expected} | EXPECTED_WARNINGS.get(path.name, set())
+    assert {p.path for p in report.warnings} == expected_paths, [str(p) for p in report.warnings]
+    for where, fragment in expected:
+        [problem] = [p for p in report.warnings if p.path == where]
         assert problem.kind == "argument"
-    assert {p.path for p in report.warnings} == EXPECTED_WARNINGS.get(path.name, set())
+        assert fragment in problem.message, str(problem)
 
 
 def test_placeholders_are_called_out_as_such() -> None:
     report = check_definition(
         (CORPUS / "Diego07101985__sn-infra-pipeline__tf_template_3proc.json").read_bytes()
     )
-    instance_type = next(p for p in report.errors if p.path.endswith("InstanceType"))
+    instance_type = next(p for p in report.warnings if p.path.endswith("InstanceType"))
     assert "'${processing_instance_type}' is not an allowed value" in instance_type.message
     assert "ml.m5.xlarge" in instance_type.allowed

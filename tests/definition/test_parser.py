@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from pipelines.definition import DefinitionError, Problem, check_definition, load_definition, parse_definition
+from pipelines.definition import (
+    DefinitionError,
+    Problem,
+    check_definition,
+    load_definition,
+    parse_definition,
+    validate_definition,
+)
 from pipelines.definition.models import MAX_DEFINITION_CHARS, GenericStep
 from pipelines.errors import ValidationError
 
@@ -198,3 +205,16 @@ def test_problem_reads_well_and_serialises_without_empty_fields() -> None:
         "path": "Steps[0].Arguments.X.Get",
         "severity": "error",
     }
+
+
+def test_parse_then_validate_is_the_two_step_form_of_check() -> None:
+    definition = base_definition()
+    definition["Steps"][3]["DependsOn"] = ["Missing"]
+    definition["Steps"][3]["CacheConfig"] = {"Enabled": True, "ExpireAfter": "P1D"}
+    parsed = parse_definition(json.dumps(definition))
+    errors, warnings = validate_definition(parsed)
+    assert [(p.kind, p.path) for p in errors] == [("depends-on", "Steps[3].DependsOn[0]")]
+    assert [(p.kind, p.path) for p in warnings] == [("cache-config", "Steps[3].CacheConfig")]
+    report = check(definition)
+    assert (report.errors, report.warnings) == (errors, warnings)
+    assert report.graph is not None and report.graph.upstream("Train") == {"Preprocess"}

@@ -737,7 +737,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[1].Arguments.ResourceConfig.InstanceType",
         "never substituted",
-        "error",
+        "warning",
     ),
     (
         "role pattern",
@@ -745,7 +745,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[1].Arguments.RoleArn",
         "does not match the pattern",
-        "error",
+        "warning",
     ),
     (
         "required request member",
@@ -753,7 +753,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[1].Arguments.RoleArn",
         "required member of CreateTrainingJobRequest",
-        "error",
+        "warning",
     ),
     (
         "hyperparameter type",
@@ -761,7 +761,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[1].Arguments.HyperParameters.max_depth",
         "must be a string, got number 5",
-        "error",
+        "warning",
     ),
     (
         "integer range",
@@ -769,7 +769,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[0].Arguments.ProcessingResources.ClusterConfig.VolumeSizeInGB",
         "outside 1..",
-        "error",
+        "warning",
     ),
     (
         "too many processing inputs",
@@ -791,7 +791,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[0].Arguments.ProcessingInputs",
         "has 11 items",
-        "error",
+        "warning",
     ),
     (
         "unknown request member",
@@ -807,7 +807,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[2].Arguments.IfSteps[0].Arguments.ModelApprovalStatus",
         "allowed: Approved, Rejected, PendingManualApproval",
-        "error",
+        "warning",
     ),
     (
         "emr cluster choice",
@@ -821,7 +821,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[4].Arguments",
         "exactly one of ClusterId",
-        "error",
+        "warning",
     ),
     (
         "emr role without cluster id",
@@ -839,7 +839,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "argument",
         "Steps[4].Arguments.ExecutionRoleArn",
         "only allowed together with ClusterId",
-        "error",
+        "warning",
     ),
 ]
 
@@ -935,6 +935,7 @@ VALID: list[tuple[str, Mutation]] = [
     ),
     ("lenient expire after", _set(["Preprocess", "CacheConfig", "ExpireAfter"], "30dT5h")),
     ("cache disabled without timeout", _set(["Preprocess", "CacheConfig"], {"Enabled": False})),
+    ("cache disabled on a lambda", _set(["Notify", "CacheConfig"], {"Enabled": False})),
     ("depends on a step in a branch", _set(["Approve", "DependsOn"], ["Notify"])),
     (
         "expressions in arguments are not type-checked",
@@ -995,7 +996,8 @@ def test_every_error_is_reported_at_once() -> None:
             mutation(definition)
 
     report = check(mutated(break_everything))
-    assert {p.kind for p in report.errors} == {"reference", "depends-on", "retry-policy", "argument"}
+    assert {p.kind for p in report.errors} == {"reference", "depends-on", "retry-policy"}
+    assert "argument" in {p.kind for p in report.warnings}
 
 
 def test_base_definition_is_valid_and_round_trips() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,6 +41,7 @@ SCHEDULER_ROLE_ARN = f"arn:aws:iam::{DEPLOYMENT_ACCOUNT}:role/smp-dev-scheduler"
 SCHEDULE_GROUP = "smp-dev-schedules"
 RULE_PREFIX = "smp-dev-trigger-"
 REPO = Path(__file__).resolve().parents[2]
+_SESSION = boto3.Session(region_name=REGION)  # one session: service models load once per process
 
 
 def definition(*, required_input: bool = True) -> str:
@@ -93,6 +94,7 @@ class Cloud:
     runtime: EmbeddedRuntime
     settings: CloudSettings
     gateway: Gateway
+    _clients: dict[tuple[str | None, int], Any] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:
@@ -100,14 +102,17 @@ class Cloud:
 
     def clients(self, account: str | None = OWNER, gateway: Gateway | None = None) -> Any:
         """sagemaker/scheduler/ram/events clients signed for execute-api, through the gateway as ``account``."""
-        gateway = gateway or Gateway(self.gateway.endpoint, account_id=account)
-        made = api_clients(API_URL, REGION)
-        for service_client in (made.sagemaker, made.scheduler, made.ram, made.events):
-            gateway.attach(service_client)
-        return made
+        key = (account, id(gateway))
+        if key not in self._clients:
+            gateway = gateway or Gateway(self.gateway.endpoint, account_id=account)
+            made = api_clients(API_URL, REGION, session=_SESSION)
+            for service_client in (made.sagemaker, made.scheduler, made.ram, made.events):
+                gateway.attach(service_client)
+            self._clients[key] = made
+        return self._clients[key]
 
     def sagemaker(self, account: str = OWNER, **options: Any) -> Any:
-        client = sagemaker_client(API_URL, REGION, **options)
+        client = sagemaker_client(API_URL, REGION, session=_SESSION, **options)
         return Gateway(self.gateway.endpoint, account_id=account).attach(client)
 
     def create_pipeline(self, name: str, text: str | None = None, account: str = OWNER) -> str:

@@ -203,3 +203,32 @@ def test_update_execution_raises_parallelism_and_starts_waiting_steps(engine, pi
     outcome = engine.start(pipeline(definition(*[processing_step(f"S{i}") for i in range(3)])), parallelism=1)
     more = engine.update_execution(outcome.execution.execution_id, parallelism=3)
     assert {a.step_name for a in more.actions} == {"S1", "S2"}
+
+
+def test_batch_claims_name_the_attempts_won(engine, pipeline) -> None:
+    outcome = engine.start(
+        pipeline(definition(processing_step("A"), processing_step("B"), processing_step("C")))
+    )
+    execution_id = outcome.execution.execution_id
+    assert engine.step_started(execution_id, "B", 1).accepted
+    batch = engine.steps_started(execution_id, [("A", 1), ("B", 1), ("C", 2)])
+    assert batch.claimed == ["A"]
+    assert not engine.steps_started(execution_id, [("A", 1)]).accepted
+
+
+def test_a_batch_of_reports_is_one_decision(engine, pipeline) -> None:
+    text = definition(
+        processing_step("A"), processing_step("B"), processing_step("Join", DependsOn=["A", "B"])
+    )
+    outcome = engine.start(pipeline(text))
+    execution_id = outcome.execution.execution_id
+    both = engine.report(
+        execution_id,
+        [
+            ("A", 1, StepResult(properties={})),
+            ("B", 1, StepResult(properties={})),
+            ("A", 1, StepResult(properties={})),
+        ],
+    )
+    assert both.read_version is not None and both.execution.version == both.read_version + 1
+    assert [a.step_name for a in both.actions] == ["Join"]

@@ -47,3 +47,14 @@ def synthesized() -> Synth:
 @pytest.fixture(scope="session")
 def template(synthesized: Synth) -> Template:
     return synthesized.template
+
+
+@pytest.fixture(scope="session")
+def example_synth() -> Synth:
+    """The stack with the example pipeline registered through the Pipeline construct."""
+    return synth({"sharingAccounts": SHARING_ACCOUNT, "example": "true"})
+
+
+@pytest.fixture(scope="session")
+def example_template(example_synth: Synth) -> Template:
+    return example_synth.template

@@ -179,7 +179,7 @@ def check_cache_config(step: Step, location: Location, out: list[Problem]) -> No
         return
     here: Location = (*location, "CacheConfig")
     cacheable = step.type in CACHEABLE_STEP_TYPES
-    if not cacheable:
+    if not cacheable and config.enabled:  # the SDK emits {"Enabled": false} on Lambda steps: harmless
         _add(
             out,
             "cache-config",

@@ -158,10 +158,13 @@ class PipelineResource:
         if spec.tags:
             request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
         arn = str(self.clients.sagemaker.create_pipeline(**request)["PipelineArn"])
+        # A retried Create replays CreatePipeline (same token); shares and schedules that the
+        # first attempt made are kept rather than duplicated.
         for share in spec.shares:
-            self._create_share(spec, share, arn)
+            if not self._find_shares(spec, share):
+                self._create_share(spec, share, arn)
         for schedule in spec.schedules:
-            self.clients.scheduler.create_schedule(**schedule.request(arn))
+            self._put_schedule(schedule, arn, exists=False)
         return self._result(spec, arn, 1)
 
     @staticmethod
@@ -227,25 +230,22 @@ class PipelineResource:
                 self._delete_schedule(schedule.name)
         before = {s.name for s in old.schedules}
         for schedule in spec.schedules:
-            if schedule.name in before:
-                self.clients.scheduler.update_schedule(**schedule.request(arn))
-            else:
-                self.clients.scheduler.create_schedule(**schedule.request(arn))
+            self._put_schedule(schedule, arn, exists=schedule.name in before)
 
     # -- delete ------------------------------------------------------------------------------------
     def delete(self, spec: PipelineSpec, arn: str) -> None:
         if not arn.startswith("arn:"):
             return  # the create failed before a pipeline existed
         for schedule in spec.schedules:
-            self._delete_schedule(schedule.name)
+            self._delete_schedule(schedule.name, only_for=arn)
         for share in spec.shares:
             self._delete_share(spec, share)
         try:
             self.clients.sagemaker.delete_pipeline(
-                PipelineName=arn, ClientRequestToken=_token("delete", arn)
+                PipelineName=spec.pipeline_name, ClientRequestToken=_token("delete", arn)
             )
         except ClientError as exc:
-            if _code(exc) not in ("ResourceNotFound", "ValidationException"):
+            if _code(exc) != "ResourceNotFound":
                 raise
             log.info("pipeline %s was already gone: %s", arn, exc)
 
@@ -259,15 +259,39 @@ class PipelineResource:
             allowExternalPrincipals=True,
         )
 
-    def _delete_share(self, spec: PipelineSpec, share: ShareSpec) -> None:
+    def _find_shares(self, spec: PipelineSpec, share: ShareSpec) -> list[str]:
         found = self.clients.ram.get_resource_shares(
             resourceOwner="SELF", name=spec.share_name(share), resourceShareStatus="ACTIVE"
         )
-        for existing in found.get("resourceShares", []):
-            self.clients.ram.delete_resource_share(resourceShareArn=existing["resourceShareArn"])
+        return [str(s["resourceShareArn"]) for s in found.get("resourceShares", [])]
 
-    def _delete_schedule(self, name: str) -> None:
+    def _delete_share(self, spec: PipelineSpec, share: ShareSpec) -> None:
+        for arn in self._find_shares(spec, share):
+            self.clients.ram.delete_resource_share(resourceShareArn=arn)
+
+    def _put_schedule(self, schedule: ScheduleSpec, pipeline_arn: str, *, exists: bool) -> None:
+        """Create or update, whichever the schedule's current state needs (as the SDK's upsert)."""
+        request = schedule.request(pipeline_arn)
+        first, second = (
+            (self.clients.scheduler.update_schedule, self.clients.scheduler.create_schedule)
+            if exists
+            else (self.clients.scheduler.create_schedule, self.clients.scheduler.update_schedule)
+        )
         try:
+            first(**request)
+        except ClientError as exc:
+            if _code(exc) not in ("ResourceNotFoundException", "ConflictException"):
+                raise
+            second(**request)
+
+    def _delete_schedule(self, name: str, *, only_for: str | None = None) -> None:
+        """Delete a schedule (if it still targets ``only_for``: after a rename the new pipeline
+        may have taken the name over)."""
+        try:
+            if only_for is not None:
+                target = self.clients.scheduler.get_schedule(Name=name)["Target"]["Arn"]
+                if target.lower() != only_for.lower():
+                    return
             self.clients.scheduler.delete_schedule(Name=name)
         except ClientError as exc:
             if _code(exc) != "ResourceNotFoundException":

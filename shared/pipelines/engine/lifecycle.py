@@ -115,7 +115,6 @@ class Engine:
         given = dict(parameters or {})
         coerced = coerce_parameters(parsed.parameters, given)
 
-        reused: list[Any] = []
         upstream: set[str] = set()
         runnable: set[str] | None = None
         if selective is not None:
@@ -153,13 +152,14 @@ class Engine:
             execution = execution.model_copy(
                 update={"experiment": bind_experiment(parsed, ctx, pipeline.name, execution_id)}
             )
-            if source_state is not None and selective is not None:
-                reused = reused_steps(selective, upstream, source_state, pipeline.name, execution_id, now)
             plan = Plan(ExecutionState(execution, {}), now, new=True)
-            plan.changes.append(_started(execution))
+            plan.changes.append(StatusChange(execution_id, None, None, execution.status))
             plan.experiments, plan.trials = execution_records(execution, now)
-            for record in reused:
-                plan.put_step(record)
+            if source_state is not None and selective is not None:
+                for record in reused_steps(
+                    selective, upstream, source_state, pipeline.name, execution_id, now
+                ):
+                    plan.put_step(record)
             if client_request_token:
                 plan.idempotency = IdempotencyRecord(
                     token=client_request_token,
@@ -172,7 +172,12 @@ class Engine:
             try:
                 self.store.apply(plan.transition())
             except StaleWrite:
-                continue  # an execution id collision, or a concurrent request with the same token
+                # an execution id collision, or a concurrent request with the same token won
+                if client_request_token:
+                    replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
+                    if replay is not None:
+                        return replay
+                continue
             return plan.outcome()
         raise ConflictError("Could not start the pipeline execution: too many concurrent conflicts.")
 
@@ -427,10 +432,6 @@ class Engine:
         if len(self._compiled) > _MEMO_SIZE:
             self._compiled.popitem(last=False)
         return compiled
-
-
-def _started(execution: ExecutionRecord) -> StatusChange:
-    return StatusChange(execution.execution_id, None, None, execution.status)
 
 
 def _fingerprint(*parts: Any) -> str:

@@ -15,13 +15,15 @@ from pipelines.runners.jobs import AlgorithmError, JobRequestError, TrainingRunn
 from .helpers import BUCKET, request, shape_problems, tar_gz, untar
 
 SCORE = """
-import argparse, os, pathlib
+import argparse, os, pathlib, time
 parser = argparse.ArgumentParser()
 parser.add_argument("--size", type=float)
 parser.add_argument("--kind")
 parser.add_argument("--fixed")
 args = parser.parse_args()
-bonus = {"good": 100, "bad": 0}[args.kind]
+bonus = {"good": 100, "bad": 0, "slow": 0}[args.kind]
+if args.kind == "slow":
+    time.sleep(120)
 pathlib.Path(os.environ["SM_MODEL_DIR"], "x.txt").write_text(str(args.size))
 print(f"objective: {args.size + bonus}")
 """
@@ -90,6 +92,21 @@ def test_grid_tuning_finds_the_best_trial_and_orders_summaries(
         shape_problems("ListTrainingJobsForHyperParameterTuningJob", {"TrainingJobSummaries": summaries})
         == []
     )
+
+
+def test_max_runtime_stops_running_trials_and_keeps_finished_ones(
+    job_ctx: RunContext, objects: LocalObjectStore
+) -> None:
+    ranges = {
+        "IntegerParameterRanges": [{"Name": "size", "MinValue": "1", "MaxValue": "1"}],
+        "CategoricalParameterRanges": [{"Name": "kind", "Values": ["good", "slow"]}],
+    }
+    arguments = tuning_arguments(objects, "Grid", 2, ranges)
+    arguments["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 4
+    props = TuningRunner().run(request("Tuning", arguments, job_name="tune-limit"), job_ctx).properties
+    assert props["BestTrainingJob"]["TunedHyperParameters"] == {"size": "1", "kind": "good"}
+    assert props["TrainingJobStatusCounters"]["Stopped"] == 1
+    assert [s["TrainingJobStatus"] for s in props["TrainingJobSummaries"]] == ["Completed", "Stopped"]
 
 
 def test_random_tuning_samples_within_ranges(job_ctx: RunContext, objects: LocalObjectStore) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import shutil
 import tarfile
 from collections.abc import Iterable
@@ -40,10 +39,6 @@ def join_uri(prefix: str, *parts: str) -> str:
         if part:
             out = f"{out}/{part}"
     return out
-
-
-def object_name(uri: str) -> str:
-    return split_uri(uri)[2].rstrip("/").rsplit("/", 1)[-1]
 
 
 def copy_object(objects: ObjectStore, uri: str, dest: Path) -> None:
@@ -198,14 +193,5 @@ def ensure_dirs(paths: Iterable[Path]) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
 
-def remove_tree(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def is_uri(value: str) -> bool:
     return value.startswith(("s3://", "file://"))
-
-
-def local_path_of(value: str) -> Path:
-    return Path(os.path.expanduser(value))

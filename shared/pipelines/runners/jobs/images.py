@@ -54,9 +54,6 @@ class Interpreter:
     def describe(self, image_uri: str | None) -> str:
         return f"image {image_uri or '(none)'} -> {shlex.join(self.argv)} ({self.source})"
 
-    def python_command(self, *args: str) -> list[str]:
-        return [*self.argv, *args]
-
     def path_env(self, env: Mapping[str, str]) -> dict[str, str]:
         """PATH with the interpreter's folder first, so ``python3`` inside shell scripts is it."""
         out = dict(env)

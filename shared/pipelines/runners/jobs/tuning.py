@@ -5,7 +5,8 @@ the static hyperparameters plus the trial's values; the objective is the trial's
 of the objective metric (read from its log through MetricDefinitions). ``Grid`` enumerates the
 categorical and integer values; ``Random`` samples; ``Bayesian`` and ``Hyperband`` have no local
 implementation and sample randomly, as the log says. Up to ``MaxNumberOfTrainingJobs`` trials
-run, ``MaxParallelTrainingJobs`` at a time. The properties are the
+run, ``MaxParallelTrainingJobs`` at a time; when ``MaxRuntimeInSeconds`` runs out the running
+trials are stopped and the tuning job ends with the trials that finished. The properties are the
 DescribeHyperParameterTuningJob response plus ``TrainingJobSummaries`` (best first), so
 ``Steps.Tune.BestTrainingJob.TrainingJobName`` and the SDK's ``get_top_model_s3_uri`` resolve.
 """
@@ -19,6 +20,7 @@ import json
 import math
 import random
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -62,6 +64,7 @@ class TrialOutcome:
     describe: dict[str, Any] | None
     failure: str | None
     objective: float | None
+    stopped: bool = False
 
 
 def _scaled(low: float, high: float, scaling: str, rng: random.Random) -> float:
@@ -188,7 +191,17 @@ class TuningRunner:
         )
         times = describe.JobTimes()
         times.start()
-        outcomes = self._run_trials(request, ctx, definition, trials, parallel, str(metric_name), arn)
+        limit = limits.get("MaxRuntimeInSeconds")
+        outcomes = self._run_trials(
+            request,
+            ctx,
+            definition,
+            trials,
+            parallel,
+            str(metric_name),
+            arn,
+            float(limit) if limit else None,
+        )
         times.end()
         if ctx.cancel.is_set():
             raise JobStopped(
@@ -212,6 +225,7 @@ class TuningRunner:
                 metadata=dict(label.metadata),
             )
         completed = sum(1 for o in outcomes if o.failure is None)
+        stopped = sum(1 for o in outcomes if o.stopped)
         properties = describe.tuning_job(
             config,
             request.job_name,
@@ -224,8 +238,8 @@ class TuningRunner:
                 "Completed": completed,
                 "InProgress": 0,
                 "RetryableError": 0,
-                "NonRetryableError": len(outcomes) - completed,
-                "Stopped": 0,
+                "NonRetryableError": len(outcomes) - completed - stopped,
+                "Stopped": stopped,
             },
             objective_counters={
                 "Succeeded": len(scored),
@@ -264,7 +278,10 @@ class TuningRunner:
         parallel: int,
         metric_name: str,
         tuning_arn: str,
+        max_runtime: float | None,
     ) -> list[TrialOutcome]:
+        """Run the trials; a stopped execution, or ResourceLimits.MaxRuntimeInSeconds running out,
+        stops the running trials and starts no more (the finished ones still count)."""
         static = {
             str(k): str(v)
             for k, v in as_mapping(
@@ -278,17 +295,34 @@ class TuningRunner:
             with log_lock:
                 ctx.log(line)
 
+        trials_cancel = threading.Event()
+        finished = threading.Event()
+
+        def relay_stop() -> None:
+            deadline = time.monotonic() + max_runtime if max_runtime else None
+            while not finished.is_set():
+                if ctx.cancel.is_set() or (deadline is not None and time.monotonic() >= deadline):
+                    if not ctx.cancel.is_set():
+                        log(
+                            f"tuning job {request.job_name}: ResourceLimits.MaxRuntimeInSeconds reached, stopping trials"
+                        )
+                    trials_cancel.set()
+                    return
+                finished.wait(0.1)
+
         def run_one(trial: Trial) -> TrialOutcome:
-            if ctx.cancel.is_set():
-                return TrialOutcome(trial, None, "stopped before it started", None)
+            if trials_cancel.is_set():
+                return TrialOutcome(trial, None, "stopped before it started", None, stopped=True)
             trial_request = dataclasses.replace(
                 request,
                 arguments={**base, "HyperParameters": {**static, **trial.hyperparameters}},
                 job_name=trial.job_name,
             )
-            trial_ctx = dataclasses.replace(ctx, log=log)
+            trial_ctx = dataclasses.replace(ctx, log=log, cancel=trials_cancel)
             try:
                 properties = self.training.run_job(trial_request, trial_ctx, tuning_job_arn=tuning_arn)
+            except JobStopped as exc:
+                return TrialOutcome(trial, None, str(exc), None, stopped=True)
             except JobError as exc:
                 log(f"trial {trial.job_name} failed: {exc}")
                 return TrialOutcome(trial, None, str(exc), None)
@@ -302,8 +336,14 @@ class TuningRunner:
             )
             return TrialOutcome(trial, properties, None, value)
 
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="tuning-trial") as pool:
-            return list(pool.map(run_one, trials))
+        relay = threading.Thread(target=relay_stop, daemon=True)
+        relay.start()
+        try:
+            with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="tuning-trial") as pool:
+                return list(pool.map(run_one, trials))
+        finally:
+            finished.set()
+            relay.join()
 
     def _summary(
         self, config: Config, outcome: TrialOutcome, tuning_job: str, metric_name: str
@@ -315,7 +355,11 @@ class TuningRunner:
             or describe.job_arn(config, "TrainingJob", trial.job_name),
             "TuningJobName": tuning_job,
             "CreationTime": props.get("CreationTime") or describe.iso(describe.now()),
-            "TrainingJobStatus": "Completed" if outcome.failure is None else "Failed",
+            "TrainingJobStatus": "Completed"
+            if outcome.failure is None
+            else "Stopped"
+            if outcome.stopped
+            else "Failed",
             "TunedHyperParameters": trial.hyperparameters,
             "ObjectiveStatus": "Succeeded" if outcome.objective is not None else "Failed",
         }

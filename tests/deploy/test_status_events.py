@@ -1,0 +1,234 @@
+"""Status-change events of a full run, in SageMaker's detail shapes, through EventBridge (moto:
+custom bus -> rule -> SQS) and through the embedded JSON-lines publisher.
+
+The run is driven step by step through the engine, so every status change it records is
+published exactly as a runtime would publish it (``publish_outcome`` after each engine call).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pipelines.engine import Engine, Outcome, upsert_pipeline
+from pipelines.events import (
+    EXECUTION_STATUS_CHANGE,
+    SOURCE,
+    STEP_STATUS_CHANGE,
+    EventBridgePublisher,
+    JsonLinesPublisher,
+    PublishFailed,
+    StatusEvent,
+    publish_outcome,
+    read_events,
+)
+from pipelines.objects import LocalObjectStore
+from pipelines.runners.base import StepFailed, StepResult
+from pipelines.store.sqlite import SQLiteStore
+from tests.deploy.conftest import REGION
+
+ROLE = "arn:aws:iam::123456789012:role/pipelines/r"
+JOB_ARN = "arn:aws:sagemaker:us-east-1:000000000000:processing-job/pipelines-prepare"
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+BUS = "smp-dev-events"
+
+
+def pipeline(fail: bool = False) -> str:
+    checked: list[dict[str, Any]] = [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "no good"}}] if fail else []
+    return json.dumps(
+        {
+            "Version": "2020-12-01",
+            "Parameters": [{"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5}],
+            "Steps": [
+                {
+                    "Name": "Prepare",
+                    "Type": "Processing",
+                    "Arguments": {
+                        "ProcessingResources": {
+                            "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+                        },
+                        "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"},
+                        "RoleArn": ROLE,
+                    },
+                },
+                {
+                    "Name": "Check",
+                    "Type": "Condition",
+                    "Arguments": {
+                        "Conditions": [
+                            {"Type": "Equals", "LeftValue": {"Get": "Steps.Prepare.ProcessingJobStatus"}, "RightValue": "Completed"}
+                        ],
+                        "IfSteps": checked,
+                        "ElseSteps": [],
+                    },
+                },
+            ],
+        }
+    )
+
+
+def run(tmp_path: Path, *, fail: bool = False) -> list[Outcome]:
+    """One execution, step by step; returns the outcome of every engine call in order."""
+    store = SQLiteStore(tmp_path / "state.sqlite")
+    upsert_pipeline(store, "events-demo", pipeline(fail))
+    engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
+    started = engine.start("events-demo", display_name="nightly")
+    assert started.execution is not None
+    execution = started.execution.execution_id
+    claimed = engine.step_started(execution, "Prepare", 1)
+    result = StepResult(
+        properties={"ProcessingJobName": "pipelines-prepare", "ProcessingJobStatus": "Completed"},
+        metadata={"ProcessingJob": {"Arn": JOB_ARN}},
+    )
+    finished = engine.step_succeeded(execution, "Prepare", 1, result)
+    return [started, claimed, finished]
+
+
+def summary(event: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
+    detail = event["detail"]
+    if event["detail-type"] == EXECUTION_STATUS_CHANGE:
+        return ("execution", None, detail.get("previousPipelineExecutionStatus"), detail["currentPipelineExecutionStatus"])
+    return ("step", detail["stepName"], detail.get("previousStepStatus"), detail["currentStepStatus"])
+
+
+EXPECTED_RUN = [
+    ("execution", None, None, "Executing"),
+    ("step", "Prepare", None, "Starting"),
+    ("step", "Prepare", "Starting", "Executing"),
+    ("step", "Prepare", "Executing", "Succeeded"),
+    ("step", "Check", None, "Succeeded"),
+    ("execution", None, "Executing", "Succeeded"),
+]
+
+
+@pytest.fixture
+def bus_to_queue(moto: None) -> Iterator[tuple[Any, Any, str]]:
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    events.create_event_bus(Name=BUS)
+    queue_url = sqs.create_queue(QueueName="status-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def route(name: str, pattern: dict[str, Any]) -> None:
+        events.put_rule(Name=name, EventBusName=BUS, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name, EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    yield events, route, queue_url
+
+
+def received(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return messages
+        messages += [json.loads(m["Body"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_a_full_run_emits_sagemakers_events_in_order(tmp_path: Path, bus_to_queue: tuple[Any, Any, str]) -> None:
+    events, route, queue_url = bus_to_queue
+    route("all-pipeline-events", {"source": [SOURCE], "detail-type": [EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE]})
+    publisher = EventBridgePublisher(BUS, events)
+    outcomes = run(tmp_path)
+    for outcome in outcomes:
+        publish_outcome(publisher, outcome)
+
+    delivered = received(queue_url)
+    assert [summary(e) for e in delivered] == EXPECTED_RUN
+    execution = outcomes[-1].execution
+    assert execution is not None
+    for event in delivered:
+        assert event["source"] == SOURCE
+        assert event["resources"] == [execution.pipeline_arn, execution.execution_arn]
+        assert event["detail"]["pipelineArn"] == execution.pipeline_arn
+        assert event["detail"]["pipelineExecutionArn"] == execution.execution_arn
+
+    first, last = delivered[0]["detail"], delivered[-1]["detail"]
+    assert set(first) == {
+        "pipelineExecutionDisplayName", "currentPipelineExecutionStatus", "executionStartTime",
+        "pipelineArn", "pipelineExecutionArn",
+    }
+    assert set(last) == set(first) | {"previousPipelineExecutionStatus", "executionEndTime"}
+    assert last["pipelineExecutionDisplayName"] == "nightly"
+    assert TIME.match(last["executionStartTime"]) and TIME.match(last["executionEndTime"])
+
+    prepared = delivered[3]["detail"]
+    assert set(prepared) == {
+        "metadata", "stepStartTime", "stepEndTime", "stepName", "stepType",
+        "previousStepStatus", "currentStepStatus", "pipelineArn", "pipelineExecutionArn",
+    }
+    assert prepared["metadata"] == {"processingJob": {"arn": JOB_ARN}}
+    assert prepared["stepType"] == "Processing"
+    assert "stepEndTime" not in delivered[2]["detail"]  # not ended while Executing
+
+
+def test_rules_written_for_sagemaker_select_failed_steps(tmp_path: Path, bus_to_queue: tuple[Any, Any, str]) -> None:
+    events, route, queue_url = bus_to_queue
+    route("failed-steps", {"source": [SOURCE], "detail-type": [STEP_STATUS_CHANGE], "detail": {"currentStepStatus": ["Failed"]}})
+    publisher = EventBridgePublisher(BUS, events)
+    for outcome in run(tmp_path, fail=True):
+        publish_outcome(publisher, outcome)
+    [failed] = received(queue_url)
+    assert failed["detail"]["stepName"] == "Stop"
+    assert failed["detail"]["stepType"] == "Fail"
+    assert failed["detail"]["failureReason"] == "no good"
+
+
+def test_the_embedded_publisher_writes_the_same_events_as_delivered_json(tmp_path: Path) -> None:
+    path = tmp_path / "events" / "status-changes.jsonl"
+    publisher = JsonLinesPublisher(path)
+    for outcome in run(tmp_path):
+        publish_outcome(publisher, outcome)
+    written = read_events(path)
+    assert [summary(e) for e in written] == EXPECTED_RUN
+    assert {e["version"] for e in written} == {"0"}
+    assert len({e["id"] for e in written}) == len(written)
+    assert all(TIME.match(str(e["time"])) for e in written)
+    assert written[0]["account"] == "000000000000" and written[0]["region"] == "us-east-1"
+
+
+class RecordingEvents:
+    """A PutEvents client double answering from a script of per-entry error codes."""
+
+    def __init__(self, failures: list[list[str | None]]) -> None:
+        self.failures = failures
+        self.calls: list[list[dict[str, Any]]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self.calls.append(Entries)
+        codes = self.failures.pop(0) if self.failures else [None] * len(Entries)
+        results = [{"ErrorCode": c, "ErrorMessage": "slow down"} if c else {"EventId": "e"} for c in codes]
+        return {"FailedEntryCount": sum(1 for c in codes if c), "Entries": results}
+
+
+def events_of_a_run(tmp_path: Path) -> list[StatusEvent]:
+    from pipelines.events import status_events
+
+    collected: list[StatusEvent] = []
+    for outcome in run(tmp_path):
+        assert outcome.execution is not None
+        collected += status_events(outcome.changes, outcome.execution, outcome.steps)
+    return collected
+
+
+def test_put_events_batches_of_ten_and_resends_failed_entries(tmp_path: Path) -> None:
+    many = events_of_a_run(tmp_path) * 2  # 12 events
+    client = RecordingEvents([[None] * 9 + ["ThrottlingException"], [None], [None, None]])
+    EventBridgePublisher(BUS, client).publish(many)
+    assert [len(c) for c in client.calls] == [10, 1, 2]
+    assert client.calls[1][0] == client.calls[0][9]  # the throttled entry, sent again
+
+
+def test_entries_that_keep_failing_raise(tmp_path: Path) -> None:
+    client = RecordingEvents([["InternalFailure", None], ["InternalFailure"]])
+    with pytest.raises(PublishFailed, match="InternalFailure"):
+        EventBridgePublisher(BUS, client).publish(events_of_a_run(tmp_path)[:2])

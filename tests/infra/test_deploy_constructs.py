@@ -1,0 +1,206 @@
+"""The deploy side of the stack: triggers, status events, the Pipeline construct, the example."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from infra.constructs.deployment import PipelinesDeployment
+from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
+from infra.stacks.example_stack import EXAMPLE_DEFINITION
+from pipelines.deploy.resource import SPEC_PROPERTY, PipelineSpec
+from pipelines.deploy.settings import CloudSettings
+from pipelines.store.dynamodb import STATE_INDEXES
+from pipelines.triggers import TriggerParameterMissing, UnmappableEventField, s3_object_created
+from pipelines.triggers.targets import EVENT_PLACEHOLDER
+from tests.infra.conftest import Synth
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def one(template: Template, kind: str, where: dict[str, Any] | None = None) -> dict[str, Any]:
+    found = template.find_resources(kind, {"Properties": where} if where else None)
+    assert len(found) == 1, (kind, list(found))
+    return dict(next(iter(found.values())))
+
+
+def function(template: Template, description_start: str) -> dict[str, Any]:
+    matches = [
+        f for f in template.find_resources("AWS::Lambda::Function").values()
+        if str(f["Properties"].get("Description", "")).startswith(description_start)
+    ]
+    assert len(matches) == 1
+    return dict(matches[0])
+
+
+def statements_of(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        if logical_id.startswith(role_prefix):
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_the_state_table_matches_the_dynamodb_store(template: Template) -> None:
+    state = one(template, "AWS::DynamoDB::Table", {"GlobalSecondaryIndexes": Match.any_value()})["Properties"]
+    assert [i["IndexName"] for i in state["GlobalSecondaryIndexes"]] == list(STATE_INDEXES)
+    for index in state["GlobalSecondaryIndexes"]:
+        name = index["IndexName"]
+        assert index["KeySchema"] == [
+            {"AttributeName": f"{name}pk", "KeyType": "HASH"},
+            {"AttributeName": f"{name}sk", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_handlers_get_every_setting_they_read(template: Template) -> None:
+    for description in ("SageMaker pipeline API", "Starts pipeline executions"):
+        variables = function(template, description)["Properties"]["Environment"]["Variables"]
+        concrete = {k: v if isinstance(v, str) else f"resolved-{k}" for k, v in variables.items()}
+        settings = CloudSettings.from_environment({**concrete, "AWS_REGION": "eu-west-1"})
+        assert settings.payload_bucket and settings.event_bus_name
+    api = function(template, "SageMaker pipeline API")["Properties"]["Environment"]["Variables"]
+    assert api["RULE_PREFIX"] == "smp-dev-trigger-"
+    assert {"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "TRIGGER_FUNCTION_ARN"} <= set(api)
+
+
+def test_the_api_manages_only_its_schedules_and_rules(template: Template) -> None:
+    statements = {s.get("Sid"): s for s in statements_of(template, "ApiFunctionServiceRole")}
+    assert "schedule/" in json.dumps(statements["ManageSchedules"]["Resource"])
+    assert statements["PassSchedulerRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }
+    assert json.dumps(statements["ManageRules"]["Resource"]).endswith(':rule/smp-dev-trigger-*"]]}')
+    assert statements["ListSchedulesAndRules"]["Action"] == ["scheduler:ListSchedules", "events:ListRules"]
+    trigger_actions = {a for s in statements_of(template, "TriggerFunctionServiceRole") for a in
+                       (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert not any(a.startswith(("scheduler:", "events:Put", "events:Delete")) for a in trigger_actions)
+
+
+def test_only_pipeline_rules_and_the_scheduler_may_invoke_the_trigger_lambda(template: Template) -> None:
+    permission = one(template, "AWS::Lambda::Permission", {"Principal": "events.amazonaws.com"})["Properties"]
+    assert json.dumps(permission["SourceArn"]).endswith(':rule/smp-dev-trigger-*"]]}')
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    role = one(template, "AWS::IAM::Role", {"Description": Match.string_like_regexp("EventBridge Scheduler")})
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "scheduler.amazonaws.com"
+    }
+
+
+def test_sdk_clients_get_aws_error_codes_from_api_gateway(template: Template) -> None:
+    responses = template.find_resources("AWS::ApiGateway::GatewayResponse")
+    by_type = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses.values()}
+    assert json.loads(
+        by_type["ACCESS_DENIED"]["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
+    ) == {"__type": "AccessDeniedException", "message": "m"}
+    assert "ThrottlingException" in by_type["THROTTLED"]["ResponseTemplates"]["application/json"]
+
+
+def test_the_example_registers_its_pipeline_through_the_custom_resource(example_template: Template) -> None:
+    resource = one(example_template, "Custom::SageMakerPipeline")["Properties"]
+    joined = resource[SPEC_PROPERTY]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "arn:aws:iam::123456789012:role/pipelines/x" for part in joined)
+    spec = PipelineSpec.model_validate_json(text)
+    assert spec.pipeline_name == "smp-dev-approval-example"
+    assert json.loads(spec.definition) == json.loads(EXAMPLE_DEFINITION.read_text())
+    [schedule] = spec.schedules
+    assert (schedule.expression, schedule.state) == ("cron(0 3 * * ? *)", "DISABLED")
+    provider = function(example_template, "Registers Pipeline constructs")["Properties"]
+    assert "API_URL" in provider["Environment"]["Variables"]
+    invoke = [s for s in statements_of(example_template, "PipelineResourceProviderFunction") if s["Action"] == "execute-api:Invoke"]
+    assert len(invoke) == 1 and json.dumps(invoke[0]["Resource"]).endswith('/dev/POST/*"]]}')
+
+
+def test_the_example_upload_rule_feeds_the_trigger_lambda(example_template: Template) -> None:
+    rule = one(example_template, "AWS::Events::Rule")["Properties"]
+    assert rule["Name"].startswith("smp-dev-trigger-")
+    assert rule["EventPattern"]["detail"]["object"] == {"key": [{"prefix": "incoming/"}]}
+    [target] = rule["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("TriggerFunction")
+    parts = target["InputTransformer"]["InputTemplate"]["Fn::Join"][1]
+    assert parts[-1].endswith('"parameters":{"ValidationData":"s3://{detail.bucket.name}/{detail.object.key}"}},"event":' + EVENT_PLACEHOLDER + "}")
+    bucket = one(example_template, "AWS::S3::Bucket", {"NotificationConfiguration": Match.any_value()})
+    assert bucket["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+
+
+def test_the_example_stack_is_nag_clean_and_lints(example_synth: Synth, example_template: Template, tmp_path: Path) -> None:
+    annotations = Annotations.from_stack(example_synth.stack)
+    findings = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    findings += annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [str(f.entry.data)[:200] for f in findings] == []
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    result = subprocess.run([cfn_lint, "--format", "parseable", str(path), "--ignore-checks", "W3005"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- synth-time validation of Pipeline constructs ------------------------------------------------------
+
+
+def deployment() -> PipelinesDeployment:
+    from aws_cdk import aws_lambda as lambda_
+
+    stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Other")
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:core:1")
+    deployed = PipelinesDeployment.from_outputs(
+        api_url="https://abc.execute-api.us-east-1.amazonaws.com/dev/", api_id="abc", stage="dev",
+        trigger_function_arn="arn:aws:lambda:us-east-1:123456789012:function:trigger",
+        rule_prefix="smp-dev-trigger-", layer=layer,
+    )
+    return deployed, stack  # type: ignore[return-value]
+
+
+def test_a_bad_definition_fails_the_synth_with_the_validators_errors() -> None:
+    deployed, stack = deployment()  # type: ignore[misc]
+    broken = json.loads(EXAMPLE_DEFINITION.read_text())
+    broken["Steps"][0]["Arguments"]["threshold"] = {"Get": "Parameters.Nope"}
+    broken["Steps"].append({"Name": "Evaluate", "Type": "Fail", "Arguments": {}})
+    with pytest.raises(InvalidPipelineDefinition) as exc:
+        Pipeline(stack, "Broken", deployment=deployed, definition=broken, pipeline_name="broken", role_arn="arn:r")
+    message = str(exc.value)
+    assert "Other/Broken" in message and "Parameters.Nope" in message and "Evaluate" in message
+
+
+def test_schedules_and_event_mappings_are_checked_at_synth() -> None:
+    deployed, stack = deployment()  # type: ignore[misc]
+    required = {"Version": "2020-12-01", "Parameters": [{"Name": "Input", "Type": "String"}],
+                "Steps": [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}]}
+    with pytest.raises(TriggerParameterMissing, match="Input"):
+        Pipeline(stack, "Unscheduled", deployment=deployed, definition=required, pipeline_name="p", role_arn="arn:r",
+                 schedules=[PipelineSchedule(name="s", expression="rate(1 day)")])
+    pipeline = Pipeline(stack, "Fine", deployment=deployed, definition=required, pipeline_name="p", role_arn="arn:r",
+                        schedules=[PipelineSchedule(name="s", expression="rate(1 day)", parameters={"Input": "x"})])
+    with pytest.raises(UnmappableEventField, match="version-id"):
+        pipeline.on_event("Versions", pattern=s3_object_created("b"), parameters={"Input": "$.detail.object.version-id"})
+    with pytest.raises(TriggerParameterMissing):
+        pipeline.on_s3_object_created("NoInput", bucket_name="b", prefix="in/")
+    pipeline.on_s3_object_created("Upload", bucket_name="b", prefix="in/", parameters={"Input": "$.detail.object.key"})
+
+
+@pytest.mark.slow
+def test_python_app_py_synthesizes_deployable_assets(tmp_path: Path) -> None:
+    """The real `cdk synth` path: `python app.py` with local (Docker-free) bundling."""
+    import time
+
+    started = time.perf_counter()
+    env = {**__import__("os").environ, "CDK_OUTDIR": str(tmp_path), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - started
+    print(f"\npython app.py with local bundling took {seconds:.1f} s")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "smp-dev-pipelines.assets.json").read_text())
+    assets = [tmp_path / f["source"]["path"] for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
+    layer = next(a for a in assets if (a / "python" / "pipelines").is_dir())
+    assert list((layer / "python" / "pydantic_core").glob("_pydantic_core.cpython-312-aarch64-linux-gnu.so"))
+    assert (layer / "python" / "moto" / "core").is_dir()
+    handlers = {a.name: a for a in assets if (a / "handler.py").is_file()}
+    assert len(handlers) == 3  # api, trigger, engine
