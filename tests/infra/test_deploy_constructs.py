@@ -81,7 +81,8 @@ def test_the_api_manages_only_its_schedules_and_rules(template: Template) -> Non
     assert statements["ListSchedulesAndRules"]["Action"] == ["scheduler:ListSchedules", "events:ListRules"]
     trigger_actions = {a for s in statements_of(template, "TriggerFunctionServiceRole") for a in
                        (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    assert not any(a.startswith(("scheduler:", "events:Put", "events:Delete")) for a in trigger_actions)
+    assert not any(a.startswith(("scheduler:", "events:PutRule", "events:PutTargets", "events:DeleteRule")) for a in trigger_actions)
+    assert "events:PutEvents" in trigger_actions  # status events of the executions it starts
 
 
 def test_only_pipeline_rules_and_the_scheduler_may_invoke_the_trigger_lambda(template: Template) -> None:
