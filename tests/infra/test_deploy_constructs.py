@@ -127,8 +127,9 @@ def test_the_example_upload_rule_feeds_the_trigger_lambda(example_template: Temp
     assert target["Arn"]["Fn::GetAtt"][0].startswith("TriggerFunction")
     parts = target["InputTransformer"]["InputTemplate"]["Fn::Join"][1]
     assert parts[-1].endswith('"parameters":{"ValidationData":"s3://{detail.bucket.name}/{detail.object.key}"}},"event":' + EVENT_PLACEHOLDER + "}")
-    bucket = one(example_template, "AWS::S3::Bucket", {"NotificationConfiguration": Match.any_value()})
-    assert bucket["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    notifications = one(example_template, "Custom::S3BucketNotifications")["Properties"]
+    assert notifications["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
+    assert notifications["BucketName"]["Ref"].startswith("ExampleData")
 
 
 def test_the_example_stack_is_nag_clean_and_lints(example_synth: Synth, example_template: Template, tmp_path: Path) -> None:

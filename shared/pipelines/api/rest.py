@@ -21,12 +21,13 @@ from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import Request
 from moto.core.routing import get_service_router
 from moto.core.serialize import get_serializer_class
+from werkzeug.exceptions import NotFound
+
 from pipelines.api.errors import InternalFailure, SerializationError, UnknownOperation, http_status
 from pipelines.api.shapes import shape_output
 from pipelines.api.validation import validate_input
 from pipelines.api.wire import CallContext, Handler, HttpResponse
 from pipelines.errors import PipelinesError
-from werkzeug.exceptions import NotFound
 
 log = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from moto.core.request import Request
+
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
 from pipelines.api.wire import CallContext, Handler, HttpResponse

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.request import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
 from pipelines.api.errors import RequestTooLarge, http_status
 from pipelines.api.identity import Credential, caller_account, signed_credential
 from pipelines.api.rest import RestService, s3_error_response
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 log = logging.getLogger(__name__)
 

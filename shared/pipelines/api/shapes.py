@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.model import Shape
 from botocore.utils import parse_to_aware_datetime
+
 from pipelines.errors import PipelinesError
 
 

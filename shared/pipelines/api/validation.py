@@ -18,6 +18,7 @@ import botocore.session
 import regex
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator, ValidationErrors
+
 from pipelines.errors import ValidationError
 
 # botocore's stubs leave out the private hooks the strict checks extend.

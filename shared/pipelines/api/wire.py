@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.model import OperationModel, ServiceModel
+
 from pipelines.api.errors import (
     InternalFailure,
     RequestTooLarge,

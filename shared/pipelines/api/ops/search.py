@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.utils import parse_to_aware_datetime
+
 from pipelines.api.ops.access import owner_of
 from pipelines.api.ops.context import Operations, page_of
 from pipelines.api.ops.executions import execution_description, parameter_value
