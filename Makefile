@@ -18,18 +18,19 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard packag
 
 # The run waits at a Callback step for approval; examples/approval/approve.py answers it from
 # another process through the CLI, as a reviewer would. If the approver fails, the run is killed.
+# The ML example: every Processing/Training/Transform step runs as a local job (prepare.py puts
+# its code in the local object store first).
 demo: install
+	$(BIN)/python examples/abalone/prepare.py --config examples/abalone/pipelines.toml
+	$(BIN)/pipelines run examples/abalone/pipeline.json --config examples/abalone/pipelines.toml
+
+# Lambda, Condition, Callback (answered by approve.py, like a human reviewer) and RegisterModel.
+demo-approval: install
 	@since=$$(date +%s); \
 	$(BIN)/pipelines run examples/approval/pipeline.json --config examples/approval/pipelines.toml & run=$$!; \
 	$(BIN)/python examples/approval/approve.py --config examples/approval/pipelines.toml \
 		--since $$since --watch-pid $$run --timeout 120 || kill $$run 2>/dev/null; \
 	wait $$run
-
-# The ML example: every Processing/Training/Transform step runs as a local job (prepare.py puts
-# its code in the local object store first).
-demo-abalone: install
-	$(BIN)/python examples/abalone/prepare.py --config examples/abalone/pipelines.toml
-	$(BIN)/pipelines run examples/abalone/pipeline.json --config examples/abalone/pipelines.toml
 
 lint: install
 	$(BIN)/ruff check .

@@ -464,8 +464,8 @@ def _faked(state: MotoCloud, real: Callable[..., None]) -> Callable[..., None]:
 
 
 def _json_responses(real: Callable[..., None]) -> Callable[..., None]:
-    def eval_service_task(self: Any, env: Any, *args: Any) -> None:
-        real(self, env, *args)
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, env, *args, **kwargs)
         env.stack.append(json.loads(json.dumps(env.stack.pop(), default=_jsonable)))
 
     return eval_service_task
