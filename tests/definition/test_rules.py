@@ -13,29 +13,29 @@ import pytest
 from .builders import Mutation, base_definition, check, mutated, only, step_by_name
 
 
+def _parent(definition: dict[str, Any], path: list[Any]) -> Any:
+    """The node holding ``path[-1]``; a string first key that is not a top-level field names a step."""
+    node: Any = definition
+    keys = path[:-1]
+    if isinstance(path[0], str) and path[0] not in definition:
+        node, keys = step_by_name(definition, path[0]), path[1:-1]
+    for key in keys:
+        node = node[key]
+    return node
+
+
 def _set(path: list[Any], value: Any) -> Mutation:
     """Set ``definition[path...] = value``; a string first key names a step."""
 
     def apply(definition: dict[str, Any]) -> None:
-        node: Any = (
-            step_by_name(definition, path[0])
-            if isinstance(path[0], str) and path[0] not in definition
-            else definition
-        )
-        start = 1 if node is not definition else 0
-        for key in path[start:-1]:
-            node = node[key]
-        node[path[-1]] = value
+        _parent(definition, path)[path[-1]] = value
 
     return apply
 
 
 def _pop(path: list[Any]) -> Mutation:
     def apply(definition: dict[str, Any]) -> None:
-        node: Any = definition if path[0] in definition else step_by_name(definition, path[0])
-        for key in path[(0 if node is definition else 1) : -1]:
-            node = node[key]
-        node.pop(path[-1])
+        _parent(definition, path).pop(path[-1])
 
     return apply
 
@@ -57,20 +57,36 @@ def _add_step(step: dict[str, Any]) -> Mutation:
 
 
 def _lambda_reading(target: str) -> dict[str, Any]:
+    return _reader({"Get": target})
+
+
+def _json_get_reading(property_file: str) -> dict[str, Any]:
+    return _reader({"Std:JsonGet": {"PropertyFile": {"Get": property_file}, "Path": "a.b"}})
+
+
+def _reader(value: Any) -> dict[str, Any]:
     return {
         "Name": "Reader",
         "Type": "Lambda",
-        "Arguments": {"value": {"Get": target}},
+        "Arguments": {"value": value},
         "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
     }
 
 
-def _json_get_reading(property_file: str) -> dict[str, Any]:
+def _check_step(name: str, step_type: str, check_type: str, **envelope: Any) -> dict[str, Any]:
+    """A Clarify/Quality check step around a minimal processing job."""
     return {
-        "Name": "Reader",
-        "Type": "Lambda",
-        "Arguments": {"value": {"Std:JsonGet": {"PropertyFile": {"Get": property_file}, "Path": "a.b"}}},
-        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "Name": name,
+        "Type": step_type,
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+            },
+            "AppSpecification": {"ImageUri": "img"},
+            "RoleArn": "arn:aws:iam::123456789012:role/R",
+        },
+        "CheckType": check_type,
+        **envelope,
     }
 
 
@@ -355,24 +371,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
     (
         "clarify has no statistics",
         _all(
-            _add_step(
-                {
-                    "Name": "Bias",
-                    "Type": "ClarifyCheck",
-                    "Arguments": {
-                        "ProcessingResources": {
-                            "ClusterConfig": {
-                                "InstanceType": "ml.m5.xlarge",
-                                "InstanceCount": 1,
-                                "VolumeSizeInGB": 30,
-                            }
-                        },
-                        "AppSpecification": {"ImageUri": "img"},
-                        "RoleArn": "arn:aws:iam::123456789012:role/R",
-                    },
-                    "CheckType": "DATA_BIAS",
-                }
-            ),
+            _add_step(_check_step("Bias", "ClarifyCheck", "DATA_BIAS")),
             _add_step({**_lambda_reading("Steps.Bias.CalculatedBaselineStatistics"), "Name": "Reader2"}),
         ),
         "property-path",
@@ -665,24 +664,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
     # check steps, unknown fields
     (
         "check type",
-        _add_step(
-            {
-                "Name": "Quality",
-                "Type": "QualityCheck",
-                "Arguments": {
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceType": "ml.m5.xlarge",
-                            "InstanceCount": 1,
-                            "VolumeSizeInGB": 30,
-                        }
-                    },
-                    "AppSpecification": {"ImageUri": "img"},
-                    "RoleArn": "arn:aws:iam::123456789012:role/R",
-                },
-                "CheckType": "DATA_BIAS",
-            }
-        ),
+        _add_step(_check_step("Quality", "QualityCheck", "DATA_BIAS")),
         "schema",
         "Steps[4].CheckType",
         "DATA_QUALITY, MODEL_QUALITY",
@@ -690,25 +672,7 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
     ),
     (
         "check flag",
-        _add_step(
-            {
-                "Name": "Quality",
-                "Type": "QualityCheck",
-                "Arguments": {
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceType": "ml.m5.xlarge",
-                            "InstanceCount": 1,
-                            "VolumeSizeInGB": 30,
-                        }
-                    },
-                    "AppSpecification": {"ImageUri": "img"},
-                    "RoleArn": "arn:aws:iam::123456789012:role/R",
-                },
-                "CheckType": "DATA_QUALITY",
-                "SkipCheck": "no",
-            }
-        ),
+        _add_step(_check_step("Quality", "QualityCheck", "DATA_QUALITY", SkipCheck="no")),
         "schema",
         "Steps[4].SkipCheck",
         "boolean or an expression",

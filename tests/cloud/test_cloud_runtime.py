@@ -1,0 +1,223 @@
+"""Cloud-only behaviour: idempotency under duplicate, racing and retried deliveries; how a stop
+reaches jobs, StepRunners and Lambda steps; concurrent executions; API errors; status events."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from pipelines.engine import ExecutionStateConflict
+from pipelines.errors import ResourceNotFound, ValidationError
+from pipelines.runtime.cloud import CloudRuntime
+
+from tests.cloud.drivers import step_of_job
+from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
+from tests.cloud.moto_patches import Hold
+from tests.cloud.scenarios import function_arn, lambda_step, pipeline, processing, training
+
+
+def two_steps() -> str:
+    return json.dumps(pipeline(processing("A"), processing("B", DependsOn=["A"])))
+
+
+def reports_of(cloud: Cloud, step: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for name, event in list(cloud.moto.invocations)
+        if name == ENGINE_FUNCTION and event.get("action") == "StepRunnerReport" and event["report"]["stepName"] == step
+    ]
+
+
+def jobs_of(cloud: Cloud, step: str) -> list[str]:
+    return [name for _kind, name in cloud.moto.jobs.created if step_of_job(name)[0] == step]
+
+
+def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once(cloud: Cloud) -> None:
+    real = cloud.moto.handlers[ENGINE_FUNCTION]
+    raced = threading.Event()
+
+    def racing(event: dict[str, Any], context: Any) -> Any:
+        if event.get("action") == "StepRunnerReport" and event["report"]["stepName"] == "A" and not raced.is_set():
+            raced.set()
+            threads = [threading.Thread(target=real, args=(event, context)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            answer = real(event, context)
+            for thread in threads:
+                thread.join()
+            return answer
+        return real(event, context)
+
+    cloud.moto.handlers[ENGINE_FUNCTION] = racing
+    cloud.register(two_steps())
+    final = cloud.run()
+
+    assert raced.is_set() and final.status == "Succeeded"
+    steps = cloud.steps(final.execution_id)
+    assert (steps["A"].attempt, steps["B"].attempt) == (1, 1)
+    assert steps["A"].properties is not None and steps["A"].properties["ProcessingJobName"] == steps["A"].job_name
+    assert len(jobs_of(cloud, "B")) == 1
+    assert [r["name"] for r in cloud.runner_executions(final.execution_id) if "-B-" in r["name"]] == [
+        f"{final.execution_id}-B-1"
+    ]
+    a_changes = [(c.old_status, c.new_status) for c in cloud.publisher.changes if c.step_name == "A"]
+    assert a_changes == [(None, "Starting"), ("Starting", "Executing"), ("Executing", "Succeeded")]
+
+    # A late duplicate changes nothing and starts nothing.
+    (report,) = reports_of(cloud, "A")[:1]
+    cloud.moto.handlers[ENGINE_FUNCTION](report, None)
+    assert cloud.execution(final.execution_id).version == final.version
+    assert len(jobs_of(cloud, "B")) == 1
+
+
+def test_a_report_whose_first_delivery_dies_half_way_is_completed_by_the_retry(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_run_step = CloudRuntime._run_step
+    crashed: list[str] = []
+
+    def crash_once(self: CloudRuntime, action: Any) -> None:
+        if action.step_name == "B" and not crashed:
+            crashed.append(action.step_name)
+            raise RuntimeError("the Lambda ran out of time after the decision was written")
+        real_run_step(self, action)
+
+    monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
+    cloud.register(two_steps())
+    final = cloud.run()
+
+    assert crashed == ["B"]
+    assert final.status == "Succeeded"
+    assert len(reports_of(cloud, "A")) == 2  # Step Functions retried the Report task
+    assert len(jobs_of(cloud, "B")) == 1
+
+
+def test_stop_stops_the_job_and_its_runner_while_a_lambda_step_runs_to_the_end(cloud: Cloud) -> None:
+    lambda_started = threading.Event()
+    release_lambda = threading.Event()
+
+    def notify(event: Any, context: Any) -> Any:
+        lambda_started.set()
+        assert release_lambda.wait(10)
+        return {"sent": True}
+
+    cloud.function("notify", notify)
+    cloud.register(
+        json.dumps(pipeline(training("Train"), lambda_step("Notify", "notify", {}, {"sent": "Boolean"})))
+    )
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
+    execution = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held) and lambda_started.is_set())
+    wait_until(lambda: cloud.steps(execution.execution_id)["Train"].status == "Executing")
+
+    stopping = cloud.api.stop(execution.execution_arn)
+    assert stopping.status == "Stopping"
+    (job,) = [name for _kind, name in cloud.moto.jobs.stopped]
+    assert job == cloud.steps(execution.execution_id)["Train"].job_name
+    assert cloud.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopped"
+    assert cloud.execution(execution.execution_id).status == "Stopping"  # the Lambda step still runs
+
+    release_lambda.set()
+    final = cloud.wait(execution.execution_arn)
+    steps = cloud.steps(final.execution_id)
+    assert (final.status, steps["Train"].status, steps["Notify"].status) == ("Stopped", "Stopped", "Succeeded")
+    runners = {r["name"].rsplit("-", 2)[1]: r["status"] for r in cloud.runner_executions(final.execution_id)}
+    assert runners == {"Train": "ABORTED", "Notify": "SUCCEEDED"}
+
+
+def test_concurrent_executions_of_several_pipelines_all_finish(cloud: Cloud) -> None:
+    for n in range(3):
+        cloud.register(
+            json.dumps(pipeline(processing("A"), *(processing(f"B{i}", DependsOn=["A"]) for i in range(3)))),
+            f"p{n}",
+        )
+    started = []
+    threads = [
+        threading.Thread(target=lambda name=f"p{n % 3}": started.append(cloud.start(name))) for n in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    finals = [cloud.wait(e.execution_arn, timeout=60) for e in started]
+    assert [f.status for f in finals] == ["Succeeded"] * 6
+    assert len(cloud.moto.jobs.created) == 6 * 4
+
+
+def test_rejected_requests_come_back_as_the_engines_typed_errors(cloud: Cloud) -> None:
+    cloud.register(
+        json.dumps(pipeline(processing("A"), parameters=[{"Name": "N", "Type": "Integer", "DefaultValue": 1}]))
+    )
+    with pytest.raises(ResourceNotFound, match="nope"):
+        cloud.api.start("nope")
+    with pytest.raises(ValidationError, match="Undeclared"):
+        cloud.api.start("p", parameters={"Undeclared": "1"})
+    final = cloud.run()
+    with pytest.raises(Exception) as stopped_twice:
+        cloud.api.stop(final.execution_arn)
+    assert getattr(stopped_twice.value, "code", None) == ExecutionStateConflict.code
+
+
+def test_a_step_the_cloud_cannot_run_is_refused_before_anything_starts(cloud: Cloud) -> None:
+    unknown = {"Name": "Mystery", "Type": "NotARealStepType", "Arguments": {}}
+    cloud.register(json.dumps(pipeline(processing("A"), unknown)))
+    with pytest.raises(ValidationError, match="Mystery"):
+        cloud.api.start("p")
+    assert cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])["executions"] == []
+
+
+def test_a_definition_too_large_for_an_item_is_kept_in_s3(cloud: Cloud) -> None:
+    padding = {"Environment": {f"K{i}": "x" * 200 for i in range(200)}}  # ~44 KB of arguments
+    cloud.register(json.dumps(pipeline(processing("A", arguments=padding), processing("B", DependsOn=["A"]))))
+    final = cloud.run()
+
+    assert final.status == "Succeeded"
+    item = cloud.store.client.get_item(
+        TableName=cloud.store.tables.state, Key={"pk": {"S": f"EXECUTION#{final.execution_id}"}, "sk": {"S": "#DEFINITION"}}
+    )["Item"]
+    assert "body" not in item and item["ref"]["S"].startswith("s3://pipelines-payloads/payloads/")
+    assert json.loads(final.definition)["Steps"][0]["Arguments"]["Environment"]["K0"] == "x" * 200
+    assert cloud.steps(final.execution_id)["A"].arguments["Environment"]["K199"] == "x" * 200
+
+
+def test_status_changes_are_published_in_order(cloud: Cloud) -> None:
+    cloud.register(two_steps())
+    final = cloud.run()
+    execution_changes = [(c.old_status, c.new_status) for c in cloud.publisher.changes if c.step_name is None]
+    assert execution_changes == [(None, "Executing"), ("Executing", "Succeeded")]
+    assert [c.new_status for c in cloud.publisher.changes if c.step_name == "B"] == [
+        "Starting",
+        "Executing",
+        "Succeeded",
+    ]
+    assert final.status == "Succeeded"
+
+
+def test_the_engine_acknowledges_events_about_executions_that_do_not_exist(cloud: Cloud) -> None:
+    handler = cloud.moto.handlers[ENGINE_FUNCTION]
+    ghost = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/zzzzzzzzzzzz"
+    answer = handler(
+        {
+            "action": "StepRunnerReport",
+            "report": {"pipelineExecutionArn": ghost, "stepName": "A", "stepType": "Processing", "attempt": 1},
+            "runner": "arn",
+            "outcome": {"result": {}},
+        },
+        None,
+    )
+    assert "ignored" in answer
+    with pytest.raises(ValidationError, match="not an engine event"):
+        handler({"action": "Teleport"}, None)
+
+
+def test_lambda_functions_called_by_steps_are_the_ones_named(cloud: Cloud) -> None:
+    seen: list[Any] = []
+    cloud.function("echo", lambda event, _ctx: seen.append(event) or {"value": event["n"] * 2})
+    cloud.register(json.dumps(pipeline(lambda_step("Echo", "echo", {"n": 21}, {"value": "Integer"}))))
+    final = cloud.run()
+    record = cloud.steps(final.execution_id)["Echo"]
+    assert seen == [{"n": 21}]
+    assert record.properties == {"OutputParameters": [{"Name": "value", "Value": 42}]}
+    assert record.metadata["Lambda"] == {"Arn": function_arn("echo"), "OutputParameters": [{"Name": "value", "Value": "42"}]}
