@@ -385,6 +385,20 @@ def _patch_jsonata_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(string_expression.StringVariableSample, "_eval_body", variable_sample_body)
 
 
+def lambda_context(name: str, arn: str) -> Any:
+    """What the Lambda runtime passes as ``context`` (Powertools reads these fields)."""
+    return types.SimpleNamespace(
+        function_name=name,
+        function_version="$LATEST",
+        invoked_function_arn=arn,
+        memory_limit_in_mb=512,
+        aws_request_id=str(uuid.uuid4()),
+        log_group_name=f"/aws/lambda/{name}",
+        log_stream_name="in-process",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
 def _patch_lambda(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
     def invoke_in_process(
         self: LambdaSimpleBackend,
@@ -397,16 +411,7 @@ def _patch_lambda(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
         function = self.get_function(function_name, qualifier)  # ResourceNotFound as on AWS
         event = json.loads(body or "{}")
         state.invocations.append((function.function_name, event))
-        context = types.SimpleNamespace(
-            function_name=function.function_name,
-            function_version="$LATEST",
-            invoked_function_arn=function.function_arn,
-            memory_limit_in_mb=512,
-            aws_request_id=str(uuid.uuid4()),
-            log_group_name=f"/aws/lambda/{function.function_name}",
-            log_stream_name="in-process",
-            get_remaining_time_in_millis=lambda: 60_000,
-        )
+        context = lambda_context(function.function_name, function.function_arn)
         try:
             return json.dumps(state.handlers[function.function_name](event, context)).encode()
         except Exception as exc:

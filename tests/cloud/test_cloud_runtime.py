@@ -14,7 +14,7 @@ from pipelines.runtime.cloud import CloudRuntime
 
 from tests.cloud.drivers import step_of_job
 from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
-from tests.cloud.moto_patches import Hold
+from tests.cloud.moto_patches import Hold, lambda_context
 from tests.cloud.scenarios import function_arn, lambda_step, pipeline, processing, training
 
 
@@ -67,7 +67,7 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
 
     # A late duplicate changes nothing and starts nothing.
     (report,) = reports_of(cloud, "A")[:1]
-    cloud.moto.handlers[ENGINE_FUNCTION](report, None)
+    cloud.moto.handlers[ENGINE_FUNCTION](report, lambda_context(ENGINE_FUNCTION, "arn"))
     assert cloud.execution(final.execution_id).version == final.version
     assert len(jobs_of(cloud, "B")) == 1
 
@@ -205,11 +205,11 @@ def test_the_engine_acknowledges_events_about_executions_that_do_not_exist(cloud
             "runner": "arn",
             "outcome": {"result": {}},
         },
-        None,
+        lambda_context(ENGINE_FUNCTION, "arn"),
     )
     assert "ignored" in answer
     with pytest.raises(ValidationError, match="not an engine event"):
-        handler({"action": "Teleport"}, None)
+        handler({"action": "Teleport"}, lambda_context(ENGINE_FUNCTION, "arn"))
 
 
 def test_lambda_functions_called_by_steps_are_the_ones_named(cloud: Cloud) -> None:

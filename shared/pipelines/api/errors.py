@@ -2,15 +2,15 @@
 
 Every error the API returns is a :class:`pipelines.errors.PipelinesError`: its ``code`` becomes
 the ``__type`` the SDKs read and its ``status`` the HTTP status. The core types (validation, not
-found, conflict, limit) answer 400 like SageMaker's JSON protocol does; the REST-style subsets
-(Scheduler, RAM, S3) use :class:`ServiceError` to carry their own codes and statuses.
+found, conflict, limit) keep the base's 400 like SageMaker's JSON protocol does; the REST-style
+subsets (Scheduler, RAM, S3) use :class:`ServiceError` to carry their own codes and statuses.
 """
 
 from __future__ import annotations
 
 from pipelines.errors import PipelinesError
 
-DEFAULT_ERROR_STATUS = 400
+DEFAULT_ERROR_STATUS = PipelinesError.status
 
 
 class AccessDenied(PipelinesError):
@@ -57,5 +57,4 @@ class ServiceError(PipelinesError):
 
 def http_status(error: PipelinesError) -> int:
     """The HTTP status an error is answered with."""
-    status = getattr(error, "status", DEFAULT_ERROR_STATUS)
-    return status if isinstance(status, int) else DEFAULT_ERROR_STATUS
+    return error.status
