@@ -34,7 +34,7 @@ demo-approval: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check shared functions infra tests benchmarks app.py
+	$(BIN)/ruff format --check shared functions infra tests benchmarks examples app.py
 
 typecheck: install
 	$(BIN)/mypy

@@ -15,12 +15,12 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 sys.path.insert(0, str(Path(__file__).resolve().parent / "shared"))
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-from infra.nag import apply_nag  # noqa: E402
-from infra.settings import settings_from_context  # noqa: E402
-from infra.stacks.example_stack import add_example_pipeline  # noqa: E402
-from infra.stacks.pipelines_stack import PipelinesStack  # noqa: E402
+from infra.nag import apply_nag
+from infra.settings import settings_from_context
+from infra.stacks.example_stack import add_example_pipeline
+from infra.stacks.pipelines_stack import PipelinesStack
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
@@ -29,7 +29,9 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     env = cdk.Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
     )
-    stack = PipelinesStack(app, f"{settings.name_prefix}-{settings.stage}-pipelines", settings=settings, env=env)
+    stack = PipelinesStack(
+        app, f"{settings.name_prefix}-{settings.stage}-pipelines", settings=settings, env=env
+    )
     if settings.example:
         add_example_pipeline(stack)
     apply_nag(app)

@@ -38,15 +38,31 @@ class _PipBundler:
         if self._requirements is not None:
             subprocess.run(
                 [
-                    sys.executable, "-m", "pip", "install", "--quiet", "-r", str(self._requirements),
-                    "--target", str(out), "--platform", self._platform, "--implementation", "cp",
-                    "--python-version", "3.12", "--only-binary=:all:", "--no-compile",
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "-r",
+                    str(self._requirements),
+                    "--target",
+                    str(out),
+                    "--platform",
+                    self._platform,
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    "3.12",
+                    "--only-binary=:all:",
+                    "--no-compile",
                 ],
                 check=True,
             )
         for src, name in self._sources:
             dest = out / name
-            shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         return True
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pipelines.deploy.apigateway import handle_proxy_event, to_proxy_response
 from pipelines.deploy.wiring import cloud_endpoint
 
@@ -30,6 +29,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if response.status >= 500:
         metrics.add_metric(name="Faults", unit=MetricUnit.Count, value=1)
-    logger.info("answered", extra={"service": service, "status": response.status,
-                                   "target": (event.get("headers") or {}).get("X-Amz-Target")})
+    logger.info(
+        "answered",
+        extra={
+            "service": service,
+            "status": response.status,
+            "target": (event.get("headers") or {}).get("X-Amz-Target"),
+        },
+    )
     return to_proxy_response(response)

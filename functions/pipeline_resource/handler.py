@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pipelines.deploy.clients import api_clients
 from pipelines.deploy.resource import PipelineResource
 
@@ -22,7 +21,9 @@ tracer = Tracer()
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.info("pipeline resource request", extra={"request_type": event.get("RequestType"),
-                                                     "physical_id": event.get("PhysicalResourceId")})
+    logger.info(
+        "pipeline resource request",
+        extra={"request_type": event.get("RequestType"), "physical_id": event.get("PhysicalResourceId")},
+    )
     clients = api_clients(os.environ["API_URL"], os.environ["AWS_REGION"])
     return PipelineResource(clients).on_event(event)

@@ -12,7 +12,6 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pipelines.deploy.wiring import cloud_starter
 from pipelines.triggers import fire, parse_invocation
 

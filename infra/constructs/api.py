@@ -42,8 +42,12 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.DESTROY,
-                                    retention=logs.RetentionDays.ONE_MONTH)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            retention=logs.RetentionDays.ONE_MONTH,
+        )
         principals: list[iam.IPrincipal] = [iam.AccountPrincipal(stack.account)]
         principals += [iam.AccountPrincipal(account) for account in settings.sharing_accounts]
         policy = iam.PolicyDocument(
@@ -68,8 +72,15 @@ class Api(Construct):
                 stage_name=settings.stage,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
                 ),
                 throttling_rate_limit=50,
                 throttling_burst_limit=100,
@@ -78,19 +89,24 @@ class Api(Construct):
             ),
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
-        validator = self.rest_api.add_request_validator("Validator", validate_request_body=False,
-                                                        validate_request_parameters=True)
+        validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_body=False, validate_request_parameters=True
+        )
         integration = apigw.LambdaIntegration(function, proxy=True)
         self.rest_api.root.add_method("POST", integration, request_validator=validator)
         # `POST /<Operation>` (IAM can scope execute-api:Invoke to `.../POST/CreatePipeline`), and
         # the REST-JSON paths of the RAM and Scheduler subsets, all reach the same Lambda.
-        self.rest_api.root.add_resource("{proxy+}").add_method("ANY", integration, request_validator=validator)
+        self.rest_api.root.add_resource("{proxy+}").add_method(
+            "ANY", integration, request_validator=validator
+        )
         for response_type, code in GATEWAY_ERRORS.items():
             self.rest_api.add_gateway_response(
                 f"{response_type.title().replace('_', '')}Response",
                 type=getattr(apigw.ResponseType, response_type),
                 response_headers={"x-amzn-ErrorType": f"'{code}'"},
-                templates={"application/json": f'{{"__type":"{code}","message":$context.error.messageString}}'},
+                templates={
+                    "application/json": f'{{"__type":"{code}","message":$context.error.messageString}}'
+                },
             )
         self.stage_name = settings.stage
 

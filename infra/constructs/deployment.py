@@ -24,7 +24,9 @@ class PipelinesDeployment:
     def invoke_arn(self, stack: cdk.Stack) -> str:
         """``execute-api:Invoke`` on every operation of the stage (for the custom resource)."""
         return stack.format_arn(
-            service="execute-api", resource=self.api_id, resource_name=f"{self.stage}/POST/*",
+            service="execute-api",
+            resource=self.api_id,
+            resource_name=f"{self.stage}/POST/*",
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
 

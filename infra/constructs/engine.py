@@ -17,12 +17,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from pipelines.deploy import settings as env
+from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
 
 from infra.constructs.data import DataTables
 from infra.constructs.lambdas import handler_function
 from infra.settings import Settings
-from pipelines.deploy import settings as env
-from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
 
 PIPELINE_ROLE_PATH = "/pipelines/"
 """Pipeline execution roles live under this IAM path; the StepRunner may assume only those."""
@@ -45,15 +45,22 @@ class Engine(Construct):
         self.step_runner_name = settings.name("step-runner")
         self.pipeline_execution_name = settings.name("pipeline-execution")
         self.step_runner_arn = stack.format_arn(
-            service="states", resource="stateMachine", resource_name=self.step_runner_name,
+            service="states",
+            resource="stateMachine",
+            resource_name=self.step_runner_name,
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         self.pipeline_execution_arn = stack.format_arn(
-            service="states", resource="stateMachine", resource_name=self.pipeline_execution_name,
+            service="states",
+            resource="stateMachine",
+            resource_name=self.pipeline_execution_name,
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         self.pipeline_role_arn_pattern = stack.format_arn(
-            service="iam", region="", resource="role", resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
         )
 
         self.function = handler_function(
@@ -92,7 +99,9 @@ class Engine(Construct):
         # only assumes pipeline roles and reports to the engine.
         self.step_runner.add_to_role_policy(
             iam.PolicyStatement(
-                sid="AssumePipelineRoles", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
+                sid="AssumePipelineRoles",
+                actions=["sts:AssumeRole"],
+                resources=[self.pipeline_role_arn_pattern],
             )
         )
         self.step_runner_role = self.step_runner.role
@@ -105,7 +114,7 @@ class Engine(Construct):
     def drive_statements(self) -> list[iam.PolicyStatement]:
         """What carrying out engine decisions takes: start, stop and describe executions of the
         two machines, release their task tokens, and act as pipeline roles (Stop*Job,
-        experiments, property files). Everything that calls the engine gets exactly these."""
+        experiments, property files). Only the engine Lambda gets them."""
         return [
             iam.PolicyStatement(
                 sid="DriveStateMachines",
@@ -115,7 +124,10 @@ class Engine(Construct):
             iam.PolicyStatement(
                 sid="ControlExecutions",
                 actions=["states:StopExecution", "states:DescribeExecution"],
-                resources=[self.execution_arn_pattern(name) for name in (self.step_runner_name, self.pipeline_execution_name)],
+                resources=[
+                    self.execution_arn_pattern(name)
+                    for name in (self.step_runner_name, self.pipeline_execution_name)
+                ],
             ),
             iam.PolicyStatement(
                 sid="ReleaseTaskTokens",
@@ -123,26 +135,32 @@ class Engine(Construct):
                 resources=[self.step_runner_arn, self.pipeline_execution_arn],
             ),
             iam.PolicyStatement(
-                sid="ActAsPipelineRole", actions=["sts:AssumeRole"], resources=[self.pipeline_role_arn_pattern]
+                sid="ActAsPipelineRole",
+                actions=["sts:AssumeRole"],
+                resources=[self.pipeline_role_arn_pattern],
             ),
         ]
 
     def execution_arn_pattern(self, machine_name: str) -> str:
         return cdk.Stack.of(self).format_arn(
-            service="states", resource="execution", resource_name=f"{machine_name}:*",
+            service="states",
+            resource="execution",
+            resource_name=f"{machine_name}:*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
 
     def grant_start(self, grantee: iam.IGrantable) -> None:
-        """Let an API-side function start, stop and retry executions (it runs engine decisions
-        and hands work to the machines and the engine Lambda)."""
-        for statement in self.drive_statements():
-            grantee.grant_principal.add_to_principal_policy(statement)
+        """Let an API-side function start, stop and retry executions: it hands them to the
+        engine Lambda (pipelines.runtime.engine_client), which alone starts work."""
         self.function.grant_invoke(grantee)
 
-    def _state_machine(self, construct_id: str, name: str, asl: dict[str, object], settings: Settings) -> sfn.StateMachine:
+    def _state_machine(
+        self, construct_id: str, name: str, asl: dict[str, object], settings: Settings
+    ) -> sfn.StateMachine:
         log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", removal_policy=cdk.RemovalPolicy.DESTROY,
+            self,
+            f"{construct_id}Logs",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
             retention=logs.RetentionDays.ONE_MONTH,
         )
         machine = sfn.StateMachine(

@@ -1,5 +1,6 @@
 """An EventBridge rule that starts a pipeline when matching events arrive (S3 uploads, drift
-alarms, another pipeline's status events, any pattern).
+alarms, another pipeline's status events -- pass the status bus as ``event_bus_name`` --, any
+pattern).
 
 The rule targets the deployment's trigger Lambda through an input transformer carrying the
 pipeline, the owner account and the parameter mappings, exactly as rules registered through
@@ -17,8 +18,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from constructs import Construct
-
-from infra.constructs.deployment import PipelinesDeployment
 from pipelines.definition.models import PipelineDefinition
 from pipelines.triggers import (
     StaticValue,
@@ -29,6 +28,8 @@ from pipelines.triggers import (
     parse_mapping,
     rule_input_template,
 )
+
+from infra.constructs.deployment import PipelinesDeployment
 
 MAX_RULE_NAME = 64
 
@@ -48,6 +49,7 @@ class PipelineEventTrigger(Construct):
         rule_name: str | None = None,
         description: str | None = None,
         enabled: bool = True,
+        event_bus_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         checked = load_pattern(pattern)
@@ -78,6 +80,7 @@ class PipelineEventTrigger(Construct):
             self,
             "Rule",
             name=self.rule_name,
+            event_bus_name=event_bus_name,
             description=description or f"Starts {pipeline_name}",
             event_pattern=checked,
             state="ENABLED" if enabled else "DISABLED",

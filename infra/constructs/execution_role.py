@@ -34,55 +34,123 @@ class PipelineExecutionRole(Construct):
             assumed_by=iam.CompositePrincipal(*principals),
             description="Sample SageMaker pipeline execution role (jobs, models, Lambda, SQS, EMR)",
         )
-        account_arn = lambda service, resource: stack.format_arn(service=service, resource=resource,  # noqa: E731
-                                                                 resource_name="*")
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="SageMakerJobsAndModels",
-            actions=[
-                "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
-                "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
-                "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
-                "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-                "sagemaker:CreateAutoMLJob", "sagemaker:DescribeAutoMLJob", "sagemaker:StopAutoMLJob",
-                "sagemaker:CreateModel", "sagemaker:DescribeModel",
-                "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
-                "sagemaker:DescribeModelPackage", "sagemaker:AddTags",
-                "sagemaker:CreateExperiment", "sagemaker:CreateTrial", "sagemaker:AssociateTrialComponent",
-            ],
-            resources=[account_arn("sagemaker", r) for r in (
-                "processing-job", "training-job", "transform-job", "hyper-parameter-tuning-job",
-                "automl-job", "model", "model-package", "model-package-group", "experiment",
-                "experiment-trial", "experiment-trial-component")],
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="SyncIntegrationRules",
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[stack.format_arn(service="events", resource="rule",
-                                        resource_name="StepFunctionsGetEventsForSageMaker*")],
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="PassSelfToJobs", actions=["iam:PassRole"], resources=[self.role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="LambdaSteps", actions=["lambda:InvokeFunction"],
-            resources=[stack.format_arn(service="lambda", resource="function",
-                                        resource_name="sagemaker-*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)],
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="CallbackSteps", actions=["sqs:SendMessage"], resources=[callback_queue_arn],
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="EmrSteps",
-            actions=["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep",
-                     "elasticmapreduce:CancelSteps", "elasticmapreduce:RunJobFlow",
-                     "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:DescribeCluster"],
-            resources=[stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")],
-        ))
+
+        def account_arn(service: str, resource: str) -> str:
+            return stack.format_arn(service=service, resource=resource, resource_name="*")
+
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SageMakerJobsAndModels",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                    "sagemaker:CreateHyperParameterTuningJob",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:StopHyperParameterTuningJob",
+                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:CreateAutoMLJob",
+                    "sagemaker:DescribeAutoMLJob",
+                    "sagemaker:StopAutoMLJob",
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:CreateModelPackageGroup",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:AddTags",
+                    "sagemaker:CreateExperiment",
+                    "sagemaker:CreateTrial",
+                    "sagemaker:AssociateTrialComponent",
+                ],
+                resources=[
+                    account_arn("sagemaker", r)
+                    for r in (
+                        "processing-job",
+                        "training-job",
+                        "transform-job",
+                        "hyper-parameter-tuning-job",
+                        "automl-job",
+                        "model",
+                        "model-package",
+                        "model-package-group",
+                        "experiment",
+                        "experiment-trial",
+                        "experiment-trial-component",
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SyncIntegrationRules",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="rule", resource_name="StepFunctionsGetEventsForSageMaker*"
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassSelfToJobs",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="LambdaSteps",
+                actions=["lambda:InvokeFunction"],
+                resources=[
+                    stack.format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name="sagemaker-*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CallbackSteps",
+                actions=["sqs:SendMessage"],
+                resources=[callback_queue_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EmrSteps",
+                actions=[
+                    "elasticmapreduce:AddJobFlowSteps",
+                    "elasticmapreduce:DescribeStep",
+                    "elasticmapreduce:CancelSteps",
+                    "elasticmapreduce:RunJobFlow",
+                    "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:DescribeCluster",
+                ],
+                resources=[
+                    stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")
+                ],
+            )
+        )
         if bucket_names:
-            self.role.add_to_policy(iam.PolicyStatement(
-                sid="PipelineData", actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                resources=[arn for b in bucket_names for arn in (f"arn:{stack.partition}:s3:::{b}",
-                                                                  f"arn:{stack.partition}:s3:::{b}/*")],
-            ))
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="PipelineData",
+                    actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                    resources=[
+                        arn
+                        for b in bucket_names
+                        for arn in (f"arn:{stack.partition}:s3:::{b}", f"arn:{stack.partition}:s3:::{b}/*")
+                    ],
+                )
+            )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
-
-from infra.constructs.deployment import PipelinesDeployment
-from infra.constructs.event_triggers import PipelineEventTrigger
-from infra.packaging import RUNTIME, core_layer, handler_code
 from pipelines.api.schedule_expressions import parse_schedule_expression
 from pipelines.definition import DefinitionError, PipelineDefinition, check_definition
 from pipelines.deploy.resource import SPEC_PROPERTY, PipelineSpec, ScheduleSpec, ShareSpec
 from pipelines.errors import ValidationError
 from pipelines.triggers import check_definition_parameters, model_monitor_drift, s3_object_created
+
+from infra.constructs.deployment import PipelinesDeployment
+from infra.constructs.event_triggers import PipelineEventTrigger
+from infra.packaging import RUNTIME, core_layer, handler_code
 
 MAX_INLINE_DEFINITION = 400 * 1024
 """The definition travels inline in the template (CloudFormation allows 1 MB per template)."""
@@ -62,7 +63,7 @@ class PipelineShare:
             if self.allow_execution
             else "AWSRAMDefaultPermissionSageMakerPipeline"
         )
-        return ShareSpec(Name=self.name, Accounts=list(self.accounts), Permission=permission)
+        return ShareSpec(name=self.name, accounts=list(self.accounts), permission=permission)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ def definition_text(definition: str | Path | Mapping[str, Any]) -> str:
     if definition.lstrip().startswith("{"):
         return definition
     return Path(definition).read_text(encoding="utf-8")
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 class PipelineProvider(Construct):
@@ -132,13 +137,20 @@ class PipelineProvider(Construct):
         )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                sid="CallPipelinesApi", actions=["execute-api:Invoke"], resources=[deployment.invoke_arn(stack)]
+                sid="CallPipelinesApi",
+                actions=["execute-api:Invoke"],
+                resources=[deployment.invoke_arn(stack)],
             )
         )
         framework_logs = logs.LogGroup(
-            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            self,
+            "FrameworkLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self.provider = cr.Provider(self, "Provider", on_event_handler=self.function, log_group=framework_logs)
+        self.provider = cr.Provider(
+            self, "Provider", on_event_handler=self.function, log_group=framework_logs
+        )
 
     @property
     def service_token(self) -> str:
@@ -174,15 +186,15 @@ class Pipeline(Construct):
         self.deployment = deployment
         self.pipeline_name = pipeline_name
         spec = PipelineSpec(
-            PipelineName=pipeline_name,
-            PipelineDefinition=text,
-            RoleArn=role_arn,
-            PipelineDisplayName=display_name,
-            PipelineDescription=description,
-            MaxParallelExecutionSteps=max_parallel_execution_steps,
-            Tags=dict(tags or {}),
-            Shares=[s.spec() for s in shares],
-            Schedules=[self._schedule(s, role_arn) for s in schedules],
+            pipeline_name=pipeline_name,
+            definition=text,
+            role_arn=role_arn,
+            display_name=display_name,
+            description=description,
+            parallelism=max_parallel_execution_steps,
+            tags=dict(tags or {}),
+            shares=[s.spec() for s in shares],
+            schedules=[self._schedule(s, role_arn) for s in schedules],
         )
         provider = provider or PipelineProvider.of(self, deployment)
         self.resource = cdk.CustomResource(
@@ -207,24 +219,31 @@ class Pipeline(Construct):
             self.definition, self.pipeline_name, dict(schedule.parameters), kind=f"schedule {schedule.name}"
         )
         return ScheduleSpec(
-            Name=schedule.name,
-            ScheduleExpression=schedule.expression,
-            ScheduleExpressionTimezone=schedule.timezone,
-            StartDate=schedule.start_date,
-            EndDate=schedule.end_date,
-            State="ENABLED" if schedule.enabled else "DISABLED",
-            Description=schedule.description,
-            Parameters=dict(schedule.parameters),
-            RoleArn=role_arn,
+            name=schedule.name,
+            expression=schedule.expression,
+            timezone=schedule.timezone,
+            start_date=_moment(schedule.start_date),
+            end_date=_moment(schedule.end_date),
+            state="ENABLED" if schedule.enabled else "DISABLED",
+            description=schedule.description,
+            parameters=dict(schedule.parameters),
+            role_arn=role_arn,
         )
 
     # -- event triggers -----------------------------------------------------------------------------
     def on_event(
-        self, construct_id: str, *, pattern: Mapping[str, Any], parameters: Mapping[str, str] | None = None,
-        rule_name: str | None = None, enabled: bool = True,
+        self,
+        construct_id: str,
+        *,
+        pattern: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        rule_name: str | None = None,
+        enabled: bool = True,
+        event_bus_name: str | None = None,
     ) -> PipelineEventTrigger:
-        """Start this pipeline for every event matching ``pattern``; ``parameters`` are static
-        values, ``$.json.paths`` or ``{template}`` strings over the event."""
+        """Start this pipeline for every event matching ``pattern`` (on the default bus, or on
+        ``event_bus_name``: the status bus for another pipeline's events); ``parameters`` are
+        static values, ``$.json.paths`` or ``{template}`` strings over the event."""
         trigger = PipelineEventTrigger(
             self,
             construct_id,
@@ -236,18 +255,28 @@ class Pipeline(Construct):
             pipeline_name=self.pipeline_name,
             rule_name=rule_name,
             enabled=enabled,
+            event_bus_name=event_bus_name,
         )
         trigger.node.add_dependency(self.resource)
         return trigger
 
     def on_s3_object_created(
-        self, construct_id: str, *, bucket_name: str, prefix: str = "", parameters: Mapping[str, str] | None = None
+        self,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        prefix: str = "",
+        parameters: Mapping[str, str] | None = None,
     ) -> PipelineEventTrigger:
         """Start on each new object under ``prefix`` (the bucket must send events to EventBridge)."""
-        return self.on_event(construct_id, pattern=s3_object_created(bucket_name, prefix), parameters=parameters)
+        return self.on_event(
+            construct_id, pattern=s3_object_created(bucket_name, prefix), parameters=parameters
+        )
 
     def on_drift(
         self, construct_id: str, *, alarm_names: Sequence[str], parameters: Mapping[str, str] | None = None
     ) -> PipelineEventTrigger:
         """Start when a model-monitoring drift alarm goes into ALARM."""
-        return self.on_event(construct_id, pattern=model_monitor_drift(list(alarm_names)), parameters=parameters)
+        return self.on_event(
+            construct_id, pattern=model_monitor_drift(list(alarm_names)), parameters=parameters
+        )

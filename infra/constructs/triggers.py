@@ -18,7 +18,13 @@ class Triggers(Construct):
     Lambda's permission for pipeline rules."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: Settings, function: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        function: lambda_.IFunction,
+        status_bus_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = function
@@ -34,10 +40,21 @@ class Triggers(Construct):
         # are named with this prefix; EventBridge may invoke the trigger Lambda for those only.
         self.rule_prefix = settings.name("trigger-")
         stack = cdk.Stack.of(self)
-        self.rule_arn_pattern = stack.format_arn(service="events", resource="rule", resource_name=f"{self.rule_prefix}*")
+        self.rule_arn_pattern = stack.format_arn(
+            service="events", resource="rule", resource_name=f"{self.rule_prefix}*"
+        )
         function.add_permission(
             "InvokeFromPipelineRules",
             principal=iam.ServicePrincipal("events.amazonaws.com"),
             source_arn=self.rule_arn_pattern,
+            source_account=stack.account,
+        )
+        # ... and rules on the status bus (a pipeline started by another pipeline's events).
+        function.add_permission(
+            "InvokeFromStatusBusRules",
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            source_arn=stack.format_arn(
+                service="events", resource="rule", resource_name=f"{status_bus_name}/{self.rule_prefix}*"
+            ),
             source_account=stack.account,
         )

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+from pipelines.deploy import settings as env
 
 from infra.constructs.api import Api
 from infra.constructs.data import DataTables
@@ -18,7 +19,6 @@ from infra.constructs.messaging import Messaging
 from infra.constructs.triggers import Triggers
 from infra.packaging import core_layer
 from infra.settings import Settings
-from pipelines.deploy import settings as env
 
 RULE_ACTIONS = [
     "events:PutRule",
@@ -75,7 +75,13 @@ class PipelinesStack(cdk.Stack):
             description="Starts pipeline executions for schedules and EventBridge rules",
             environment=shared_env,
         )
-        self.triggers = Triggers(self, "Triggers", settings=settings, function=self.trigger_function)
+        self.triggers = Triggers(
+            self,
+            "Triggers",
+            settings=settings,
+            function=self.trigger_function,
+            status_bus_name=self.messaging.bus.event_bus_name,
+        )
         self.api_function = handler_function(
             self,
             "ApiFunction",
@@ -97,8 +103,7 @@ class PipelinesStack(cdk.Stack):
             self.tables.state.grant_read_write_data(fn)
             self.tables.cache.grant_read_data(fn)
             self.tables.grant_payloads(fn)
-            self.messaging.bus.grant_put_events_to(fn)
-            self.engine.grant_start(fn)
+            self.engine.grant_start(fn)  # status events are the engine's to publish
         self._grant_trigger_management()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
         self.sample_role = PipelineExecutionRole(
@@ -117,7 +122,9 @@ class PipelinesStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="ManageSchedules",
                 actions=SCHEDULE_ACTIONS,
-                resources=[self.format_arn(service="scheduler", resource="schedule", resource_name=f"{group}/*")],
+                resources=[
+                    self.format_arn(service="scheduler", resource="schedule", resource_name=f"{group}/*")
+                ],
             )
         )
         self.api_function.add_to_role_policy(
@@ -129,12 +136,16 @@ class PipelinesStack(cdk.Stack):
             )
         )
         self.api_function.add_to_role_policy(
-            iam.PolicyStatement(sid="ManageRules", actions=RULE_ACTIONS, resources=[self.triggers.rule_arn_pattern])
+            iam.PolicyStatement(
+                sid="ManageRules", actions=RULE_ACTIONS, resources=[self.triggers.rule_arn_pattern]
+            )
         )
         # ListSchedules and ListRules support no resource-level permissions: '*' is the only form.
         self.api_function.add_to_role_policy(
             iam.PolicyStatement(
-                sid="ListSchedulesAndRules", actions=["scheduler:ListSchedules", "events:ListRules"], resources=["*"]
+                sid="ListSchedulesAndRules",
+                actions=["scheduler:ListSchedules", "events:ListRules"],
+                resources=["*"],
             )
         )
 

@@ -28,6 +28,19 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 
 @contextmanager
+def connection(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A :func:`connect` connection for one unit of work, closed after it.
+
+    Components open one per call rather than keep one, so every thread and process can use them.
+    """
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE``: take the write lock up front so read-then-write cannot race."""
     conn.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,4 @@
-"""Helpers for the run-side CLI tests: an in-process invoker, a separate ``pipelines``
+"""Helpers for the run-side CLI tests: an in-process invoker, a separate ``pipelines run``
 process, bounded waiting on another process, and readers of the JSON output."""
 
 from __future__ import annotations
@@ -37,11 +37,30 @@ class Invoke:
         return json.loads(result.stdout)
 
 
-def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    """``pipelines ARGS`` as its own process (what another terminal would run)."""
-    return subprocess.Popen(
-        [str(PIPELINES), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+class BackgroundRun:
+    """``pipelines run DEFINITION --json`` as its own process (what another terminal would run),
+    killed on leaving the ``with`` block whatever happened in it."""
+
+    def __init__(self, definition: str, *, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(PIPELINES), "run", definition, "--config", "pipelines.toml", "--json"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def __enter__(self) -> BackgroundRun:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.kill()
+
+    def document(self, *, exit_code: int) -> dict[str, Any]:
+        """Wait for the run to end; check its exit code and return its JSON document."""
+        stdout, stderr = self.process.communicate(timeout=60)
+        assert self.process.returncode == exit_code, stderr
+        return json.loads(stdout)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 60.0, what: str) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 from pipelines.callbacks import CallbackQueue
 from pipelines.config import load_config
 
-from .helpers import Invoke, spawn, steps_by_name, wait_for
+from .helpers import BackgroundRun, Invoke, steps_by_name, wait_for
 
 
 def waiting_token(invoke: Invoke) -> str | None:
@@ -18,8 +18,7 @@ def waiting_token(invoke: Invoke) -> str | None:
 
 
 def test_run_waits_for_approval_then_registers(approval: Path, invoke: Invoke) -> None:
-    run = spawn("run", "pipeline.json", "--config", "pipelines.toml", "--json", cwd=approval)
-    try:
+    with BackgroundRun("pipeline.json", cwd=approval) as run:
         token = wait_for(lambda: waiting_token(invoke), what="the approval request")
         [request] = invoke.json("callback", "list")
         assert request["stepName"] == "RequestApproval"
@@ -41,11 +40,7 @@ def test_run_waits_for_approval_then_registers(approval: Path, invoke: Invoke) -
             "approver=pytest",
         )
         assert answered.exit_code == 0, answered.output
-        stdout, stderr = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert run.returncode == 0, stderr
-    document = json.loads(stdout)
+        document = run.document(exit_code=0)
     assert document["Execution"]["PipelineExecutionStatus"] == "Succeeded"
     steps = steps_by_name(document)
     assert {name: s["StepStatus"] for name, s in steps.items()} == {

@@ -9,12 +9,11 @@ from pathlib import Path
 from pipelines.callbacks import CallbackQueue
 from pipelines.config import load_config
 
-from .helpers import Invoke, calls, spawn, steps_by_name, wait_for
+from .helpers import BackgroundRun, Invoke, calls, steps_by_name, wait_for
 
 
 def test_stop_while_a_callback_waits_sends_stopping_then_ends_stopped(approval: Path, invoke: Invoke) -> None:
-    run = spawn("run", "pipeline.json", "--config", "pipelines.toml", "--json", cwd=approval)
-    try:
+    with BackgroundRun("pipeline.json", cwd=approval) as run:
         [request] = wait_for(lambda: invoke.json("callback", "list"), what="the approval request")
         stopped = invoke("stop", request["executionId"])
         assert stopped.exit_code == 0, stopped.output
@@ -31,11 +30,7 @@ def test_stop_while_a_callback_waits_sends_stopping_then_ends_stopped(approval: 
 
         failed = invoke("callback", "fail", request["token"], "--reason", "cleaned up after stop")
         assert failed.exit_code == 0, failed.output
-        stdout, stderr = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert run.returncode == 1, stderr
-    document = json.loads(stdout)
+        document = run.document(exit_code=1)
     assert document["Execution"]["PipelineExecutionStatus"] == "Stopped"
     assert "RegisterCandidate" not in steps_by_name(document)
 
@@ -47,16 +42,11 @@ def test_stop_lets_a_running_lambda_finish_and_starts_nothing_else(
     (root / "fixed").touch()
     (root / "A_SECONDS").write_text("2")
     invoke = Invoke(root / "pipelines.toml")
-    run = spawn("run", "chain.json", "--config", "pipelines.toml", "--json", cwd=root)
-    try:
+    with BackgroundRun("chain.json", cwd=root) as run:
         wait_for(lambda: calls(root) == ["A"], what="step A to start")
         stopped = invoke("stop", "latest")
         assert stopped.exit_code == 0, stopped.output
-        stdout, stderr = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert run.returncode == 1, stderr
-    document = json.loads(stdout)
+        document = run.document(exit_code=1)
     assert document["Execution"]["PipelineExecutionStatus"] == "Stopped"
     assert {name: s["StepStatus"] for name, s in steps_by_name(document).items()} == {"A": "Succeeded"}
     assert calls(root) == ["A"]

@@ -14,7 +14,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.engine import Engine, StatusChange, upsert_pipeline
+from pipelines.engine import Engine, upsert_pipeline
+from pipelines.events import EXECUTION_STATUS_CHANGE, StatusEvent
 from pipelines.objects.s3 import S3ObjectStore
-from pipelines.runtime.cloud import AwsAccess, CloudRuntime, CloudSettings, cloud_unsupported_steps
+from pipelines.runtime.cloud import AwsAccess, CloudRuntime, EngineSettings, cloud_unsupported_steps
 from pipelines.runtime.engine_client import EngineClient
 from pipelines.stepfunctions import pipeline_execution_definition, render_definition, step_runner_definition
 from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ExecutionRecord, ListQuery, StepRecord
@@ -52,15 +53,26 @@ POWERTOOLS_ENV = {
 
 
 class RecordingPublisher:
-    """Status changes as the engine reported them, in order."""
+    """Status events as the runtime published them, in order."""
 
     def __init__(self) -> None:
-        self.changes: list[StatusChange] = []
+        self.events: list[StatusEvent] = []
         self.lock = threading.Lock()
 
-    def publish(self, execution: Any, steps: Any, changes: Any) -> None:
+    def publish(self, events: Sequence[StatusEvent]) -> None:
         with self.lock:
-            self.changes.extend(changes)
+            self.events.extend(events)
+
+    def changes(self, step: str | None = None) -> list[tuple[str | None, str]]:
+        """(previous, current) status of the execution (``step`` None) or of one step."""
+        found = []
+        for event in list(self.events):
+            detail = event.detail
+            if step is None and event.detail_type == EXECUTION_STATUS_CHANGE:
+                found.append((detail.get("previousPipelineExecutionStatus"), detail["currentPipelineExecutionStatus"]))
+            elif step is not None and detail.get("stepName") == step:
+                found.append((detail.get("previousStepStatus"), detail["currentStepStatus"]))
+        return found
 
 
 def load_engine_handler() -> ModuleType:
@@ -219,7 +231,7 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     store = DynamoDBStore(
         new_tables(), client=aws.client("dynamodb", REGION), objects=objects, payload_uri=f"s3://{PAYLOAD_BUCKET}/payloads"
     )
-    settings = CloudSettings(
+    settings = EngineSettings(
         region=REGION,
         account_id=ACCOUNT,
         step_runner_arn=machines["StepRunner"],

@@ -62,8 +62,7 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
     assert [r["name"] for r in cloud.runner_executions(final.execution_id) if "-B-" in r["name"]] == [
         f"{final.execution_id}-B-1"
     ]
-    a_changes = [(c.old_status, c.new_status) for c in cloud.publisher.changes if c.step_name == "A"]
-    assert a_changes == [(None, "Starting"), ("Starting", "Executing"), ("Executing", "Succeeded")]
+    assert cloud.publisher.changes("A") == [(None, "Starting"), ("Starting", "Executing"), ("Executing", "Succeeded")]
 
     # A late duplicate changes nothing and starts nothing.
     (report,) = reports_of(cloud, "A")[:1]
@@ -185,13 +184,10 @@ def test_a_definition_too_large_for_an_item_is_kept_in_s3(cloud: Cloud) -> None:
 def test_status_changes_are_published_in_order(cloud: Cloud) -> None:
     cloud.register(two_steps())
     final = cloud.run()
-    execution_changes = [(c.old_status, c.new_status) for c in cloud.publisher.changes if c.step_name is None]
-    assert execution_changes == [(None, "Executing"), ("Executing", "Succeeded")]
-    assert [c.new_status for c in cloud.publisher.changes if c.step_name == "B"] == [
-        "Starting",
-        "Executing",
-        "Succeeded",
-    ]
+    assert cloud.publisher.changes() == [(None, "Executing"), ("Executing", "Succeeded")]
+    assert [current for _, current in cloud.publisher.changes("B")] == ["Starting", "Executing", "Succeeded"]
+    (succeeded,) = [e for e in cloud.publisher.events if e.detail.get("currentStepStatus") == "Succeeded" and e.detail["stepName"] == "B"]
+    assert succeeded.detail["pipelineExecutionArn"] == final.execution_arn
     assert final.status == "Succeeded"
 
 

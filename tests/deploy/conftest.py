@@ -19,7 +19,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from pipelines.api.client import client as sagemaker_client
 from pipelines.config import Config
 from pipelines.deploy.clients import api_clients
@@ -28,6 +27,7 @@ from pipelines.deploy.wiring import CloudServices, build_cloud_services
 from pipelines.objects.base import ObjectStore
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store import Store
+
 from tests.cloud.moto_dynamodb import new_tables, serialised_dynamodb
 from tests.deploy.gateway import API_URL, Gateway
 
@@ -60,10 +60,16 @@ def definition(*, required_input: bool = True) -> str:
                     "Type": "Condition",
                     "Arguments": {
                         "Conditions": [
-                            {"Type": "GreaterThanOrEqualTo", "LeftValue": {"Get": "Parameters.Threshold"}, "RightValue": 0.3}
+                            {
+                                "Type": "GreaterThanOrEqualTo",
+                                "LeftValue": {"Get": "Parameters.Threshold"},
+                                "RightValue": 0.3,
+                            }
                         ],
                         "IfSteps": [],
-                        "ElseSteps": [{"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": "too low"}}],
+                        "ElseSteps": [
+                            {"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": "too low"}}
+                        ],
                     },
                 }
             ],

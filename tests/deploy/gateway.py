@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-
 from pipelines.deploy.apigateway import CloudEndpoint, handle_proxy_event, to_proxy_response
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -44,7 +43,9 @@ def proxy_event(request: AWSPreparedRequest, account_id: str | None) -> dict[str
     query = dict(parse_qsl(url.query, keep_blank_values=True))
     identity: dict[str, Any] = {"sourceIp": "203.0.113.7"}
     if account_id is not None:
-        identity.update(accountId=account_id, userArn=f"arn:aws:iam::{account_id}:user/tester", caller="AIDATEST")
+        identity.update(
+            accountId=account_id, userArn=f"arn:aws:iam::{account_id}:user/tester", caller="AIDATEST"
+        )
     return {
         "resource": "/{proxy+}" if path != "/" else "/",
         "path": path,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from pipelines.api.client import client as sagemaker_client
 from pipelines.deploy.apigateway import handle_proxy_event
 from pipelines.deploy.clients import sign_for_execute_api
+
 from tests.deploy.conftest import OTHER, OWNER, REGION, ROLE, Cloud, LambdaContext, definition, load_handler
 from tests.deploy.gateway import API_URL, Gateway
 
@@ -21,7 +21,9 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 
 def test_per_operation_paths_reach_the_operations(cloud: Cloud) -> None:
     sagemaker = cloud.sagemaker(cloud=True)  # execute-api signing, POST /<Operation>
-    arn = sagemaker.create_pipeline(PipelineName="paths", PipelineDefinition=definition(), RoleArn=ROLE)["PipelineArn"]
+    arn = sagemaker.create_pipeline(PipelineName="paths", PipelineDefinition=definition(), RoleArn=ROLE)[
+        "PipelineArn"
+    ]
     assert arn == f"arn:aws:sagemaker:us-east-1:{OWNER}:pipeline/paths"
     listed = sagemaker.list_pipelines()["PipelineSummaries"]
     assert [p["PipelineName"] for p in listed] == ["paths"]
@@ -76,7 +78,9 @@ def test_unknown_rest_paths_are_refused(cloud: Cloud) -> None:
     assert json.loads(response.body)["__type"] == "UnknownOperationException"
 
 
-def test_the_lambda_handler_answers_proxy_events(cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_lambda_handler_answers_proxy_events(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     module = load_handler("api")
     monkeypatch.setattr(module, "cloud_endpoint", lambda: cloud.gateway.endpoint)
     gateway = Gateway(account_id=OWNER, handler=lambda event: module.handler(event, LambdaContext()))
@@ -86,3 +90,18 @@ def test_the_lambda_handler_answers_proxy_events(cloud: Cloud, monkeypatch: pyte
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert len(metrics) == 2  # one flush per invocation
     assert all(m["api"] == "SageMaker" and m["Requests"] == [1.0] for m in metrics)
+
+
+def test_a_signed_session_lets_the_sdk_build_its_own_clients(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the SageMaker SDK does for put_triggers: a scheduler client from the session,
+    pointed at the API by AWS_ENDPOINT_URL_SCHEDULER."""
+    import boto3
+    from pipelines.deploy.clients import sign_session_for_execute_api
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SCHEDULER", API_URL)
+    session = boto3.Session(region_name=REGION)
+    sign_session_for_execute_api(session, REGION)
+    scheduler = Gateway(cloud.gateway.endpoint, account_id=OWNER).attach(session.client("scheduler"))
+    assert scheduler.list_schedules()["Schedules"] == []

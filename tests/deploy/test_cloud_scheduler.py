@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from pipelines.triggers.targets import SCHEDULE_ARN_PLACEHOLDER, SCHEDULED_TIME_PLACEHOLDER
+
 from tests.deploy.conftest import (
     OTHER,
     OWNER,
@@ -39,7 +39,9 @@ def schedule_request(pipeline_arn: str, name: str = "nightly", **changes: Any) -
         "Target": {
             "Arn": pipeline_arn,
             "RoleArn": ROLE,
-            "SageMakerPipelineParameters": {"PipelineParameterList": [{"Name": "InputData", "Value": "s3://d/x.csv"}]},
+            "SageMakerPipelineParameters": {
+                "PipelineParameterList": [{"Name": "InputData", "Value": "s3://d/x.csv"}]
+            },
         },
     }
     request.update(changes)
@@ -120,15 +122,38 @@ def test_the_sdk_upsert_updates_then_creates(cloud: Cloud) -> None:
         ({"EndDate": START - timedelta(days=1)}, "EndDate must be after StartDate"),
         ({"FlexibleTimeWindow": {"Mode": "FLEXIBLE"}}, "MaximumWindowInMinutes"),
         ({"Target": {"Arn": "PIPELINE", "RoleArn": ROLE}}, "InputData"),  # no default, no value
-        ({"Target": {"Arn": "arn:aws:sagemaker:us-east-1:111111111111:pipeline/nope", "RoleArn": ROLE}}, "no such pipeline"),
         (
-            {"Target": {"Arn": "PIPELINE", "RoleArn": ROLE, "SageMakerPipelineParameters": {"PipelineParameterList": [
-                {"Name": "InputData", "Value": "x"}, {"Name": "Nope", "Value": "1"}]}}},
+            {"Target": {"Arn": "arn:aws:sagemaker:us-east-1:111111111111:pipeline/nope", "RoleArn": ROLE}},
+            "no such pipeline",
+        ),
+        (
+            {
+                "Target": {
+                    "Arn": "PIPELINE",
+                    "RoleArn": ROLE,
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [
+                            {"Name": "InputData", "Value": "x"},
+                            {"Name": "Nope", "Value": "1"},
+                        ]
+                    },
+                }
+            },
             "'Nope' is not declared",
         ),
         (
-            {"Target": {"Arn": "PIPELINE", "RoleArn": ROLE, "SageMakerPipelineParameters": {"PipelineParameterList": [
-                {"Name": "InputData", "Value": "x"}, {"Name": "Threshold", "Value": "high"}]}}},
+            {
+                "Target": {
+                    "Arn": "PIPELINE",
+                    "RoleArn": ROLE,
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [
+                            {"Name": "InputData", "Value": "x"},
+                            {"Name": "Threshold", "Value": "high"},
+                        ]
+                    },
+                }
+            },
             "is not a Float",
         ),
         ({"Target": {"Arn": "PIPELINE", "RoleArn": ROLE, "Input": "{}"}}, "Target.Input is not supported"),
@@ -136,7 +161,9 @@ def test_the_sdk_upsert_updates_then_creates(cloud: Cloud) -> None:
         ({"GroupName": "elsewhere"}, "Schedule group elsewhere does not exist"),
     ],
 )
-def test_registration_refuses_what_would_fail_at_fire_time(cloud: Cloud, changes: dict[str, Any], message: str) -> None:
+def test_registration_refuses_what_would_fail_at_fire_time(
+    cloud: Cloud, changes: dict[str, Any], message: str
+) -> None:
     arn = cloud.create_pipeline("checked")
     if "Target" in changes and changes["Target"]["Arn"] == "PIPELINE":
         changes = dict(changes, Target=dict(changes["Target"], Arn=arn))
@@ -180,18 +207,26 @@ def test_deleting_a_schedule_and_deleting_a_pipeline_deletes_its_schedules(cloud
 def fired_input(cloud: Cloud, name: str, at: str) -> dict[str, Any]:
     """What Scheduler sends the trigger Lambda for the occurrence at ``at``."""
     real = cloud.real("scheduler").get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
-    text = real["Target"]["Input"].replace(SCHEDULE_ARN_PLACEHOLDER, real["Arn"]).replace(SCHEDULED_TIME_PLACEHOLDER, at)
+    text = (
+        real["Target"]["Input"]
+        .replace(SCHEDULE_ARN_PLACEHOLDER, real["Arn"])
+        .replace(SCHEDULED_TIME_PLACEHOLDER, at)
+    )
     return dict(json.loads(text))
 
 
-def test_a_firing_starts_the_pipeline_once_per_occurrence(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_firing_starts_the_pipeline_once_per_occurrence(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arn = cloud.create_pipeline("fired")
     cloud.clients().scheduler.create_schedule(**schedule_request(arn))
     trigger = load_handler("trigger")
     monkeypatch.setattr(trigger, "cloud_starter", cloud.services.starter)
 
     first = trigger.handler(fired_input(cloud, "nightly", "2030-01-31T09:15:00Z"), LambdaContext())
-    again = trigger.handler(fired_input(cloud, "nightly", "2030-01-31T09:15:00Z"), LambdaContext())  # redelivery
+    again = trigger.handler(
+        fired_input(cloud, "nightly", "2030-01-31T09:15:00Z"), LambdaContext()
+    )  # redelivery
     later = trigger.handler(fired_input(cloud, "nightly", "2030-02-28T09:15:00Z"), LambdaContext())
 
     assert first == again
@@ -201,7 +236,9 @@ def test_a_firing_starts_the_pipeline_once_per_occurrence(cloud: Cloud, monkeypa
     assert sorted(e["PipelineExecutionArn"] for e in executions) == sorted(
         [first["PipelineExecutionArn"], later["PipelineExecutionArn"]]
     )
-    parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=first["PipelineExecutionArn"])
+    parameters = sagemaker.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=first["PipelineExecutionArn"]
+    )
     assert {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]} == {
         "InputData": "s3://d/x.csv",
         "Threshold": "0.5",

@@ -24,9 +24,17 @@ from botocore.exceptions import ClientError
 from moto.events.models import Rule
 from moto.events.utils import _BASE_EVENT_MESSAGE, EventTemplateParser
 from moto.utilities.arns import parse_arn
-
 from pipelines.triggers import fire, model_monitor_drift, parse_invocation, s3_object_created
-from tests.deploy.conftest import OTHER, RULE_PREFIX, TRIGGER_FUNCTION_ARN, Cloud, LambdaContext, definition, load_handler
+
+from tests.deploy.conftest import (
+    OTHER,
+    RULE_PREFIX,
+    TRIGGER_FUNCTION_ARN,
+    Cloud,
+    LambdaContext,
+    definition,
+    load_handler,
+)
 
 BUCKET = "uploads-bucket"
 TEMPLATE = "s3://{detail.bucket.name}/{detail.object.key}"
@@ -78,8 +86,15 @@ def lambda_targets(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
     yield deliveries
 
 
-def register(cloud: Cloud, pipeline_arn: str, parameters: dict[str, str], *, name: str = "uploads",
-             pattern: dict[str, Any] | None = None, account: str = "111111111111") -> Any:
+def register(
+    cloud: Cloud,
+    pipeline_arn: str,
+    parameters: dict[str, str],
+    *,
+    name: str = "uploads",
+    pattern: dict[str, Any] | None = None,
+    account: str = "111111111111",
+) -> Any:
     events = cloud.clients(account).events
     events.put_rule(Name=name, EventPattern=json.dumps(pattern or s3_object_created(BUCKET, "incoming/")))
     return events.put_targets(
@@ -111,7 +126,9 @@ def execution_parameters(cloud: Cloud, arn: str) -> dict[str, str]:
     return {p["Name"]: p["Value"] for p in listed["PipelineParameters"]}
 
 
-def test_an_upload_starts_the_pipeline_with_mapped_parameters(cloud: Cloud, lambda_targets: Deliveries) -> None:
+def test_an_upload_starts_the_pipeline_with_mapped_parameters(
+    cloud: Cloud, lambda_targets: Deliveries
+) -> None:
     arn = cloud.create_pipeline("on-upload")
     assert register(cloud, arn, {"InputData": TEMPLATE, "Threshold": "0.7"})["FailedEntryCount"] == 0
 
@@ -165,7 +182,14 @@ def test_a_redelivered_event_starts_nothing_new(cloud: Cloud, lambda_targets: De
     # a second upload is a new event: a new execution
     upload(cloud, "incoming/twice.csv")
     assert len({r["PipelineExecutionArn"] for r in lambda_targets.results}) == 2
-    assert len(cloud.clients().sagemaker.list_pipeline_executions(PipelineName="redelivery")["PipelineExecutionSummaries"]) == 3
+    assert (
+        len(
+            cloud.clients().sagemaker.list_pipeline_executions(PipelineName="redelivery")[
+                "PipelineExecutionSummaries"
+            ]
+        )
+        == 3
+    )
 
 
 @pytest.mark.parametrize(
@@ -178,7 +202,11 @@ def test_a_redelivered_event_starts_nothing_new(cloud: Cloud, lambda_targets: De
         ({"Threshold": "0.9"}, None, "InputData"),  # required parameter left without a value
         ({"InputData": "$.detail.object.key", "Other": "1"}, None, "'Other' is not declared"),
         ({"InputData": "x", "Threshold": "high"}, None, "is not a Float"),
-        ({"InputData": "$.detail.anything"}, {"source": ["my.app"], "detail-type": ["Thing"]}, "does not constrain"),
+        (
+            {"InputData": "$.detail.anything"},
+            {"source": ["my.app"], "detail-type": ["Thing"]},
+            "does not constrain",
+        ),
     ],
 )
 def test_registration_refuses_mappings_that_cannot_work(
@@ -194,10 +222,20 @@ def test_registration_refuses_mappings_that_cannot_work(
 
 def test_custom_patterns_may_map_the_fields_they_constrain(cloud: Cloud) -> None:
     arn = cloud.create_pipeline("custom")
-    pattern = {"source": ["my.app"], "detail-type": ["Dataset Ready"], "detail": {"uri": [{"prefix": "s3://"}]}}
+    pattern = {
+        "source": ["my.app"],
+        "detail-type": ["Dataset Ready"],
+        "detail": {"uri": [{"prefix": "s3://"}]},
+    }
     register(cloud, arn, {"InputData": "$.detail.uri"}, pattern=pattern, name="datasets")
     drift = model_monitor_drift(["feature-drift"])
-    register(cloud, arn, {"InputData": "s3://monitoring/{detail.alarmName}/{detail.state.timestamp}"}, pattern=drift, name="drift")
+    register(
+        cloud,
+        arn,
+        {"InputData": "s3://monitoring/{detail.alarmName}/{detail.state.timestamp}"},
+        pattern=drift,
+        name="drift",
+    )
     listed = cloud.clients().events.list_targets_by_rule(Rule="drift")["Targets"]
     assert listed == [
         {
@@ -205,7 +243,10 @@ def test_custom_patterns_may_map_the_fields_they_constrain(cloud: Cloud) -> None
             "Arn": arn,
             "SageMakerPipelineParameters": {
                 "PipelineParameterList": [
-                    {"Name": "InputData", "Value": "s3://monitoring/{detail.alarmName}/{detail.state.timestamp}"}
+                    {
+                        "Name": "InputData",
+                        "Value": "s3://monitoring/{detail.alarmName}/{detail.state.timestamp}",
+                    }
                 ]
             },
         }
@@ -217,7 +258,9 @@ def test_rules_are_the_registering_accounts_and_go_with_their_pipeline(cloud: Cl
     register(cloud, arn, {"InputData": TEMPLATE})
     mine = cloud.clients().events
     assert [r["Name"] for r in mine.list_rules()["Rules"]] == ["uploads"]
-    assert json.loads(mine.describe_rule(Name="uploads")["EventPattern"]) == s3_object_created(BUCKET, "incoming/")
+    assert json.loads(mine.describe_rule(Name="uploads")["EventPattern"]) == s3_object_created(
+        BUCKET, "incoming/"
+    )
     theirs = cloud.clients(OTHER).events
     assert theirs.list_rules()["Rules"] == []
     with pytest.raises(ClientError) as exc:

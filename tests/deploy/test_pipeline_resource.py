@@ -7,9 +7,18 @@ import json
 from typing import Any
 
 import pytest
-
 from pipelines.deploy.resource import SPEC_PROPERTY, PipelineResource, PipelineSpec, ScheduleSpec, ShareSpec
-from tests.deploy.conftest import OTHER, OWNER, ROLE, SCHEDULE_GROUP, Cloud, LambdaContext, definition, load_handler
+
+from tests.deploy.conftest import (
+    OTHER,
+    OWNER,
+    ROLE,
+    SCHEDULE_GROUP,
+    Cloud,
+    LambdaContext,
+    definition,
+    load_handler,
+)
 
 
 def spec(name: str = "infra-pipeline", **changes: Any) -> PipelineSpec:
@@ -20,13 +29,17 @@ def spec(name: str = "infra-pipeline", **changes: Any) -> PipelineSpec:
         "PipelineDescription": "from CDK",
         "Tags": {"team": "ml", "stage": "dev"},
         "Shares": [ShareSpec(Name="readers", Accounts=[OTHER])],
-        "Schedules": [ScheduleSpec(Name=f"{name}-nightly", ScheduleExpression="cron(0 3 * * ? *)", RoleArn=ROLE)],
+        "Schedules": [
+            ScheduleSpec(Name=f"{name}-nightly", ScheduleExpression="cron(0 3 * * ? *)", RoleArn=ROLE)
+        ],
     }
     values.update(changes)
     return PipelineSpec(**values)
 
 
-def event(kind: str, new: PipelineSpec, old: PipelineSpec | None = None, physical: str | None = None) -> dict[str, Any]:
+def event(
+    kind: str, new: PipelineSpec, old: PipelineSpec | None = None, physical: str | None = None
+) -> dict[str, Any]:
     request: dict[str, Any] = {
         "RequestType": kind,
         "RequestId": f"req-{kind}",
@@ -58,7 +71,10 @@ def test_create_registers_the_pipeline_with_tags_shares_and_schedules(cloud: Clo
     assert created["Data"] == {"PipelineArn": arn, "PipelineName": "infra-pipeline", "PipelineVersionId": "1"}
     sagemaker = cloud.clients().sagemaker
     assert sagemaker.describe_pipeline(PipelineName="infra-pipeline")["PipelineDescription"] == "from CDK"
-    assert {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]} == {"team": "ml", "stage": "dev"}
+    assert {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]} == {
+        "team": "ml",
+        "stage": "dev",
+    }
     assert schedules(cloud) == {"infra-pipeline-nightly": "ENABLED"}
     assert list(shares(cloud)) == ["pipeline-infra-pipeline-readers"]
     invitations = cloud.clients(OTHER).ram.get_resource_share_invitations()["resourceShareInvitations"]
@@ -76,9 +92,18 @@ def test_update_publishes_a_new_version_and_reconciles_the_rest(cloud: Cloud) ->
     after = spec(
         PipelineDefinition=json.dumps(changed_definition),
         Tags={"team": "ml-platform"},
-        Shares=[ShareSpec(Name="runners", Accounts=[OTHER], Permission="AWSRAMPermissionSageMakerPipelineAllowExecution")],
+        Shares=[
+            ShareSpec(
+                Name="runners", Accounts=[OTHER], Permission="AWSRAMPermissionSageMakerPipelineAllowExecution"
+            )
+        ],
         Schedules=[
-            ScheduleSpec(Name="infra-pipeline-nightly", ScheduleExpression="cron(0 4 * * ? *)", State="DISABLED", RoleArn=ROLE),
+            ScheduleSpec(
+                Name="infra-pipeline-nightly",
+                ScheduleExpression="cron(0 4 * * ? *)",
+                State="DISABLED",
+                RoleArn=ROLE,
+            ),
             ScheduleSpec(Name="infra-pipeline-hourly", ScheduleExpression="rate(1 hour)", RoleArn=ROLE),
         ],
     )
@@ -88,7 +113,9 @@ def test_update_publishes_a_new_version_and_reconciles_the_rest(cloud: Cloud) ->
     sagemaker = cloud.clients().sagemaker
     versions = sagemaker.list_pipeline_versions(PipelineName="infra-pipeline")["PipelineVersionSummaries"]
     assert sorted(v["PipelineVersionId"] for v in versions) == [1, 2]
-    assert {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]} == {"team": "ml-platform"}
+    assert {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]} == {
+        "team": "ml-platform"
+    }
     assert schedules(cloud) == {"infra-pipeline-nightly": "DISABLED", "infra-pipeline-hourly": "ENABLED"}
     assert list(shares(cloud)) == ["pipeline-infra-pipeline-runners"]
     # the same properties again: no new version
@@ -100,7 +127,12 @@ def test_a_new_name_replaces_the_pipeline(cloud: Cloud) -> None:
     resource = PipelineResource(cloud.clients())
     before = spec()
     old_arn = resource.on_event(event("Create", before))["PhysicalResourceId"]
-    after = spec("renamed", Schedules=[ScheduleSpec(Name="infra-pipeline-nightly", ScheduleExpression="rate(1 day)", RoleArn=ROLE)])
+    after = spec(
+        "renamed",
+        Schedules=[
+            ScheduleSpec(Name="infra-pipeline-nightly", ScheduleExpression="rate(1 day)", RoleArn=ROLE)
+        ],
+    )
     new_arn = resource.on_event(event("Update", after, before, old_arn))["PhysicalResourceId"]
     assert new_arn.endswith("pipeline/renamed")
     resource.on_event(event("Delete", before, physical=old_arn))  # CloudFormation's cleanup of the old one

@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from pipelines.engine import Engine, Outcome, upsert_pipeline
 from pipelines.events import (
     EXECUTION_STATUS_CHANGE,
@@ -29,8 +28,9 @@ from pipelines.events import (
     read_events,
 )
 from pipelines.objects import LocalObjectStore
-from pipelines.runners.base import StepFailed, StepResult
+from pipelines.runners.base import StepResult
 from pipelines.store.sqlite import SQLiteStore
+
 from tests.deploy.conftest import REGION
 
 ROLE = "arn:aws:iam::123456789012:role/pipelines/r"
@@ -40,7 +40,9 @@ BUS = "smp-dev-events"
 
 
 def pipeline(fail: bool = False) -> str:
-    checked: list[dict[str, Any]] = [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "no good"}}] if fail else []
+    checked: list[dict[str, Any]] = (
+        [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "no good"}}] if fail else []
+    )
     return json.dumps(
         {
             "Version": "2020-12-01",
@@ -51,9 +53,15 @@ def pipeline(fail: bool = False) -> str:
                     "Type": "Processing",
                     "Arguments": {
                         "ProcessingResources": {
-                            "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+                            "ClusterConfig": {
+                                "InstanceType": "ml.m5.xlarge",
+                                "InstanceCount": 1,
+                                "VolumeSizeInGB": 30,
+                            }
                         },
-                        "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"},
+                        "AppSpecification": {
+                            "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
+                        },
                         "RoleArn": ROLE,
                     },
                 },
@@ -62,7 +70,11 @@ def pipeline(fail: bool = False) -> str:
                     "Type": "Condition",
                     "Arguments": {
                         "Conditions": [
-                            {"Type": "Equals", "LeftValue": {"Get": "Steps.Prepare.ProcessingJobStatus"}, "RightValue": "Completed"}
+                            {
+                                "Type": "Equals",
+                                "LeftValue": {"Get": "Steps.Prepare.ProcessingJobStatus"},
+                                "RightValue": "Completed",
+                            }
                         ],
                         "IfSteps": checked,
                         "ElseSteps": [],
@@ -93,7 +105,12 @@ def run(tmp_path: Path, *, fail: bool = False) -> list[Outcome]:
 def summary(event: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
     detail = event["detail"]
     if event["detail-type"] == EXECUTION_STATUS_CHANGE:
-        return ("execution", None, detail.get("previousPipelineExecutionStatus"), detail["currentPipelineExecutionStatus"])
+        return (
+            "execution",
+            None,
+            detail.get("previousPipelineExecutionStatus"),
+            detail["currentPipelineExecutionStatus"],
+        )
     return ("step", detail["stepName"], detail.get("previousStepStatus"), detail["currentStepStatus"])
 
 
@@ -113,7 +130,9 @@ def bus_to_queue(moto: None) -> Iterator[tuple[Any, Any, str]]:
     sqs = boto3.client("sqs", region_name=REGION)
     events.create_event_bus(Name=BUS)
     queue_url = sqs.create_queue(QueueName="status-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
 
     def route(name: str, pattern: dict[str, Any]) -> None:
         events.put_rule(Name=name, EventBusName=BUS, EventPattern=json.dumps(pattern))
@@ -134,9 +153,14 @@ def received(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def test_a_full_run_emits_sagemakers_events_in_order(tmp_path: Path, bus_to_queue: tuple[Any, Any, str]) -> None:
+def test_a_full_run_emits_sagemakers_events_in_order(
+    tmp_path: Path, bus_to_queue: tuple[Any, Any, str]
+) -> None:
     events, route, queue_url = bus_to_queue
-    route("all-pipeline-events", {"source": [SOURCE], "detail-type": [EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE]})
+    route(
+        "all-pipeline-events",
+        {"source": [SOURCE], "detail-type": [EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE]},
+    )
     publisher = EventBridgePublisher(BUS, events)
     outcomes = run(tmp_path)
     for outcome in outcomes:
@@ -154,8 +178,11 @@ def test_a_full_run_emits_sagemakers_events_in_order(tmp_path: Path, bus_to_queu
 
     first, last = delivered[0]["detail"], delivered[-1]["detail"]
     assert set(first) == {
-        "pipelineExecutionDisplayName", "currentPipelineExecutionStatus", "executionStartTime",
-        "pipelineArn", "pipelineExecutionArn",
+        "pipelineExecutionDisplayName",
+        "currentPipelineExecutionStatus",
+        "executionStartTime",
+        "pipelineArn",
+        "pipelineExecutionArn",
     }
     assert set(last) == set(first) | {"previousPipelineExecutionStatus", "executionEndTime"}
     assert last["pipelineExecutionDisplayName"] == "nightly"
@@ -163,17 +190,33 @@ def test_a_full_run_emits_sagemakers_events_in_order(tmp_path: Path, bus_to_queu
 
     prepared = delivered[3]["detail"]
     assert set(prepared) == {
-        "metadata", "stepStartTime", "stepEndTime", "stepName", "stepType",
-        "previousStepStatus", "currentStepStatus", "pipelineArn", "pipelineExecutionArn",
+        "metadata",
+        "stepStartTime",
+        "stepEndTime",
+        "stepName",
+        "stepType",
+        "previousStepStatus",
+        "currentStepStatus",
+        "pipelineArn",
+        "pipelineExecutionArn",
     }
     assert prepared["metadata"] == {"processingJob": {"arn": JOB_ARN}}
     assert prepared["stepType"] == "Processing"
     assert "stepEndTime" not in delivered[2]["detail"]  # not ended while Executing
 
 
-def test_rules_written_for_sagemaker_select_failed_steps(tmp_path: Path, bus_to_queue: tuple[Any, Any, str]) -> None:
+def test_rules_written_for_sagemaker_select_failed_steps(
+    tmp_path: Path, bus_to_queue: tuple[Any, Any, str]
+) -> None:
     events, route, queue_url = bus_to_queue
-    route("failed-steps", {"source": [SOURCE], "detail-type": [STEP_STATUS_CHANGE], "detail": {"currentStepStatus": ["Failed"]}})
+    route(
+        "failed-steps",
+        {
+            "source": [SOURCE],
+            "detail-type": [STEP_STATUS_CHANGE],
+            "detail": {"currentStepStatus": ["Failed"]},
+        },
+    )
     publisher = EventBridgePublisher(BUS, events)
     for outcome in run(tmp_path, fail=True):
         publish_outcome(publisher, outcome)
@@ -203,7 +246,7 @@ class RecordingEvents:
         self.failures = failures
         self.calls: list[list[dict[str, Any]]] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls.append(Entries)
         codes = self.failures.pop(0) if self.failures else [None] * len(Entries)
         results = [{"ErrorCode": c, "ErrorMessage": "slow down"} if c else {"EventId": "e"} for c in codes]

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from pipelines.events import EXECUTION_STATUS_CHANGE, SOURCE
 from pipelines.triggers import (
     EventValueMissing,
@@ -37,7 +36,11 @@ S3_EVENT: dict[str, Any] = {
     "source": "aws.s3",
     "detail-type": "Object Created",
     "time": "2030-01-01T00:00:00Z",
-    "detail": {"bucket": {"name": "in"}, "object": {"key": "incoming/a b.csv", "size": 12}, "reason": "PutObject"},
+    "detail": {
+        "bucket": {"name": "in"},
+        "object": {"key": "incoming/a b.csv", "size": 12},
+        "reason": "PutObject",
+    },
 }
 
 
@@ -57,7 +60,9 @@ def test_values_come_from_the_event_or_stay_static(mapping: str, value: str) -> 
     assert resolve_parameters(parse_mapping({"P": mapping}), S3_EVENT) == [{"Name": "P", "Value": value}]
 
 
-@pytest.mark.parametrize("mapping", ["$x", "${detail}", "{detail.key!r}", "{detail.key:>5}", "{}", "a}", "$.detail[?"])
+@pytest.mark.parametrize(
+    "mapping", ["$x", "${detail}", "{detail.key!r}", "{detail.key:>5}", "{}", "a}", "$.detail[?"]
+)
 def test_malformed_mappings_are_refused(mapping: str) -> None:
     with pytest.raises(InvalidParameterMapping):
         parse_parameter_source("P", mapping)
@@ -67,7 +72,9 @@ def test_a_missing_or_ambiguous_value_at_fire_time_is_an_error() -> None:
     with pytest.raises(EventValueMissing, match="e-1"):
         resolve_parameters(parse_mapping({"P": "$.detail.object.etag"}), S3_EVENT)
     with pytest.raises(EventValueMissing, match="selects 2 values"):
-        resolve_parameters(parse_mapping({"P": "$.detail.*.name"}), {"detail": {"a": {"name": 1}, "b": {"name": 2}}})
+        resolve_parameters(
+            parse_mapping({"P": "$.detail.*.name"}), {"detail": {"a": {"name": 1}, "b": {"name": 2}}}
+        )
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,11 @@ def test_a_missing_or_ambiguous_value_at_fire_time_is_an_error() -> None:
         (s3_object_created("in"), "$.detail.object.version-id", False),  # versioned buckets only
         (s3_object_created("in"), "$.id", True),  # the envelope
         (s3_object_created("in"), "$.resources[0]", False),  # the envelope's list may be empty
-        (model_monitor_drift(alarm_name_prefix="drift-"), "{detail.alarmName}@{detail.state.timestamp}", True),
+        (
+            model_monitor_drift(alarm_name_prefix="drift-"),
+            "{detail.alarmName}@{detail.state.timestamp}",
+            True,
+        ),
         (model_monitor_drift(["a"]), "$.detail.state.reasonData", False),
         (pipeline_execution_status("arn:p", ["Succeeded"]), "$.detail.pipelineExecutionArn", True),
         (pipeline_execution_status("arn:p", ["Succeeded"]), "$.detail.executionEndTime", False),
@@ -88,7 +99,9 @@ def test_a_missing_or_ambiguous_value_at_fire_time_is_an_error() -> None:
         ({"source": [{"prefix": "aws."}], "detail-type": ["Object Created"]}, "$.detail.object.key", False),
     ],
 )
-def test_only_fields_every_matching_event_carries_are_mappable(pattern: dict[str, Any], mapping: str, ok: bool) -> None:
+def test_only_fields_every_matching_event_carries_are_mappable(
+    pattern: dict[str, Any], mapping: str, ok: bool
+) -> None:
     source = parse_parameter_source("P", mapping)
     if ok:
         check_mappable("P", source, load_pattern(pattern))
@@ -103,7 +116,9 @@ def test_samples_are_complete_events() -> None:
     assert sample_event("nobody", "Nothing") is None
 
 
-@pytest.mark.parametrize("pattern", ["{not json", "[]", "{}", json.dumps({"source": "aws.s3"}), json.dumps({"detail": {"a": []}})])
+@pytest.mark.parametrize(
+    "pattern", ["{not json", "[]", "{}", json.dumps({"source": "aws.s3"}), json.dumps({"detail": {"a": []}})]
+)
 def test_malformed_patterns_are_refused(pattern: str) -> None:
     with pytest.raises(InvalidEventPattern):
         load_pattern(pattern)
@@ -132,8 +147,10 @@ def test_a_rule_template_carries_the_target_and_the_whole_event() -> None:
 
 
 def test_schedule_tokens_identify_one_occurrence() -> None:
-    text = schedule_input(TARGET).replace("<aws.scheduler.schedule-arn>", "arn:s").replace(
-        "<aws.scheduler.scheduled-time>", "2030-01-01T10:00:00Z"
+    text = (
+        schedule_input(TARGET)
+        .replace("<aws.scheduler.schedule-arn>", "arn:s")
+        .replace("<aws.scheduler.scheduled-time>", "2030-01-01T10:00:00Z")
     )
     invocation = parse_invocation(json.loads(text))
     assert invocation.token() == schedule_token("arn:s", "2030-01-01T10:00:00+00:00")
@@ -143,8 +160,12 @@ def test_schedule_tokens_identify_one_occurrence() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"kind": "event", "target": TARGET.wire()}, {"kind": "event", "target": TARGET.wire(), "event": {}},
-     {"kind": "schedule", "target": TARGET.wire(), "scheduleArn": "a", "scheduledTime": "yesterday"}],
+    [
+        {},
+        {"kind": "event", "target": TARGET.wire()},
+        {"kind": "event", "target": TARGET.wire(), "event": {}},
+        {"kind": "schedule", "target": TARGET.wire(), "scheduleArn": "a", "scheduledTime": "yesterday"},
+    ],
 )
 def test_inputs_no_trigger_sends_are_refused(payload: dict[str, Any]) -> None:
     with pytest.raises(InvalidTriggerInvocation):

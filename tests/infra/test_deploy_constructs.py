@@ -11,15 +11,15 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
-
-from infra.constructs.deployment import PipelinesDeployment
-from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
-from infra.stacks.example_stack import EXAMPLE_DEFINITION
 from pipelines.deploy.resource import SPEC_PROPERTY, PipelineSpec
 from pipelines.deploy.settings import CloudSettings
 from pipelines.store.dynamodb import STATE_INDEXES
 from pipelines.triggers import TriggerParameterMissing, UnmappableEventField, s3_object_created
 from pipelines.triggers.targets import EVENT_PLACEHOLDER
+
+from infra.constructs.deployment import PipelinesDeployment
+from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
+from infra.stacks.example_stack import EXAMPLE_DEFINITION
 from tests.infra.conftest import Synth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,8 @@ def one(template: Template, kind: str, where: dict[str, Any] | None = None) -> d
 
 def function(template: Template, description_start: str) -> dict[str, Any]:
     matches = [
-        f for f in template.find_resources("AWS::Lambda::Function").values()
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
         if str(f["Properties"].get("Description", "")).startswith(description_start)
     ]
     assert len(matches) == 1
@@ -79,16 +80,31 @@ def test_the_api_manages_only_its_schedules_and_rules(template: Template) -> Non
     }
     assert json.dumps(statements["ManageRules"]["Resource"]).endswith(':rule/smp-dev-trigger-*"]]}')
     assert statements["ListSchedulesAndRules"]["Action"] == ["scheduler:ListSchedules", "events:ListRules"]
-    trigger_actions = {a for s in statements_of(template, "TriggerFunctionServiceRole") for a in
-                       (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    assert not any(a.startswith(("scheduler:", "events:PutRule", "events:PutTargets", "events:DeleteRule")) for a in trigger_actions)
-    assert "events:PutEvents" in trigger_actions  # status events of the executions it starts
+    trigger_actions = {
+        a
+        for s in statements_of(template, "TriggerFunctionServiceRole")
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert not any(
+        a.startswith(("scheduler:", "events:PutRule", "events:PutTargets", "events:DeleteRule"))
+        for a in trigger_actions
+    )
+    assert "lambda:InvokeFunction" in trigger_actions  # starts go through the engine Lambda
+    assert not any(a.startswith("states:") for a in trigger_actions)
 
 
 def test_only_pipeline_rules_and_the_scheduler_may_invoke_the_trigger_lambda(template: Template) -> None:
-    permission = one(template, "AWS::Lambda::Permission", {"Principal": "events.amazonaws.com"})["Properties"]
-    assert json.dumps(permission["SourceArn"]).endswith(':rule/smp-dev-trigger-*"]]}')
-    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    permissions = template.find_resources(
+        "AWS::Lambda::Permission", {"Properties": {"Principal": "events.amazonaws.com"}}
+    )
+    sources = [json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()]
+    status_bus = [s for s in sources if '{"Ref": "MessagingStatusEvents' in s]
+    default_bus = [s for s in sources if s not in status_bus]
+    assert len(status_bus) == 1 and status_bus[0].endswith('"/smp-dev-trigger-*"]]}')
+    assert len(default_bus) == 1 and default_bus[0].endswith(':rule/smp-dev-trigger-*"]]}')
+    assert {json.dumps(p["Properties"]["SourceAccount"]) for p in permissions.values()} == {
+        '{"Ref": "AWS::AccountId"}'
+    }
     role = one(template, "AWS::IAM::Role", {"Description": Match.string_like_regexp("EventBridge Scheduler")})
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "scheduler.amazonaws.com"
@@ -99,7 +115,9 @@ def test_sdk_clients_get_aws_error_codes_from_api_gateway(template: Template) ->
     responses = template.find_resources("AWS::ApiGateway::GatewayResponse")
     by_type = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses.values()}
     assert json.loads(
-        by_type["ACCESS_DENIED"]["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
+        by_type["ACCESS_DENIED"]["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"m"'
+        )
     ) == {"__type": "AccessDeniedException", "message": "m"}
     assert "ThrottlingException" in by_type["THROTTLED"]["ResponseTemplates"]["application/json"]
 
@@ -107,7 +125,9 @@ def test_sdk_clients_get_aws_error_codes_from_api_gateway(template: Template) ->
 def test_the_example_registers_its_pipeline_through_the_custom_resource(example_template: Template) -> None:
     resource = one(example_template, "Custom::SageMakerPipeline")["Properties"]
     joined = resource[SPEC_PROPERTY]["Fn::Join"][1]
-    text = "".join(part if isinstance(part, str) else "arn:aws:iam::123456789012:role/pipelines/x" for part in joined)
+    text = "".join(
+        part if isinstance(part, str) else "arn:aws:iam::123456789012:role/pipelines/x" for part in joined
+    )
     spec = PipelineSpec.model_validate_json(text)
     assert spec.pipeline_name == "smp-dev-approval-example"
     assert json.loads(spec.definition) == json.loads(EXAMPLE_DEFINITION.read_text())
@@ -115,7 +135,11 @@ def test_the_example_registers_its_pipeline_through_the_custom_resource(example_
     assert (schedule.expression, schedule.state) == ("cron(0 3 * * ? *)", "DISABLED")
     provider = function(example_template, "Registers Pipeline constructs")["Properties"]
     assert "API_URL" in provider["Environment"]["Variables"]
-    invoke = [s for s in statements_of(example_template, "PipelineResourceProviderFunction") if s["Action"] == "execute-api:Invoke"]
+    invoke = [
+        s
+        for s in statements_of(example_template, "PipelineResourceProviderFunction")
+        if s["Action"] == "execute-api:Invoke"
+    ]
     assert len(invoke) == 1 and json.dumps(invoke[0]["Resource"]).endswith('/dev/POST/*"]]}')
 
 
@@ -126,13 +150,19 @@ def test_the_example_upload_rule_feeds_the_trigger_lambda(example_template: Temp
     [target] = rule["Targets"]
     assert target["Arn"]["Fn::GetAtt"][0].startswith("TriggerFunction")
     parts = target["InputTransformer"]["InputTemplate"]["Fn::Join"][1]
-    assert parts[-1].endswith('"parameters":{"ValidationData":"s3://{detail.bucket.name}/{detail.object.key}"}},"event":' + EVENT_PLACEHOLDER + "}")
+    assert parts[-1].endswith(
+        '"parameters":{"ValidationData":"s3://{detail.bucket.name}/{detail.object.key}"}},"event":'
+        + EVENT_PLACEHOLDER
+        + "}"
+    )
     notifications = one(example_template, "Custom::S3BucketNotifications")["Properties"]
     assert notifications["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
     assert notifications["BucketName"]["Ref"].startswith("ExampleData")
 
 
-def test_the_example_stack_is_nag_clean_and_lints(example_synth: Synth, example_template: Template, tmp_path: Path) -> None:
+def test_the_example_stack_is_nag_clean_and_lints(
+    example_synth: Synth, example_template: Template, tmp_path: Path
+) -> None:
     annotations = Annotations.from_stack(example_synth.stack)
     findings = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     findings += annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
@@ -140,8 +170,11 @@ def test_the_example_stack_is_nag_clean_and_lints(example_synth: Synth, example_
     path = tmp_path / "example.json"
     path.write_text(json.dumps(example_template.to_json()))
     cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
-    result = subprocess.run([cfn_lint, "--format", "parseable", str(path), "--ignore-checks", "W3005"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [cfn_lint, "--format", "parseable", str(path), "--ignore-checks", "W3005"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -152,11 +185,16 @@ def deployment() -> PipelinesDeployment:
     from aws_cdk import aws_lambda as lambda_
 
     stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Other")
-    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:core:1")
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:core:1"
+    )
     deployed = PipelinesDeployment.from_outputs(
-        api_url="https://abc.execute-api.us-east-1.amazonaws.com/dev/", api_id="abc", stage="dev",
+        api_url="https://abc.execute-api.us-east-1.amazonaws.com/dev/",
+        api_id="abc",
+        stage="dev",
         trigger_function_arn="arn:aws:lambda:us-east-1:123456789012:function:trigger",
-        rule_prefix="smp-dev-trigger-", layer=layer,
+        rule_prefix="smp-dev-trigger-",
+        layer=layer,
     )
     return deployed, stack  # type: ignore[return-value]
 
@@ -167,25 +205,48 @@ def test_a_bad_definition_fails_the_synth_with_the_validators_errors() -> None:
     broken["Steps"][0]["Arguments"]["threshold"] = {"Get": "Parameters.Nope"}
     broken["Steps"].append({"Name": "Evaluate", "Type": "Fail", "Arguments": {}})
     with pytest.raises(InvalidPipelineDefinition) as exc:
-        Pipeline(stack, "Broken", deployment=deployed, definition=broken, pipeline_name="broken", role_arn="arn:r")
+        Pipeline(
+            stack, "Broken", deployment=deployed, definition=broken, pipeline_name="broken", role_arn="arn:r"
+        )
     message = str(exc.value)
     assert "Other/Broken" in message and "Parameters.Nope" in message and "Evaluate" in message
 
 
 def test_schedules_and_event_mappings_are_checked_at_synth() -> None:
     deployed, stack = deployment()  # type: ignore[misc]
-    required = {"Version": "2020-12-01", "Parameters": [{"Name": "Input", "Type": "String"}],
-                "Steps": [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}]}
+    required = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "Input", "Type": "String"}],
+        "Steps": [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}],
+    }
     with pytest.raises(TriggerParameterMissing, match="Input"):
-        Pipeline(stack, "Unscheduled", deployment=deployed, definition=required, pipeline_name="p", role_arn="arn:r",
-                 schedules=[PipelineSchedule(name="s", expression="rate(1 day)")])
-    pipeline = Pipeline(stack, "Fine", deployment=deployed, definition=required, pipeline_name="p", role_arn="arn:r",
-                        schedules=[PipelineSchedule(name="s", expression="rate(1 day)", parameters={"Input": "x"})])
+        Pipeline(
+            stack,
+            "Unscheduled",
+            deployment=deployed,
+            definition=required,
+            pipeline_name="p",
+            role_arn="arn:r",
+            schedules=[PipelineSchedule(name="s", expression="rate(1 day)")],
+        )
+    pipeline = Pipeline(
+        stack,
+        "Fine",
+        deployment=deployed,
+        definition=required,
+        pipeline_name="p",
+        role_arn="arn:r",
+        schedules=[PipelineSchedule(name="s", expression="rate(1 day)", parameters={"Input": "x"})],
+    )
     with pytest.raises(UnmappableEventField, match="version-id"):
-        pipeline.on_event("Versions", pattern=s3_object_created("b"), parameters={"Input": "$.detail.object.version-id"})
+        pipeline.on_event(
+            "Versions", pattern=s3_object_created("b"), parameters={"Input": "$.detail.object.version-id"}
+        )
     with pytest.raises(TriggerParameterMissing):
         pipeline.on_s3_object_created("NoInput", bucket_name="b", prefix="in/")
-    pipeline.on_s3_object_created("Upload", bucket_name="b", prefix="in/", parameters={"Input": "$.detail.object.key"})
+    pipeline.on_s3_object_created(
+        "Upload", bucket_name="b", prefix="in/", parameters={"Input": "$.detail.object.key"}
+    )
 
 
 @pytest.mark.slow
@@ -194,13 +255,23 @@ def test_python_app_py_synthesizes_deployable_assets(tmp_path: Path) -> None:
     import time
 
     started = time.perf_counter()
-    env = {**__import__("os").environ, "CDK_OUTDIR": str(tmp_path), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    result = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **__import__("os").environ,
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
     seconds = time.perf_counter() - started
     print(f"\npython app.py with local bundling took {seconds:.1f} s")
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "smp-dev-pipelines.assets.json").read_text())
-    assets = [tmp_path / f["source"]["path"] for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
+    assets = [
+        tmp_path / f["source"]["path"]
+        for f in manifest["files"].values()
+        if f["source"].get("packaging") == "zip"
+    ]
     layer = next(a for a in assets if (a / "python" / "pipelines").is_dir())
     assert list((layer / "python" / "pydantic_core").glob("_pydantic_core.cpython-312-aarch64-linux-gnu.so"))
     assert (layer / "python" / "moto" / "core").is_dir()

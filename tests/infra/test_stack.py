@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
-
 from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
+
 from tests.infra.conftest import SHARING_ACCOUNT, Synth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,8 +64,11 @@ def test_state_machines_pass_asl_validator(template: Template, tmp_path: Path) -
     assert validator.exists(), "run `make install` (npm ci installs asl-validator)"
     for logical_id, machine in _resources(template, "AWS::StepFunctions::StateMachine").items():
         path = tmp_path / f"{logical_id}.json"
-        path.write_text(machine["Properties"]["DefinitionString"].replace("${EngineFunctionArn}",
-                        "arn:aws:lambda:us-east-1:123456789012:function:engine"))
+        path.write_text(
+            machine["Properties"]["DefinitionString"].replace(
+                "${EngineFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:engine"
+            )
+        )
         result = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 

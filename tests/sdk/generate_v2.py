@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,14 +46,6 @@ NOTEBOOK_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/notebook-runtime:
 MODEL_PACKAGE_GROUP = "AbaloneModelPackageGroup"
 DATASET_ARTIFACT_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:artifact/0123456789abcdef0123456789abcdef"
 
-_OFFLINE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
-}
 
 _PREPROCESS_SCRIPT = """\
 import argparse
@@ -103,26 +95,52 @@ def _refuse_connection(_socket: socket.socket, address: object, *_args: object) 
 
 
 @contextmanager
-def offline_sdk(workdir: Path) -> Iterator[Any]:
-    """Yield a ``PipelineSession`` whose AWS calls all land in moto, with the SDK's env isolated."""
+def offline_aws(
+    *, region: str, bucket: str, telemetry_sender: str, environment: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """Yield a boto3 session whose calls all land in moto, with ``bucket`` created.
+
+    ``telemetry_sender`` is the dotted path of the SDK's telemetry request function;
+    ``environment`` adds SDK-specific variables to the fake credentials and region. Shared with
+    ``tests/fixtures/sdk_v3/generate_v3.py``, which imports this module from a v3 venv: keep its
+    module-level imports to the standard library.
+    """
+    fake_environment = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        **(environment or {}),
+    }
     with (
-        mock.patch.dict(os.environ, _OFFLINE_ENV),
+        mock.patch.dict(os.environ, fake_environment),
         mock.patch.object(socket.socket, "connect", _refuse_connection),
         mock.patch.object(socket.socket, "connect_ex", _refuse_connection),
     ):
         import boto3
         from moto import mock_aws
+
+        with mock_aws(), mock.patch(telemetry_sender):
+            boto_session = boto3.Session(region_name=region)
+            boto_session.client("s3").create_bucket(Bucket=bucket)
+            yield boto_session
+
+
+@contextmanager
+def offline_sdk(workdir: Path) -> Iterator[Any]:
+    """Yield a ``PipelineSession`` whose AWS calls all land in moto, with the SDK's env isolated."""
+    with offline_aws(
+        region=REGION,
+        bucket=DEFAULT_BUCKET,
+        telemetry_sender="sagemaker.telemetry.telemetry_logging._send_telemetry_request",
+        environment={"SAGEMAKER_SUPPRESS_V2_WARNING": "1"},
+    ) as boto_session:
         from sagemaker.workflow.pipeline_context import PipelineSession
 
-        with (
-            mock_aws(),
-            mock.patch("sagemaker.telemetry.telemetry_logging._send_telemetry_request"),
-        ):
-            boto_session = boto3.Session(region_name=REGION)
-            boto_session.client("s3").create_bucket(Bucket=DEFAULT_BUCKET)
-            session = PipelineSession(boto_session=boto_session, default_bucket=DEFAULT_BUCKET)
-            workdir.mkdir(parents=True, exist_ok=True)
-            yield session
+        session = PipelineSession(boto_session=boto_session, default_bucket=DEFAULT_BUCKET)
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield session
 
 
 def _write_sources(workdir: Path) -> dict[str, Path]:

@@ -337,12 +337,17 @@ class S3Operations:
                 "PreconditionFailed", "At least one of the preconditions you specified did not hold", 412
             )
 
-    def get_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    def _readable(self, params: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        """The object GetObject/HeadObject name, once its read preconditions hold."""
         _refuse_unsupported(params)
         bucket, key = params["Bucket"], params["Key"]
         path = self.store.file(bucket, key)
         meta = self.store.metadata(bucket, key, path)
         self._check_read_conditions(params, meta)
+        return path, meta
+
+    def get_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        path, meta = self._readable(params)
         data = path.read_bytes()
         result = self._describe(meta, params)
         if params.get("Range"):
@@ -354,11 +359,7 @@ class S3Operations:
         return result
 
     def head_object(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        _refuse_unsupported(params)
-        bucket, key = params["Bucket"], params["Key"]
-        path = self.store.file(bucket, key)
-        meta = self.store.metadata(bucket, key, path)
-        self._check_read_conditions(params, meta)
+        _, meta = self._readable(params)
         result = self._describe(meta, params)
         result["ContentLength"] = meta["size"]
         return result

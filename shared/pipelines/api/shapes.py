@@ -18,14 +18,11 @@ from typing import Any
 from botocore.model import Shape
 from botocore.utils import parse_to_aware_datetime
 
-from pipelines.errors import PipelinesError
+from pipelines.api.errors import InternalFailure
 
 
-class ShapeMismatch(PipelinesError):
+class ShapeMismatch(InternalFailure):
     """A response value does not fit the service model (a server bug, never a client error)."""
-
-    code = "InternalFailure"
-    status = 500
 
 
 def epoch_seconds(value: dt.datetime | float | int | str) -> float:

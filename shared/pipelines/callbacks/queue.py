@@ -13,8 +13,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from urllib.parse import urlparse
 
 from pipelines.config import Config
 from pipelines.errors import ValidationError
-from pipelines.sqlite_schema import connect, migrate, transaction
+from pipelines.sqlite_schema import connection, migrate, transaction
 
 COMPONENT = "callback_queue"
 DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30
@@ -76,27 +75,19 @@ class CallbackQueue:
 
     def __init__(self, database_path: str | Path) -> None:
         self.database_path = Path(database_path)
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             migrate(conn, COMPONENT, _MIGRATIONS)
 
     @classmethod
     def from_config(cls, config: Config) -> CallbackQueue:
         return cls(config.database_path)
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.database_path)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
     def send(self, queue_url: str, body: Mapping[str, Any], *, dedupe_id: str | None = None) -> str:
         """Enqueue ``body``; returns the message id. A repeated ``dedupe_id`` returns the first id
         instead of enqueuing twice, so a re-run of the same send is harmless."""
         message_id = str(uuid.uuid4())
         now = time.time()
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             if dedupe_id is not None:
                 row = conn.execute(
                     "SELECT message_id FROM callback_messages WHERE dedupe_id = ?", (dedupe_id,)
@@ -119,7 +110,7 @@ class CallbackQueue:
     ) -> list[QueuedMessage]:
         """Take up to ``max_messages`` visible messages, oldest first, hiding them for the timeout."""
         now = time.time()
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             rows = conn.execute(
                 "SELECT * FROM callback_messages WHERE queue_name = ? AND visible_at <= ? ORDER BY seq LIMIT ?",
                 (queue_name(queue_url), now, max_messages),
@@ -137,7 +128,7 @@ class CallbackQueue:
 
     def delete(self, queue_url: str, receipt_handle: str) -> None:
         """Acknowledge a received message; only its latest receipt handle is accepted."""
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             deleted = conn.execute(
                 "DELETE FROM callback_messages WHERE queue_name = ? AND receipt_handle = ?",
                 (queue_name(queue_url), receipt_handle),
@@ -152,13 +143,13 @@ class CallbackQueue:
         if queue_url is not None:
             query += " WHERE queue_name = ?"
             args = (queue_name(queue_url),)
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute(query + " ORDER BY seq", args).fetchall()
         return [_message(row, receive_count=row["receive_count"], receipt_handle=None) for row in rows]
 
     def purge_token(self, token: str) -> int:
         """Drop every message about a callback token once its step is settled; returns how many."""
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             return conn.execute(
                 "DELETE FROM callback_messages WHERE json_extract(body, '$.token') = ?", (token,)
             ).rowcount

@@ -30,6 +30,20 @@ STATUS_STYLES = {
 REASON_WIDTH = 80
 
 
+def plain_table(columns: Sequence[str], *, wrapping: str | None = None) -> Table:
+    """A borderless table whose columns keep to one line, but for the free-text ``wrapping`` one."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=column != wrapping)
+    return table
+
+
+def local_time(moment: datetime | str, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A timestamp (or its ISO text) in the reader's time zone."""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return when.astimezone().strftime(pattern)
+
+
 def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
@@ -60,7 +74,7 @@ def step_note(step: StepRecord) -> str:
     if step.waiting_for_callback and step.callback_token:
         return f"waiting for callback {step.callback_token}"
     if step.not_before is not None and step.status == "Starting":
-        return f"retry at {step.not_before.astimezone().strftime('%H:%M:%S')}"
+        return f"retry at {local_time(step.not_before, '%H:%M:%S')}"
     outcome = (step.properties or {}).get("Outcome") if step.step_type == "Condition" else None
     return f"outcome {outcome}" if outcome else ""
 
@@ -77,9 +91,7 @@ def execution_header(execution: ExecutionRecord, now: datetime | None = None) ->
 
 
 def steps_table(steps: Sequence[StepRecord], now: datetime | None = None) -> Table:
-    table = Table(show_edge=False, pad_edge=False, expand=False)
-    for column in ("Step", "Type", "Status", "Attempt", "Duration", "Note"):
-        table.add_column(column, no_wrap=column != "Note")
+    table = plain_table(("Step", "Type", "Status", "Attempt", "Duration", "Note"), wrapping="Note")
     for step in steps:
         table.add_row(
             step.step_name,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from pipelines.callbacks import CallbackQueue, queue_name
@@ -123,6 +123,32 @@ def _runtime(config_path: Path | None, console: Console | None = None) -> Embedd
             console.print(Text.assemble((f"{step_name}: ", "dim bold"), (line, "dim")), soft_wrap=True)
 
     return EmbeddedRuntime(config, on_log=on_log)
+
+
+@contextmanager
+def _opened_runtime(config_path: Path | None) -> Iterator[EmbeddedRuntime]:
+    """The runtime for one short command, closed (waiting for any execution it drives on) once the
+    command's work is done. A refusal skips the close: the process exits with its message at once."""
+    runtime = _runtime(config_path)
+    yield runtime
+    runtime.close()
+
+
+def _print_listing(
+    listing: Sequence[Any],
+    *,
+    as_json: bool,
+    table: Callable[[Any], RenderableType],
+    empty: str,
+    json_value: Any = None,
+) -> None:
+    """A listing as JSON (``json_value`` when it differs from the listing), a table, or why it is empty."""
+    if as_json:
+        typer.echo(to_json(listing if json_value is None else json_value))
+    elif listing:
+        _stdout().print(table(listing))
+    else:
+        _stdout().print(empty)
 
 
 def parse_pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
@@ -393,11 +419,9 @@ def stop_command(
     """Stop an execution: no new steps start, running jobs stop, Lambda steps finish, Callback
     steps get a "Stopping" message and wait for their answer."""
     console = _stdout()
-    with _clean_errors():
-        runtime = _runtime(config)
+    with _clean_errors(), _opened_runtime(config) as runtime:
         record = runtime.stop(resolve_execution(runtime.store, execution).execution_id)
         driven = record.status in TERMINAL_EXECUTION_STATUSES or runtime.driver_alive(record.execution_id)
-        runtime.close()
     if as_json:
         typer.echo(to_json(execution_json(record)))
         return
@@ -423,16 +447,15 @@ def executions_command(
     as_json: JsonOption = False,
 ) -> None:
     """List executions, newest first."""
-    with _clean_errors():
-        runtime = _runtime(config)
+    with _clean_errors(), _opened_runtime(config) as runtime:
         executions = runtime.store.list_executions(pipeline, ListQuery(limit=limit)).items
-        runtime.close()
-    if as_json:
-        typer.echo(to_json([execution_json(e)["Execution"] for e in executions]))
-    elif executions:
-        _stdout().print(executions_table(executions))
-    else:
-        _stdout().print("no executions yet")
+    _print_listing(
+        executions,
+        as_json=as_json,
+        table=executions_table,
+        empty="no executions yet",
+        json_value=[execution_json(e)["Execution"] for e in executions],
+    )
 
 
 @app.command("steps")
@@ -440,12 +463,10 @@ def steps_command(
     execution: ExecutionArgument, config: ConfigOption = None, as_json: JsonOption = False
 ) -> None:
     """The steps of one execution, in the order they started."""
-    with _clean_errors():
-        runtime = _runtime(config)
+    with _clean_errors(), _opened_runtime(config) as runtime:
         record = resolve_execution(runtime.store, execution)
         order = _definition_order(record.definition)
         steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values(), order)
-        runtime.close()
     if as_json:
         typer.echo(to_json(execution_json(record, steps)))
         return
@@ -492,18 +513,12 @@ def callback_list_command(
 ) -> None:
     """Callback tokens waiting for an answer, oldest first."""
     with _clean_errors():
-        runtime = _runtime(config)
-        callbacks = waiting_callbacks(runtime.store)
-        runtime.close()
+        with _opened_runtime(config) as runtime:
+            callbacks = waiting_callbacks(runtime.store)
         if queue is not None:
             wanted = queue_name(queue)
             callbacks = [c for c in callbacks if c["queueName"] == wanted]
-    if as_json:
-        typer.echo(to_json(callbacks))
-    elif callbacks:
-        _stdout().print(callbacks_table(callbacks))
-    else:
-        _stdout().print("no callbacks are waiting")
+    _print_listing(callbacks, as_json=as_json, table=callbacks_table, empty="no callbacks are waiting")
 
 
 @callback_app.command("succeed")
@@ -518,10 +533,9 @@ def callback_succeed_command(
     process running its execution, the execution continues here until it ends."""
     with _clean_errors():
         outputs = parse_pairs(output, "--output")
-        runtime = _runtime(config)
-        record = runtime.callback_success(token, outputs)
-        _acknowledge(runtime.config, token)
-        runtime.close()
+        with _opened_runtime(config) as runtime:
+            record = runtime.callback_success(token, outputs)
+            _acknowledge(runtime.config, token)
     _stdout().print(Text.assemble(f"callback {token} succeeded; ", _progress_line(record)))
 
 
@@ -532,11 +546,9 @@ def callback_fail_command(
     config: ConfigOption = None,
 ) -> None:
     """Fail a Callback step (SendPipelineExecutionStepFailure)."""
-    with _clean_errors():
-        runtime = _runtime(config)
+    with _clean_errors(), _opened_runtime(config) as runtime:
         record = runtime.callback_failure(token, reason)
         _acknowledge(runtime.config, token)
-        runtime.close()
     _stdout().print(Text.assemble(f"callback {token} failed; ", _progress_line(record)))
 
 
@@ -570,12 +582,7 @@ def models_command(
             }
             for g in groups
         ]
-    if as_json:
-        typer.echo(to_json(listing))
-    elif listing:
-        _stdout().print(models_table(listing))
-    else:
-        _stdout().print("no model package groups yet")
+    _print_listing(listing, as_json=as_json, table=models_table, empty="no model package groups yet")
 
 
 def experiments_listing(store: Store) -> list[dict[str, Any]]:
@@ -615,13 +622,6 @@ def experiments_listing(store: Store) -> list[dict[str, Any]]:
 @app.command("experiments")
 def experiments_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Experiments, their run groups (one per execution) and runs (one per job)."""
-    with _clean_errors():
-        runtime = _runtime(config)
+    with _clean_errors(), _opened_runtime(config) as runtime:
         listing = experiments_listing(runtime.store)
-        runtime.close()
-    if as_json:
-        typer.echo(to_json(listing))
-    elif listing:
-        _stdout().print(experiments_table(listing))
-    else:
-        _stdout().print("no experiments yet")
+    _print_listing(listing, as_json=as_json, table=experiments_table, empty="no experiments yet")

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines.api.ops.executions import execution_description, step_entry
-from pipelines.cli.progress import format_duration, status_text, step_note
+from pipelines.cli.progress import format_duration, local_time, plain_table, status_text, step_note
 from pipelines.store import ExecutionRecord, StepRecord
 
 _FAR_FUTURE = datetime.max
@@ -65,15 +65,16 @@ def execution_json(execution: ExecutionRecord, steps: Sequence[StepRecord] | Non
 
 
 def executions_table(executions: Sequence[ExecutionRecord]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("Execution", "Pipeline", "Status", "Started", "Duration", "Failure reason"):
-        table.add_column(column, no_wrap=column != "Failure reason")
+    table = plain_table(
+        ("Execution", "Pipeline", "Status", "Started", "Duration", "Failure reason"),
+        wrapping="Failure reason",
+    )
     for execution in executions:
         table.add_row(
             execution.execution_id,
             execution.pipeline_name,
             status_text(execution.status),
-            execution.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            local_time(execution.created_at),
             format_duration(execution.created_at, execution.ended_at),
             execution.failure_reason or "",
         )
@@ -81,9 +82,9 @@ def executions_table(executions: Sequence[ExecutionRecord]) -> Table:
 
 
 def steps_detail_table(steps: Sequence[StepRecord]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("Step", "Type", "Status", "Attempt", "Started", "Duration", "Job / note"):
-        table.add_column(column, no_wrap=column not in ("Job / note",))
+    table = plain_table(
+        ("Step", "Type", "Status", "Attempt", "Started", "Duration", "Job / note"), wrapping="Job / note"
+    )
     for step in steps:
         started = step.first_started_at or step.started_at
         table.add_row(
@@ -91,7 +92,7 @@ def steps_detail_table(steps: Sequence[StepRecord]) -> Table:
             step.step_type,
             status_text(step.status),
             str(step.attempt) if step.attempt else "-",
-            started.astimezone().strftime("%H:%M:%S") if started else "",
+            local_time(started, "%H:%M:%S") if started else "",
             format_duration(step.started_at, step.ended_at),
             step_note(step) or step.job_name or "",
         )
@@ -99,16 +100,16 @@ def steps_detail_table(steps: Sequence[StepRecord]) -> Table:
 
 
 def callbacks_table(callbacks: Sequence[Mapping[str, Any]]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("Token", "Execution", "Step", "Queue", "Waiting since", "Arguments"):
-        table.add_column(column, no_wrap=column != "Arguments")
+    table = plain_table(
+        ("Token", "Execution", "Step", "Queue", "Waiting since", "Arguments"), wrapping="Arguments"
+    )
     for callback in callbacks:
         table.add_row(
             callback["token"],
             f"{callback['pipelineName']}/{callback['executionId']}",
             callback["stepName"] + (" (stopping)" if callback["executionStatus"] == "Stopping" else ""),
             callback["queueName"],
-            datetime.fromisoformat(callback["waitingSince"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            local_time(callback["waitingSince"]),
             json.dumps(callback["arguments"]),
         )
     return table
@@ -130,16 +131,14 @@ def models_table(groups: Sequence[Mapping[str, Any]]) -> Table:
                 group["ModelPackageGroupName"],
                 str(version.get("ModelPackageVersion", "-")),
                 Text(status, style=approval_styles.get(status, "")),
-                datetime.fromisoformat(created).astimezone().strftime("%Y-%m-%d %H:%M:%S") if created else "",
+                local_time(created) if created else "",
                 version.get("ModelPackageArn", ""),
             )
     return table
 
 
 def experiments_table(experiments: Sequence[Mapping[str, Any]]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("Experiment", "Run group", "Runs", "Created"):
-        table.add_column(column, no_wrap=True)
+    table = plain_table(("Experiment", "Run group", "Runs", "Created"))
     for experiment in experiments:
         trials = experiment["RunGroups"] or [{}]
         for trial in trials:
@@ -148,6 +147,6 @@ def experiments_table(experiments: Sequence[Mapping[str, Any]]) -> Table:
                 experiment["ExperimentName"],
                 trial.get("TrialName", "-"),
                 str(len(trial.get("Runs", []))) if trial else "0",
-                created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                local_time(created),
             )
     return table

@@ -23,11 +23,10 @@ from typing import Any
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from pipelines.definition.grammar import is_expression
-from pipelines.definition.problems import Problem, Severity, format_json_path
+from pipelines.definition.problems import Location, Problem, add_problem
 from pipelines.definition.schema_errors import describe_value
 from pipelines.definition.shapes import compiled_pattern, shape
 
-Location = tuple[str | int, ...]
 _ENUM_SHOWN = 12
 
 
@@ -143,24 +142,6 @@ def _placeholder_hint(value: str) -> str:
     return " (it looks like a template placeholder that was never substituted)" if "${" in value else ""
 
 
-def _add(
-    out: list[Problem],
-    message: str,
-    location: Location,
-    severity: Severity = "error",
-    allowed: tuple[str, ...] = (),
-) -> None:
-    out.append(
-        Problem(
-            kind="argument",
-            message=message,
-            path=format_json_path(location),
-            severity=severity,
-            allowed=allowed,
-        )
-    )
-
-
 def _range_text(spec: _Spec) -> str:
     return f"{'' if spec.low is None else spec.low}..{'' if spec.high is None else spec.high}"
 
@@ -208,7 +189,7 @@ def _check_item(item: Any, spec: _Spec, location: Location, key: str | int, out:
     if spec.kind in _SCALAR_KINDS:
         problem = _scalar_problem(item, spec)
         if problem is not None:
-            _add(out, problem[0], (*location, key), allowed=problem[1])
+            add_problem(out, "argument", problem[0], (*location, key), allowed=problem[1])
     elif spec.kind != "any":
         check_value(item, spec, (*location, key), out)
 
@@ -219,10 +200,10 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
     if kind in _SCALAR_KINDS:
         problem = _scalar_problem(value, spec)
         if problem is not None:
-            _add(out, problem[0], location, allowed=problem[1])
+            add_problem(out, "argument", problem[0], location, allowed=problem[1])
     elif kind == "structure":
         if type(value) is not dict:
-            _add(out, f"must be an object, got {describe_value(value)}", location)
+            add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
             return
         if is_expression(value):
             return
@@ -230,29 +211,33 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
         for key, item in value.items():
             member = members.get(key)
             if member is None:
-                _add(
+                add_problem(
                     out,
+                    "argument",
                     f"unknown member of {spec.name} (kept and passed on as is)",
                     (*location, key),
                     "warning",
                 )
             elif key in spec.forbidden:
-                _add(out, "not allowed here", (*location, key))
+                add_problem(out, "argument", "not allowed here", (*location, key))
             else:
                 _check_item(item, member, location, key, out)
         for required in spec.required:
             if required not in value:
-                _add(out, f"required member of {spec.name} is missing", (*location, required))
+                add_problem(
+                    out, "argument", f"required member of {spec.name} is missing", (*location, required)
+                )
     elif kind == "list":
         if type(value) is not list:
             if not is_expression(value):
-                _add(out, f"must be an array, got {describe_value(value)}", location)
+                add_problem(out, "argument", f"must be an array, got {describe_value(value)}", location)
             return
         if (spec.low is not None and len(value) < spec.low) or (
             spec.high is not None and len(value) > spec.high
         ):
-            _add(
+            add_problem(
                 out,
+                "argument",
                 f"has {len(value)} items; {spec.name} allows {spec.low or 0}..{spec.high or ''}",
                 location,
             )
@@ -262,7 +247,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
             _check_item(item, item_spec, location, index, out)
     elif kind == "map":
         if type(value) is not dict:
-            _add(out, f"must be an object, got {describe_value(value)}", location)
+            add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
             return
         if is_expression(value):
             return
@@ -274,19 +259,20 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
 
 def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
     if type(arguments) is not dict:
-        _add(out, f"must be an object, got {describe_value(arguments)}", location)
+        add_problem(out, "argument", f"must be an object, got {describe_value(arguments)}", location)
         return
     for key in arguments:
         if key not in _EMR_MEMBERS:
-            _add(out, "unknown member of EMR step Arguments", (*location, key))
+            add_problem(out, "argument", "unknown member of EMR step Arguments", (*location, key))
     if "StepConfig" not in arguments:
-        _add(out, "required field is missing", (*location, "StepConfig"))
+        add_problem(out, "argument", "required field is missing", (*location, "StepConfig"))
     else:
         check_value(arguments["StepConfig"], request_spec(_EMR_STEP_CONFIG), (*location, "StepConfig"), out)
     has_id, has_config = "ClusterId" in arguments, "ClusterConfig" in arguments
     if has_id == has_config:
-        _add(
+        add_problem(
             out,
+            "argument",
             "give exactly one of ClusterId (a running cluster) and ClusterConfig (a new cluster)",
             location,
         )
@@ -297,7 +283,12 @@ def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
             arguments["ClusterConfig"], request_spec(_EMR_CLUSTER_CONFIG), (*location, "ClusterConfig"), out
         )
     if "ExecutionRoleArn" in arguments and not has_id:
-        _add(out, "ExecutionRoleArn is only allowed together with ClusterId", (*location, "ExecutionRoleArn"))
+        add_problem(
+            out,
+            "argument",
+            "ExecutionRoleArn is only allowed together with ClusterId",
+            (*location, "ExecutionRoleArn"),
+        )
 
 
 def check_arguments(step_type: str, arguments: Any, location: Location) -> list[Problem]:

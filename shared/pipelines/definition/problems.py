@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pipelines.graph import PipelineGraph
 
 Severity = Literal["error", "warning"]
+Location = tuple[str | int, ...]  # keys and indexes from the definition's root to a value
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:\-]+$")
 
@@ -60,6 +61,20 @@ class Problem:
     severity: Severity = "error"
     allowed: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def at(
+        cls,
+        kind: str,
+        message: str,
+        location: Sequence[str | int],
+        severity: Severity = "error",
+        allowed: tuple[str, ...] = (),
+    ) -> Problem:
+        """A finding about the value at ``location`` (keys and indexes from the definition's root)."""
+        return cls(
+            kind=kind, message=message, path=format_json_path(location), severity=severity, allowed=allowed
+        )
+
     def __str__(self) -> str:
         where = self.path
         if self.line is not None:
@@ -77,6 +92,18 @@ class Problem:
         data = asdict(self)
         data["allowed"] = list(self.allowed)
         return {key: value for key, value in data.items() if value not in (None, [], "")}
+
+
+def add_problem(
+    out: list[Problem],
+    kind: str,
+    message: str,
+    location: Sequence[str | int],
+    severity: Severity = "error",
+    allowed: tuple[str, ...] = (),
+) -> None:
+    """Append :meth:`Problem.at` to ``out`` (the rule checkers collect findings into one list)."""
+    out.append(Problem.at(kind, message, location, severity, allowed))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pydantic
 from pipelines.definition.arguments import REQUEST_SHAPES, literal_names
 from pipelines.definition.grammar import EXPRESSION_MODELS, FUNCTION_PREFIX, is_expression
 from pipelines.definition.models import CallbackStep, LambdaStep, PipelineDefinition, Step
-from pipelines.definition.problems import Problem, Severity, format_json_path
+from pipelines.definition.problems import Location, Problem, Severity, format_json_path
 from pipelines.definition.property_paths import CHECKED_STEP_TYPES, Resolution, resolve_property_path
 from pipelines.definition.schema_errors import problems_from_validation_error
 from pipelines.expressions.context import EXECUTION_VARIABLES
@@ -34,8 +34,6 @@ SCOPED_NAMESPACES = {
     "ForEach": "ForEach.* is only defined inside a ForEach step's ForEachBody",
     "IterationOutput": "IterationOutput.* is only defined in a ForEach step's Arguments (its Selector)",
 }
-
-Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pipelines.definition.models import (
     QualityCheckStep,
     Step,
 )
-from pipelines.definition.problems import Problem, Severity, format_json_path
+from pipelines.definition.problems import Location, Problem, add_problem
 from pipelines.definition.schema_errors import describe_value, problems_from_validation_error
 
 # The dev guide lists Processing, Training, Tuning, AutoML, CreateModel, RegisterModel, Transform
@@ -69,24 +69,6 @@ _CHECK_FLAGS = ("skip_check", "fail_on_violation", "register_new_baseline")
 _CONDITION_ARGUMENT_KEYS = frozenset({"Conditions", "IfSteps", "ElseSteps"})
 
 
-Location = tuple[str | int, ...]
-
-
-def _add(
-    out: list[Problem],
-    kind: str,
-    message: str,
-    location: Location,
-    severity: Severity = "error",
-    allowed: tuple[str, ...] = (),
-) -> None:
-    out.append(
-        Problem(
-            kind=kind, message=message, path=format_json_path(location), severity=severity, allowed=allowed
-        )
-    )
-
-
 @lru_cache(maxsize=1024)
 def _expire_after_error(text: str) -> str | None:
     try:
@@ -101,7 +83,9 @@ def _check_range(
 ) -> None:
     low, high = bounds
     if not low <= value <= high:
-        _add(out, "retry-policy", f"{name} must be between {low} and {high}, got {value}", (*here, name))
+        add_problem(
+            out, "retry-policy", f"{name} must be between {low} and {high}, got {value}", (*here, name)
+        )
 
 
 def _duplicates(names: list[str]) -> dict[str, int]:
@@ -112,7 +96,7 @@ def check_retry_policies(step: Step, location: Location, out: list[Problem]) -> 
     if not step.retry_policies:
         return
     if step.type not in RETRYABLE_STEP_TYPES:
-        _add(
+        add_problem(
             out,
             "retry-policy",
             f"RetryPolicies are not supported on {step.type} steps "
@@ -124,21 +108,23 @@ def check_retry_policies(step: Step, location: Location, out: list[Problem]) -> 
     for index, policy in enumerate(step.retry_policies):
         here: Location = (*location, "RetryPolicies", index)
         if policy.max_attempts is not None and policy.expire_after_min is not None:
-            _add(out, "retry-policy", "give only one of MaxAttempts and ExpireAfterMin, not both", here)
+            add_problem(
+                out, "retry-policy", "give only one of MaxAttempts and ExpireAfterMin, not both", here
+            )
         if policy.max_attempts is not None:
             _check_range(policy.max_attempts, MAX_ATTEMPTS_RANGE, here, "MaxAttempts", out)
         if policy.expire_after_min is not None:
             _check_range(policy.expire_after_min, EXPIRE_AFTER_MIN_RANGE, here, "ExpireAfterMin", out)
         _check_range(policy.interval_seconds, INTERVAL_SECONDS_RANGE, here, "IntervalSeconds", out)
         if policy.backoff_rate < 0:
-            _add(
+            add_problem(
                 out,
                 "retry-policy",
                 f"BackoffRate must not be negative, got {policy.backoff_rate}",
                 (*here, "BackoffRate"),
             )
         elif policy.backoff_rate < 1:
-            _add(
+            add_problem(
                 out,
                 "retry-policy",
                 f"BackoffRate {policy.backoff_rate} is below 1, so each retry waits less than the one before",
@@ -146,7 +132,7 @@ def check_retry_policies(step: Step, location: Location, out: list[Problem]) -> 
                 "warning",
             )
         if not policy.exception_type:
-            _add(
+            add_problem(
                 out,
                 "retry-policy",
                 "ExceptionType must list at least one exception type",
@@ -156,7 +142,7 @@ def check_retry_policies(step: Step, location: Location, out: list[Problem]) -> 
             if exception_type not in allowed:
                 only_emr = exception_type == EMR_RETRY_EXCEPTION_TYPE
                 extra = f" ({EMR_RETRY_EXCEPTION_TYPE} only on EMR steps)" if only_emr else ""
-                _add(
+                add_problem(
                     out,
                     "retry-policy",
                     f"unknown exception type {exception_type!r}{extra}; allowed: {', '.join(allowed)}",
@@ -164,7 +150,7 @@ def check_retry_policies(step: Step, location: Location, out: list[Problem]) -> 
                     allowed=allowed,
                 )
         for exception_type, count in _duplicates(policy.exception_type).items():
-            _add(
+            add_problem(
                 out,
                 "retry-policy",
                 f"{exception_type!r} is listed {count} times",
@@ -180,7 +166,7 @@ def check_cache_config(step: Step, location: Location, out: list[Problem]) -> No
     here: Location = (*location, "CacheConfig")
     cacheable = step.type in CACHEABLE_STEP_TYPES
     if not cacheable and config.enabled:  # the SDK emits {"Enabled": false} on Lambda steps: harmless
-        _add(
+        add_problem(
             out,
             "cache-config",
             f"{step.type} steps are never cached, so CacheConfig has no effect "
@@ -191,9 +177,9 @@ def check_cache_config(step: Step, location: Location, out: list[Problem]) -> No
     if config.expire_after is not None:
         error = _expire_after_error(config.expire_after)
         if error is not None:
-            _add(out, "cache-config", error, (*here, "ExpireAfter"))
+            add_problem(out, "cache-config", error, (*here, "ExpireAfter"))
     elif config.enabled and cacheable:
-        _add(
+        add_problem(
             out,
             "cache-config",
             "caching is enabled without ExpireAfter; the docs require a timeout when caching is on",
@@ -213,7 +199,7 @@ def check_property_files(step: Step, location: Location, out: list[Problem]) -> 
         return
     here: Location = (*location, "PropertyFiles")
     if step.type != "Processing":
-        _add(
+        add_problem(
             out,
             "property-file",
             f"PropertyFiles are only supported on Processing steps, not {step.type}",
@@ -221,13 +207,13 @@ def check_property_files(step: Step, location: Location, out: list[Problem]) -> 
         )
         return
     for name, count in _duplicates([p.property_file_name for p in step.property_files]).items():
-        _add(out, "property-file", f"property file {name!r} is declared {count} times", here)
+        add_problem(out, "property-file", f"property file {name!r} is declared {count} times", here)
     output_names = _processing_output_names(step.arguments)
     if output_names is None:
         return
     for index, property_file in enumerate(step.property_files):
         if property_file.output_name not in output_names:
-            _add(
+            add_problem(
                 out,
                 "property-file",
                 f"OutputName {property_file.output_name!r} is not an output of this step "
@@ -238,7 +224,7 @@ def check_property_files(step: Step, location: Location, out: list[Problem]) -> 
 
 def check_output_parameters(step: LambdaStep | CallbackStep, location: Location, out: list[Problem]) -> None:
     for name, count in _duplicates([o.output_name for o in step.output_parameters]).items():
-        _add(
+        add_problem(
             out,
             "output-parameter",
             f"output {name!r} is declared {count} times",
@@ -251,7 +237,7 @@ def check_check_step(
 ) -> None:
     allowed = CHECK_TYPES[step.type]
     if step.check_type not in allowed:
-        _add(
+        add_problem(
             out,
             "schema",
             f"got {describe_value(step.check_type)}; allowed values: {', '.join(allowed)}",
@@ -262,7 +248,7 @@ def check_check_step(
         value = getattr(step, field_name)
         if not isinstance(value, bool) and not is_expression(value):
             alias = type(step).model_fields[field_name].alias or field_name
-            _add(
+            add_problem(
                 out,
                 "schema",
                 f"must be a boolean or an expression, got {describe_value(value)}",
@@ -272,7 +258,7 @@ def check_check_step(
 
 def check_condition_arguments(step: ConditionStep, location: Location, out: list[Problem]) -> None:
     for key in step.arguments.model_extra or {}:
-        _add(out, "schema", "unknown property of Condition Arguments", (*location, "Arguments", key))
+        add_problem(out, "schema", "unknown property of Condition Arguments", (*location, "Arguments", key))
     try:
         CONDITION_LIST.validate_python(step.arguments.conditions, strict=True)
     except pydantic.ValidationError as exc:

@@ -25,13 +25,11 @@ from pipelines.definition.models import (
     PipelineDefinition,
     Step,
 )
-from pipelines.definition.problems import Problem, Severity, format_json_path
+from pipelines.definition.problems import Location, Problem, format_json_path
 from pipelines.definition.reference_checks import ReferenceScope, StepReferenceChecker, did_you_mean
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
 from pipelines.graph import PipelineGraph
-
-Location = tuple[str | int, ...]
 
 KNOWN_TOP_LEVEL_FIELDS = frozenset(
     {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
@@ -89,16 +87,12 @@ def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     return located
 
 
-def _problem(kind: str, message: str, location: Location, severity: Severity = "error") -> Problem:
-    return Problem(kind=kind, message=message, path=format_json_path(location), severity=severity)
-
-
 def _name_problem(name: str, location: Location, shape_name: str, what: str) -> Problem | None:
     metadata = shape("sagemaker", shape_name).metadata
     low, high = max(1, metadata.get("min", 1)), metadata.get("max", 64)
     pattern = compiled_pattern(metadata.get("pattern", ".*"))
     if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
-        return _problem(
+        return Problem.at(
             "name",
             f"{what} name {name!r} must be {low} to {high} characters of letters, digits, '-' and '_'",
             location,
@@ -108,24 +102,24 @@ def _name_problem(name: str, location: Location, shape_name: str, what: str) -> 
 
 def check_top_level(definition: PipelineDefinition) -> Iterator[Problem]:
     if definition.version != SUPPORTED_VERSION:
-        yield _problem(
+        yield Problem.at(
             "version",
             f"unsupported Version {definition.version!r}; expected {SUPPORTED_VERSION!r}",
             ("Version",),
         )
     for key in definition.model_extra or {}:
         if key not in KNOWN_TOP_LEVEL_FIELDS:
-            yield _problem("unknown-field", "unknown top-level field (kept as is)", (key,), "warning")
+            yield Problem.at("unknown-field", "unknown top-level field (kept as is)", (key,), "warning")
     config = definition.pipeline_experiment_config
     for key in config or {}:
         if key not in EXPERIMENT_CONFIG_FIELDS:
-            yield _problem(
+            yield Problem.at(
                 "schema",
                 f"unknown property; allowed: {', '.join(sorted(EXPERIMENT_CONFIG_FIELDS))}",
                 ("PipelineExperimentConfig", key),
             )
     if not definition.steps:
-        yield _problem(
+        yield Problem.at(
             "schema", "the pipeline has no steps, so an execution does nothing", ("Steps",), "warning"
         )
 
@@ -145,14 +139,14 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
         if name_problem:
             yield name_problem
         if parameter.name in seen:
-            yield _problem(
+            yield Problem.at(
                 "duplicate-name",
                 f"parameter {parameter.name!r} is declared more than once",
                 (*location, "Name"),
             )
         seen.add(parameter.name)
         if parameter.has_default and not _value_matches(parameter.default_value, parameter.type):
-            yield _problem(
+            yield Problem.at(
                 "parameter",
                 f"default {parameter.default_value!r} is not a {parameter.type}",
                 (*location, "DefaultValue"),
@@ -160,14 +154,14 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
         if parameter.enum_values is None:
             continue
         if not parameter.enum_values:
-            yield _problem("parameter", "EnumValues must not be empty", (*location, "EnumValues"))
+            yield Problem.at("parameter", "EnumValues must not be empty", (*location, "EnumValues"))
         for position, value in enumerate(parameter.enum_values):
             if not _value_matches(value, parameter.type):
-                yield _problem(
+                yield Problem.at(
                     "parameter", f"{value!r} is not a {parameter.type}", (*location, "EnumValues", position)
                 )
         if parameter.has_default and parameter.default_value not in parameter.enum_values:
-            yield _problem(
+            yield Problem.at(
                 "parameter",
                 f"default {parameter.default_value!r} is not one of EnumValues {parameter.enum_values!r}",
                 (*location, "DefaultValue"),
@@ -187,13 +181,13 @@ def check_step_names(located: list[LocatedStep]) -> Iterator[Problem]:
             continue
         earlier_path = format_json_path(earlier.location)
         if earlier.branch and item.branch:
-            yield _problem(
+            yield Problem.at(
                 "branch",
                 f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch",
                 (*item.location, "Name"),
             )
         else:
-            yield _problem(
+            yield Problem.at(
                 "duplicate-name",
                 f"step name {name!r} is already used at {earlier_path}; names are unique across all branches",
                 (*item.location, "Name"),
@@ -209,19 +203,19 @@ def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Pro
         location = (*item.location, "DependsOn", index)
         if target is None:
             out.append(
-                _problem("depends-on", f"step {name!r} does not exist{did_you_mean(name, steps)}", location)
+                Problem.at("depends-on", f"step {name!r} does not exist{did_you_mean(name, steps)}", location)
             )
         elif target is item.step:
-            out.append(_problem("depends-on", "a step cannot depend on itself", location))
+            out.append(Problem.at("depends-on", "a step cannot depend on itself", location))
         else:
             out.append(
-                _problem(
+                Problem.at(
                     "depends-on", f"{name!r} is a Fail step; no step can depend on a Fail step", location
                 )
             )
     if len(depends_on) > 1 and len(set(depends_on)) != len(depends_on):
         out.append(
-            _problem(
+            Problem.at(
                 "depends-on", "a step is listed more than once", (*item.location, "DependsOn"), "warning"
             )
         )
@@ -294,7 +288,7 @@ def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(step, GenericStep):
         out.append(
-            _problem(
+            Problem.at(
                 "unknown-step-type",
                 f"unknown step type {step.type!r} (kept as is; its properties are not checked). "
                 f"Known types: {', '.join(KNOWN_STEP_TYPES)}",
@@ -305,7 +299,7 @@ def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
     elif step.model_extra:
         for key in step.model_extra:
             message = f"unknown property of a {step.type} step (kept as is)"
-            out.append(_problem("unknown-field", message, (*location, key), "warning"))
+            out.append(Problem.at("unknown-field", message, (*location, key), "warning"))
     if step.depends_on:
         check_depends_on(item, scope.steps, out)
     out.extend(check_envelope(step, location))
@@ -334,7 +328,7 @@ def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[P
     if cycle is None:
         return
     where = next((item.location for item in located if item.step.name == cycle[0]), ("Steps",))
-    yield _problem("cycle", f"the steps depend on each other in a cycle: {' -> '.join(cycle)}", where)
+    yield Problem.at("cycle", f"the steps depend on each other in a cycle: {' -> '.join(cycle)}", where)
 
 
 def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem], PipelineGraph]:

@@ -101,8 +101,8 @@ def handle_proxy_event(endpoint: CloudEndpoint, event: Mapping[str, Any]) -> tup
     rid = request_id(event)
     try:
         who = caller(event)
-    except AccessDenied as error:
-        return "none", error_response(error, rid)
+    except AccessDenied as denied:
+        return "none", error_response(denied, rid)
     context = CallContext(account_id=who.account_id, region=endpoint.region, request_id=rid)
     method = str(event.get("httpMethod") or "POST")
     path = str(event.get("path") or "/")
@@ -114,10 +114,14 @@ def handle_proxy_event(endpoint: CloudEndpoint, event: Mapping[str, Any]) -> tup
         service = endpoint.json_services().get(prefix, endpoint.sagemaker)
         wire = HttpRequest(method=method, path=path, headers=headers, body=body, query=_query(event))
         return prefix, service.handle(wire, context)
-    environ = EnvironBuilder(method=method, path=path, query_string=_query(event), headers=headers, data=body).get_environ()
+    environ = EnvironBuilder(
+        method=method, path=path, query_string=_query(event), headers=list(headers.items()), data=body
+    ).get_environ()
     request = Request(environ)
     for name, rest in (("scheduler", endpoint.scheduler), ("ram", endpoint.ram)):
         if rest is not None and rest.matches(request):
             return name, rest.handle(request, body, context)
-    error = UnknownOperation(f"no operation at {method} {path}: send X-Amz-Target for SageMaker and EventBridge calls")
+    error = UnknownOperation(
+        f"no operation at {method} {path}: send X-Amz-Target for SageMaker and EventBridge calls"
+    )
     return "none", error_response(error, rid)

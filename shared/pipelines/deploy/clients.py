@@ -28,6 +28,26 @@ def sign_for_execute_api(service_client: Any, region_name: str) -> Any:
     return service_client
 
 
+API_SERVICES = ("sagemaker", "scheduler", "ram", "events")
+
+
+def sign_session_for_execute_api(
+    session: boto3.Session, region_name: str, services: tuple[str, ...] = API_SERVICES
+) -> None:
+    """Every client ``session`` creates afterwards for ``services`` signs for API Gateway.
+
+    For code that builds its own clients from a session -- the SageMaker SDK's
+    ``Pipeline.put_triggers`` creates a ``scheduler`` client from ``sagemaker_session.boto_session``;
+    combine with ``AWS_ENDPOINT_URL_SCHEDULER`` / ``AWS_ENDPOINT_URL_SAGEMAKER`` set to the API URL.
+    """
+
+    def scope(request: Any, **_: Any) -> None:
+        request.context.setdefault("signing", {}).update(signing_name=EXECUTE_API, region=region_name)
+
+    for service in services:
+        session.events.register(f"before-sign.{service}", scope)
+
+
 @dataclass(frozen=True)
 class ApiClients:
     sagemaker: Any
@@ -37,14 +57,20 @@ class ApiClients:
 
 
 def api_clients(
-    endpoint_url: str, region_name: str, *, session: boto3.Session | None = None, config: BotoConfig | None = None
+    endpoint_url: str,
+    region_name: str,
+    *,
+    session: boto3.Session | None = None,
+    config: BotoConfig | None = None,
 ) -> ApiClients:
     """Clients for every API the deployment serves at ``endpoint_url`` (its stage URL)."""
     session = session or boto3.Session(region_name=region_name)
     settings = config or BotoConfig(retries={"max_attempts": 5, "mode": "standard"})
 
     def rest(service: str) -> Any:
-        made = session.client(service, endpoint_url=endpoint_url, region_name=region_name, config=settings)
+        made = session.client(  # type: ignore[call-overload]
+            service, endpoint_url=endpoint_url, region_name=region_name, config=settings
+        )
         return sign_for_execute_api(made, region_name)
 
     return ApiClients(

@@ -28,7 +28,6 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.api.ops.access import ALLOW_EXECUTION_PERMISSION, READ_ONLY_PERMISSION
 from pipelines.api.ram import permission_arn
 from pipelines.deploy.clients import ApiClients
 from pipelines.errors import ValidationError
@@ -43,12 +42,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+Permission = Literal[
+    "AWSRAMDefaultPermissionSageMakerPipeline", "AWSRAMPermissionSageMakerPipelineAllowExecution"
+]
+
+
 class ShareSpec(_Model):
     name: str = Field(alias="Name", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     accounts: list[str] = Field(alias="Accounts", min_length=1)
-    permission: Literal["AWSRAMDefaultPermissionSageMakerPipeline", "AWSRAMPermissionSageMakerPipelineAllowExecution"] = (
-        Field(alias="Permission", default=READ_ONLY_PERMISSION)
-    )
+    permission: Permission = Field(alias="Permission", default="AWSRAMDefaultPermissionSageMakerPipeline")
 
 
 class ScheduleSpec(_Model):
@@ -113,7 +115,9 @@ def parse_spec(properties: Mapping[str, Any] | None) -> PipelineSpec | None:
         return None
     text = properties.get(SPEC_PROPERTY)
     if not isinstance(text, str):
-        raise InvalidResourceRequest(f"the resource property {SPEC_PROPERTY} (the pipeline spec as JSON) is missing")
+        raise InvalidResourceRequest(
+            f"the resource property {SPEC_PROPERTY} (the pipeline spec as JSON) is missing"
+        )
     return PipelineSpec.model_validate_json(text)
 
 
@@ -182,11 +186,17 @@ class PipelineResource:
     def _result(spec: PipelineSpec, arn: str, version: int) -> dict[str, Any]:
         return {
             "PhysicalResourceId": arn,
-            "Data": {"PipelineArn": arn, "PipelineName": spec.pipeline_name, "PipelineVersionId": str(version)},
+            "Data": {
+                "PipelineArn": arn,
+                "PipelineName": spec.pipeline_name,
+                "PipelineVersionId": str(version),
+            },
         }
 
     # -- update ------------------------------------------------------------------------------------
-    def update(self, spec: PipelineSpec, old: PipelineSpec | None, arn: str, request_id: str) -> dict[str, Any]:
+    def update(
+        self, spec: PipelineSpec, old: PipelineSpec | None, arn: str, request_id: str
+    ) -> dict[str, Any]:
         if old is None or old.pipeline_name != spec.pipeline_name:
             # A replacement: CloudFormation deletes the old pipeline afterwards. Its schedules go
             # first, since the new pipeline's schedules may reuse their names.
@@ -299,8 +309,6 @@ class PipelineResource:
 
 
 __all__ = [
-    "ALLOW_EXECUTION_PERMISSION",
-    "READ_ONLY_PERMISSION",
     "SPEC_PROPERTY",
     "InvalidResourceRequest",
     "PipelineResource",

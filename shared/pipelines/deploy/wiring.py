@@ -26,6 +26,7 @@ from pipelines.deploy.ram_store import DynamoDBResourceShares
 from pipelines.deploy.settings import CloudSettings, MissingSetting
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runtime.engine_client import EngineClient
 from pipelines.store import Store
 from pipelines.store.dynamodb import store_from_environment
 from pipelines.triggers.fire import operations_starter
@@ -51,7 +52,9 @@ class CloudServices:
             sagemaker=JsonService("sagemaker", sagemaker_handlers(self.operations)),
             region=self.settings.region,
             events=JsonService("events", self.rules.handlers()) if self.rules is not None else None,
-            scheduler=RestService("scheduler", scheduler_handlers(self.scheduler)) if self.scheduler else None,
+            scheduler=RestService("scheduler", scheduler_handlers(self.scheduler))
+            if self.scheduler
+            else None,
             ram=RestService("ram", self.shares.handlers()),
         )
 
@@ -60,10 +63,11 @@ class CloudServices:
 
 
 def default_runtime(settings: CloudSettings, store: Store, objects: ObjectStore) -> ExecutionRuntime:
-    """The cloud execution runtime (``pipelines.runtime.cloud``)."""
-    from pipelines.runtime.cloud import cloud_runtime  # type: ignore[import-not-found]
-
-    return cloud_runtime(settings, store=store, objects=objects)  # type: ignore[no-any-return]
+    """Start, stop, retry and callbacks go to the engine Lambda, which alone starts work."""
+    return EngineClient(
+        aws.client("lambda", settings.region),
+        _required(settings.engine_function_name, "ENGINE_FUNCTION_NAME"),
+    )
 
 
 def build_cloud_services(

@@ -31,6 +31,7 @@ from pipelines.expressions import evaluate, evaluate_conditions
 from pipelines.graph import PipelineGraph
 from pipelines.objects.base import ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
+from pipelines.runners.outputs import OutputParameterError, OutputValues, coerce_outputs
 from pipelines.store.base import (
     RUNNING_STEP_STATUSES,
     TERMINAL_EXECUTION_STATUSES,
@@ -83,13 +84,16 @@ class Decisions:
 
     def advance(self, plan: Plan, compiled: Compiled) -> None:
         scope = selective_scope(plan, compiled)
+        topology = compiled.topology
+        catchable = topology.catchable_failures(scope)
         while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
             current = plan.current_steps()
-            ready = ready_steps(compiled.topology, current, scope)
+            stopping = plan.execution.status == "Stopping"
             running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
-            blocked = blocks_new_starts(current.values())
+            blocked = blocks_new_starts(current.values(), catchable)
             settled_now = False  # a step ended at once, which may make others ready
-            if plan.execution.status == "Executing" and not blocked:
+            if not blocked:
+                ready = ready_steps(topology, current, scope, stopping=stopping)
                 limit = plan.execution.parallelism
                 for name in ready:
                     step = compiled.steps[name]
@@ -104,12 +108,13 @@ class Decisions:
                         continue
                     settled_now = True
                     if plan.steps[name].status == "Failed":
-                        break  # the failure policy: nothing new starts after a failure
+                        break  # the failure policy decides, on fresh records, what may still start
             if settled_now:
                 continue
             if running:
                 return
-            status, reason = final_status(plan.execution.status == "Stopping", list(current.values()))
+            handled = topology.handled_failures(current, plan.execution.run)
+            status, reason = final_status(stopping, list(current.values()), handled)
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return
@@ -447,10 +452,13 @@ class Decisions:
             status = "Stopped" if record.status == "Stopping" else "Failed"
             self._end(plan, record, status, failure_reason=reason)
             return
-        step = compiled.steps[token.step_name]
-        listed, typed = callback_outputs(step, outputs)
-        metadata = merge_metadata(record.metadata, {"Callback": {"OutputParameters": listed}})
-        self._end(plan, record, "Succeeded", properties={"OutputParameters": typed}, metadata=metadata)
+        try:
+            values = callback_outputs(compiled.steps[token.step_name], outputs)
+        except OutputParameterError as exc:
+            self._end(plan, record, "Failed", failure_reason=str(exc))
+            return
+        metadata = merge_metadata(record.metadata, {"Callback": {"OutputParameters": values.metadata}})
+        self._end(plan, record, "Succeeded", properties=values.properties, metadata=metadata)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -591,47 +599,24 @@ def output_uri(source: Any, output_name: str) -> str | None:
     return None
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+def callback_outputs(step: Step, outputs: Mapping[str, Any]) -> OutputValues:
+    """A SendPipelineExecutionStepSuccess's OutputParameters, typed by the step's declarations.
 
-
-def _typed(value: str, declared: str, name: str) -> Any:
-    try:
-        if declared == "Integer":
-            return int(value)
-        if declared == "Float":
-            return float(value)
-        if declared == "Boolean":
-            lowered = value.strip().lower()
-            if lowered not in ("true", "false"):
-                raise ValueError(value)
-            return lowered == "true"
-    except ValueError:
-        raise InvalidCallbackOutputs(
-            f"Output parameter '{name}' value '{value}' is not a valid {declared}."
-        ) from None
-    return value
-
-
-def callback_outputs(step: Step, outputs: Mapping[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """Outputs as the service lists them ([{Name, Value}], values as strings, nested values
-    flattened to JSON text) and as ``Steps.X.OutputParameters['n']`` reads them (typed by the
-    declared OutputType)."""
+    The rules are the Lambda step's (runners/outputs.py: declared outputs only, nested values
+    as one JSON string, each value coerced to its OutputType, a value that cannot be fails the
+    step), with one difference: a declared output the callback did not send is left out instead
+    of failing the step. The callback API makes every output optional, the seed docs raise the
+    service's error only "when you try to refer to" a bad output, and existing callers send
+    none at all; a Lambda result, by contrast, is the function's answer and must be complete.
+    The request limits of the API itself (at most 50 parameters, values up to 1024 characters)
+    are refused before the step changes (InvalidCallbackOutputs)."""
     if len(outputs) > _MAX_CALLBACK_OUTPUTS:
         raise InvalidCallbackOutputs(f"At most {_MAX_CALLBACK_OUTPUTS} output parameters are allowed.")
-    declared = {p.output_name: p.output_type for p in getattr(step, "output_parameters", [])}
-    listed: list[dict[str, str]] = []
-    typed: dict[str, Any] = {}
     for name, value in outputs.items():
-        text = _as_text(value)
-        if len(text) > _MAX_OUTPUT_VALUE:
+        if isinstance(value, str) and len(value) > _MAX_OUTPUT_VALUE:
             raise InvalidCallbackOutputs(
                 f"Output parameter '{name}' is longer than {_MAX_OUTPUT_VALUE} characters."
             )
-        listed.append({"Name": str(name), "Value": text})
-        typed[str(name)] = _typed(text, declared.get(str(name), "String"), str(name))
-    return listed, typed
+    declared = getattr(step, "output_parameters", [])
+    sent = [p for p in declared if outputs.get(p.output_name) is not None]
+    return coerce_outputs(sent, outputs, source="the callback")

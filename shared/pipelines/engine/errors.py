@@ -17,6 +17,19 @@ class PipelineNotFound(ResourceNotFound):
         super().__init__(f"Pipeline '{name}' does not exist.")
 
 
+class PipelineVersionNotFound(ResourceNotFound):
+    def __init__(self, pipeline_arn: str, version_id: int) -> None:
+        super().__init__(f"Pipeline version {version_id} of {pipeline_arn} does not exist.")
+
+
+class UnsupportedRunConditions(ValidationError):
+    """DependsOn triggers this engine cannot honour; refused rather than run as plain dependencies."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("The pipeline cannot run here:\n" + "\n".join(self.problems))
+
+
 class UnsupportedSteps(ValidationError):
     """Steps whose type has no runner in this runtime; raised before anything starts."""
 

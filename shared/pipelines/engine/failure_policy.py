@@ -4,32 +4,51 @@ Our reading (DESIGN.md "Failure"): once a step has failed for good, no new step 
 steps already running finish, then the execution is Failed. A Fail step fails the execution
 with its ErrorMessage, also only after the concurrent steps complete. A stop ends Stopped,
 or Failed when a step that was not asked to stop (a Lambda) failed meanwhile.
+
+Run conditions (the v3 SDK's ``DependsOn`` triggers, see readiness.py) refine this. A failure
+that some step waits for (a ``Failed`` or ``Any`` trigger on the failed step, that step being
+allowed to run) is *catchable*: it does not stop other steps from starting. When a handler of
+this run was reached through the failure, the failure is *handled*, and an execution whose
+only failures are handled ends ``CompletedWithFailures`` (the SDK's ``StepDependency`` docs: "A
+pipeline whose steps run on a failed upstream step ends in the CompletedWithFailures status
+instead of Failed"). A catchable failure whose handler never ran (its other dependencies were
+not met) is unhandled and fails the execution as usual. A Fail step always fails it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 from pipelines.store.base import StepRecord
 
 GENERIC_FAILURE = "Step failure: One or multiple steps failed."
+COMPLETED_WITH_FAILURES = "CompletedWithFailures"
 
 
-def blocks_new_starts(current_steps: Iterable[StepRecord]) -> bool:
-    """True once any step of the current run has failed for good."""
-    return any(record.status == "Failed" for record in current_steps)
+def blocks_new_starts(current_steps: Iterable[StepRecord], catchable: Set[str] = frozenset()) -> bool:
+    """True once any step of the current run has failed for good and nothing waits for that."""
+    return any(record.status == "Failed" and record.step_name not in catchable for record in current_steps)
 
 
-def final_status(stopping: bool, current_steps: list[StepRecord]) -> tuple[str, str | None]:
-    """(status, FailureReason) of an execution with nothing left running or startable."""
+def final_status(
+    stopping: bool, current_steps: list[StepRecord], handled: Set[str] = frozenset()
+) -> tuple[str, str | None]:
+    """(status, FailureReason) of an execution with nothing left running or startable;
+    ``handled`` names the failed steps a run-condition handler was reached through."""
     failed = [r for r in current_steps if r.status == "Failed"]
     fail_steps = [r for r in failed if r.step_type == "Fail"]
     if fail_steps:
         message = fail_steps[0].metadata.get("Fail", {}).get("ErrorMessage")
         return "Failed", str(message) if message is not None else GENERIC_FAILURE
-    if failed:
-        names = ", ".join(r.step_name for r in failed)
-        return "Failed", f"{GENERIC_FAILURE} Failed steps: {names}."
+    unhandled = [r for r in failed if r.step_name not in handled]
+    if unhandled:
+        return "Failed", _naming(unhandled)
     if stopping:
         return "Stopped", None
+    if failed:
+        return COMPLETED_WITH_FAILURES, _naming(failed)
     return "Succeeded", None
+
+
+def _naming(failed: list[StepRecord]) -> str:
+    return f"{GENERIC_FAILURE} Failed steps: {', '.join(r.step_name for r in failed)}."

@@ -30,12 +30,15 @@ from pipelines.engine.errors import (
     ExecutionNotFound,
     ExecutionStateConflict,
     PipelineNotFound,
+    PipelineVersionNotFound,
+    UnsupportedRunConditions,
     UnsupportedSteps,
 )
 from pipelines.engine.experiments import bind_experiment, execution_records
 from pipelines.engine.ids import execution_arn, execution_id_of, new_execution_id, parse_execution_arn
+from pipelines.engine.pipelines import record_last_run
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import Topology
+from pipelines.engine.readiness import Topology, run_condition_problems
 from pipelines.engine.resolution import evaluation_context
 from pipelines.engine.selective import reused_steps, validate_selection
 from pipelines.errors import ConflictError, ValidationError
@@ -48,6 +51,7 @@ from pipelines.store.base import (
     ExecutionRecord,
     ExecutionState,
     IdempotencyRecord,
+    PipelineRecord,
     SelectiveExecutionConfig,
     StaleWrite,
     Store,
@@ -97,20 +101,31 @@ class Engine:
         description: str | None = None,
         client_request_token: str | None = None,
         created_by: dict[str, Any] | None = None,
+        pipeline_version_id: int | None = None,
     ) -> Outcome:
         pipeline = self.store.get_pipeline(pipeline_name)
         if pipeline is None:
             raise PipelineNotFound(pipeline_name)
         request_fingerprint = _fingerprint(
-            pipeline_name, parameters, definition, parallelism, selective, display_name, description
+            pipeline_name,
+            parameters,
+            definition,
+            parallelism,
+            selective,
+            display_name,
+            description,
+            pipeline_version_id,
         )
         if client_request_token:
             replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
             if replay is not None:
                 return replay
-        # A pipeline's own definition was validated when it was created or updated.
-        text = definition if definition is not None else pipeline.definition
+        text, version_id = self._definition_to_run(pipeline, definition, pipeline_version_id)
+        # A stored version's definition was validated when it was created or updated.
         parsed = load_definition(text) if definition is not None else parse_definition(text)
+        trigger_problems = run_condition_problems(parsed)
+        if trigger_problems:
+            raise UnsupportedRunConditions(trigger_problems)
         compiled = self._compile(text, parsed)
         given = dict(parameters or {})
         coerced = coerce_parameters(parsed.parameters, given)
@@ -136,7 +151,7 @@ class Engine:
                 execution_arn=execution_arn(pipeline.arn, execution_id),
                 pipeline_name=pipeline.name,
                 pipeline_arn=pipeline.arn,
-                pipeline_version_id=pipeline.latest_version_id if definition is None else None,
+                pipeline_version_id=version_id,
                 definition=text,
                 parameters=coerced,
                 parallelism=parallelism if parallelism is not None else pipeline.parallelism,
@@ -178,8 +193,25 @@ class Engine:
                     if replay is not None:
                         return replay
                 continue
+            record_last_run(self.store, pipeline, now)
             return plan.outcome()
         raise ConflictError("Could not start the pipeline execution: too many concurrent conflicts.")
+
+    def _definition_to_run(
+        self, pipeline: PipelineRecord, definition: str | None, version_id: int | None
+    ) -> tuple[str, int | None]:
+        """The definition text an execution is bound to, and the pipeline version it came from
+        (None for an explicit definition, which is no stored version)."""
+        if definition is not None:
+            if version_id is not None:
+                raise ValidationError("Give either a definition or a PipelineVersionId, not both.")
+            return definition, None
+        if version_id is None or version_id == pipeline.latest_version_id:
+            return pipeline.definition, pipeline.latest_version_id
+        version = self.store.get_pipeline_version(pipeline.name, version_id)
+        if version is None:
+            raise PipelineVersionNotFound(pipeline.arn, version_id)
+        return version.definition, version.version_id
 
     # -- reports from runtimes ----------------------------------------------------------------
 
@@ -251,15 +283,7 @@ class Engine:
     def retry(self, execution: str, *, parallelism: int | None = None) -> Outcome:
         def decide(plan: Plan, compiled: Compiled) -> bool:
             current = plan.execution
-            if current.status != "Failed":
-                raise ExecutionStateConflict(
-                    f"Pipeline execution {current.execution_arn} has status {current.status}; "
-                    "only a Failed execution can be retried."
-                )
-            if current.ended_at_fail_step:
-                raise ExecutionStateConflict(
-                    f"Pipeline execution {current.execution_arn} ended at a Fail step and cannot be retried."
-                )
+            check_retryable(current)
             plan.update_execution(
                 status="Executing",
                 run=current.run + 1,
@@ -432,6 +456,19 @@ class Engine:
         if len(self._compiled) > _MEMO_SIZE:
             self._compiled.popitem(last=False)
         return compiled
+
+
+def check_retryable(execution: ExecutionRecord) -> None:
+    """Raise ExecutionStateConflict unless RetryPipelineExecution may retry ``execution``."""
+    if execution.status != "Failed":
+        raise ExecutionStateConflict(
+            f"Pipeline execution {execution.execution_arn} has status {execution.status}; "
+            "only a Failed execution can be retried."
+        )
+    if execution.ended_at_fail_step:
+        raise ExecutionStateConflict(
+            f"Pipeline execution {execution.execution_arn} ended at a Fail step and cannot be retried."
+        )
 
 
 def _fingerprint(*parts: Any) -> str:

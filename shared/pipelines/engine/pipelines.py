@@ -1,11 +1,23 @@
-"""Registering a definition as a pipeline (with versions), for runs that start from a file."""
+"""Registering a definition as a pipeline (with versions), for runs that start from a file, and
+recording when a pipeline last ran."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pipelines.definition import load_definition
 from pipelines.engine.clock import Clock, SystemClock
 from pipelines.engine.ids import pipeline_arn
-from pipelines.store.base import PipelineRecord, PipelineVersionRecord, RecordExists, StaleWrite, Store
+from pipelines.store.base import (
+    PipelineRecord,
+    PipelineVersionRecord,
+    RecordExists,
+    RecordNotFound,
+    StaleWrite,
+    Store,
+)
+
+_LAST_RUN_ATTEMPTS = 10
 
 
 def upsert_pipeline(
@@ -65,3 +77,25 @@ def upsert_pipeline(
         except StaleWrite:
             continue
     raise StaleWrite(f"Pipeline {name} kept changing while it was being updated.")
+
+
+def record_last_run(store: Store, pipeline: PipelineRecord, started_at: datetime) -> None:
+    """Move the pipeline's LastRunTime forward to ``started_at``.
+
+    A conditional update of the pipeline row, re-read on conflict. It only ever moves the time
+    forward, so concurrent starts converge: a loser that finds a time at least as late stops.
+    The execution has already started when this runs, so a pipeline deleted meanwhile, or one
+    that keeps changing, leaves LastRunTime as it is rather than failing the start.
+    """
+    current: PipelineRecord | None = pipeline
+    for _ in range(_LAST_RUN_ATTEMPTS):
+        if current is None or (current.last_run_at is not None and current.last_run_at >= started_at):
+            return
+        try:
+            store.update_pipeline(
+                current.model_copy(update={"last_run_at": started_at, "version": current.version + 1}),
+                current.version,
+            )
+            return
+        except (StaleWrite, RecordNotFound):
+            current = store.get_pipeline(pipeline.name)

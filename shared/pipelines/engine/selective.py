@@ -14,8 +14,9 @@ from pipelines.engine.errors import InvalidSelection
 from pipelines.graph import PipelineGraph
 from pipelines.store.base import ExecutionState, SelectiveExecutionConfig, StepRecord
 
-REFERENCE_STATUSES = frozenset({"Succeeded", "Failed"})
-"""The dev guide: the reference "must be in Success or Failed state"."""
+REFERENCE_STATUSES = frozenset({"Succeeded", "Failed", "CompletedWithFailures"})
+"""The dev guide: the reference "must be in Success or Failed state"; CompletedWithFailures
+(v3 run conditions) is both finished and partly failed, so it qualifies too."""
 
 
 def validate_selection(graph: PipelineGraph, config: SelectiveExecutionConfig) -> set[str]:

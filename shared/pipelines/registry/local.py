@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from pipelines.registry.shapes import (
     structure_members,
     validate_request,
 )
-from pipelines.sqlite_schema import connect, migrate, transaction
+from pipelines.sqlite_schema import connection, migrate, transaction
 
 COMPONENT = "model_registry"
 DEFAULT_APPROVAL_STATUS = "PendingManualApproval"
@@ -80,20 +79,12 @@ class ModelRegistry:
         self.database_path = Path(database_path)
         self.region = region
         self.account_id = account_id
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             migrate(conn, COMPONENT, _MIGRATIONS)
 
     @classmethod
     def from_config(cls, config: Config) -> ModelRegistry:
         return cls(config.database_path, region=config.region, account_id=config.account_id)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.database_path)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
     def _arn(self, resource: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource.lower()}"
@@ -106,7 +97,7 @@ class ModelRegistry:
         name = str(request["ModelName"])
         record = project(request, output_members("DescribeModel"))
         record.update(ModelArn=self._arn(f"model/{name}"), CreationTime=_now())
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             try:
                 conn.execute(
                     "INSERT INTO models (name, arn, created_at, record) VALUES (?, ?, ?, ?)",
@@ -119,7 +110,7 @@ class ModelRegistry:
         return record
 
     def describe_model(self, name: str) -> dict[str, Any]:
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             row = conn.execute("SELECT record FROM models WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise RegistryNotFound(f'Could not find model "{self._arn(f"model/{name}")}".')
@@ -127,7 +118,7 @@ class ModelRegistry:
 
     def list_models(self) -> list[dict[str, Any]]:
         """ModelSummary entries, newest first."""
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute("SELECT record FROM models ORDER BY created_at DESC, name").fetchall()
         members = structure_members("ModelSummary")
         return [project(json.loads(row["record"]), members) for row in rows]
@@ -140,7 +131,7 @@ class ModelRegistry:
         if description is not None:
             request["ModelPackageGroupDescription"] = description
         validate_request("CreateModelPackageGroup", request)
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             if self._group_row(conn, name) is not None:
                 raise RegistryConflict(
                     f"Model Package Group already exists: {self._arn(f'model-package-group/{name}')}"
@@ -148,7 +139,7 @@ class ModelRegistry:
             return self._insert_group(conn, request)
 
     def describe_model_package_group(self, name: str) -> dict[str, Any]:
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             row = self._group_row(conn, name)
         if row is None:
             raise RegistryNotFound(
@@ -158,7 +149,7 @@ class ModelRegistry:
 
     def list_model_package_groups(self) -> list[dict[str, Any]]:
         """ModelPackageGroupSummary entries, newest first."""
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute(
                 "SELECT record FROM model_package_groups ORDER BY created_at DESC, name"
             ).fetchall()
@@ -220,7 +211,7 @@ class ModelRegistry:
             ModelPackageStatusDetails={"ValidationStatuses": [], "ImageScanStatuses": []},
         )
         client_token = idempotency_key or request.get("ClientToken")
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             if client_token is not None:
                 row = conn.execute(
                     "SELECT record FROM model_packages WHERE client_token = ?", (client_token,)
@@ -273,7 +264,7 @@ class ModelRegistry:
 
     def describe_model_package(self, name_or_arn: str) -> dict[str, Any]:
         """By ARN (versioned or not) or by unversioned name."""
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             row = conn.execute(
                 "SELECT record FROM model_packages WHERE arn = ? OR (name = ? AND version IS NULL)",
                 (name_or_arn.lower() if name_or_arn.startswith("arn:") else name_or_arn, name_or_arn),
@@ -290,7 +281,7 @@ class ModelRegistry:
             query += " WHERE group_name = ?"
             args = (group,)
         query += " ORDER BY created_at DESC, version DESC"
-        with self._connection() as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute(query, args).fetchall()
         members = structure_members("ModelPackageSummary")
         return [project(json.loads(row["record"]), members) for row in rows]
@@ -304,7 +295,7 @@ class ModelRegistry:
                 f"ModelApprovalStatus {status!r} must be one of {', '.join(enum_values('ModelApprovalStatus'))}"
             )
         arn = model_package_arn.lower()
-        with self._connection() as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             row = conn.execute("SELECT record FROM model_packages WHERE arn = ?", (arn,)).fetchone()
             if row is None:
                 raise RegistryNotFound(f"ModelPackage {model_package_arn} does not exist.")

@@ -8,33 +8,21 @@ first version back instead of registering a second one.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pipelines.config import Config
-from pipelines.definition.models import Step
-from pipelines.errors import ValidationError
 from pipelines.registry import ModelRegistry
-from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
+from pipelines.runners.base import RunContext, StepResult
+from pipelines.runners.model import RegistryStepRunner
 
 
-class RegisterModelRunner:
+class RegisterModelRunner(RegistryStepRunner):
     step_type: ClassVar[str] = "RegisterModel"
+    request_name: ClassVar[str] = "CreateModelPackage"
 
-    def check(self, step: Step, config: Config) -> str | None:
-        return None  # nothing outside the state database is needed
-
-    def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
-        if not isinstance(request.arguments, dict):
-            raise StepFailed(
-                "Arguments must be a CreateModelPackage request object", error_code="ValidationException"
-            )
-        registry = ModelRegistry.from_config(ctx.config)
-        try:
-            package = registry.create_model_package(
-                request.arguments, create_group=True, idempotency_key=request.job_name
-            )
-        except ValidationError as exc:
-            raise StepFailed(str(exc), error_code=exc.code) from exc
+    def record(
+        self, registry: ModelRegistry, arguments: dict[str, Any], job_name: str, ctx: RunContext
+    ) -> StepResult:
+        package = registry.create_model_package(arguments, create_group=True, idempotency_key=job_name)
         ctx.log(
             f"registered {package['ModelPackageArn']} ({package.get('ModelApprovalStatus', 'unversioned')})"
         )

@@ -44,6 +44,9 @@ from pipelines import aws
 from pipelines.callbacks.messages import STOPPING, callback_message
 from pipelines.definition import parse_definition
 from pipelines.definition.models import PipelineDefinition, Step
+from pipelines.deploy import settings as deploy_settings
+from pipelines.deploy.settings import CloudSettings as DeploySettings
+from pipelines.deploy.settings import MissingSetting
 from pipelines.engine import (
     Engine,
     ExecutionFinished,
@@ -56,7 +59,7 @@ from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.runners.base import StepFailed, StepPending
-from pipelines.runtime.status_events import EventBridgePublisher, NullPublisher, StatusPublisher
+from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -116,12 +119,8 @@ class MissingPipelineRole(ValidationError):
     """The pipeline has no RoleArn, and in the cloud every step runs as that role."""
 
 
-class ConfigurationMissing(PipelinesError):
-    """An environment variable the engine Lambda needs is not set."""
-
-
 @dataclass(frozen=True)
-class CloudSettings:
+class EngineSettings:
     region: str
     account_id: str
     step_runner_arn: str
@@ -131,24 +130,22 @@ class CloudSettings:
     token_ttl: timedelta = timedelta(days=366)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> CloudSettings:
-        def need(name: str) -> str:
-            value = environ.get(name)
-            if not value:
-                raise ConfigurationMissing(f"the engine needs the environment variable {name}")
-            return value
-
-        step_runner = need("STEP_RUNNER_ARN")
-        parts = step_runner.split(":")
+    def from_deployment(cls, settings: DeploySettings, *, assume_pipeline_roles: bool = True) -> EngineSettings:
+        """The engine's part of the stack's environment contract (``pipelines.deploy.settings``)."""
+        if not settings.step_runner_arn:
+            raise MissingSetting(deploy_settings.STEP_RUNNER_ARN)
+        if not settings.pipeline_execution_arn:
+            raise MissingSetting(deploy_settings.PIPELINE_EXECUTION_ARN)
+        parts = settings.step_runner_arn.split(":")
         if len(parts) < 7 or parts[2] != "states":
-            raise ConfigurationMissing(f"STEP_RUNNER_ARN is not a state machine ARN: {step_runner!r}")
+            raise ValidationError(f"STEP_RUNNER_ARN is not a state machine ARN: {settings.step_runner_arn!r}")
         return cls(
-            region=parts[3],
+            region=settings.region,
             account_id=parts[4],
-            step_runner_arn=step_runner,
-            pipeline_execution_arn=need("PIPELINE_EXECUTION_ARN"),
-            event_bus_name=environ.get("EVENT_BUS_NAME") or None,
-            assume_pipeline_roles=environ.get("ASSUME_PIPELINE_ROLES", "true").lower() != "false",
+            step_runner_arn=settings.step_runner_arn,
+            pipeline_execution_arn=settings.pipeline_execution_arn,
+            event_bus_name=settings.event_bus_name,
+            assume_pipeline_roles=assume_pipeline_roles,
         )
 
     def runner_arn(self, name: str) -> str:
@@ -243,7 +240,7 @@ class CloudRuntime:
         engine: Engine,
         tokens: TaskTokenStore,
         access: AwsAccess,
-        settings: CloudSettings,
+        settings: EngineSettings,
         publisher: StatusPublisher | None = None,
     ) -> None:
         self.engine = engine
@@ -251,7 +248,7 @@ class CloudRuntime:
         self.tokens = tokens
         self.aws = access
         self.settings = settings
-        self.publisher: StatusPublisher = publisher or NullPublisher()
+        self.publisher = publisher
         self._roles: dict[str, tuple[float, str]] = {}
         self._definitions: OrderedDict[str, dict[str, Step]] = OrderedDict()
         self._lock = threading.Lock()
@@ -264,16 +261,20 @@ class CloudRuntime:
         clock: Clock | None = None,
         publisher: StatusPublisher | None = None,
     ) -> CloudRuntime:
-        """The runtime of a deployed engine Lambda (STATE_TABLE, CACHE_TABLE, STEP_RUNNER_ARN,
-        PIPELINE_EXECUTION_ARN, EVENT_BUS_NAME, PAYLOAD_BUCKET, ASSUME_PIPELINE_ROLES)."""
+        """The runtime of a deployed engine Lambda: the stack's environment contract
+        (``pipelines.deploy.settings``), plus ASSUME_PIPELINE_ROLES=false to act as the engine's
+        own role instead of each pipeline's."""
         from pipelines.objects.s3 import S3ObjectStore
         from pipelines.store.dynamodb import store_from_environment
 
         env = os.environ if environ is None else environ
-        settings = CloudSettings.from_environment(env)
+        deployment = DeploySettings.from_environment(env)
+        settings = EngineSettings.from_deployment(
+            deployment, assume_pipeline_roles=env.get("ASSUME_PIPELINE_ROLES", "true").lower() != "false"
+        )
         access = AwsAccess(settings.region, assume_roles=settings.assume_pipeline_roles)
         objects = S3ObjectStore(access.client("s3"))
-        store = store_from_environment(env, client=access.client("dynamodb"), objects=objects)
+        store = store_from_environment(deployment.store_environment(), client=access.client("dynamodb"), objects=objects)
         engine = Engine(
             store,
             objects=objects,
@@ -283,7 +284,7 @@ class CloudRuntime:
             unsupported_steps=cloud_unsupported_steps,
         )
         if publisher is None and settings.event_bus_name:
-            publisher = EventBridgePublisher(access.client("events"), settings.event_bus_name)
+            publisher = EventBridgePublisher(settings.event_bus_name, access.client("events"))
         return cls(engine, store, access, settings, publisher)
 
     # -- API-originated operations ---------------------------------------------------------------
@@ -711,11 +712,14 @@ class CloudRuntime:
         return steps[step_name]
 
     def _publish(self, outcome: Outcome) -> None:
-        if not outcome.changes or outcome.execution is None:
+        """Status events of a decision already written. A failed publish is logged, not raised:
+        a retried invocation re-derives the actions but not the events, so raising would cost a
+        retry without saving the events, and could delay the actions."""
+        if self.publisher is None or not outcome.changes:
             return
         try:
-            self.publisher.publish(outcome.execution, outcome.steps, outcome.changes)
-        except Exception:  # events are best effort: never lose the decision over a notification
+            publish_outcome(self.publisher, outcome)
+        except PipelinesError:
             LOG.exception("publishing %d status change(s) failed", len(outcome.changes))
 
 

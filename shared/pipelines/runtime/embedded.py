@@ -40,7 +40,9 @@ from pipelines.engine import (
     upsert_pipeline,
 )
 from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.errors import ExecutionNotFound
 from pipelines.engine.ids import execution_id_of
+from pipelines.engine.lifecycle import check_retryable
 from pipelines.errors import ConflictError
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.local import LocalObjectStore
@@ -360,11 +362,13 @@ class EmbeddedRuntime:
         display_name: str | None = None,
         description: str | None = None,
         client_request_token: str | None = None,
+        pipeline_version_id: int | None = None,
         progress: Progress | None = None,
         background: bool = True,
     ) -> ExecutionRecord:
         """Start an execution and drive it (in a background thread unless ``background=False``,
-        in which case this returns only when the execution ended)."""
+        in which case this returns only when the execution ended). ``pipeline_version_id``
+        runs that stored version of the pipeline instead of the latest."""
         name = pipeline_name or DEFAULT_PIPELINE_NAME
         if definition is not None:
             self.register(name, definition)
@@ -376,11 +380,21 @@ class EmbeddedRuntime:
             display_name=display_name,
             description=description,
             client_request_token=client_request_token,
+            pipeline_version_id=pipeline_version_id,
         )
         assert outcome.execution is not None
         if not outcome.accepted:  # an idempotent replay: that execution is already being driven
             return outcome.execution
-        return self._drive_or_spawn(outcome.execution.execution_id, outcome, progress, background)
+        execution_id = outcome.execution.execution_id
+        try:
+            owner = self._acquire(execution_id)
+        except DriverBusy:
+            # Another driver (``resume`` in a server that just started) took the new execution
+            # over between the start and this lease; it carries it out from the stored state.
+            if background:
+                return outcome.execution
+            return self.wait(execution_id)
+        return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
 
     def run(
         self,
@@ -423,9 +437,22 @@ class EmbeddedRuntime:
         progress: Progress | None = None,
         background: bool = True,
     ) -> ExecutionRecord:
-        outcome = self.engine.retry(execution, parallelism=parallelism)
+        """RetryPipelineExecution, driven here.
+
+        The lease comes first: a retry sent the moment a client sees ``Failed`` may find the
+        execution's driver still finishing (it writes the terminal status, then lets go), so
+        this waits for it (up to one lease TTL) before the engine records the retry. Recording
+        it first would leave an Executing execution that no driver carries out when the lease
+        cannot be had. If it cannot, DriverBusy is raised and the execution stays as it was."""
+        execution_id = execution_id_of(execution)
+        owner = self._acquire_after_finish(execution_id)
+        try:
+            outcome = self.engine.retry(execution, parallelism=parallelism)
+        except BaseException:
+            self.store.release_lease(execution_id, owner)
+            raise
         assert outcome.execution is not None
-        return self._drive_or_spawn(outcome.execution.execution_id, outcome, progress, background)
+        return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
 
     def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
         outcome = self.engine.update_execution(execution, **changes)
@@ -492,8 +519,6 @@ class EmbeddedRuntime:
         while True:
             record = self.store.get_execution(execution_id)
             if record is None:
-                from pipelines.engine.errors import ExecutionNotFound
-
                 raise ExecutionNotFound(execution)
             if record.status in TERMINAL_EXECUTION_STATUSES:
                 return record
@@ -536,15 +561,36 @@ class EmbeddedRuntime:
             return owner
         raise DriverBusy(f"Pipeline execution {execution_id} is being run by another process.")
 
+    def _acquire_after_finish(self, execution_id: str) -> str:
+        """The lease of a finished execution, waiting out the driver that is finishing it.
+
+        Only a terminal execution is waited for: its driver is past its last decision and
+        lets go within moments. A live driver of an active execution keeps its lease, so the
+        operation is refused at once, with the engine's own reason when it has one."""
+        deadline = time.monotonic() + self.lease_ttl
+        while True:
+            try:
+                return self._acquire(execution_id)
+            except DriverBusy:
+                record = self.store.get_execution(execution_id)
+                if record is None:
+                    raise ExecutionNotFound(execution_id) from None
+                if record.status not in TERMINAL_EXECUTION_STATUSES:
+                    check_retryable(record)  # raises ExecutionStateConflict: it is not Failed
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(self.poll_interval)
+
     def _drive_or_spawn(
         self,
         execution_id: str,
         initial: Outcome,
         progress: Progress | None,
         background: bool,
-        owner: str | None = None,
+        owner: str,
     ) -> ExecutionRecord:
-        owner = owner or self._acquire(execution_id)
+        """Carry out ``initial`` and everything after it under the lease ``owner`` holds."""
         driver = _Driver(self, execution_id, owner, progress)
         with self._lock:
             self._drivers[execution_id] = driver
@@ -553,9 +599,10 @@ class EmbeddedRuntime:
             try:
                 return driver.run(initial)
             finally:
+                with self._lock:  # a retry may already have registered the next driver
+                    if self._drivers.get(execution_id) is driver:
+                        del self._drivers[execution_id]
                 self.store.release_lease(execution_id, owner)
-                with self._lock:
-                    self._drivers.pop(execution_id, None)
 
         if not background:
             return drive()

@@ -77,7 +77,7 @@ def step_failure(step: Step, error: TaskError, *, function_arn: str | None = Non
             )
         return StepFailed(f"The step timed out: {error.cause or error.error}", error_code=error.error)
     service, _, name = error.error.partition(".")
-    if name and service and service[0].isupper() and not service.startswith("States"):
+    if name and service[:1].isupper() and service != "States" and (name.endswith("Exception") or "(Service:" in error.cause):
         return _service_error(step, service, name, error.cause)
     if isinstance(step, LambdaStep):
         return _function_error(function_arn or str(step.function_arn), error)

@@ -25,10 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.errors import ConflictError, ResourceNotFound, ValidationError
 
-ExecutionStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
+ExecutionStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded", "CompletedWithFailures"]
+"""botocore's PipelineExecutionStatus. CompletedWithFailures: every failure was handled by a step
+with a ``Failed``/``Any`` DependsOn trigger (engine/failure_policy.py)."""
 StepStatus = Literal["Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
 
-TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
+TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset(
+    {"Stopped", "Failed", "Succeeded", "CompletedWithFailures"}
+)
 ACTIVE_EXECUTION_STATUSES: frozenset[str] = frozenset({"Executing", "Stopping"})
 TERMINAL_STEP_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
 RUNNING_STEP_STATUSES: frozenset[str] = frozenset({"Starting", "Executing", "Stopping"})

@@ -32,8 +32,9 @@ Cache table: ``pk`` = ``<pipeline>#<cache key>``, ``sk`` = ``<completed>#<execut
 ``expiresAt`` = completion + ``cache_ttl``; the newest entry is one Query in reverse order.
 
 One execution's records share a partition, so ``load_state`` is a single strongly consistent
-Query, and it is memoised by execution version exactly as the SQLite store does: a state whose
-version still matches one cheap GetItem is what the full read would return.
+Query (of everything but the definition snapshot, which never changes and is read once per
+container), and it is memoised by execution version exactly as the SQLite store does: a state
+whose version still matches one cheap GetItem is what the full read would return.
 
 Every transition is one TransactWriteItems: the execution item is conditional on its version,
 each step item on its own version (or on not existing), inserted tokens and idempotency records
@@ -223,6 +224,7 @@ class DynamoDBStore:
         self.cache_ttl = cache_ttl
         self.callback_ttl = callback_ttl
         self._states: dict[str, ExecutionState] = {}
+        self._snapshots: dict[str, str] = {}
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -361,6 +363,8 @@ class DynamoDBStore:
         if not together:
             for action in side:  # idempotent: if-absent updates and keyed puts
                 self._write_one(action)
+        if transition.expected_version is None:
+            self._keep_definition(execution.execution_id, execution.definition)
         self._remember_applied(transition)
 
     def _execution_actions(self, transition: Transition) -> list[Item]:
@@ -499,10 +503,10 @@ class DynamoDBStore:
         return {**_key(f"IDEMPOTENCY#{record.operation}#{record.token}"), "body": _s(_body(record))}
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
-        items = {i["sk"]["S"]: i for i in self._query_partition(_execution_pk(execution_id), "#")}
-        if _META not in items or _DEFINITION not in items:
+        meta = self._get(_key(_execution_pk(execution_id)))
+        if meta is None:
             return None
-        return self._execution(items[_META], items[_DEFINITION])
+        return self._execution(meta, self._definition(execution_id))
 
     def load_state(self, execution_id: str) -> ExecutionState | None:
         pk = _execution_pk(execution_id)
@@ -516,11 +520,17 @@ class DynamoDBStore:
                 return None
             if int(head["v"]["N"]) == cached.execution.version:
                 return cached
-        items = self._query_partition(pk)
-        by_sk = {i["sk"]["S"]: i for i in items}
-        if _META not in by_sk or _DEFINITION not in by_sk:
+        # Everything but the definition snapshot, which never changes and is memoised apart.
+        items = list(self._query_all(
+            TableName=self.tables.state,
+            KeyConditionExpression="pk = :pk AND sk > :definition",
+            ExpressionAttributeValues={":pk": _s(pk), ":definition": _s(_DEFINITION)},
+            ConsistentRead=True,
+        ))
+        meta = next((i for i in items if i["sk"]["S"] == _META), None)
+        if meta is None:
             return None
-        execution = self._execution(by_sk[_META], by_sk[_DEFINITION])
+        execution = self._execution(meta, self._definition(execution_id))
         steps = {}
         for item in items:
             if item["sk"]["S"].startswith("STEP#"):
@@ -529,6 +539,25 @@ class DynamoDBStore:
         state = ExecutionState(execution, steps)
         self._remember(state)
         return state
+
+    def _definition(self, execution_id: str) -> str:
+        """The execution's definition snapshot: written once at start, so kept once read."""
+        with self._states_lock:
+            known = self._snapshots.get(execution_id)
+        if known is not None:
+            return known
+        item = self._get(_key(_execution_pk(execution_id), _DEFINITION))
+        if item is None:
+            raise RecordNotFound(f"Pipeline execution {execution_id} has no definition snapshot.")
+        text = self.codec.decode(item)
+        self._keep_definition(execution_id, text)
+        return text
+
+    def _keep_definition(self, execution_id: str, text: str) -> None:
+        with self._states_lock:
+            self._snapshots[execution_id] = text
+            if len(self._snapshots) > _MAX_CACHED_STATES:
+                self._snapshots.pop(next(iter(self._snapshots)))
 
     def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
         if pipeline_name:
@@ -574,8 +603,15 @@ class DynamoDBStore:
         return ExecutionRecord.model_validate(data)
 
     def _definitions(self, execution_ids: Sequence[str]) -> dict[str, str]:
-        found = self._batch_get([_key(_execution_pk(x), _DEFINITION) for x in execution_ids])
-        return {pk.removeprefix("EXECUTION#"): self.codec.decode(item) for (pk, _sk), item in found.items()}
+        with self._states_lock:
+            known = {x: self._snapshots[x] for x in execution_ids if x in self._snapshots}
+        missing = [x for x in execution_ids if x not in known]
+        found = self._batch_get([_key(_execution_pk(x), _DEFINITION) for x in missing])
+        for (pk, _sk), item in found.items():
+            execution_id = pk.removeprefix("EXECUTION#")
+            known[execution_id] = self.codec.decode(item)
+            self._keep_definition(execution_id, known[execution_id])
+        return known
 
     # -- cache and callbacks ----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pipelines.api.ops.access import owner_of
@@ -178,15 +179,9 @@ class PipelineOperations:
     def describe_record(record: PipelineRecord) -> dict[str, Any]:
         """DescribePipeline's answer for the latest version (also Search's Pipeline entity)."""
         return {
-            "PipelineArn": record.arn,
-            "PipelineName": record.name,
-            "PipelineDisplayName": record.display_name or record.name,
+            **_pipeline_members(record),
             "PipelineDefinition": record.definition,
-            "PipelineDescription": record.description,
-            "RoleArn": record.role_arn,
             "PipelineStatus": "Active",
-            "CreationTime": record.created_at,
-            "LastModifiedTime": record.modified_at,
             "LastRunTime": record.last_run_at,
             "CreatedBy": user_context(record.created_by),
             "LastModifiedBy": user_context(record.modified_by),
@@ -203,16 +198,7 @@ class PipelineOperations:
         # Other accounts' pipelines share the store: keep fetching until the page is full.
         while True:
             remaining = base.limit - len(summaries)
-            query = ListQuery(
-                limit=remaining,
-                next_token=token,
-                ascending=base.ascending,
-                sort_by=base.sort_by,
-                created_after=base.created_after,
-                created_before=base.created_before,
-                name_prefix=base.name_prefix,
-            )
-            page = self.ops.store.list_pipelines(query)
+            page = self.ops.store.list_pipelines(replace(base, limit=remaining, next_token=token))
             summaries.extend(self._summary(p) for p in page.items if owner_of(p.arn) == ctx.account_id)
             token = page.next_token
             if token is None or len(summaries) >= base.limit:
@@ -221,16 +207,7 @@ class PipelineOperations:
 
     @staticmethod
     def _summary(record: PipelineRecord) -> dict[str, Any]:
-        return {
-            "PipelineArn": record.arn,
-            "PipelineName": record.name,
-            "PipelineDisplayName": record.display_name or record.name,
-            "PipelineDescription": record.description,
-            "RoleArn": record.role_arn,
-            "CreationTime": record.created_at,
-            "LastModifiedTime": record.modified_at,
-            "LastExecutionTime": record.last_run_at,
-        }
+        return {**_pipeline_members(record), "LastExecutionTime": record.last_run_at}
 
     def list_pipeline_versions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineVersions")
@@ -295,3 +272,16 @@ class PipelineOperations:
             params["ResourceArn"], ctx, "DeleteTags", lambda tags: [t for t in tags if t["Key"] not in keys]
         )
         return {}
+
+
+def _pipeline_members(record: PipelineRecord) -> dict[str, Any]:
+    """The members DescribePipeline and a PipelineSummary share."""
+    return {
+        "PipelineArn": record.arn,
+        "PipelineName": record.name,
+        "PipelineDisplayName": record.display_name or record.name,
+        "PipelineDescription": record.description,
+        "RoleArn": record.role_arn,
+        "CreationTime": record.created_at,
+        "LastModifiedTime": record.modified_at,
+    }

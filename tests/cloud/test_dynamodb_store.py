@@ -1,0 +1,142 @@
+"""What only the DynamoDB store has to get right (the shared store and engine suites cover the
+Store protocol on both stores): transaction limits, TTLs, offloading, task tokens, the memo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from pipelines import aws
+from pipelines.engine import Engine, FakeClock, upsert_pipeline
+from pipelines.errors import ValidationError
+from pipelines.objects.s3 import S3ObjectStore
+from pipelines.store.base import ListQuery
+from pipelines.store.dynamodb import DynamoDBStore, ItemTooLarge, TableNames, task_token_key
+
+from tests.cloud.moto_dynamodb import REGION, new_tables, serialised_dynamodb
+from tests.cloud.scenarios import pipeline, processing
+
+
+class CountingClient:
+    """The DynamoDB client, counting calls by operation."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def tables() -> Iterator[TableNames]:
+    with mock_aws(), serialised_dynamodb():
+        yield new_tables()
+
+
+@pytest.fixture
+def counting() -> CountingClient:
+    return CountingClient(aws.client("dynamodb", REGION))
+
+
+@pytest.fixture
+def store(tables: TableNames, counting: CountingClient) -> DynamoDBStore:
+    return DynamoDBStore(tables, client=counting)
+
+
+def fan_out(width: int, **top: Any) -> str:
+    return json.dumps(pipeline(*(processing(f"S{i}") for i in range(width)), **top))
+
+
+def test_a_decision_too_big_for_one_transaction_moves_the_side_records_after_it(store: DynamoDBStore) -> None:
+    engine = Engine(store, clock=FakeClock())
+    upsert_pipeline(store, "wide", fan_out(60))
+    outcome = engine.start("wide")  # 1 execution + 60 steps in the transaction; 62 experiment records after
+
+    execution = outcome.execution
+    assert execution is not None and len(outcome.actions) == 60
+    state = store.load_state(execution.execution_id)
+    assert state is not None and len(state.steps) == 60
+    runs = store.list_trial_components(execution.execution_id, ListQuery(limit=100))
+    assert len(runs.items) == 60
+    assert [t.name for t in store.list_trials("wide", ListQuery()).items] == [execution.execution_id]
+
+
+def test_more_step_changes_than_a_transaction_holds_are_refused_clearly(store: DynamoDBStore) -> None:
+    engine = Engine(store, clock=FakeClock())
+    upsert_pipeline(store, "wider", fan_out(100, PipelineExperimentConfig=None))
+    with pytest.raises(ValidationError, match="more than a DynamoDB transaction holds"):
+        engine.start("wider")
+
+
+def test_callback_tokens_and_cache_entries_expire_by_ttl(store: DynamoDBStore) -> None:
+    clock = FakeClock(datetime(2024, 1, 1, tzinfo=UTC))
+    engine = Engine(store, clock=clock)
+    callback = {"Name": "Ask", "Type": "Callback", "SqsQueueUrl": "https://sqs/q", "Arguments": {}}
+    cached = processing("C", CacheConfig={"Enabled": True, "ExpireAfter": "P1D"})
+    upsert_pipeline(store, "p", json.dumps(pipeline(callback, cached)))
+    execution = engine.start("p").execution
+    assert execution is not None
+    engine.step_started(execution.execution_id, "C", 1)
+    from pipelines.runners.base import StepResult
+
+    engine.step_succeeded(execution.execution_id, "C", 1, StepResult(properties={"ProcessingJobName": "j"}))
+    token = engine.state(execution.execution_id).steps["Ask"].callback_token
+    client = store.client
+    item = client.get_item(TableName=store.tables.state, Key={"pk": {"S": f"CALLBACK#{token}"}, "sk": {"S": "#META"}})
+    expected = int((clock.now() + timedelta(days=366)).timestamp())
+    assert int(item["Item"]["expiresAt"]["N"]) == expected
+    (entry,) = client.scan(TableName=store.tables.cache)["Items"]
+    assert int(entry["expiresAt"]["N"]) == int((clock.now() + timedelta(days=400)).timestamp())
+
+
+def test_an_unchanged_execution_is_read_with_one_small_get(store: DynamoDBStore, counting: CountingClient) -> None:
+    engine = Engine(store, clock=FakeClock())
+    upsert_pipeline(store, "p", fan_out(3))
+    execution = engine.start("p").execution
+    assert execution is not None
+    counting.calls.clear()
+    engine.state(execution.execution_id)
+    assert counting.calls == {"get_item": 1}
+    other = DynamoDBStore(store.tables, client=aws.client("dynamodb", REGION))  # another Lambda container
+    other.load_state(execution.execution_id)
+    engine.step_started(execution.execution_id, "S0", 1)  # a write this store made: still memoised
+    counting.calls.clear()
+    engine.state(execution.execution_id)
+    assert counting.calls == {"get_item": 1}
+
+
+def test_task_tokens_round_trip(store: DynamoDBStore) -> None:
+    key = task_token_key("finish", "abc", 2)
+    assert store.get_task_token(key) is None
+    store.put_task_token(key, "token-1", datetime(2030, 1, 1, tzinfo=UTC))
+    assert store.get_task_token(key) == "token-1"
+    store.delete_task_token(key)
+    assert store.get_task_token(key) is None
+
+
+def test_bodies_too_large_for_an_item_need_the_s3_offload(tables: TableNames, tmp_path: Path) -> None:
+    big = json.dumps(pipeline(processing("S0"), Metadata={"padding": "x" * 400_000}))
+    plain = DynamoDBStore(tables, client=aws.client("dynamodb", REGION))
+    with pytest.raises(ItemTooLarge, match="PAYLOAD_BUCKET"):
+        upsert_pipeline(plain, "big", big)
+    s3 = aws.client("s3", REGION)
+    s3.create_bucket(Bucket="payloads")
+    offloading = DynamoDBStore(
+        tables, client=aws.client("dynamodb", REGION), objects=S3ObjectStore(s3), payload_uri="s3://payloads/p"
+    )
+    upsert_pipeline(offloading, "big", big)
+    record = offloading.get_pipeline("big")
+    assert record is not None and record.definition == big
+    assert len(s3.list_objects_v2(Bucket="payloads")["Contents"]) == 2  # the pipeline and its version 1
