@@ -150,7 +150,9 @@ class Measured:
         lambda_gb_s = self.engine_seconds * ENGINE_MEMORY_GB
         return {
             "Step Functions": self.transitions * PRICE_TRANSITION * per,
-            "Lambda requests": (self.engine_invocations + self.other_invocations) * PRICE_LAMBDA_REQUEST * per,
+            "Lambda requests": (self.engine_invocations + self.other_invocations)
+            * PRICE_LAMBDA_REQUEST
+            * per,
             "Lambda GB-s (engine)": lambda_gb_s * PRICE_LAMBDA_GB_SECOND * per,
             "DynamoDB writes": self.write_units * PRICE_WRITE_UNIT * per,
             "DynamoDB reads": self.read_units * PRICE_READ_UNIT * per,
@@ -173,7 +175,12 @@ def transitions_of(cloud: Cloud, execution_id: str) -> int:
 
 
 def measure(
-    cloud: Cloud, meter: Meter, name: str, pipeline_name: str, runs: int, decide: Callable[..., JobOutcome] | None
+    cloud: Cloud,
+    meter: Meter,
+    name: str,
+    pipeline_name: str,
+    runs: int,
+    decide: Callable[..., JobOutcome] | None,
 ) -> Measured:
     cloud.moto.jobs.decide = decide
     handler = cloud.moto.handlers[ENGINE_FUNCTION]
@@ -190,15 +197,13 @@ def measure(
     before = len(cloud.moto.invocations)
     meter.write_units = meter.read_units = 0.0
     started = time.perf_counter()
-    finals = [cloud.run(pipeline_name) for _ in range(runs)]
+    finals = [cloud.run(pipeline_name, timeout=600) for _ in range(runs)]
     wall = time.perf_counter() - started
     cloud.moto.handlers[ENGINE_FUNCTION] = handler
     invocations = cloud.moto.invocations[before:]
     for final in finals:
         assert final.status == "Succeeded", (name, final.status, final.failure_reason)
-    attempts = sum(
-        len(cloud.runner_executions(final.execution_id)) for final in finals
-    )
+    attempts = sum(len(cloud.runner_executions(final.execution_id)) for final in finals)
     return Measured(
         name=name,
         executions=runs,
@@ -244,8 +249,11 @@ def naive(measured: Measured) -> dict[str, float]:
     return {
         "Step Functions": transitions * PRICE_TRANSITION * per,
         "Lambda requests": polls * PRICE_LAMBDA_REQUEST * per,
-        "Lambda GB-s (engine)": polls * (measured.engine_seconds / measured.engine_invocations)
-        * ENGINE_MEMORY_GB * PRICE_LAMBDA_GB_SECOND * per,
+        "Lambda GB-s (engine)": polls
+        * (measured.engine_seconds / measured.engine_invocations)
+        * ENGINE_MEMORY_GB
+        * PRICE_LAMBDA_GB_SECOND
+        * per,
         "DynamoDB writes": measured.per_execution(measured.write_units) * PRICE_WRITE_UNIT * per,
         "DynamoDB reads": polls * reads_per_poll * PRICE_READ_UNIT * per,
     }
@@ -255,14 +263,26 @@ def report(measured: Measured) -> bool:
     attempts = measured.step_attempts
     per_attempt_transitions = measured.transitions / attempts
     per_attempt_invocations = measured.engine_invocations / attempts
-    print(f"\n== {measured.name}: {measured.executions} execution(s), {attempts} step attempts "
-          f"({measured.wall_seconds:.1f} s in moto)")
-    print(f"  state transitions      {measured.transitions:7d}   {per_attempt_transitions:6.2f} per step attempt")
-    print(f"  engine invocations     {measured.engine_invocations:7d}   {per_attempt_invocations:6.2f} per step attempt")
+    print(
+        f"\n== {measured.name}: {measured.executions} execution(s), {attempts} step attempts "
+        f"({measured.wall_seconds:.1f} s in moto)"
+    )
+    print(
+        f"  state transitions      {measured.transitions:7d}   {per_attempt_transitions:6.2f} per step attempt"
+    )
+    print(
+        f"  engine invocations     {measured.engine_invocations:7d}   {per_attempt_invocations:6.2f} per step attempt"
+    )
     print(f"  other Lambda calls     {measured.other_invocations:7d}")
-    print(f"  engine time (moto)     {measured.engine_seconds:7.2f} s {1000 * measured.engine_seconds / measured.engine_invocations:6.1f} ms per invocation")
-    print(f"  DynamoDB write units   {measured.write_units:7.0f}   {measured.write_units / attempts:6.1f} per step attempt")
-    print(f"  DynamoDB read units    {measured.read_units:7.0f}   {measured.read_units / attempts:6.1f} per step attempt")
+    print(
+        f"  engine time (moto)     {measured.engine_seconds:7.2f} s {1000 * measured.engine_seconds / measured.engine_invocations:6.1f} ms per invocation"
+    )
+    print(
+        f"  DynamoDB write units   {measured.write_units:7.0f}   {measured.write_units / attempts:6.1f} per step attempt"
+    )
+    print(
+        f"  DynamoDB read units    {measured.read_units:7.0f}   {measured.read_units / attempts:6.1f} per step attempt"
+    )
     ours = measured.dollars_per_1000()
     theirs = naive(measured)
     print(f"  $ per 1,000 executions {'event-driven':>14} {'naive polling':>14}")
@@ -271,17 +291,23 @@ def report(measured: Measured) -> bool:
     print(f"    {'total':22} {sum(ours.values()):14.4f} {sum(theirs.values()):14.4f}")
     ok_transitions = per_attempt_transitions <= 10
     ok_invocations = per_attempt_invocations <= 3
-    print(f"  target <= 10 transitions per attempt: {'PASS' if ok_transitions else 'FAIL'}; "
-          f"<= 3 engine invocations per attempt: {'PASS' if ok_invocations else 'FAIL'}")
+    print(
+        f"  target <= 10 transitions per attempt: {'PASS' if ok_transitions else 'FAIL'}; "
+        f"<= 3 engine invocations per attempt: {'PASS' if ok_invocations else 'FAIL'}"
+    )
     return ok_transitions and ok_invocations
 
 
 def main() -> int:
-    print("Prices (us-east-1, on demand): Step Functions Standard $0.025 per 1,000 state transitions; "
-          "Lambda $0.20 per 1M requests + $0.0000166667 per GB-s (engine at 512 MB); "
-          "DynamoDB $1.25 per 1M write request units, $0.25 per 1M read request units.")
-    print(f"Naive design: a Wait({NAIVE_POLL_SECONDS} s) -> engine poll -> Choice loop per execution, "
-          f"{NAIVE_STEP_MINUTES} min per job step along the critical path.")
+    print(
+        "Prices (us-east-1, on demand): Step Functions Standard $0.025 per 1,000 state transitions; "
+        "Lambda $0.20 per 1M requests + $0.0000166667 per GB-s (engine at 512 MB); "
+        "DynamoDB $1.25 per 1M write request units, $0.25 per 1M read request units."
+    )
+    print(
+        f"Naive design: a Wait({NAIVE_POLL_SECONDS} s) -> engine poll -> Choice loop per execution, "
+        f"{NAIVE_STEP_MINUTES} min per job step along the critical path."
+    )
     monkeypatch = pytest.MonkeyPatch()
     ok = True
     try:

@@ -24,6 +24,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    logger.append_keys(caller_account=identity.get("accountId"), caller=identity.get("userArn"))
     service, response = handle_proxy_event(cloud_endpoint(), event)
     metrics.add_dimension(name="api", value=service)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)

@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.lambdas import log_retention
 from infra.settings import Settings
 
 # API Gateway's own refusals (IAM deny, bad signature, throttling) answered in the AWS JSON error
@@ -46,7 +47,7 @@ class Api(Construct):
             self,
             "AccessLogs",
             removal_policy=cdk.RemovalPolicy.DESTROY,
-            retention=logs.RetentionDays.ONE_MONTH,
+            retention=log_retention(settings.log_retention_days),
         )
         principals: list[iam.IPrincipal] = [iam.AccountPrincipal(stack.account)]
         principals += [iam.AccountPrincipal(account) for account in settings.sharing_accounts]

@@ -21,7 +21,7 @@ from pipelines.deploy import settings as env
 from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
 
 from infra.constructs.data import DataTables
-from infra.constructs.lambdas import handler_function
+from infra.constructs.lambdas import handler_function, log_retention
 from infra.settings import Settings
 
 PIPELINE_ROLE_PATH = "/pipelines/"
@@ -161,7 +161,7 @@ class Engine(Construct):
             self,
             f"{construct_id}Logs",
             removal_policy=cdk.RemovalPolicy.DESTROY,
-            retention=logs.RetentionDays.ONE_MONTH,
+            retention=log_retention(settings.log_retention_days),
         )
         machine = sfn.StateMachine(
             self,

@@ -27,7 +27,7 @@ def handler_function(
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
-        retention=_retention(settings.log_retention_days),
+        retention=log_retention(settings.log_retention_days),
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
     return lambda_.Function(
@@ -52,7 +52,8 @@ def handler_function(
     )
 
 
-def _retention(days: int) -> logs.RetentionDays:
+def log_retention(days: int) -> logs.RetentionDays:
+    """The ``logRetentionDays`` setting as CloudWatch Logs accepts it (every log group uses it)."""
     by_days = {
         1: logs.RetentionDays.ONE_DAY,
         3: logs.RetentionDays.THREE_DAYS,

@@ -32,6 +32,7 @@ from pipelines.triggers import check_definition_parameters, model_monitor_drift,
 
 from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.event_triggers import PipelineEventTrigger
+from infra.constructs.lambdas import log_retention
 from infra.packaging import RUNTIME, core_layer, handler_code
 
 MAX_INLINE_DEFINITION = 400 * 1024
@@ -101,21 +102,37 @@ class PipelineProvider(Construct):
     ID = "PipelineResourceProvider"
 
     @classmethod
-    def of(cls, scope: Construct, deployment: PipelinesDeployment, *, arm64: bool = True) -> PipelineProvider:
+    def of(
+        cls,
+        scope: Construct,
+        deployment: PipelinesDeployment,
+        *,
+        arm64: bool = True,
+        log_retention_days: int = 30,
+    ) -> PipelineProvider:
         stack = cdk.Stack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
         if isinstance(existing, PipelineProvider):
             return existing
-        return cls(stack, cls.ID, deployment=deployment, arm64=arm64)
+        return cls(stack, cls.ID, deployment=deployment, arm64=arm64, log_retention_days=log_retention_days)
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, deployment: PipelinesDeployment, arm64: bool = True
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployment: PipelinesDeployment,
+        arm64: bool = True,
+        log_retention_days: int = 30,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         layer = deployment.layer or core_layer(self, "CoreLayer", arm64=arm64)
         log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            retention=log_retention(log_retention_days),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.function = lambda_.Function(
             self,
@@ -145,7 +162,7 @@ class PipelineProvider(Construct):
         framework_logs = logs.LogGroup(
             self,
             "FrameworkLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
+            retention=log_retention(log_retention_days),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.provider = cr.Provider(

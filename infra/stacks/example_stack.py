@@ -12,7 +12,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 
-from infra.constructs.pipeline import Pipeline, PipelineSchedule
+from infra.constructs.pipeline import Pipeline, PipelineProvider, PipelineSchedule
 from infra.nag import acknowledge
 from infra.stacks.pipelines_stack import PipelinesStack
 
@@ -35,9 +35,16 @@ def add_example_pipeline(stack: PipelinesStack) -> Pipeline:
         "AwsSolutions-S1",
         "Example upload bucket, deleted with the example; it exists to show the S3 trigger.",
     )
+    provider = PipelineProvider.of(
+        stack,
+        stack.deployment,
+        arm64=stack.settings.arm64,
+        log_retention_days=stack.settings.log_retention_days,
+    )
     pipeline = Pipeline(
         stack,
         "ExamplePipeline",
+        provider=provider,
         deployment=stack.deployment,
         definition=EXAMPLE_DEFINITION,
         pipeline_name=stack.settings.name("approval-example"),

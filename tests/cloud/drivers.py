@@ -161,9 +161,10 @@ class ScriptedJobs:
             raise StepFailed(outcome.reason)
         if isinstance(outcome, Reject):
             raise StepFailed(f"{outcome.code}: {outcome.message}", error_code=outcome.code)
-        if isinstance(outcome, Hold | Slow):
-            if ctx.cancel.wait(outcome.seconds if isinstance(outcome, Slow) else 30.0):
-                raise StepFailed("stopped", error_code="Stopped")
+        if isinstance(outcome, Hold | Slow) and ctx.cancel.wait(
+            outcome.seconds if isinstance(outcome, Slow) else 30.0
+        ):
+            raise StepFailed("stopped", error_code="Stopped")
         if isinstance(outcome, Complete):
             for uri, data in outcome.objects.items():
                 ctx.objects.put(uri, data)

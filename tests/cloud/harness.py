@@ -69,7 +69,9 @@ class RecordingPublisher:
         for event in list(self.events):
             detail = event.detail
             if step is None and event.detail_type == EXECUTION_STATUS_CHANGE:
-                found.append((detail.get("previousPipelineExecutionStatus"), detail["currentPipelineExecutionStatus"]))
+                found.append(
+                    (detail.get("previousPipelineExecutionStatus"), detail["currentPipelineExecutionStatus"])
+                )
             elif step is not None and detail.get("stepName") == step:
                 found.append((detail.get("previousStepStatus"), detail["currentStepStatus"]))
         return found
@@ -106,7 +108,9 @@ class Cloud:
 
     def register(self, definition: str | dict[str, Any], name: str = "p", **options: Any) -> str:
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        upsert_pipeline(self.store, name, text, region=REGION, account_id=ACCOUNT, role_arn=self.role_arn, **options)
+        upsert_pipeline(
+            self.store, name, text, region=REGION, account_id=ACCOUNT, role_arn=self.role_arn, **options
+        )
         return name
 
     def function(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
@@ -126,7 +130,7 @@ class Cloud:
         return str(self.sqs.create_queue(QueueName=name)["QueueUrl"])
 
     def messages(self, queue_url: str) -> list[dict[str, Any]]:
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
@@ -138,8 +142,8 @@ class Cloud:
     def start(self, pipeline: str = "p", **kwargs: Any) -> ExecutionRecord:
         return self.api.start(pipeline, **kwargs)
 
-    def run(self, pipeline: str = "p", **kwargs: Any) -> ExecutionRecord:
-        return self.wait(self.start(pipeline, **kwargs).execution_arn)
+    def run(self, pipeline: str = "p", *, timeout: float = 30.0, **kwargs: Any) -> ExecutionRecord:
+        return self.wait(self.start(pipeline, **kwargs).execution_arn, timeout)
 
     def execution(self, arn_or_id: str) -> ExecutionRecord:
         record = self.store.get_execution(arn_or_id.rsplit("/", 1)[-1])
@@ -160,7 +164,9 @@ class Cloud:
     def running_executions(self, execution_id: str = "") -> list[str]:
         names = []
         for machine in self.machines.values():
-            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")[
+                "executions"
+            ]:
                 if item["name"].startswith(execution_id):
                     names.append(item["name"])
         return names
@@ -172,7 +178,9 @@ class Cloud:
 
     def stop_everything(self) -> None:
         for machine in self.machines.values():
-            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+            for item in self.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")[
+                "executions"
+            ]:
                 self.sfn.stop_execution(executionArn=item["executionArn"])
 
 
@@ -191,7 +199,7 @@ def moto_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     for key, value in POWERTOOLS_ENV.items():
         monkeypatch.setenv(key, value)
     moto = install(monkeypatch)
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         cloud = _build(moto, monkeypatch)
         try:
             yield cloud
@@ -203,9 +211,9 @@ def moto_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
 
 def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     iam = aws.client("iam", REGION)
-    role_arn = iam.create_role(
-        RoleName="pipeline-role", Path="/pipelines/", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
+    role_arn = iam.create_role(RoleName="pipeline-role", Path="/pipelines/", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
     s3 = aws.client("s3", REGION)
     for bucket in (PAYLOAD_BUCKET, DATA_BUCKET):
         s3.create_bucket(Bucket=bucket)
@@ -220,7 +228,10 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         Code={"ZipFile": b"the handler runs in-process"},
     )["FunctionArn"]
     machines = {}
-    for name, build in (("StepRunner", step_runner_definition), ("PipelineExecution", pipeline_execution_definition)):
+    for name, build in (
+        ("StepRunner", step_runner_definition),
+        ("PipelineExecution", pipeline_execution_definition),
+    ):
         machines[name] = sfn.create_state_machine(
             name=f"pipelines-{name}",
             roleArn=role_arn,
@@ -229,7 +240,10 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
 
     objects = S3ObjectStore(s3)
     store = DynamoDBStore(
-        new_tables(), client=aws.client("dynamodb", REGION), objects=objects, payload_uri=f"s3://{PAYLOAD_BUCKET}/payloads"
+        new_tables(),
+        client=aws.client("dynamodb", REGION),
+        objects=objects,
+        payload_uri=f"s3://{PAYLOAD_BUCKET}/payloads",
     )
     settings = EngineSettings(
         region=REGION,
@@ -237,7 +251,9 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         step_runner_arn=machines["StepRunner"],
         pipeline_execution_arn=machines["PipelineExecution"],
     )
-    engine = Engine(store, objects=objects, region=REGION, account_id=ACCOUNT, unsupported_steps=cloud_unsupported_steps)
+    engine = Engine(
+        store, objects=objects, region=REGION, account_id=ACCOUNT, unsupported_steps=cloud_unsupported_steps
+    )
     publisher = RecordingPublisher()
     runtime = CloudRuntime(engine, store, AwsAccess(REGION), settings, publisher)
     handler_module = load_engine_handler()

@@ -329,7 +329,9 @@ def shared_boto_client(region: str, service: str, state_credentials: Any = None)
                 region,
                 aws_access_key_id="ak",
                 aws_secret_access_key="sk",
-                config=BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}),
+                config=BotoConfig(
+                    parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}
+                ),
             )
         return _CLIENTS[key]
 
@@ -374,8 +376,10 @@ def _patch_jsonata_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
             real_jsonata(self, env)
             return
         result = evaluate(self, env, True)
-        if result is None and not _compiled(f"$exists({self.expression})").evaluate(None, bindings(env, True)):
-            validations.validate_jsonata_expression_output(env, self.expression, "$undefined_marker", None)
+        if result is None and not _compiled(f"$exists({self.expression})").evaluate(
+            None, bindings(env, True)
+        ):
+            validations.validate_jsonata_expression_output(env, self.expression, "$undefined_marker", None)  # type: ignore[arg-type]
         env.stack.append(result)
 
     def variable_sample_body(self: Any, env: Environment) -> None:
@@ -647,8 +651,8 @@ def _patch_stop_and_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
                     return
             except CallbackNotifyConsumerError as consumer_error:
                 if isinstance(consumer_error.callback_consumer_error, CallbackConsumerTimeout):
-                    raise TaskTimedOut() from consumer_error
-                raise TaskDoesNotExist() from consumer_error
+                    raise TaskTimedOut("Task Timed Out") from consumer_error
+                raise TaskDoesNotExist("Task Does Not Exist") from consumer_error
         raise InvalidToken()
 
     def send_task_success(self: Any, task_token: str, outcome: str) -> None:

@@ -74,7 +74,9 @@ def lambda_step(name: str, function: str, arguments: Any, outputs: dict[str, str
     }
 
 
-def callback_step(name: str, queue: str, arguments: Any, outputs: dict[str, str], **envelope: Any) -> dict[str, Any]:
+def callback_step(
+    name: str, queue: str, arguments: Any, outputs: dict[str, str], **envelope: Any
+) -> dict[str, Any]:
     return {
         "Name": name,
         "Type": "Callback",
@@ -85,7 +87,9 @@ def callback_step(name: str, queue: str, arguments: Any, outputs: dict[str, str]
     }
 
 
-def condition(name: str, conditions: list[dict[str, Any]], if_steps: list[Any], else_steps: list[Any]) -> dict[str, Any]:
+def condition(
+    name: str, conditions: list[dict[str, Any]], if_steps: list[Any], else_steps: list[Any]
+) -> dict[str, Any]:
     return {
         "Name": name,
         "Type": "Condition",
@@ -97,7 +101,9 @@ def fail(name: str, message: Any) -> dict[str, Any]:
     return {"Name": name, "Type": "Fail", "Arguments": {"ErrorMessage": message}}
 
 
-def pipeline(*steps: dict[str, Any], parameters: list[dict[str, Any]] | None = None, **top: Any) -> dict[str, Any]:
+def pipeline(
+    *steps: dict[str, Any], parameters: list[dict[str, Any]] | None = None, **top: Any
+) -> dict[str, Any]:
     return {"Version": "2020-12-01", "Parameters": parameters or [], "Steps": list(steps), **top}
 
 
@@ -212,7 +218,9 @@ def run_once(**kwargs: Any) -> Callable[[Driver], list[str]]:
     return drive
 
 
-def answer_callback(step: str, *, outputs: dict[str, Any] | None = None, reason: str | None = None) -> Callable[[Driver], list[str]]:
+def answer_callback(
+    step: str, *, outputs: dict[str, Any] | None = None, reason: str | None = None
+) -> Callable[[Driver], list[str]]:
     def drive(driver: Driver) -> list[str]:
         arn = driver.start()
         driver.wait_step(arn, step, lambda r: r.waiting_for_callback)
@@ -302,14 +310,14 @@ def check_capacity_job_names(driver: Driver, arns: list[str]) -> None:
     assert record.job_name is not None and record.job_name.endswith("-2")  # two failures before it
 
 
-EVALUATE = '''
+EVALUATE = """
 def handler(event, context):
     return {"accuracy": event["accuracy"], "rows": 120}
-'''
-BROKEN = '''
+"""
+BROKEN = """
 def handler(event, context):
     raise ValueError("the validation set is empty")
-'''
+"""
 
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -365,7 +373,12 @@ SCENARIOS: list[Scenario] = [
             training(
                 "Train",
                 RetryPolicies=[
-                    {"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 1, "BackoffRate": 1.0, "MaxAttempts": 3}
+                    {
+                        "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+                        "IntervalSeconds": 1,
+                        "BackoffRate": 1.0,
+                        "MaxAttempts": 3,
+                    }
                 ],
             )
         ),
@@ -397,11 +410,36 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "lambda_outputs_feed_a_condition",
         pipeline(
-            lambda_step("Evaluate", "evaluate", {"accuracy": get("Parameters.Accuracy")}, {"accuracy": "Float", "rows": "Integer"}),
+            lambda_step(
+                "Evaluate",
+                "evaluate",
+                {"accuracy": get("Parameters.Accuracy")},
+                {"accuracy": "Float", "rows": "Integer"},
+            ),
             condition(
                 "Good",
-                [{"Type": "GreaterThanOrEqualTo", "LeftValue": get("Steps.Evaluate.OutputParameters['accuracy']"), "RightValue": 0.9}],
-                [processing("Publish", arguments={"Environment": {"ROWS": {"Std:Join": {"On": "", "Values": [get("Steps.Evaluate.OutputParameters['rows']")]}}}})],
+                [
+                    {
+                        "Type": "GreaterThanOrEqualTo",
+                        "LeftValue": get("Steps.Evaluate.OutputParameters['accuracy']"),
+                        "RightValue": 0.9,
+                    }
+                ],
+                [
+                    processing(
+                        "Publish",
+                        arguments={
+                            "Environment": {
+                                "ROWS": {
+                                    "Std:Join": {
+                                        "On": "",
+                                        "Values": [get("Steps.Evaluate.OutputParameters['rows']")],
+                                    }
+                                }
+                            }
+                        },
+                    )
+                ],
                 [fail("TooLow", "accuracy below 0.9")],
             ),
             parameters=[{"Name": "Accuracy", "Type": "Float", "DefaultValue": 0.93}],
@@ -420,7 +458,9 @@ SCENARIOS: list[Scenario] = [
                 GENERIC.format("Evaluate"),
                 {
                     "Evaluate": StepOutcome(
-                        "Failed", 1, f"Lambda function {function_arn('broken')} failed: ValueError: the validation set is empty"
+                        "Failed",
+                        1,
+                        f"Lambda function {function_arn('broken')} failed: ValueError: the validation set is empty",
                     )
                 },
             )
@@ -431,7 +471,19 @@ SCENARIOS: list[Scenario] = [
         "callback_success_feeds_the_next_step",
         pipeline(
             callback_step("Approve", "approvals", {"model": "m-1"}, {"approved": "Boolean"}),
-            processing("Deploy", arguments={"Environment": {"OK": {"Std:Join": {"On": "", "Values": [get("Steps.Approve.OutputParameters['approved']")]}}}}),
+            processing(
+                "Deploy",
+                arguments={
+                    "Environment": {
+                        "OK": {
+                            "Std:Join": {
+                                "On": "",
+                                "Values": [get("Steps.Approve.OutputParameters['approved']")],
+                            }
+                        }
+                    }
+                },
+            ),
         ),
         answer_callback("Approve", outputs={"approved": "true"}),
         [RunOutcome("Succeeded", None, {"Approve": ok(), "Deploy": ok()})],
@@ -441,7 +493,13 @@ SCENARIOS: list[Scenario] = [
         "callback_failure_fails_the_step",
         pipeline(callback_step("Approve", "approvals", {}, {"approved": "Boolean"})),
         answer_callback("Approve", reason="rejected by the reviewer"),
-        [RunOutcome("Failed", GENERIC.format("Approve"), {"Approve": StepOutcome("Failed", 1, "rejected by the reviewer")})],
+        [
+            RunOutcome(
+                "Failed",
+                GENERIC.format("Approve"),
+                {"Approve": StepOutcome("Failed", 1, "rejected by the reviewer")},
+            )
+        ],
         queues=("approvals",),
     ),
     Scenario(
@@ -463,7 +521,13 @@ SCENARIOS: list[Scenario] = [
         pipeline(
             processing(
                 "Prep",
-                RetryPolicies=[{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 3600, "MaxAttempts": 2}],
+                RetryPolicies=[
+                    {
+                        "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"],
+                        "IntervalSeconds": 3600,
+                        "MaxAttempts": 2,
+                    }
+                ],
             )
         ),
         stop_during_backoff,
@@ -473,14 +537,19 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "retry_pipeline_execution_reruns_only_what_failed",
-        pipeline(processing("Prep"), training("Train", DependsOn=["Prep"]), processing("Eval", DependsOn=["Train"])),
+        pipeline(
+            processing("Prep"), training("Train", DependsOn=["Prep"]), processing("Eval", DependsOn=["Train"])
+        ),
         fail_then_retry,
         [RunOutcome("Succeeded", None, {"Prep": ok(), "Train": ok(2), "Eval": ok()})],
         jobs={"Train": [Failed("AlgorithmError: bad input"), Complete()]},
     ),
     Scenario(
         "a_second_run_hits_the_cache",
-        pipeline(processing("Prep", CacheConfig={"Enabled": True, "ExpireAfter": "P30D"}), processing("Use", DependsOn=["Prep"])),
+        pipeline(
+            processing("Prep", CacheConfig={"Enabled": True, "ExpireAfter": "P30D"}),
+            processing("Use", DependsOn=["Prep"]),
+        ),
         twice,
         [
             RunOutcome("Succeeded", None, {"Prep": ok(), "Use": ok()}),
@@ -489,14 +558,20 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "selective_execution_reuses_the_unselected_upstream",
-        pipeline(processing("Prep"), training("Train", DependsOn=["Prep"]), processing("Eval", DependsOn=["Train"])),
+        pipeline(
+            processing("Prep"), training("Train", DependsOn=["Prep"]), processing("Eval", DependsOn=["Train"])
+        ),
         then_select(["Eval"]),
         [
             RunOutcome("Succeeded", None, {"Prep": ok(), "Train": ok(), "Eval": ok()}),
             RunOutcome(
                 "Succeeded",
                 None,
-                {"Prep": StepOutcome("Succeeded", 1, None, True), "Train": StepOutcome("Succeeded", 1, None, True), "Eval": ok()},
+                {
+                    "Prep": StepOutcome("Succeeded", 1, None, True),
+                    "Train": StepOutcome("Succeeded", 1, None, True),
+                    "Eval": ok(),
+                },
             ),
         ],
     ),

@@ -26,7 +26,9 @@ def reports_of(cloud: Cloud, step: str) -> list[dict[str, Any]]:
     return [
         event
         for name, event in list(cloud.moto.invocations)
-        if name == ENGINE_FUNCTION and event.get("action") == "StepRunnerReport" and event["report"]["stepName"] == step
+        if name == ENGINE_FUNCTION
+        and event.get("action") == "StepRunnerReport"
+        and event["report"]["stepName"] == step
     ]
 
 
@@ -39,7 +41,11 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
     raced = threading.Event()
 
     def racing(event: dict[str, Any], context: Any) -> Any:
-        if event.get("action") == "StepRunnerReport" and event["report"]["stepName"] == "A" and not raced.is_set():
+        if (
+            event.get("action") == "StepRunnerReport"
+            and event["report"]["stepName"] == "A"
+            and not raced.is_set()
+        ):
             raced.set()
             threads = [threading.Thread(target=real, args=(event, context)) for _ in range(4)]
             for thread in threads:
@@ -57,12 +63,19 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
     assert raced.is_set() and final.status == "Succeeded"
     steps = cloud.steps(final.execution_id)
     assert (steps["A"].attempt, steps["B"].attempt) == (1, 1)
-    assert steps["A"].properties is not None and steps["A"].properties["ProcessingJobName"] == steps["A"].job_name
+    assert (
+        steps["A"].properties is not None
+        and steps["A"].properties["ProcessingJobName"] == steps["A"].job_name
+    )
     assert len(jobs_of(cloud, "B")) == 1
     assert [r["name"] for r in cloud.runner_executions(final.execution_id) if "-B-" in r["name"]] == [
         f"{final.execution_id}-B-1"
     ]
-    assert cloud.publisher.changes("A") == [(None, "Starting"), ("Starting", "Executing"), ("Executing", "Succeeded")]
+    assert cloud.publisher.changes("A") == [
+        (None, "Starting"),
+        ("Starting", "Executing"),
+        ("Executing", "Succeeded"),
+    ]
 
     # A late duplicate changes nothing and starts nothing.
     (report,) = reports_of(cloud, "A")[:1]
@@ -121,7 +134,11 @@ def test_stop_stops_the_job_and_its_runner_while_a_lambda_step_runs_to_the_end(c
     release_lambda.set()
     final = cloud.wait(execution.execution_arn)
     steps = cloud.steps(final.execution_id)
-    assert (final.status, steps["Train"].status, steps["Notify"].status) == ("Stopped", "Stopped", "Succeeded")
+    assert (final.status, steps["Train"].status, steps["Notify"].status) == (
+        "Stopped",
+        "Stopped",
+        "Succeeded",
+    )
     runners = {r["name"].rsplit("-", 2)[1]: r["status"] for r in cloud.runner_executions(final.execution_id)}
     assert runners == {"Train": "ABORTED", "Notify": "SUCCEEDED"}
 
@@ -147,7 +164,9 @@ def test_concurrent_executions_of_several_pipelines_all_finish(cloud: Cloud) -> 
 
 def test_rejected_requests_come_back_as_the_engines_typed_errors(cloud: Cloud) -> None:
     cloud.register(
-        json.dumps(pipeline(processing("A"), parameters=[{"Name": "N", "Type": "Integer", "DefaultValue": 1}]))
+        json.dumps(
+            pipeline(processing("A"), parameters=[{"Name": "N", "Type": "Integer", "DefaultValue": 1}])
+        )
     )
     with pytest.raises(ResourceNotFound, match="nope"):
         cloud.api.start("nope")
@@ -174,7 +193,8 @@ def test_a_definition_too_large_for_an_item_is_kept_in_s3(cloud: Cloud) -> None:
 
     assert final.status == "Succeeded"
     item = cloud.store.client.get_item(
-        TableName=cloud.store.tables.state, Key={"pk": {"S": f"EXECUTION#{final.execution_id}"}, "sk": {"S": "#DEFINITION"}}
+        TableName=cloud.store.tables.state,
+        Key={"pk": {"S": f"EXECUTION#{final.execution_id}"}, "sk": {"S": "#DEFINITION"}},
     )["Item"]
     assert "body" not in item and item["ref"]["S"].startswith("s3://pipelines-payloads/payloads/")
     assert json.loads(final.definition)["Steps"][0]["Arguments"]["Environment"]["K0"] == "x" * 200
@@ -186,7 +206,11 @@ def test_status_changes_are_published_in_order(cloud: Cloud) -> None:
     final = cloud.run()
     assert cloud.publisher.changes() == [(None, "Executing"), ("Executing", "Succeeded")]
     assert [current for _, current in cloud.publisher.changes("B")] == ["Starting", "Executing", "Succeeded"]
-    (succeeded,) = [e for e in cloud.publisher.events if e.detail.get("currentStepStatus") == "Succeeded" and e.detail["stepName"] == "B"]
+    (succeeded,) = [
+        e
+        for e in cloud.publisher.events
+        if e.detail.get("currentStepStatus") == "Succeeded" and e.detail["stepName"] == "B"
+    ]
     assert succeeded.detail["pipelineExecutionArn"] == final.execution_arn
     assert final.status == "Succeeded"
 
@@ -197,7 +221,12 @@ def test_the_engine_acknowledges_events_about_executions_that_do_not_exist(cloud
     answer = handler(
         {
             "action": "StepRunnerReport",
-            "report": {"pipelineExecutionArn": ghost, "stepName": "A", "stepType": "Processing", "attempt": 1},
+            "report": {
+                "pipelineExecutionArn": ghost,
+                "stepName": "A",
+                "stepType": "Processing",
+                "attempt": 1,
+            },
             "runner": "arn",
             "outcome": {"result": {}},
         },
@@ -210,10 +239,18 @@ def test_the_engine_acknowledges_events_about_executions_that_do_not_exist(cloud
 
 def test_lambda_functions_called_by_steps_are_the_ones_named(cloud: Cloud) -> None:
     seen: list[Any] = []
-    cloud.function("echo", lambda event, _ctx: seen.append(event) or {"value": event["n"] * 2})
+
+    def echo(event: Any, _context: Any) -> Any:
+        seen.append(event)
+        return {"value": event["n"] * 2}
+
+    cloud.function("echo", echo)
     cloud.register(json.dumps(pipeline(lambda_step("Echo", "echo", {"n": 21}, {"value": "Integer"}))))
     final = cloud.run()
     record = cloud.steps(final.execution_id)["Echo"]
     assert seen == [{"n": 21}]
     assert record.properties == {"OutputParameters": [{"Name": "value", "Value": 42}]}
-    assert record.metadata["Lambda"] == {"Arn": function_arn("echo"), "OutputParameters": [{"Name": "value", "Value": "42"}]}
+    assert record.metadata["Lambda"] == {
+        "Arn": function_arn("echo"),
+        "OutputParameters": [{"Name": "value", "Value": "42"}],
+    }

@@ -94,14 +94,18 @@ def test_callback_tokens_and_cache_entries_expire_by_ttl(store: DynamoDBStore) -
     engine.step_succeeded(execution.execution_id, "C", 1, StepResult(properties={"ProcessingJobName": "j"}))
     token = engine.state(execution.execution_id).steps["Ask"].callback_token
     client = store.client
-    item = client.get_item(TableName=store.tables.state, Key={"pk": {"S": f"CALLBACK#{token}"}, "sk": {"S": "#META"}})
+    item = client.get_item(
+        TableName=store.tables.state, Key={"pk": {"S": f"CALLBACK#{token}"}, "sk": {"S": "#META"}}
+    )
     expected = int((clock.now() + timedelta(days=366)).timestamp())
     assert int(item["Item"]["expiresAt"]["N"]) == expected
     (entry,) = client.scan(TableName=store.tables.cache)["Items"]
     assert int(entry["expiresAt"]["N"]) == int((clock.now() + timedelta(days=400)).timestamp())
 
 
-def test_an_unchanged_execution_is_read_with_one_small_get(store: DynamoDBStore, counting: CountingClient) -> None:
+def test_an_unchanged_execution_is_read_with_one_small_get(
+    store: DynamoDBStore, counting: CountingClient
+) -> None:
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "p", fan_out(3))
     execution = engine.start("p").execution
@@ -134,7 +138,10 @@ def test_bodies_too_large_for_an_item_need_the_s3_offload(tables: TableNames, tm
     s3 = aws.client("s3", REGION)
     s3.create_bucket(Bucket="payloads")
     offloading = DynamoDBStore(
-        tables, client=aws.client("dynamodb", REGION), objects=S3ObjectStore(s3), payload_uri="s3://payloads/p"
+        tables,
+        client=aws.client("dynamodb", REGION),
+        objects=S3ObjectStore(s3),
+        payload_uri="s3://payloads/p",
     )
     upsert_pipeline(offloading, "big", big)
     record = offloading.get_pipeline("big")

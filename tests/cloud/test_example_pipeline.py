@@ -19,7 +19,7 @@ ABALONE = CORPUS / "aws__amazon-sagemaker-examples__abalone_batch_transform.json
 BUCKET = "sagemaker-us-west-2-000000000000"
 
 
-def report_writer(mse: float):  # type: ignore[no-untyped-def]
+def report_writer(mse: float):
     def decide(kind: str, job_name: str, request: dict[str, Any]) -> JobOutcome:
         outputs = request.get("processing_output_config", {}).get("Outputs", [])
         for output in outputs:
@@ -60,7 +60,9 @@ def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, 
     assert train["TrainingJobName"] == steps["AbaloneTrain"].job_name
     artifacts = train["ModelArtifacts"]["S3ModelArtifacts"]
     assert steps["AbaloneEval"].arguments["ProcessingInputs"][0]["S3Input"]["S3Uri"] == artifacts
-    assert steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == 4.2
+    assert (
+        steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == 4.2
+    )
     assert steps["AbaloneMSECond"].properties == {"Outcome": "True"}
     model = steps["AbaloneCreateModel-CreateModel"].properties or {}
     assert model["ModelName"] == steps["AbaloneCreateModel-CreateModel"].job_name
@@ -84,7 +86,8 @@ def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, 
     )
     assert {r["status"] for r in runners} == {"SUCCEEDED"}
     (pipeline_run,) = [
-        e for e in cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])["executions"]
+        e
+        for e in cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])["executions"]
     ]
     assert (pipeline_run["name"], pipeline_run["status"]) == (final.execution_id, "SUCCEEDED")
 
@@ -98,7 +101,9 @@ def test_a_poor_model_ends_at_the_fail_step(cloud: Cloud, abalone: str) -> None:
     assert steps["AbaloneMSECond"].properties == {"Outcome": "False"}
     assert steps["AbaloneMSEFail"].status == "Failed"
     assert "AbaloneTransform" not in steps
-    (pipeline_run,) = cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])["executions"]
+    (pipeline_run,) = cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])[
+        "executions"
+    ]
     described = cloud.sfn.describe_execution(executionArn=pipeline_run["executionArn"])
     assert (described["status"], described["error"], described["cause"]) == (
         "FAILED",

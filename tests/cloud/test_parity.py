@@ -24,7 +24,7 @@ def play(scenario: Scenario, driver: Driver) -> list[RunOutcome]:
     return [outcome_of(driver, arn, _final(driver, arn)) for arn in finals]
 
 
-def _final(driver: Driver, arn: str):  # type: ignore[no-untyped-def]
+def _final(driver: Driver, arn: str):
     if isinstance(driver, CloudDriver):
         return driver.cloud.execution(arn)
     assert isinstance(driver, EmbeddedDriver)

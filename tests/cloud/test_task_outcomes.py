@@ -59,7 +59,13 @@ def described(status: str, reason: str | None = None) -> str:
             "ResourceLimitExceededException: Too many versions",
             RESOURCE_LIMIT,
         ),
-        ("RegisterModel", "SageMaker.ThrottlingException", "Slow down", "ThrottlingException: Slow down", THROTTLING),
+        (
+            "RegisterModel",
+            "SageMaker.ThrottlingException",
+            "Slow down",
+            "ThrottlingException: Slow down",
+            THROTTLING,
+        ),
         (
             "Training",
             "States.TaskFailed",
@@ -81,7 +87,13 @@ def described(status: str, reason: str | None = None) -> str:
             "AlgorithmError: ExecuteUserScriptError",
             None,
         ),
-        ("Training", "States.TaskFailed", described("Stopped"), "The Training job ended Stopped without a FailureReason", None),
+        (
+            "Training",
+            "States.TaskFailed",
+            described("Stopped"),
+            "The Training job ended Stopped without a FailureReason",
+            None,
+        ),
         ("EMR", "States.TaskFailed", "Step s-1 FAILED", "Step s-1 FAILED", None),
         (
             "Lambda",
@@ -106,23 +118,35 @@ def described(status: str, reason: str | None = None) -> str:
             None,
         ),
         ("Processing", "States.Runtime", "KeyError('x')", "States.Runtime: KeyError('x')", None),
-        ("Processing", "StepRunner.UnknownRoute", "no StepRunner route X", "StepRunner.UnknownRoute: no StepRunner route X", None),
+        (
+            "Processing",
+            "StepRunner.UnknownRoute",
+            "no StepRunner route X",
+            "StepRunner.UnknownRoute: no StepRunner route X",
+            None,
+        ),
     ],
 )
 def test_task_errors_become_failures_the_engine_classifies(
     step_type: str, error: str, cause: str, reason: str, exception_type: str | None
 ) -> None:
-    step = make_step(step_type, {"ClusterId": "j-1", "StepConfig": {}} if step_type == "EMR" else {}, **(
-        {"FunctionArn": ARN} if step_type == "Lambda" else {}
-    ))
+    step = make_step(
+        step_type,
+        {"ClusterId": "j-1", "StepConfig": {}} if step_type == "EMR" else {},
+        **({"FunctionArn": ARN} if step_type == "Lambda" else {}),
+    )
     failed = step_failure(step, TaskError.from_outcome({"Error": error, "Cause": cause}), function_arn=None)
     assert failed.message == reason
     assert classify(step_type, failed.error_code, failed.message) == exception_type
 
 
 def test_lambda_results_are_typed_by_the_declared_outputs() -> None:
-    step = make_step("Lambda", {}, FunctionArn=ARN, OutputParameters=[{"OutputName": "n", "OutputType": "Integer"}])
-    result = step_result(step, {"n": "7", "extra": 1}, arguments={}, job_name="", function_arn=ARN, describe=_no_describe)
+    step = make_step(
+        "Lambda", {}, FunctionArn=ARN, OutputParameters=[{"OutputName": "n", "OutputType": "Integer"}]
+    )
+    result = step_result(
+        step, {"n": "7", "extra": 1}, arguments={}, job_name="", function_arn=ARN, describe=_no_describe
+    )
     assert result.properties == {"OutputParameters": [{"Name": "n", "Value": 7}]}
     assert result.metadata == {"Lambda": {"Arn": ARN, "OutputParameters": [{"Name": "n", "Value": "7"}]}}
     with pytest.raises(OutputParameterError, match="'n' is declared"):
@@ -136,11 +160,26 @@ def test_model_and_register_model_properties_are_their_describe_responses() -> N
 
     def describe(operation: str, name: str) -> dict[str, Any]:
         calls.append((operation, name))
-        return {"ModelName": name, "ModelArn": f"arn:model/{name}"} if operation == "DescribeModel" else {"ModelPackageArn": name}
+        return (
+            {"ModelName": name, "ModelArn": f"arn:model/{name}"}
+            if operation == "DescribeModel"
+            else {"ModelPackageArn": name}
+        )
 
-    model = step_result(make_step("Model", {}), {"ModelArn": "x"}, arguments={}, job_name="m-1", function_arn=None, describe=describe)
+    model = step_result(
+        make_step("Model", {}),
+        {"ModelArn": "x"},
+        arguments={},
+        job_name="m-1",
+        function_arn=None,
+        describe=describe,
+    )
     package = step_result(
-        make_step("RegisterModel", {}), {"ModelPackageArn": "arn:pkg/1"}, arguments={}, job_name="", function_arn=None,
+        make_step("RegisterModel", {}),
+        {"ModelPackageArn": "arn:pkg/1"},
+        arguments={},
+        job_name="",
+        function_arn=None,
         describe=describe,
     )
     assert calls == [("DescribeModel", "m-1"), ("DescribeModelPackage", "arn:pkg/1")]
@@ -154,7 +193,10 @@ def test_job_results_are_kept_as_json() -> None:
     result = step_result(
         make_step("Training", {}),
         {"TrainingJobName": "j", "CreationTime": datetime(2024, 1, 1, tzinfo=UTC)},
-        arguments={}, job_name="j", function_arn=None, describe=_no_describe,
+        arguments={},
+        job_name="j",
+        function_arn=None,
+        describe=_no_describe,
     )
     assert result.properties == {"TrainingJobName": "j", "CreationTime": "2024-01-01T00:00:00+00:00"}
 

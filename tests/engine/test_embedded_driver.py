@@ -3,11 +3,15 @@ from other threads and other store handles (other processes)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.engine import ExecutionStateConflict
+from pipelines.runtime.embedded import DriverBusy, EmbeddedRuntime
 from pipelines.store.backends import open_backend
 
 from .fakes import Block, Fail, Sleep, definition, processing_step, wait_until
@@ -160,3 +164,84 @@ def test_retry_of_a_failed_execution_through_the_runtime(runtime, jobs) -> None:
     assert final.status == "Succeeded" and final.execution_id == failed.execution_id
     assert (jobs.runs_of("A"), jobs.runs_of("B"), jobs.runs_of("C")) == (1, 2, 1)
     assert runtime.engine.state(failed.execution_id).steps["B"].attempt == 2
+
+
+def test_a_retry_sent_as_soon_as_failed_shows_waits_for_the_finishing_driver(runtime, jobs) -> None:
+    """The API engineer's race: the driver has written Failed but still holds its lease."""
+    jobs.scripts = {"A": [Fail(reason="first try")]}
+    failed_seen, let_go = threading.Event(), threading.Event()
+
+    def linger_when_failed(execution, steps) -> None:
+        if execution.status == "Failed":
+            failed_seen.set()
+            let_go.wait(10)  # the finishing driver, still holding the lease
+
+    execution = runtime.start(definition=definition(processing_step("A")), progress=linger_when_failed)
+    assert failed_seen.wait(10)
+    assert runtime.driver_alive(execution.execution_id)
+    threading.Timer(0.2, let_go.set).start()
+    final = runtime.retry(execution.execution_arn, background=False)
+    assert final.status == "Succeeded"
+    assert jobs.runs_of("A") == 2
+    assert runtime.engine.state(execution.execution_id).execution.run == 2
+
+
+def test_a_retry_that_cannot_get_the_lease_leaves_the_execution_failed(
+    runtime, jobs, store_kind, tmp_path
+) -> None:
+    jobs.scripts = {"A": [Fail(reason="first try")]}
+    failed = runtime.run(definition(processing_step("A")))
+    runtime.lease_ttl = 0.3
+    stuck = f"{socket.gethostname()}:{os.getpid()}:stuck"
+    done = threading.Event()
+
+    def hold() -> None:  # a driver that never lets go, heartbeat and all
+        while not done.is_set():
+            now = datetime.now(UTC)
+            runtime.store.acquire_lease(failed.execution_id, stuck, now, now - timedelta(hours=1))
+            done.wait(0.02)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        wait_until(lambda: runtime.driver_alive(failed.execution_id))
+        with pytest.raises(DriverBusy):
+            runtime.retry(failed.execution_id, background=False)
+    finally:
+        done.set()
+        holder.join()
+    after = runtime.store.get_execution(failed.execution_id)
+    assert (after.status, after.run) == ("Failed", 1)  # the retry was not half-recorded
+    assert jobs.runs_of("A") == 1
+
+
+def test_retrying_a_running_execution_is_a_conflict_at_once(runtime, jobs) -> None:
+    never = threading.Event()
+    jobs.scripts = {"A": [Block(never)]}
+    execution = runtime.start(definition=definition(processing_step("A")))
+    wait_until(lambda: jobs.active == 1)
+    started = time.monotonic()
+    with pytest.raises(ExecutionStateConflict, match="only a Failed execution can be retried"):
+        runtime.retry(execution.execution_id)
+    assert time.monotonic() - started < runtime.lease_ttl / 2  # refused, not waited for
+    runtime.stop(execution.execution_id)
+    assert runtime.wait(execution.execution_id, timeout=10).status == "Stopped"
+
+
+def test_a_start_whose_execution_another_driver_took_over_is_not_an_error(runtime, jobs) -> None:
+    """``resume`` in a server that just started may lease a new execution before its starter."""
+    other = f"{socket.gethostname()}:{os.getpid()}:resumer"
+    start = runtime.engine.start
+
+    def start_then_taken_over(*args, **kwargs):
+        outcome = start(*args, **kwargs)
+        now = datetime.now(UTC)
+        runtime.store.acquire_lease(outcome.execution.execution_id, other, now, now)
+        return outcome
+
+    runtime.engine.start = start_then_taken_over  # type: ignore[method-assign]
+    execution = runtime.start(definition=definition(processing_step("A")))
+    assert execution.status == "Executing" and jobs.runs_of("A") == 0
+    runtime.store.release_lease(execution.execution_id, other)  # the other driver ends
+    (final,) = runtime.resume(execution.execution_id)
+    assert final.status == "Succeeded"

@@ -126,13 +126,14 @@ def test_callback_token_outputs_and_metadata(engine, pipeline) -> None:
     assert metadata["CallbackToken"] == token and metadata["Sent"] is True
     assert metadata["SqsQueueUrl"] == CALLBACK["SqsQueueUrl"]
     assert pending.steps["Approve"].status == "Executing"
-    done = engine.callback_success(token, {"score": "0.93", "note": {"nested": [1]}})
+    done = engine.callback_success(token, {"score": "0.93", "note": {"nested": [1]}, "extra": "x"})
     (use,) = done.actions
-    assert use.request.arguments == {"score": 0.93, "note": '{"nested": [1]}'}
+    # nested values become one JSON string, as the docs show ({"output1": "{\"nested_output1\":...}"})
+    assert use.request.arguments == {"score": 0.93, "note": '{"nested":[1]}'}
     assert done.steps["Approve"].metadata["Callback"]["OutputParameters"] == [
         {"Name": "score", "Value": "0.93"},
-        {"Name": "note", "Value": '{"nested": [1]}'},
-    ]
+        {"Name": "note", "Value": '{"nested":[1]}'},
+    ]  # the declared outputs, in declaration order; undeclared ones are not referencable
     with pytest.raises(CallbackTokenNotFound):
         engine.callback_success(token, {})  # a used token is stale
 
@@ -145,13 +146,35 @@ def test_callback_failure_fails_the_step(engine, pipeline) -> None:
     assert done.execution.status == "Failed"
 
 
-def test_unknown_token_and_badly_typed_outputs(engine, pipeline) -> None:
+def test_unknown_token_and_request_limits(engine, pipeline) -> None:
     with pytest.raises(CallbackTokenNotFound):
         engine.callback_success("AAAAAAAAAA", {})
     _, token, _ = start_callback(engine, pipeline)
-    with pytest.raises(InvalidCallbackOutputs, match="score"):
-        engine.callback_success(token, {"score": "high"})
+    with pytest.raises(InvalidCallbackOutputs, match="50"):
+        engine.callback_success(token, {f"o{i}": "1" for i in range(51)})
+    with pytest.raises(InvalidCallbackOutputs, match="note"):
+        engine.callback_success(token, {"note": "x" * 1025})
+    # refused requests leave the step waiting for a valid answer
     assert engine.callback_success(token, {"score": "1"}).steps["Approve"].status == "Succeeded"
+
+
+def test_a_badly_typed_callback_output_fails_the_step_like_a_lambda_output(engine, pipeline) -> None:
+    _, token, _ = start_callback(engine, pipeline)
+    done = engine.callback_success(token, {"score": "high"})
+    approve = done.steps["Approve"]
+    assert approve.status == "Failed" and done.execution.status == "Failed"
+    assert approve.failure_reason == (
+        "output parameter 'score' is declared as Float but the value 'high' is not a valid Float"
+    )
+
+
+def test_callback_outputs_are_typed_by_the_shared_output_rules(engine, pipeline) -> None:
+    _, token, _ = start_callback(engine, pipeline)
+    done = engine.callback_success(token, {"score": "7"})  # "note" not sent: left out, not a failure
+    assert done.steps["Approve"].status == "Succeeded"
+    assert done.steps["Approve"].properties == {"OutputParameters": [{"Name": "score", "Value": 7.0}]}
+    use = done.steps["Use"]  # the output not sent fails the step that refers to it
+    assert use.status == "Failed" and "note" in (use.failure_reason or "")
 
 
 def test_a_token_of_a_stopped_step_is_refused(engine, pipeline, store) -> None:

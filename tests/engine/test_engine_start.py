@@ -7,7 +7,14 @@ import re
 
 import pytest
 from pipelines.definition import DefinitionError
-from pipelines.engine import Engine, PipelineNotFound, RunStep, UnsupportedSteps, upsert_pipeline
+from pipelines.engine import (
+    Engine,
+    PipelineNotFound,
+    PipelineVersionNotFound,
+    RunStep,
+    UnsupportedSteps,
+    upsert_pipeline,
+)
 from pipelines.errors import ConflictError, ValidationError
 from pipelines.runners.registry import RunnerRegistry
 from pipelines.store.base import ListQuery
@@ -170,3 +177,38 @@ def test_client_request_token_makes_start_idempotent(engine, store, pipeline) ->
     assert len(store.list_executions(name, ListQuery()).items) == 1
     with pytest.raises(ConflictError, match="token-1"):
         engine.start(name, client_request_token="token-1", display_name="different")
+
+
+def test_an_older_pipeline_version_can_be_started_and_binds_its_definition(
+    engine, store, pipeline, clock
+) -> None:
+    first = definition(processing_step("A"))
+    name = pipeline(first)
+    upsert_pipeline(store, name, definition(processing_step("A"), processing_step("B")), clock=clock)
+    old = engine.start(name, pipeline_version_id=1)
+    assert old.execution.pipeline_version_id == 1
+    assert old.execution.definition == first
+    assert [a.step_name for a in old.actions] == ["A"]
+    latest = engine.start(name, pipeline_version_id=2).execution
+    assert latest.pipeline_version_id == 2 and "B" in latest.definition
+    with pytest.raises(PipelineVersionNotFound, match="Pipeline version 7 of .* does not exist"):
+        engine.start(name, pipeline_version_id=7)
+    with pytest.raises(ValidationError, match="not both"):
+        engine.start(name, definition=first, pipeline_version_id=1)
+
+
+def test_a_start_records_the_pipeline_last_run_time(engine, store, pipeline, clock) -> None:
+    name = pipeline(definition(processing_step("A")))
+    assert store.get_pipeline(name).last_run_at is None
+    clock.advance(60)
+    first = engine.start(name).execution
+    assert store.get_pipeline(name).last_run_at == first.created_at
+    clock.advance(60)
+    second = engine.start(name).execution
+    recorded = store.get_pipeline(name)
+    assert recorded.last_run_at == second.created_at > first.created_at
+    # LastRunTime is not a modification of the pipeline
+    assert recorded.modified_at == recorded.created_at
+    # updating the pipeline later keeps it
+    assert upsert_pipeline(store, name, definition(processing_step("B")), clock=clock).latest_version_id == 2
+    assert store.get_pipeline(name).last_run_at == second.created_at

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pipelines.definition.models import RetryPolicy
+from pipelines.engine import Engine, RunStep, upsert_pipeline
 from pipelines.engine.retry import (
     CAPACITY_ERROR,
+    EMR_RESOURCE_LIMIT,
     JOB_INTERNAL_ERROR,
     RESOURCE_LIMIT,
     SERVICE_FAULT,
@@ -15,6 +17,9 @@ from pipelines.engine.retry import (
     classify,
     decide_retry,
 )
+from pipelines.runners.base import StepFailed
+
+from .fakes import definition
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -42,10 +47,69 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
         ("Transform", None, "InternalServerError: We encountered an internal error", JOB_INTERNAL_ERROR),
         ("Training", "AlgorithmError", "exit code 1", None),
         ("Processing", None, "ValueError: bad input", None),
+        # a specific code wins over words in the reason: local runners put the script's stderr there
+        ("Processing", "AlgorithmError", "script said: botocore ThrottlingException (Rate exceeded)", None),
+        ("Training", "ClientError", "input s3://b/ResourceLimitExceeded/x not found", None),
+        ("Processing", "ValidationException", "InternalServerError in the request", None),
+        ("Lambda", "ValidationException", "handler printed ServiceUnavailable", None),
+        # ... and so does an AlgorithmError FailureReason (the rest is the user's output)
+        ("Training", None, "AlgorithmError: ExecuteUserScriptError: ThrottlingException", None),
+        # generic wrappers (Step Functions, Java SDK) carry the job's FailureReason as the reason
+        (
+            "Training",
+            "SageMaker.AmazonSageMakerException",
+            "CapacityError: Unable to provision requested ML compute capacity. Please retry.",
+            CAPACITY_ERROR,
+        ),
+        ("Processing", "SageMaker.AmazonSageMakerException", "ResourceLimitExceeded", RESOURCE_LIMIT),
+        (
+            "Transform",
+            "SageMaker.AmazonSageMakerException",
+            "InternalServerError: We encountered an internal error.",
+            JOB_INTERNAL_ERROR,
+        ),
+        ("Training", "States.TaskFailed", "CapacityError: Unable to provision", CAPACITY_ERROR),
+        ("Model", None, "InternalServerError: We encountered an internal error", SERVICE_FAULT),  # no job
+        # EMR's own limits
+        (
+            "EMR",
+            "ValidationException",
+            "Maximum number of active steps(State = 'Running', 'Pending' or 'Cancel_Pending') for cluster "
+            "exceeded.",
+            EMR_RESOURCE_LIMIT,
+        ),
+        ("EMR", "LimitExceededException", "", EMR_RESOURCE_LIMIT),
+        ("EMR", None, "Maximum number of active steps for cluster exceeded", EMR_RESOURCE_LIMIT),
+        ("EMR", "AlgorithmError", "Maximum number of active steps", None),
+        ("EMR", "ThrottlingException", "", THROTTLING),
+        ("EMR", "Emr.RESOURCE_LIMIT", "", EMR_RESOURCE_LIMIT),
     ],
 )
 def test_errors_are_classified_from_the_code_or_the_failure_reason(step_type, code, reason, expected) -> None:
     assert classify(step_type, code, reason) == expected
+
+
+def test_a_policy_on_emr_resource_limit_retries_an_emr_step(store, clock) -> None:
+    emr = {
+        "Name": "Spark",
+        "Type": "EMR",
+        "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "command-runner.jar"}}},
+        "RetryPolicies": [{"ExceptionType": ["Emr.RESOURCE_LIMIT"], "IntervalSeconds": 30, "MaxAttempts": 2}],
+    }
+    upsert_pipeline(store, "p", definition(emr), clock=clock)
+    engine = Engine(store, clock=clock)
+    execution_id = engine.start("p").execution.execution_id
+    engine.step_started(execution_id, "Spark", 1)
+    full = StepFailed(
+        "ValidationException: Maximum number of active steps(State = 'Running', 'Pending' or "
+        "'Cancel_Pending') for cluster exceeded.",
+        error_code="ValidationException",
+    )
+    retried = engine.step_failed(execution_id, "Spark", 1, full)
+    (again,) = retried.actions
+    assert isinstance(again, RunStep) and again.attempt == 2
+    assert again.not_before == clock.now() + timedelta(seconds=30)
+    assert retried.steps["Spark"].failures[0].exception_type == EMR_RESOURCE_LIMIT
 
 
 def policy(**fields) -> RetryPolicy:

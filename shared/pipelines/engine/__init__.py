@@ -85,6 +85,8 @@ from pipelines.engine.errors import (
     InvalidCallbackOutputs,
     InvalidSelection,
     PipelineNotFound,
+    PipelineVersionNotFound,
+    UnsupportedRunConditions,
     UnsupportedSteps,
 )
 from pipelines.engine.lifecycle import Engine
@@ -105,10 +107,12 @@ __all__ = [
     "NotifyStopping",
     "Outcome",
     "PipelineNotFound",
+    "PipelineVersionNotFound",
     "RunStep",
     "StatusChange",
     "StopStep",
     "SystemClock",
+    "UnsupportedRunConditions",
     "UnsupportedSteps",
     "upsert_pipeline",
 ]

@@ -18,11 +18,13 @@ not met) is unhandled and fails the execution as usual. A Fail step always fails
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
+from datetime import UTC, datetime
 
 from pipelines.store.base import StepRecord
 
 GENERIC_FAILURE = "Step failure: One or multiple steps failed."
 COMPLETED_WITH_FAILURES = "CompletedWithFailures"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def blocks_new_starts(current_steps: Iterable[StepRecord], catchable: Set[str] = frozenset()) -> bool:
@@ -51,4 +53,6 @@ def final_status(
 
 
 def _naming(failed: list[StepRecord]) -> str:
-    return f"{GENERIC_FAILURE} Failed steps: {', '.join(r.step_name for r in failed)}."
+    """Earliest failure first (then by name), whatever order the store returned the records in."""
+    ordered = sorted(failed, key=lambda r: (r.ended_at or r.started_at or _EPOCH, r.step_name))
+    return f"{GENERIC_FAILURE} Failed steps: {', '.join(r.step_name for r in ordered)}."

@@ -58,8 +58,8 @@ from pipelines.engine import (
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.errors import PipelinesError, ValidationError
-from pipelines.runners.base import StepFailed, StepPending
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
+from pipelines.runners.base import StepFailed, StepPending
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -130,7 +130,9 @@ class EngineSettings:
     token_ttl: timedelta = timedelta(days=366)
 
     @classmethod
-    def from_deployment(cls, settings: DeploySettings, *, assume_pipeline_roles: bool = True) -> EngineSettings:
+    def from_deployment(
+        cls, settings: DeploySettings, *, assume_pipeline_roles: bool = True
+    ) -> EngineSettings:
         """The engine's part of the stack's environment contract (``pipelines.deploy.settings``)."""
         if not settings.step_runner_arn:
             raise MissingSetting(deploy_settings.STEP_RUNNER_ARN)
@@ -274,7 +276,9 @@ class CloudRuntime:
         )
         access = AwsAccess(settings.region, assume_roles=settings.assume_pipeline_roles)
         objects = S3ObjectStore(access.client("s3"))
-        store = store_from_environment(deployment.store_environment(), client=access.client("dynamodb"), objects=objects)
+        store = store_from_environment(
+            deployment.store_environment(), client=access.client("dynamodb"), objects=objects
+        )
         engine = Engine(
             store,
             objects=objects,

@@ -77,7 +77,12 @@ def step_failure(step: Step, error: TaskError, *, function_arn: str | None = Non
             )
         return StepFailed(f"The step timed out: {error.cause or error.error}", error_code=error.error)
     service, _, name = error.error.partition(".")
-    if name and service[:1].isupper() and service != "States" and (name.endswith("Exception") or "(Service:" in error.cause):
+    if (
+        name
+        and service[:1].isupper()
+        and service != "States"
+        and (name.endswith("Exception") or "(Service:" in error.cause)
+    ):
         return _service_error(step, service, name, error.cause)
     if isinstance(step, LambdaStep):
         return _function_error(function_arn or str(step.function_arn), error)
@@ -160,11 +165,11 @@ def step_result(
         described = describe("DescribeModel", job_name)
         return StepResult(properties=described, metadata={"Model": {"Arn": described.get("ModelArn")}})
     if step.type == "RegisterModel":
-        arn = result.get("ModelPackageArn") if isinstance(result, dict) else None
-        if not isinstance(arn, str):
+        package_arn = result.get("ModelPackageArn") if isinstance(result, dict) else None
+        if not isinstance(package_arn, str):
             raise StepFailed(f"CreateModelPackage returned no ModelPackageArn: {result!r}")
-        described = describe("DescribeModelPackage", arn)
-        return StepResult(properties=described, metadata={"RegisterModel": {"Arn": arn}})
+        described = describe("DescribeModelPackage", package_arn)
+        return StepResult(properties=described, metadata={"RegisterModel": {"Arn": package_arn}})
     if not isinstance(result, dict):
         raise StepFailed(f"The {step.type} task returned {type(result).__name__}, not its Describe response")
     return StepResult(properties=json_safe(result))

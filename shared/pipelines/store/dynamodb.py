@@ -521,12 +521,14 @@ class DynamoDBStore:
             if int(head["v"]["N"]) == cached.execution.version:
                 return cached
         # Everything but the definition snapshot, which never changes and is memoised apart.
-        items = list(self._query_all(
-            TableName=self.tables.state,
-            KeyConditionExpression="pk = :pk AND sk > :definition",
-            ExpressionAttributeValues={":pk": _s(pk), ":definition": _s(_DEFINITION)},
-            ConsistentRead=True,
-        ))
+        items = list(
+            self._query_all(
+                TableName=self.tables.state,
+                KeyConditionExpression="pk = :pk AND sk > :definition",
+                ExpressionAttributeValues={":pk": _s(pk), ":definition": _s(_DEFINITION)},
+                ConsistentRead=True,
+            )
+        )
         meta = next((i for i in items if i["sk"]["S"] == _META), None)
         if meta is None:
             return None
@@ -592,7 +594,9 @@ class DynamoDBStore:
             StepRecord.model_validate_json(self.codec.decode(i))
             for i in self._query_partition(_execution_pk(execution_id), "STEP#")
         ]
-        rows = [(timestamp(r.started_at) if r.started_at else "", r.step_name, None, r) for r in records]
+        rows: list[tuple[str, str, datetime | None, StepRecord]] = [
+            (timestamp(r.started_at) if r.started_at else "", r.step_name, None, r) for r in records
+        ]
         return _page_in_memory(f"steps:{execution_id}", rows, query)
 
     def _execution(self, meta: Item, definition_item: Item | str) -> ExecutionRecord:
