@@ -144,22 +144,22 @@ def test_stop_stops_the_job_and_its_runner_while_a_lambda_step_runs_to_the_end(c
 
 
 def test_concurrent_executions_of_several_pipelines_all_finish(cloud: Cloud) -> None:
-    for n in range(3):
+    for n in range(2):
         cloud.register(
-            json.dumps(pipeline(processing("A"), *(processing(f"B{i}", DependsOn=["A"]) for i in range(3)))),
+            json.dumps(pipeline(processing("A"), *(processing(f"B{i}", DependsOn=["A"]) for i in range(2)))),
             f"p{n}",
         )
     started = []
     threads = [
-        threading.Thread(target=lambda name=f"p{n % 3}": started.append(cloud.start(name))) for n in range(6)
+        threading.Thread(target=lambda name=f"p{n % 2}": started.append(cloud.start(name))) for n in range(4)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     finals = [cloud.wait(e.execution_arn, timeout=60) for e in started]
-    assert [f.status for f in finals] == ["Succeeded"] * 6
-    assert len(cloud.moto.jobs.created) == 6 * 4
+    assert [f.status for f in finals] == ["Succeeded"] * 4
+    assert len(cloud.moto.jobs.created) == 4 * 3
 
 
 def test_rejected_requests_come_back_as_the_engines_typed_errors(cloud: Cloud) -> None:
@@ -254,3 +254,45 @@ def test_lambda_functions_called_by_steps_are_the_ones_named(cloud: Cloud) -> No
         "Arn": function_arn("echo"),
         "OutputParameters": [{"Name": "value", "Value": "42"}],
     }
+
+
+def test_a_retry_is_a_new_step_runner_whose_backoff_waits_the_policy_interval(cloud: Cloud) -> None:
+    from tests.cloud.moto_patches import Complete, Failed
+    from tests.cloud.scenarios import CAPACITY
+
+    outcomes = iter([Failed(CAPACITY), Failed(CAPACITY), Complete()])
+    cloud.moto.jobs.decide = lambda kind, name, request: next(outcomes)
+    policy = {"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 5, "BackoffRate": 2.0, "MaxAttempts": 2}
+    cloud.register(json.dumps(pipeline(training("Train", RetryPolicies=[policy]))))
+    final = cloud.run()
+
+    assert final.status == "Succeeded"
+    names = sorted(r["name"] for r in cloud.runner_executions(final.execution_id))
+    assert names == [f"{final.execution_id}-Train-{n}" for n in (1, 2, 3)]
+    assert sorted(cloud.moto.waits) == [0, 5, 10]  # each attempt's Backoff: 0, then 5 s x 2^(n-1)
+    jobs = [name for _kind, name in cloud.moto.jobs.created]
+    assert [name.rsplit("-", 1)[1] for name in jobs] == ["0", "1", "2"]  # the failure count
+
+
+def test_a_lambda_step_that_times_out_fails_the_execution(cloud: Cloud) -> None:
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> Any:
+        release.wait(5)
+        return {"done": True}
+
+    cloud.function("slow", slow)
+    step = {**lambda_step("Slow", "slow", {}, {"done": "Boolean"}), "TimeoutSeconds": 1}
+    cloud.register(json.dumps(pipeline(step)))
+    try:
+        final = cloud.run()
+    finally:
+        release.set()
+    record = cloud.steps(final.execution_id)["Slow"]
+    assert (final.status, record.status) == ("Failed", "Failed")
+    assert record.failure_reason == f"Lambda function {function_arn('slow')} timed out after 1 seconds"
+
+
+def test_a_malformed_api_request_is_rejected_as_a_validation_error(cloud: Cloud) -> None:
+    with pytest.raises(ValidationError, match="StartExecution"):
+        cloud.api.start(None)

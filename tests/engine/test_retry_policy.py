@@ -19,7 +19,7 @@ from pipelines.engine.retry import (
 )
 from pipelines.runners.base import StepFailed
 
-from .fakes import definition
+from .fakes import definition, processing_step
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -169,3 +169,14 @@ def test_expire_after_min_zero_never_retries() -> None:
     assert not decide_retry(
         "Training", [policy(ExceptionType=[RESOURCE_LIMIT], ExpireAfterMin=0)], RESOURCE_LIMIT, [], NOW, NOW
     ).retry
+
+
+def test_a_script_that_prints_throttling_is_not_retried_as_throttling(store, clock) -> None:
+    upsert_pipeline(store, "p", definition(processing_step("Prep")), clock=clock)
+    engine = Engine(store, clock=clock)
+    execution_id = engine.start("p").execution.execution_id
+    engine.step_started(execution_id, "Prep", 1)
+    stderr_tail = "AlgorithmError: exit code 1: botocore.exceptions.ClientError: ThrottlingException"
+    done = engine.step_failed(execution_id, "Prep", 1, StepFailed(stderr_tail, error_code="AlgorithmError"))
+    assert done.steps["Prep"].status == "Failed" and done.steps["Prep"].attempt == 1
+    assert done.steps["Prep"].failures[0].exception_type is None

@@ -273,3 +273,13 @@ def test_leases(store: Store) -> None:
     assert store.get_lease("e").owner == "three"
     store.release_lease("e", "three")
     assert store.get_lease("e") is None
+
+
+def test_an_execution_completed_with_failures_is_finished(store: Store) -> None:
+    running = execution_record("cwfexec00000")
+    create_execution(store, running)
+    ended = running.model_copy(update={"status": "CompletedWithFailures", "version": 2, "ended_at": T0})
+    store.apply(Transition(execution=ended, expected_version=1))
+    assert store.get_execution("cwfexec00000").status == "CompletedWithFailures"
+    assert store.load_state("cwfexec00000").execution.status == "CompletedWithFailures"
+    assert "cwfexec00000" not in [e.execution_id for e in store.list_unfinished_executions()]

@@ -15,14 +15,18 @@ Public API (``from pipelines.engine import Engine, ...``)::
 
       start(pipeline_name, *, parameters: Mapping[str, str] | None = None, definition: str | None = None,
             parallelism: int | None = None, selective: SelectiveExecutionConfig | None = None,
-            display_name=None, description=None, client_request_token=None, created_by=None) -> Outcome
-          Snapshot the definition (default: the pipeline's latest), coerce parameters, record
-          parallelism (this call's value wins over the pipeline's) and the selective config.
-          Raises UnsupportedSteps, ParameterError (pipelines.expressions), InvalidSelection,
-          DefinitionError (an explicit ``definition`` is validated; a pipeline's own was validated
-          when it was created or updated), PipelineNotFound, ConflictError (a reused
-          ClientRequestToken with a different request; the same request replays the execution
-          with ``accepted`` False and no actions).
+            display_name=None, description=None, client_request_token=None, created_by=None,
+            pipeline_version_id: int | None = None) -> Outcome
+          Snapshot the definition (default: the pipeline's latest; ``pipeline_version_id``: that
+          stored version, which the execution is then bound to), coerce parameters, record
+          parallelism (this call's value wins over the pipeline's) and the selective config,
+          and move the pipeline's ``last_run_at`` (LastRunTime) forward.
+          Raises UnsupportedSteps, UnsupportedRunConditions (an unknown DependsOn trigger),
+          ParameterError (pipelines.expressions), InvalidSelection, DefinitionError (an explicit
+          ``definition`` is validated; a pipeline's own was validated when it was created or
+          updated), PipelineNotFound, PipelineVersionNotFound, ValidationError (both a
+          definition and a version), ConflictError (a reused ClientRequestToken with a different
+          request; the same request replays the execution with ``accepted`` False and no actions).
       step_started(execution, step_name, attempt) -> Outcome          # claim; outcome.accepted False = lost
       steps_started(execution, [(step_name, attempt), ...]) -> Outcome  # batch claim; outcome.claimed
       step_succeeded(execution, step_name, attempt, result: StepResult) -> Outcome
@@ -32,6 +36,7 @@ Public API (``from pipelines.engine import Engine, ...``)::
       stop_notified(execution, step_name, attempt) -> Outcome         # a NotifyStopping was sent
       stop(execution) -> Outcome                                      # StopPipelineExecution
       retry(execution, *, parallelism=None) -> Outcome                # RetryPipelineExecution
+          (``check_retryable(record)`` in engine.lifecycle raises the same refusal up front)
       update_execution(execution, *, parallelism=None, display_name=None, description=None) -> Outcome
       callback_success(token, outputs: Mapping[str, Any]) -> Outcome  # SendPipelineExecutionStepSuccess
       callback_failure(token, reason: str) -> Outcome                 # SendPipelineExecutionStepFailure
@@ -51,19 +56,27 @@ Public API (``from pipelines.engine import Engine, ...``)::
 
     Callback steps: ``request.step_fields["CallbackToken"]`` holds the 10-character token the
     runner must put in its message (``{"token", "pipelineExecutionArn", "arguments", "status"}``).
+    Callback outputs are typed by runners/outputs.py's rules (see decisions.callback_outputs for
+    the one difference); a value that does not fit its OutputType fails the step.
+
+    DependsOn run conditions (v3 SDK ``{"Step", "Trigger": "Failed"|"Stopped"|"Any"}``) are
+    honoured (readiness.py); an execution whose failures were all handled by such steps ends
+    ``CompletedWithFailures`` (failure_policy.py).
 
     Clocks: SystemClock, FakeClock (engine/clock.py). Ids/ARNs: engine/ids.py.
     Pipelines: upsert_pipeline(store, name, definition, ...) (engine/pipelines.py).
 
 Runner results the engine reads: job steps return the Describe* response as properties and
 their Metadata member (e.g. ``{"TrainingJob": {"Arn": ...}}``; the engine pre-fills the job
-ARN); Lambda steps return ``properties={"OutputParameters": {name: value}}`` and metadata
+ARN); Lambda steps return ``properties={"OutputParameters": [{"Name", "Value"}]}`` (typed
+values, runners/outputs.py) and metadata
 ``{"Lambda": {"Arn": ..., "OutputParameters": [{"Name", "Value"}]}}``; Processing steps with
 PropertyFiles must have written them under the output's S3Uri before returning.
 
 Modules: lifecycle (Engine: the entry points and the optimistic write loop), decisions (the
 step lifecycle and the scheduler), planner (a working copy -> one Transition), readiness (ready
-set, skips), failure_policy, retry, caching, job_names, selective, resolution (parameters,
+set, skips, run conditions), failure_policy, retry (error classification and retry decisions),
+caching, job_names, selective, resolution (parameters,
 expressions, execution variables), experiments, pipelines (upsert), actions, clock, ids, errors.
 """
 

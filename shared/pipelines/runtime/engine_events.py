@@ -174,12 +174,15 @@ def parse_event(event: Any) -> MachineEvent | ApiEvent:
 
 def handle_event(runtime: CloudRuntime, event: Any) -> dict[str, Any]:
     """Parse ``event``, carry it out, and shape the Lambda's answer."""
-    parsed = parse_event(event)
-    if isinstance(parsed, MachineEvent):
-        return _machine(runtime, parsed)
+    from_api = isinstance(event, dict) and event.get("action") in API_ACTIONS
     try:
+        parsed = parse_event(event)
+        if isinstance(parsed, MachineEvent):
+            return _machine(runtime, parsed)
         record = _api(runtime, parsed)
     except PipelinesError as exc:
+        if not from_api:
+            raise  # a state machine's delivery: failing makes Step Functions retry it
         return {"error": {"code": exc.code, "type": type(exc).__name__, "message": exc.message}}
     return {"execution": record.model_dump(mode="json")}
 
