@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from pipelines.api.ram import permission_arn
 from pipelines.api.schedule_expressions import parse_schedule_expression
 from pipelines.engine import FakeClock
 
@@ -187,3 +188,47 @@ def test_expression_occurrences(expression: str, zone: str | None, expected: dt.
 def test_cron_past_its_last_year_never_fires_again() -> None:
     origin = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     assert parse_schedule_expression("cron(15 10 ? * 6L 2022-2023)").next_after(origin, origin) is None
+
+
+@pytest.mark.parametrize(
+    ("parameters", "fragment"),
+    [
+        ([{"Name": "Nope", "Value": "1"}], "'Nope' is not declared"),
+        ([{"Name": "Threshold", "Value": "high"}], "is not a Float"),
+    ],
+)
+def test_parameters_are_checked_as_the_cloud_scheduler_checks_them(
+    clocked: tuple[Served, FakeClock, str], parameters: list[dict[str, str]], fragment: str
+) -> None:
+    served, _clock, arn = clocked
+    request = schedule(arn, "rate(1 hour)")
+    request["Target"]["SageMakerPipelineParameters"] = {"PipelineParameterList": parameters}
+    with pytest.raises(ClientError) as caught:
+        served.client("scheduler").create_schedule(**request)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert fragment in caught.value.response["Error"]["Message"]
+
+
+def test_other_accounts_schedule_only_pipelines_shared_for_execution(
+    clocked: tuple[Served, FakeClock, str],
+) -> None:
+    served, clock, arn = clocked
+    with pytest.raises(ClientError) as caught:
+        served.client("scheduler", "AKIDRUNNER").create_schedule(**schedule(arn, "rate(5 minutes)"))
+    assert "account 222222222222 may not start it" in caught.value.response["Error"]["Message"]
+    served.client("ram").create_resource_share(
+        name="run",
+        resourceArns=[arn],
+        principals=["222222222222"],
+        permissionArns=[permission_arn("AWSRAMPermissionSageMakerPipelineAllowExecution")],
+    )
+    runner_ram = served.client("ram", "AKIDRUNNER")
+    (invitation,) = runner_ram.get_resource_share_invitations()["resourceShareInvitations"]
+    runner_ram.accept_resource_share_invitation(
+        resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+    )
+    created = served.client("scheduler", "AKIDRUNNER").create_schedule(**schedule(arn, "rate(5 minutes)"))
+    assert ":222222222222:schedule/default/every5" in created["ScheduleArn"]
+    clock.advance(5 * 60)
+    (started,) = served.api.scheduler.fire_due()
+    assert started.startswith(arn + "/execution/")

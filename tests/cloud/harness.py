@@ -258,7 +258,14 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     runtime = CloudRuntime(engine, store, AwsAccess(REGION), settings, publisher)
     handler_module = load_engine_handler()
     monkeypatch.setattr(handler_module, "_runtime", runtime)
-    moto.handlers[ENGINE_FUNCTION] = handler_module.handler
+
+    def engine(event: Any, context: Any) -> Any:
+        try:
+            return handler_module.handler(event, context)
+        finally:  # Lambda flushes per invocation; with metrics disabled Powertools only accumulates
+            handler_module.metrics.clear_metrics()
+
+    moto.handlers[ENGINE_FUNCTION] = engine
     return Cloud(
         moto=moto,
         runtime=runtime,

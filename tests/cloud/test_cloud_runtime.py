@@ -262,7 +262,12 @@ def test_a_retry_is_a_new_step_runner_whose_backoff_waits_the_policy_interval(cl
 
     outcomes = iter([Failed(CAPACITY), Failed(CAPACITY), Complete()])
     cloud.moto.jobs.decide = lambda kind, name, request: next(outcomes)
-    policy = {"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 5, "BackoffRate": 2.0, "MaxAttempts": 2}
+    policy = {
+        "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+        "IntervalSeconds": 5,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 2,
+    }
     cloud.register(json.dumps(pipeline(training("Train", RetryPolicies=[policy]))))
     final = cloud.run()
 

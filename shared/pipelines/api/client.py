@@ -4,13 +4,14 @@ Locally (``pipelines serve``) requests go unsigned unless credentials are given,
 as the account the access key maps to in ``[accounts]``. In the cloud the API sits behind API
 Gateway with AWS_IAM auth, which requires the ``execute-api`` signing scope instead of
 ``sagemaker``; botocore has no option for that, so a ``before-sign`` hook sets it (verified:
-retries are re-signed the same way). With ``per_operation_paths`` each call goes to
+retries are re-signed the same way; :func:`sign_for_execute_api` does it for any client). With ``per_operation_paths`` each call goes to
 ``<endpoint>/<Operation>`` so IAM policies can scope by operation; the server checks the path
 against ``X-Amz-Target``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -20,13 +21,21 @@ from botocore.config import Config as BotoConfig
 EXECUTE_API = "execute-api"
 
 
-def use_execute_api_signing(sagemaker_client: Any, region_name: str) -> None:
-    """Sign this client's requests for API Gateway (``execute-api``) instead of ``sagemaker``."""
+def execute_api_scope(region_name: str) -> Callable[..., None]:
+    """A ``before-sign`` hook that signs for API Gateway (``execute-api``) in ``region_name``."""
 
     def scope(request: Any, **_: Any) -> None:
         request.context.setdefault("signing", {}).update(signing_name=EXECUTE_API, region=region_name)
 
-    sagemaker_client.meta.events.register("before-sign.sagemaker", scope)
+    return scope
+
+
+def sign_for_execute_api(service_client: Any, region_name: str) -> Any:
+    """Make any boto3 client (SageMaker, Scheduler, RAM, EventBridge) sign its requests for API
+    Gateway instead of its own service; returns it."""
+    service = service_client.meta.service_model.service_name
+    service_client.meta.events.register(f"before-sign.{service}", execute_api_scope(region_name))
+    return service_client
 
 
 def use_per_operation_paths(sagemaker_client: Any) -> None:
@@ -62,7 +71,7 @@ def client(
         "sagemaker", endpoint_url=endpoint_url, region_name=region_name, config=settings
     )
     if cloud:
-        use_execute_api_signing(sagemaker_client, region_name)
+        sign_for_execute_api(sagemaker_client, region_name)
     if per_operation_paths or cloud:
         use_per_operation_paths(sagemaker_client)
     return sagemaker_client

@@ -15,18 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.api.ops import Operations, sagemaker_handlers
-from pipelines.api.ops.executions import ExecutionOperations
 from pipelines.api.ram import ResourceShares
+from pipelines.api.ram_storage import SqliteShareStorage
 from pipelines.api.rest import RestService
 from pipelines.api.s3 import ObjectRoot, S3Service
 from pipelines.api.scheduler import LocalScheduler, SchedulerThread, scheduler_handlers
 from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services, make_wsgi_app
-from pipelines.api.wire import CallContext, JsonService
+from pipelines.api.wire import JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
 from pipelines.engine.ids import execution_id_of
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store import TERMINAL_EXECUTION_STATUSES, ExecutionRecord
+from pipelines.triggers.fire import operations_starter
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def build_embedded_api(
     runtime = runtime or EmbeddedRuntime(config, clock=clock)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     config.object_root.mkdir(parents=True, exist_ok=True)
-    shares = ResourceShares(config.state_dir / "ram.sqlite", clock=clock)
+    shares = ResourceShares(SqliteShareStorage(config.state_dir / "ram.sqlite"), clock=clock)
     operations = Operations(
         store=runtime.store,
         runtime=_ServedRuntime(runtime),  # delegates everything but retry
@@ -119,19 +120,12 @@ def build_embedded_api(
         sharing=shares,
         clock=clock,
     )
-    executions = ExecutionOperations(operations)
-
-    def start_scheduled(account: str, pipeline_arn: str, parameters: list[dict[str, str]], token: str) -> str:
-        request: dict[str, Any] = {
-            "PipelineName": pipeline_arn,
-            "PipelineParameters": parameters,
-            "ClientRequestToken": token,
-        }
-        context = CallContext(account_id=account, region=config.region)
-        return str(executions.start_pipeline_execution(request, context)["PipelineExecutionArn"])
-
     scheduler = LocalScheduler(
-        config.state_dir / "schedules.sqlite", runtime.store, start_scheduled, clock=clock
+        config.state_dir / "schedules.sqlite",
+        runtime.store,
+        operations_starter(operations, config.region),
+        clock=clock,
+        sharing=shares,
     )
     operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
     services = Services(

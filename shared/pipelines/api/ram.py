@@ -13,18 +13,16 @@ templated permissions, and resource types other than pipelines.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import sqlite3
 import threading
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.ops.access import PERMISSION_ACTIONS, READ_ONLY_PERMISSION, owner_of
 from pipelines.api.ops.context import page_of
+from pipelines.api.ram_storage import ShareStorage
 from pipelines.api.wire import CallContext, Handler
 from pipelines.engine import Clock, SystemClock
 
@@ -48,43 +46,20 @@ def invalid(message: str) -> ServiceError:
     return ServiceError("InvalidParameterException", message)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS shares (arn TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS invitations (arn TEXT PRIMARY KEY, share_arn TEXT NOT NULL, body TEXT NOT NULL);
-"""
-
-
 class ResourceShares:
-    """Shares and invitations in SQLite (``<state_dir>/ram.sqlite``); see the module docstring."""
+    """The RAM operations and the sharing policy over a :class:`ShareStorage`
+    (:class:`~pipelines.api.ram_storage.SqliteShareStorage` locally, DynamoDB deployed)."""
 
-    def __init__(self, database: Path, *, clock: Clock | None = None) -> None:
-        database.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
-        self._db.executescript(_SCHEMA)
+    def __init__(self, storage: ShareStorage, *, clock: Clock | None = None) -> None:
+        self.storage = storage
         self._lock = threading.RLock()
         self.clock = clock or SystemClock()
 
-    # -- persistence ------------------------------------------------------------------------
-    def _shares(self) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in self._db.execute("SELECT body FROM shares ORDER BY arn")]
-
     def _share(self, arn: str) -> dict[str, Any]:
-        row = self._db.execute("SELECT body FROM shares WHERE arn = ?", (arn,)).fetchone()
-        if row is None:
+        share = self.storage.get_share(arn)
+        if share is None:
             raise unknown(f"Resource share {arn}")
-        return dict(json.loads(row[0]))
-
-    def _save_share(self, share: dict[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO shares VALUES (?, ?)", (share["arn"], json.dumps(share)))
-
-    def _invitations(self) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in self._db.execute("SELECT body FROM invitations ORDER BY arn")]
-
-    def _save_invitation(self, invitation: dict[str, Any]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO invitations VALUES (?, ?, ?)",
-            (invitation["arn"], invitation["share_arn"], json.dumps(invitation)),
-        )
+        return share
 
     # -- the sharing policy -----------------------------------------------------------------
     def shared_actions(self, account_id: str, pipeline_arn: str) -> frozenset[str]:
@@ -93,7 +68,7 @@ class ResourceShares:
     def shared_pipelines(self, account_id: str) -> Mapping[str, frozenset[str]]:
         granted: dict[str, frozenset[str]] = {}
         with self._lock:
-            shares = self._shares()
+            shares = self.storage.shares()
         for share in shares:
             if share["status"] != "ACTIVE" or share["principals"].get(account_id) != "ACCEPTED":
                 continue
@@ -105,11 +80,11 @@ class ResourceShares:
     def forget_resource(self, pipeline_arn: str) -> None:
         """A deleted pipeline leaves every share it was in."""
         with self._lock:
-            for share in self._shares():
+            for share in self.storage.shares():
                 kept = [r for r in share["resources"] if r.lower() != pipeline_arn.lower()]
                 if len(kept) != len(share["resources"]):
                     share["resources"] = kept
-                    self._save_share(share)
+                    self.storage.put_share(share)
 
     # -- shaping ----------------------------------------------------------------------------
     @staticmethod
@@ -209,7 +184,7 @@ class ResourceShares:
             if share["principals"].get(account) in ("PENDING", "ACCEPTED"):
                 continue
             share["principals"][account] = "PENDING"
-            self._save_invitation(
+            self.storage.put_invitation(
                 {
                     "arn": f"arn:aws:ram:{share['region']}:{share['owner']}:resource-share-invitation/{uuid.uuid4()}",
                     "share_arn": share["arn"],
@@ -248,7 +223,7 @@ class ResourceShares:
         }
         with self._lock:
             self._invite(share, principals)
-            self._save_share(share)
+            self.storage.put_share(share)
         return {"resourceShare": self._share_view(share), "clientToken": params.get("clientToken")}
 
     def get_resource_shares(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -257,7 +232,7 @@ class ResourceShares:
         if owner not in ("SELF", "OTHER-ACCOUNTS"):
             raise invalid("resourceOwner must be SELF or OTHER-ACCOUNTS")
         with self._lock:
-            shares = self._shares()
+            shares = self.storage.shares()
         selected = []
         for share in shares:
             mine = share["owner"] == ctx.account_id
@@ -279,7 +254,7 @@ class ResourceShares:
 
     def get_resource_share_invitations(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         with self._lock:
-            invitations = self._invitations()
+            invitations = self.storage.invitations()
         wanted = set(params.get("resourceShareInvitationArns", []))
         shares = set(params.get("resourceShareArns", []))
         selected = [
@@ -300,7 +275,7 @@ class ResourceShares:
     def _answer(self, params: dict[str, Any], ctx: CallContext, status: str) -> dict[str, Any]:
         arn = params["resourceShareInvitationArn"]
         with self._lock:
-            invitation = next((i for i in self._invitations() if i["arn"] == arn), None)
+            invitation = next((i for i in self.storage.invitations() if i["arn"] == arn), None)
             if invitation is None or invitation["receiver"] != ctx.account_id:
                 raise ServiceError(
                     "ResourceShareInvitationArnNotFoundException", f"Invitation {arn} could not be found."
@@ -318,15 +293,15 @@ class ResourceShares:
             share = self._share(invitation["share_arn"])
             if share["status"] != "ACTIVE" or share["principals"].get(ctx.account_id) != "PENDING":
                 invitation["status"] = "EXPIRED"
-                self._save_invitation(invitation)
+                self.storage.put_invitation(invitation)
                 raise ServiceError(
                     "ResourceShareInvitationExpiredException", f"Invitation {arn} has expired."
                 )
             invitation["status"] = status
             share["principals"][ctx.account_id] = status
             share["updated"] = self.clock.now().timestamp()
-            self._save_invitation(invitation)
-            self._save_share(share)
+            self.storage.put_invitation(invitation)
+            self.storage.put_share(share)
         return {
             "resourceShareInvitation": self._invitation_view(invitation),
             "clientToken": params.get("clientToken"),
@@ -351,7 +326,7 @@ class ResourceShares:
             share = self._owned(params["resourceShareArn"], ctx)
             share["status"] = "DELETED"
             share["updated"] = self.clock.now().timestamp()
-            self._save_share(share)
+            self.storage.put_share(share)
         return {"returnValue": True, "clientToken": params.get("clientToken")}
 
     def associate_resource_share(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -364,12 +339,7 @@ class ResourceShares:
             share = self._owned(params["resourceShareArn"], ctx)
             share["resources"] = share["resources"] + [r for r in resources if r not in share["resources"]]
             self._invite(share, principals)
-            share["updated"] = self.clock.now().timestamp()
-            self._save_share(share)
-        return {
-            "resourceShareAssociations": self._associations(share, resources, principals),
-            "clientToken": params.get("clientToken"),
-        }
+            return self._changed_associations(share, params, resources, principals)
 
     def disassociate_resource_share(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         self._refuse(params, "sources")
@@ -380,8 +350,14 @@ class ResourceShares:
             share["resources"] = [r for r in share["resources"] if r not in resources]
             for account in principals:
                 share["principals"].pop(account, None)
-            share["updated"] = self.clock.now().timestamp()
-            self._save_share(share)
+            return self._changed_associations(share, params, resources, principals)
+
+    def _changed_associations(
+        self, share: dict[str, Any], params: dict[str, Any], resources: list[str], principals: list[str]
+    ) -> dict[str, Any]:
+        """Save a share whose associations changed; the answer of (Dis)AssociateResourceShare."""
+        share["updated"] = self.clock.now().timestamp()
+        self.storage.put_share(share)
         return {
             "resourceShareAssociations": self._associations(share, resources, principals),
             "clientToken": params.get("clientToken"),
@@ -426,7 +402,7 @@ class ResourceShares:
         }
 
     def close(self) -> None:
-        self._db.close()
+        self.storage.close()
 
 
 def _paging(params: dict[str, Any]) -> dict[str, Any]:

@@ -392,13 +392,7 @@ class S3Operations:
         for member in _ATTRIBUTE_MEMBERS[1:]:
             if member in meta:
                 result[member] = meta[member]
-        for member in (
-            "ContentType",
-            "CacheControl",
-            "ContentDisposition",
-            "ContentEncoding",
-            "ContentLanguage",
-        ):
+        for member in _ATTRIBUTE_MEMBERS:
             override = params.get(f"Response{member}")
             if override:
                 result[member] = override

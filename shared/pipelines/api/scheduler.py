@@ -7,58 +7,48 @@ here. :class:`SchedulerBackend` is the one interface: :class:`LocalScheduler` ke
 SQLite and fires them from a thread of the server; the cloud implementation forwards to the
 real EventBridge Scheduler targeting the trigger Lambda.
 
-A firing starts the pipeline as the schedule's account would (so RAM shares apply) with the
-target's parameters over the definition's defaults; every parameter must end up with a value,
-which is checked when the schedule is written. The start carries a ClientRequestToken derived
-from the schedule and the occurrence, so an occurrence never starts two executions.
-Only the ``default`` schedule group exists. ``RetryPolicy`` is echoed but a failed start is
-not retried locally (it is logged); ``DeadLetterConfig`` and ``KmsKeyArn`` are refused.
+Both backends check a written schedule with :mod:`pipelines.triggers.schedule_requests` (the
+target must be a pipeline the account may start, and every parameter must end up with a value)
+and start executions through one :data:`~pipelines.triggers.fire.StartExecution`
+(:func:`~pipelines.triggers.fire.operations_starter`): as the schedule's account, so RAM shares
+apply, with the target's parameters over the definition's defaults and a ClientRequestToken
+derived from the schedule and the occurrence
+(:func:`~pipelines.triggers.targets.schedule_token`), so an occurrence never starts two
+executions. Only the ``default`` schedule group exists. ``RetryPolicy`` is echoed but a failed
+start is not retried locally (it is logged); ``DeadLetterConfig`` and ``KmsKeyArn`` are refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines.api.errors import ServiceError
+from pipelines.api.ops.access import SharingPolicy
 from pipelines.api.ops.context import page_of
 from pipelines.api.schedule_expressions import At, parse_schedule_expression, time_zone
 from pipelines.api.wire import CallContext, Handler
-from pipelines.definition import load_definition
 from pipelines.engine import Clock, SystemClock
 from pipelines.errors import PipelinesError
-from pipelines.store import ListQuery, Store
+from pipelines.store import Store
+from pipelines.triggers.fire import StartExecution
+from pipelines.triggers.schedule_requests import (
+    DEFAULT_GROUP,
+    check_schedule_request,
+    schedule_group,
+    schedule_not_found,
+)
+from pipelines.triggers.targets import schedule_token
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GROUP = "default"
 DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
-_REFUSED_TARGET_MEMBERS = (
-    "DeadLetterConfig",
-    "Input",
-    "EcsParameters",
-    "EventBridgeParameters",
-    "KinesisParameters",
-    "SqsParameters",
-)
-
-# (schedule owner account, pipeline ARN, parameters, client token) -> execution ARN
-StartExecution = Callable[[str, str, list[dict[str, str]], str], str]
-
-
-def not_found(name: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", f"Schedule {name} does not exist.", 404)
-
-
-def invalid(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message, 400)
+_KMS_REFUSAL = "the local scheduler keeps schedules unencrypted in its state directory"
 
 
 class SchedulerBackend(Protocol):
@@ -114,6 +104,7 @@ class LocalScheduler:
         start_execution: StartExecution,
         *,
         clock: Clock | None = None,
+        sharing: SharingPolicy | None = None,
     ) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
@@ -122,6 +113,7 @@ class LocalScheduler:
         self.store = store
         self.start_execution = start_execution
         self.clock = clock or SystemClock()
+        self.sharing = sharing
 
     # -- writes -----------------------------------------------------------------------------
     def create_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -140,7 +132,7 @@ class LocalScheduler:
             if create and existing is not None:
                 raise ServiceError("ConflictException", f"Schedule {name} already exists.", 409)
             if not create and existing is None:
-                raise not_found(name)
+                raise schedule_not_found(name)
             created = existing["CreationDate"] if existing else now.timestamp()
             body.update(
                 Arn=f"arn:aws:scheduler:{ctx.region}:{ctx.account_id}:schedule/{group}/{name}",
@@ -155,64 +147,29 @@ class LocalScheduler:
         return {"ScheduleArn": body["Arn"]}
 
     def _checked(self, params: dict[str, Any], ctx: CallContext, group: str) -> dict[str, Any]:
-        if params.get("KmsKeyArn"):
-            raise invalid("KmsKeyArn is not supported by the local scheduler")
-        target = dict(params["Target"])
-        for member in _REFUSED_TARGET_MEMBERS:
-            if member in target:
-                raise invalid(f"Target.{member} is not supported: targets are SageMaker pipelines")
-        expression = parse_schedule_expression(
-            params["ScheduleExpression"], params.get("ScheduleExpressionTimezone")
+        checked = check_schedule_request(
+            params, ctx.account_id, self.store, self.sharing, kms_refusal=_KMS_REFUSAL
         )
-        start, end = params.get("StartDate"), params.get("EndDate")
-        if start is not None and end is not None and end <= start:
-            raise invalid("EndDate must be after StartDate")
-        self._check_target(target, ctx)
+        target = dict(params["Target"])
         target.setdefault("RetryPolicy", dict(DEFAULT_RETRY_POLICY))
         target.setdefault("SageMakerPipelineParameters", {})
-        window = dict(params["FlexibleTimeWindow"])
-        if window["Mode"] == "FLEXIBLE" and "MaximumWindowInMinutes" not in window:
-            raise invalid("FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE")
+        start, end = params.get("StartDate"), params.get("EndDate")
         return {
             "Name": params["Name"],
             "GroupName": group,
-            "ScheduleExpression": expression.text,
+            "ScheduleExpression": checked.expression.text,
             "ScheduleExpressionTimezone": params.get("ScheduleExpressionTimezone", "UTC"),
             "StartDate": start.timestamp() if start else None,
             "EndDate": end.timestamp() if end else None,
             "Description": params.get("Description"),
             "State": params.get("State", "ENABLED"),
             "Target": target,
-            "FlexibleTimeWindow": window,
+            "FlexibleTimeWindow": dict(params["FlexibleTimeWindow"]),
             "ActionAfterCompletion": params.get("ActionAfterCompletion", "NONE"),
         }
 
-    def _check_target(self, target: dict[str, Any], ctx: CallContext) -> None:
-        """The target must be one of our pipelines, and every parameter must get a value."""
-        arn = target["Arn"]
-        name = arn.partition(":pipeline/")[2]
-        record = self.store.get_pipeline(name) if name and "/" not in name else None
-        if record is None and name:
-            page = self.store.list_pipelines(ListQuery(limit=1000, name_prefix=name))
-            record = next((p for p in page.items if p.arn.lower() == arn.lower()), None)
-        if record is None or record.arn.lower() != arn.lower():
-            raise invalid(f"Target.Arn {arn} is not a pipeline served here")
-        given = {
-            p["Name"] for p in target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-        }
-        definition = load_definition(record.definition)
-        missing = [p.name for p in definition.parameters if not p.has_default and p.name not in given]
-        if missing:
-            raise invalid(
-                "Every pipeline parameter needs a default value (or a value in "
-                f"Target.SageMakerPipelineParameters) for a scheduled start; missing: {', '.join(missing)}"
-            )
-
     def _group(self, params: dict[str, Any]) -> str:
-        group = params.get("GroupName", DEFAULT_GROUP)
-        if group != DEFAULT_GROUP:
-            raise ServiceError("ResourceNotFoundException", f"Schedule group {group} does not exist.", 404)
-        return str(group)
+        return schedule_group(params)
 
     # -- reads ------------------------------------------------------------------------------
     def _row(self, account: str, group: str, name: str) -> dict[str, Any] | None:
@@ -226,7 +183,7 @@ class LocalScheduler:
         with self._lock:
             body = self._row(ctx.account_id, self._group(params), params["Name"])
         if body is None:
-            raise not_found(params["Name"])
+            raise schedule_not_found(params["Name"])
         return _with_datetimes(body)
 
     def delete_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -237,7 +194,7 @@ class LocalScheduler:
                 (ctx.account_id, group, params["Name"]),
             ).rowcount
         if not deleted:
-            raise not_found(params["Name"])
+            raise schedule_not_found(params["Name"])
         return {}
 
     def list_schedules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -320,7 +277,7 @@ class LocalScheduler:
         for account, group, name, raw, next_fire in due:
             body = json.loads(raw)
             occurrence = dt.datetime.fromtimestamp(next_fire, dt.UTC)
-            token = hashlib.sha256(f"{body['Arn']}@{occurrence.isoformat()}".encode()).hexdigest()[:64]
+            token = schedule_token(body["Arn"], occurrence.isoformat())
             parameters = (
                 body["Target"].get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
             )

@@ -6,8 +6,8 @@ Public API::
     pipelines.deploy.apigateway    # CloudEndpoint, handle_proxy_event(endpoint, event) -> (service, HttpResponse)
     pipelines.deploy.wiring        # cloud_endpoint(), cloud_starter(): the services of one Lambda container
     pipelines.deploy.clients       # api_clients(api_url, region) -> sagemaker/scheduler/ram/events clients
-                                   #   signed for execute-api; sign_for_execute_api(client, region)
+                                   #   signed for execute-api (pipelines.api.client.sign_for_execute_api)
     pipelines.deploy.resource      # PipelineResource(clients).on_event(cfn_event): the Pipeline construct's
                                    #   custom resource; PipelineSpec / ShareSpec / ScheduleSpec
-    pipelines.deploy.ram_store     # DynamoDBResourceShares: the RAM subset's documents in the state table
+    pipelines.deploy.ram_store     # DynamoDBShareStorage: ResourceShares' documents in the state table
 """

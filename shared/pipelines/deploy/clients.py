@@ -2,7 +2,7 @@
 
 API Gateway with AWS_IAM auth verifies SigV4 for the ``execute-api`` service, whatever API the
 request speaks; botocore has no option for the signing name, so a ``before-sign`` hook sets it
-(the same hook :func:`pipelines.api.client.use_execute_api_signing` installs for SageMaker).
+(:func:`pipelines.api.client.sign_for_execute_api`, re-exported here).
 """
 
 from __future__ import annotations
@@ -13,20 +13,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from pipelines.api.client import EXECUTE_API
 from pipelines.api.client import client as sagemaker_client
-
-
-def sign_for_execute_api(service_client: Any, region_name: str) -> Any:
-    """Make ``service_client`` sign its requests for API Gateway; returns it."""
-    service = service_client.meta.service_model.service_name
-
-    def scope(request: Any, **_: Any) -> None:
-        request.context.setdefault("signing", {}).update(signing_name=EXECUTE_API, region=region_name)
-
-    service_client.meta.events.register(f"before-sign.{service}", scope)
-    return service_client
-
+from pipelines.api.client import execute_api_scope, sign_for_execute_api
 
 API_SERVICES = ("sagemaker", "scheduler", "ram", "events")
 
@@ -41,11 +29,18 @@ def sign_session_for_execute_api(
     combine with ``AWS_ENDPOINT_URL_SCHEDULER`` / ``AWS_ENDPOINT_URL_SAGEMAKER`` set to the API URL.
     """
 
-    def scope(request: Any, **_: Any) -> None:
-        request.context.setdefault("signing", {}).update(signing_name=EXECUTE_API, region=region_name)
-
+    scope = execute_api_scope(region_name)
     for service in services:
         session.events.register(f"before-sign.{service}", scope)
+
+
+__all__ = [
+    "API_SERVICES",
+    "ApiClients",
+    "api_clients",
+    "sign_for_execute_api",
+    "sign_session_for_execute_api",
+]
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,32 @@
 """The RAM subset's shares and invitations in the deployment's DynamoDB state table.
 
-:class:`pipelines.api.ram.ResourceShares` keeps them in SQLite for ``pipelines serve``; a Lambda
-has no lasting disk, so this subclass stores the same JSON documents as items of the state
-table (``pk`` ``RAM#SHARE`` / ``RAM#INVITATION``, ``sk`` = the ARN), next to the pipelines they
-share. Every rule of the subset stays in the base class; only where the documents live changes.
-Share changes are owner-initiated admin calls, so a write simply replaces the document.
+``pipelines serve`` keeps them in SQLite; a Lambda has no lasting disk, so deployed they are
+items of the state table (``pk`` ``RAM#SHARE`` / ``RAM#INVITATION``, ``sk`` = the ARN, so a
+query lists them ordered by ARN), next to the pipelines they share. Every rule of the subset
+stays in :class:`pipelines.api.ram.ResourceShares`; this is only where its documents live.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
-from pipelines.api.ram import ResourceShares, unknown
-from pipelines.engine import Clock, SystemClock
+from pipelines.api.ram_storage import Document, ShareStorage
 
 SHARES_PK = "RAM#SHARE"
 INVITATIONS_PK = "RAM#INVITATION"
 
 
-class DynamoDBResourceShares(ResourceShares):
-    def __init__(self, client: Any, table_name: str, *, clock: Clock | None = None) -> None:
-        # The base initialiser opens SQLite; this class replaces exactly its persistence.
+class DynamoDBShareStorage(ShareStorage):
+    """:class:`~pipelines.api.ram_storage.ShareStorage` over a boto3 ``dynamodb`` client (shared,
+    so :meth:`close` leaves it open)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
         self.table_name = table_name
-        self._lock = threading.RLock()
-        self.clock = clock or SystemClock()
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
-        documents: list[dict[str, Any]] = []
+    def _query(self, pk: str) -> list[Document]:
+        documents: list[Document] = []
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk",
@@ -43,31 +40,29 @@ class DynamoDBResourceShares(ResourceShares):
                 return documents
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _put(self, pk: str, arn: str, document: dict[str, Any]) -> None:
+    def _put(self, pk: str, document: Document) -> None:
         self.client.put_item(
             TableName=self.table_name,
-            Item={"pk": {"S": pk}, "sk": {"S": arn}, "body": {"S": json.dumps(document)}},
+            Item={"pk": {"S": pk}, "sk": {"S": document["arn"]}, "body": {"S": json.dumps(document)}},
         )
 
-    def _shares(self) -> list[dict[str, Any]]:
+    def shares(self) -> list[Document]:
         return self._query(SHARES_PK)
 
-    def _share(self, arn: str) -> dict[str, Any]:
+    def get_share(self, arn: str) -> Document | None:
         item = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": SHARES_PK}, "sk": {"S": arn}}, ConsistentRead=True
         ).get("Item")
-        if item is None:
-            raise unknown(f"Resource share {arn}")
-        return dict(json.loads(item["body"]["S"]))
+        return None if item is None else dict(json.loads(item["body"]["S"]))
 
-    def _save_share(self, share: dict[str, Any]) -> None:
-        self._put(SHARES_PK, share["arn"], share)
+    def put_share(self, share: Document) -> None:
+        self._put(SHARES_PK, share)
 
-    def _invitations(self) -> list[dict[str, Any]]:
+    def invitations(self) -> list[Document]:
         return self._query(INVITATIONS_PK)
 
-    def _save_invitation(self, invitation: dict[str, Any]) -> None:
-        self._put(INVITATIONS_PK, invitation["arn"], invitation)
+    def put_invitation(self, invitation: Document) -> None:
+        self._put(INVITATIONS_PK, invitation)
 
     def close(self) -> None:
-        """Nothing to close: the DynamoDB client is shared."""
+        """Nothing to release: the DynamoDB client is shared with the store."""

@@ -18,18 +18,19 @@ from typing import Any
 from pipelines import aws
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ops.context import ExecutionRuntime
+from pipelines.api.ram import ResourceShares
 from pipelines.api.rest import RestService
-from pipelines.api.scheduler import StartExecution, scheduler_handlers
+from pipelines.api.scheduler import scheduler_handlers
 from pipelines.api.wire import JsonService
 from pipelines.deploy.apigateway import CloudEndpoint
-from pipelines.deploy.ram_store import DynamoDBResourceShares
+from pipelines.deploy.ram_store import DynamoDBShareStorage
 from pipelines.deploy.settings import CloudSettings, MissingSetting
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runtime.engine_client import EngineClient
 from pipelines.store import Store
 from pipelines.store.dynamodb import store_from_environment
-from pipelines.triggers.fire import operations_starter
+from pipelines.triggers.fire import StartExecution, operations_starter
 from pipelines.triggers.rules import EventRuleTriggers
 from pipelines.triggers.schedules import CloudScheduler
 
@@ -43,7 +44,7 @@ class CloudServices:
     store: Store
     objects: ObjectStore
     operations: Operations
-    shares: DynamoDBResourceShares
+    shares: ResourceShares
     scheduler: CloudScheduler | None
     rules: EventRuleTriggers | None
 
@@ -79,7 +80,7 @@ def build_cloud_services(
     make = client or (lambda service: aws.client(service, settings.region))
     objects = S3ObjectStore(make("s3"))
     store = store_from_environment(settings.store_environment(), client=make("dynamodb"), objects=objects)
-    shares = DynamoDBResourceShares(make("dynamodb"), settings.state_table)
+    shares = ResourceShares(DynamoDBShareStorage(make("dynamodb"), settings.state_table))
     operations = Operations(
         store=store,
         runtime=runtime(settings, store, objects),

@@ -3,6 +3,7 @@ recording when a pipeline last ran."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from pipelines.definition import load_definition
@@ -18,6 +19,8 @@ from pipelines.store.base import (
 )
 
 _LAST_RUN_ATTEMPTS = 10
+
+log = logging.getLogger(__name__)
 
 
 def upsert_pipeline(
@@ -84,18 +87,23 @@ def record_last_run(store: Store, pipeline: PipelineRecord, started_at: datetime
 
     A conditional update of the pipeline row, re-read on conflict. It only ever moves the time
     forward, so concurrent starts converge: a loser that finds a time at least as late stops.
-    The execution has already started when this runs, so a pipeline deleted meanwhile, or one
-    that keeps changing, leaves LastRunTime as it is rather than failing the start.
+    The execution has already started when this runs, so a pipeline deleted meanwhile, one
+    that keeps changing, or a store error leaves LastRunTime as it is (logged) rather than
+    failing a start whose execution exists: a client retrying it would start a second one.
     """
     current: PipelineRecord | None = pipeline
-    for _ in range(_LAST_RUN_ATTEMPTS):
-        if current is None or (current.last_run_at is not None and current.last_run_at >= started_at):
-            return
-        try:
-            store.update_pipeline(
-                current.model_copy(update={"last_run_at": started_at, "version": current.version + 1}),
-                current.version,
-            )
-            return
-        except (StaleWrite, RecordNotFound):
-            current = store.get_pipeline(pipeline.name)
+    try:
+        for _ in range(_LAST_RUN_ATTEMPTS):
+            if current is None or (current.last_run_at is not None and current.last_run_at >= started_at):
+                return
+            try:
+                store.update_pipeline(
+                    current.model_copy(update={"last_run_at": started_at, "version": current.version + 1}),
+                    current.version,
+                )
+                return
+            except (StaleWrite, RecordNotFound):
+                current = store.get_pipeline(pipeline.name)
+        log.warning("LastRunTime of pipeline %s not recorded: it kept changing", pipeline.name)
+    except Exception:
+        log.exception("LastRunTime of pipeline %s not recorded", pipeline.name)

@@ -100,28 +100,19 @@ def _ended(status: str, moment: datetime | None) -> str | None:
     return event_time(moment) if moment is not None and status in _TERMINAL else None
 
 
-def execution_event(execution: ExecutionRecord, previous_status: str | None, status: str) -> StatusEvent:
-    """The change of ``execution`` from ``previous_status`` to ``status``.
-
-    ``execution`` is the record after the engine call; one call may change the status more
-    than once, so the status is passed rather than read from the record.
-    """
+def _status_event(detail_type: str, execution: ExecutionRecord, detail: dict[str, Any]) -> StatusEvent:
+    """Both kinds of event name the pipeline and the execution, last in the detail and as the
+    ``resources``, and come from the pipeline's account and region."""
     account, region = _account_and_region(execution.pipeline_arn)
-    detail = _without_none(
-        {
-            "pipelineExecutionDisplayName": execution.display_name or execution.execution_id,
-            "currentPipelineExecutionStatus": status,
-            "previousPipelineExecutionStatus": previous_status,
-            "executionStartTime": event_time(execution.created_at),
-            "executionEndTime": _ended(status, execution.ended_at),
-            "pipelineExecutionDescription": execution.description,
-            "pipelineArn": execution.pipeline_arn,
-            "pipelineExecutionArn": execution.execution_arn,
-        }
-    )
     return StatusEvent(
-        detail_type=EXECUTION_STATUS_CHANGE,
-        detail=detail,
+        detail_type=detail_type,
+        detail=_without_none(
+            {
+                **detail,
+                "pipelineArn": execution.pipeline_arn,
+                "pipelineExecutionArn": execution.execution_arn,
+            }
+        ),
         resources=[execution.pipeline_arn, execution.execution_arn],
         account=account,
         region=region,
@@ -129,16 +120,37 @@ def execution_event(execution: ExecutionRecord, previous_status: str | None, sta
     )
 
 
+def execution_event(execution: ExecutionRecord, previous_status: str | None, status: str) -> StatusEvent:
+    """The change of ``execution`` from ``previous_status`` to ``status``.
+
+    ``execution`` is the record after the engine call; one call may change the status more
+    than once, so the status is passed rather than read from the record.
+    """
+    return _status_event(
+        EXECUTION_STATUS_CHANGE,
+        execution,
+        {
+            "pipelineExecutionDisplayName": execution.display_name or execution.execution_id,
+            "currentPipelineExecutionStatus": status,
+            "previousPipelineExecutionStatus": previous_status,
+            "executionStartTime": event_time(execution.created_at),
+            "executionEndTime": _ended(status, execution.ended_at),
+            "pipelineExecutionDescription": execution.description,
+        },
+    )
+
+
 def step_event(
     execution: ExecutionRecord, step: StepRecord, previous_status: str | None, status: str
 ) -> StatusEvent:
     """The change of ``step`` from ``previous_status`` to ``status`` (see :func:`execution_event`)."""
-    account, region = _account_and_region(execution.pipeline_arn)
     started = step.first_started_at or step.started_at
     cache_hit = (
         {"sourcePipelineExecutionArn": step.cache_hit_source_arn} if step.cache_hit_source_arn else None
     )
-    detail = _without_none(
+    return _status_event(
+        STEP_STATUS_CHANGE,
+        execution,
         {
             "metadata": camel_keys(step.metadata) if step.metadata else {},
             "stepStartTime": event_time(started) if started else None,
@@ -149,15 +161,5 @@ def step_event(
             "currentStepStatus": status,
             "failureReason": step.failure_reason if status == "Failed" else None,
             "cacheHitResult": cache_hit,
-            "pipelineArn": execution.pipeline_arn,
-            "pipelineExecutionArn": execution.execution_arn,
-        }
-    )
-    return StatusEvent(
-        detail_type=STEP_STATUS_CHANGE,
-        detail=detail,
-        resources=[execution.pipeline_arn, execution.execution_arn],
-        account=account,
-        region=region,
-        time=execution.modified_at,
+        },
     )

@@ -525,15 +525,10 @@ class CloudRuntime:
             self._publish(claim)
             return
         record = claim.steps.get(action.step_name)
-        execution = claim.execution
-        still_ours = (
-            record is not None
-            and execution is not None
-            and record.attempt == action.attempt
-            and record.run == execution.run
-            and record.status in RUNNING_STEP_STATUSES
-        )
-        if not still_ours:
+        if record is not None and record.attempt == action.attempt and record.status == "Stopped":
+            # Stopped before it was claimed, perhaps before it existed: stop what just started.
+            # (A claim also loses when the runner already reported; that runner is left alone.)
+            self._stop_job(record, request.pipeline_name)
             self._stop_runner(action.execution_id, action.step_name, action.attempt)
 
     def _stop_step(self, action: StopStep) -> None:

@@ -445,7 +445,7 @@ class EmbeddedRuntime:
         it first would leave an Executing execution that no driver carries out when the lease
         cannot be had. If it cannot, DriverBusy is raised and the execution stays as it was."""
         execution_id = execution_id_of(execution)
-        owner = self._acquire_after_finish(execution_id)
+        owner = self._acquire_for_retry(execution_id)
         try:
             outcome = self.engine.retry(execution, parallelism=parallelism)
         except BaseException:
@@ -561,12 +561,12 @@ class EmbeddedRuntime:
             return owner
         raise DriverBusy(f"Pipeline execution {execution_id} is being run by another process.")
 
-    def _acquire_after_finish(self, execution_id: str) -> str:
-        """The lease of a finished execution, waiting out the driver that is finishing it.
+    def _acquire_for_retry(self, execution_id: str) -> str:
+        """The lease of a Failed execution, waiting out the driver that is finishing it.
 
-        Only a terminal execution is waited for: its driver is past its last decision and
-        lets go within moments. A live driver of an active execution keeps its lease, so the
-        operation is refused at once, with the engine's own reason when it has one."""
+        A driver writes the terminal status and lets go moments later, so a Failed execution's
+        lease is waited for (up to one lease TTL). Anything else is refused at once with the
+        engine's reason (a running execution's driver keeps its lease for good)."""
         deadline = time.monotonic() + self.lease_ttl
         while True:
             try:
@@ -575,9 +575,7 @@ class EmbeddedRuntime:
                 record = self.store.get_execution(execution_id)
                 if record is None:
                     raise ExecutionNotFound(execution_id) from None
-                if record.status not in TERMINAL_EXECUTION_STATUSES:
-                    check_retryable(record)  # raises ExecutionStateConflict: it is not Failed
-                    raise
+                check_retryable(record)
                 if time.monotonic() >= deadline:
                     raise
             time.sleep(self.poll_interval)

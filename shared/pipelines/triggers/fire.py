@@ -9,15 +9,18 @@ a StartPipelineExecution call from the trigger's account.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from pipelines.api.ops.context import Operations
 from pipelines.api.ops.executions import ExecutionOperations
-from pipelines.api.scheduler import StartExecution
 from pipelines.api.wire import CallContext
 from pipelines.triggers.mapping import parse_mapping, resolve_parameters
 from pipelines.triggers.targets import EventInvocation, ScheduledInvocation
 
 log = logging.getLogger(__name__)
+
+# (trigger owner account, pipeline ARN, parameters, client token) -> execution ARN
+StartExecution = Callable[[str, str, list[dict[str, str]], str], str]
 
 
 def start_parameters(invocation: ScheduledInvocation | EventInvocation) -> list[dict[str, str]]:
@@ -38,7 +41,8 @@ def fire(invocation: ScheduledInvocation | EventInvocation, start: StartExecutio
 
 
 def operations_starter(ops: Operations, region: str) -> StartExecution:
-    """A :data:`StartExecution` that goes through StartPipelineExecution as the trigger's account."""
+    """A :data:`StartExecution` that goes through StartPipelineExecution as the trigger's account
+    (the local scheduler fires with it too, so every triggered start is the same call)."""
     executions = ExecutionOperations(ops)
 
     def start(account: str, pipeline_arn: str, parameters: list[dict[str, str]], token: str) -> str:

@@ -29,15 +29,19 @@ from typing import Any
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.ops.access import SharingPolicy
-from pipelines.api.schedule_expressions import parse_schedule_expression
 from pipelines.api.wire import CallContext
 from pipelines.store import Store
 from pipelines.triggers.aws_errors import aws_errors
+from pipelines.triggers.schedule_requests import (
+    DEFAULT_GROUP,
+    check_schedule_request,
+    schedule_group,
+    schedule_not_found,
+)
 from pipelines.triggers.targets import TriggerTarget, schedule_input
-from pipelines.triggers.validation import check_trigger_parameters, target_pipeline
 
-DEFAULT_GROUP_ALIAS = "default"
-_TARGET_MEMBERS = frozenset({"Arn", "RoleArn", "SageMakerPipelineParameters", "RetryPolicy"})
+DEFAULT_GROUP_ALIAS = DEFAULT_GROUP
+_KMS_REFUSAL = "schedules are encrypted with an AWS owned key"
 _COPIED = (
     "ScheduleExpression",
     "ScheduleExpressionTimezone",
@@ -49,14 +53,6 @@ _COPIED = (
     "ActionAfterCompletion",
     "ClientToken",
 )
-
-
-def _not_found(name: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", f"Schedule {name} does not exist.", 404)
-
-
-def _invalid(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message, 400)
 
 
 class CloudScheduler:
@@ -96,30 +92,15 @@ class CloudScheduler:
 
     def _request(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         group = self._group(params)
-        if params.get("KmsKeyArn"):
-            raise _invalid("KmsKeyArn is not supported: schedules are encrypted with an AWS owned key")
-        target = dict(params["Target"])
-        extra = sorted(set(target) - _TARGET_MEMBERS)
-        if extra:
-            raise _invalid(f"Target.{extra[0]} is not supported: schedule targets are SageMaker pipelines")
-        parse_schedule_expression(params["ScheduleExpression"], params.get("ScheduleExpressionTimezone"))
-        start, end = params.get("StartDate"), params.get("EndDate")
-        if start is not None and end is not None and end <= start:
-            raise _invalid("EndDate must be after StartDate")
-        window = params["FlexibleTimeWindow"]
-        if window.get("Mode") == "FLEXIBLE" and "MaximumWindowInMinutes" not in window:
-            raise _invalid("FlexibleTimeWindow.MaximumWindowInMinutes is required when Mode is FLEXIBLE")
-        pipeline = target_pipeline(self.store, target["Arn"], ctx.account_id, self.sharing)
-        values = {
-            p["Name"]: p["Value"]
-            for p in target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-        }
-        check_trigger_parameters(pipeline, values, kind="schedule")
+        checked = check_schedule_request(
+            params, ctx.account_id, self.store, self.sharing, kms_refusal=_KMS_REFUSAL
+        )
+        target = params["Target"]
         trigger = TriggerTarget(
-            pipeline_arn=pipeline.arn,
+            pipeline_arn=checked.pipeline.arn,
             account=ctx.account_id,
             trigger=f"schedule/{group}/{params['Name']}",
-            parameters=values,
+            parameters=checked.parameters,
             role_arn=target.get("RoleArn"),
         )
         real_target: dict[str, Any] = {
@@ -135,15 +116,7 @@ class CloudScheduler:
         return request
 
     def _group(self, params: dict[str, Any]) -> str:
-        group = params.get("GroupName") or DEFAULT_GROUP_ALIAS
-        if group not in (DEFAULT_GROUP_ALIAS, self.group_name):
-            raise ServiceError(
-                "ResourceNotFoundException",
-                f"Schedule group {group} does not exist; this deployment keeps schedules in "
-                f"{self.group_name} (also called {DEFAULT_GROUP_ALIAS}).",
-                404,
-            )
-        return self.group_name
+        return schedule_group(params, self.group_name)
 
     # -- reads ------------------------------------------------------------------------------------
     def _get(self, name: str) -> dict[str, Any]:
@@ -152,14 +125,14 @@ class CloudScheduler:
                 return dict(self.client.get_schedule(Name=name, GroupName=self.group_name))
         except ServiceError as error:
             if error.code == "ResourceNotFoundException":
-                raise _not_found(name) from error
+                raise schedule_not_found(name) from error
             raise
 
     def _owned(self, name: str, group: str, ctx: CallContext) -> tuple[dict[str, Any], TriggerTarget]:
         schedule = self._get(name)
         target = _trigger_target(schedule)
         if target is None or target.account != ctx.account_id:
-            raise _not_found(name)
+            raise schedule_not_found(name)
         return schedule, target
 
     def get_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
