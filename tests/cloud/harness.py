@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from pipelines import aws
 from pipelines.engine import Engine, upsert_pipeline
 from pipelines.events import EXECUTION_STATUS_CHANGE, StatusEvent
 from pipelines.objects.s3 import S3ObjectStore
-from pipelines.runtime.cloud import AwsAccess, CloudRuntime, EngineSettings, cloud_unsupported_steps
+from pipelines.runtime.aws_access import AwsAccess
+from pipelines.runtime.cloud import CloudRuntime, EngineSettings, cloud_unsupported_steps
 from pipelines.runtime.engine_client import EngineClient
 from pipelines.stepfunctions import pipeline_execution_definition, render_definition, step_runner_definition
 from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ExecutionRecord, ListQuery, StepRecord
@@ -198,6 +200,9 @@ def moto_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     """Everything the cloud runtime needs, on moto, torn down without leaking threads."""
     for key, value in POWERTOOLS_ENV.items():
         monkeypatch.setenv(key, value)
+    # Concurrent in-process invocations share one Metrics object; one's flush may find another's
+    # cleared set, which Powertools reports as a warning (in Lambda, one invocation at a time).
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     moto = install(monkeypatch)
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         cloud = _build(moto, monkeypatch)
@@ -259,13 +264,13 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     handler_module = load_engine_handler()
     monkeypatch.setattr(handler_module, "_runtime", runtime)
 
-    def engine(event: Any, context: Any) -> Any:
+    def engine_lambda(event: Any, context: Any) -> Any:
         try:
             return handler_module.handler(event, context)
         finally:  # Lambda flushes per invocation; with metrics disabled Powertools only accumulates
             handler_module.metrics.clear_metrics()
 
-    moto.handlers[ENGINE_FUNCTION] = engine
+    moto.handlers[ENGINE_FUNCTION] = engine_lambda
     return Cloud(
         moto=moto,
         runtime=runtime,

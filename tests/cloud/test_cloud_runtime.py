@@ -14,7 +14,7 @@ from pipelines.runtime.cloud import CloudRuntime
 
 from tests.cloud.drivers import step_of_job
 from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
-from tests.cloud.moto_patches import Hold, lambda_context
+from tests.cloud.moto_patches import Hold, JobOutcome, lambda_context
 from tests.cloud.scenarios import function_arn, lambda_step, pipeline, processing, training
 
 
@@ -260,8 +260,8 @@ def test_a_retry_is_a_new_step_runner_whose_backoff_waits_the_policy_interval(cl
     from tests.cloud.moto_patches import Complete, Failed
     from tests.cloud.scenarios import CAPACITY
 
-    outcomes = iter([Failed(CAPACITY), Failed(CAPACITY), Complete()])
-    cloud.moto.jobs.decide = lambda kind, name, request: next(outcomes)
+    outcomes: list[JobOutcome] = [Failed(CAPACITY), Failed(CAPACITY), Complete()]
+    cloud.moto.jobs.decide = lambda kind, name, request: outcomes.pop(0)
     policy = {
         "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
         "IntervalSeconds": 5,

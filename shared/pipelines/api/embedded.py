@@ -80,12 +80,12 @@ class EmbeddedApi:
         """An HTTP server for these services; its scheduler thread and the resumption of
         executions whose driver died start with it and stop with it."""
         server = ApiServer(make_wsgi_app(self.services), host, port)
+        server.on_stop(self.close)  # stop callbacks run last-registered first: close after the workers
         if run_scheduler:
             thread = SchedulerThread(self.scheduler, poll_seconds=scheduler_poll_seconds).start()
             server.on_stop(thread.stop)
         if resume:
             threading.Thread(target=self._resume_orphans, name="pipelines-resume", daemon=True).start()
-        server.on_stop(self.close)
         return server
 
     def _resume_orphans(self) -> None:

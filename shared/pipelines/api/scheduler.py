@@ -303,7 +303,8 @@ class LocalScheduler:
             )
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:  # never under a query of the firing thread (SQLite would crash)
+            self._db.close()
 
 
 class SchedulerThread:

@@ -34,13 +34,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from pipelines import aws
 from pipelines.callbacks.messages import STOPPING, callback_message
 from pipelines.definition import parse_definition
 from pipelines.definition.models import PipelineDefinition, Step
@@ -60,6 +59,7 @@ from pipelines.engine.ids import execution_id_of
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.runners.base import StepFailed, StepPending
+from pipelines.runtime.aws_access import AwsAccess
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -74,7 +74,6 @@ from pipelines.store.base import (
     ExecutionRecord,
     SelectiveExecutionConfig,
     StepRecord,
-    Store,
 )
 from pipelines.store.dynamodb import task_token_key
 
@@ -109,10 +108,6 @@ class TaskTokenStore(Protocol):
     def get_task_token(self, key: str) -> str | None: ...
 
     def delete_task_token(self, key: str) -> None: ...
-
-
-class CloudStore(Store, TaskTokenStore, Protocol):
-    """The store the cloud runtime needs: the engine's records plus task tokens."""
 
 
 class MissingPipelineRole(ValidationError):
@@ -153,62 +148,6 @@ class EngineSettings:
     def runner_arn(self, name: str) -> str:
         """The ARN of the StepRunner execution called ``name``."""
         return f"{self.step_runner_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
-
-
-@dataclass
-class _AssumedRole:
-    credentials: dict[str, Any]
-    expires: float
-    clients: dict[str, Any] = field(default_factory=dict)
-
-
-class AwsAccess:
-    """Clients as the engine's own role, or as a pipeline's role (STS AssumeRole, cached until
-    a minute before the credentials expire). Clients are shared across threads."""
-
-    def __init__(
-        self, region: str, *, assume_roles: bool = True, session_name: str = "pipelines-engine"
-    ) -> None:
-        self.region = region
-        self.assume_roles = assume_roles
-        self.session_name = session_name
-        self._own: dict[str, Any] = {}
-        self._roles: dict[str, _AssumedRole] = {}
-        self._lock = threading.Lock()
-
-    def client(self, service: str, role_arn: str | None = None) -> Any:
-        if role_arn is None or not self.assume_roles:
-            with self._lock:
-                if service not in self._own:
-                    self._own[service] = aws.client(service, self.region)
-                return self._own[service]
-        assumed = self._assumed(role_arn)
-        with self._lock:
-            if service not in assumed.clients:
-                creds = assumed.credentials
-                assumed.clients[service] = aws.client(
-                    service,
-                    self.region,
-                    aws_access_key_id=creds["AccessKeyId"],
-                    aws_secret_access_key=creds["SecretAccessKey"],
-                    aws_session_token=creds["SessionToken"],
-                )
-            return assumed.clients[service]
-
-    def _assumed(self, role_arn: str) -> _AssumedRole:
-        with self._lock:
-            current = self._roles.get(role_arn)
-        if current is not None and current.expires - time.time() > 60:
-            return current
-        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=self.session_name)[
-            "Credentials"
-        ]
-        expiration = credentials["Expiration"]
-        expires = expiration.timestamp() if hasattr(expiration, "timestamp") else time.time() + 900
-        fresh = _AssumedRole(credentials, expires)
-        with self._lock:
-            self._roles[role_arn] = fresh
-        return fresh
 
 
 def cloud_unsupported_steps(definition: PipelineDefinition, names: set[str] | None) -> list[tuple[str, str]]:
