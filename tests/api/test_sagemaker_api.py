@@ -218,6 +218,32 @@ def test_start_errors(sm: Any) -> None:
     )
 
 
+def test_start_an_older_pipeline_version_runs_its_definition(sm: Any) -> None:
+    create(sm)
+    updated = sm.update_pipeline(
+        PipelineName="demo", PipelineDefinition=condition_definition(with_lambda=True)
+    )
+    assert updated["PipelineVersionId"] == 2
+    old = sm.start_pipeline_execution(
+        PipelineName="demo", PipelineVersionId=1, PipelineParameters=[{"Name": "Threshold", "Value": "0.9"}]
+    )["PipelineExecutionArn"]
+    done = wait_done(sm, old)
+    assert done["PipelineExecutionStatus"] == "Succeeded" and done["PipelineVersionId"] == 1
+    snapshot = sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=old)
+    assert json.loads(snapshot["PipelineDefinition"]) == json.loads(condition_definition())
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=old)["PipelineExecutionSteps"]
+    assert [s["StepName"] for s in steps] == ["Check"]  # version 2's Lambda step is not in version 1
+
+    latest = sm.start_pipeline_execution(
+        PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}]
+    )["PipelineExecutionArn"]
+    assert wait_done(sm, latest)["PipelineVersionId"] == 2
+    snapshot = sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=latest)
+    assert json.loads(snapshot["PipelineDefinition"]) == json.loads(condition_definition(with_lambda=True))
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.start_pipeline_execution(PipelineName="demo", PipelineVersionId=7)
+
+
 def test_start_is_idempotent_per_token(sm: Any) -> None:
     create(sm)
     token = uuid.uuid4().hex

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.callbacks import CallbackQueue
 from pipelines.config import load_config
 
-from .helpers import BackgroundRun, Invoke, calls, steps_by_name, wait_for
+from .helpers import PIPELINES, BackgroundRun, Invoke, calls, steps_by_name, wait_for
 
 
 def test_stop_while_a_callback_waits_sends_stopping_then_ends_stopped(approval: Path, invoke: Invoke) -> None:
@@ -110,3 +111,53 @@ def test_selective_without_reference_may_not_depend_on_unselected_steps(
     assert refused.exit_code == 2
     assert "A" in refused.stderr
     assert calls(root) == []
+
+
+def test_stop_with_no_process_running_the_execution_carries_the_stop_out(
+    lambda_project: Callable[..., Path],
+) -> None:
+    root = lambda_project()
+    (root / "fixed").touch()
+    (root / "A_SECONDS").write_text("30")
+    invoke = Invoke(root / "pipelines.toml")
+    with BackgroundRun("chain.json", cwd=root) as run:
+        wait_for(lambda: calls(root) == ["A"], what="step A to start")
+        run.process.kill()  # `pipelines run` is gone while A runs: no driver is alive
+        run.process.wait(timeout=10)
+    stopped = invoke("stop", "latest")
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.stdout.strip().splitlines()[-1].startswith("Execution ")
+    assert " Stopped in " in stopped.stdout  # not left Stopping for `pipelines resume`
+    [execution] = invoke.json("executions")
+    assert execution["PipelineExecutionStatus"] == "Stopped"
+    assert calls(root) == ["A"]
+
+
+def test_stop_with_no_process_running_waits_for_the_callback_answer(approval: Path, invoke: Invoke) -> None:
+    with BackgroundRun("pipeline.json", cwd=approval) as run:
+        [request] = wait_for(lambda: invoke.json("callback", "list"), what="the approval request")
+        run.process.kill()  # `pipelines run` exited while the Callback step waits
+        run.process.wait(timeout=10)
+    stop = subprocess.Popen(
+        [str(PIPELINES), "stop", request["executionId"], "--config", "pipelines.toml"],
+        cwd=approval,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        queue = CallbackQueue.from_config(load_config(approval / "pipelines.toml"))
+        wait_for(  # sent by the stopping process, which now waits for the consumer's answer
+            lambda: [m.body for m in queue.peek("approval-requests") if m.body.get("status") == "Stopping"],
+            what="the Stopping message",
+        )
+        assert stop.poll() is None
+        failed = invoke("callback", "fail", request["token"], "--reason", "cleaned up after stop")
+        assert failed.exit_code == 0, failed.output
+        stdout, stderr = stop.communicate(timeout=60)
+    finally:
+        stop.kill()
+    assert stop.returncode == 0, stderr
+    assert "carrying out the stop here" in stdout
+    assert "RequestApproval (Callback) Stopping" in stdout  # progress lines while it waits
+    assert stdout.strip().splitlines()[-1].startswith(f"Execution {request['executionId']} Stopped in ")

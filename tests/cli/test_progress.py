@@ -90,3 +90,27 @@ def test_steps_order_by_start_then_definition() -> None:
     never = step("N", started_at=None)
     ordered = ordered_steps([never, later, *together], {"B": 1, "C": 0, "Z": 2, "N": 3})
     assert [s.step_name for s in ordered] == ["C", "B", "Z", "N"]
+
+
+def test_every_execution_and_step_status_has_a_style() -> None:
+    from typing import get_args
+
+    from pipelines.cli.progress import STATUS_STYLES, status_text
+    from pipelines.store import ExecutionStatus, StepStatus
+
+    for status in {*get_args(ExecutionStatus), *get_args(StepStatus)}:
+        assert status_text(status).style == STATUS_STYLES[status] != "", status
+
+
+def test_final_line_of_an_execution_that_completed_with_failures() -> None:
+    record = execution(
+        status="CompletedWithFailures",
+        failure_reason="Step failure: One or multiple steps failed. Failed steps: Train.",
+        ended_at=T0 + timedelta(seconds=3),
+    )
+    line = final_line(record)
+    assert line.plain == (
+        "Execution abcdef123456 CompletedWithFailures in 3.0s: "
+        "Step failure: One or multiple steps failed. Failed steps: Train."
+    )
+    assert [span.style for span in line.spans] == ["bold yellow"]

@@ -125,8 +125,8 @@ class CloudDriver:
     def retry(self, execution_arn: str) -> None:
         self.cloud.api.retry(execution_arn)
 
-    def message_statuses(self, queue: str) -> list[str]:
-        return [m.get("status", "Executing") for m in self.cloud.messages(queue_url(queue))]
+    def messages(self, queue: str) -> list[dict[str, Any]]:
+        return self.cloud.messages(queue_url(queue))
 
     def steps(self, execution_arn: str) -> dict[str, StepRecord]:
         return self.cloud.steps(execution_arn)
@@ -278,9 +278,8 @@ class EmbeddedDriver:
     def retry(self, execution_arn: str) -> None:
         self.runtime.retry(execution_arn)
 
-    def message_statuses(self, queue: str) -> list[str]:
-        messages = CallbackQueue.from_config(self.config).peek(queue_url(queue))
-        return [m.body.get("status", "Executing") for m in messages]
+    def messages(self, queue: str) -> list[dict[str, Any]]:
+        return [m.body for m in CallbackQueue.from_config(self.config).peek(queue_url(queue))]
 
     def steps(self, execution_arn: str) -> dict[str, StepRecord]:
         page = self.store.list_steps(execution_arn.rsplit("/", 1)[-1], ListQuery(limit=1000, ascending=True))

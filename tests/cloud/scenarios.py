@@ -143,7 +143,9 @@ class Driver(Protocol):
 
     def retry(self, execution_arn: str) -> None: ...
 
-    def message_statuses(self, queue: str) -> list[str]: ...
+    def messages(self, queue: str) -> list[dict[str, Any]]:
+        """The bodies sent to ``queue`` so far, oldest first."""
+        ...
 
     def steps(self, execution_arn: str) -> dict[str, StepRecord]: ...
 
@@ -218,12 +220,19 @@ def run_once(**kwargs: Any) -> Callable[[Driver], list[str]]:
     return drive
 
 
+def callback_body(record: StepRecord, execution_arn: str) -> dict[str, Any]:
+    """The documented first message of a Callback step: no ``status`` (only the second message,
+    sent on a stop, carries ``"status": "Stopping"``)."""
+    return {"token": record.callback_token, "pipelineExecutionArn": execution_arn, "arguments": record.arguments}
+
+
 def answer_callback(
-    step: str, *, outputs: dict[str, Any] | None = None, reason: str | None = None
+    step: str, *, queue: str = "approvals", outputs: dict[str, Any] | None = None, reason: str | None = None
 ) -> Callable[[Driver], list[str]]:
     def drive(driver: Driver) -> list[str]:
         arn = driver.start()
-        driver.wait_step(arn, step, lambda r: r.waiting_for_callback)
+        waiting = driver.wait_step(arn, step, lambda r: r.waiting_for_callback)
+        assert driver.messages(queue) == [callback_body(waiting, arn)]
         if reason is None:
             driver.callback_success(arn, step, outputs or {})
         else:
@@ -236,10 +245,11 @@ def answer_callback(
 
 def stop_waiting_callback(driver: Driver) -> list[str]:
     arn = driver.start()
-    driver.wait_step(arn, "Approve", lambda r: r.waiting_for_callback)
+    waiting = driver.wait_step(arn, "Approve", lambda r: r.waiting_for_callback)
     driver.stop(arn)
     driver.wait_step(arn, "Approve", lambda r: r.status == "Stopping" and not r.stop_notice_pending)
-    assert driver.message_statuses("approvals") == ["Executing", "Stopping"]
+    first = callback_body(waiting, arn)
+    assert driver.messages("approvals") == [first, {**first, "status": "Stopping"}]
     driver.callback_failure(arn, "Approve", "the reviewer withdrew")
     driver.wait(arn)
     return [arn]

@@ -301,3 +301,17 @@ def test_a_lambda_step_that_times_out_fails_the_execution(cloud: Cloud) -> None:
 def test_a_malformed_api_request_is_rejected_as_a_validation_error(cloud: Cloud) -> None:
     with pytest.raises(ValidationError, match="StartExecution"):
         cloud.api.start(None)
+
+
+def test_an_older_pipeline_version_runs_its_own_definition(cloud: Cloud) -> None:
+    cloud.register(json.dumps(pipeline(processing("Old"))))
+    cloud.register(json.dumps(pipeline(processing("New"))))
+
+    final = cloud.wait(cloud.start(pipeline_version_id=1).execution_arn)
+
+    assert (final.status, final.pipeline_version_id) == ("Succeeded", 1)
+    assert [s["Name"] for s in json.loads(final.definition)["Steps"]] == ["Old"]
+    assert list(cloud.steps(final.execution_id)) == ["Old"]
+    assert [step_of_job(name)[0] for _kind, name in cloud.moto.jobs.created] == ["Old"]
+    with pytest.raises(ResourceNotFound):
+        cloud.start(pipeline_version_id=7)

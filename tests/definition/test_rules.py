@@ -503,6 +503,30 @@ INVALID: list[tuple[str, Mutation, str, str, str, str]] = [
         "error",
     ),
     (
+        "unknown run-condition trigger",
+        _set(["Approve", "DependsOn"], ["Preprocess", {"Step": "Train", "Trigger": "Failure"}]),
+        "depends-on",
+        "Steps[3].DependsOn[1].Trigger",
+        "unknown DependsOn trigger 'Failure' for step 'Train'; allowed: Completed, Failed, Stopped, Any",
+        "error",
+    ),
+    (
+        "lower-case run-condition trigger",
+        _set(["Approve", "DependsOn"], [{"Step": "Train", "Trigger": "failed"}]),
+        "depends-on",
+        "Steps[3].DependsOn[0].Trigger",
+        "unknown DependsOn trigger 'failed'",
+        "error",
+    ),
+    (
+        "run condition on a missing step",
+        _set(["Approve", "DependsOn"], [{"Step": "Trian", "Trigger": "Failed"}]),
+        "depends-on",
+        "Steps[3].DependsOn[0]",
+        "did you mean 'Train'",
+        "error",
+    ),
+    (
         "depends twice",
         _set(["Approve", "DependsOn"], ["Train", "Train"]),
         "depends-on",
@@ -902,6 +926,18 @@ VALID: list[tuple[str, Mutation]] = [
     ("cache disabled on a lambda", _set(["Notify", "CacheConfig"], {"Enabled": False})),
     ("depends on a step in a branch", _set(["Approve", "DependsOn"], ["Notify"])),
     (
+        "every run-condition trigger",
+        _set(
+            ["Approve", "DependsOn"],
+            [
+                {"Step": "Preprocess", "Trigger": "Completed"},
+                {"Step": "Train", "Trigger": "Failed"},
+                {"Step": "Notify", "Trigger": "Stopped"},
+                {"Step": "CheckMSE", "Trigger": "Any"},
+            ],
+        ),
+    ),
+    (
         "expressions in arguments are not type-checked",
         _set(["Train", "Arguments", "ResourceConfig", "InstanceCount"], {"Get": "Parameters.InstanceCount"}),
     ),
@@ -988,3 +1024,10 @@ def test_for_each_body_may_read_the_current_item_and_the_selector_its_outputs() 
     assert report.ok, [str(p) for p in report.errors]
     assert report.definition is not None
     assert {"ProcessRegion", "ScoreRegion"} <= set(report.definition.step_map())
+
+
+def test_the_validator_accepts_exactly_the_triggers_the_engine_carries_out() -> None:
+    from pipelines.definition.step_rules import RUN_CONDITION_TRIGGERS
+    from pipelines.engine.readiness import TRIGGER_STATUSES
+
+    assert set(RUN_CONDITION_TRIGGERS) == set(TRIGGER_STATUSES)

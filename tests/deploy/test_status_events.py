@@ -28,7 +28,7 @@ from pipelines.events import (
     read_events,
 )
 from pipelines.objects import LocalObjectStore
-from pipelines.runners.base import StepResult
+from pipelines.runners.base import StepFailed, StepResult
 from pipelines.store.sqlite import SQLiteStore
 
 from tests.deploy.conftest import REGION
@@ -37,6 +37,19 @@ ROLE = "arn:aws:iam::123456789012:role/pipelines/r"
 JOB_ARN = "arn:aws:sagemaker:us-east-1:000000000000:processing-job/pipelines-prepare"
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 BUS = "smp-dev-events"
+
+
+PREPARE: dict[str, Any] = {
+    "Name": "Prepare",
+    "Type": "Processing",
+    "Arguments": {
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+        },
+        "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"},
+        "RoleArn": ROLE,
+    },
+}
 
 
 def pipeline(fail: bool = False) -> str:
@@ -48,23 +61,7 @@ def pipeline(fail: bool = False) -> str:
             "Version": "2020-12-01",
             "Parameters": [{"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5}],
             "Steps": [
-                {
-                    "Name": "Prepare",
-                    "Type": "Processing",
-                    "Arguments": {
-                        "ProcessingResources": {
-                            "ClusterConfig": {
-                                "InstanceType": "ml.m5.xlarge",
-                                "InstanceCount": 1,
-                                "VolumeSizeInGB": 30,
-                            }
-                        },
-                        "AppSpecification": {
-                            "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
-                        },
-                        "RoleArn": ROLE,
-                    },
-                },
+                PREPARE,
                 {
                     "Name": "Check",
                     "Type": "Condition",
@@ -237,6 +234,43 @@ def test_the_embedded_publisher_writes_the_same_events_as_delivered_json(tmp_pat
     assert len({e["id"] for e in written}) == len(written)
     assert all(TIME.match(str(e["time"])) for e in written)
     assert written[0]["account"] == "000000000000" and written[0]["region"] == "us-east-1"
+
+
+def handled_failure_pipeline() -> str:
+    """Prepare fails; Cleanup runs on that failure (a v3 SDK run condition), so the execution
+    ends CompletedWithFailures."""
+    cleanup = {
+        "Name": "Cleanup",
+        "Type": "Condition",
+        "DependsOn": [{"Step": "Prepare", "Trigger": "Failed"}],
+        "Arguments": {"Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}], "IfSteps": []},
+    }
+    return json.dumps({"Version": "2020-12-01", "Steps": [PREPARE, cleanup]})
+
+
+def test_an_execution_completed_with_failures_has_ended(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.sqlite")
+    upsert_pipeline(store, "handled", handled_failure_pipeline())
+    engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
+    started = engine.start("handled")
+    assert started.execution is not None
+    execution = started.execution.execution_id
+    outcomes = [
+        started,
+        engine.step_started(execution, "Prepare", 1),
+        engine.step_failed(
+            execution, "Prepare", 1, StepFailed("bad input", error_code="ValidationException")
+        ),
+    ]
+    path = tmp_path / "status-changes.jsonl"
+    publisher = JsonLinesPublisher(path)
+    for outcome in outcomes:
+        publish_outcome(publisher, outcome)
+
+    changes = [e["detail"] for e in read_events(path) if e["detail-type"] == EXECUTION_STATUS_CHANGE]
+    assert [c["currentPipelineExecutionStatus"] for c in changes] == ["Executing", "CompletedWithFailures"]
+    assert "executionEndTime" not in changes[0]
+    assert TIME.match(changes[-1]["executionEndTime"])
 
 
 class RecordingEvents:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ram import ResourceShares
@@ -24,37 +23,10 @@ from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services
 from pipelines.api.wire import JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
-from pipelines.engine.ids import execution_id_of
 from pipelines.runtime.embedded import EmbeddedRuntime
-from pipelines.store import TERMINAL_EXECUTION_STATUSES, ExecutionRecord
 from pipelines.triggers.fire import operations_starter
 
 log = logging.getLogger(__name__)
-
-
-class _ServedRuntime:
-    """The embedded runtime as the API calls it.
-
-    A driver writes an execution's terminal status before it releases its lease, and
-    ``EmbeddedRuntime.retry`` records the retry before it takes the lease. A
-    RetryPipelineExecution sent the moment a client sees ``Failed`` would then find the lease
-    still held and fail half-done. The service accepts that retry, so this waits (bounded) for
-    the finishing driver of a terminal execution to let go first.
-    """
-
-    RELEASE_WAIT_SECONDS = 5.0
-
-    def __init__(self, runtime: EmbeddedRuntime) -> None:
-        self.runtime = runtime
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.runtime, name)
-
-    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
-        record = self.runtime.store.get_execution(execution_id_of(execution))
-        if record is not None and record.status in TERMINAL_EXECUTION_STATUSES:
-            self.runtime.wait(execution, timeout=self.RELEASE_WAIT_SECONDS)
-        return self.runtime.retry(execution, parallelism=parallelism)
 
 
 @dataclass
@@ -114,7 +86,7 @@ def build_embedded_api(
     shares = ResourceShares(SqliteShareStorage(config.state_dir / "ram.sqlite"), clock=clock)
     operations = Operations(
         store=runtime.store,
-        runtime=_ServedRuntime(runtime),  # delegates everything but retry
+        runtime=runtime,
         objects=runtime.objects,
         region=config.region,
         sharing=shares,

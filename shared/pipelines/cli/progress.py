@@ -26,6 +26,9 @@ STATUS_STYLES = {
     "Stopped": "yellow",
     "Failed": "bold red",
     "Succeeded": "green",
+    # The run went on past handled failures (DependsOn Failed/Any triggers): it ended, but not
+    # cleanly, so it reads as a warning rather than a success or a failure.
+    "CompletedWithFailures": "bold yellow",
 }
 REASON_WIDTH = 80
 

@@ -2,7 +2,8 @@
 what it left behind (executions, steps, callbacks, the model registry, experiments).
 
 Exit codes: 0 the command did what was asked (for ``run``/``retry``/``resume``: the execution
-Succeeded); 1 the execution ended Failed or Stopped; 2 the input was refused (a bad definition,
+Succeeded); 1 the execution ended Failed, Stopped or CompletedWithFailures (its failures were
+handled by DependsOn triggers, but steps still failed); 2 the input was refused (a bad definition,
 parameter, config or reference) -- the message says what and how to fix it; 130 interrupted,
 with the execution left for ``pipelines resume``.
 """
@@ -414,20 +415,61 @@ def resume_command(
 
 @app.command("stop")
 def stop_command(
-    execution: ExecutionArgument, config: ConfigOption = None, as_json: JsonOption = False
+    execution: ExecutionArgument,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Stop an execution: no new steps start, running jobs stop, Lambda steps finish, Callback
-    steps get a "Stopping" message and wait for their answer."""
-    console = _stdout()
-    with _clean_errors(), _opened_runtime(config) as runtime:
+    steps get a "Stopping" message and wait for their answer. When no process is running the
+    execution, this command carries the stop out itself and waits until it ends."""
+    console, show = _output_console(as_json, quiet)
+    with _clean_errors():
+        runtime = _runtime(config, console if show else None)
         record = runtime.stop(resolve_execution(runtime.store, execution).execution_id)
-        driven = record.status in TERMINAL_EXECUTION_STATUSES or runtime.driver_alive(record.execution_id)
+        if record.status not in TERMINAL_EXECUTION_STATUSES:
+            record = _follow_stop(runtime, record.execution_id, console if show else None)
+        runtime.close()
     if as_json:
         typer.echo(to_json(execution_json(record)))
         return
     console.print(_progress_line(record))
-    if not driven:
-        console.print("no process is running this execution; `pipelines resume` carries the stop through")
+
+
+def _follow_stop(runtime: EmbeddedRuntime, execution_id: str, console: Console | None) -> ExecutionRecord:
+    """Wait for the stop this process took over (no other driver was alive), showing the steps as
+    they change: what it waits for (a Callback step's answer, a job stopping) is on screen. A stop
+    another process's driver carries out is left to it. Ctrl-C leaves the execution Stopping."""
+    if not runtime.drives(execution_id):  # another process drives it, or ours already ended it
+        record = runtime.store.get_execution(execution_id)
+        assert record is not None
+        return record
+    display = ProgressDisplay(console) if console is not None else None
+    if console is not None:
+        console.print(
+            Text(
+                f"no process is running execution {execution_id}: carrying out the stop here "
+                "(Ctrl-C leaves it Stopping for `pipelines resume`)",
+                style="yellow",
+            )
+        )
+    order: Mapping[str, int] = {}
+    try:
+        with display if display is not None else nullcontext():
+            while True:
+                record = runtime.wait(execution_id, timeout=0)  # where it stands now
+                if display is not None:
+                    order = order or _definition_order(record.definition)
+                    steps = _steps_of(runtime.store, execution_id).values()
+                    display.update(record, ordered_steps(steps, order))
+                if record.status in TERMINAL_EXECUTION_STATUSES:
+                    return record
+                runtime.wait(execution_id, timeout=0.5)
+    except KeyboardInterrupt:
+        _stderr().print(
+            f"left execution {execution_id} while it is Stopping; `pipelines resume` carries the stop through"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _progress_line(record: ExecutionRecord) -> Text:

@@ -1,5 +1,5 @@
 """Rules on a step's envelope: RetryPolicies, CacheConfig, PropertyFiles, OutputParameters,
-check-step fields and Condition arguments.
+DependsOn run-condition triggers, check-step fields and Condition arguments.
 
 The ranges and type lists come from the dev guide (``pipelines-retry-policy.md``,
 ``pipelines-caching.md``) and the SDK (which types emit what); see the constants.
@@ -65,6 +65,10 @@ CHECK_TYPES = {
     "QualityCheck": ("DATA_QUALITY", "MODEL_QUALITY"),
     "ClarifyCheck": ("DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY"),
 }
+RUN_CONDITION_TRIGGERS = ("Completed", "Failed", "Stopped", "Any")
+"""The DependsOn triggers (v3 SDK ``{"Step": X, "Trigger": T}``) the engine carries out
+(engine/readiness.py's TRIGGER_STATUSES). Any other value would make the step wait forever, so
+it is refused when the pipeline is created rather than when an execution starts."""
 _CHECK_FLAGS = ("skip_check", "fail_on_violation", "register_new_baseline")
 _CONDITION_ARGUMENT_KEYS = frozenset({"Conditions", "IfSteps", "ElseSteps"})
 
@@ -232,6 +236,23 @@ def check_output_parameters(step: LambdaStep | CallbackStep, location: Location,
         )
 
 
+def check_run_conditions(step: Step, location: Location, out: list[Problem]) -> None:
+    reported: set[str] = set()
+    for index, name in enumerate(step.depends_on):
+        trigger = step.run_conditions.get(name)
+        if trigger is None or trigger in RUN_CONDITION_TRIGGERS or name in reported:
+            continue
+        reported.add(name)
+        add_problem(
+            out,
+            "depends-on",
+            f"unknown DependsOn trigger {trigger!r} for step {name!r}; "
+            f"allowed: {', '.join(RUN_CONDITION_TRIGGERS)}",
+            (*location, "DependsOn", index, "Trigger"),
+            allowed=RUN_CONDITION_TRIGGERS,
+        )
+
+
 def check_check_step(
     step: QualityCheckStep | ClarifyCheckStep, location: Location, out: list[Problem]
 ) -> None:
@@ -271,6 +292,8 @@ def check_envelope(step: Step, location: Location) -> list[Problem]:
     check_retry_policies(step, location, out)
     check_cache_config(step, location, out)
     check_property_files(step, location, out)
+    if step.run_conditions:
+        check_run_conditions(step, location, out)
     if isinstance(step, LambdaStep | CallbackStep):
         check_output_parameters(step, location, out)
     elif isinstance(step, QualityCheckStep | ClarifyCheckStep):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.definition import load_definition, parse_definition
@@ -67,6 +70,29 @@ _MAX_CONFLICT_RETRIES = 100
 _MEMO_SIZE = 64
 
 
+@dataclass
+class ConflictBackoff:
+    """How long a writer that lost a conditional write waits before re-reading the execution.
+
+    Racing reports of one execution (a layer of steps finishing together) used to retry at
+    once, so each lost write re-read the whole execution while the winners were still writing:
+    N racers cost O(N^2) reads. Full jitter spreads them out: after the n-th lost write in a row
+    the wait is uniform in [0, min(cap, unit x 2^(n-1))), where the unit is the real time the
+    lost attempt took (read, decide, write; at least ``base_seconds``), since that is how long
+    each winner holds the execution. The cap is small because a waiting Lambda is billed too.
+    """
+
+    base_seconds: float = 0.01
+    cap_seconds: float = 0.5
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, conflicts: int, attempt_seconds: float = 0.0) -> float:
+        """The wait after the ``conflicts``-th lost write in a row (1 for the first), whose
+        attempt took ``attempt_seconds`` of real time."""
+        unit = max(self.base_seconds, attempt_seconds)
+        return self.rng.uniform(0.0, min(self.cap_seconds, unit * 2 ** min(conflicts - 1, 30)))
+
+
 class Engine:
     def __init__(
         self,
@@ -77,6 +103,7 @@ class Engine:
         region: str = "us-east-1",
         account_id: str = "000000000000",
         unsupported_steps: UnsupportedStepsCheck | None = None,
+        conflict_backoff: ConflictBackoff | None = None,
     ) -> None:
         self.store = store
         self.objects = objects
@@ -84,6 +111,7 @@ class Engine:
         self.region = region
         self.account_id = account_id
         self.unsupported_steps = unsupported_steps
+        self.conflict_backoff = conflict_backoff or ConflictBackoff()
         self.decisions = Decisions(store, objects, region, account_id, self.clock.now)
         self._compiled: OrderedDict[str, Compiled] = OrderedDict()
 
@@ -366,7 +394,12 @@ class Engine:
 
     def _transact(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
         execution_id = execution_id_of(execution)
-        for _ in range(_MAX_CONFLICT_RETRIES):
+        lost_in = 0.0
+        for conflicts in range(_MAX_CONFLICT_RETRIES):
+            if conflicts:
+                # on the engine's clock: a FakeClock skips the wait instead of sleeping it
+                self.clock.sleep(self.conflict_backoff.delay(conflicts, lost_in))
+            began = time.monotonic()
             state = self.store.load_state(execution_id)
             if state is None:
                 raise ExecutionNotFound(execution)
@@ -379,6 +412,7 @@ class Engine:
             try:
                 self.store.apply(plan.transition())
             except StaleWrite:
+                lost_in = time.monotonic() - began
                 continue
             return plan.outcome()
         raise ConflictError(f"Pipeline execution {execution} kept changing; the operation was not applied.")

@@ -33,6 +33,7 @@ class Plan:
         self.execution: ExecutionRecord = state.execution
         self.steps: dict[str, StepRecord] = dict(state.steps)
         self._written: set[str] = set()
+        self._next_start: int | None = None
         self._execution_changed = new
         self.cache_entries: list[CacheEntry] = []
         self.callback_tokens: list[CallbackTokenRecord] = []
@@ -63,7 +64,14 @@ class Plan:
         name = record.step_name
         previous = self.steps.get(name)
         based_on = self.base.steps.get(name)
-        record = record.model_copy(update={"version": (based_on.version + 1) if based_on else 1})
+        update: dict[str, Any] = {"version": (based_on.version + 1) if based_on else 1}
+        if record.started_at is not None and (
+            previous is None or previous.started_at != record.started_at or previous.attempt != record.attempt
+        ):
+            update["start_sequence"] = self._start_sequence()
+        elif previous is not None:
+            update["start_sequence"] = previous.start_sequence
+        record = record.model_copy(update=update)
         if previous is None or previous.status != record.status or previous.attempt != record.attempt:
             self.changes.append(
                 StatusChange(
@@ -73,6 +81,14 @@ class Plan:
         self.steps[name] = record
         self._written.add(name)
         return record
+
+    def _start_sequence(self) -> int:
+        """The next StepRecord.start_sequence: listings order steps that share a StartTime by it."""
+        if self._next_start is None:
+            self._next_start = max((r.start_sequence for r in self.steps.values()), default=0) + 1
+        sequence = self._next_start
+        self._next_start += 1
+        return sequence
 
     def update_step(self, name: str, **update: Any) -> StepRecord:
         return self.put_step(self.steps[name].model_copy(update=update))

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.store.base import ExecutionRecord, StepRecord
+from pipelines.store.base import (
+    TERMINAL_EXECUTION_STATUSES,
+    TERMINAL_STEP_STATUSES,
+    ExecutionRecord,
+    StepRecord,
+)
 
 SOURCE = "selfhosted.sagemaker.pipelines"
 """Our events' ``source``; SageMaker's own is ``aws.sagemaker``."""
@@ -31,7 +36,6 @@ STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Ch
 DETAIL_TYPES = (EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE)
 
 _ARN = re.compile(r"^arn:[\w-]+:sagemaker:(?P<region>[\w-]*):(?P<account>\d*):pipeline/")
-_TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
 _LEADING_CAPITALS = re.compile(r"^[A-Z]+(?=[A-Z][a-z0-9])|^[A-Z]+$|^[A-Z]")
 
 
@@ -96,8 +100,10 @@ def _without_none(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if v is not None}
 
 
-def _ended(status: str, moment: datetime | None) -> str | None:
-    return event_time(moment) if moment is not None and status in _TERMINAL else None
+def _ended(status: str, moment: datetime | None, terminal: frozenset[str]) -> str | None:
+    """The end time, once ``status`` is one of the ``terminal`` statuses (the store's sets, so
+    a new terminal status such as CompletedWithFailures carries its end time too)."""
+    return event_time(moment) if moment is not None and status in terminal else None
 
 
 def _status_event(detail_type: str, execution: ExecutionRecord, detail: dict[str, Any]) -> StatusEvent:
@@ -134,7 +140,7 @@ def execution_event(execution: ExecutionRecord, previous_status: str | None, sta
             "currentPipelineExecutionStatus": status,
             "previousPipelineExecutionStatus": previous_status,
             "executionStartTime": event_time(execution.created_at),
-            "executionEndTime": _ended(status, execution.ended_at),
+            "executionEndTime": _ended(status, execution.ended_at, TERMINAL_EXECUTION_STATUSES),
             "pipelineExecutionDescription": execution.description,
         },
     )
@@ -154,7 +160,7 @@ def step_event(
         {
             "metadata": camel_keys(step.metadata) if step.metadata else {},
             "stepStartTime": event_time(started) if started else None,
-            "stepEndTime": _ended(status, step.ended_at),
+            "stepEndTime": _ended(status, step.ended_at, TERMINAL_STEP_STATUSES),
             "stepName": step.step_name,
             "stepType": step.step_type,
             "previousStepStatus": previous_status,

@@ -18,9 +18,11 @@ store every action that may still be owed. Each action is safe to repeat: a Step
 is deduplicated by its execution name (``ExecutionAlreadyExists`` means it already started),
 stops and token releases ignore "already done" errors.
 
-Stopping: a running job gets Stop*Job (as the pipeline's role) and its StepRunner is stopped
-(which also interrupts a pending retry backoff); a stopped StepRunner never reports, so the
-runtime reports the attempt stopped itself. Callback steps get the "Stopping" SQS message and
+Stopping: a running job gets Stop*Job, a running EMR step CancelSteps (or its own cluster is
+terminated), as the pipeline's role (:mod:`pipelines.runtime.job_stops`), and its StepRunner is
+stopped (which also interrupts a pending retry backoff); a stopped StepRunner never reports, so
+the runtime reports the attempt stopped itself, without waiting for SageMaker to show the job
+Stopped. Callback steps get the "Stopping" SQS message and
 keep waiting. Lambda steps run to the end (the engine emits no stop for them). A step the
 engine ended while it was still Starting has its StepRunner stopped too, in case it started.
 """
@@ -40,7 +42,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from pipelines.callbacks.messages import STOPPING, callback_message
+from pipelines.callbacks.messages import STOPPING, callback_message, dedupe_id
 from pipelines.definition import parse_definition
 from pipelines.definition.models import PipelineDefinition, Step
 from pipelines.deploy import settings as deploy_settings
@@ -60,6 +62,7 @@ from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.runners.base import StepFailed, StepPending
 from pipelines.runtime.aws_access import AwsAccess
+from pipelines.runtime.job_stops import stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -86,18 +89,7 @@ CALLBACK_FAILURE_ERROR = "SageMaker.CallbackStepFailure"
 _ROLE_MEMO_SECONDS = 60.0
 _DEFINITION_MEMO = 64
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-_MISSING_JOB_CODES = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
 
-STOP_JOB_CALLS: dict[str, tuple[str, str]] = {
-    "Processing": ("stop_processing_job", "ProcessingJobName"),
-    "QualityCheck": ("stop_processing_job", "ProcessingJobName"),
-    "ClarifyCheck": ("stop_processing_job", "ProcessingJobName"),
-    "Training": ("stop_training_job", "TrainingJobName"),
-    "Transform": ("stop_transform_job", "TransformJobName"),
-    "Tuning": ("stop_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
-    "AutoML": ("stop_auto_ml_job", "AutoMLJobName"),
-}
-"""Step types whose running work is a SageMaker job the runtime stops by name."""
 
 
 class TaskTokenStore(Protocol):
@@ -243,6 +235,7 @@ class CloudRuntime:
         description: str | None = None,
         client_request_token: str | None = None,
         created_by: dict[str, Any] | None = None,
+        pipeline_version_id: int | None = None,
     ) -> ExecutionRecord:
         if not pipeline_name:
             raise ValidationError("PipelineName is required")
@@ -255,6 +248,7 @@ class CloudRuntime:
             description=description,
             client_request_token=client_request_token,
             created_by=created_by,
+            pipeline_version_id=pipeline_version_id,
         )
         execution = _execution_of(outcome)
         if outcome.accepted:
@@ -407,7 +401,10 @@ class CloudRuntime:
             )
             return
         if not record.waiting_for_callback:
-            self._send_message(queue_url, dict(body), role_arn, dedupe=f"{token}:Executing")
+            # The documented first message, {token, pipelineExecutionArn, arguments}: only the
+            # "Stopping" message has a status (whatever else the StepRunner's body carries).
+            message = callback_message(token, report.execution_arn, body.get("arguments", {}))
+            self._send_message(queue_url, message, role_arn, dedupe=dedupe_id(token, None))
         pending = StepPending(metadata={"Callback": {"CallbackToken": token, "SqsQueueUrl": queue_url}})
         outcome = self.engine.step_pending(execution_id, report.step_name, report.attempt, pending)
         if outcome.accepted:
@@ -497,17 +494,8 @@ class CloudRuntime:
             self._stop_runner(execution.execution_id, record.step_name, record.attempt)
 
     def _stop_job(self, record: StepRecord, pipeline_name: str) -> None:
-        call = STOP_JOB_CALLS.get(record.step_type)
-        if call is None or not record.job_name:
-            return
-        operation, member = call
-        client = self.aws.client("sagemaker", self._role_of(pipeline_name))
-        try:
-            getattr(client, operation)(**{member: record.job_name})
-        except ClientError as exc:
-            if _code(exc) not in _MISSING_JOB_CODES:  # not created yet, or already ended
-                raise
-            LOG.info("stop %s %s: %s", record.step_type, record.job_name, exc)
+        role_arn = self._role_of(pipeline_name)
+        stop_step_work(lambda service: self.aws.client(service, role_arn), record)
 
     def _stop_runner(self, execution_id: str, step_name: str, attempt: int) -> None:
         name = step_runner_execution_name(execution_id, step_name, attempt)
@@ -528,7 +516,7 @@ class CloudRuntime:
         if isinstance(token, str) and isinstance(queue_url, str):
             body = callback_message(token, request.execution_arn, request.arguments, status=STOPPING)
             self._send_message(
-                queue_url, body, self._role_of(request.pipeline_name), dedupe=f"{token}:{STOPPING}"
+                queue_url, body, self._role_of(request.pipeline_name), dedupe=dedupe_id(token, STOPPING)
             )
         self.carry_out(self.engine.stop_notified(action.execution_id, action.step_name, action.attempt))
 

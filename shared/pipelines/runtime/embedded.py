@@ -11,11 +11,22 @@ within ``poll_interval`` (0.2 s) because the execution's version moved, then ask
 the pending actions. When no driver is alive (its process died, or ``pipelines run`` exited),
 :meth:`EmbeddedRuntime.resume` takes the execution over: steps that were running get a new
 attempt, finished steps never run again. Completing a callback when no driver is alive resumes
-the execution in the calling process, so ``pipelines callback succeed`` continues the run.
+the execution in the calling process, so ``pipelines callback succeed`` continues the run. A
+stop, or an update that lets more steps start, is carried out the same way when no driver is
+alive: the calling process takes the execution over (in a background thread unless told
+otherwise) until it ends, so a stop always ends Stopped (or Failed) without a ``resume``.
+
+Every status change an engine call makes (``Outcome.changes``) is published once, right after
+the call, through the runtime's :class:`~pipelines.events.StatusPublisher` (default: the
+JSON-lines file of :meth:`JsonLinesPublisher.for_config`), in SageMaker's event shapes. The
+engine's outcome holds only that call's changes, so publishing each outcome once publishes each
+change once, whichever process makes it (a driver, ``stop``, a callback, a resume). A failing
+publisher is logged, not raised: the change is already recorded and the run must go on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import socket
@@ -44,6 +55,7 @@ from pipelines.engine.errors import ExecutionNotFound
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.lifecycle import check_retryable
 from pipelines.errors import ConflictError
+from pipelines.events import JsonLinesPublisher, StatusPublisher, publish_outcome
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.local import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepPending, StepResult
@@ -60,6 +72,8 @@ Progress = Callable[[ExecutionRecord, Mapping[str, StepRecord]], None]
 """Called after every change with the execution and its step records (e.g. a rich table)."""
 
 DEFAULT_PIPELINE_NAME = "local-pipeline"
+
+log = logging.getLogger(__name__)
 
 
 class DriverBusy(ConflictError):
@@ -116,7 +130,7 @@ class _Driver:
                     if self.reconcile or current is None or current.version != self.last_version:
                         self.reconcile = False
                         self.last_version = None  # this read catches up with every foreign change
-                        self.handle(engine.pending_actions(self.execution_id))
+                        self.handle(self.runtime.announce(engine.pending_actions(self.execution_id)))
                         continue
                 if now_mono >= next_renew:
                     next_renew = now_mono + self.runtime.lease_ttl / 3
@@ -185,8 +199,8 @@ class _Driver:
             return
         for action in due:
             del self.scheduled[action.step_name]
-        claimed = self.runtime.engine.steps_started(
-            self.execution_id, [(a.step_name, a.attempt) for a in due]
+        claimed = self.runtime.announce(
+            self.runtime.engine.steps_started(self.execution_id, [(a.step_name, a.attempt) for a in due])
         )
         if not claimed.accepted:
             return
@@ -262,11 +276,11 @@ class _Driver:
                 del self.running[action.step_name]
             assert report.result is not None
             results.append((action.step_name, action.attempt, report.result))
-        engine = self.runtime.engine
+        engine, announce = self.runtime.engine, self.runtime.announce
         if results:
-            self.handle(engine.report(self.execution_id, results))
+            self.handle(announce(engine.report(self.execution_id, results)))
         for action in notified:
-            self.handle(engine.stop_notified(action.execution_id, action.step_name, action.attempt))
+            self.handle(announce(engine.stop_notified(action.execution_id, action.step_name, action.attempt)))
 
 
 def _wall_now() -> datetime:
@@ -309,7 +323,10 @@ class EmbeddedRuntime:
         max_workers: int = 256,
         lease_ttl: float = 15.0,
         on_log: Callable[[str, str, str], None] | None = None,
+        publisher: StatusPublisher | None = None,
     ) -> None:
+        """``publisher`` receives every status-change event (default: the JSON-lines file
+        ``JsonLinesPublisher.for_config(config)`` chooses, under the state directory)."""
         if store is None:
             from pipelines.store.sqlite import open_store
 
@@ -323,6 +340,7 @@ class EmbeddedRuntime:
         self.max_workers = max_workers
         self.lease_ttl = lease_ttl
         self.on_log = on_log
+        self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
         self.engine = Engine(
             store,
             objects=self.objects,
@@ -372,15 +390,17 @@ class EmbeddedRuntime:
         name = pipeline_name or DEFAULT_PIPELINE_NAME
         if definition is not None:
             self.register(name, definition)
-        outcome = self.engine.start(
-            name,
-            parameters=parameters,
-            parallelism=parallelism,
-            selective=selective,
-            display_name=display_name,
-            description=description,
-            client_request_token=client_request_token,
-            pipeline_version_id=pipeline_version_id,
+        outcome = self.announce(
+            self.engine.start(
+                name,
+                parameters=parameters,
+                parallelism=parallelism,
+                selective=selective,
+                display_name=display_name,
+                description=description,
+                client_request_token=client_request_token,
+                pipeline_version_id=pipeline_version_id,
+            )
         )
         assert outcome.execution is not None
         if not outcome.accepted:  # an idempotent replay: that execution is already being driven
@@ -423,11 +443,20 @@ class EmbeddedRuntime:
 
     # -- controlling ----------------------------------------------------------------------------
 
-    def stop(self, execution: str) -> ExecutionRecord:
-        outcome = self.engine.stop(execution)
-        self._poke(execution_id_of(execution))
+    def stop(
+        self, execution: str, *, progress: Progress | None = None, background: bool = True
+    ) -> ExecutionRecord:
+        """StopPipelineExecution, carried through to the end.
+
+        A live driver (here or in another process) notices the stop and carries it out. With
+        none alive, this process takes the execution over: it sends Callback steps their
+        "Stopping" message, stops what runs, runs the stop handlers and ends the execution
+        Stopped (or Failed). That happens in a background thread, or here until the execution
+        ended with ``background=False``. An execution already Stopping is taken over the same
+        way, so repeating a stop whose driver died finishes it."""
+        outcome = self.announce(self.engine.stop(execution))
         assert outcome.execution is not None
-        return outcome.execution
+        return self._carry_out(outcome.execution, progress, background)
 
     def retry(
         self,
@@ -447,37 +476,53 @@ class EmbeddedRuntime:
         execution_id = execution_id_of(execution)
         owner = self._acquire_for_retry(execution_id)
         try:
-            outcome = self.engine.retry(execution, parallelism=parallelism)
+            outcome = self.announce(self.engine.retry(execution, parallelism=parallelism))
         except BaseException:
             self.store.release_lease(execution_id, owner)
             raise
         assert outcome.execution is not None
         return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
 
-    def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
-        outcome = self.engine.update_execution(execution, **changes)
-        self._poke(execution_id_of(execution))
+    def update_execution(
+        self,
+        execution: str,
+        *,
+        progress: Progress | None = None,
+        background: bool = True,
+        **changes: Any,
+    ) -> ExecutionRecord:
+        """UpdatePipelineExecution. When the change calls for work (a higher parallelism lets
+        waiting steps start) and no driver is alive, this process takes the execution over as
+        :meth:`stop` does; a change that calls for nothing (a new display name) is only recorded."""
+        outcome = self.announce(self.engine.update_execution(execution, **changes))
         assert outcome.execution is not None
-        return outcome.execution
+        if not outcome.actions:
+            return outcome.execution
+        return self._carry_out(outcome.execution, progress, background)
 
     def callback_success(
         self, token: str, outputs: Mapping[str, Any], *, background: bool = False
     ) -> ExecutionRecord:
-        return self._after_callback(self.engine.callback_success(token, outputs), background)
+        return self._after_callback(self.announce(self.engine.callback_success(token, outputs)), background)
 
     def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
-        return self._after_callback(self.engine.callback_failure(token, reason), background)
+        return self._after_callback(self.announce(self.engine.callback_failure(token, reason)), background)
 
     def _after_callback(self, outcome: Outcome, background: bool) -> ExecutionRecord:
-        """A live driver picks the change up itself; with none alive, continue the run here."""
-        execution = outcome.execution
-        assert execution is not None
+        assert outcome.execution is not None
+        return self._carry_out(outcome.execution, None, background)
+
+    def _carry_out(
+        self, execution: ExecutionRecord, progress: Progress | None, background: bool
+    ) -> ExecutionRecord:
+        """After a change recorded from outside the driver: a live driver picks it up itself;
+        with none alive, continue the run here (as ``resume`` would)."""
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             return execution
         if self.driver_alive(execution.execution_id):
             self._poke(execution.execution_id)
             return execution
-        return self._resume_one(execution.execution_id, None, background) or execution
+        return self._resume_one(execution.execution_id, progress, background) or execution
 
     # -- resuming and waiting -------------------------------------------------------------------
 
@@ -505,7 +550,7 @@ class EmbeddedRuntime:
             owner = self._acquire(execution_id)
         except DriverBusy:
             return None
-        outcome = self.engine.recover(execution_id)
+        outcome = self.announce(self.engine.recover(execution_id))
         assert outcome.execution is not None
         return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
 
@@ -533,6 +578,22 @@ class EmbeddedRuntime:
         if lease.heartbeat_at < _wall_now() - timedelta(seconds=self.lease_ttl):
             return False
         return not _owner_dead(lease.owner)
+
+    def drives(self, execution_id: str) -> bool:
+        """True while a driver of this runtime (this process) is carrying the execution out."""
+        with self._lock:
+            return execution_id in self._drivers
+
+    def announce(self, outcome: Outcome) -> Outcome:
+        """Publish the status changes of one engine call (already written), then hand it back.
+
+        Called once per engine call, so each change is published once. A publisher that fails
+        is logged: the change is recorded, and a driver that stopped here would strand the run."""
+        try:
+            publish_outcome(self.publisher, outcome)
+        except Exception:
+            log.exception("could not publish the status events of execution %s", _execution_of(outcome))
+        return outcome
 
     def step_logger(self, execution_id: str, step_name: str) -> Callable[[str], None]:
         on_log = self.on_log
@@ -616,6 +677,10 @@ class EmbeddedRuntime:
         if driver is not None:
             driver.reconcile = True
             driver.wake.set()
+
+
+def _execution_of(outcome: Outcome) -> str:
+    return outcome.execution.execution_id if outcome.execution is not None else "?"
 
 
 def _definition_text(definition: str | PipelineDefinition) -> str:

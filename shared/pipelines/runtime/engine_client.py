@@ -49,6 +49,7 @@ class EngineClient:
         description: str | None = None,
         client_request_token: str | None = None,
         created_by: dict[str, Any] | None = None,
+        pipeline_version_id: int | None = None,
     ) -> ExecutionRecord:
         event: dict[str, Any] = {
             "action": "StartExecution",
@@ -59,6 +60,7 @@ class EngineClient:
             "description": description,
             "clientRequestToken": client_request_token,
             "createdBy": created_by,
+            "pipelineVersionId": pipeline_version_id,
         }
         if selective is not None:
             event["selective"] = {

@@ -101,6 +101,7 @@ class StartExecution(_Event):
     description: str | None = None
     client_request_token: str | None = Field(default=None, alias="clientRequestToken")
     created_by: dict[str, Any] | None = Field(default=None, alias="createdBy")
+    pipeline_version_id: int | None = Field(default=None, alias="pipelineVersionId")
 
 
 class StopExecution(_Event):
@@ -226,6 +227,7 @@ def _api(runtime: CloudRuntime, event: ApiEvent) -> ExecutionRecord:
             description=event.description,
             client_request_token=event.client_request_token,
             created_by=event.created_by,
+            pipeline_version_id=event.pipeline_version_id,
         )
     if isinstance(event, StopExecution):
         return runtime.stop(event.execution_arn)

@@ -18,7 +18,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,6 +177,10 @@ class StepRecord(Record):
     callback_token: str | None = None
     waiting_for_callback: bool = False  # the runner handed off; only a callback completes it
     stop_notice_pending: bool = False  # a Callback step still owes its "Stopping" message
+    start_sequence: int = 0
+    """Where this attempt's start falls among the execution's step starts (1, 2, ...; 0: never
+    started, or written before sequences existed). Several steps often share a StartTime (cache
+    hits, or a batch claimed in one decision); listings break that tie by this engine order."""
     version: int = 1
 
 
@@ -293,6 +297,21 @@ class Transition:
 # -- listing ------------------------------------------------------------------------------------
 
 
+def timestamp(value: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def step_listing_key(record: StepRecord) -> str:
+    """The sort key of ListPipelineExecutionSteps: StartTime, then the order the steps started.
+
+    Both stores order step listings by this key, then by step name, so ties within one start
+    follow the engine rather than the alphabet; never-started steps come first.
+    """
+    started = timestamp(record.started_at) if record.started_at is not None else ""
+    return f"{started}#{record.start_sequence:010d}"
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """One page of a listing ordered by ``sort_by`` then id (stable for NextToken)."""
@@ -379,7 +398,7 @@ class Store(Protocol):
         ...
 
     def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
-        """Step records ordered by start time (then name)."""
+        """Step records ordered by :func:`step_listing_key` (start time, then start order), then name."""
         ...
 
     # cache and callbacks

@@ -48,16 +48,13 @@ from pipelines.store.base import (
     TrialRecord,
     decode_token,
     encode_token,
+    step_listing_key,
+    timestamp,
 )
 from pipelines.store.migrations import migrate
 
 R = TypeVar("R", bound=BaseModel)
 _MAX_CACHED_STATES = 256
-
-
-def timestamp(value: datetime) -> str:
-    """Fixed-width UTC text, so string order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
@@ -312,25 +309,29 @@ class SQLiteStore:
     @staticmethod
     def _write_step(conn: sqlite3.Connection, record: StepRecord, expected_version: int | None) -> None:
         started = timestamp(record.started_at) if record.started_at else ""
+        order = step_listing_key(record)
         if expected_version is None:
             conn.execute(
-                "INSERT INTO steps (execution_id, step_name, status, started_at, version, body) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO steps (execution_id, step_name, status, started_at, start_order, version, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.execution_id,
                     record.step_name,
                     record.status,
                     started,
+                    order,
                     record.version,
                     _body(record),
                 ),
             )
             return
         updated = conn.execute(
-            "UPDATE steps SET status = ?, started_at = ?, version = ?, body = ? "
+            "UPDATE steps SET status = ?, started_at = ?, start_order = ?, version = ?, body = ? "
             "WHERE execution_id = ? AND step_name = ? AND version = ?",
             (
                 record.status,
                 started,
+                order,
                 record.version,
                 _body(record),
                 record.execution_id,
@@ -403,7 +404,7 @@ class SQLiteStore:
         return self._page(
             "steps",
             f"steps:{execution_id}",
-            "started_at",
+            "start_order",
             "step_name",
             ["execution_id = ?"],
             [execution_id],

@@ -48,6 +48,7 @@ class ExecutionRuntime(Protocol):
         display_name: str | None = None,
         description: str | None = None,
         client_request_token: str | None = None,
+        pipeline_version_id: int | None = None,
     ) -> ExecutionRecord: ...
 
     def stop(self, execution: str) -> ExecutionRecord: ...

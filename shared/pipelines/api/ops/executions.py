@@ -15,7 +15,7 @@ from pipelines.api.ops.context import Operations, list_query, page_of, paralleli
 from pipelines.api.ops.pipelines import refuse_unsupported
 from pipelines.api.wire import CallContext
 from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound
-from pipelines.errors import ResourceNotFound, ValidationError
+from pipelines.errors import ValidationError
 from pipelines.store import ExecutionRecord, SelectiveExecutionConfig, StepRecord
 
 _UNSUPPORTED_START = ("PipelineVersionAlias", "MlflowExperimentName", "RoleArn")
@@ -99,14 +99,6 @@ class ExecutionOperations:
     def start_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         refuse_unsupported(params, _UNSUPPORTED_START)
         pipeline = self.ops.pipeline(params["PipelineName"], ctx, "StartPipelineExecution")
-        version_id = params.get("PipelineVersionId", pipeline.latest_version_id)
-        if version_id != pipeline.latest_version_id:
-            if self.ops.store.get_pipeline_version(pipeline.name, version_id) is None:
-                raise ResourceNotFound(f"Pipeline version {version_id} of {pipeline.arn} does not exist.")
-            raise ValidationError(
-                f"Starting pipeline version {version_id} is not supported here: only the latest version "
-                f"({pipeline.latest_version_id}) can be started."
-            )
         names = [p["Name"] for p in params.get("PipelineParameters", [])]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -130,6 +122,8 @@ class ExecutionOperations:
             display_name=params.get("PipelineExecutionDisplayName"),
             description=params.get("PipelineExecutionDescription"),
             client_request_token=params.get("ClientRequestToken"),
+            # an older version runs that version's definition (the engine refuses unknown ones)
+            pipeline_version_id=params.get("PipelineVersionId"),
         )
         return {"PipelineExecutionArn": execution.execution_arn}
 

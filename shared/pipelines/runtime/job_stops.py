@@ -1,0 +1,121 @@
+"""Stopping the work a running step attempt started: its SageMaker job or its EMR step.
+
+Called when the engine stops an attempt (StopPipelineExecution, or a stop that raced the
+attempt's start), before its StepRunner is stopped. Every call is made as the pipeline's role,
+which is the role the work was started as. Work that is missing or already ended is not an
+error: a stop may come before the StepRunner created the job, or after the job finished.
+
+EMR: the StepRunner adds the step under the attempt's job name, so the step is found by name
+among the cluster's PENDING and RUNNING steps and cancelled (CancelSteps). A step on a cluster
+the StepRunner created (``ClusterConfig``) is stopped by terminating that cluster, found by its
+name (the job name too): a stopped StepRunner never reaches its own terminate state, and the
+cluster is kept alive when idle, so it would otherwise run on.
+
+Known gap: a stop returns once Stop*Job or CancelSteps was accepted; the step is then recorded
+Stopped although SageMaker may still show the job Stopping for a while (the service waits for
+the job to reach Stopped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipelines.store.base import StepRecord
+
+LOG = logging.getLogger(__name__)
+
+ClientAsPipelineRole = Callable[[str], Any]
+"""service name -> a boto3 client acting as the pipeline's role."""
+
+STOP_JOB_CALLS: dict[str, tuple[str, str]] = {
+    "Processing": ("stop_processing_job", "ProcessingJobName"),
+    "QualityCheck": ("stop_processing_job", "ProcessingJobName"),
+    "ClarifyCheck": ("stop_processing_job", "ProcessingJobName"),
+    "Training": ("stop_training_job", "TrainingJobName"),
+    "Transform": ("stop_transform_job", "TransformJobName"),
+    "Tuning": ("stop_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
+    "AutoML": ("stop_auto_ml_job", "AutoMLJobName"),
+}
+"""Step types whose running work is a SageMaker job the runtime stops by name."""
+
+ACTIVE_EMR_STEP_STATES = ["PENDING", "RUNNING"]
+ACTIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+CLUSTER_LOOKBACK = timedelta(minutes=5)
+"""Clusters created this long before the attempt started are still searched (clock skew)."""
+_MISSING_JOB_CODES = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
+_MISSING_CLUSTER_CODES = frozenset({"InvalidRequestException", "ValidationException"})
+
+
+def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
+    """Stop the SageMaker job or EMR step of ``record``'s attempt, if it has one running."""
+    if not record.job_name:
+        return
+    if record.step_type == "EMR":
+        _stop_emr_step(client, record, record.job_name)
+        return
+    call = STOP_JOB_CALLS.get(record.step_type)
+    if call is None:
+        return
+    operation, member = call
+    try:
+        getattr(client("sagemaker"), operation)(**{member: record.job_name})
+    except ClientError as exc:
+        if _code(exc) not in _MISSING_JOB_CODES:  # not created yet, or already ended
+            raise
+        LOG.info("stop %s %s: %s", record.step_type, record.job_name, exc)
+
+
+def _stop_emr_step(client: ClientAsPipelineRole, record: StepRecord, name: str) -> None:
+    arguments = record.arguments if isinstance(record.arguments, dict) else {}
+    emr = client("emr")
+    cluster_id = arguments.get("ClusterId")
+    if isinstance(cluster_id, str):
+        _cancel_named_steps(emr, cluster_id, name)
+    elif "ClusterConfig" in arguments:
+        _terminate_named_cluster(emr, name, record)
+
+
+def _cancel_named_steps(emr: Any, cluster_id: str, name: str) -> None:
+    try:
+        step_ids = [
+            step["Id"]
+            for page in emr.get_paginator("list_steps").paginate(
+                ClusterId=cluster_id, StepStates=ACTIVE_EMR_STEP_STATES
+            )
+            for step in page.get("Steps", [])
+            if step.get("Name") == name
+        ]
+    except ClientError as exc:
+        if _code(exc) not in _MISSING_CLUSTER_CODES:
+            raise
+        LOG.info("stop EMR step %s: cluster %s: %s", name, cluster_id, exc)
+        return
+    if not step_ids:
+        return  # not added yet, or already ended
+    answer = emr.cancel_steps(ClusterId=cluster_id, StepIds=step_ids)
+    for info in answer.get("CancelStepsInfoList", []):
+        if info.get("Status") == "FAILED":
+            LOG.warning("EMR did not cancel step %s on %s: %s", info.get("StepId"), cluster_id, info.get("Reason"))
+
+
+def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
+    search: dict[str, Any] = {"ClusterStates": ACTIVE_CLUSTER_STATES}
+    if record.started_at is not None:
+        search["CreatedAfter"] = record.started_at - CLUSTER_LOOKBACK
+    cluster_ids = [
+        cluster["Id"]
+        for page in emr.get_paginator("list_clusters").paginate(**search)
+        for cluster in page.get("Clusters", [])
+        if cluster.get("Name") == name
+    ]
+    if cluster_ids:
+        emr.terminate_job_flows(JobFlowIds=cluster_ids)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
