@@ -16,20 +16,17 @@ from typing import Any
 
 import boto3
 import pytest
+from sagemaker.lambda_helper import Lambda
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionGreaterThan
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+from sagemaker.workflow.parameters import ParameterFloat
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.triggers import PipelineSchedule
 
 from tests.api.conftest import ROLE, Served
-
-pytest.importorskip("sagemaker")
-
-from sagemaker.lambda_helper import Lambda  # noqa: E402
-from sagemaker.workflow.condition_step import ConditionStep  # noqa: E402
-from sagemaker.workflow.conditions import ConditionGreaterThan  # noqa: E402
-from sagemaker.workflow.fail_step import FailStep  # noqa: E402
-from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep  # noqa: E402
-from sagemaker.workflow.parameters import ParameterFloat  # noqa: E402
-from sagemaker.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.workflow.triggers import PipelineSchedule  # noqa: E402
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 

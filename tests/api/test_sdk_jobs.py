@@ -31,24 +31,20 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import WaiterError
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.functions import Join, JsonGet
+from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.steps import CacheConfig, ProcessingStep
 
 from tests.api.conftest import ROLE, Served
-
-pytest.importorskip("sagemaker")
-
-from sagemaker.processing import ProcessingInput, ProcessingOutput  # noqa: E402
-from sagemaker.sklearn.processing import SKLearnProcessor  # noqa: E402
-from sagemaker.workflow.condition_step import ConditionStep  # noqa: E402
-from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo  # noqa: E402
-from sagemaker.workflow.fail_step import FailStep  # noqa: E402
-from sagemaker.workflow.functions import Join, JsonGet  # noqa: E402
-from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger  # noqa: E402
-from sagemaker.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.workflow.properties import PropertyFile  # noqa: E402
-from sagemaker.workflow.steps import CacheConfig, ProcessingStep  # noqa: E402
-
-from tests.api.test_sdk import TELEMETRY_OFF  # noqa: E402
+from tests.api.test_sdk import TELEMETRY_OFF
 
 BUCKET = "sdk-jobs-bucket"
 PIPELINE = "sdk-jobs"
