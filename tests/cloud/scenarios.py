@@ -223,7 +223,11 @@ def run_once(**kwargs: Any) -> Callable[[Driver], list[str]]:
 def callback_body(record: StepRecord, execution_arn: str) -> dict[str, Any]:
     """The documented first message of a Callback step: no ``status`` (only the second message,
     sent on a stop, carries ``"status": "Stopping"``)."""
-    return {"token": record.callback_token, "pipelineExecutionArn": execution_arn, "arguments": record.arguments}
+    return {
+        "token": record.callback_token,
+        "pipelineExecutionArn": execution_arn,
+        "arguments": record.arguments,
+    }
 
 
 def answer_callback(

@@ -42,11 +42,9 @@ class RivalStore(DynamoDBStore):
     rival: Engine | None = None
 
     def apply(self, transition: Transition) -> Any:
-        if self.rivals and self.rival is not None and transition.execution is not None:
+        if self.rivals and self.rival is not None:
             self.rivals -= 1
-            self.rival.update_execution(
-                transition.execution.execution_id, description=f"rival {self.rivals}"
-            )
+            self.rival.update_execution(transition.execution.execution_id, description=f"rival {self.rivals}")
         return super().apply(transition)
 
 

@@ -1,5 +1,6 @@
 """The same scenarios in the cloud runtime (moto) and the embedded runtime: both must end with
-the statuses, attempts and failure reasons the table states (see tests/cloud/scenarios.py)."""
+the statuses, attempts and failure reasons the table states, and Callback steps must send the
+same message bodies (see tests/cloud/scenarios.py)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from pipelines.config import Config
+from pipelines.definition import DefinitionError
 from pipelines.engine import Engine, UnsupportedRunConditions
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepResult
 from pipelines.runners.registry import RunnerRegistry
+from pipelines.store import PipelineRecord, PipelineVersionRecord
 
 from .fakes import Block, Fail, ScriptedRunner, SyncDriver, definition, processing_step, wait_until
 
@@ -139,10 +141,31 @@ def test_an_uncaught_failure_still_stops_new_starts(engine, pipeline) -> None:
     assert done.execution.failure_reason.endswith("Failed steps: OnA.")
 
 
-def test_an_unknown_trigger_is_refused_naming_the_step_and_trigger(engine, pipeline) -> None:
+def test_an_unknown_trigger_is_refused_when_the_pipeline_is_created(pipeline) -> None:
     text = definition(processing_step("A"), lambda_step("B", [{"Step": "A", "Trigger": "Succeeded"}]))
+    with pytest.raises(DefinitionError) as refused:
+        pipeline(text)
+    assert "Steps[1].DependsOn[0].Trigger: unknown DependsOn trigger 'Succeeded' for step 'A'" in str(
+        refused.value
+    )
+
+
+def test_an_unknown_trigger_stored_before_the_rule_is_refused_at_start(engine, store, clock) -> None:
+    # a pipeline created before the validator checked triggers: the engine still refuses to run it
+    text = definition(processing_step("A"), lambda_step("B", [{"Step": "A", "Trigger": "Succeeded"}]))
+    now = clock.now()
+    store.create_pipeline(
+        PipelineRecord(
+            name="old",
+            arn="arn:aws:sagemaker:us-east-1:000000000000:pipeline/old",
+            definition=text,
+            created_at=now,
+            modified_at=now,
+        ),
+        PipelineVersionRecord(pipeline_name="old", version_id=1, definition=text, created_at=now),
+    )
     with pytest.raises(UnsupportedRunConditions) as refused:
-        engine.start(pipeline(text))
+        engine.start("old")
     assert "step B: DependsOn trigger 'Succeeded' is not supported by this runtime" in str(refused.value)
 
 

@@ -91,7 +91,6 @@ _DEFINITION_MEMO = 64
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
-
 class TaskTokenStore(Protocol):
     """Step Functions task tokens the runtime must complete later (DynamoDBStore has these)."""
 

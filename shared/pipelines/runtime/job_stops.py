@@ -100,7 +100,9 @@ def _cancel_named_steps(emr: Any, cluster_id: str, name: str) -> None:
     answer = emr.cancel_steps(ClusterId=cluster_id, StepIds=step_ids)
     for info in answer.get("CancelStepsInfoList", []):
         if info.get("Status") == "FAILED":
-            LOG.warning("EMR did not cancel step %s on %s: %s", info.get("StepId"), cluster_id, info.get("Reason"))
+            LOG.warning(
+                "EMR did not cancel step %s on %s: %s", info.get("StepId"), cluster_id, info.get("Reason")
+            )
 
 
 def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
