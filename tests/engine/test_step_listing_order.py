@@ -3,7 +3,6 @@ the start) list in the order the engine started them, not by name."""
 
 from __future__ import annotations
 
-import pytest
 from pipelines.store.base import ListQuery
 
 from .fakes import definition, processing_step
@@ -11,13 +10,6 @@ from .fakes import definition, processing_step
 CACHED = {"CacheConfig": {"Enabled": True, "ExpireAfter": "PT1H"}}
 # independent steps start in definition order; the names sort the other way round
 NAMES = ["Zeta", "Mid", "Alpha"]
-
-
-@pytest.fixture(autouse=True)
-def _dynamodb_pending(store_kind: str, request: pytest.FixtureRequest) -> None:
-    if store_kind == "dynamodb":  # strict: once dynamodb.py sorts by step_listing_key, drop this
-        reason = "store/dynamodb.py's list_steps still sorts ties by name, not step_listing_key"
-        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
 
 def _listed(runtime, execution_id: str) -> list[str]:

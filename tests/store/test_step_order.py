@@ -19,10 +19,7 @@ STARTED_TOGETHER = [("Zeta", 1), ("Alpha", 2), ("Mid", 3)]
 
 
 @pytest.fixture
-def ordered_store(store: Store, store_kind: str, request: pytest.FixtureRequest) -> Store:
-    if store_kind == "dynamodb":  # strict: once dynamodb.py sorts by step_listing_key, drop this
-        reason = "store/dynamodb.py's list_steps still sorts ties by name, not step_listing_key"
-        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+def ordered_store(store: Store) -> Store:
     return store
 
 

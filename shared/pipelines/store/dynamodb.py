@@ -85,6 +85,7 @@ from pipelines.store.base import (
     TrialRecord,
     decode_token,
     encode_token,
+    step_listing_key,
 )
 from pipelines.store.sqlite import timestamp
 
@@ -595,7 +596,7 @@ class DynamoDBStore:
             for i in self._query_partition(_execution_pk(execution_id), "STEP#")
         ]
         rows: list[tuple[str, str, datetime | None, StepRecord]] = [
-            (timestamp(r.started_at) if r.started_at else "", r.step_name, None, r) for r in records
+            (step_listing_key(r), r.step_name, None, r) for r in records
         ]
         return _page_in_memory(f"steps:{execution_id}", rows, query)
 
