@@ -440,3 +440,40 @@ class Store(Protocol):
     def get_lease(self, execution_id: str) -> LeaseRecord | None: ...
 
     def close(self) -> None: ...
+
+
+MAX_CACHED_STATES = 256
+
+
+class ExecutionStateCache:
+    """The per-process cache of execution states both stores keep: a state is remembered after a
+    read or an applied transition and forgotten whenever the cached version cannot be trusted.
+    Subclasses set ``_states`` (a dict) and ``_states_lock`` in their constructor."""
+
+    _states: dict[str, ExecutionState]
+    _states_lock: Any
+
+    def _remember(self, state: ExecutionState) -> None:
+        with self._states_lock:
+            self._states[state.execution.execution_id] = state
+            if len(self._states) > MAX_CACHED_STATES:
+                self._states.pop(next(iter(self._states)))
+
+    def _forget(self, execution_id: str) -> None:
+        with self._states_lock:
+            self._states.pop(execution_id, None)
+
+    def _remember_applied(self, transition: Transition) -> None:
+        execution_id = transition.execution.execution_id
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if transition.expected_version is None:
+            steps: dict[str, StepRecord] = {}
+        elif cached is not None and cached.execution.version == transition.expected_version:
+            steps = dict(cached.steps)
+        else:
+            self._forget(execution_id)
+            return
+        for write in transition.steps:
+            steps[write.record.step_name] = write.record
+        self._remember(ExecutionState(transition.execution, steps))

@@ -65,10 +65,12 @@ from pipelines.errors import ValidationError
 from pipelines.objects.base import ObjectStore
 from pipelines.store.base import (
     ACTIVE_EXECUTION_STATUSES,
+    MAX_CACHED_STATES,
     CacheEntry,
     CallbackTokenRecord,
     ExecutionRecord,
     ExecutionState,
+    ExecutionStateCache,
     ExperimentRecord,
     IdempotencyRecord,
     LeaseRecord,
@@ -101,7 +103,6 @@ DEFAULT_CACHE_TTL = timedelta(days=400)
 DEFAULT_CALLBACK_TTL = timedelta(days=366)
 """A callback token outlives any Standard state machine execution (at most one year)."""
 
-_MAX_CACHED_STATES = 256
 _META = "#META"
 _DEFINITION = "#DEFINITION"
 _ACTIVE = "ACTIVE_EXECUTIONS"
@@ -203,7 +204,7 @@ def task_token_key(kind: str, *parts: str | int) -> str:
     return "#".join([kind, *(str(p) for p in parts)])
 
 
-class DynamoDBStore:
+class DynamoDBStore(ExecutionStateCache):
     """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
     ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
 
@@ -559,7 +560,7 @@ class DynamoDBStore:
     def _keep_definition(self, execution_id: str, text: str) -> None:
         with self._states_lock:
             self._snapshots[execution_id] = text
-            if len(self._snapshots) > _MAX_CACHED_STATES:
+            if len(self._snapshots) > MAX_CACHED_STATES:
                 self._snapshots.pop(next(iter(self._snapshots)))
 
     def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
@@ -889,31 +890,6 @@ class DynamoDBStore:
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     # -- the execution-state memo ------------------------------------------------------------------
-
-    def _remember(self, state: ExecutionState) -> None:
-        with self._states_lock:
-            self._states[state.execution.execution_id] = state
-            if len(self._states) > _MAX_CACHED_STATES:
-                self._states.pop(next(iter(self._states)))
-
-    def _forget(self, execution_id: str) -> None:
-        with self._states_lock:
-            self._states.pop(execution_id, None)
-
-    def _remember_applied(self, transition: Transition) -> None:
-        execution_id = transition.execution.execution_id
-        with self._states_lock:
-            cached = self._states.get(execution_id)
-        if transition.expected_version is None:
-            steps: dict[str, StepRecord] = {}
-        elif cached is not None and cached.execution.version == transition.expected_version:
-            steps = dict(cached.steps)
-        else:
-            self._forget(execution_id)
-            return
-        for write in transition.steps:
-            steps[write.record.step_name] = write.record
-        self._remember(ExecutionState(transition.execution, steps))
 
 
 def _page_in_memory(

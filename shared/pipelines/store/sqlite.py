@@ -32,6 +32,7 @@ from pipelines.store.base import (
     CallbackTokenRecord,
     ExecutionRecord,
     ExecutionState,
+    ExecutionStateCache,
     ExperimentRecord,
     IdempotencyRecord,
     LeaseRecord,
@@ -54,14 +55,13 @@ from pipelines.store.base import (
 from pipelines.store.migrations import migrate
 
 R = TypeVar("R", bound=BaseModel)
-_MAX_CACHED_STATES = 256
 
 
 def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
     return record.model_dump_json(exclude=exclude)
 
 
-class SQLiteStore:
+class SQLiteStore(ExecutionStateCache):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -589,31 +589,6 @@ class SQLiteStore:
             last = rows[limit - 1]
             next_token = encode_token(listing, [str(last["sort_value"]), str(last["id_value"])])
         return Page(items=items, next_token=next_token)
-
-    def _remember(self, state: ExecutionState) -> None:
-        with self._states_lock:
-            self._states[state.execution.execution_id] = state
-            if len(self._states) > _MAX_CACHED_STATES:
-                self._states.pop(next(iter(self._states)))
-
-    def _forget(self, execution_id: str) -> None:
-        with self._states_lock:
-            self._states.pop(execution_id, None)
-
-    def _remember_applied(self, transition: Transition) -> None:
-        execution_id = transition.execution.execution_id
-        with self._states_lock:
-            cached = self._states.get(execution_id)
-        if transition.expected_version is None:
-            steps: dict[str, StepRecord] = {}
-        elif cached is not None and cached.execution.version == transition.expected_version:
-            steps = dict(cached.steps)
-        else:
-            self._forget(execution_id)
-            return
-        for write in transition.steps:
-            steps[write.record.step_name] = write.record
-        self._remember(ExecutionState(transition.execution, steps))
 
 
 def _execution(body: str, definition: str) -> ExecutionRecord:
