@@ -1,10 +1,14 @@
 """The cloud runtime in moto, end to end: our two machines in moto's interpreter, the engine
-Lambda's handler running in-process, DynamoDB and S3 on moto, jobs decided by JobControl.
+Lambda's handler running in-process, DynamoDB, SQS and S3 on moto, jobs decided by JobControl.
 
 Everything goes through the same doors as on AWS: API-originated requests invoke the engine
 function (``EngineClient`` -> moto Lambda -> ``functions/engine/handler.handler``), the
-machines invoke it from their Task states, and the engine starts and stops executions, creates
-and stops jobs and sends SQS messages through boto3.
+StepRunner queues its reports in the engine's SQS FIFO queue, and :class:`FifoEventSource`
+plays Lambda's event source mapping (moto's own fires synchronously inside SendMessage, one
+message per invocation, and ignores ReportBatchItemFailures): it receives batches of up to 10
+(SQS keeps a group's messages from two receivers at once), invokes the engine with the SQS
+event, deletes what succeeded and makes the failed messages visible again. The engine starts
+and stops executions, creates and stops jobs and sends SQS messages through boto3.
 """
 
 from __future__ import annotations
@@ -36,11 +40,16 @@ from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ExecutionRecord, L
 from pipelines.store.dynamodb import DynamoDBStore
 
 from tests.cloud.moto_dynamodb import new_tables
-from tests.cloud.moto_patches import MotoCloud, install
+from tests.cloud.moto_patches import MotoCloud, install, lambda_context
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ENGINE_FUNCTION = "pipelines-engine"
+REPORT_QUEUE = "pipelines-engine.fifo"
+POLLERS = 4
+RETRY_VISIBILITY_SECONDS = 1
+"""A failed batch's messages come back after this (the deployed queue waits its visibility
+timeout, 6x the function's timeout; tests do not wait minutes)."""
 PAYLOAD_BUCKET = "pipelines-payloads"
 DATA_BUCKET = "pipelines-data"
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +101,105 @@ def load_engine_handler() -> ModuleType:
     return module
 
 
+class FifoEventSource:
+    """Lambda's SQS event source mapping for the engine's FIFO queue (see the module docstring)."""
+
+    def __init__(self, queue_url: str, lambdas: Any, sqs: Any, pollers: int = POLLERS) -> None:
+        self.queue_url = queue_url
+        self.lambdas = lambdas
+        self.sqs = sqs
+        self.delivered: list[dict[str, Any]] = []  # every message body handed to the engine
+        self.failed: list[str] = []  # message ids the engine gave back
+        self.paused = threading.Event()
+        self._stop = threading.Event()
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._poll, daemon=True) for _ in range(pollers)]
+        for thread in self._threads:
+            thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            if self.paused.is_set():
+                time.sleep(0.01)
+                continue
+            with self._lock:
+                self._busy += 1
+            try:
+                delivered = self._deliver_once()
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            if not delivered:
+                time.sleep(0.005)
+
+    def _deliver_once(self) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return False
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "eventSource": "aws:sqs",
+            }
+            for m in messages
+        ]
+        with self._lock:
+            self.delivered.extend(json.loads(m["Body"]) for m in messages)
+        response = self.lambdas.invoke(
+            FunctionName=ENGINE_FUNCTION, Payload=json.dumps({"Records": records}).encode()
+        )
+        answer = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError") or not isinstance(answer, dict):
+            failed = {r["messageId"] for r in records}
+        else:
+            failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] in failed:
+                with self._lock:
+                    self.failed.append(message["MessageId"])
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
+                )
+            else:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return True
+
+    def idle(self) -> bool:
+        """Nothing queued and no batch being handled."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        with self._lock:
+            busy = self._busy
+        return busy == 0 and all(int(v) == 0 for v in attributes.values())
+
+    def reports(self, step: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            bodies = list(self.delivered)
+        return [
+            b
+            for b in bodies
+            if b.get("action") == "StepRunnerReport" and (step is None or b["report"]["stepName"] == step)
+        ]
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
 @dataclass
 class Cloud:
     moto: MotoCloud
@@ -104,6 +212,7 @@ class Cloud:
     sqs: Any
     s3: Any
     sagemaker: Any
+    events: FifoEventSource
     machines: dict[str, str] = field(default_factory=dict)
 
     # -- setting up ------------------------------------------------------------------------------
@@ -161,6 +270,7 @@ class Cloud:
         execution_id = arn_or_id.rsplit("/", 1)[-1]
         wait_until(lambda: self.execution(execution_id).status in TERMINAL_EXECUTION_STATUSES, timeout)
         wait_until(lambda: not self.running_executions(execution_id), timeout)
+        wait_until(self.events.idle, timeout)
         return self.execution(execution_id)
 
     def running_executions(self, execution_id: str = "") -> list[str]:
@@ -177,6 +287,25 @@ class Cloud:
         """Every StepRunner execution of one pipeline execution (any status)."""
         items = self.sfn.list_executions(stateMachineArn=self.machines["StepRunner"])["executions"]
         return [i for i in items if i["name"].startswith(f"{execution_id}-")]
+
+    def status_change(self, execution_arn: str) -> dict[str, Any]:
+        """Deliver the Step Functions status-change event of an ended execution to the engine, as
+        the stack's EventBridge rule does (moto's Step Functions emits none); returns its answer."""
+        described = self.sfn.describe_execution(executionArn=execution_arn)
+        event = {
+            "version": "0",
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": execution_arn,
+                "stateMachineArn": described["stateMachineArn"],
+                "name": described["name"],
+                "status": described["status"],
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+            },
+        }
+        return dict(self.moto.handlers[ENGINE_FUNCTION](event, lambda_context(ENGINE_FUNCTION, "arn")))
 
     def stop_everything(self) -> None:
         for machine in self.machines.values():
@@ -209,6 +338,7 @@ def moto_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         try:
             yield cloud
         finally:
+            cloud.events.close()
             cloud.stop_everything()
             for name, _job in list(moto.jobs.held.items()):
                 moto.jobs.held.pop(name, None)
@@ -232,6 +362,11 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         Handler="handler.handler",
         Code={"ZipFile": b"the handler runs in-process"},
     )["FunctionArn"]
+    sqs = aws.client("sqs", REGION)
+    report_queue = sqs.create_queue(
+        QueueName=REPORT_QUEUE, Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"}
+    )["QueueUrl"]
+    tables = new_tables()
     machines = {}
     for name, build in (
         ("StepRunner", step_runner_definition),
@@ -240,12 +375,15 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         machines[name] = sfn.create_state_machine(
             name=f"pipelines-{name}",
             roleArn=role_arn,
-            definition=render_definition(build(), {"EngineFunctionArn": engine_arn}),
+            definition=render_definition(
+                build(), {"ReportQueueUrl": report_queue, "StateTable": tables.state}
+            ),
         )["stateMachineArn"]
+    del engine_arn
 
     objects = S3ObjectStore(s3)
     store = DynamoDBStore(
-        new_tables(),
+        tables,
         client=aws.client("dynamodb", REGION),
         objects=objects,
         payload_uri=f"s3://{PAYLOAD_BUCKET}/payloads",
@@ -255,9 +393,15 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         account_id=ACCOUNT,
         step_runner_arn=machines["StepRunner"],
         pipeline_execution_arn=machines["PipelineExecution"],
+        report_queue_url=report_queue,
     )
     engine = Engine(
-        store, objects=objects, region=REGION, account_id=ACCOUNT, unsupported_steps=cloud_unsupported_steps
+        store,
+        objects=objects,
+        region=REGION,
+        account_id=ACCOUNT,
+        unsupported_steps=cloud_unsupported_steps,
+        claim_on_launch=True,
     )
     publisher = RecordingPublisher()
     runtime = CloudRuntime(engine, store, AwsAccess(REGION), settings, publisher)
@@ -279,8 +423,9 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         publisher=publisher,
         role_arn=role_arn,
         sfn=sfn,
-        sqs=aws.client("sqs", REGION),
+        sqs=sqs,
         s3=s3,
         sagemaker=aws.client("sagemaker", REGION),
+        events=FifoEventSource(report_queue, lambdas, aws.client("sqs", REGION)),
         machines=machines,
     )

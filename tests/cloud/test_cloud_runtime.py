@@ -3,7 +3,9 @@ reaches jobs, StepRunners and Lambda steps; concurrent executions; API errors; s
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import threading
 from typing import Any
 
@@ -23,31 +25,35 @@ def two_steps() -> str:
 
 
 def reports_of(cloud: Cloud, step: str) -> list[dict[str, Any]]:
-    return [
-        event
-        for name, event in list(cloud.moto.invocations)
-        if name == ENGINE_FUNCTION
-        and event.get("action") == "StepRunnerReport"
-        and event["report"]["stepName"] == step
-    ]
+    """The StepRunner reports of ``step`` the engine's queue delivered (redeliveries included)."""
+    return cloud.events.reports(step)
 
 
 def jobs_of(cloud: Cloud, step: str) -> list[str]:
     return [name for _kind, name in cloud.moto.jobs.created if step_of_job(name)[0] == step]
 
 
-def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once(cloud: Cloud) -> None:
+def _batch_with_report(event: dict[str, Any], step: str) -> bool:
+    return any(
+        json.loads(r["body"]).get("action") == "StepRunnerReport"
+        and json.loads(r["body"])["report"]["stepName"] == step
+        for r in event.get("Records", [])
+    )
+
+
+def test_racing_duplicate_deliveries_record_one_result_and_start_the_next_step_once(cloud: Cloud) -> None:
+    """One batch handled five times at once (a visibility timeout that ran out mid-batch):
+    the conditional writes let exactly one decide."""
     real = cloud.moto.handlers[ENGINE_FUNCTION]
     raced = threading.Event()
+    answers: list[Any] = []
 
     def racing(event: dict[str, Any], context: Any) -> Any:
-        if (
-            event.get("action") == "StepRunnerReport"
-            and event["report"]["stepName"] == "A"
-            and not raced.is_set()
-        ):
+        if _batch_with_report(event, "A") and not raced.is_set():
             raced.set()
-            threads = [threading.Thread(target=real, args=(event, context)) for _ in range(4)]
+            threads = [
+                threading.Thread(target=lambda: answers.append(real(event, context))) for _ in range(4)
+            ]
             for thread in threads:
                 thread.start()
             answer = real(event, context)
@@ -61,6 +67,7 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
     final = cloud.run()
 
     assert raced.is_set() and final.status == "Succeeded"
+    assert answers == [{"batchItemFailures": []}] * 4
     steps = cloud.steps(final.execution_id)
     assert (steps["A"].attempt, steps["B"].attempt) == (1, 1)
     assert (
@@ -77,24 +84,31 @@ def test_racing_duplicate_reports_record_one_result_and_start_the_next_step_once
         ("Executing", "Succeeded"),
     ]
 
-    # A late duplicate changes nothing and starts nothing.
+    # A late duplicate (after the queue's deduplication window) changes nothing, starts nothing.
     (report,) = reports_of(cloud, "A")[:1]
-    cloud.moto.handlers[ENGINE_FUNCTION](report, lambda_context(ENGINE_FUNCTION, "arn"))
+    cloud.sqs.send_message(
+        QueueUrl=cloud.events.queue_url,
+        MessageBody=json.dumps(report),
+        MessageGroupId=final.execution_id,
+        MessageDeduplicationId="late-duplicate",
+    )
+    wait_until(lambda: len(reports_of(cloud, "A")) >= 2)
+    wait_until(cloud.events.idle)
     assert cloud.execution(final.execution_id).version == final.version
     assert len(jobs_of(cloud, "B")) == 1
 
 
-def test_a_report_whose_first_delivery_dies_half_way_is_completed_by_the_retry(
+def test_a_batch_whose_first_delivery_dies_half_way_is_completed_by_the_redelivery(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_run_step = CloudRuntime._run_step
     crashed: list[str] = []
 
-    def crash_once(self: CloudRuntime, action: Any) -> None:
+    def crash_once(self: CloudRuntime, action: Any, execution: Any) -> bool:
         if action.step_name == "B" and not crashed:
             crashed.append(action.step_name)
             raise RuntimeError("the Lambda ran out of time after the decision was written")
-        real_run_step(self, action)
+        return real_run_step(self, action, execution)
 
     monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
     cloud.register(two_steps())
@@ -102,8 +116,12 @@ def test_a_report_whose_first_delivery_dies_half_way_is_completed_by_the_retry(
 
     assert crashed == ["B"]
     assert final.status == "Succeeded"
-    assert len(reports_of(cloud, "A")) == 2  # Step Functions retried the Report task
+    assert len(reports_of(cloud, "A")) == 2  # the queue redelivered the report
+    assert len(cloud.events.failed) == 1
     assert len(jobs_of(cloud, "B")) == 1
+    assert [r["name"] for r in cloud.runner_executions(final.execution_id) if "-B-" in r["name"]] == [
+        f"{final.execution_id}-B-1"
+    ]
 
 
 def test_stop_stops_the_job_and_its_runner_while_a_lambda_step_runs_to_the_end(cloud: Cloud) -> None:
@@ -187,7 +205,8 @@ def test_a_step_the_cloud_cannot_run_is_refused_before_anything_starts(cloud: Cl
 
 
 def test_a_definition_too_large_for_an_item_is_kept_in_s3(cloud: Cloud) -> None:
-    padding = {"Environment": {f"K{i}": "x" * 200 for i in range(200)}}  # ~44 KB of arguments
+    # ~60 KB of incompressible arguments (compression alone cannot keep it in the item)
+    padding = {"Environment": {f"K{i}": base64.b64encode(os.urandom(150)).decode() for i in range(300)}}
     cloud.register(json.dumps(pipeline(processing("A", arguments=padding), processing("B", DependsOn=["A"]))))
     final = cloud.run()
 
@@ -197,8 +216,9 @@ def test_a_definition_too_large_for_an_item_is_kept_in_s3(cloud: Cloud) -> None:
         Key={"pk": {"S": f"EXECUTION#{final.execution_id}"}, "sk": {"S": "#DEFINITION"}},
     )["Item"]
     assert "body" not in item and item["ref"]["S"].startswith("s3://pipelines-payloads/payloads/")
-    assert json.loads(final.definition)["Steps"][0]["Arguments"]["Environment"]["K0"] == "x" * 200
-    assert cloud.steps(final.execution_id)["A"].arguments["Environment"]["K199"] == "x" * 200
+    environment = padding["Environment"]
+    assert json.loads(final.definition)["Steps"][0]["Arguments"]["Environment"]["K0"] == environment["K0"]
+    assert cloud.steps(final.execution_id)["A"].arguments["Environment"]["K299"] == environment["K299"]
 
 
 def test_status_changes_are_published_in_order(cloud: Cloud) -> None:
@@ -218,21 +238,29 @@ def test_status_changes_are_published_in_order(cloud: Cloud) -> None:
 def test_the_engine_acknowledges_events_about_executions_that_do_not_exist(cloud: Cloud) -> None:
     handler = cloud.moto.handlers[ENGINE_FUNCTION]
     ghost = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/zzzzzzzzzzzz"
-    answer = handler(
-        {
-            "action": "StepRunnerReport",
-            "report": {
-                "pipelineExecutionArn": ghost,
-                "stepName": "A",
-                "stepType": "Processing",
-                "attempt": 1,
+    report = {
+        "action": "StepRunnerReport",
+        "report": {"pipelineExecutionArn": ghost, "stepName": "A", "stepType": "Processing", "attempt": 1},
+        "runner": "arn",
+        "outcome": {"result": {}},
+    }
+    batch = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "body": json.dumps(report),
+                "attributes": {"MessageGroupId": "zzzzzzzzzzzz", "ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
             },
-            "runner": "arn",
-            "outcome": {"result": {}},
-        },
-        lambda_context(ENGINE_FUNCTION, "arn"),
-    )
-    assert "ignored" in answer
+            {
+                "messageId": "m2",
+                "body": json.dumps({"action": "Teleport"}),
+                "attributes": {"MessageGroupId": "zzzzzzzzzzzz", "ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+            },
+        ]
+    }
+    assert handler(batch, lambda_context(ENGINE_FUNCTION, "arn")) == {"batchItemFailures": []}
     with pytest.raises(ValidationError, match="not an engine event"):
         handler({"action": "Teleport"}, lambda_context(ENGINE_FUNCTION, "arn"))
 

@@ -3,7 +3,9 @@ Store protocol on both stores): transaction limits, TTLs, offloading, task token
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,7 +133,8 @@ def test_task_tokens_round_trip(store: DynamoDBStore) -> None:
 
 
 def test_bodies_too_large_for_an_item_need_the_s3_offload(tables: TableNames, tmp_path: Path) -> None:
-    big = json.dumps(pipeline(processing("S0"), Metadata={"padding": "x" * 400_000}))
+    padding = base64.b64encode(os.urandom(400_000)).decode()  # incompressible: compression cannot make it fit
+    big = json.dumps(pipeline(processing("S0"), Metadata={"padding": padding}))
     plain = DynamoDBStore(tables, client=aws.client("dynamodb", REGION))
     with pytest.raises(ItemTooLarge, match="PAYLOAD_BUCKET"):
         upsert_pipeline(plain, "big", big)

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from pipelines import aws
 from pipelines.runtime.job_stops import stop_step_work
-from pipelines.store.base import StepRecord
+from pipelines.store.base import ExecutionRecord, StepRecord
 
 from tests.cloud.harness import Cloud
 
@@ -106,7 +106,7 @@ def test_steps_without_work_to_stop_make_no_call() -> None:
     stop_step_work(no_client, lambda_record)
 
 
-def test_the_cloud_runtime_cancels_emr_steps_as_the_pipelines_role(
+def test_the_cloud_runtime_cancels_emr_steps_as_the_executions_role(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cloud.register({"Version": "2020-12-01", "Steps": [{"Name": "Spark", "Type": "EMR", "Arguments": {}}]})
@@ -129,6 +129,16 @@ def test_the_cloud_runtime_cancels_emr_steps_as_the_pipelines_role(
 
     monkeypatch.setattr(cloud.runtime.aws, "client", client)
     with stubber:
-        cloud.runtime._stop_job(emr_record({"ClusterId": "j-1", "StepConfig": STEP_CONFIG}), "p")
+        execution = ExecutionRecord(
+            execution_id="e",
+            execution_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e",
+            pipeline_name="p",
+            pipeline_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p",
+            role_arn=cloud.role_arn,
+            definition="{}",
+            created_at=datetime.now(UTC),
+            modified_at=datetime.now(UTC),
+        )
+        cloud.runtime._stop_job(emr_record({"ClusterId": "j-1", "StepConfig": STEP_CONFIG}), execution)
         stubber.assert_no_pending_responses()
     assert roles == [cloud.role_arn]

@@ -19,7 +19,7 @@ from pipelines.stepfunctions import (
     render_definition,
     step_runner_definition,
 )
-from pipelines.stepfunctions.routes import LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT
+from pipelines.stepfunctions.routes import LAMBDA_INVOKE, SQS_SEND_WAIT
 
 REPO = Path(__file__).resolve().parents[2]
 ASL_VALIDATOR = REPO / "node_modules" / ".bin" / "asl-validator"
@@ -64,8 +64,9 @@ def _tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _is_engine_call(state: dict[str, Any]) -> bool:
+    """A message to the engine: SQS to its FIFO queue, grouped by pipeline execution."""
     arguments = state.get("Arguments")
-    return isinstance(arguments, dict) and arguments.get("FunctionName") == "${EngineFunctionArn}"
+    return isinstance(arguments, dict) and arguments.get("QueueUrl") == "${ReportQueueUrl}"
 
 
 def test_both_machines_are_jsonata_documents() -> None:
@@ -138,14 +139,17 @@ def test_lambda_route_bounds_the_invocation_by_the_input_timeout() -> None:
     assert state["Output"] == {"result": "{% $states.result.Payload %}"}
 
 
-def test_callback_hands_the_task_token_to_the_engine() -> None:
+def test_callback_hands_the_task_token_to_the_engine_through_its_queue() -> None:
     state = step_runner_definition()["States"]["Callback"]
-    assert state["Resource"] == LAMBDA_INVOKE_WAIT
-    payload = state["Arguments"]["Payload"]
+    assert state["Resource"] == SQS_SEND_WAIT
+    assert _is_engine_call(state)
+    payload = state["Arguments"]["MessageBody"]
     assert payload["action"] == "RegisterCallback"
     assert payload["taskToken"] == "{% $states.context.Task.Token %}"
     assert payload["callback"] == "{% $states.input.request %}"
-    assert "Credentials" not in state  # the engine itself is called, with the machine's role
+    assert state["Arguments"]["MessageGroupId"] == "{% $report.executionId %}"
+    assert state["Retry"][0]["ErrorEquals"] == ["States.ALL"]  # the registration is retried
+    assert "Credentials" not in state  # the engine's own queue, with the machine's role
 
 
 def test_report_is_the_only_way_to_done_and_it_retries_delivery() -> None:
@@ -154,15 +158,24 @@ def test_report_is_the_only_way_to_done_and_it_retries_delivery() -> None:
     assert into_done == ["Report"]
     report = states["Report"]
     assert _is_engine_call(report)
-    assert report["Arguments"]["Payload"]["action"] == "StepRunnerReport"
+    assert report["Arguments"]["MessageBody"]["action"] == "StepRunnerReport"
+    assert report["Arguments"]["MessageGroupId"] == "{% $report.executionId %}"
+    assert report["Arguments"]["MessageDeduplicationId"] == "{% $states.context.Execution.Name %}"
     assert report["Retry"][0]["ErrorEquals"] == ["States.ALL"]
 
 
-def test_pipeline_execution_waits_for_the_engine_then_succeeds_or_fails_with_status() -> None:
+def test_pipeline_execution_keeps_its_token_on_the_run_item_then_ends_with_the_status() -> None:
     states = pipeline_execution_definition()["States"]
-    assert states["Start"]["Arguments"]["Payload"]["action"] == "StartPipelineExecution"
-    assert states["AwaitFinish"]["Resource"] == LAMBDA_INVOKE_WAIT
-    assert states["AwaitFinish"]["Arguments"]["Payload"]["taskToken"] == "{% $states.context.Task.Token %}"
+    await_finish = states["AwaitFinish"]
+    assert pipeline_execution_definition()["StartAt"] == "AwaitFinish"
+    assert await_finish["Resource"] == "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken"
+    arguments = await_finish["Arguments"]
+    assert arguments["ConditionExpression"] == "attribute_not_exists(#status)"
+    assert arguments["ExpressionAttributeValues"][":token"] == {"S": "{% $states.context.Task.Token %}"}
+    (catch,) = await_finish["Catch"]
+    assert catch["ErrorEquals"] == ["DynamoDb.ConditionalCheckFailedException"]
+    assert catch["Next"] == "ReadFinish" and catch["Assign"]["key"] == arguments["Key"]
+    assert states["ReadFinish"]["Next"] == "Finished"
     assert states["Finished"]["Choices"][0]["Next"] == "Succeeded"
     assert states["Finished"]["Default"] == "Failed"
     assert "status" in states["Failed"]["Error"] and "failureReason" in states["Failed"]["Cause"]
@@ -173,20 +186,28 @@ def test_engine_actions_document_every_action_the_machines_send() -> None:
     for build in MACHINES.values():
         for state in _tasks(build()).values():
             if _is_engine_call(state):
-                sent.add(state["Arguments"]["Payload"]["action"])
+                sent.add(state["Arguments"]["MessageBody"]["action"])
     assert sent == set(ENGINE_ACTIONS)
 
 
 def test_placeholders_are_exactly_the_documented_substitutions() -> None:
     for build in MACHINES.values():
         text = json.dumps(build())
-        assert set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)) == set(DEFINITION_SUBSTITUTIONS)
+        assert set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)) <= set(DEFINITION_SUBSTITUTIONS)
+    used = {
+        key
+        for build in MACHINES.values()
+        for key in re.findall(r"\$\{([A-Za-z0-9_]+)\}", json.dumps(build()))
+    }
+    assert used == set(DEFINITION_SUBSTITUTIONS)
 
 
 def test_render_definition_fills_placeholders_and_refuses_missing_ones() -> None:
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:engine"
-    rendered = json.loads(render_definition(step_runner_definition(), {"EngineFunctionArn": arn}))
-    assert rendered["States"]["Report"]["Arguments"]["FunctionName"] == arn
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/engine.fifo"
+    rendered = json.loads(
+        render_definition(step_runner_definition(), {"ReportQueueUrl": url, "StateTable": "state"})
+    )
+    assert rendered["States"]["Report"]["Arguments"]["QueueUrl"] == url
     assert "${" not in json.dumps(rendered)
-    with pytest.raises(SubstitutionMissing, match="EngineFunctionArn"):
+    with pytest.raises(SubstitutionMissing, match="StateTable"):
         render_definition(pipeline_execution_definition(), {})

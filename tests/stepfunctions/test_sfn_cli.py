@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from .builders import CORPUS
 
 RUNNER = CliRunner()
-ENGINE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:engine"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/engine.fifo"
 
 
 def test_asl_prints_both_machines_by_default() -> None:
@@ -25,11 +25,13 @@ def test_asl_prints_both_machines_by_default() -> None:
     }
 
 
-def test_asl_prints_one_machine_with_the_engine_arn_filled() -> None:
-    result = RUNNER.invoke(app, ["asl", "--machine", "step-runner", "--engine-arn", ENGINE_ARN])
+def test_asl_prints_one_machine_with_the_queue_url_filled() -> None:
+    result = RUNNER.invoke(app, ["asl", "--machine", "step-runner", "--report-queue-url", QUEUE_URL])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["States"]["Report"]["Arguments"]["FunctionName"] == ENGINE_ARN
+    assert document["States"]["Report"]["Arguments"]["QueueUrl"] == QUEUE_URL
+    missing = RUNNER.invoke(app, ["asl", "--machine", "pipeline-execution", "--report-queue-url", QUEUE_URL])
+    assert missing.exit_code != 0 and "StateTable" in missing.output
 
 
 def test_asl_writes_files_into_a_folder(tmp_path: Path) -> None:

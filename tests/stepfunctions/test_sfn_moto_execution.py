@@ -1,8 +1,8 @@
 """The StepRunner and PipelineExecution ASL executed by moto's interpreter, with a fake engine.
 
 These prove the generated documents run (JSONata, variables, Catch -> Report, waitForTaskToken
-hand-offs), not just that they validate. The fake engine is a Lambda handler registered
-in-process (see ``moto_sfn``); it records every payload the machines send it.
+hand-offs), not just that they validate. The fake engine reads the engine's FIFO queue while a
+test waits: it records every message the machines send it and answers the registered actions.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pipelines.stepfunctions import (
     step_runner_input,
 )
 
+from tests.cloud.moto_dynamodb import new_tables
+
 from .builders import make_step
 from .moto_sfn import FakeTaskFailed, MotoSfn, patch_moto_sfn
 
@@ -46,7 +48,8 @@ class Cloud:
     engine_events: list[dict[str, Any]]
     engine_actions: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     machines: dict[str, str] = field(default_factory=dict)
-    engine_arn: str = ""
+    queue_url: str = ""
+    table: str = ""
 
     def function(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
         self.moto.handlers[name] = handler
@@ -63,7 +66,9 @@ class Cloud:
     def machine(self, name: str) -> str:
         """Created on first use: each creation parses the ASL, which moto makes slow."""
         if name not in self.machines:
-            rendered = render_definition(MACHINES[name](), {"EngineFunctionArn": self.engine_arn})
+            rendered = render_definition(
+                MACHINES[name](), {"ReportQueueUrl": self.queue_url, "StateTable": self.table}
+            )
             self.machines[name] = self.sfn.create_state_machine(
                 name=name, roleArn=self.role_arn, definition=rendered
             )["stateMachineArn"]
@@ -80,11 +85,29 @@ class Cloud:
     def wait(self, arn: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            self.read_queue()
             described = self.sfn.describe_execution(executionArn=arn)
             if described["status"] != "RUNNING":
+                self.read_queue()
                 return dict(described)
             time.sleep(0.02)
         raise AssertionError(f"{arn} still RUNNING after 30 s")
+
+    def read_queue(self) -> None:
+        """The fake engine: take every queued message, record it, answer its action."""
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return
+            for message in messages:
+                event = json.loads(message["Body"])
+                self.engine_events.append(event)
+                handler = self.engine_actions.get(event["action"])
+                if handler is not None:
+                    handler(event)
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def reports(self) -> list[dict[str, Any]]:
         return [event for event in self.engine_events if event["action"] == "StepRunnerReport"]
@@ -98,14 +121,12 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         iam = boto3.client("iam", region_name=REGION)
         role_arn = iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        cloud = Cloud(sfn, boto3.client("sqs", region_name=REGION), role_arn, moto, [])
-
-        def engine(event: dict[str, Any], _context: Any) -> Any:
-            cloud.engine_events.append(event)
-            handler = cloud.engine_actions.get(event["action"])
-            return handler(event) if handler else {"recorded": True}
-
-        cloud.engine_arn = cloud.function("engine", engine)
+        sqs = boto3.client("sqs", region_name=REGION)
+        cloud = Cloud(sfn, sqs, role_arn, moto, [])
+        cloud.queue_url = sqs.create_queue(QueueName="engine.fifo", Attributes={"FifoQueue": "true"})[
+            "QueueUrl"
+        ]
+        cloud.table = new_tables(boto3.client("dynamodb", region_name=REGION)).state
         yield cloud
         for machine_arn in cloud.machines.values():  # no interpreter thread may outlive the test
             for execution in sfn.list_executions(stateMachineArn=machine_arn, statusFilter="RUNNING")[
@@ -237,7 +258,6 @@ def test_callback_route_waits_for_the_engine_to_complete_the_task_token(cloud: C
         "token": "26vcYbeWsZ",
         "pipelineExecutionArn": EXEC_ARN,
         "arguments": {"arg1": "foo"},
-        "status": "Executing",
     }
     (registered,) = [e for e in cloud.engine_events if e["action"] == "RegisterCallback"]
     assert registered["roleArn"] == cloud.role_arn
@@ -279,19 +299,50 @@ def test_an_unknown_route_is_reported_not_dropped(cloud: Cloud) -> None:
 def test_pipeline_execution_ends_as_the_engine_says(
     cloud: Cloud, final: dict[str, Any], status: str, error: str | None, cause: str | None
 ) -> None:
-    def await_finish(event: dict[str, Any]) -> Any:
-        cloud.sfn.send_task_success(taskToken=event["taskToken"], output=json.dumps(final))
-        return {}
-
-    cloud.engine_actions["AwaitPipelineExecution"] = await_finish
-    execution = cloud.run("PipelineExecution", {"pipelineExecutionArn": EXEC_ARN}, name="abc123def456")
+    """The run stores its token on the run item; the engine completes it at the end."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    key = {"pk": {"S": "EXECUTION#abc123def456"}, "sk": {"S": "RUN#1"}}
+    arn = cloud.sfn.start_execution(
+        stateMachineArn=cloud.machine("PipelineExecution"),
+        name="abc123def456",
+        input=json.dumps({"pipelineExecutionArn": EXEC_ARN, "executionId": "abc123def456", "run": 1}),
+    )["executionArn"]
+    deadline = time.monotonic() + 30
+    while "token" not in dynamodb.get_item(TableName=cloud.table, Key=key).get("Item", {}):
+        assert time.monotonic() < deadline, "the run never stored its token"
+        time.sleep(0.02)
+    token = dynamodb.get_item(TableName=cloud.table, Key=key)["Item"]["token"]["S"]
+    cloud.sfn.send_task_success(taskToken=token, output=json.dumps(final))
+    execution = cloud.wait(arn)
 
     assert execution["status"] == status
     assert execution.get("error") == error
     assert execution.get("cause") == cause
-    actions = [event["action"] for event in cloud.engine_events]
-    assert actions == ["StartPipelineExecution", "AwaitPipelineExecution"]
-    assert cloud.engine_events[1]["execution"] == {"pipelineExecutionArn": EXEC_ARN}
+
+
+@pytest.mark.parametrize(
+    ("item", "status", "cause"),
+    [
+        ({"finalStatus": {"S": "Succeeded"}}, "SUCCEEDED", None),
+        (
+            {"finalStatus": {"S": "Failed"}, "failureReason": {"S": "Step A failed"}},
+            "FAILED",
+            "Step A failed",
+        ),
+    ],
+)
+def test_a_run_that_ended_before_it_waited_reads_its_final_status(
+    cloud: Cloud, item: dict[str, Any], status: str, cause: str | None
+) -> None:
+    key = {"pk": {"S": "EXECUTION#abc123def456"}, "sk": {"S": "RUN#2"}}
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=cloud.table, Item={**key, **item})
+    execution = cloud.run(
+        "PipelineExecution",
+        {"pipelineExecutionArn": EXEC_ARN, "executionId": "abc123def456", "run": 2},
+        name="abc123def456-retry-1",
+    )
+    assert execution["status"] == status
+    assert execution.get("cause") == cause
 
 
 def _describe_sequence(*statuses: str, reason: str = "") -> Callable[[dict[str, Any]], Any]:

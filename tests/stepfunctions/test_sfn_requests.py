@@ -46,6 +46,7 @@ def test_processing_request_is_the_arguments_with_job_name_and_experiment() -> N
     }
     assert result["report"] == {
         "pipelineExecutionArn": EXEC_ARN,
+        "executionId": EXEC_ARN.rsplit("/", 1)[-1],
         "stepName": "MyProcessing",
         "stepType": "Processing",
         "attempt": 3,
@@ -122,7 +123,6 @@ def test_callback_message_body_is_exactly_the_services_shape() -> None:
             "token": "26vcYbeWsZ",
             "pipelineExecutionArn": EXEC_ARN,
             "arguments": {"arg1": "foo"},
-            "status": "Executing",
         },
     }
     with pytest.raises(ValueError, match="callback_token"):

@@ -24,8 +24,9 @@ DESIGN_TABLE = {
         "arn:aws:states:::aws-sdk:sagemaker:describeAutoMLJob",
     ),
     "Lambda": ("arn:aws:states:::lambda:invoke",),
-    # Callback deviates on purpose: the engine registers the task token and sends the SQS message.
-    "Callback": ("arn:aws:states:::lambda:invoke.waitForTaskToken",),
+    # Callback deviates on purpose: the engine registers the task token (queued to it, like a
+    # report) and sends the SQS message itself.
+    "Callback": ("arn:aws:states:::sqs:sendMessage.waitForTaskToken",),
     "QualityCheck": ("arn:aws:states:::sagemaker:createProcessingJob.sync",),
     "ClarifyCheck": ("arn:aws:states:::sagemaker:createProcessingJob.sync",),
     "Condition": (),

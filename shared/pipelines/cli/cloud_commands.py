@@ -41,20 +41,26 @@ def asl_command(
     out: Annotated[
         Path | None, typer.Option(help="Write <machine>.asl.json files into this folder instead of printing.")
     ] = None,
-    engine_arn: Annotated[
+    report_queue_url: Annotated[
         str | None,
-        typer.Option(help="Fill ${EngineFunctionArn} (CDK does this at deploy time; otherwise it stays)."),
+        typer.Option(help="Fill ${ReportQueueUrl} (CDK does this at deploy time; otherwise it stays)."),
+    ] = None,
+    state_table: Annotated[
+        str | None,
+        typer.Option(help="Fill ${StateTable} (CDK does this at deploy time; otherwise it stays)."),
     ] = None,
 ) -> None:
     """Print the Step Functions definitions (ASL) of the cloud runtime's two state machines."""
     chosen = list(_MACHINES) if machine is Machine.BOTH else [machine]
+    given = {"ReportQueueUrl": report_queue_url, "StateTable": state_table}
+    substitutions = {key: value for key, value in given.items() if value is not None}
     documents: dict[Machine, str] = {}
     try:
         for key in chosen:
             definition = _MACHINES[key][1]()
             documents[key] = (
-                render_definition(definition, {"EngineFunctionArn": engine_arn})
-                if engine_arn is not None
+                render_definition(definition, substitutions)
+                if substitutions
                 else json.dumps(definition, indent=2)
             )
     except PipelinesError as exc:

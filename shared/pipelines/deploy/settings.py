@@ -19,6 +19,7 @@ STEP_RUNNER_ARN = "STEP_RUNNER_ARN"
 PIPELINE_EXECUTION_ARN = "PIPELINE_EXECUTION_ARN"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 CALLBACK_QUEUE_URL = "CALLBACK_QUEUE_URL"
+REPORT_QUEUE_URL = "REPORT_QUEUE_URL"  # the engine's FIFO queue (reports, registrations, re-drives)
 ENGINE_FUNCTION_NAME = "ENGINE_FUNCTION_NAME"
 SCHEDULE_GROUP = "SCHEDULE_GROUP"
 SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
@@ -44,6 +45,7 @@ class CloudSettings:
     pipeline_execution_arn: str | None
     event_bus_name: str | None
     callback_queue_url: str | None
+    report_queue_url: str | None
     engine_function_name: str | None
     schedule_group: str | None
     scheduler_role_arn: str | None
@@ -69,6 +71,7 @@ class CloudSettings:
             pipeline_execution_arn=env.get(PIPELINE_EXECUTION_ARN) or None,
             event_bus_name=env.get(EVENT_BUS_NAME) or None,
             callback_queue_url=env.get(CALLBACK_QUEUE_URL) or None,
+            report_queue_url=env.get(REPORT_QUEUE_URL) or None,
             engine_function_name=env.get(ENGINE_FUNCTION_NAME) or None,
             schedule_group=env.get(SCHEDULE_GROUP) or None,
             scheduler_role_arn=env.get(SCHEDULER_ROLE_ARN) or None,

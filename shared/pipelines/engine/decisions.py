@@ -79,6 +79,11 @@ class Decisions:
     region: str
     account_id: str
     now: Callable[[], datetime]
+    claim_on_launch: bool = False
+    """The runtime starts each attempt idempotently (the cloud: a StepRunner execution name is
+    started at most once), so a launched attempt is claimed in the decision itself: it is
+    written Executing (passing through Starting in the status changes) and no separate claim
+    write follows. Recovery re-derives the start of every Executing attempt instead."""
 
     # -- the scheduler ------------------------------------------------------------------------
 
@@ -223,6 +228,8 @@ class Decisions:
                 }
             )
         )
+        if self.claim_on_launch:
+            record = plan.update_step(step.name, status="Executing")
         plan.actions.append(run_action(plan, compiled, record))
         return True
 
@@ -403,7 +410,8 @@ class Decisions:
                 self._end(plan, record, "Stopped")
             elif record.status == "Executing":
                 step = compiled.steps[name]
-                if isinstance(step, LambdaStep):
+                backing_off = record.not_before is not None and record.not_before > plan.now
+                if isinstance(step, LambdaStep) and not backing_off:
                     continue  # a Lambda function cannot be stopped: it runs to the end
                 if isinstance(step, CallbackStep):
                     updated = plan.update_step(name, status="Stopping", stop_notice_pending=True)

@@ -104,6 +104,7 @@ class Engine:
         account_id: str = "000000000000",
         unsupported_steps: UnsupportedStepsCheck | None = None,
         conflict_backoff: ConflictBackoff | None = None,
+        claim_on_launch: bool = False,
     ) -> None:
         self.store = store
         self.objects = objects
@@ -112,7 +113,7 @@ class Engine:
         self.account_id = account_id
         self.unsupported_steps = unsupported_steps
         self.conflict_backoff = conflict_backoff or ConflictBackoff()
-        self.decisions = Decisions(store, objects, region, account_id, self.clock.now)
+        self.decisions = Decisions(store, objects, region, account_id, self.clock.now, claim_on_launch)
         self._compiled: OrderedDict[str, Compiled] = OrderedDict()
 
     # -- starting -------------------------------------------------------------------------------
@@ -180,6 +181,7 @@ class Engine:
                 pipeline_name=pipeline.name,
                 pipeline_arn=pipeline.arn,
                 pipeline_version_id=version_id,
+                role_arn=pipeline.role_arn,
                 definition=text,
                 parameters=coerced,
                 parallelism=parallelism if parallelism is not None else pipeline.parallelism,
@@ -443,7 +445,12 @@ class Engine:
                 step = compiled.steps.get(name)
                 if step is None:
                     continue
-                if record.status == "Starting":
+                restartable = (
+                    self.decisions.claim_on_launch
+                    and record.status == "Executing"
+                    and not record.waiting_for_callback
+                )
+                if record.status == "Starting" or restartable:
                     actions.append(run_action(plan, compiled, record))
                 elif record.status == "Stopping" and not isinstance(step, CallbackStep):
                     actions.append(StopStep(execution.execution_id, name, record.attempt))

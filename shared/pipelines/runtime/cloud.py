@@ -1,30 +1,40 @@
 """The cloud runtime: carries out the engine's decisions with Step Functions, SageMaker and SQS.
 
 The engine Lambda builds one :class:`CloudRuntime` per container and hands it every event
-(see :mod:`pipelines.runtime.engine_events`). The flow of one execution::
+(see :mod:`pipelines.runtime.engine_events`). The flow of one execution (docs/engine-cloud.md)::
 
-    API start    engine.start (records the run) -> StartExecution(PipelineExecution,
-                 name=<execution id>, input={pipelineExecutionArn, run})
-    Start state  pipeline_started: experiment + run group, then every pending action
-    RunStep      StartExecution(StepRunner, name=step_runner_execution_name(...),
-                 input=step_runner_input(...)), then claim the attempt (Starting -> Executing)
-    Report       step_reported: the Task outcome -> engine.step_succeeded / step_failed -> actions
-    AwaitFinish  await_finish keeps the task token; ExecutionFinished completes it
+    API start    engine.start (records the run; the first steps are decided Executing) ->
+                 StartExecution(PipelineExecution, name=<execution id>) -> StartExecution of a
+                 StepRunner per first step (more than MAX_DIRECT_STARTS: one Redrive message)
+    StepRunner   its Report is an SQS FIFO message, group = the execution id
+    FIFO batch   every message of one execution in a batch -> one engine decision (reports,
+                 callback registrations, runner ends, re-drives) -> its actions
+    Finish       the terminal transition also writes the run's final status; the
+                 PipelineExecution machine's token (kept on that item) is completed
 
-Idempotent under Lambda retries, duplicate and racing events: every engine call is a
-conditional write, and a call that changed nothing (a repeated report, a retried invocation
-whose first try died half way) is followed by ``pending_actions``, which re-derives from the
-store every action that may still be owed. Each action is safe to repeat: a StepRunner start
-is deduplicated by its execution name (``ExecutionAlreadyExists`` means it already started),
-stops and token releases ignore "already done" errors.
+Serialised per execution, the machine-originated events never race each other, so their
+conditional writes never lose (the conditions stay as the safety net for API-originated stop,
+retry, update and callbacks, which are decided directly). A launch claims its attempt in the
+decision (``Engine(claim_on_launch=True)``): a StepRunner start is idempotent by execution name
+(``ExecutionAlreadyExists`` means it already started), so a crash between the decision and the
+start is repaired by starting again, from the store: a redelivered batch, the scheduled
+:meth:`CloudRuntime.sweep` and :meth:`CloudRuntime.reconcile` re-derive every start, stop,
+notice and token release still owed.
+
+Nothing can hang: a StepRunner that ends without reporting (its Report retries exhausted,
+aborted by hand) emits a Step Functions status-change event, which EventBridge routes to the
+engine; the engine queues it in the execution's group and fails the step with the runner's
+status and error (:meth:`CloudRuntime.runner_ended`). Events are best effort, so the sweep also
+compares every running step with its StepRunner's DescribeExecution.
 
 Stopping: a running job gets Stop*Job, a running EMR step CancelSteps (or its own cluster is
-terminated), as the pipeline's role (:mod:`pipelines.runtime.job_stops`), and its StepRunner is
-stopped (which also interrupts a pending retry backoff); a stopped StepRunner never reports, so
-the runtime reports the attempt stopped itself, without waiting for SageMaker to show the job
-Stopped. Callback steps get the "Stopping" SQS message and
-keep waiting. Lambda steps run to the end (the engine emits no stop for them). A step the
-engine ended while it was still Starting has its StepRunner stopped too, in case it started.
+terminated), as the execution's role (:mod:`pipelines.runtime.job_stops`), and its StepRunner
+is stopped (which also interrupts a pending retry backoff); a stopped StepRunner never reports,
+so the runtime reports the attempt stopped itself. Callback steps get the "Stopping" SQS
+message and keep waiting. Lambda steps run to the end (the engine emits no stop for them). A
+StepRunner started while a stop was being decided is stopped right after its start.
+
+Every step runs as the RoleArn the execution was started with (ExecutionRecord.role_arn).
 """
 
 from __future__ import annotations
@@ -33,9 +43,8 @@ import json
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -44,11 +53,12 @@ from botocore.exceptions import ClientError
 
 from pipelines.callbacks.messages import STOPPING, callback_message, dedupe_id
 from pipelines.definition import parse_definition
-from pipelines.definition.models import PipelineDefinition, Step
+from pipelines.definition.models import CallbackStep, PipelineDefinition, Step
 from pipelines.deploy import settings as deploy_settings
 from pipelines.deploy.settings import CloudSettings as DeploySettings
 from pipelines.deploy.settings import MissingSetting
 from pipelines.engine import (
+    Action,
     Engine,
     ExecutionFinished,
     NotifyStopping,
@@ -60,7 +70,7 @@ from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
-from pipelines.runners.base import StepFailed, StepPending
+from pipelines.runners.base import StepFailed, StepPending, StepResult
 from pipelines.runtime.aws_access import AwsAccess
 from pipelines.runtime.job_stops import stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
@@ -72,9 +82,10 @@ from pipelines.stepfunctions import (
     step_runner_input,
 )
 from pipelines.store.base import (
+    ACTIVE_EXECUTION_STATUSES,
     RUNNING_STEP_STATUSES,
-    TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
+    ExecutionState,
     SelectiveExecutionConfig,
     StepRecord,
 )
@@ -82,13 +93,19 @@ from pipelines.store.dynamodb import task_token_key
 
 LOG = logging.getLogger(__name__)
 
-FINISH_TOKEN = "finish"
 CALLBACK_TOKEN = "callback"
 STOPPED_REASON = "The step was stopped."
 CALLBACK_FAILURE_ERROR = "SageMaker.CallbackStepFailure"
-_ROLE_MEMO_SECONDS = 60.0
+RUNNER_ENDED_ERROR = "StepRunnerEnded"
+MAX_DIRECT_STARTS = 20
+"""An API start launches at most this many StepRunners itself; a wider first layer is
+launched by the engine's queue consumer (one Redrive message), so StartPipelineExecution stays
+fast whatever the width of the DAG."""
+SWEEP_AFTER = timedelta(minutes=10)
+"""An execution unchanged for this long is re-driven by the scheduled sweep."""
 _DEFINITION_MEMO = 64
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+_ENDED_RUNNER_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
 class TaskTokenStore(Protocol):
@@ -99,6 +116,10 @@ class TaskTokenStore(Protocol):
     def get_task_token(self, key: str) -> str | None: ...
 
     def delete_task_token(self, key: str) -> None: ...
+
+    def finish_token(self, execution_id: str, run: int) -> str | None: ...
+
+    def clear_finish_token(self, execution_id: str, run: int, token: str) -> None: ...
 
 
 class MissingPipelineRole(ValidationError):
@@ -111,6 +132,7 @@ class EngineSettings:
     account_id: str
     step_runner_arn: str
     pipeline_execution_arn: str
+    report_queue_url: str | None = None
     event_bus_name: str | None = None
     assume_pipeline_roles: bool = True
     token_ttl: timedelta = timedelta(days=366)
@@ -124,6 +146,8 @@ class EngineSettings:
             raise MissingSetting(deploy_settings.STEP_RUNNER_ARN)
         if not settings.pipeline_execution_arn:
             raise MissingSetting(deploy_settings.PIPELINE_EXECUTION_ARN)
+        if not settings.report_queue_url:
+            raise MissingSetting(deploy_settings.REPORT_QUEUE_URL)
         parts = settings.step_runner_arn.split(":")
         if len(parts) < 7 or parts[2] != "states":
             raise ValidationError(f"STEP_RUNNER_ARN is not a state machine ARN: {settings.step_runner_arn!r}")
@@ -132,6 +156,7 @@ class EngineSettings:
             account_id=parts[4],
             step_runner_arn=settings.step_runner_arn,
             pipeline_execution_arn=settings.pipeline_execution_arn,
+            report_queue_url=settings.report_queue_url,
             event_bus_name=settings.event_bus_name,
             assume_pipeline_roles=assume_pipeline_roles,
         )
@@ -164,6 +189,47 @@ class StepReport:
     job_name: str
 
 
+@dataclass(frozen=True)
+class Reported:
+    """A StepRunner's Report message: how the Task ended."""
+
+    report: StepReport
+    outcome: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CallbackRegistered:
+    """A Callback step's Task: its task token and the message to send."""
+
+    task_token: str
+    role_arn: str | None
+    report: StepReport
+    callback: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MachineEnded:
+    """A state machine execution of ours ended (a Step Functions status-change event)."""
+
+    execution_arn: str  # the Step Functions execution
+    name: str
+    machine_arn: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """Carry out whatever the stored state still calls for; ``check`` compares every running
+    step with its StepRunner first (the sweep), otherwise pending starts are simply made."""
+
+    check: bool = True
+
+
+QueuedEvent = Reported | CallbackRegistered | MachineEnded | Redrive
+
+
 class CloudRuntime:
     """See the module docstring. API-facing methods match ``ExecutionRuntime``."""
 
@@ -175,13 +241,14 @@ class CloudRuntime:
         settings: EngineSettings,
         publisher: StatusPublisher | None = None,
     ) -> None:
+        if not engine.decisions.claim_on_launch:
+            raise ValueError("the cloud runtime needs an Engine(claim_on_launch=True)")
         self.engine = engine
         self.store = engine.store
         self.tokens = tokens
         self.aws = access
         self.settings = settings
         self.publisher = publisher
-        self._roles: dict[str, tuple[float, str]] = {}
         self._definitions: OrderedDict[str, dict[str, Step]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -216,6 +283,7 @@ class CloudRuntime:
             region=settings.region,
             account_id=settings.account_id,
             unsupported_steps=cloud_unsupported_steps,
+            claim_on_launch=True,
         )
         if publisher is None and settings.event_bus_name:
             publisher = EventBridgePublisher(settings.event_bus_name, access.client("events"))
@@ -238,6 +306,11 @@ class CloudRuntime:
     ) -> ExecutionRecord:
         if not pipeline_name:
             raise ValidationError("PipelineName is required")
+        pipeline = self.store.get_pipeline(pipeline_name)
+        if pipeline is not None and not pipeline.role_arn:
+            raise MissingPipelineRole(
+                f"Pipeline {pipeline_name} has no RoleArn; in the cloud every step runs as the pipeline's role"
+            )
         outcome = self.engine.start(
             pipeline_name,
             parameters=parameters,
@@ -250,11 +323,15 @@ class CloudRuntime:
             pipeline_version_id=pipeline_version_id,
         )
         execution = _execution_of(outcome)
-        if outcome.accepted:
-            self._publish(outcome)
-        # A replayed ClientRequestToken lands here too: starting run 1 again is a no-op if the
-        # first request got that far, and finishes its job if it did not.
-        self._start_pipeline_execution(execution.execution_id, execution.execution_arn, 1)
+        if not outcome.accepted:
+            # A replayed ClientRequestToken: the first request may have died after writing the
+            # records, so finish its job (every part is idempotent).
+            self._start_pipeline_execution(execution)
+            self._queue(execution.execution_id, {"action": "Redrive", "check": False}, "start-replay")
+            return execution
+        self._ensure_experiment(execution)
+        self._start_pipeline_execution(execution)
+        self._launch(outcome)
         return execution
 
     def stop(self, execution: str) -> ExecutionRecord:
@@ -265,20 +342,20 @@ class CloudRuntime:
     def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
         outcome = self.engine.retry(execution, parallelism=parallelism)
         record = _execution_of(outcome)
-        self._publish(outcome)
-        self._start_pipeline_execution(record.execution_id, record.execution_arn, record.run)
+        self._start_pipeline_execution(record)
+        self._launch(outcome)
         return record
 
     def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
         outcome = self.engine.update_execution(execution, **changes)
-        self.carry_out(outcome)
+        self._launch(outcome)
         return _execution_of(outcome)
 
     def callback_success(
         self, token: str, outputs: Mapping[str, Any], *, background: bool = False
     ) -> ExecutionRecord:
         outcome = self.engine.callback_success(token, outputs)
-        self.carry_out(outcome)
+        self._launch(outcome)
         record = _step_with_token(outcome, token)
         listed = (record.metadata.get("Callback", {}) if record else {}).get("OutputParameters", [])
         self._release_callback_runner(token, output={"OutputParameters": listed})
@@ -286,84 +363,80 @@ class CloudRuntime:
 
     def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
         outcome = self.engine.callback_failure(token, reason)
-        self.carry_out(outcome)
+        self._launch(outcome)
         self._release_callback_runner(token, error=(CALLBACK_FAILURE_ERROR, reason))
         return _execution_of(outcome)
 
     def reconcile(self, execution: str) -> ExecutionRecord:
         """Carry out again whatever the stored state still calls for (an operator's repair)."""
-        outcome = self.engine.pending_actions(execution)
-        self.carry_out(outcome)
-        return _execution_of(outcome)
+        execution_id = execution_id_of(execution)
+        self._redrive(execution_id, check=True)
+        return self.engine.state(execution_id).execution
 
-    # -- events from the two state machines ------------------------------------------------------
+    # -- the engine's queue: one execution's events, in order ------------------------------------
 
-    def pipeline_started(self, execution_arn: str, run: int) -> ExecutionRecord:
-        """PipelineExecution's Start state: the experiment, then the first ready steps."""
-        execution_id = execution_id_of(execution_arn)
-        state = self.engine.state(execution_id)
-        if state.execution.run == run and state.execution.status not in TERMINAL_EXECUTION_STATUSES:
-            self._ensure_experiment(state.execution)
-        outcome = self.engine.pending_actions(execution_id)
-        self.carry_out(outcome)
-        return _execution_of(outcome)
+    def handle_queued(self, execution_id: str, events: Sequence[QueuedEvent], *, redelivered: bool) -> None:
+        """Decide every queued event of one execution (consecutive reports in one decision).
 
-    def await_finish(self, task_token: str, execution_arn: str, run: int) -> None:
-        """PipelineExecution's AwaitFinish: keep the token; complete it now if the run ended.
+        ``redelivered``: some of these messages were received before, so an earlier
+        invocation may have died between a decision and its actions: re-derive them too."""
+        reports: list[Reported] = []
+        for event in events:
+            if isinstance(event, Reported):
+                reports.append(event)
+                continue
+            self._reports(execution_id, reports)
+            reports = []
+            if isinstance(event, CallbackRegistered):
+                self.register_callback(event.task_token, event.role_arn, event.report, event.callback)
+            elif isinstance(event, MachineEnded):
+                self.machine_ended(execution_id, event)
+            else:
+                redelivered = False
+                self._redrive(execution_id, check=event.check)
+        self._reports(execution_id, reports)
+        if redelivered:
+            self._redrive(execution_id, check=False)
 
-        The token is written before the status is read, and ExecutionFinished reads the token
-        after writing the terminal status, so at least one side completes it."""
-        execution_id = execution_id_of(execution_arn)
-        key = task_token_key(FINISH_TOKEN, execution_id, run)
-        self.tokens.put_task_token(key, task_token, self.engine.clock.now() + self.settings.token_ttl)
-        execution = self.store.get_execution(execution_id)
-        if execution is None:
-            self._complete_token(
-                key, task_token, {"status": "Failed", "failureReason": "The execution is gone."}
-            )
-        elif execution.run != run:
-            reason = f"Superseded by run {execution.run} (RetryPipelineExecution)."
-            self._complete_token(key, task_token, {"status": "Failed", "failureReason": reason})
-        elif execution.status in TERMINAL_EXECUTION_STATUSES:
-            self._complete_token(key, task_token, _finish_output(execution))
-
-    def step_reported(self, report: StepReport, outcome: Mapping[str, Any]) -> None:
-        """A StepRunner's Report state: the attempt's result or caught error."""
-        execution_id = execution_id_of(report.execution_arn)
-        state = self.engine.state(execution_id)
-        record = state.steps.get(report.step_name)
-        current = (
-            record is not None
-            and record.attempt == report.attempt
-            and record.run == state.execution.run
-            and record.status in RUNNING_STEP_STATUSES
-        )
-        if not current or record is None:
-            self.carry_out(self.engine.pending_actions(execution_id))  # a duplicate or stale report
+    def _reports(self, execution_id: str, reports: Sequence[Reported]) -> None:
+        if not reports:
             return
+        state = self.engine.state(execution_id)
+        decided: list[StepOutcome] = []
+        for reported in reports:
+            report = reported.report
+            record = state.steps.get(report.step_name)
+            if record is None or not _is_running(state, record, report.attempt):
+                continue  # a duplicate or stale report
+            decided.append(
+                (
+                    report.step_name,
+                    report.attempt,
+                    self._task_outcome(state, record, report, reported.outcome),
+                )
+            )
+        if decided:
+            self._launch(self.engine.report(execution_id, decided))
+
+    def _task_outcome(
+        self, state: ExecutionState, record: StepRecord, report: StepReport, outcome: Mapping[str, Any]
+    ) -> StepResult | StepFailed:
         step = self._step(state.execution.definition, report.step_name)
         function_arn = record.step_fields.get("FunctionArn")
         arn = function_arn if isinstance(function_arn, str) else None
         if "error" in outcome:
-            failure = step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
-            result = self.engine.step_failed(execution_id, report.step_name, report.attempt, failure)
-        else:
-            try:
-                succeeded = step_result(
-                    step,
-                    outcome.get("result"),
-                    arguments=record.arguments,
-                    job_name=report.job_name,
-                    function_arn=arn,
-                    describe=self._describer(state.execution.pipeline_name),
-                )
-            except StepFailed as exc:
-                result = self.engine.step_failed(execution_id, report.step_name, report.attempt, exc)
-            else:
-                result = self.engine.step_succeeded(execution_id, report.step_name, report.attempt, succeeded)
-        if not result.accepted:
-            result = self.engine.pending_actions(execution_id)
-        self.carry_out(result)
+            return step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
+        try:
+            return step_result(
+                step,
+                outcome.get("result"),
+                arguments=record.arguments,
+                job_name=report.job_name,
+                function_arn=arn,
+                describe=self._describer(state.execution),
+            )
+        except StepFailed as exc:
+            return exc
 
     def register_callback(
         self, task_token: str, role_arn: str | None, report: StepReport, callback: Mapping[str, Any]
@@ -389,42 +462,154 @@ class CloudRuntime:
         execution_id = execution_id_of(report.execution_arn)
         state = self.engine.state(execution_id)
         record = state.steps.get(report.step_name)
-        if (
-            record is None
-            or record.attempt != report.attempt
-            or record.run != state.execution.run
-            or record.status not in RUNNING_STEP_STATUSES
-        ):
+        if record is None or not _is_running(state, record, report.attempt):
             self._release_callback_runner(
                 token, error=("Pipelines.StepNotWaiting", "The attempt is no longer running.")
             )
             return
         if not record.waiting_for_callback:
-            # The documented first message, {token, pipelineExecutionArn, arguments}: only the
-            # "Stopping" message has a status (whatever else the StepRunner's body carries).
+            # The documented message, {token, pipelineExecutionArn, arguments}: only the
+            # "Stopping" message has a status.
             message = callback_message(token, report.execution_arn, body.get("arguments", {}))
-            self._send_message(queue_url, message, role_arn, dedupe=dedupe_id(token, None))
+            self._send_message(queue_url, message, _role(state.execution), dedupe=dedupe_id(token, None))
         pending = StepPending(metadata={"Callback": {"CallbackToken": token, "SqsQueueUrl": queue_url}})
         outcome = self.engine.step_pending(execution_id, report.step_name, report.attempt, pending)
         if outcome.accepted:
             self.carry_out(outcome)
 
+    def machine_ended(self, execution_id: str, event: MachineEnded) -> None:
+        """A StepRunner or PipelineExecution execution ended (status-change event or sweep)."""
+        if event.machine_arn == self.settings.pipeline_execution_arn:
+            self._pipeline_machine_ended(execution_id, event)
+            return
+        state = self.engine.state(execution_id)
+        for record in state.steps.values():
+            if not _is_running(state, record, record.attempt):
+                continue
+            if step_runner_execution_name(execution_id, record.step_name, record.attempt) != event.name:
+                continue
+            detail = ": ".join(part for part in (event.error, event.cause) if part)
+            reason = (
+                f"The StepRunner execution {event.name} ended {event.status} without reporting the "
+                f"step's outcome" + (f" ({detail})" if detail else "") + "."
+            )
+            failure = StepFailed(reason, error_code=RUNNER_ENDED_ERROR)
+            self._launch(self.engine.step_failed(execution_id, record.step_name, record.attempt, failure))
+            return
+        LOG.info("StepRunner %s ended %s: no running step of it (already decided)", event.name, event.status)
+
+    def _pipeline_machine_ended(self, execution_id: str, event: MachineEnded) -> None:
+        """The PipelineExecution run is only the execution's mirror (the engine drives the
+        steps): aborted by hand it stops the pipeline execution, as StopPipelineExecution would;
+        any other end of a run whose execution is still active is logged (the execution goes on,
+        and its status stays readable through the API)."""
+        execution = self.engine.state(execution_id).execution
+        if execution.status not in ACTIVE_EXECUTION_STATUSES or event.name != _machine_name(execution):
+            return
+        if event.status == "ABORTED":
+            if execution.status == "Executing":
+                self.stop(execution_id)
+            return
+        LOG.warning(
+            "PipelineExecution run %s ended %s while %s is %s: %s %s",
+            event.name,
+            event.status,
+            execution_id,
+            execution.status,
+            event.error,
+            event.cause,
+        )
+
+    def queue_machine_end(self, execution_id: str, message: Mapping[str, Any]) -> None:
+        """Queue a status-change event in its execution's group (decided after its reports)."""
+        self._queue(execution_id, message, f"{message['name']}-{message['status']}")
+
+    def sweep(self) -> list[str]:
+        """The scheduled sweep: every active execution unchanged for SWEEP_AFTER is re-driven
+        (in its own queue group, so after any event still queued for it). Returns their ids."""
+        now = self.engine.clock.now()
+        swept = []
+        for execution in self.store.list_unfinished_executions():
+            if now - execution.modified_at < SWEEP_AFTER:
+                continue
+            window = int(now.timestamp() // SWEEP_AFTER.total_seconds())
+            self._queue(execution.execution_id, {"action": "Redrive", "check": True}, f"sweep-{window}")
+            swept.append(execution.execution_id)
+        return swept
+
+    def _redrive(self, execution_id: str, *, check: bool) -> None:
+        outcome = self.engine.pending_actions(execution_id)
+        execution = _execution_of(outcome)
+        if execution.status in ACTIVE_EXECUTION_STATUSES:
+            self._start_pipeline_execution(execution)
+        if not check:
+            self.carry_out(outcome)
+            return
+        owed: list[Action] = []
+        for action in outcome.actions:
+            if not isinstance(action, RunStep):
+                owed.append(action)
+                continue
+            name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
+            try:
+                described = self.aws.client("stepfunctions").describe_execution(
+                    executionArn=self.settings.runner_arn(name)
+                )
+            except ClientError as exc:
+                if _code(exc) != "ExecutionDoesNotExist":
+                    raise
+                owed.append(action)  # decided, never started
+                continue
+            if described["status"] in _ENDED_RUNNER_STATUSES:
+                self.machine_ended(
+                    execution_id,
+                    MachineEnded(
+                        execution_arn=described["executionArn"],
+                        name=name,
+                        machine_arn=self.settings.step_runner_arn,
+                        status=described["status"],
+                        error=described.get("error"),
+                        cause=described.get("cause"),
+                    ),
+                )
+        outcome.actions = owed
+        self.carry_out(outcome)
+
     # -- carrying out the engine's actions -----------------------------------------------------
+
+    def _launch(self, outcome: Outcome) -> None:
+        """Carry out an API- or event-originated decision; a wide launch is queued instead."""
+        starts = sum(isinstance(a, RunStep) for a in outcome.actions)
+        if starts <= MAX_DIRECT_STARTS or outcome.execution is None:
+            self.carry_out(outcome)
+            return
+        outcome.actions = [a for a in outcome.actions if not isinstance(a, RunStep)]
+        self.carry_out(outcome)
+        self._queue(
+            outcome.execution.execution_id,
+            {"action": "Redrive", "check": False},
+            f"v{outcome.execution.version}",
+        )
 
     def carry_out(self, outcome: Outcome) -> None:
         self._publish(outcome)
-        self._stop_unclaimed(outcome)
+        execution = outcome.execution
+        started: list[RunStep] = []
         for action in outcome.actions:
             if isinstance(action, RunStep):
-                self._run_step(action)
+                if execution is not None and self._run_step(action, execution):
+                    started.append(action)
             elif isinstance(action, StopStep):
                 self._stop_step(action)
             elif isinstance(action, NotifyStopping):
                 self._notify_stopping(action)
             elif isinstance(action, ExecutionFinished):
                 self._release_finish(outcome)
+        if started and execution is not None:
+            self._stop_if_stopped_meanwhile(execution.execution_id, started)
 
-    def _run_step(self, action: RunStep) -> None:
+    def _run_step(self, action: RunStep, execution: ExecutionRecord) -> bool:
+        """Start the attempt's StepRunner (idempotent by name); False if it cannot run."""
         request = action.request
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
@@ -434,7 +619,7 @@ class CloudRuntime:
                 request.step,
                 request.arguments,
                 job_name=request.job_name,
-                role_arn=self._role_of(request.pipeline_name),
+                role_arn=_role(execution),
                 execution_arn=request.execution_arn,
                 attempt=action.attempt,
                 delay_seconds=delay,
@@ -447,7 +632,7 @@ class CloudRuntime:
             self.carry_out(
                 self.engine.step_failed(action.execution_id, action.step_name, action.attempt, failure)
             )
-            return
+            return False
         try:
             self.aws.client("stepfunctions").start_execution(
                 stateMachineArn=self.settings.step_runner_arn, name=name, input=dump_input(runner_input)
@@ -455,45 +640,37 @@ class CloudRuntime:
         except ClientError as exc:
             if _code(exc) != "ExecutionAlreadyExists":
                 raise
-        claim = self.engine.step_started(action.execution_id, action.step_name, action.attempt)
-        if claim.accepted:
-            self._publish(claim)
+        return True
+
+    def _stop_if_stopped_meanwhile(self, execution_id: str, started: Sequence[RunStep]) -> None:
+        """A stop decided while these StepRunners were being started may have found nothing to
+        stop yet: stop those now (a Lambda step is never stopped, so it is never here)."""
+        execution = self.store.get_execution(execution_id)
+        if execution is None or execution.status == "Executing":
             return
-        record = claim.steps.get(action.step_name)
-        if record is not None and record.attempt == action.attempt and record.status == "Stopped":
-            # Stopped before it was claimed, perhaps before it existed: stop what just started.
-            # (A claim also loses when the runner already reported; that runner is left alone.)
-            self._stop_job(record, request.pipeline_name)
-            self._stop_runner(action.execution_id, action.step_name, action.attempt)
+        state = self.engine.state(execution_id)
+        for action in started:
+            record = state.steps.get(action.step_name)
+            if record is None or record.attempt != action.attempt:
+                continue
+            if record.status in ("Stopping", "Stopped") and not isinstance(action.request.step, CallbackStep):
+                self._stop_job(record, state.execution)
+                self._stop_runner(action.execution_id, action.step_name, action.attempt)
 
     def _stop_step(self, action: StopStep) -> None:
         state = self.engine.state(action.execution_id)
         record = state.steps.get(action.step_name)
         if record is None or record.attempt != action.attempt:
             return
-        self._stop_job(record, state.execution.pipeline_name)
+        self._stop_job(record, state.execution)
         self._stop_runner(action.execution_id, action.step_name, action.attempt)
         stopped = StepFailed(STOPPED_REASON, error_code="Stopped")
         self.carry_out(
             self.engine.step_failed(action.execution_id, action.step_name, action.attempt, stopped)
         )
 
-    def _stop_unclaimed(self, outcome: Outcome) -> None:
-        """Steps the engine ended while still Starting: their StepRunner may have started."""
-        execution = outcome.execution
-        if execution is None:
-            return
-        for change in outcome.changes:
-            if change.step_name is None or change.old_status != "Starting" or change.new_status != "Stopped":
-                continue
-            record = outcome.steps.get(change.step_name)
-            if record is None:
-                continue
-            self._stop_job(record, execution.pipeline_name)
-            self._stop_runner(execution.execution_id, record.step_name, record.attempt)
-
-    def _stop_job(self, record: StepRecord, pipeline_name: str) -> None:
-        role_arn = self._role_of(pipeline_name)
+    def _stop_job(self, record: StepRecord, execution: ExecutionRecord) -> None:
+        role_arn = _role(execution)
         stop_step_work(lambda service: self.aws.client(service, role_arn), record)
 
     def _stop_runner(self, execution_id: str, step_name: str, attempt: int) -> None:
@@ -514,25 +691,25 @@ class CloudRuntime:
         queue_url = request.step_fields.get("SqsQueueUrl", getattr(request.step, "sqs_queue_url", None))
         if isinstance(token, str) and isinstance(queue_url, str):
             body = callback_message(token, request.execution_arn, request.arguments, status=STOPPING)
-            self._send_message(
-                queue_url, body, self._role_of(request.pipeline_name), dedupe=dedupe_id(token, STOPPING)
-            )
+            execution = self.engine.state(action.execution_id).execution
+            self._send_message(queue_url, body, _role(execution), dedupe=dedupe_id(token, STOPPING))
         self.carry_out(self.engine.stop_notified(action.execution_id, action.step_name, action.attempt))
 
     def _release_finish(self, outcome: Outcome) -> None:
+        """Complete the PipelineExecution run's token, if it stored one (it reads the final
+        status itself otherwise)."""
         execution = _execution_of(outcome)
-        key = task_token_key(FINISH_TOKEN, execution.execution_id, execution.run)
-        token = self.tokens.get_task_token(key)
-        if token is not None:
-            self._complete_token(key, token, _finish_output(execution))
-
-    def _complete_token(self, key: str, token: str, output: Mapping[str, Any]) -> None:
+        token = self.tokens.finish_token(execution.execution_id, execution.run)
+        if token is None:
+            return
         try:
-            self.aws.client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
+            self.aws.client("stepfunctions").send_task_success(
+                taskToken=token, output=json.dumps(_finish_output(execution))
+            )
         except ClientError as exc:
             if _code(exc) not in _GONE_TOKEN_CODES:
                 raise
-        self.tokens.delete_task_token(key)
+        self.tokens.clear_finish_token(execution.execution_id, execution.run, token)
 
     def _release_callback_runner(
         self, token: str, *, output: Mapping[str, Any] | None = None, error: tuple[str, str] | None = None
@@ -555,13 +732,29 @@ class CloudRuntime:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _start_pipeline_execution(self, execution_id: str, execution_arn: str, run: int) -> None:
-        name = execution_id if run == 1 else f"{execution_id}-retry-{run - 1}"
+    def _queue(self, execution_id: str, body: Mapping[str, Any], dedupe: str) -> None:
+        """A message for the engine itself, in the execution's group (after what is queued)."""
+        if not self.settings.report_queue_url:
+            raise MissingSetting(deploy_settings.REPORT_QUEUE_URL)
+        self.aws.client("sqs").send_message(
+            QueueUrl=self.settings.report_queue_url,
+            MessageBody=json.dumps({**body, "executionId": execution_id}),
+            MessageGroupId=execution_id,
+            MessageDeduplicationId=f"{execution_id}-{dedupe}"[:128],
+        )
+
+    def _start_pipeline_execution(self, execution: ExecutionRecord) -> None:
         try:
             self.aws.client("stepfunctions").start_execution(
                 stateMachineArn=self.settings.pipeline_execution_arn,
-                name=name,
-                input=dump_input({"pipelineExecutionArn": execution_arn, "run": run}),
+                name=_machine_name(execution),
+                input=dump_input(
+                    {
+                        "pipelineExecutionArn": execution.execution_arn,
+                        "executionId": execution.execution_id,
+                        "run": execution.run,
+                    }
+                ),
             )
         except ClientError as exc:
             if _code(exc) != "ExecutionAlreadyExists":
@@ -572,7 +765,7 @@ class CloudRuntime:
         binding = execution.experiment
         if binding is None:
             return
-        client = self.aws.client("sagemaker", self._role_of(execution.pipeline_name))
+        client = self.aws.client("sagemaker", _role(execution))
         for call, kwargs in (
             ("create_experiment", {"ExperimentName": binding.experiment_name}),
             ("create_trial", {"TrialName": binding.trial_name, "ExperimentName": binding.experiment_name}),
@@ -594,24 +787,9 @@ class CloudRuntime:
             )
         self.aws.client("sqs", role_arn).send_message(**request)
 
-    def _role_of(self, pipeline_name: str) -> str:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._roles.get(pipeline_name)
-        if cached is not None and now - cached[0] < _ROLE_MEMO_SECONDS:
-            return cached[1]
-        pipeline = self.store.get_pipeline(pipeline_name)
-        if pipeline is None or not pipeline.role_arn:
-            raise MissingPipelineRole(
-                f"Pipeline {pipeline_name} has no RoleArn; in the cloud every step runs as the pipeline's role"
-            )
-        with self._lock:
-            self._roles[pipeline_name] = (now, pipeline.role_arn)
-        return pipeline.role_arn
-
-    def _describer(self, pipeline_name: str) -> Any:
+    def _describer(self, execution: ExecutionRecord) -> Any:
         def describe(operation: str, name: str) -> dict[str, Any]:
-            client = self.aws.client("sagemaker", self._role_of(pipeline_name))
+            client = self.aws.client("sagemaker", _role(execution))
             if operation == "DescribeModel":
                 response = client.describe_model(ModelName=name)
             elif operation == "DescribeModelPackage":
@@ -646,6 +824,36 @@ class CloudRuntime:
             publish_outcome(self.publisher, outcome)
         except PipelinesError:
             LOG.exception("publishing %d status change(s) failed", len(outcome.changes))
+
+
+StepOutcome = tuple[str, int, StepResult | StepFailed]
+
+
+def _role(execution: ExecutionRecord) -> str:
+    """The RoleArn the execution runs as: bound at start (``role_arn``)."""
+    if not execution.role_arn:
+        raise MissingPipelineRole(
+            f"Pipeline execution {execution.execution_arn} has no RoleArn; in the cloud every step "
+            "runs as the pipeline's role"
+        )
+    return execution.role_arn
+
+
+def _is_running(state: ExecutionState, record: StepRecord, attempt: int) -> bool:
+    return (
+        record.attempt == attempt
+        and record.run == state.execution.run
+        and record.status in RUNNING_STEP_STATUSES
+    )
+
+
+def _machine_name(execution: ExecutionRecord) -> str:
+    """The PipelineExecution execution of a run: the execution id, then ``-retry-<n>``."""
+    return (
+        execution.execution_id
+        if execution.run == 1
+        else f"{execution.execution_id}-retry-{execution.run - 1}"
+    )
 
 
 def _execution_of(outcome: Outcome) -> ExecutionRecord:

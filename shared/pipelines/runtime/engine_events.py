@@ -1,12 +1,19 @@
 """Every event the engine Lambda accepts, parsed, and dispatched to the cloud runtime.
 
-Two sources, told apart by ``action``:
+Four sources:
 
-* the state machines (payloads documented in ``pipelines.stepfunctions.ENGINE_ACTIONS``):
-  ``StepRunnerReport``, ``RegisterCallback``, ``StartPipelineExecution``,
-  ``AwaitPipelineExecution``. A failure raises, so Step Functions retries the delivery (every
-  engine call is idempotent); an event about something that no longer exists is acknowledged
-  and logged, since retrying it cannot help.
+* the engine's SQS FIFO queue (an event source mapping, batches of up to 10, group = the
+  pipeline execution id): ``StepRunnerReport`` and ``RegisterCallback`` from the state
+  machines (payloads in ``pipelines.stepfunctions.ENGINE_ACTIONS``), ``MachineEnded`` and
+  ``Redrive`` from the engine itself. Each group's messages are decided together, in order
+  (:meth:`CloudRuntime.handle_queued`); a group that fails is reported back whole in
+  ``batchItemFailures`` (FIFO: its later messages must wait for it) while the other groups of
+  the batch go on. A message that can never be understood, or about an execution that no
+  longer exists, is acknowledged and logged, since retrying it cannot help.
+* EventBridge: Step Functions "Execution Status Change" events of our two machines (a run that
+  ended FAILED, TIMED_OUT or ABORTED), forwarded into the execution's queue group as
+  ``MachineEnded`` so they are decided in order with its reports; and the scheduled
+  ``{"action": "Sweep"}``.
 * the API Lambda (:class:`pipelines.runtime.engine_client.EngineClient`): ``StartExecution``,
   ``StopExecution``, ``RetryExecution``, ``UpdateExecution``, ``CallbackSuccess``,
   ``CallbackFailure``, ``ReconcileExecution``. These answer ``{"execution": <record>}`` or, for
@@ -23,7 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from pipelines.errors import PipelinesError, ResourceNotFound, ValidationError
-from pipelines.runtime.cloud import StepReport
+from pipelines.runtime.cloud import (
+    CallbackRegistered,
+    MachineEnded,
+    QueuedEvent,
+    Redrive,
+    Reported,
+    StepReport,
+)
 from pipelines.store.base import ExecutionRecord, SelectiveExecutionConfig
 
 if TYPE_CHECKING:
@@ -53,13 +67,6 @@ class ReportIds(_Event):
         return StepReport(self.execution_arn, self.step_name, self.attempt, self.job_name)
 
 
-class ExecutionRef(_Event):
-    """A PipelineExecution machine's input."""
-
-    execution_arn: str = Field(alias="pipelineExecutionArn")
-    run: int = 1
-
-
 class StepRunnerReport(_Event):
     action: Literal["StepRunnerReport"]
     report: ReportIds
@@ -75,15 +82,23 @@ class RegisterCallback(_Event):
     callback: dict[str, Any]
 
 
-class StartPipelineExecution(_Event):
-    action: Literal["StartPipelineExecution"]
-    execution: ExecutionRef
+class MachineEndedMessage(_Event):
+    action: Literal["MachineEnded"]
+    execution_arn: str = Field(alias="executionArn")
+    name: str
+    machine_arn: str = Field(alias="stateMachineArn")
+    status: str
+    error: str | None = None
+    cause: str | None = None
 
 
-class AwaitPipelineExecution(_Event):
-    action: Literal["AwaitPipelineExecution"]
-    task_token: str = Field(alias="taskToken")
-    execution: ExecutionRef
+class RedriveMessage(_Event):
+    action: Literal["Redrive"]
+    check: bool = True
+
+
+class Sweep(_Event):
+    action: Literal["Sweep"]
 
 
 class SelectedSteps(_Event):
@@ -140,7 +155,12 @@ class ReconcileExecution(_Event):
     execution_arn: str = Field(alias="pipelineExecutionArn")
 
 
-MachineEvent = StepRunnerReport | RegisterCallback | StartPipelineExecution | AwaitPipelineExecution
+QueuedMessage = Annotated[
+    StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage, Field(discriminator="action")
+]
+_QUEUED: TypeAdapter[StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage] = (
+    TypeAdapter(QueuedMessage)
+)
 ApiEvent = (
     StartExecution
     | StopExecution
@@ -150,8 +170,8 @@ ApiEvent = (
     | CallbackFailure
     | ReconcileExecution
 )
-EngineEvent = Annotated[MachineEvent | ApiEvent, Field(discriminator="action")]
-_EVENTS: TypeAdapter[MachineEvent | ApiEvent] = TypeAdapter(EngineEvent)
+EngineEvent = Annotated[ApiEvent | Sweep, Field(discriminator="action")]
+_EVENTS: TypeAdapter[ApiEvent | Sweep] = TypeAdapter(EngineEvent)
 API_ACTIONS: frozenset[str] = frozenset(
     {
         "StartExecution",
@@ -163,9 +183,12 @@ API_ACTIONS: frozenset[str] = frozenset(
         "ReconcileExecution",
     }
 )
+STATUS_CHANGE = "Step Functions Execution Status Change"
+ENDED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+"""The status-change events the stack routes to the engine (a normal end is SUCCEEDED)."""
 
 
-def parse_event(event: Any) -> MachineEvent | ApiEvent:
+def parse_event(event: Any) -> ApiEvent | Sweep:
     try:
         return _EVENTS.validate_python(event)
     except PydanticValidationError as exc:
@@ -173,39 +196,100 @@ def parse_event(event: Any) -> MachineEvent | ApiEvent:
         raise InvalidEngineEvent(f"not an engine event (action {action!r}): {exc}") from exc
 
 
+def parse_queued(body: str) -> StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage:
+    try:
+        return _QUEUED.validate_json(body)
+    except PydanticValidationError as exc:
+        raise InvalidEngineEvent(f"not an engine queue message: {exc}") from exc
+
+
 def handle_event(runtime: CloudRuntime, event: Any) -> dict[str, Any]:
     """Parse ``event``, carry it out, and shape the Lambda's answer."""
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        return handle_batch(runtime, event["Records"])
+    if isinstance(event, dict) and event.get("detail-type") == STATUS_CHANGE:
+        return forward_status_change(runtime, event)
     from_api = isinstance(event, dict) and event.get("action") in API_ACTIONS
     try:
         parsed = parse_event(event)
-        if isinstance(parsed, MachineEvent):
-            return _machine(runtime, parsed)
+        if isinstance(parsed, Sweep):
+            return {"swept": runtime.sweep()}
         record = _api(runtime, parsed)
     except PipelinesError as exc:
         if not from_api:
-            raise  # a state machine's delivery: failing makes Step Functions retry it
+            raise
         return {"error": {"code": exc.code, "type": type(exc).__name__, "message": exc.message}}
     return {"execution": record.model_dump(mode="json")}
 
 
-def _machine(runtime: CloudRuntime, event: MachineEvent) -> dict[str, Any]:
-    try:
-        if isinstance(event, StepRunnerReport):
-            runtime.step_reported(event.report.as_report(), event.outcome)
-            return {}
-        if isinstance(event, RegisterCallback):
-            runtime.register_callback(
-                event.task_token, event.role_arn, event.report.as_report(), event.callback
+def handle_batch(runtime: CloudRuntime, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """An SQS FIFO batch: each execution's messages decided together, in order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        group_id = str(record.get("attributes", {}).get("MessageGroupId", ""))
+        groups.setdefault(group_id, []).append(record)
+    failures: list[dict[str, str]] = []
+    for execution_id, group in groups.items():
+        events: list[QueuedEvent] = []
+        for message in group:
+            try:
+                events.append(_queued_event(parse_queued(message["body"])))
+            except InvalidEngineEvent as exc:
+                LOG.error("dropped message %s: %s", message.get("messageId"), exc)
+        redelivered = any(int(r.get("attributes", {}).get("ApproximateReceiveCount", "1")) > 1 for r in group)
+        try:
+            runtime.handle_queued(execution_id, events, redelivered=redelivered)
+        except ResourceNotFound as exc:
+            LOG.warning(
+                "acknowledged %d message(s) about something that no longer exists: %s", len(group), exc
             )
-            return {}
-        if isinstance(event, StartPipelineExecution):
-            record = runtime.pipeline_started(event.execution.execution_arn, event.execution.run)
-            return {"pipelineExecutionArn": record.execution_arn, "status": record.status}
-        runtime.await_finish(event.task_token, event.execution.execution_arn, event.execution.run)
-        return {}
-    except ResourceNotFound as exc:
-        LOG.warning("acknowledged %s about something that no longer exists: %s", event.action, exc)
-        return {"ignored": exc.message}
+        except Exception:
+            LOG.exception("execution %s: %d message(s) left for a retry", execution_id, len(group))
+            failures.extend({"itemIdentifier": str(r["messageId"])} for r in group)
+    return {"batchItemFailures": failures}
+
+
+def forward_status_change(runtime: CloudRuntime, event: dict[str, Any]) -> dict[str, Any]:
+    """A state machine execution of ours ended: queue it in its pipeline execution's group."""
+    detail = event.get("detail") or {}
+    name = str(detail.get("name", ""))
+    execution_id = name.split("-", 1)[0]
+    if not execution_id or detail.get("status") not in ENDED_STATUSES:
+        return {"ignored": f"status {detail.get('status')!r} of {name!r}"}
+    runtime.queue_machine_end(
+        execution_id,
+        {
+            "action": "MachineEnded",
+            "executionArn": detail.get("executionArn", ""),
+            "name": name,
+            "stateMachineArn": detail.get("stateMachineArn", ""),
+            "status": detail["status"],
+            "error": detail.get("error"),
+            "cause": detail.get("cause"),
+        },
+    )
+    return {"queued": execution_id}
+
+
+def _queued_event(
+    message: StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage,
+) -> QueuedEvent:
+    if isinstance(message, StepRunnerReport):
+        return Reported(message.report.as_report(), message.outcome)
+    if isinstance(message, RegisterCallback):
+        return CallbackRegistered(
+            message.task_token, message.role_arn, message.report.as_report(), message.callback
+        )
+    if isinstance(message, MachineEndedMessage):
+        return MachineEnded(
+            message.execution_arn,
+            message.name,
+            message.machine_arn,
+            message.status,
+            message.error,
+            message.cause,
+        )
+    return Redrive(check=message.check)
 
 
 def _api(runtime: CloudRuntime, event: ApiEvent) -> ExecutionRecord:

@@ -9,17 +9,28 @@ a path. Nothing here varies per pipeline: CDK deploys these two documents once a
 **StepRunner** (one execution per step attempt; input built by ``step_runner_input``)::
 
     Backoff (Wait: input.delay) -> Route (Choice on input.route) -> the route's Task states
-      -> Report (engine: {"action": "StepRunnerReport", ...}) -> Done (Succeed)
+      -> Report (SQS FIFO: {"action": "StepRunnerReport", ...}) -> Done (Succeed)
 
 Every Task runs with ``Credentials.RoleArn`` = the pipeline's RoleArn (input.roleArn), except
-the two calls to the engine itself. A Task's failure is caught (``States.ALL``) and reported
-too, so a StepRunner execution always ends Succeeded once its report is delivered; the
-engine, not the execution status, records whether the step failed.
+the messages to the engine. A Task's failure is caught (``States.ALL``) and reported too, so a
+StepRunner execution always ends Succeeded once its report is queued; the engine, not the
+execution status, records whether the step failed. Reports (and a Callback step's
+registration) go to the engine's FIFO queue with the pipeline execution id as the message
+group, so the engine decides one execution's events one batch at a time
+(docs/engine-cloud.md).
 
-**PipelineExecution** (one execution per pipeline run)::
+**PipelineExecution** (one execution per pipeline run; input ``{pipelineExecutionArn,
+executionId, run}``)::
 
-    Start (engine: {"action": "StartPipelineExecution"}) -> AwaitFinish (engine, waitForTaskToken)
+    AwaitFinish (DynamoDB UpdateItem of the run item, waitForTaskToken: the token is stored
+                 unless the run already has its final status)
       -> Finished (Choice on status) -> Succeeded | Failed (Error = status, Cause = failureReason)
+    AwaitFinish's ConditionalCheckFailed (the run ended first) -> ReadFinish (GetItem) -> Finished
+
+The engine writes the run item's final status in the same transaction as the terminal
+execution status, then completes the stored token with ``{status, failureReason?}``.
+Either the token is stored first (the engine finds it) or the status is (the machine's
+condition fails and it reads the status itself), so the run can never wait forever.
 
 Engine payloads are the contract with the engine Lambda; see :data:`ENGINE_ACTIONS`.
 """
@@ -34,36 +45,37 @@ from typing import Any
 from pipelines.stepfunctions.errors import SubstitutionMissing
 from pipelines.stepfunctions.routes import (
     LAMBDA_INVOKE,
-    LAMBDA_INVOKE_WAIT,
     ROUTES,
+    SQS_SEND_WAIT,
     Route,
     RouteSpec,
 )
 
-ENGINE_FUNCTION_ARN = "${EngineFunctionArn}"
+REPORT_QUEUE_URL = "${ReportQueueUrl}"
+STATE_TABLE = "${StateTable}"
+SQS_SEND = "arn:aws:states:::sqs:sendMessage"
+DYNAMODB_UPDATE_WAIT = "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken"
+DYNAMODB_GET = "arn:aws:states:::aws-sdk:dynamodb:getItem"
 
 DEFINITION_SUBSTITUTIONS: dict[str, str] = {
-    "EngineFunctionArn": "ARN of the engine Lambda: receives every engine action of both machines",
+    "ReportQueueUrl": "URL of the engine's FIFO queue: StepRunner reports and callback registrations",
+    "StateTable": "name of the DynamoDB state table: PipelineExecution keeps its task token there",
 }
 """Placeholder keys (``${Key}`` in the ASL) and what CDK's DefinitionSubstitutions must supply."""
 
 ENGINE_ACTIONS: dict[str, str] = {
     "StepRunnerReport": (
-        "StepRunner Report: {action, report: <input.report>, runner: <StepRunner execution ARN>, "
-        "outcome: {result: <Task result>} | {error: {Error, Cause}}}"
+        "StepRunner Report, an SQS FIFO message (group: the pipeline execution id, deduplication "
+        "id: the StepRunner execution name): {action, report: <input.report>, runner: <StepRunner "
+        "execution ARN>, outcome: {result: <Task result>} | {error: {Error, Cause}}}"
     ),
     "RegisterCallback": (
-        "Callback Task (waitForTaskToken): {action, taskToken, roleArn, report, callback: "
-        "{QueueUrl, MessageBody: {token, pipelineExecutionArn, arguments, status}}}. The engine "
-        "maps the CallbackToken to taskToken, then sends MessageBody (as JSON) to QueueUrl as "
-        "roleArn; SendPipelineExecutionStepSuccess/Failure later complete taskToken with "
-        "{OutputParameters: [...]} or error=SageMaker.CallbackStepFailure, cause=FailureReason"
-    ),
-    "StartPipelineExecution": "PipelineExecution Start: {action, execution: <execution input>}",
-    "AwaitPipelineExecution": (
-        "PipelineExecution AwaitFinish (waitForTaskToken): {action, taskToken, execution}. The "
-        "engine keeps taskToken and completes it with {status, failureReason?} once the run is "
-        "terminal; if the run is already terminal when this arrives it completes it at once"
+        "Callback Task (sqs:sendMessage.waitForTaskToken to the same FIFO queue and group): "
+        "{action, taskToken, roleArn, report, callback: {QueueUrl, MessageBody: {token, "
+        "pipelineExecutionArn, arguments}}}. The engine maps the CallbackToken to taskToken, then "
+        "sends MessageBody (as JSON) to QueueUrl as roleArn; SendPipelineExecutionStepSuccess/"
+        "Failure later complete taskToken with {OutputParameters: [...]} or "
+        "error=SageMaker.CallbackStepFailure, cause=FailureReason"
     ),
 }
 """Every payload the machines send to the engine Lambda, keyed by its ``action`` field."""
@@ -142,17 +154,17 @@ def step_runner_definition() -> dict[str, Any]:
         states.update(route_states)
     states[REPORT] = {
         "Type": "Task",
-        "Comment": "Tell the engine how the attempt ended (result or caught error)",
-        "Resource": LAMBDA_INVOKE,
-        "Arguments": {
-            "FunctionName": ENGINE_FUNCTION_ARN,
-            "Payload": {
+        "Comment": "Queue how the attempt ended (result or caught error) for the engine",
+        "Resource": SQS_SEND,
+        "Arguments": _engine_message(
+            {
                 "action": "StepRunnerReport",
                 "report": "{% $report %}",
                 "runner": "{% $states.context.Execution.Id %}",
                 "outcome": "{% $states.input %}",
             },
-        },
+            dedupe="{% $states.context.Execution.Name %}",
+        ),
         "Retry": _ENGINE_RETRY,
         "Output": {},
         "Next": DONE,
@@ -162,37 +174,61 @@ def step_runner_definition() -> dict[str, Any]:
 
 
 def pipeline_execution_definition() -> dict[str, Any]:
-    """The PipelineExecution ASL, with ``${EngineFunctionArn}`` left for CDK to substitute."""
+    """The PipelineExecution ASL, with ``${StateTable}`` left for CDK to substitute."""
+    run_key = {
+        "pk": {"S": "{% 'EXECUTION#' & $states.input.executionId %}"},
+        "sk": {"S": "{% 'RUN#' & $string($states.input.run) %}"},
+    }
     return {
         "Comment": PIPELINE_EXECUTION_COMMENT,
         "QueryLanguage": "JSONata",
-        "StartAt": "Start",
+        "StartAt": "AwaitFinish",
         "States": {
-            "Start": {
-                "Type": "Task",
-                "Comment": "Engine: record the start and launch the first ready steps",
-                "Resource": LAMBDA_INVOKE,
-                "Arguments": {
-                    "FunctionName": ENGINE_FUNCTION_ARN,
-                    "Payload": {"action": "StartPipelineExecution", "execution": "{% $states.input %}"},
-                },
-                "Assign": {"execution": "{% $states.input %}"},
-                "Retry": _ENGINE_RETRY,
-                "Next": "AwaitFinish",
-            },
             "AwaitFinish": {
                 "Type": "Task",
-                "Comment": "Engine keeps the token and completes it with {status, failureReason} at the end",
-                "Resource": LAMBDA_INVOKE_WAIT,
+                "Comment": (
+                    "Keep the task token on the run item unless the run already ended; the engine "
+                    "completes it with {status, failureReason} when the run ends"
+                ),
+                "Resource": DYNAMODB_UPDATE_WAIT,
                 "Arguments": {
-                    "FunctionName": ENGINE_FUNCTION_ARN,
-                    "Payload": {
-                        "action": "AwaitPipelineExecution",
-                        "taskToken": "{% $states.context.Task.Token %}",
-                        "execution": "{% $execution %}",
-                    },
+                    "TableName": STATE_TABLE,
+                    "Key": run_key,
+                    "UpdateExpression": "SET #token = :token",
+                    "ConditionExpression": "attribute_not_exists(#status)",
+                    "ExpressionAttributeNames": {"#token": "token", "#status": "finalStatus"},
+                    "ExpressionAttributeValues": {":token": {"S": "{% $states.context.Task.Token %}"}},
                 },
-                "Retry": _ENGINE_RETRY,
+                "Retry": [
+                    {
+                        **_ENGINE_RETRY[0],
+                        "ErrorEquals": [
+                            "DynamoDb.ProvisionedThroughputExceededException",
+                            "DynamoDb.ThrottlingException",
+                            "DynamoDb.InternalServerErrorException",
+                            "DynamoDb.TransactionConflictException",
+                        ],
+                    }
+                ],
+                "Catch": [
+                    {
+                        "ErrorEquals": ["DynamoDb.ConditionalCheckFailedException"],
+                        "Assign": {"key": run_key},
+                        "Next": "ReadFinish",
+                    }
+                ],
+                "Next": "Finished",
+            },
+            "ReadFinish": {
+                "Type": "Task",
+                "Comment": "The run ended before the token was stored: read its final status",
+                "Resource": DYNAMODB_GET,
+                "Arguments": {"TableName": STATE_TABLE, "Key": "{% $key %}", "ConsistentRead": True},
+                "Retry": _IDEMPOTENT_CALL_RETRY,
+                "Output": (
+                    "{% {'status': $states.result.Item.finalStatus.S,"
+                    " 'failureReason': $states.result.Item.failureReason.S} %}"
+                ),
                 "Next": "Finished",
             },
             "Finished": {
@@ -210,6 +246,16 @@ def pipeline_execution_definition() -> dict[str, Any]:
                 ),
             },
         },
+    }
+
+
+def _engine_message(body: dict[str, Any], *, dedupe: str) -> dict[str, Any]:
+    """An SQS FIFO message to the engine, grouped by the pipeline execution it is about."""
+    return {
+        "QueueUrl": REPORT_QUEUE_URL,
+        "MessageBody": body,
+        "MessageGroupId": "{% $report.executionId %}",
+        "MessageDeduplicationId": dedupe,
     }
 
 
@@ -232,7 +278,9 @@ def _lambda(spec: RouteSpec) -> dict[str, Any]:
 def _callback(spec: RouteSpec) -> dict[str, Any]:
     """The engine registers the task token under our 10-character CallbackToken and sends the
     SQS message itself, so the message body stays exactly {token, pipelineExecutionArn,
-    arguments, status} while SendPipelineExecutionStepSuccess can still find the task token."""
+    arguments} while SendPipelineExecutionStepSuccess can still find the task token. The
+    registration is queued like a report (same FIFO group), so it is retried until delivered
+    and decided in order with the execution's other events."""
     (state,) = spec.states
     payload = {
         "action": "RegisterCallback",
@@ -241,8 +289,13 @@ def _callback(spec: RouteSpec) -> dict[str, Any]:
         "report": "{% $report %}",
         "callback": "{% $states.input.request %}",
     }
-    task = _task(LAMBDA_INVOKE_WAIT, {"FunctionName": ENGINE_FUNCTION_ARN, "Payload": payload}, REPORT)
-    del task["Credentials"]  # the engine is ours; it assumes roleArn itself to send the message
+    task = _task(
+        SQS_SEND_WAIT,
+        _engine_message(payload, dedupe="{% $states.context.Execution.Name & '-callback' %}"),
+        REPORT,
+    )
+    del task["Credentials"]  # the engine's queue; it assumes roleArn itself to send the message
+    task["Retry"] = _ENGINE_RETRY
     return {state: task}
 
 

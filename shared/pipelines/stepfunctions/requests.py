@@ -27,7 +27,6 @@ from pipelines.stepfunctions.routes import (
     route_for,
 )
 
-CALLBACK_STATUS_EXECUTING = "Executing"
 EMR_ACTION_ON_FAILURE = "CONTINUE"
 """A failed EMR step must not take the cluster down itself: an existing cluster is the user's,
 and a cluster we created is terminated by the StepRunner's own terminate state."""
@@ -182,6 +181,7 @@ def _runner_input(
         "report": {
             **report,
             "pipelineExecutionArn": execution_arn,
+            "executionId": execution_arn.rsplit("/", 1)[-1],
             "stepName": step.name,
             "stepType": step.type,
             "attempt": attempt,
@@ -216,7 +216,6 @@ def build_request(
                 "token": callback_token,
                 "pipelineExecutionArn": execution_arn,
                 "arguments": {} if arguments is None else arguments,
-                "status": CALLBACK_STATUS_EXECUTING,
             },
         }
     if route is Route.EMR:

@@ -37,7 +37,7 @@ SAGEMAKER = "arn:aws:states:::sagemaker:"
 SDK_SAGEMAKER = "arn:aws:states:::aws-sdk:sagemaker:"
 EMR = "arn:aws:states:::elasticmapreduce:"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+SQS_SEND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ ROUTES: dict[Route, RouteSpec] = {
             "AutoMLJobName",
         ),
         RouteSpec(Route.LAMBDA, ("Lambda",), (LAMBDA_INVOKE,)),
-        RouteSpec(Route.CALLBACK, ("Callback",), (LAMBDA_INVOKE_WAIT,)),
+        RouteSpec(Route.CALLBACK, ("Callback",), (SQS_SEND_WAIT,)),
         RouteSpec(Route.EMR, ("EmrAddStep",), (EMR + "addStep.sync",)),
         RouteSpec(
             Route.EMR_NEW_CLUSTER,

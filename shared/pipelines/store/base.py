@@ -117,6 +117,9 @@ class ExecutionRecord(Record):
     pipeline_name: str
     pipeline_arn: str
     pipeline_version_id: int | None = None
+    role_arn: str | None = None
+    """The pipeline's RoleArn when the execution started: every step of it runs as that role,
+    whatever UpdatePipeline does to the pipeline meanwhile (as the service binds it)."""
     definition: str  # snapshot taken at start (DescribePipelineDefinitionForExecution)
     parameters: dict[str, Any] = Field(default_factory=dict)  # coerced by declared type
     status: ExecutionStatus = "Executing"

@@ -52,6 +52,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,7 @@ from pipelines.objects.base import ObjectStore
 from pipelines.store.base import (
     ACTIVE_EXECUTION_STATUSES,
     MAX_CACHED_STATES,
+    TERMINAL_EXECUTION_STATUSES,
     CacheEntry,
     CallbackTokenRecord,
     ExecutionRecord,
@@ -99,6 +101,8 @@ MAX_TRANSACTION_ACTIONS = 100
 DEFAULT_INLINE_LIMIT = 32 * 1024
 """Bodies above this go to S3: 100 transaction actions x 32 KB stays under DynamoDB's 4 MB."""
 MAX_INLINE_WITHOUT_OFFLOAD = 350 * 1024
+DEFAULT_COMPRESS_ABOVE = 512
+"""Bodies above this many bytes are stored zlib-compressed (binary ``bodyz``)."""
 DEFAULT_CACHE_TTL = timedelta(days=400)
 DEFAULT_CALLBACK_TTL = timedelta(days=366)
 """A callback token outlives any Standard state machine execution (at most one year)."""
@@ -106,8 +110,10 @@ DEFAULT_CALLBACK_TTL = timedelta(days=366)
 _META = "#META"
 _DEFINITION = "#DEFINITION"
 _ACTIVE = "ACTIVE_EXECUTIONS"
+_RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
 _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and '#')
+_MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
@@ -122,24 +128,31 @@ class TableNames:
 
 
 class BodyCodec:
-    """Record bodies as item attributes: inline text, or a pointer to S3 when too large."""
+    """Record bodies as item attributes: inline text, zlib-compressed binary once larger than
+    ``compress_above`` (DynamoDB bills writes per KB, x2 inside a transaction, and record JSON
+    compresses several times over), or a pointer to S3 when even that is too large."""
 
     def __init__(
         self,
         objects: ObjectStore | None = None,
         base_uri: str | None = None,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
+        compress_above: int = DEFAULT_COMPRESS_ABOVE,
     ) -> None:
         if (objects is None) != (base_uri is None):
             raise ValueError("offloading needs both an object store and a base s3:// URI")
         self.objects = objects
         self.base_uri = base_uri.rstrip("/") if base_uri else None
         self.inline_limit = inline_limit if objects is not None else MAX_INLINE_WITHOUT_OFFLOAD
+        self.compress_above = compress_above
 
     def encode(self, text: str, what: str) -> Item:
         data = text.encode()
-        if len(data) <= self.inline_limit:
+        if len(data) <= self.compress_above:
             return {"body": {"S": text}}
+        packed = zlib.compress(data, 6)
+        if len(packed) <= self.inline_limit:
+            return {"bodyz": {"B": packed}}
         if self.objects is None or self.base_uri is None:
             raise ItemTooLarge(
                 f"{what} is {len(data)} bytes, over what a DynamoDB item holds; configure the S3 "
@@ -152,6 +165,8 @@ class BodyCodec:
     def decode(self, item: Mapping[str, Any]) -> str:
         if "body" in item:
             return str(item["body"]["S"])
+        if "bodyz" in item:
+            return zlib.decompress(item["bodyz"]["B"]).decode()
         if self.objects is None:
             raise ItemTooLarge(
                 f"item {item['pk']['S']}/{item['sk']['S']} points to S3 but no object store is set"
@@ -406,7 +421,31 @@ class DynamoDBStore(ExecutionStateCache):
         was_active = self._known_active(execution.execution_id, transition.expected_version)
         if was_active is None or was_active != active_now:
             actions.append(marker_put if active_now else marker_delete)
+        if execution.status in TERMINAL_EXECUTION_STATUSES:
+            actions.append(self._finish_run(execution))
         return actions
+
+    def _finish_run(self, execution: ExecutionRecord) -> Item:
+        """The run item's final status, written with the terminal status: the PipelineExecution
+        machine stores its task token on this item only while it has none (see
+        pipelines.stepfunctions.asl), so one of the two always completes the token."""
+        names = {"#status": "finalStatus", "#reason": "failureReason"}
+        values: Item = {":status": _s(execution.status)}
+        update = "SET #status = :status"
+        if execution.failure_reason:
+            values[":reason"] = _s(execution.failure_reason[:_MAX_REASON])
+            update += ", #reason = :reason"
+        else:
+            update += " REMOVE #reason"
+        return {
+            "Update": {
+                "TableName": self.tables.state,
+                "Key": _key(_execution_pk(execution.execution_id), f"{_RUN}{execution.run}"),
+                "UpdateExpression": update,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def _known_active(self, execution_id: str, version: int) -> bool | None:
         """Whether the execution was active at ``version``, if the memo knows (saves a write)."""
@@ -752,6 +791,26 @@ class DynamoDBStore(ExecutionStateCache):
 
     def delete_task_token(self, key: str) -> None:
         self.client.delete_item(TableName=self.tables.state, Key=_key(f"TASK_TOKEN#{key}"))
+
+    def finish_token(self, execution_id: str, run: int) -> str | None:
+        """The PipelineExecution machine's task token for ``run``, if it stored one."""
+        item = self._get(_key(_execution_pk(execution_id), f"{_RUN}{run}"))
+        return str(item["token"]["S"]) if item and "token" in item else None
+
+    def clear_finish_token(self, execution_id: str, run: int, token: str) -> None:
+        """Forget a completed token (only that one: a retried run stores its own)."""
+        try:
+            self.client.update_item(
+                TableName=self.tables.state,
+                Key=_key(_execution_pk(execution_id), f"{_RUN}{run}"),
+                UpdateExpression="REMOVE #token",
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": _s(token)},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
 
     # -- primitives -------------------------------------------------------------------------------
 
