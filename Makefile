@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone test lint typecheck unit bench clean
+.PHONY: install demo demo-abalone test lint typecheck unit rehearse bench clean
 
 install: $(STAMP)
 
@@ -39,8 +39,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# --dist loadgroup keeps the deploy rehearsal's tests on one worker (one synth, one deployment).
 unit: install
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist loadgroup
+
+# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it, the template
+# deployed into moto, every handler run from its built assets on Python 3.12 (tests/rehearsal).
+rehearse: install
+	$(BIN)/pytest -q -p no:xdist tests/rehearsal
 
 test: lint typecheck unit
 
@@ -48,4 +54,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache

@@ -205,7 +205,9 @@ class LocalApiGateway:
         data = json.dumps(body).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
-        request.send_header("x-amzn-ErrorType", "AccessDeniedException" if status == 403 else "InternalFailure")
+        request.send_header(
+            "x-amzn-ErrorType", "AccessDeniedException" if status == 403 else "InternalFailure"
+        )
         request.send_header("Content-Length", str(len(data)))
         request.end_headers()
         request.wfile.write(data)

@@ -30,7 +30,9 @@ def runnable() -> Assembly:
 
 
 @pytest.fixture(scope="package")
-def rehearsal(runnable: Assembly, python312: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
+def rehearsal(
+    runnable: Assembly, python312: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Rehearsal]:
     root = tmp_path_factory.mktemp("rehearsal")
     with rehearse(
         runnable,
@@ -44,3 +46,11 @@ def rehearsal(runnable: Assembly, python312: str, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="package")
 def functions_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("team-functions")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``-n auto --dist loadgroup`` the rehearsal runs on one worker: one deployment."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("rehearsal"))

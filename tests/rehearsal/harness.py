@@ -130,7 +130,9 @@ class Rehearsal:
         return store
 
     def steps(self, execution_arn: str) -> dict[str, StepRecord]:
-        page = self.store().list_steps(execution_arn.rsplit("/", 1)[-1], ListQuery(limit=1000, ascending=True))
+        page = self.store().list_steps(
+            execution_arn.rsplit("/", 1)[-1], ListQuery(limit=1000, ascending=True)
+        )
         return {s.step_name: s for s in page.items}
 
     def wait_execution(self, execution_arn: str, timeout: float = 90.0) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def _target_input(target: dict[str, Any], event: dict[str, Any], rule: Rule) -> 
         "aws.events.rule-arn": rule.arn,
         "aws.events.rule-name": rule.name,
         "aws.events.event.ingestion-time": iso_8601_datetime_without_milliseconds(
-            datetime.datetime.now(datetime.timezone.utc)
+            datetime.datetime.now(datetime.UTC)
         ),
     }
     for name, path in (transformer.get("InputPathsMap") or {}).items():
@@ -229,7 +231,10 @@ def _target_input(target: dict[str, Any], event: dict[str, Any], rule: Rule) -> 
     for name, value in values.items():
         placeholder = f"<{name}>"
         if placeholder in text:
-            text = text.replace(placeholder, json.dumps(value) if not isinstance(value, str) or name == "aws.events.event.json" else value)
+            text = text.replace(
+                placeholder,
+                json.dumps(value) if not isinstance(value, str) or name == "aws.events.event.json" else value,
+            )
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -252,9 +257,7 @@ def _patch_event_delivery(monkeypatch: pytest.MonkeyPatch, rehearsal_ref: list[R
 
 
 @contextmanager
-def rehearse(
-    assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Path
-) -> Iterator[Rehearsal]:
+def rehearse(assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Path) -> Iterator[Rehearsal]:
     """Deploy ``assembly`` into a fresh moto and run it until the block ends."""
     monkeypatch = pytest.MonkeyPatch()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -268,7 +271,11 @@ def rehearse(
             host, port = server.get_host_and_port()
             endpoint = f"http://{host}:{port}"
             lambdas = LocalLambdas(
-                python=python, runtime_path=runtime_path, endpoint_url=endpoint, region=assembly.region, log_dir=log_dir
+                python=python,
+                runtime_path=runtime_path,
+                endpoint_url=endpoint,
+                region=assembly.region,
+                log_dir=log_dir,
             )
             lambdas.serve_moto(monkeypatch)
 
@@ -278,7 +285,10 @@ def rehearse(
                 for function in list(lambdas.functions.values()):
                     if function.access_key == access_key:
                         role = function.role_arn.rsplit("/", 1)[-1]
-                        return Caller(assembly.account, f"arn:aws:sts::{assembly.account}:assumed-role/{role}/{function.name}")
+                        return Caller(
+                            assembly.account,
+                            f"arn:aws:sts::{assembly.account}:assumed-role/{role}/{function.name}",
+                        )
                 return None
 
             def invoke(name: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
@@ -311,7 +321,6 @@ def _seed(deployment: Deployment) -> None:
         deployment.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String")
 
 
-
 def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: Path) -> str:
     """A team's own Lambda function (a pipeline's Lambda step calls it): plain Python 3.12, no
     layers; returns its ARN."""
@@ -331,5 +340,7 @@ def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: P
         Code={"ZipFile": b"the rehearsal runs the directory"},
         Timeout=30,
     )["FunctionArn"]
-    rehearsal.lambdas.add(LocalFunction(name=name, arn=arn, handler="index.handler", code=code, timeout=30, role_arn=role))
+    rehearsal.lambdas.add(
+        LocalFunction(name=name, arn=arn, handler="index.handler", code=code, timeout=30, role_arn=role)
+    )
     return str(arn)

@@ -47,7 +47,9 @@ class NoPython312(RuntimeError):
 def find_python312() -> str:
     """``$REHEARSAL_PYTHON``, else ``python3.12`` on PATH, else a pyenv 3.12 (the CI image has one)."""
     candidates = [os.environ.get("REHEARSAL_PYTHON"), shutil.which("python3.12")]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
+    candidates += sorted(
+        glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True
+    )
     for candidate in candidates:
         if not candidate:
             continue
@@ -151,7 +153,10 @@ class _Worker:
         line = self.results.readline()
         if not line:
             code = self.process.wait()
-            return None, {"errorMessage": f"Runtime exited with error: exit status {code}", "errorType": "Runtime.ExitError"}
+            return None, {
+                "errorMessage": f"Runtime exited with error: exit status {code}",
+                "errorType": "Runtime.ExitError",
+            }
         answer = json.loads(line)
         return (answer["payload"], None) if answer["ok"] else (None, answer["error"])
 

@@ -119,7 +119,7 @@ class Deployment:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument)
             if key == "Fn::GetAtt":
@@ -167,7 +167,9 @@ class Deployment:
         attributes = self.created[logical].attributes
         if attribute not in attributes:
             kind = self.template["Resources"][logical]["Type"]
-            raise DeployFailed(f"Fn::GetAtt {logical}.{attribute}: the rehearsal has no such attribute of {kind}")
+            raise DeployFailed(
+                f"Fn::GetAtt {logical}.{attribute}: the rehearsal has no such attribute of {kind}"
+            )
         return attributes[attribute]
 
     def _sub(self, argument: Any) -> str:
@@ -198,7 +200,9 @@ class Deployment:
         for logical in self._order():
             resource = self.template["Resources"][logical]
             try:
-                self.created[logical] = self._create(logical, resource["Type"], resource.get("Properties", {}))
+                self.created[logical] = self._create(
+                    logical, resource["Type"], resource.get("Properties", {})
+                )
             except DeployFailed:
                 raise
             except Exception as exc:
@@ -215,7 +219,7 @@ class Deployment:
         order: list[str] = []
         done: set[str] = set()
         while len(order) < len(resources):
-            ready = sorted(l for l in resources if l not in done and needs[l] <= done)
+            ready = sorted(r for r in resources if r not in done and needs[r] <= done)
             if not ready:
                 raise DeployFailed(f"circular dependencies among {sorted(set(resources) - done)}")
             order += ready
@@ -267,7 +271,9 @@ class Deployment:
         )["Role"]
         for policy in p.get("Policies", []):
             self.client("iam").put_role_policy(
-                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(policy["PolicyDocument"]),
             )
         return Created(name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
@@ -308,7 +314,9 @@ class Deployment:
         else:
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
         if p.get("LifecycleConfiguration"):
-            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(p["LifecycleConfiguration"]))
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration=_lifecycle(p["LifecycleConfiguration"])
+            )
         if (p.get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") is not None:
             s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
@@ -329,7 +337,13 @@ class Deployment:
         for key, value in p.items():
             if key in ("QueueName", "Tags"):
                 continue
-            attributes[key] = json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else str(value)
+            attributes[key] = (
+                json.dumps(value)
+                if isinstance(value, dict)
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -408,7 +422,11 @@ class Deployment:
         return value
 
     def _event_source_mapping(self, logical: str, p: dict[str, Any]) -> Created:
-        kwargs = {k: v for k, v in p.items() if k in ("EventSourceArn", "FunctionName", "BatchSize", "Enabled", "FunctionResponseTypes")}
+        kwargs = {
+            k: v
+            for k, v in p.items()
+            if k in ("EventSourceArn", "FunctionName", "BatchSize", "Enabled", "FunctionResponseTypes")
+        }
         uuid = self.client("lambda").create_event_source_mapping(**kwargs)["UUID"]
         return Created(uuid)
 
@@ -444,9 +462,13 @@ class Deployment:
     def _api_method(self, logical: str, p: dict[str, Any]) -> Created:
         integration = p.get("Integration") or {}
         if integration.get("Type") != "AWS_PROXY":
-            raise DeployFailed(f"{logical}: only AWS_PROXY integrations are rehearsed, not {integration.get('Type')}")
+            raise DeployFailed(
+                f"{logical}: only AWS_PROXY integrations are rehearsed, not {integration.get('Type')}"
+            )
         if p.get("AuthorizationType") != "AWS_IAM":
-            raise DeployFailed(f"{logical}: the API must require AWS_IAM auth, found {p.get('AuthorizationType')}")
+            raise DeployFailed(
+                f"{logical}: the API must require AWS_IAM auth, found {p.get('AuthorizationType')}"
+            )
         function_arn = integration["Uri"].split("/functions/", 1)[1].removesuffix("/invocations")
         self.gateway.apis[p["RestApiId"]].methods.append(
             Method(self._api_paths[p["ResourceId"]], p["HttpMethod"], self.lambdas.by_arn(function_arn).name)
@@ -538,7 +560,10 @@ def _lifecycle(configuration: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's lifecycle rule shape -> the S3 API's."""
     rules = []
     for rule in configuration.get("Rules", []):
-        converted: dict[str, Any] = {"ID": rule.get("Id", _random(8)), "Status": rule.get("Status", "Enabled")}
+        converted: dict[str, Any] = {
+            "ID": rule.get("Id", _random(8)),
+            "Status": rule.get("Status", "Enabled"),
+        }
         converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
         if "ExpirationInDays" in rule:
             converted["Expiration"] = {"Days": rule["ExpirationInDays"]}

@@ -44,7 +44,10 @@ def test_create_start_and_succeed_through_the_api(rehearsal: Rehearsal, function
         RoleArn=role,
         ClientRequestToken="create-api-lambda-0000000000000000001",
     )
-    assert created["PipelineArn"] == f"arn:aws:sagemaker:{rehearsal.region}:{rehearsal.account}:pipeline/api-lambda"
+    assert (
+        created["PipelineArn"]
+        == f"arn:aws:sagemaker:{rehearsal.region}:{rehearsal.account}:pipeline/api-lambda"
+    )
     started = sagemaker.start_pipeline_execution(
         PipelineName="api-lambda",
         PipelineParameters=[{"Name": "Accuracy", "Value": "0.97"}],
@@ -60,5 +63,11 @@ def test_create_start_and_succeed_through_the_api(rehearsal: Rehearsal, function
     assert outputs == {"accuracy": "0.97", "rows": "120"}
     # The step ran where the deployment runs it: the engine, the StepRunner and the function.
     assert rehearsal.lambdas.calls("evaluate")[-1].event == {"accuracy": 0.97}
-    runners = rehearsal.aws("stepfunctions").list_executions(stateMachineArn=rehearsal.output("StepRunnerArn"))
-    assert [e["status"] for e in runners["executions"] if e["name"].startswith(started["PipelineExecutionArn"].rsplit("/", 1)[-1])] == ["SUCCEEDED"]
+    runners = rehearsal.aws("stepfunctions").list_executions(
+        stateMachineArn=rehearsal.output("StepRunnerArn")
+    )
+    assert [
+        e["status"]
+        for e in runners["executions"]
+        if e["name"].startswith(started["PipelineExecutionArn"].rsplit("/", 1)[-1])
+    ] == ["SUCCEEDED"]
