@@ -22,7 +22,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from pipelines.callbacks import CallbackQueue, queue_name
-from pipelines.cli.app import app
+from pipelines.cli.app import EXIT_REFUSED, ConfigOption, app
 from pipelines.cli.progress import ProgressDisplay, final_line
 from pipelines.cli.run_output import (
     callbacks_table,
@@ -52,17 +52,10 @@ from pipelines.store import (
 )
 
 EXIT_NOT_SUCCEEDED = 1
-EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 LATEST = "latest"
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="pipelines.toml to use (default: $PIPELINES_CONFIG, then ./pipelines.toml)."
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (API member names) for scripts.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")]
 ExecutionArgument = Annotated[str, typer.Argument(help="Execution id or ARN, or 'latest'.")]
