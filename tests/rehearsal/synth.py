@@ -144,7 +144,7 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
         )
         seconds = time.perf_counter() - started
         output = done.stdout + done.stderr
-        if done.returncode != 0 and not os.environ.get("REHEARSAL_TOLERATE_NAG_LOCALLY"):  # TODO remove
+        if done.returncode != 0:
             raise SynthFailed(
                 f"`{' '.join(command)}` exited {done.returncode} for context {dict(variant.context)}:\n"
                 + _errors(output)
