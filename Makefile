@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone test lint typecheck unit bench clean
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean
 
 install: $(STAMP)
 
@@ -20,7 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard packag
 # another process through the CLI, as a reviewer would. If the approver fails, the run is killed.
 # The ML example: every Processing/Training/Transform step runs as a local job (prepare.py puts
 # its code in the local object store first).
-demo: install
+demo: demo-abalone
+
+demo-abalone: install
 	$(BIN)/python examples/abalone/prepare.py --config examples/abalone/pipelines.toml
 	$(BIN)/pipelines run examples/abalone/pipeline.json --config examples/abalone/pipelines.toml
 
@@ -39,8 +41,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite needs nothing beside the repository; tests/conformance reads the real-definition
+# corpus (../shared/corpus, or $$PIPELINES_CORPUS) and runs only under `make conformance`.
+# --dist loadgroup keeps the deploy rehearsal's tests on one worker (one synth, one deployment).
 unit: install
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist loadgroup --ignore=tests/conformance
+
+conformance: install
+	$(BIN)/pytest -q -n auto tests/conformance
+
+# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it, the template
+# deployed into moto, every handler run from its built assets on Python 3.12 (tests/rehearsal).
+rehearse: install
+	$(BIN)/pytest -q -p no:xdist tests/rehearsal
 
 test: lint typecheck unit
 
@@ -48,4 +61,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache

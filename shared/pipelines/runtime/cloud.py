@@ -68,6 +68,7 @@ from pipelines.engine import (
 )
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.runners.base import StepFailed, StepPending, StepResult
@@ -86,7 +87,6 @@ from pipelines.store.base import (
     RUNNING_STEP_STATUSES,
     ExecutionRecord,
     ExecutionState,
-    SelectiveExecutionConfig,
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
@@ -291,37 +291,14 @@ class CloudRuntime:
 
     # -- API-originated operations ---------------------------------------------------------------
 
-    def start(
-        self,
-        pipeline_name: str | None = None,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        created_by: dict[str, Any] | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> ExecutionRecord:
-        if not pipeline_name:
-            raise ValidationError("PipelineName is required")
-        pipeline = self.store.get_pipeline(pipeline_name)
+    def start(self, request: StartRequest) -> ExecutionRecord:
+        pipeline = self.store.get_pipeline(request.pipeline_name)
         if pipeline is not None and not pipeline.role_arn:
             raise MissingPipelineRole(
-                f"Pipeline {pipeline_name} has no RoleArn; in the cloud every step runs as the pipeline's role"
+                f"Pipeline {request.pipeline_name} has no RoleArn; in the cloud every step runs as "
+                "the pipeline's role"
             )
-        outcome = self.engine.start(
-            pipeline_name,
-            parameters=parameters,
-            parallelism=parallelism,
-            selective=selective,
-            display_name=display_name,
-            description=description,
-            client_request_token=client_request_token,
-            created_by=created_by,
-            pipeline_version_id=pipeline_version_id,
-        )
+        outcome = self.engine.start(request)
         execution = _execution_of(outcome)
         if not outcome.accepted:
             # A replayed ClientRequestToken: the first request may have died after writing the
