@@ -1,8 +1,12 @@
-"""The engine Lambda and the two Standard state machines it drives.
+"""The engine Lambda, the two Standard state machines it drives, and what keeps runs moving.
 
 The ASL comes from the core (`pipelines.stepfunctions`), so what CDK deploys is exactly what
 the moto tests run. State machine names are fixed so the engine can be given their ARNs
-without a dependency cycle (the machines invoke the engine, the engine starts the machines).
+without a dependency cycle. The StepRunner queues its reports in the engine's FIFO queue
+(consumed by the engine in batches, group = pipeline execution); the PipelineExecution machine
+keeps its task token on the run's item in the state table. An EventBridge rule sends the
+engine every run of either machine that ends FAILED, TIMED_OUT or ABORTED, and a schedule
+runs the engine's sweep (docs/engine-cloud.md).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -22,9 +28,12 @@ from pipelines.stepfunctions import pipeline_execution_definition, step_runner_d
 
 from infra.constructs.data import DataTables
 from infra.constructs.lambdas import handler_function, log_retention
+from infra.constructs.messaging import ENGINE_TIMEOUT
 from infra.nag import acknowledge_unscoped_actions
 from infra.settings import Settings
 
+SWEEP_EVERY = cdk.Duration.minutes(5)
+"""How often the engine's sweep looks for executions that made no progress."""
 PIPELINE_ROLE_PATH = "/pipelines/"
 """Pipeline execution roles live under this IAM path; the StepRunner may assume only those."""
 
@@ -40,6 +49,7 @@ class Engine(Construct):
         tables: DataTables,
         bus: events.IEventBus,
         callback_queue: sqs.IQueue,
+        engine_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -70,7 +80,7 @@ class Engine(Construct):
             handler_dir="engine",
             settings=settings,
             layer=layer,
-            timeout=cdk.Duration.minutes(1),
+            timeout=ENGINE_TIMEOUT,
             description="Pipeline engine: start, step reports, callbacks, stop and retry",
             environment={
                 env.STATE_TABLE: tables.state.table_name,
@@ -80,8 +90,16 @@ class Engine(Construct):
                 env.PIPELINE_EXECUTION_ARN: self.pipeline_execution_arn,
                 env.EVENT_BUS_NAME: bus.event_bus_name,
                 env.CALLBACK_QUEUE_URL: callback_queue.queue_url,
+                env.REPORT_QUEUE_URL: engine_queue.queue_url,
             },
         )
+        self.tables = tables
+        self.engine_queue = engine_queue
+        # One batch holds at most 10 messages (FIFO); a group that fails comes back whole.
+        self.function.add_event_source(
+            event_sources.SqsEventSource(engine_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        engine_queue.grant_send_messages(self.function)  # re-drives and forwarded runner ends
         tables.state.grant_read_write_data(self.function)
         tables.cache.grant_read_write_data(self.function)
         tables.grant_payloads(self.function)
@@ -105,12 +123,52 @@ class Engine(Construct):
                 resources=[self.pipeline_role_arn_pattern],
             )
         )
+        engine_queue.grant_send_messages(self.step_runner)
+        self.pipeline_execution.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="KeepRunTaskToken",
+                actions=["dynamodb:UpdateItem", "dynamodb:GetItem"],
+                resources=[tables.state.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["EXECUTION#*"]}},
+            )
+        )
         self.step_runner_role = self.step_runner.role
+        self._route_runs_that_end_badly()
+        self.sweep = events.Rule(
+            self,
+            "Sweep",
+            description="The engine re-drives executions that made no progress",
+            schedule=events.Schedule.rate(SWEEP_EVERY),
+            targets=[
+                targets.LambdaFunction(
+                    self.function, event=events.RuleTargetInput.from_object({"action": "Sweep"})
+                )
+            ],
+        )
         # cfn-lint's Step Functions schema predates JSONata: it rejects `TimeoutSeconds: "{% ... %}"`,
         # which JSONata states accept (the Lambda route's per-step timeout comes from the input).
         cfn_machine = self.step_runner.node.default_child
         assert isinstance(cfn_machine, cdk.CfnResource)
         cfn_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3601"]}})
+
+    def _route_runs_that_end_badly(self) -> None:
+        """Step Functions status-change events (default bus, best effort) of both machines'
+        runs that end without a normal finish go to the engine, which queues each in its
+        execution's group: a StepRunner that never reported fails its step."""
+        self.runs_that_end = events.Rule(
+            self,
+            "RunsThatEnd",
+            description="StepRunner and PipelineExecution runs that end FAILED, TIMED_OUT or ABORTED",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "stateMachineArn": [self.step_runner_arn, self.pipeline_execution_arn],
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                },
+            ),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=8)],
+        )
 
     def drive_statements(self) -> list[iam.PolicyStatement]:
         """What carrying out engine decisions takes: start, stop and describe executions of the
@@ -170,11 +228,13 @@ class Engine(Construct):
             state_machine_name=name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(json.dumps(asl)),
-            definition_substitutions={"EngineFunctionArn": self.function.function_arn},
+            definition_substitutions={
+                "ReportQueueUrl": self.engine_queue.queue_url,
+                "StateTable": self.tables.state.table_name,
+            },
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        self.function.grant_invoke(machine)
         acknowledge_unscoped_actions(
             machine.role,
             "X-Ray trace upload and CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends)",

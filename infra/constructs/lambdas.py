@@ -6,6 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.nag import acknowledge_unscoped_actions
@@ -24,6 +25,7 @@ def handler_function(
     timeout: cdk.Duration = cdk.Duration.seconds(30),
     memory_size: int = 512,
     description: str,
+    dead_letter_queue: sqs.IQueue | None = None,
 ) -> lambda_.Function:
     log_group = logs.LogGroup(
         scope,
@@ -44,6 +46,7 @@ def handler_function(
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         description=description,
+        dead_letter_queue=dead_letter_queue,
         environment={
             "POWERTOOLS_SERVICE_NAME": f"pipelines-{handler_dir}",
             "POWERTOOLS_METRICS_NAMESPACE": "SelfHostedPipelines",

@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pipelines.deploy import settings as env
 
@@ -15,7 +16,7 @@ from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.engine import Engine
 from infra.constructs.execution_role import PipelineExecutionRole
 from infra.constructs.lambdas import handler_function
-from infra.constructs.messaging import Messaging
+from infra.constructs.messaging import Messaging, dead_letter_alarm
 from infra.constructs.triggers import Triggers
 from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import core_layer
@@ -55,6 +56,7 @@ class PipelinesStack(cdk.Stack):
             tables=self.tables,
             bus=self.messaging.bus,
             callback_queue=self.messaging.callback_queue,
+            engine_queue=self.messaging.engine_queue,
         )
         shared_env = {
             env.STATE_TABLE: self.tables.state.table_name,
@@ -66,9 +68,20 @@ class PipelinesStack(cdk.Stack):
             env.CALLBACK_QUEUE_URL: self.messaging.callback_queue.queue_url,
             env.ENGINE_FUNCTION_NAME: self.engine.function.function_name,
         }
+        # Schedules and rules invoke the trigger asynchronously: an invocation that still fails
+        # after Lambda's retries lands here, and the alarm says a start was lost.
+        self.trigger_dlq = sqs.Queue(
+            self,
+            "TriggerDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.trigger_dlq_alarm = dead_letter_alarm(self, "TriggerDeadLettersAlarm", self.trigger_dlq)
         self.trigger_function = handler_function(
             self,
             "TriggerFunction",
+            dead_letter_queue=self.trigger_dlq,
             handler_dir="trigger",
             settings=settings,
             layer=self.layer,

@@ -78,7 +78,7 @@ def test_state_machines_deploy_exactly_the_core_asl(template: Template, suffix: 
     [machine] = [m for m in machines.values() if m["Properties"]["StateMachineName"].endswith(suffix)]
     props = machine["Properties"]
     assert json.loads(props["DefinitionString"]) == expected()
-    assert set(props["DefinitionSubstitutions"]) == {"EngineFunctionArn"}
+    assert set(props["DefinitionSubstitutions"]) <= {"ReportQueueUrl", "StateTable"}
     assert props["StateMachineType"] == "STANDARD"
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -90,9 +90,9 @@ def test_state_machines_pass_asl_validator(template: Template, tmp_path: Path) -
     for logical_id, machine in _resources(template, "AWS::StepFunctions::StateMachine").items():
         path = tmp_path / f"{logical_id}.json"
         path.write_text(
-            machine["Properties"]["DefinitionString"].replace(
-                "${EngineFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:engine"
-            )
+            machine["Properties"]["DefinitionString"]
+            .replace("${ReportQueueUrl}", "https://sqs.us-east-1.amazonaws.com/123456789012/engine.fifo")
+            .replace("${StateTable}", "state")
         )
         result = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -114,7 +114,11 @@ def test_api_uses_iam_auth_and_admits_sharing_accounts(template: Template) -> No
 
 def test_callback_queue_has_a_dead_letter_queue(template: Template) -> None:
     queues = _resources(template, "AWS::SQS::Queue")
-    with_dlq = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    with_dlq = [
+        q
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"] and not q["Properties"].get("FifoQueue")
+    ]
     assert len(with_dlq) == 1
     assert with_dlq[0]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
 
@@ -139,7 +143,41 @@ def test_step_runner_role_only_assumes_pipeline_roles_and_reports(template: Temp
     assume = [s for s in statements if "sts:AssumeRole" in _actions(s)]
     assert len(assume) == 1
     assert "role/pipelines/*" in json.dumps(assume[0]["Resource"])
-    assert "lambda:InvokeFunction" in actions
+    assert "sqs:SendMessage" in actions  # its reports go to the engine's queue
+    assert "lambda:InvokeFunction" not in actions
+
+
+def test_the_engine_consumes_its_fifo_queue_in_batches_with_partial_failures(template: Template) -> None:
+    [mapping] = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["BatchSize"] == 10
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queues = _resources(template, "AWS::SQS::Queue")
+    fifo = {k: q["Properties"] for k, q in queues.items() if q["Properties"].get("FifoQueue")}
+    [engine_queue] = [p for p in fifo.values() if "RedrivePolicy" in p]
+    assert engine_queue["VisibilityTimeout"] >= 6 * 300  # 6x the engine's timeout
+    assert len(fifo) == 2  # the queue and its dead letters
+
+
+def test_runs_that_end_badly_and_the_sweep_reach_the_engine(template: Template) -> None:
+    rules = _resources(template, "AWS::Events::Rule")
+    patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
+    [ended] = [p for p in patterns if p and p.get("source") == ["aws.states"]]
+    assert ended["detail-type"] == ["Step Functions Execution Status Change"]
+    assert sorted(ended["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert len(ended["detail"]["stateMachineArn"]) == 2
+    [sweep] = [r for r in rules.values() if r["Properties"].get("ScheduleExpression")]
+    assert sweep["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    assert json.loads(sweep["Properties"]["Targets"][0]["Input"]) == {"action": "Sweep"}
+
+
+def test_dead_letter_queues_raise_alarms_and_the_trigger_has_one(template: Template) -> None:
+    functions = _resources(template, "AWS::Lambda::Function")
+    with_dlq = [f for f in functions.values() if "DeadLetterConfig" in f["Properties"]]
+    assert len(with_dlq) == 1 and "Starts pipeline executions" in with_dlq[0]["Properties"]["Description"]
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    watched = [a["Properties"]["MetricName"] for a in alarms.values()]
+    assert watched.count("ApproximateNumberOfMessagesVisible") >= 2
 
 
 def test_engine_can_start_only_our_two_state_machines(template: Template) -> None:
