@@ -104,8 +104,11 @@ def load_engine_handler() -> ModuleType:
 class FifoEventSource:
     """Lambda's SQS event source mapping for the engine's FIFO queue (see the module docstring)."""
 
-    def __init__(self, queue_url: str, lambdas: Any, sqs: Any, pollers: int = POLLERS) -> None:
+    def __init__(
+        self, queue_url: str, lambdas: Any, sqs: Any, pollers: int = POLLERS, function: str = ENGINE_FUNCTION
+    ) -> None:
         self.queue_url = queue_url
+        self.function = function
         self.lambdas = lambdas
         self.sqs = sqs
         self.delivered: list[dict[str, Any]] = []  # every message body handed to the engine
@@ -155,7 +158,7 @@ class FifoEventSource:
         with self._lock:
             self.delivered.extend(json.loads(m["Body"]) for m in messages)
         response = self.lambdas.invoke(
-            FunctionName=ENGINE_FUNCTION, Payload=json.dumps({"Records": records}).encode()
+            FunctionName=self.function, Payload=json.dumps({"Records": records}).encode()
         )
         answer = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError") or not isinstance(answer, dict):

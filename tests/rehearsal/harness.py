@@ -306,6 +306,8 @@ def rehearse(assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Pa
                 deployment.deploy()
                 yield rehearsal
             finally:
+                for source in deployment.event_sources:
+                    source.close()
                 rehearsal.stop_machines()
                 lambdas.close()
                 gateway.close()

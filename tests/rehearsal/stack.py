@@ -29,6 +29,7 @@ from typing import Any
 
 import boto3
 
+from tests.cloud.harness import FifoEventSource
 from tests.rehearsal.apigateway import LocalApiGateway, Method, RestApi
 from tests.rehearsal.invoker import LocalFunction, LocalLambdas
 from tests.rehearsal.synth import Assembly
@@ -95,6 +96,7 @@ class Deployment:
     created: dict[str, Created] = field(default_factory=dict)
     layers: dict[str, Path] = field(default_factory=dict)  # layer version ARN -> asset dir
     custom_properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    event_sources: list[FifoEventSource] = field(default_factory=list)
 
     @property
     def template(self) -> dict[str, Any]:
@@ -422,6 +424,17 @@ class Deployment:
         return value
 
     def _event_source_mapping(self, logical: str, p: dict[str, Any]) -> Created:
+        source = str(p.get("EventSourceArn", ""))
+        if source.startswith("arn:") and ":sqs:" in source and source.endswith(".fifo"):
+            # moto's mapping fires inside SendMessage, one message per invocation, and ignores
+            # ReportBatchItemFailures: Lambda's FIFO poller is played by FifoEventSource instead.
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=source.rsplit(":", 1)[1])["QueueUrl"]
+            poller = FifoEventSource(
+                url, self.client("lambda"), sqs, function=str(p["FunctionName"]), pollers=2
+            )
+            self.event_sources.append(poller)
+            return Created(f"fifo-poller-{logical}")
         kwargs = {
             k: v
             for k, v in p.items()

@@ -83,6 +83,7 @@ class Outcome:
     accepted: bool = True  # False: the call was a no-op (duplicate or stale report, lost claim)
     read_version: int | None = None  # the execution version the decision read (None: new execution)
     claimed: list[str] = field(default_factory=list)  # steps_started: the steps this call claimed
+    more: bool = False  # the decision was cut at the transaction limit (the engine continues it)
 
     @property
     def finished(self) -> bool:

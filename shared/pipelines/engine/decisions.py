@@ -97,10 +97,18 @@ class Decisions:
             running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
             blocked = blocks_new_starts(current.values(), catchable)
             settled_now = False  # a step ended at once, which may make others ready
+            if stopping:
+                self.propagate_stop(plan, compiled)
+            if plan.full:
+                plan.more = True
+                return
             if not blocked:
                 ready = ready_steps(topology, current, scope, stopping=stopping)
                 limit = plan.execution.parallelism
                 for name in ready:
+                    if plan.full:
+                        plan.more = True
+                        return
                     step = compiled.steps[name]
                     if step.type == "Condition":
                         self.decide_condition(plan, compiled, step)
@@ -405,7 +413,15 @@ class Decisions:
 
     def stop(self, plan: Plan, compiled: Compiled) -> None:
         plan.update_execution(status="Stopping")
+        self.propagate_stop(plan, compiled)
+
+    def propagate_stop(self, plan: Plan, compiled: Compiled) -> None:
+        """In a Stopping execution, each step that still runs as if nothing happened gets its
+        stop (as many as one decision holds; :meth:`advance` carries on with the rest)."""
         for name, record in list(plan.current_steps().items()):
+            if plan.full:
+                plan.more = True
+                return
             if record.status == "Starting":
                 self._end(plan, record, "Stopped")
             elif record.status == "Executing":

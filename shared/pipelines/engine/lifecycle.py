@@ -216,7 +216,7 @@ class Engine:
                         return replay
                 continue
             record_last_run(self.store, pipeline, now)
-            return plan.outcome()
+            return self._continued(execution_id, plan.outcome())
         raise ConflictError("Could not start the pipeline execution: too many concurrent conflicts.")
 
     def _definition_to_run(
@@ -387,6 +387,33 @@ class Engine:
         return self._transact(execution, with_advance)
 
     def _transact(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
+        """One decision, then as many follow-ups as it needs when it was cut at the
+        transaction limit (planner.MAX_RECORDS_PER_DECISION); their actions and changes add up."""
+        outcome = self._transact_once(execution, decide)
+        return self._continued(execution, outcome)
+
+    def _continued(self, execution: str, outcome: Outcome) -> Outcome:
+        while outcome.more and outcome.accepted:
+            follow = self._transact_once(execution, self._advance_only)
+            outcome = Outcome(
+                execution=follow.execution,
+                actions=[*outcome.actions, *follow.actions],
+                changes=[*outcome.changes, *follow.changes],
+                steps=follow.steps,
+                accepted=True,
+                read_version=outcome.read_version,
+                claimed=outcome.claimed,
+                more=follow.more,
+            )
+        return outcome
+
+    def _advance_only(self, plan: Plan, compiled: Compiled) -> bool:
+        if plan.execution.status in TERMINAL_EXECUTION_STATUSES:
+            return False
+        self.decisions.advance(plan, compiled)
+        return True
+
+    def _transact_once(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
         execution_id = execution_id_of(execution)
         lost_in = 0.0
         for conflicts in range(_MAX_CONFLICT_RETRIES):

@@ -24,6 +24,14 @@ from pipelines.store.base import (
     TrialRecord,
 )
 
+MAX_RECORDS_PER_DECISION = 90
+"""The most step and token records one decision writes. A DynamoDB transaction holds 100
+items, and the execution's own items (the execution, its definition snapshot, its active
+marker, its run) ride along; a decision that would change more is cut there (``Plan.more``)
+and the engine goes on with further decisions, each a complete, valid state: what was not yet
+launched is simply not launched yet, as under a parallelism limit. A crash between two of them
+leaves such a state, which the next event (or a resume, or the cloud's sweep) carries on."""
+
 
 class Plan:
     def __init__(self, state: ExecutionState, now: datetime, *, new: bool = False) -> None:
@@ -44,6 +52,7 @@ class Plan:
         self.idempotency: IdempotencyRecord | None = None
         self.actions: list[Action] = []
         self.changes: list[StatusChange] = []
+        self.more = False  # cut at MAX_RECORDS_PER_DECISION: another decision must follow
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -53,6 +62,12 @@ class Plan:
         if run == 1:
             return self.steps  # a first run has only its own records
         return {n: r for n, r in self.steps.items() if r.run == run or r.status == "Succeeded"}
+
+    @property
+    def full(self) -> bool:
+        """Whether this decision already writes as many records as one transaction allows."""
+        size = len(self._written) + len(self.callback_tokens) + len(self.release_callback_tokens)
+        return size >= MAX_RECORDS_PER_DECISION
 
     @property
     def changed(self) -> bool:
@@ -141,4 +156,5 @@ class Plan:
             steps=dict(self.steps),
             accepted=accepted,
             read_version=None if self.new else self.base.execution.version,
+            more=self.more,
         )

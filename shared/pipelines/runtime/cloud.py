@@ -509,7 +509,7 @@ class CloudRuntime:
         for execution in self.store.list_unfinished_executions():
             if now - execution.modified_at < SWEEP_AFTER:
                 continue
-            window = int(now.timestamp() // SWEEP_AFTER.total_seconds())
+            window = int(now.timestamp() // 60)  # one re-drive per execution and minute
             self._queue(execution.execution_id, {"action": "Redrive", "check": True}, f"sweep-{window}")
             swept.append(execution.execution_id)
         return swept

@@ -1,0 +1,194 @@
+"""Nothing hangs and nothing starts twice: wide DAGs, crashes between and inside decisions,
+reports that come twice or late, StepRunners and runs aborted by hand, starts that died after
+their records were written (all in moto, through the same doors as on AWS)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pipelines.runtime import cloud as cloud_runtime
+from pipelines.runtime.cloud import CloudRuntime
+from pipelines.store.dynamodb import DynamoDBStore
+
+from tests.cloud.drivers import step_of_job
+from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
+from tests.cloud.moto_patches import Complete, Failed, Hold, JobOutcome, lambda_context
+from tests.cloud.scenarios import CAPACITY, pipeline, processing, training
+
+
+def started_once(cloud: Cloud, execution_id: str) -> Counter[str]:
+    """Every StepRunner (one per step attempt) and every job was started once; returns the
+    number of jobs per step."""
+    runners = Counter(r["name"] for r in cloud.runner_executions(execution_id))
+    jobs = Counter(name for _kind, name in cloud.moto.jobs.created)
+    assert set(runners.values()) <= {1} and set(jobs.values()) <= {1}, (runners, jobs)
+    return Counter(step_of_job(name)[0] for name in jobs)
+
+
+def test_five_hundred_independent_steps_start_and_finish(cloud: Cloud) -> None:
+    width = 500
+    cloud.register(json.dumps(pipeline(*(processing(f"S{i}") for i in range(width)))))
+    final = cloud.run(timeout=600)
+
+    assert final.status == "Succeeded", final.failure_reason
+    steps = cloud.steps(final.execution_id)
+    assert len(steps) == width and {s.status for s in steps.values()} == {"Succeeded"}
+    assert len(started_once(cloud, final.execution_id)) == width
+
+
+def test_an_engine_that_dies_between_the_chunks_of_a_wide_decision_is_finished_by_the_redelivery(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 150-wide layer after A is decided in two transactions; the invocation dies after the
+    first. The queue redelivers A's report and the engine decides the rest, once."""
+    applied: list[int] = []
+    real_apply = DynamoDBStore.apply
+
+    def dies_after_the_first_chunk(self: DynamoDBStore, transition: Any) -> None:
+        real_apply(self, transition)
+        launched = [
+            w for w in transition.steps if w.expected_version is None and w.record.step_name.startswith("W")
+        ]
+        if launched:
+            applied.append(len(launched))
+            if len(applied) == 1:
+                raise RuntimeError("the engine Lambda timed out between two transactions")
+
+    monkeypatch.setattr(DynamoDBStore, "apply", dies_after_the_first_chunk)
+    wide = [processing(f"W{i}", DependsOn=["A"]) for i in range(150)]
+    cloud.register(json.dumps(pipeline(processing("A"), *wide)))
+    final = cloud.run(timeout=300)
+
+    assert final.status == "Succeeded", final.failure_reason
+    assert applied[0] < 150 and sum(applied) == 150  # cut at the transaction limit, then finished
+    assert len(cloud.events.failed) >= 1  # the batch came back once
+    assert len(started_once(cloud, final.execution_id)) == 151
+
+
+def test_a_late_report_of_an_earlier_attempt_changes_nothing(cloud: Cloud) -> None:
+    outcomes: list[JobOutcome] = [Failed(CAPACITY), Complete(), Complete()]
+    cloud.moto.jobs.decide = lambda kind, name, request: outcomes.pop(0)
+    policy = {"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 1, "MaxAttempts": 1}
+    cloud.register(
+        json.dumps(
+            pipeline(training("Train", RetryPolicies=[policy]), processing("After", DependsOn=["Train"]))
+        )
+    )
+    final = cloud.run()
+    assert final.status == "Succeeded", final.failure_reason
+
+    first = [r for r in cloud.events.reports("Train") if r["report"]["attempt"] == 1]
+    assert first and "error" in first[0]["outcome"]
+    cloud.sqs.send_message(
+        QueueUrl=cloud.events.queue_url,
+        MessageBody=json.dumps(first[0]),
+        MessageGroupId=final.execution_id,
+        MessageDeduplicationId="reordered",
+    )
+    wait_until(lambda: len(cloud.events.reports("Train")) == 3)
+    wait_until(cloud.events.idle)
+    assert cloud.execution(final.execution_id).version == final.version
+    record = cloud.steps(final.execution_id)["Train"]
+    assert (record.status, record.attempt) == ("Succeeded", 2)
+    started_once(cloud, final.execution_id)
+
+
+def test_a_step_runner_aborted_by_hand_fails_its_step_with_the_reason(cloud: Cloud) -> None:
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
+    cloud.register(json.dumps(pipeline(training("Train"), processing("After", DependsOn=["Train"]))))
+    execution = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held))
+    (runner,) = cloud.runner_executions(execution.execution_id)
+    cloud.sfn.stop_execution(
+        executionArn=runner["executionArn"], error="Operator", cause="aborted in the console"
+    )
+    wait_until(
+        lambda: cloud.sfn.describe_execution(executionArn=runner["executionArn"])["status"] == "ABORTED"
+    )
+
+    assert "queued" in cloud.status_change(runner["executionArn"])
+    final = cloud.wait(execution.execution_arn)
+
+    record = cloud.steps(final.execution_id)["Train"]
+    assert (final.status, record.status) == ("Failed", "Failed")
+    assert record.failure_reason is not None
+    assert f"StepRunner execution {runner['name']} ended ABORTED without reporting" in record.failure_reason
+    assert "After" not in cloud.steps(final.execution_id)
+    started_once(cloud, final.execution_id)
+    # the same event again (EventBridge delivers at least once) changes nothing
+    cloud.status_change(runner["executionArn"])
+    wait_until(cloud.events.idle)
+    assert cloud.execution(final.execution_id).version == final.version
+
+
+def test_the_sweep_fails_a_step_whose_runner_ended_without_an_event(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status-change events are best effort: the sweep compares each running step with its
+    StepRunner's DescribeExecution."""
+    monkeypatch.setattr(cloud_runtime, "SWEEP_AFTER", timedelta(0))
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
+    cloud.register(json.dumps(pipeline(training("Train"))))
+    execution = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held))
+    (runner,) = cloud.runner_executions(execution.execution_id)
+    cloud.sfn.stop_execution(executionArn=runner["executionArn"])
+    wait_until(
+        lambda: cloud.sfn.describe_execution(executionArn=runner["executionArn"])["status"] == "ABORTED"
+    )
+
+    swept = cloud.moto.handlers[ENGINE_FUNCTION]({"action": "Sweep"}, lambda_context(ENGINE_FUNCTION, "arn"))
+    assert swept == {"swept": [execution.execution_id]}
+    final = cloud.wait(execution.execution_arn)
+    assert final.status == "Failed"
+    assert "ended ABORTED without reporting" in (
+        cloud.steps(final.execution_id)["Train"].failure_reason or ""
+    )
+
+
+def test_a_start_that_died_after_writing_its_records_is_recovered_by_the_sweep(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cloud_runtime, "SWEEP_AFTER", timedelta(0))
+    real_launch = CloudRuntime._launch
+    died: list[str] = []
+
+    def dies(self: CloudRuntime, outcome: Any) -> None:
+        if not died:
+            died.append("launch")
+            raise RuntimeError("the engine Lambda died after engine.start wrote the records")
+        real_launch(self, outcome)
+
+    monkeypatch.setattr(CloudRuntime, "_launch", dies)
+    cloud.register(json.dumps(pipeline(processing("A"), processing("B", DependsOn=["A"]))))
+    with pytest.raises(Exception, match="died after engine.start"):
+        cloud.start()
+    (stuck,) = cloud.store.list_unfinished_executions()
+    assert cloud.runner_executions(stuck.execution_id) == []
+
+    cloud.moto.handlers[ENGINE_FUNCTION]({"action": "Sweep"}, lambda_context(ENGINE_FUNCTION, "arn"))
+    final = cloud.wait(stuck.execution_arn)
+    assert final.status == "Succeeded"
+    assert set(started_once(cloud, final.execution_id)) == {"A", "B"}
+
+
+def test_a_pipeline_execution_run_aborted_by_hand_stops_the_execution(cloud: Cloud) -> None:
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
+    cloud.register(json.dumps(pipeline(training("Train"))))
+    execution = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held))
+    arn = (
+        cloud.machines["PipelineExecution"].replace(":stateMachine:", ":execution:")
+        + f":{execution.execution_id}"
+    )
+    cloud.sfn.stop_execution(executionArn=arn)
+    wait_until(lambda: cloud.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED")
+
+    cloud.status_change(arn)
+    final = cloud.wait(execution.execution_arn)
+    assert final.status == "Stopped"
+    assert cloud.steps(final.execution_id)["Train"].status == "Stopped"
