@@ -26,6 +26,7 @@ from pipelines.api.sts import StsService
 from pipelines.api.wire import JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
+from pipelines.registry import ModelRegistry
 from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.triggers.fire import operations_starter
@@ -106,7 +107,14 @@ def build_embedded_api(
     operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
     services = Services(
         sagemaker=JsonService(
-            "sagemaker", sagemaker_handlers(operations, jobs=runtime.jobs), strict_shapes=strict_shapes
+            "sagemaker",
+            sagemaker_handlers(
+                operations,
+                jobs=runtime.jobs,
+                registry=ModelRegistry.from_config(config),
+                publish=runtime.publisher.publish,
+            ),
+            strict_shapes=strict_shapes,
         ),
         region=config.region,
         default_account=config.account_id,

@@ -101,7 +101,7 @@ def _moment(value: Any) -> datetime | None:
     return parse_to_aware_datetime(value)
 
 
-def _ms(value: Any) -> int | None:
+def epoch_ms(value: Any) -> int | None:
     """Milliseconds since the epoch: the precision times have on the wire."""
     moment = _moment(value)
     return None if moment is None else round(moment.timestamp() * 1000)
@@ -110,8 +110,8 @@ def _ms(value: Any) -> int | None:
 def _within(describe: dict[str, Any], params: dict[str, Any]) -> bool:
     """The List* time filters (After/Before are exclusive, as the service applies them)."""
     for key in ("CreationTime", "LastModifiedTime"):
-        moment = _ms(describe.get(key) or describe.get("CreationTime"))
-        after, before = _ms(params.get(f"{key}After")), _ms(params.get(f"{key}Before"))
+        moment = epoch_ms(describe.get(key) or describe.get("CreationTime"))
+        after, before = epoch_ms(params.get(f"{key}After")), epoch_ms(params.get(f"{key}Before"))
         if moment is None:
             continue
         if after is not None and not moment > after:
