@@ -159,13 +159,13 @@ def parse_pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
 def pipeline_name_for(file: Path, explicit: str | None, metadata: Any = None) -> str:
     """``--pipeline-name`` as given, else the definition's ``Metadata.PipelineName``, else the
     file's stem made into a valid pipeline name."""
+    source = "--pipeline-name"
     if explicit is None and isinstance(metadata, dict) and isinstance(metadata.get("PipelineName"), str):
-        explicit = metadata["PipelineName"]
+        explicit, source = metadata["PipelineName"], "the definition's Metadata.PipelineName"
     if explicit is not None:
         if not _PIPELINE_NAME.match(explicit):
             raise UsageError(
-                f"pipeline name {explicit!r} (from --pipeline-name or the definition's Metadata.PipelineName) "
-                "is not a valid pipeline name: use letters, digits and "
+                f"{source} {explicit!r} is not a valid pipeline name: use letters, digits and "
                 "single hyphens, starting and ending with a letter or digit (at most 256 characters)"
             )
         return explicit
