@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import threading
 import time
@@ -47,6 +48,8 @@ ACCOUNT = "123456789012"
 ENGINE_FUNCTION = "pipelines-engine"
 REPORT_QUEUE = "pipelines-engine.fifo"
 POLLERS = 4
+LOG = logging.getLogger(__name__)
+_RECEIVE_LOCK = threading.Lock()
 RETRY_VISIBILITY_SECONDS = 1
 """A failed batch's messages come back after this (the deployed queue waits its visibility
 timeout, 6x the function's timeout; tests do not wait minutes)."""
@@ -130,6 +133,9 @@ class FifoEventSource:
                 self._busy += 1
             try:
                 delivered = self._deliver_once()
+            except Exception:  # Lambda's poller outlives a failed poll; so does this one
+                LOG.exception("polling %s failed", self.queue_url)
+                delivered = False
             finally:
                 with self._lock:
                     self._busy -= 1
@@ -137,14 +143,22 @@ class FifoEventSource:
                 time.sleep(0.005)
 
     def _deliver_once(self) -> bool:
-        messages = self.sqs.receive_message(
+        with _RECEIVE_LOCK:  # moto's FIFO receive is not thread-safe (SQS serves it atomically)
+            messages = self._receive()
+        if not messages:
+            return False
+        return self._handle(messages)
+
+    def _receive(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=10,
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
-            return False
+        return messages
+
+    def _handle(self, messages: list[dict[str, Any]]) -> bool:
         records = [
             {
                 "messageId": m["MessageId"],

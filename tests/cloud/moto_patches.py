@@ -45,7 +45,8 @@ SageMaker
 - a second job with the same name is rejected with ResourceInUse (moto accepts it silently);
 - :class:`JobControl` decides how each created job ends (moto's jobs are born Completed).
 
-DynamoDB: the global-lock patch of :mod:`tests.cloud.moto_dynamodb`.
+DynamoDB: the global-lock patch of :mod:`tests.cloud.moto_dynamodb`. SQS: one lock around every
+request as well (moto's FIFO receive iterates a queue's messages while sends append to it).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+from moto.sqs.responses import SQSResponse
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import (
     ExecutionStatus,
@@ -253,6 +255,14 @@ class FakeTaskFailed(Exception):
     """Raised by a ``.sync`` fake: the Task fails with States.TaskFailed and this cause."""
 
 
+def _serialised(real: Callable[[Any], Any], lock: Any) -> Callable[[Any], Any]:
+    def call_action(self: Any) -> Any:
+        with lock:
+            return real(self)
+
+    return call_action
+
+
 def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     """Apply every patch (undone by ``monkeypatch``) and return what they record."""
     state = MotoCloud()
@@ -263,6 +273,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_stop_and_tokens(monkeypatch)
     _patch_sagemaker(monkeypatch, state)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+    monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
     return state
 
 

@@ -361,7 +361,9 @@ def test_every_start_argument_reaches_the_engine_lambda(cloud: Cloud) -> None:
     )
 
     sent = [
-        e for name, e in cloud.moto.invocations if name == ENGINE_FUNCTION and e["action"] == "StartExecution"
+        e
+        for name, e in cloud.moto.invocations
+        if name == ENGINE_FUNCTION and e.get("action") == "StartExecution"
     ]
     assert StartRequest.model_validate(sent[-1]["request"]) == StartRequest(
         pipeline_name="p",

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.engine import Engine, FakeClock, StartRequest, upsert_pipeline
+from pipelines.engine import Engine, FakeClock, RunStep, StartRequest, upsert_pipeline
 from pipelines.errors import ValidationError
 from pipelines.objects.s3 import S3ObjectStore
-from pipelines.store.base import ListQuery
+from pipelines.store.base import ListQuery, StepWrite, Transition
 from pipelines.store.dynamodb import DynamoDBStore, ItemTooLarge, TableNames, task_token_key
 
 from tests.cloud.moto_dynamodb import REGION, new_tables, serialised_dynamodb
@@ -77,11 +77,31 @@ def test_a_decision_too_big_for_one_transaction_moves_the_side_records_after_it(
     assert [t.name for t in store.list_trials("wide", ListQuery()).items] == [execution.execution_id]
 
 
-def test_more_step_changes_than_a_transaction_holds_are_refused_clearly(store: DynamoDBStore) -> None:
+def test_a_start_wider_than_a_transaction_is_decided_in_several_and_the_store_refuses_one_too_big(
+    store: DynamoDBStore,
+) -> None:
     engine = Engine(store, clock=FakeClock())
-    upsert_pipeline(store, "wider", fan_out(100, PipelineExperimentConfig=None))
+    upsert_pipeline(store, "wider", fan_out(250, PipelineExperimentConfig=None))
+    outcome = engine.start(StartRequest(pipeline_name="wider"))
+
+    assert outcome.execution is not None and not outcome.more
+    launched = [a.step_name for a in outcome.actions if isinstance(a, RunStep)]
+    assert sorted(launched) == sorted(f"S{i}" for i in range(250))  # each exactly once
+    state = engine.state(outcome.execution.execution_id)
+    assert len(state.steps) == 250 and {r.status for r in state.steps.values()} == {"Starting"}
+    assert state.execution.version == 3  # 90 + 90 + 70 launches, one transaction each
+
+    record = state.steps["S0"]
+    too_big = Transition(
+        execution=state.execution.model_copy(update={"version": state.execution.version + 1}),
+        expected_version=state.execution.version,
+        steps=[
+            StepWrite(record.model_copy(update={"step_name": f"X{i}", "version": 1}), None)
+            for i in range(101)
+        ],
+    )
     with pytest.raises(ValidationError, match="more than a DynamoDB transaction holds"):
-        engine.start(StartRequest(pipeline_name="wider"))
+        store.apply(too_big)
 
 
 def test_callback_tokens_and_cache_entries_expire_by_ttl(store: DynamoDBStore) -> None:
