@@ -5,6 +5,7 @@ The server is strict: every response is checked against botocore's output shape.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -264,3 +265,17 @@ def test_sts_answers_with_the_callers_account(served: Served) -> None:
     assert served.client("sts").get_caller_identity()["Account"] == "000000000000"
     identity = served.client("sts", "AKIDREADER").get_caller_identity()
     assert (identity["Account"], identity["Arn"]) == ("111111111111", "arn:aws:iam::111111111111:root")
+
+
+def test_each_request_is_logged_with_its_outcome(served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pipelines.api.requests")
+    sm = served.client("sagemaker")
+    sm.list_pipelines()
+    with pytest.raises(ClientError):
+        sm.describe_processing_job(ProcessingJobName="missing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipelines.api.requests"]
+    assert any(line.startswith("POST sagemaker SageMaker.ListPipelines 200 ") for line in lines), lines
+    assert any(
+        line.startswith("POST sagemaker SageMaker.DescribeProcessingJob 400 ") for line in lines
+    ), lines
+    assert all(line.endswith(" ms") for line in lines)

@@ -33,6 +33,7 @@ PIPELINE_OPERATIONS = (
     "DescribePipeline",
     "ListPipelines",
     "ListPipelineVersions",
+    "UpdatePipelineVersion",
     "ListTags",
     "AddTags",
     "DeleteTags",

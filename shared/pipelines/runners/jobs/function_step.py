@@ -89,7 +89,7 @@ class FunctionStepProgram:
         )
         (job.workspace.ml / "output" / "remote_function" / "objects").mkdir(parents=True, exist_ok=True)
         job.workspace.scratch.mkdir(parents=True, exist_ok=True)
-        job.ctx.log(job.label.reason(f"running the @step function of {options['pipeline_step_name']}"))
+        job.ctx.log(job.label.note(f"running the @step function of {options['pipeline_step_name']}"))
         return [*job.interpreter.argv, str(DRIVER), *container_arguments], "/opt/ml/.workdir"
 
     def _stage_objects(self, job: TrainingJob, options: Mapping[str, Any]) -> None:

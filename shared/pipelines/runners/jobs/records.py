@@ -126,13 +126,24 @@ class JobRecords:
             ).fetchone()
         return None if row is None else _record(row)
 
-    def list(self, kind: str, *, parent: str | None = None) -> list[JobRecord]:
+    def of_kind(self, kind: str, *, parent: str | None = None) -> list[JobRecord]:
         """Every job of a kind (or every trial of one tuning job), oldest first."""
         query = "SELECT * FROM jobs WHERE kind = ?"
         args: tuple[Any, ...] = (kind,)
         if parent is not None:
             query += " AND parent = ?"
             args += (parent.lower(),)
+        with connection(self.database_path) as conn:
+            rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
+        return [_record(row) for row in rows]
+
+    def for_execution(self, execution_arn: str, step_name: str | None = None) -> list[JobRecord]:
+        """The jobs an execution ran (every attempt, tuning trials included), oldest first."""
+        query = "SELECT * FROM jobs WHERE execution_arn = ?"
+        args: tuple[Any, ...] = (execution_arn,)
+        if step_name is not None:
+            query += " AND step_name = ?"
+            args += (step_name,)
         with connection(self.database_path) as conn:
             rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
         return [_record(row) for row in rows]
