@@ -46,6 +46,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from moto.core.request import Request
+from moto.core.routing import RestRouter
+from moto.core.utils import get_service_model
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
@@ -774,6 +776,9 @@ class S3Service(RestService):
 
     def __init__(self, store: ObjectRoot, *, strict_shapes: bool = False) -> None:
         super().__init__("s3", S3Operations(store).handlers(), strict_shapes=strict_shapes)
+        # Path-style only. moto's S3 router reads a dotted Host as a virtual-hosted bucket, so a
+        # configured host name such as ``pipelines.internal`` would become bucket "pipelines".
+        self.router = RestRouter(get_service_model("s3"))
 
     def prepare_body(self, request: Request, body: bytes) -> bytes:
         return decode_aws_chunked(body) if is_aws_chunked(request.headers) and body else body
