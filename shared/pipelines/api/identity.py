@@ -8,8 +8,9 @@ Locally there is no IAM; the config's ``[accounts]`` table maps access key ids t
   recomputed with botocore's own signer over the request as received and compared in constant
   time; an unsigned request, an unknown key, a wrong signature or a stale timestamp is refused
   with the protocol's own error code (S3: ``AccessDenied``, ``InvalidAccessKeyId``,
-  ``SignatureDoesNotMatch``, ``RequestTimeTooSkewed``; JSON protocols:
-  ``MissingAuthenticationToken``, ``UnrecognizedClientException``, ``InvalidSignatureException``).
+  ``SignatureDoesNotMatch``, ``RequestTimeTooSkewed``; STS: ``InvalidClientTokenId``,
+  ``SignatureDoesNotMatch``; JSON protocols: ``MissingAuthenticationToken``,
+  ``UnrecognizedClientException``, ``InvalidSignatureException``).
 - **labels** (entries without secrets): a listed key acts as its account, an unknown key is
   refused, an unsigned request acts as the default account. Nothing is proven: an identity,
   not a lock, for a single user trying sharing out.
@@ -96,45 +97,50 @@ class AuthenticationFailed(ServiceError):
     """A request whose identity could not be established; see :func:`auth_error`."""
 
 
-# kind -> (S3 code, JSON-protocol code, message)
-_FAILURES = {
-    "missing": (
-        "AccessDenied",
-        "MissingAuthenticationToken",
-        "Request is missing Authentication Token: sign it with an access key from [accounts]",
-    ),
-    "unknown": (
-        "InvalidAccessKeyId",
-        "UnrecognizedClientException",
-        "The AWS Access Key Id you provided does not exist in our records.",
-    ),
+# kind -> message, and the code each protocol family answers with
+_MESSAGES = {
+    "missing": "Request is missing Authentication Token: sign it with an access key from [accounts]",
+    "unknown": "The AWS Access Key Id you provided does not exist in our records.",
     "signature": (
-        "SignatureDoesNotMatch",
-        "InvalidSignatureException",
         "The request signature we calculated does not match the signature you provided. "
-        "Check your AWS Secret Access Key and signing method.",
+        "Check your AWS Secret Access Key and signing method."
     ),
-    "malformed": (
-        "AuthorizationHeaderMalformed",
-        "IncompleteSignatureException",
-        "The authorization header or presigned URL is malformed",
-    ),
-    "skewed": (
-        "RequestTimeTooSkewed",
-        "InvalidSignatureException",
-        "Signature expired: the request time is more than 15 minutes from the server's time",
-    ),
-    "expired": ("AccessDenied", "InvalidSignatureException", "Request has expired"),
+    "malformed": "The authorization header or presigned URL is malformed",
+    "skewed": "Signature expired: the request time is more than 15 minutes from the server's time",
+    "expired": "Request has expired",
+}
+_CODES = {
+    "s3": {
+        "missing": "AccessDenied",
+        "unknown": "InvalidAccessKeyId",
+        "signature": "SignatureDoesNotMatch",
+        "malformed": "AuthorizationHeaderMalformed",
+        "skewed": "RequestTimeTooSkewed",
+        "expired": "AccessDenied",
+    },
+    "sts": {  # the query protocol's codes
+        "missing": "MissingAuthenticationToken",
+        "unknown": "InvalidClientTokenId",
+        "signature": "SignatureDoesNotMatch",
+        "malformed": "IncompleteSignature",
+        "skewed": "SignatureDoesNotMatch",
+        "expired": "SignatureDoesNotMatch",
+    },
+    "json": {  # SageMaker, CloudWatch Logs, Scheduler, RAM
+        "missing": "MissingAuthenticationToken",
+        "unknown": "UnrecognizedClientException",
+        "signature": "InvalidSignatureException",
+        "malformed": "IncompleteSignatureException",
+        "skewed": "InvalidSignatureException",
+        "expired": "InvalidSignatureException",
+    },
 }
 
 
 def auth_error(kind: str, service: str, detail: str = "") -> AuthenticationFailed:
-    s3_code, json_code, message = _FAILURES[kind]
-    code = s3_code if service == "s3" else json_code
-    error = AuthenticationFailed(code, f"{message}{': ' + detail if detail else ''}", 403)
-    if kind == "malformed" and service == "s3":
-        error.status = 400
-    return error
+    codes = _CODES.get(service, _CODES["json"])
+    status = 400 if kind == "malformed" and service == "s3" else 403
+    return AuthenticationFailed(codes[kind], f"{_MESSAGES[kind]}{': ' + detail if detail else ''}", status)
 
 
 class _SignedHeadersOnly:

@@ -32,6 +32,7 @@ _MAX_QUOTED = 80
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")
 # The services' integer members are Java ints and longs.
 _INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_KIND_WORDS = {"integer": "an integer", "long": "a long integer"}
 
 
 class RequestValidationError(ValidationError):
@@ -89,9 +90,9 @@ class _Errors(_ValidationErrorsBase):
                 f"Value at '{where}' failed to satisfy constraint: Member must be valid Unicode "
                 "text (it holds a lone surrogate, which no UTF-8 client can send)"
             )
-        if error_type == "invalid range":
+        if error_type == "out of java range":
             return (
-                f"Value at '{where}' failed to satisfy constraint: Member must be a {extra['kind']} "
+                f"Value at '{where}' failed to satisfy constraint: Member must be {_KIND_WORDS[extra['kind']]} "
                 f"between {extra['low']} and {extra['high']}"
             )
         if error_type == "invalid timestamp":
@@ -148,7 +149,9 @@ class StrictParamValidator(_ParamValidatorBase):
         if isinstance(param, int):
             low, high = _INTEGER_RANGES[shape.type_name]
             if not low <= param <= high:
-                errors.report(name, "invalid range", param=param, kind=shape.type_name, low=low, high=high)
+                errors.report(
+                    name, "out of java range", param=param, kind=shape.type_name, low=low, high=high
+                )
                 return
             _check_max(name, param, shape, "invalid max value", errors)
 

@@ -58,9 +58,10 @@ def serve_command(
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from exc
     console.print(
-        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops."
+        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops.",
+        soft_wrap=True,
     )
-    console.print(f"Security: {api.describe_security()}.", markup=False, highlight=False)
+    console.print(f"Security: {api.describe_security()}.", markup=False, highlight=False, soft_wrap=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
