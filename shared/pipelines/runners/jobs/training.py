@@ -514,7 +514,8 @@ def check_training_request(
             if program.matches(entrypoint):
                 return program.check(step, config) if step is not None else None
         return None
-    hyperparameters = arguments.get("HyperParameters")
+    # a Training request's HyperParameters, or a tuning TrainingJobDefinition's static ones
+    hyperparameters = arguments.get("HyperParameters") or arguments.get("StaticHyperParameters")
     if isinstance(hyperparameters, Mapping) and "sagemaker_program" in hyperparameters:
         return None
     image = algorithm.get("TrainingImage")
