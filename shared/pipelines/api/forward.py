@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipelines.api.errors import AccessDenied, ServiceError
+from pipelines.api.ops import snake_case
 from pipelines.api.ops.jobs import JOB_APIS
 from pipelines.api.wire import CallContext, Handler
 from pipelines.errors import ResourceNotFound
@@ -52,10 +53,6 @@ REGISTRY_OPERATIONS = (
 )
 
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-
-
 class SageMakerForwarder:
     """Handlers that call SageMaker with ``client`` (the api Lambda's role) for ``account_id``."""
 
@@ -77,7 +74,7 @@ class SageMakerForwarder:
                 f"sagemaker:{operation}: jobs, models and the model registry belong to the deployment's account"
             )
         try:
-            response = dict(getattr(self.client, _snake(operation))(**params))
+            response = dict(getattr(self.client, snake_case(operation))(**params))
         except ClientError as exc:
             error = exc.response.get("Error", {})
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)

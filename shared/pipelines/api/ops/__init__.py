@@ -53,7 +53,8 @@ EXECUTION_OPERATIONS = (
 )
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
+    """``DescribeProcessingJob`` -> ``describe_processing_job`` (handler and boto3 method names)."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
@@ -69,8 +70,10 @@ def sagemaker_handlers(
     ``registry`` the model and model registry operations (approvals announced by ``publish``)."""
     pipelines = PipelineOperations(ops)
     executions = ExecutionOperations(ops)
-    handlers: dict[str, Handler] = {name: getattr(pipelines, _snake(name)) for name in PIPELINE_OPERATIONS}
-    handlers.update({name: getattr(executions, _snake(name)) for name in EXECUTION_OPERATIONS})
+    handlers: dict[str, Handler] = {
+        name: getattr(pipelines, snake_case(name)) for name in PIPELINE_OPERATIONS
+    }
+    handlers.update({name: getattr(executions, snake_case(name)) for name in EXECUTION_OPERATIONS})
     handlers["Search"] = SearchOperations(ops).search
     if jobs is not None:
         handlers.update(job_handlers(ops, jobs))
@@ -95,4 +98,5 @@ __all__ = [
     "PipelineExists",
     "SharingPolicy",
     "sagemaker_handlers",
+    "snake_case",
 ]
