@@ -61,4 +61,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .cdk-synth .rehearsal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 Run by :func:`tests.deploy_artifacts.probe_handler` as ``python3.12 -I -S -B lambda_import_probe.py``
 (isolated, no site-packages, no bytecode written: the assets stay as staged, and like Lambda's read-only /opt every import compiles), with a JSON request on stdin:
-``{"code_dir", "layer_dirs", "handler", "result"}``. ``sys.path`` becomes the function code, then
+``{"code_dir", "layer_dirs" (the layers' import roots), "handler", "result"}``. ``sys.path`` becomes the function code, then
 each layer's import root, then the standard library -- what Lambda gives the handler, minus the
 runtime's own boto3 (the layer ships the one the code is tested with).
 
@@ -98,7 +98,7 @@ def main() -> None:
     layers = [str(Path(p).resolve()) for p in request["layer_dirs"]]
     stdlib = [p for p in sys.path if p]
     sys.path[:] = [code_dir, *layers, *stdlib]
-    roots = [("function", code_dir), *((f"layer{i}", layer) for i, layer in enumerate(layers))]
+    roots = [("function", code_dir), *(("layer", layer) for layer in layers)]
     roots += [("stdlib", str(Path(p).resolve())) for p in stdlib]
     handler_module, _, handler_name = request["handler"].rpartition(".")
     result: dict[str, object] = {"errors": [], "third_party": {}, "first_party": []}

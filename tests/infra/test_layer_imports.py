@@ -16,12 +16,17 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 
 from tests.deploy_artifacts import (
     HOST_ARCHITECTURE,
+    HOST_EXAMPLE,
+    SYNTH_VARIANTS,
     Assembly,
     HandlerProbe,
+    architecture,
     directory_megabytes,
     elf_architecture,
+    layers,
     probe_handler,
-    synthesize,
+    python_functions,
+    synthesized,
     wheel_tags,
 )
 
@@ -32,13 +37,13 @@ LAMBDA_UNZIPPED_LIMIT_MB = 250
 @pytest.fixture(scope="module")
 def host() -> Assembly:
     """The example variant on this machine's architecture: all four handlers."""
-    return synthesize("example")
+    return synthesized(HOST_EXAMPLE)
 
 
 @pytest.fixture(scope="module")
 def probes(host: Assembly, tmp_path_factory: pytest.TempPathFactory) -> dict[str, HandlerProbe]:
     scratch = tmp_path_factory.mktemp("probes")
-    return {name: probe_handler(fn, scratch) for name, fn in host.python_functions().items()}
+    return {name: probe_handler(fn, scratch) for name, fn in python_functions(host).items()}
 
 
 def lambda_supported_tags(machine: str) -> set[Tag]:
@@ -51,8 +56,9 @@ def lambda_supported_tags(machine: str) -> set[Tag]:
 
 
 def _layer(assembly: Assembly) -> Path:
-    [layer] = assembly.layers().values()
-    return layer
+    """The core layer's import root (``/opt/python``)."""
+    [layer] = layers(assembly).values()
+    return layer / "python"
 
 
 def test_all_four_handlers_are_probed(probes: dict[str, HandlerProbe]) -> None:
@@ -65,7 +71,7 @@ def test_every_handler_imports_from_its_assets_alone(probes: dict[str, HandlerPr
         assert probe.errors == [], name
         stray = {m: o for m, o in probe.loaded.items() if o.startswith("elsewhere")}
         assert stray == {}, f"{name} loaded modules from outside its assets"
-        assert probe.loaded["pipelines"] == "layer0"
+        assert probe.loaded["pipelines"] == "layer"
         assert probe.loaded[probe.function.handler_module] == "function"
 
 
@@ -75,7 +81,7 @@ def test_every_third_party_module_the_code_reaches_resolves_from_the_layer(
     for name, probe in probes.items():
         assert probe.third_party, name  # the walk found the code's imports
         required = {m: e for m, e in probe.third_party.items() if not e["optional"]}
-        unresolved = {m: e["origin"] for m, e in required.items() if e["origin"] != "layer0"}
+        unresolved = {m: e["origin"] for m, e in required.items() if e["origin"] != "layer"}
         assert unresolved == {}, name
     # The walk follows imports inside functions too: the api reaches the validator's `regex`.
     api = next(p for p in probes.values() if "Api" in p.function.logical_id)
@@ -84,7 +90,10 @@ def test_every_third_party_module_the_code_reaches_resolves_from_the_layer(
 
 def test_the_other_architectures_layer_has_a_wheel_for_every_compiled_dependency(host: Assembly) -> None:
     other_name = "arm64" if HOST_ARCHITECTURE == "x86_64" else "x86_64"
-    other = _layer(synthesize(other_name))
+    [other_variant] = [
+        v for v in SYNTH_VARIANTS.values() if architecture(v) == other_name and v.context.get("example")
+    ]
+    other = _layer(synthesized(other_variant))
     platform_tag = "aarch64" if other_name == "arm64" else "x86_64"
     tags = wheel_tags(other)
     assert tags.keys() == wheel_tags(_layer(host)).keys()  # the same distributions and versions
@@ -100,8 +109,8 @@ def test_the_other_architectures_layer_has_a_wheel_for_every_compiled_dependency
 
 
 def test_each_function_fits_lambdas_unzipped_size_limit(host: Assembly) -> None:
-    for name, function in host.python_functions().items():
+    for name, function in python_functions(host).items():
         total = directory_megabytes(function.code_dir) + sum(
-            directory_megabytes(d.parent) for d in function.layer_dirs
+            directory_megabytes(d) for d in function.layer_dirs
         )
         assert total < LAMBDA_UNZIPPED_LIMIT_MB, name
