@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize, owner_of
 from pipelines.api.wire import CallContext
-from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, SystemClock
+from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, StartRequest, SystemClock
 from pipelines.engine.ids import InvalidArn, execution_id_of
 from pipelines.errors import ValidationError
 from pipelines.objects import ObjectStore
@@ -24,7 +24,6 @@ from pipelines.store import (
     InvalidNextToken,
     ListQuery,
     PipelineRecord,
-    SelectiveExecutionConfig,
     Store,
 )
 
@@ -38,18 +37,7 @@ class ExecutionRuntime(Protocol):
     out in the background (:class:`pipelines.runtime.embedded.EmbeddedRuntime` in ``pipelines
     serve``; the engine Lambda's event loop in the cloud). Each call returns at once."""
 
-    def start(
-        self,
-        pipeline_name: str | None = None,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> ExecutionRecord: ...
+    def start(self, request: StartRequest) -> ExecutionRecord: ...
 
     def stop(self, execution: str) -> ExecutionRecord: ...
 
@@ -180,18 +168,27 @@ def list_query(
     )
 
 
-def page_of(items: Sequence[T], params: dict[str, Any], listing: str) -> tuple[list[T], str | None]:
-    """One page of an in-memory list, with a NextToken bound to ``listing``."""
-    limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
+def page_of(
+    items: Sequence[T],
+    params: dict[str, Any],
+    listing: str,
+    *,
+    limit: int | None = None,
+    token_member: str = "NextToken",
+    invalid: Callable[[], Exception] = InvalidNextToken,
+) -> tuple[list[T], str | None]:
+    """One page of an in-memory list, with a next token bound to ``listing`` (``invalid()`` is
+    raised for a token that is not one of ours or belongs to another listing)."""
+    limit = params.get("MaxResults", DEFAULT_MAX_RESULTS) if limit is None else limit
     start = 0
-    token = params.get("NextToken")
+    token = params.get(token_member)
     if token:
         try:
             decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
         except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-            raise InvalidNextToken() from exc
+            raise invalid() from exc
         if not isinstance(decoded, list) or len(decoded) != 2 or decoded[0] != listing:
-            raise InvalidNextToken()
+            raise invalid()
         start = int(decoded[1])
     end = start + limit
     next_token = None
@@ -206,6 +203,17 @@ def parallelism(value: int | None) -> dict[str, int] | None:
 
 def user_context(value: dict[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
+
+
+def caller_user_context(ctx: CallContext) -> dict[str, Any]:
+    """SageMaker's UserContext for the caller (CreatedBy / LastModifiedBy): its IAM identity.
+    Without a known principal (the local server has no IAM) the caller is its account's root,
+    whose PrincipalId is the account id, as STS reports it."""
+    arn = ctx.principal_arn or f"arn:aws:iam::{ctx.account_id}:root"
+    identity: dict[str, str] = {"Arn": arn}
+    if ctx.principal_arn is None:
+        identity["PrincipalId"] = ctx.account_id
+    return {"IamIdentity": identity}
 
 
 def latest(*moments: datetime | None) -> datetime | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from pipelines.runners.jobs.errors import SandboxUnavailable
+from pipelines.runners.jobs.joblog import log_timestamp
 from pipelines.runners.processes import TERMINATE_GRACE_SECONDS, log_recording_failure, tied_to_driver
 
 CONTAINER_ML = "/opt/ml"
@@ -197,7 +198,7 @@ def run_sandboxed(
                 stderr_tail.append(line)
             with log_lock:
                 if log is not None:
-                    log.write(line + "\n")
+                    log.write(f"{log_timestamp()} {line}\n")
                     log.flush()
             command.on_line(line)
 
