@@ -296,7 +296,7 @@ class TrainingRunner:
             return run
         if not job.ctx.config.install_requirements:
             job.ctx.log(
-                job.label.reason(
+                job.label.note(
                     "requirements.txt in the submit directory is not installed "
                     "(set install_requirements = true in the config to install it)"
                 )

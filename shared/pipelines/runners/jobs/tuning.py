@@ -186,9 +186,7 @@ class TuningRunner:
         parallel = max(1, int(limits.get("MaxParallelTrainingJobs", 1)))
         trials = self._plan(request.job_name, tuning, max_jobs, label, ctx)
         ctx.log(
-            label.reason(
-                f"{len(trials)} training job(s), {parallel} at a time, objective {goal} {metric_name}"
-            )
+            label.note(f"{len(trials)} training job(s), {parallel} at a time, objective {goal} {metric_name}")
         )
         times = describe.JobTimes()
         times.start()
