@@ -63,7 +63,7 @@ def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, 
     assert (
         steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == 4.2
     )
-    assert steps["AbaloneMSECond"].properties == {"Outcome": "True"}
+    assert steps["AbaloneMSECond"].properties == {"Outcome": True}
     model = steps["AbaloneCreateModel-CreateModel"].properties or {}
     assert model["ModelName"] == steps["AbaloneCreateModel-CreateModel"].job_name
     assert model["PrimaryContainer"]["ModelDataUrl"] == artifacts
@@ -98,7 +98,7 @@ def test_a_poor_model_ends_at_the_fail_step(cloud: Cloud, abalone: str) -> None:
 
     assert (final.status, final.failure_reason) == ("Failed", "Execution failed due to MSE > 6.0")
     steps = cloud.steps(final.execution_id)
-    assert steps["AbaloneMSECond"].properties == {"Outcome": "False"}
+    assert steps["AbaloneMSECond"].properties == {"Outcome": False}
     assert steps["AbaloneMSEFail"].status == "Failed"
     assert "AbaloneTransform" not in steps
     (pipeline_run,) = cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])[

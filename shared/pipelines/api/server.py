@@ -91,7 +91,8 @@ def make_wsgi_app(services: Services) -> WsgiApp:
         name = choose_service(services, request, credential)
         context = CallContext(
             account_id=caller_account(credential, services.accounts, services.default_account),
-            region=services.region,
+            # a regional endpoint's ARNs carry its region: the one the client signed for
+            region=credential.region if credential and credential.region else services.region,
             request_id=request_id,
         )
         request.max_content_length = (

@@ -79,7 +79,7 @@ def step_note(step: StepRecord) -> str:
     if step.not_before is not None and step.status == "Starting":
         return f"retry at {local_time(step.not_before, '%H:%M:%S')}"
     outcome = (step.properties or {}).get("Outcome") if step.step_type == "Condition" else None
-    return f"outcome {outcome}" if outcome else ""
+    return f"outcome {outcome}" if outcome is not None else ""
 
 
 def execution_header(execution: ExecutionRecord, now: datetime | None = None) -> Text:

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest
 from pipelines.runners.jobs.errors import (
     AlgorithmError,
@@ -107,7 +108,7 @@ def job_environment(config: Config, overrides: Mapping[str, Any] | None) -> dict
     env = dict(os.environ)
     env.update(AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region, PYTHONUNBUFFERED="1")
     for key, value in (overrides or {}).items():
-        env[str(key)] = "" if value is None else str(value)
+        env[str(key)] = value_text(value)  # as the service renders a non-string value
     return env
 
 
