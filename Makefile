@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone test lint typecheck unit bench clean
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance bench clean
 
 install: $(STAMP)
 
@@ -20,7 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard packag
 # another process through the CLI, as a reviewer would. If the approver fails, the run is killed.
 # The ML example: every Processing/Training/Transform step runs as a local job (prepare.py puts
 # its code in the local object store first).
-demo: install
+demo: demo-abalone
+
+demo-abalone: install
 	$(BIN)/python examples/abalone/prepare.py --config examples/abalone/pipelines.toml
 	$(BIN)/pipelines run examples/abalone/pipeline.json --config examples/abalone/pipelines.toml
 
@@ -39,8 +41,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite needs nothing beside the repository; tests/conformance reads the real-definition
+# corpus (../shared/corpus, or $$PIPELINES_CORPUS) and runs only under `make conformance`.
 unit: install
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --ignore=tests/conformance
+
+conformance: install
+	$(BIN)/pytest -q -n auto tests/conformance
 
 test: lint typecheck unit
 

@@ -1,4 +1,4 @@
-"""The abalone example pipeline (SDK output from the corpus) end to end in the cloud runtime:
+"""The abalone example pipeline (examples/abalone: SDK v2 output) end to end in the cloud runtime:
 Processing -> Training -> evaluation Processing with a PropertyFile -> Condition on JsonGet ->
 RegisterModel + Model + Transform, or a Fail step. moto's SageMaker creates the jobs and
 answers with its Describe outputs; the evaluation job "writes" its report to S3."""
@@ -6,17 +6,16 @@ answers with its Describe outputs; the evaluation job "writes" its report to S3.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cloud.harness import Cloud
 from tests.cloud.moto_patches import Complete, JobOutcome
+from tests.project_files import ABALONE_DEFINITION
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-ABALONE = CORPUS / "aws__amazon-sagemaker-examples__abalone_batch_transform.json"
-BUCKET = "sagemaker-us-west-2-000000000000"
+ABALONE = ABALONE_DEFINITION
+BUCKET = "abalone-example"
 
 
 def report_writer(mse: float):
@@ -35,46 +34,47 @@ def report_writer(mse: float):
 @pytest.fixture
 def abalone(cloud: Cloud) -> str:
     cloud.s3.create_bucket(Bucket=BUCKET)
-    cloud.sagemaker.create_model_package_group(ModelPackageGroupName="AbaloneModelPackageGroupName")
+    cloud.sagemaker.create_model_package_group(ModelPackageGroupName="AbaloneModelPackageGroup")
     return cloud.register(ABALONE.read_text(), "abalone")
 
 
 def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, abalone: str) -> None:
     cloud.moto.jobs.decide = report_writer(mse=4.2)
-    final = cloud.run(abalone)
+    final = cloud.run(abalone, parameters={"MseThreshold": "6.0"})
 
     assert (final.status, final.failure_reason) == ("Succeeded", None)
     steps = cloud.steps(final.execution_id)
     assert {n: s.status for n, s in steps.items()} == {
-        "AbaloneProcess": "Succeeded",
-        "AbaloneTrain": "Succeeded",
-        "AbaloneEval": "Succeeded",
-        "AbaloneMSECond": "Succeeded",
-        "AbaloneRegisterModel-RegisterModel": "Succeeded",
-        "AbaloneCreateModel-CreateModel": "Succeeded",
-        "AbaloneTransform": "Succeeded",
+        "PreprocessAbaloneData": "Succeeded",
+        "TrainAbaloneModel": "Succeeded",
+        "EvaluateAbaloneModel": "Succeeded",
+        "CheckMSEAbaloneEvaluation": "Succeeded",
+        "RegisterAbaloneModel-RegisterModel": "Succeeded",
+        "CreateAbaloneModel-CreateModel": "Succeeded",
+        "TransformAbaloneBatch": "Succeeded",
     }
     # Properties are the real Describe* responses, and references between steps resolve from them.
-    train = steps["AbaloneTrain"].properties or {}
+    train = steps["TrainAbaloneModel"].properties or {}
     assert train["TrainingJobStatus"] == "Completed"
-    assert train["TrainingJobName"] == steps["AbaloneTrain"].job_name
+    assert train["TrainingJobName"] == steps["TrainAbaloneModel"].job_name
     artifacts = train["ModelArtifacts"]["S3ModelArtifacts"]
-    assert steps["AbaloneEval"].arguments["ProcessingInputs"][0]["S3Input"]["S3Uri"] == artifacts
+    assert steps["EvaluateAbaloneModel"].arguments["ProcessingInputs"][0]["S3Input"]["S3Uri"] == artifacts
     assert (
-        steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == 4.2
+        steps["EvaluateAbaloneModel"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"]
+        == 4.2
     )
-    assert steps["AbaloneMSECond"].properties == {"Outcome": True}
-    model = steps["AbaloneCreateModel-CreateModel"].properties or {}
-    assert model["ModelName"] == steps["AbaloneCreateModel-CreateModel"].job_name
+    assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": True}
+    model = steps["CreateAbaloneModel-CreateModel"].properties or {}
+    assert model["ModelName"] == steps["CreateAbaloneModel-CreateModel"].job_name
     assert model["PrimaryContainer"]["ModelDataUrl"] == artifacts
-    assert steps["AbaloneTransform"].arguments["ModelName"] == model["ModelName"]
-    package = steps["AbaloneRegisterModel-RegisterModel"].properties or {}
-    assert package["ModelPackageGroupName"] == "AbaloneModelPackageGroupName"
+    assert steps["TransformAbaloneBatch"].arguments["ModelName"] == model["ModelName"]
+    package = steps["RegisterAbaloneModel-RegisterModel"].properties or {}
+    assert package["ModelPackageGroupName"] == "AbaloneModelPackageGroup"
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
 
     # Every job ran under the pipeline's experiment and run group, created in SageMaker.
     experiment = {"ExperimentName": "abalone", "TrialName": final.execution_id}
-    described = cloud.sagemaker.describe_training_job(TrainingJobName=steps["AbaloneTrain"].job_name)
+    described = cloud.sagemaker.describe_training_job(TrainingJobName=steps["TrainAbaloneModel"].job_name)
     assert described["ExperimentConfig"] == experiment
     assert cloud.sagemaker.describe_experiment(ExperimentName="abalone")["ExperimentName"] == "abalone"
     assert cloud.sagemaker.describe_trial(TrialName=final.execution_id)["TrialName"] == final.execution_id
@@ -92,15 +92,20 @@ def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, 
     assert (pipeline_run["name"], pipeline_run["status"]) == (final.execution_id, "SUCCEEDED")
 
 
+# the execution's reason at a Fail step is the service's generic one; the message is the step's
+GENERIC_AT_FAIL_STEP = "Step failure: One or multiple steps failed. Failed steps: AbaloneMSEFail."
+
+
 def test_a_poor_model_ends_at_the_fail_step(cloud: Cloud, abalone: str) -> None:
     cloud.moto.jobs.decide = report_writer(mse=9.5)
-    final = cloud.run(abalone)
+    final = cloud.run(abalone, parameters={"MseThreshold": "6.0"})
 
-    assert (final.status, final.failure_reason) == ("Failed", "Execution failed due to MSE > 6.0")
+    assert (final.status, final.failure_reason) == ("Failed", GENERIC_AT_FAIL_STEP)
     steps = cloud.steps(final.execution_id)
-    assert steps["AbaloneMSECond"].properties == {"Outcome": False}
+    assert steps["AbaloneMSEFail"].failure_reason == "Execution failed due to MSE > 6.0"
+    assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": False}
     assert steps["AbaloneMSEFail"].status == "Failed"
-    assert "AbaloneTransform" not in steps
+    assert "TransformAbaloneBatch" not in steps
     (pipeline_run,) = cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])[
         "executions"
     ]
@@ -108,5 +113,5 @@ def test_a_poor_model_ends_at_the_fail_step(cloud: Cloud, abalone: str) -> None:
     assert (described["status"], described["error"], described["cause"]) == (
         "FAILED",
         "Failed",
-        "Execution failed due to MSE > 6.0",
+        GENERIC_AT_FAIL_STEP,
     )

@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pipelines.definition import Problem, Report, check_definition
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/image:latest"
 

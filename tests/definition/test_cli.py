@@ -9,7 +9,9 @@ import pytest
 from pipelines.cli import app
 from typer.testing import CliRunner
 
-from .builders import CORPUS, base_definition
+from tests.project_files import APPROVAL_DEFINITION
+
+from .builders import base_definition
 
 RUNNER = CliRunner()
 
@@ -31,9 +33,7 @@ def invalid_file(tmp_path: Path) -> Path:
 
 
 def test_validate_exits_0_when_every_file_is_valid(valid_file: Path) -> None:
-    result = RUNNER.invoke(
-        app, ["validate", str(valid_file), str(CORPUS / "aws__amazon-sagemaker-examples__lambda_step.json")]
-    )
+    result = RUNNER.invoke(app, ["validate", str(valid_file), str(APPROVAL_DEFINITION)])
     assert result.exit_code == 0, result.output
     assert result.output.count("valid (") == 2
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,9 @@ from pipelines.definition import (
     load_definition,
 )
 
-from .builders import CORPUS, base_definition
+from tests.project_files import PROJECT_DEFINITIONS
+
+from .builders import base_definition
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEYS = [
@@ -170,15 +171,15 @@ def _mutate(document: Any, path: tuple[Any, ...], action: str, replacement: Any)
     return document
 
 
-CORPUS_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(Path(CORPUS).glob("*.json"))[:39:3]]
-CORPUS_TEXTS.append(json.dumps(base_definition()))
+DEFINITION_TEXTS = [path.read_text(encoding="utf-8") for path in PROJECT_DEFINITIONS]
+DEFINITION_TEXTS.append(json.dumps(base_definition()))
 
 
-@pytest.mark.parametrize("index", range(len(CORPUS_TEXTS)))
+@pytest.mark.parametrize("index", range(len(DEFINITION_TEXTS)))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_mutated_corpus_files_never_crash(index: int, data: st.DataObject) -> None:
-    document = json.loads(CORPUS_TEXTS[index])
+def test_mutated_definitions_never_crash(index: int, data: st.DataObject) -> None:
+    document = json.loads(DEFINITION_TEXTS[index])
     for _ in range(data.draw(st.integers(1, 3))):
         paths = _paths(document)
         path = data.draw(st.sampled_from(paths))
@@ -187,11 +188,11 @@ def test_mutated_corpus_files_never_crash(index: int, data: st.DataObject) -> No
     assert_typed(json.dumps(document))
 
 
-@pytest.mark.parametrize("index", range(len(CORPUS_TEXTS)))
+@pytest.mark.parametrize("index", range(len(DEFINITION_TEXTS)))
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_truncated_or_spliced_text_never_crashes(index: int, data: st.DataObject) -> None:
-    text = CORPUS_TEXTS[index]
+    text = DEFINITION_TEXTS[index]
     cut = data.draw(st.integers(0, len(text)))
     insert = data.draw(st.text(max_size=5))
     assert_typed(text[:cut] + insert + text[cut + data.draw(st.integers(0, 5)) :])

@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pipelines.definition.models import PipelineDefinition
 from pipelines.expressions import (
     ExpressionError,
     ExpressionTypeError,
@@ -20,14 +18,10 @@ from pipelines.expressions import (
     PropertyPathError,
     UndefinedReferenceError,
     UnsupportedExpressionError,
-    coerce_parameters,
     evaluate,
 )
-from pipelines.expressions.references import iter_gets
 
 from .builders import make_context
-
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 
 def get(target: str) -> dict[str, str]:
@@ -223,40 +217,3 @@ def test_join_round_trips_when_the_separator_is_absent(values: list[Any], separa
             assert part == str(value).lower()
         else:
             assert type(value)(part) == value
-
-
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json")), ids=lambda p: p.stem[:60])
-def test_corpus_joins_without_step_references_resolve_to_strings(path: Path) -> None:
-    """Every Std:Join that reads only parameters and execution variables resolves, with each
-    parameter given as a start string (or its default)."""
-    with path.open() as handle:
-        raw = json.load(handle)
-    defn = PipelineDefinition.model_validate(raw)
-    given_values = {
-        p.name: {"Integer": "2", "Float": "0.5", "Boolean": "true"}.get(p.type, "x")
-        for p in defn.parameters
-        if not p.has_default
-    }
-    ctx = make_context(
-        parameters=coerce_parameters(defn.parameters, given_values),
-        execution={
-            "PipelineName": "p",
-            "PipelineExecutionId": "e1",
-            "PipelineExecutionArn": "arn:e1",
-            "StartDateTime": datetime(2024, 1, 1, tzinfo=UTC),
-        },
-    )
-    joins: list[Any] = []
-    stack: list[Any] = [raw["Steps"]]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if len(node) == 1 and "Std:Join" in node:
-                joins.append(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    for expression in joins:
-        if any(ref.parsed is not None and ref.parsed.namespace == "Steps" for ref in iter_gets(expression)):
-            continue
-        assert isinstance(evaluate(expression, ctx), str)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pipelines.definition.models import Parameter, PipelineDefinition
+from pipelines.definition.models import Parameter
 from pipelines.errors import ValidationError
 from pipelines.expressions import (
     InvalidParameterValueError,
@@ -16,8 +14,6 @@ from pipelines.expressions import (
     UnknownParameterError,
     coerce_parameters,
 )
-
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 
 def param(name: str, kind: str = "String", **extra: Any) -> Parameter:
@@ -129,15 +125,3 @@ def test_errors_share_a_base() -> None:
     assert issubclass(UnknownParameterError, ParameterError)
     assert issubclass(MissingParameterError, ParameterError)
     assert issubclass(InvalidParameterValueError, ParameterError)
-
-
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json")), ids=lambda p: p.stem[:60])
-def test_corpus_defaults_coerce_and_round_trip_through_strings(path: Path) -> None:
-    """Every corpus parameter's default coerces; sending it back as the SDK does (``str(v)``)
-    gives the same typed value."""
-    with path.open() as handle:
-        defn = PipelineDefinition.model_validate(json.load(handle))
-    with_defaults = [p for p in defn.parameters if p.has_default]
-    defaults = coerce_parameters(with_defaults, {})
-    sent = {name: str(value) for name, value in defaults.items() if value != ""}
-    assert coerce_parameters(with_defaults, sent) == defaults

@@ -1,20 +1,10 @@
-"""Builders for graph tests: definitions from the corpus and small synthetic ones."""
+"""Builders for graph tests: small synthetic definitions."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from pipelines.definition.models import PipelineDefinition
-
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-CORPUS_FILES = sorted(CORPUS.glob("*.json"))
-
-
-def load_corpus(name: str) -> PipelineDefinition:
-    with (CORPUS / name).open() as handle:
-        return PipelineDefinition.model_validate(json.load(handle))
 
 
 def step(

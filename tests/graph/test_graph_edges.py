@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pipelines.graph import PipelineGraph, UnknownStepError
 
-from .builders import condition, definition, load_corpus, step
+from .builders import condition, definition, step
 
 
 def test_depends_on_data_and_branch_edges_are_kinded() -> None:
@@ -120,42 +120,3 @@ def test_queries_on_unknown_steps_raise_a_typed_error() -> None:
             query("Nope")
     with pytest.raises(UnknownStepError):
         graph.downstream_closure(["A", "Nope"])
-
-
-def test_corpus_lambda_step_reads_output_parameters_of_another_lambda() -> None:
-    graph = PipelineGraph.from_definition(load_corpus("aws__sagemaker-python-sdk__test_lambda_step.json"))
-    assert sorted(graph.edges()) == [
-        ("MyLambdaStep1", "MyLambdaStep2", "data"),
-        ("TestStep", "MyLambdaStep1", "depends_on"),
-        ("TestStep", "MyLambdaStep2", "depends_on"),
-    ]
-    # TestStep is declared last but has to run first.
-    assert graph.topological_order() == ["TestStep", "MyLambdaStep1", "MyLambdaStep2"]
-
-
-def test_corpus_governance_checks_feed_register_model_inside_the_branch() -> None:
-    graph = PipelineGraph.from_definition(
-        load_corpus("aws__amazon-sagemaker-examples__governance_abalone_checks.json")
-    )
-    register = "RegisterAbaloneModel-RegisterModel"
-    assert graph.branch_of(register) == ("CheckMSEAbaloneEvaluation", "if")
-    assert graph.upstream(register) == {
-        "CheckMSEAbaloneEvaluation",
-        "DataQualityCheckStep",
-        "DataBiasCheckStep",
-        "TrainAbaloneModel",
-        "ModelQualityCheckStep",
-        "ModelBiasCheckStep",
-        "ModelExplainabilityCheckStep",
-    }
-    assert ("DataBiasCheckStep", "TrainAbaloneModel", "depends_on") in graph.edges()
-
-
-def test_corpus_thirty_nested_conditions_form_a_chain() -> None:
-    graph = PipelineGraph.from_definition(load_corpus("apache__airflow__dummy_nested_conditions_30.json"))
-    assert len(graph.steps) == 31
-    order = graph.topological_order()
-    assert order == [f"DummyCond{i}" for i in range(29, -1, -1)] + [order[-1]]
-    assert graph.branch_of(order[-1]) == ("DummyCond0", "if")
-    assert graph.downstream_closure(["DummyCond29"]) == set(order[1:])
-    assert graph.upstream_closure([order[-1]]) == set(order[:-1])

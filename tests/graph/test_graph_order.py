@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pipelines.errors import ValidationError
 from pipelines.graph import CycleError, PipelineGraph
 
-from .builders import CORPUS_FILES, condition, definition, load_corpus, step
+from .builders import condition, definition, step
 
 
 def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
@@ -21,38 +21,6 @@ def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
     position = {name: i for i, name in enumerate(order)}
     for src, dst, kind in graph.edges():
         assert position[src] < position[dst], (src, dst, kind)
-
-
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:60])
-def test_corpus_orders_respect_every_edge(path: Any) -> None:
-    graph = PipelineGraph.from_definition(load_corpus(path.name))
-    assert graph.find_cycle() is None
-    _assert_respects_edges(graph, graph.topological_order())
-
-
-def test_corpus_abalone_order_and_closures() -> None:
-    graph = PipelineGraph.from_definition(load_corpus("aws__amazon-sagemaker-examples__local_mode.json"))
-    assert graph.topological_order() == [
-        "AbaloneProcess",
-        "AbaloneTrain",
-        "AbaloneEval",
-        "AbaloneMSECond",
-        "AbaloneCreateModel-RepackModel-0",
-        "AbaloneCreateModel-CreateModel",
-        "AbaloneTransform",
-        "AbaloneMSEFail",
-    ]
-    # Skipping the if-branch skips everything downstream of its steps.
-    if_steps = {"AbaloneCreateModel-RepackModel-0", "AbaloneCreateModel-CreateModel", "AbaloneTransform"}
-    assert graph.downstream_closure(if_steps) == {"AbaloneCreateModel-CreateModel", "AbaloneTransform"}
-    assert graph.upstream_closure(["AbaloneTransform"]) == {
-        "AbaloneProcess",
-        "AbaloneTrain",
-        "AbaloneEval",
-        "AbaloneMSECond",
-        "AbaloneCreateModel-RepackModel-0",
-        "AbaloneCreateModel-CreateModel",
-    }
 
 
 def test_ties_break_by_definition_order() -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pipelines.definition.models import Step
 from pydantic import TypeAdapter
 
 STEP: TypeAdapter[Any] = TypeAdapter(Step)
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 
 def make_step(step_type: str, arguments: Any = None, **fields: Any) -> Any:

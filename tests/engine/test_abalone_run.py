@@ -1,11 +1,10 @@
-"""A real SDK-generated definition (the abalone batch-transform notebook) through the engine and
+"""A real SDK-generated definition (examples/abalone, SDK v2 output) through the engine and
 the embedded driver, with job runners faked: Describe*-shaped properties, the evaluation
 report written to the object store as the real evaluation job would."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,11 @@ from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.registry import RunnerRegistry
 from pipelines.runtime.embedded import EmbeddedRuntime
 
+from tests.project_files import ABALONE_DEFINITION
+
 from .fakes import processing_properties
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-ABALONE = CORPUS / "aws__amazon-sagemaker-examples__abalone_batch_transform.json"
+ABALONE = ABALONE_DEFINITION
 
 
 class FakeJobs:
@@ -34,7 +34,7 @@ class FakeJobs:
         self.requests.append(request)
         args = request.arguments
         if self.step_type == "Processing":
-            if request.step_name == "AbaloneEval":
+            if request.step_name == "EvaluateAbaloneModel":
                 (output,) = args["ProcessingOutputConfig"]["Outputs"]
                 report = {"regression_metrics": {"mse": {"value": self.mse, "standard_deviation": 0.1}}}
                 ctx.objects.put(output["S3Output"]["S3Uri"] + "/evaluation.json", json.dumps(report).encode())
@@ -76,18 +76,19 @@ def test_abalone_batch_transform(config, store, objects, clock, mse, expected_st
     }
     process_outputs = {
         o["OutputName"]: o["S3Output"]["S3Uri"]
-        for o in steps["AbaloneProcess"].properties["ProcessingOutputConfig"]["Outputs"]
+        for o in steps["PreprocessAbaloneData"].properties["ProcessingOutputConfig"]["Outputs"]
     }
     assert channels == {"train": process_outputs["train"], "validation": process_outputs["validation"]}
     assert (
-        steps["AbaloneEval"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"] == mse
+        steps["EvaluateAbaloneModel"].property_files["EvaluationReport"]["regression_metrics"]["mse"]["value"]
+        == mse
     )
     if expected_status == "Succeeded":
-        assert steps["AbaloneMSECond"].properties == {"Outcome": True}
+        assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": True}
         transform = fakes["Transform"].requests[0]
         assert (
             transform.arguments["ModelName"]
-            == steps["AbaloneCreateModel-CreateModel"].properties["ModelName"]
+            == steps["CreateAbaloneModel-CreateModel"].properties["ModelName"]
         )
         assert "AbaloneMSEFail" not in steps
         assert {s.status for s in steps.values()} == {"Succeeded"}
@@ -103,7 +104,7 @@ def test_abalone_batch_transform(config, store, objects, clock, mse, expected_st
             "Fail": {"ErrorMessage": "Execution failed due to MSE > 6.0"}
         }
         assert not {
-            "AbaloneRegisterModel-RegisterModel",
-            "AbaloneCreateModel-CreateModel",
-            "AbaloneTransform",
+            "RegisterAbaloneModel-RegisterModel",
+            "CreateAbaloneModel-CreateModel",
+            "TransformAbaloneBatch",
         } & set(steps)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pipelines.graph import PipelineGraph
 
-from .builders import definition, load_corpus, step
+from tests.conformance.corpus import load_corpus
+from tests.graph.builders import definition, step
 
 SELECTIVE = "aws__amazon-sagemaker-examples__selective_execution.json"
 

@@ -1,4 +1,4 @@
-"""The 39 real definitions in ../shared/corpus: all parse, round-trip, and are judged correctly.
+"""The 39 real definitions of the conformance corpus: all parse, round-trip, and are judged correctly.
 
 Every file is accepted (no errors), as the service accepts them at CreatePipeline. The problems
 the validator finds in literal Arguments (checked against botocore's Create* request shapes) were
@@ -25,9 +25,8 @@ from pathlib import Path
 import pytest
 from pipelines.definition import check_definition, parse_definition
 
-from .builders import CORPUS
+from tests.conformance.corpus import CORPUS, CORPUS_FILES
 
-CORPUS_FILES = sorted(CORPUS.glob("*.json"))
 REQUIRED = "required member of {} is missing"
 PLACEHOLDER = "never substituted"
 ROLE_PATTERN = (
