@@ -209,17 +209,19 @@ def _failure_text(workspace: JobWorkspace) -> str:
 
 
 def _algorithm_cause(outcome: ProcessOutcome, failure: str) -> str:
-    parts = ["AlgorithmError:"]
+    """The service's shape: ``ClientError: AlgorithmError: <the failure file>, exit code: N``
+    (the SDK's ``test_step_decorator.py::test_with_user_and_workdir_set_in_the_image_client_error_case``
+    finds ``ClientError: AlgorithmError: RuntimeError('...')`` in the step's FailureReason)."""
     if outcome.exit_code < 0:
-        parts.append(f"the job was killed by signal {-outcome.exit_code}")
+        how = f"the job was killed by signal {-outcome.exit_code}"
     elif outcome.exit_code == 127 and any("not found" in line for line in outcome.stderr_tail):
-        parts.append("the entrypoint command was not found (exit code 127)")
+        how = "the entrypoint command was not found (exit code 127)"
     else:
-        parts.append(f"exit code {outcome.exit_code}")
-    if failure:
-        parts.append(f"; {FAILURE_FILE}: {failure}")
+        how = f"exit code: {outcome.exit_code}"
+    cause = (
+        f"ClientError: AlgorithmError: {failure}, {how}" if failure else f"ClientError: AlgorithmError: {how}"
+    )
     tail = "\n".join(outcome.stderr_tail[-10:]).strip()
-    cause = " ".join(parts)
     return f"{cause}\nstderr tail:\n{tail}" if tail else cause
 
 
