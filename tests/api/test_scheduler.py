@@ -235,3 +235,29 @@ def test_other_accounts_schedule_only_pipelines_shared_for_execution(
     clock.advance(5 * 60)
     (started,) = served.api.scheduler.fire_due()
     assert started.startswith(arn + "/execution/")
+
+
+def test_the_sdk_triggers_start_more_than_three_executions_in_three_minutes(
+    clocked: tuple[Served, FakeClock, str],
+) -> None:
+    """sagemaker-python-sdk tests/integ/sagemaker/workflow/test_triggers.py::
+    test_pipeline_scheduler_using_training_step: ``put_triggers`` with at (now + 2 min), rate(2
+    minutes) and cron(0/2 * ? * * *), all with StartDate now; after 3 minutes more than 3
+    executions exist. On a fake clock, ticked each second as the server's thread polls."""
+    served, clock, arn = clocked
+    clock.advance(30)  # mid-minute, so the cron's first even minute is 90 s away
+    now = clock.now()
+    scheduler = served.client("scheduler")
+    at = (now + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    for name, expression in (
+        ("at", f"at({at})"),
+        ("rate", "rate(2 minutes)"),
+        ("cron", "cron(0/2 * ? * * *)"),
+    ):
+        scheduler.create_schedule(**{**schedule(arn, expression, StartDate=now), "Name": name})
+    started = served.api.scheduler.fire_due()
+    for _ in range(180):
+        clock.advance(1)
+        started += served.api.scheduler.fire_due()
+    assert len(started) > 3
+    assert len(executions(served)) == len(started) == 4  # rate at 0 s and 120 s, cron at 90 s, at at 120 s

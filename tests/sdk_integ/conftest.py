@@ -59,6 +59,7 @@ class Server:
             f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
             f'account_id = "{ACCOUNT}"\n\n[images]\n"{DUMMY_IMAGE}" = "{sys.executable}"\n'
             f'"*.dkr.ecr.*.amazonaws.com/sagemaker-scikit-learn:*" = "{sys.executable}"\n'
+            f'"*.dkr.ecr.*.amazonaws.com/sagemaker-xgboost:*" = "{sys.executable}"\n'
         )
         self.log = (root / "serve.log").open("w+")
         self.process = subprocess.Popen(
