@@ -23,10 +23,11 @@ from infra.stacks.example_stack import add_example_pipeline
 from infra.stacks.pipelines_stack import PipelinesStack
 
 
-def build_app(app: cdk.App | None = None) -> cdk.App:
+def build_app(app: cdk.App | None = None, env: cdk.Environment | None = None) -> cdk.App:
+    """The app as `cdk synth` builds it; ``env`` defaults to the CLI's account and region."""
     app = app or cdk.App()
     settings = settings_from_context(app.node)
-    env = cdk.Environment(
+    env = env or cdk.Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
     )
     stack = PipelinesStack(

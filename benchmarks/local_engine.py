@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pipelines.engine import StartRequest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
@@ -99,7 +101,7 @@ def timed_run(text: str, runner: BenchRunner, parallelism: int | None, clock: Cl
         runtime = EmbeddedRuntime(config, registry=RunnerRegistry([runner]), clock=clock)
         runtime.register("bench", text)
         started, cpu = time.perf_counter(), time.process_time()
-        execution = runtime.run(pipeline_name="bench", parallelism=parallelism)
+        execution = runtime.run(None, StartRequest(pipeline_name="bench", parallelism=parallelism))
         timing = Timing(time.perf_counter() - started, time.process_time() - cpu, execution.status)
         runtime.close()
         return timing

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from pipelines.engine import StartRequest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
@@ -154,7 +156,9 @@ def bench_example() -> list[tuple[str, float, float, str]]:
 
             runtime = EmbeddedRuntime(config, poll_interval=0.05, on_log=on_log)
             started = time.perf_counter()
-            record = runtime.run(definition, pipeline_name="AbalonePipeline", parallelism=parallelism)
+            record = runtime.run(
+                definition, StartRequest(pipeline_name="AbalonePipeline", parallelism=parallelism)
+            )
             rows.append(
                 (
                     f"abalone, parallelism {parallelism}",
@@ -166,7 +170,9 @@ def bench_example() -> list[tuple[str, float, float, str]]:
             if parallelism == 8:
                 process_seconds.clear()
                 started = time.perf_counter()
-                record = runtime.run(definition, pipeline_name="AbalonePipeline", parallelism=parallelism)
+                record = runtime.run(
+                    definition, StartRequest(pipeline_name="AbalonePipeline", parallelism=parallelism)
+                )
                 rows.append(
                     (
                         "abalone, cache-hit rerun",

@@ -1,65 +1,90 @@
 """cdk-nag AwsSolutions checks, and the reasoned acknowledgments for what we accept.
 
-Each suppression names the rule, where it applies and why; anything new fails the synth (the
-infra tests turn cdk-nag errors into test failures).
+Each acknowledgment names the rule, where it applies and why; anything new fails the synth (the
+infra tests and ``tests/deploy_artifacts.py``'s CLI synth turn cdk-nag errors into failures).
+
+Wildcard resources (AwsSolutions-IAM5) are acknowledged by pattern. cdk-nag matches them
+against the *resolved* policy: in an environment-agnostic synth an ARN reads
+``arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:...``, but with an account and
+region set (``CDK_DEFAULT_ACCOUNT``/``CDK_DEFAULT_REGION``, as ``cdk deploy`` does) and
+``@aws-cdk/core:enablePartitionLiterals`` it reads ``arn:aws:states:eu-west-1:111111111111:...``.
+So every pattern is written once with ``{partition}``, ``{region}`` and ``{account}``
+placeholders that accept both forms. The one wildcard without an ARN (``Resource::*``, for
+actions with no resource-level permissions) is acknowledged only on the policies that need it
+(:func:`acknowledge_unscoped_actions`), never stack-wide.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import IConstruct
 
+TOKENS: dict[str, str] = {
+    "partition": r"(?:<AWS::Partition>|aws(?:-[a-z]+)*)",
+    "region": r"(?:<AWS::Region>|[a-z]{2}(?:-[a-z]+)+-\d+)",
+    "account": r"(?:<AWS::AccountId>|\d{12})",
+}
+"""Each pseudo-parameter as cdk-nag shows it unresolved (``<AWS::Region>``) or as a literal."""
+
+
+def resource_pattern(arn: str) -> str:
+    """A cdk-nag ``appliesTo`` regex (JavaScript syntax, ``/.../``) for one wildcard resource.
+
+    ``arn`` is a regex over the flattened ARN in which ``{partition}``, ``{region}`` and
+    ``{account}`` stand for the pseudo-parameters in either form; the whole finding must match.
+    """
+    return "/^Resource::" + arn.format(**TOKENS) + "$/"
+
+
 IAM5_SCOPED: list[tuple[str, str]] = [
+    (r"<Data[A-Za-z0-9]+\.Arn>\/index\/\*", "Queries on our own table's indexes."),
+    (r"<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*", "Invoking versions of our own functions."),
     (
-        "Resource::*",
-        "Actions without resource-level permissions accept only '*': X-Ray trace and CloudWatch Logs "
-        "delivery, scheduler:ListSchedules and events:ListRules (the API filters both to its own).",
-    ),
-    (r"/^Resource::<Data[A-Za-z0-9]+\.Arn>\/index\/\*$/g", "Queries on our own table's indexes."),
-    (r"/^Resource::<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*$/g", "Invoking versions of our own functions."),
-    (
-        r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:[a-z0-9-]+:\*$/g",
+        r"arn:{partition}:states:{region}:{account}:execution:[a-z0-9-]+:\*",
         "Stop/describe executions of our own two state machines only.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role\/pipelines\/\*$/g",
+        r"arn:{partition}:iam::{account}:role\/pipelines\/\*",
         "Assume only pipeline execution roles under the documented /pipelines/ path.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/<Triggers[A-Za-z0-9]+>\/\*$/g",
+        r"arn:{partition}:scheduler:{region}:{account}:schedule\/<Triggers[A-Za-z0-9]+>\/\*",
         "Manage schedules inside the stack's own schedule group only.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:[a-z-]+\/\*$/g",
+        r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/\*",
         "Sample pipeline role: per-resource-type SageMaker ARNs; job names are generated per execution.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule\/StepFunctionsGetEventsForSageMaker\*$/g",
+        r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsForSageMaker\*",
         "Managed rules that Step Functions creates for .sync SageMaker integrations.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:sagemaker-\*$/g",
+        r"arn:{partition}:lambda:{region}:{account}:function:sagemaker-\*",
         "Sample pipeline role: Lambda steps may invoke functions named sagemaker-* (the SDK convention).",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:elasticmapreduce:<AWS::Region>:<AWS::AccountId>:cluster\/\*$/g",
+        r"arn:{partition}:elasticmapreduce:{region}:{account}:cluster\/\*",
         "Sample pipeline role: EMR steps add steps to, create and terminate clusters.",
     ),
     (
-        r"/^Resource::<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*$/g",
+        r"<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*",
         "Record bodies offloaded from DynamoDB: content-addressed objects under the payload prefix only.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule\/[a-z0-9-]+-trigger-\*$/g",
+        r"arn:{partition}:events:{region}:{account}:rule\/[a-z0-9-]+-trigger-\*",
         "The API manages pipeline rules, which all carry the deployment's rule prefix, and no other rule.",
     ),
     (
-        r"/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<ApiRestApi[A-Za-z0-9]+>\/[a-z0-9-]+\/POST\/\*$/g",
+        r"arn:{partition}:execute-api:{region}:{account}:<ApiRestApi[A-Za-z0-9]+>\/[a-z0-9-]+\/POST\/\*",
         "The Pipeline custom resource calls the operations of this deployment's API stage (POST only).",
     ),
 ]
-"""Every accepted wildcard, one pattern each, with its reason; any other wildcard fails cdk-nag."""
+"""Every accepted wildcard ARN, one pattern each, with its reason; any other wildcard fails cdk-nag."""
 
 ACKNOWLEDGED: list[tuple[str, str]] = [
     (
@@ -95,10 +120,35 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
 ]
 
 
-def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge one finding on one construct (and its children), with the reason in code."""
+def acknowledge(construct: IConstruct, rule: str, reason: str, applies_to: Sequence[str] = ()) -> None:
+    """Acknowledge one finding on one construct (and its children), with the reason in code.
+
+    ``applies_to`` narrows a granular rule (IAM5, IAM4) to those finding ids; empty means every
+    finding of ``rule`` on the construct.
+    """
     NagSuppressions.add_resource_suppressions(
-        construct, [NagPackSuppression(id=rule, reason=reason)], apply_to_children=True
+        construct,
+        [NagPackSuppression(id=rule, reason=reason, applies_to=list(applies_to) or None)],
+        apply_to_children=True,
+    )
+
+
+def acknowledge_unscoped_actions(role: iam.IRole | None, actions: str) -> None:
+    """Acknowledge ``Resource::*`` on one role's default policy (only), for ``actions`` that
+    support no resource-level permissions (AWS accepts only ``*`` for them).
+
+    Call it after the statements exist: the acknowledgment lands on the policy resource.
+    """
+    policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
+    if policy is None:
+        raise ValueError(
+            f"{role.node.path if role else 'role'} has no default policy to acknowledge {actions} on"
+        )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5",
+        f"{actions} support no resource-level permissions: '*' is the only resource AWS accepts.",
+        applies_to=["Resource::*"],
     )
 
 
@@ -112,8 +162,8 @@ def apply_nag(app: cdk.App) -> None:
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason=reason,
-                    applies_to=[RegexAppliesTo(regex=pattern) if pattern.startswith("/") else pattern],
+                    applies_to=[RegexAppliesTo(regex=resource_pattern(arn))],
                 )
-                for pattern, reason in IAM5_SCOPED
+                for arn, reason in IAM5_SCOPED
             ]
             NagSuppressions.add_stack_suppressions(child, suppressions)

@@ -22,6 +22,7 @@ from pipelines.stepfunctions import pipeline_execution_definition, step_runner_d
 
 from infra.constructs.data import DataTables
 from infra.constructs.lambdas import handler_function, log_retention
+from infra.nag import acknowledge_unscoped_actions
 from infra.settings import Settings
 
 PIPELINE_ROLE_PATH = "/pipelines/"
@@ -174,4 +175,8 @@ class Engine(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         self.function.grant_invoke(machine)
+        acknowledge_unscoped_actions(
+            machine.role,
+            "X-Ray trace upload and CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends)",
+        )
         return machine

@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import RUNTIME, handler_code
 from infra.settings import Settings
 
@@ -30,7 +31,7 @@ def handler_function(
         retention=log_retention(settings.log_retention_days),
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
-    return lambda_.Function(
+    function = lambda_.Function(
         scope,
         construct_id,
         runtime=RUNTIME,
@@ -50,6 +51,10 @@ def handler_function(
             **environment,
         },
     )
+    acknowledge_unscoped_actions(
+        function.role, "X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords)"
+    )
+    return function
 
 
 def log_retention(days: int) -> logs.RetentionDays:

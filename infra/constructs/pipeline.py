@@ -33,6 +33,7 @@ from pipelines.triggers import check_definition_parameters, model_monitor_drift,
 from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.event_triggers import PipelineEventTrigger
 from infra.constructs.lambdas import log_retention
+from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import RUNTIME, core_layer, handler_code
 
 MAX_INLINE_DEFINITION = 400 * 1024
@@ -158,6 +159,9 @@ class PipelineProvider(Construct):
                 actions=["execute-api:Invoke"],
                 resources=[deployment.invoke_arn(stack)],
             )
+        )
+        acknowledge_unscoped_actions(
+            self.function.role, "X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords)"
         )
         framework_logs = logs.LogGroup(
             self,

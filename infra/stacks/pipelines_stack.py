@@ -17,6 +17,7 @@ from infra.constructs.execution_role import PipelineExecutionRole
 from infra.constructs.lambdas import handler_function
 from infra.constructs.messaging import Messaging
 from infra.constructs.triggers import Triggers
+from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import core_layer
 from infra.settings import Settings
 
@@ -147,6 +148,10 @@ class PipelinesStack(cdk.Stack):
                 actions=["scheduler:ListSchedules", "events:ListRules"],
                 resources=["*"],
             )
+        )
+        acknowledge_unscoped_actions(
+            self.api_function.role,
+            "scheduler:ListSchedules and events:ListRules (the API filters both to its own)",
         )
 
     @property

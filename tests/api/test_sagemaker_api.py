@@ -251,6 +251,63 @@ def test_start_an_older_pipeline_version_runs_its_definition(sm: Any) -> None:
         sm.start_pipeline_execution(PipelineName="demo", PipelineVersionId=7)
 
 
+def mlflow_definition(experiment: Any = None) -> str:
+    """The condition pipeline with a top-level MlflowConfig, as the v3 SDK emits it."""
+    text = json.loads(condition_definition())
+    text["Parameters"].append({"Name": "Experiment", "Type": "String", "DefaultValue": "from-parameter"})
+    config: dict[str, Any] = {"MlflowResourceArn": TRACKING_SERVER}
+    if experiment is not None:
+        config["MlflowExperimentName"] = experiment
+    text["MlflowConfig"] = config
+    return json.dumps(text)
+
+
+TRACKING_SERVER = "arn:aws:sagemaker:us-east-1:000000000000:mlflow-tracking-server/ts"
+
+
+def test_start_records_the_mlflow_experiment_and_the_caller(sm: Any) -> None:
+    create(sm, "plain")
+    plain = sm.start_pipeline_execution(PipelineName="plain")["PipelineExecutionArn"]
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=plain)
+    assert "MLflowConfig" not in described  # no MlflowConfig in the definition: nothing to log
+    assert described["CreatedBy"] == {
+        "IamIdentity": {"Arn": "arn:aws:iam::000000000000:root", "PrincipalId": "000000000000"}
+    }
+    assert described["LastModifiedBy"] == described["CreatedBy"]
+
+    create(sm, "tracked", mlflow_definition({"Get": "Parameters.Experiment"}))
+    default = sm.start_pipeline_execution(PipelineName="tracked")["PipelineExecutionArn"]
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=default)["MLflowConfig"] == {
+        "MlflowResourceArn": TRACKING_SERVER,
+        "MlflowExperimentName": "from-parameter",  # the definition's expression, resolved
+    }
+    overridden = sm.start_pipeline_execution(PipelineName="tracked", MlflowExperimentName="per-run")[
+        "PipelineExecutionArn"
+    ]
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=overridden)["MLflowConfig"] == {
+        "MlflowResourceArn": TRACKING_SERVER,
+        "MlflowExperimentName": "per-run",
+    }
+
+    create(sm, "unnamed", mlflow_definition())
+    unnamed = sm.start_pipeline_execution(PipelineName="unnamed")["PipelineExecutionArn"]
+    config = sm.describe_pipeline_execution(PipelineExecutionArn=unnamed)["MLflowConfig"]
+    assert config["MlflowExperimentName"] == "unnamed"  # the pipeline name
+    for arn in (plain, default, overridden, unnamed):
+        wait_done(sm, arn)
+
+
+def test_a_token_replay_needs_the_same_mlflow_experiment(sm: Any) -> None:
+    create(sm, "tracked", mlflow_definition())
+    token = uuid.uuid4().hex
+    sm.start_pipeline_execution(PipelineName="tracked", ClientRequestToken=token, MlflowExperimentName="a")
+    with pytest.raises(ClientError) as caught:
+        sm.start_pipeline_execution(
+            PipelineName="tracked", ClientRequestToken=token, MlflowExperimentName="b"
+        )
+    assert error_code(caught) in ("ValidationException", "ConflictException")
+
+
 def test_start_is_idempotent_per_token(sm: Any) -> None:
     create(sm)
     token = uuid.uuid4().hex

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from pipelines.callbacks import CallbackQueue
 from pipelines.config import Config
 from pipelines.definition.models import Step
-from pipelines.engine import FakeClock, SystemClock
+from pipelines.engine import FakeClock, StartRequest, SystemClock
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
 from pipelines.runners.callback import CallbackRunner
@@ -81,7 +81,11 @@ class CloudDriver:
 
     def start(self, **kwargs: Any) -> str:
         record = self.cloud.api.start(
-            PIPELINE, parameters=kwargs.get("parameters"), selective=_selective(kwargs.get("selective"))
+            StartRequest(
+                pipeline_name=PIPELINE,
+                parameters=kwargs.get("parameters") or {},
+                selective=_selective(kwargs.get("selective")),
+            )
         )
         return record.execution_arn
 
@@ -235,7 +239,11 @@ class EmbeddedDriver:
 
     def start(self, **kwargs: Any) -> str:
         record = self.runtime.start(
-            PIPELINE, parameters=kwargs.get("parameters"), selective=_selective(kwargs.get("selective"))
+            StartRequest(
+                pipeline_name=PIPELINE,
+                parameters=kwargs.get("parameters") or {},
+                selective=_selective(kwargs.get("selective")),
+            )
         )
         return record.execution_arn
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.engine import Engine, upsert_pipeline
+from pipelines.engine import Engine, StartRequest, upsert_pipeline
 from pipelines.events import EXECUTION_STATUS_CHANGE, StatusEvent
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runtime.aws_access import AwsAccess
@@ -141,8 +141,9 @@ class Cloud:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def start(self, pipeline: str = "p", **kwargs: Any) -> ExecutionRecord:
-        return self.api.start(pipeline, **kwargs)
+    def start(self, pipeline: str = "p", **fields: Any) -> ExecutionRecord:
+        """Start through the API Lambda's EngineClient; ``fields`` are StartRequest fields."""
+        return self.api.start(StartRequest(pipeline_name=pipeline, **fields))
 
     def run(self, pipeline: str = "p", *, timeout: float = 30.0, **kwargs: Any) -> ExecutionRecord:
         return self.wait(self.start(pipeline, **kwargs).execution_arn, timeout)

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from pipelines.engine import ExecutionStateConflict
+from pipelines.engine import ExecutionStateConflict, StartRequest
 from pipelines.errors import ResourceNotFound, ValidationError
 from pipelines.runtime.cloud import CloudRuntime
 
@@ -169,9 +169,9 @@ def test_rejected_requests_come_back_as_the_engines_typed_errors(cloud: Cloud) -
         )
     )
     with pytest.raises(ResourceNotFound, match="nope"):
-        cloud.api.start("nope")
+        cloud.api.start(StartRequest(pipeline_name="nope"))
     with pytest.raises(ValidationError, match="Undeclared"):
-        cloud.api.start("p", parameters={"Undeclared": "1"})
+        cloud.api.start(StartRequest(pipeline_name="p", parameters={"Undeclared": "1"}))
     final = cloud.run()
     with pytest.raises(Exception) as stopped_twice:
         cloud.api.stop(final.execution_arn)
@@ -182,7 +182,7 @@ def test_a_step_the_cloud_cannot_run_is_refused_before_anything_starts(cloud: Cl
     unknown = {"Name": "Mystery", "Type": "NotARealStepType", "Arguments": {}}
     cloud.register(json.dumps(pipeline(processing("A"), unknown)))
     with pytest.raises(ValidationError, match="Mystery"):
-        cloud.api.start("p")
+        cloud.api.start(StartRequest(pipeline_name="p"))
     assert cloud.sfn.list_executions(stateMachineArn=cloud.machines["PipelineExecution"])["executions"] == []
 
 
@@ -299,8 +299,9 @@ def test_a_lambda_step_that_times_out_fails_the_execution(cloud: Cloud) -> None:
 
 
 def test_a_malformed_api_request_is_rejected_as_a_validation_error(cloud: Cloud) -> None:
+    # what an API Lambda of another version might send: a start without its request
     with pytest.raises(ValidationError, match="StartExecution"):
-        cloud.api.start(None)
+        cloud.api._call({"action": "StartExecution", "pipelineName": None})
 
 
 def test_an_older_pipeline_version_runs_its_own_definition(cloud: Cloud) -> None:
@@ -315,3 +316,37 @@ def test_an_older_pipeline_version_runs_its_own_definition(cloud: Cloud) -> None
     assert [step_of_job(name)[0] for _kind, name in cloud.moto.jobs.created] == ["Old"]
     with pytest.raises(ResourceNotFound):
         cloud.start(pipeline_version_id=7)
+
+
+def test_every_start_argument_reaches_the_engine_lambda(cloud: Cloud) -> None:
+    """The API Lambda's EngineClient sends the whole StartRequest; nothing is dropped."""
+    server = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/ts"
+    cloud.register(json.dumps(pipeline(processing("A"), MlflowConfig={"MlflowResourceArn": server})))
+    caller = {"IamIdentity": {"Arn": "arn:aws:iam::123456789012:user/ana", "PrincipalId": "AIDAEXAMPLE"}}
+
+    started = cloud.start(
+        display_name="nightly",
+        description="the nightly run",
+        parallelism=3,
+        created_by=caller,
+        mlflow_experiment_name="per-run",
+    )
+
+    sent = [
+        e for name, e in cloud.moto.invocations if name == ENGINE_FUNCTION and e["action"] == "StartExecution"
+    ]
+    assert StartRequest.model_validate(sent[-1]["request"]) == StartRequest(
+        pipeline_name="p",
+        display_name="nightly",
+        description="the nightly run",
+        parallelism=3,
+        created_by=caller,
+        mlflow_experiment_name="per-run",
+    )
+    record = cloud.execution(started.execution_arn)
+    assert (record.display_name, record.description, record.parallelism) == ("nightly", "the nightly run", 3)
+    assert record.created_by == record.modified_by == caller
+    assert record.mlflow is not None
+    assert (record.mlflow.resource_arn, record.mlflow.experiment_name) == (server, "per-run")
+    assert record.mlflow.run_name == "nightly"
+    assert cloud.wait(started.execution_arn).status == "Succeeded"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from pipelines.engine import Engine, FakeClock, upsert_pipeline
+from pipelines.engine import Engine, FakeClock, StartRequest, upsert_pipeline
 from pipelines.engine.lifecycle import ConflictBackoff
 from pipelines.runners.base import StepResult
 from pipelines.store.base import Transition
@@ -62,7 +62,7 @@ def test_each_lost_write_waits_a_jittered_backoff_before_reading_again(store: Ri
     engine = Engine(store, clock=clock, conflict_backoff=backoff)
     store.rival = Engine(DynamoDBStore(store.tables, client=store.client), clock=FakeClock())
     upsert_pipeline(store, "p", _two_steps())
-    execution = engine.start("p").execution
+    execution = engine.start(StartRequest(pipeline_name="p")).execution
     assert execution is not None
     engine.step_started(execution.execution_id, "A", 1)
     assert clock.waits == []  # no contention, no wait

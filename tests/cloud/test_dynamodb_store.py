@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.engine import Engine, FakeClock, upsert_pipeline
+from pipelines.engine import Engine, FakeClock, StartRequest, upsert_pipeline
 from pipelines.errors import ValidationError
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.store.base import ListQuery
@@ -62,7 +62,9 @@ def fan_out(width: int, **top: Any) -> str:
 def test_a_decision_too_big_for_one_transaction_moves_the_side_records_after_it(store: DynamoDBStore) -> None:
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "wide", fan_out(60))
-    outcome = engine.start("wide")  # 1 execution + 60 steps in the transaction; 62 experiment records after
+    outcome = engine.start(
+        StartRequest(pipeline_name="wide")
+    )  # 1 execution + 60 steps in the transaction; 62 experiment records after
 
     execution = outcome.execution
     assert execution is not None and len(outcome.actions) == 60
@@ -77,7 +79,7 @@ def test_more_step_changes_than_a_transaction_holds_are_refused_clearly(store: D
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "wider", fan_out(100, PipelineExperimentConfig=None))
     with pytest.raises(ValidationError, match="more than a DynamoDB transaction holds"):
-        engine.start("wider")
+        engine.start(StartRequest(pipeline_name="wider"))
 
 
 def test_callback_tokens_and_cache_entries_expire_by_ttl(store: DynamoDBStore) -> None:
@@ -86,7 +88,7 @@ def test_callback_tokens_and_cache_entries_expire_by_ttl(store: DynamoDBStore) -
     callback = {"Name": "Ask", "Type": "Callback", "SqsQueueUrl": "https://sqs/q", "Arguments": {}}
     cached = processing("C", CacheConfig={"Enabled": True, "ExpireAfter": "P1D"})
     upsert_pipeline(store, "p", json.dumps(pipeline(callback, cached)))
-    execution = engine.start("p").execution
+    execution = engine.start(StartRequest(pipeline_name="p")).execution
     assert execution is not None
     engine.step_started(execution.execution_id, "C", 1)
     from pipelines.runners.base import StepResult
@@ -108,7 +110,7 @@ def test_an_unchanged_execution_is_read_with_one_small_get(
 ) -> None:
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "p", fan_out(3))
-    execution = engine.start("p").execution
+    execution = engine.start(StartRequest(pipeline_name="p")).execution
     assert execution is not None
     counting.calls.clear()
     engine.state(execution.execution_id)

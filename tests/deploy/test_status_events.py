@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from pipelines.engine import Engine, Outcome, upsert_pipeline
+from pipelines.engine import Engine, Outcome, StartRequest, upsert_pipeline
 from pipelines.events import (
     EXECUTION_STATUS_CHANGE,
     SOURCE,
@@ -87,7 +87,7 @@ def run(tmp_path: Path, *, fail: bool = False) -> list[Outcome]:
     store = SQLiteStore(tmp_path / "state.sqlite")
     upsert_pipeline(store, "events-demo", pipeline(fail))
     engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
-    started = engine.start("events-demo", display_name="nightly")
+    started = engine.start(StartRequest(pipeline_name="events-demo", display_name="nightly"))
     assert started.execution is not None
     execution = started.execution.execution_id
     claimed = engine.step_started(execution, "Prepare", 1)
@@ -252,7 +252,7 @@ def test_an_execution_completed_with_failures_has_ended(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.sqlite")
     upsert_pipeline(store, "handled", handled_failure_pipeline())
     engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
-    started = engine.start("handled")
+    started = engine.start(StartRequest(pipeline_name="handled"))
     assert started.execution is not None
     execution = started.execution.execution_id
     outcomes = [

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from pipelines.engine import StartRequest
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.registry import RunnerRegistry
 from pipelines.runtime.embedded import EmbeddedRuntime
@@ -67,7 +68,9 @@ def test_abalone_batch_transform(config, store, objects, clock, mse, expected_st
     runtime = EmbeddedRuntime(
         config, store=store, registry=RunnerRegistry(fakes.values()), objects=objects, clock=clock
     )
-    execution = runtime.run(ABALONE.read_text(), pipeline_name="abalone", parameters={"MseThreshold": "6.0"})
+    execution = runtime.run(
+        ABALONE.read_text(), StartRequest(pipeline_name="abalone", parameters={"MseThreshold": "6.0"})
+    )
     steps = runtime.engine.state(execution.execution_id).steps
     assert execution.status == expected_status
     train = fakes["Training"].requests[0]

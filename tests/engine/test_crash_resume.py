@@ -35,12 +35,13 @@ DRIVER = textwrap.dedent(
     sys.path.insert(0, {fakes_dir!r})
     from fakes import AppendingRunner
     from pipelines.config import Config
+    from pipelines.engine import StartRequest
     from pipelines.runners.registry import RunnerRegistry
     from pipelines.runtime.embedded import EmbeddedRuntime
 
     config = Config(state_dir={state!r}, object_root={objects!r})
     runtime = EmbeddedRuntime(config, registry=RunnerRegistry([AppendingRunner({log!r}, {seconds!r})]))
-    runtime.run({text!r}, pipeline_name="crashy")
+    runtime.run({text!r}, StartRequest(pipeline_name="crashy"))
     """
 )
 

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pipelines.engine import ExecutionStateConflict
+from pipelines.engine import ExecutionStateConflict, StartRequest
 from pipelines.runtime.embedded import DriverBusy, EmbeddedRuntime
 from pipelines.store.backends import open_backend
 
@@ -33,7 +33,9 @@ def test_parallel_branches_respect_the_parallelism_limit(runtime, jobs) -> None:
     )
     seen: list[int] = []
     execution = runtime.start(
-        definition=text, parallelism=3, progress=lambda e, steps: seen.append(len(steps))
+        StartRequest(pipeline_name="p", parallelism=3),
+        definition=text,
+        progress=lambda e, steps: seen.append(len(steps)),
     )
     wait_until(lambda: jobs.active == 3)
     release.set()

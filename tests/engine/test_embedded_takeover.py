@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from pipelines.engine import StartRequest
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store.backends import open_backend
 
@@ -81,7 +82,7 @@ def test_raising_parallelism_without_a_driver_starts_the_waiting_step(
     runtime, jobs, callbacks, config, store_kind, tmp_path, registry, clock
 ) -> None:
     text = definition(CALLBACK, processing_step("Other"))
-    execution = runtime.start(definition=text, parallelism=1)
+    execution = runtime.start(StartRequest(pipeline_name="p", parallelism=1), definition=text)
     execution_id = execution.execution_id
     wait_until(lambda: runtime.engine.state(execution_id).steps.get("Approve") is not None)
     wait_until(lambda: runtime.engine.state(execution_id).steps["Approve"].waiting_for_callback)

@@ -4,7 +4,7 @@ newest wins, one pipeline's scope, runs in progress."""
 from __future__ import annotations
 
 import pytest
-from pipelines.engine import RunStep
+from pipelines.engine import RunStep, StartRequest
 from pipelines.engine.caching import cache_key
 from pipelines.runners.base import StepFailed, StepResult
 
@@ -45,7 +45,7 @@ def cached_step(name: str = "Prep", **extra) -> dict:
 
 
 def run_once(engine, name: str, properties: dict | None = None, **start):
-    outcome = engine.start(name, **start)
+    outcome = engine.start(StartRequest(pipeline_name=name, **start))
     runs = [a for a in outcome.actions if isinstance(a, RunStep)]
     for action in runs:
         engine.step_succeeded(
@@ -92,12 +92,12 @@ def test_the_newest_success_wins_and_failures_are_never_reused(engine, pipeline,
     older, _ = run_once(engine, name, {"Run": "older"})
     clock.advance(10)
     # a second execution that runs the step itself (different key), then a matching one that fails
-    newer = engine.start(name, parameters={"Script": "s3://code/other.py"})
+    newer = engine.start(StartRequest(pipeline_name=name, parameters={"Script": "s3://code/other.py"}))
     engine.step_succeeded(newer.execution.execution_id, "Prep", 1, StepResult(properties={"Run": "other"}))
     clock.advance(10)
-    failed = engine.start(name, parameters={"Script": "s3://code/c.py"})
+    failed = engine.start(StartRequest(pipeline_name=name, parameters={"Script": "s3://code/c.py"}))
     engine.step_failed(failed.execution.execution_id, "Prep", 1, StepFailed("bad"))
-    again = engine.start(name, parameters={"Script": "s3://code/c.py"})
+    again = engine.start(StartRequest(pipeline_name=name, parameters={"Script": "s3://code/c.py"}))
     assert [a.step_name for a in again.actions] == ["Prep"]  # the failure was not cached
     engine.step_succeeded(again.execution.execution_id, "Prep", 1, StepResult(properties={"Run": "newest"}))
     clock.advance(10)
@@ -122,8 +122,8 @@ def test_without_cache_config_nothing_is_reused(engine, pipeline) -> None:
 
 def test_a_matching_run_in_progress_does_not_stop_a_second_run(engine, pipeline, clock) -> None:
     name = pipeline(definition(cached_step(), parameters=PARAMETERS))
-    first = engine.start(name)
-    second = engine.start(name)
+    first = engine.start(StartRequest(pipeline_name=name))
+    second = engine.start(StartRequest(pipeline_name=name))
     assert [a.step_name for a in first.actions] == [a.step_name for a in second.actions] == ["Prep"]
     engine.step_succeeded(second.execution.execution_id, "Prep", 1, StepResult(properties={"Run": 2}))
     clock.advance(1)

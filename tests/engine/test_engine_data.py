@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from pipelines.engine import CallbackTokenNotFound, InvalidCallbackOutputs, RunStep
+from pipelines.engine import CallbackTokenNotFound, InvalidCallbackOutputs, RunStep, StartRequest
 from pipelines.runners.base import StepPending, StepResult
 
 from .fakes import definition, processing_step
@@ -61,7 +61,7 @@ def test_property_files_are_read_after_success_and_drive_conditions(
         "s3://bucket/eval/evaluation.json",
         json.dumps({"regression_metrics": {"mse": {"value": mse}}}).encode(),
     )
-    outcome = engine.start(pipeline(definition(EVALUATE, CHECK)))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(EVALUATE, CHECK))))
     (action,) = outcome.actions
     described = {"ProcessingOutputConfig": action.request.arguments["ProcessingOutputConfig"]}
     done = engine.step_succeeded(action.execution_id, "Evaluate", 1, StepResult(properties=described))
@@ -84,7 +84,7 @@ def test_property_files_are_read_after_success_and_drive_conditions(
 
 
 def test_a_missing_property_file_fails_the_step(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(EVALUATE, CHECK)))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(EVALUATE, CHECK))))
     (action,) = outcome.actions
     done = engine.step_succeeded(action.execution_id, "Evaluate", 1, StepResult(properties={}))
     assert done.steps["Evaluate"].status == "Failed"
@@ -114,7 +114,7 @@ USE_SCORE = {
 
 
 def start_callback(engine, pipeline):
-    outcome = engine.start(pipeline(definition(CALLBACK, USE_SCORE)))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(CALLBACK, USE_SCORE))))
     (action,) = outcome.actions
     token = action.request.step_fields["CallbackToken"]
     engine.step_started(action.execution_id, "Approve", 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from pipelines.config import Config
-from pipelines.engine import Engine, ExecutionFinished, RunStep
+from pipelines.engine import Engine, ExecutionFinished, RunStep, StartRequest
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.base import RunContext, StepResult
 from pipelines.runners.registry import RunnerRegistry
@@ -46,7 +46,7 @@ def test_diamond_runs_in_dependency_order(engine, driver, jobs, pipeline) -> Non
             processing_step("D", DependsOn=["B", "C"]),
         )
     )
-    outcome = engine.start(name)
+    outcome = engine.start(StartRequest(pipeline_name=name))
     assert [a.step_name for a in outcome.actions] == ["A"]
     state = driver.run(outcome)
     order = started_order(jobs)
@@ -80,7 +80,7 @@ def test_condition_takes_one_branch_and_skips_everything_downstream_of_the_other
         ),
         parameters=[{"Name": "Value", "Type": "Integer", "DefaultValue": 5}],
     )
-    state = driver.run(engine.start(pipeline(text)))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(text))))
     assert state.execution.status == "Succeeded"
     assert set(state.steps) == ran  # no record at all for steps that never ran: there is no Skipped
     assert not never & set(state.steps)
@@ -104,7 +104,7 @@ def test_condition_outcome_is_readable_downstream(engine, driver, lambdas, pipel
             },
         },
     )
-    state = driver.run(engine.start(pipeline(text)))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(text))))
     # a JSON boolean, joined as JSON text (sagemaker-python-sdk
     # tests/integ/sagemaker/workflow/test_pipeline_var_behaviors.py::test_ppl_var_to_string_and_add)
     assert state.steps["Report"].arguments == {"outcome": True, "text": "is true"}
@@ -118,7 +118,7 @@ def test_after_a_failure_running_steps_finish_and_nothing_new_starts(engine, job
         processing_step("AfterSlow", DependsOn=["Slow"]),
         processing_step("AfterBad", DependsOn=["Bad"]),
     )
-    started = engine.start(pipeline(text))
+    started = engine.start(StartRequest(pipeline_name=pipeline(text)))
     runs = {a.step_name: a for a in started.actions}
     assert set(runs) == {"Bad", "Slow"}
     for action in runs.values():
@@ -160,7 +160,7 @@ def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurre
         ),
         parameters=[{"Name": "Mse", "Type": "Float", "DefaultValue": 7.5}],
     )
-    started = engine.start(pipeline(text))
+    started = engine.start(StartRequest(pipeline_name=pipeline(text)))
     assert [a.step_name for a in started.actions] == ["Slow"]
     assert started.steps["Stop"].status == "Failed"
     assert started.steps["Stop"].metadata == {"Fail": {"ErrorMessage": "MSE 7.5 too high"}}
@@ -180,13 +180,17 @@ def test_parallelism_limit_execution_level_wins(
     engine, pipeline, execution_limit, pipeline_limit, expected
 ) -> None:
     name = pipeline(definition(*[processing_step(f"S{i}") for i in range(6)]), parallelism=pipeline_limit)
-    outcome = engine.start(name, parallelism=execution_limit)
+    outcome = engine.start(StartRequest(pipeline_name=name, parallelism=execution_limit))
     assert outcome.execution.parallelism == (execution_limit or pipeline_limit)
     assert len([a for a in outcome.actions if isinstance(a, RunStep)]) == expected
 
 
 def test_a_finished_step_frees_its_slot(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(*[processing_step(f"S{i}") for i in range(3)])), parallelism=1)
+    outcome = engine.start(
+        StartRequest(
+            pipeline_name=pipeline(definition(*[processing_step(f"S{i}") for i in range(3)])), parallelism=1
+        )
+    )
     assert [a.step_name for a in outcome.actions] == ["S0"]
     following = engine.step_succeeded(outcome.execution.execution_id, "S0", 1, StepResult(properties={}))
     assert [a.step_name for a in following.actions if isinstance(a, RunStep)] == ["S1"]

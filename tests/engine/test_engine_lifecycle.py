@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipelines.engine import ExecutionStateConflict, NotifyStopping, RunStep, StopStep
+from pipelines.engine import ExecutionStateConflict, NotifyStopping, RunStep, StartRequest, StopStep
 from pipelines.runners.base import StepFailed, StepPending, StepResult
 
 from .fakes import definition, processing_step
@@ -37,7 +37,7 @@ def run_of(outcome, name: str) -> RunStep:
 
 def test_a_step_under_a_retry_policy_fails_twice_then_succeeds(engine, pipeline, clock) -> None:
     name = pipeline(definition(processing_step("Train", RetryPolicies=RETRY_CAPACITY)))
-    outcome = engine.start(name)
+    outcome = engine.start(StartRequest(pipeline_name=name))
     execution_id = outcome.execution.execution_id
     names, delays = [], []
     for attempt in (1, 2):
@@ -67,7 +67,11 @@ def test_a_step_under_a_retry_policy_fails_twice_then_succeeds(engine, pipeline,
 
 
 def test_retries_stop_at_max_attempts(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("Train", RetryPolicies=RETRY_CAPACITY))))
+    outcome = engine.start(
+        StartRequest(
+            pipeline_name=pipeline(definition(processing_step("Train", RetryPolicies=RETRY_CAPACITY)))
+        )
+    )
     execution_id = outcome.execution.execution_id
     for attempt in (1, 2, 3):
         outcome = engine.step_failed(
@@ -78,7 +82,11 @@ def test_retries_stop_at_max_attempts(engine, pipeline) -> None:
 
 
 def test_duplicate_and_stale_reports_are_no_ops(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"), processing_step("B", DependsOn=["A"]))))
+    outcome = engine.start(
+        StartRequest(
+            pipeline_name=pipeline(definition(processing_step("A"), processing_step("B", DependsOn=["A"])))
+        )
+    )
     execution_id = outcome.execution.execution_id
     assert engine.step_started(execution_id, "A", 1).accepted
     assert not engine.step_started(execution_id, "A", 1).accepted  # a step attempt starts once
@@ -94,7 +102,7 @@ def test_duplicate_and_stale_reports_are_no_ops(engine, pipeline) -> None:
 
 
 def test_a_report_for_an_old_attempt_is_ignored(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"))))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(processing_step("A")))))
     execution_id = outcome.execution.execution_id
     engine.step_failed(execution_id, "A", 1, StepFailed("throttled", error_code="ThrottlingException"))
     late = engine.step_succeeded(execution_id, "A", 1, StepResult(properties={"Late": True}))
@@ -110,7 +118,7 @@ def test_stop_stops_jobs_notifies_callbacks_lets_lambdas_finish(engine, pipeline
         processing_step("Later", DependsOn=["Job"]),
         processing_step("Queued"),
     )
-    outcome = engine.start(pipeline(text), parallelism=3)
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(text), parallelism=3))
     execution_id = outcome.execution.execution_id
     assert {a.step_name for a in outcome.actions} == {"Job", "L", "CB"}
     for name in ("Job", "L", "CB"):
@@ -138,7 +146,7 @@ def test_stop_stops_jobs_notifies_callbacks_lets_lambdas_finish(engine, pipeline
 
 
 def test_a_lambda_that_fails_while_stopping_fails_the_execution(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(LAMBDA)))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(LAMBDA))))
     execution_id = outcome.execution.execution_id
     engine.step_started(execution_id, "L", 1)
     engine.stop(execution_id)
@@ -147,7 +155,7 @@ def test_a_lambda_that_fails_while_stopping_fails_the_execution(engine, pipeline
 
 
 def test_a_step_waiting_for_its_retry_never_restarts_after_stop(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"))))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(processing_step("A")))))
     execution_id = outcome.execution.execution_id
     retrying = engine.step_failed(execution_id, "A", 1, StepFailed("x", error_code="ThrottlingException"))
     assert run_of(retrying, "A").attempt == 2
@@ -157,7 +165,7 @@ def test_a_step_waiting_for_its_retry_never_restarts_after_stop(engine, pipeline
 
 
 def test_stop_of_a_finished_execution_is_a_conflict(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"))))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(processing_step("A")))))
     engine.step_succeeded(outcome.execution.execution_id, "A", 1, StepResult(properties={}))
     with pytest.raises(ExecutionStateConflict):
         engine.stop(outcome.execution.execution_arn)
@@ -165,7 +173,7 @@ def test_stop_of_a_finished_execution_is_a_conflict(engine, pipeline) -> None:
 
 def test_retry_reruns_failed_and_not_run_steps_and_reuses_succeeded_ones(engine, pipeline) -> None:
     text = definition(processing_step("A"), processing_step("B"), processing_step("C", DependsOn=["A", "B"]))
-    outcome = engine.start(pipeline(text))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(text)))
     execution_id = outcome.execution.execution_id
     engine.step_succeeded(execution_id, "A", 1, StepResult(properties={"Out": "a"}))
     failed = engine.step_failed(execution_id, "B", 1, StepFailed("bad input"))
@@ -186,12 +194,16 @@ def test_retry_reruns_failed_and_not_run_steps_and_reuses_succeeded_ones(engine,
 @pytest.mark.parametrize("ending", ["succeeded", "fail step"])
 def test_retry_is_refused_unless_failed_and_not_at_a_fail_step(engine, pipeline, ending) -> None:
     if ending == "succeeded":
-        outcome = engine.start(pipeline(definition(processing_step("A"))))
+        outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(processing_step("A")))))
         engine.step_succeeded(outcome.execution.execution_id, "A", 1, StepResult(properties={}))
         message = "only a Failed execution can be retried"
     else:
         outcome = engine.start(
-            pipeline(definition({"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}}))
+            StartRequest(
+                pipeline_name=pipeline(
+                    definition({"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}})
+                )
+            )
         )
         assert outcome.execution.status == "Failed"
         message = "ended at a Fail step"
@@ -200,14 +212,22 @@ def test_retry_is_refused_unless_failed_and_not_at_a_fail_step(engine, pipeline,
 
 
 def test_update_execution_raises_parallelism_and_starts_waiting_steps(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(definition(*[processing_step(f"S{i}") for i in range(3)])), parallelism=1)
+    outcome = engine.start(
+        StartRequest(
+            pipeline_name=pipeline(definition(*[processing_step(f"S{i}") for i in range(3)])), parallelism=1
+        )
+    )
     more = engine.update_execution(outcome.execution.execution_id, parallelism=3)
     assert {a.step_name for a in more.actions} == {"S1", "S2"}
 
 
 def test_batch_claims_name_the_attempts_won(engine, pipeline) -> None:
     outcome = engine.start(
-        pipeline(definition(processing_step("A"), processing_step("B"), processing_step("C")))
+        StartRequest(
+            pipeline_name=pipeline(
+                definition(processing_step("A"), processing_step("B"), processing_step("C"))
+            )
+        )
     )
     execution_id = outcome.execution.execution_id
     assert engine.step_started(execution_id, "B", 1).accepted
@@ -220,7 +240,7 @@ def test_a_batch_of_reports_is_one_decision(engine, pipeline) -> None:
     text = definition(
         processing_step("A"), processing_step("B"), processing_step("Join", DependsOn=["A", "B"])
     )
-    outcome = engine.start(pipeline(text))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(text)))
     execution_id = outcome.execution.execution_id
     both = engine.report(
         execution_id,

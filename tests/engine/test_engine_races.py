@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from pipelines.engine import Engine, RunStep
+from pipelines.engine import Engine, RunStep, StartRequest
 from pipelines.runners.base import StepResult
 from pipelines.store.backends import open_backend
 
@@ -37,7 +37,7 @@ def test_concurrent_completions_start_the_join_exactly_once(
         *[processing_step(f"P{i}") for i in range(PARENTS)],
         processing_step("Join", DependsOn=[f"P{i}" for i in range(PARENTS)]),
     )
-    outcome = engine.start(pipeline(text))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(text)))
     execution_id = outcome.execution.execution_id
     engines = [Engine(open_backend(store_kind, tmp_path), clock=clock) for _ in range(PARENTS)]
 
@@ -55,7 +55,11 @@ def test_concurrent_completions_start_the_join_exactly_once(
 
 
 def test_duplicate_reports_racing_are_accepted_once(store_kind, tmp_path, engine, pipeline, clock) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"), processing_step("B", DependsOn=["A"]))))
+    outcome = engine.start(
+        StartRequest(
+            pipeline_name=pipeline(definition(processing_step("A"), processing_step("B", DependsOn=["A"])))
+        )
+    )
     execution_id = outcome.execution.execution_id
     engines = [Engine(open_backend(store_kind, tmp_path), clock=clock) for _ in range(6)]
     claims = race([lambda e=e: e.step_started(execution_id, "A", 1) for e in engines])

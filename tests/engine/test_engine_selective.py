@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipelines.engine import ExecutionNotFound, InvalidSelection, RunStep
+from pipelines.engine import ExecutionNotFound, InvalidSelection, RunStep, StartRequest
 from pipelines.runners.base import StepFailed, StepResult
 from pipelines.store.base import SelectiveExecutionConfig
 
@@ -46,9 +46,9 @@ def test_unselected_upstream_steps_reuse_the_reference_and_downstream_steps_do_n
     engine, pipeline
 ) -> None:
     name = pipeline(TEXT)
-    reference = finish(engine, engine.start(name))
+    reference = finish(engine, engine.start(StartRequest(pipeline_name=name)))
     arn = reference.execution.execution_arn
-    outcome = engine.start(name, selective=selective(["Train", "Evaluate"], arn))
+    outcome = engine.start(StartRequest(pipeline_name=name, selective=selective(["Train", "Evaluate"], arn)))
     assert [a.step_name for a in outcome.actions] == ["Train"]
     train = outcome.actions[0]
     assert train.request.arguments["Environment"]["DATA"] == reference.steps["Process"].job_name
@@ -63,20 +63,22 @@ def test_unselected_upstream_steps_reuse_the_reference_and_downstream_steps_do_n
 
 def test_a_failed_reference_is_accepted(engine, pipeline) -> None:
     name = pipeline(TEXT)
-    reference = finish(engine, engine.start(name), fail={"Evaluate"})
+    reference = finish(engine, engine.start(StartRequest(pipeline_name=name)), fail={"Evaluate"})
     assert reference.execution.status == "Failed"
-    outcome = engine.start(name, selective=selective(["Evaluate"], reference.execution.execution_arn))
+    outcome = engine.start(
+        StartRequest(pipeline_name=name, selective=selective(["Evaluate"], reference.execution.execution_arn))
+    )
     assert [a.step_name for a in outcome.actions] == ["Evaluate"]
 
 
 def test_without_a_reference_selected_steps_may_not_depend_on_unselected_ones(engine, pipeline) -> None:
     name = pipeline(TEXT)
     with pytest.raises(InvalidSelection) as caught:
-        engine.start(name, selective=selective(["Train", "Evaluate"], None))
+        engine.start(StartRequest(pipeline_name=name, selective=selective(["Train", "Evaluate"], None)))
     assert str(caught.value) == (
         "Invalid SourcePipelineExecutionArn: null. The selected steps ['Evaluate', 'Train'] have dependencies on ['Process']"
     )
-    outcome = engine.start(name, selective=selective(["Process", "Train"], None))
+    outcome = engine.start(StartRequest(pipeline_name=name, selective=selective(["Process", "Train"], None)))
     assert [a.step_name for a in outcome.actions] == ["Process"]
     assert set(finish(engine, outcome).steps) == {"Process", "Train"}
 
@@ -91,20 +93,26 @@ def test_without_a_reference_selected_steps_may_not_depend_on_unselected_ones(en
 )
 def test_invalid_selections(engine, pipeline, steps, message) -> None:
     name = pipeline(TEXT)
-    reference = finish(engine, engine.start(name))
+    reference = finish(engine, engine.start(StartRequest(pipeline_name=name)))
     with pytest.raises(InvalidSelection, match=message):
-        engine.start(name, selective=selective(steps, reference.execution.execution_arn))
+        engine.start(
+            StartRequest(pipeline_name=name, selective=selective(steps, reference.execution.execution_arn))
+        )
 
 
 def test_the_reference_must_exist_be_finished_and_belong_to_the_pipeline(engine, pipeline) -> None:
     name = pipeline(TEXT)
-    running = engine.start(name)
+    running = engine.start(StartRequest(pipeline_name=name))
     with pytest.raises(InvalidSelection, match="Succeeded or Failed"):
-        engine.start(name, selective=selective(["Train"], running.execution.execution_arn))
+        engine.start(
+            StartRequest(pipeline_name=name, selective=selective(["Train"], running.execution.execution_arn))
+        )
     other = pipeline(TEXT, name="other")
-    foreign = finish(engine, engine.start(other))
+    foreign = finish(engine, engine.start(StartRequest(pipeline_name=other)))
     with pytest.raises(InvalidSelection, match="belongs to pipeline other"):
-        engine.start(name, selective=selective(["Train"], foreign.execution.execution_arn))
+        engine.start(
+            StartRequest(pipeline_name=name, selective=selective(["Train"], foreign.execution.execution_arn))
+        )
     missing = running.execution.execution_arn[:-12] + "zzzzzzzzzzzz"
     with pytest.raises(ExecutionNotFound):
-        engine.start(name, selective=selective(["Train"], missing))
+        engine.start(StartRequest(pipeline_name=name, selective=selective(["Train"], missing)))

@@ -12,6 +12,7 @@ from pipelines.engine import (
     PipelineNotFound,
     PipelineVersionNotFound,
     RunStep,
+    StartRequest,
     UnsupportedSteps,
     upsert_pipeline,
 )
@@ -31,7 +32,9 @@ PARAMETERS = [
 
 def test_parameters_arrive_as_strings_and_are_coerced_and_recorded(engine, pipeline) -> None:
     name = pipeline(definition(processing_step("A"), parameters=PARAMETERS))
-    outcome = engine.start(name, parameters={"Count": "3", "Flag": "True", "Input": "s3://b/k"})
+    outcome = engine.start(
+        StartRequest(pipeline_name=name, parameters={"Count": "3", "Flag": "True", "Input": "s3://b/k"})
+    )
     assert outcome.execution.parameters == {"Count": 3, "Rate": 0.5, "Flag": True, "Input": "s3://b/k"}
 
 
@@ -42,7 +45,7 @@ def test_parameters_arrive_as_strings_and_are_coerced_and_recorded(engine, pipel
 def test_bad_parameters_are_rejected_before_anything_starts(engine, pipeline, store, given, message) -> None:
     name = pipeline(definition(processing_step("A"), parameters=PARAMETERS))
     with pytest.raises(ValidationError, match=message):
-        engine.start(name, parameters=given)
+        engine.start(StartRequest(pipeline_name=name, parameters=given))
     assert store.list_executions(name, ListQuery()).items == []
 
 
@@ -64,7 +67,7 @@ def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
     )
     name = pipeline(text)
     with pytest.raises(UnsupportedSteps) as caught:
-        engine.start(name)
+        engine.start(StartRequest(pipeline_name=name))
     message = str(caught.value)
     assert "step Spark: type EMR is not supported by the embedded runtime; deploy to run it" in message
     assert "step Spark2: type EMR is not supported" in message
@@ -83,7 +86,7 @@ def test_a_runner_check_can_refuse_a_step(store, clock, config, pipeline) -> Non
     with pytest.raises(
         UnsupportedSteps, match="step A: image example.com/image:latest has no local interpreter"
     ):
-        engine.start(pipeline(definition(processing_step("A"))))
+        engine.start(StartRequest(pipeline_name=pipeline(definition(processing_step("A")))))
 
 
 def test_ids_arns_and_execution_variables(engine, pipeline) -> None:
@@ -99,7 +102,7 @@ def test_ids_arns_and_execution_variables(engine, pipeline) -> None:
             }
         },
     )
-    outcome = engine.start(pipeline(definition(step), name="My-Pipeline"))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(definition(step), name="My-Pipeline")))
     execution = outcome.execution
     assert re.fullmatch(r"[a-z0-9]{12}", execution.execution_id)
     assert execution.execution_arn == (
@@ -118,19 +121,21 @@ def test_ids_arns_and_execution_variables(engine, pipeline) -> None:
 def test_the_definition_is_snapshotted_and_the_version_bound(engine, store, pipeline, clock) -> None:
     first = definition(processing_step("A"))
     name = pipeline(first)
-    execution = engine.start(name).execution
+    execution = engine.start(StartRequest(pipeline_name=name)).execution
     upsert_pipeline(store, name, definition(processing_step("A"), processing_step("B")), clock=clock)
-    later = engine.start(name).execution
+    later = engine.start(StartRequest(pipeline_name=name)).execution
     assert store.get_execution(execution.execution_id).definition == first
     assert (execution.pipeline_version_id, later.pipeline_version_id) == (1, 2)
 
 
 def test_unknown_pipeline_and_invalid_definition(engine, pipeline) -> None:
     with pytest.raises(PipelineNotFound):
-        engine.start("missing")
+        engine.start(StartRequest(pipeline_name="missing"))
     name = pipeline(definition(processing_step("A")))
     with pytest.raises(DefinitionError):
-        engine.start(name, definition='{"Version": "2020-12-01", "Steps": [{"Name": "X"}]}')
+        engine.start(
+            StartRequest(pipeline_name=name), definition='{"Version": "2020-12-01", "Steps": [{"Name": "X"}]}'
+        )
 
 
 @pytest.mark.parametrize(
@@ -152,7 +157,9 @@ def test_unknown_pipeline_and_invalid_definition(engine, pipeline) -> None:
     ],
 )
 def test_experiment_records(engine, store, pipeline, top_level, expected) -> None:
-    outcome = engine.start(pipeline(definition(processing_step("A"), **top_level)))
+    outcome = engine.start(
+        StartRequest(pipeline_name=pipeline(definition(processing_step("A"), **top_level)))
+    )
     execution = outcome.execution
     (run,) = outcome.actions
     experiments = store.list_experiments(ListQuery()).items
@@ -170,13 +177,15 @@ def test_experiment_records(engine, store, pipeline, top_level, expected) -> Non
 
 def test_client_request_token_makes_start_idempotent(engine, store, pipeline) -> None:
     name = pipeline(definition(processing_step("A")))
-    first = engine.start(name, client_request_token="token-1")
-    again = engine.start(name, client_request_token="token-1")
+    first = engine.start(StartRequest(pipeline_name=name, client_request_token="token-1"))
+    again = engine.start(StartRequest(pipeline_name=name, client_request_token="token-1"))
     assert again.execution.execution_id == first.execution.execution_id
     assert not again.accepted and again.actions == []
     assert len(store.list_executions(name, ListQuery()).items) == 1
     with pytest.raises(ConflictError, match="token-1"):
-        engine.start(name, client_request_token="token-1", display_name="different")
+        engine.start(
+            StartRequest(pipeline_name=name, client_request_token="token-1", display_name="different")
+        )
 
 
 def test_an_older_pipeline_version_can_be_started_and_binds_its_definition(
@@ -185,26 +194,26 @@ def test_an_older_pipeline_version_can_be_started_and_binds_its_definition(
     first = definition(processing_step("A"))
     name = pipeline(first)
     upsert_pipeline(store, name, definition(processing_step("A"), processing_step("B")), clock=clock)
-    old = engine.start(name, pipeline_version_id=1)
+    old = engine.start(StartRequest(pipeline_name=name, pipeline_version_id=1))
     assert old.execution.pipeline_version_id == 1
     assert old.execution.definition == first
     assert [a.step_name for a in old.actions] == ["A"]
-    latest = engine.start(name, pipeline_version_id=2).execution
+    latest = engine.start(StartRequest(pipeline_name=name, pipeline_version_id=2)).execution
     assert latest.pipeline_version_id == 2 and "B" in latest.definition
     with pytest.raises(PipelineVersionNotFound, match="Pipeline version 7 of .* does not exist"):
-        engine.start(name, pipeline_version_id=7)
+        engine.start(StartRequest(pipeline_name=name, pipeline_version_id=7))
     with pytest.raises(ValidationError, match="not both"):
-        engine.start(name, definition=first, pipeline_version_id=1)
+        engine.start(StartRequest(pipeline_name=name, pipeline_version_id=1), definition=first)
 
 
 def test_a_start_records_the_pipeline_last_run_time(engine, store, pipeline, clock) -> None:
     name = pipeline(definition(processing_step("A")))
     assert store.get_pipeline(name).last_run_at is None
     clock.advance(60)
-    first = engine.start(name).execution
+    first = engine.start(StartRequest(pipeline_name=name)).execution
     assert store.get_pipeline(name).last_run_at == first.created_at
     clock.advance(60)
-    second = engine.start(name).execution
+    second = engine.start(StartRequest(pipeline_name=name)).execution
     recorded = store.get_pipeline(name)
     assert recorded.last_run_at == second.created_at > first.created_at
     # LastRunTime is not a modification of the pipeline

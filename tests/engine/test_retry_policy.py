@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pipelines.definition.models import RetryPolicy
-from pipelines.engine import Engine, RunStep, upsert_pipeline
+from pipelines.engine import Engine, RunStep, StartRequest, upsert_pipeline
 from pipelines.engine.retry import (
     CAPACITY_ERROR,
     EMR_RESOURCE_LIMIT,
@@ -98,7 +98,7 @@ def test_a_policy_on_emr_resource_limit_retries_an_emr_step(store, clock) -> Non
     }
     upsert_pipeline(store, "p", definition(emr), clock=clock)
     engine = Engine(store, clock=clock)
-    execution_id = engine.start("p").execution.execution_id
+    execution_id = engine.start(StartRequest(pipeline_name="p")).execution.execution_id
     engine.step_started(execution_id, "Spark", 1)
     full = StepFailed(
         "ValidationException: Maximum number of active steps(State = 'Running', 'Pending' or "
@@ -174,7 +174,7 @@ def test_expire_after_min_zero_never_retries() -> None:
 def test_a_script_that_prints_throttling_is_not_retried_as_throttling(store, clock) -> None:
     upsert_pipeline(store, "p", definition(processing_step("Prep")), clock=clock)
     engine = Engine(store, clock=clock)
-    execution_id = engine.start("p").execution.execution_id
+    execution_id = engine.start(StartRequest(pipeline_name="p")).execution.execution_id
     engine.step_started(execution_id, "Prep", 1)
     stderr_tail = "AlgorithmError: exit code 1: botocore.exceptions.ClientError: ThrottlingException"
     done = engine.step_failed(execution_id, "Prep", 1, StepFailed(stderr_tail, error_code="AlgorithmError"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pipelines.config import Config
 from pipelines.definition import DefinitionError
-from pipelines.engine import Engine, UnsupportedRunConditions
+from pipelines.engine import Engine, StartRequest, UnsupportedRunConditions
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepResult
 from pipelines.runners.registry import RunnerRegistry
@@ -55,7 +55,7 @@ def statuses(state) -> dict[str, str]:
 
 
 def test_on_success_only_plain_and_any_dependents_run(engine, driver, pipeline) -> None:
-    state = driver.run(engine.start(pipeline(sample("run_conditions"))))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(sample("run_conditions")))))
     assert statuses(state) == {"Work": "Succeeded", "FollowUp": "Succeeded", "Finally": "Succeeded"}
     assert state.execution.status == "Succeeded"
 
@@ -64,7 +64,7 @@ def test_a_failure_runs_its_failed_trigger_and_ends_completed_with_failures(
     engine, driver, jobs, lambdas, pipeline
 ) -> None:
     jobs.scripts = {"Work": [Fail(reason="bad input")]}
-    state = driver.run(engine.start(pipeline(sample("run_conditions"))))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(sample("run_conditions")))))
     # FollowUp needs Work's success; Finally needs it too (plain "Work" entry); NotifyOnStop a stop
     assert statuses(state) == {"Work": "Failed", "NotifyOnFailure": "Succeeded"}
     assert lambdas.runs_of("NotifyOnFailure") == 1
@@ -74,13 +74,13 @@ def test_a_failure_runs_its_failed_trigger_and_ends_completed_with_failures(
 
 def test_an_any_trigger_runs_after_a_failure_and_handles_it(engine, driver, jobs, pipeline) -> None:
     jobs.scripts = {"FollowUp": [Fail(reason="flaky")]}
-    state = driver.run(engine.start(pipeline(sample("run_conditions"))))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(sample("run_conditions")))))
     assert statuses(state) == {"Work": "Succeeded", "FollowUp": "Failed", "Finally": "Succeeded"}
     assert state.execution.status == "CompletedWithFailures"
 
 
 def test_a_stop_runs_the_stopped_triggers_while_stopping(engine, pipeline) -> None:
-    outcome = engine.start(pipeline(sample("run_conditions")))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(sample("run_conditions"))))
     execution_id = outcome.execution.execution_id
     engine.step_started(execution_id, "Work", 1)
     stopping = engine.stop(execution_id)
@@ -97,7 +97,7 @@ def test_a_stop_runs_the_stopped_triggers_while_stopping(engine, pipeline) -> No
 
 def test_cleanup_runs_after_any_outcome_of_its_sources(engine, driver, jobs, cleanups, pipeline) -> None:
     jobs.scripts = {"MakeScratch": [Fail(reason="disk full")]}
-    state = driver.run(engine.start(pipeline(sample("cleanup"))))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(sample("cleanup")))))
     assert statuses(state) == {
         "MakeScratch": "Failed",
         "UseScratch": "Succeeded",
@@ -113,7 +113,7 @@ def test_a_caught_failure_whose_handler_cannot_run_fails_the_execution(
 ) -> None:
     jobs.scripts = {"MakeScratch": [Fail(reason="disk full")]}
     trainings.scripts = {"TrainModel": [Fail(reason="diverged")]}  # DeleteScratch needs its success
-    state = driver.run(engine.start(pipeline(sample("cleanup"))))
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(sample("cleanup")))))
     assert "DeleteScratch" not in state.steps
     assert state.execution.status == "Failed"
     assert state.execution.failure_reason == (
@@ -128,7 +128,7 @@ def test_an_uncaught_failure_still_stops_new_starts(engine, pipeline) -> None:
         lambda_step("OnA", [{"Step": "A", "Trigger": "Failed"}]),
         processing_step("AfterB", DependsOn=["B"]),
     )
-    outcome = engine.start(pipeline(text))
+    outcome = engine.start(StartRequest(pipeline_name=pipeline(text)))
     execution_id = outcome.execution.execution_id
     engine.steps_started(execution_id, [("A", 1), ("B", 1)])
     caught = engine.step_failed(execution_id, "A", 1, StepFailed("caught"))
@@ -165,7 +165,7 @@ def test_an_unknown_trigger_stored_before_the_rule_is_refused_at_start(engine, s
         PipelineVersionRecord(pipeline_name="old", version_id=1, definition=text, created_at=now),
     )
     with pytest.raises(UnsupportedRunConditions) as refused:
-        engine.start("old")
+        engine.start(StartRequest(pipeline_name="old"))
     assert "step B: DependsOn trigger 'Succeeded' is not supported by this runtime" in str(refused.value)
 
 

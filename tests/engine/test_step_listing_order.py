@@ -3,6 +3,7 @@ the start) list in the order the engine started them, not by name."""
 
 from __future__ import annotations
 
+from pipelines.engine import StartRequest
 from pipelines.store.base import ListQuery
 
 from .fakes import definition, processing_step
@@ -29,8 +30,8 @@ def test_steps_started_in_one_tick_list_in_start_order(runtime) -> None:
 
 def test_cache_hits_decided_together_list_in_definition_order(runtime, jobs) -> None:
     text = definition(*(processing_step(n, **CACHED) for n in NAMES))
-    runtime.run(text, pipeline_name="cached")
-    second = runtime.run(text, pipeline_name="cached")
+    runtime.run(text, StartRequest(pipeline_name="cached"))
+    second = runtime.run(text, StartRequest(pipeline_name="cached"))
     assert jobs.runs_of("Zeta") == 1  # the second execution was all cache hits
     assert _listed(runtime, second.execution_id) == NAMES
     descending = runtime.store.list_steps(second.execution_id, ListQuery(ascending=False)).items

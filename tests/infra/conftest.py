@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 SHARING_ACCOUNT = "111122223333"
+REPO = Path(__file__).resolve().parents[2]
+CDK_JSON_CONTEXT: dict[str, object] = json.loads((REPO / "cdk.json").read_text())["context"]
+"""The feature flags and defaults the CLI passes to app.py (e.g. enablePartitionLiterals)."""
+DEPLOY_ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+"""An account and region, as `cdk deploy` sets them: ARNs resolve to literals."""
 
 
 @dataclass
@@ -26,12 +32,14 @@ class Synth:
     seconds: float
 
 
-def synth(context: dict[str, object]) -> Synth:
+def synth(context: dict[str, object], env: cdk.Environment | None = None) -> Synth:
+    """app.py's stack with cdk.json's context, without bundling; environment-agnostic unless
+    ``env`` is given."""
     from app import build_app
 
     started = time.perf_counter()
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **context})
-    build_app(app)
+    app = cdk.App(context={**CDK_JSON_CONTEXT, "aws:cdk:bundling-stacks": [], **context})
+    build_app(app, env or cdk.Environment())
     assembly = app.synth()
     stack = next(c for c in app.node.children if isinstance(c, cdk.Stack))
     template = Template.from_stack(stack)
@@ -47,6 +55,14 @@ def synthesized() -> Synth:
 @pytest.fixture(scope="session")
 def template(synthesized: Synth) -> Template:
     return synthesized.template
+
+
+@pytest.fixture(scope="session")
+def deploy_env_synth() -> Synth:
+    """The example stack for an account and region (x86_64): every ARN resolved, as deployed."""
+    return synth(
+        {"sharingAccounts": SHARING_ACCOUNT, "example": "true", "lambdaArchitecture": "x86_64"}, DEPLOY_ENV
+    )
 
 
 @pytest.fixture(scope="session")

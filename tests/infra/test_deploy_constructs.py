@@ -79,7 +79,10 @@ def test_the_api_manages_only_its_schedules_and_rules(template: Template) -> Non
         "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
     }
     assert json.dumps(statements["ManageRules"]["Resource"]).endswith(':rule/smp-dev-trigger-*"]]}')
-    assert statements["ListSchedulesAndRules"]["Action"] == ["scheduler:ListSchedules", "events:ListRules"]
+    assert sorted(statements["ListSchedulesAndRules"]["Action"]) == [
+        "events:ListRules",
+        "scheduler:ListSchedules",
+    ]
     trigger_actions = {
         a
         for s in statements_of(template, "TriggerFunctionServiceRole")

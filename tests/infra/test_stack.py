@@ -26,11 +26,36 @@ def test_synth_reports_its_time(synthesized: Synth) -> None:
     assert synthesized.template_file.is_file()
 
 
-def test_cdk_nag_aws_solutions_is_clean(synthesized: Synth) -> None:
+@pytest.mark.parametrize("variant", ["synthesized", "deploy_env_synth"])
+def test_cdk_nag_aws_solutions_is_clean(variant: str, request: pytest.FixtureRequest) -> None:
+    """Environment-agnostic (ARNs with <AWS::Region> tokens) and for an account and region
+    (literal ARNs, as `cdk deploy` resolves them): the acknowledgments must hold for both."""
+    synthesized: Synth = request.getfixturevalue(variant)
     annotations = Annotations.from_stack(synthesized.stack)
     errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert [str(e.entry.data)[:200] for e in errors + warnings] == []
+
+
+def test_deploy_env_synth_resolves_arns_to_literals(deploy_env_synth: Synth) -> None:
+    """The nag test above checks the literal forms only if the ARNs really resolve."""
+    text = deploy_env_synth.template_file.read_text()
+    assert "arn:aws:states:eu-west-1:111111111111:execution:smp-dev-step-runner:*" in text
+
+
+def test_no_wildcard_is_acknowledged_stack_wide(synthesized: Synth) -> None:
+    """`Resource::*` is acknowledged on the few policies whose actions need it, never on the
+    stack (where it would hide any new unscoped grant)."""
+    stack_metadata = json.dumps(synthesized.stack.template_options.metadata or {})
+    template = json.loads(synthesized.template_file.read_text())
+    stack_metadata += json.dumps(template.get("Metadata", {}))
+    assert '"Resource::*"' not in stack_metadata
+    acknowledged = [
+        path
+        for path, resource in template["Resources"].items()
+        if '"Resource::*"' in json.dumps(resource.get("Metadata", {}).get("cdk_nag", {}))
+    ]
+    assert acknowledged and all(template["Resources"][p]["Type"] == "AWS::IAM::Policy" for p in acknowledged)
 
 
 def test_tables_are_encrypted_with_pitr_and_ttl(template: Template) -> None:

@@ -7,6 +7,6 @@ the wire layers that serve them unchanged to boto3 and the SageMaker SDK.
 - ``wire``: AWS JSON 1.1 (``JsonService``); ``rest``: rest-json / rest-xml via moto's
   model-driven protocol layer (``RestService``).
 - ``scheduler`` (+ ``schedule_expressions``), ``ram``, ``s3``: the subsets.
-- ``server``: the one-port WSGI app and threaded HTTP server; ``embedded``: everything wired
+- ``server``: the one-port WSGI app and its HTTP server (waitress: keep-alive, bounded pool); ``embedded``: everything wired
   over a config for ``pipelines serve``; ``client``: a boto3 client for either runtime.
 """

@@ -1,6 +1,6 @@
 """The HTTP server of ``pipelines serve``: every API of the embedded runtime on one port.
 
-One WSGI app (served by werkzeug's threaded server) answers four AWS protocols, told apart
+One WSGI app (served by waitress, see :class:`ApiServer`) answers four AWS protocols, told apart
 the way AWS's own front ends tell them apart:
 
 1. ``X-Amz-Target`` present, or an ``application/x-amz-json-*`` body -> SageMaker (AWS JSON 1.1);
@@ -15,15 +15,21 @@ So ``AWS_ENDPOINT_URL_SAGEMAKER``, ``AWS_ENDPOINT_URL_SCHEDULER``, ``AWS_ENDPOIN
 from __future__ import annotations
 
 import logging
+import signal
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.request import Request
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
+from waitress.task import WSGITask
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pipelines.api.errors import RequestTooLarge, http_status
 from pipelines.api.identity import Credential, caller_account, signed_credential
@@ -36,6 +42,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_S3_BODY_BYTES = 1024**3
 DEFAULT_MAX_JSON_BODY_BYTES = 4 * 1024**2
+DEFAULT_THREADS = 8
+# Seconds of silence after which a connection is dropped: a client that announces more body
+# than it sends, or stops mid-headers, holds a socket for this long and never a worker thread.
+DEFAULT_READ_TIMEOUT_SECONDS = 60
+DEFAULT_CONNECTION_LIMIT = 256
+DEFAULT_GRACE_SECONDS = 10.0
+_LOOP_TIMEOUT_SECONDS = 0.5
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -166,66 +179,132 @@ _REASONS = {
 }
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log, not stderr (the CLI owns the terminal)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug('"%s" %s %s', self.requestline, code, size)
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        getattr(log, type if type in ("info", "warning", "error") else "debug")(message, *args)
-
-
 class ApiServer:
-    """A threaded HTTP server around a WSGI app, plus the background workers that live with it
-    (the embedded driver, the local scheduler), which are stopped with it."""
+    """``pipelines serve``'s HTTP server (waitress) around a WSGI app, plus the background
+    workers that live with it (the embedded driver, the local scheduler), stopped with it.
 
-    def __init__(self, app: WsgiApp, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler
-        )
+    Why waitress: see ``docs/serve.md``. In short, its asynchronous front end reads each request
+    in full (body included) before a worker thread sees it, so slow or lying clients hold a
+    socket, never a thread, and are dropped after ``read_timeout`` seconds of silence; the
+    worker pool is bounded; connections are kept alive; it is pure Python, maintained, and
+    serves the synchronous WSGI app as it is, in one process with the runtime's threads.
+    """
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        threads: int = DEFAULT_THREADS,
+        read_timeout: int = DEFAULT_READ_TIMEOUT_SECONDS,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        max_body_bytes: int = DEFAULT_MAX_S3_BODY_BYTES,
+    ) -> None:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listener = socket.create_server(address[:2], family=family)
+        self._map: dict[int, Any] = {}
+        try:
+            self._server: Any = create_server(
+                _raw_uri(app),
+                map=self._map,
+                sockets=[listener],
+                threads=threads,
+                channel_timeout=read_timeout,
+                cleanup_interval=max(1, min(read_timeout, 30)),
+                connection_limit=connection_limit,
+                max_request_body_size=max_body_bytes,
+                ident="pipelines",
+                asyncore_use_poll=True,
+                clear_untrusted_proxy_headers=True,
+            )
+        except BaseException:
+            listener.close()
+            raise
+        self._server.channel_class = _Channel
+        self._host = str(listener.getsockname()[0])
+        self._port = int(listener.getsockname()[1])
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._stopped = False
         self._on_stop: list[Callable[[], None]] = []
 
     @property
     def host(self) -> str:
-        return str(self._server.server_address[0])
+        return self._host
 
     @property
     def port(self) -> int:
-        return int(self._server.server_port)
+        return self._port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the server stops (workers register their shutdown here)."""
         self._on_stop.append(callback)
 
-    def serve_forever(self) -> None:
-        try:
-            self._server.serve_forever(poll_interval=0.1)
-        finally:
-            self._shutdown_workers()
-
     def start(self) -> ApiServer:
         """Serve from a daemon thread (tests, embedding); returns self."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="pipelines-api",
-            daemon=True,
-        )
+        self._thread = threading.Thread(target=self._loop, name="pipelines-api", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def serve_forever(self) -> None:
+        """Serve until SIGINT/SIGTERM (or :meth:`stop` from another thread), then stop gracefully."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self._stopping.set())
+        self.start()
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def _loop(self) -> None:
+        wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=self._map, use_poll=True)
+
+    def stop(self, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop accepting connections, let requests in flight finish (up to ``grace_seconds``),
+        close every connection, then stop the background workers."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        dispatcher = self._server.task_dispatcher
+        if self._thread is not None and self._thread.is_alive():
+            self._in_loop(self._close_listener)
+            deadline = time.monotonic() + grace_seconds
+            while time.monotonic() < deadline and (dispatcher.queue or dispatcher.active_count > 0):
+                time.sleep(0.02)
+            self._in_loop(lambda: wasyncore.close_all(self._map))
+            self._thread.join(timeout=grace_seconds)
+        else:
+            wasyncore.close_all(self._map)
+        dispatcher.shutdown(cancel_pending=True, timeout=grace_seconds)
         self._shutdown_workers()
+
+    def _close_listener(self) -> None:
+        self._server.accepting = False
+        self._server.del_channel()
+        self._server.socket.close()
+
+    def _in_loop(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the I/O loop's thread (waitress's channels are not thread-safe)."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            finally:
+                done.set()
+
+        self._server.trigger.pull_trigger(run)
+        done.wait(timeout=5)
 
     def _shutdown_workers(self) -> None:
         while self._on_stop:
@@ -240,3 +319,33 @@ class ApiServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Task(WSGITask):
+    """waitress capitalises every response header name. HTTP does not care, but botocore keeps
+    the case of an ``x-amz-meta-*`` name as the user-metadata key, and S3 sends those names in
+    lower case (the keys are stored lower-cased), so they go out in lower case again."""
+
+    def build_response_header(self) -> bytes:
+        lines = bytes(super().build_response_header()).split(b"\r\n")
+        for index, line in enumerate(lines):
+            if line[:11].lower() == b"x-amz-meta-":
+                name, sep, value = line.partition(b":")
+                lines[index] = name.lower() + sep + value
+        return b"\r\n".join(lines)
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+
+
+def _raw_uri(app: WsgiApp) -> WsgiApp:
+    """The request target exactly as sent: waitress calls it ``REQUEST_URI``; the protocol
+    layer reads ``RAW_URI`` (without it, the decoded path would be re-split at an encoded
+    ``?`` or ``#`` in an S3 key)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["RAW_URI"] = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        return app(environ, start_response)
+
+    return wrapped

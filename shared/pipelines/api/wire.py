@@ -73,6 +73,9 @@ class CallContext:
     account_id: str  # the calling account (owner checks and RAM shares are against it)
     region: str
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The caller's IAM principal when the transport knows it (API Gateway's userArn); locally
+    # there is no IAM, and the caller acts as its account's root principal.
+    principal_arn: str | None = None
 
 
 Handler = Callable[[dict[str, Any], CallContext], dict[str, Any]]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli.app import app
+from pipelines.cli.app import ConfigOption, app
 from pipelines.config import load_config
 from pipelines.errors import PipelinesError
 
@@ -19,17 +18,12 @@ from pipelines.errors import PipelinesError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
-_ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="pipelines.toml (default: $PIPELINES_CONFIG or ./pipelines.toml)."),
-]
-
 
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
-    config: _ConfigOption = None,
+    config: ConfigOption = None,
     strict: Annotated[
         bool, typer.Option(help="Fail responses that drift from botocore's output shapes (development).")
     ] = False,
@@ -63,7 +57,7 @@ def serve_command(
 
 @app.command("schedules")
 def schedules_command(
-    config: _ConfigOption = None,
+    config: ConfigOption = None,
     account: Annotated[
         str | None, typer.Option(help="Account whose schedules to list (default: account_id).")
     ] = None,

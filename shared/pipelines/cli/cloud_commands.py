@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from pipelines.cli.app import app
+from pipelines.cli.app import ConfigOption, app, checked_config
 from pipelines.definition import PipelineDefinition, load_definition, parse_definition
 from pipelines.errors import PipelinesError
 from pipelines.stepfunctions import (
@@ -45,8 +45,14 @@ def asl_command(
         str | None,
         typer.Option(help="Fill ${EngineFunctionArn} (CDK does this at deploy time; otherwise it stays)."),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Print the Step Functions definitions (ASL) of the cloud runtime's two state machines."""
+    """Print the Step Functions definitions (ASL) of the cloud runtime's two state machines.
+
+    ``--config`` is checked; the state machines do not depend on it.
+    """
+    if config is not None:
+        checked_config(config)
     chosen = list(_MACHINES) if machine is Machine.BOTH else [machine]
     documents: dict[Machine, str] = {}
     try:
@@ -81,11 +87,15 @@ def plan_command(
         bool,
         typer.Option(help="Check the definition against the service rules first (--no-check parses only)."),
     ] = True,
+    config: ConfigOption = None,
 ) -> None:
     """Show how the cloud runtime runs each step: its StepRunner route, states and request template.
 
-    Exits 1, naming every such step, when a step type cannot run in the cloud.
+    Exits 1, naming every such step, when a step type cannot run in the cloud. ``--config`` is
+    checked; the cloud plan does not depend on the local config.
     """
+    if config is not None:
+        checked_config(config)
     try:
         definition = _load(file, check=check)
         planned = plan_definition(definition)

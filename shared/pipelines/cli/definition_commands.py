@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pipelines.cli.app import app
+from pipelines.cli.app import ConfigOption, app, checked_config
+from pipelines.config import Config
 from pipelines.definition import Problem, Report, check_definition
 from pipelines.definition.diagram import to_dot, to_mermaid
 
@@ -67,9 +69,17 @@ def _print_report(console: Console, path: Path, report: Report) -> None:
 def validate_command(
     files: Annotated[list[Path], typer.Argument(help="Pipeline definition JSON files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Check definitions against the service's rules. Exit 0 when every file is valid, 1 otherwise."""
+    """Check definitions against the service's rules. Exit 0 when every file is valid, 1 otherwise.
+
+    With ``--config``, steps that the embedded runtime cannot run under that config (an
+    unmapped image or Lambda ARN, a step type it does not run) are warnings of kind
+    ``embedded-runtime``: the service would accept the definition, ``pipelines run`` would not.
+    """
     reports = [(path, check_file(path)) for path in files]
+    if config is not None:
+        reports = [(path, _with_local_warnings(report, checked_config(config))) for path, report in reports]
     all_valid = all(report.ok for _, report in reports)
     if as_json:
         document: dict[str, Any] = {
@@ -84,18 +94,35 @@ def validate_command(
     raise typer.Exit(0 if all_valid else 1)
 
 
+def _with_local_warnings(report: Report, config: Config) -> Report:
+    if not report.ok or report.definition is None:
+        return report
+    from pipelines.runners.registry import default_registry
+
+    problems = default_registry().unsupported_steps(report.definition, config)
+    local = [
+        Problem(kind="embedded-runtime", message=f"step {name}: {reason}", severity="warning")
+        for name, reason in problems
+    ]
+    return replace(report, warnings=[*report.warnings, *local])
+
+
 @app.command("graph")
 def graph_command(
     file: Annotated[Path, typer.Argument(help="Pipeline definition JSON file.")],
     output_format: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="Mermaid flowchart or Graphviz DOT.")
     ] = GraphFormat.MERMAID,
+    config: ConfigOption = None,
 ) -> None:
     """Print the step DAG with step types; condition branches are edges labelled if/else.
 
     A definition that parses is drawn even when it breaks a rule (a cycle is worth seeing);
-    its errors go to stderr. One that does not parse exits 1.
+    its errors go to stderr. One that does not parse exits 1. ``--config`` is checked (the
+    drawing does not depend on it).
     """
+    if config is not None:
+        checked_config(config)
     report = check_file(file)
     if report.graph is None:
         _print_report(Console(stderr=True, highlight=False, soft_wrap=True), file, report)

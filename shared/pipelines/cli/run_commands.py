@@ -22,7 +22,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from pipelines.callbacks import CallbackQueue, queue_name
-from pipelines.cli.app import app
+from pipelines.cli.app import EXIT_REFUSED, ConfigOption, app
 from pipelines.cli.progress import ProgressDisplay, final_line
 from pipelines.cli.run_output import (
     callbacks_table,
@@ -36,7 +36,7 @@ from pipelines.cli.run_output import (
 )
 from pipelines.config import Config, load_config
 from pipelines.definition import load_definition, parse_definition
-from pipelines.engine import ExecutionNotFound
+from pipelines.engine import ExecutionNotFound, StartRequest
 from pipelines.engine.ids import execution_id_of
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.registry import ModelRegistry
@@ -52,17 +52,10 @@ from pipelines.store import (
 )
 
 EXIT_NOT_SUCCEEDED = 1
-EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 LATEST = "latest"
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="pipelines.toml to use (default: $PIPELINES_CONFIG, then ./pipelines.toml)."
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (API member names) for scripts.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")]
 ExecutionArgument = Annotated[str, typer.Argument(help="Execution id or ARN, or 'latest'.")]
@@ -314,6 +307,13 @@ def run_command(
     pipeline_name: Annotated[
         str | None, typer.Option("--pipeline-name", help="Pipeline name (default: the file name).")
     ] = None,
+    mlflow_experiment: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow-experiment",
+            help="MLflow experiment for this execution (overrides the definition's MlflowConfig).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -327,15 +327,16 @@ def run_command(
         parameters = parse_pairs(param, "--param")
         selective = _selection(runtime.store, name, select, source)
 
+        request = StartRequest(
+            pipeline_name=name,
+            parameters=parameters,
+            parallelism=parallelism,
+            selective=selective,
+            mlflow_experiment_name=mlflow_experiment,
+        )
+
         def start(progress: Progress | None) -> ExecutionRecord:
-            return runtime.start(
-                name,
-                definition=text,
-                parameters=parameters,
-                parallelism=parallelism,
-                selective=selective,
-                progress=progress,
-            )
+            return runtime.start(request, definition=text, progress=progress)
 
         final = _follow(runtime, start, order=order, console=console, show_progress=show)
     _report(runtime, final, as_json=as_json, console=console)

@@ -319,6 +319,7 @@ class PipelineDefinition(_Model):
     pipeline_experiment_config: dict[str, JsonValue] | None = Field(
         default=None, alias="PipelineExperimentConfig"
     )
+    mlflow_config: dict[str, JsonValue] | None = Field(default=None, alias="MlflowConfig")
     steps: list[Step] = Field(alias="Steps")
 
     def all_steps(self) -> Iterator[Step]:

@@ -103,7 +103,9 @@ def handle_proxy_event(endpoint: CloudEndpoint, event: Mapping[str, Any]) -> tup
         who = caller(event)
     except AccessDenied as denied:
         return "none", error_response(denied, rid)
-    context = CallContext(account_id=who.account_id, region=endpoint.region, request_id=rid)
+    context = CallContext(
+        account_id=who.account_id, region=endpoint.region, request_id=rid, principal_arn=who.arn
+    )
     method = str(event.get("httpMethod") or "POST")
     path = str(event.get("path") or "/")
     headers = _headers(event)

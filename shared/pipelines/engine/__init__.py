@@ -13,14 +13,16 @@ Public API (``from pipelines.engine import Engine, ...``)::
         # unsupported_steps: Callable[[PipelineDefinition, set[str] | None], list[(step, reason)]]
         # e.g. lambda d, names: registry.unsupported_steps(d, config, names)
 
-      start(pipeline_name, *, parameters: Mapping[str, str] | None = None, definition: str | None = None,
-            parallelism: int | None = None, selective: SelectiveExecutionConfig | None = None,
-            display_name=None, description=None, client_request_token=None, created_by=None,
-            pipeline_version_id: int | None = None) -> Outcome
+      start(request: StartRequest, *, definition: str | None = None) -> Outcome
+          StartRequest (engine/start_request.py, frozen; also the engine Lambda's wire shape):
+          pipeline_name, parameters (raw start values), parallelism, selective,
+          display_name, description, client_request_token, created_by (UserContext),
+          pipeline_version_id, mlflow_experiment_name.
           Snapshot the definition (default: the pipeline's latest; ``pipeline_version_id``: that
           stored version, which the execution is then bound to), coerce parameters, record
-          parallelism (this call's value wins over the pipeline's) and the selective config,
-          and move the pipeline's ``last_run_at`` (LastRunTime) forward.
+          parallelism (this call's value wins over the pipeline's), the selective config and
+          the MLflow binding (ExecutionRecord.mlflow, when the definition has MlflowConfig;
+          engine/experiments.bind_mlflow), and move the pipeline's ``last_run_at`` (LastRunTime) forward.
           Raises UnsupportedSteps, UnsupportedRunConditions (an unknown DependsOn trigger),
           ParameterError (pipelines.expressions), InvalidSelection, DefinitionError (an explicit
           ``definition`` is validated; a pipeline's own was validated when it was created or
@@ -104,6 +106,7 @@ from pipelines.engine.errors import (
 )
 from pipelines.engine.lifecycle import Engine
 from pipelines.engine.pipelines import upsert_pipeline
+from pipelines.engine.start_request import StartRequest
 
 __all__ = [
     "Action",
@@ -122,6 +125,7 @@ __all__ = [
     "PipelineNotFound",
     "PipelineVersionNotFound",
     "RunStep",
+    "StartRequest",
     "StatusChange",
     "StopStep",
     "SystemClock",

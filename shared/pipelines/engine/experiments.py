@@ -1,4 +1,5 @@
-"""SageMaker Experiments integration, kept as local records in the embedded runtime.
+"""SageMaker Experiments integration, kept as local records in the embedded runtime, and the
+MLflow binding of an execution (where the tracking package logs it; see ``bind_mlflow``).
 
 Unless PipelineExperimentConfig is null, an execution records an experiment (default: the
 pipeline name) and a run group, i.e. a trial (default: the execution id), and every job a step
@@ -14,11 +15,12 @@ from typing import Any
 
 from pipelines.definition.models import PipelineDefinition, Step
 from pipelines.engine.resolution import resolve_experiment
-from pipelines.expressions import EvaluationContext
+from pipelines.expressions import EvaluationContext, evaluate
 from pipelines.store.base import (
     ExecutionRecord,
     ExperimentBinding,
     ExperimentRecord,
+    MlflowBinding,
     TrialComponentRecord,
     TrialRecord,
 )
@@ -43,6 +45,36 @@ def bind_experiment(
     names = resolve_experiment(definition, ctx, {"ExperimentName": pipeline_name, "TrialName": execution_id})
     return ExperimentBinding(
         experiment_name=_entity_name(names["ExperimentName"]), trial_name=_entity_name(names["TrialName"])
+    )
+
+
+def bind_mlflow(
+    definition: PipelineDefinition,
+    ctx: EvaluationContext,
+    pipeline_name: str,
+    execution_id: str,
+    *,
+    experiment_override: str | None = None,
+    display_name: str | None = None,
+) -> MlflowBinding | None:
+    """The execution's MLflow binding, or None when the definition has no MlflowConfig (then
+    nothing is logged). The experiment is the start request's MlflowExperimentName, else the
+    definition's (an expression, e.g. a parameter), else the pipeline name; the parent run is
+    named by the definition's MlflowRunName, else the display name, else the execution id."""
+    config = definition.mlflow_config
+    if not config or not config.get("MlflowResourceArn"):
+        return None
+    resolved = evaluate(config, ctx)
+    configured = resolved if isinstance(resolved, dict) else {}
+
+    def text(name: str) -> str | None:
+        value = configured.get(name)
+        return str(value) if value is not None and str(value) else None
+
+    return MlflowBinding(
+        resource_arn=str(configured["MlflowResourceArn"]),
+        experiment_name=experiment_override or text("MlflowExperimentName") or pipeline_name,
+        run_name=text("MlflowRunName") or display_name or execution_id,
     )
 
 

@@ -37,13 +37,14 @@ from pipelines.engine.errors import (
     UnsupportedRunConditions,
     UnsupportedSteps,
 )
-from pipelines.engine.experiments import bind_experiment, execution_records
+from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records
 from pipelines.engine.ids import execution_arn, execution_id_of, new_execution_id, parse_execution_arn
 from pipelines.engine.pipelines import record_last_run
 from pipelines.engine.planner import Plan
 from pipelines.engine.readiness import Topology, run_condition_problems
 from pipelines.engine.resolution import evaluation_context
 from pipelines.engine.selective import reused_steps, validate_selection
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import ConflictError, ValidationError
 from pipelines.expressions import coerce_parameters
 from pipelines.graph import PipelineGraph
@@ -55,7 +56,6 @@ from pipelines.store.base import (
     ExecutionState,
     IdempotencyRecord,
     PipelineRecord,
-    SelectiveExecutionConfig,
     StaleWrite,
     Store,
 )
@@ -117,46 +117,27 @@ class Engine:
 
     # -- starting -------------------------------------------------------------------------------
 
-    def start(
-        self,
-        pipeline_name: str,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        definition: str | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        created_by: dict[str, Any] | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> Outcome:
-        pipeline = self.store.get_pipeline(pipeline_name)
+    def start(self, request: StartRequest, *, definition: str | None = None) -> Outcome:
+        """Start an execution of ``request.pipeline_name``; ``definition`` runs that text
+        instead of a stored version (validated here, since no CreatePipeline checked it)."""
+        pipeline = self.store.get_pipeline(request.pipeline_name)
         if pipeline is None:
-            raise PipelineNotFound(pipeline_name)
-        request_fingerprint = _fingerprint(
-            pipeline_name,
-            parameters,
-            definition,
-            parallelism,
-            selective,
-            display_name,
-            description,
-            pipeline_version_id,
-        )
+            raise PipelineNotFound(request.pipeline_name)
+        request_fingerprint = _fingerprint(request.fingerprint(), definition)
+        client_request_token = request.client_request_token
         if client_request_token:
             replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
             if replay is not None:
                 return replay
-        text, version_id = self._definition_to_run(pipeline, definition, pipeline_version_id)
+        text, version_id = self._definition_to_run(pipeline, definition, request.pipeline_version_id)
         # A stored version's definition was validated when it was created or updated.
         parsed = load_definition(text) if definition is not None else parse_definition(text)
         trigger_problems = run_condition_problems(parsed)
         if trigger_problems:
             raise UnsupportedRunConditions(trigger_problems)
         compiled = self._compile(text, parsed)
-        given = dict(parameters or {})
-        coerced = coerce_parameters(parsed.parameters, given)
+        coerced = coerce_parameters(parsed.parameters, dict(request.parameters))
+        selective = request.selective
 
         upstream: set[str] = set()
         runnable: set[str] | None = None
@@ -182,18 +163,29 @@ class Engine:
                 pipeline_version_id=version_id,
                 definition=text,
                 parameters=coerced,
-                parallelism=parallelism if parallelism is not None else pipeline.parallelism,
+                parallelism=request.parallelism if request.parallelism is not None else pipeline.parallelism,
                 selective=selective,
-                display_name=display_name,
-                description=description,
+                display_name=request.display_name,
+                description=request.description,
                 created_at=now,
                 modified_at=now,
-                created_by=created_by,
-                modified_by=created_by,
+                created_by=request.created_by,
+                modified_by=request.created_by,
             )
             ctx = evaluation_context(execution, {}, self.clock.now, self.objects)
+            mlflow = bind_mlflow(
+                parsed,
+                ctx,
+                pipeline.name,
+                execution_id,
+                experiment_override=request.mlflow_experiment_name,
+                display_name=request.display_name,
+            )
             execution = execution.model_copy(
-                update={"experiment": bind_experiment(parsed, ctx, pipeline.name, execution_id)}
+                update={
+                    "experiment": bind_experiment(parsed, ctx, pipeline.name, execution_id),
+                    "mlflow": mlflow,
+                }
             )
             plan = Plan(ExecutionState(execution, {}), now, new=True)
             plan.changes.append(StatusChange(execution_id, None, None, execution.status))

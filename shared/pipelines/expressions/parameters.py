@@ -54,6 +54,19 @@ def _describe(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
+def boolean_value(value: Any) -> bool | None:
+    """A Boolean as the service reads one from text: ``true``/``false``/``1``/``0`` (any case,
+    surrounding spaces ignored) or a real bool; None when ``value`` is none of these. Boolean
+    parameters and Boolean step outputs (Lambda, Callback) both read through this."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+    return None
+
+
 def coerce_parameter_value(parameter: Parameter, value: Any, *, allow_empty: bool = False) -> Any:
     """``value`` as ``parameter``'s declared type; raises InvalidParameterValueError.
 
@@ -93,12 +106,10 @@ def coerce_parameter_value(parameter: Parameter, value: Any, *, allow_empty: boo
         if not math.isfinite(coerced):
             raise invalid("is not a finite Float")
     else:  # Boolean
-        if isinstance(value, bool):
-            coerced = value
-        elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            coerced = value.strip().lower() in _TRUE
-        else:
+        boolean = boolean_value(value)
+        if boolean is None:
             raise invalid("is not a Boolean (true, false, 1 or 0)")
+        coerced = boolean
     if parameter.enum_values is not None and not any(_same(coerced, v) for v in parameter.enum_values):
         allowed = ", ".join(_describe(v) for v in parameter.enum_values)
         raise invalid(f"is not one of the allowed values [{allowed}]")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.definition.models import OutputParameter
+from pipelines.expressions.parameters import boolean_value
 from pipelines.expressions.values import as_number, join_text
 from pipelines.runners.base import StepFailed
 
@@ -85,11 +86,10 @@ def _coerce(name: str, output_type: str, value: Any) -> Any:
     if output_type == "String":
         return _text(value)
     if output_type == "Boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise fail()
+        boolean = boolean_value(value)
+        if boolean is None:
+            raise fail()
+        return boolean
     if isinstance(value, bool):
         raise fail()
     number = as_number(value)

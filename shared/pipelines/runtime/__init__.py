@@ -5,10 +5,11 @@ Public API (``from pipelines.runtime.embedded import EmbeddedRuntime``)::
     EmbeddedRuntime(config, *, store=None, registry=None, objects=None, clock=None,
                     poll_interval=0.2, max_workers=256, lease_ttl=15.0, on_log=None)
       register(pipeline_name, definition, **options)        # create/update (new version if changed)
-      run(definition=None, *, pipeline_name=None, parameters=None, parallelism=None,
-          selective=None, display_name=None, description=None, progress=None) -> ExecutionRecord
-      start(pipeline_name=None, *, definition=None, ..., client_request_token=None,
-            progress=None, background=True) -> ExecutionRecord   # returns at once when background
+      run(definition=None, request: StartRequest | None = None, *, progress=None) -> ExecutionRecord
+      start(request: StartRequest | None = None, *, definition=None, progress=None,
+            background=True) -> ExecutionRecord   # returns at once when background
+          # request None: the default pipeline ("local-pipeline") with default parameters;
+          # StartRequest is pipelines.engine.StartRequest, the same object every layer passes
       stop(execution) -> ExecutionRecord                     # from any thread or process
       retry(execution, *, parallelism=None, progress=None, background=True) -> ExecutionRecord
       update_execution(execution, parallelism=..., display_name=..., description=...)

@@ -58,6 +58,7 @@ from pipelines.engine import (
 )
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.runners.base import StepFailed, StepPending
@@ -75,7 +76,6 @@ from pipelines.store.base import (
     RUNNING_STEP_STATUSES,
     TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
-    SelectiveExecutionConfig,
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
@@ -223,32 +223,8 @@ class CloudRuntime:
 
     # -- API-originated operations ---------------------------------------------------------------
 
-    def start(
-        self,
-        pipeline_name: str | None = None,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        created_by: dict[str, Any] | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> ExecutionRecord:
-        if not pipeline_name:
-            raise ValidationError("PipelineName is required")
-        outcome = self.engine.start(
-            pipeline_name,
-            parameters=parameters,
-            parallelism=parallelism,
-            selective=selective,
-            display_name=display_name,
-            description=description,
-            client_request_token=client_request_token,
-            created_by=created_by,
-            pipeline_version_id=pipeline_version_id,
-        )
+    def start(self, request: StartRequest) -> ExecutionRecord:
+        outcome = self.engine.start(request)
         execution = _execution_of(outcome)
         if outcome.accepted:
             self._publish(outcome)

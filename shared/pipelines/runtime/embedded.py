@@ -54,6 +54,7 @@ from pipelines.engine.clock import Clock, SystemClock
 from pipelines.engine.errors import ExecutionNotFound
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.lifecycle import check_retryable
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import ConflictError
 from pipelines.events import JsonLinesPublisher, StatusPublisher, publish_outcome
 from pipelines.objects.base import ObjectStore
@@ -63,7 +64,6 @@ from pipelines.runners.registry import NotifiesStop, RunnerRegistry, default_reg
 from pipelines.store.base import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
-    SelectiveExecutionConfig,
     StepRecord,
     Store,
 )
@@ -371,37 +371,20 @@ class EmbeddedRuntime:
 
     def start(
         self,
-        pipeline_name: str | None = None,
+        request: StartRequest | None = None,
         *,
         definition: str | PipelineDefinition | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        pipeline_version_id: int | None = None,
         progress: Progress | None = None,
         background: bool = True,
     ) -> ExecutionRecord:
         """Start an execution and drive it (in a background thread unless ``background=False``,
-        in which case this returns only when the execution ended). ``pipeline_version_id``
-        runs that stored version of the pipeline instead of the latest."""
-        name = pipeline_name or DEFAULT_PIPELINE_NAME
+        in which case this returns only when the execution ended). ``definition`` is registered
+        first (a new pipeline version when it changed). With no ``request``, the default
+        pipeline starts with its default parameters."""
+        request = request or StartRequest(pipeline_name=DEFAULT_PIPELINE_NAME)
         if definition is not None:
-            self.register(name, definition)
-        outcome = self.announce(
-            self.engine.start(
-                name,
-                parameters=parameters,
-                parallelism=parallelism,
-                selective=selective,
-                display_name=display_name,
-                description=description,
-                client_request_token=client_request_token,
-                pipeline_version_id=pipeline_version_id,
-            )
-        )
+            self.register(request.pipeline_name, definition)
+        outcome = self.announce(self.engine.start(request))
         assert outcome.execution is not None
         if not outcome.accepted:  # an idempotent replay: that execution is already being driven
             return outcome.execution
@@ -419,27 +402,12 @@ class EmbeddedRuntime:
     def run(
         self,
         definition: str | PipelineDefinition | None = None,
+        request: StartRequest | None = None,
         *,
-        pipeline_name: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
         progress: Progress | None = None,
     ) -> ExecutionRecord:
         """Run to the end and return the final execution record."""
-        return self.start(
-            pipeline_name,
-            definition=definition,
-            parameters=parameters,
-            parallelism=parallelism,
-            selective=selective,
-            display_name=display_name,
-            description=description,
-            progress=progress,
-            background=False,
-        )
+        return self.start(request, definition=definition, progress=progress, background=False)
 
     # -- controlling ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import (
     ConflictError,
     PipelinesError,
@@ -18,7 +19,7 @@ from pipelines.errors import (
     ResourceNotFound,
     ValidationError,
 )
-from pipelines.store.base import ExecutionRecord, SelectiveExecutionConfig
+from pipelines.store.base import ExecutionRecord
 
 _ERRORS: dict[str, type[PipelinesError]] = {
     cls.code: cls for cls in (ValidationError, ResourceNotFound, ConflictError, ResourceLimitExceeded)
@@ -38,36 +39,8 @@ class EngineClient:
         self.client = lambda_client
         self.function_name = function_name
 
-    def start(
-        self,
-        pipeline_name: str | None = None,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        created_by: dict[str, Any] | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> ExecutionRecord:
-        event: dict[str, Any] = {
-            "action": "StartExecution",
-            "pipelineName": pipeline_name,
-            "parameters": dict(parameters or {}),
-            "parallelism": parallelism,
-            "displayName": display_name,
-            "description": description,
-            "clientRequestToken": client_request_token,
-            "createdBy": created_by,
-            "pipelineVersionId": pipeline_version_id,
-        }
-        if selective is not None:
-            event["selective"] = {
-                "sourcePipelineExecutionArn": selective.source_execution_arn,
-                "selectedSteps": list(selective.selected_steps),
-            }
-        return self._call(event)
+    def start(self, request: StartRequest) -> ExecutionRecord:
+        return self._call({"action": "StartExecution", "request": request.to_event()})
 
     def stop(self, execution: str) -> ExecutionRecord:
         return self._call({"action": "StopExecution", "pipelineExecutionArn": execution})

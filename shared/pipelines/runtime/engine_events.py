@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ResourceNotFound, ValidationError
 from pipelines.runtime.cloud import StepReport
-from pipelines.store.base import ExecutionRecord, SelectiveExecutionConfig
+from pipelines.store.base import ExecutionRecord
 
 if TYPE_CHECKING:
     from pipelines.runtime.cloud import CloudRuntime
@@ -86,22 +87,9 @@ class AwaitPipelineExecution(_Event):
     execution: ExecutionRef
 
 
-class SelectedSteps(_Event):
-    source_execution_arn: str | None = Field(default=None, alias="sourcePipelineExecutionArn")
-    selected_steps: list[str] = Field(alias="selectedSteps")
-
-
 class StartExecution(_Event):
     action: Literal["StartExecution"]
-    pipeline_name: str = Field(alias="pipelineName")
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    parallelism: int | None = None
-    selective: SelectedSteps | None = None
-    display_name: str | None = Field(default=None, alias="displayName")
-    description: str | None = None
-    client_request_token: str | None = Field(default=None, alias="clientRequestToken")
-    created_by: dict[str, Any] | None = Field(default=None, alias="createdBy")
-    pipeline_version_id: int | None = Field(default=None, alias="pipelineVersionId")
+    request: StartRequest
 
 
 class StopExecution(_Event):
@@ -210,25 +198,7 @@ def _machine(runtime: CloudRuntime, event: MachineEvent) -> dict[str, Any]:
 
 def _api(runtime: CloudRuntime, event: ApiEvent) -> ExecutionRecord:
     if isinstance(event, StartExecution):
-        selective = (
-            SelectiveExecutionConfig(
-                source_execution_arn=event.selective.source_execution_arn,
-                selected_steps=event.selective.selected_steps,
-            )
-            if event.selective is not None
-            else None
-        )
-        return runtime.start(
-            event.pipeline_name,
-            parameters=event.parameters,
-            parallelism=event.parallelism,
-            selective=selective,
-            display_name=event.display_name,
-            description=event.description,
-            client_request_token=event.client_request_token,
-            created_by=event.created_by,
-            pipeline_version_id=event.pipeline_version_id,
-        )
+        return runtime.start(event.request)
     if isinstance(event, StopExecution):
         return runtime.stop(event.execution_arn)
     if isinstance(event, RetryExecution):

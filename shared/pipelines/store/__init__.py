@@ -31,7 +31,7 @@ Public API (``pipelines.store``)::
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
 ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, LeaseRecord,
-SelectiveExecutionConfig, ExperimentBinding, FailureNote. Listing: ListQuery(limit, next_token,
+SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote. Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
 InvalidNextToken (ValidationError).
@@ -54,6 +54,7 @@ from pipelines.store.base import (
     InvalidNextToken,
     LeaseRecord,
     ListQuery,
+    MlflowBinding,
     Page,
     PipelineRecord,
     PipelineVersionRecord,
@@ -87,6 +88,7 @@ __all__ = [
     "InvalidNextToken",
     "LeaseRecord",
     "ListQuery",
+    "MlflowBinding",
     "Page",
     "PipelineRecord",
     "PipelineVersionRecord",

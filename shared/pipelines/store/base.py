@@ -111,6 +111,17 @@ class ExperimentBinding(Record):
     trial_name: str
 
 
+class MlflowBinding(Record):
+    """Where an execution's MLflow runs go, fixed at start (DescribePipelineExecution's
+    ``MLflowConfig``): the definition's tracking server, the experiment (the start request's
+    MlflowExperimentName, else the definition's, else the pipeline name) and the parent run's
+    name (the definition's MlflowRunName, else the display name, else the execution id)."""
+
+    resource_arn: str
+    experiment_name: str
+    run_name: str
+
+
 class ExecutionRecord(Record):
     execution_id: str  # 12 lowercase alphanumerics
     execution_arn: str
@@ -124,6 +135,7 @@ class ExecutionRecord(Record):
     parallelism: int | None = None  # the effective MaxParallelExecutionSteps (None: unlimited)
     selective: SelectiveExecutionConfig | None = None
     experiment: ExperimentBinding | None = None
+    mlflow: MlflowBinding | None = None  # None: the definition has no MlflowConfig
     display_name: str | None = None
     description: str | None = None
     created_at: datetime

@@ -2,7 +2,9 @@
 
 WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``) with every committed
 transaction intact; the worst an OS crash can cost is the last few transactions, never
-consistency. Each thread gets its own connection; every write runs in ``BEGIN IMMEDIATE``.
+consistency. Connections come from a bounded pool (store/connections.py: one writer, a few
+readers shared by all threads), so open files stay flat however many threads use the store;
+every write runs in ``BEGIN IMMEDIATE``.
 
 Execution states are memoised by execution version: since every change to an execution's steps
 goes through :meth:`apply`, which bumps the version, a state whose version still matches the
@@ -12,7 +14,6 @@ one indexed lookup for large executions.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -52,6 +53,7 @@ from pipelines.store.base import (
     step_listing_key,
     timestamp,
 )
+from pipelines.store.connections import DEFAULT_READERS, ConnectionPool
 from pipelines.store.migrations import migrate
 
 R = TypeVar("R", bound=BaseModel)
@@ -62,57 +64,50 @@ def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
 
 
 class SQLiteStore(ExecutionStateCache):
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, readers: int = DEFAULT_READERS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
         self._states: dict[str, ExecutionState] = {}
         self._states_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        migrate(self._conn())
+        self._pool = ConnectionPool(self.path, readers)
+        with self._pool.writer() as conn:
+            migrate(conn)
 
     # -- connections ----------------------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=60000")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._pool.writer() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        """A pooled reader inside one read transaction: a consistent snapshot (WAL)."""
+        with self._pool.reader() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        """The first row of a single read statement (autocommit: its own snapshot)."""
+        with self._pool.reader() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    @property
+    def open_connections(self) -> int:
+        """How many SQLite connections this store holds open now (bounded by the pool)."""
+        return self._pool.open_connections
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(sqlite3.ProgrammingError):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._pool.close()
 
     # -- pipelines ------------------------------------------------------------------------------
 
@@ -172,7 +167,7 @@ class SQLiteStore(ExecutionStateCache):
             conn.execute("DELETE FROM pipeline_versions WHERE pipeline_name = ?", (name,))
 
     def get_pipeline(self, name: str) -> PipelineRecord | None:
-        row = self._conn().execute("SELECT body FROM pipelines WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT body FROM pipelines WHERE name = ?", (name,))
         return PipelineRecord.model_validate_json(row[0]) if row else None
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
@@ -194,13 +189,9 @@ class SQLiteStore(ExecutionStateCache):
         )
 
     def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
-        row = (
-            self._conn()
-            .execute(
-                "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?",
-                (name, version_id),
-            )
-            .fetchone()
+        row = self._one(
+            "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?",
+            (name, version_id),
         )
         return PipelineVersionRecord.model_validate_json(row[0]) if row else None
 
@@ -343,18 +334,11 @@ class SQLiteStore(ExecutionStateCache):
             raise StaleWrite(f"Step {record.step_name} of {record.execution_id} changed concurrently.")
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
-        row = (
-            self._conn()
-            .execute("SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,))
-            .fetchone()
-        )
+        row = self._one("SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,))
         return _execution(row[0], row[1]) if row else None
 
     def load_state(self, execution_id: str) -> ExecutionState | None:
-        conn = self._conn()
-        row = conn.execute(
-            "SELECT version FROM executions WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
+        row = self._one("SELECT version FROM executions WHERE execution_id = ?", (execution_id,))
         if row is None:
             return None
         with self._states_lock:
@@ -390,14 +374,11 @@ class SQLiteStore(ExecutionStateCache):
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         marks = ",".join("?" for _ in ACTIVE_EXECUTION_STATUSES)
-        rows = (
-            self._conn()
-            .execute(
+        with self._pool.reader() as conn:
+            rows = conn.execute(
                 f"SELECT body, definition FROM executions WHERE status IN ({marks}) ORDER BY created_at, execution_id",
                 tuple(sorted(ACTIVE_EXECUTION_STATUSES)),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [_execution(r[0], r[1]) for r in rows]
 
     def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
@@ -416,19 +397,15 @@ class SQLiteStore(ExecutionStateCache):
     # -- cache and callbacks ----------------------------------------------------------------------
 
     def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
-        row = (
-            self._conn()
-            .execute(
-                "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
-                "ORDER BY completed_at DESC LIMIT 1",
-                (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
-            )
-            .fetchone()
+        row = self._one(
+            "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
+            "ORDER BY completed_at DESC LIMIT 1",
+            (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
         )
         return CacheEntry.model_validate_json(row[0]) if row else None
 
     def get_callback(self, token: str) -> CallbackTokenRecord | None:
-        row = self._conn().execute("SELECT body FROM callback_tokens WHERE token = ?", (token,)).fetchone()
+        row = self._one("SELECT body FROM callback_tokens WHERE token = ?", (token,))
         return CallbackTokenRecord.model_validate_json(row[0]) if row else None
 
     # -- experiments ------------------------------------------------------------------------------
@@ -474,11 +451,7 @@ class SQLiteStore(ExecutionStateCache):
     # -- idempotency ------------------------------------------------------------------------------
 
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
-        row = (
-            self._conn()
-            .execute("SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation))
-            .fetchone()
-        )
+        row = self._one("SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation))
         return IdempotencyRecord.model_validate_json(row[0]) if row else None
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
@@ -529,11 +502,7 @@ class SQLiteStore(ExecutionStateCache):
             conn.execute("DELETE FROM leases WHERE execution_id = ? AND owner = ?", (execution_id, owner))
 
     def get_lease(self, execution_id: str) -> LeaseRecord | None:
-        row = (
-            self._conn()
-            .execute("SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,))
-            .fetchone()
-        )
+        row = self._one("SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,))
         if row is None:
             return None
         return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=_parse_timestamp(row[1]))
@@ -577,12 +546,12 @@ class SQLiteStore(ExecutionStateCache):
         sql += f" ORDER BY {sort_column} {direction}, CAST({id_column} AS TEXT) {direction} LIMIT ?"
         limit = max(1, query.limit)
         values.append(limit + 1)
-        conn = self._conn()
-        conn.row_factory = sqlite3.Row
-        try:
-            rows = conn.execute(sql, values).fetchall()
-        finally:
-            conn.row_factory = None
+        with self._pool.reader() as conn:
+            conn.row_factory = sqlite3.Row
+            try:
+                rows = conn.execute(sql, values).fetchall()
+            finally:
+                conn.row_factory = None
         items = [build(row) for row in rows[:limit]]
         next_token = None
         if len(rows) > limit:

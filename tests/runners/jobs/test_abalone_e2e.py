@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 from pipelines.config import Config
+from pipelines.engine import StartRequest
 from pipelines.objects import LocalObjectStore
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store.base import ListQuery, StepRecord
@@ -43,7 +44,9 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedRuntime:
 
 @pytest.fixture(scope="module")
 def first_run(runtime: EmbeddedRuntime) -> str:
-    record = runtime.run((EXAMPLE / "pipeline.json").read_text(), pipeline_name="AbalonePipeline")
+    record = runtime.run(
+        (EXAMPLE / "pipeline.json").read_text(), StartRequest(pipeline_name="AbalonePipeline")
+    )
     assert record.status == "Succeeded", record.failure_reason
     return record.execution_id
 
@@ -76,7 +79,9 @@ def test_the_example_runs_every_job_step_locally(runtime: EmbeddedRuntime, first
 
 
 def test_a_rerun_reuses_the_cached_jobs(runtime: EmbeddedRuntime, first_run: str) -> None:
-    record = runtime.run((EXAMPLE / "pipeline.json").read_text(), pipeline_name="AbalonePipeline")
+    record = runtime.run(
+        (EXAMPLE / "pipeline.json").read_text(), StartRequest(pipeline_name="AbalonePipeline")
+    )
     assert record.status == "Succeeded", record.failure_reason
     steps = _steps(runtime, record.execution_id)
     for name in JOB_STEPS:
@@ -87,8 +92,7 @@ def test_a_rerun_reuses_the_cached_jobs(runtime: EmbeddedRuntime, first_run: str
 def test_a_strict_threshold_takes_the_fail_branch(runtime: EmbeddedRuntime, first_run: str) -> None:
     record = runtime.run(
         (EXAMPLE / "pipeline.json").read_text(),
-        pipeline_name="AbalonePipeline",
-        parameters={"MseThreshold": "100"},
+        StartRequest(pipeline_name="AbalonePipeline", parameters={"MseThreshold": "100"}),
     )
     assert record.status == "Failed"
     assert (

@@ -17,6 +17,7 @@ from typing import Any
 import cloudpickle
 import pytest
 from pipelines.config import Config
+from pipelines.engine import StartRequest
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.jobs.function_step import parse_driver_arguments
 from pipelines.runtime.embedded import EmbeddedRuntime
@@ -96,7 +97,7 @@ def function_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     config = Config(state_dir=root / "state", object_root=root / "objects", base_dir=root)
     runtime = EmbeddedRuntime(config, poll_interval=0.05)
     assert runtime.registry.unsupported_steps(_parsed(definition), config) == []
-    record = runtime.run(definition, pipeline_name=PIPELINE)
+    record = runtime.run(definition, StartRequest(pipeline_name=PIPELINE))
     steps = {s.step_name: s for s in runtime.store.list_steps(record.execution_id, ListQuery()).items}
     return {"record": record, "steps": steps, "objects": objects}
 

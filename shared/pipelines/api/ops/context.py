@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize, owner_of
 from pipelines.api.wire import CallContext
-from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, SystemClock
+from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, StartRequest, SystemClock
 from pipelines.engine.ids import InvalidArn, execution_id_of
 from pipelines.errors import ValidationError
 from pipelines.objects import ObjectStore
@@ -24,7 +24,6 @@ from pipelines.store import (
     InvalidNextToken,
     ListQuery,
     PipelineRecord,
-    SelectiveExecutionConfig,
     Store,
 )
 
@@ -38,18 +37,7 @@ class ExecutionRuntime(Protocol):
     out in the background (:class:`pipelines.runtime.embedded.EmbeddedRuntime` in ``pipelines
     serve``; the engine Lambda's event loop in the cloud). Each call returns at once."""
 
-    def start(
-        self,
-        pipeline_name: str | None = None,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        parallelism: int | None = None,
-        selective: SelectiveExecutionConfig | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-        pipeline_version_id: int | None = None,
-    ) -> ExecutionRecord: ...
+    def start(self, request: StartRequest) -> ExecutionRecord: ...
 
     def stop(self, execution: str) -> ExecutionRecord: ...
 
@@ -206,6 +194,17 @@ def parallelism(value: int | None) -> dict[str, int] | None:
 
 def user_context(value: dict[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
+
+
+def caller_user_context(ctx: CallContext) -> dict[str, Any]:
+    """SageMaker's UserContext for the caller (CreatedBy / LastModifiedBy): its IAM identity.
+    Without a known principal (the local server has no IAM) the caller is its account's root,
+    whose PrincipalId is the account id, as STS reports it."""
+    arn = ctx.principal_arn or f"arn:aws:iam::{ctx.account_id}:root"
+    identity: dict[str, str] = {"Arn": arn}
+    if ctx.principal_arn is None:
+        identity["PrincipalId"] = ctx.account_id
+    return {"IamIdentity": identity}
 
 
 def latest(*moments: datetime | None) -> datetime | None:

@@ -11,15 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.api.ops.access import authorize
-from pipelines.api.ops.context import Operations, list_query, page_of, parallelism, user_context
+from pipelines.api.ops.context import (
+    Operations,
+    caller_user_context,
+    list_query,
+    page_of,
+    parallelism,
+    user_context,
+)
 from pipelines.api.ops.pipelines import refuse_unsupported
 from pipelines.api.wire import CallContext
-from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound
+from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound, StartRequest
 from pipelines.errors import ValidationError
 from pipelines.expressions import value_text
 from pipelines.store import ExecutionRecord, SelectiveExecutionConfig, StepRecord
 
-_UNSUPPORTED_START = ("PipelineVersionAlias", "MlflowExperimentName", "RoleArn")
+_UNSUPPORTED_START = ("PipelineVersionAlias", "RoleArn")
 
 
 def parameter_value(value: Any) -> str:
@@ -70,6 +77,17 @@ def execution_description(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
+def mlflow_config(record: ExecutionRecord) -> dict[str, str] | None:
+    """DescribePipelineExecution's MLflowConfig (capital L, as botocore spells it): the
+    definition's tracking server and the experiment this execution logs to."""
+    if record.mlflow is None:
+        return None
+    return {
+        "MlflowResourceArn": record.mlflow.resource_arn,
+        "MlflowExperimentName": record.mlflow.experiment_name,
+    }
+
+
 def step_entry(step: StepRecord) -> dict[str, Any]:
     """One PipelineExecutionStep: the per-type Metadata member, attempts, cache and
     selective-execution provenance."""
@@ -113,22 +131,26 @@ class ExecutionOperations:
             selective = SelectiveExecutionConfig(
                 source_execution_arn=source, selected_steps=[s["StepName"] for s in config["SelectedSteps"]]
             )
-        execution = self.ops.runtime.start(
-            pipeline.name,
+        request = StartRequest(
+            pipeline_name=pipeline.name,
             parameters={p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])},
             parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
             selective=selective,
             display_name=params.get("PipelineExecutionDisplayName"),
             description=params.get("PipelineExecutionDescription"),
             client_request_token=params.get("ClientRequestToken"),
+            created_by=caller_user_context(ctx),
             # an older version runs that version's definition (the engine refuses unknown ones)
             pipeline_version_id=params.get("PipelineVersionId"),
+            mlflow_experiment_name=params.get("MlflowExperimentName"),
         )
+        execution = self.ops.runtime.start(request)
         return {"PipelineExecutionArn": execution.execution_arn}
 
     def describe_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.execution(params["PipelineExecutionArn"], ctx, "DescribePipelineExecution")
-        return execution_description(record)
+        # MLflowConfig is Describe's alone: Search's PipelineExecution entity has no such member
+        return {**execution_description(record), "MLflowConfig": mlflow_config(record)}
 
     def list_pipeline_executions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         refuse_unsupported(params)
