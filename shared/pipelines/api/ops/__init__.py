@@ -19,6 +19,7 @@ from pipelines.api.ops.access import (
 )
 from pipelines.api.ops.context import ExecutionRuntime, Operations
 from pipelines.api.ops.executions import ExecutionOperations
+from pipelines.api.ops.experiments import EXPERIMENT_OPERATIONS, ExperimentOperations
 from pipelines.api.ops.pipelines import PipelineExists, PipelineOperations
 from pipelines.api.ops.search import SearchOperations
 from pipelines.api.wire import Handler
@@ -60,6 +61,8 @@ def sagemaker_handlers(ops: Operations) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {name: getattr(pipelines, _snake(name)) for name in PIPELINE_OPERATIONS}
     handlers.update({name: getattr(executions, _snake(name)) for name in EXECUTION_OPERATIONS})
     handlers["Search"] = SearchOperations(ops).search
+    experiments = ExperimentOperations(ops)
+    handlers.update({name: getattr(experiments, _snake(name)) for name in EXPERIMENT_OPERATIONS})
     return handlers
 
 
@@ -67,6 +70,7 @@ __all__ = [
     "ALLOW_EXECUTION_ACTIONS",
     "ALLOW_EXECUTION_PERMISSION",
     "EXECUTION_OPERATIONS",
+    "EXPERIMENT_OPERATIONS",
     "PERMISSION_ACTIONS",
     "PIPELINE_OPERATIONS",
     "READ_ONLY_ACTIONS",
