@@ -111,9 +111,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         served.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def endpoint_environment(server: Server) -> Iterator[None]:
-    """The endpoint variables the SDK's clients read, pointed at the server for the session."""
+    """The endpoint variables the SDK's clients read, pointed at the server while a module of
+    this package runs (restored after it, so no other test's clients reach the server)."""
     values = {
         "AWS_ENDPOINT_URL_SAGEMAKER": server.url,
         "AWS_ENDPOINT_URL_S3": server.url,
@@ -137,16 +138,25 @@ def endpoint_environment(server: Server) -> Iterator[None]:
 
 # -- the SDK's fixtures (tests/conftest.py, tests/integ/sagemaker/workflow/conftest.py) ------------
 @pytest.fixture(scope="session")
-def boto_session(endpoint_environment: None) -> boto3.Session:
-    session = boto3.Session(region_name=REGION)
-    # the bucket the SDK's default_bucket() would have created in the account
-    session.client("s3").create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+def bucket(server: Server) -> str:
+    """The bucket the SDK's ``default_bucket()`` would have created in the account."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=server.url,
+        region_name=REGION,
+        aws_access_key_id="AKIDSDKINTEG",
+        aws_secret_access_key="secret",
     )
-    return session
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return BUCKET
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def boto_session(endpoint_environment: None, bucket: str) -> boto3.Session:
+    return boto3.Session(region_name=REGION)
+
+
+@pytest.fixture(scope="module")
 def sagemaker_client_config() -> dict[str, Any]:
     return {"config": BotoConfig(retries={"max_attempts": 2, "mode": "standard"})}
 
@@ -162,19 +172,19 @@ def _session(cls: type[Session], boto_session: boto3.Session, client_config: dic
     return session
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sagemaker_session(boto_session: boto3.Session, sagemaker_client_config: dict[str, Any]) -> Session:
     return _session(Session, boto_session, sagemaker_client_config)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sagemaker_session_for_pipeline(
     boto_session: boto3.Session, sagemaker_client_config: dict[str, Any]
 ) -> Session:
     return _session(Session, boto_session, sagemaker_client_config)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pipeline_session(boto_session: boto3.Session, sagemaker_client_config: dict[str, Any]) -> PipelineSession:
     return _session(PipelineSession, boto_session, sagemaker_client_config)
 
@@ -184,12 +194,12 @@ def role() -> str:
     return ROLE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def region_name(boto_session: boto3.Session) -> str:
     return str(boto_session.region_name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def smclient(sagemaker_session: Session) -> Any:
     return sagemaker_session.sagemaker_client
 
