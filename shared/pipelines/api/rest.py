@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import Request
-from moto.core.routing import get_service_router
+from moto.core.routing import ServiceOperationRouter, get_service_router
 from moto.core.serialize import get_serializer_class
 from werkzeug.exceptions import NotFound
 
@@ -39,7 +39,7 @@ class RestService:
         self, service_name: str, handlers: Mapping[str, Handler], *, strict_shapes: bool = False
     ) -> None:
         self.service_name = service_name
-        self.router = get_service_router(service_name)
+        self.router: ServiceOperationRouter = get_service_router(service_name)
         self.handlers = dict(handlers)
         self.strict_shapes = strict_shapes
 
@@ -63,12 +63,7 @@ class RestService:
             )
 
     def _handle(self, request: Request, body: bytes, context: CallContext) -> HttpResponse:
-        try:
-            operation, uri_params = self.router.match(request)
-        except (NotFound, NotImplementedError) as exc:
-            raise UnknownOperation(
-                f"no {self.service_name} operation at {request.method} {request.path}"
-            ) from exc
+        operation, uri_params = self.route(request, body)
         handler = self.handlers.get(operation.name)
         if handler is None:
             raise UnknownOperation(f"{operation.name} is not supported by this endpoint")
@@ -82,10 +77,10 @@ class RestService:
                     "method": request.method,
                     "url_params": uri_params,
                     "url_path": request.path,
-                    "values": request.args,
+                    "values": self.values(request, body),
                 }
             )
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as exc:
             raise SerializationError(f"could not read the request: {exc}") from exc
         params = validate_input(operation, _without_undefined(parsed))
         result = handler(params, context)
@@ -100,6 +95,20 @@ class RestService:
         return self.finish(
             operation.name, result, HttpResponse(int(serialized["status_code"]), headers, payload)
         )
+
+    def route(self, request: Request, body: bytes) -> tuple[Any, dict[str, Any]]:
+        """The operation a request names and its URI parameters."""
+        try:
+            operation, uri_params = self.router.match(request)
+        except (NotFound, NotImplementedError) as exc:
+            raise UnknownOperation(
+                f"no {self.service_name} operation at {request.method} {request.path}"
+            ) from exc
+        return operation, uri_params
+
+    def values(self, request: Request, body: bytes) -> Any:
+        """The query values the protocol parser reads."""
+        return request.args
 
     def prepare_body(self, request: Request, body: bytes) -> bytes:
         """The body as the protocol parser should see it (a hook for transfer encodings)."""
@@ -130,7 +139,7 @@ def s3_error_response(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
         f"<RequestId>{escape(request_id)}</RequestId></Error>"
-    ).encode()
+    ).encode("utf-8", "backslashreplace")  # a message quoting a lone surrogate stays sendable
     headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
     return HttpResponse(status, headers, b"" if head else body)
 

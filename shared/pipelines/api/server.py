@@ -8,8 +8,10 @@ the way AWS's own front ends tell them apart:
    ``ram``, ``s3``) picks the API -- every SDK client signs, so this settles real traffic;
 3. else (unsigned) the path: a Scheduler or RAM URI template, otherwise S3 (path-style).
 
-So ``AWS_ENDPOINT_URL_SAGEMAKER``, ``AWS_ENDPOINT_URL_SCHEDULER``, ``AWS_ENDPOINT_URL_RAM`` and
-``AWS_ENDPOINT_URL_S3`` can all point at the same ``http://127.0.0.1:PORT``.
+``X-Amz-Target: Logs_20140328.*`` is the CloudWatch Logs subset (also JSON 1.1), and a
+form-encoded query request (or an ``sts`` signature) is STS. So ``AWS_ENDPOINT_URL_SAGEMAKER``,
+``..._SCHEDULER``, ``..._RAM``, ``..._S3``, ``..._CLOUDWATCH_LOGS`` and ``..._STS`` can all point at the
+same ``http://127.0.0.1:PORT``. Each request is logged on ``pipelines.api.requests``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +33,23 @@ from waitress.server import create_server
 from waitress.task import WSGITask
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from pipelines.api.errors import RequestTooLarge, http_status
-from pipelines.api.identity import Credential, caller_account, signed_credential
+from pipelines.api.browser import BrowserGuard, Refused
+from pipelines.api.errors import RequestTooLarge, ServiceError, http_status
+from pipelines.api.identity import (
+    AuthenticationFailed,
+    Authenticator,
+    Credential,
+    SignedRequest,
+    signed_credential,
+)
 from pipelines.api.rest import RestService, s3_error_response
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
+from pipelines.errors import PipelinesError
 
 log = logging.getLogger(__name__)
+# One line per request (method, service, X-Amz-Target or path, status, time): `pipelines serve
+# --log-level` shows them at INFO.
+request_log = logging.getLogger("pipelines.api.requests")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -57,82 +70,143 @@ _SAGEMAKER_SCOPES = frozenset({"sagemaker", "execute-api"})
 
 @dataclass
 class Services:
-    """The APIs one endpoint serves, and how callers map to accounts."""
+    """The APIs one endpoint serves, who may call them, and how callers map to accounts."""
 
     sagemaker: JsonService
     region: str
     default_account: str
-    accounts: Mapping[str, str] = field(default_factory=dict)
     scheduler: RestService | None = None
     ram: RestService | None = None
     s3: RestService | None = None
+    logs: JsonService | None = None
+    sts: RestService | None = None
+    authenticator: Authenticator | None = None
+    guard: BrowserGuard = field(default_factory=BrowserGuard)
+
+    def __post_init__(self) -> None:
+        if self.authenticator is None:
+            self.authenticator = Authenticator({}, {}, self.default_account)
 
     def rest_services(self) -> dict[str, RestService]:
-        named = {"scheduler": self.scheduler, "ram": self.ram, "s3": self.s3}
+        named = {"scheduler": self.scheduler, "ram": self.ram, "s3": self.s3, "sts": self.sts}
+        return {name: service for name, service in named.items() if service is not None}
+
+    def json_services(self) -> dict[str, JsonService]:
+        named = {"sagemaker": self.sagemaker, "logs": self.logs}
         return {name: service for name, service in named.items() if service is not None}
 
 
 def choose_service(services: Services, request: Request, credential: Credential | None) -> str:
     """Which API a request is for; see the module docstring for the order."""
-    if request.headers.get("X-Amz-Target"):
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        for name, json_service in services.json_services().items():
+            if target.startswith(json_service.target_prefix + "."):
+                return name
         return "sagemaker"
     rest = services.rest_services()
     if credential is not None:
         if credential.service in _SAGEMAKER_SCOPES:
             return "sagemaker"
-        if credential.service in rest:
+        if credential.service in rest or credential.service in services.json_services():
             return credential.service
     content_type = (request.headers.get("Content-Type") or "").lower()
     if content_type.startswith("application/x-amz-json"):
         return "sagemaker"
+    if content_type.startswith("application/x-www-form-urlencoded") and "sts" in rest:
+        return "sts"
     for name in ("scheduler", "ram"):
-        service = rest.get(name)
-        if service is not None and service.matches(request):
+        candidate = rest.get(name)
+        if candidate is not None and candidate.matches(request):
             return name
     return "s3" if "s3" in rest else "sagemaker"
 
 
 def make_wsgi_app(services: Services) -> WsgiApp:
-    """The WSGI app serving ``services``."""
+    """The WSGI app serving ``services``: browser-origin checks, then the body, then the
+    caller's identity, then the operation."""
+    authenticator = services.authenticator
+    assert authenticator is not None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.monotonic()
         request = Request(environ)
         request_id = str(uuid.uuid4())
         credential = signed_credential(
             request.headers.get("Authorization"), request.args.get("X-Amz-Credential")
         )
         name = choose_service(services, request, credential)
-        context = CallContext(
-            account_id=caller_account(credential, services.accounts, services.default_account),
-            # a regional endpoint's ARNs carry its region: the one the client signed for
-            region=credential.region if credential and credential.region else services.region,
-            request_id=request_id,
-        )
+        head = request.method == "HEAD"
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            if request.method == "OPTIONS":
+                cors = services.guard.preflight(headers)
+                return _respond(start_response, HttpResponse(200, cors, b""), head=True)
+            cors = services.guard.check(request.method, headers)
+        except Refused as refused:
+            error = ServiceError(
+                "AccessDenied" if name == "s3" else "AccessDeniedException", refused.message, 403
+            )
+            return _respond(start_response, _refusal(services, name, request, error, request_id), head=head)
         request.max_content_length = (
             DEFAULT_MAX_S3_BODY_BYTES if name == "s3" else DEFAULT_MAX_JSON_BODY_BYTES
         )
         try:
             body = request.get_data(cache=False)
         except RequestEntityTooLarge:
-            response = _too_large(name, request_id, request.max_content_length)
+            too_large = RequestTooLarge(f"the request body exceeds {request.max_content_length} bytes")
+            return _respond(
+                start_response, _refusal(services, name, request, too_large, request_id), head=head
+            )
+        signed = SignedRequest(
+            method=request.method,
+            raw_path=request.raw_path,
+            raw_query=request.query_string.decode("latin-1"),
+            headers=headers,
+            body=body,
+        )
+        try:
+            account = authenticator.account_for(signed, name)
+        except AuthenticationFailed as failed:
+            response = _refusal(services, name, request, failed, request_id)
         else:
+            # a regional endpoint's ARNs carry its region: the one the client signed for
+            region = credential.region if credential and credential.region else services.region
+            context = CallContext(account_id=account, region=region, request_id=request_id)
             response = _dispatch(services, name, request, body, context)
-        return _respond(start_response, response, head=request.method == "HEAD")
+        request_log.info(
+            "%s %s %s %d %.1f ms",
+            request.method,
+            name,
+            request.headers.get("X-Amz-Target") or request.path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
+        response.headers.update(cors)
+        return _respond(start_response, response, head=head)
 
     return app
 
 
-def _too_large(service: str, request_id: str, limit: int | None) -> HttpResponse:
-    error = RequestTooLarge(f"the request body exceeds {limit} bytes")
-    if service == "s3":
-        return s3_error_response(error, http_status(error), request_id)
+def _refusal(
+    services: Services, name: str, request: Request, error: PipelinesError, request_id: str
+) -> HttpResponse:
+    """``error`` in the protocol of the service the request was for."""
+    if name == "s3":
+        return s3_error_response(error, http_status(error), request_id, head=request.method == "HEAD")
+    rest = services.rest_services().get(name)
+    if rest is not None:
+        return rest.error_response(
+            request, error, CallContext(services.default_account, services.region, request_id)
+        )
     return error_response(error, request_id)
 
 
 def _dispatch(
     services: Services, name: str, request: Request, body: bytes, context: CallContext
 ) -> HttpResponse:
-    if name == "sagemaker":
+    json_service = services.json_services().get(name)
+    if json_service is not None:
         wire_request = HttpRequest(
             method=request.method,
             path=request.path,
@@ -140,7 +214,7 @@ def _dispatch(
             body=body,
             query=request.query_string.decode("latin-1"),
         )
-        return services.sagemaker.handle(wire_request, context)
+        return json_service.handle(wire_request, context)
     return services.rest_services()[name].handle(request, body, context)
 
 
