@@ -24,6 +24,7 @@ from pipelines.api.ops.context import (
 from pipelines.api.wire import CallContext
 from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound, StartRequest
 from pipelines.errors import ValidationError
+from pipelines.expressions import value_text
 from pipelines.store import ExecutionRecord, ListQuery, PipelineRecord, SelectiveExecutionConfig, StepRecord
 
 # botocore's documentation of StartPipelineExecution.RoleArn: it is for pipelines AWS manages.
@@ -35,9 +36,7 @@ ROLE_ARN_REFUSED = (
 
 def parameter_value(value: Any) -> str:
     """A coerced parameter as the string the service lists (booleans as ``true``/``false``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return value_text(value)
 
 
 def execution_summary(record: ExecutionRecord) -> dict[str, Any]:
