@@ -19,6 +19,7 @@ from pipelines.errors import PipelinesError
 # importing the server's protocol layer; tests/cli checks they match.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_THREADS = 8
 
 
 class LogLevel(str, enum.Enum):
@@ -54,7 +55,9 @@ def serve_command(
             "the port acts as the owner).",
         ),
     ] = False,
-    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads serving requests.")] = 8,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="Worker threads serving requests.")
+    ] = DEFAULT_THREADS,
 ) -> None:
     """Serve the SageMaker pipeline API (plus Scheduler, RAM, S3, CloudWatch Logs and STS
     subsets) on one port.
