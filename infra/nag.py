@@ -40,6 +40,11 @@ def resource_pattern(arn: str) -> str:
     return "/^Resource::" + arn.format(**TOKENS) + "$/"
 
 
+def managed_policy_pattern(name: str) -> str:
+    """A cdk-nag ``appliesTo`` regex for one AWS managed policy (``service-role/...``)."""
+    return "/^Policy::arn:" + TOKENS["partition"] + r":iam::aws:policy\/" + name.replace("/", r"\/") + "$/"
+
+
 IAM5_SCOPED: list[tuple[str, str]] = [
     (r"<Data[A-Za-z0-9]+\.Arn>\/index\/\*", "Queries on our own table's indexes."),
     (r"<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*", "Invoking versions of our own functions."),
@@ -57,7 +62,12 @@ IAM5_SCOPED: list[tuple[str, str]] = [
     ),
     (
         r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/\*",
-        "Sample pipeline role: per-resource-type SageMaker ARNs; job names are generated per execution.",
+        "Per-resource-type SageMaker ARNs: the sample pipeline role (job names are generated per "
+        "execution) and the api role's model registry (groups and versions are named by users).",
+    ),
+    (
+        r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/pipelines-\*",
+        "The api role reads and stops only the jobs and models pipelines created (the job name prefix).",
     ),
     (
         r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsForSageMaker\*",
@@ -68,8 +78,20 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "Sample pipeline role: Lambda steps may invoke functions named sagemaker-* (the SDK convention).",
     ),
     (
+        r"arn:{partition}:logs:{region}:{account}:log-group:\/aws\/sagemaker\/\*",
+        "Sample pipeline role: jobs write their logs to SageMaker's /aws/sagemaker/* log groups.",
+    ),
+    (
+        r"arn:{partition}:ecr:{region}:\*:repository\/\*",
+        "Sample pipeline role: jobs pull their images, AWS's framework images from AWS-owned accounts.",
+    ),
+    (
         r"arn:{partition}:elasticmapreduce:{region}:{account}:cluster\/\*",
         "Sample pipeline role: EMR steps add steps to, create and terminate clusters.",
+    ),
+    (
+        r"<ExampleData[A-Za-z0-9]+\.Arn>\/(?:incoming\/)?\*",
+        "The example's own bucket: its pipeline role reads and writes it, Evaluate reads uploads.",
     ),
     (
         r"<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*",
@@ -86,12 +108,21 @@ IAM5_SCOPED: list[tuple[str, str]] = [
 ]
 """Every accepted wildcard ARN, one pattern each, with its reason; any other wildcard fails cdk-nag."""
 
-ACKNOWLEDGED: list[tuple[str, str]] = [
+IAM4_MANAGED: list[tuple[str, str]] = [
     (
-        "AwsSolutions-IAM4",
+        "service-role/AWSLambdaBasicExecutionRole",
         "Lambda functions use the AWS managed AWSLambdaBasicExecutionRole for CloudWatch Logs only; "
         "it grants nothing beyond log delivery.",
     ),
+    (
+        "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        "The account's API Gateway logging role: AWS's managed policy is the documented way to let "
+        "API Gateway write stage logs, and grants only CloudWatch Logs writes.",
+    ),
+]
+"""The AWS managed policies we attach (AwsSolutions-IAM4), each with its reason."""
+
+ACKNOWLEDGED: list[tuple[str, str]] = [
     (
         "AwsSolutions-L1",
         "Handlers pin python3.12, the runtime the layer's wheels are built for; upgrading is a "
@@ -165,5 +196,13 @@ def apply_nag(app: cdk.App) -> None:
                     applies_to=[RegexAppliesTo(regex=resource_pattern(arn))],
                 )
                 for arn, reason in IAM5_SCOPED
+            ]
+            suppressions += [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM4",
+                    reason=reason,
+                    applies_to=[RegexAppliesTo(regex=managed_policy_pattern(name))],
+                )
+                for name, reason in IAM4_MANAGED
             ]
             NagSuppressions.add_stack_suppressions(child, suppressions)

@@ -26,7 +26,7 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.triggers import PipelineSchedule
 
-from tests.api.conftest import ROLE, Served
+from tests.api.conftest import ROLE, Served, secret_of
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
@@ -37,7 +37,7 @@ def session(served: Served, monkeypatch: pytest.MonkeyPatch) -> PipelineSession:
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", served.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto_session = boto3.Session(
-        aws_access_key_id="AKIDOWNER", aws_secret_access_key="secret", region_name="us-east-1"
+        aws_access_key_id="AKIDOWNER", aws_secret_access_key=secret_of("AKIDOWNER"), region_name="us-east-1"
     )
     return PipelineSession(
         boto_session=boto_session,
@@ -84,7 +84,10 @@ def test_sdk_create_upsert_start_describe_steps_wait(session: PipelineSession) -
     failing = pipeline.start(parameters={"Threshold": 0.1})
     with pytest.raises(Exception, match="Failed"):
         failing.wait(delay=1, max_attempts=60)
-    assert failing.describe()["FailureReason"] == "too low"
+    assert (
+        failing.describe()["FailureReason"]
+        == "Step failure: One or multiple steps failed. Failed steps: TooLow."
+    )
 
 
 def test_sdk_triggers_against_the_scheduler_subset(session: PipelineSession, served: Served) -> None:

@@ -43,7 +43,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep
 
-from tests.api.conftest import ROLE, Served
+from tests.api.conftest import ROLE, Served, secret_of
 from tests.api.test_sdk import TELEMETRY_OFF
 
 BUCKET = "sdk-jobs-bucket"
@@ -95,7 +95,7 @@ def session(served: Served, sent: SentRequests, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", served.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto_session = boto3.Session(
-        aws_access_key_id="AKIDOWNER", aws_secret_access_key="secret", region_name="us-east-1"
+        aws_access_key_id="AKIDOWNER", aws_secret_access_key=secret_of("AKIDOWNER"), region_name="us-east-1"
     )
     boto_session.events.register("before-send", sent)
     sagemaker_client = boto_session.client(
@@ -199,7 +199,10 @@ def test_sdk_uploads_code_and_the_server_runs_the_processing_job(
     failing = pipeline.start(parameters={"Scale": 3, "MaxTotal": 30})
     with pytest.raises(WaiterError, match="Failed"):
         failing.wait(delay=1, max_attempts=40)
-    assert failing.describe()["FailureReason"] == "total > 30.0"
+    assert (
+        failing.describe()["FailureReason"]
+        == "Step failure: One or multiple steps failed. Failed steps: TotalTooHigh."
+    )
     steps = _steps(failing)
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
         STEP: "Succeeded",

@@ -180,6 +180,18 @@ def test_dead_letter_queues_raise_alarms_and_the_trigger_has_one(template: Templ
     assert watched.count("ApproximateNumberOfMessagesVisible") >= 2
 
 
+def test_api_reaches_only_pipeline_jobs_and_models_and_the_registry(template: Template) -> None:
+    statements = _policy_statements(template, "ApiFunctionServiceRole")
+    [jobs] = [s for s in statements if "sagemaker:DescribeProcessingJob" in _actions(s)]
+    assert "sagemaker:StopTrainingJob" in _actions(jobs) and "sagemaker:DescribeModel" in _actions(jobs)
+    resources = json.dumps(jobs["Resource"])
+    assert resources.count("/pipelines-*") == 5 and '"*"' not in resources
+    [registry] = [s for s in statements if "sagemaker:UpdateModelPackage" in _actions(s)]
+    assert "model-package-group/*" in json.dumps(registry["Resource"])
+    [lists] = [s for s in statements if "sagemaker:ListProcessingJobs" in _actions(s)]
+    assert all(a.startswith("sagemaker:List") for a in _actions(lists))
+
+
 def test_engine_can_start_only_our_two_state_machines(template: Template) -> None:
     statements = _policy_statements(template, "EngineEngineFunctionServiceRole")
     [start] = [s for s in statements if _actions(s) == ["states:StartExecution"]]
@@ -208,3 +220,61 @@ def test_cfn_lint_passes_on_the_template(template: Template, tmp_path: Path) -> 
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_stack_sets_api_gateways_cloudwatch_role_before_the_stage(template: Template) -> None:
+    """Stage logging needs the account-level CloudWatch role; in a fresh account nobody set it."""
+    [(account_id, account)] = _resources(template, "AWS::ApiGateway::Account").items()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = _resources(template, "AWS::IAM::Role")[role_id]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    assert account["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+    [stage] = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert account_id in stage["DependsOn"]
+    assert "AccessLogSetting" in stage["Properties"]
+
+
+def test_an_account_with_its_own_api_gateway_role_can_keep_it() -> None:
+    from tests.infra.conftest import synth
+
+    kept = synth({"apiGatewayCloudWatchRole": "false"})
+    kept.template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def test_the_roles_pipeline_roles_must_trust_are_outputs(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    roles = _resources(template, "AWS::IAM::Role")
+    for name, prefix in (
+        ("StepRunnerRoleArn", "EngineStepRunnerRole"),
+        ("EngineRoleArn", "EngineEngineFunctionServiceRole"),
+    ):
+        [logical_id, attribute] = outputs[name]["Value"]["Fn::GetAtt"]
+        assert attribute == "Arn" and logical_id.startswith(prefix) and logical_id in roles
+
+
+def test_state_machine_logs_are_vended_log_groups(template: Template) -> None:
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
+        props = machine["Properties"]
+        [destination] = props["LoggingConfiguration"]["Destinations"]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        assert (
+            groups[group_id]["Properties"]["LogGroupName"]
+            == f"/aws/vendedlogs/states/{props['StateMachineName']}"
+        )
+
+
+def test_payload_bodies_are_tiered_never_expired(template: Template) -> None:
+    [bucket] = [
+        b
+        for b in _resources(template, "AWS::S3::Bucket").values()
+        if "LifecycleConfiguration" in b["Properties"]
+    ]
+    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "payloads/" and rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rule["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 30}]
+    assert "ExpirationInDays" not in rule

@@ -24,9 +24,10 @@ share a file, nothing outside the object root is read, written, listed, named or
 multipart state is addressed only by the ids this server made (``uuid4().hex``).
 
 moto is still needed at run time here, for its protocol layer only (routing, parsing, XML
-serialisation driven by botocore's model): writing and maintaining a rest-xml codec by hand
-would be more code to get wrong than the pinned dependency, which the embedded runtime alone
-uses (the cloud API serves no S3).
+serialisation driven by botocore's model; no moto backend holds any state). It stays a run-time
+dependency of ``pipelines serve`` as a whole, since the Scheduler, RAM and STS subsets use the
+same layer (:mod:`pipelines.api.rest`), so a hand-written rest-xml codec for S3 alone would add
+code to get wrong without dropping the dependency.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from moto.core.request import Request
+from moto.core.routing import ProtocolRouter, RestRouter, ServiceOperationRouter
+from moto.core.utils import get_service_model
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
@@ -769,11 +772,23 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class _PathStyleRouter(ServiceOperationRouter):
+    """Path-style addressing only. moto's S3 router reads a dotted ``Host`` as a virtual-hosted
+    bucket, so a configured host name such as ``pipelines.internal`` would become bucket
+    ``pipelines``; the plain REST router matches the path alone."""
+
+    def _get_router(self, protocol: str) -> ProtocolRouter:
+        if protocol not in self._routers:
+            self._routers[protocol] = RestRouter(self._service_model)
+        return self._routers[protocol]
+
+
 class S3Service(RestService):
     """The S3 wire: aws-chunked uploads decoded, ranged reads answered 206."""
 
     def __init__(self, store: ObjectRoot, *, strict_shapes: bool = False) -> None:
         super().__init__("s3", S3Operations(store).handlers(), strict_shapes=strict_shapes)
+        self.router = _PathStyleRouter(get_service_model("s3"))
 
     def prepare_body(self, request: Request, body: bytes) -> bytes:
         return decode_aws_chunked(body) if is_aws_chunked(request.headers) and body else body

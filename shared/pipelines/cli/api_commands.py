@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli.app import ConfigOption, app
@@ -17,6 +19,14 @@ from pipelines.errors import PipelinesError
 # importing the server's protocol layer; tests/cli checks they match.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_THREADS = 8
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 @app.command("serve")
@@ -27,28 +37,52 @@ def serve_command(
     strict: Annotated[
         bool, typer.Option(help="Fail responses that drift from botocore's output shapes (development).")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            help="info: one line per request (method, service, operation, status, time); "
+            "warning: problems only; debug: everything.",
+        ),
+    ] = LogLevel.info,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Same as --log-level debug.")] = False,
+    allow_unauthenticated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unauthenticated",
+            help="Listen beyond loopback although [accounts] has no secret keys (anyone who reaches "
+            "the port acts as the owner).",
+        ),
+    ] = False,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="Worker threads serving requests.")
+    ] = DEFAULT_THREADS,
 ) -> None:
-    """Serve the SageMaker pipeline API (plus Scheduler, RAM and S3 subsets) on one port.
+    """Serve the SageMaker pipeline API (plus Scheduler, RAM, S3, CloudWatch Logs and STS
+    subsets) on one port.
 
     Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SCHEDULER,
-    AWS_ENDPOINT_URL_RAM and AWS_ENDPOINT_URL_S3 = http://HOST:PORT.
+    AWS_ENDPOINT_URL_RAM, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS and
+    AWS_ENDPOINT_URL_STS = http://HOST:PORT. Without secret keys in [accounts] it is single-user
+    and listens on loopback only (see the README's Security model).
     """
     from pipelines.api.embedded import build_embedded_api
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s"
-    )
+    level = logging.DEBUG if verbose else getattr(logging, log_level.value.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     console = Console(stderr=True)
     try:
         api = build_embedded_api(load_config(config), strict_shapes=strict)
-        server = api.server(host, port)
+        server = api.server(host, port, allow_unauthenticated=allow_unauthenticated, threads=threads)
     except (PipelinesError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from exc
     console.print(
-        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops."
+        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops.",
+        soft_wrap=True,
     )
+    console.print(f"Security: {api.describe_security()}.", markup=False, highlight=False, soft_wrap=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

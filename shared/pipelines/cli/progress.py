@@ -65,11 +65,24 @@ def format_duration(start: datetime | None, end: datetime | None, now: datetime 
     return f"{hours}h{minutes:02d}m"
 
 
-def step_note(step: StepRecord) -> str:
-    """The one thing worth knowing about a step beyond its status."""
+def failure_cause(step_name: str, reason: str) -> str:
+    """A step's FailureReason without the ``step <name> (<kind> job <job name>): `` lead a job
+    failure carries: the table already shows the step, and the cause is what must fit."""
+    text = " ".join(reason.split())
+    lead = f"step {step_name} ("
+    if text.startswith(lead):
+        closing = text.find("): ", len(lead))
+        if closing != -1:
+            return text[closing + 3 :]
+    return text
+
+
+def step_note(step: StepRecord, width: int | None = REASON_WIDTH) -> str:
+    """The one thing worth knowing about a step beyond its status (a failure's cause cut to
+    ``width`` characters for the live table; ``None``: whole, for tables that wrap)."""
     if step.failure_reason:
-        reason = " ".join(step.failure_reason.split())
-        return reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
+        reason = failure_cause(step.step_name, step.failure_reason)
+        return reason if width is None or len(reason) <= width else reason[: width - 1] + "…"
     if step.cache_hit_source_arn:
         return f"cache hit from {step.cache_hit_source_arn.rsplit('/', 1)[-1]}"
     if step.selective_source_arn:
@@ -79,7 +92,7 @@ def step_note(step: StepRecord) -> str:
     if step.not_before is not None and step.status == "Starting":
         return f"retry at {local_time(step.not_before, '%H:%M:%S')}"
     outcome = (step.properties or {}).get("Outcome") if step.step_type == "Condition" else None
-    return f"outcome {outcome}" if outcome else ""
+    return f"outcome {outcome}" if outcome is not None else ""
 
 
 def execution_header(execution: ExecutionRecord, now: datetime | None = None) -> Text:
@@ -113,14 +126,18 @@ def render(
     return Group(execution_header(execution, now), steps_table(steps, now))
 
 
-def final_line(execution: ExecutionRecord) -> Text:
-    """The line ``--quiet`` prints, and the last line of every run."""
+def final_line(execution: ExecutionRecord, steps: Sequence[StepRecord] = ()) -> Text:
+    """The line ``--quiet`` prints, and the last line of every run. The execution's reason is
+    the service's generic one; a Fail step's message (its own FailureReason) follows it."""
     line = Text()
     line.append(f"Execution {execution.execution_id} ")
     line.append_text(status_text(execution.status))
     line.append(f" in {format_duration(execution.created_at, execution.ended_at)}")
     if execution.failure_reason:
         line.append(f": {execution.failure_reason}")
+    for step in steps:
+        if step.step_type == "Fail" and step.status == "Failed" and step.failure_reason:
+            line.append(f" {step.step_name}: {step.failure_reason}")
     return line
 
 

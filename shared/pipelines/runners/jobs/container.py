@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest
 from pipelines.runners.jobs.errors import (
     AlgorithmError,
@@ -54,6 +55,10 @@ class JobLabel:
 
     def reason(self, cause: str) -> str:
         return f"step {self.step_name} ({self.kind} job {self.job_name}): {cause}"
+
+    def note(self, message: str) -> str:
+        """A log line: the log already names the step, and the job once when it starts."""
+        return message
 
     def request_error(self, cause: str) -> JobRequestError:
         return JobRequestError(self.reason(cause), metadata=dict(self.metadata))
@@ -107,7 +112,7 @@ def job_environment(config: Config, overrides: Mapping[str, Any] | None) -> dict
     env = dict(os.environ)
     env.update(AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region, PYTHONUNBUFFERED="1")
     for key, value in (overrides or {}).items():
-        env[str(key)] = "" if value is None else str(value)
+        env[str(key)] = value_text(value)  # as the service renders a non-string value
     return env
 
 
@@ -172,11 +177,12 @@ def run_job_process(
             on_line=line_sink,
             log_file=workspace.log_path,
             isolate_network=isolate_network,
+            on_start=ctx.on_process,
         ),
         ctx.cancel,
         plan=plan,
     )
-    ctx.log(label.reason(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
+    ctx.log(label.note(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
     sandbox_problem = is_sandbox_failure(outcome)
     if sandbox_problem is not None:
         raise SandboxUnavailable(
@@ -208,17 +214,19 @@ def _failure_text(workspace: JobWorkspace) -> str:
 
 
 def _algorithm_cause(outcome: ProcessOutcome, failure: str) -> str:
-    parts = ["AlgorithmError:"]
+    """The service's shape: ``ClientError: AlgorithmError: <the failure file>, exit code: N``
+    (the SDK's ``test_step_decorator.py::test_with_user_and_workdir_set_in_the_image_client_error_case``
+    finds ``ClientError: AlgorithmError: RuntimeError('...')`` in the step's FailureReason)."""
     if outcome.exit_code < 0:
-        parts.append(f"the job was killed by signal {-outcome.exit_code}")
+        how = f"the job was killed by signal {-outcome.exit_code}"
     elif outcome.exit_code == 127 and any("not found" in line for line in outcome.stderr_tail):
-        parts.append("the entrypoint command was not found (exit code 127)")
+        how = "the entrypoint command was not found (exit code 127)"
     else:
-        parts.append(f"exit code {outcome.exit_code}")
-    if failure:
-        parts.append(f"; {FAILURE_FILE}: {failure}")
+        how = f"exit code: {outcome.exit_code}"
+    cause = (
+        f"ClientError: AlgorithmError: {failure}, {how}" if failure else f"ClientError: AlgorithmError: {how}"
+    )
     tail = "\n".join(outcome.stderr_tail[-10:]).strip()
-    cause = " ".join(parts)
     return f"{cause}\nstderr tail:\n{tail}" if tail else cause
 
 
