@@ -18,6 +18,10 @@ Example ``pipelines.toml``::
     [accounts]      # `pipelines serve`: SigV4 access key id -> the account it acts as
     "AKIDTEAMB" = "222222222222"  # (unsigned requests and unknown keys act as account_id)
 
+    [mlflow]        # MlflowResourceArn (exact or glob) -> MLflow tracking URI
+    "arn:aws:sagemaker:*:*:mlflow-tracking-server/team" = "http://127.0.0.1:5000"
+    # (a definition's MlflowConfig with no entry logs to sqlite:///<state_dir>/mlflow.db)
+
 Relative paths are relative to the config file's folder.
 """
 
@@ -56,6 +60,8 @@ class Config(BaseModel):
     install_requirements: bool = False
     # `pipelines serve`: which account a SigV4 access key id acts as (cross-account sharing).
     accounts: dict[str, Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(default_factory=dict)
+    # MLflow: tracking-server ARN (exact or glob) -> tracking URI (pipelines.tracking).
+    mlflow: dict[str, str] = Field(default_factory=dict)
     base_dir: Path = Path(".")
 
     @property

@@ -69,6 +69,7 @@ class EmbeddedApi:
     def close(self) -> None:
         self.scheduler.close()
         self.shares.close()
+        self.runtime.observers.close(10.0)  # flush the tracking writes (MLflow) still queued
 
 
 def build_embedded_api(

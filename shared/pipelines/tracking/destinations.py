@@ -1,0 +1,36 @@
+"""Where an execution's MLflow runs go: a tracking URI for a tracking-server ARN.
+
+Embedded: the config's ``[mlflow]`` table maps ARNs (exact, then glob) to tracking URIs; a
+server with no entry logs to ``sqlite:///<state_dir>/mlflow.db``, so runs are never lost for
+lack of a server and ``mlflow ui --backend-store-uri`` on that file shows them. Cloud: the ARN
+itself is the tracking URI; the ``sagemaker-mlflow`` plugin resolves it and signs the requests.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_DATABASE = "mlflow.db"
+
+
+def default_tracking_uri(state_dir: Path) -> str:
+    """The local store a pipeline with MlflowConfig and no ``[mlflow]`` entry logs to."""
+    return f"sqlite:///{(state_dir / DEFAULT_DATABASE).resolve()}"
+
+
+def embedded_tracking_uri(resource_arn: str, mapping: Mapping[str, str], state_dir: Path) -> str:
+    """The tracking URI for ``resource_arn``: an exact ``[mlflow]`` entry, else the first glob
+    that matches, else the local default."""
+    if resource_arn in mapping:
+        return mapping[resource_arn]
+    for pattern, uri in mapping.items():
+        if fnmatch.fnmatchcase(resource_arn, pattern):
+            return uri
+    return default_tracking_uri(state_dir)
+
+
+def cloud_tracking_uri(resource_arn: str) -> str:
+    """In the cloud the ARN is the tracking URI (the ``sagemaker-mlflow`` plugin's scheme)."""
+    return resource_arn
