@@ -12,6 +12,10 @@ import fnmatch
 from collections.abc import Mapping
 from pathlib import Path
 
+from pipelines.store.base import MlflowBinding
+
+CLOUD_JOB_STEP_TYPES: frozenset[str] = frozenset({"Processing", "Training", "Transform"})
+
 DEFAULT_DATABASE = "mlflow.db"
 
 
@@ -34,3 +38,18 @@ def embedded_tracking_uri(resource_arn: str, mapping: Mapping[str, str], state_d
 def cloud_tracking_uri(resource_arn: str) -> str:
     """In the cloud the ARN is the tracking URI (the ``sagemaker-mlflow`` plugin's scheme)."""
     return resource_arn
+
+
+def cloud_job_environment(binding: MlflowBinding | None, step_type: str) -> dict[str, str]:
+    """Variables a cloud job of ``step_type`` gets so that a script with mlflow and the
+    ``sagemaker-mlflow`` plugin logs to the execution's tracking server and experiment:
+    MLFLOW_TRACKING_ARN, and MLFLOW_TRACKING_URI set to the same ARN (the plugin's scheme).
+    The cloud creates no runs yet, so there is no MLFLOW_RUN_ID: the script's run is its own."""
+    if binding is None or step_type not in CLOUD_JOB_STEP_TYPES:
+        return {}
+    arn = cloud_tracking_uri(binding.resource_arn)
+    return {
+        "MLFLOW_TRACKING_ARN": arn,
+        "MLFLOW_TRACKING_URI": arn,
+        "MLFLOW_EXPERIMENT_NAME": binding.experiment_name,
+    }
