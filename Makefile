@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance bench clean
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean
 
 install: $(STAMP)
 
@@ -43,11 +43,17 @@ typecheck: install
 
 # The suite needs nothing beside the repository; tests/conformance reads the real-definition
 # corpus (../shared/corpus, or $$PIPELINES_CORPUS) and runs only under `make conformance`.
+# --dist loadgroup keeps the deploy rehearsal's tests on one worker (one synth, one deployment).
 unit: install
-	$(BIN)/pytest -q -n auto --ignore=tests/conformance
+	$(BIN)/pytest -q -n auto --dist loadgroup --ignore=tests/conformance
 
 conformance: install
 	$(BIN)/pytest -q -n auto tests/conformance
+
+# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it, the template
+# deployed into moto, every handler run from its built assets on Python 3.12 (tests/rehearsal).
+rehearse: install
+	$(BIN)/pytest -q -p no:xdist tests/rehearsal
 
 test: lint typecheck unit
 
@@ -55,4 +61,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,11 @@ def definition(steps: int, tracked: bool) -> str:
             "DependsOn": [f"S{index - 1}"] if index else [],
             "Arguments": {
                 "ProcessingResources": {
-                    "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+                    "ClusterConfig": {
+                        "InstanceType": "ml.m5.xlarge",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 30,
+                    }
                 },
                 "AppSpecification": {"ImageUri": "bench:1", "ContainerEntrypoint": ["python3", "-c", "pass"]},
                 "RoleArn": "arn:aws:iam::000000000000:role/r",

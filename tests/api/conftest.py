@@ -27,6 +27,16 @@ ACCOUNT_KEYS = {
     "AKIDPENDING": "333333333333",
     "AKIDNOBODY": "444444444444",
 }
+
+
+def secret_of(access_key: str) -> str:
+    return f"secret-of-{access_key.lower()}"
+
+
+# The same, with secret keys: the server verifies every request's signature.
+VERIFIED_ACCOUNTS: dict[str, Any] = {
+    key: {"account": account, "secret_key": secret_of(key)} for key, account in ACCOUNT_KEYS.items()
+}
 _NO_RETRIES = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
 
 LAMBDA_HANDLER = textwrap.dedent(
@@ -87,24 +97,25 @@ class Served:
     def url(self) -> str:
         return self.server.url
 
-    def client(self, service: str, access_key: str = "AKIDOWNER") -> Any:
+    def client(self, service: str, access_key: str = "AKIDOWNER", secret_key: str | None = None) -> Any:
+        """A boto3 client signing with ``access_key`` and its configured secret."""
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id=access_key,
-            aws_secret_access_key="secret",
+            aws_secret_access_key=secret_key or secret_of(access_key),
             config=_NO_RETRIES,
         )
 
 
-def make_config(tmp_path: Path) -> Config:
+def make_config(tmp_path: Path, accounts: dict[str, Any] | None = None) -> Config:
     handler = tmp_path / "double.py"
     handler.write_text(LAMBDA_HANDLER)
     return Config(
         state_dir=tmp_path / "state",
         object_root=tmp_path / "objects",
-        accounts=dict(ACCOUNT_KEYS),
+        accounts=dict(ACCOUNT_KEYS) if accounts is None else accounts,
         functions={"arn:aws:lambda:us-east-1:000000000000:function:double": f"{handler}:handler"},
         base_dir=tmp_path,
     )
@@ -115,8 +126,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start a strict server (responses checked against botocore's output shapes)."""
     started: list[ApiServer] = []
 
-    def start(*, clock: Clock | None = None, run_scheduler: bool = False) -> Served:
-        config = make_config(tmp_path)
+    def start(
+        *, clock: Clock | None = None, run_scheduler: bool = False, accounts: dict[str, Any] | None = None
+    ) -> Served:
+        """``accounts={}``: a single-user server (no ``[accounts]``), for raw unsigned HTTP."""
+        config = make_config(tmp_path, accounts)
         api = build_embedded_api(config, clock=clock, strict_shapes=True)
         server = api.server("127.0.0.1", 0, run_scheduler=run_scheduler, resume=False).start()
         started.append(server)
@@ -130,3 +144,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
 @pytest.fixture
 def served(serve: Callable[..., Served]) -> Served:
     return serve()
+
+
+@pytest.fixture
+def single_user(serve: Callable[..., Served]) -> Served:
+    """A server without ``[accounts]``: every request acts as the one local account."""
+    return serve(accounts={})

@@ -119,13 +119,13 @@ def test_unsupported_features_are_refused_not_ignored(s3) -> None:
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
 
 
-def test_bad_checksum_is_rejected(served: Served) -> None:
+def test_bad_checksum_is_rejected(single_user: Served) -> None:
     import urllib.error
     import urllib.request
 
-    served.client("s3").create_bucket(Bucket="bkt")
+    single_user.client("s3").create_bucket(Bucket="bkt")
     request = urllib.request.Request(
-        served.url + "/bkt/k",
+        single_user.url + "/bkt/k",
         data=b"payload",
         method="PUT",
         headers={

@@ -57,8 +57,8 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_connections_are_kept_alive(served: Served) -> None:
-    host, port = address(served.url)
+def test_connections_are_kept_alive(single_user: Served) -> None:
+    host, port = address(single_user.url)
     connection = http.client.HTTPConnection(host, port, timeout=10)
     try:
         connection.request("GET", "/")
@@ -113,14 +113,14 @@ def test_a_content_length_larger_than_the_body_holds_no_worker_and_times_out(
     assert app.most <= 1
 
 
-def test_a_negative_content_length_is_a_400(served: Served) -> None:
-    served.client("s3").create_bucket(Bucket="bkt")
+def test_a_negative_content_length_is_a_400(single_user: Served) -> None:
+    single_user.client("s3").create_bucket(Bucket="bkt")
     raw = send_raw(
-        served.url,
+        single_user.url,
         b"PUT /bkt/neg HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\nConnection: close\r\n\r\nhello",
     )
     assert status_of(raw) == 400
-    assert not (served.config.object_root / "bkt" / "neg").exists()
+    assert not (single_user.config.object_root / "bkt" / "neg").exists()
 
 
 def test_stop_lets_requests_in_flight_finish_then_refuses_connections() -> None:
@@ -140,16 +140,16 @@ def test_stop_lets_requests_in_flight_finish_then_refuses_connections() -> None:
         socket.create_connection(address(server.url), timeout=2).close()
 
 
-def test_requests_do_not_leak_file_descriptors(served: Served) -> None:
-    s3 = served.client("s3")
+def test_requests_do_not_leak_file_descriptors(single_user: Served) -> None:
+    s3 = single_user.client("s3")
     s3.create_bucket(Bucket="bkt")
     payload = b"x" * (600 * 1024)  # above waitress's in-memory threshold: spooled to a temp file
 
     def burst(count: int) -> None:
         for index in range(count):
-            assert request(served.url, "PUT", f"/bkt/k{index % 5}", payload).status == 200
-            assert request(served.url, "GET", f"/bkt/k{index % 5}").status == 200
-            assert request(served.url, "GET", "/no-such-bucket/k").status == 404
+            assert request(single_user.url, "PUT", f"/bkt/k{index % 5}", payload).status == 200
+            assert request(single_user.url, "GET", f"/bkt/k{index % 5}").status == 200
+            assert request(single_user.url, "GET", "/no-such-bucket/k").status == 404
 
     burst(20)  # warm up: lazily opened files (logs, modules) are opened by now
     baseline = open_fds()

@@ -18,6 +18,15 @@ GetBucketLocation, PutObject, GetObject (incl. Range, If-Match/If-None-Match), H
 DeleteObject, DeleteObjects, CopyObject, ListObjectsV2, ListObjects, and multipart uploads
 (Create, UploadPart, Complete, Abort). Versioning, SSE-C, object lock and ACL enforcement are
 not: requests that need them are refused with ``NotImplemented``.
+
+Names map to files faithfully or are refused (see :mod:`pipelines.objects.local`): no two keys
+share a file, nothing outside the object root is read, written, listed, named or deleted, and
+multipart state is addressed only by the ids this server made (``uuid4().hex``).
+
+moto is still needed at run time here, for its protocol layer only (routing, parsing, XML
+serialisation driven by botocore's model): writing and maintaining a rest-xml codec by hand
+would be more code to get wrong than the pinned dependency, which the embedded runtime alone
+uses (the cloud API serves no S3).
 """
 
 from __future__ import annotations
@@ -41,10 +50,14 @@ from moto.core.request import Request
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
 from pipelines.api.wire import CallContext, Handler, HttpResponse
-from pipelines.objects import LocalObjectStore
+from pipelines.objects import LocalObjectStore, UnmappableKey
+from pipelines.objects.local import bucket_problem
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as CreateMultipartUpload makes them
+# Range positions beyond any object (and beyond int()'s 4,300-digit limit) are one large number.
+_RANGE_DIGITS = 18
 _DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 _OWNER = {"ID": "local", "DisplayName": "local"}
 # Members that would change what is stored or who may read it; refused, never ignored.
@@ -129,44 +142,101 @@ def verify_checksums(params: dict[str, Any], data: bytes) -> None:
             raise ServiceError("BadDigest", f"the {member} you specified did not match the data received")
 
 
-class ObjectRoot:
-    """Buckets, objects and their metadata on disk; thread-safe for the server's threads."""
+def unmappable(error: UnmappableKey) -> ServiceError:
+    """The S3 error a client understands for a name the object root cannot hold faithfully."""
+    if error.bucket_name:
+        return ServiceError("InvalidBucketName", f"The specified bucket is not valid: {error.reason}")
+    if error.too_long:
+        return ServiceError("KeyTooLongError", f"Your key is too long: {error.reason}")
+    return ServiceError("InvalidArgument", error.message)
 
-    def __init__(self, object_root: Path, state_dir: Path) -> None:
+
+class ObjectRoot:
+    """Buckets, objects and their metadata on disk; thread-safe for the server's threads.
+
+    Every name goes through :class:`LocalObjectStore`'s faithful mapping: a bucket or key it
+    cannot hold as a file of its own is refused (``InvalidBucketName``, ``KeyTooLongError``,
+    ``InvalidArgument``), never normalised onto another object's file."""
+
+    def __init__(
+        self,
+        object_root: Path,
+        state_dir: Path,
+        *,
+        default_owner: str = "000000000000",
+        enforce_owners: bool = False,
+    ) -> None:
         self.objects = LocalObjectStore(object_root)
         self.root = self.objects.root
         self.meta_dir = Path(state_dir) / "s3-metadata"
         self.uploads_dir = Path(state_dir) / "s3-uploads"
-        self._lock = threading.Lock()
+        self.owners_dir = Path(state_dir) / "s3-buckets"
+        self.default_owner = default_owner
+        self.enforce_owners = enforce_owners
+        self.lock = threading.Lock()
+
+    # -- ownership ---------------------------------------------------------------------------
+    def owner(self, bucket: str) -> str:
+        """The account that created the bucket through this endpoint; folders made any other way
+        (by runners, by hand) belong to the config's account."""
+        try:
+            return (self.owners_dir / bucket).read_text().strip() or self.default_owner
+        except OSError:
+            return self.default_owner
+
+    def set_owner(self, bucket: str, account: str | None) -> None:
+        path = self.owners_dir / bucket
+        if account is None:
+            path.unlink(missing_ok=True)
+            return
+        self.owners_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(account)
+
+    def check_owner(self, bucket: str, account: str) -> Path:
+        """The bucket's folder, if ``account`` owns it (always, on a single-user server)."""
+        path = self.require_bucket(bucket)
+        if self.enforce_owners and self.owner(bucket) != account:
+            raise ServiceError("AccessDenied", "Access Denied", 403)
+        return path
+
+    def visible_to(self, bucket: str, account: str) -> bool:
+        return not self.enforce_owners or self.owner(bucket) == account
 
     # -- buckets -----------------------------------------------------------------------------
     def bucket_dir(self, bucket: str) -> Path:
-        path = (self.root / bucket).resolve()
-        if path.parent != self.root or not bucket or bucket.startswith("."):
-            raise ServiceError("InvalidBucketName", f"The specified bucket is not valid: {bucket}")
-        return path
+        reason = bucket_problem(bucket)
+        if reason:
+            raise ServiceError("InvalidBucketName", f"The specified bucket is not valid: {reason}")
+        return self.root / bucket
 
     def require_bucket(self, bucket: str) -> Path:
         path = self.bucket_dir(bucket)
-        if not path.is_dir():
+        if not path.is_dir() or path.is_symlink():
             raise no_such_bucket(bucket)
         return path
 
     # -- objects -----------------------------------------------------------------------------
     def uri(self, bucket: str, key: str) -> str:
-        if not key or key.endswith("/"):
-            raise not_implemented(f"key {key!r} (an empty key or one ending in '/')")
-        return f"s3://{bucket}/{key}"
+        """The object's URI once the root can hold its name faithfully."""
+        uri = f"s3://{bucket}/{key}"
+        self.path(uri)
+        return uri
+
+    def path(self, uri: str) -> Path:
+        try:
+            return self.objects.path_for(uri)
+        except UnmappableKey as error:
+            raise unmappable(error) from error
 
     def file(self, bucket: str, key: str) -> Path:
         self.require_bucket(bucket)
-        path = self.objects.path_for(self.uri(bucket, key))
+        path = self.path(f"s3://{bucket}/{key}")
         if not path.is_file():
             raise no_such_key(key)
         return path
 
     def _meta_path(self, bucket: str, key: str) -> Path:
-        digest = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()
         return self.meta_dir / digest[:2] / f"{digest}.json"
 
     def metadata(self, bucket: str, key: str, path: Path) -> dict[str, Any]:
@@ -188,19 +258,25 @@ class ObjectRoot:
         self.require_bucket(bucket)
         uri = self.uri(bucket, key)
         etag = etag or f'"{hashlib.md5(data).hexdigest()}"'
-        with self._lock:
-            self.objects.put(uri, data)
-            stat = self.objects.path_for(uri).stat()
+        with self.lock:
+            try:
+                self.objects.put(uri, data)
+            except UnmappableKey as error:
+                raise unmappable(error) from error
+            stat = self.path(uri).stat()
             record = {**attributes, "ETag": etag, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             meta_path = self._meta_path(bucket, key)
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            meta_path.write_text(json.dumps(record))
+            tmp = meta_path.with_name(f".{meta_path.name}.{uuid.uuid4().hex}")
+            tmp.write_text(json.dumps(record))
+            tmp.replace(meta_path)
         return etag
 
     def delete(self, bucket: str, key: str) -> None:
         self.require_bucket(bucket)
-        with self._lock:
-            self.objects.delete(self.uri(bucket, key))
+        uri = self.uri(bucket, key)
+        with self.lock:
+            self.objects.delete(uri)
             self._meta_path(bucket, key).unlink(missing_ok=True)
 
     def keys(self, bucket: str, prefix: str) -> list[str]:
@@ -267,14 +343,37 @@ class S3Operations:
             "CompleteMultipartUpload",
             "AbortMultipartUpload",
         ]
-        return {name: getattr(self, _snake(name)) for name in names}
+        unchecked = ("ListBuckets", "CreateBucket")  # they check ownership themselves
+        return {
+            name: getattr(self, _snake(name))
+            if name in unchecked
+            else self._owned(getattr(self, _snake(name)))
+            for name in names
+        }
+
+    def _owned(self, handler: Handler) -> Handler:
+        """``handler`` run only for the account that owns the request's bucket."""
+
+        def checked(params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+            self.store.check_owner(params["Bucket"], ctx.account_id)
+            return handler(params, ctx)
+
+        return checked
 
     # -- buckets -----------------------------------------------------------------------------
     def list_buckets(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         root = self.store.root
         buckets = []
         if root.is_dir():
-            for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            folders = sorted(
+                p
+                for p in root.iterdir()
+                if p.is_dir()
+                and not p.is_symlink()
+                and not bucket_problem(p.name)
+                and self.store.visible_to(p.name, ctx.account_id)
+            )
+            for path in folders:
                 created = dt.datetime.fromtimestamp(path.stat().st_ctime, dt.UTC).replace(microsecond=0)
                 if not params.get("Prefix") or path.name.startswith(params["Prefix"]):
                     buckets.append({"Name": path.name, "CreationDate": created, "BucketRegion": ctx.region})
@@ -285,13 +384,21 @@ class S3Operations:
         if not _BUCKET_NAME.match(bucket):
             raise ServiceError("InvalidBucketName", f"The specified bucket is not valid: {bucket}")
         path = self.store.bucket_dir(bucket)
-        if path.is_dir():
-            raise ServiceError(
-                "BucketAlreadyOwnedByYou",
-                "Your previous request to create the named bucket succeeded and you already own it.",
-                409,
-            )
-        path.mkdir(parents=True)
+        with self.store.lock:
+            if path.is_dir():
+                if not self.store.visible_to(bucket, ctx.account_id):
+                    raise ServiceError(
+                        "BucketAlreadyExists",
+                        "The requested bucket name is not available. Please select a different name.",
+                        409,
+                    )
+                raise ServiceError(
+                    "BucketAlreadyOwnedByYou",
+                    "Your previous request to create the named bucket succeeded and you already own it.",
+                    409,
+                )
+            path.mkdir(parents=True)
+            self.store.set_owner(bucket, ctx.account_id)
         return {"Location": f"/{bucket}"}
 
     def head_bucket(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -304,6 +411,7 @@ class S3Operations:
         if self.store.keys(bucket, ""):
             raise ServiceError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409)
         shutil.rmtree(path)
+        self.store.set_owner(bucket, None)
         return {}
 
     def get_bucket_location(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -428,6 +536,7 @@ class S3Operations:
         if "?versionId=" in source:
             raise not_implemented("copying a specific version")
         source_bucket, _, source_key = source.partition("/")
+        self.store.check_owner(source_bucket, ctx.account_id)
         path = self.store.file(source_bucket, source_key)
         source_meta = self.store.metadata(source_bucket, source_key, path)
         data = path.read_bytes()
@@ -494,7 +603,7 @@ class S3Operations:
                     if not page.add_prefix(common):
                         break
                     continue
-            path = self.store.objects.path_for(f"s3://{bucket}/{key}")
+            path = self.store.path(f"s3://{bucket}/{key}")
             meta = self.store.metadata(bucket, key, path)
             entry = {
                 "Key": key,
@@ -509,6 +618,9 @@ class S3Operations:
 
     # -- multipart ---------------------------------------------------------------------------
     def _upload_dir(self, upload_id: str, bucket: str, key: str) -> Path:
+        """The state of an upload this server created; any other id names nothing."""
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            raise ServiceError("NoSuchUpload", "The specified upload does not exist", 404)
         path = self.store.uploads_dir / upload_id
         try:
             record = json.loads((path / "upload.json").read_text())
@@ -636,14 +748,21 @@ def _parse_range(header: str, size: int) -> tuple[int, int]:
     match = _RANGE.match(header.strip())
     if match is None or (not match.group(1) and not match.group(2)):
         raise ServiceError("InvalidRange", f"unsupported Range {header!r}", 416)
-    first, last = match.group(1), match.group(2)
-    if not first:
-        start, end = max(size - int(last), 0), size - 1
+    first, last = _position(match.group(1)), _position(match.group(2))
+    if first is None:
+        start, end = max(size - (last or 0), 0), size - 1
     else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
+        start, end = first, min(last, size - 1) if last is not None else size - 1
     if start >= size or start > end:
         raise ServiceError("InvalidRange", "The requested range is not satisfiable", 416)
     return start, end
+
+
+def _position(digits: str) -> int | None:
+    if not digits:
+        return None
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= _RANGE_DIGITS else 10**_RANGE_DIGITS
 
 
 def _snake(name: str) -> str:
@@ -664,6 +783,10 @@ class S3Service(RestService):
             # The payload's own type, not the XML type the serializer stamps on every response.
             response.headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
             response.headers["Content-Type"] = result["ContentType"]
+            # An object is the user's data, never a page of this origin: a stored HTML file
+            # opened in a browser runs sandboxed (an opaque origin), so it cannot call the API.
+            response.headers["Content-Security-Policy"] = "sandbox"
+            response.headers["X-Content-Type-Options"] = "nosniff"
         if operation_name == "GetObject" and "ContentRange" in result:
             response.status = 206
         return response

@@ -22,10 +22,16 @@ class InvalidObjectUri(PipelinesError):
 
 
 def split_uri(uri: str) -> tuple[str, str, str]:
-    """``s3://bucket/key`` -> ("s3", "bucket", "key"); ``file:///a/b`` -> ("file", "", "/a/b")."""
+    """``s3://bucket/key`` -> ("s3", "bucket", "key"); ``file:///a/b`` -> ("file", "", "/a/b").
+
+    An S3 key is taken verbatim: ``#``, ``?``, ``;`` and ``%`` are ordinary key characters, not
+    a URL's fragment, query or escapes (``s3://b/a.txt#x`` is the key ``a.txt#x``)."""
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        if bucket:
+            return "s3", bucket, key
+        raise InvalidObjectUri(uri)
     parsed = urlparse(uri)
-    if parsed.scheme == "s3" and parsed.netloc:
-        return "s3", parsed.netloc, parsed.path.lstrip("/")
     if parsed.scheme == "file":
         return "file", "", parsed.netloc + parsed.path if parsed.netloc else parsed.path
     raise InvalidObjectUri(uri)

@@ -85,6 +85,9 @@ class RunContext:
     # Extra variables for the job process of this attempt, from the runtime's observers (e.g.
     # MLFLOW_TRACKING_URI/MLFLOW_RUN_ID); the request's own Environment still wins.
     environment: Mapping[str, str] = field(default_factory=dict)
+    # The job records (pipelines.runners.jobs.records.JobRecords) jobs started inside a step
+    # (a tuning job's training trials) are recorded in; None where nothing records them.
+    jobs: Any = None
 
 
 class Runner(Protocol):
