@@ -90,11 +90,11 @@ def test_a_report_whose_first_delivery_dies_half_way_is_completed_by_the_retry(
     real_run_step = CloudRuntime._run_step
     crashed: list[str] = []
 
-    def crash_once(self: CloudRuntime, action: Any) -> None:
+    def crash_once(self: CloudRuntime, action: Any, *context: Any) -> None:
         if action.step_name == "B" and not crashed:
             crashed.append(action.step_name)
             raise RuntimeError("the Lambda ran out of time after the decision was written")
-        real_run_step(self, action)
+        real_run_step(self, action, *context)
 
     monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
     cloud.register(two_steps())

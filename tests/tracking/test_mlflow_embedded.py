@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import venv
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
@@ -15,7 +17,9 @@ from pipelines.tracking import read_warnings
 from typer.testing import CliRunner
 
 from tests.tracking.conftest import (
+    BUCKET,
     TRACKING_SERVER,
+    processing,
     put_script,
     runs_of,
     split_runs,
@@ -161,3 +165,50 @@ def test_a_definition_without_mlflow_config_logs_nothing(config: Config, trackin
     client = MlflowClient(tracking_uri)
     assert [e.name for e in client.search_experiments()] == ["Default"]
     assert not (config.state_dir / "mlflow.db").exists()
+
+
+ENV_SCRIPT = """
+import json, os
+names = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")
+with open("/opt/ml/processing/output/env.json", "w") as out:
+    json.dump({n: os.environ.get(n) for n in names}, out)
+"""
+
+
+def test_a_job_interpreter_without_mlflow_runs_and_gets_its_runs_variables(
+    config: Config, tracking_uri: str, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare"
+    venv.create(bare, with_pip=False)  # an interpreter with no mlflow
+    interpreter = bare / "bin" / "python"
+    assert subprocess.run([interpreter, "-c", "import mlflow"], capture_output=True).returncode != 0
+    local = config.model_copy(update={"images": {"*": str(interpreter)}})
+    step = processing("Process", put_script(local, ENV_SCRIPT))
+    step["Arguments"]["ProcessingOutputConfig"] = {
+        "Outputs": [
+            {
+                "OutputName": "env",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": f"s3://{BUCKET}/env",
+                    "LocalPath": "/opt/ml/processing/output",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
+    }
+    definition = {
+        "Version": "2020-12-01",
+        "MlflowConfig": {"MlflowResourceArn": TRACKING_SERVER},
+        "Steps": [step],
+    }
+    final = run(local, json.dumps(definition), StartRequest(pipeline_name="bare"))
+    assert final.status == "Succeeded"
+
+    seen = json.loads((local.object_root / BUCKET / "env" / "env.json").read_text())
+    _parent, steps = split_runs(runs_of(MlflowClient(tracking_uri), "bare"))
+    assert seen == {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_EXPERIMENT_NAME": "bare",
+        "MLFLOW_RUN_ID": steps["Process"].info.run_id,
+    }

@@ -271,18 +271,31 @@ class MlflowObserver:
         client = self._client(execution)
         _experiment_id, run_id, _created = self._parent(client, execution)
         content = execution_run(execution)
-        key = execution_key(execution)
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             _write(client, run_id, content, params=False, metrics=False)
             client.set_terminated(run_id, status=content.status, end_time=content.end_ms)
-            self._ended.add(key)
-        elif key in self._ended or execution.run > 1:
+            self._forget(execution)
+        elif execution.run > 1:
             # RetryPipelineExecution: the same execution (and run) is executing again
             _write(client, run_id, content, params=False, metrics=False)
             client.update_run(run_id, status="RUNNING")
-            self._ended.discard(key)
         else:
             _write(client, run_id, content, params=False, metrics=False)
+
+    def _forget(self, execution: ExecutionRecord) -> None:
+        """Drop what this process remembers of a finished execution (a long-lived server must
+        not grow); a RetryPipelineExecution finds its runs again by their tags."""
+        arn = execution.execution_arn
+        for key in [k for k in self._runs if k[0] == arn]:
+            del self._runs[key]
+        self._ended = {k for k in self._ended if k[0] != arn}
+        with self._lock:
+            latest = self._executions.get(execution.execution_id)
+            if latest is not None and latest.status not in TERMINAL_EXECUTION_STATUSES:
+                return  # retried meanwhile: keep it
+            for key in [k for k in self._ready if k[0] == arn]:
+                del self._ready[key]
+            self._executions.pop(execution.execution_id, None)
 
     def _sync_step(self, execution: ExecutionRecord, step: StepRecord) -> None:
         key = step_key(execution.execution_arn, step.step_name, step.attempt)
