@@ -19,6 +19,8 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from pipelines.config import Config
 
+from tests.runners.jobs.helpers import processing_arguments
+
 TRACKING_SERVER = "arn:aws:sagemaker:us-east-1:000000000000:mlflow-tracking-server/team"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:score"
 BUCKET = "tracking-bucket"
@@ -81,35 +83,8 @@ def put_script(config: Config, source: str = SCRIPT) -> str:
 
 
 def processing(name: str, code_uri: str, **envelope: Any) -> dict[str, Any]:
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
-            },
-            "AppSpecification": {
-                "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
-                "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/script.py"],
-            },
-            "RoleArn": "arn:aws:iam::123456789012:role/Role",
-            "ProcessingInputs": [
-                {
-                    "InputName": "code",
-                    "AppManaged": False,
-                    "S3Input": {
-                        "S3Uri": code_uri,
-                        "LocalPath": "/opt/ml/processing/input/code",
-                        "S3DataType": "S3Prefix",
-                        "S3InputMode": "File",
-                        "S3DataDistributionType": "FullyReplicated",
-                    },
-                }
-            ],
-            "ProcessingOutputConfig": {"Outputs": []},
-        },
-        **envelope,
-    }
+    """A Processing step running ``code_uri`` as its script (the job-runner tests' request)."""
+    return {"Name": name, "Type": "Processing", "Arguments": processing_arguments(code_uri), **envelope}
 
 
 def tracked_definition(
