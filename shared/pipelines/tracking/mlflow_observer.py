@@ -60,9 +60,15 @@ Key = tuple[str, ...]
 ClientFactory = Callable[[str], Any]
 
 
-def _mlflow_client(tracking_uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
+class MlflowMissing(RuntimeError):
+    """mlflow is not importable in this process (the optional extra is not installed)."""
 
+
+def _mlflow_client(tracking_uri: str) -> Any:
+    try:  # optional: the cloud's Lambda layer does not ship it
+        from mlflow.tracking import MlflowClient
+    except ImportError as exc:
+        raise MlflowMissing(MLFLOW_MISSING) from exc
     return MlflowClient(tracking_uri=tracking_uri)
 
 
@@ -325,7 +331,10 @@ class MlflowObserver:
 
 def _write(client: Any, run_id: str, content: RunContent, *, params: bool, metrics: bool) -> None:
     """Tags always (status changes); params and metrics when asked (they are written once)."""
-    from mlflow.entities import Metric, Param, RunTag
+    try:
+        from mlflow.entities import Metric, Param, RunTag
+    except ImportError as exc:
+        raise MlflowMissing(MLFLOW_MISSING) from exc
 
     timestamp = content.end_ms or content.start_ms or 0
     client.log_batch(
