@@ -133,7 +133,7 @@ class ExecutionOperations:
                 source_execution_arn=source, selected_steps=[s["StepName"] for s in config["SelectedSteps"]]
             )
         request = StartRequest(
-            pipeline_name=pipeline.name,
+            pipeline_name=pipeline.arn,  # the ARN: names are per account, the engine's account may differ
             parameters={p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])},
             parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
             selective=selective,
@@ -156,7 +156,7 @@ class ExecutionOperations:
     def list_pipeline_executions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         refuse_unsupported(params)
         pipeline = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineExecutions")
-        page = self.ops.store.list_executions(pipeline.name, list_query(params))
+        page = self.ops.store.list_executions(pipeline.arn, list_query(params))
         return {
             "PipelineExecutionSummaries": [execution_summary(e) for e in page.items],
             "NextToken": page.next_token,

@@ -102,7 +102,7 @@ class PipelineOperations:
             modified_by={},
         )
         version = PipelineVersionRecord(
-            pipeline_name=name, version_id=1, definition=definition, created_at=now
+            pipeline_name=name, pipeline_arn=record.arn, version_id=1, definition=definition, created_at=now
         )
         try:
             self.ops.store.create_pipeline(record, version)
@@ -131,6 +131,7 @@ class PipelineOperations:
                 changes.update(definition=definition, latest_version_id=version_id)
                 new_version = PipelineVersionRecord(
                     pipeline_name=current.name,
+                    pipeline_arn=current.arn,
                     version_id=version_id,
                     definition=definition,
                     created_at=now,
@@ -151,7 +152,7 @@ class PipelineOperations:
 
     def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
-        self.ops.store.delete_pipeline(record.name)
+        self.ops.store.delete_pipeline(record.arn)
         for hook in self.ops.on_pipeline_deleted:
             hook(record.arn)
         return {"PipelineArn": record.arn}
@@ -161,11 +162,11 @@ class PipelineOperations:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DescribePipeline")
         result = self.describe_record(record)
         if record.last_run_at is None:
-            newest = self.ops.store.list_executions(record.name, ListQuery(limit=1)).items
+            newest = self.ops.store.list_executions(record.arn, ListQuery(limit=1)).items
             result["LastRunTime"] = newest[0].created_at if newest else None
         version_id = params.get("PipelineVersionId")
         if version_id is not None:
-            version = self.ops.store.get_pipeline_version(record.name, version_id)
+            version = self.ops.store.get_pipeline_version(record.arn, version_id)
             if version is None:
                 raise ResourceNotFound(f"Pipeline version {version_id} of {record.arn} does not exist.")
             result.update(
@@ -211,8 +212,8 @@ class PipelineOperations:
 
     def list_pipeline_versions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineVersions")
-        page = self.ops.store.list_pipeline_versions(record.name, list_query(params))
-        executions = self.ops.store.list_executions(record.name, ListQuery(limit=1000))
+        page = self.ops.store.list_pipeline_versions(record.arn, list_query(params))
+        executions = self.ops.store.list_executions(record.arn, ListQuery(limit=1000))
         last_run: dict[int, str] = {}
         for execution in executions.items:  # newest first: keep the first seen per version
             if execution.pipeline_version_id is not None:
