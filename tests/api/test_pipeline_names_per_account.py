@@ -39,7 +39,7 @@ def test_two_accounts_each_have_a_pipeline_of_the_same_name(clients: tuple[Any, 
     theirs_arn = theirs.create_pipeline(
         PipelineName="Churn", PipelineDefinition=definition("theirs"), RoleArn=ROLE
     )["PipelineArn"]
-    assert f":{OWNER}:pipeline/churn" in mine_arn and f":{OTHER}:pipeline/churn" in theirs_arn
+    assert mine_arn.endswith(f":{OWNER}:pipeline/Churn") and theirs_arn.endswith(f":{OTHER}:pipeline/Churn")
     # within one account the name is taken, whatever its case
     with pytest.raises(theirs.exceptions.ClientError, match="already exists"):
         theirs.create_pipeline(PipelineName="CHURN", PipelineDefinition=definition("x"), RoleArn=ROLE)
