@@ -54,7 +54,9 @@ def test_two_accounts_each_have_a_pipeline_of_the_same_name(clients: tuple[Any, 
 
     run = theirs.start_pipeline_execution(PipelineName="Churn")["PipelineExecutionArn"]
     assert run.startswith(theirs_arn + "/execution/")
-    assert wait_done(theirs, run)["FailureReason"].endswith("theirs v2")
+    assert wait_done(theirs, run)["PipelineExecutionStatus"] == "Failed"
+    (step,) = theirs.list_pipeline_execution_steps(PipelineExecutionArn=run)["PipelineExecutionSteps"]
+    assert step["FailureReason"] == "theirs v2"  # their latest definition ran, not mine
     assert mine.list_pipeline_executions(PipelineName="Churn")["PipelineExecutionSummaries"] == []
 
     theirs.delete_pipeline(PipelineName="Churn")

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from pipelines.config import Config
+from pipelines.sqlite_schema import transaction
 from pipelines.store.base import (
     ACTIVE_EXECUTION_STATUSES,
     CacheEntry,
@@ -78,14 +79,8 @@ class SQLiteStore(ExecutionStateCache):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._pool.writer() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._pool.writer() as conn, transaction(conn):
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
