@@ -62,7 +62,12 @@ IAM5_SCOPED: list[tuple[str, str]] = [
     ),
     (
         r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/\*",
-        "Sample pipeline role: per-resource-type SageMaker ARNs; job names are generated per execution.",
+        "Per-resource-type SageMaker ARNs: the sample pipeline role (job names are generated per "
+        "execution) and the api role's model registry (groups and versions are named by users).",
+    ),
+    (
+        r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/pipelines-\*",
+        "The api role reads and stops only the jobs and models pipelines created (the job name prefix).",
     ),
     (
         r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsForSageMaker\*",
@@ -73,8 +78,20 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "Sample pipeline role: Lambda steps may invoke functions named sagemaker-* (the SDK convention).",
     ),
     (
+        r"arn:{partition}:logs:{region}:{account}:log-group:\/aws\/sagemaker\/\*",
+        "Sample pipeline role: jobs write their logs to SageMaker's /aws/sagemaker/* log groups.",
+    ),
+    (
+        r"arn:{partition}:ecr:{region}:\*:repository\/\*",
+        "Sample pipeline role: jobs pull their images, AWS's framework images from AWS-owned accounts.",
+    ),
+    (
         r"arn:{partition}:elasticmapreduce:{region}:{account}:cluster\/\*",
         "Sample pipeline role: EMR steps add steps to, create and terminate clusters.",
+    ),
+    (
+        r"<ExampleData[A-Za-z0-9]+\.Arn>\/(?:incoming\/)?\*",
+        "The example's own bucket: its pipeline role reads and writes it, Evaluate reads uploads.",
     ),
     (
         r"<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*",

@@ -142,6 +142,18 @@ def test_step_runner_role_only_assumes_pipeline_roles_and_reports(template: Temp
     assert "lambda:InvokeFunction" in actions
 
 
+def test_api_reaches_only_pipeline_jobs_and_models_and_the_registry(template: Template) -> None:
+    statements = _policy_statements(template, "ApiFunctionServiceRole")
+    [jobs] = [s for s in statements if "sagemaker:DescribeProcessingJob" in _actions(s)]
+    assert "sagemaker:StopTrainingJob" in _actions(jobs) and "sagemaker:DescribeModel" in _actions(jobs)
+    resources = json.dumps(jobs["Resource"])
+    assert resources.count("/pipelines-*") == 5 and '"*"' not in resources
+    [registry] = [s for s in statements if "sagemaker:UpdateModelPackage" in _actions(s)]
+    assert "model-package-group/*" in json.dumps(registry["Resource"])
+    [lists] = [s for s in statements if "sagemaker:ListProcessingJobs" in _actions(s)]
+    assert all(a.startswith("sagemaker:List") for a in _actions(lists))
+
+
 def test_engine_can_start_only_our_two_state_machines(template: Template) -> None:
     statements = _policy_statements(template, "EngineEngineFunctionServiceRole")
     [start] = [s for s in statements if _actions(s) == ["states:StartExecution"]]
@@ -203,3 +215,28 @@ def test_the_roles_pipeline_roles_must_trust_are_outputs(template: Template) -> 
     ):
         [logical_id, attribute] = outputs[name]["Value"]["Fn::GetAtt"]
         assert attribute == "Arn" and logical_id.startswith(prefix) and logical_id in roles
+
+
+def test_state_machine_logs_are_vended_log_groups(template: Template) -> None:
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
+        props = machine["Properties"]
+        [destination] = props["LoggingConfiguration"]["Destinations"]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        assert (
+            groups[group_id]["Properties"]["LogGroupName"]
+            == f"/aws/vendedlogs/states/{props['StateMachineName']}"
+        )
+
+
+def test_payload_bodies_are_tiered_never_expired(template: Template) -> None:
+    [bucket] = [
+        b
+        for b in _resources(template, "AWS::S3::Bucket").values()
+        if "LifecycleConfiguration" in b["Properties"]
+    ]
+    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "payloads/" and rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rule["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 30}]
+    assert "ExpirationInDays" not in rule

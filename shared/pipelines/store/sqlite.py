@@ -131,6 +131,7 @@ class SQLiteStore(ExecutionStateCache):
         pipeline: PipelineRecord,
         expected_version: int,
         new_version: PipelineVersionRecord | None = None,
+        changed_version: PipelineVersionRecord | None = None,
     ) -> None:
         key = pipeline_key(pipeline.arn)
         with self._write() as conn:
@@ -150,6 +151,19 @@ class SQLiteStore(ExecutionStateCache):
                     raise StaleWrite(
                         f"Pipeline {pipeline.name} version {new_version.version_id} exists."
                     ) from exc
+            if changed_version is not None:
+                replaced = conn.execute(
+                    "UPDATE pipeline_versions SET body = ? WHERE pipeline_arn = ? AND version_id = ?",
+                    (
+                        _body(changed_version),
+                        pipeline_key(changed_version.pipeline_arn),
+                        changed_version.version_id,
+                    ),
+                ).rowcount
+                if not replaced:
+                    raise RecordNotFound(
+                        f"Pipeline {pipeline.name} has no version {changed_version.version_id}."
+                    )
 
     @staticmethod
     def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:
