@@ -190,11 +190,11 @@ class ExecutionOperations:
             "NextToken": token,
         }
 
-    def _all_executions(self, pipeline_name: str, query: ListQuery) -> list[ExecutionRecord]:
+    def _all_executions(self, pipeline_arn: str, query: ListQuery) -> list[ExecutionRecord]:
         found: list[ExecutionRecord] = []
         token: str | None = None
         while True:
-            page = self.ops.store.list_executions(pipeline_name, replace(query, limit=1000, next_token=token))
+            page = self.ops.store.list_executions(pipeline_arn, replace(query, limit=1000, next_token=token))
             found.extend(page.items)
             token = page.next_token
             if token is None:
