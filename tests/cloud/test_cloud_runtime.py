@@ -380,3 +380,11 @@ def test_every_start_argument_reaches_the_engine_lambda(cloud: Cloud) -> None:
     assert (record.mlflow.resource_arn, record.mlflow.experiment_name) == (server, "per-run")
     assert record.mlflow.run_name == "nightly"
     assert cloud.wait(started.execution_arn).status == "Succeeded"
+    # the job's request carries the MLflow variables a script with sagemaker-mlflow reads
+    runners = cloud.sfn.list_executions(stateMachineArn=cloud.machines["StepRunner"])["executions"]
+    inputs = [
+        json.loads(cloud.sfn.describe_execution(executionArn=r["executionArn"])["input"]) for r in runners
+    ]
+    assert [i["request"]["Environment"] for i in inputs] == [
+        {"MLFLOW_TRACKING_ARN": server, "MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "per-run"}
+    ]

@@ -90,6 +90,7 @@ from pipelines.store.base import (
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
+from pipelines.tracking.destinations import cloud_job_environment
 
 LOG = logging.getLogger(__name__)
 
@@ -292,7 +293,7 @@ class CloudRuntime:
     # -- API-originated operations ---------------------------------------------------------------
 
     def start(self, request: StartRequest) -> ExecutionRecord:
-        pipeline = self.store.get_pipeline(request.pipeline_name)
+        pipeline = self.store.get_pipeline(self.engine.pipeline_key(request.pipeline_name))
         if pipeline is not None and not pipeline.role_arn:
             raise MissingPipelineRole(
                 f"Pipeline {request.pipeline_name} has no RoleArn; in the cloud every step runs as "
@@ -603,6 +604,7 @@ class CloudRuntime:
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
+                job_environment=cloud_job_environment(execution.mlflow, request.step_type),
             )
         except (PipelinesError, ValueError) as exc:
             failure = StepFailed(f"The step cannot run in the cloud: {exc}", error_code="ValidationException")
