@@ -50,7 +50,7 @@ TARGET_MS = 150.0
 TARGET_WARM_MS = 50.0
 TARGET_DEMO_SPEEDUP = 3.0
 IMPORTING_SCRIPT = b"""import time
-import pandas, sklearn, sklearn.ensemble
+import pandas, sklearn
 print("imported", time.time(), time.process_time(), flush=True)
 """
 

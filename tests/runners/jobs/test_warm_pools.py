@@ -63,6 +63,7 @@ PROBE = textwrap.dedent(
         "random": random.random(),
         "ml": sorted(os.listdir("/opt/ml/processing")),
         "main": __name__,
+        "cmdline": [a for a in open("/proc/self/cmdline", "rb").read().decode().split("\\0") if a],
     }
     os.chdir("/")  # must not move the next job
     with open("/opt/ml/processing/out/report.json", "w") as handle:
@@ -103,6 +104,7 @@ def test_jobs_start_warm_and_share_nothing(job_ctx: RunContext, objects: LocalOb
         assert report["argv"] == ["/opt/ml/processing/input/code/script.py", tag]
         assert report["path0"] == "/opt/ml/processing/input/code"
         assert report["main"] == "__main__"
+        assert report["cmdline"][1:] == ["/opt/ml/processing/input/code/script.py", tag]  # as ps shows it
         assert report["cwd"] == "/opt/ml/.workdir"  # the first job's chdir did not carry over
         assert report["fds"] == [0, 1, 2, 3]  # 3: the listing itself; nothing of the server
         assert report["sigterm"] and report["sigint"] and report["sigchld"] and report["mask"] == []
@@ -271,7 +273,11 @@ def _running_with_argument(token: str) -> list[int]:
     [
         ({"enabled": False}, None, "cold start: warm pools are off in the config"),
         ({"exclude": ["*sklearn*"]}, None, "is excluded from warm pools in the config"),
-        ({}, {"PYTHONHASHSEED": "0"}, "the job sets PYTHONHASHSEED, which only a new interpreter can take on"),
+        (
+            {},
+            {"PYTHONHASHSEED": "0"},
+            "the job sets PYTHONHASHSEED, which only a new interpreter can take on",
+        ),
     ],
     ids=["disabled", "excluded image", "interpreter variable"],
 )

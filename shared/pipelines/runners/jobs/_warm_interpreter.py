@@ -228,6 +228,7 @@ def _as_fresh_interpreter(request: dict[str, Any]) -> str:
     env: dict[str, str] = request["env"]
     os.environ.clear()
     os.environ.update(env)
+    _show_command_line(request["argv"])
     script, *arguments = request["argv"][1:]
     sys.argv = [script, *arguments]
     extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -244,6 +245,18 @@ def _as_fresh_interpreter(request: dict[str, Any]) -> str:
     return script
 
 
+def _show_command_line(argv: list[str]) -> None:
+    """Make ``/proc/self/cmdline`` (ps, pgrep, process finders) show the job's command, as a
+    cold job's does: the job's argv is written over this interpreter's own, whose last argument
+    the driver makes long enough for it (longer command lines are cut)."""
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    start, end = int(fields[45]), int(fields[46])  # arg_start and arg_end (fields 48 and 49)
+    room = end - start
+    shown = b"\0".join(os.fsencode(a) for a in argv)[: room - 1]
+    ctypes.memmove(start, shown.ljust(room, b"\0"), room)
+
+
 def _run(request: dict[str, Any]) -> None:
     script = _as_fresh_interpreter(request)
     import runpy
@@ -257,7 +270,7 @@ def _run(request: dict[str, Any]) -> None:
         tb = exc.__traceback__
         while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename) != os.path.realpath(script):
             tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+        traceback.print_exception(type(exc), exc, tb)  # None: a SyntaxError, shown alone
         code = 130 if isinstance(exc, KeyboardInterrupt) else 1
     _finish(code)
 

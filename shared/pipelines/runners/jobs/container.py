@@ -189,7 +189,7 @@ def run_job_process(
         on_start=ctx.on_process,
     )
     options = ctx.config.warm_pools
-    why_cold = cold_reason(options, plan, image_uri, argv, env)
+    why_cold = cold_reason(options, plan.overlay_opt, image_uri, argv, env)
     if why_cold is None:
         warm = POOLS.get(argv[0], options.preload, env)
         why_cold = None if warm.unsafe is None else f"forking its warm interpreter is unsafe: {warm.unsafe}"

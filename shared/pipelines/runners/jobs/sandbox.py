@@ -34,7 +34,7 @@ from pipelines.runners.jobs.errors import SandboxUnavailable, WarmStartError
 from pipelines.runners.jobs.joblog import log_timestamp
 from pipelines.runners.processes import TERMINATE_GRACE_SECONDS, log_recording_failure, tied_to_driver
 
-if TYPE_CHECKING:  # warm.py imports SandboxPlan from here
+if TYPE_CHECKING:  # warm.py starts jobs that run_sandboxed watches like its own processes
     from pipelines.runners.jobs.warm import WarmInterpreter, WarmProcess
 
 CONTAINER_ML = "/opt/ml"

@@ -36,27 +36,29 @@ from typing import IO
 from pipelines.config import WarmPoolOptions
 from pipelines.runners.jobs.errors import WarmStartError
 from pipelines.runners.jobs.images import is_python
-from pipelines.runners.jobs.sandbox import SandboxPlan
 
 _WARM_INTERPRETER = Path(__file__).with_name("_warm_interpreter.py")
 _IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_", "VECLIB_", "LD_", "PYTHONPATH")
 _HONOURED_PYTHON_VARIABLES = frozenset({"PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"})
-_START_TIMEOUT_SECONDS = 120.0
+# The warm interpreter's last argument: space its jobs overwrite with their own command line,
+# so /proc/<pid>/cmdline shows the job's argv as for a cold job (_warm_interpreter.py).
+_COMMAND_LINE_ROOM = "-" * 8192
 
 
 def cold_reason(
     options: WarmPoolOptions,
-    plan: SandboxPlan,
+    overlay_opt: bool,
     image_uri: str | None,
     argv: Sequence[str],
     env: Mapping[str, str],
 ) -> str | None:
-    """Why this job must start cold; None when a warm interpreter can run it."""
+    """Why this job must start cold; None when a warm interpreter can run it. ``overlay_opt``:
+    the sandbox lays a tmpfs over /opt (sandbox.SandboxPlan), which warm starts do not do."""
     if not options.enabled:
         return "warm pools are off in the config"
     if image_uri is not None and any(fnmatch.fnmatchcase(image_uri, p) for p in options.exclude):
         return f"image {image_uri} is excluded from warm pools in the config"
-    if os.geteuid() != 0 or plan.overlay_opt:
+    if os.geteuid() != 0 or overlay_opt:
         return (
             "warm starts need root and a host /opt/ml (this machine's sandbox uses a user namespace or tmpfs)"
         )
