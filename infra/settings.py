@@ -17,6 +17,7 @@ class Settings:
     sharing_accounts: tuple[str, ...] = field(default_factory=tuple)
     example: bool = False
     arm64: bool = True
+    definition_buckets: tuple[str, ...] = field(default_factory=tuple)
 
     def name(self, suffix: str) -> str:
         """Physical-name prefix for resources a user looks up by name (state machines, tables)."""
@@ -45,4 +46,5 @@ def settings_from_context(node: Node) -> Settings:
         sharing_accounts=_as_list(get("sharingAccounts")),
         example=_as_bool(get("example")),
         arm64=str(get("lambdaArchitecture") or "arm64") != "x86_64",
+        definition_buckets=_as_list(get("definitionBuckets")),
     )

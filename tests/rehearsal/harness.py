@@ -29,6 +29,7 @@ import pytest
 from moto import mock_aws
 from moto.core.utils import iso_8601_datetime_without_milliseconds
 from moto.events.models import Rule
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.server import ThreadedMotoServer
 from moto.utilities.arns import parse_arn
 from pipelines.api.client import client as api_client
@@ -344,3 +345,16 @@ def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: P
         LocalFunction(name=name, arn=arn, handler="index.handler", code=code, timeout=30, role_arn=role)
     )
     return str(arn)
+
+
+def role_allows(rehearsal: Rehearsal, role_arn: str, action: str, resource: str) -> bool:
+    """Whether the role's identity policies, as deployed from the template, allow ``action`` on
+    ``resource`` (an explicit Deny wins), evaluated by moto's IAM policy engine."""
+    iam = rehearsal.aws("iam")
+    name = role_arn.rsplit("/", 1)[-1]
+    documents = [
+        json.dumps(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    ]
+    results = [IAMPolicy(document).is_action_permitted(action, resource) for document in documents]
+    return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
