@@ -544,6 +544,14 @@ class Deployment:
             return self.lambdas.functions[name]
         raise DeployFailed(f"custom resource provider {service_token} is not a function the rehearsal runs")
 
+    def create_custom_resource(self, logical: str) -> Created:
+        """Create (again) from the template's properties, as a deploy does."""
+        resource = self.template["Resources"][logical]
+        self.created[logical] = self._custom_resource(
+            logical, resource["Type"], resource["Properties"], "Create"
+        )
+        return self.created[logical]
+
     def update_custom_resource(self, logical: str, properties: dict[str, Any]) -> Created:
         old = self.custom_properties[logical]
         data = self.send_custom_request(logical, "Update", properties, old)

@@ -40,6 +40,13 @@ class Variant:
 
     name: str
     context: Mapping[str, str] = field(default_factory=dict)
+    architecture: str = "arm64"  # cdk.json's default
+
+    @property
+    def outdir(self) -> Path:
+        """Variants of one architecture share an output directory, so the second one reuses the
+        first one's bundled assets (same asset hash) instead of running pip again."""
+        return OUT_ROOT / self.architecture
 
     def arguments(self) -> list[str]:
         pairs = [["-c", f"{key}={value}"] for key, value in sorted(self.context.items())]
@@ -50,9 +57,8 @@ DEFAULT = Variant("default")
 EXAMPLE = Variant("example", {"example": "true"})
 # The variant the scenarios run: the handlers import compiled wheels, so its layer must be built
 # for the machine's architecture (x86_64 here and in CI).
-RUNNABLE = Variant("x86_64-example", {"lambdaArchitecture": "x86_64", "example": "true"})
-ARM64 = Variant("arm64", {"lambdaArchitecture": "arm64"})
-VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE, ARM64)
+RUNNABLE = Variant("x86_64-example", {"lambdaArchitecture": "x86_64", "example": "true"}, "x86_64")
+VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Assembly:
 
     @property
     def environment(self) -> tuple[str, str]:
-        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        manifest = json.loads((self.outdir / f"rehearsal-{self.variant.name}" / "manifest.json").read_text())
         env = manifest["artifacts"][self.stack_name]["environment"]
         account, region = env.removeprefix("aws://").split("/")
         return account, region
@@ -124,15 +130,15 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
 
     ``session`` identifies the test run (workers of one run share it), so a synth is never
     reused across runs: every run rehearses the code as it is now."""
-    outdir = OUT_ROOT / variant.name
-    with _locked(OUT_ROOT / f"{variant.name}.lock"):
-        stamp = outdir / "rehearsal-session.json"
+    outdir = variant.outdir
+    with _locked(OUT_ROOT / f"{variant.architecture}.lock"):
+        stamp = outdir / f"rehearsal-{variant.name}.json"
         if stamp.exists():
             recorded = json.loads(stamp.read_text())
-            if recorded["session"] == session and recorded["returncode"] == 0:
+            if recorded["session"] == session:
                 return _read(variant, outdir, recorded["seconds"], recorded["output"])
         started = time.perf_counter()
-        command = ["npx", "cdk", "synth", "-q", "-o", str(outdir), *variant.arguments()]
+        command = ["npx", "--no", "cdk", "synth", "-q", "-o", str(outdir), *variant.arguments()]
         done = subprocess.run(
             command,
             cwd=REPO,
@@ -149,9 +155,8 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
                 f"`{' '.join(command)}` exited {done.returncode} for context {dict(variant.context)}:\n"
                 + _errors(output)
             )
-        stamp.write_text(
-            json.dumps({"session": session, "returncode": 0, "seconds": seconds, "output": output})
-        )
+        _keep_template(variant, outdir)
+        stamp.write_text(json.dumps({"session": session, "seconds": seconds, "output": output}))
         return _read(variant, outdir, seconds, output)
 
 
@@ -161,16 +166,33 @@ def _errors(output: str) -> str:
     return "\n".join(lines[:40]) if lines else output[-4000:]
 
 
-def _read(variant: Variant, outdir: Path, seconds: float, output: str) -> Assembly:
+def _keep_template(variant: Variant, outdir: Path) -> None:
+    """Copy this variant's manifest, template and asset manifest aside: the next variant's synth
+    into the same directory overwrites them (the asset directories stay valid: content-hashed)."""
+    kept = outdir / f"rehearsal-{variant.name}"
+    kept.mkdir(exist_ok=True)
     manifest = json.loads((outdir / "manifest.json").read_text())
+    files = ["manifest.json"]
+    for artifact in manifest["artifacts"].values():
+        for key in ("templateFile", "file"):
+            name = artifact.get("properties", {}).get(key)
+            if name:
+                files.append(name)
+    for name in files:
+        (kept / name).write_text((outdir / name).read_text())
+
+
+def _read(variant: Variant, outdir: Path, seconds: float, output: str) -> Assembly:
+    kept = outdir / f"rehearsal-{variant.name}"
+    manifest = json.loads((kept / "manifest.json").read_text())
     stacks = [n for n, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"]
     if len(stacks) != 1:
         raise AssertionError(f"expected one stack in {outdir}, found {stacks}")
     stack = stacks[0]
     properties = manifest["artifacts"][stack]["properties"]
-    template = json.loads((outdir / properties["templateFile"]).read_text())
+    template = json.loads((kept / properties["templateFile"]).read_text())
     assets: dict[str, Path] = {}
-    assets_file = outdir / f"{stack}.assets.json"
+    assets_file = kept / f"{stack}.assets.json"
     for entry in json.loads(assets_file.read_text()).get("files", {}).values():
         source = outdir / entry["source"]["path"]
         for destination in entry["destinations"].values():
