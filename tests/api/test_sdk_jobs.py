@@ -91,7 +91,7 @@ def sent() -> SentRequests:
 
 @pytest.fixture
 def session(served: Served, sent: SentRequests, monkeypatch: pytest.MonkeyPatch) -> PipelineSession:
-    for service in ("S3", "SAGEMAKER"):
+    for service in ("S3", "SAGEMAKER", "CLOUDWATCH_LOGS", "STS"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", served.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto_session = boto3.Session(

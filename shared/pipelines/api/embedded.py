@@ -1,7 +1,7 @@
 """The embedded API: every service of ``pipelines serve`` wired over one config.
 
 SageMaker operations run over the embedded runtime (SQLite store, local object store, local
-runners); executions started through the API are driven by background threads of the server
+runners), the job operations and the CloudWatch Logs subset over its job records and job logs; executions started through the API are driven by background threads of the server
 process. The Scheduler subset fires schedules from a thread of the same process; the RAM
 subset is the sharing policy the SageMaker operations enforce; the S3 endpoint serves the
 object root the runners use.
@@ -9,10 +9,12 @@ object root the runners use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
 
+from pipelines.api.logs import JobLogs
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ram import ResourceShares
 from pipelines.api.ram_storage import SqliteShareStorage
@@ -20,9 +22,12 @@ from pipelines.api.rest import RestService
 from pipelines.api.s3 import ObjectRoot, S3Service
 from pipelines.api.scheduler import LocalScheduler, SchedulerThread, scheduler_handlers
 from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services, make_wsgi_app
+from pipelines.api.sts import StsService
 from pipelines.api.wire import JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
+from pipelines.registry import ModelRegistry
+from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.triggers.fire import operations_starter
 
@@ -101,12 +106,29 @@ def build_embedded_api(
     )
     operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
     services = Services(
-        sagemaker=JsonService("sagemaker", sagemaker_handlers(operations), strict_shapes=strict_shapes),
+        sagemaker=JsonService(
+            "sagemaker",
+            sagemaker_handlers(
+                operations,
+                jobs=runtime.jobs,
+                registry=ModelRegistry.from_config(config),
+                publish=runtime.publisher.publish,
+            ),
+            strict_shapes=strict_shapes,
+        ),
         region=config.region,
         default_account=config.account_id,
         accounts=dict(config.accounts),
         scheduler=RestService("scheduler", scheduler_handlers(scheduler), strict_shapes=strict_shapes),
         ram=RestService("ram", shares.handlers(), strict_shapes=strict_shapes),
         s3=S3Service(ObjectRoot(config.object_root, config.state_dir), strict_shapes=strict_shapes),
+        logs=JsonService(
+            "logs",
+            JobLogs(
+                runtime.jobs, functools.partial(job_log_path, config), config.account_id, config.region
+            ).handlers(),
+            strict_shapes=strict_shapes,
+        ),
+        sts=StsService(strict_shapes=strict_shapes),
     )
     return EmbeddedApi(config, runtime, operations, scheduler, shares, services)

@@ -63,12 +63,7 @@ class RestService:
             )
 
     def _handle(self, request: Request, body: bytes, context: CallContext) -> HttpResponse:
-        try:
-            operation, uri_params = self.router.match(request)
-        except (NotFound, NotImplementedError) as exc:
-            raise UnknownOperation(
-                f"no {self.service_name} operation at {request.method} {request.path}"
-            ) from exc
+        operation, uri_params = self.route(request, body)
         handler = self.handlers.get(operation.name)
         if handler is None:
             raise UnknownOperation(f"{operation.name} is not supported by this endpoint")
@@ -82,7 +77,7 @@ class RestService:
                     "method": request.method,
                     "url_params": uri_params,
                     "url_path": request.path,
-                    "values": request.args,
+                    "values": self.values(request, body),
                 }
             )
         except (ValueError, TypeError, KeyError) as exc:
@@ -100,6 +95,20 @@ class RestService:
         return self.finish(
             operation.name, result, HttpResponse(int(serialized["status_code"]), headers, payload)
         )
+
+    def route(self, request: Request, body: bytes) -> tuple[Any, dict[str, Any]]:
+        """The operation a request names and its URI parameters."""
+        try:
+            operation, uri_params = self.router.match(request)
+        except (NotFound, NotImplementedError) as exc:
+            raise UnknownOperation(
+                f"no {self.service_name} operation at {request.method} {request.path}"
+            ) from exc
+        return operation, uri_params
+
+    def values(self, request: Request, body: bytes) -> Any:
+        """The query values the protocol parser reads."""
+        return request.args
 
     def prepare_body(self, request: Request, body: bytes) -> bytes:
         """The body as the protocol parser should see it (a hook for transfer encodings)."""

@@ -8,8 +8,10 @@ the way AWS's own front ends tell them apart:
    ``ram``, ``s3``) picks the API -- every SDK client signs, so this settles real traffic;
 3. else (unsigned) the path: a Scheduler or RAM URI template, otherwise S3 (path-style).
 
-So ``AWS_ENDPOINT_URL_SAGEMAKER``, ``AWS_ENDPOINT_URL_SCHEDULER``, ``AWS_ENDPOINT_URL_RAM`` and
-``AWS_ENDPOINT_URL_S3`` can all point at the same ``http://127.0.0.1:PORT``.
+``X-Amz-Target: Logs_20140328.*`` is the CloudWatch Logs subset (also JSON 1.1), and a
+form-encoded query request (or an ``sts`` signature) is STS. So ``AWS_ENDPOINT_URL_SAGEMAKER``,
+``..._SCHEDULER``, ``..._RAM``, ``..._S3``, ``..._CLOUDWATCH_LOGS`` and ``..._STS`` can all point at the
+same ``http://127.0.0.1:PORT``. Each request is logged on ``pipelines.api.requests``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from pipelines.api.rest import RestService, s3_error_response
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
 
 log = logging.getLogger(__name__)
+# One line per request (method, service, X-Amz-Target or path, status, time): `pipelines serve
+# --log-level` shows them at INFO.
+request_log = logging.getLogger("pipelines.api.requests")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -66,28 +71,40 @@ class Services:
     scheduler: RestService | None = None
     ram: RestService | None = None
     s3: RestService | None = None
+    logs: JsonService | None = None
+    sts: RestService | None = None
 
     def rest_services(self) -> dict[str, RestService]:
-        named = {"scheduler": self.scheduler, "ram": self.ram, "s3": self.s3}
+        named = {"scheduler": self.scheduler, "ram": self.ram, "s3": self.s3, "sts": self.sts}
+        return {name: service for name, service in named.items() if service is not None}
+
+    def json_services(self) -> dict[str, JsonService]:
+        named = {"sagemaker": self.sagemaker, "logs": self.logs}
         return {name: service for name, service in named.items() if service is not None}
 
 
 def choose_service(services: Services, request: Request, credential: Credential | None) -> str:
     """Which API a request is for; see the module docstring for the order."""
-    if request.headers.get("X-Amz-Target"):
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        for name, json_service in services.json_services().items():
+            if target.startswith(json_service.target_prefix + "."):
+                return name
         return "sagemaker"
     rest = services.rest_services()
     if credential is not None:
         if credential.service in _SAGEMAKER_SCOPES:
             return "sagemaker"
-        if credential.service in rest:
+        if credential.service in rest or credential.service in services.json_services():
             return credential.service
     content_type = (request.headers.get("Content-Type") or "").lower()
     if content_type.startswith("application/x-amz-json"):
         return "sagemaker"
+    if content_type.startswith("application/x-www-form-urlencoded") and "sts" in rest:
+        return "sts"
     for name in ("scheduler", "ram"):
-        service = rest.get(name)
-        if service is not None and service.matches(request):
+        candidate = rest.get(name)
+        if candidate is not None and candidate.matches(request):
             return name
     return "s3" if "s3" in rest else "sagemaker"
 
@@ -96,6 +113,7 @@ def make_wsgi_app(services: Services) -> WsgiApp:
     """The WSGI app serving ``services``."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.monotonic()
         request = Request(environ)
         request_id = str(uuid.uuid4())
         credential = signed_credential(
@@ -116,6 +134,14 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             response = _too_large(name, request_id, request.max_content_length)
         else:
             response = _dispatch(services, name, request, body, context)
+        request_log.info(
+            "%s %s %s %d %.1f ms",
+            request.method,
+            name,
+            request.headers.get("X-Amz-Target") or request.path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
         return _respond(start_response, response, head=request.method == "HEAD")
 
     return app
@@ -131,7 +157,8 @@ def _too_large(service: str, request_id: str, limit: int | None) -> HttpResponse
 def _dispatch(
     services: Services, name: str, request: Request, body: bytes, context: CallContext
 ) -> HttpResponse:
-    if name == "sagemaker":
+    json_service = services.json_services().get(name)
+    if json_service is not None:
         wire_request = HttpRequest(
             method=request.method,
             path=request.path,
@@ -139,7 +166,7 @@ def _dispatch(
             body=body,
             query=request.query_string.decode("latin-1"),
         )
-        return services.sagemaker.handle(wire_request, context)
+        return json_service.handle(wire_request, context)
     return services.rest_services()[name].handle(request, body, context)
 
 

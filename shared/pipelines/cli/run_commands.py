@@ -156,12 +156,16 @@ def parse_pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
     return pairs
 
 
-def pipeline_name_for(file: Path, explicit: str | None) -> str:
-    """``--pipeline-name`` as given, or the file's stem made into a valid pipeline name."""
+def pipeline_name_for(file: Path, explicit: str | None, metadata: Any = None) -> str:
+    """``--pipeline-name`` as given, else the definition's ``Metadata.PipelineName``, else the
+    file's stem made into a valid pipeline name."""
+    source = "--pipeline-name"
+    if explicit is None and isinstance(metadata, dict) and isinstance(metadata.get("PipelineName"), str):
+        explicit, source = metadata["PipelineName"], "the definition's Metadata.PipelineName"
     if explicit is not None:
         if not _PIPELINE_NAME.match(explicit):
             raise UsageError(
-                f"--pipeline-name {explicit!r} is not a valid pipeline name: use letters, digits and "
+                f"{source} {explicit!r} is not a valid pipeline name: use letters, digits and "
                 "single hyphens, starting and ending with a letter or digit (at most 256 characters)"
             )
         return explicit
@@ -191,7 +195,11 @@ def resolve_execution(store: Store, reference: str, pipeline_name: str | None = 
         page = store.list_executions(pipeline_name, ListQuery(limit=1))
         if not page.items:
             scope = f"of pipeline {pipeline_name} " if pipeline_name else ""
-            raise ExecutionNotFound(f"latest ({'no execution ' + scope + 'has run yet'})")
+            raise ExecutionNotFound(
+                f"latest ({'no execution ' + scope + 'has run yet'} with this configuration; a run made "
+                "with another --config, such as make demo's examples/abalone/pipelines.toml, is read "
+                "with the same --config)"
+            )
         return page.items[0]
     record = store.get_execution(execution_id_of(reference))
     if record is None:
@@ -322,8 +330,9 @@ def run_command(
     with _clean_errors():
         runtime = _runtime(config, console if show else None)
         text = file.read_text(encoding="utf-8")
-        order = {step.name: i for i, step in enumerate(load_definition(text).all_steps())}
-        name = pipeline_name_for(file, pipeline_name)
+        loaded = load_definition(text)
+        order = {step.name: i for i, step in enumerate(loaded.all_steps())}
+        name = pipeline_name_for(file, pipeline_name, loaded.metadata)
         parameters = parse_pairs(param, "--param")
         selective = _selection(runtime.store, name, select, source)
 

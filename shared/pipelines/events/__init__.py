@@ -4,6 +4,8 @@ Public API (``from pipelines.events import ...``)::
 
     SOURCE = "selfhosted.sagemaker.pipelines"        # our events' source (SageMaker's: aws.sagemaker)
     EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE       # SageMaker's two detail-types
+    MODEL_PACKAGE_STATE_CHANGE, model_package_event(record, updated_fields, account, region, time)
+        # UpdateModelPackage (approval) announces the registry change as SageMaker does
 
     StatusPublisher (Protocol): publish(events: Sequence[StatusEvent]) -> None   # raises PublishFailed
       EventBridgePublisher(bus_name, events_client)  # cloud: PutEvents on the custom bus
@@ -25,11 +27,13 @@ EventBridge events may be: "SageMaker AI may send multiple events ... for each s
 from pipelines.events.details import (
     DETAIL_TYPES,
     EXECUTION_STATUS_CHANGE,
+    MODEL_PACKAGE_STATE_CHANGE,
     SOURCE,
     STEP_STATUS_CHANGE,
     StatusEvent,
     event_time,
     execution_event,
+    model_package_event,
     step_event,
 )
 from pipelines.events.errors import PublishFailed
@@ -40,6 +44,7 @@ from pipelines.events.publisher import StatusPublisher, publish_outcome, status_
 __all__ = [
     "DETAIL_TYPES",
     "EXECUTION_STATUS_CHANGE",
+    "MODEL_PACKAGE_STATE_CHANGE",
     "SOURCE",
     "STEP_STATUS_CHANGE",
     "EventBridgePublisher",
@@ -50,6 +55,7 @@ __all__ = [
     "event_time",
     "events_path",
     "execution_event",
+    "model_package_event",
     "publish_outcome",
     "read_events",
     "status_events",

@@ -33,6 +33,7 @@ SOURCE = "selfhosted.sagemaker.pipelines"
 
 EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 DETAIL_TYPES = (EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE)
 
 _ARN = re.compile(r"^arn:[\w-]+:sagemaker:(?P<region>[\w-]*):(?P<account>\d*):pipeline/")
@@ -168,4 +169,21 @@ def step_event(
             "failureReason": step.failure_reason if status == "Failed" else None,
             "cacheHitResult": cache_hit,
         },
+    )
+
+
+def model_package_event(
+    record: dict[str, Any], updated_fields: list[str], account: str, region: str, time: datetime
+) -> StatusEvent:
+    """SageMaker's "Model Package State Change" event: the model package's DescribeModelPackage
+    members as the detail, plus ``UpdatedModelPackageFields`` naming what the update changed,
+    so a rule on ``ModelApprovalStatus = Approved`` can deploy an approved model."""
+    detail = {**record, "UpdatedModelPackageFields": list(updated_fields)}
+    return StatusEvent(
+        detail_type=MODEL_PACKAGE_STATE_CHANGE,
+        detail=detail,
+        resources=[str(record.get("ModelPackageArn", ""))],
+        account=account,
+        region=region,
+        time=time,
     )

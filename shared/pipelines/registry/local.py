@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Config
-from pipelines.errors import ValidationError
+from pipelines.errors import ConflictError, ValidationError
 from pipelines.registry.shapes import (
     RegistryValidationError,
     enum_values,
@@ -312,3 +312,87 @@ class ModelRegistry:
                 (status, json.dumps(record), arn),
             )
         return record
+
+    def update_model_package(self, request: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """UpdateModelPackage: approval status and description, customer metadata, source URI,
+        model card and life cycle. Returns the (before, after) DescribeModelPackage records so a
+        caller can tell whether the approval status changed."""
+        validate_request("UpdateModelPackage", request)
+        status = request.get("ModelApprovalStatus")
+        if status is not None and status not in enum_values("ModelApprovalStatus"):
+            raise RegistryValidationError(
+                f"ModelApprovalStatus {status!r} must be one of {', '.join(enum_values('ModelApprovalStatus'))}"
+            )
+        arn = str(request["ModelPackageArn"]).lower()
+        with connection(self.database_path) as conn, transaction(conn):
+            row = conn.execute("SELECT record FROM model_packages WHERE arn = ?", (arn,)).fetchone()
+            if row is None:
+                raise RegistryNotFound(f"ModelPackage {request['ModelPackageArn']} does not exist.")
+            before = dict(json.loads(row["record"]))
+            after = dict(before)
+            if status is not None:
+                if before.get("ModelPackageVersion") is None:
+                    raise RegistryValidationError(
+                        "ModelApprovalStatus does not apply to unversioned model packages"
+                    )
+                after["ModelApprovalStatus"] = status
+            for member in (
+                "ApprovalDescription",
+                "SourceUri",
+                "ModelCard",
+                "ModelLifeCycle",
+                "InferenceSpecification",
+            ):
+                if member in request:
+                    after[member] = request[member]
+            metadata = dict(after.get("CustomerMetadataProperties") or {})
+            metadata.update(request.get("CustomerMetadataProperties") or {})
+            for key in request.get("CustomerMetadataPropertiesToRemove") or []:
+                metadata.pop(key, None)
+            if metadata or "CustomerMetadataProperties" in after:
+                after["CustomerMetadataProperties"] = metadata
+            additional = request.get("AdditionalInferenceSpecificationsToAdd")
+            if additional:
+                after["AdditionalInferenceSpecifications"] = [
+                    *(after.get("AdditionalInferenceSpecifications") or []),
+                    *additional,
+                ]
+            after["LastModifiedTime"] = _now()
+            conn.execute(
+                "UPDATE model_packages SET approval_status = ?, record = ? WHERE arn = ?",
+                (after.get("ModelApprovalStatus"), json.dumps(after), arn),
+            )
+        return before, after
+
+    def delete_model(self, name: str) -> None:
+        with connection(self.database_path) as conn, transaction(conn):
+            deleted = conn.execute("DELETE FROM models WHERE name = ?", (name,)).rowcount
+        if not deleted:
+            raise RegistryNotFound(f'Could not find model "{self._arn(f"model/{name}")}".')
+
+    def delete_model_package(self, name_or_arn: str) -> None:
+        """By ARN (versioned or not) or by unversioned name."""
+        key = name_or_arn.lower() if name_or_arn.startswith("arn:") else name_or_arn
+        with connection(self.database_path) as conn, transaction(conn):
+            deleted = conn.execute(
+                "DELETE FROM model_packages WHERE arn = ? OR (name = ? AND version IS NULL)",
+                (key, name_or_arn),
+            ).rowcount
+        if not deleted:
+            raise RegistryNotFound(f"ModelPackage {name_or_arn} does not exist.")
+
+    def delete_model_package_group(self, name: str) -> None:
+        """Refused while the group has versions, as the service refuses it."""
+        with connection(self.database_path) as conn, transaction(conn):
+            if self._group_row(conn, name) is None:
+                raise RegistryNotFound(
+                    f"ModelPackageGroup {self._arn(f'model-package-group/{name}')} does not exist."
+                )
+            versions = conn.execute(
+                "SELECT COUNT(*) AS n FROM model_packages WHERE group_name = ?", (name,)
+            ).fetchone()["n"]
+            if versions:
+                raise ConflictError(
+                    f"Model Package Group {name} has {versions} model package version(s); delete them first."
+                )
+            conn.execute("DELETE FROM model_package_groups WHERE name = ?", (name,))

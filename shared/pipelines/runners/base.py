@@ -82,6 +82,9 @@ class RunContext:
     objects: ObjectStore
     cancel: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str], None] = lambda _line: None
+    # The job records (pipelines.runners.jobs.records.JobRecords) jobs started inside a step
+    # (a tuning job's training trials) are recorded in; None where nothing records them.
+    jobs: Any = None
 
 
 class Runner(Protocol):

@@ -60,6 +60,8 @@ from pipelines.events import JsonLinesPublisher, StatusPublisher, publish_outcom
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.local import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepPending, StepResult
+from pipelines.runners.jobs.describe import KIND_OF_STEP
+from pipelines.runners.jobs.records import JobRecords, tracked_job
 from pipelines.runners.registry import NotifiesStop, RunnerRegistry, default_registry
 from pipelines.store.base import (
     TERMINAL_EXECUTION_STATUSES,
@@ -239,8 +241,16 @@ class _Driver:
                 objects=self.runtime.objects,
                 cancel=cancel,
                 log=self.runtime.step_logger(action.execution_id, action.step_name),
+                jobs=self.runtime.jobs,
             )
-            result = runner.run(action.request, ctx)
+            kind = KIND_OF_STEP.get(step_type)
+            if kind is None:
+                result = runner.run(action.request, ctx)
+            else:  # a job: its record is what the API's Describe*Job, Stop*Job and logs serve
+                with tracked_job(self.runtime.jobs, kind, action.request, ctx) as job:
+                    result = runner.run(action.request, job.ctx)
+                    if isinstance(result, StepResult):
+                        job.completed(result.properties)
         except StepFailed as exc:
             result = exc
         except Exception as exc:  # a runner bug must fail the step, not hang the execution
@@ -335,6 +345,7 @@ class EmbeddedRuntime:
         self.store = store
         self.registry = registry if registry is not None else default_registry()
         self.objects = objects if objects is not None else LocalObjectStore(config.object_root)
+        self.jobs = JobRecords.from_config(config)
         self.clock = clock or SystemClock()
         self.poll_interval = poll_interval
         self.max_workers = max_workers

@@ -19,9 +19,12 @@ from pipelines.api.ops.access import (
 )
 from pipelines.api.ops.context import ExecutionRuntime, Operations
 from pipelines.api.ops.executions import ExecutionOperations
+from pipelines.api.ops.jobs import JOB_APIS, JobSource, job_handlers
 from pipelines.api.ops.pipelines import PipelineExists, PipelineOperations
+from pipelines.api.ops.registry import Publish, registry_handlers
 from pipelines.api.ops.search import SearchOperations
 from pipelines.api.wire import Handler
+from pipelines.registry import ModelRegistry
 
 PIPELINE_OPERATIONS = (
     "CreatePipeline",
@@ -53,13 +56,25 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-def sagemaker_handlers(ops: Operations) -> dict[str, Handler]:
-    """Operation name -> handler, for :class:`pipelines.api.wire.JsonService`."""
+def sagemaker_handlers(
+    ops: Operations,
+    *,
+    jobs: JobSource | None = None,
+    registry: ModelRegistry | None = None,
+    publish: Publish | None = None,
+) -> dict[str, Handler]:
+    """Operation name -> handler, for :class:`pipelines.api.wire.JsonService`; with ``jobs``
+    (the embedded runtime's job records) also the job Describe/List/Stop operations, with
+    ``registry`` the model and model registry operations (approvals announced by ``publish``)."""
     pipelines = PipelineOperations(ops)
     executions = ExecutionOperations(ops)
     handlers: dict[str, Handler] = {name: getattr(pipelines, _snake(name)) for name in PIPELINE_OPERATIONS}
     handlers.update({name: getattr(executions, _snake(name)) for name in EXECUTION_OPERATIONS})
     handlers["Search"] = SearchOperations(ops).search
+    if jobs is not None:
+        handlers.update(job_handlers(ops, jobs))
+    if registry is not None:
+        handlers.update(registry_handlers(ops, registry, publish or (lambda _events: None)))
     return handlers
 
 
@@ -67,11 +82,13 @@ __all__ = [
     "ALLOW_EXECUTION_ACTIONS",
     "ALLOW_EXECUTION_PERMISSION",
     "EXECUTION_OPERATIONS",
+    "JOB_APIS",
     "PERMISSION_ACTIONS",
     "PIPELINE_OPERATIONS",
     "READ_ONLY_ACTIONS",
     "READ_ONLY_PERMISSION",
     "ExecutionRuntime",
+    "JobSource",
     "NoSharing",
     "Operations",
     "PipelineExists",

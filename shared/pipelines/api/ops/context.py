@@ -168,18 +168,27 @@ def list_query(
     )
 
 
-def page_of(items: Sequence[T], params: dict[str, Any], listing: str) -> tuple[list[T], str | None]:
-    """One page of an in-memory list, with a NextToken bound to ``listing``."""
-    limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
+def page_of(
+    items: Sequence[T],
+    params: dict[str, Any],
+    listing: str,
+    *,
+    limit: int | None = None,
+    token_member: str = "NextToken",
+    invalid: Callable[[], Exception] = InvalidNextToken,
+) -> tuple[list[T], str | None]:
+    """One page of an in-memory list, with a next token bound to ``listing`` (``invalid()`` is
+    raised for a token that is not one of ours or belongs to another listing)."""
+    limit = params.get("MaxResults", DEFAULT_MAX_RESULTS) if limit is None else limit
     start = 0
-    token = params.get("NextToken")
+    token = params.get(token_member)
     if token:
         try:
             decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
         except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-            raise InvalidNextToken() from exc
+            raise invalid() from exc
         if not isinstance(decoded, list) or len(decoded) != 2 or decoded[0] != listing:
-            raise InvalidNextToken()
+            raise invalid()
         start = int(decoded[1])
     end = start + limit
     next_token = None

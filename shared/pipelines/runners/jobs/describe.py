@@ -18,12 +18,54 @@ import botocore.session
 
 from pipelines.config import Config
 
-_JOB_KINDS = {
-    "ProcessingJob": ("processing-job", "DescribeProcessingJob"),
-    "TrainingJob": ("training-job", "DescribeTrainingJob"),
-    "TransformJob": ("transform-job", "DescribeTransformJob"),
-    "TuningJob": ("hyper-parameter-tuning-job", "DescribeHyperParameterTuningJob"),
+
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of job is named on the wire."""
+
+    resource: str  # the ARN's resource type
+    operation: str  # its Describe operation
+    prefix: str  # member prefix: <prefix>Name, <prefix>Arn, <prefix>Status
+    start_member: str | None
+    end_member: str
+    step_type: str  # the pipeline step type whose job this is
+
+
+JOB_KINDS = {
+    "ProcessingJob": JobKind(
+        "processing-job",
+        "DescribeProcessingJob",
+        "ProcessingJob",
+        "ProcessingStartTime",
+        "ProcessingEndTime",
+        "Processing",
+    ),
+    "TrainingJob": JobKind(
+        "training-job",
+        "DescribeTrainingJob",
+        "TrainingJob",
+        "TrainingStartTime",
+        "TrainingEndTime",
+        "Training",
+    ),
+    "TransformJob": JobKind(
+        "transform-job",
+        "DescribeTransformJob",
+        "TransformJob",
+        "TransformStartTime",
+        "TransformEndTime",
+        "Transform",
+    ),
+    "TuningJob": JobKind(
+        "hyper-parameter-tuning-job",
+        "DescribeHyperParameterTuningJob",
+        "HyperParameterTuningJob",
+        None,
+        "HyperParameterTuningEndTime",
+        "Tuning",
+    ),
 }
+KIND_OF_STEP = {spec.step_type: kind for kind, spec in JOB_KINDS.items()}
 
 
 def now() -> datetime:
@@ -36,7 +78,7 @@ def iso(moment: datetime) -> str:
 
 def job_arn(config: Config, kind: str, name: str) -> str:
     """``arn:aws:sagemaker:<region>:<account>:<kind>/<name lowercased>``, as the service writes it."""
-    resource = _JOB_KINDS[kind][0]
+    resource = JOB_KINDS[kind].resource
     return f"arn:aws:sagemaker:{config.region}:{config.account_id}:{resource}/{name.lower()}"
 
 
@@ -72,141 +114,73 @@ class JobTimes:
         return max(0, int(((self.ended or now()) - self.started).total_seconds()))
 
 
-def processing_job(
+def job_description(
     config: Config,
+    kind: str,
     name: str,
     request: Mapping[str, Any],
     times: JobTimes,
     *,
     status: str,
     failure_reason: str | None = None,
-    exit_message: str | None = None,
     experiment_config: Mapping[str, str] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    out = echo_request("DescribeProcessingJob", request)
+    """The Describe*Job response of one job of ``kind`` (``ProcessingJob``, ``TrainingJob``,
+    ``TransformJob``, ``TuningJob``): the echoed request, the service's name/ARN/status/time
+    members under the kind's own member names, then ``fields`` (the kind's extras: artifacts,
+    metrics, counters...; ``None`` values are left out)."""
+    spec = JOB_KINDS[kind]
+    members = _output_members(spec.operation)
+    out = echo_request(spec.operation, request)
     out.update(
-        ProcessingJobName=name,
-        ProcessingJobArn=job_arn(config, "ProcessingJob", name),
-        ProcessingJobStatus=status,
-        CreationTime=iso(times.created),
-        LastModifiedTime=iso(times.ended or now()),
+        {
+            f"{spec.prefix}Name": name,
+            f"{spec.prefix}Arn": job_arn(config, kind, name),
+            f"{spec.prefix}Status": status,
+            "CreationTime": iso(times.created),
+        }
     )
-    if times.started:
-        out["ProcessingStartTime"] = iso(times.started)
+    if "LastModifiedTime" in members:
+        out["LastModifiedTime"] = iso(times.ended or now())
+    if times.started and spec.start_member:
+        out[spec.start_member] = iso(times.started)
     if times.ended:
-        out["ProcessingEndTime"] = iso(times.ended)
+        out[spec.end_member] = iso(times.ended)
     if failure_reason:
-        out["FailureReason"] = failure_reason
-    if exit_message:
-        out["ExitMessage"] = exit_message
-    if experiment_config:
+        out["FailureReason"] = failure_reason[:1024]
+    if experiment_config and "ExperimentConfig" in members:
         out["ExperimentConfig"] = dict(experiment_config)
+    out.update({key: value for key, value in fields.items() if value is not None})
     return out
 
 
-def training_job(
-    config: Config,
-    name: str,
-    request: Mapping[str, Any],
+def training_fields(
     times: JobTimes,
     *,
-    status: str,
     secondary_status: str,
-    model_artifacts: str | None = None,
+    model_artifacts: str | None,
     final_metrics: list[dict[str, Any]] | None = None,
-    failure_reason: str | None = None,
     tuning_job_arn: str | None = None,
-    experiment_config: Mapping[str, str] | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    out = echo_request("DescribeTrainingJob", request)
-    out.update(
-        TrainingJobName=name,
-        TrainingJobArn=job_arn(config, "TrainingJob", name),
-        TrainingJobStatus=status,
-        SecondaryStatus=secondary_status,
-        CreationTime=iso(times.created),
-        LastModifiedTime=iso(times.ended or now()),
-        TrainingTimeInSeconds=times.seconds,
-        BillableTimeInSeconds=times.seconds,
-    )
-    out.setdefault("HyperParameters", {})
-    if times.started:
-        out["TrainingStartTime"] = iso(times.started)
-    if times.ended:
-        out["TrainingEndTime"] = iso(times.ended)
-    if model_artifacts:
-        out["ModelArtifacts"] = {"S3ModelArtifacts": model_artifacts}
-    if final_metrics is not None:
-        out["FinalMetricDataList"] = final_metrics
-    if failure_reason:
-        out["FailureReason"] = failure_reason
-    if tuning_job_arn:
-        out["TuningJobArn"] = tuning_job_arn
-    if experiment_config:
-        out["ExperimentConfig"] = dict(experiment_config)
-    return out
+    """DescribeTrainingJob's own members beyond the common ones."""
+    return {
+        "SecondaryStatus": secondary_status,
+        "TrainingTimeInSeconds": times.seconds,
+        "BillableTimeInSeconds": times.seconds,
+        "HyperParameters": dict(hyperparameters or {}),
+        "ModelArtifacts": {"S3ModelArtifacts": model_artifacts} if model_artifacts else None,
+        "FinalMetricDataList": final_metrics,
+        "TuningJobArn": tuning_job_arn,
+    }
 
 
-def transform_job(
-    config: Config,
-    name: str,
-    request: Mapping[str, Any],
-    times: JobTimes,
-    *,
-    status: str,
-    failure_reason: str | None = None,
-    experiment_config: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    out = echo_request("DescribeTransformJob", request)
-    out.update(
-        TransformJobName=name,
-        TransformJobArn=job_arn(config, "TransformJob", name),
-        TransformJobStatus=status,
-        CreationTime=iso(times.created),
-    )
-    if times.started:
-        out["TransformStartTime"] = iso(times.started)
-    if times.ended:
-        out["TransformEndTime"] = iso(times.ended)
-    if failure_reason:
-        out["FailureReason"] = failure_reason
-    if experiment_config:
-        out["ExperimentConfig"] = dict(experiment_config)
-    return out
-
-
-def tuning_job(
-    config: Config,
-    name: str,
-    request: Mapping[str, Any],
-    times: JobTimes,
-    *,
-    status: str,
-    summaries: list[dict[str, Any]],
-    best: dict[str, Any] | None,
-    counters: dict[str, int],
-    objective_counters: dict[str, int],
-    failure_reason: str | None = None,
-) -> dict[str, Any]:
-    out = echo_request("DescribeHyperParameterTuningJob", request)
-    out.update(
-        HyperParameterTuningJobName=name,
-        HyperParameterTuningJobArn=job_arn(config, "TuningJob", name),
-        HyperParameterTuningJobStatus=status,
-        CreationTime=iso(times.created),
-        LastModifiedTime=iso(times.ended or now()),
-        TrainingJobStatusCounters=counters,
-        ObjectiveStatusCounters=objective_counters,
-        # ListTrainingJobsForHyperParameterTuningJob, best first: what get_top_model_s3_uri indexes
-        TrainingJobSummaries=summaries,
-    )
-    if times.ended:
-        out["HyperParameterTuningEndTime"] = iso(times.ended)
-    if best is not None:
-        out["BestTrainingJob"] = best
-    if failure_reason:
-        out["FailureReason"] = failure_reason
-    return out
+def model_artifacts_uri(request: Mapping[str, Any], job_name: str) -> str | None:
+    """``<S3OutputPath>/<job>/output/model.tar.gz``: where SageMaker puts a training job's model."""
+    output = request.get("OutputDataConfig")
+    path = output.get("S3OutputPath") if isinstance(output, Mapping) else None
+    return f"{str(path).rstrip('/')}/{job_name}/output/model.tar.gz" if path else None
 
 
 def metadata(kind: str, arn: str) -> dict[str, Any]:

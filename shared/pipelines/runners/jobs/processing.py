@@ -115,8 +115,9 @@ class ProcessingRunner:
             times.end()
         finally:
             workspace.discard()
-        properties = describe.processing_job(
+        properties = describe.job_description(
             config,
+            "ProcessingJob",
             request.job_name,
             arguments,
             times,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from pipelines.runners.jobs.errors import SandboxUnavailable
+from pipelines.runners.jobs.joblog import log_timestamp
 
 CONTAINER_ML = "/opt/ml"
 SANDBOX_FAILED_EXIT = 121  # the launcher's own exit code when it cannot set the namespace up
@@ -193,7 +194,7 @@ def run_sandboxed(
                 stderr_tail.append(line)
             with log_lock:
                 if log is not None:
-                    log.write(line + "\n")
+                    log.write(f"{log_timestamp()} {line}\n")
                     log.flush()
             command.on_line(line)
 

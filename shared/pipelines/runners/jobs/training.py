@@ -198,17 +198,24 @@ class TrainingRunner:
             times.end()
         finally:
             workspace.discard()
-        return describe.training_job(
+        return describe.job_description(
             config,
+            "TrainingJob",
             request.job_name,
             arguments,
             times,
             status="Completed",
-            secondary_status="Completed",
-            model_artifacts=model_uri,
-            final_metrics=metrics.final_metric_data_list() if algorithm.get("MetricDefinitions") else None,
-            tuning_job_arn=tuning_job_arn,
             experiment_config=request.experiment_config,
+            **describe.training_fields(
+                times,
+                secondary_status="Completed",
+                model_artifacts=model_uri,
+                final_metrics=metrics.final_metric_data_list()
+                if algorithm.get("MetricDefinitions")
+                else None,
+                tuning_job_arn=tuning_job_arn,
+                hyperparameters=arguments.get("HyperParameters"),
+            ),
         )
 
     # -- staging -------------------------------------------------------------------------------

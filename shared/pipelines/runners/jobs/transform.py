@@ -146,8 +146,9 @@ class TransformRunner:
             times.end()
         finally:
             workspace.discard()
-        properties = describe.transform_job(
+        properties = describe.job_description(
             config,
+            "TransformJob",
             request.job_name,
             arguments,
             times,

@@ -31,6 +31,7 @@ from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs import describe
 from pipelines.runners.jobs.container import JobLabel, as_list, as_mapping
 from pipelines.runners.jobs.errors import CLIENT_ERROR, JobError, JobRequestError, JobStopped
+from pipelines.runners.jobs.records import tracked_job
 from pipelines.runners.jobs.training import TrainingRunner, check_training_request
 
 DEFAULT_MAX_JOBS = 1
@@ -226,26 +227,28 @@ class TuningRunner:
             )
         completed = sum(1 for o in outcomes if o.failure is None)
         stopped = sum(1 for o in outcomes if o.stopped)
-        properties = describe.tuning_job(
+        properties = describe.job_description(
             config,
+            "TuningJob",
             request.job_name,
             arguments,
             times,
             status="Completed",
-            summaries=ordered,
-            best=scored[0],
-            counters={
+            TrainingJobStatusCounters={
                 "Completed": completed,
                 "InProgress": 0,
                 "RetryableError": 0,
                 "NonRetryableError": len(outcomes) - completed - stopped,
                 "Stopped": stopped,
             },
-            objective_counters={
+            ObjectiveStatusCounters={
                 "Succeeded": len(scored),
                 "Pending": 0,
                 "Failed": len(outcomes) - len(scored),
             },
+            # ListTrainingJobsForHyperParameterTuningJob, best first: what get_top_model_s3_uri indexes
+            TrainingJobSummaries=ordered,
+            BestTrainingJob=scored[0],
         )
         return StepResult(properties=properties, metadata=dict(label.metadata))
 
@@ -320,7 +323,7 @@ class TuningRunner:
             )
             trial_ctx = dataclasses.replace(ctx, log=log, cancel=trials_cancel)
             try:
-                properties = self.training.run_job(trial_request, trial_ctx, tuning_job_arn=tuning_arn)
+                properties = self._run_trial(trial_request, trial_ctx, tuning_arn)
             except JobStopped as exc:
                 return TrialOutcome(trial, None, str(exc), None, stopped=True)
             except JobError as exc:
@@ -344,6 +347,16 @@ class TuningRunner:
         finally:
             finished.set()
             relay.join()
+
+    def _run_trial(self, request: StepRequest, ctx: RunContext, tuning_arn: str) -> dict[str, Any]:
+        """One training trial, recorded as a job of its tuning job when the runtime keeps records."""
+        if ctx.jobs is None:
+            return self.training.run_job(request, ctx, tuning_job_arn=tuning_arn)
+        parent = tuning_arn.rpartition("/")[2]
+        with tracked_job(ctx.jobs, "TrainingJob", request, ctx, parent=parent) as job:
+            properties = self.training.run_job(request, job.ctx, tuning_job_arn=tuning_arn)
+            job.completed(properties)
+        return properties
 
     def _summary(
         self, config: Config, outcome: TrialOutcome, tuning_job: str, metric_name: str
