@@ -24,6 +24,15 @@ def example_logical_id(rehearsal: Rehearsal) -> str:
     return logical
 
 
+def upload_rule(rehearsal: Rehearsal) -> str:
+    (rule,) = [
+        rehearsal.deployment.created[logical].physical_id
+        for logical in rehearsal.deployment.logical_ids("AWS::Events::Rule")
+        if logical.startswith(LOGICAL_PREFIX)
+    ]
+    return rule
+
+
 def test_the_example_pipeline_is_created_updated_and_deleted(rehearsal: Rehearsal) -> None:
     deployment = rehearsal.deployment
     logical = example_logical_id(rehearsal)
@@ -70,8 +79,10 @@ def test_the_example_pipeline_is_created_updated_and_deleted(rehearsal: Rehearsa
         == []
     )
 
-    # A later deploy creates it again, as the stack defines it (the other scenarios use it).
-    recreated = deployment.create_custom_resource(logical)
+    # Deleting the pipeline removed it from its upload rule's targets; a later deploy creates
+    # both again, as the stack defines them (test_triggers uses them).
+    assert rehearsal.aws("events").list_targets_by_rule(Rule=upload_rule(rehearsal))["Targets"] == []
+    recreated = deployment.recreate(logical)
     assert recreated.physical_id == created.physical_id
     assert (
         sagemaker.describe_pipeline(PipelineName=name)["PipelineDescription"] == spec["PipelineDescription"]
