@@ -1,10 +1,17 @@
-"""API latency and throughput over local HTTP (``pipelines serve`` in-process, real boto3).
+"""API latency and throughput over local HTTP (real boto3), and a comparison with moto's server.
 
-With 1,000 executions of 10 steps each in the SQLite store: p50/p99 of
-DescribePipelineExecution and ListPipelineExecutionSteps, and StartPipelineExecution
-throughput (each start hands a 10-step execution to the embedded driver).
+1. In-process, with 1,000 executions of 10 steps each in the SQLite store: p50/p99 of
+   DescribePipelineExecution and ListPipelineExecutionSteps, and StartPipelineExecution
+   throughput (each start hands a 10-step execution to the embedded driver).
+2. Against moto's server (``python -m moto.server``: in memory, running nothing), both as
+   separate processes driven by the same 16 boto3 client threads in one run, on a mix of 70%
+   DescribePipelineExecution, 20% ListPipelineExecutionSteps and 10% StartPipelineExecution,
+   our store holding 10,000 steps: requests/s and p99 over the whole mix, two rounds back to
+   back. moto does not implement ListPipelineExecutionSteps: its answers to those (errors) are
+   counted as requests and reported.
 
     .venv/bin/python benchmarks/api.py [--executions 1000] [--samples 500] [--starts 200]
+                                       [--clients 16] [--seconds 10] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -13,10 +20,18 @@ import argparse
 import datetime as dt
 import json
 import random
+import re
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -24,6 +39,7 @@ from pipelines.api.embedded import build_embedded_api
 from pipelines.config import Config
 from pipelines.engine.ids import execution_arn, new_execution_id
 from pipelines.store import ExecutionRecord, StepRecord, StepWrite, Transition
+from pipelines.store.sqlite import SQLiteStore
 
 STEPS = 10
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -92,12 +108,7 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p50 * 1000:.2f} ms  p99 {p99 * 1000:.2f} ms  (n={len(ordered)})"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--executions", type=int, default=1000)
-    parser.add_argument("--samples", type=int, default=500)
-    parser.add_argument("--starts", type=int, default=200)
-    args = parser.parse_args()
+def in_process(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="pipelines-bench-"))
     api = build_embedded_api(Config(state_dir=root / "state", object_root=root / "objects"))
     with api.server("127.0.0.1", 0, run_scheduler=False, resume=False) as server:
@@ -151,6 +162,211 @@ def main() -> None:
                 break
             time.sleep(0.2)
         print(f"all started executions finished: {not api.runtime.store.list_unfinished_executions()}")
+
+
+MIX = (
+    ("DescribePipelineExecution", 0.7),
+    ("ListPipelineExecutionSteps", 0.2),
+    ("StartPipelineExecution", 0.1),
+)
+
+
+@dataclass
+class Load:
+    """What one run of the mixed load measured."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+    def summary(self) -> str:
+        errors = ", ".join(f"{k} x{v}" for k, v in sorted(self.errors.items())) or "none"
+        return f"{self.rate:8.1f} req/s  p99 {self.p99_ms:7.1f} ms  ({len(self.latencies)} requests; errors: {errors})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client(url: str) -> Any:
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=BotoConfig(retries={"max_attempts": 1}, max_pool_connections=4),
+    )
+
+
+def await_port(port: int, process: subprocess.Popen[Any], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def start_ours(root: Path) -> tuple[subprocess.Popen[Any], str]:
+    (root / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    command = [
+        str(Path(sys.executable).parent / "pipelines"),
+        "serve",
+        "--port",
+        "0",
+        "--config",
+        "pipelines.toml",
+    ]
+    process = subprocess.Popen(
+        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        match = re.search(r"(http://[\d.]+:\d+)", process.stderr.readline())
+        if match:
+            threading.Thread(target=lambda: [None for _ in process.stderr or []], daemon=True).start()
+            return process, match.group(1)
+    process.kill()
+    raise SystemExit("pipelines serve did not start")
+
+
+def start_moto() -> tuple[subprocess.Popen[Any], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await_port(port, process)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def run_mix(url: str, arns: list[str], clients: int, seconds: float, seed: int) -> Load:
+    """``clients`` threads, each with its own boto3 client, for ``seconds``."""
+    sms = [client(url) for _ in range(clients)]
+    for sm in sms:  # connections open and models loaded before the clock starts
+        sm.describe_pipeline_execution(PipelineExecutionArn=arns[0])
+    load, lock = Load(), threading.Lock()
+    calls: dict[str, Callable[[Any, str], Any]] = {
+        "DescribePipelineExecution": lambda sm, arn: sm.describe_pipeline_execution(PipelineExecutionArn=arn),
+        "ListPipelineExecutionSteps": lambda sm, arn: sm.list_pipeline_execution_steps(
+            PipelineExecutionArn=arn, MaxResults=STEPS
+        ),
+        "StartPipelineExecution": lambda sm, arn: sm.start_pipeline_execution(PipelineName="bench"),
+    }
+    names = [name for name, _ in MIX]
+    weights = [weight for _, weight in MIX]
+    stop_at = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        rng = random.Random(seed * 100 + index)
+        sm, mine, failures = sms[index], [], {}
+        while time.perf_counter() < stop_at:
+            name = rng.choices(names, weights)[0]
+            began = time.perf_counter()
+            try:
+                calls[name](sm, rng.choice(arns))
+            except Exception as exc:  # counted, not fatal: the figure must include them
+                key = (
+                    f"{name}:{getattr(exc, 'response', {}).get('Error', {}).get('Code', type(exc).__name__)}"
+                )
+                failures[key] = failures.get(key, 0) + 1
+            mine.append(time.perf_counter() - began)
+        with lock:
+            load.latencies.extend(mine)
+            for key, count in failures.items():
+                load.errors[key] = load.errors.get(key, 0) + count
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    load.elapsed = time.perf_counter() - began
+    return load
+
+
+def versus_moto(args: argparse.Namespace) -> bool:
+    """Phase 2 (see the module docstring); True if the target is met."""
+    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-moto-"))
+    ours, ours_url = start_ours(root)
+    moto, moto_url = start_moto()
+    try:
+        text = definition()
+        sm = client(ours_url)
+        pipeline_arn = sm.create_pipeline(PipelineName="bench", PipelineDefinition=text, RoleArn=ROLE)[
+            "PipelineArn"
+        ]
+        store = SQLiteStore(root / "state" / "pipelines.sqlite")
+        ours_arns = seed(store, pipeline_arn, text, args.executions)
+        store.close()
+        moto_sm = client(moto_url)
+        moto_sm.create_pipeline(PipelineName="bench", PipelineDefinition=text, RoleArn=ROLE)
+        moto_arns = [
+            moto_sm.start_pipeline_execution(PipelineName="bench")["PipelineExecutionArn"]
+            for _ in range(args.executions)
+        ]
+        print(
+            f"\nmixed load, {args.clients} clients, {args.seconds:.0f} s per run; ours holds {len(ours_arns) * STEPS} steps"
+        )
+        ratios, ok = [], True
+        for round_number in range(1, args.rounds + 1):
+            mine = run_mix(ours_url, ours_arns, args.clients, args.seconds, round_number)
+            theirs = run_mix(moto_url, moto_arns, args.clients, args.seconds, round_number)
+            print(f"round {round_number}  pipelines serve {mine.summary()}")
+            print(f"round {round_number}  moto server     {theirs.summary()}")
+            ratio = mine.rate / theirs.rate
+            ratios.append(ratio)
+            ok = ok and ratio >= 2.0 and mine.p99_ms <= theirs.p99_ms and not mine.errors
+            print(
+                f"round {round_number}  ratio {ratio:.2f}x requests/s; p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
+            )
+        print(
+            f"api_vs_moto: {min(ratios):.2f}x moto's requests/s (target >= 2.0x, p99 <= moto's, 0 errors, "
+            f"{args.rounds} rounds): {'OK' if ok else 'MISSED'}"
+        )
+        return ok
+    finally:
+        for process in (ours, moto):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--executions", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--starts", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-in-process", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_in_process:
+        in_process(args)
+    versus_moto(args)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ def resource_pattern(arn: str) -> str:
     return "/^Resource::" + arn.format(**TOKENS) + "$/"
 
 
+def managed_policy_pattern(name: str) -> str:
+    """A cdk-nag ``appliesTo`` regex for one AWS managed policy (``service-role/...``)."""
+    return "/^Policy::arn:" + TOKENS["partition"] + r":iam::aws:policy\/" + name.replace("/", r"\/") + "$/"
+
+
 IAM5_SCOPED: list[tuple[str, str]] = [
     (r"<Data[A-Za-z0-9]+\.Arn>\/index\/\*", "Queries on our own table's indexes."),
     (r"<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*", "Invoking versions of our own functions."),
@@ -86,12 +91,21 @@ IAM5_SCOPED: list[tuple[str, str]] = [
 ]
 """Every accepted wildcard ARN, one pattern each, with its reason; any other wildcard fails cdk-nag."""
 
-ACKNOWLEDGED: list[tuple[str, str]] = [
+IAM4_MANAGED: list[tuple[str, str]] = [
     (
-        "AwsSolutions-IAM4",
+        "service-role/AWSLambdaBasicExecutionRole",
         "Lambda functions use the AWS managed AWSLambdaBasicExecutionRole for CloudWatch Logs only; "
         "it grants nothing beyond log delivery.",
     ),
+    (
+        "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        "The account's API Gateway logging role: AWS's managed policy is the documented way to let "
+        "API Gateway write stage logs, and grants only CloudWatch Logs writes.",
+    ),
+]
+"""The AWS managed policies we attach (AwsSolutions-IAM4), each with its reason."""
+
+ACKNOWLEDGED: list[tuple[str, str]] = [
     (
         "AwsSolutions-L1",
         "Handlers pin python3.12, the runtime the layer's wheels are built for; upgrading is a "
@@ -167,5 +181,13 @@ def apply_nag(app: cdk.App) -> None:
                     applies_to=[RegexAppliesTo(regex=resource_pattern(arn))],
                 )
                 for arn, reason in IAM5_SCOPED
+            ]
+            suppressions += [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM4",
+                    reason=reason,
+                    applies_to=[RegexAppliesTo(regex=managed_policy_pattern(name))],
+                )
+                for name, reason in IAM4_MANAGED
             ]
             NagSuppressions.add_stack_suppressions(child, suppressions)

@@ -7,6 +7,7 @@ assets anywhere. Unit tests skip bundling entirely (context `aws:cdk:bundling-st
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,32 @@ from constructs import Construct
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = lambda_.Runtime.PYTHON_3_12
+PYTHON_VERSION = RUNTIME.name.removeprefix("python")
+"""The interpreter the wheels are chosen for: the runtime's (``3.12``)."""
+LAYER_REQUIREMENTS = REPO_ROOT / "functions" / "requirements.txt"
+
+
+def pip_platform(arm64: bool) -> str:
+    """The manylinux platform tag pip selects wheels for (Lambda runs Amazon Linux 2023)."""
+    return "manylinux2014_aarch64" if arm64 else "manylinux2014_x86_64"
+
+
+def build_fingerprint(sources: list[Path], requirements: Path | None, arm64: bool) -> str:
+    """The asset hash of a bundled asset: everything that decides its bytes -- the source files,
+    the platform, the Python version and the requirements file. So an arm64 and an x86_64 build
+    (or a changed requirements file) never share an S3 key, and any change re-uploads."""
+    digest = hashlib.sha256()
+    digest.update(f"platform={pip_platform(arm64)};python={PYTHON_VERSION}\n".encode())
+    digest.update(requirements.read_bytes() if requirements else b"")
+    for root in sources:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and not _ignored(p)):
+            digest.update(f"\n{path.relative_to(root.parent).as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _ignored(path: Path) -> bool:
+    return "__pycache__" in path.parts or path.suffix == ".pyc"
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -30,7 +57,8 @@ class _PipBundler:
         self._sources = sources
         self._requirements = requirements
         self._target = target
-        self._platform = "manylinux2014_aarch64" if arm64 else "manylinux2014_x86_64"
+        self._platform = pip_platform(arm64)
+        self.fingerprint = build_fingerprint([src for src, _ in sources], requirements, arm64)
 
     def try_bundle(self, output_dir: str, *, image: Any = None, **_kwargs: Any) -> bool:
         out = Path(output_dir) / self._target
@@ -52,7 +80,7 @@ class _PipBundler:
                     "--implementation",
                     "cp",
                     "--python-version",
-                    "3.12",
+                    PYTHON_VERSION,
                     "--only-binary=:all:",
                     "--no-compile",
                 ],
@@ -61,7 +89,10 @@ class _PipBundler:
         for src, name in self._sources:
             dest = out / name
             shutil.copytree(
-                src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                src,
+                dest,
+                dirs_exist_ok=True,
+                ignore=lambda d, names: [n for n in names if _ignored(Path(d, n))],
             )
         return True
 
@@ -69,7 +100,8 @@ class _PipBundler:
 def _bundled_code(asset_dir: Path, bundler: _PipBundler) -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(asset_dir),
-        asset_hash_type=cdk.AssetHashType.SOURCE,
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=bundler.fingerprint,
         bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=bundler, command=["false"]),
     )
 
@@ -78,7 +110,7 @@ def core_layer(scope: Construct, construct_id: str, *, arm64: bool) -> lambda_.L
     """The core package `pipelines` and its dependencies, shared by every handler."""
     bundler = _PipBundler(
         sources=[(REPO_ROOT / "shared" / "pipelines", "pipelines")],
-        requirements=REPO_ROOT / "functions" / "requirements.txt",
+        requirements=LAYER_REQUIREMENTS,
         target="python",
         arm64=arm64,
     )

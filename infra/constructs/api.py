@@ -90,6 +90,8 @@ class Api(Construct):
             ),
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
+        if settings.api_gateway_account:
+            self._cloudwatch_role(self.rest_api.deployment_stage)
         validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=False, validate_request_parameters=True
         )
@@ -110,6 +112,27 @@ class Api(Construct):
                 },
             )
         self.stage_name = settings.stage
+
+    def _cloudwatch_role(self, stage: apigw.Stage) -> None:
+        """API Gateway writes a stage's logs with one role per account and region, set in the
+        account settings; without it the stage fails to create ("CloudWatch Logs role ARN must be
+        set in account settings"). Retained on delete: the setting outlives the stack, and other
+        APIs in the account may log through the same role."""
+        role = iam.Role(
+            self,
+            "CloudWatchRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway pushes stage logs to CloudWatch Logs (account setting)",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        account.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        stage.node.add_dependency(account)
 
     @property
     def url(self) -> str:

@@ -196,6 +196,12 @@ class PipelinesStack(cdk.Stack):
             layer=self.layer,
         )
 
+    def _engine_role(self) -> iam.IRole:
+        role = self.engine.function.role
+        if role is None:
+            raise ValueError("the engine Lambda has no execution role")
+        return role
+
     def _outputs(self) -> None:
         outputs = {
             "ApiUrl": self.api.url,
@@ -207,6 +213,10 @@ class PipelinesStack(cdk.Stack):
             "StepRunnerArn": self.engine.step_runner.state_machine_arn,
             "PipelineExecutionArn": self.engine.pipeline_execution.state_machine_arn,
             "SamplePipelineRoleArn": self.sample_role.role.role_arn,
+            # Pipeline roles trust these two (and live under /pipelines/): the StepRunner runs
+            # typed steps as the pipeline's role, the engine acts as it (Stop*Job, experiments).
+            "StepRunnerRoleArn": self.engine.step_runner.role.role_arn,
+            "EngineRoleArn": self._engine_role().role_arn,
             "CallbackQueueUrl": self.messaging.callback_queue.queue_url,
             "EventBusName": self.messaging.bus.event_bus_name,
             "PayloadBucket": self.tables.payloads.bucket_name,

@@ -16,7 +16,17 @@ Example ``pipelines.toml``::
     "arn:aws:lambda:*:*:function:metric" = "functions/metric.py:handler"
 
     [accounts]      # `pipelines serve`: SigV4 access key id -> the account it acts as
-    "AKIDTEAMB" = "222222222222"  # (unsigned requests and unknown keys act as account_id)
+    "AKIDTEAMA" = { account = "000000000000", secret_key = "..." }   # signatures verified
+    "AKIDTEAMB" = { account = "222222222222", secret_key = "..." }
+
+    [serve]         # `pipelines serve`: browser-origin defence (see the README's Security model)
+    allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
+    allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
+
+With secret keys in ``[accounts]`` every request must carry a valid SigV4 signature of one of
+those keys. Without ``[accounts]`` the server is single-user (every request acts as
+``account_id``) and listens on loopback only unless told otherwise. An entry without a secret
+(``"AKID" = "222222222222"``) only labels requests: it is an identity, not a lock.
 
 Relative paths are relative to the config file's folder.
 """
@@ -29,7 +39,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.errors import ValidationError
 
@@ -39,6 +49,27 @@ CONFIG_ENV = "PIPELINES_CONFIG"
 
 class ConfigError(ValidationError):
     """The config file is missing, malformed or names something that does not exist."""
+
+
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+
+
+class AccessKey(BaseModel):
+    """One ``[accounts]`` entry with its secret: requests signed with it are verified."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountId
+    secret_key: str = Field(min_length=1)
+
+
+class ServeOptions(BaseModel):
+    """``[serve]``: which Host names and browser Origins ``pipelines serve`` accepts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
 
 
 class Config(BaseModel):
@@ -54,9 +85,35 @@ class Config(BaseModel):
     # interpreter before the job, as the framework containers do. Off by default: it changes
     # the interpreter's environment.
     install_requirements: bool = False
-    # `pipelines serve`: which account a SigV4 access key id acts as (cross-account sharing).
-    accounts: dict[str, Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(default_factory=dict)
+    # `pipelines serve`: which account a SigV4 access key id acts as (cross-account sharing);
+    # with secret keys, signatures are verified.
+    accounts: dict[str, AccountId | AccessKey] = Field(default_factory=dict)
+    serve: ServeOptions = Field(default_factory=ServeOptions)
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _secrets_for_all_or_none(self) -> Config:
+        with_secret = [key for key, entry in self.accounts.items() if isinstance(entry, AccessKey)]
+        if with_secret and len(with_secret) != len(self.accounts):
+            unsigned = sorted(set(self.accounts) - set(with_secret))
+            raise ValueError(
+                f"[accounts]: give every access key a secret_key or none ({', '.join(unsigned)} have none); "
+                "a key without one could act as its account without proof"
+            )
+        return self
+
+    @property
+    def verifies_signatures(self) -> bool:
+        """Whether ``[accounts]`` holds secret keys, so every request must be signed with one."""
+        return any(isinstance(entry, AccessKey) for entry in self.accounts.values())
+
+    def account_of(self, access_key: str) -> str | None:
+        entry = self.accounts.get(access_key)
+        return entry.account if isinstance(entry, AccessKey) else entry
+
+    def secret_of(self, access_key: str) -> str | None:
+        entry = self.accounts.get(access_key)
+        return entry.secret_key if isinstance(entry, AccessKey) else None
 
     @property
     def database_path(self) -> Path:

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from pipelines.api.embedded import EmbeddedApi, build_embedded_api
 from pipelines.api.server import ApiServer
-from pipelines.config import Config
+from pipelines.config import Config, ServeOptions
 from pipelines.engine import Clock
 
 OWNER = "000000000000"
@@ -109,14 +109,17 @@ class Served:
         )
 
 
-def make_config(tmp_path: Path, accounts: dict[str, Any] | None = None) -> Config:
+def make_config(
+    tmp_path: Path, accounts: dict[str, Any] | None = None, serve: dict[str, Any] | None = None
+) -> Config:
     handler = tmp_path / "double.py"
     handler.write_text(LAMBDA_HANDLER)
     return Config(
         state_dir=tmp_path / "state",
         object_root=tmp_path / "objects",
-        accounts=dict(ACCOUNT_KEYS) if accounts is None else accounts,
+        accounts=dict(VERIFIED_ACCOUNTS) if accounts is None else accounts,
         functions={"arn:aws:lambda:us-east-1:000000000000:function:double": f"{handler}:handler"},
+        serve=ServeOptions(**(serve or {})),
         base_dir=tmp_path,
     )
 
@@ -127,10 +130,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     started: list[ApiServer] = []
 
     def start(
-        *, clock: Clock | None = None, run_scheduler: bool = False, accounts: dict[str, Any] | None = None
+        *,
+        clock: Clock | None = None,
+        run_scheduler: bool = False,
+        accounts: dict[str, Any] | None = None,
+        serve: dict[str, Any] | None = None,
     ) -> Served:
-        """``accounts={}``: a single-user server (no ``[accounts]``), for raw unsigned HTTP."""
-        config = make_config(tmp_path, accounts)
+        """``accounts={}``: a single-user server (no ``[accounts]``), for raw unsigned HTTP;
+        ``serve``: the ``[serve]`` options (allowed hosts and origins)."""
+        config = make_config(tmp_path, accounts, serve)
         api = build_embedded_api(config, clock=clock, strict_shapes=True)
         server = api.server("127.0.0.1", 0, run_scheduler=run_scheduler, resume=False).start()
         started.append(server)

@@ -35,7 +35,7 @@ def request(
         connection.putrequest(method, target, skip_host="Host" in (headers or {}), skip_accept_encoding=True)
         for name, value in (headers or {}).items():
             connection.putheader(name, value)
-        if body or method in ("PUT", "POST"):
+        if (body or method in ("PUT", "POST")) and "content-length" not in {h.lower() for h in headers or {}}:
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body or None)
         response = connection.getresponse()

@@ -26,7 +26,7 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.triggers import PipelineSchedule
 
-from tests.api.conftest import ROLE, Served
+from tests.api.conftest import ROLE, Served, secret_of
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
@@ -37,7 +37,7 @@ def session(served: Served, monkeypatch: pytest.MonkeyPatch) -> PipelineSession:
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", served.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto_session = boto3.Session(
-        aws_access_key_id="AKIDOWNER", aws_secret_access_key="secret", region_name="us-east-1"
+        aws_access_key_id="AKIDOWNER", aws_secret_access_key=secret_of("AKIDOWNER"), region_name="us-east-1"
     )
     return PipelineSession(
         boto_session=boto_session,

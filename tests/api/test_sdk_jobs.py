@@ -43,7 +43,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep
 
-from tests.api.conftest import ROLE, Served
+from tests.api.conftest import ROLE, Served, secret_of
 from tests.api.test_sdk import TELEMETRY_OFF
 
 BUCKET = "sdk-jobs-bucket"
@@ -95,7 +95,7 @@ def session(served: Served, sent: SentRequests, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", served.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto_session = boto3.Session(
-        aws_access_key_id="AKIDOWNER", aws_secret_access_key="secret", region_name="us-east-1"
+        aws_access_key_id="AKIDOWNER", aws_secret_access_key=secret_of("AKIDOWNER"), region_name="us-east-1"
     )
     boto_session.events.register("before-send", sent)
     sagemaker_client = boto_session.client(

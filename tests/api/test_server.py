@@ -183,6 +183,8 @@ def test_pipelines_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         while "Serving" not in line and time.monotonic() < deadline:
             line = process.stderr.readline()
         url = line.split(" on ", 1)[1].split()[0]
+        security = process.stderr.readline()  # the start banner says who may call
+        assert "single-user" in security and "000000000000" in security
         assert request(url, "GET", "/").status == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -190,3 +192,16 @@ def test_pipelines_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_pipelines_serve_refuses_to_listen_beyond_loopback_without_secret_keys(tmp_path: Path) -> None:
+    (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "pipelines"), "serve", "--host", "0.0.0.0", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--allow-unauthenticated" in done.stderr and "[accounts]" in done.stderr

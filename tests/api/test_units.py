@@ -10,7 +10,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from pipelines.api.client import client
-from pipelines.api.identity import caller_account, signed_credential
+from pipelines.api.identity import AuthenticationFailed, Authenticator, SignedRequest, signed_credential
 from pipelines.api.shapes import ShapeMismatch, shape_output
 from pipelines.api.validation import RequestValidationError, service_model, validate_input
 
@@ -65,19 +65,21 @@ def test_identity_from_sigv4_credential() -> None:
     header = "AWS4-HMAC-SHA256 Credential=AKIDB/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=x"
     credential = signed_credential(header)
     assert credential is not None and credential.service == "sagemaker" and credential.access_key == "AKIDB"
-    assert caller_account(credential, {"AKIDB": "222222222222"}, "000000000000") == "222222222222"
-    assert (
-        caller_account(
-            signed_credential("AKIDX/20240101/us-east-1/s3/aws4_request".join(["Credential=", ""])),
-            {},
-            "1" * 12,
-        )
-        == "1" * 12
-    )
-    assert caller_account(None, {}, "000000000000") == "000000000000"
+    # [accounts] without secrets: the key labels the account; unknown keys are refused
+    labels = Authenticator({"AKIDB": "222222222222"}, {}, "000000000000")
+    signed = SignedRequest("POST", "/", "", {"authorization": header}, b"")
+    assert labels.account_for(signed, "sagemaker") == "222222222222"
+    assert labels.account_for(SignedRequest("POST", "/", "", {}, b""), "sagemaker") == "000000000000"
+    unknown = SignedRequest("GET", "/b", "", {"authorization": header.replace("AKIDB", "AKIDX")}, b"")
+    with pytest.raises(AuthenticationFailed) as caught:
+        labels.account_for(unknown, "s3")
+    assert (caught.value.code, caught.value.status) == ("InvalidAccessKeyId", 403)
+    # no [accounts]: single-user, whatever the request says
+    assert Authenticator({}, {}, "1" * 12).account_for(unknown, "s3") == "1" * 12
 
 
-def test_cloud_client_signs_for_execute_api_on_per_operation_paths(served: Served) -> None:
+def test_cloud_client_signs_for_execute_api_on_per_operation_paths(single_user: Served) -> None:
+    served = single_user
     captured: list[AWSRequest] = []
     sm = client(
         served.url + "/prod/",
@@ -102,8 +104,9 @@ def test_cloud_client_signs_for_execute_api_on_per_operation_paths(served: Serve
 
 
 def test_local_client_without_credentials_is_unsigned(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    single_user: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    served = single_user
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")

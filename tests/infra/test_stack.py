@@ -170,3 +170,36 @@ def test_cfn_lint_passes_on_the_template(template: Template, tmp_path: Path) -> 
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_stack_sets_api_gateways_cloudwatch_role_before_the_stage(template: Template) -> None:
+    """Stage logging needs the account-level CloudWatch role; in a fresh account nobody set it."""
+    [(account_id, account)] = _resources(template, "AWS::ApiGateway::Account").items()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = _resources(template, "AWS::IAM::Role")[role_id]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    assert account["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+    [stage] = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert account_id in stage["DependsOn"]
+    assert "AccessLogSetting" in stage["Properties"]
+
+
+def test_an_account_with_its_own_api_gateway_role_can_keep_it() -> None:
+    from tests.infra.conftest import synth
+
+    kept = synth({"apiGatewayCloudWatchRole": "false"})
+    kept.template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def test_the_roles_pipeline_roles_must_trust_are_outputs(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    roles = _resources(template, "AWS::IAM::Role")
+    for name, prefix in (
+        ("StepRunnerRoleArn", "EngineStepRunnerRole"),
+        ("EngineRoleArn", "EngineEngineFunctionServiceRole"),
+    ):
+        [logical_id, attribute] = outputs[name]["Value"]["Fn::GetAtt"]
+        assert attribute == "Arn" and logical_id.startswith(prefix) and logical_id in roles

@@ -3,8 +3,6 @@ deployment of the runnable variant shared by this package's tests (see harness.p
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +10,7 @@ import pytest
 
 from tests.rehearsal.harness import Rehearsal, rehearse
 from tests.rehearsal.invoker import find_python312, runtime_packages_dir
-from tests.rehearsal.synth import RUNNABLE, Assembly, synthesize
-
-# Workers of one xdist run share this id, so each variant is synthesized once per run.
-SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+from tests.rehearsal.synth import RUNNABLE, SESSION, Assembly, synthesize
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ OUT_ROOT = REPO / ".rehearsal"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 SYNTH_TIMEOUT_SECONDS = 900
+SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+"""This test run: xdist workers share it, so each variant is synthesized once per run (the
+rehearsal and the infra tests' CLI synth checks use the same outputs)."""
 
 
 class SynthFailed(AssertionError):

@@ -14,6 +14,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from pipelines.api.browser import BrowserGuard, is_loopback
+from pipelines.api.identity import Authenticator
 from pipelines.api.logs import JobLogs
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ram import ResourceShares
@@ -21,17 +23,29 @@ from pipelines.api.ram_storage import SqliteShareStorage
 from pipelines.api.rest import RestService
 from pipelines.api.s3 import ObjectRoot, S3Service
 from pipelines.api.scheduler import LocalScheduler, SchedulerThread, scheduler_handlers
-from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, Services, make_wsgi_app
+from pipelines.api.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_THREADS,
+    ApiServer,
+    Services,
+    make_wsgi_app,
+)
 from pipelines.api.sts import StsService
 from pipelines.api.wire import JsonService
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
+from pipelines.errors import ValidationError
 from pipelines.registry import ModelRegistry
 from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.triggers.fire import operations_starter
 
 log = logging.getLogger(__name__)
+
+
+class UnauthenticatedRemote(ValidationError):
+    """``pipelines serve`` asked to listen beyond loopback with nothing proving who calls."""
 
 
 @dataclass
@@ -53,10 +67,22 @@ class EmbeddedApi:
         run_scheduler: bool = True,
         resume: bool = True,
         scheduler_poll_seconds: float = 1.0,
+        allow_unauthenticated: bool = False,
+        threads: int = DEFAULT_THREADS,
     ) -> ApiServer:
         """An HTTP server for these services; its scheduler thread and the resumption of
-        executions whose driver died start with it and stop with it."""
-        server = ApiServer(make_wsgi_app(self.services), host, port)
+        executions whose driver died start with it and stop with it.
+
+        Without secret keys in ``[accounts]`` nothing proves who calls, so the server listens
+        on loopback only unless ``allow_unauthenticated`` says otherwise."""
+        if not self.config.verifies_signatures and not is_loopback(host) and not allow_unauthenticated:
+            raise UnauthenticatedRemote(
+                f"refusing to listen on {host}: without secret keys in [accounts] anyone who can "
+                "reach the port acts as the owner. Add [accounts] with secret_key entries, listen "
+                "on 127.0.0.1, or pass --allow-unauthenticated"
+            )
+        server = ApiServer(make_wsgi_app(self.services), host, port, threads=threads)
+        self.services.guard.listening_on(server.host)
         server.on_stop(self.close)  # stop callbacks run last-registered first: close after the workers
         if run_scheduler:
             thread = SchedulerThread(self.scheduler, poll_seconds=scheduler_poll_seconds).start()
@@ -74,6 +100,23 @@ class EmbeddedApi:
     def close(self) -> None:
         self.scheduler.close()
         self.shares.close()
+
+    def describe_security(self) -> str:
+        """One line for the start banner: who may call, and how that is established."""
+        if self.config.verifies_signatures:
+            return (
+                f"SigV4 signatures verified for {len(self.config.accounts)} access key(s) in [accounts]; "
+                "unsigned and unknown callers are refused"
+            )
+        if self.config.accounts:
+            return (
+                f"identities NOT verified: [accounts] maps {len(self.config.accounts)} access key(s) "
+                "without secret keys, so any caller can claim them (an identity, not a lock)"
+            )
+        return (
+            f"single-user: no [accounts], so every request acts as account {self.config.account_id} "
+            "and signatures are not checked"
+        )
 
 
 def build_embedded_api(
@@ -105,6 +148,11 @@ def build_embedded_api(
         sharing=shares,
     )
     operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
+    accounts = {key: str(config.account_of(key)) for key in config.accounts}
+    secrets = {key: str(config.secret_of(key)) for key in config.accounts if config.secret_of(key)}
+    object_root = ObjectRoot(
+        config.object_root, config.state_dir, default_owner=config.account_id, enforce_owners=bool(accounts)
+    )
     services = Services(
         sagemaker=JsonService(
             "sagemaker",
@@ -118,10 +166,9 @@ def build_embedded_api(
         ),
         region=config.region,
         default_account=config.account_id,
-        accounts=dict(config.accounts),
         scheduler=RestService("scheduler", scheduler_handlers(scheduler), strict_shapes=strict_shapes),
         ram=RestService("ram", shares.handlers(), strict_shapes=strict_shapes),
-        s3=S3Service(ObjectRoot(config.object_root, config.state_dir), strict_shapes=strict_shapes),
+        s3=S3Service(object_root, strict_shapes=strict_shapes),
         logs=JsonService(
             "logs",
             JobLogs(
@@ -130,5 +177,7 @@ def build_embedded_api(
             strict_shapes=strict_shapes,
         ),
         sts=StsService(strict_shapes=strict_shapes),
+        authenticator=Authenticator(accounts, secrets, config.account_id),
+        guard=BrowserGuard(config.serve.allowed_hosts, config.serve.allowed_origins),
     )
     return EmbeddedApi(config, runtime, operations, scheduler, shares, services)

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import Request
-from moto.core.routing import get_service_router
+from moto.core.routing import ServiceOperationRouter, get_service_router
 from moto.core.serialize import get_serializer_class
 from werkzeug.exceptions import NotFound
 
@@ -39,7 +39,7 @@ class RestService:
         self, service_name: str, handlers: Mapping[str, Handler], *, strict_shapes: bool = False
     ) -> None:
         self.service_name = service_name
-        self.router = get_service_router(service_name)
+        self.router: ServiceOperationRouter = get_service_router(service_name)
         self.handlers = dict(handlers)
         self.strict_shapes = strict_shapes
 
@@ -80,7 +80,7 @@ class RestService:
                     "values": self.values(request, body),
                 }
             )
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError, RuntimeError) as exc:
             raise SerializationError(f"could not read the request: {exc}") from exc
         params = validate_input(operation, _without_undefined(parsed))
         result = handler(params, context)
@@ -139,7 +139,7 @@ def s3_error_response(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
         f"<RequestId>{escape(request_id)}</RequestId></Error>"
-    ).encode()
+    ).encode("utf-8", "backslashreplace")  # a message quoting a lone surrogate stays sendable
     headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
     return HttpResponse(status, headers, b"" if head else body)
 

@@ -46,6 +46,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from moto.core.request import Request
+from moto.core.routing import ProtocolRouter, RestRouter, ServiceOperationRouter
+from moto.core.utils import get_service_model
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
@@ -769,11 +771,23 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class _PathStyleRouter(ServiceOperationRouter):
+    """Path-style addressing only. moto's S3 router reads a dotted ``Host`` as a virtual-hosted
+    bucket, so a configured host name such as ``pipelines.internal`` would become bucket
+    ``pipelines``; the plain REST router matches the path alone."""
+
+    def _get_router(self, protocol: str) -> ProtocolRouter:
+        if protocol not in self._routers:
+            self._routers[protocol] = RestRouter(self._service_model)
+        return self._routers[protocol]
+
+
 class S3Service(RestService):
     """The S3 wire: aws-chunked uploads decoded, ranged reads answered 206."""
 
     def __init__(self, store: ObjectRoot, *, strict_shapes: bool = False) -> None:
         super().__init__("s3", S3Operations(store).handlers(), strict_shapes=strict_shapes)
+        self.router = _PathStyleRouter(get_service_model("s3"))
 
     def prepare_body(self, request: Request, body: bytes) -> bytes:
         return decode_aws_chunked(body) if is_aws_chunked(request.headers) and body else body

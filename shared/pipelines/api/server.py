@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +33,18 @@ from waitress.server import create_server
 from waitress.task import WSGITask
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from pipelines.api.errors import RequestTooLarge, http_status
-from pipelines.api.identity import Credential, caller_account, signed_credential
+from pipelines.api.browser import BrowserGuard, Refused
+from pipelines.api.errors import RequestTooLarge, ServiceError, http_status
+from pipelines.api.identity import (
+    AuthenticationFailed,
+    Authenticator,
+    Credential,
+    SignedRequest,
+    signed_credential,
+)
 from pipelines.api.rest import RestService, s3_error_response
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
+from pipelines.errors import PipelinesError
 
 log = logging.getLogger(__name__)
 # One line per request (method, service, X-Amz-Target or path, status, time): `pipelines serve
@@ -62,17 +70,22 @@ _SAGEMAKER_SCOPES = frozenset({"sagemaker", "execute-api"})
 
 @dataclass
 class Services:
-    """The APIs one endpoint serves, and how callers map to accounts."""
+    """The APIs one endpoint serves, who may call them, and how callers map to accounts."""
 
     sagemaker: JsonService
     region: str
     default_account: str
-    accounts: Mapping[str, str] = field(default_factory=dict)
     scheduler: RestService | None = None
     ram: RestService | None = None
     s3: RestService | None = None
     logs: JsonService | None = None
     sts: RestService | None = None
+    authenticator: Authenticator | None = None
+    guard: BrowserGuard = field(default_factory=BrowserGuard)
+
+    def __post_init__(self) -> None:
+        if self.authenticator is None:
+            self.authenticator = Authenticator({}, {}, self.default_account)
 
     def rest_services(self) -> dict[str, RestService]:
         named = {"scheduler": self.scheduler, "ram": self.ram, "s3": self.s3, "sts": self.sts}
@@ -110,7 +123,10 @@ def choose_service(services: Services, request: Request, credential: Credential 
 
 
 def make_wsgi_app(services: Services) -> WsgiApp:
-    """The WSGI app serving ``services``."""
+    """The WSGI app serving ``services``: browser-origin checks, then the body, then the
+    caller's identity, then the operation."""
+    authenticator = services.authenticator
+    assert authenticator is not None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.monotonic()
@@ -120,19 +136,41 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             request.headers.get("Authorization"), request.args.get("X-Amz-Credential")
         )
         name = choose_service(services, request, credential)
-        context = CallContext(
-            account_id=caller_account(credential, services.accounts, services.default_account),
-            region=services.region,
-            request_id=request_id,
-        )
+        head = request.method == "HEAD"
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            if request.method == "OPTIONS":
+                cors = services.guard.preflight(headers)
+                return _respond(start_response, HttpResponse(200, cors, b""), head=True)
+            cors = services.guard.check(request.method, headers)
+        except Refused as refused:
+            error = ServiceError(
+                "AccessDenied" if name == "s3" else "AccessDeniedException", refused.message, 403
+            )
+            return _respond(start_response, _refusal(services, name, request, error, request_id), head=head)
         request.max_content_length = (
             DEFAULT_MAX_S3_BODY_BYTES if name == "s3" else DEFAULT_MAX_JSON_BODY_BYTES
         )
         try:
             body = request.get_data(cache=False)
         except RequestEntityTooLarge:
-            response = _too_large(name, request_id, request.max_content_length)
+            too_large = RequestTooLarge(f"the request body exceeds {request.max_content_length} bytes")
+            return _respond(
+                start_response, _refusal(services, name, request, too_large, request_id), head=head
+            )
+        signed = SignedRequest(
+            method=request.method,
+            raw_path=request.raw_path,
+            raw_query=request.query_string.decode("latin-1"),
+            headers=headers,
+            body=body,
+        )
+        try:
+            account = authenticator.account_for(signed, name)
+        except AuthenticationFailed as failed:
+            response = _refusal(services, name, request, failed, request_id)
         else:
+            context = CallContext(account_id=account, region=services.region, request_id=request_id)
             response = _dispatch(services, name, request, body, context)
         request_log.info(
             "%s %s %s %d %.1f ms",
@@ -142,15 +180,23 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             response.status,
             (time.monotonic() - started) * 1000,
         )
-        return _respond(start_response, response, head=request.method == "HEAD")
+        response.headers.update(cors)
+        return _respond(start_response, response, head=head)
 
     return app
 
 
-def _too_large(service: str, request_id: str, limit: int | None) -> HttpResponse:
-    error = RequestTooLarge(f"the request body exceeds {limit} bytes")
-    if service == "s3":
-        return s3_error_response(error, http_status(error), request_id)
+def _refusal(
+    services: Services, name: str, request: Request, error: PipelinesError, request_id: str
+) -> HttpResponse:
+    """``error`` in the protocol of the service the request was for."""
+    if name == "s3":
+        return s3_error_response(error, http_status(error), request_id, head=request.method == "HEAD")
+    rest = services.rest_services().get(name)
+    if rest is not None:
+        return rest.error_response(
+            request, error, CallContext(services.default_account, services.region, request_id)
+        )
     return error_response(error, request_id)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import botocore.session
 import regex
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+from botocore.utils import parse_to_aware_datetime
 from botocore.validate import ParamValidator, ValidationErrors
 
 from pipelines.errors import ValidationError
@@ -27,6 +28,11 @@ _ValidationErrorsBase: Any = ValidationErrors
 
 # Beyond this many characters a value is only summarised in a message.
 _MAX_QUOTED = 80
+# Text from a UTF-8 client never holds these; JSON's \ud800 escape can.
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+# The services' integer members are Java ints and longs.
+_INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_KIND_WORDS = {"integer": "an integer", "long": "a long integer"}
 
 
 class RequestValidationError(ValidationError):
@@ -79,6 +85,21 @@ class _Errors(_ValidationErrorsBase):
                 f"Value at '{where}' failed to satisfy constraint: Member must have length "
                 f"less than or equal to {extra['max_allowed']} (was {extra['param']})"
             )
+        if error_type == "invalid text":
+            return (
+                f"Value at '{where}' failed to satisfy constraint: Member must be valid Unicode "
+                "text (it holds a lone surrogate, which no UTF-8 client can send)"
+            )
+        if error_type == "out of java range":
+            return (
+                f"Value at '{where}' failed to satisfy constraint: Member must be {_KIND_WORDS[extra['kind']]} "
+                f"between {extra['low']} and {extra['high']}"
+            )
+        if error_type == "invalid timestamp":
+            return (
+                f"Value '{_quote(extra['param'])}' at '{where}' failed to satisfy constraint: Member "
+                "must be a timestamp between the years 1 and 9999"
+            )
         if error_type == "invalid max value":
             return (
                 f"Value '{extra['param']}' at '{where}' failed to satisfy constraint: Member must "
@@ -88,8 +109,9 @@ class _Errors(_ValidationErrorsBase):
 
 
 class StrictParamValidator(_ParamValidatorBase):
-    """botocore's validator plus ``max``, ``enum`` and full-match ``pattern``, and no
-    bool-as-integer (JSON ``true`` is not a number)."""
+    """botocore's validator plus ``max``, ``enum`` and full-match ``pattern``, no
+    bool-as-integer (JSON ``true`` is not a number), integers within the service's Java int and
+    long ranges, timestamps a calendar holds, and no lone surrogates in text."""
 
     VALIDATED_METADATA_ATTRS = _ParamValidatorBase.VALIDATED_METADATA_ATTRS | {"max", "pattern", "enum"}
 
@@ -101,6 +123,9 @@ class StrictParamValidator(_ParamValidatorBase):
     def _validate_string(self, param: Any, shape: Shape, errors: _Errors, name: str) -> None:
         super()._validate_string(param, shape, errors, name)
         if not isinstance(param, str):
+            return
+        if _SURROGATE.search(param):
+            errors.report(name, "invalid text", param=param)
             return
         _check_max(name, len(param), shape, "invalid max length", errors)
         enum = shape.metadata.get("enum")
@@ -122,9 +147,29 @@ class StrictParamValidator(_ParamValidatorBase):
             return
         super()._validate_integer(param, shape, errors, name)
         if isinstance(param, int):
+            low, high = _INTEGER_RANGES[shape.type_name]
+            if not low <= param <= high:
+                errors.report(
+                    name, "out of java range", param=param, kind=shape.type_name, low=low, high=high
+                )
+                return
             _check_max(name, param, shape, "invalid max value", errors)
 
     _validate_long = _validate_integer
+
+    def _validate_timestamp(self, param: Any, shape: Shape, errors: _Errors, name: str) -> None:
+        if isinstance(param, bool):
+            errors.report(name, "invalid type", param=param, valid_types=["timestamp"])
+            return
+        try:
+            parse_to_aware_datetime(param)
+        except (OverflowError, OSError, RuntimeError, ValueError):  # seconds no calendar holds (1e20)
+            if isinstance(param, int | float):
+                errors.report(name, "invalid timestamp", param=param)
+                return
+        except (TypeError, AttributeError):
+            pass
+        super()._validate_timestamp(param, shape, errors, name)
 
     def _validate_double(self, param: Any, shape: Shape, errors: _Errors, name: str) -> None:
         if isinstance(param, bool):

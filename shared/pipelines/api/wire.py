@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -98,6 +99,13 @@ def _reject_constant(name: str) -> Any:
     raise SerializationError(f"the request body is not valid JSON: {name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise SerializationError(f"the request body holds the number {text[:40]}, beyond a double's range")
+    return value
+
+
 def _depth(value: Any, limit: int) -> int:
     """Nesting depth, stopping early once past ``limit`` (no recursion on hostile input)."""
     deepest, stack = 0, [(value, 1)]
@@ -122,11 +130,13 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SerializationError("the request body is not UTF-8") from exc
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise SerializationError("the request body is nested too deeply") from exc
     except json.JSONDecodeError as exc:
         raise SerializationError(f"the request body is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer beyond int()'s 4,300 digits: no SDK can send one
+        raise SerializationError(f"the request body holds a number no SDK can send: {exc}") from exc
     if not isinstance(document, dict):
         raise SerializationError(f"the request body must be a JSON object, not {type(document).__name__}")
     if _depth(document, _MAX_JSON_DEPTH) > _MAX_JSON_DEPTH:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli.app import ConfigOption, app
@@ -28,11 +29,21 @@ def serve_command(
         bool, typer.Option(help="Fail responses that drift from botocore's output shapes (development).")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
+    allow_unauthenticated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unauthenticated",
+            help="Listen beyond loopback although [accounts] has no secret keys (anyone who reaches "
+            "the port acts as the owner).",
+        ),
+    ] = False,
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads serving requests.")] = 8,
 ) -> None:
     """Serve the SageMaker pipeline API (plus Scheduler, RAM and S3 subsets) on one port.
 
     Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SCHEDULER,
-    AWS_ENDPOINT_URL_RAM and AWS_ENDPOINT_URL_S3 = http://HOST:PORT.
+    AWS_ENDPOINT_URL_RAM and AWS_ENDPOINT_URL_S3 = http://HOST:PORT. Without secret keys in
+    [accounts] it is single-user and listens on loopback only (see the README's Security model).
     """
     from pipelines.api.embedded import build_embedded_api
 
@@ -42,13 +53,15 @@ def serve_command(
     console = Console(stderr=True)
     try:
         api = build_embedded_api(load_config(config), strict_shapes=strict)
-        server = api.server(host, port)
+        server = api.server(host, port, allow_unauthenticated=allow_unauthenticated, threads=threads)
     except (PipelinesError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from exc
     console.print(
-        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops."
+        f"Serving SageMaker Pipelines on {server.url} (state: {api.config.state_dir}); Ctrl-C stops.",
+        soft_wrap=True,
     )
+    console.print(f"Security: {api.describe_security()}.", markup=False, highlight=False, soft_wrap=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -76,12 +76,17 @@ class StepPending:
 
 @dataclass
 class RunContext:
-    """What a runner may use. ``cancel`` is set when the execution is stopped."""
+    """What a runner may use. ``cancel`` is set when the execution is stopped.
+
+    ``on_process`` is told the pid of every process the runner starts for the step (each the
+    leader of a session of its own, started through :func:`pipelines.runners.processes.tied_to_driver`),
+    so the driver can record who runs the attempt and a later driver can end survivors."""
 
     config: Config
     objects: ObjectStore
     cancel: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str], None] = lambda _line: None
+    on_process: Callable[[int], None] = lambda _pid: None
     # The job records (pipelines.runners.jobs.records.JobRecords) jobs started inside a step
     # (a tuning job's training trials) are recorded in; None where nothing records them.
     jobs: Any = None

@@ -27,6 +27,7 @@ from pipelines.config import Config, ConfigError
 from pipelines.definition.models import LambdaStep, Step
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
 from pipelines.runners.outputs import coerce_outputs
+from pipelines.runners.processes import log_recording_failure, tied_to_driver
 
 DEFAULT_TIMEOUT_SECONDS = 120
 MAX_TIMEOUT_SECONDS = 600
@@ -106,7 +107,14 @@ class LambdaRunner:
             )
         function = resolve_function(arn, ctx.config)
         event = request.arguments if request.arguments is not None else {}
-        result = invoke(function, event, timeout=timeout_seconds(step), config=ctx.config, log=ctx.log)
+        result = invoke(
+            function,
+            event,
+            timeout=timeout_seconds(step),
+            config=ctx.config,
+            log=ctx.log,
+            on_start=ctx.on_process,
+        )
         if step.output_parameters and not isinstance(result, dict):
             raise StepFailed(
                 f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
@@ -128,8 +136,12 @@ def invoke(
     timeout: float,
     config: Config,
     log: Callable[[str], None] = lambda _line: None,
+    on_start: Callable[[int], None] = lambda _pid: None,
 ) -> Any:
-    """Call the handler in a child process and return its result; raise StepFailed otherwise."""
+    """Call the handler in a child process and return its result; raise StepFailed otherwise.
+
+    The child dies with the calling thread's process (see :mod:`pipelines.runners.processes`);
+    ``on_start`` is told its pid."""
     with tempfile.TemporaryDirectory(prefix="pipelines-lambda-") as scratch:
         outcome_path = Path(scratch) / "outcome.json"
         invocation = {
@@ -144,7 +156,7 @@ def invoke(
             "deadline": time.time() + timeout,
         }
         process = subprocess.Popen(
-            [sys.executable, str(_HOST)],
+            tied_to_driver([sys.executable, str(_HOST)]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -153,6 +165,10 @@ def invoke(
             start_new_session=True,  # its own process group: a timeout kills the handler's children too
             text=True,
         )
+        try:
+            on_start(process.pid)
+        except Exception:  # the handler runs either way; it still dies with this process
+            log_recording_failure(process.pid)
         timed_out = False
         try:
             stdout, stderr = process.communicate(json.dumps(invocation), timeout=timeout)

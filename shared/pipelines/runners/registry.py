@@ -23,7 +23,7 @@ from pipelines.runners.base import RunContext, Runner, StepNotSupported, StepReq
 ENGINE_DECIDED_TYPES: frozenset[str] = frozenset({"Condition", "Fail"})
 """Step types the engine decides without a runner."""
 
-_NOT_RUNNER_MODULES = frozenset({"base", "registry"})
+_NOT_RUNNER_MODULES = frozenset({"base", "registry", "outputs", "processes"})
 
 
 @runtime_checkable

@@ -10,7 +10,9 @@ Other processes may change an execution while a driver runs it (``pipelines stop
 within ``poll_interval`` (0.2 s) because the execution's version moved, then asks the engine for
 the pending actions. When no driver is alive (its process died, or ``pipelines run`` exited),
 :meth:`EmbeddedRuntime.resume` takes the execution over: steps that were running get a new
-attempt, finished steps never run again. Completing a callback when no driver is alive resumes
+attempt, finished steps never run again. A step's processes die with their driver, and any that
+survived it (recorded per attempt in :mod:`pipelines.runtime.attempt_processes`) are ended
+before the takeover decides anything, so an old attempt never runs beside a new one. Completing a callback when no driver is alive resumes
 the execution in the calling process, so ``pipelines callback succeed`` continues the run. A
 stop, or an update that lets more steps start, is carried out the same way when no driver is
 alive: the calling process takes the execution over (in a background thread unless told
@@ -62,7 +64,9 @@ from pipelines.objects.local import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepPending, StepResult
 from pipelines.runners.jobs.describe import KIND_OF_STEP
 from pipelines.runners.jobs.records import JobRecords, tracked_job
+from pipelines.runners.processes import identify, terminate
 from pipelines.runners.registry import NotifiesStop, RunnerRegistry, default_registry
+from pipelines.runtime.attempt_processes import AttemptProcesses
 from pipelines.store.base import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
@@ -233,7 +237,14 @@ class _Driver:
 
     def work(self, action: RunStep, cancel: threading.Event) -> None:
         step_type = action.request.step_type
+        processes = self.runtime.processes
         result: StepResult | StepPending | StepFailed
+
+        def on_process(pid: int) -> None:
+            identity = identify(pid)
+            if identity is not None:
+                processes.record(action.execution_id, action.step_name, action.attempt, identity)
+
         try:
             runner = self.runtime.registry.get(step_type)
             ctx = RunContext(
@@ -241,6 +252,7 @@ class _Driver:
                 objects=self.runtime.objects,
                 cancel=cancel,
                 log=self.runtime.step_logger(action.execution_id, action.step_name),
+                on_process=on_process,
                 jobs=self.runtime.jobs,
             )
             kind = KIND_OF_STEP.get(step_type)
@@ -255,6 +267,10 @@ class _Driver:
             result = exc
         except Exception as exc:  # a runner bug must fail the step, not hang the execution
             result = StepFailed(f"{type(exc).__name__}: {exc}")
+        try:  # the runner returned, so the processes it started have ended
+            processes.forget(action.execution_id, action.step_name, action.attempt)
+        except Exception:
+            log.exception("could not forget the processes of step %s", action.step_name)
         self.reports.put(_Report(action, result))
         self.wake.set()
 
@@ -352,6 +368,7 @@ class EmbeddedRuntime:
         self.lease_ttl = lease_ttl
         self.on_log = on_log
         self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
+        self.processes = AttemptProcesses.from_config(config)
         self.engine = Engine(
             store,
             objects=self.objects,
@@ -529,9 +546,32 @@ class EmbeddedRuntime:
             owner = self._acquire(execution_id)
         except DriverBusy:
             return None
+        try:
+            self._end_survivors(execution_id)
+        except BaseException:
+            self.store.release_lease(execution_id, owner)
+            raise
         outcome = self.announce(self.engine.recover(execution_id))
         assert outcome.execution is not None
         return self._drive_or_spawn(execution_id, outcome, progress, background, owner=owner)
+
+    def _end_survivors(self, execution_id: str) -> None:
+        """End the processes of step attempts whose driver died (called holding the lease, so no
+        live driver owns them), before the engine decides the steps' next attempts: SIGTERM,
+        then SIGKILL after the grace period, as a stopped job gets. Each record is dropped once
+        its processes are gone, so an attempt never runs beside the next one."""
+        for orphan in self.processes.of_execution(execution_id):
+            ended = terminate(orphan.identity)
+            if ended:
+                log.warning(
+                    "step %s (attempt %d) of execution %s was still running after its driver died: "
+                    "ended process(es) %s",
+                    orphan.step_name,
+                    orphan.attempt,
+                    execution_id,
+                    ", ".join(map(str, ended)),
+                )
+            self.processes.forget_process(orphan)
 
     def wait(self, execution: str, timeout: float | None = None) -> ExecutionRecord:
         """Block until the execution ends (driven here or elsewhere)."""

@@ -163,6 +163,11 @@ class ExecutionOperations:
         }
 
     def list_pipeline_execution_steps(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        if "PipelineExecutionArn" not in params:  # optional in the model, required by the service
+            raise ValidationError(
+                "1 validation error detected: Value null at 'PipelineExecutionArn' failed to satisfy "
+                "constraint: Member must not be null"
+            )
         record = self.ops.execution(params["PipelineExecutionArn"], ctx, "ListPipelineExecutionSteps")
         page = self.ops.store.list_steps(record.execution_id, list_query(params))
         return {"PipelineExecutionSteps": [step_entry(s) for s in page.items], "NextToken": page.next_token}

@@ -172,6 +172,7 @@ def run_job_process(
             on_line=line_sink,
             log_file=workspace.log_path,
             isolate_network=isolate_network,
+            on_start=ctx.on_process,
         ),
         ctx.cancel,
         plan=plan,

@@ -23,7 +23,7 @@ from pipelines.definition.models import Step
 from pipelines.objects.base import split_uri
 from pipelines.runners.jobs.channels import copy_object, join_uri
 from pipelines.runners.jobs.container import as_list
-from pipelines.runners.jobs.training import TrainingJob
+from pipelines.runners.jobs.training_job import TrainingJob
 
 BOOTSTRAP_CHANNEL = "sagemaker_remote_function_bootstrap"
 DRIVER_SCRIPT = f"/opt/ml/input/data/{BOOTSTRAP_CHANNEL}/job_driver.sh"

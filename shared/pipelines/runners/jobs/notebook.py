@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelines.config import Config
 from pipelines.definition.models import Step
-from pipelines.runners.jobs.training import TrainingJob
+from pipelines.runners.jobs.training_job import TrainingJob
 
 SCHEDULER_ENTRYPOINT = "amazon_sagemaker_scheduler"
 INPUT_CHANNEL = "sagemaker_headless_execution_pipelinestep"

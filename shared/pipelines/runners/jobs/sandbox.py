@@ -32,11 +32,12 @@ from typing import IO
 
 from pipelines.runners.jobs.errors import SandboxUnavailable
 from pipelines.runners.jobs.joblog import log_timestamp
+from pipelines.runners.processes import TERMINATE_GRACE_SECONDS, log_recording_failure, tied_to_driver
 
 CONTAINER_ML = "/opt/ml"
 SANDBOX_FAILED_EXIT = 121  # the launcher's own exit code when it cannot set the namespace up
 _MARKER = "pipelines-sandbox:"
-STOP_GRACE_SECONDS = 5.0  # SIGTERM first, SIGKILL after this long (SageMaker waits 120 s)
+STOP_GRACE_SECONDS = TERMINATE_GRACE_SECONDS  # SIGTERM first, SIGKILL after this long (SageMaker: 120 s)
 STDERR_TAIL_LINES = 25
 
 # Runs inside the new namespaces: $1 = the job's staged opt/ml, $2 = 1 to lay a tmpfs over /opt,
@@ -95,6 +96,7 @@ class SandboxCommand:
     log_file: Path | None = None
     stop_grace: float = STOP_GRACE_SECONDS
     isolate_network: bool = False
+    on_start: Callable[[int], None] = lambda _pid: None  # told the job process's pid once started
 
 
 def _ensure_host_mountpoint() -> bool:
@@ -179,7 +181,9 @@ def run_sandboxed(
     """Run the job to its end, its stop, or its timeout; stream its output line by line.
 
     On stop or timeout the whole process group gets SIGTERM, then SIGKILL after the grace
-    period; the PID namespace takes any process that left the group with it."""
+    period; the PID namespace takes any process that left the group with it. The job also dies
+    (SIGKILL) with the thread that runs this, i.e. with the driver process: see
+    :mod:`pipelines.runners.processes`."""
     plan = plan or sandbox_plan()
     host_ml = command.job_root / "opt" / "ml"
     started = time.monotonic()
@@ -200,7 +204,9 @@ def run_sandboxed(
 
     try:
         proc = subprocess.Popen(
-            launch_argv(plan, host_ml, command.cwd, command.argv, isolate_network=command.isolate_network),
+            tied_to_driver(
+                launch_argv(plan, host_ml, command.cwd, command.argv, isolate_network=command.isolate_network)
+            ),
             env=command.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -212,6 +218,10 @@ def run_sandboxed(
             log.close()
         raise SandboxUnavailable(f"cannot start the job process: {exc}") from exc
 
+    try:
+        command.on_start(proc.pid)
+    except Exception:  # the job runs either way; it still dies with this process
+        log_recording_failure(proc.pid)
     readers = [
         threading.Thread(target=pump, args=(proc.stdout, False), daemon=True),
         threading.Thread(target=pump, args=(proc.stderr, True), daemon=True),

@@ -20,9 +20,8 @@ import os
 import shlex
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from pipelines.config import Config
 from pipelines.definition.models import Step
@@ -49,13 +48,15 @@ from pipelines.runners.jobs.container import (
     resource_config,
     run_job_process,
 )
+from pipelines.runners.jobs.function_step import FunctionStepProgram
 from pipelines.runners.jobs.images import (
-    Interpreter,
     built_in_algorithm,
     entrypoint_command,
     resolve_interpreter,
 )
 from pipelines.runners.jobs.metrics import MetricCollector
+from pipelines.runners.jobs.notebook import NotebookProgram
+from pipelines.runners.jobs.training_job import TrainingJob, TrainingProgram
 
 CODE_DIR = "/opt/ml/code"
 INPUT_DATA = "/opt/ml/input/data"
@@ -93,49 +94,7 @@ def _env_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-@dataclass
-class TrainingJob:
-    """One training job being prepared: what programs read and extend."""
-
-    request: StepRequest
-    ctx: RunContext
-    label: JobLabel
-    workspace: JobWorkspace
-    arguments: Mapping[str, Any]
-    interpreter: Interpreter
-    image: str | None
-    env: dict[str, str]
-    channels: dict[str, str] = field(default_factory=dict)  # channel name -> S3 URI
-
-    @property
-    def hyperparameters(self) -> dict[str, Any]:
-        return dict(as_mapping(self.arguments.get("HyperParameters"), what="HyperParameters"))
-
-    @property
-    def algorithm(self) -> Mapping[str, Any]:
-        return as_mapping(self.arguments.get("AlgorithmSpecification"), what="AlgorithmSpecification")
-
-
-class TrainingProgram(Protocol):
-    """A special kind of training job (a @step function, a notebook) recognised by its entrypoint."""
-
-    def matches(self, entrypoint: list[Any]) -> bool: ...
-
-    def check(self, step: Step, config: Config) -> str | None: ...
-
-    def prepare(self, job: TrainingJob) -> tuple[list[str], str]:
-        """The argv and working directory; may stage more files into the job's tree."""
-        ...
-
-    def finish(self, job: TrainingJob) -> None:
-        """After the process ended (successfully or not): upload what the program produced."""
-        ...
-
-
 def special_programs() -> list[TrainingProgram]:
-    from pipelines.runners.jobs.function_step import FunctionStepProgram
-    from pipelines.runners.jobs.notebook import NotebookProgram
-
     return [FunctionStepProgram(), NotebookProgram()]
 
 

@@ -1,0 +1,57 @@
+"""`npx cdk synth` as a user runs it (an account and region set): every variant synthesizes
+with no error annotation, and the assets it stages are the ones `cdk deploy` would upload.
+
+The synths are the rehearsal's (one per variant and test run, see tests/rehearsal/synth.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy_artifacts import (
+    SYNTH_VARIANTS,
+    Assembly,
+    architecture,
+    error_annotations,
+    layers,
+    python_functions,
+    synthesized,
+)
+
+
+@pytest.fixture(scope="session", params=sorted(SYNTH_VARIANTS))
+def assembly(request: pytest.FixtureRequest) -> Assembly:
+    return synthesized(SYNTH_VARIANTS[request.param])
+
+
+def test_the_cli_synth_passes_with_literal_arns(assembly: Assembly) -> None:
+    """The CLI exited 0 (else synthesized() raises), no error annotation (cdk-nag included) is
+    recorded, and the ARNs are the resolved ones cdk-nag had to accept."""
+    assert error_annotations(assembly) == []
+    text = (assembly.outdir / f"{assembly.stack_name}.template.json").read_text()
+    assert f"arn:aws:states:{assembly.region}:{assembly.account}:stateMachine:" in text
+    assert f"arn:aws:iam::{assembly.account}:role/pipelines/*" in text
+    assert {f.architecture for f in python_functions(assembly).values()} == {architecture(assembly.variant)}
+
+
+def test_every_python_function_has_its_code_and_the_core_layer(assembly: Assembly) -> None:
+    functions = python_functions(assembly)
+    example = assembly.variant.context.get("example") == "true"
+    assert len(functions) == (4 if example else 3)
+    for function in functions.values():
+        assert (function.code_dir / "handler.py").is_file()
+        [layer] = function.layer_dirs
+        assert (layer / "python" / "pipelines" / "__init__.py").is_file()
+
+
+def test_layer_keys_differ_by_architecture_and_code_is_shared() -> None:
+    """The layer's S3 key covers the platform (different binaries, different keys); the handler
+    folders are pure source, identical for both, so their content hash is rightly the same."""
+    arm = synthesized(SYNTH_VARIANTS["example-arm64"])
+    x86 = synthesized(SYNTH_VARIANTS["example-x86_64"])
+    assert {p.name for p in layers(arm).values()}.isdisjoint(p.name for p in layers(x86).values())
+
+    def code(assembly: Assembly) -> set[str]:
+        return {f.code_dir.name for f in python_functions(assembly).values()}
+
+    assert code(arm) == code(x86)
