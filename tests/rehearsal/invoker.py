@@ -272,23 +272,6 @@ class LocalLambdas:
             "_RUNTIME_PATH": str(self.runtime_path),
         }
 
-    def import_error(self, name: str) -> str | None:
-        """Import the function's handler as Lambda does at cold start (its environment, its
-        import roots only); the error, or None."""
-        function = self.functions[name]
-        env = self._environment(function)
-        roots = [str(p) for p in import_roots(function.code, function.layers)] + [env.pop("_RUNTIME_PATH")]
-        done = subprocess.run(
-            [self.python, "-I", "-S", str(RUNTIME_SCRIPT), "--import-check", *roots],
-            env=env,
-            cwd=function.code,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        return None if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
-
     def close(self) -> None:
         for thread in list(self._threads):
             thread.join(timeout=30)

@@ -1,6 +1,6 @@
 """The Lambda runtime's side of a rehearsal worker: runs in ``python3.12 -I -S`` (stdlib only).
 
-Arguments: ``--import-check`` (import the handler, report, exit) or the result file descriptor, then the import roots in order (the function's code
+Arguments: the result file descriptor, then the import roots in order (the function's code
 directory, each layer's ``python/lib/python3.12/site-packages`` and ``python/`` directories, the
 runtime's boto3 directory), as Lambda orders ``sys.path``. Each stdin line is one invocation
 (``{"event", "requestId", "timeoutMs"}``); each answer is one line on the result descriptor:
@@ -61,18 +61,7 @@ def load_handler():
     return handler, None
 
 
-def check_import():
-    """``--import-check <roots...>``: import the handler and exit; the error on stderr, rc 1."""
-    sys.path[:0] = sys.argv[2:]
-    _, error = load_handler()
-    if error is not None:
-        sys.stderr.write(f"{error['errorType']}: {error['errorMessage']}\n")
-        sys.exit(1)
-
-
 def main():
-    if sys.argv[1] == "--import-check":
-        return check_import()
     results = os.fdopen(int(sys.argv[1]), "w", buffering=1)
     sys.path[:0] = sys.argv[2:]
     sys.stdout = sys.stderr

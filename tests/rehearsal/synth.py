@@ -5,7 +5,8 @@ directories that ``cdk deploy`` would zip and upload (mapped through ``<stack>.a
 as the deploy does, from each asset's S3 object key back to its ``asset.<hash>`` directory).
 
 Synthesis is slow (jsii start-up, pip-built layers), so each context variant is synthesized
-once per test session into ``.rehearsal/<variant>/`` at the repository root. Re-synthesizing
+once per test session into ``.rehearsal/<architecture>/`` at the repository root (each variant
+keeps its own assembly in ``variant-<name>/`` there). Re-synthesizing
 into a directory that already holds an ``asset.<hash>`` directory lets the CDK skip that
 asset's bundling, which keeps repeated local runs fast; the template is written afresh.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -67,7 +69,10 @@ VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE)
 
 @dataclass(frozen=True)
 class Assembly:
-    """One synthesized stack: its template and where each uploaded asset came from."""
+    """One synthesized stack: its template and where each uploaded asset came from.
+
+    ``outdir`` is this variant's own cloud assembly directory (``manifest.json``, the template,
+    ``asset.<hash>`` entries), whichever variant synthesized last."""
 
     variant: Variant
     outdir: Path
@@ -87,7 +92,7 @@ class Assembly:
 
     @property
     def environment(self) -> tuple[str, str]:
-        manifest = json.loads((self.outdir / f"rehearsal-{self.variant.name}" / "manifest.json").read_text())
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
         env = manifest["artifacts"][self.stack_name]["environment"]
         account, region = env.removeprefix("aws://").split("/")
         return account, region
@@ -159,7 +164,7 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
                 f"`{' '.join(command)}` exited {done.returncode} for context {dict(variant.context)}:\n"
                 + _errors(output)
             )
-        _keep_template(variant, outdir)
+        _snapshot(variant, outdir)
         stamp.write_text(json.dumps({"session": session, "seconds": seconds, "output": output}))
         return _read(variant, outdir, seconds, output)
 
@@ -170,35 +175,35 @@ def _errors(output: str) -> str:
     return "\n".join(lines[:40]) if lines else output[-4000:]
 
 
-def _keep_template(variant: Variant, outdir: Path) -> None:
-    """Copy this variant's manifest, template and asset manifest aside: the next variant's synth
-    into the same directory overwrites them (the asset directories stay valid: content-hashed)."""
-    kept = outdir / f"rehearsal-{variant.name}"
-    kept.mkdir(exist_ok=True)
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    files = ["manifest.json"]
-    for artifact in manifest["artifacts"].values():
-        for key in ("templateFile", "file"):
-            name = artifact.get("properties", {}).get(key)
-            if name:
-                files.append(name)
-    for name in files:
-        (kept / name).write_text((outdir / name).read_text())
+def _snapshot(variant: Variant, outdir: Path) -> Path:
+    """This variant's cloud assembly, apart: the next variant's synth into the same directory
+    overwrites the manifest and template. The files are copied and each ``asset.<hash>``
+    directory is linked (content-hashed, so it stays valid for every variant that names it)."""
+    kept = outdir / f"variant-{variant.name}"
+    if kept.exists():
+        shutil.rmtree(kept)
+    kept.mkdir()
+    for entry in outdir.iterdir():
+        if entry.name.startswith("asset."):
+            (kept / entry.name).symlink_to(Path("..") / entry.name)
+        elif entry.is_file() and not entry.name.startswith("rehearsal-"):
+            shutil.copy2(entry, kept / entry.name)
+    return kept
 
 
 def _read(variant: Variant, outdir: Path, seconds: float, output: str) -> Assembly:
-    kept = outdir / f"rehearsal-{variant.name}"
-    manifest = json.loads((kept / "manifest.json").read_text())
+    assembly_dir = outdir / f"variant-{variant.name}"
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
     stacks = [n for n, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"]
     if len(stacks) != 1:
-        raise AssertionError(f"expected one stack in {outdir}, found {stacks}")
+        raise AssertionError(f"expected one stack in {assembly_dir}, found {stacks}")
     stack = stacks[0]
     properties = manifest["artifacts"][stack]["properties"]
-    template = json.loads((kept / properties["templateFile"]).read_text())
+    template = json.loads((assembly_dir / properties["templateFile"]).read_text())
     assets: dict[str, Path] = {}
-    assets_file = kept / f"{stack}.assets.json"
+    assets_file = assembly_dir / f"{stack}.assets.json"
     for entry in json.loads(assets_file.read_text()).get("files", {}).values():
-        source = outdir / entry["source"]["path"]
+        source = assembly_dir / entry["source"]["path"]
         for destination in entry["destinations"].values():
             assets[destination["objectKey"]] = source
-    return Assembly(variant, outdir, stack, template, assets, seconds, output)
+    return Assembly(variant, assembly_dir, stack, template, assets, seconds, output)
