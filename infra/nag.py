@@ -73,8 +73,20 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "Sample pipeline role: Lambda steps may invoke functions named sagemaker-* (the SDK convention).",
     ),
     (
+        r"arn:{partition}:logs:{region}:{account}:log-group:\/aws\/sagemaker\/\*",
+        "Sample pipeline role: jobs write their logs to SageMaker's /aws/sagemaker/* log groups.",
+    ),
+    (
+        r"arn:{partition}:ecr:{region}:\*:repository\/\*",
+        "Sample pipeline role: jobs pull their images, AWS's framework images from AWS-owned accounts.",
+    ),
+    (
         r"arn:{partition}:elasticmapreduce:{region}:{account}:cluster\/\*",
         "Sample pipeline role: EMR steps add steps to, create and terminate clusters.",
+    ),
+    (
+        r"<ExampleData[A-Za-z0-9]+\.Arn>\/(?:incoming\/)?\*",
+        "The example's own bucket: its pipeline role reads and writes it, Evaluate reads uploads.",
     ),
     (
         r"<DataPayloads[A-Za-z0-9]+\.Arn>\/payloads\/\*",

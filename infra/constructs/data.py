@@ -17,6 +17,23 @@ TTL_ATTRIBUTE = "expiresAt"
 PAYLOAD_PREFIX = "payloads"  # where pipelines.store.dynamodb offloads bodies (PAYLOAD_BUCKET)
 
 
+def payload_lifecycle() -> s3.LifecycleRule:
+    """Record bodies stay as long as the records that point at them (executions are kept, and
+    a content-addressed body may be shared), so nothing expires; what can go does: interrupted
+    multipart uploads after a day, and bodies older than a month move to Intelligent-Tiering,
+    where rarely read history costs less (S3 leaves objects under 128 KB where they are)."""
+    return s3.LifecycleRule(
+        id="payloads",
+        prefix=f"{PAYLOAD_PREFIX}/",
+        abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+        transitions=[
+            s3.Transition(
+                storage_class=s3.StorageClass.INTELLIGENT_TIERING, transition_after=cdk.Duration.days(30)
+            )
+        ],
+    )
+
+
 class DataTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
@@ -48,6 +65,7 @@ class DataTables(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+            lifecycle_rules=[payload_lifecycle()],
         )
         acknowledge(
             self.payloads,

@@ -158,9 +158,12 @@ class Engine(Construct):
     def _state_machine(
         self, construct_id: str, name: str, asl: dict[str, object], settings: Settings
     ) -> sfn.StateMachine:
+        # Under /aws/vendedlogs/: Step Functions adds each log group to the account's CloudWatch
+        # Logs resource policy, which holds 5,120 characters; that prefix is exempt.
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
+            log_group_name=f"/aws/vendedlogs/states/{name}",
             removal_policy=cdk.RemovalPolicy.DESTROY,
             retention=log_retention(settings.log_retention_days),
         )

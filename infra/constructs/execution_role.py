@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.engine import PIPELINE_ROLE_PATH
+from infra.nag import acknowledge_unscoped_actions
 
 
 class PipelineExecutionRole(Construct):
@@ -142,6 +143,44 @@ class PipelineExecutionRole(Construct):
                 ],
             )
         )
+        # Jobs (Processing, Training, Transform, ...) run as this role: they write their logs to
+        # /aws/sagemaker/* and pull their images (AWS's framework images live in AWS accounts).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullImages",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[
+                    stack.format_arn(service="ecr", account="*", resource="repository", resource_name="*")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        acknowledge_unscoped_actions(self.role, "ecr:GetAuthorizationToken (registry login)")
         if bucket_names:
             self.role.add_to_policy(
                 iam.PolicyStatement(

@@ -76,6 +76,24 @@ def test_a_lone_surrogate_in_any_string_is_a_validation_error(
     assert state(pipeline) == before
 
 
+def test_a_lone_surrogate_inside_the_definition_is_a_validation_error(pipeline: Served) -> None:
+    inner = json.dumps(
+        {
+            "Version": "2020-12-01",
+            "Steps": [{"Name": "S", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}],
+        }
+    ).replace('"x"', '"bad \\ud800"')  # escaped inside the definition text: valid JSON twice over
+    for operation, body in [
+        ("CreatePipeline", {"PipelineName": "q", "PipelineDefinition": inner, "RoleArn": ROLE}),
+        ("UpdatePipeline", {"PipelineName": "p", "PipelineDefinition": inner}),
+    ]:
+        before = state(pipeline)
+        response = sagemaker(pipeline, operation, body)
+        assert (response.status, code(response)) == (400, "ValidationException"), response.body
+        assert "lone surrogate" in json.loads(response.body)["message"]
+        assert state(pipeline) == before
+
+
 @pytest.mark.parametrize("value", [1e20, -1e20, 1e300, 253402300800])
 def test_timestamps_no_calendar_holds_are_validation_errors(pipeline: Served, value: float) -> None:
     for operation, body in [

@@ -47,11 +47,14 @@ def test_create_describe_update_versions_delete(sm: Any) -> None:
         PipelineDescription="first",
         ParallelismConfiguration={"MaxParallelExecutionSteps": 2},
     )
-    assert arn == "arn:aws:sagemaker:us-east-1:000000000000:pipeline/demo"
+    assert arn == "arn:aws:sagemaker:us-east-1:000000000000:pipeline/Demo"  # the name keeps its case
     described = sm.describe_pipeline(PipelineName="Demo")
     assert described["PipelineStatus"] == "Active" and described["PipelineDescription"] == "first"
     assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 2}
-    assert sm.describe_pipeline(PipelineName=arn)["PipelineName"] == description  # by ARN (lower-cased name)
+    assert sm.describe_pipeline(PipelineName=arn)["PipelineName"] == description  # by ARN
+    assert (
+        sm.describe_pipeline(PipelineName=arn.lower())["PipelineName"] == description
+    )  # ARNs match in any case
 
     changed = condition_definition(with_lambda=True)
     updated = sm.update_pipeline(
@@ -186,12 +189,16 @@ def test_failed_execution_reports_the_fail_step(sm: Any) -> None:
         PipelineName="demo", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}]
     )["PipelineExecutionArn"]
     done = wait_done(sm, arn)
-    assert done["PipelineExecutionStatus"] == "Failed" and done["FailureReason"] == "too low"
+    assert (
+        done["PipelineExecutionStatus"] == "Failed"
+        and done["FailureReason"] == "Step failure: One or multiple steps failed. Failed steps: TooLow."
+    )
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn, SortOrder="Ascending")[
         "PipelineExecutionSteps"
     ]
     fail = next(s for s in steps if s["StepName"] == "TooLow")
     assert fail["Metadata"] == {"Fail": {"ErrorMessage": "too low"}} and fail["StepStatus"] == "Failed"
+    assert fail["FailureReason"] == "too low"
     with pytest.raises(ClientError):  # an execution that ended at a Fail step cannot be retried
         sm.retry_pipeline_execution(PipelineExecutionArn=arn)
 

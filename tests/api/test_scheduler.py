@@ -52,14 +52,16 @@ def test_rate_schedule_fires_once_per_occurrence_without_backfill(
     served, clock, arn = clocked
     scheduler = served.client("scheduler")
     scheduler.create_schedule(**schedule(arn, "rate(5 minutes)"))
-    assert served.api.scheduler.fire_due() == []
-    clock.advance(5 * 60)
+    # the first occurrence is the StartDate itself (sagemaker-python-sdk
+    # tests/integ/sagemaker/workflow/test_triggers.py::test_pipeline_scheduler_using_training_step)
     (first,) = served.api.scheduler.fire_due()
     assert first.startswith(arn + "/execution/")
     assert served.api.scheduler.fire_due() == []  # the same occurrence never fires twice
+    clock.advance(5 * 60)
+    assert len(served.api.scheduler.fire_due()) == 1
     clock.advance(17 * 60)  # three missed occurrences: one start, as after an outage
     assert len(served.api.scheduler.fire_due()) == 1
-    assert len(executions(served)) == 2
+    assert len(executions(served)) == 3
     assert served.api.scheduler.next_due() == START + dt.timedelta(minutes=25)
 
 
@@ -161,7 +163,8 @@ def test_the_server_thread_fires_on_its_clock(serve: Callable[..., Served]) -> N
     arn = served.client("sagemaker").create_pipeline(
         PipelineName="demo", PipelineDefinition=condition_definition(), RoleArn=ROLE
     )["PipelineArn"]
-    served.client("scheduler").create_schedule(**schedule(arn, "rate(10 minutes)"))
+    later = START + dt.timedelta(minutes=10)  # a rate schedule's first occurrence is its StartDate
+    served.client("scheduler").create_schedule(**schedule(arn, "rate(10 minutes)", StartDate=later))
     deadline = time.monotonic() + 20
     while not executions(served) and time.monotonic() < deadline:
         time.sleep(0.05)  # the thread sleeps on the fake clock, so ten minutes pass at once
@@ -232,3 +235,29 @@ def test_other_accounts_schedule_only_pipelines_shared_for_execution(
     clock.advance(5 * 60)
     (started,) = served.api.scheduler.fire_due()
     assert started.startswith(arn + "/execution/")
+
+
+def test_the_sdk_triggers_start_more_than_three_executions_in_three_minutes(
+    clocked: tuple[Served, FakeClock, str],
+) -> None:
+    """sagemaker-python-sdk tests/integ/sagemaker/workflow/test_triggers.py::
+    test_pipeline_scheduler_using_training_step: ``put_triggers`` with at (now + 2 min), rate(2
+    minutes) and cron(0/2 * ? * * *), all with StartDate now; after 3 minutes more than 3
+    executions exist. On a fake clock, ticked each second as the server's thread polls."""
+    served, clock, arn = clocked
+    clock.advance(30)  # mid-minute, so the cron's first even minute is 90 s away
+    now = clock.now()
+    scheduler = served.client("scheduler")
+    at = (now + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    for name, expression in (
+        ("at", f"at({at})"),
+        ("rate", "rate(2 minutes)"),
+        ("cron", "cron(0/2 * ? * * *)"),
+    ):
+        scheduler.create_schedule(**{**schedule(arn, expression, StartDate=now), "Name": name})
+    started = served.api.scheduler.fire_due()
+    for _ in range(180):
+        clock.advance(1)
+        started += served.api.scheduler.fire_due()
+    assert len(started) > 3
+    assert len(executions(served)) == len(started) == 4  # rate at 0 s and 120 s, cron at 90 s, at at 120 s

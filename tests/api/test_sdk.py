@@ -84,7 +84,10 @@ def test_sdk_create_upsert_start_describe_steps_wait(session: PipelineSession) -
     failing = pipeline.start(parameters={"Threshold": 0.1})
     with pytest.raises(Exception, match="Failed"):
         failing.wait(delay=1, max_attempts=60)
-    assert failing.describe()["FailureReason"] == "too low"
+    assert (
+        failing.describe()["FailureReason"]
+        == "Step failure: One or multiple steps failed. Failed steps: TooLow."
+    )
 
 
 def test_sdk_triggers_against_the_scheduler_subset(session: PipelineSession, served: Served) -> None:

@@ -199,7 +199,10 @@ def test_sdk_uploads_code_and_the_server_runs_the_processing_job(
     failing = pipeline.start(parameters={"Scale": 3, "MaxTotal": 30})
     with pytest.raises(WaiterError, match="Failed"):
         failing.wait(delay=1, max_attempts=40)
-    assert failing.describe()["FailureReason"] == "total > 30.0"
+    assert (
+        failing.describe()["FailureReason"]
+        == "Step failure: One or multiple steps failed. Failed steps: TotalTooHigh."
+    )
     steps = _steps(failing)
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
         STEP: "Succeeded",

@@ -72,9 +72,11 @@ def test_low_accuracy_takes_the_fail_branch(invoke: Invoke) -> None:
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["Execution"]["PipelineExecutionStatus"] == "Failed"
-    assert document["Execution"]["FailureReason"] == "accuracy 0.905 is below the minimum 0.95"
+    reason = "Step failure: One or multiple steps failed. Failed steps: AccuracyTooLow."
+    assert document["Execution"]["FailureReason"] == reason
     steps = steps_by_name(document)
     assert steps["AccuracyTooLow"]["StepStatus"] == "Failed"
+    assert steps["AccuracyTooLow"]["FailureReason"] == "accuracy 0.905 is below the minimum 0.95"
     assert "RequestApproval" not in steps and "RegisterCandidate" not in steps
     assert invoke.json("models") == []
 

@@ -13,8 +13,9 @@ def test_cli_import_does_not_load_the_api_server() -> None:
 
 
 def test_serve_defaults_match_the_server() -> None:
-    from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT
+    from pipelines.api.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS
     from pipelines.cli.api_commands import DEFAULT_HOST as CLI_HOST
     from pipelines.cli.api_commands import DEFAULT_PORT as CLI_PORT
+    from pipelines.cli.api_commands import DEFAULT_THREADS as CLI_THREADS
 
-    assert (CLI_HOST, CLI_PORT) == (DEFAULT_HOST, DEFAULT_PORT)
+    assert (CLI_HOST, CLI_PORT, CLI_THREADS) == (DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS)

@@ -375,7 +375,7 @@ SCENARIOS: list[Scenario] = [
         [
             RunOutcome(
                 "Failed",
-                "threshold 0.5 not met",
+                GENERIC.format("Stop"),  # the Fail step's message is the step's reason
                 {"Slow": ok(), "Stop": StepOutcome("Failed", 1, "threshold 0.5 not met")},
             )
         ],

@@ -149,3 +149,20 @@ def test_bodies_too_large_for_an_item_need_the_s3_offload(tables: TableNames, tm
     record = offloading.get_pipeline("big")
     assert record is not None and record.definition == big
     assert len(s3.list_objects_v2(Bucket="payloads")["Contents"]) == 2  # the pipeline and its version 1
+
+
+def test_idempotency_records_expire_by_ttl(store: DynamoDBStore) -> None:
+    """One record per ClientRequestToken call: the TTL keeps the table from growing forever."""
+    from pipelines.store import IdempotencyRecord
+
+    created = datetime(2024, 1, 1, tzinfo=UTC)
+    record = IdempotencyRecord(
+        token="t-1", operation="StartPipelineExecution", fingerprint="f", result={"a": 1}, created_at=created
+    )
+    assert store.put_idempotency(record)
+    item = store.client.get_item(
+        TableName=store.tables.state,
+        Key={"pk": {"S": "IDEMPOTENCY#StartPipelineExecution#t-1"}, "sk": {"S": "#META"}},
+    )["Item"]
+    assert int(item["expiresAt"]["N"]) == int((created + timedelta(days=30)).timestamp())
+    assert store.get_idempotency("t-1", "StartPipelineExecution") == record

@@ -87,7 +87,7 @@ def test_abalone_batch_transform(config, store, objects, clock, mse, expected_st
         == mse
     )
     if expected_status == "Succeeded":
-        assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": "True"}
+        assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": True}
         transform = fakes["Transform"].requests[0]
         assert (
             transform.arguments["ModelName"]
@@ -97,7 +97,12 @@ def test_abalone_batch_transform(config, store, objects, clock, mse, expected_st
         assert {s.status for s in steps.values()} == {"Succeeded"}
         assert len(steps) == 7
     else:
-        assert execution.failure_reason == "Execution failed due to MSE > 6.0"
+        # the Fail step's message is the step's reason; the execution's is the generic one
+        assert (
+            execution.failure_reason
+            == "Step failure: One or multiple steps failed. Failed steps: AbaloneMSEFail."
+        )
+        assert steps["AbaloneMSEFail"].failure_reason == "Execution failed due to MSE > 6.0"
         assert steps["AbaloneMSEFail"].metadata == {
             "Fail": {"ErrorMessage": "Execution failed due to MSE > 6.0"}
         }

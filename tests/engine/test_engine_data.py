@@ -72,7 +72,12 @@ def test_property_files_are_read_after_success_and_drive_conditions(
     if next_step:
         assert runs == [next_step]
     else:
-        assert runs == [] and done.execution.failure_reason == "mse too high"
+        assert (
+            runs == []
+            and done.execution.failure_reason
+            == "Step failure: One or multiple steps failed. Failed steps: TooHigh."
+        )
+        assert done.steps["TooHigh"].failure_reason == "mse too high"
     # the document lives with the step: later reads do not touch the object store again
     objects.delete("s3://bucket/eval/evaluation.json")
     assert engine.state(action.execution_id).steps["Evaluate"].property_files["EvaluationReport"]

@@ -85,7 +85,7 @@ def test_condition_takes_one_branch_and_skips_everything_downstream_of_the_other
     assert set(state.steps) == ran  # no record at all for steps that never ran: there is no Skipped
     assert not never & set(state.steps)
     outcome = "True" if threshold == 1 else "False"
-    assert state.steps["Check"].properties == {"Outcome": outcome}
+    assert state.steps["Check"].properties == {"Outcome": threshold == 1}  # a JSON boolean
     assert state.steps["Check"].metadata == {"Condition": {"Outcome": outcome}}
     listed = store.list_steps(state.execution.execution_id, ListQuery()).items
     assert {s.step_name for s in listed} == ran
@@ -98,11 +98,16 @@ def test_condition_outcome_is_readable_downstream(engine, driver, lambdas, pipel
             "Name": "Report",
             "Type": "Lambda",
             "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f",
-            "Arguments": {"outcome": {"Get": "Steps.Check.Outcome"}},
+            "Arguments": {
+                "outcome": {"Get": "Steps.Check.Outcome"},
+                "text": {"Std:Join": {"On": " ", "Values": ["is", {"Get": "Steps.Check.Outcome"}]}},
+            },
         },
     )
     state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(text))))
-    assert state.steps["Report"].arguments == {"outcome": "True"}
+    # a JSON boolean, joined as JSON text (sagemaker-python-sdk
+    # tests/integ/sagemaker/workflow/test_pipeline_var_behaviors.py::test_ppl_var_to_string_and_add)
+    assert state.steps["Report"].arguments == {"outcome": True, "text": "is true"}
 
 
 def test_after_a_failure_running_steps_finish_and_nothing_new_starts(engine, jobs, pipeline) -> None:
@@ -162,7 +167,8 @@ def test_fail_step_fails_the_execution_with_its_evaluated_message_after_concurre
     assert started.execution.status == "Executing"  # waits for Slow
     done = engine.step_succeeded(started.execution.execution_id, "Slow", 1, StepResult(properties={}))
     assert done.execution.status == "Failed"
-    assert done.execution.failure_reason == "MSE 7.5 too high"
+    assert done.execution.failure_reason == "Step failure: One or multiple steps failed. Failed steps: Stop."
+    assert done.steps["Stop"].failure_reason == "MSE 7.5 too high"
     assert done.execution.ended_at_fail_step
 
 

@@ -106,7 +106,7 @@ def test_ids_arns_and_execution_variables(engine, pipeline) -> None:
     execution = outcome.execution
     assert re.fullmatch(r"[a-z0-9]{12}", execution.execution_id)
     assert execution.execution_arn == (
-        f"arn:aws:sagemaker:us-east-1:000000000000:pipeline/my-pipeline/execution/{execution.execution_id}"
+        f"arn:aws:sagemaker:us-east-1:000000000000:pipeline/My-Pipeline/execution/{execution.execution_id}"
     )
     (run,) = [a for a in outcome.actions if isinstance(a, RunStep)]
     env = run.request.arguments["Environment"]

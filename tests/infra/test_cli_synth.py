@@ -37,11 +37,18 @@ def test_the_cli_synth_passes_with_literal_arns(assembly: Assembly) -> None:
 def test_every_python_function_has_its_code_and_the_core_layer(assembly: Assembly) -> None:
     functions = python_functions(assembly)
     example = assembly.variant.context.get("example") == "true"
-    assert len(functions) == (4 if example else 3)
-    for function in functions.values():
+    service = {k: f for k, f in functions.items() if f.layer_dirs}
+    assert len(service) == (4 if example else 3)
+    for function in service.values():
         assert (function.code_dir / "handler.py").is_file()
         [layer] = function.layer_dirs
         assert (layer / "python" / "pipelines" / "__init__.py").is_file()
+    # The example's own Lambda steps: their code and the validation set Evaluate reads by default.
+    steps = {f.handler: f for f in functions.values() if not f.layer_dirs}
+    assert sorted(steps) == (["functions.evaluate.handler", "functions.summarize.handler"] if example else [])
+    for function in steps.values():
+        assert (function.code_dir / "data" / "validation.csv").is_file()
+        assert not (function.code_dir / "pipeline.json").exists()
 
 
 def test_layer_keys_differ_by_architecture_and_code_is_shared() -> None:

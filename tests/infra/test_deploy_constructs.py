@@ -125,15 +125,24 @@ def test_sdk_clients_get_aws_error_codes_from_api_gateway(template: Template) ->
     assert "ThrottlingException" in by_type["THROTTLED"]["ResponseTemplates"]["application/json"]
 
 
+def _reference(part: dict[str, Any]) -> str:
+    """A CloudFormation reference inside a joined string, as a readable marker."""
+    if "Fn::GetAtt" in part:
+        return "<{}.{}>".format(*part["Fn::GetAtt"])
+    return "<{}>".format(part["Ref"])
+
+
 def test_the_example_registers_its_pipeline_through_the_custom_resource(example_template: Template) -> None:
     resource = one(example_template, "Custom::SageMakerPipeline")["Properties"]
     joined = resource[SPEC_PROPERTY]["Fn::Join"][1]
-    text = "".join(
-        part if isinstance(part, str) else "arn:aws:iam::123456789012:role/pipelines/x" for part in joined
+    spec = PipelineSpec.model_validate_json(
+        "".join(p if isinstance(p, str) else _reference(p) for p in joined)
     )
-    spec = PipelineSpec.model_validate_json(text)
     assert spec.pipeline_name == "smp-dev-approval-example"
-    assert json.loads(spec.definition) == json.loads(EXAMPLE_DEFINITION.read_text())
+    assert spec.role_arn.startswith("<SamplePipelineRole")
+    definition, original = json.loads(spec.definition), json.loads(EXAMPLE_DEFINITION.read_text())
+    assert definition["Steps"][0]["Name"] == original["Steps"][0]["Name"] == "Evaluate"
+    assert len(json.dumps(definition)) > 0.9 * len(json.dumps(original))
     [schedule] = spec.schedules
     assert (schedule.expression, schedule.state) == ("cron(0 3 * * ? *)", "DISABLED")
     provider = function(example_template, "Registers Pipeline constructs")["Properties"]
@@ -144,6 +153,48 @@ def test_the_example_registers_its_pipeline_through_the_custom_resource(example_
         if s["Action"] == "execute-api:Invoke"
     ]
     assert len(invoke) == 1 and json.dumps(invoke[0]["Resource"]).endswith('/dev/POST/*"]]}')
+
+
+def test_everything_the_example_pipeline_uses_is_in_the_stack_and_its_role_may_use_it(
+    example_template: Template,
+) -> None:
+    """Issue 10 item 6: the example's Lambda functions, queue and bucket exist, and the role it
+    runs as may invoke, send, read and write them, write job logs and pull images."""
+    resource = one(example_template, "Custom::SageMakerPipeline")["Properties"]
+    joined = resource[SPEC_PROPERTY]["Fn::Join"][1]
+    spec = PipelineSpec.model_validate_json(
+        "".join(p if isinstance(p, str) else _reference(p) for p in joined)
+    )
+    definition = json.loads(spec.definition)
+    steps = {s["Name"]: s for s in definition["Steps"]}
+    steps.update({s["Name"]: s for s in steps["CheckAccuracy"]["Arguments"]["IfSteps"]})
+    resources = example_template.to_json()["Resources"]
+    functions = []
+    for name in ("Evaluate", "Summarize"):
+        logical_id = steps[name]["FunctionArn"].strip("<>").removesuffix(".Arn")
+        functions.append(logical_id)
+        assert resources[logical_id]["Type"] == "AWS::Lambda::Function"
+        assert resources[logical_id]["Properties"]["Handler"] == f"functions.{name.lower()}.handler"
+    queue_id = steps["RequestApproval"]["SqsQueueUrl"].strip("<>")
+    assert resources[queue_id]["Type"] == "AWS::SQS::Queue"
+    [model_url] = [p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "ModelDataUrl"]
+    bucket_id = model_url.removeprefix("s3://").split("/")[0].strip("<>")
+    assert resources[bucket_id]["Type"] == "AWS::S3::Bucket"
+    assert spec.role_arn.startswith("<SamplePipelineRole")
+    statements = statements_of(example_template, "SamplePipelineRole")
+
+    def grants(action: str, logical_id: str | None = None) -> bool:
+        return any(
+            action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+            and (logical_id is None or logical_id in json.dumps(st["Resource"]))
+            for st in statements
+        )
+
+    for function in functions:
+        assert grants("lambda:InvokeFunction", function)
+    assert grants("sqs:SendMessage", queue_id)
+    assert grants("s3:GetObject", bucket_id) and grants("s3:PutObject", bucket_id)
+    assert grants("logs:PutLogEvents") and grants("ecr:BatchGetImage") and grants("ecr:GetAuthorizationToken")
 
 
 def test_the_example_upload_rule_feeds_the_trigger_lambda(example_template: Template) -> None:

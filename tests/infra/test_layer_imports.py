@@ -43,7 +43,8 @@ def host() -> Assembly:
 @pytest.fixture(scope="module")
 def probes(host: Assembly, tmp_path_factory: pytest.TempPathFactory) -> dict[str, HandlerProbe]:
     scratch = tmp_path_factory.mktemp("probes")
-    return {name: probe_handler(fn, scratch) for name, fn in python_functions(host).items()}
+    service = {name: fn for name, fn in python_functions(host).items() if fn.layer_dirs}
+    return {name: probe_handler(fn, scratch) for name, fn in service.items()}
 
 
 def lambda_supported_tags(machine: str) -> set[Tag]:

@@ -203,3 +203,28 @@ def test_the_roles_pipeline_roles_must_trust_are_outputs(template: Template) -> 
     ):
         [logical_id, attribute] = outputs[name]["Value"]["Fn::GetAtt"]
         assert attribute == "Arn" and logical_id.startswith(prefix) and logical_id in roles
+
+
+def test_state_machine_logs_are_vended_log_groups(template: Template) -> None:
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
+        props = machine["Properties"]
+        [destination] = props["LoggingConfiguration"]["Destinations"]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        assert (
+            groups[group_id]["Properties"]["LogGroupName"]
+            == f"/aws/vendedlogs/states/{props['StateMachineName']}"
+        )
+
+
+def test_payload_bodies_are_tiered_never_expired(template: Template) -> None:
+    [bucket] = [
+        b
+        for b in _resources(template, "AWS::S3::Bucket").values()
+        if "LifecycleConfiguration" in b["Properties"]
+    ]
+    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "payloads/" and rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rule["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 30}]
+    assert "ExpirationInDays" not in rule

@@ -170,7 +170,9 @@ def make_wsgi_app(services: Services) -> WsgiApp:
         except AuthenticationFailed as failed:
             response = _refusal(services, name, request, failed, request_id)
         else:
-            context = CallContext(account_id=account, region=services.region, request_id=request_id)
+            # a regional endpoint's ARNs carry its region: the one the client signed for
+            region = credential.region if credential and credential.region else services.region
+            context = CallContext(account_id=account, region=region, request_id=request_id)
             response = _dispatch(services, name, request, body, context)
         request_log.info(
             "%s %s %s %d %.1f ms",

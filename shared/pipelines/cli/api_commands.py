@@ -18,6 +18,7 @@ from pipelines.errors import PipelinesError
 # importing the server's protocol layer; tests/cli checks they match.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_THREADS = 8
 
 
 @app.command("serve")
@@ -37,7 +38,9 @@ def serve_command(
             "the port acts as the owner).",
         ),
     ] = False,
-    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads serving requests.")] = 8,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="Worker threads serving requests.")
+    ] = DEFAULT_THREADS,
 ) -> None:
     """Serve the SageMaker pipeline API (plus Scheduler, RAM and S3 subsets) on one port.
 

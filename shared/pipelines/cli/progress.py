@@ -79,7 +79,7 @@ def step_note(step: StepRecord) -> str:
     if step.not_before is not None and step.status == "Starting":
         return f"retry at {local_time(step.not_before, '%H:%M:%S')}"
     outcome = (step.properties or {}).get("Outcome") if step.step_type == "Condition" else None
-    return f"outcome {outcome}" if outcome else ""
+    return f"outcome {outcome}" if outcome is not None else ""
 
 
 def execution_header(execution: ExecutionRecord, now: datetime | None = None) -> Text:
@@ -113,14 +113,18 @@ def render(
     return Group(execution_header(execution, now), steps_table(steps, now))
 
 
-def final_line(execution: ExecutionRecord) -> Text:
-    """The line ``--quiet`` prints, and the last line of every run."""
+def final_line(execution: ExecutionRecord, steps: Sequence[StepRecord] = ()) -> Text:
+    """The line ``--quiet`` prints, and the last line of every run. The execution's reason is
+    the service's generic one; a Fail step's message (its own FailureReason) follows it."""
     line = Text()
     line.append(f"Execution {execution.execution_id} ")
     line.append_text(status_text(execution.status))
     line.append(f" in {format_duration(execution.created_at, execution.ended_at)}")
     if execution.failure_reason:
         line.append(f": {execution.failure_reason}")
+    for step in steps:
+        if step.step_type == "Fail" and step.status == "Failed" and step.failure_reason:
+            line.append(f" {step.step_name}: {step.failure_reason}")
     return line
 
 

@@ -279,7 +279,7 @@ def _report(runtime: EmbeddedRuntime, final: ExecutionRecord, *, as_json: bool, 
         steps = ordered_steps(_steps_of(runtime.store, final.execution_id).values(), order)
         typer.echo(to_json(execution_json(final, steps)))
     else:
-        console.print(final_line(final))
+        console.print(final_line(final, list(_steps_of(runtime.store, final.execution_id).values())))
     runtime.close()
     raise typer.Exit(0 if final.status == "Succeeded" else EXIT_NOT_SUCCEEDED)
 

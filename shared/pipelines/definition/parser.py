@@ -99,7 +99,7 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
     if not text.strip():
         return None, [Problem(kind="json", message="the definition is empty", line=1, column=1, offset=0)]
     try:
-        return json.loads(text, parse_constant=_reject_constant), []
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return None, [_syntax_problem(text, exc.pos, f"invalid JSON: {exc.msg}")]
     except _NonStandardConstant as exc:
@@ -111,6 +111,41 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(kind="json", message="invalid JSON: nesting is too deep to parse")]
     except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
         return None, [Problem(kind="json", message=f"invalid JSON: {exc}")]
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):  # cheap test before the walk
+        path = _lone_surrogate_path(data)
+        if path is not None:
+            subject = "a key or string" if path else "the definition"
+            return None, [
+                Problem(
+                    kind="encoding",
+                    message=f"{subject} holds a lone surrogate (a \\ud800-\\udfff escape without its pair): not Unicode text",
+                    path=path,
+                )
+            ]
+    return data, []
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate_path(data: Any) -> str | None:
+    """The JSON path of the first key or string holding a lone surrogate, or None. (A JSON
+    escape pair such as \\ud83d\\ude00 decodes to one character and is fine.)"""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    return path
+                stack.append((item, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+    return None
 
 
 def validate_schema(data: Any) -> tuple[PipelineDefinition | None, list[Problem]]:

@@ -210,7 +210,12 @@ def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Pro
         else:
             out.append(
                 Problem.at(
-                    "depends-on", f"{name!r} is a Fail step; no step can depend on a Fail step", location
+                    "depends-on",
+                    # the service's own sentence first, grammar and all (the SDK's integration test
+                    # test_fail_steps.py::test_invalid_pipeline_depended_on_fail_step asserts it)
+                    f"{item.step.name} can not depends on {name}: {name!r} is a Fail step, and no step"
+                    " can depend on a Fail step",
+                    location,
                 )
             )
     if len(depends_on) > 1 and len(set(depends_on)) != len(depends_on):

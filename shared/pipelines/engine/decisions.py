@@ -27,7 +27,7 @@ from pipelines.engine.readiness import Topology, ready_steps
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
 from pipelines.errors import PipelinesError
-from pipelines.expressions import evaluate, evaluate_conditions
+from pipelines.expressions import evaluate, evaluate_conditions, value_text
 from pipelines.graph import PipelineGraph
 from pipelines.objects.base import ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
@@ -233,7 +233,7 @@ class Decisions:
         base = decided_record(plan, step)
         try:
             ctx = evaluation_context(plan.execution, plan.steps, self.now, self.objects)
-            outcome = "True" if evaluate_conditions(step.arguments.conditions, ctx) else "False"
+            outcome = evaluate_conditions(step.arguments.conditions, ctx)
         except RESOLUTION_ERRORS as exc:
             plan.put_step(base.model_copy(update={"status": "Failed", "failure_reason": str(exc)}))
             return
@@ -241,8 +241,10 @@ class Decisions:
             base.model_copy(
                 update={
                     "status": "Succeeded",
+                    # ``Steps.C.Outcome`` is a JSON boolean (Std:Join renders ``false``, as the SDK's
+                    # test_pipeline_var_behaviors asserts); the listing's metadata is the enum "True"/"False"
                     "properties": {"Outcome": outcome},
-                    "metadata": {"Condition": {"Outcome": outcome}},
+                    "metadata": {"Condition": {"Outcome": "True" if outcome else "False"}},
                 }
             )
         )
@@ -253,14 +255,15 @@ class Decisions:
         try:
             ctx = evaluation_context(plan.execution, plan.steps, self.now, self.objects)
             value = evaluate(raw, ctx) if raw is not None else ""
-            message = value if isinstance(value, str) else json.dumps(value)
+            message = value_text(value)
         except RESOLUTION_ERRORS as exc:
             message = f"The ErrorMessage could not be resolved: {exc}"
         plan.put_step(
             base.model_copy(
                 update={
                     "status": "Failed",
-                    "failure_reason": message,
+                    # the service lists no FailureReason for an empty message, yet Metadata keeps ""
+                    "failure_reason": message or None,
                     "metadata": {"Fail": {"ErrorMessage": message}},
                 }
             )

@@ -1,8 +1,11 @@
 """What a failure does to the rest of the execution: the one place this policy lives.
 
 Our reading (DESIGN.md "Failure"): once a step has failed for good, no new step starts; the
-steps already running finish, then the execution is Failed. A Fail step fails the execution
-with its ErrorMessage, also only after the concurrent steps complete. A stop ends Stopped,
+steps already running finish, then the execution is Failed. A Fail step fails the execution,
+also only after the concurrent steps complete. Its ErrorMessage is the *step's* FailureReason;
+the execution's reason is the service's generic "Step failure: One or multiple steps failed"
+(naming the failed steps), as for any other failure: the SageMaker SDK's integration tests
+assert exactly that (``tests/integ/sagemaker/workflow/test_fail_steps.py``). A stop ends Stopped,
 or Failed when a step that was not asked to stop (a Lambda) failed meanwhile.
 
 Run conditions (the v3 SDK's ``DependsOn`` triggers, see readiness.py) refine this. A failure
@@ -38,11 +41,7 @@ def final_status(
     """(status, FailureReason) of an execution with nothing left running or startable;
     ``handled`` names the failed steps a run-condition handler was reached through."""
     failed = [r for r in current_steps if r.status == "Failed"]
-    fail_steps = [r for r in failed if r.step_type == "Fail"]
-    if fail_steps:
-        message = fail_steps[0].metadata.get("Fail", {}).get("ErrorMessage")
-        return "Failed", str(message) if message is not None else GENERIC_FAILURE
-    unhandled = [r for r in failed if r.step_name not in handled]
+    unhandled = [r for r in failed if r.step_name not in handled or r.step_type == "Fail"]
     if unhandled:
         return "Failed", _naming(unhandled)
     if stopping:

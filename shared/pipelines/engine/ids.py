@@ -52,7 +52,11 @@ def new_entity_token() -> str:
 
 
 def pipeline_arn(region: str, account_id: str, pipeline_name: str) -> str:
-    return f"arn:aws:sagemaker:{region}:{account_id}:pipeline/{pipeline_name.lower()}"
+    """The name keeps its letter case: the SDK's integration tests match CreatePipeline's ARN
+    against ``pipeline/{pipeline_name}`` for names like ``Selective-Pipeline-...`` (e.g.
+    ``tests/integ/sagemaker/workflow/test_selective_execution.py``). Names are still unique
+    regardless of case, and every lookup by ARN compares case-insensitively."""
+    return f"arn:aws:sagemaker:{region}:{account_id}:pipeline/{pipeline_name}"
 
 
 def execution_arn(pipeline_arn_value: str, execution_id: str) -> str:

@@ -454,7 +454,7 @@ class Engine:
         except ValidationError as exc:
             raise ValidationError(f"Invalid SourcePipelineExecutionArn: {arn}") from exc
         state = self.store.load_state(source_id)
-        if state is None or state.execution.execution_arn != arn:
+        if state is None or state.execution.execution_arn.lower() != arn.lower():
             raise ExecutionNotFound(arn)
         return state
 

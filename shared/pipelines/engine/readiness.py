@@ -97,7 +97,8 @@ def run_condition_problems(definition: PipelineDefinition) -> list[str]:
 
 def branch_taken(condition: StepRecord, branch: str) -> bool:
     outcome = (condition.properties or {}).get("Outcome")
-    return (outcome == "True") == (branch == "if")
+    # a JSON boolean; records written before that change hold the string "True"/"False"
+    return (outcome is True or outcome == "True") == (branch == "if")
 
 
 def ready_steps(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pipelines.definition.models import ConditionStep, PipelineDefinition, Step
-from pipelines.expressions import EvaluationContext, evaluate
+from pipelines.expressions import EvaluationContext, evaluate, value_text
 from pipelines.objects.base import ObjectStore
 from pipelines.store.base import ExecutionRecord, StepRecord
 
@@ -126,6 +126,6 @@ def resolve_experiment(
     for name in ("ExperimentName", "TrialName"):
         if config.get(name) is not None:
             value = evaluate(config[name], ctx)
-            if value is not None and str(value):
-                resolved[name] = str(value)
+            if value_text(value):
+                resolved[name] = value_text(value)
     return resolved

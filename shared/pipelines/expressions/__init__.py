@@ -33,7 +33,7 @@ from pipelines.expressions.parameters import (
 )
 from pipelines.expressions.paths import Field, Index, Key, Segment, format_path, parse_get, parse_path
 from pipelines.expressions.properties import LIST_NAMING_FIELDS, resolve_property_path
-from pipelines.expressions.values import java_double_to_string, join_text
+from pipelines.expressions.values import java_double_to_string, join_text, value_text
 
 __all__ = [
     "CONDITION_TYPES",
@@ -68,5 +68,6 @@ __all__ = [
     "parse_get",
     "parse_path",
     "resolve_property_path",
+    "value_text",
     "values_equal",
 ]

@@ -50,7 +50,7 @@ class EvaluationContext:
       are set only for the step whose job they name; absent means "not available here".
     * ``step_properties``: step name -> its properties, or None while the step has none (not
       run, skipped, failed). The shapes: a job step's Describe* response; a condition step
-      ``{"Outcome": "True"|"False"}``; Lambda/Callback steps ``{"OutputParameters": [{"Name":
+      ``{"Outcome": true|false}`` (a JSON boolean); Lambda/Callback steps ``{"OutputParameters": [{"Name":
       n, "Value": v}, ...]}`` (as the service's step metadata lists them) or the mapping
       ``{"OutputParameters": {n: v}}``; either way ``OutputParameters['n']`` gives ``v``.
     * ``property_file``: (step name, PropertyFileName) -> the parsed JSON document. Raise

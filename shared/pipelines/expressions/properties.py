@@ -1,5 +1,5 @@
 """Walking a property path (``ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri``) through
-a step's properties: its Describe* response, ``{"Outcome": "True"}`` for a condition, or
+a step's properties: its Describe* response, ``{"Outcome": true}`` for a condition, or
 ``{"OutputParameters": ...}`` for Lambda and Callback steps.
 
 ``['name']`` on a list selects the element whose naming field equals ``name``. Which field

@@ -15,6 +15,7 @@ docs are silent.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, date, datetime
@@ -87,3 +88,16 @@ def join_text(value: Any) -> str | None:
     if isinstance(value, float):
         return java_double_to_string(value)
     return None
+
+
+def value_text(value: Any) -> str:
+    """A resolved value where the service needs a string (a Fail step's ErrorMessage, a job's
+    Environment, experiment names, listed parameters): primitives as ``Std:Join`` renders them
+    (``false``, ``3``, ``1.0E-5``), null as ``""``, lists and objects as compact JSON, the way
+    a JVM JSON node prints itself."""
+    text = join_text(value)
+    if text is not None:
+        return text
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)

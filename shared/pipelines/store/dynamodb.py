@@ -23,7 +23,7 @@ active execution marker           ACTIVE_EXECUTIONS /     exists while Executing
 callback token                    CALLBACK#<token> / #META  expiresAt
 experiment / trial / run          EXPERIMENT#, TRIAL#,    gsi1 by parent, gsi2 every record
                                   TRIAL_COMPONENT# / #META
-idempotency record                IDEMPOTENCY#<op>#<token>
+idempotency record                IDEMPOTENCY#<op>#<token>  expiresAt
 driver lease                      LEASE#<execution id>    owner, heartbeatAt
 runtime task token                TASK_TOKEN#<key>        token, expiresAt (cloud runtime only)
 ================================  ======================  =====================================
@@ -102,6 +102,9 @@ MAX_INLINE_WITHOUT_OFFLOAD = 350 * 1024
 DEFAULT_CACHE_TTL = timedelta(days=400)
 DEFAULT_CALLBACK_TTL = timedelta(days=366)
 """A callback token outlives any Standard state machine execution (at most one year)."""
+DEFAULT_IDEMPOTENCY_TTL = timedelta(days=30)
+"""How long a ClientRequestToken replays its first outcome. Clients retry within minutes; past
+this the record expires (DynamoDB TTL), so the table does not grow by one item per call."""
 
 _META = "#META"
 _DEFINITION = "#DEFINITION"
@@ -219,12 +222,14 @@ class DynamoDBStore(ExecutionStateCache):
         inline_limit: int = DEFAULT_INLINE_LIMIT,
         cache_ttl: timedelta = DEFAULT_CACHE_TTL,
         callback_ttl: timedelta = DEFAULT_CALLBACK_TTL,
+        idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL,
     ) -> None:
         self.tables = tables
         self.client = client if client is not None else aws.client("dynamodb", region)
         self.codec = BodyCodec(objects, payload_uri, inline_limit)
         self.cache_ttl = cache_ttl
         self.callback_ttl = callback_ttl
+        self.idempotency_ttl = idempotency_ttl
         self._states: dict[str, ExecutionState] = {}
         self._snapshots: dict[str, str] = {}
         self._states_lock = threading.Lock()
@@ -502,7 +507,11 @@ class DynamoDBStore(ExecutionStateCache):
         }
 
     def _idempotency_item(self, record: IdempotencyRecord) -> Item:
-        return {**_key(f"IDEMPOTENCY#{record.operation}#{record.token}"), "body": _s(_body(record))}
+        return {
+            **_key(f"IDEMPOTENCY#{record.operation}#{record.token}"),
+            "body": _s(_body(record)),
+            TTL_ATTRIBUTE: _n(_epoch(record.created_at + self.idempotency_ttl)),
+        }
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         meta = self._get(_key(_execution_pk(execution_id)))

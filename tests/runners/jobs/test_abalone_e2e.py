@@ -95,10 +95,13 @@ def test_a_strict_threshold_takes_the_fail_branch(runtime: EmbeddedRuntime, firs
         StartRequest(pipeline_name="AbalonePipeline", parameters={"MseThreshold": "100"}),
     )
     assert record.status == "Failed"
-    assert record.failure_reason == "Execution failed due to MSE > 100.0"
+    assert (
+        record.failure_reason == "Step failure: One or multiple steps failed. Failed steps: AbaloneMSEFail."
+    )
     steps = _steps(runtime, record.execution_id)
-    assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": "False"}
+    assert steps["CheckMSEAbaloneEvaluation"].properties == {"Outcome": False}
     assert "TransformAbaloneBatch" not in steps and steps["AbaloneMSEFail"].status == "Failed"
+    assert steps["AbaloneMSEFail"].failure_reason == "Execution failed due to MSE > 100.0"
 
 
 def test_the_committed_definition_is_what_the_sdk_generates() -> None:

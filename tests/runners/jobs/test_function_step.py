@@ -117,7 +117,7 @@ def test_step_functions_chain_results_and_feed_a_condition(function_run: dict[st
         "BigEnough": "Succeeded",
         "Explode": "Failed",
     }
-    assert steps["BigEnough"].properties == {"Outcome": "True"}  # JsonGet on SumNumbers' results.json
+    assert steps["BigEnough"].properties == {"Outcome": True}  # JsonGet on SumNumbers' results.json
     for name in ("MakeNumbers", "SumNumbers"):
         properties = steps[name].properties
         assert steps[name].metadata == {"TrainingJob": {"Arn": properties["TrainingJobArn"]}}

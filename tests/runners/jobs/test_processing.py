@@ -163,7 +163,7 @@ def test_non_zero_exit_fails_with_the_step_job_and_stderr_tail(
             request("Processing", processing_arguments(code), name="Prep", job_name="prep-1"), job_ctx
         )
     reason = str(failure.value)
-    assert reason.startswith("step Prep (processing job prep-1): AlgorithmError: exit code 3")
+    assert reason.startswith("step Prep (processing job prep-1): ClientError: AlgorithmError: exit code: 3")
     assert "bad row 17" in reason
     assert failure.value.error_code == "AlgorithmError"
     assert failure.value.metadata == {
@@ -177,7 +177,7 @@ def test_failure_file_text_is_the_reason(job_ctx: RunContext, objects: LocalObje
         "code/script.py",
         "open('/opt/ml/output/failure', 'w').write('ValueError: column y is empty')\nraise SystemExit(1)\n",
     )
-    with pytest.raises(AlgorithmError, match="/opt/ml/output/failure: ValueError: column y is empty"):
+    with pytest.raises(AlgorithmError, match="AlgorithmError: ValueError: column y is empty, exit code: 1"):
         ProcessingRunner().run(request("Processing", processing_arguments(code)), job_ctx)
 
 

@@ -19,6 +19,7 @@ from pipelines.api.ops.access import (
 )
 from pipelines.api.ops.context import ExecutionRuntime, Operations
 from pipelines.api.ops.executions import ExecutionOperations
+from pipelines.api.ops.experiments import EXPERIMENT_OPERATIONS, ExperimentOperations
 from pipelines.api.ops.jobs import JOB_APIS, JobSource, job_handlers
 from pipelines.api.ops.pipelines import PipelineExists, PipelineOperations
 from pipelines.api.ops.registry import Publish, registry_handlers
@@ -71,6 +72,8 @@ def sagemaker_handlers(
     handlers: dict[str, Handler] = {name: getattr(pipelines, _snake(name)) for name in PIPELINE_OPERATIONS}
     handlers.update({name: getattr(executions, _snake(name)) for name in EXECUTION_OPERATIONS})
     handlers["Search"] = SearchOperations(ops).search
+    experiments = ExperimentOperations(ops)
+    handlers.update({name: getattr(experiments, _snake(name)) for name in EXPERIMENT_OPERATIONS})
     if jobs is not None:
         handlers.update(job_handlers(ops, jobs))
     if registry is not None:
@@ -82,6 +85,7 @@ __all__ = [
     "ALLOW_EXECUTION_ACTIONS",
     "ALLOW_EXECUTION_PERMISSION",
     "EXECUTION_OPERATIONS",
+    "EXPERIMENT_OPERATIONS",
     "JOB_APIS",
     "PERMISSION_ACTIONS",
     "PIPELINE_OPERATIONS",

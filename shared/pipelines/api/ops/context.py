@@ -96,7 +96,7 @@ class Operations:
         if not name or "/" in name:
             raise ValidationError(f"Invalid pipeline ARN: {arn!r}")
         record: PipelineRecord | None = self.store.get_pipeline(name)
-        if record is None:  # ARNs carry the lower-cased name
+        if record is None:  # older records' ARNs carry the lower-cased name
             page = self.store.list_pipelines(ListQuery(limit=1000, name_prefix=name))
             record = next((p for p in page.items if p.name.lower() == name.lower()), None)
         if record is None or record.arn.lower() != arn.lower():

@@ -23,6 +23,7 @@ from pipelines.api.ops.pipelines import refuse_unsupported
 from pipelines.api.wire import CallContext
 from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound, StartRequest
 from pipelines.errors import ValidationError
+from pipelines.expressions import value_text
 from pipelines.store import ExecutionRecord, SelectiveExecutionConfig, StepRecord
 
 _UNSUPPORTED_START = ("PipelineVersionAlias", "RoleArn")
@@ -30,9 +31,7 @@ _UNSUPPORTED_START = ("PipelineVersionAlias", "RoleArn")
 
 def parameter_value(value: Any) -> str:
     """A coerced parameter as the string the service lists (booleans as ``true``/``false``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return value_text(value)
 
 
 def execution_summary(record: ExecutionRecord) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest
 from pipelines.runners.jobs.errors import (
     AlgorithmError,
@@ -107,7 +108,7 @@ def job_environment(config: Config, overrides: Mapping[str, Any] | None) -> dict
     env = dict(os.environ)
     env.update(AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region, PYTHONUNBUFFERED="1")
     for key, value in (overrides or {}).items():
-        env[str(key)] = "" if value is None else str(value)
+        env[str(key)] = value_text(value)  # as the service renders a non-string value
     return env
 
 
@@ -209,17 +210,19 @@ def _failure_text(workspace: JobWorkspace) -> str:
 
 
 def _algorithm_cause(outcome: ProcessOutcome, failure: str) -> str:
-    parts = ["AlgorithmError:"]
+    """The service's shape: ``ClientError: AlgorithmError: <the failure file>, exit code: N``
+    (the SDK's ``test_step_decorator.py::test_with_user_and_workdir_set_in_the_image_client_error_case``
+    finds ``ClientError: AlgorithmError: RuntimeError('...')`` in the step's FailureReason)."""
     if outcome.exit_code < 0:
-        parts.append(f"the job was killed by signal {-outcome.exit_code}")
+        how = f"the job was killed by signal {-outcome.exit_code}"
     elif outcome.exit_code == 127 and any("not found" in line for line in outcome.stderr_tail):
-        parts.append("the entrypoint command was not found (exit code 127)")
+        how = "the entrypoint command was not found (exit code 127)"
     else:
-        parts.append(f"exit code {outcome.exit_code}")
-    if failure:
-        parts.append(f"; {FAILURE_FILE}: {failure}")
+        how = f"exit code: {outcome.exit_code}"
+    cause = (
+        f"ClientError: AlgorithmError: {failure}, {how}" if failure else f"ClientError: AlgorithmError: {how}"
+    )
     tail = "\n".join(outcome.stderr_tail[-10:]).strip()
-    cause = " ".join(parts)
     return f"{cause}\nstderr tail:\n{tail}" if tail else cause
 
 
