@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ
 
 install: $(STAMP)
 
@@ -58,6 +58,11 @@ rehearse: install
 	$(BIN)/pytest -q -p no:xdist tests/infra/test_cli_synth.py tests/infra/test_layer_imports.py tests/rehearsal
 
 test: lint typecheck unit
+
+# Our equivalents of the SageMaker SDK's own pipeline integration tests, against a real
+# `pipelines serve` (also part of `unit`; see tests/sdk_integ/conftest.py).
+sdk-integ: install
+	$(BIN)/pytest -q -p no:xdist tests/sdk_integ
 
 bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done

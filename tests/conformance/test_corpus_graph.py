@@ -8,13 +8,7 @@ import pytest
 from pipelines.graph import PipelineGraph
 
 from tests.conformance.corpus import CORPUS_FILES, load_corpus
-
-
-def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
-    assert sorted(order) == sorted(graph.steps)
-    position = {name: i for i, name in enumerate(order)}
-    for src, dst, kind in graph.edges():
-        assert position[src] < position[dst], (src, dst, kind)
+from tests.graph.builders import assert_respects_edges
 
 
 # from tests/graph/test_graph_edges.py
@@ -64,7 +58,7 @@ def test_corpus_thirty_nested_conditions_form_a_chain() -> None:
 def test_corpus_orders_respect_every_edge(path: Any) -> None:
     graph = PipelineGraph.from_definition(load_corpus(path.name))
     assert graph.find_cycle() is None
-    _assert_respects_edges(graph, graph.topological_order())
+    assert_respects_edges(graph, graph.topological_order())
 
 
 # from tests/graph/test_graph_order.py

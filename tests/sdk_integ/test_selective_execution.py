@@ -163,7 +163,7 @@ def test_selective_execution_of_function_step_referenced_by_regular_step(
     data_dir: Path,
 ) -> None:
     """SDK: test_selective_execution.py::test_selective_execution_of_function_step_referenced_by_regular_step
-    (its last check reads InstanceCount back with DescribeProcessingJob: issue 13)."""
+    (its last check, InstanceCount read back with DescribeProcessingJob, is not repeated here)."""
 
     @step(name="step1", role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
     def func(var: int) -> tuple[int, int]:

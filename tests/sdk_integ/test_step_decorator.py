@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sagemaker import utils
 from sagemaker.remote_function.core.serialization import CloudpickleSerializer
+from sagemaker.remote_function.errors import RemoteFunctionError
 from sagemaker.s3 import S3Uploader
 from sagemaker.s3_utils import s3_path_join
 from sagemaker.sklearn import SKLearnProcessor
@@ -160,7 +161,7 @@ def test_decorator_step_failed(
     dummy_container_without_error: str,
 ) -> None:
     """SDK: test_step_decorator.py::test_decorator_step_failed (the step fails; the SDK's
-    ``execution.result`` then refuses, which needs DescribeTrainingJob: issue 13)."""
+    ``execution.result`` then refuses: the job is not Completed)."""
 
     @step(role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
     def divide(x: float, y: float) -> float:
@@ -170,7 +171,7 @@ def test_decorator_step_failed(
         name=pipeline_name, steps=[divide(10, 0)], sagemaker_session=sagemaker_session_for_pipeline
     )
     try:
-        _, execution_steps = create_and_execute_pipeline(
+        execution, execution_steps = create_and_execute_pipeline(
             pipeline=pipeline,
             pipeline_name=pipeline_name,
             region_name=region_name,
@@ -181,6 +182,9 @@ def test_decorator_step_failed(
             step_status="Failed",
         )
         assert "ZeroDivisionError" in execution_steps[0]["FailureReason"]
+        step_name = execution_steps[0]["StepName"]
+        with pytest.raises(RemoteFunctionError, match=f"step {step_name} is not in Completed status"):
+            execution.result(step_name)
     finally:
         delete_quietly(pipeline)
 

@@ -83,6 +83,9 @@ class PipelineRecord(Record):
     last_run_at: datetime | None = None
     created_by: dict[str, Any] | None = None
     modified_by: dict[str, Any] | None = None
+    # PipelineVersionAliases: alias -> the version it names. Kept on the pipeline row so moving
+    # an alias between versions is one conditional write.
+    aliases: dict[str, int] = Field(default_factory=dict)
     version: int = 1  # row version for conditional updates
 
 
@@ -377,9 +380,11 @@ class Store(Protocol):
         pipeline: PipelineRecord,
         expected_version: int,
         new_version: PipelineVersionRecord | None = None,
+        changed_version: PipelineVersionRecord | None = None,
     ) -> None:
         """Replace the pipeline row if its ``version`` is still ``expected_version`` (else
-        StaleWrite; RecordNotFound if gone), adding ``new_version`` when the definition changed."""
+        StaleWrite; RecordNotFound if gone), adding ``new_version`` when the definition changed
+        and, in the same write, replacing the existing ``changed_version`` (UpdatePipelineVersion)."""
         ...
 
     def delete_pipeline(self, name: str) -> None:

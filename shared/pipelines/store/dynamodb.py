@@ -256,12 +256,15 @@ class DynamoDBStore(ExecutionStateCache):
         pipeline: PipelineRecord,
         expected_version: int,
         new_version: PipelineVersionRecord | None = None,
+        changed_version: PipelineVersionRecord | None = None,
     ) -> None:
         actions = [
             self._put(self._pipeline_item(pipeline), "v = :expected", {":expected": _n(expected_version)})
         ]
         if new_version is not None:
             actions.append(self._put(self._version_item(new_version), "attribute_not_exists(pk)"))
+        if changed_version is not None:
+            actions.append(self._put(self._version_item(changed_version), "attribute_exists(pk)"))
         try:
             self._transact(actions)
         except StaleWrite:

@@ -133,6 +133,7 @@ class SQLiteStore(ExecutionStateCache):
         pipeline: PipelineRecord,
         expected_version: int,
         new_version: PipelineVersionRecord | None = None,
+        changed_version: PipelineVersionRecord | None = None,
     ) -> None:
         with self._write() as conn:
             row = conn.execute("SELECT version FROM pipelines WHERE name = ?", (pipeline.name,)).fetchone()
@@ -151,6 +152,15 @@ class SQLiteStore(ExecutionStateCache):
                     raise StaleWrite(
                         f"Pipeline {pipeline.name} version {new_version.version_id} exists."
                     ) from exc
+            if changed_version is not None:
+                replaced = conn.execute(
+                    "UPDATE pipeline_versions SET body = ? WHERE pipeline_name = ? AND version_id = ?",
+                    (_body(changed_version), changed_version.pipeline_name, changed_version.version_id),
+                ).rowcount
+                if not replaced:
+                    raise RecordNotFound(
+                        f"Pipeline {pipeline.name} has no version {changed_version.version_id}."
+                    )
 
     @staticmethod
     def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:

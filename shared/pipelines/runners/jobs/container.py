@@ -56,6 +56,10 @@ class JobLabel:
     def reason(self, cause: str) -> str:
         return f"step {self.step_name} ({self.kind} job {self.job_name}): {cause}"
 
+    def note(self, message: str) -> str:
+        """A log line: the log already names the step, and the job once when it starts."""
+        return message
+
     def request_error(self, cause: str) -> JobRequestError:
         return JobRequestError(self.reason(cause), metadata=dict(self.metadata))
 
@@ -178,7 +182,7 @@ def run_job_process(
         ctx.cancel,
         plan=plan,
     )
-    ctx.log(label.reason(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
+    ctx.log(label.note(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
     sandbox_problem = is_sandbox_failure(outcome)
     if sandbox_problem is not None:
         raise SandboxUnavailable(
