@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -50,6 +51,7 @@ from pipelines.store import (
     StepRecord,
     Store,
 )
+from pipelines.tracking import embedded_tracking_uri, read_warnings
 
 EXIT_NOT_SUCCEEDED = 1
 EXIT_INTERRUPTED = 130
@@ -519,12 +521,28 @@ def steps_command(
         record = resolve_execution(runtime.store, execution)
         order = _definition_order(record.definition)
         steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values(), order)
+        tracking = read_warnings(runtime.config.state_dir, record.execution_id)
+        tracked_at = (
+            embedded_tracking_uri(record.mlflow.resource_arn, runtime.config.mlflow, runtime.config.state_dir)
+            if record.mlflow is not None
+            else None
+        )
     if as_json:
-        typer.echo(to_json(execution_json(record, steps)))
+        shown = execution_json(record, steps)
+        shown["TrackingWarnings"] = [asdict(w) for w in tracking]
+        typer.echo(to_json(shown))
         return
     console = _stdout()
     console.print(_progress_line(record))
     console.print(steps_detail_table(steps))
+    if record.mlflow is not None:
+        console.print(
+            f"MLflow: experiment {record.mlflow.experiment_name!r}, run {record.mlflow.run_name!r} at {tracked_at}",
+            markup=False,
+        )
+    for warning in tracking:
+        where = f"step {warning.step_name}: " if warning.step_name else ""
+        console.print(f"warning: {where}{warning.message}", style="yellow", markup=False)
 
 
 # -- callbacks --------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ from pipelines.store.base import (
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
+from pipelines.tracking.destinations import cloud_job_environment
 
 LOG = logging.getLogger(__name__)
 
@@ -392,7 +393,7 @@ class CloudRuntime:
         self._stop_unclaimed(outcome)
         for action in outcome.actions:
             if isinstance(action, RunStep):
-                self._run_step(action)
+                self._run_step(action, outcome.execution)
             elif isinstance(action, StopStep):
                 self._stop_step(action)
             elif isinstance(action, NotifyStopping):
@@ -400,7 +401,7 @@ class CloudRuntime:
             elif isinstance(action, ExecutionFinished):
                 self._release_finish(outcome)
 
-    def _run_step(self, action: RunStep) -> None:
+    def _run_step(self, action: RunStep, execution: ExecutionRecord | None) -> None:
         request = action.request
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
@@ -417,6 +418,9 @@ class CloudRuntime:
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
+                job_environment=cloud_job_environment(
+                    execution.mlflow if execution is not None else None, request.step_type
+                ),
             )
         except (PipelinesError, ValueError) as exc:
             failure = StepFailed(f"The step cannot run in the cloud: {exc}", error_code="ValidationException")
