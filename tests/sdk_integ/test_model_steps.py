@@ -24,7 +24,6 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.pipeline import Pipeline
 
-from tests.sdk_integ.conftest import DUMMY_IMAGE
 from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
 
 
@@ -48,12 +47,22 @@ def model_data(pipeline_session: Any) -> str:
     [("ModelPackageName", "pytorch-register"), ("ModelApprovalStatus", "PendingManualApproval")],
 )
 def test_model_registration_and_creation_properties(
-    pipeline_session: Any, role: str, model_data: str, property_name: str, expected: str
+    pipeline_session: Any,
+    role: str,
+    model_data: str,
+    dummy_container_without_error: str,
+    property_name: str,
+    expected: str,
 ) -> None:
     """SDK: test_model_steps.py::test_pytorch_training_model_registration_and_creation_without_custom_inference
     (ModelPackageName) and ::..._with_custom_inference (ModelApprovalStatus)"""
     pipeline_name = f"my-pipeline-{int(time.time() * 10**7)}"
-    model = Model(image_uri=DUMMY_IMAGE, model_data=model_data, sagemaker_session=pipeline_session, role=role)
+    model = Model(
+        image_uri=dummy_container_without_error,
+        model_data=model_data,
+        sagemaker_session=pipeline_session,
+        role=role,
+    )
     register_args: dict[str, Any] = {
         "content_types": ["*"],
         "response_types": ["application/json"],
