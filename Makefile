@@ -50,10 +50,12 @@ unit: install
 conformance: install
 	$(BIN)/pytest -q -n auto tests/conformance
 
-# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it, the template
-# deployed into moto, every handler run from its built assets on Python 3.12 (tests/rehearsal).
+# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it for every
+# context variant (tests/infra/test_cli_synth.py, test_layer_imports.py: clean synths, handlers
+# importing from their assets, wheels for both architectures), then the template deployed into
+# moto with every handler run from its built assets on Python 3.12 (tests/rehearsal).
 rehearse: install
-	$(BIN)/pytest -q -p no:xdist tests/rehearsal
+	$(BIN)/pytest -q -p no:xdist tests/infra/test_cli_synth.py tests/infra/test_layer_imports.py tests/rehearsal
 
 test: lint typecheck unit
 
