@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard package.json)
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-extras.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
@@ -56,6 +56,11 @@ rehearse: install
 	$(BIN)/pytest -q -p no:xdist tests/rehearsal
 
 test: lint typecheck unit
+
+# Our equivalents of the SageMaker SDK's own pipeline integration tests, against a real
+# `pipelines serve` (also part of `unit`; see tests/sdk_integ/conftest.py).
+sdk-integ: install
+	$(BIN)/pytest -q -p no:xdist tests/sdk_integ
 
 bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done

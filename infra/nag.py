@@ -62,7 +62,12 @@ IAM5_SCOPED: list[tuple[str, str]] = [
     ),
     (
         r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/\*",
-        "Sample pipeline role: per-resource-type SageMaker ARNs; job names are generated per execution.",
+        "Per-resource-type SageMaker ARNs: the sample pipeline role (job names are generated per "
+        "execution) and the api role's model registry (groups and versions are named by users).",
+    ),
+    (
+        r"arn:{partition}:sagemaker:{region}:{account}:[a-z-]+\/pipelines-\*",
+        "The api role reads and stops only the jobs and models pipelines created (the job name prefix).",
     ),
     (
         r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsForSageMaker\*",

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+from pipelines.api.forward import DEFAULT_JOB_PREFIX
 from pipelines.deploy import settings as env
 
 from infra.constructs.api import Api
@@ -21,6 +22,7 @@ from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import core_layer
 from infra.settings import Settings
 
+_JOB_NOUNS = ("ProcessingJob", "TrainingJob", "TransformJob", "HyperParameterTuningJob")
 RULE_ACTIONS = [
     "events:PutRule",
     "events:DeleteRule",
@@ -105,6 +107,7 @@ class PipelinesStack(cdk.Stack):
             self.tables.cache.grant_read_data(fn)
             self.tables.grant_payloads(fn)
             self.engine.grant_start(fn)  # status events are the engine's to publish
+        self._grant_sagemaker_forwarding()
         self._grant_trigger_management()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
         self.sample_role = PipelineExecutionRole(
@@ -151,7 +154,62 @@ class PipelinesStack(cdk.Stack):
         )
         acknowledge_unscoped_actions(
             self.api_function.role,
-            "scheduler:ListSchedules and events:ListRules (the API filters both to its own)",
+            "scheduler:ListSchedules and events:ListRules (the API filters both to its own), and "
+            "SageMaker's List* of jobs, models and the model registry (the API keeps only pipeline jobs)",
+        )
+
+    def _grant_sagemaker_forwarding(self) -> None:
+        """The API forwards job, model and registry calls to SageMaker (pipelines.api.forward):
+        jobs and models only when their names carry the pipeline job prefix."""
+
+        def arns(*resources: tuple[str, str]) -> list[str]:
+            return [self.format_arn(service="sagemaker", resource=r, resource_name=n) for r, n in resources]
+
+        prefix = f"{DEFAULT_JOB_PREFIX}*"
+        kinds = ("processing-job", "training-job", "transform-job", "hyper-parameter-tuning-job")
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PipelineJobsAndModels",
+                actions=[
+                    *(f"sagemaker:{verb}{noun}" for verb in ("Describe", "Stop") for noun in _JOB_NOUNS),
+                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                ],
+                resources=arns(*((kind, prefix) for kind in kinds), ("model", prefix)),
+            )
+        )
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ModelRegistry",
+                actions=[
+                    f"sagemaker:{action}"
+                    for action in (
+                        "CreateModelPackageGroup",
+                        "DescribeModelPackageGroup",
+                        "DeleteModelPackageGroup",
+                        "CreateModelPackage",
+                        "DescribeModelPackage",
+                        "UpdateModelPackage",
+                        "DeleteModelPackage",
+                        "AddTags",
+                    )
+                ],
+                resources=arns(("model-package-group", "*"), ("model-package", "*")),
+            )
+        )
+        # List* of jobs, models and the registry support no resource-level permissions.
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ListJobsModelsAndRegistry",
+                actions=[
+                    *(f"sagemaker:List{noun}s" for noun in _JOB_NOUNS),
+                    "sagemaker:ListModels",
+                    "sagemaker:ListModelPackageGroups",
+                    "sagemaker:ListModelPackages",
+                ],
+                resources=["*"],
+            )
         )
 
     @property

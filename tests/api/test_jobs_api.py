@@ -5,6 +5,7 @@ The server is strict: every response is checked against botocore's output shape.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -216,6 +217,11 @@ def test_logs_serve_each_job_stream(ran: tuple[Served, Any, str, dict[str, str]]
     stream = streams[0]["logStreamName"]
     assert stream.partition("/")[2].startswith("algo-1-")
 
+    first = logs.describe_log_streams(logGroupName=group, limit=1)
+    second = logs.describe_log_streams(logGroupName=group, limit=1, nextToken=first["nextToken"])
+    paged = [s["logStreamName"] for s in first["logStreams"] + second["logStreams"]]
+    assert len(paged) == 2 and "nextToken" not in second and paged == sorted(paged)
+
     events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
     assert [e["message"] for e in events["events"]] == ["alpha line 0", "alpha line 1", "alpha line 2"]
     again = logs.get_log_events(
@@ -264,3 +270,108 @@ def test_sts_answers_with_the_callers_account(served: Served) -> None:
     assert served.client("sts").get_caller_identity()["Account"] == "000000000000"
     identity = served.client("sts", "AKIDREADER").get_caller_identity()
     assert (identity["Account"], identity["Arn"]) == ("111111111111", "arn:aws:iam::111111111111:root")
+
+
+def test_each_request_is_logged_with_its_outcome(served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pipelines.api.requests")
+    sm = served.client("sagemaker")
+    sm.list_pipelines()
+    with pytest.raises(ClientError):
+        sm.describe_processing_job(ProcessingJobName="missing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipelines.api.requests"]
+    assert any(line.startswith("POST sagemaker SageMaker.ListPipelines 200 ") for line in lines), lines
+    assert any(
+        line.startswith("POST sagemaker SageMaker.DescribeProcessingJob 400 ") for line in lines
+    ), lines
+    assert all(line.endswith(" ms") for line in lines)
+
+
+SCORE = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--size', type=float)\nprint(f'objective: {p.parse_args().size}')\n"
+
+
+def tuning(name: str) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Type": "Tuning",
+        "Arguments": {
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Grid",
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "objective"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 2},
+                "ParameterRanges": {
+                    "IntegerParameterRanges": [
+                        {"Name": "size", "MinValue": "1", "MaxValue": "3", "ScalingType": "Auto"}
+                    ]
+                },
+                "TrainingJobEarlyStoppingType": "Off",
+            },
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": {
+                    "sagemaker_program": '"score.py"',
+                    "sagemaker_submit_directory": '"s3://jobs-api/code/sourcedir.tar.gz"',
+                },
+                "AlgorithmSpecification": {
+                    "TrainingImage": IMAGE,
+                    "TrainingInputMode": "File",
+                    "MetricDefinitions": [{"Name": "objective", "Regex": r"objective: ([0-9\.]+)"}],
+                },
+                "RoleArn": ROLE,
+                "OutputDataConfig": {"S3OutputPath": "s3://jobs-api/tuning"},
+                "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            },
+        },
+    }
+
+
+def test_a_tuning_job_and_its_trials(served: Served) -> None:
+    import io
+    import tarfile
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("score.py")
+        info.size = len(SCORE.encode())
+        tar.addfile(info, io.BytesIO(SCORE.encode()))
+    s3 = served.client("s3")
+    s3.create_bucket(Bucket="jobs-api")
+    s3.put_object(Bucket="jobs-api", Key="code/sourcedir.tar.gz", Body=archive.getvalue())
+    sm, arn = run(served, "tuned", definition(tuning("Tune")))
+    assert wait_for(lambda: finished(sm, arn), timeout=120) == "Succeeded"
+    name = job_names(sm, arn)["Tune"]
+
+    (summary,) = sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    assert summary["HyperParameterTuningJobName"].lower() == name and summary["Strategy"] == "Grid"
+    described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["BestTrainingJob"]["TunedHyperParameters"] == {"size": "3"}
+    assert described["TrainingJobStatusCounters"]["Completed"] == 3
+
+    best_first = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue", MaxResults=2
+    )
+    values = [
+        s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in best_first["TrainingJobSummaries"]
+    ]
+    assert values == [3.0, 2.0] and best_first["NextToken"]
+    rest = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        SortBy="FinalObjectiveMetricValue",
+        MaxResults=2,
+        NextToken=best_first["NextToken"],
+    )
+    assert [
+        s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in rest["TrainingJobSummaries"]
+    ] == [1.0]
+    trial = best_first["TrainingJobSummaries"][0]["TrainingJobName"]
+    assert (
+        sm.describe_training_job(TrainingJobName=trial)["TuningJobArn"]
+        == described["HyperParameterTuningJobArn"]
+    )
+    assert sm.list_training_jobs()["TrainingJobSummaries"] == []  # trials are the tuning job's
+    assert (
+        sm.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name, StatusEquals="Failed"
+        )["TrainingJobSummaries"]
+        == []
+    )

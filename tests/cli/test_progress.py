@@ -48,6 +48,14 @@ def test_format_duration() -> None:
 def test_step_notes() -> None:
     assert step_note(step("A", "Failed", failure_reason="boom\n  twice")) == "boom twice"
     assert step_note(step("A", "Failed", failure_reason="x" * 200)).endswith("…")
+    assert step_note(step("A", "Failed", failure_reason="x" * 200), width=None) == "x" * 200
+    job_failure = (
+        "step A (processing job pipelines-abc-A-xyz-0): input 'code': no objects found under s3://b/k"
+    )
+    assert (
+        step_note(step("A", "Failed", failure_reason=job_failure))
+        == "input 'code': no objects found under s3://b/k"
+    )
     waiting = step("A", step_type="Callback", waiting_for_callback=True, callback_token="26vcYbeWsZ")
     assert step_note(waiting) == "waiting for callback 26vcYbeWsZ"
     cached = step("A", "Succeeded", cache_hit_source_arn="arn:...:pipeline/p/execution/oldoldoldold")

@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pipelines.definition import check_definition
 from pipelines.graph import PipelineGraph
 
 from tests.conformance.corpus import CORPUS_FILES, load_corpus
-
-
-def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
-    assert sorted(order) == sorted(graph.steps)
-    position = {name: i for i, name in enumerate(order)}
-    for src, dst, kind in graph.edges():
-        assert position[src] < position[dst], (src, dst, kind)
+from tests.graph.builders import assert_respects_edges
 
 
 # from tests/graph/test_graph_edges.py
@@ -64,7 +59,7 @@ def test_corpus_thirty_nested_conditions_form_a_chain() -> None:
 def test_corpus_orders_respect_every_edge(path: Any) -> None:
     graph = PipelineGraph.from_definition(load_corpus(path.name))
     assert graph.find_cycle() is None
-    _assert_respects_edges(graph, graph.topological_order())
+    assert_respects_edges(graph, graph.topological_order())
 
 
 # from tests/graph/test_graph_order.py
@@ -91,3 +86,13 @@ def test_corpus_abalone_order_and_closures() -> None:
         "AbaloneCreateModel-RepackModel-0",
         "AbaloneCreateModel-CreateModel",
     }
+
+
+# from tests/graph/test_graph_from_validation.py
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:60])
+def test_corpus_validator_graph_matches_the_graph_built_alone(path: Any) -> None:
+    report = check_definition(path.read_text())
+    assert report.graph is not None
+    alone = PipelineGraph.from_definition(load_corpus(path.name))
+    assert sorted(report.graph.edges()) == sorted(alone.edges())
+    assert list(report.graph.steps) == list(alone.steps)

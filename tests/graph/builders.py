@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.definition.models import PipelineDefinition
+from pipelines.graph import PipelineGraph
 
 
 def step(
@@ -45,3 +46,11 @@ def condition(
 
 def definition(*steps: dict[str, Any]) -> PipelineDefinition:
     return PipelineDefinition.model_validate({"Version": "2020-12-01", "Steps": list(steps)})
+
+
+def assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
+    """``order`` lists every step once and puts each edge's source before its target."""
+    assert sorted(order) == sorted(graph.steps)
+    position = {name: i for i, name in enumerate(order)}
+    for src, dst, kind in graph.edges():
+        assert position[src] < position[dst], (src, dst, kind)

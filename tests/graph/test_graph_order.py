@@ -13,14 +13,7 @@ from hypothesis import strategies as st
 from pipelines.errors import ValidationError
 from pipelines.graph import CycleError, PipelineGraph
 
-from .builders import condition, definition, step
-
-
-def _assert_respects_edges(graph: PipelineGraph, order: list[str]) -> None:
-    assert sorted(order) == sorted(graph.steps)
-    position = {name: i for i, name in enumerate(order)}
-    for src, dst, kind in graph.edges():
-        assert position[src] < position[dst], (src, dst, kind)
+from .builders import assert_respects_edges, condition, definition, step
 
 
 def test_ties_break_by_definition_order() -> None:
@@ -84,7 +77,7 @@ def random_dags(draw: st.DrawFn) -> list[dict[str, Any]]:
 def test_topological_order_respects_every_edge(steps: list[dict[str, Any]]) -> None:
     graph = PipelineGraph.from_definition(definition(*steps))
     order = graph.topological_order()
-    _assert_respects_edges(graph, order)
+    assert_respects_edges(graph, order)
     assert graph.find_cycle() is None
     for name in graph.steps:
         down = graph.downstream_closure([name])

@@ -142,6 +142,18 @@ def test_step_runner_role_only_assumes_pipeline_roles_and_reports(template: Temp
     assert "lambda:InvokeFunction" in actions
 
 
+def test_api_reaches_only_pipeline_jobs_and_models_and_the_registry(template: Template) -> None:
+    statements = _policy_statements(template, "ApiFunctionServiceRole")
+    [jobs] = [s for s in statements if "sagemaker:DescribeProcessingJob" in _actions(s)]
+    assert "sagemaker:StopTrainingJob" in _actions(jobs) and "sagemaker:DescribeModel" in _actions(jobs)
+    resources = json.dumps(jobs["Resource"])
+    assert resources.count("/pipelines-*") == 5 and '"*"' not in resources
+    [registry] = [s for s in statements if "sagemaker:UpdateModelPackage" in _actions(s)]
+    assert "model-package-group/*" in json.dumps(registry["Resource"])
+    [lists] = [s for s in statements if "sagemaker:ListProcessingJobs" in _actions(s)]
+    assert all(a.startswith("sagemaker:List") for a in _actions(lists))
+
+
 def test_engine_can_start_only_our_two_state_machines(template: Template) -> None:
     statements = _policy_statements(template, "EngineEngineFunctionServiceRole")
     [start] = [s for s in statements if _actions(s) == ["states:StartExecution"]]

@@ -36,6 +36,8 @@ from botocore.config import Config as BotoConfig
 from sagemaker import Session
 from sagemaker.workflow.pipeline_context import PipelineSession
 
+from tests.sdk_integ.helpers import DUMMY_INPUT
+
 REGION = "us-west-2"  # the SDK integ tests' DEFAULT_REGION
 SERVER_REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -207,6 +209,16 @@ def smclient(sagemaker_session: Session) -> Any:
 @pytest.fixture(scope="session")
 def dummy_container_without_error() -> str:
     return DUMMY_IMAGE
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stand-ins for the SDK's ``tests/data/dummy_script.py`` (prints a line) and
+    ``dummy_input.txt`` (see ``helpers.DUMMY_INPUT``)."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
+    (root / "dummy_input.txt").write_text(DUMMY_INPUT)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import contextlib
 import re
 from typing import Any
 
-import cloudpickle
 from botocore.exceptions import WaiterError
 from sagemaker.workflow.pipeline import Pipeline, _PipelineExecution
 from sagemaker.workflow.selective_execution_config import SelectiveExecutionConfig
@@ -33,17 +32,9 @@ def delete_quietly(pipeline: Pipeline) -> None:
 
 
 def step_result(execution: _PipelineExecution, step_name: str) -> Any:
-    """A ``@step`` function's return value, from where ``execution.result()`` reads it: the
-    pickled payload under ``<S3OutputPath>`` (``<s3 root>/<pipeline>/<execution id>/<step>/
-    results``) of the step's training job. ``execution.result()`` itself first calls
-    DescribeTrainingJob, which ``pipelines serve`` does not answer yet (issue 13)."""
-    session = execution.sagemaker_session
-    execution_id = execution.arn.split("/")[-1]
-    definition = execution.describe()
-    pipeline_name = definition["PipelineArn"].split("/")[-1]
-    key = f"{session.default_bucket_prefix}/{pipeline_name}/{execution_id}/{step_name}/results/payload.pkl"
-    body = session.boto_session.client("s3").get_object(Bucket=session.default_bucket(), Key=key)["Body"]
-    return cloudpickle.loads(body.read())
+    """A ``@step`` function's return value, as the SDK's test reads it: ``execution.result()``
+    (DescribeTrainingJob for the output path, then the pickled payload from S3)."""
+    return execution.result(step_name)
 
 
 def create_and_execute_pipeline(

@@ -21,7 +21,7 @@ from sagemaker.workflow.selective_execution_config import SelectiveExecutionConf
 from sagemaker.workflow.step_outputs import get_step
 from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import DUMMY_INPUT, create_and_execute_pipeline, delete_quietly
+from tests.sdk_integ.helpers import create_and_execute_pipeline, delete_quietly
 
 INSTANCE_TYPE = "ml.m5.large"
 
@@ -29,15 +29,6 @@ INSTANCE_TYPE = "ml.m5.large"
 @pytest.fixture
 def pipeline_name() -> str:
     return utils.unique_name_from_base("Selective-Pipeline")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SDK's ``tests/data/dummy_script.py`` (prints a line) and ``dummy_input.txt``."""
-    root = tmp_path_factory.mktemp("selective_data")
-    (root / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
-    (root / "dummy_input.txt").write_text(DUMMY_INPUT)
-    return root
 
 
 def _run_twice(
@@ -163,7 +154,7 @@ def test_selective_execution_of_function_step_referenced_by_regular_step(
     data_dir: Path,
 ) -> None:
     """SDK: test_selective_execution.py::test_selective_execution_of_function_step_referenced_by_regular_step
-    (its last check reads InstanceCount back with DescribeProcessingJob: issue 13)."""
+    (its last check, InstanceCount read back with DescribeProcessingJob, is not repeated here)."""
 
     @step(name="step1", role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
     def func(var: int) -> tuple[int, int]:

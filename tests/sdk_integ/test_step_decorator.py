@@ -12,11 +12,13 @@ integrity check; a condition on function results, its Fail branch never listed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sagemaker import utils
 from sagemaker.remote_function.core.serialization import CloudpickleSerializer
+from sagemaker.remote_function.errors import RemoteFunctionError
 from sagemaker.s3 import S3Uploader
 from sagemaker.s3_utils import s3_path_join
 from sagemaker.sklearn import SKLearnProcessor
@@ -37,14 +39,6 @@ INSTANCE_TYPE = "ml.m5.large"
 @pytest.fixture
 def pipeline_name() -> str:
     return utils.unique_name_from_base("Decorated-Step-Pipeline")
-
-
-@pytest.fixture(scope="module")
-def dummy_script(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """What the SDK's ``tests/data/dummy_script.py`` does: print a line."""
-    path = tmp_path_factory.mktemp("data") / "dummy_script.py"
-    path.write_text('print("This is the print output from dummy_script.py.")\n')
-    return str(path)
 
 
 def test_step_decorator_with_pipeline_parameters(
@@ -91,7 +85,7 @@ def test_passing_different_pipeline_variables_to_function(
     region_name: str,
     dummy_container_without_error: str,
     sklearn_latest_version: str,
-    dummy_script: str,
+    data_dir: Path,
 ) -> None:
     """SDK: test_step_decorator.py::test_passing_different_pipeline_variables_to_function"""
     param_a = ParameterInteger(name="param_a", default_value=2)
@@ -109,7 +103,7 @@ def test_passing_different_pipeline_variables_to_function(
             sagemaker_session=sagemaker_session_for_pipeline,
             base_job_name="test-sklearn",
         ),
-        code=dummy_script,
+        code=str(data_dir / "dummy_script.py"),
     )
 
     @step(role=role, instance_type=INSTANCE_TYPE, image_uri=dummy_container_without_error)
@@ -160,7 +154,7 @@ def test_decorator_step_failed(
     dummy_container_without_error: str,
 ) -> None:
     """SDK: test_step_decorator.py::test_decorator_step_failed (the step fails; the SDK's
-    ``execution.result`` then refuses, which needs DescribeTrainingJob: issue 13)."""
+    ``execution.result`` then refuses: the job is not Completed)."""
 
     @step(role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
     def divide(x: float, y: float) -> float:
@@ -170,7 +164,7 @@ def test_decorator_step_failed(
         name=pipeline_name, steps=[divide(10, 0)], sagemaker_session=sagemaker_session_for_pipeline
     )
     try:
-        _, execution_steps = create_and_execute_pipeline(
+        execution, execution_steps = create_and_execute_pipeline(
             pipeline=pipeline,
             pipeline_name=pipeline_name,
             region_name=region_name,
@@ -181,6 +175,9 @@ def test_decorator_step_failed(
             step_status="Failed",
         )
         assert "ZeroDivisionError" in execution_steps[0]["FailureReason"]
+        step_name = execution_steps[0]["StepName"]
+        with pytest.raises(RemoteFunctionError, match=f"step {step_name} is not in Completed status"):
+            execution.result(step_name)
     finally:
         delete_quietly(pipeline)
 

@@ -101,7 +101,7 @@ class JobLogs:
     def streams(self, group: str) -> list[LogStream]:
         """Every job of the group's kind that has written a log, oldest first."""
         found = []
-        for job in self.jobs.list(LOG_GROUPS[group]):
+        for job in self.jobs.of_kind(LOG_GROUPS[group]):
             path = self.log_path(job.name)
             if path.is_file():
                 created = job.describe.get("CreationTime")

@@ -24,9 +24,10 @@ share a file, nothing outside the object root is read, written, listed, named or
 multipart state is addressed only by the ids this server made (``uuid4().hex``).
 
 moto is still needed at run time here, for its protocol layer only (routing, parsing, XML
-serialisation driven by botocore's model): writing and maintaining a rest-xml codec by hand
-would be more code to get wrong than the pinned dependency, which the embedded runtime alone
-uses (the cloud API serves no S3).
+serialisation driven by botocore's model; no moto backend holds any state). It stays a run-time
+dependency of ``pipelines serve`` as a whole, since the Scheduler, RAM and STS subsets use the
+same layer (:mod:`pipelines.api.rest`), so a hand-written rest-xml codec for S3 alone would add
+code to get wrong without dropping the dependency.
 """
 
 from __future__ import annotations

@@ -137,17 +137,29 @@ def make_wsgi_app(services: Services) -> WsgiApp:
         )
         name = choose_service(services, request, credential)
         head = request.method == "HEAD"
+
+        def finish(response: HttpResponse, *, head: bool) -> Iterable[bytes]:
+            request_log.info(
+                "%s %s %s %d %.1f ms",
+                request.method,
+                name,
+                request.headers.get("X-Amz-Target") or request.path,
+                response.status,
+                (time.monotonic() - started) * 1000,
+            )
+            return _respond(start_response, response, head=head)
+
         headers = {name.lower(): value for name, value in request.headers.items()}
         try:
             if request.method == "OPTIONS":
                 cors = services.guard.preflight(headers)
-                return _respond(start_response, HttpResponse(200, cors, b""), head=True)
+                return finish(HttpResponse(200, cors, b""), head=True)
             cors = services.guard.check(request.method, headers)
         except Refused as refused:
             error = ServiceError(
                 "AccessDenied" if name == "s3" else "AccessDeniedException", refused.message, 403
             )
-            return _respond(start_response, _refusal(services, name, request, error, request_id), head=head)
+            return finish(_refusal(services, name, request, error, request_id), head=head)
         request.max_content_length = (
             DEFAULT_MAX_S3_BODY_BYTES if name == "s3" else DEFAULT_MAX_JSON_BODY_BYTES
         )
@@ -155,9 +167,7 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             body = request.get_data(cache=False)
         except RequestEntityTooLarge:
             too_large = RequestTooLarge(f"the request body exceeds {request.max_content_length} bytes")
-            return _respond(
-                start_response, _refusal(services, name, request, too_large, request_id), head=head
-            )
+            return finish(_refusal(services, name, request, too_large, request_id), head=head)
         signed = SignedRequest(
             method=request.method,
             raw_path=request.raw_path,
@@ -174,16 +184,8 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             region = credential.region if credential and credential.region else services.region
             context = CallContext(account_id=account, region=region, request_id=request_id)
             response = _dispatch(services, name, request, body, context)
-        request_log.info(
-            "%s %s %s %d %.1f ms",
-            request.method,
-            name,
-            request.headers.get("X-Amz-Target") or request.path,
-            response.status,
-            (time.monotonic() - started) * 1000,
-        )
         response.headers.update(cors)
-        return _respond(start_response, response, head=head)
+        return finish(response, head=head)
 
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Annotated
 
@@ -18,6 +19,14 @@ from pipelines.errors import PipelinesError
 # importing the server's protocol layer; tests/cli checks they match.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_THREADS = 8
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 @app.command("serve")
@@ -28,7 +37,16 @@ def serve_command(
     strict: Annotated[
         bool, typer.Option(help="Fail responses that drift from botocore's output shapes (development).")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            help="info: one line per request (method, service, operation, status, time); "
+            "warning: problems only; debug: everything.",
+        ),
+    ] = LogLevel.info,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Same as --log-level debug.")] = False,
     allow_unauthenticated: Annotated[
         bool,
         typer.Option(
@@ -37,19 +55,22 @@ def serve_command(
             "the port acts as the owner).",
         ),
     ] = False,
-    threads: Annotated[int, typer.Option(min=1, max=256, help="Worker threads serving requests.")] = 8,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="Worker threads serving requests.")
+    ] = DEFAULT_THREADS,
 ) -> None:
-    """Serve the SageMaker pipeline API (plus Scheduler, RAM and S3 subsets) on one port.
+    """Serve the SageMaker pipeline API (plus Scheduler, RAM, S3, CloudWatch Logs and STS
+    subsets) on one port.
 
     Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SCHEDULER,
-    AWS_ENDPOINT_URL_RAM and AWS_ENDPOINT_URL_S3 = http://HOST:PORT. Without secret keys in
-    [accounts] it is single-user and listens on loopback only (see the README's Security model).
+    AWS_ENDPOINT_URL_RAM, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS and
+    AWS_ENDPOINT_URL_STS = http://HOST:PORT. Without secret keys in [accounts] it is single-user
+    and listens on loopback only (see the README's Security model).
     """
     from pipelines.api.embedded import build_embedded_api
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s"
-    )
+    level = logging.DEBUG if verbose else getattr(logging, log_level.value.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     console = Console(stderr=True)
     try:
         api = build_embedded_api(load_config(config), strict_shapes=strict)

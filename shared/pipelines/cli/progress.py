@@ -65,11 +65,24 @@ def format_duration(start: datetime | None, end: datetime | None, now: datetime 
     return f"{hours}h{minutes:02d}m"
 
 
-def step_note(step: StepRecord) -> str:
-    """The one thing worth knowing about a step beyond its status."""
+def failure_cause(step_name: str, reason: str) -> str:
+    """A step's FailureReason without the ``step <name> (<kind> job <job name>): `` lead a job
+    failure carries: the table already shows the step, and the cause is what must fit."""
+    text = " ".join(reason.split())
+    lead = f"step {step_name} ("
+    if text.startswith(lead):
+        closing = text.find("): ", len(lead))
+        if closing != -1:
+            return text[closing + 3 :]
+    return text
+
+
+def step_note(step: StepRecord, width: int | None = REASON_WIDTH) -> str:
+    """The one thing worth knowing about a step beyond its status (a failure's cause cut to
+    ``width`` characters for the live table; ``None``: whole, for tables that wrap)."""
     if step.failure_reason:
-        reason = " ".join(step.failure_reason.split())
-        return reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
+        reason = failure_cause(step.step_name, step.failure_reason)
+        return reason if width is None or len(reason) <= width else reason[: width - 1] + "…"
     if step.cache_hit_source_arn:
         return f"cache hit from {step.cache_hit_source_arn.rsplit('/', 1)[-1]}"
     if step.selective_source_arn:

@@ -94,7 +94,7 @@ def steps_detail_table(steps: Sequence[StepRecord]) -> Table:
             str(step.attempt) if step.attempt else "-",
             local_time(started, "%H:%M:%S") if started else "",
             format_duration(step.started_at, step.ended_at),
-            step_note(step) or step.job_name or "",
+            step_note(step, width=None) or step.job_name or "",
         )
     return table
 

@@ -1,7 +1,8 @@
 """The services of one cloud Lambda container, wired once from the stack's environment.
 
-The API and trigger Lambdas run the same operations as ``pipelines serve``; only their
-dependencies differ: the DynamoDB store (large bodies offloaded to the payload bucket), S3
+The API and trigger Lambdas run the same operations as ``pipelines serve``, except that job,
+model and registry operations are forwarded to SageMaker (:mod:`pipelines.api.forward`); only
+their dependencies differ: the DynamoDB store (large bodies offloaded to the payload bucket), S3
 objects, the cloud execution runtime (engine decisions carried out by the state machines and
 the engine Lambda), RAM shares kept in the state table, schedules on EventBridge Scheduler and
 rules on EventBridge. Deleting a pipeline deletes its schedules, removes it from rule targets
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines import aws
+from pipelines.api.forward import forwarded_handlers
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ops.context import ExecutionRuntime
 from pipelines.api.ram import ResourceShares
@@ -47,10 +49,19 @@ class CloudServices:
     shares: ResourceShares
     scheduler: CloudScheduler | None
     rules: EventRuleTriggers | None
+    sagemaker: Any = None  # the api Lambda's own SageMaker client (forwarded job/model/registry calls)
+    sts: Any = None
+
+    def account_id(self) -> str:
+        """The deployment's account: whose jobs, models and registry the forwarded calls reach."""
+        return str(self.sts.get_caller_identity()["Account"])
 
     def endpoint(self) -> CloudEndpoint:
+        handlers = sagemaker_handlers(self.operations)
+        if self.sagemaker is not None:  # jobs, models and the registry: SageMaker's own
+            handlers.update(forwarded_handlers(self.sagemaker, self.account_id()))
         return CloudEndpoint(
-            sagemaker=JsonService("sagemaker", sagemaker_handlers(self.operations)),
+            sagemaker=JsonService("sagemaker", handlers),
             region=self.settings.region,
             events=JsonService("events", self.rules.handlers()) if self.rules is not None else None,
             scheduler=RestService("scheduler", scheduler_handlers(self.scheduler))
@@ -110,7 +121,9 @@ def build_cloud_services(
         )
         operations.on_pipeline_deleted.append(rules.delete_targets_for_pipeline)
     operations.on_pipeline_deleted.append(shares.forget_resource)
-    return CloudServices(settings, store, objects, operations, shares, scheduler, rules)
+    return CloudServices(
+        settings, store, objects, operations, shares, scheduler, rules, make("sagemaker"), make("sts")
+    )
 
 
 def _required(value: str | None, name: str) -> str:

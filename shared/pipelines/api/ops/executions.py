@@ -8,8 +8,10 @@ the ARN while the execution progresses, as on the service.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from pipelines.api.ops import versions
 from pipelines.api.ops.access import authorize
 from pipelines.api.ops.context import (
     Operations,
@@ -19,14 +21,17 @@ from pipelines.api.ops.context import (
     parallelism,
     user_context,
 )
-from pipelines.api.ops.pipelines import refuse_unsupported
 from pipelines.api.wire import CallContext
 from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound, StartRequest
 from pipelines.errors import ValidationError
 from pipelines.expressions import value_text
-from pipelines.store import ExecutionRecord, SelectiveExecutionConfig, StepRecord
+from pipelines.store import ExecutionRecord, ListQuery, PipelineRecord, SelectiveExecutionConfig, StepRecord
 
-_UNSUPPORTED_START = ("PipelineVersionAlias", "RoleArn")
+# botocore's documentation of StartPipelineExecution.RoleArn: it is for pipelines AWS manages.
+ROLE_ARN_REFUSED = (
+    "You can't specify RoleArn when you start an execution of a pipeline that you create, "
+    "because its executions use the pipeline's role."
+)
 
 
 def parameter_value(value: Any) -> str:
@@ -109,13 +114,19 @@ def step_entry(step: StepRecord) -> dict[str, Any]:
     return entry
 
 
+def _aliases(pipeline: PipelineRecord | None, execution: ExecutionRecord) -> list[str] | None:
+    return None if pipeline is None else versions.aliases_of(pipeline, execution.pipeline_version_id)
+
+
 class ExecutionOperations:
     def __init__(self, ops: Operations) -> None:
         self.ops = ops
 
     def start_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params, _UNSUPPORTED_START)
+        if "RoleArn" in params:
+            raise ValidationError(ROLE_ARN_REFUSED)
         pipeline = self.ops.pipeline(params["PipelineName"], ctx, "StartPipelineExecution")
+        version_id = versions.requested_version(pipeline, params)
         names = [p["Name"] for p in params.get("PipelineParameters", [])]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -132,7 +143,7 @@ class ExecutionOperations:
                 source_execution_arn=source, selected_steps=[s["StepName"] for s in config["SelectedSteps"]]
             )
         request = StartRequest(
-            pipeline_name=pipeline.name,
+            pipeline_name=pipeline.arn,  # the ARN: names are per account, the engine's account may differ
             parameters={p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])},
             parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
             selective=selective,
@@ -141,7 +152,7 @@ class ExecutionOperations:
             client_request_token=params.get("ClientRequestToken"),
             created_by=caller_user_context(ctx),
             # an older version runs that version's definition (the engine refuses unknown ones)
-            pipeline_version_id=params.get("PipelineVersionId"),
+            pipeline_version_id=version_id,
             mlflow_experiment_name=params.get("MlflowExperimentName"),
         )
         execution = self.ops.runtime.start(request)
@@ -149,17 +160,45 @@ class ExecutionOperations:
 
     def describe_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.execution(params["PipelineExecutionArn"], ctx, "DescribePipelineExecution")
-        # MLflowConfig is Describe's alone: Search's PipelineExecution entity has no such member
-        return {**execution_description(record), "MLflowConfig": mlflow_config(record)}
+        pipeline = self.ops.store.get_pipeline(record.pipeline_arn)
+        # MLflowConfig, the version's aliases and the role are Describe's alone: Search's
+        # PipelineExecution entity has no such members
+        return {
+            **execution_description(record),
+            "MLflowConfig": mlflow_config(record),
+            "PipelineVersionAliases": _aliases(pipeline, record),
+            "RoleArn": pipeline.role_arn if pipeline is not None else None,
+        }
 
     def list_pipeline_executions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params)
         pipeline = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineExecutions")
-        page = self.ops.store.list_executions(pipeline.name, list_query(params))
+        if "PipelineVersionAlias" not in params:
+            page = self.ops.store.list_executions(pipeline.arn, list_query(params))
+            items, token = page.items, page.next_token
+        else:  # the executions of the version the alias names now
+            version_id = versions.requested_version(pipeline, params)
+            everything = self._all_executions(pipeline.arn, list_query(params))
+            items, token = page_of(
+                [e for e in everything if e.pipeline_version_id == version_id],
+                params,
+                f"ListPipelineExecutions:{pipeline.name}:{params['PipelineVersionAlias']}",
+            )
         return {
-            "PipelineExecutionSummaries": [execution_summary(e) for e in page.items],
-            "NextToken": page.next_token,
+            "PipelineExecutionSummaries": [
+                {**execution_summary(e), "PipelineVersionAliases": _aliases(pipeline, e)} for e in items
+            ],
+            "NextToken": token,
         }
+
+    def _all_executions(self, pipeline_arn: str, query: ListQuery) -> list[ExecutionRecord]:
+        found: list[ExecutionRecord] = []
+        token: str | None = None
+        while True:
+            page = self.ops.store.list_executions(pipeline_arn, replace(query, limit=1000, next_token=token))
+            found.extend(page.items)
+            token = page.next_token
+            if token is None:
+                return found
 
     def list_pipeline_execution_steps(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         if "PipelineExecutionArn" not in params:  # optional in the model, required by the service

@@ -44,7 +44,7 @@ class JobSource(Protocol):
 
     def get(self, kind: str, name: str) -> JobRecordView | None: ...
 
-    def list(self, kind: str, *, parent: str | None = None) -> list[Any]: ...
+    def of_kind(self, kind: str, *, parent: str | None = None) -> list[Any]: ...
 
     def request_stop(self, kind: str, name: str) -> JobRecordView | None: ...
 
@@ -160,7 +160,7 @@ class JobOperations:
             contains = (params.get("NameContains") or "").lower()
             status = params.get("StatusEquals")
             summaries = []
-            for record in self.jobs.list(api.kind):
+            for record in self.jobs.of_kind(api.kind):
                 if not _owned(record, api.noun, ctx) or (api.kind == "TrainingJob" and record.parent):
                     continue  # a tuning job's trials are listed by ListTrainingJobsForHyperParameterTuningJob
                 describe = record.describe
@@ -212,7 +212,7 @@ class JobOperations:
         if not summaries:  # still running: the trials recorded so far
             summaries = [
                 _trial_summary(trial.describe, tuning.name)
-                for trial in self.jobs.list("TrainingJob", parent=tuning.name)
+                for trial in self.jobs.of_kind("TrainingJob", parent=tuning.name)
             ]
         status = params.get("StatusEquals")
         if status:

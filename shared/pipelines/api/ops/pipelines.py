@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from pipelines.api.ops import versions
 from pipelines.api.ops.access import owner_of
 from pipelines.api.ops.context import Operations, list_query, page_of, parallelism, user_context
 from pipelines.api.wire import CallContext
@@ -16,8 +17,6 @@ from pipelines.store import ListQuery, PipelineRecord, PipelineVersionRecord, Re
 
 MAX_TAGS = 50
 _UPDATE_ATTEMPTS = 10
-# Members the model has that this implementation cannot honour: refused, never ignored.
-_UNSUPPORTED = ("PipelineVersionAliases", "PipelineVersionAlias", "ManagedBy")
 
 
 class PipelineExists(ValidationError):
@@ -28,12 +27,6 @@ class PipelineExists(ValidationError):
             "Pipeline names must be unique within an AWS account and region. "
             f"Pipeline with name ({name}) already exists."
         )
-
-
-def refuse_unsupported(params: dict[str, Any], members: tuple[str, ...] = _UNSUPPORTED) -> None:
-    for member in members:
-        if member in params:
-            raise ValidationError(f"{member} is not supported by this implementation of SageMaker Pipelines")
 
 
 class PipelineOperations:
@@ -78,7 +71,6 @@ class PipelineOperations:
 
     # -- operations -------------------------------------------------------------------------
     def create_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params)
         return self.ops.idempotent("CreatePipeline", params, ctx, lambda: self._create(params, ctx))
 
     def _create(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -100,9 +92,10 @@ class PipelineOperations:
             modified_at=now,
             created_by={},
             modified_by={},
+            aliases=versions.assign({}, params.get("PipelineVersionAliases", []), 1),
         )
         version = PipelineVersionRecord(
-            pipeline_name=name, version_id=1, definition=definition, created_at=now
+            pipeline_name=name, pipeline_arn=record.arn, version_id=1, definition=definition, created_at=now
         )
         try:
             self.ops.store.create_pipeline(record, version)
@@ -111,7 +104,6 @@ class PipelineOperations:
         return {"PipelineArn": record.arn}
 
     def update_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params)
         definition = self.definition_text(params, required=False)
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.ops.pipeline(params["PipelineName"], ctx, "UpdatePipeline")
@@ -131,12 +123,19 @@ class PipelineOperations:
                 changes.update(definition=definition, latest_version_id=version_id)
                 new_version = PipelineVersionRecord(
                     pipeline_name=current.name,
+                    pipeline_arn=current.arn,
                     version_id=version_id,
                     definition=definition,
                     created_at=now,
                     display_name=params.get("PipelineDisplayName"),
                     description=params.get("PipelineDescription"),
                     created_by={},
+                )
+            if "PipelineVersionAliases" in params:  # they name the version this update leaves current
+                changes["aliases"] = versions.assign(
+                    current.aliases,
+                    params["PipelineVersionAliases"],
+                    changes.get("latest_version_id", current.latest_version_id),
                 )
             updated = current.model_copy(update=changes)
             try:
@@ -151,21 +150,20 @@ class PipelineOperations:
 
     def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
-        self.ops.store.delete_pipeline(record.name)
+        self.ops.store.delete_pipeline(record.arn)
         for hook in self.ops.on_pipeline_deleted:
             hook(record.arn)
         return {"PipelineArn": record.arn}
 
     def describe_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params)
         record = self.ops.pipeline(params["PipelineName"], ctx, "DescribePipeline")
         result = self.describe_record(record)
         if record.last_run_at is None:
-            newest = self.ops.store.list_executions(record.name, ListQuery(limit=1)).items
+            newest = self.ops.store.list_executions(record.arn, ListQuery(limit=1)).items
             result["LastRunTime"] = newest[0].created_at if newest else None
-        version_id = params.get("PipelineVersionId")
+        version_id = versions.requested_version(record, params)
         if version_id is not None:
-            version = self.ops.store.get_pipeline_version(record.name, version_id)
+            version = self.ops.store.get_pipeline_version(record.arn, version_id)
             if version is None:
                 raise ResourceNotFound(f"Pipeline version {version_id} of {record.arn} does not exist.")
             result.update(
@@ -173,6 +171,9 @@ class PipelineOperations:
                 PipelineVersionDisplayName=version.display_name,
                 PipelineVersionDescription=version.description,
             )
+        result["PipelineVersionAliases"] = versions.aliases_of(
+            record, record.latest_version_id if version_id is None else version_id
+        )
         return result
 
     @staticmethod
@@ -189,10 +190,11 @@ class PipelineOperations:
         }
 
     def list_pipelines(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        refuse_unsupported(params)
         base = list_query(
             params, sort_by=params.get("SortBy", "CreationTime"), name_prefix=params.get("PipelineNamePrefix")
         )
+        if params.get("ManagedBy") == "AWS":  # no pipeline here is managed by AWS
+            return {"PipelineSummaries": []}
         summaries: list[dict[str, Any]] = []
         token = base.next_token
         # Other accounts' pipelines share the store: keep fetching until the page is full.
@@ -211,8 +213,8 @@ class PipelineOperations:
 
     def list_pipeline_versions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineVersions")
-        page = self.ops.store.list_pipeline_versions(record.name, list_query(params))
-        executions = self.ops.store.list_executions(record.name, ListQuery(limit=1000))
+        page = self.ops.store.list_pipeline_versions(record.arn, list_query(params))
+        executions = self.ops.store.list_executions(record.arn, ListQuery(limit=1000))
         last_run: dict[int, str] = {}
         for execution in executions.items:  # newest first: keep the first seen per version
             if execution.pipeline_version_id is not None:
@@ -226,11 +228,47 @@ class PipelineOperations:
                     "PipelineVersionDescription": v.description,
                     "PipelineVersionDisplayName": v.display_name,
                     "LastExecutionPipelineExecutionArn": last_run.get(v.version_id),
+                    "PipelineVersionAliases": versions.aliases_of(record, v.version_id),
                 }
                 for v in page.items
             ],
             "NextToken": page.next_token,
         }
+
+    def update_pipeline_version(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """A version's display name and description, and its aliases (Add moves an alias here;
+        Remove takes off aliases this version has)."""
+        version_id = int(params["PipelineVersionId"])
+        operations = params.get("PipelineVersionAliasOperations", {})
+        for _ in range(_UPDATE_ATTEMPTS):
+            current = self.ops.pipeline(params["PipelineArn"], ctx, "UpdatePipelineVersion")
+            version = self.ops.store.get_pipeline_version(current.arn, version_id)
+            if version is None:
+                raise ResourceNotFound(f"Pipeline version {version_id} of {current.arn} does not exist.")
+            aliases = versions.remove(current.aliases, operations.get("Remove", []), version_id)
+            aliases = versions.assign(aliases, operations.get("Add", []), version_id)
+            changed_version = None
+            if "PipelineVersionDisplayName" in params or "PipelineVersionDescription" in params:
+                changed_version = version.model_copy(
+                    update={
+                        "display_name": params.get("PipelineVersionDisplayName", version.display_name),
+                        "description": params.get("PipelineVersionDescription", version.description),
+                    }
+                )
+            updated = current.model_copy(
+                update={
+                    "aliases": aliases,
+                    "modified_at": self.ops.clock.now(),
+                    "modified_by": {},
+                    "version": current.version + 1,
+                }
+            )
+            try:
+                self.ops.store.update_pipeline(updated, current.version, changed_version=changed_version)
+            except StaleWrite:
+                continue
+            return {"PipelineArn": current.arn, "PipelineVersionId": version_id}
+        raise StaleWrite(f"Pipeline {params['PipelineArn']} is being updated concurrently; try again.")
 
     # -- tags (the SDK's upsert reads and adds pipeline tags) --------------------------------------
     def _tagged(self, arn: str, ctx: CallContext, action: str) -> PipelineRecord:

@@ -87,18 +87,36 @@ def _prepare_workspace(argv: list[str]) -> None:
         )
 
 
+def _sdk_modules() -> tuple[Any, Any]:
+    """The SDK's ``s3`` and ``invoke_function`` modules: SDK v2 has them under ``sagemaker``,
+    SDK v3 under ``sagemaker.core``. A function pickled by one must be run by the same major
+    version, so the interpreter the image maps to needs the SDK the pipeline was built with."""
+    import importlib
+
+    problems = []
+    for s3_module, invoke_module in (
+        ("sagemaker.s3", "sagemaker.remote_function.invoke_function"),  # SDK v2
+        ("sagemaker.core.s3", "sagemaker.core.remote_function.invoke_function"),  # SDK v3
+    ):
+        try:
+            return importlib.import_module(s3_module), importlib.import_module(invoke_module)
+        except ImportError as exc:
+            problems.append(f"{invoke_module}: {exc}")
+    message = (
+        f"the interpreter {sys.executable} cannot import the SageMaker Python SDK's remote-function "
+        f"driver ({'; '.join(problems)}); map the @step image to an interpreter that has the SDK the "
+        "pipeline was built with, in the config's [images] table"
+    )
+    Path("/opt/ml/output/failure").write_text(message)
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
 def main(argv: list[str]) -> None:
-    try:
-        from sagemaker import s3
-        from sagemaker.remote_function import invoke_function
-    except ImportError as exc:
-        message = f"the interpreter {sys.executable} cannot import the SageMaker Python SDK: {exc}"
-        Path("/opt/ml/output/failure").write_text(message)
-        print(message, file=sys.stderr)
-        sys.exit(1)
-    s3.S3Downloader.read_bytes = staticmethod(read_bytes)  # type: ignore[method-assign]
-    s3.S3Uploader.upload_bytes = staticmethod(upload_bytes)  # type: ignore[method-assign]
-    s3.S3Uploader.upload_string_as_file_body = staticmethod(upload_string_as_file_body)  # type: ignore[method-assign,assignment]
+    s3, invoke_function = _sdk_modules()
+    s3.S3Downloader.read_bytes = staticmethod(read_bytes)
+    s3.S3Uploader.upload_bytes = staticmethod(upload_bytes)
+    s3.S3Uploader.upload_string_as_file_body = staticmethod(upload_string_as_file_body)
     invoke_function._get_sagemaker_session = lambda region: None
     if "--run_in_context" in argv:
         index = argv.index("--run_in_context")

@@ -56,6 +56,10 @@ class JobLabel:
     def reason(self, cause: str) -> str:
         return f"step {self.step_name} ({self.kind} job {self.job_name}): {cause}"
 
+    def note(self, message: str) -> str:
+        """A log line: the log already names the step, and the job once when it starts."""
+        return message
+
     def request_error(self, cause: str) -> JobRequestError:
         return JobRequestError(self.reason(cause), metadata=dict(self.metadata))
 
@@ -102,11 +106,15 @@ class JobWorkspace:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def job_environment(config: Config, overrides: Mapping[str, Any] | None) -> dict[str, str]:
+def job_environment(
+    config: Config, overrides: Mapping[str, Any] | None, runtime: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The host's environment (so interpreters and tools work), the region as the container has
-    it, then the request's Environment."""
+    it, the runtime's variables for this attempt (RunContext.environment: MLflow's), then the
+    request's Environment, which wins."""
     env = dict(os.environ)
     env.update(AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region, PYTHONUNBUFFERED="1")
+    env.update(runtime or {})
     for key, value in (overrides or {}).items():
         env[str(key)] = value_text(value)  # as the service renders a non-string value
     return env
@@ -178,7 +186,7 @@ def run_job_process(
         ctx.cancel,
         plan=plan,
     )
-    ctx.log(label.reason(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
+    ctx.log(label.note(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
     sandbox_problem = is_sandbox_failure(outcome)
     if sandbox_problem is not None:
         raise SandboxUnavailable(

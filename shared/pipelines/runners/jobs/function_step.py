@@ -13,7 +13,11 @@ integrity check and the resolution of ``--property_references``.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
+import importlib.metadata
+import shlex
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from pipelines.definition.models import Step
 from pipelines.objects.base import split_uri
 from pipelines.runners.jobs.channels import copy_object, join_uri
 from pipelines.runners.jobs.container import as_list
+from pipelines.runners.jobs.images import resolve_interpreter
 from pipelines.runners.jobs.training_job import TrainingJob
 
 BOOTSTRAP_CHANNEL = "sagemaker_remote_function_bootstrap"
@@ -31,6 +36,27 @@ OBJECTS_IN = "/opt/ml/input/remote_function/objects"
 OBJECTS_OUT = "/opt/ml/output/remote_function/objects"
 DRIVER = Path(__file__).with_name("_remote_function_driver.py")
 _PAYLOAD_FILES = ("payload.pkl", "metadata.json")
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+@functools.lru_cache(maxsize=16)
+def sdk_version(argv: tuple[str, ...]) -> str | None:
+    """The ``sagemaker`` distribution version an interpreter has (None: not installed). The
+    host's own is read directly; another interpreter is asked once per process."""
+    if argv == (sys.executable,):
+        try:
+            return importlib.metadata.version("sagemaker")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    probe = "import importlib.metadata as m\ntry: print(m.version('sagemaker'))\nexcept m.PackageNotFoundError: pass"
+    try:
+        done = subprocess.run([*argv, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
 
 
 def parse_driver_arguments(arguments: list[Any]) -> dict[str, Any]:
@@ -61,15 +87,30 @@ class FunctionStepProgram:
         return bool(entrypoint) and str(entrypoint[-1]) == DRIVER_SCRIPT
 
     def check(self, step: Step, config: Config) -> str | None:
+        """The function was pickled by one SDK major version and only that version's driver can
+        run it: the interpreter the image maps to must have it (``validate --config`` warns)."""
         arguments = step.arguments if isinstance(step.arguments, Mapping) else {}
         algorithm = arguments.get("AlgorithmSpecification") or {}
         image = algorithm.get("TrainingImage") if isinstance(algorithm, Mapping) else None
-        mapped = isinstance(image, str) and config.image_command(image) is not None
-        if not mapped and importlib.util.find_spec("sagemaker") is None:
+        interpreter = resolve_interpreter(config, image if isinstance(image, str) else None)
+        container_arguments = algorithm.get("ContainerArguments") if isinstance(algorithm, Mapping) else None
+        built_with = parse_driver_arguments(list(container_arguments or [])).get(
+            "client_sagemaker_pysdk_version"
+        )
+        installed = sdk_version(interpreter.argv)
+        where = f"the interpreter {shlex.join(interpreter.argv)} ({interpreter.source}) for image {image}"
+        if installed is None:
             return (
                 f"step {step.name}: a @step function runs with the SageMaker Python SDK's remote-function "
-                f"driver, but the host's Python has no 'sagemaker' package (pip install sagemaker), and the "
-                f"config maps no interpreter for image {image}"
+                f"driver, but {where} has no 'sagemaker' package"
+                + (f" (the pipeline was built with sagemaker {built_with})" if built_with else "")
+                + "; install it there or map the image to an interpreter that has it in the config's [images] table"
+            )
+        if built_with and _major(built_with) != _major(installed):
+            return (
+                f"step {step.name}: the @step function was built with sagemaker {built_with}, but {where} has "
+                f"sagemaker {installed}; a function runs only under the SDK major version that pickled it: "
+                f"map the image to an interpreter with sagemaker {_major(built_with)}.x in the config's [images] table"
             )
         return None
 
@@ -89,7 +130,7 @@ class FunctionStepProgram:
         )
         (job.workspace.ml / "output" / "remote_function" / "objects").mkdir(parents=True, exist_ok=True)
         job.workspace.scratch.mkdir(parents=True, exist_ok=True)
-        job.ctx.log(job.label.reason(f"running the @step function of {options['pipeline_step_name']}"))
+        job.ctx.log(job.label.note(f"running the @step function of {options['pipeline_step_name']}"))
         return [*job.interpreter.argv, str(DRIVER), *container_arguments], "/opt/ml/.workdir"
 
     def _stage_objects(self, job: TrainingJob, options: Mapping[str, Any]) -> None:

@@ -40,7 +40,7 @@ class NotebookProgram:
             raise job.label.request_error("a NotebookJob needs Environment.SM_INPUT_NOTEBOOK_NAME")
         job.env.setdefault("SM_EXECUTION_INPUT_PATH", f"/opt/ml/input/data/{INPUT_CHANNEL}")
         job.env.setdefault("SM_OUTPUT_NOTEBOOK_NAME", f"{job.request.job_name}.ipynb")
-        job.ctx.log(job.label.reason(f"running notebook {job.env['SM_INPUT_NOTEBOOK_NAME']} headless"))
+        job.ctx.log(job.label.note(f"running notebook {job.env['SM_INPUT_NOTEBOOK_NAME']} headless"))
         return [*job.interpreter.argv, str(DRIVER)], f"/opt/ml/input/data/{INPUT_CHANNEL}"
 
     def finish(self, job: TrainingJob) -> None:

@@ -72,7 +72,7 @@ class ProcessingRunner:
         app = as_mapping(arguments.get("AppSpecification"), what=label.reason("AppSpecification"))
         image = _literal_str(app.get("ImageUri"))
         interpreter = resolve_interpreter(config, image)
-        ctx.log(label.reason(f"interpreter: {interpreter.describe(image)}"))
+        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
 
         workspace = JobWorkspace.create(config, request.job_name)
         try:
@@ -92,7 +92,9 @@ class ProcessingRunner:
             else:
                 argv = entrypoint_command(interpreter, entrypoint, container_args)
             env = interpreter.path_env(
-                job_environment(config, as_mapping(arguments.get("Environment"), what="Environment"))
+                job_environment(
+                    config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
+                )
             )
             workspace.scratch.mkdir(parents=True, exist_ok=True)
             times.start()
@@ -111,7 +113,7 @@ class ProcessingRunner:
             )
             for folder, uri in outputs:
                 uploaded = upload_folder(ctx.objects, folder, uri)
-                ctx.log(label.reason(f"uploaded {len(uploaded)} file(s) from {folder.name} to {uri}"))
+                ctx.log(label.note(f"uploaded {len(uploaded)} file(s) from {folder.name} to {uri}"))
             times.end()
         finally:
             workspace.discard()
@@ -143,7 +145,7 @@ class ProcessingRunner:
             destination = workspace.host_path(str(s3.get("LocalPath", "")), what=what)
             destination.mkdir(parents=True, exist_ok=True)
             if item.get("AppManaged") is True:
-                ctx.log(what + ": AppManaged is true, so the job reads it itself; nothing copied")
+                ctx.log(f"input {name!r}: AppManaged is true, so the job reads it itself; nothing copied")
                 continue
             mode = s3.get("S3InputMode", "File")
             if mode != "File":
@@ -161,7 +163,9 @@ class ProcessingRunner:
                 destination,
                 what=what,
             )
-            ctx.log(f"{what}: {len(fetched)} object(s) from {s3.get('S3Uri')} -> {s3.get('LocalPath')}")
+            ctx.log(
+                f"input {name!r}: {len(fetched)} object(s) from {s3.get('S3Uri')} -> {s3.get('LocalPath')}"
+            )
 
     def _output_specs(
         self, arguments: Mapping[str, Any], workspace: JobWorkspace, label: JobLabel, ctx: RunContext
@@ -180,9 +184,11 @@ class ProcessingRunner:
             if not s3:
                 raise label.request_error(f"output {name!r} has no S3Output")
             if s3.get("S3UploadMode") == "Continuous":
-                ctx.log(f"{what}: S3UploadMode Continuous is uploaded at the end of the job locally")
+                ctx.log(f"output {name!r}: S3UploadMode Continuous is uploaded at the end of the job locally")
             if item.get("AppManaged") is True:
-                ctx.log(f"{what}: AppManaged is true, so the job uploads it itself; nothing uploaded")
+                ctx.log(
+                    f"output {name!r}: AppManaged is true, so the job uploads it itself; nothing uploaded"
+                )
                 continue
             specs.append((workspace.host_path(str(s3.get("LocalPath", "")), what=what), str(s3.get("S3Uri"))))
         return specs
@@ -200,7 +206,7 @@ class ProcessingRunner:
         instance_type = str(cluster.get("InstanceType", "local"))
         count = cluster.get("InstanceCount", 1)
         if isinstance(count, int) and count > 1:
-            ctx.log(label.reason(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
+            ctx.log(label.note(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
         write_json(
             workspace.ml / "config" / "processingjobconfig.json",
             {**arguments, "ProcessingJobName": request.job_name},

@@ -72,6 +72,16 @@ class JobRecord:
     stop_requested: bool = False
 
 
+@contextmanager
+def _connection(path: Path) -> Iterator[Any]:
+    """A state-database connection whose commits skip the fsync (WAL ``synchronous=NORMAL``):
+    a job record is a report of what ran, and a power cut losing its last update loses nothing
+    the engine's own (fully synced) records do not hold."""
+    with connection(path) as conn:
+        conn.execute("PRAGMA synchronous=NORMAL")
+        yield conn
+
+
 class JobRecords:
     """Thread- and process-safe: each call opens its own connection (SQLite WAL)."""
 
@@ -97,7 +107,7 @@ class JobRecords:
         prefix = JOB_KINDS[kind].prefix
         name = str(describe[f"{prefix}Name"])
         status = str(describe[f"{prefix}Status"])
-        with connection(self.database_path) as conn, transaction(conn):
+        with _connection(self.database_path) as conn, transaction(conn):
             conn.execute(
                 "INSERT INTO jobs (kind, name_key, name, status, created_at, parent, execution_arn, step_name, record) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name_key) DO UPDATE SET "
@@ -120,20 +130,31 @@ class JobRecords:
 
     def get(self, kind: str, name: str) -> JobRecord | None:
         """A job by name; names are matched case-insensitively, as job ARNs carry them lower-cased."""
-        with connection(self.database_path) as conn:
+        with _connection(self.database_path) as conn:
             row = conn.execute(
                 "SELECT * FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()
         return None if row is None else _record(row)
 
-    def list(self, kind: str, *, parent: str | None = None) -> list[JobRecord]:
+    def of_kind(self, kind: str, *, parent: str | None = None) -> list[JobRecord]:
         """Every job of a kind (or every trial of one tuning job), oldest first."""
         query = "SELECT * FROM jobs WHERE kind = ?"
         args: tuple[Any, ...] = (kind,)
         if parent is not None:
             query += " AND parent = ?"
             args += (parent.lower(),)
-        with connection(self.database_path) as conn:
+        with _connection(self.database_path) as conn:
+            rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
+        return [_record(row) for row in rows]
+
+    def for_execution(self, execution_arn: str, step_name: str | None = None) -> list[JobRecord]:
+        """The jobs an execution ran (every attempt, tuning trials included), oldest first."""
+        query = "SELECT * FROM jobs WHERE execution_arn = ?"
+        args: tuple[Any, ...] = (execution_arn,)
+        if step_name is not None:
+            query += " AND step_name = ?"
+            args += (step_name,)
+        with _connection(self.database_path) as conn:
             rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
         return [_record(row) for row in rows]
 
@@ -141,7 +162,7 @@ class JobRecords:
         """Mark a running job to be stopped and show it Stopping; the record after the change,
         or the unchanged record if the job had already ended (None if there is no such job)."""
         prefix = JOB_KINDS[kind].prefix
-        with connection(self.database_path) as conn, transaction(conn):
+        with _connection(self.database_path) as conn, transaction(conn):
             row = conn.execute(
                 "SELECT * FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()
@@ -163,7 +184,7 @@ class JobRecords:
         )
 
     def stop_requested(self, kind: str, name: str) -> bool:
-        with connection(self.database_path) as conn:
+        with _connection(self.database_path) as conn:
             row = conn.execute(
                 "SELECT stop_requested FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()

@@ -127,12 +127,14 @@ class TrainingRunner:
         )
         image = algorithm.get("TrainingImage") if isinstance(algorithm.get("TrainingImage"), str) else None
         interpreter = resolve_interpreter(config, image)
-        ctx.log(label.reason(f"interpreter: {interpreter.describe(image)}"))
+        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
         metrics = MetricCollector(algorithm.get("MetricDefinitions"), what=label.reason("MetricDefinitions"))
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
         env = interpreter.path_env(
-            job_environment(config, as_mapping(arguments.get("Environment"), what="Environment"))
+            job_environment(
+                config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
+            )
         )
         job = TrainingJob(request, ctx, label, workspace, arguments, interpreter, image, env)
         try:
@@ -186,7 +188,7 @@ class TrainingRunner:
         resources = as_mapping(arguments.get("ResourceConfig"), what=label.reason("ResourceConfig"))
         count = resources.get("InstanceCount", 1)
         if isinstance(count, int) and count > 1:
-            job.ctx.log(label.reason(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
+            job.ctx.log(label.note(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
         default_mode = job.algorithm.get("TrainingInputMode", "File")
         input_config: dict[str, dict[str, Any]] = {}
         for number, channel in enumerate(as_list(arguments.get("InputDataConfig"), what="InputDataConfig")):
@@ -210,7 +212,7 @@ class TrainingRunner:
                     f"channel {name!r} uses Pipe input mode, which is not supported locally; use File or FastFile"
                 )
             if mode == "FastFile":
-                job.ctx.log(f"{what}: FastFile input mode runs as File locally")
+                job.ctx.log(f"channel {name!r}: FastFile input mode runs as File locally")
             data_type = str(s3.get("S3DataType", "S3Prefix"))
             if data_type == "AugmentedManifestFile":
                 raise label.request_error(
@@ -218,7 +220,7 @@ class TrainingRunner:
                 )
             uri = str(s3.get("S3Uri"))
             fetched = fetch_input(job.ctx.objects, uri, data_type, ml / "input" / "data" / name, what=what)
-            job.ctx.log(f"{what}: {len(fetched)} object(s) from {uri}")
+            job.ctx.log(f"channel {name!r}: {len(fetched)} object(s) from {uri}")
             job.channels[name] = uri
             entry: dict[str, Any] = {
                 "TrainingInputMode": mode,
@@ -251,7 +253,7 @@ class TrainingRunner:
         uri = str(checkpoint["S3Uri"])
         if job.ctx.objects.list(uri):
             fetch_input(job.ctx.objects, uri, "S3Prefix", local, what=job.label.reason("checkpoints"))
-            job.ctx.log(job.label.reason(f"restored checkpoints from {uri}"))
+            job.ctx.log(job.label.note(f"restored checkpoints from {uri}"))
 
     # -- the command ---------------------------------------------------------------------------
 
@@ -296,7 +298,7 @@ class TrainingRunner:
             return run
         if not job.ctx.config.install_requirements:
             job.ctx.log(
-                job.label.reason(
+                job.label.note(
                     "requirements.txt in the submit directory is not installed "
                     "(set install_requirements = true in the config to install it)"
                 )
@@ -399,7 +401,7 @@ class TrainingRunner:
             model_uri = join_uri(prefix, "model.tar.gz")
             objects.put(model_uri, tar_gz_folder(ml / "model"))
         objects.put(join_uri(prefix, "output.tar.gz"), tar_gz_folder(ml / "output" / "data"))
-        job.ctx.log(job.label.reason(f"model artifacts: {model_uri}"))
+        job.ctx.log(job.label.note(f"model artifacts: {model_uri}"))
         for config_name, default_local in (
             ("TensorBoardOutputConfig", "/opt/ml/output/tensorboard"),
             ("DebugHookConfig", "/opt/ml/output/tensors"),
@@ -473,7 +475,8 @@ def check_training_request(
             if program.matches(entrypoint):
                 return program.check(step, config) if step is not None else None
         return None
-    hyperparameters = arguments.get("HyperParameters")
+    # a Training request's HyperParameters, or a tuning TrainingJobDefinition's static ones
+    hyperparameters = arguments.get("HyperParameters") or arguments.get("StaticHyperParameters")
     if isinstance(hyperparameters, Mapping) and "sagemaker_program" in hyperparameters:
         return None
     image = algorithm.get("TrainingImage")

@@ -99,7 +99,7 @@ class TransformRunner:
         model, container = self._model_container(arguments, label, config)
         image = container.get("Image") if isinstance(container.get("Image"), str) else None
         interpreter = resolve_interpreter(config, image)
-        ctx.log(label.reason(f"interpreter: {interpreter.describe(image)}"))
+        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
         try:
@@ -111,7 +111,9 @@ class TransformRunner:
             )
             spec_path = workspace.ml / "transform" / "spec.json"
             write_json(spec_path, spec)
-            env = job_environment(config, as_mapping(container.get("Environment"), what="model Environment"))
+            env = job_environment(
+                config, as_mapping(container.get("Environment"), what="model Environment"), ctx.environment
+            )
             env.update(
                 {
                     str(k): str(v)
@@ -142,7 +144,7 @@ class TransformRunner:
             for relative, _path in inputs:
                 uri = join_uri(output_path, f"{relative}.out")
                 upload_file(ctx.objects, workspace.ml / "transform" / "output" / f"{relative}.out", uri)
-            ctx.log(label.reason(f"wrote {len(inputs)} output object(s) under {output_path}"))
+            ctx.log(label.note(f"wrote {len(inputs)} output object(s) under {output_path}"))
             times.end()
         finally:
             workspace.discard()
@@ -249,7 +251,7 @@ class TransformRunner:
             what=label.reason("TransformInput"),
             gunzip=transform_input.get("CompressionType") == "Gzip",
         )
-        ctx.log(label.reason(f"{len(fetched)} input object(s) from {uri}"))
+        ctx.log(label.note(f"{len(fetched)} input object(s) from {uri}"))
         return [(f.relative, f.path) for f in fetched]
 
     def _worker_spec(
@@ -270,7 +272,7 @@ class TransformRunner:
         strategy = arguments.get("BatchStrategy")
         if strategy is None:
             strategy = "MultiRecord"
-            ctx.log(label.reason("BatchStrategy not set: using MultiRecord"))
+            ctx.log(label.note("BatchStrategy not set: using MultiRecord"))
         if strategy not in BATCH_STRATEGIES:
             raise label.request_error(
                 f"BatchStrategy {strategy!r} is not one of {', '.join(BATCH_STRATEGIES)}"

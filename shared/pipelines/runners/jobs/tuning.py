@@ -186,9 +186,7 @@ class TuningRunner:
         parallel = max(1, int(limits.get("MaxParallelTrainingJobs", 1)))
         trials = self._plan(request.job_name, tuning, max_jobs, label, ctx)
         ctx.log(
-            label.reason(
-                f"{len(trials)} training job(s), {parallel} at a time, objective {goal} {metric_name}"
-            )
+            label.note(f"{len(trials)} training job(s), {parallel} at a time, objective {goal} {metric_name}")
         )
         times = describe.JobTimes()
         times.start()
@@ -264,9 +262,9 @@ class TuningRunner:
             combos = space.grid()[:max_jobs] if max_jobs else space.grid()
         else:
             if strategy != "Random":
-                ctx.log(label.reason(f"strategy {strategy} has no local implementation: sampling at random"))
+                ctx.log(label.note(f"strategy {strategy} has no local implementation: sampling at random"))
             if tuning.get("TrainingJobEarlyStoppingType", "Off") != "Off":
-                ctx.log(label.reason("training job early stopping is not applied locally"))
+                ctx.log(label.note("training job early stopping is not applied locally"))
             seed = tuning.get("RandomSeed")
             rng = random.Random(seed if isinstance(seed, int) else job_name)
             combos = [space.sample(rng) for _ in range(max_jobs)]

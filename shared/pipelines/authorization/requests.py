@@ -1,0 +1,91 @@
+"""What one SageMaker call asks IAM: actions, resource ARNs and condition keys.
+
+Action names are the Service Authorization Reference's (``sagemaker:<Operation>``, including
+``sagemaker:UpdatePipelineVersion``). Resources are ``pipeline`` ARNs
+(``arn:<partition>:sagemaker:<region>:<account>:pipeline/<name>``) and ``pipeline-execution``
+ARNs (the same plus ``/execution/<id>``); List/Search-style calls and callbacks are on ``*``.
+Context values are lists of strings (IAM's wire form); numeric keys are compared as numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+PASSED_TO_SERVICE = "sagemaker.amazonaws.com"
+PIPELINE_VERSION_KEY = "sagemaker:PipelineVersionId"
+
+# Operations whose resource is the pipeline; those on one of its executions; the rest are on "*".
+PIPELINE_ACTIONS = frozenset(
+    {
+        "CreatePipeline",
+        "UpdatePipeline",
+        "UpdatePipelineVersion",
+        "DeletePipeline",
+        "DescribePipeline",
+        "ListPipelineVersions",
+        "ListPipelineExecutions",
+        "StartPipelineExecution",
+        "ListTags",
+        "AddTags",
+        "DeleteTags",
+    }
+)
+EXECUTION_ACTIONS = frozenset(
+    {
+        "DescribePipelineExecution",
+        "ListPipelineExecutionSteps",
+        "StopPipelineExecution",
+        "RetryPipelineExecution",
+        "UpdatePipelineExecution",
+        "DescribePipelineDefinitionForExecution",
+        "ListPipelineParametersForExecution",
+    }
+)
+# The operations whose SAR entry carries sagemaker:PipelineVersionId.
+VERSIONED_ACTIONS = frozenset({"StartPipelineExecution", "UpdatePipelineVersion"})
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """One IAM question: may the principal perform ``action`` on ``resource`` in ``context``?"""
+
+    action: str
+    resource: str
+    context: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    @classmethod
+    def of(
+        cls, action: str, resource: str, context: Mapping[str, Iterable[str]] | None = None
+    ) -> AccessRequest:
+        items = sorted((key, tuple(str(v) for v in values)) for key, values in (context or {}).items())
+        return cls(action, resource, tuple(items))
+
+    def context_dict(self) -> dict[str, list[str]]:
+        return {key: list(values) for key, values in self.context}
+
+
+def sagemaker_action(operation: str) -> str:
+    return f"sagemaker:{operation}"
+
+
+def resource_tag_context(tags: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:
+    """``aws:ResourceTag/<k>`` and ``sagemaker:ResourceTag/<k>`` for an existing resource's tags."""
+    context: dict[str, list[str]] = {}
+    for tag in tags:
+        for prefix in ("aws", "sagemaker"):
+            context[f"{prefix}:ResourceTag/{tag['Key']}"] = [tag.get("Value", "")]
+    return context
+
+
+def request_tag_context(tags: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:
+    """``aws:RequestTag/<k>`` and ``aws:TagKeys`` for tags a request sets."""
+    tags = list(tags)
+    context: dict[str, list[str]] = {f"aws:RequestTag/{t['Key']}": [t.get("Value", "")] for t in tags}
+    context["aws:TagKeys"] = [t["Key"] for t in tags]
+    return context
+
+
+def pass_role_request(role_arn: str) -> AccessRequest:
+    """``iam:PassRole`` on the pipeline role, passed to SageMaker (the key IAM sets for it)."""
+    return AccessRequest.of("iam:PassRole", role_arn, {"iam:PassedToService": [PASSED_TO_SERVICE]})
