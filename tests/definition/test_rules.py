@@ -1034,7 +1034,9 @@ def test_an_unknown_key_in_a_for_each_arguments_is_reported_not_a_crash() -> Non
     for_each["Arguments"]["0ForEachBody"] = {"Get": "Steps.Nope.Outcome"}
     report = check(json.dumps(definition).encode())
     assert report.definition is not None
-    assert any(p.path[-1:] == ("0ForEachBody",) or "0ForEachBody" in p.path for p in report.errors + report.warnings)
+    assert any(
+        p.path[-1:] == ("0ForEachBody",) or "0ForEachBody" in p.path for p in report.errors + report.warnings
+    )
 
 
 def test_the_validator_accepts_exactly_the_triggers_the_engine_carries_out() -> None:
