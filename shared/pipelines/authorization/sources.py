@@ -18,6 +18,24 @@ from urllib.parse import unquote
 from pipelines.api.errors import AccessDenied
 from pipelines.authorization.principals import Principal
 
+# The IAM actions IamPolicySource calls (the stack grants exactly these to the api Lambda).
+POLICY_READ_ACTIONS = (
+    "GetUser",
+    "GetRole",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListUserPolicies",
+    "GetUserPolicy",
+    "ListAttachedUserPolicies",
+    "ListGroupsForUser",
+    "ListGroupPolicies",
+    "GetGroupPolicy",
+    "ListAttachedGroupPolicies",
+    "ListRolePolicies",
+    "GetRolePolicy",
+    "ListAttachedRolePolicies",
+)
+
 
 class UnknownPrincipal(AccessDenied):
     """The caller's user or role does not exist in this account's IAM."""
