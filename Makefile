@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ
+.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml $(wildcard package.json)
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-extras.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
@@ -50,10 +50,12 @@ unit: install
 conformance: install
 	$(BIN)/pytest -q -n auto tests/conformance
 
-# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it, the template
-# deployed into moto, every handler run from its built assets on Python 3.12 (tests/rehearsal).
+# The deploy rehearsal alone (also part of `unit`): `cdk synth` as a user runs it for every
+# context variant (tests/infra/test_cli_synth.py, test_layer_imports.py: clean synths, handlers
+# importing from their assets, wheels for both architectures), then the template deployed into
+# moto with every handler run from its built assets on Python 3.12 (tests/rehearsal).
 rehearse: install
-	$(BIN)/pytest -q -p no:xdist tests/rehearsal
+	$(BIN)/pytest -q -p no:xdist tests/infra/test_cli_synth.py tests/infra/test_layer_imports.py tests/rehearsal
 
 test: lint typecheck unit
 
@@ -61,6 +63,15 @@ test: lint typecheck unit
 # `pipelines serve` (also part of `unit`; see tests/sdk_integ/conftest.py).
 sdk-integ: install
 	$(BIN)/pytest -q -p no:xdist tests/sdk_integ
+
+# The SDK's *own* workflow test files (not on PyPI), unchanged, from a checkout of
+# aws/sagemaker-python-sdk's v2 line, with tests/sdk_integ/upstream_plugin.py standing in for
+# the AWS account (a served endpoint, the role, the bucket, the ECR image). Not run by CI.
+SDK_TESTS ?= tests/integ/sagemaker/workflow/test_fail_steps.py tests/integ/sagemaker/workflow/test_pipeline_var_behaviors.py
+sdk-integ-upstream: install
+	@test -n "$(SDK_SRC)" || { echo "usage: make sdk-integ-upstream SDK_SRC=<sagemaker-python-sdk checkout> [SDK_TESTS=...]"; exit 2; }
+	cd "$(SDK_SRC)" && PYTHONPATH="$(CURDIR)/tests/sdk_integ" "$(CURDIR)/$(BIN)/pytest" \
+		-p upstream_plugin -p no:cacheprovider -o addopts= -q $(SDK_TESTS)
 
 bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done

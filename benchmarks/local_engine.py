@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipelines.engine import StartRequest
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
 from pipelines.config import Config  # noqa: E402
 from pipelines.definition.models import Step  # noqa: E402
+from pipelines.engine import StartRequest  # noqa: E402
 from pipelines.engine.clock import Clock, FakeClock  # noqa: E402
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult  # noqa: E402
 from pipelines.runners.registry import RunnerRegistry  # noqa: E402

@@ -25,13 +25,12 @@ import threading
 import time
 from pathlib import Path
 
-from pipelines.engine import StartRequest
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
 from pipelines.config import Config  # noqa: E402
 from pipelines.definition.models import ProcessingStep  # noqa: E402
+from pipelines.engine import StartRequest  # noqa: E402
 from pipelines.objects import LocalObjectStore  # noqa: E402
 from pipelines.runners.base import RunContext, StepRequest  # noqa: E402
 from pipelines.runners.jobs import ProcessingRunner  # noqa: E402

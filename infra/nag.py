@@ -160,7 +160,9 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
 ]
 
 
-def acknowledge(construct: IConstruct, rule: str, reason: str, applies_to: Sequence[str] = ()) -> None:
+def acknowledge(
+    construct: IConstruct, rule: str, reason: str, applies_to: Sequence[str | RegexAppliesTo] = ()
+) -> None:
     """Acknowledge one finding on one construct (and its children), with the reason in code.
 
     ``applies_to`` narrows a granular rule (IAM5, IAM4) to those finding ids; empty means every

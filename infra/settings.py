@@ -18,6 +18,7 @@ class Settings:
     sharing_accounts: tuple[str, ...] = field(default_factory=tuple)
     example: bool = False
     arm64: bool = True
+    definition_buckets: tuple[str, ...] = field(default_factory=tuple)
     api_gateway_account: bool = True
     """Create API Gateway's account-level CloudWatch role (``AWS::ApiGateway::Account``); turn
     off only where the account already has one set (the stage's access logs need it)."""
@@ -54,6 +55,7 @@ def settings_from_context(node: Node) -> Settings:
         example=_as_bool(get("example")),
         arm64=str(get("lambdaArchitecture") or "arm64") != "x86_64",
         authorization=_authorization(get("authorization")),
+        definition_buckets=_as_list(get("definitionBuckets")),
         api_gateway_account=_as_bool(
             get("apiGatewayCloudWatchRole") if get("apiGatewayCloudWatchRole") is not None else True
         ),

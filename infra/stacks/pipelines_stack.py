@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from cdk_nag import RegexAppliesTo
 from constructs import Construct
 from pipelines.api.forward import DEFAULT_JOB_PREFIX
 from pipelines.authorization.sources import POLICY_READ_ACTIONS
@@ -19,7 +21,7 @@ from infra.constructs.execution_role import PipelineExecutionRole
 from infra.constructs.lambdas import handler_function
 from infra.constructs.messaging import Messaging
 from infra.constructs.triggers import Triggers
-from infra.nag import acknowledge_unscoped_actions
+from infra.nag import acknowledge, acknowledge_unscoped_actions, resource_pattern
 from infra.packaging import core_layer
 from infra.settings import Settings
 
@@ -113,6 +115,7 @@ class PipelinesStack(cdk.Stack):
         self._grant_sagemaker_forwarding()
         self._grant_trigger_management()
         self._grant_policy_reads(settings)
+        self._grant_definition_reads()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
         self.sample_role = PipelineExecutionRole(
             self,
@@ -234,6 +237,33 @@ class PipelinesStack(cdk.Stack):
                 ],
                 resources=["*"],
             )
+        )
+
+    def _grant_definition_reads(self) -> None:
+        """CreatePipeline/UpdatePipeline with ``PipelineDefinitionS3Location``: the API reads the
+        object with its own role. The SageMaker SDK uploads every definition over 100 KB to its
+        default bucket, ``sagemaker-<region>-<account>``; ``definitionBuckets`` adds others."""
+        buckets = [f"sagemaker-{self.region}-{self.account}", *self.settings.definition_buckets]
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadDefinitionsFromS3",
+                actions=["s3:GetObject"],
+                resources=[f"arn:{self.partition}:s3:::{bucket}/*" for bucket in buckets],
+            )
+        )
+        policy = self.api_function.role.node.find_child("DefaultPolicy") if self.api_function.role else None
+        assert policy is not None
+        patterns = [r"arn:{partition}:s3:::sagemaker-{region}-{account}\/\*"]
+        patterns += [
+            r"arn:{partition}:s3:::" + re.escape(bucket) + r"\/\*"
+            for bucket in self.settings.definition_buckets
+        ]
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "The API reads pipeline definitions sent by PipelineDefinitionS3Location (any key: the "
+            "caller names it) from the SDK's default bucket and the configured definitionBuckets only.",
+            applies_to=[RegexAppliesTo(regex=resource_pattern(p)) for p in patterns],
         )
 
     @property

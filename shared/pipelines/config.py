@@ -26,6 +26,10 @@ Example ``pipelines.toml``::
     allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
     allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
 
+    [mlflow]        # MlflowResourceArn (exact or glob) -> MLflow tracking URI
+    "arn:aws:sagemaker:*:*:mlflow-tracking-server/team" = "http://127.0.0.1:5000"
+    # (a definition's MlflowConfig with no entry logs to sqlite:///<state_dir>/mlflow.db)
+
 With secret keys in ``[accounts]`` every request must carry a valid SigV4 signature of one of
 those keys. Without ``[accounts]`` the server is single-user (every request acts as
 ``account_id``) and listens on loopback only unless told otherwise. An entry without a secret
@@ -96,6 +100,8 @@ class Config(BaseModel):
     # calls are authorized by them with the cloud's action names and condition keys
     # (pipelines.authorization), so a team can try its policies before deploying.
     policies: dict[Annotated[str, Field(pattern=r"^\d{12}$")], Path] = Field(default_factory=dict)
+    # MLflow: tracking-server ARN (exact or glob) -> tracking URI (pipelines.tracking).
+    mlflow: dict[str, str] = Field(default_factory=dict)
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

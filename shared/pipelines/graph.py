@@ -13,7 +13,7 @@ for thousands of steps.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
@@ -99,7 +99,12 @@ class PipelineGraph:
                     self._branch[child.name] = (name, "else")
 
     @classmethod
-    def from_definition(cls, defn: PipelineDefinition) -> PipelineGraph:
+    def from_definition(
+        cls, defn: PipelineDefinition, sources: Mapping[str, set[str]] | None = None
+    ) -> PipelineGraph:
+        """The DAG of ``defn``. ``sources`` (from the validator's walk) gives, for the steps it
+        names, the step names their ``Get`` expressions read, so those steps are not walked twice."""
+        known = sources or {}
         steps: dict[str, Step] = {}
         for step in defn.all_steps():
             steps.setdefault(step.name, step)  # duplicates are the validator's to report
@@ -116,8 +121,10 @@ class PipelineGraph:
         for name, step in steps.items():
             for dep in step.depends_on:
                 add(dep, name, "depends_on")
-            sources = referenced_step_names(list(_expression_carriers(step)))
-            for src in sorted(sources & order.keys(), key=order.__getitem__):
+            read = known.get(name)
+            if read is None:
+                read = referenced_step_names(list(_expression_carriers(step)))
+            for src in sorted(read & order.keys(), key=order.__getitem__):
                 add(src, name, "data")
             condition = _as_condition(step)
             if condition is not None:

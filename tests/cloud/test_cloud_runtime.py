@@ -90,11 +90,11 @@ def test_a_report_whose_first_delivery_dies_half_way_is_completed_by_the_retry(
     real_run_step = CloudRuntime._run_step
     crashed: list[str] = []
 
-    def crash_once(self: CloudRuntime, action: Any) -> None:
+    def crash_once(self: CloudRuntime, action: Any, *context: Any) -> None:
         if action.step_name == "B" and not crashed:
             crashed.append(action.step_name)
             raise RuntimeError("the Lambda ran out of time after the decision was written")
-        real_run_step(self, action)
+        real_run_step(self, action, *context)
 
     monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
     cloud.register(two_steps())
@@ -350,3 +350,11 @@ def test_every_start_argument_reaches_the_engine_lambda(cloud: Cloud) -> None:
     assert (record.mlflow.resource_arn, record.mlflow.experiment_name) == (server, "per-run")
     assert record.mlflow.run_name == "nightly"
     assert cloud.wait(started.execution_arn).status == "Succeeded"
+    # the job's request carries the MLflow variables a script with sagemaker-mlflow reads
+    runners = cloud.sfn.list_executions(stateMachineArn=cloud.machines["StepRunner"])["executions"]
+    inputs = [
+        json.loads(cloud.sfn.describe_execution(executionArn=r["executionArn"])["input"]) for r in runners
+    ]
+    assert [i["request"]["Environment"] for i in inputs] == [
+        {"MLFLOW_TRACKING_ARN": server, "MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "per-run"}
+    ]

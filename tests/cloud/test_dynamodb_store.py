@@ -145,8 +145,8 @@ def test_bodies_too_large_for_an_item_need_the_s3_offload(tables: TableNames, tm
         objects=S3ObjectStore(s3),
         payload_uri="s3://payloads/p",
     )
-    upsert_pipeline(offloading, "big", big)
-    record = offloading.get_pipeline("big")
+    stored = upsert_pipeline(offloading, "big", big)
+    record = offloading.get_pipeline(stored.arn)
     assert record is not None and record.definition == big
     assert len(s3.list_objects_v2(Bucket="payloads")["Contents"]) == 2  # the pipeline and its version 1
 

@@ -129,6 +129,7 @@ def test_the_cloud_runtime_cancels_emr_steps_as_the_pipelines_role(
 
     monkeypatch.setattr(cloud.runtime.aws, "client", client)
     with stubber:
-        cloud.runtime._stop_job(emr_record({"ClusterId": "j-1", "StepConfig": STEP_CONFIG}), "p")
+        pipeline = cloud.runtime.engine.pipeline_key("p")
+        cloud.runtime._stop_job(emr_record({"ClusterId": "j-1", "StepConfig": STEP_CONFIG}), pipeline)
         stubber.assert_no_pending_responses()
     assert roles == [cloud.role_arn]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pipelines.definition import check_definition
 from pipelines.graph import PipelineGraph
 
 from tests.conformance.corpus import CORPUS_FILES, load_corpus
@@ -85,3 +86,13 @@ def test_corpus_abalone_order_and_closures() -> None:
         "AbaloneCreateModel-RepackModel-0",
         "AbaloneCreateModel-CreateModel",
     }
+
+
+# from tests/graph/test_graph_from_validation.py
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:60])
+def test_corpus_validator_graph_matches_the_graph_built_alone(path: Any) -> None:
+    report = check_definition(path.read_text())
+    assert report.graph is not None
+    alone = PipelineGraph.from_definition(load_corpus(path.name))
+    assert sorted(report.graph.edges()) == sorted(alone.edges())
+    assert list(report.graph.steps) == list(alone.steps)

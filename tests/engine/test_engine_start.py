@@ -46,7 +46,7 @@ def test_bad_parameters_are_rejected_before_anything_starts(engine, pipeline, st
     name = pipeline(definition(processing_step("A"), parameters=PARAMETERS))
     with pytest.raises(ValidationError, match=message):
         engine.start(StartRequest(pipeline_name=name, parameters=given))
-    assert store.list_executions(name, ListQuery()).items == []
+    assert store.list_executions(engine.pipeline_key(name), ListQuery()).items == []
 
 
 def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
@@ -72,7 +72,7 @@ def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
     assert "step Spark: type EMR is not supported by the embedded runtime; deploy to run it" in message
     assert "step Spark2: type EMR is not supported" in message
     assert "Prep" not in message
-    assert store.list_executions(name, ListQuery()).items == []
+    assert store.list_executions(engine.pipeline_key(name), ListQuery()).items == []
 
 
 def test_a_runner_check_can_refuse_a_step(store, clock, config, pipeline) -> None:
@@ -181,7 +181,7 @@ def test_client_request_token_makes_start_idempotent(engine, store, pipeline) ->
     again = engine.start(StartRequest(pipeline_name=name, client_request_token="token-1"))
     assert again.execution.execution_id == first.execution.execution_id
     assert not again.accepted and again.actions == []
-    assert len(store.list_executions(name, ListQuery()).items) == 1
+    assert len(store.list_executions(engine.pipeline_key(name), ListQuery()).items) == 1
     with pytest.raises(ConflictError, match="token-1"):
         engine.start(
             StartRequest(pipeline_name=name, client_request_token="token-1", display_name="different")
@@ -208,16 +208,16 @@ def test_an_older_pipeline_version_can_be_started_and_binds_its_definition(
 
 def test_a_start_records_the_pipeline_last_run_time(engine, store, pipeline, clock) -> None:
     name = pipeline(definition(processing_step("A")))
-    assert store.get_pipeline(name).last_run_at is None
+    assert store.get_pipeline(engine.pipeline_key(name)).last_run_at is None
     clock.advance(60)
     first = engine.start(StartRequest(pipeline_name=name)).execution
-    assert store.get_pipeline(name).last_run_at == first.created_at
+    assert store.get_pipeline(engine.pipeline_key(name)).last_run_at == first.created_at
     clock.advance(60)
     second = engine.start(StartRequest(pipeline_name=name)).execution
-    recorded = store.get_pipeline(name)
+    recorded = store.get_pipeline(engine.pipeline_key(name))
     assert recorded.last_run_at == second.created_at > first.created_at
     # LastRunTime is not a modification of the pipeline
     assert recorded.modified_at == recorded.created_at
     # updating the pipeline later keeps it
     assert upsert_pipeline(store, name, definition(processing_step("B")), clock=clock).latest_version_id == 2
-    assert store.get_pipeline(name).last_run_at == second.created_at
+    assert store.get_pipeline(engine.pipeline_key(name)).last_run_at == second.created_at

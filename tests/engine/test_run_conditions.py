@@ -162,7 +162,13 @@ def test_an_unknown_trigger_stored_before_the_rule_is_refused_at_start(engine, s
             created_at=now,
             modified_at=now,
         ),
-        PipelineVersionRecord(pipeline_name="old", version_id=1, definition=text, created_at=now),
+        PipelineVersionRecord(
+            pipeline_name="old",
+            pipeline_arn="arn:aws:sagemaker:us-east-1:000000000000:pipeline/old",
+            version_id=1,
+            definition=text,
+            created_at=now,
+        ),
     )
     with pytest.raises(UnsupportedRunConditions) as refused:
         engine.start(StartRequest(pipeline_name="old"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from typing import Any
 
 import pytest
@@ -116,7 +115,8 @@ def test_deep_chains_need_no_recursion() -> None:
     assert graph.find_cycle() is None
 
 
-def test_two_thousand_dense_steps_build_and_sort_quickly() -> None:
+def test_two_thousand_dense_steps_build_and_sort() -> None:
+    """Correctness at size; the speed is measured in benchmarks/validate.py, not asserted here."""
     rng = random.Random(7)
     steps = []
     for i in range(2000):
@@ -129,12 +129,8 @@ def test_two_thousand_dense_steps_build_and_sort_quickly() -> None:
             )
         )
     defn = definition(*steps)
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        graph = PipelineGraph.from_definition(defn)
-        graph.topological_order()
-        best = min(best, time.perf_counter() - started)
+    graph = PipelineGraph.from_definition(defn)
+    order = graph.topological_order()
     assert len(graph.edges()) > 14_000
-    # Typically ~50 ms for 16k edges on a loaded 2-core box; the bound leaves room for xdist.
-    assert best < 0.5, f"{best * 1000:.0f} ms"
+    assert len(order) == 2000
+    assert_respects_edges(graph, order)

@@ -29,6 +29,7 @@ import pytest
 from moto import mock_aws
 from moto.core.utils import iso_8601_datetime_without_milliseconds
 from moto.events.models import Rule
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.server import ThreadedMotoServer
 from moto.utilities.arns import parse_arn
 from pipelines.api.client import client as api_client
@@ -38,7 +39,7 @@ from pipelines.store.dynamodb import DynamoDBStore, store_from_environment
 
 from tests.cloud.moto_patches import MotoCloud, install
 from tests.rehearsal.apigateway import Caller, LocalApiGateway
-from tests.rehearsal.invoker import LocalFunction, LocalLambdas
+from tests.rehearsal.invoker import Invocation, LocalFunction, LocalLambdas
 from tests.rehearsal.stack import Deployment
 from tests.rehearsal.synth import Assembly
 
@@ -169,15 +170,22 @@ class Rehearsal:
 
     # -- what the scheduling services deliver ----------------------------------------------------
 
-    def fire_schedule(self, name: str, group: str) -> Any:
-        """What EventBridge Scheduler does when a schedule comes due: invoke its target with its
-        input (moto stores schedules and never fires them)."""
+    def fire_schedule(self, name: str, group: str, scheduled_time: str, attempt: int = 1) -> Invocation:
+        """What EventBridge Scheduler does when a schedule comes due (moto stores schedules and
+        never fires them): invoke its target with its ``Input``, context attributes filled in."""
         schedule = self.aws("scheduler").get_schedule(Name=name, GroupName=group)
         target = schedule["Target"]
-        function = self.lambdas.by_arn(target["Arn"])
-        return self.lambdas.invoke(function.name, json.loads(target.get("Input") or "{}"))
+        text = target.get("Input") or "{}"
+        for attribute, value in {
+            "schedule-arn": schedule["Arn"],
+            "scheduled-time": scheduled_time,
+            "execution-id": f"{name}-{scheduled_time}",
+            "attempt-number": str(attempt),
+        }.items():
+            text = text.replace(f"<aws.scheduler.{attribute}>", value)
+        return self.lambdas.invoke(self.lambdas.by_arn(target["Arn"]).name, json.loads(text))
 
-    def redeliver(self, delivery: Delivery) -> Any:
+    def redeliver(self, delivery: Delivery) -> Invocation:
         """EventBridge delivers at least once: the same input again."""
         return self.lambdas.invoke(delivery.function, delivery.payload)
 
@@ -354,3 +362,16 @@ def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: P
         LocalFunction(name=name, arn=arn, handler="index.handler", code=code, timeout=30, role_arn=role)
     )
     return str(arn)
+
+
+def role_allows(rehearsal: Rehearsal, role_arn: str, action: str, resource: str) -> bool:
+    """Whether the role's identity policies, as deployed from the template, allow ``action`` on
+    ``resource`` (an explicit Deny wins), evaluated by moto's IAM policy engine."""
+    iam = rehearsal.aws("iam")
+    name = role_arn.rsplit("/", 1)[-1]
+    documents = [
+        json.dumps(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    ]
+    results = [IAMPolicy(document).is_action_permitted(action, resource) for document in documents]
+    return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results

@@ -544,6 +544,22 @@ class Deployment:
             return self.lambdas.functions[name]
         raise DeployFailed(f"custom resource provider {service_token} is not a function the rehearsal runs")
 
+    def recreate(self, logical: str) -> Created:
+        """Create a deleted resource again from the template, and re-apply the resources that
+        depend on it (as a deploy after its deletion would): returns the resource."""
+        for name in [logical, *self.dependents(logical)]:
+            resource = self.template["Resources"][name]
+            self.created[name] = self._create(name, resource["Type"], resource.get("Properties", {}))
+        return self.created[logical]
+
+    def dependents(self, logical: str) -> list[str]:
+        resources = self.template["Resources"]
+        return [
+            name
+            for name in self._order()
+            if name != logical and logical in _references(resources[name].get("Properties", {}))
+        ]
+
     def update_custom_resource(self, logical: str, properties: dict[str, Any]) -> Created:
         old = self.custom_properties[logical]
         data = self.send_custom_request(logical, "Update", properties, old)

@@ -5,7 +5,8 @@ directories that ``cdk deploy`` would zip and upload (mapped through ``<stack>.a
 as the deploy does, from each asset's S3 object key back to its ``asset.<hash>`` directory).
 
 Synthesis is slow (jsii start-up, pip-built layers), so each context variant is synthesized
-once per test session into ``.rehearsal/<variant>/`` at the repository root. Re-synthesizing
+once per test session into ``.rehearsal/<architecture>/`` at the repository root (each variant
+keeps its own assembly in ``variant-<name>/`` there). Re-synthesizing
 into a directory that already holds an ``asset.<hash>`` directory lets the CDK skip that
 asset's bundling, which keeps repeated local runs fast; the template is written afresh.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -44,6 +46,13 @@ class Variant:
 
     name: str
     context: Mapping[str, str] = field(default_factory=dict)
+    architecture: str = "arm64"  # cdk.json's default
+
+    @property
+    def outdir(self) -> Path:
+        """Variants of one architecture share an output directory, so the second one reuses the
+        first one's bundled assets (same asset hash) instead of running pip again."""
+        return OUT_ROOT / self.architecture
 
     def arguments(self) -> list[str]:
         pairs = [["-c", f"{key}={value}"] for key, value in sorted(self.context.items())]
@@ -54,14 +63,16 @@ DEFAULT = Variant("default")
 EXAMPLE = Variant("example", {"example": "true"})
 # The variant the scenarios run: the handlers import compiled wheels, so its layer must be built
 # for the machine's architecture (x86_64 here and in CI).
-RUNNABLE = Variant("x86_64-example", {"lambdaArchitecture": "x86_64", "example": "true"})
-ARM64 = Variant("arm64", {"lambdaArchitecture": "arm64"})
-VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE, ARM64)
+RUNNABLE = Variant("x86_64-example", {"lambdaArchitecture": "x86_64", "example": "true"}, "x86_64")
+VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE)
 
 
 @dataclass(frozen=True)
 class Assembly:
-    """One synthesized stack: its template and where each uploaded asset came from."""
+    """One synthesized stack: its template and where each uploaded asset came from.
+
+    ``outdir`` is this variant's own cloud assembly directory (``manifest.json``, the template,
+    ``asset.<hash>`` entries), whichever variant synthesized last."""
 
     variant: Variant
     outdir: Path
@@ -128,15 +139,15 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
 
     ``session`` identifies the test run (workers of one run share it), so a synth is never
     reused across runs: every run rehearses the code as it is now."""
-    outdir = OUT_ROOT / variant.name
-    with _locked(OUT_ROOT / f"{variant.name}.lock"):
-        stamp = outdir / "rehearsal-session.json"
+    outdir = variant.outdir
+    with _locked(OUT_ROOT / f"{variant.architecture}.lock"):
+        stamp = outdir / f"rehearsal-{variant.name}.json"
         if stamp.exists():
             recorded = json.loads(stamp.read_text())
-            if recorded["session"] == session and recorded["returncode"] == 0:
+            if recorded["session"] == session:
                 return _read(variant, outdir, recorded["seconds"], recorded["output"])
         started = time.perf_counter()
-        command = ["npx", "cdk", "synth", "-q", "-o", str(outdir), *variant.arguments()]
+        command = ["npx", "--no", "cdk", "synth", "-q", "-o", str(outdir), *variant.arguments()]
         done = subprocess.run(
             command,
             cwd=REPO,
@@ -153,9 +164,8 @@ def synthesize(variant: Variant, *, session: str) -> Assembly:
                 f"`{' '.join(command)}` exited {done.returncode} for context {dict(variant.context)}:\n"
                 + _errors(output)
             )
-        stamp.write_text(
-            json.dumps({"session": session, "returncode": 0, "seconds": seconds, "output": output})
-        )
+        _snapshot(variant, outdir)
+        stamp.write_text(json.dumps({"session": session, "seconds": seconds, "output": output}))
         return _read(variant, outdir, seconds, output)
 
 
@@ -165,18 +175,35 @@ def _errors(output: str) -> str:
     return "\n".join(lines[:40]) if lines else output[-4000:]
 
 
+def _snapshot(variant: Variant, outdir: Path) -> Path:
+    """This variant's cloud assembly, apart: the next variant's synth into the same directory
+    overwrites the manifest and template. The files are copied and each ``asset.<hash>``
+    directory is linked (content-hashed, so it stays valid for every variant that names it)."""
+    kept = outdir / f"variant-{variant.name}"
+    if kept.exists():
+        shutil.rmtree(kept)
+    kept.mkdir()
+    for entry in outdir.iterdir():
+        if entry.name.startswith("asset."):
+            (kept / entry.name).symlink_to(Path("..") / entry.name)
+        elif entry.is_file() and not entry.name.startswith("rehearsal-"):
+            shutil.copy2(entry, kept / entry.name)
+    return kept
+
+
 def _read(variant: Variant, outdir: Path, seconds: float, output: str) -> Assembly:
-    manifest = json.loads((outdir / "manifest.json").read_text())
+    assembly_dir = outdir / f"variant-{variant.name}"
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
     stacks = [n for n, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"]
     if len(stacks) != 1:
-        raise AssertionError(f"expected one stack in {outdir}, found {stacks}")
+        raise AssertionError(f"expected one stack in {assembly_dir}, found {stacks}")
     stack = stacks[0]
     properties = manifest["artifacts"][stack]["properties"]
-    template = json.loads((outdir / properties["templateFile"]).read_text())
+    template = json.loads((assembly_dir / properties["templateFile"]).read_text())
     assets: dict[str, Path] = {}
-    assets_file = outdir / f"{stack}.assets.json"
+    assets_file = assembly_dir / f"{stack}.assets.json"
     for entry in json.loads(assets_file.read_text()).get("files", {}).values():
-        source = outdir / entry["source"]["path"]
+        source = assembly_dir / entry["source"]["path"]
         for destination in entry["destinations"].values():
             assets[destination["objectKey"]] = source
-    return Assembly(variant, outdir, stack, template, assets, seconds, output)
+    return Assembly(variant, assembly_dir, stack, template, assets, seconds, output)

@@ -22,10 +22,6 @@ for ``us-east-1``: ARNs must carry the region the client called, as a regional e
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,70 +32,17 @@ from botocore.config import Config as BotoConfig
 from sagemaker import Session
 from sagemaker.workflow.pipeline_context import PipelineSession
 
-REGION = "us-west-2"  # the SDK integ tests' DEFAULT_REGION
-SERVER_REGION = "us-east-1"
-ACCOUNT = "123456789012"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerRole"
-BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"
+from tests.sdk_integ.helpers import DUMMY_INPUT
+from tests.sdk_integ.upstream_plugin import (
+    BUCKET,
+    DUMMY_IMAGE,
+    REGION,
+    ROLE,
+    Server,
+)
+
 CUSTOM_S3_OBJECT_KEY_PREFIX = "session-default-prefix"  # as the SDK's workflow conftest sets it
-DUMMY_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-python-sdk-integ-dummy:py3"
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
-_BANNER = re.compile(r"Serving SageMaker Pipelines on (http://\S+)")
-
-
-class Server:
-    """A ``pipelines serve`` process and the folder it keeps its state in."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        config = root / "pipelines.toml"
-        # every SageMaker framework image (sklearn processing, the @step dummy container) runs
-        # under this interpreter, which has the SDK the @step driver imports
-        config.write_text(
-            f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
-            f'account_id = "{ACCOUNT}"\n\n[images]\n"{DUMMY_IMAGE}" = "{sys.executable}"\n'
-            f'"*.dkr.ecr.*.amazonaws.com/sagemaker-scikit-learn:*" = "{sys.executable}"\n'
-            f'"*.dkr.ecr.*.amazonaws.com/sagemaker-xgboost:*" = "{sys.executable}"\n'
-        )
-        self.log = (root / "serve.log").open("w+")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from pipelines.cli import main; main()",
-                "serve",
-                "--port",
-                "0",
-                "--config",
-                str(config),
-            ],
-            cwd=root,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "400"},
-        )
-        self.url = self._wait_for_banner(deadline=time.monotonic() + 60)
-
-    def _wait_for_banner(self, deadline: float) -> str:
-        while time.monotonic() < deadline:
-            self.log.seek(0)
-            match = _BANNER.search(self.log.read())
-            if match:
-                return match.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.log.seek(0)
-        raise RuntimeError(f"pipelines serve did not start:\n{self.log.read()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -115,15 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def endpoint_environment(server: Server) -> Iterator[None]:
     """The endpoint variables the SDK's clients read, pointed at the server while a module of
     this package runs (restored after it, so no other test's clients reach the server)."""
-    values = {
-        "AWS_ENDPOINT_URL_SAGEMAKER": server.url,
-        "AWS_ENDPOINT_URL_S3": server.url,
-        "AWS_ENDPOINT_URL_SCHEDULER": server.url,
-        "AWS_ACCESS_KEY_ID": "AKIDSDKINTEG",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_DEFAULT_REGION": REGION,
-        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
-    }
+    values = server.environment()
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -140,15 +75,7 @@ def endpoint_environment(server: Server) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def bucket(server: Server) -> str:
     """The bucket the SDK's ``default_bucket()`` would have created in the account."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name=REGION,
-        aws_access_key_id="AKIDSDKINTEG",
-        aws_secret_access_key="secret",
-    )
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return BUCKET
+    return server.create_bucket(BUCKET)
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +134,16 @@ def smclient(sagemaker_session: Session) -> Any:
 @pytest.fixture(scope="session")
 def dummy_container_without_error() -> str:
     return DUMMY_IMAGE
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stand-ins for the SDK's ``tests/data/dummy_script.py`` (prints a line) and
+    ``dummy_input.txt`` (see ``helpers.DUMMY_INPUT``)."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
+    (root / "dummy_input.txt").write_text(DUMMY_INPUT)
+    return root
 
 
 @pytest.fixture(scope="session")

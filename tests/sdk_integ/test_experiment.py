@@ -24,7 +24,7 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_experiment_config import PipelineExperimentConfig
 from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import DUMMY_INPUT, delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
 
 
 @pytest.fixture
@@ -33,8 +33,6 @@ def pipeline_name() -> str:
 
 
 def _processing_step(session: Any, role: str, version: str, instance_type: str, data: Path) -> ProcessingStep:
-    (data / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
-    (data / "dummy_input.txt").write_text(DUMMY_INPUT)
     processor = SKLearnProcessor(
         framework_version=version,
         role=role,
@@ -71,11 +69,11 @@ def test_pipeline_execution_with_default_experiment_config(
     sklearn_latest_version: str,
     cpu_instance_type: str,
     pipeline_name: str,
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     """SDK: test_experiment.py::test_pipeline_execution_with_default_experiment_config"""
     step = _processing_step(
-        sagemaker_session_for_pipeline, role, sklearn_latest_version, cpu_instance_type, tmp_path
+        sagemaker_session_for_pipeline, role, sklearn_latest_version, cpu_instance_type, data_dir
     )
     pipeline = Pipeline(
         name=pipeline_name,
@@ -100,11 +98,11 @@ def test_pipeline_execution_with_custom_experiment_config(
     sklearn_latest_version: str,
     cpu_instance_type: str,
     pipeline_name: str,
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     """SDK: test_experiment.py::test_pipeline_execution_with_custom_experiment_config"""
     step = _processing_step(
-        sagemaker_session_for_pipeline, role, sklearn_latest_version, cpu_instance_type, tmp_path
+        sagemaker_session_for_pipeline, role, sklearn_latest_version, cpu_instance_type, data_dir
     )
     experiment_name = f"my-experiment-{int(time.time() * 10**7)}"
     pipeline = Pipeline(

@@ -25,7 +25,7 @@ from sagemaker.workflow.retry import (
 )
 from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import DUMMY_INPUT, delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
 
 
 def test_pipeline_execution_processing_step_with_retry(
@@ -33,11 +33,9 @@ def test_pipeline_execution_processing_step_with_retry(
     role: str,
     sklearn_latest_version: str,
     cpu_instance_type: str,
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     """SDK: test_retry.py::test_pipeline_execution_processing_step_with_retry"""
-    (tmp_path / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
-    (tmp_path / "dummy_input.txt").write_text(DUMMY_INPUT)
     instance_count = ParameterInteger(name="InstanceCount", default_value=2)
     step_sklearn = ProcessingStep(
         name="sklearn-process",
@@ -52,10 +50,10 @@ def test_pipeline_execution_processing_step_with_retry(
         ),
         inputs=[
             ProcessingInput(
-                source=str(tmp_path / "dummy_input.txt"), destination="/opt/ml/processing/inputs/"
+                source=str(data_dir / "dummy_input.txt"), destination="/opt/ml/processing/inputs/"
             )
         ],
-        code=str(tmp_path / "dummy_script.py"),
+        code=str(data_dir / "dummy_script.py"),
         retry_policies=[
             StepRetryPolicy(
                 exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],

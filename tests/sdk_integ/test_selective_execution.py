@@ -21,7 +21,7 @@ from sagemaker.workflow.selective_execution_config import SelectiveExecutionConf
 from sagemaker.workflow.step_outputs import get_step
 from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import DUMMY_INPUT, create_and_execute_pipeline, delete_quietly
+from tests.sdk_integ.helpers import create_and_execute_pipeline, delete_quietly
 
 INSTANCE_TYPE = "ml.m5.large"
 
@@ -29,15 +29,6 @@ INSTANCE_TYPE = "ml.m5.large"
 @pytest.fixture
 def pipeline_name() -> str:
     return utils.unique_name_from_base("Selective-Pipeline")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SDK's ``tests/data/dummy_script.py`` (prints a line) and ``dummy_input.txt``."""
-    root = tmp_path_factory.mktemp("selective_data")
-    (root / "dummy_script.py").write_text('print("This is the print output from dummy_script.py.")\n')
-    (root / "dummy_input.txt").write_text(DUMMY_INPUT)
-    return root
 
 
 def _run_twice(

@@ -12,6 +12,7 @@ integrity check; a condition on function results, its Fail branch never listed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,14 +39,6 @@ INSTANCE_TYPE = "ml.m5.large"
 @pytest.fixture
 def pipeline_name() -> str:
     return utils.unique_name_from_base("Decorated-Step-Pipeline")
-
-
-@pytest.fixture(scope="module")
-def dummy_script(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """What the SDK's ``tests/data/dummy_script.py`` does: print a line."""
-    path = tmp_path_factory.mktemp("data") / "dummy_script.py"
-    path.write_text('print("This is the print output from dummy_script.py.")\n')
-    return str(path)
 
 
 def test_step_decorator_with_pipeline_parameters(
@@ -92,7 +85,7 @@ def test_passing_different_pipeline_variables_to_function(
     region_name: str,
     dummy_container_without_error: str,
     sklearn_latest_version: str,
-    dummy_script: str,
+    data_dir: Path,
 ) -> None:
     """SDK: test_step_decorator.py::test_passing_different_pipeline_variables_to_function"""
     param_a = ParameterInteger(name="param_a", default_value=2)
@@ -110,7 +103,7 @@ def test_passing_different_pipeline_variables_to_function(
             sagemaker_session=sagemaker_session_for_pipeline,
             base_job_name="test-sklearn",
         ),
-        code=dummy_script,
+        code=str(data_dir / "dummy_script.py"),
     )
 
     @step(role=role, instance_type=INSTANCE_TYPE, image_uri=dummy_container_without_error)

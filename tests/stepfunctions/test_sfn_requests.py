@@ -80,6 +80,30 @@ def test_no_experiment_config_when_the_pipeline_disables_experiments() -> None:
     assert "ExperimentConfig" not in runner_input(make_step("Transform"), experiment_config=None)["request"]
 
 
+MLFLOW_VARIABLES = {"MLFLOW_TRACKING_ARN": "arn:mlflow", "MLFLOW_EXPERIMENT_NAME": "e"}
+
+
+@pytest.mark.parametrize("step_type", ["Processing", "Training", "Transform"])
+def test_job_variables_go_under_the_jobs_own_environment(step_type: str) -> None:
+    step = make_step(step_type, {"Environment": {"MLFLOW_EXPERIMENT_NAME": "the-jobs-own", "A": "1"}})
+    request = runner_input(step, job_environment=MLFLOW_VARIABLES)["request"]
+    assert request["Environment"] == {
+        "MLFLOW_TRACKING_ARN": "arn:mlflow",
+        "MLFLOW_EXPERIMENT_NAME": "the-jobs-own",
+        "A": "1",
+    }
+    assert runner_input(make_step(step_type), job_environment=MLFLOW_VARIABLES)["request"]["Environment"] == (
+        MLFLOW_VARIABLES
+    )
+
+
+@pytest.mark.parametrize("step_type", ["Model", "Tuning"])
+def test_job_variables_only_go_to_operations_with_an_environment(step_type: str) -> None:
+    assert (
+        "Environment" not in runner_input(make_step(step_type), job_environment=MLFLOW_VARIABLES)["request"]
+    )
+
+
 @pytest.mark.parametrize(
     ("step_type", "member"),
     [

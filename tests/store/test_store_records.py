@@ -30,10 +30,14 @@ from pipelines.store.base import (
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def pipeline_record(name: str, at: datetime = T0, **extra) -> PipelineRecord:
+def arn_of(name: str, account: str = "0") -> str:
+    return f"arn:aws:sagemaker:us-east-1:{account}:pipeline/{name}"
+
+
+def pipeline_record(name: str, at: datetime = T0, account: str = "0", **extra) -> PipelineRecord:
     return PipelineRecord(
         name=name,
-        arn=f"arn:aws:sagemaker:us-east-1:0:pipeline/{name.lower()}",
+        arn=arn_of(name, account),
         definition="{}",
         created_at=at,
         modified_at=at,
@@ -41,9 +45,13 @@ def pipeline_record(name: str, at: datetime = T0, **extra) -> PipelineRecord:
     )
 
 
-def version(name: str, number: int, text: str = "{}") -> PipelineVersionRecord:
+def version(name: str, number: int, text: str = "{}", account: str = "0") -> PipelineVersionRecord:
     return PipelineVersionRecord(
-        pipeline_name=name, version_id=number, definition=text, created_at=T0 + timedelta(minutes=number)
+        pipeline_name=name,
+        pipeline_arn=arn_of(name, account),
+        version_id=number,
+        definition=text,
+        created_at=T0 + timedelta(minutes=number),
     )
 
 
@@ -76,7 +84,7 @@ def test_pipeline_crud_and_versions(store: Store) -> None:
     store.create_pipeline(pipeline_record("Churn"), version("Churn", 1, "v1"))
     with pytest.raises(RecordExists):
         store.create_pipeline(pipeline_record("Churn"), version("Churn", 1))
-    current = store.get_pipeline("Churn")
+    current = store.get_pipeline(arn_of("Churn"))
     assert current is not None and current.version == 1
     updated = current.model_copy(
         update={"definition": "v2", "latest_version_id": 2, "version": 2, "description": "d"}
@@ -84,13 +92,29 @@ def test_pipeline_crud_and_versions(store: Store) -> None:
     store.update_pipeline(updated, expected_version=1, new_version=version("Churn", 2, "v2"))
     with pytest.raises(StaleWrite):
         store.update_pipeline(updated, expected_version=1)
-    assert store.get_pipeline("Churn").description == "d"
-    assert store.get_pipeline_version("Churn", 1).definition == "v1"
-    assert [v.version_id for v in store.list_pipeline_versions("Churn", ListQuery()).items] == [2, 1]
-    store.delete_pipeline("Churn")
-    assert store.get_pipeline("Churn") is None and store.get_pipeline_version("Churn", 2) is None
+    assert store.get_pipeline(arn_of("Churn")).description == "d"
+    assert store.get_pipeline_version(arn_of("Churn"), 1).definition == "v1"
+    assert [v.version_id for v in store.list_pipeline_versions(arn_of("Churn"), ListQuery()).items] == [2, 1]
+    store.delete_pipeline(arn_of("Churn"))
+    assert (
+        store.get_pipeline(arn_of("Churn")) is None and store.get_pipeline_version(arn_of("Churn"), 2) is None
+    )
     with pytest.raises(RecordNotFound):
-        store.delete_pipeline("Churn")
+        store.delete_pipeline(arn_of("Churn"))
+
+
+def test_pipeline_names_are_per_account_and_case_insensitive(store: Store) -> None:
+    store.create_pipeline(pipeline_record("Churn"), version("Churn", 1, "mine"))
+    store.create_pipeline(pipeline_record("Churn", account="1"), version("Churn", 1, "theirs", account="1"))
+    with pytest.raises(RecordExists):  # the same ARN: names differing only in case collide
+        store.create_pipeline(pipeline_record("CHURN"), version("CHURN", 1))
+    assert store.get_pipeline(arn_of("Churn")).arn == arn_of("Churn")
+    assert store.get_pipeline(arn_of("Churn", "1")).arn == arn_of("Churn", "1")
+    assert store.get_pipeline(arn_of("CHURN")).arn == arn_of("Churn")  # ARNs compare regardless of case
+    assert store.get_pipeline_version(arn_of("Churn", "1"), 1).definition == "theirs"
+    store.delete_pipeline(arn_of("Churn", "1"))
+    assert store.get_pipeline_version(arn_of("Churn"), 1).definition == "mine"
+    assert [p.arn for p in store.list_pipelines(ListQuery()).items] == [arn_of("Churn")]
 
 
 def test_pipeline_listing_pages_sorts_and_filters(store: Store) -> None:
@@ -179,8 +203,8 @@ def test_execution_and_step_listings(store: Store) -> None:
             ),
         )
     create_execution(store, execution_record("otherpipe000", pipeline="q"))
-    page = store.list_executions("p", ListQuery(limit=2))
-    second = store.list_executions("p", ListQuery(limit=2, next_token=page.next_token))
+    page = store.list_executions(arn_of("p"), ListQuery(limit=2))
+    second = store.list_executions(arn_of("p"), ListQuery(limit=2, next_token=page.next_token))
     assert [e.execution_id for e in page.items + second.items] == [
         "exec00000004",
         "exec00000003",
@@ -211,6 +235,7 @@ def test_cache_lookup_newest_within_window(store: Store) -> None:
     def entry(at: datetime, run: str) -> CacheEntry:
         return CacheEntry(
             pipeline_name="p",
+            pipeline_arn=arn_of("p"),
             cache_key="k",
             step_type="Processing",
             step_name="S",
@@ -227,10 +252,11 @@ def test_cache_lookup_newest_within_window(store: Store) -> None:
             cache_entries=[entry(T0, "old"), entry(T0 + timedelta(hours=1), "new")],
         )
     )
-    assert store.find_cache_entry("p", "k", T0 - timedelta(days=1)).properties == {"run": "new"}
-    assert store.find_cache_entry("p", "k", T0 + timedelta(hours=2)) is None
-    assert store.find_cache_entry("q", "k", T0 - timedelta(days=1)) is None
-    assert store.find_cache_entry("p", "other", T0 - timedelta(days=1)) is None
+    assert store.find_cache_entry(arn_of("p"), "k", T0 - timedelta(days=1)).properties == {"run": "new"}
+    assert store.find_cache_entry(arn_of("p"), "k", T0 + timedelta(hours=2)) is None
+    assert store.find_cache_entry(arn_of("q"), "k", T0 - timedelta(days=1)) is None
+    assert store.find_cache_entry(arn_of("p", "1"), "k", T0 - timedelta(days=1)) is None  # another account's
+    assert store.find_cache_entry(arn_of("p"), "other", T0 - timedelta(days=1)) is None
 
 
 def test_callback_tokens_are_inserted_and_released(store: Store) -> None:

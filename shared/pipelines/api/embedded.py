@@ -102,6 +102,7 @@ class EmbeddedApi:
     def close(self) -> None:
         self.scheduler.close()
         self.shares.close()
+        self.runtime.observers.close(10.0)  # flush the tracking writes (MLflow) still queued
 
     def describe_security(self) -> str:
         """One line for the start banner: who may call, and how that is established."""

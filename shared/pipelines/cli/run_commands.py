@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -50,6 +51,7 @@ from pipelines.store import (
     StepRecord,
     Store,
 )
+from pipelines.tracking import embedded_tracking_uri, read_warnings
 
 EXIT_NOT_SUCCEEDED = 1
 EXIT_INTERRUPTED = 130
@@ -189,12 +191,12 @@ def _all(fetch: Callable[[ListQuery], Page[T]]) -> list[T]:
             return items
 
 
-def resolve_execution(store: Store, reference: str, pipeline_name: str | None = None) -> ExecutionRecord:
-    """An execution by id, ARN, or ``latest`` (the newest, of one pipeline if named)."""
+def resolve_execution(store: Store, reference: str, pipeline_arn: str | None = None) -> ExecutionRecord:
+    """An execution by id, ARN, or ``latest`` (the newest, of one pipeline if its ARN is given)."""
     if reference == LATEST:
-        page = store.list_executions(pipeline_name, ListQuery(limit=1))
+        page = store.list_executions(pipeline_arn, ListQuery(limit=1))
         if not page.items:
-            scope = f"of pipeline {pipeline_name} " if pipeline_name else ""
+            scope = f"of pipeline {pipeline_arn.rpartition('/')[2]} " if pipeline_arn else ""
             raise ExecutionNotFound(
                 f"latest ({'no execution ' + scope + 'has run yet'} with this configuration; a run made "
                 "with another --config, such as make demo's examples/abalone/pipelines.toml, is read "
@@ -334,7 +336,7 @@ def run_command(
         order = {step.name: i for i, step in enumerate(loaded.all_steps())}
         name = pipeline_name_for(file, pipeline_name, loaded.metadata)
         parameters = parse_pairs(param, "--param")
-        selective = _selection(runtime.store, name, select, source)
+        selective = _selection(runtime.store, runtime.engine.pipeline_key(name), select, source)
 
         request = StartRequest(
             pipeline_name=name,
@@ -352,14 +354,14 @@ def run_command(
 
 
 def _selection(
-    store: Store, pipeline_name: str, select: Sequence[str] | None, source: str | None
+    store: Store, pipeline_arn: str, select: Sequence[str] | None, source: str | None
 ) -> SelectiveExecutionConfig | None:
     steps = [name.strip() for item in select or () for name in item.split(",") if name.strip()]
     if not steps:
         if source is not None:
             raise UsageError("--from names the reference execution of a selective run; add --select STEP")
         return None
-    source_arn = resolve_execution(store, source, pipeline_name).execution_arn if source is not None else None
+    source_arn = resolve_execution(store, source, pipeline_arn).execution_arn if source is not None else None
     return SelectiveExecutionConfig(source_execution_arn=source_arn, selected_steps=steps)
 
 
@@ -500,7 +502,8 @@ def executions_command(
 ) -> None:
     """List executions, newest first."""
     with _clean_errors(), _opened_runtime(config) as runtime:
-        executions = runtime.store.list_executions(pipeline, ListQuery(limit=limit)).items
+        pipeline_key = runtime.engine.pipeline_key(pipeline) if pipeline else None
+        executions = runtime.store.list_executions(pipeline_key, ListQuery(limit=limit)).items
     _print_listing(
         executions,
         as_json=as_json,
@@ -519,12 +522,28 @@ def steps_command(
         record = resolve_execution(runtime.store, execution)
         order = _definition_order(record.definition)
         steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values(), order)
+        tracking = read_warnings(runtime.config.state_dir, record.execution_id)
+        tracked_at = (
+            embedded_tracking_uri(record.mlflow.resource_arn, runtime.config.mlflow, runtime.config.state_dir)
+            if record.mlflow is not None
+            else None
+        )
     if as_json:
-        typer.echo(to_json(execution_json(record, steps)))
+        shown = execution_json(record, steps)
+        shown["TrackingWarnings"] = [asdict(w) for w in tracking]
+        typer.echo(to_json(shown))
         return
     console = _stdout()
     console.print(_progress_line(record))
     console.print(steps_detail_table(steps))
+    if record.mlflow is not None:
+        console.print(
+            f"MLflow: experiment {record.mlflow.experiment_name!r}, run {record.mlflow.run_name!r} at {tracked_at}",
+            markup=False,
+        )
+    for warning in tracking:
+        where = f"step {warning.step_name}: " if warning.step_name else ""
+        console.print(f"warning: {where}{warning.message}", style="yellow", markup=False)
 
 
 # -- callbacks --------------------------------------------------------------------------------

@@ -8,17 +8,18 @@ and also returns warnings, for tools that show a report.
 from __future__ import annotations
 
 from pipelines.definition.models import PipelineDefinition
-from pipelines.definition.parser import parse_definition, parse_with_problems
+from pipelines.definition.parser import parse_definition, parse_with_problems, paused_gc
 from pipelines.definition.problems import DefinitionError, Problem, Report
 from pipelines.definition.validation import validate_definition, validate_with_graph
 
 
 def check_definition(text: str | bytes) -> Report:
     """Parse and validate; every problem is in the report, nothing is raised for bad input."""
-    definition, problems = parse_with_problems(text)
-    if definition is None:
-        return Report(definition=None, errors=problems, warnings=[])
-    errors, warnings, graph = validate_with_graph(definition)
+    with paused_gc():
+        definition, problems = parse_with_problems(text)
+        if definition is None:
+            return Report(definition=None, errors=problems, warnings=[])
+        errors, warnings, graph = validate_with_graph(definition)
     return Report(definition=definition, errors=errors, warnings=warnings, graph=graph)
 
 

@@ -7,8 +7,12 @@ schema), never an exception from the json module or pydantic, so callers see one
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pydantic
@@ -18,6 +22,34 @@ from pipelines.definition.problems import DefinitionError, Problem
 from pipelines.definition.schema_errors import describe_value, problems_from_validation_error
 
 _SNIPPET_WIDTH = 70
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a definition is parsed and checked.
+
+    A large definition allocates hundreds of thousands of containers (JSON values, models,
+    problems) and none of them form cycles that need collecting, yet each allocation burst
+    triggers collections that re-scan every live object: about a tenth of the time. Nested
+    and concurrent callers (server threads) share one pause; the last to leave restores it.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class _NonStandardConstant(ValueError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +27,7 @@ from pipelines.definition.property_paths import CHECKED_STEP_TYPES, Resolution, 
 from pipelines.definition.schema_errors import problems_from_validation_error
 from pipelines.expressions.context import EXECUTION_VARIABLES
 from pipelines.expressions.paths import Field, GetReference, Key, PathSyntaxError, format_path, parse_get
+from pipelines.expressions.references import STEP_HEAD as _STEP_HEAD
 
 EXPERIMENT_CONFIG_NAMES = frozenset({"ExperimentName", "TrialName"})
 NAMESPACES = ("Parameters", "Execution", "Steps", "PipelineExperimentConfig")
@@ -117,6 +118,14 @@ def _plain_join(arguments: Any) -> bool:
     )
 
 
+def _plain_json_get(arguments: Any) -> bool:
+    """The SDK's JsonGet on a property file, checked without pydantic."""
+    if type(arguments) is not dict or len(arguments) != 2 or type(arguments.get("Path")) is not str:
+        return False
+    source = arguments.get("PropertyFile")
+    return type(source) is dict and len(source) == 1 and type(source.get("Get")) is str
+
+
 def _form_error(expression: dict[str, Any]) -> pydantic.ValidationError | tuple[str, tuple[str, ...]] | None:
     """What is wrong with the form of an expression object: a pydantic error, (message, key) or None."""
     if len(expression) != 1:
@@ -125,6 +134,8 @@ def _form_error(expression: dict[str, Any]) -> pydantic.ValidationError | tuple[
     if key == "Get" and type(expression[key]) is str:
         return None
     if key == "Std:Join" and _plain_join(expression[key]):
+        return None
+    if key == "Std:JsonGet" and _plain_json_get(expression[key]):
         return None
     model = EXPRESSION_MODELS.get(key)
     if model is None:
@@ -147,11 +158,16 @@ def _form_problems(
 
 @dataclass
 class ReferenceScope:
-    """What a ``Get`` may read in this definition; built once per validation."""
+    """What a ``Get`` may read in this definition; built once per validation.
+
+    ``findings`` memoises the check of each distinct target: a definition of a thousand steps
+    reads the same parameters and step properties over and over.
+    """
 
     definition: PipelineDefinition
     steps: Mapping[str, Step]
     parameters: frozenset[str]
+    findings: dict[tuple[str, bool, frozenset[str], bool], list[Finding]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, definition: PipelineDefinition, steps: Mapping[str, Step]) -> ReferenceScope:
@@ -159,7 +175,13 @@ class ReferenceScope:
 
 
 class StepReferenceChecker:
-    """Checks the expressions of one step (or of the experiment config when ``step`` is None)."""
+    """Checks the expressions of one step (or of the experiment config when ``step`` is None).
+
+    While checking it collects what the DAG needs from the same walk: ``sources``, the names
+    after ``Steps.`` in every ``Get`` (read as :func:`referenced_step_names` reads them), and
+    ``clean``, False once an expression had a problem (a malformed expression may hide
+    ``Get`` objects the walk does not enter, so the graph then walks that step itself).
+    """
 
     def __init__(
         self, scope: ReferenceScope, step: Step | None, namespaces: frozenset[str] = frozenset()
@@ -169,15 +191,32 @@ class StepReferenceChecker:
         self.scoped_namespaces = (
             namespaces  # ForEach.* inside a ForEach body, IterationOutput.* in its Selector
         )
+        self.sources: set[str] = set()
+        self.clean = True
 
     def check(self, value: Any, location: Location) -> list[Problem]:
         problems: list[Problem] = []
         expressions, property_files = scan_expressions(value)
+        memo = self.scope.findings
+        own_name = self.step.name if self.step is not None else None
+        head = _STEP_HEAD.match
         for expression in expressions:
             target = expression.get("Get") if len(expression) == 1 else None
             if type(target) is str:
-                findings = self._check_get(target, id(expression) in property_files)
+                named = head(target)
+                if named is not None:
+                    self.sources.add(named.group(1))
+                property_file = id(expression) in property_files
+                if own_name is not None and own_name in target:  # may read itself: not memoised
+                    findings = self._check_get(target, property_file)
+                else:
+                    key = (target, property_file, self.scoped_namespaces, own_name is None)
+                    cached = memo.get(key)
+                    if cached is None:
+                        cached = memo[key] = self._check_get(target, property_file)
+                    findings = cached
                 if findings:
+                    self.clean = False
                     path = format_json_path((*locate(value, location, expression), "Get"))
                     problems.extend(
                         Problem(kind=f.kind, message=f.message, path=path, severity=f.severity)
@@ -186,6 +225,7 @@ class StepReferenceChecker:
                 continue
             error = _form_error(expression)
             if error is not None:
+                self.clean = False
                 problems.extend(_form_problems(error, locate(value, location, expression)))
         return problems
 

@@ -288,7 +288,37 @@ def expression_carriers(step: Step) -> Iterator[tuple[str, Any]]:
         yield from step.model_extra.items()
 
 
-def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
+_NO_NAMESPACES: frozenset[str] = frozenset()
+_STEP_NAMESPACES = {
+    (False, False): _NO_NAMESPACES,
+    (True, False): frozenset({"ForEach"}),
+    (False, True): frozenset({"IterationOutput"}),
+    (True, True): frozenset({"ForEach", "IterationOutput"}),
+}
+
+
+def _graph_reads_same(step: Step) -> bool:
+    """Whether the DAG's walk of ``step`` (``graph._expression_carriers``) covers exactly the
+    values this validator walks, so the references found here can give the data edges.
+
+    The graph also reads unknown fields of the typed sub-models, and a ForEach's Arguments
+    differently; for those steps it walks on its own.
+    """
+    if isinstance(step, ForEachStep):
+        return False
+    if step.cache_config is not None and step.cache_config.model_extra:
+        return False
+    for items in (step.retry_policies, step.property_files, getattr(step, "output_parameters", None)):
+        if items and any(item.model_extra for item in items):
+            return False
+    return True
+
+
+def check_step(
+    item: LocatedStep, scope: ReferenceScope, sources: dict[str, set[str]] | None = None
+) -> list[Problem]:
+    """Every rule for one step. When ``sources`` is given and the step is the first of its
+    name, the step names its expressions read are recorded there for the DAG (one walk)."""
     step, location = item.step, item.location
     out: list[Problem] = []
     if isinstance(step, GenericStep):
@@ -308,15 +338,17 @@ def check_step(item: LocatedStep, scope: ReferenceScope) -> list[Problem]:
     if step.depends_on:
         check_depends_on(item, scope.steps, out)
     out.extend(check_envelope(step, location))
-    namespaces = frozenset(
-        {
-            *(("ForEach",) if item.in_for_each else ()),
-            *(("IterationOutput",) if isinstance(step, ForEachStep) else ()),
-        }
-    )
+    namespaces = _STEP_NAMESPACES[item.in_for_each, isinstance(step, ForEachStep)]
     checker = StepReferenceChecker(scope, step, namespaces)
     for key, value in expression_carriers(step):
         out.extend(checker.check(value, (*location, key)))
+    if (
+        sources is not None
+        and checker.clean
+        and scope.steps.get(step.name) is step
+        and _graph_reads_same(step)
+    ):
+        sources[step.name] = checker.sources
     if not isinstance(step, ConditionStep | ForEachStep):
         # The service accepts these at CreatePipeline and fails the step when its Create* call is
         # made, so a definition with them is still accepted (every corpus file must be); they are
@@ -351,9 +383,10 @@ def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], 
     if definition.pipeline_experiment_config:
         checker = StepReferenceChecker(scope, None)
         problems.extend(checker.check(definition.pipeline_experiment_config, ("PipelineExperimentConfig",)))
+    sources: dict[str, set[str]] = {}
     for item in located:
-        problems.extend(check_step(item, scope))
-    graph = PipelineGraph.from_definition(definition)
+        problems.extend(check_step(item, scope, sources))
+    graph = PipelineGraph.from_definition(definition, sources)
     problems.extend(check_cycles(graph, located))
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]

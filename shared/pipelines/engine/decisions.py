@@ -175,7 +175,7 @@ class Decisions:
             key = cache_key(step.type, arguments, fields)
             assert step.cache_config is not None
             hit = self.store.find_cache_entry(
-                execution.pipeline_name, key, oldest_reusable(step.cache_config, plan.now)
+                execution.pipeline_arn, key, oldest_reusable(step.cache_config, plan.now)
             )
             if hit is not None:
                 plan.put_step(reused_record(base, hit, plan.now))
@@ -310,6 +310,7 @@ class Decisions:
             plan.cache_entries.append(
                 CacheEntry(
                     pipeline_name=plan.execution.pipeline_name,
+                    pipeline_arn=plan.execution.pipeline_arn,
                     cache_key=record.cache_key,
                     step_type=record.step_type,
                     step_name=name,

@@ -38,7 +38,13 @@ from pipelines.engine.errors import (
     UnsupportedSteps,
 )
 from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records
-from pipelines.engine.ids import execution_arn, execution_id_of, new_execution_id, parse_execution_arn
+from pipelines.engine.ids import (
+    execution_arn,
+    execution_id_of,
+    new_execution_id,
+    parse_execution_arn,
+    pipeline_arn,
+)
 from pipelines.engine.pipelines import record_last_run
 from pipelines.engine.planner import Plan
 from pipelines.engine.readiness import Topology, run_condition_problems
@@ -117,10 +123,16 @@ class Engine:
 
     # -- starting -------------------------------------------------------------------------------
 
+    def pipeline_key(self, name_or_arn: str) -> str:
+        """The store key (ARN) of a pipeline named by ARN, or by name in this engine's account."""
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        return pipeline_arn(self.region, self.account_id, name_or_arn)
+
     def start(self, request: StartRequest, *, definition: str | None = None) -> Outcome:
         """Start an execution of ``request.pipeline_name``; ``definition`` runs that text
         instead of a stored version (validated here, since no CreatePipeline checked it)."""
-        pipeline = self.store.get_pipeline(request.pipeline_name)
+        pipeline = self.store.get_pipeline(self.pipeline_key(request.pipeline_name))
         if pipeline is None:
             raise PipelineNotFound(request.pipeline_name)
         request_fingerprint = _fingerprint(request.fingerprint(), definition)
@@ -228,7 +240,7 @@ class Engine:
             return definition, None
         if version_id is None or version_id == pipeline.latest_version_id:
             return pipeline.definition, pipeline.latest_version_id
-        version = self.store.get_pipeline_version(pipeline.name, version_id)
+        version = self.store.get_pipeline_version(pipeline.arn, version_id)
         if version is None:
             raise PipelineVersionNotFound(pipeline.arn, version_id)
         return version.definition, version.version_id

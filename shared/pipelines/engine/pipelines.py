@@ -38,12 +38,13 @@ def upsert_pipeline(
     """Create the pipeline, or add a version when the definition changed; validates first."""
     load_definition(definition)
     now = (clock or SystemClock()).now()
+    arn = pipeline_arn(region, account_id, name)
     for _ in range(10):
-        existing = store.get_pipeline(name)
+        existing = store.get_pipeline(arn)
         if existing is None:
             record = PipelineRecord(
                 name=name,
-                arn=pipeline_arn(region, account_id, name),
+                arn=arn,
                 definition=definition,
                 role_arn=role_arn,
                 description=description,
@@ -55,7 +56,11 @@ def upsert_pipeline(
                 store.create_pipeline(
                     record,
                     PipelineVersionRecord(
-                        pipeline_name=name, version_id=1, definition=definition, created_at=now
+                        pipeline_name=name,
+                        pipeline_arn=arn,
+                        version_id=1,
+                        definition=definition,
+                        created_at=now,
                     ),
                 )
                 return record
@@ -71,7 +76,11 @@ def upsert_pipeline(
             version_id = existing.latest_version_id + 1
             update.update(definition=definition, latest_version_id=version_id)
             new_version = PipelineVersionRecord(
-                pipeline_name=name, version_id=version_id, definition=definition, created_at=now
+                pipeline_name=existing.name,
+                pipeline_arn=arn,
+                version_id=version_id,
+                definition=definition,
+                created_at=now,
             )
         record = existing.model_copy(update=update)
         try:
@@ -103,7 +112,7 @@ def record_last_run(store: Store, pipeline: PipelineRecord, started_at: datetime
                 )
                 return
             except (StaleWrite, RecordNotFound):
-                current = store.get_pipeline(pipeline.name)
+                current = store.get_pipeline(pipeline.arn)
         log.warning("LastRunTime of pipeline %s not recorded: it kept changing", pipeline.name)
     except Exception:
         log.exception("LastRunTime of pipeline %s not recorded", pipeline.name)

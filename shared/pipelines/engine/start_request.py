@@ -36,7 +36,9 @@ class StartRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    pipeline_name: str = Field(alias="pipelineName", min_length=1)
+    pipeline_name: str = Field(
+        alias="pipelineName", min_length=1
+    )  # a name in the engine's account, or an ARN
     parameters: dict[str, Any] = Field(default_factory=dict)
     parallelism: int | None = None
     selective: SelectiveExecutionConfig | None = None

@@ -57,7 +57,8 @@ def referenced_steps(value: Any) -> set[str]:
     }
 
 
-_STEP_HEAD = re.compile(r"Steps\.([^.\[\]'\"]+)(?:[.\[]|$)")
+STEP_HEAD = re.compile(r"Steps\.([^.\[\]'\"]+)(?:[.\[]|$)")
+"""The step name a ``Get`` target reads (group 1); the DAG's data edges follow it."""
 
 
 def iter_get_targets(value: Any) -> Iterator[str]:
@@ -89,7 +90,7 @@ def referenced_step_names(value: Any) -> set[str]:
     """
     names: set[str] = set()
     for target in iter_get_targets(value):
-        match = _STEP_HEAD.match(target)
+        match = STEP_HEAD.match(target)
         if match is not None:
             names.add(match.group(1))
     return names

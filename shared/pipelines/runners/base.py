@@ -10,7 +10,7 @@ for retry policies. Runners never touch the store: the engine records every outc
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -86,6 +86,9 @@ class RunContext:
     objects: ObjectStore
     cancel: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str], None] = lambda _line: None
+    # Extra variables for the job process of this attempt, from the runtime's observers (e.g.
+    # MLFLOW_TRACKING_URI/MLFLOW_RUN_ID); the request's own Environment still wins.
+    environment: Mapping[str, str] = field(default_factory=dict)
     on_process: Callable[[int], None] = lambda _pid: None
     # The job records (pipelines.runners.jobs.records.JobRecords) jobs started inside a step
     # (a tuning job's training trials) are recorded in; None where nothing records them.

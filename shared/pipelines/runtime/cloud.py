@@ -79,6 +79,7 @@ from pipelines.store.base import (
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
+from pipelines.tracking.destinations import cloud_job_environment
 
 LOG = logging.getLogger(__name__)
 
@@ -331,7 +332,7 @@ class CloudRuntime:
                     arguments=record.arguments,
                     job_name=report.job_name,
                     function_arn=arn,
-                    describe=self._describer(state.execution.pipeline_name),
+                    describe=self._describer(state.execution.pipeline_arn),
                 )
             except StepFailed as exc:
                 result = self.engine.step_failed(execution_id, report.step_name, report.attempt, exc)
@@ -392,7 +393,7 @@ class CloudRuntime:
         self._stop_unclaimed(outcome)
         for action in outcome.actions:
             if isinstance(action, RunStep):
-                self._run_step(action)
+                self._run_step(action, outcome.execution)
             elif isinstance(action, StopStep):
                 self._stop_step(action)
             elif isinstance(action, NotifyStopping):
@@ -400,7 +401,7 @@ class CloudRuntime:
             elif isinstance(action, ExecutionFinished):
                 self._release_finish(outcome)
 
-    def _run_step(self, action: RunStep) -> None:
+    def _run_step(self, action: RunStep, execution: ExecutionRecord | None) -> None:
         request = action.request
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
@@ -410,13 +411,16 @@ class CloudRuntime:
                 request.step,
                 request.arguments,
                 job_name=request.job_name,
-                role_arn=self._role_of(request.pipeline_name),
+                role_arn=self._role_of(request.pipeline_arn),
                 execution_arn=request.execution_arn,
                 attempt=action.attempt,
                 delay_seconds=delay,
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
+                job_environment=cloud_job_environment(
+                    execution.mlflow if execution is not None else None, request.step_type
+                ),
             )
         except (PipelinesError, ValueError) as exc:
             failure = StepFailed(f"The step cannot run in the cloud: {exc}", error_code="ValidationException")
@@ -439,7 +443,7 @@ class CloudRuntime:
         if record is not None and record.attempt == action.attempt and record.status == "Stopped":
             # Stopped before it was claimed, perhaps before it existed: stop what just started.
             # (A claim also loses when the runner already reported; that runner is left alone.)
-            self._stop_job(record, request.pipeline_name)
+            self._stop_job(record, request.pipeline_arn)
             self._stop_runner(action.execution_id, action.step_name, action.attempt)
 
     def _stop_step(self, action: StopStep) -> None:
@@ -447,7 +451,7 @@ class CloudRuntime:
         record = state.steps.get(action.step_name)
         if record is None or record.attempt != action.attempt:
             return
-        self._stop_job(record, state.execution.pipeline_name)
+        self._stop_job(record, state.execution.pipeline_arn)
         self._stop_runner(action.execution_id, action.step_name, action.attempt)
         stopped = StepFailed(STOPPED_REASON, error_code="Stopped")
         self.carry_out(
@@ -465,11 +469,11 @@ class CloudRuntime:
             record = outcome.steps.get(change.step_name)
             if record is None:
                 continue
-            self._stop_job(record, execution.pipeline_name)
+            self._stop_job(record, execution.pipeline_arn)
             self._stop_runner(execution.execution_id, record.step_name, record.attempt)
 
-    def _stop_job(self, record: StepRecord, pipeline_name: str) -> None:
-        role_arn = self._role_of(pipeline_name)
+    def _stop_job(self, record: StepRecord, pipeline_arn: str) -> None:
+        role_arn = self._role_of(pipeline_arn)
         stop_step_work(lambda service: self.aws.client(service, role_arn), record)
 
     def _stop_runner(self, execution_id: str, step_name: str, attempt: int) -> None:
@@ -491,7 +495,7 @@ class CloudRuntime:
         if isinstance(token, str) and isinstance(queue_url, str):
             body = callback_message(token, request.execution_arn, request.arguments, status=STOPPING)
             self._send_message(
-                queue_url, body, self._role_of(request.pipeline_name), dedupe=dedupe_id(token, STOPPING)
+                queue_url, body, self._role_of(request.pipeline_arn), dedupe=dedupe_id(token, STOPPING)
             )
         self.carry_out(self.engine.stop_notified(action.execution_id, action.step_name, action.attempt))
 
@@ -548,7 +552,7 @@ class CloudRuntime:
         binding = execution.experiment
         if binding is None:
             return
-        client = self.aws.client("sagemaker", self._role_of(execution.pipeline_name))
+        client = self.aws.client("sagemaker", self._role_of(execution.pipeline_arn))
         for call, kwargs in (
             ("create_experiment", {"ExperimentName": binding.experiment_name}),
             ("create_trial", {"TrialName": binding.trial_name, "ExperimentName": binding.experiment_name}),
@@ -570,24 +574,24 @@ class CloudRuntime:
             )
         self.aws.client("sqs", role_arn).send_message(**request)
 
-    def _role_of(self, pipeline_name: str) -> str:
+    def _role_of(self, pipeline_arn: str) -> str:
         now = time.monotonic()
         with self._lock:
-            cached = self._roles.get(pipeline_name)
+            cached = self._roles.get(pipeline_arn)
         if cached is not None and now - cached[0] < _ROLE_MEMO_SECONDS:
             return cached[1]
-        pipeline = self.store.get_pipeline(pipeline_name)
+        pipeline = self.store.get_pipeline(pipeline_arn)
         if pipeline is None or not pipeline.role_arn:
             raise MissingPipelineRole(
-                f"Pipeline {pipeline_name} has no RoleArn; in the cloud every step runs as the pipeline's role"
+                f"Pipeline {pipeline_arn} has no RoleArn; in the cloud every step runs as the pipeline's role"
             )
         with self._lock:
-            self._roles[pipeline_name] = (now, pipeline.role_arn)
+            self._roles[pipeline_arn] = (now, pipeline.role_arn)
         return pipeline.role_arn
 
-    def _describer(self, pipeline_name: str) -> Any:
+    def _describer(self, pipeline_arn: str) -> Any:
         def describe(operation: str, name: str) -> dict[str, Any]:
-            client = self.aws.client("sagemaker", self._role_of(pipeline_name))
+            client = self.aws.client("sagemaker", self._role_of(pipeline_arn))
             if operation == "DescribeModel":
                 response = client.describe_model(ModelName=name)
             elif operation == "DescribeModelPackage":

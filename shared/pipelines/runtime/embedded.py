@@ -73,6 +73,7 @@ from pipelines.store.base import (
     StepRecord,
     Store,
 )
+from pipelines.tracking import Observers, embedded_observers
 
 Progress = Callable[[ExecutionRecord, Mapping[str, StepRecord]], None]
 """Called after every change with the execution and its step records (e.g. a rich table)."""
@@ -252,6 +253,7 @@ class _Driver:
                 objects=self.runtime.objects,
                 cancel=cancel,
                 log=self.runtime.step_logger(action.execution_id, action.step_name),
+                environment=self.runtime.observers.job_environment(action.request),
                 on_process=on_process,
                 jobs=self.runtime.jobs,
             )
@@ -350,9 +352,12 @@ class EmbeddedRuntime:
         lease_ttl: float = 15.0,
         on_log: Callable[[str, str, str], None] | None = None,
         publisher: StatusPublisher | None = None,
+        observers: Observers | None = None,
     ) -> None:
         """``publisher`` receives every status-change event (default: the JSON-lines file
-        ``JsonLinesPublisher.for_config(config)`` chooses, under the state directory)."""
+        ``JsonLinesPublisher.for_config(config)`` chooses, under the state directory).
+        ``observers`` follow every written outcome and add job variables (default:
+        ``pipelines.tracking.embedded_observers(config)``, i.e. MLflow for MlflowConfig)."""
         if store is None:
             from pipelines.store.sqlite import open_store
 
@@ -368,6 +373,7 @@ class EmbeddedRuntime:
         self.lease_ttl = lease_ttl
         self.on_log = on_log
         self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
+        self.observers = observers if observers is not None else embedded_observers(config)
         self.processes = AttemptProcesses.from_config(config)
         self.engine = Engine(
             store,
@@ -612,6 +618,7 @@ class EmbeddedRuntime:
             publish_outcome(self.publisher, outcome)
         except Exception:
             log.exception("could not publish the status events of execution %s", _execution_of(outcome))
+        self.observers.observe(outcome)
         return outcome
 
     def step_logger(self, execution_id: str, step_name: str) -> Callable[[str], None]:
@@ -620,9 +627,12 @@ class EmbeddedRuntime:
             return lambda _line: None
         return lambda line: on_log(execution_id, step_name, line)
 
-    def close(self) -> None:
+    def close(self, tracking_timeout: float = 10.0) -> None:
+        """Wait for the drivers, give the observers up to ``tracking_timeout`` seconds to
+        finish their writes (MLflow), then close the store."""
         for thread in list(self._threads.values()):
             thread.join()
+        self.observers.close(tracking_timeout)
         self.store.close()
 
     # -- internals ------------------------------------------------------------------------------

@@ -52,14 +52,17 @@ def step_runner_input(
     step_fields: Mapping[str, Any] | None = None,
     callback_token: str | None = None,
     report: Mapping[str, Any] | None = None,
+    job_environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The StepRunner execution input for one attempt of ``step``.
 
     ``resolved_arguments`` and ``step_fields`` (resolved FunctionArn / SqsQueueUrl /
     TimeoutSeconds; the step's own literal values otherwise) must hold no expression, and a
     Callback step needs its ``callback_token``. ``report`` adds ids the engine wants back in
-    the StepRunner's report. Serialize with :func:`dump_input` so a repeated start sends the
-    same string (Step Functions only dedupes identical inputs).
+    the StepRunner's report. ``job_environment`` (the runtime's variables, e.g. MLflow's) is
+    merged under a job request's own ``Environment``, which wins. Serialize with
+    :func:`dump_input` so a repeated start sends the same string (Step Functions only dedupes
+    identical inputs).
     """
     if attempt < 1:
         raise ValueError(f"attempt is 1-based, got {attempt}")
@@ -83,6 +86,7 @@ def step_runner_input(
         step_fields=step_fields or {},
         callback_token=callback_token,
         report=report or {},
+        job_environment=job_environment or {},
     )
     where = find_expression(runner_input)
     if where is not None:
@@ -164,6 +168,7 @@ def _runner_input(
     step_fields: Mapping[str, Any],
     callback_token: str | None,
     report: Mapping[str, Any],
+    job_environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     fields = {name: step_fields.get(name, _step_field(step, name)) for name in STEP_FIELDS}
     runner_input: dict[str, Any] = {
@@ -178,6 +183,7 @@ def _runner_input(
             experiment_config=experiment_config,
             fields=fields,
             callback_token=callback_token,
+            job_environment=job_environment,
         ),
         "report": {
             **report,
@@ -203,9 +209,11 @@ def build_request(
     experiment_config: Mapping[str, str] | None,
     fields: Mapping[str, Any],
     callback_token: str | None,
+    job_environment: Mapping[str, str] | None = None,
 ) -> Any:
-    """The integration's parameters for ``route``: the Create* request with the job name set
-    and ExperimentConfig merged, or the Lambda / Callback / EMR request built from the step."""
+    """The integration's parameters for ``route``: the Create* request with the job name set,
+    ExperimentConfig and the runtime's job variables merged, or the Lambda / Callback / EMR
+    request built from the step."""
     spec = ROUTES[route]
     if route is Route.LAMBDA:
         return {"FunctionName": fields["FunctionArn"], "Payload": {} if arguments is None else arguments}
@@ -243,6 +251,9 @@ def build_request(
         request["ExperimentConfig"] = _merge_experiment_config(
             request.get("ExperimentConfig"), experiment_config
         )
+    if job_environment and spec.operation is not None and _accepts(spec.operation, "Environment"):
+        own = request.get("Environment")
+        request["Environment"] = {**job_environment, **(own if isinstance(own, dict) else {})}
     return request
 
 

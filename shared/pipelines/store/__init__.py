@@ -3,22 +3,22 @@
 Public API (``pipelines.store``)::
 
     Store (Protocol)                       see store/base.py for every method
-      # pipelines (the API layer builds on these)
+      # pipelines, keyed by ARN: names are per account (the API layer builds on these)
       create_pipeline(pipeline: PipelineRecord, version: PipelineVersionRecord) -> None   # RecordExists
       update_pipeline(pipeline, expected_version: int, new_version: PipelineVersionRecord | None = None)
-      delete_pipeline(name) -> None
-      get_pipeline(name) -> PipelineRecord | None
+      delete_pipeline(arn) -> None
+      get_pipeline(arn) -> PipelineRecord | None
       list_pipelines(query: ListQuery) -> Page[PipelineRecord]
-      get_pipeline_version(name, version_id) -> PipelineVersionRecord | None
-      list_pipeline_versions(name, query) -> Page[PipelineVersionRecord]
+      get_pipeline_version(arn, version_id) -> PipelineVersionRecord | None
+      list_pipeline_versions(arn, query) -> Page[PipelineVersionRecord]
       # executions: the engine writes only through apply()
       apply(transition: Transition) -> None                   # all-or-nothing; StaleWrite on conflict
       get_execution(execution_id) -> ExecutionRecord | None
       load_state(execution_id) -> ExecutionState | None       # execution + all step records
-      list_executions(pipeline_name | None, query) -> Page[ExecutionRecord]
+      list_executions(pipeline_arn | None, query) -> Page[ExecutionRecord]
       list_unfinished_executions() -> list[ExecutionRecord]
       list_steps(execution_id, query) -> Page[StepRecord]
-      find_cache_entry(pipeline_name, cache_key, newer_than) -> CacheEntry | None
+      find_cache_entry(pipeline_arn, cache_key, newer_than) -> CacheEntry | None
       get_callback(token) -> CallbackTokenRecord | None
       list_experiments(query) / list_trials(experiment_name, query) / list_trial_components(trial_name, query)
       get_idempotency(token, operation) / put_idempotency(record) -> bool

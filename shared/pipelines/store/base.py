@@ -69,6 +69,9 @@ class Record(BaseModel):
 
 
 class PipelineRecord(Record):
+    """A pipeline belongs to the account in its ARN and is keyed by that ARN (names are per
+    account and, as the ARN holds the lower-cased name, unique regardless of case)."""
+
     name: str
     arn: str
     definition: str  # the latest version's definition text
@@ -92,6 +95,7 @@ class PipelineRecord(Record):
 class PipelineVersionRecord(Record):
     pipeline_name: str
     version_id: int
+    pipeline_arn: str  # the key of its pipeline
     definition: str
     created_at: datetime
     display_name: str | None = None
@@ -200,9 +204,11 @@ class StepRecord(Record):
 
 
 class CacheEntry(Record):
-    """A successful run of a cacheable step, reusable by later executions of the same pipeline."""
+    """A successful run of a cacheable step, reusable by later executions of the same pipeline
+    (the same ARN: another account's pipeline of the same name never shares it)."""
 
     pipeline_name: str
+    pipeline_arn: str  # the lookup key
     cache_key: str
     step_type: str
     step_name: str
@@ -312,6 +318,12 @@ class Transition:
 # -- listing ------------------------------------------------------------------------------------
 
 
+def pipeline_key(arn: str) -> str:
+    """How both stores key a pipeline: its ARN, lower-cased (ARNs carry the lower-cased name, so
+    a client's ``.../pipeline/MyPipeline`` finds ``mypipeline``)."""
+    return arn.lower()
+
+
 def timestamp(value: datetime) -> str:
     """Fixed-width UTC text, so string order is time order."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -370,9 +382,10 @@ def decode_token(listing: str, token: str) -> list[str]:
 class Store(Protocol):
     """What the engine, the API and the CLI need from persistence. See the module docstring."""
 
-    # pipelines
+    # pipelines: keyed by ARN (``pipeline_arn(region, account, name)``), so names are per account
     def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
-        """Insert a pipeline and its first version; RecordExists if the name is taken."""
+        """Insert a pipeline and its first version; RecordExists if its ARN is taken (the same
+        name, in any case, in the same account and region)."""
         ...
 
     def update_pipeline(
@@ -387,17 +400,19 @@ class Store(Protocol):
         and, in the same write, replacing the existing ``changed_version`` (UpdatePipelineVersion)."""
         ...
 
-    def delete_pipeline(self, name: str) -> None:
+    def delete_pipeline(self, arn: str) -> None:
         """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
         ...
 
-    def get_pipeline(self, name: str) -> PipelineRecord | None: ...
+    def get_pipeline(self, arn: str) -> PipelineRecord | None: ...
 
-    def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]: ...
+    def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
+        """Every account's pipelines (the API layer shows each account its own)."""
+        ...
 
-    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None: ...
+    def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None: ...
 
-    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]: ...
+    def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]: ...
 
     # executions
     def apply(self, transition: Transition) -> None:
@@ -408,7 +423,9 @@ class Store(Protocol):
 
     def load_state(self, execution_id: str) -> ExecutionState | None: ...
 
-    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]: ...
+    def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        """The executions of one pipeline (by ARN), or of all."""
+        ...
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         """Executions still Executing or Stopping (what ``resume`` picks up)."""
@@ -419,7 +436,7 @@ class Store(Protocol):
         ...
 
     # cache and callbacks
-    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+    def find_cache_entry(self, pipeline_arn: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
         """The newest entry for the key completed at or after ``newer_than``."""
         ...
 

@@ -9,10 +9,10 @@ State table (``pk``/``sk`` strings, GSI ``gsi1`` and ``gsi2`` on ``gsiNpk``/``gs
 ================================  ======================  =====================================
 item                              pk / sk                 index keys and other attributes
 ================================  ======================  =====================================
-pipeline                          PIPELINE#<name> / #META gsi1 PIPELINES / <created>#<name>; v
-pipeline version                  PIPELINE#<name> /
+pipeline                          PIPELINE#<arn> / #META  gsi1 PIPELINES / <created>#<name>; v
+pipeline version                  PIPELINE#<arn> /
                                   VERSION#<id, 10 digits>
-execution                         EXECUTION#<id> / #META  gsi1 PIPELINE#<name>#EXECUTIONS, gsi2
+execution                         EXECUTION#<id> / #META  gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
                                                           EXECUTIONS (both <created>#<id>); v, st
 execution definition snapshot     EXECUTION#<id> /        written once, with the execution
                                   #DEFINITION
@@ -87,6 +87,7 @@ from pipelines.store.base import (
     TrialRecord,
     decode_token,
     encode_token,
+    pipeline_key,
     step_listing_key,
 )
 from pipelines.store.sqlite import timestamp
@@ -182,8 +183,9 @@ def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
     return record.model_dump_json(exclude=exclude)
 
 
-def _pipeline_pk(name: str) -> str:
-    return f"PIPELINE#{name}"
+def _pipeline_pk(arn: str) -> str:
+    """Pipelines are keyed by ARN (store/base.py ``pipeline_key``): names are per account."""
+    return f"PIPELINE#{pipeline_key(arn)}"
 
 
 def _execution_pk(execution_id: str) -> str:
@@ -268,29 +270,29 @@ class DynamoDBStore(ExecutionStateCache):
         try:
             self._transact(actions)
         except StaleWrite:
-            if self.get_pipeline(pipeline.name) is None:
+            if self.get_pipeline(pipeline.arn) is None:
                 raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.") from None
             raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.") from None
 
-    def delete_pipeline(self, name: str) -> None:
+    def delete_pipeline(self, arn: str) -> None:
         try:
             self.client.delete_item(
                 TableName=self.tables.state,
-                Key=_key(_pipeline_pk(name)),
+                Key=_key(_pipeline_pk(arn)),
                 ConditionExpression="attribute_exists(pk)",
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                raise RecordNotFound(f"Pipeline {name} does not exist.") from exc
+                raise RecordNotFound(f"Pipeline {arn} does not exist.") from exc
             raise
         keys = [
             {"pk": item["pk"], "sk": item["sk"]}
-            for item in self._query_partition(_pipeline_pk(name), "VERSION#")
+            for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
         ]
         self._batch_delete(keys)
 
-    def get_pipeline(self, name: str) -> PipelineRecord | None:
-        item = self._get(_key(_pipeline_pk(name)))
+    def get_pipeline(self, arn: str) -> PipelineRecord | None:
+        item = self._get(_key(_pipeline_pk(arn)))
         return PipelineRecord.model_validate_json(self.codec.decode(item)) if item else None
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
@@ -304,28 +306,28 @@ class DynamoDBStore(ExecutionStateCache):
         by_name = query.sort_by == "Name"
         return _page_in_memory(
             "pipelines",
-            [(r.name if by_name else timestamp(r.created_at), r.name, r.created_at, r) for r in records],
+            [(r.name if by_name else timestamp(r.created_at), r.arn, r.created_at, r) for r in records],
             query,
         )
 
-    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
-        item = self._get(_key(_pipeline_pk(name), _version_sk(version_id)))
+    def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None:
+        item = self._get(_key(_pipeline_pk(arn), _version_sk(version_id)))
         return PipelineVersionRecord.model_validate_json(self.codec.decode(item)) if item else None
 
-    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]:
+    def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]:
         records = [
             PipelineVersionRecord.model_validate_json(self.codec.decode(i))
-            for i in self._query_partition(_pipeline_pk(name), "VERSION#")
+            for i in self._query_partition(_pipeline_pk(arn), "VERSION#")
         ]
         return _page_in_memory(
-            f"versions:{name}",
+            f"versions:{pipeline_key(arn)}",
             [(timestamp(r.created_at), str(r.version_id), r.created_at, r) for r in records],
             query,
         )
 
     def _pipeline_item(self, pipeline: PipelineRecord) -> Item:
         return {
-            **_key(_pipeline_pk(pipeline.name)),
+            **_key(_pipeline_pk(pipeline.arn)),
             "gsi1pk": _s("PIPELINES"),
             "gsi1sk": _s(_sort_key(pipeline.created_at, pipeline.name)),
             "v": _n(pipeline.version),
@@ -334,7 +336,7 @@ class DynamoDBStore(ExecutionStateCache):
 
     def _version_item(self, version: PipelineVersionRecord) -> Item:
         return {
-            **_key(_pipeline_pk(version.pipeline_name), _version_sk(version.version_id)),
+            **_key(_pipeline_pk(version.pipeline_arn), _version_sk(version.version_id)),
             **self.codec.encode(
                 _body(version), f"pipeline {version.pipeline_name} version {version.version_id}"
             ),
@@ -382,7 +384,7 @@ class DynamoDBStore(ExecutionStateCache):
         pk = _execution_pk(execution.execution_id)
         item = {
             **_key(pk),
-            "gsi1pk": _s(f"PIPELINE#{execution.pipeline_name}#EXECUTIONS"),
+            "gsi1pk": _s(f"{_pipeline_pk(execution.pipeline_arn)}#EXECUTIONS"),
             "gsi1sk": _s(_sort_key(execution.created_at, execution.execution_id)),
             "gsi2pk": _s("EXECUTIONS"),
             "gsi2sk": _s(_sort_key(execution.created_at, execution.execution_id)),
@@ -503,7 +505,7 @@ class DynamoDBStore(ExecutionStateCache):
 
     def _cache_item(self, entry: CacheEntry) -> Item:
         return {
-            "pk": _s(f"{entry.pipeline_name}#{entry.cache_key}"),
+            "pk": _s(f"{pipeline_key(entry.pipeline_arn)}#{entry.cache_key}"),
             "sk": _s(f"{timestamp(entry.completed_at)}#{entry.execution_id}#{entry.step_name}"),
             TTL_ATTRIBUTE: _n(_epoch(entry.completed_at + self.cache_ttl)),
             **self.codec.encode(_body(entry), f"cache entry of step {entry.step_name}"),
@@ -575,12 +577,12 @@ class DynamoDBStore(ExecutionStateCache):
             if len(self._snapshots) > MAX_CACHED_STATES:
                 self._snapshots.pop(next(iter(self._snapshots)))
 
-    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
-        if pipeline_name:
+    def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        if pipeline_arn:
             index, index_pk, listing = (
                 "gsi1",
-                f"PIPELINE#{pipeline_name}#EXECUTIONS",
-                f"executions:{pipeline_name}",
+                f"{_pipeline_pk(pipeline_arn)}#EXECUTIONS",
+                f"executions:{pipeline_key(pipeline_arn)}",
             )
         else:
             index, index_pk, listing = "gsi2", "EXECUTIONS", "executions:"
@@ -633,12 +635,15 @@ class DynamoDBStore(ExecutionStateCache):
 
     # -- cache and callbacks ----------------------------------------------------------------------
 
-    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+    def find_cache_entry(self, pipeline_arn: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
         lower = timestamp(newer_than) if newer_than.year > 1 else _SORT_LOW
         response = self.client.query(
             TableName=self.tables.cache,
             KeyConditionExpression="pk = :pk AND sk >= :lower",
-            ExpressionAttributeValues={":pk": _s(f"{pipeline_name}#{cache_key}"), ":lower": _s(lower)},
+            ExpressionAttributeValues={
+                ":pk": _s(f"{pipeline_key(pipeline_arn)}#{cache_key}"),
+                ":lower": _s(lower),
+            },
             ScanIndexForward=False,
             Limit=1,
             ConsistentRead=True,

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from pipelines.config import Config
+from pipelines.sqlite_schema import transaction
 from pipelines.store.base import (
     ACTIVE_EXECUTION_STATUSES,
     CacheEntry,
@@ -50,6 +51,7 @@ from pipelines.store.base import (
     TrialRecord,
     decode_token,
     encode_token,
+    pipeline_key,
     step_listing_key,
     timestamp,
 )
@@ -77,14 +79,8 @@ class SQLiteStore(ExecutionStateCache):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._pool.writer() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._pool.writer() as conn, transaction(conn):
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -115,8 +111,10 @@ class SQLiteStore(ExecutionStateCache):
         try:
             with self._write() as conn:
                 conn.execute(
-                    "INSERT INTO pipelines (name, name_lower, created_at, version, body) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO pipelines (arn, name, name_lower, created_at, version, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (
+                        pipeline_key(pipeline.arn),
                         pipeline.name,
                         pipeline.name.lower(),
                         timestamp(pipeline.created_at),
@@ -135,15 +133,16 @@ class SQLiteStore(ExecutionStateCache):
         new_version: PipelineVersionRecord | None = None,
         changed_version: PipelineVersionRecord | None = None,
     ) -> None:
+        key = pipeline_key(pipeline.arn)
         with self._write() as conn:
-            row = conn.execute("SELECT version FROM pipelines WHERE name = ?", (pipeline.name,)).fetchone()
+            row = conn.execute("SELECT version FROM pipelines WHERE arn = ?", (key,)).fetchone()
             if row is None:
                 raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.")
             if row[0] != expected_version:
                 raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.")
             conn.execute(
-                "UPDATE pipelines SET version = ?, body = ? WHERE name = ?",
-                (pipeline.version, _body(pipeline), pipeline.name),
+                "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
+                (pipeline.version, _body(pipeline), key),
             )
             if new_version is not None:
                 try:
@@ -154,8 +153,12 @@ class SQLiteStore(ExecutionStateCache):
                     ) from exc
             if changed_version is not None:
                 replaced = conn.execute(
-                    "UPDATE pipeline_versions SET body = ? WHERE pipeline_name = ? AND version_id = ?",
-                    (_body(changed_version), changed_version.pipeline_name, changed_version.version_id),
+                    "UPDATE pipeline_versions SET body = ? WHERE pipeline_arn = ? AND version_id = ?",
+                    (
+                        _body(changed_version),
+                        pipeline_key(changed_version.pipeline_arn),
+                        changed_version.version_id,
+                    ),
                 ).rowcount
                 if not replaced:
                     raise RecordNotFound(
@@ -165,19 +168,25 @@ class SQLiteStore(ExecutionStateCache):
     @staticmethod
     def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:
         conn.execute(
-            "INSERT INTO pipeline_versions (pipeline_name, version_id, created_at, body) VALUES (?, ?, ?, ?)",
-            (version.pipeline_name, version.version_id, timestamp(version.created_at), _body(version)),
+            "INSERT INTO pipeline_versions (pipeline_arn, version_id, created_at, body) VALUES (?, ?, ?, ?)",
+            (
+                pipeline_key(version.pipeline_arn),
+                version.version_id,
+                timestamp(version.created_at),
+                _body(version),
+            ),
         )
 
-    def delete_pipeline(self, name: str) -> None:
+    def delete_pipeline(self, arn: str) -> None:
+        key = pipeline_key(arn)
         with self._write() as conn:
-            deleted = conn.execute("DELETE FROM pipelines WHERE name = ?", (name,)).rowcount
+            deleted = conn.execute("DELETE FROM pipelines WHERE arn = ?", (key,)).rowcount
             if not deleted:
-                raise RecordNotFound(f"Pipeline {name} does not exist.")
-            conn.execute("DELETE FROM pipeline_versions WHERE pipeline_name = ?", (name,))
+                raise RecordNotFound(f"Pipeline {arn} does not exist.")
+            conn.execute("DELETE FROM pipeline_versions WHERE pipeline_arn = ?", (key,))
 
-    def get_pipeline(self, name: str) -> PipelineRecord | None:
-        row = self._one("SELECT body FROM pipelines WHERE name = ?", (name,))
+    def get_pipeline(self, arn: str) -> PipelineRecord | None:
+        row = self._one("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),))
         return PipelineRecord.model_validate_json(row[0]) if row else None
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
@@ -191,28 +200,29 @@ class SQLiteStore(ExecutionStateCache):
             "pipelines",
             "pipelines",
             sort_column,
-            "name",
+            "arn",
             where,
             params,
             query,
             lambda row: PipelineRecord.model_validate_json(row["body"]),
         )
 
-    def get_pipeline_version(self, name: str, version_id: int) -> PipelineVersionRecord | None:
+    def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None:
         row = self._one(
-            "SELECT body FROM pipeline_versions WHERE pipeline_name = ? AND version_id = ?",
-            (name, version_id),
+            "SELECT body FROM pipeline_versions WHERE pipeline_arn = ? AND version_id = ?",
+            (pipeline_key(arn), version_id),
         )
         return PipelineVersionRecord.model_validate_json(row[0]) if row else None
 
-    def list_pipeline_versions(self, name: str, query: ListQuery) -> Page[PipelineVersionRecord]:
+    def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]:
+        key = pipeline_key(arn)
         return self._page(
             "pipeline_versions",
-            f"versions:{name}",
+            f"versions:{key}",
             "created_at",
             "version_id",
-            ["pipeline_name = ?"],
-            [name],
+            ["pipeline_arn = ?"],
+            [key],
             query,
             lambda row: PipelineVersionRecord.model_validate_json(row["body"]),
         )
@@ -228,10 +238,10 @@ class SQLiteStore(ExecutionStateCache):
                     self._write_step(conn, write.record, write.expected_version)
                 for entry in transition.cache_entries:
                     conn.execute(
-                        "INSERT OR REPLACE INTO cache_entries (pipeline_name, cache_key, completed_at, execution_id, "
+                        "INSERT OR REPLACE INTO cache_entries (pipeline_arn, cache_key, completed_at, execution_id, "
                         "step_name, body) VALUES (?, ?, ?, ?, ?, ?)",
                         (
-                            entry.pipeline_name,
+                            pipeline_key(entry.pipeline_arn),
                             entry.cache_key,
                             timestamp(entry.completed_at),
                             entry.execution_id,
@@ -287,11 +297,12 @@ class SQLiteStore(ExecutionStateCache):
         body = _body(execution, exclude={"definition"})
         if transition.expected_version is None:
             conn.execute(
-                "INSERT INTO executions (execution_id, pipeline_name, status, created_at, version, definition, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO executions (execution_id, pipeline_name, pipeline_arn, status, created_at, version, "
+                "definition, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     execution.execution_id,
                     execution.pipeline_name,
+                    pipeline_key(execution.pipeline_arn),
                     execution.status,
                     timestamp(execution.created_at),
                     execution.version,
@@ -368,11 +379,12 @@ class SQLiteStore(ExecutionStateCache):
         self._remember(state)
         return state
 
-    def list_executions(self, pipeline_name: str | None, query: ListQuery) -> Page[ExecutionRecord]:
-        where, params = (["pipeline_name = ?"], [pipeline_name]) if pipeline_name else ([], [])
+    def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        key = pipeline_key(pipeline_arn) if pipeline_arn else None
+        where, params = (["pipeline_arn = ?"], [key]) if key else ([], [])
         return self._page(
             "executions",
-            f"executions:{pipeline_name or ''}",
+            f"executions:{key or ''}",
             "created_at",
             "execution_id",
             where,
@@ -406,11 +418,11 @@ class SQLiteStore(ExecutionStateCache):
 
     # -- cache and callbacks ----------------------------------------------------------------------
 
-    def find_cache_entry(self, pipeline_name: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+    def find_cache_entry(self, pipeline_arn: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
         row = self._one(
-            "SELECT body FROM cache_entries WHERE pipeline_name = ? AND cache_key = ? AND completed_at >= ? "
+            "SELECT body FROM cache_entries WHERE pipeline_arn = ? AND cache_key = ? AND completed_at >= ? "
             "ORDER BY completed_at DESC LIMIT 1",
-            (pipeline_name, cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
+            (pipeline_key(pipeline_arn), cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
         )
         return CacheEntry.model_validate_json(row[0]) if row else None
 

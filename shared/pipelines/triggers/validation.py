@@ -14,7 +14,7 @@ from pipelines.api.ops.access import NoSharing, SharingPolicy, owner_of
 from pipelines.definition import DefinitionError, load_definition
 from pipelines.definition.models import PipelineDefinition
 from pipelines.expressions.parameters import InvalidParameterValueError, coerce_parameter_value
-from pipelines.store import ListQuery, PipelineRecord, Store
+from pipelines.store import PipelineRecord, Store
 from pipelines.triggers.errors import (
     InvalidParameterMapping,
     TriggerParameterMissing,
@@ -34,11 +34,8 @@ def target_pipeline(
         raise UnknownTriggerPipeline(
             pipeline_arn, "not a pipeline ARN (arn:aws:sagemaker:<region>:<account>:pipeline/<name>)"
         )
-    record = store.get_pipeline(name)
-    if record is None:  # ARNs carry the lower-cased name
-        page = store.list_pipelines(ListQuery(limit=1000, name_prefix=name))
-        record = next((p for p in page.items if p.arn.lower() == pipeline_arn.lower()), None)
-    if record is None or record.arn.lower() != pipeline_arn.lower():
+    record = store.get_pipeline(pipeline_arn)
+    if record is None:
         raise UnknownTriggerPipeline(pipeline_arn)
     if owner_of(record.arn) != account_id and START_ACTION not in (sharing or NoSharing()).shared_actions(
         account_id, record.arn

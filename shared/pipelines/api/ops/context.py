@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize, owner_of
 from pipelines.api.wire import CallContext
 from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, StartRequest, SystemClock
-from pipelines.engine.ids import InvalidArn, execution_id_of
+from pipelines.engine.ids import InvalidArn, execution_id_of, pipeline_arn
 from pipelines.errors import ValidationError
 from pipelines.objects import ObjectStore
 from pipelines.store import (
@@ -90,8 +90,9 @@ class Operations:
             named = self._pipeline_by_arn(name_or_arn)
             authorize(self.sharing, ctx.account_id, action, named.arn)
             return named
-        own = self.store.get_pipeline(name_or_arn)
-        if own is None or owner_of(own.arn) != ctx.account_id:
+        # names are per account: a bare name is looked up in the caller's account only
+        own = self.store.get_pipeline(pipeline_arn(ctx.region, ctx.account_id, name_or_arn))
+        if own is None:
             raise PipelineNotFound(name_or_arn)
         return own
 
@@ -99,11 +100,8 @@ class Operations:
         name = arn.partition(_ARN_NAME)[2]
         if not name or "/" in name:
             raise ValidationError(f"Invalid pipeline ARN: {arn!r}")
-        record: PipelineRecord | None = self.store.get_pipeline(name)
-        if record is None:  # older records' ARNs carry the lower-cased name
-            page = self.store.list_pipelines(ListQuery(limit=1000, name_prefix=name))
-            record = next((p for p in page.items if p.name.lower() == name.lower()), None)
-        if record is None or record.arn.lower() != arn.lower():
+        record: PipelineRecord | None = self.store.get_pipeline(arn)
+        if record is None:
             raise PipelineNotFound(arn)
         return record
 

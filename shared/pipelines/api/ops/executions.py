@@ -143,7 +143,7 @@ class ExecutionOperations:
                 source_execution_arn=source, selected_steps=[s["StepName"] for s in config["SelectedSteps"]]
             )
         request = StartRequest(
-            pipeline_name=pipeline.name,
+            pipeline_name=pipeline.arn,  # the ARN: names are per account, the engine's account may differ
             parameters={p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])},
             parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
             selective=selective,
@@ -160,7 +160,7 @@ class ExecutionOperations:
 
     def describe_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.execution(params["PipelineExecutionArn"], ctx, "DescribePipelineExecution")
-        pipeline = self.ops.store.get_pipeline(record.pipeline_name)
+        pipeline = self.ops.store.get_pipeline(record.pipeline_arn)
         # MLflowConfig, the version's aliases and the role are Describe's alone: Search's
         # PipelineExecution entity has no such members
         return {
@@ -173,11 +173,11 @@ class ExecutionOperations:
     def list_pipeline_executions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         pipeline = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineExecutions")
         if "PipelineVersionAlias" not in params:
-            page = self.ops.store.list_executions(pipeline.name, list_query(params))
+            page = self.ops.store.list_executions(pipeline.arn, list_query(params))
             items, token = page.items, page.next_token
         else:  # the executions of the version the alias names now
             version_id = versions.requested_version(pipeline, params)
-            everything = self._all_executions(pipeline.name, list_query(params))
+            everything = self._all_executions(pipeline.arn, list_query(params))
             items, token = page_of(
                 [e for e in everything if e.pipeline_version_id == version_id],
                 params,
@@ -190,11 +190,11 @@ class ExecutionOperations:
             "NextToken": token,
         }
 
-    def _all_executions(self, pipeline_name: str, query: ListQuery) -> list[ExecutionRecord]:
+    def _all_executions(self, pipeline_arn: str, query: ListQuery) -> list[ExecutionRecord]:
         found: list[ExecutionRecord] = []
         token: str | None = None
         while True:
-            page = self.ops.store.list_executions(pipeline_name, replace(query, limit=1000, next_token=token))
+            page = self.ops.store.list_executions(pipeline_arn, replace(query, limit=1000, next_token=token))
             found.extend(page.items)
             token = page.next_token
             if token is None:

@@ -95,7 +95,7 @@ class PipelineOperations:
             aliases=versions.assign({}, params.get("PipelineVersionAliases", []), 1),
         )
         version = PipelineVersionRecord(
-            pipeline_name=name, version_id=1, definition=definition, created_at=now
+            pipeline_name=name, pipeline_arn=record.arn, version_id=1, definition=definition, created_at=now
         )
         try:
             self.ops.store.create_pipeline(record, version)
@@ -123,6 +123,7 @@ class PipelineOperations:
                 changes.update(definition=definition, latest_version_id=version_id)
                 new_version = PipelineVersionRecord(
                     pipeline_name=current.name,
+                    pipeline_arn=current.arn,
                     version_id=version_id,
                     definition=definition,
                     created_at=now,
@@ -149,7 +150,7 @@ class PipelineOperations:
 
     def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
-        self.ops.store.delete_pipeline(record.name)
+        self.ops.store.delete_pipeline(record.arn)
         for hook in self.ops.on_pipeline_deleted:
             hook(record.arn)
         return {"PipelineArn": record.arn}
@@ -158,11 +159,11 @@ class PipelineOperations:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DescribePipeline")
         result = self.describe_record(record)
         if record.last_run_at is None:
-            newest = self.ops.store.list_executions(record.name, ListQuery(limit=1)).items
+            newest = self.ops.store.list_executions(record.arn, ListQuery(limit=1)).items
             result["LastRunTime"] = newest[0].created_at if newest else None
         version_id = versions.requested_version(record, params)
         if version_id is not None:
-            version = self.ops.store.get_pipeline_version(record.name, version_id)
+            version = self.ops.store.get_pipeline_version(record.arn, version_id)
             if version is None:
                 raise ResourceNotFound(f"Pipeline version {version_id} of {record.arn} does not exist.")
             result.update(
@@ -212,8 +213,8 @@ class PipelineOperations:
 
     def list_pipeline_versions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "ListPipelineVersions")
-        page = self.ops.store.list_pipeline_versions(record.name, list_query(params))
-        executions = self.ops.store.list_executions(record.name, ListQuery(limit=1000))
+        page = self.ops.store.list_pipeline_versions(record.arn, list_query(params))
+        executions = self.ops.store.list_executions(record.arn, ListQuery(limit=1000))
         last_run: dict[int, str] = {}
         for execution in executions.items:  # newest first: keep the first seen per version
             if execution.pipeline_version_id is not None:
@@ -241,7 +242,7 @@ class PipelineOperations:
         operations = params.get("PipelineVersionAliasOperations", {})
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.ops.pipeline(params["PipelineArn"], ctx, "UpdatePipelineVersion")
-            version = self.ops.store.get_pipeline_version(current.name, version_id)
+            version = self.ops.store.get_pipeline_version(current.arn, version_id)
             if version is None:
                 raise ResourceNotFound(f"Pipeline version {version_id} of {current.arn} does not exist.")
             aliases = versions.remove(current.aliases, operations.get("Remove", []), version_id)

@@ -138,7 +138,7 @@ class SearchOperations:
             token = None
             while True:
                 page = self.ops.store.list_executions(
-                    record.name, ListQuery(limit=_LIST_PAGE, next_token=token)
+                    record.arn, ListQuery(limit=_LIST_PAGE, next_token=token)
                 )
                 for execution in page.items:
                     entity = execution_description(execution)

@@ -106,11 +106,15 @@ class JobWorkspace:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def job_environment(config: Config, overrides: Mapping[str, Any] | None) -> dict[str, str]:
+def job_environment(
+    config: Config, overrides: Mapping[str, Any] | None, runtime: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The host's environment (so interpreters and tools work), the region as the container has
-    it, then the request's Environment."""
+    it, the runtime's variables for this attempt (RunContext.environment: MLflow's), then the
+    request's Environment, which wins."""
     env = dict(os.environ)
     env.update(AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region, PYTHONUNBUFFERED="1")
+    env.update(runtime or {})
     for key, value in (overrides or {}).items():
         env[str(key)] = value_text(value)  # as the service renders a non-string value
     return env

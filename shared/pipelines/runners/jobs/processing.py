@@ -92,7 +92,9 @@ class ProcessingRunner:
             else:
                 argv = entrypoint_command(interpreter, entrypoint, container_args)
             env = interpreter.path_env(
-                job_environment(config, as_mapping(arguments.get("Environment"), what="Environment"))
+                job_environment(
+                    config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
+                )
             )
             workspace.scratch.mkdir(parents=True, exist_ok=True)
             times.start()

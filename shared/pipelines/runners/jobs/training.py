@@ -132,7 +132,9 @@ class TrainingRunner:
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
         env = interpreter.path_env(
-            job_environment(config, as_mapping(arguments.get("Environment"), what="Environment"))
+            job_environment(
+                config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
+            )
         )
         job = TrainingJob(request, ctx, label, workspace, arguments, interpreter, image, env)
         try:

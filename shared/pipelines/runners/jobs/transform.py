@@ -111,7 +111,9 @@ class TransformRunner:
             )
             spec_path = workspace.ml / "transform" / "spec.json"
             write_json(spec_path, spec)
-            env = job_environment(config, as_mapping(container.get("Environment"), what="model Environment"))
+            env = job_environment(
+                config, as_mapping(container.get("Environment"), what="model Environment"), ctx.environment
+            )
             env.update(
                 {
                     str(k): str(v)

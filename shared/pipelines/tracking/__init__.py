@@ -1,0 +1,71 @@
+"""Experiment tracking outside the engine: MLflow runs for executions whose definition has
+``MlflowConfig``.
+
+The engine only records where an execution logs (``ExecutionRecord.mlflow``, bound at start:
+the definition's MlflowResourceArn, the experiment = StartPipelineExecution's
+MlflowExperimentName, else the definition's, else the pipeline name). A runtime hands its
+outcomes to an :class:`ExecutionObserver`; :class:`MlflowObserver` turns them into runs:
+
+* one parent run per execution (named by the display name or id; tags ``pipelines.*`` with
+  the execution ARN, pipeline name and version; params = coerced parameters; status follows);
+* one nested run per step attempt (tags: step name, type, attempt, status, cache hit; metric
+  ``duration_seconds``; Training's FinalMetricDataList as metrics; Condition outcome and
+  Lambda/Callback outputs as params);
+* job processes (Processing, Training incl. @step and NotebookJob, Transform) get
+  MLFLOW_TRACKING_URI (cloud: MLFLOW_TRACKING_ARN), MLFLOW_EXPERIMENT_NAME and MLFLOW_RUN_ID,
+  so ``mlflow.log_metric`` in a script lands in its step's nested run.
+
+It never breaks a run: writes go through one bounded background worker (a few tries with
+backoff, then dropped); each dropped write is a warning in ``<state_dir>/tracking/
+warnings.jsonl`` that ``pipelines steps`` prints. A job waits at most ``job_wait_seconds``
+for its nested run, and not at all once the server failed.
+
+Public API::
+
+    ExecutionObserver (Protocol): observe(outcome), job_environment(request) -> Mapping, close(timeout)
+    Observers([...])                       # several as one; swallows (and logs) their errors
+    MlflowObserver(tracking_uri, warnings, *, job_uri_variable="MLFLOW_TRACKING_URI",
+                   job_wait_seconds=10.0, client_factory=MlflowClient, attempts=3, backoff_seconds=0.5)
+    embedded_observers(config) -> Observers  # what EmbeddedRuntime uses by default
+    embedded_tracking_uri(arn, mapping, state_dir), default_tracking_uri(state_dir), cloud_tracking_uri(arn)
+    read_warnings(state_dir, execution_id) -> [TrackingWarning(execution_id, step_name, message, time)]
+
+Modules: observer (the protocol), mlflow_observer, content (names/tags/params/metrics: pure),
+worker (bounded background writes), destinations (tracking URIs), notices (warnings file).
+The dependency is the optional extra ``mlflow-skinny`` (requirements-extras.txt), imported
+only on the worker thread; without it an execution with MlflowConfig gets one warning.
+"""
+
+from __future__ import annotations
+
+from pipelines.config import Config
+from pipelines.tracking.destinations import cloud_tracking_uri, default_tracking_uri, embedded_tracking_uri
+from pipelines.tracking.mlflow_observer import MlflowObserver
+from pipelines.tracking.notices import TrackingWarning, WarningLog, read_warnings, warnings_path
+from pipelines.tracking.observer import ExecutionObserver, Observers
+
+
+def embedded_observers(config: Config) -> Observers:
+    """The embedded runtime's observers: MLflow with the config's ``[mlflow]`` map."""
+    mapping = dict(config.mlflow)
+    state_dir = config.state_dir
+    observer = MlflowObserver(
+        lambda arn: embedded_tracking_uri(arn, mapping, state_dir),
+        WarningLog(warnings_path(state_dir)),
+    )
+    return Observers([observer])
+
+
+__all__ = [
+    "ExecutionObserver",
+    "MlflowObserver",
+    "Observers",
+    "TrackingWarning",
+    "WarningLog",
+    "cloud_tracking_uri",
+    "default_tracking_uri",
+    "embedded_observers",
+    "embedded_tracking_uri",
+    "read_warnings",
+    "warnings_path",
+]

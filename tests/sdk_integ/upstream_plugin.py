@@ -1,0 +1,147 @@
+"""A pytest plugin that runs the SageMaker SDK's *own* workflow integration test files offline,
+against a real ``pipelines serve`` (``make sdk-integ-upstream SDK_SRC=<checkout>``).
+
+The SDK's test files are not on PyPI, so CI runs our equivalents (the rest of this package);
+with a checkout of aws/sagemaker-python-sdk (v2 line) at hand, this plugin drives its files
+unchanged, from its own root, with its own fixtures. It only does what an AWS account would
+have done for those fixtures:
+
+- starts ``pipelines serve`` (``[images]`` mapping the SDK's framework images and its ECR
+  "dummy container" to this interpreter) and points the endpoint variables at it;
+- answers the two identity lookups the fixtures make outside the endpoints: the caller's role
+  (``get_execution_role``) and the default bucket (the SDK derives it through a hard-coded
+  STS endpoint), and creates that bucket in our S3;
+- replaces the fixture's Docker build and ECR push of the dummy container by the mapped image
+  URI, and turns the SDK's telemetry (a request to an AWS URL) into a no-op.
+
+It is self-contained (the SDK's checkout has its own ``tests`` package): ``tests/sdk_integ/
+conftest.py`` imports :class:`Server` from here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REGION = "us-west-2"  # the SDK integ tests' DEFAULT_REGION
+SERVER_REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerRole"
+BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"
+ACCESS_KEY = "AKIDSDKINTEG"
+DUMMY_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-python-sdk-integ-dummy:py3"
+MAPPED_IMAGES = (
+    DUMMY_IMAGE,
+    "*.dkr.ecr.*.amazonaws.com/sagemaker-scikit-learn:*",
+    "*.dkr.ecr.*.amazonaws.com/sagemaker-xgboost:*",
+)
+_BANNER = re.compile(r"Serving SageMaker Pipelines on (http://\S+)")
+
+
+class Server:
+    """A ``pipelines serve`` process and the folder it keeps its state in."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        config = root / "pipelines.toml"
+        images = "".join(f'"{image}" = "{sys.executable}"\n' for image in MAPPED_IMAGES)
+        config.write_text(
+            f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
+            f'account_id = "{ACCOUNT}"\n\n[images]\n{images}'
+        )
+        self.log = (root / "serve.log").open("w+")
+        command = "from pipelines.cli import main; main()"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", command, "serve", "--port", "0", "--config", str(config)],
+            cwd=root,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "400"},
+        )
+        self.url = self._wait_for_banner(deadline=time.monotonic() + 60)
+
+    def _wait_for_banner(self, deadline: float) -> str:
+        while time.monotonic() < deadline:
+            self.log.seek(0)
+            match = _BANNER.search(self.log.read())
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.log.seek(0)
+        raise RuntimeError(f"pipelines serve did not start:\n{self.log.read()}")
+
+    def environment(self) -> dict[str, str]:
+        """The variables the SDK's clients read to reach this server as the test account."""
+        return {
+            "AWS_ENDPOINT_URL_SAGEMAKER": self.url,
+            "AWS_ENDPOINT_URL_S3": self.url,
+            "AWS_ENDPOINT_URL_SCHEDULER": self.url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_DEFAULT_REGION": REGION,
+            "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        }
+
+    def create_bucket(self, name: str = BUCKET) -> str:
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key="secret",
+        )
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        return name
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+# -- the plugin (only when loaded with ``-p upstream_plugin``) ------------------------------------
+_server: Server | None = None
+
+
+def pytest_configure(config: Any) -> None:
+    if config.pluginmanager.get_plugin("upstream_plugin") is None:
+        return  # imported as a module by tests/sdk_integ, not loaded as the plugin
+    global _server
+    import tempfile
+
+    import sagemaker.session
+    import sagemaker.telemetry.telemetry_logging as telemetry
+
+    _server = Server(Path(tempfile.mkdtemp(prefix="sdk-integ-upstream-")))
+    os.environ.update(_server.environment())
+    bucket = _server.create_bucket()
+    sagemaker.session.Session.get_caller_identity_arn = lambda self: ROLE  # type: ignore[method-assign]
+    sagemaker.session.Session.default_bucket = lambda self: bucket  # type: ignore[method-assign]
+    telemetry._send_telemetry_request = lambda *args, **kwargs: None
+
+
+def pytest_plugin_registered(plugin: Any, manager: Any) -> None:
+    """The SDK's ``tests/integ/sagemaker/conftest.py`` builds and pushes its dummy containers
+    with Docker: here they are the image ``[images]`` maps to this interpreter."""
+    if getattr(plugin, "__name__", "") == "tests.integ.sagemaker.conftest" and hasattr(
+        plugin, "_build_container"
+    ):
+        plugin._build_container = lambda *args, **kwargs: DUMMY_IMAGE
+
+
+def pytest_unconfigure(config: Any) -> None:
+    if _server is not None:
+        _server.stop()
