@@ -26,6 +26,11 @@ Example ``pipelines.toml``::
     allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
     allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
 
+    [warm_pools]    # local Python jobs fork from an interpreter that imported these already
+    enabled = true
+    preload = ["numpy", "pandas", "sklearn"]
+    exclude = []                             # ImageUri globs that always start cold
+
     [mlflow]        # MlflowResourceArn (exact or glob) -> MLflow tracking URI
     "arn:aws:sagemaker:*:*:mlflow-tracking-server/team" = "http://127.0.0.1:5000"
     # (a definition's MlflowConfig with no entry logs to sqlite:///<state_dir>/mlflow.db)
@@ -79,6 +84,18 @@ class ServeOptions(BaseModel):
     allowed_origins: list[str] = Field(default_factory=list)
 
 
+class WarmPoolOptions(BaseModel):
+    """``[warm_pools]``: local Python jobs start as forks of an interpreter per mapped image that
+    has already imported ``preload`` (runners/jobs/warm.py); ``exclude`` lists ImageUri globs that
+    always start cold, ``enabled = false`` turns warm starts off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    preload: list[str] = Field(default_factory=lambda: ["numpy", "pandas", "sklearn"])
+    exclude: list[str] = Field(default_factory=list)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -102,6 +119,7 @@ class Config(BaseModel):
     policies: dict[Annotated[str, Field(pattern=r"^\d{12}$")], Path] = Field(default_factory=dict)
     # MLflow: tracking-server ARN (exact or glob) -> tracking URI (pipelines.tracking).
     mlflow: dict[str, str] = Field(default_factory=dict)
+    warm_pools: WarmPoolOptions = Field(default_factory=WarmPoolOptions)
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ Each rule also has a valid variant nearby (``VALID``) so a rule that fires too e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -1024,6 +1025,18 @@ def test_for_each_body_may_read_the_current_item_and_the_selector_its_outputs() 
     assert report.ok, [str(p) for p in report.errors]
     assert report.definition is not None
     assert {"ProcessRegion", "ScoreRegion"} <= set(report.definition.step_map())
+
+
+def test_an_unknown_key_in_a_for_each_arguments_is_reported_not_a_crash() -> None:
+    """Found by test_fuzz: pydantic lists extra keys in ``model_fields_set`` too."""
+    definition = json.loads((SDK_V3_FIXTURES / "for_each.json").read_text())
+    for_each = next(s for s in definition["Steps"] if s["Type"] == "ForEach")
+    for_each["Arguments"]["0ForEachBody"] = {"Get": "Steps.Nope.Outcome"}
+    report = check(json.dumps(definition).encode())
+    assert report.definition is not None
+    assert any(
+        p.path[-1:] == ("0ForEachBody",) or "0ForEachBody" in p.path for p in report.errors + report.warnings
+    )
 
 
 def test_the_validator_accepts_exactly_the_triggers_the_engine_carries_out() -> None:

@@ -1,9 +1,11 @@
 """``pipelines serve`` under a long stream of requests keeps its open files flat.
 
-Every request is served on a thread of its own; the store used to open a SQLite connection
-(the database plus its WAL: two files) per thread and keep it, so a server died of "Too many
-open files" after a few hundred requests. The server is a real process; its descriptors are
-counted from /proc.
+Requests are served on threads and every execution has threads of its own (its driver and
+step pool); the store used to open a SQLite connection (the database plus its WAL: two files)
+per thread and keep it, so a server died of "Too many open files" after a few hundred requests
+or executions. The load is cheap reads plus an execution started every 50th request (a Fail
+step: the engine alone runs it). The server is a real process; its descriptors are counted
+from /proc.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tests.faults.serve_process import ServeProcess
 REQUESTS = 10_000
 CLIENTS = 4
 SAMPLES = 10
+START_EVERY = 50  # one StartPipelineExecution per this many requests of a client
 # What may legitimately come and go under this load: the store's pooled connections (at most
 # 4 readers + 1 writer, three files each: database, WAL, shared memory) and each client's socket
 # in flight. A leak moves the count by two per request: thousands here.
@@ -49,8 +52,9 @@ def test_open_files_stay_flat_over_ten_thousand_requests(tmp_path: Path) -> None
             ("ListPipelines", {}),
             ("ListPipelineExecutions", {"PipelineName": "soak"}),
         ]
+        start = ("StartPipelineExecution", {"PipelineName": "soak"})
         for index in range(60):
-            server.call(*operations[index % len(operations)])
+            server.call(*(start if index % 20 == 0 else operations[index % len(operations)]))
         baseline = server.open_files()
 
         failures: list[tuple[int, dict[str, object]]] = []
@@ -61,7 +65,10 @@ def test_open_files_stay_flat_over_ten_thousand_requests(tmp_path: Path) -> None
         def client(worker: int) -> None:
             nonlocal done
             for index in range(REQUESTS // CLIENTS):
-                status, body = server.call(*operations[(index + worker) % len(operations)])
+                operation = (
+                    start if index % START_EVERY == START_EVERY - 1 else operations[(index + worker) % 3]
+                )
+                status, body = server.call(*operation)
                 with lock:
                     if status != 200:
                         failures.append((status, body))

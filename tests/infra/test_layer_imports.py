@@ -89,6 +89,18 @@ def test_every_third_party_module_the_code_reaches_resolves_from_the_layer(
     assert "regex" in api.third_party and "pipelines.api.validation" in api.first_party
 
 
+def test_no_lambda_reaches_a_mocking_library(host: Assembly, probes: dict[str, HandlerProbe]) -> None:
+    for name, probe in probes.items():
+        assert [m for m in probe.loaded if m.split(".")[0] == "moto"] == [], name
+        assert [m for m in probe.third_party if m.split(".")[0] == "moto"] == [], name
+    api = next(p for p in probes.values() if "Api" in p.function.logical_id)
+    assert "pipelines.api.rest_json" in api.first_party  # the REST subsets, from botocore's model
+    assert all("pipelines.api.embedded_protocols" not in p.first_party for p in probes.values())
+    layer = _layer(host)
+    assert not (layer / "moto").exists()
+    assert not [t for t in wheel_tags(layer) if t.startswith(("moto==", "responses=="))]
+
+
 def test_the_other_architectures_layer_has_a_wheel_for_every_compiled_dependency(host: Assembly) -> None:
     other_name = "arm64" if HOST_ARCHITECTURE == "x86_64" else "x86_64"
     [other_variant] = [

@@ -14,6 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from pipelines.api import embedded_protocols
 from pipelines.api.browser import BrowserGuard, is_loopback
 from pipelines.api.identity import Authenticator
 from pipelines.api.logs import JobLogs
@@ -44,6 +45,10 @@ from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.triggers.fire import operations_starter
 
 log = logging.getLogger(__name__)
+
+# S3 (rest-xml) and STS (query) are served on moto's protocol layer: the embedded server's own
+# dependency, registered here so that nothing the Lambdas import reaches moto.
+embedded_protocols.register()
 
 
 class UnauthenticatedRemote(ValidationError):

@@ -379,7 +379,15 @@ class ApiServer:
             finally:
                 done.set()
 
-        self._server.trigger.pull_trigger(run)
+        try:
+            self._server.trigger.pull_trigger(run)
+        except OSError:
+            # The loop closed its trigger already (a dispatcher error closes channels, the
+            # trigger among them): no loop is left to hand over to, so act from this thread.
+            if self._thread is not None:
+                self._thread.join(timeout=1)
+            run()
+            return
         done.wait(timeout=5)
 
     def _shutdown_workers(self) -> None:

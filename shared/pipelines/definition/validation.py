@@ -266,7 +266,8 @@ def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
         raw["Conditions"] = arguments.conditions
     else:
         fields = type(arguments).model_fields
-        for field_name in arguments.model_fields_set - {"body"}:
+        # model_fields_set also names the extra keys (already in ``raw``): declared fields only
+        for field_name in (arguments.model_fields_set & fields.keys()) - {"body"}:
             raw[fields[field_name].alias or field_name] = getattr(arguments, field_name)
     return raw
 

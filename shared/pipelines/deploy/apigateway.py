@@ -19,13 +19,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
-
-from moto.core.request import Request
-from werkzeug.test import EnvironBuilder
+from urllib.parse import parse_qs, urlencode
 
 from pipelines.api.errors import AccessDenied, UnknownOperation
-from pipelines.api.rest import RestService
+from pipelines.api.rest import RestRequest, RestService
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
 
 
@@ -116,10 +113,7 @@ def handle_proxy_event(endpoint: CloudEndpoint, event: Mapping[str, Any]) -> tup
         service = endpoint.json_services().get(prefix, endpoint.sagemaker)
         wire = HttpRequest(method=method, path=path, headers=headers, body=body, query=_query(event))
         return prefix, service.handle(wire, context)
-    environ = EnvironBuilder(
-        method=method, path=path, query_string=_query(event), headers=list(headers.items()), data=body
-    ).get_environ()
-    request = Request(environ)
+    request = RestRequest(method, path, headers, parse_qs(_query(event), keep_blank_values=True))
     for name, rest in (("scheduler", endpoint.scheduler), ("ram", endpoint.ram)):
         if rest is not None and rest.matches(request):
             return name, rest.handle(request, body, context)

@@ -18,7 +18,8 @@ outcomes to an :class:`ExecutionObserver`; :class:`MlflowObserver` turns them in
 It never breaks a run: writes go through one bounded background worker (a few tries with
 backoff, then dropped); each dropped write is a warning in ``<state_dir>/tracking/
 warnings.jsonl`` that ``pipelines steps`` prints. A job waits at most ``job_wait_seconds``
-for its nested run, and not at all once the server failed.
+for its nested run, and not at all once a write failed or a wait ran out (until the worker
+caught up); a job without its run gets no MLflow variables.
 
 Public API::
 

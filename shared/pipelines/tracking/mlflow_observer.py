@@ -17,6 +17,7 @@ import importlib.util
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -103,6 +104,7 @@ class MlflowObserver:
             "mlflow-tracking", self._dropped, attempts=attempts, backoff_seconds=backoff_seconds
         )
         self._lock = threading.Lock()
+        self._behind = False  # a job's wait ran out; later jobs start without waiting
         self._executions: dict[str, ExecutionRecord] = {}  # by execution id, the latest seen
         self._ready: dict[Key, threading.Event] = {}  # a nested run exists (or gave up)
         # worker-thread state
@@ -144,6 +146,7 @@ class MlflowObserver:
                 step.step_name,
                 f"log the run of step {step.step_name} (attempt {step.attempt})",
                 partial(self._sync_step, execution, step),
+                urgent=step.status not in TERMINAL_STEP_STATUSES,  # its job may wait for the run
             )
 
     def job_environment(self, request: StepRequest) -> Mapping[str, str]:
@@ -159,9 +162,7 @@ class MlflowObserver:
         key = step_key(execution.execution_arn, request.step_name, request.attempt)
         with self._lock:
             ready = self._ready.get(key)
-        if ready is not None and (
-            ready.is_set() or (self.worker.healthy and ready.wait(self.job_wait_seconds))
-        ):
+        if ready is not None and self._wait_for(ready):
             run_id = self._runs.get(key)
             if run_id is not None:
                 return {
@@ -183,12 +184,35 @@ class MlflowObserver:
     def close(self, timeout: float) -> None:
         self.worker.close(timeout)
 
+    def _wait_for(self, ready: threading.Event) -> bool:
+        """Whether the run is there, waiting at most ``job_wait_seconds`` and only while the
+        server answers and keeps up: a failed try ends the wait at once, and after a wait ran
+        out, jobs do not wait again until the worker has caught up with its queue."""
+        if ready.is_set():
+            return True
+        if self.worker.idle:
+            self._behind = False
+        if self._behind:
+            return False
+        deadline = time.monotonic() + self.job_wait_seconds
+        while self.worker.healthy and time.monotonic() < deadline:
+            if ready.wait(0.05):
+                return True
+        self._behind = not ready.is_set()
+        return ready.is_set()
+
     # -- worker side -----------------------------------------------------------------------------
 
     def _submit(
-        self, execution: ExecutionRecord, step_name: str | None, what: str, work: Callable[[], None]
+        self,
+        execution: ExecutionRecord,
+        step_name: str | None,
+        what: str,
+        work: Callable[[], None],
+        *,
+        urgent: bool = False,
     ) -> None:
-        self.worker.submit(Task(execution.execution_id, step_name, what, work))
+        self.worker.submit(Task(execution.execution_id, step_name, what, work, urgent))
 
     def _dropped(self, task: Task, reason: str) -> None:
         log.warning("MLflow: could not %s of execution %s: %s", task.what, task.execution_id, reason)
@@ -242,12 +266,15 @@ class MlflowObserver:
         search: Mapping[str, str],
         content: RunContent,
         parent: str | None,
+        *,
+        may_exist: bool = True,
     ) -> tuple[str, bool]:
-        """(run id, created now) of the run with these search tags."""
+        """(run id, created now) of the run with these search tags. ``may_exist`` False skips
+        the search: a step attempt this process just claimed has no run anywhere yet."""
         run_id = self._runs.get(key)
         if run_id is not None:
             return run_id, False
-        if all("'" not in value for value in search.values()):
+        if may_exist and all("'" not in value for value in search.values()):
             query = " and ".join(f"tags.`{name}` = '{value}'" for name, value in search.items())
             found = client.search_runs([experiment_id], filter_string=query, max_results=1)
             if found:
@@ -309,13 +336,14 @@ class MlflowObserver:
             client = self._client(execution)
             experiment_id, parent_id, _created = self._parent(client, execution)
             content = step_run(execution.execution_arn, step)
-            run_id, _ = self._find_or_create(
+            run_id, created = self._find_or_create(
                 client,
                 experiment_id,
                 key,
                 step_search_tags(execution.execution_arn, step),
                 content,
                 parent_id,
+                may_exist=step.status != "Starting",
             )
         finally:
             with self._lock:
@@ -325,7 +353,7 @@ class MlflowObserver:
             _write(client, run_id, content, params=True, metrics=True)
             client.set_terminated(run_id, status=content.status, end_time=content.end_ms)
             self._ended.add(key)
-        elif step.status not in TERMINAL_STEP_STATUSES:
+        elif step.status not in TERMINAL_STEP_STATUSES and not created:
             _write(client, run_id, content, params=False, metrics=False)
 
 

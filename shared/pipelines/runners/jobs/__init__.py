@@ -1,6 +1,8 @@
 """Local job runners of the embedded runtime: Processing, Training (with @step functions and
 NotebookJobs), Transform and Tuning run as local processes under the SageMaker container
-contract, each with a private ``/opt/ml`` (see sandbox.py).
+contract, each with a private ``/opt/ml`` (see sandbox.py). A Python job starts as a fork of a
+warm interpreter that has imported the config's preload modules (warm.py), isolated as a cold
+job is; when that cannot be faithful it starts cold, and its log says why.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pipelines.runners.jobs.errors import (
     JobStopped,
     MaxRuntimeExceeded,
     SandboxUnavailable,
+    WarmStartError,
 )
 from pipelines.runners.jobs.images import find_program, is_python
 from pipelines.runners.jobs.sandbox import (
@@ -33,6 +34,7 @@ from pipelines.runners.jobs.sandbox import (
     run_sandboxed,
     sandbox_plan,
 )
+from pipelines.runners.jobs.warm import POOLS, cold_reason
 
 FAILURE_FILE = "/opt/ml/output/failure"
 HOST = "algo-1"  # the one host a local job runs on
@@ -154,8 +156,12 @@ def run_job_process(
     max_runtime: float | None,
     on_line: Callable[[str], None] | None = None,
     isolate_network: bool = False,
+    image_uri: str | None = None,
 ) -> ProcessOutcome:
-    """Run the job's process and turn every way it can end badly into a typed failure."""
+    """Run the job's process and turn every way it can end badly into a typed failure.
+
+    A Python job starts warm (a fork of an interpreter that imported the config's preload
+    modules already, runners/jobs/warm.py) when it can; otherwise, or if that fails, cold."""
     metadata = dict(label.metadata)
     if ctx.cancel.is_set():
         raise JobStopped(label.reason("stopped before the job started"), metadata=metadata)
@@ -171,21 +177,31 @@ def run_job_process(
         if on_line is not None:
             on_line(line)
 
-    outcome = run_sandboxed(
-        SandboxCommand(
-            job_root=workspace.root,
-            argv=argv,
-            env=env,
-            cwd=cwd,
-            timeout=max_runtime,
-            on_line=line_sink,
-            log_file=workspace.log_path,
-            isolate_network=isolate_network,
-            on_start=ctx.on_process,
-        ),
-        ctx.cancel,
-        plan=plan,
+    command = SandboxCommand(
+        job_root=workspace.root,
+        argv=argv,
+        env=env,
+        cwd=cwd,
+        timeout=max_runtime,
+        on_line=line_sink,
+        log_file=workspace.log_path,
+        isolate_network=isolate_network,
+        on_start=ctx.on_process,
     )
+    options = ctx.config.warm_pools
+    why_cold = cold_reason(options, plan.overlay_opt, image_uri, argv, env)
+    if why_cold is None:
+        warm = POOLS.get(argv[0], options.preload, env)
+        why_cold = None if warm.unsafe is None else f"forking its warm interpreter is unsafe: {warm.unsafe}"
+        if why_cold is None:
+            command.warm = warm
+    ctx.log(label.note("warm start" if command.warm is not None else f"cold start: {why_cold}"))
+    try:
+        outcome = run_sandboxed(command, ctx.cancel, plan=plan)
+    except WarmStartError as exc:
+        ctx.log(label.note(f"cold start: {exc}"))
+        command.warm = None
+        outcome = run_sandboxed(command, ctx.cancel, plan=plan)
     ctx.log(label.note(f"process exited with code {outcome.exit_code} after {outcome.seconds:.3f} s"))
     sandbox_problem = is_sandbox_failure(outcome)
     if sandbox_problem is not None:

@@ -76,3 +76,7 @@ class SandboxUnavailable(JobError):
 
     def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
         super().__init__(reason, error_code=INTERNAL_ERROR, metadata=metadata)
+
+
+class WarmStartError(Exception):
+    """A warm interpreter could not start a job; the job then starts cold (runners/jobs/warm.py)."""

@@ -110,6 +110,7 @@ class ProcessingRunner:
                     "EnableNetworkIsolation"
                 )
                 is True,
+                image_uri=image,
             )
             for folder, uri in outputs:
                 uploaded = upload_folder(ctx.objects, folder, uri)

@@ -28,11 +28,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from pipelines.runners.jobs.errors import SandboxUnavailable
+from pipelines.runners.jobs.errors import SandboxUnavailable, WarmStartError
 from pipelines.runners.jobs.joblog import log_timestamp
 from pipelines.runners.processes import TERMINATE_GRACE_SECONDS, log_recording_failure, tied_to_driver
+
+if TYPE_CHECKING:  # warm.py starts jobs that run_sandboxed watches like its own processes
+    from pipelines.runners.jobs.warm import WarmInterpreter, WarmProcess
 
 CONTAINER_ML = "/opt/ml"
 SANDBOX_FAILED_EXIT = 121  # the launcher's own exit code when it cannot set the namespace up
@@ -97,6 +100,7 @@ class SandboxCommand:
     stop_grace: float = STOP_GRACE_SECONDS
     isolate_network: bool = False
     on_start: Callable[[int], None] = lambda _pid: None  # told the job process's pid once started
+    warm: WarmInterpreter | None = None  # fork the job from this warm interpreter (warm.py)
 
 
 def _ensure_host_mountpoint() -> bool:
@@ -202,17 +206,29 @@ def run_sandboxed(
                     log.flush()
             command.on_line(line)
 
+    proc: subprocess.Popen[bytes] | WarmProcess
     try:
-        proc = subprocess.Popen(
-            tied_to_driver(
-                launch_argv(plan, host_ml, command.cwd, command.argv, isolate_network=command.isolate_network)
-            ),
-            env=command.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        if command.warm is not None:
+            proc = command.warm.start(
+                command.argv, command.env, command.cwd, host_ml, command.isolate_network
+            )
+        else:
+            proc = subprocess.Popen(
+                tied_to_driver(
+                    launch_argv(
+                        plan, host_ml, command.cwd, command.argv, isolate_network=command.isolate_network
+                    )
+                ),
+                env=command.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+    except WarmStartError:
+        if log is not None:
+            log.close()
+        raise
     except OSError as exc:
         if log is not None:
             log.close()
@@ -266,7 +282,9 @@ def run_sandboxed(
     )
 
 
-def _terminate_group(proc: subprocess.Popen[bytes], grace: float, finished: threading.Event) -> None:
+def _terminate_group(
+    proc: subprocess.Popen[bytes] | WarmProcess, grace: float, finished: threading.Event
+) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
     if finished.wait(grace):

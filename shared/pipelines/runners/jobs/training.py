@@ -152,6 +152,7 @@ class TrainingRunner:
                     max_runtime=max_runtime_of(arguments),
                     on_line=metrics.feed,
                     isolate_network=arguments.get("EnableNetworkIsolation") is True,
+                    image_uri=job.image,
                 )
             finally:
                 self._after_process(job, program)
