@@ -100,6 +100,7 @@ def _moment(value: str | None) -> datetime | None:
 
 # What the provider calls on the deployment's pipelines (pipelines.deploy.resource).
 PROVIDER_ACTIONS = (
+    "StartPipelineExecution",  # a schedule or rule it registers starts the pipeline: the API checks that
     "CreatePipeline",
     "UpdatePipeline",
     "DeletePipeline",
