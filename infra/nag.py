@@ -57,6 +57,15 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "Assume only pipeline execution roles under the documented /pipelines/ path.",
     ),
     (
+        r"arn:{partition}:sagemaker:{region}:{account}:pipeline\/\*",
+        "The pipeline custom-resource provider manages the deployment's pipelines (any name a stack declares).",
+    ),
+    (
+        r"arn:{partition}:iam::{account}:(?:user|role|group|policy)\/\*",
+        "Read-only: the API authorizes its account's callers by their own IAM policies "
+        "(pipelines.authorization), so it reads (or simulates) any user's, role's and group's policies.",
+    ),
+    (
         r"arn:{partition}:scheduler:{region}:{account}:schedule\/<Triggers[A-Za-z0-9]+>\/\*",
         "Manage schedules inside the stack's own schedule group only.",
     ),

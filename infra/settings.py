@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constructs import Node
+from pipelines.deploy.settings import AUTHORIZATION_MODES
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Settings:
     api_gateway_account: bool = True
     """Create API Gateway's account-level CloudWatch role (``AWS::ApiGateway::Account``); turn
     off only where the account already has one set (the stage's access logs need it)."""
+    authorization: str = "policies"
+    """How the API authorizes the account's users and roles (docs/deploy.md "Authorization"):
+    ``policies`` (their IAM policies, read and evaluated by the api Lambda), ``simulate``
+    (``iam:SimulatePrincipalPolicy``) or ``off`` (single-team: any admitted principal)."""
 
     def name(self, suffix: str) -> str:
         """Physical-name prefix for resources a user looks up by name (state machines, tables)."""
@@ -49,8 +54,16 @@ def settings_from_context(node: Node) -> Settings:
         sharing_accounts=_as_list(get("sharingAccounts")),
         example=_as_bool(get("example")),
         arm64=str(get("lambdaArchitecture") or "arm64") != "x86_64",
+        authorization=_authorization(get("authorization")),
         definition_buckets=_as_list(get("definitionBuckets")),
         api_gateway_account=_as_bool(
             get("apiGatewayCloudWatchRole") if get("apiGatewayCloudWatchRole") is not None else True
         ),
     )
+
+
+def _authorization(value: Any) -> str:
+    mode = str(value or "policies")
+    if mode not in AUTHORIZATION_MODES:
+        raise ValueError(f"context authorization={mode!r}: use one of {', '.join(AUTHORIZATION_MODES)}")
+    return mode

@@ -31,6 +31,7 @@ from pipelines.errors import ValidationError
 from pipelines.triggers import check_definition_parameters, model_monitor_drift, s3_object_created
 
 from infra.constructs.deployment import PipelinesDeployment
+from infra.constructs.engine import PIPELINE_ROLE_PATH
 from infra.constructs.event_triggers import PipelineEventTrigger
 from infra.constructs.lambdas import log_retention
 from infra.nag import acknowledge_unscoped_actions
@@ -97,6 +98,19 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# What the provider calls on the deployment's pipelines (pipelines.deploy.resource).
+PROVIDER_ACTIONS = (
+    "StartPipelineExecution",  # a schedule or rule it registers starts the pipeline: the API checks that
+    "CreatePipeline",
+    "UpdatePipeline",
+    "DeletePipeline",
+    "DescribePipeline",
+    "AddTags",
+    "DeleteTags",
+    "ListTags",
+)
+
+
 class PipelineProvider(Construct):
     """The custom-resource provider, one per stack: a Lambda calling the deployment's API."""
 
@@ -158,6 +172,29 @@ class PipelineProvider(Construct):
                 sid="CallPipelinesApi",
                 actions=["execute-api:Invoke"],
                 resources=[deployment.invoke_arn(stack)],
+            )
+        )
+        # The API authorizes the provider like any caller, by its IAM policies (docs/deploy.md).
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ManagePipelines",
+                actions=[f"sagemaker:{a}" for a in PROVIDER_ACTIONS],
+                resources=[stack.format_arn(service="sagemaker", resource="pipeline", resource_name="*")],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassPipelineRoles",
+                actions=["iam:PassRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
+                    )
+                ],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
         acknowledge_unscoped_actions(

@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
 from pipelines.api.forward import DEFAULT_JOB_PREFIX
+from pipelines.authorization.sources import POLICY_READ_ACTIONS
 from pipelines.deploy import settings as env
 
 from infra.constructs.api import Api
@@ -115,6 +116,8 @@ class PipelinesStack(cdk.Stack):
                 env.SCHEDULER_ROLE_ARN: self.triggers.scheduler_role.role_arn,
                 env.TRIGGER_FUNCTION_ARN: self.trigger_function.function_arn,
                 env.RULE_PREFIX: self.triggers.rule_prefix,
+                env.AUTHORIZATION: settings.authorization,
+                env.OWNER_ACCOUNT: self.account,
             },
         )
         for fn in (self.api_function, self.trigger_function):
@@ -124,6 +127,7 @@ class PipelinesStack(cdk.Stack):
             self.engine.grant_start(fn)  # status events are the engine's to publish
         self._grant_sagemaker_forwarding()
         self._grant_trigger_management()
+        self._grant_policy_reads(settings)
         self._grant_definition_reads()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
         self.sample_role = PipelineExecutionRole(
@@ -134,6 +138,26 @@ class PipelinesStack(cdk.Stack):
             callback_queue_arn=self.messaging.callback_queue.queue_arn,
         )
         self._outputs()
+
+    def _grant_policy_reads(self, settings: Settings) -> None:
+        """The API reads (or simulates) its account's users' and roles' policies to authorize them."""
+        if settings.authorization == "off":
+            return
+        actions = (
+            ["iam:GetUser", "iam:GetRole", "iam:SimulatePrincipalPolicy"]
+            if settings.authorization == "simulate"
+            else [f"iam:{a}" for a in POLICY_READ_ACTIONS]
+        )
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadCallerPolicies",
+                actions=actions,
+                resources=[
+                    self.format_arn(service="iam", region="", resource=kind, resource_name="*")
+                    for kind in ("user", "role", "group", "policy")
+                ],
+            )
+        )
 
     def _grant_trigger_management(self) -> None:
         """The API manages schedules in its group and rules with its prefix, nothing else."""

@@ -19,6 +19,9 @@ Example ``pipelines.toml``::
     "AKIDTEAMA" = { account = "000000000000", secret_key = "..." }   # signatures verified
     "AKIDTEAMB" = { account = "222222222222", secret_key = "..." }
 
+    [policies]      # optional: account -> IAM policy file its calls are authorized by (docs/serve.md)
+    "222222222222" = "policies/team-b.json"
+
     [serve]         # `pipelines serve`: browser-origin defence (see the README's Security model)
     allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
     allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
@@ -110,6 +113,10 @@ class Config(BaseModel):
     # with secret keys, signatures are verified.
     accounts: dict[str, AccountId | AccessKey] = Field(default_factory=dict)
     serve: ServeOptions = Field(default_factory=ServeOptions)
+    # Per-account IAM policy files (a policy document, or a JSON list of them): that account's
+    # calls are authorized by them with the cloud's action names and condition keys
+    # (pipelines.authorization), so a team can try its policies before deploying.
+    policies: dict[Annotated[str, Field(pattern=r"^\d{12}$")], Path] = Field(default_factory=dict)
     # MLflow: tracking-server ARN (exact or glob) -> tracking URI (pipelines.tracking).
     mlflow: dict[str, str] = Field(default_factory=dict)
     warm_pools: WarmPoolOptions = Field(default_factory=WarmPoolOptions)
@@ -195,6 +202,7 @@ def _resolve(config: Config, base: Path) -> Config:
         update={
             "state_dir": absolute(config.state_dir),
             "object_root": absolute(config.object_root),
+            "policies": {account: absolute(path) for account, path in config.policies.items()},
             "base_dir": base,
         }
     )

@@ -230,3 +230,13 @@ def test_a_range_with_thousands_of_digits_is_not_a_server_error(bucket: Served, 
     assert response.status in (206, 416), response.body
     if response.status == 206:
         assert response.body == b"0123456789"
+
+
+def test_an_empty_object_uploads_and_reads_back(bucket: Served) -> None:
+    """botocore sends ``Expect: 100-continue`` with an empty PutObject body; the server must
+    answer it rather than wait for a body that never comes (the SDK uploads empty files)."""
+    s3 = bucket.client("s3")
+    s3.meta.config.read_timeout = 10
+    s3.put_object(Bucket="bkt", Key="empty.txt", Body=b"")
+    assert s3.get_object(Bucket="bkt", Key="empty.txt")["Body"].read() == b""
+    assert s3.head_object(Bucket="bkt", Key="empty.txt")["ContentLength"] == 0

@@ -168,6 +168,10 @@ def cloud(moto: None, tmp_path: Path) -> Iterator[Cloud]:
             "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
             "TRIGGER_FUNCTION_ARN": TRIGGER_FUNCTION_ARN,
             "RULE_PREFIX": RULE_PREFIX,
+            # The caller OWNER owns the deployment; its users' IAM policies are not evaluated
+            # here (single-team mode: tests/authorization covers them).
+            "OWNER_ACCOUNT": OWNER,
+            "AUTHORIZATION": "off",
         }
     )
     runtimes: list[EmbeddedRuntime] = []

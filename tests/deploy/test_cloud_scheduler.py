@@ -177,15 +177,20 @@ def test_accounts_see_only_their_own_schedules(cloud: Cloud) -> None:
     arn = cloud.create_pipeline("private")
     cloud.clients().scheduler.create_schedule(**schedule_request(arn))
     other = cloud.clients(OTHER).scheduler
-    assert other.list_schedules()["Schedules"] == []
-    for call in (other.get_schedule, other.delete_schedule):
+    # another account acts only through its shares: it may not use the deployment's Scheduler at all,
+    # and the refusal names no schedule or pipeline of the owner
+    for call in (
+        other.list_schedules,
+        lambda: other.get_schedule(Name="nightly"),
+        lambda: other.delete_schedule(Name="nightly"),
+        lambda: other.create_schedule(**schedule_request(arn, Name="theirs")),
+    ):
         with pytest.raises(ClientError) as exc:
-            call(Name="nightly")
-        assert code(exc) == "ResourceNotFoundException"
-    # and another account cannot schedule a pipeline it may not start
-    with pytest.raises(ClientError) as exc:
-        other.create_schedule(**schedule_request(arn, Name="theirs"))
-    assert "may not start it" in exc.value.response["Error"]["Message"]
+            call()
+        assert code(exc) == "AccessDeniedException"
+        assert "private" not in exc.value.response["Error"]["Message"]
+        assert "nightly" not in exc.value.response["Error"]["Message"]
+    assert [s["Name"] for s in cloud.clients().scheduler.list_schedules()["Schedules"]] == ["nightly"]
 
 
 def test_deleting_a_schedule_and_deleting_a_pipeline_deletes_its_schedules(cloud: Cloud) -> None:

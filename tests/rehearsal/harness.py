@@ -329,6 +329,16 @@ def _seed(deployment: Deployment) -> None:
     parameter = deployment.template.get("Parameters", {}).get("BootstrapVersion")
     if parameter is not None:
         deployment.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String")
+    # The IAM user the owner's key belongs to (the API authorizes it by its policies): an admin.
+    iam = deployment.client("iam")
+    iam.create_user(UserName="owner")
+    iam.put_user_policy(
+        UserName="owner",
+        PolicyName="admin",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
 
 
 def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: Path) -> str:

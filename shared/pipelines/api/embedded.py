@@ -34,6 +34,8 @@ from pipelines.api.server import (
 )
 from pipelines.api.sts import StsService
 from pipelines.api.wire import JsonService
+from pipelines.authorization import Authorizer, LocalEvaluator, authorized_handlers
+from pipelines.authorization.sources import load_policy_files
 from pipelines.config import Config
 from pipelines.engine import Clock, SystemClock
 from pipelines.errors import ValidationError
@@ -125,6 +127,14 @@ class EmbeddedApi:
         )
 
 
+def local_authorizer(config: Config) -> Authorizer | None:
+    """The ``[policies]`` files' authorizer: the accounts that have one are authorized by it."""
+    if not config.policies:
+        return None
+    source = load_policy_files(config.policies)
+    return Authorizer(LocalEvaluator(source), lambda principal: source.governs(principal.account))
+
+
 def build_embedded_api(
     config: Config,
     *,
@@ -155,6 +165,13 @@ def build_embedded_api(
     )
     operations.on_pipeline_deleted.extend([scheduler.delete_schedules_for_target, shares.forget_resource])
     accounts = {key: str(config.account_of(key)) for key in config.accounts}
+    guard = functools.partial(
+        authorized_handlers,
+        authorizer=local_authorizer(config),
+        ops=operations,
+        is_owner=lambda _account: True,  # locally every account creates its own pipelines
+        owner_only=frozenset(),
+    )
     secrets = {key: str(config.secret_of(key)) for key in config.accounts if config.secret_of(key)}
     object_root = ObjectRoot(
         config.object_root, config.state_dir, default_owner=config.account_id, enforce_owners=bool(accounts)
@@ -162,17 +179,23 @@ def build_embedded_api(
     services = Services(
         sagemaker=JsonService(
             "sagemaker",
-            sagemaker_handlers(
-                operations,
-                jobs=runtime.jobs,
-                registry=ModelRegistry.from_config(config),
-                publish=runtime.publisher.publish,
+            guard(
+                sagemaker_handlers(
+                    operations,
+                    jobs=runtime.jobs,
+                    registry=ModelRegistry.from_config(config),
+                    publish=runtime.publisher.publish,
+                )
             ),
             strict_shapes=strict_shapes,
         ),
         region=config.region,
         default_account=config.account_id,
-        scheduler=RestService("scheduler", scheduler_handlers(scheduler), strict_shapes=strict_shapes),
+        scheduler=RestService(
+            "scheduler",
+            guard(scheduler_handlers(scheduler), service="scheduler"),
+            strict_shapes=strict_shapes,
+        ),
         ram=RestService("ram", shares.handlers(), strict_shapes=strict_shapes),
         s3=S3Service(object_root, strict_shapes=strict_shapes),
         logs=JsonService(

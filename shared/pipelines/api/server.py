@@ -422,6 +422,17 @@ class _Task(WSGITask):
 class _Channel(HTTPChannel):
     task_class = _Task
 
+    def send_continue(self) -> None:
+        """waitress marks the request incomplete after ``100 Continue`` so that the body follows;
+        with ``Expect: 100-continue`` and an empty body (botocore's empty PutObject) no body ever
+        follows and the request would hang. Such a request is complete: answer it directly, as
+        RFC 9110 allows."""
+        request = self.request
+        if request is not None and request.completed and not request.chunked and not request.content_length:
+            request.expect_continue = False
+            return
+        super().send_continue()
+
 
 def _raw_uri(app: WsgiApp) -> WsgiApp:
     """The request target exactly as sent: waitress calls it ``REQUEST_URI``; the protocol

@@ -1,14 +1,22 @@
-"""The SageMaker handler table with authorization in front of every call.
+"""Handler tables (SageMaker, Scheduler, EventBridge) with authorization in front of every call.
 
-For a governed caller (see :class:`~pipelines.authorization.authorizer.Authorizer`), each
-operation becomes its IAM requests (:func:`requests_for`) -- the resource's existing tags
-and the version being started are looked up first -- and is refused with
-``AccessDeniedException`` before the handler runs, so a refused request changes nothing.
+Two rules, both applied before the handler runs, so a refused request changes nothing:
+
+1. **Sharing accounts act only through their shares.** A caller from another account may not
+   call the ``owner_only`` operations (creating pipelines, schedules and rules, and every
+   Scheduler/EventBridge call): it acts only on pipelines shared with it, where
+   :mod:`pipelines.api.ops.access` allows exactly its accepted permission's actions.
+2. **The caller's IAM policies decide** SageMaker calls (and a schedule's or rule's pipeline
+   target needs ``sagemaker:StartPipelineExecution`` on it), for a governed caller (see
+   :class:`~pipelines.authorization.authorizer.Authorizer`): each operation becomes its IAM
+   requests (:func:`requests_for`; the resource's tags and the version being started are
+   looked up first) and is refused with ``AccessDeniedException`` naming action and resource.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pipelines.api.errors import AccessDenied
@@ -31,6 +39,8 @@ from pipelines.errors import PipelinesError
 from pipelines.store import PipelineRecord
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
+# Operations whose RoleArn makes SageMaker act as that role (iam:PassRole applies).
+_PASSES_ROLE = frozenset({"CreatePipeline", "UpdatePipeline", "StartPipelineExecution"})
 # The request member naming the pipeline, per operation (the rest use PipelineName).
 _PIPELINE_MEMBER = {
     "UpdatePipelineVersion": "PipelineArn",
@@ -40,23 +50,74 @@ _PIPELINE_MEMBER = {
 }
 
 
+# What only the deployment's own account may call, per service (every other account acts only
+# on pipelines shared with it, and the trigger services have no shares).
+OWNER_ONLY_SAGEMAKER = frozenset({"CreatePipeline"})
+
+
 def authorized_handlers(
-    handlers: dict[str, Handler], authorizer: Authorizer, ops: Operations
+    handlers: dict[str, Handler],
+    authorizer: Authorizer | None,
+    ops: Operations,
+    *,
+    is_owner: Callable[[str], bool],
+    service: str = "sagemaker",
+    owner_only: frozenset[str] | None = None,
 ) -> dict[str, Handler]:
-    """``handlers`` with each call authorized first (same names, same signatures)."""
-    return {name: _guarded(name, handler, authorizer, ops) for name, handler in handlers.items()}
+    """``handlers`` with each call authorized first (same names, same signatures).
+
+    ``owner_only``: the operations another account may not call (default: CreatePipeline for
+    SageMaker, everything for other services); ``authorizer`` None: IAM policies not checked.
+    """
+    if owner_only is None:
+        owner_only = OWNER_ONLY_SAGEMAKER if service == "sagemaker" else frozenset(handlers)
+    return {
+        name: _guarded(name, handler, authorizer, ops, is_owner, service, name in owner_only)
+        for name, handler in handlers.items()
+    }
 
 
-def _guarded(operation: str, handler: Handler, authorizer: Authorizer, ops: Operations) -> Handler:
+def _guarded(
+    operation: str,
+    handler: Handler,
+    authorizer: Authorizer | None,
+    ops: Operations,
+    is_owner: Callable[[str], bool],
+    service: str,
+    owner_only: bool,
+) -> Handler:
     def run(params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        principal = authorizer.principal(ctx.account_id, ctx.principal_arn)
-        if authorizer.governs(principal):
-            authorizer.check(principal, requests_for(operation, params, ctx, ops))
+        if owner_only and not is_owner(ctx.account_id):
+            caller = ctx.principal_arn or f"arn:aws:iam::{ctx.account_id}:root"
+            raise AccessDenied(
+                f"User: {caller} is not authorized to perform: {service}:{operation}: only the "
+                "deployment's own account may; other accounts act only on pipelines shared with them"
+            )
+        if authorizer is not None:
+            principal = authorizer.principal(ctx.account_id, ctx.principal_arn)
+            if authorizer.governs(principal):
+                if service == "sagemaker":
+                    authorizer.check(principal, requests_for(operation, params, ctx, ops))
+                else:  # a schedule or rule target starts its pipeline: the caller must be allowed to
+                    for target in trigger_targets(service, operation, params):
+                        start = {"PipelineName": target}
+                        authorizer.check(principal, requests_for("StartPipelineExecution", start, ctx, ops))
         return handler(params, ctx)
 
     run.__name__ = getattr(handler, "__name__", operation)
     run.__doc__ = handler.__doc__
     return run
+
+
+def trigger_targets(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """The pipeline ARNs a schedule or rule request makes the deployment start."""
+    if service == "scheduler" and operation in ("CreateSchedule", "UpdateSchedule"):
+        targets = [params.get("Target") or {}]
+    elif service == "events" and operation == "PutTargets":
+        targets = list(params.get("Targets") or [])
+    else:
+        return []
+    return [str(t["Arn"]) for t in targets if isinstance(t, dict) and ":pipeline/" in str(t.get("Arn", ""))]
 
 
 def _pipeline(ops: Operations, name_or_arn: str, ctx: CallContext, operation: str) -> PipelineRecord | None:
@@ -103,11 +164,13 @@ def requests_for(
         if operation == "DeleteTags":
             context["aws:TagKeys"] = [str(k) for k in params.get("TagKeys") or []]
         if operation in VERSIONED_ACTIONS:
-            version = params.get("PipelineVersionId") or (record.latest_version_id if record else None)
+            version = params.get("PipelineVersionId")
+            if version is None and not params.get("PipelineVersionAlias") and record is not None:
+                version = record.latest_version_id  # what an unqualified start runs
             if version is not None:
                 context[PIPELINE_VERSION_KEY] = [str(version)]
         requests = [AccessRequest.of(action, resource, context)]
-        if operation in ("CreatePipeline", "UpdatePipeline") and params.get("RoleArn") is not None:
+        if operation in _PASSES_ROLE and params.get("RoleArn") is not None:
             requests.append(pass_role_request(checked_role(params["RoleArn"], ctx)))
         return requests
     if operation in EXECUTION_ACTIONS:

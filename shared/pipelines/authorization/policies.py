@@ -161,6 +161,11 @@ def _checked(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(statements)
 
 
+def check_document(document: Any) -> None:
+    """Raise :class:`UnsupportedPolicy` unless ``document`` is a policy this module evaluates exactly."""
+    _checked(document)
+
+
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 

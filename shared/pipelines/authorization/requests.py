@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pipelines.api.ops import EXECUTION_OPERATIONS
+
 PASSED_TO_SERVICE = "sagemaker.amazonaws.com"
 PIPELINE_VERSION_KEY = "sagemaker:PipelineVersionId"
 
@@ -31,17 +33,13 @@ PIPELINE_ACTIONS = frozenset(
         "DeleteTags",
     }
 )
-EXECUTION_ACTIONS = frozenset(
-    {
-        "DescribePipelineExecution",
-        "ListPipelineExecutionSteps",
-        "StopPipelineExecution",
-        "RetryPipelineExecution",
-        "UpdatePipelineExecution",
-        "DescribePipelineDefinitionForExecution",
-        "ListPipelineParametersForExecution",
-    }
-)
+# (the rest of the execution operations are on the pipeline, or on "*" for step callbacks)
+EXECUTION_ACTIONS = frozenset(EXECUTION_OPERATIONS) - {
+    "StartPipelineExecution",
+    "ListPipelineExecutions",
+    "SendPipelineExecutionStepSuccess",
+    "SendPipelineExecutionStepFailure",
+}
 # The operations whose SAR entry carries sagemaker:PipelineVersionId.
 VERSIONED_ACTIONS = frozenset({"StartPipelineExecution", "UpdatePipelineVersion"})
 

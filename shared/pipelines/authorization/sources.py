@@ -17,6 +17,25 @@ from urllib.parse import unquote
 
 from pipelines.api.errors import AccessDenied
 from pipelines.authorization.principals import Principal
+from pipelines.errors import ValidationError
+
+# The IAM actions IamPolicySource calls (the stack grants exactly these to the api Lambda).
+POLICY_READ_ACTIONS = (
+    "GetUser",
+    "GetRole",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListUserPolicies",
+    "GetUserPolicy",
+    "ListAttachedUserPolicies",
+    "ListGroupsForUser",
+    "ListGroupPolicies",
+    "GetGroupPolicy",
+    "ListAttachedGroupPolicies",
+    "ListRolePolicies",
+    "GetRolePolicy",
+    "ListAttachedRolePolicies",
+)
 
 
 class UnknownPrincipal(AccessDenied):
@@ -104,3 +123,27 @@ class StaticPolicySource:
 
     def policies(self, principal: Principal) -> PolicySet:
         return PolicySet(tuple(self.by_account.get(principal.account, ())))
+
+
+def load_policy_files(files: Mapping[str, Any]) -> StaticPolicySource:
+    """The embedded config's ``[policies]``: each account's file, a policy document or a JSON
+    list of them, checked now so that a bad file fails at start-up, naming it."""
+    from pathlib import Path
+
+    from pipelines.authorization.policies import check_document
+
+    by_account: dict[str, list[Mapping[str, Any]]] = {}
+    for account, path in files.items():
+        try:
+            loaded = json.loads(Path(path).read_text())
+            documents = loaded if isinstance(loaded, list) else [loaded]
+            for document in documents:
+                check_document(document)
+        except (OSError, ValueError, AccessDenied) as exc:
+            raise InvalidPolicyFile(f"[policies] {account} = {str(path)!r}: {exc}") from exc
+        by_account[account] = documents
+    return StaticPolicySource(by_account)
+
+
+class InvalidPolicyFile(ValidationError):
+    """A ``[policies]`` file that is missing, not JSON, or not a policy we can evaluate."""

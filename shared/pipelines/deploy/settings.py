@@ -25,6 +25,14 @@ SCHEDULE_GROUP = "SCHEDULE_GROUP"
 SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
 TRIGGER_FUNCTION_ARN = "TRIGGER_FUNCTION_ARN"
 RULE_PREFIX = "RULE_PREFIX"
+# How the api Lambda authorizes callers (pipelines.authorization): "policies" (the caller's IAM
+# policies, read from IAM and evaluated here; the default), "simulate" (iam:SimulatePrincipalPolicy)
+# or "off" (any principal the API Gateway resource policy admits; a single-team deployment).
+AUTHORIZATION = "AUTHORIZATION"
+AUTHORIZATION_MODES = ("policies", "simulate", "off")
+# The deployment's own account (the stack sets it; without it, STS GetCallerIdentity): the one
+# account that creates pipelines, schedules and rules, and whose users' policies are evaluated.
+OWNER_ACCOUNT = "OWNER_ACCOUNT"
 REGION = "AWS_REGION"  # set by the Lambda runtime
 
 
@@ -51,6 +59,8 @@ class CloudSettings:
     scheduler_role_arn: str | None
     trigger_function_arn: str | None
     rule_prefix: str | None
+    authorization: str = "policies"
+    owner_account: str | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> CloudSettings:
@@ -77,6 +87,8 @@ class CloudSettings:
             scheduler_role_arn=env.get(SCHEDULER_ROLE_ARN) or None,
             trigger_function_arn=env.get(TRIGGER_FUNCTION_ARN) or None,
             rule_prefix=env.get(RULE_PREFIX) or None,
+            authorization=_authorization(env.get(AUTHORIZATION) or "policies"),
+            owner_account=env.get(OWNER_ACCOUNT) or None,
         )
 
     def store_environment(self) -> dict[str, str]:
@@ -85,3 +97,9 @@ class CloudSettings:
         if self.payload_bucket:
             names[PAYLOAD_BUCKET] = self.payload_bucket
         return names
+
+
+def _authorization(mode: str) -> str:
+    if mode not in AUTHORIZATION_MODES:
+        raise ValidationError(f"{AUTHORIZATION}={mode!r} is not one of {', '.join(AUTHORIZATION_MODES)}")
+    return mode

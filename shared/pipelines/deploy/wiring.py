@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines import aws
@@ -24,6 +24,14 @@ from pipelines.api.ram import ResourceShares
 from pipelines.api.rest import RestService
 from pipelines.api.scheduler import scheduler_handlers
 from pipelines.api.wire import JsonService
+from pipelines.authorization import (
+    Authorizer,
+    Evaluator,
+    IamPolicySource,
+    LocalEvaluator,
+    SimulatorEvaluator,
+    authorized_handlers,
+)
 from pipelines.deploy.apigateway import CloudEndpoint
 from pipelines.deploy.ram_store import DynamoDBShareStorage
 from pipelines.deploy.settings import CloudSettings, MissingSetting
@@ -51,20 +59,33 @@ class CloudServices:
     rules: EventRuleTriggers | None
     sagemaker: Any = None  # the api Lambda's own SageMaker client (forwarded job/model/registry calls)
     sts: Any = None
+    authorizer: Authorizer | None = None  # the callers' IAM policies (None: turned off)
+    _account: str | None = field(default=None, repr=False)
+
+    def is_owner(self, account: str) -> bool:
+        """Whether a caller's account is the deployment's own (the only one that creates)."""
+        return account == (self.settings.owner_account or self.account_id())
 
     def account_id(self) -> str:
         """The deployment's account: whose jobs, models and registry the forwarded calls reach."""
-        return str(self.sts.get_caller_identity()["Account"])
+        if self._account is None:
+            self._account = str(self.sts.get_caller_identity()["Account"])
+        return self._account
 
     def endpoint(self) -> CloudEndpoint:
         handlers = sagemaker_handlers(self.operations)
         if self.sagemaker is not None:  # jobs, models and the registry: SageMaker's own
             handlers.update(forwarded_handlers(self.sagemaker, self.account_id()))
+        guard = functools.partial(
+            authorized_handlers, authorizer=self.authorizer, ops=self.operations, is_owner=self.is_owner
+        )
         return CloudEndpoint(
-            sagemaker=JsonService("sagemaker", handlers),
+            sagemaker=JsonService("sagemaker", guard(handlers)),
             region=self.settings.region,
-            events=JsonService("events", self.rules.handlers()) if self.rules is not None else None,
-            scheduler=RestService("scheduler", scheduler_handlers(self.scheduler))
+            events=JsonService("events", guard(self.rules.handlers(), service="events"))
+            if self.rules is not None
+            else None,
+            scheduler=RestService("scheduler", guard(scheduler_handlers(self.scheduler), service="scheduler"))
             if self.scheduler
             else None,
             ram=RestService("ram", self.shares.handlers()),
@@ -121,9 +142,24 @@ def build_cloud_services(
         )
         operations.on_pipeline_deleted.append(rules.delete_targets_for_pipeline)
     operations.on_pipeline_deleted.append(shares.forget_resource)
-    return CloudServices(
+    services = CloudServices(
         settings, store, objects, operations, shares, scheduler, rules, make("sagemaker"), make("sts")
     )
+    services.authorizer = cloud_authorizer(settings, make("iam"), services.is_owner)
+    return services
+
+
+def cloud_authorizer(settings: CloudSettings, iam: Any, is_owner: Callable[[str], bool]) -> Authorizer | None:
+    """The deployment account's users and roles are authorized by their IAM policies (its root
+    is not bound by them; other accounts act through RAM shares); None when turned off."""
+    if settings.authorization == "off":
+        return None
+    evaluator: Evaluator = (
+        SimulatorEvaluator(iam)
+        if settings.authorization == "simulate"
+        else LocalEvaluator(IamPolicySource(iam))
+    )
+    return Authorizer(evaluator, lambda principal: principal.kind != "root" and is_owner(principal.account))
 
 
 def _required(value: str | None, name: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize
+from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize, owner_of
 from pipelines.api.wire import CallContext
 from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, StartRequest, SystemClock
 from pipelines.engine.ids import InvalidArn, execution_id_of, pipeline_arn
@@ -83,6 +83,10 @@ class Operations:
         pipeline, which then needs a share granting ``action``.
         """
         if name_or_arn.startswith("arn:"):
+            if owner_of(name_or_arn) != ctx.account_id:
+                # another account's pipeline: denied unless shared, before any lookup, so that
+                # whether an unshared pipeline exists is never revealed
+                authorize(self.sharing, ctx.account_id, action, name_or_arn)
             named = self._pipeline_by_arn(name_or_arn)
             authorize(self.sharing, ctx.account_id, action, named.arn)
             return named
@@ -107,6 +111,9 @@ class Operations:
             execution_id = execution_id_of(execution_arn)
         except InvalidArn as exc:
             raise ValidationError(str(exc)) from exc
+        pipeline_part = execution_arn.rpartition("/execution/")[0]
+        if owner_of(execution_arn) != ctx.account_id:  # as in pipeline(): no lookup before the share check
+            authorize(self.sharing, ctx.account_id, action, pipeline_part)
         record = self.store.get_execution(execution_id)
         if record is None or record.execution_arn.lower() != execution_arn.lower():
             raise ExecutionNotFound(execution_arn)
