@@ -23,7 +23,7 @@ from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ListQuery, Selecti
 from pipelines.store.sqlite import SQLiteStore
 
 from tests.cloud.harness import Cloud, wait_until
-from tests.cloud.moto_patches import Complete, Failed, Hold, JobOutcome, Reject
+from tests.cloud.moto_patches import Complete, Failed, Hold, JobControl, JobOutcome, Reject
 from tests.cloud.scenarios import ACCOUNT, REGION, Scenario, Slow, function_arn, queue_url
 
 PIPELINE = "scenario"
@@ -48,19 +48,16 @@ def _load_handler(source: str) -> Callable[[Any, Any], Any]:
     return handler
 
 
-class CloudDriver:
-    def __init__(self, cloud: Cloud, scenario: Scenario) -> None:
-        self.cloud = cloud
+class ScriptedMotoJobs:
+    """Ends the moto jobs of a scenario as its table says, counting attempts per step; a
+    ``Slow`` outcome holds the job and releases it (Completed) after its seconds. Both cloud
+    drivers (in-process and the deploy rehearsal) install its ``decide``."""
+
+    def __init__(self, scenario: Scenario, jobs: JobControl) -> None:
         self.scenario = scenario
+        self.jobs = jobs
         self.attempts: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()
-        for name, source in scenario.functions.items():
-            assert cloud.function(name, _load_handler(source)) == function_arn(name)
-        for queue in scenario.queues:
-            assert cloud.queue(queue) == queue_url(queue)
-        cloud.moto.jobs.decide = self.decide
-        cloud.moto.blocking_waits = scenario.long_backoff
-        cloud.register(json.dumps(scenario.definition), PIPELINE, parallelism=scenario.parallelism)
 
     def decide(self, kind: str, job_name: str, request: dict[str, Any]) -> JobOutcome:
         step, _ = step_of_job(job_name)
@@ -76,8 +73,21 @@ class CloudDriver:
         return outcome
 
     def _release(self, job_name: str) -> None:
-        if job_name in self.cloud.moto.jobs.held:
-            self.cloud.moto.jobs.release(job_name)
+        if job_name in self.jobs.held:
+            self.jobs.release(job_name)
+
+
+class CloudDriver:
+    def __init__(self, cloud: Cloud, scenario: Scenario) -> None:
+        self.cloud = cloud
+        self.scenario = scenario
+        for name, source in scenario.functions.items():
+            assert cloud.function(name, _load_handler(source)) == function_arn(name)
+        for queue in scenario.queues:
+            assert cloud.queue(queue) == queue_url(queue)
+        cloud.moto.jobs.decide = ScriptedMotoJobs(scenario, cloud.moto.jobs).decide
+        cloud.moto.blocking_waits = scenario.long_backoff
+        cloud.register(json.dumps(scenario.definition), PIPELINE, parallelism=scenario.parallelism)
 
     def start(self, **kwargs: Any) -> str:
         record = self.cloud.api.start(

@@ -9,9 +9,7 @@ functions in their own Python 3.12 processes, the StepRunner in Step Functions.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,8 @@ from typing import Any
 import pytest
 from pipelines.store.base import StepRecord
 
-from tests.cloud.drivers import step_of_job
-from tests.cloud.moto_patches import Hold, JobOutcome
-from tests.cloud.scenarios import SCENARIOS, RunOutcome, Scenario, Slow, function_arn, outcome_of, queue_url
+from tests.cloud.drivers import ScriptedMotoJobs, step_of_job
+from tests.cloud.scenarios import SCENARIOS, RunOutcome, Scenario, function_arn, outcome_of, queue_url
 from tests.rehearsal.harness import Rehearsal, add_user_function, wait_until
 
 # What the brief asks the deployment to show: a Lambda step, a Callback answered through SQS,
@@ -52,8 +49,6 @@ class RehearsalDriver:
         self.scenario = scenario
         self.pipeline = "rehearsal-" + scenario.name.replace("_", "-")
         self.sagemaker = rehearsal.sagemaker()
-        self.attempts: dict[str, int] = defaultdict(int)
-        self.lock = threading.Lock()
         for name, source in scenario.functions.items():
             if name not in rehearsal.lambdas.functions:
                 assert add_user_function(rehearsal, name, source, functions_dir) == function_arn(name)
@@ -61,7 +56,7 @@ class RehearsalDriver:
         for queue in scenario.queues:
             assert sqs.create_queue(QueueName=queue)["QueueUrl"] == queue_url(queue)
             self._drain(sqs, queue_url(queue))
-        rehearsal.moto.jobs.decide = self.decide
+        rehearsal.moto.jobs.decide = ScriptedMotoJobs(scenario, rehearsal.moto.jobs).decide
         rehearsal.moto.blocking_waits = scenario.long_backoff
         request: dict[str, Any] = {
             "PipelineName": self.pipeline,
@@ -81,23 +76,6 @@ class RehearsalDriver:
             for message in batch:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "30"})
-
-    def decide(self, kind: str, job_name: str, request: dict[str, Any]) -> JobOutcome:
-        step, _ = step_of_job(job_name)
-        with self.lock:
-            index = self.attempts[step]
-            self.attempts[step] += 1
-        outcome = self.scenario.job_outcome(step, index)
-        if isinstance(outcome, Slow):
-            timer = threading.Timer(outcome.seconds, self._release, (job_name,))
-            timer.daemon = True
-            timer.start()
-            return Hold()
-        return outcome
-
-    def _release(self, job_name: str) -> None:
-        if job_name in self.rehearsal.moto.jobs.held:
-            self.rehearsal.moto.jobs.release(job_name)
 
     def start(self, **kwargs: Any) -> str:
         request: dict[str, Any] = {"PipelineName": self.pipeline, "ClientRequestToken": _token()}
