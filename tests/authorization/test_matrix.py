@@ -18,23 +18,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from pipelines.api.ram import permission_arn
-from pipelines.config import Config
 from pipelines.deploy.apigateway import handle_proxy_event, to_proxy_response
 from pipelines.deploy.clients import api_clients
-from pipelines.deploy.settings import CloudSettings
-from pipelines.deploy.wiring import CloudServices, build_cloud_services
-from pipelines.objects.base import ObjectStore
+from pipelines.deploy.wiring import CloudServices
 from pipelines.runtime.embedded import EmbeddedRuntime
-from pipelines.store import Store
 
-from tests.cloud.moto_dynamodb import new_tables, serialised_dynamodb
-from tests.deploy.conftest import (
-    REGION,
-    RULE_PREFIX,
-    SCHEDULE_GROUP,
-    SCHEDULER_ROLE_ARN,
-    TRIGGER_FUNCTION_ARN,
-)
+from tests.cloud.moto_dynamodb import serialised_dynamodb
+from tests.deploy.conftest import REGION, deployed_services
 from tests.deploy.conftest import definition as pipeline_definition
 from tests.deploy.gateway import API_URL, Gateway
 
@@ -262,10 +252,11 @@ def deployment(
         monkeypatch.setenv(name, value)
     from moto import mock_aws
 
-    with mock_aws(), serialised_dynamodb():
-        tables = new_tables(boto3.client("dynamodb", region_name=REGION))
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="smp-dev-payloads")
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=SCHEDULE_GROUP)
+    with (
+        mock_aws(),
+        serialised_dynamodb(),
+        deployed_services(tmp_path, authorization="policies", owner=OWNER) as deployed,
+    ):
         iam = boto3.client("iam", region_name=REGION)
         for name, (account, arn, statements) in PRINCIPALS.items():
             if account != OWNER:
@@ -278,29 +269,7 @@ def deployment(
             else:
                 iam.create_user(UserName=arn.rsplit("/", 1)[1])
                 iam.put_user_policy(UserName=arn.rsplit("/", 1)[1], PolicyName=name, PolicyDocument=document)
-        settings = CloudSettings.from_environment(
-            {
-                "AWS_REGION": REGION,
-                "STATE_TABLE": tables.state,
-                "CACHE_TABLE": tables.cache,
-                "PAYLOAD_BUCKET": "smp-dev-payloads",
-                "SCHEDULE_GROUP": SCHEDULE_GROUP,
-                "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
-                "TRIGGER_FUNCTION_ARN": TRIGGER_FUNCTION_ARN,
-                "RULE_PREFIX": RULE_PREFIX,
-                "OWNER_ACCOUNT": OWNER,
-            }
-        )
-        runtimes: list[EmbeddedRuntime] = []
-
-        def embedded(settings: CloudSettings, store: Store, objects: ObjectStore) -> EmbeddedRuntime:
-            config = Config(state_dir=tmp_path / "state", object_root=tmp_path / "objects", region=REGION)
-            runtimes.append(EmbeddedRuntime(config, store=store, poll_interval=0.02))
-            return runtimes[0]
-
-        services = build_cloud_services(settings, runtime=embedded)
-        yield services, runtimes[0]
-        runtimes[0].close()
+        yield deployed
 
 
 def clients_as(services: CloudServices, principal: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -153,8 +154,13 @@ def moto() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def cloud(moto: None, tmp_path: Path) -> Iterator[Cloud]:
+@contextmanager
+def deployed_services(
+    tmp_path: Path, authorization: str, owner: str = OWNER
+) -> Iterator[tuple[CloudServices, EmbeddedRuntime]]:
+    """The api Lambda's services over moto (call inside ``mock_aws``): the stack's tables, payload
+    bucket and schedule group, with an embedded runtime carrying out the starts; ``owner`` owns the
+    deployment, and ``authorization`` is the stack's AUTHORIZATION mode."""
     tables = new_tables(boto3.client("dynamodb", region_name=REGION))
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="smp-dev-payloads")
     boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=SCHEDULE_GROUP)
@@ -168,10 +174,8 @@ def cloud(moto: None, tmp_path: Path) -> Iterator[Cloud]:
             "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
             "TRIGGER_FUNCTION_ARN": TRIGGER_FUNCTION_ARN,
             "RULE_PREFIX": RULE_PREFIX,
-            # The caller OWNER owns the deployment; its users' IAM policies are not evaluated
-            # here (single-team mode: tests/authorization covers them).
-            "OWNER_ACCOUNT": OWNER,
-            "AUTHORIZATION": "off",
+            "OWNER_ACCOUNT": owner,
+            "AUTHORIZATION": authorization,
         }
     )
     runtimes: list[EmbeddedRuntime] = []
@@ -183,8 +187,16 @@ def cloud(moto: None, tmp_path: Path) -> Iterator[Cloud]:
         return runtime
 
     services = build_cloud_services(settings, runtime=embedded)
-    cloud = Cloud(services, runtimes[0], settings, Gateway(services.endpoint()))
-    yield cloud
-    for execution in services.store.list_unfinished_executions():
-        runtimes[0].wait(execution.execution_id, timeout=10)
-    runtimes[0].close()
+    try:
+        yield services, runtimes[0]
+    finally:
+        runtimes[0].close()
+
+
+@pytest.fixture
+def cloud(moto: None, tmp_path: Path) -> Iterator[Cloud]:
+    # Single-team mode: the users' IAM policies are not evaluated here (tests/authorization does).
+    with deployed_services(tmp_path, authorization="off") as (services, runtime):
+        yield Cloud(services, runtime, services.settings, Gateway(services.endpoint()))
+        for execution in services.store.list_unfinished_executions():
+            runtime.wait(execution.execution_id, timeout=10)
