@@ -10,6 +10,7 @@ migrates them on its own, tracked by its own row in ``component_schema``; none o
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +23,27 @@ def connect(path: str | Path) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    enable_wal(conn, BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def enable_wal(conn: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Put the database in WAL mode, waiting up to ``timeout_seconds`` for the lock it needs.
+
+    WAL is a property of the file, set once. The switch takes an exclusive lock for which SQLite
+    does not call the busy handler, so connections opening a new database at the same time got
+    "database is locked" at once (seen with four threads opening the registry). Reading the mode
+    costs no lock, so the switch is tried only while the file is not in WAL yet, and retried.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextmanager

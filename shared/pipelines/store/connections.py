@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.sqlite_schema import enable_wal
+
 DEFAULT_READERS = 4
 BUSY_TIMEOUT_MS = 60_000
 
@@ -31,7 +33,7 @@ def open_connection(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
     )
-    conn.execute("PRAGMA journal_mode=WAL")
+    enable_wal(conn, BUSY_TIMEOUT_MS / 1000)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
