@@ -1,5 +1,6 @@
 """The DAG as Mermaid or Graphviz DOT text: each step with its type, every edge, and each
-condition's branches as edges labelled ``if`` / ``else``.
+condition's branches as edges labelled ``if`` / ``else``; a ForEach step's body steps hang
+off it on edges labelled ``for each``.
 
 Edges come from ``PipelineGraph`` (the same edges the engine schedules by). A pair of steps
 joined by both a data reference and ``DependsOn`` is drawn once, as a data edge; a pair joined
@@ -12,7 +13,7 @@ from collections import defaultdict
 
 from pipelines.graph import PipelineGraph
 
-_BRANCH_KINDS = ("if", "else")
+_BRANCH_KINDS = ("if", "else", "for_each")
 
 
 def _edge_kinds(graph: PipelineGraph) -> dict[tuple[str, str], set[str]]:
@@ -45,7 +46,13 @@ def to_mermaid(graph: PipelineGraph) -> str:
             lines.append(f'    {ids[name]}(["{label}"])')
         else:
             lines.append(f'    {ids[name]}["{label}"]')
-    arrows = {"if": "-- if -->", "else": "-- else -->", "data": "-->", "depends_on": "-.->"}
+    arrows = {
+        "if": "-- if -->",
+        "else": "-- else -->",
+        "for_each": "-- for each -->",
+        "data": "-->",
+        "depends_on": "-.->",
+    }
     for (src, dst), kinds in _edge_kinds(graph).items():
         lines.append(f"    {ids[src]} {arrows[_style(kinds)]} {ids[dst]}")
     return "\n".join(lines) + "\n"
@@ -68,6 +75,7 @@ def to_dot(graph: PipelineGraph) -> str:
     attributes = {
         "if": ' [label="if", color="darkgreen"]',
         "else": ' [label="else", color="firebrick"]',
+        "for_each": ' [label="for each", color="navy"]',
         "data": "",
         "depends_on": " [style=dashed]",
     }

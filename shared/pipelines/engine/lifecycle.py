@@ -38,6 +38,7 @@ from pipelines.engine.errors import (
     UnsupportedSteps,
 )
 from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records
+from pipelines.engine.for_each import is_for_each
 from pipelines.engine.ids import (
     execution_arn,
     execution_id_of,
@@ -473,8 +474,11 @@ class Engine:
             actions = [ExecutionFinished(execution.execution_id, execution.status, execution.failure_reason)]
         else:
             for name, record in plan.current_steps().items():
-                step = compiled.steps.get(name)
-                if step is None:
+                if is_for_each(record):
+                    continue  # decided by the engine; its iterations are ordinary steps
+                try:
+                    step = compiled.step(name, plan.steps)
+                except KeyError:
                     continue
                 restartable = (
                     self.decisions.claim_on_launch

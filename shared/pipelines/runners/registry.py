@@ -20,7 +20,7 @@ from pipelines.config import Config
 from pipelines.definition.models import PipelineDefinition
 from pipelines.runners.base import RunContext, Runner, StepNotSupported, StepRequest
 
-ENGINE_DECIDED_TYPES: frozenset[str] = frozenset({"Condition", "Fail"})
+ENGINE_DECIDED_TYPES: frozenset[str] = frozenset({"Condition", "Fail", "ForEach"})
 """Step types the engine decides without a runner."""
 
 _NOT_RUNNER_MODULES = frozenset({"base", "registry", "outputs", "processes"})
