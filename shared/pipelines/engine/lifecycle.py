@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.definition import load_definition, parse_definition
-from pipelines.definition.models import CallbackStep, PipelineDefinition
+from pipelines.definition.models import CallbackStep, PipelineDefinition, Step
 from pipelines.engine.actions import (
     Action,
     ExecutionFinished,
@@ -379,6 +379,10 @@ class Engine:
             return True
 
         return self._with_all_actions(self._transact(execution, decide))
+
+    def step_of(self, state: ExecutionState, step_name: str) -> Step:
+        """The step a record of ``state`` runs: a definition step, or a ForEach iteration's."""
+        return self._compile(state.execution.definition).step(step_name, state.steps)
 
     def state(self, execution: str) -> ExecutionState:
         state = self.store.load_state(execution_id_of(execution))
