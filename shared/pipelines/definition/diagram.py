@@ -31,7 +31,7 @@ def _style(kinds: set[str]) -> str:
     return "depends_on"
 
 
-def _mermaid_text(text: str) -> str:
+def mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
@@ -39,7 +39,7 @@ def to_mermaid(graph: PipelineGraph) -> str:
     ids = {name: f"s{index}" for index, name in enumerate(graph.steps)}
     lines = ["flowchart TD"]
     for name, step in graph.steps.items():
-        label = f"{_mermaid_text(name)}<br/><i>{_mermaid_text(step.type)}</i>"
+        label = f"{mermaid_text(name)}<br/><i>{mermaid_text(step.type)}</i>"
         if step.type == "Condition":
             lines.append(f'    {ids[name]}{{"{label}"}}')
         elif step.type == "Fail":
@@ -58,19 +58,19 @@ def to_mermaid(graph: PipelineGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dot_escape(text: str) -> str:
+def dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
 def _dot_text(text: str) -> str:
-    return f'"{_dot_escape(text)}"'
+    return f'"{dot_escape(text)}"'
 
 
 def to_dot(graph: PipelineGraph) -> str:
     lines = ["digraph pipeline {", "    rankdir=TB;", '    node [shape=box, fontname="Helvetica"];']
     for name, step in graph.steps.items():
         shape = {"Condition": "diamond", "Fail": "octagon"}.get(step.type, "box")
-        label = f'"{_dot_escape(name)}\\n{_dot_escape(step.type)}"'
+        label = f'"{dot_escape(name)}\\n{dot_escape(step.type)}"'
         lines.append(f"    {_dot_text(name)} [label={label}, shape={shape}];")
     attributes = {
         "if": ' [label="if", color="darkgreen"]',
