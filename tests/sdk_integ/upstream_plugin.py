@@ -46,13 +46,14 @@ _BANNER = re.compile(r"Serving SageMaker Pipelines on (http://\S+)")
 class Server:
     """A ``pipelines serve`` process and the folder it keeps its state in."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra_config: str = "") -> None:
+        """``extra_config``: more TOML tables for ``pipelines.toml`` (``[functions]``, ``[serve]``...)."""
         self.root = root
         config = root / "pipelines.toml"
         images = "".join(f'"{image}" = "{sys.executable}"\n' for image in MAPPED_IMAGES)
         config.write_text(
             f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
-            f'account_id = "{ACCOUNT}"\n\n[images]\n{images}'
+            f'account_id = "{ACCOUNT}"\n\n[images]\n{images}\n{extra_config}'
         )
         self.log = (root / "serve.log").open("w+")
         command = "from pipelines.cli import main; main()"
