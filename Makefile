@@ -6,9 +6,21 @@ STAMP := $(VENV)/.installed
 # The SageMaker SDK v3 cannot share .venv with v2 (both own `sagemaker`): tests/sdk_v3_integ uses this one.
 SDK3_VENV := .venv-sdk3
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
+.PHONY: install browser console demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The web console's browser tests drive Debian's Chromium (tests/console); installed when missing.
+CONSOLE_BROWSER ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CONSOLE_BROWSER)" ]; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+# Rebuild the web console's committed assets (shared/pipelines/console/static) from console/src.
+console: $(STAMP)
+	node console/build.mjs
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +52,7 @@ demo-approval: install
 
 lint: install
 	$(BIN)/ruff check .
+	npx --no-install tsc -p console --noEmit
 	$(BIN)/ruff format --check shared functions infra tests benchmarks examples app.py
 
 typecheck: install
