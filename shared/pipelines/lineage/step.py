@@ -102,8 +102,9 @@ class LocalLineageApi:
 
 
 class SageMakerLineageApi:
-    """SageMaker's lineage API (the cloud), as the pipeline's role. An entity whose name exists
-    already is found and reused, so a re-driven step records nothing twice; each call is also
+    """SageMaker's lineage API (the cloud), as the pipeline's role. An action or context whose
+    name exists already is found (Describe*) and reused, so a re-driven step creates them once;
+    artifacts have no unique name in SageMaker, so each run creates its own. Each call is also
     recorded in ``store`` (the execution's own list, for ``pipelines lineage``)."""
 
     def __init__(
@@ -128,8 +129,10 @@ class SageMakerLineageApi:
         try:
             arn = str(call(**request)[member])
         except ClientError as exc:
+            # actions and contexts are unique by name; artifacts are not (their ARN is the
+            # service's own), so only the first two can be found again
             name = request.get(_KEYS[kind][1])
-            if not _exists(exc) or not isinstance(name, str):
+            if kind == "Artifact" or not _exists(exc) or not isinstance(name, str):
                 raise
             arn = str(getattr(self.client, f"describe_{kind.lower()}")(**{_KEYS[kind][1]: name})[member])
         if self.store is not None and self.now is not None:
