@@ -311,6 +311,8 @@ def advance_iterations(
         state = _scan(plan, body, items)
         if not blocked and not stopping and record.status == "Executing":
             for index, item in enumerate(items):
+                if (cap is not None and state.running >= cap) or (limit is not None and running >= limit):
+                    break
                 for step in body.steps:
                     child = child_name(step.name, index)
                     if child in plan.current_steps() or not _may_start(plan, body, step.name, index):
