@@ -16,14 +16,14 @@ Contract for a newcomer:
   ``{"Name", "Type"}`` end resolves only against entities of the same step, an ``{"Arn"}`` end
   is used as given), through a :class:`LineageApi`: ``LocalLineageApi`` over the store
   (embedded) or ``SageMakerLineageApi`` (the cloud: CreateAction, CreateArtifact,
-  CreateContext, AddAssociation as the pipeline's role; what it created is then recorded in the
-  store too). The step's properties are ``ActionArns``/``ArtifactArns``/``ContextArns`` (name ->
+  CreateContext, AddAssociation as the pipeline's role); a :class:`Recording` (store, execution,
+  step) records what either created in the execution's lineage list. The step's properties are ``ActionArns``/``ArtifactArns``/``ContextArns`` (name ->
   ARN) and ``Associations``; ``Metadata.Lineage`` has the same, cut to botocore's limits.
 * ``render``: the ``pipelines lineage EXECUTION`` views: Mermaid, DOT and a table.
 """
 
 from pipelines.lineage.records import ENTITY_KINDS, LineageAssociation, LineageEntity
-from pipelines.lineage.step import LineageApi, LocalLineageApi, SageMakerLineageApi, record_lineage
+from pipelines.lineage.step import LineageApi, LocalLineageApi, Recording, SageMakerLineageApi, record_lineage
 from pipelines.lineage.store import LineageStore
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LineageEntity",
     "LineageStore",
     "LocalLineageApi",
+    "Recording",
     "SageMakerLineageApi",
     "record_lineage",
 ]

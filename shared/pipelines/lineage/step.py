@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -60,35 +61,34 @@ def entity_name(kind: EntityKind, request: dict[str, Any]) -> str:
     return f"{kind.lower()}-{digest[:32]}"
 
 
-class LocalLineageApi:
-    """Entities as records in a LineageStore (the embedded runtime)."""
+@dataclass(frozen=True)
+class Recording:
+    """Where one Lineage step attempt records what it created: its execution's lineage list."""
 
-    def __init__(
-        self,
-        store: LineageStore,
-        *,
-        region: str,
-        account_id: str,
-        execution_arn: str,
-        step_name: str,
-        now: Callable[[], datetime],
-    ) -> None:
-        self.store = store
-        self.region = region
-        self.account_id = account_id
-        self.execution_arn = execution_arn
-        self.step_name = step_name
-        self.now = now
+    store: LineageStore
+    execution_arn: str
+    step_name: str
+    now: Callable[[], datetime]
 
-    def create(self, kind: EntityKind, request: dict[str, Any]) -> str:
-        name = entity_name(kind, request)
-        arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:{ARN_RESOURCE[kind]}/{name.lower()}"
-        stored = self.store.record_entity(
-            _entity(kind, name, arn, request, self.execution_arn, self.step_name, self.now())
+    def entity(self, kind: EntityKind, arn: str, request: dict[str, Any]) -> LineageEntity:
+        """Record the entity; the stored one (the first of its name) comes back."""
+        source = request.get("Source") or {}
+        entity_type = request.get(_KEYS[kind][2])
+        return self.store.record_entity(
+            LineageEntity(
+                kind=kind,
+                name=entity_name(kind, request),
+                arn=arn,
+                entity_type=entity_type if isinstance(entity_type, str) else None,
+                source_uri=source.get("SourceUri") if isinstance(source.get("SourceUri"), str) else None,
+                request=request,
+                execution_arn=self.execution_arn,
+                step_name=self.step_name,
+                created_at=self.now(),
+            )
         )
-        return stored.arn
 
-    def associate(self, source_arn: str, destination_arn: str, association_type: str | None) -> None:
+    def association(self, source_arn: str, destination_arn: str, association_type: str | None) -> None:
         self.store.record_association(
             LineageAssociation(
                 source_arn=source_arn,
@@ -101,26 +101,32 @@ class LocalLineageApi:
         )
 
 
+class LocalLineageApi:
+    """Entities as records in a LineageStore (the embedded runtime), with SageMaker's ARNs."""
+
+    def __init__(self, recording: Recording, *, region: str, account_id: str) -> None:
+        self.recording = recording
+        self.region = region
+        self.account_id = account_id
+
+    def create(self, kind: EntityKind, request: dict[str, Any]) -> str:
+        name = entity_name(kind, request).lower()
+        arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:{ARN_RESOURCE[kind]}/{name}"
+        return self.recording.entity(kind, arn, request).arn
+
+    def associate(self, source_arn: str, destination_arn: str, association_type: str | None) -> None:
+        self.recording.association(source_arn, destination_arn, association_type)
+
+
 class SageMakerLineageApi:
     """SageMaker's lineage API (the cloud), as the pipeline's role. An action or context whose
     name exists already is found (Describe*) and reused, so a re-driven step creates them once;
-    artifacts have no unique name in SageMaker, so each run creates its own. Each call is also
-    recorded in ``store`` (the execution's own list, for ``pipelines lineage``)."""
+    artifacts have no unique name in SageMaker, so each run creates its own. With a
+    ``recording``, each call is also recorded in the execution's lineage list."""
 
-    def __init__(
-        self,
-        client: Any,
-        store: LineageStore | None = None,
-        *,
-        execution_arn: str = "",
-        step_name: str = "",
-        now: Callable[[], datetime] | None = None,
-    ) -> None:
+    def __init__(self, client: Any, recording: Recording | None = None) -> None:
         self.client = client
-        self.store = store
-        self.execution_arn = execution_arn
-        self.step_name = step_name
-        self.now = now
+        self.recording = recording
 
     def create(self, kind: EntityKind, request: dict[str, Any]) -> str:
         operation = _OPERATION[kind]
@@ -135,11 +141,8 @@ class SageMakerLineageApi:
             if kind == "Artifact" or not _exists(exc) or not isinstance(name, str):
                 raise
             arn = str(getattr(self.client, f"describe_{kind.lower()}")(**{_KEYS[kind][1]: name})[member])
-        if self.store is not None and self.now is not None:
-            name = entity_name(kind, request)
-            self.store.record_entity(
-                _entity(kind, name, arn, request, self.execution_arn, self.step_name, self.now())
-            )
+        if self.recording is not None:
+            self.recording.entity(kind, arn, request)
         return arn
 
     def associate(self, source_arn: str, destination_arn: str, association_type: str | None) -> None:
@@ -151,17 +154,8 @@ class SageMakerLineageApi:
         except ClientError as exc:
             if not _exists(exc):
                 raise
-        if self.store is not None and self.now is not None:
-            self.store.record_association(
-                LineageAssociation(
-                    source_arn=source_arn,
-                    destination_arn=destination_arn,
-                    association_type=association_type,
-                    execution_arn=self.execution_arn,
-                    step_name=self.step_name,
-                    created_at=self.now(),
-                )
-            )
+        if self.recording is not None:
+            self.recording.association(source_arn, destination_arn, association_type)
 
 
 def record_lineage(
@@ -271,30 +265,6 @@ def _end_arn(step_name: str, ref: dict[str, Any], by_reference: dict[tuple[str, 
     if "Arn" in ref:
         return str(ref["Arn"])
     return by_reference[(str(ref["Type"]), str(ref["Name"]))]
-
-
-def _entity(
-    kind: EntityKind,
-    name: str,
-    arn: str,
-    request: dict[str, Any],
-    execution_arn: str,
-    step_name: str,
-    now: datetime,
-) -> LineageEntity:
-    source = request.get("Source") or {}
-    entity_type = request.get(_KEYS[kind][2])
-    return LineageEntity(
-        kind=kind,
-        name=name,
-        arn=arn,
-        entity_type=entity_type if isinstance(entity_type, str) else None,
-        source_uri=source.get("SourceUri") if isinstance(source.get("SourceUri"), str) else None,
-        request=request,
-        execution_arn=execution_arn,
-        step_name=step_name,
-        created_at=now,
-    )
 
 
 def _exists(exc: ClientError) -> bool:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pipelines.config import Config
 from pipelines.definition.models import Step
 from pipelines.lineage.sqlite import SqliteLineageStore
-from pipelines.lineage.step import LocalLineageApi, record_lineage
+from pipelines.lineage.step import LocalLineageApi, Recording, record_lineage
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 
 
@@ -20,14 +20,13 @@ class LineageRunner:
         return None  # nothing outside the state database is needed
 
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
-        api = LocalLineageApi(
+        recording = Recording(
             SqliteLineageStore(ctx.config.database_path),
-            region=ctx.config.region,
-            account_id=ctx.config.account_id,
-            execution_arn=request.execution_arn,
-            step_name=request.step_name,
-            now=lambda: datetime.now(UTC),
+            request.execution_arn,
+            request.step_name,
+            lambda: datetime.now(UTC),
         )
+        api = LocalLineageApi(recording, region=ctx.config.region, account_id=ctx.config.account_id)
         return record_lineage(request.step_name, request.arguments, api, ctx.log)
 
 

@@ -70,7 +70,7 @@ from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
 from pipelines.lineage.dynamodb import DynamoDBLineageStore
-from pipelines.lineage.step import LINEAGE, SageMakerLineageApi, record_lineage
+from pipelines.lineage.step import LINEAGE, Recording, SageMakerLineageApi, record_lineage
 from pipelines.lineage.store import LineageStore
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepResult
@@ -642,13 +642,12 @@ class CloudRuntime:
                     resources=self._resource_deleters(role_arn),
                 )
             else:
-                api = SageMakerLineageApi(
-                    self.aws.client("sagemaker", role_arn),
-                    self.lineage,
-                    execution_arn=request.execution_arn,
-                    step_name=request.step_name,
-                    now=self.engine.clock.now,
+                recording = (
+                    Recording(self.lineage, request.execution_arn, request.step_name, self.engine.clock.now)
+                    if self.lineage is not None
+                    else None
                 )
+                api = SageMakerLineageApi(self.aws.client("sagemaker", role_arn), recording)
                 outcome = record_lineage(request.step_name, request.arguments, api)
         except StepFailed as exc:
             outcome = exc
