@@ -34,7 +34,9 @@ def put(config: Config, uri: str, data: bytes) -> str:
     return uri
 
 
-def test_sklearn_model_with_default_handlers_answers_json_csv_and_refuses_unknown_types(config: Config) -> None:
+def test_sklearn_model_with_default_handlers_answers_json_csv_and_refuses_unknown_types(
+    config: Config,
+) -> None:
     url = put(config, "s3://models/sk/model.tar.gz", sklearn_model_data())
     with start_model_server(config, model_request("sk", SKLEARN_IMAGE, url)) as server:
         ping = server.invoke  # the same keep-alive pool the front end uses
@@ -58,9 +60,14 @@ def test_user_inference_functions_replace_each_default(config: Config) -> None:
     url = put(config, "s3://models/custom/model.tar.gz", sklearn_model_data(CUSTOM_INFERENCE))
     with start_model_server(config, model_request("custom", SKLEARN_IMAGE, url)) as server:
         response = server.invoke(
-            json.dumps({"rows": [[1, 1]]}).encode(), content_type="application/json", accept="application/json"
+            json.dumps({"rows": [[1, 1]]}).encode(),
+            content_type="application/json",
+            accept="application/json",
         )
-        assert json.loads(response.data) == {"predictions": pytest.approx([6.0]), "accept": "application/json"}
+        assert json.loads(response.data) == {
+            "predictions": pytest.approx([6.0]),
+            "accept": "application/json",
+        }
         failing = server.invoke(b"1,1", content_type="text/csv")  # the user's input_fn asserts JSON
         assert failing.status == 500
         assert json.loads(failing.data)["error"] == "AssertionError"

@@ -21,6 +21,7 @@ the old model servers are ended by their recorded process identity.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import random
 import threading
@@ -54,6 +55,8 @@ from pipelines.objects.local import LocalObjectStore
 from pipelines.registry import ModelRegistry
 from pipelines.registry.shapes import project, structure_members, validate_request
 from pipelines.runners.processes import ProcessIdentity, identify, terminate
+
+log = logging.getLogger(__name__)
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "Deleting"})
 # What CreateEndpointConfig may hold that a local endpoint does not do: refused, with the reason.
@@ -327,12 +330,21 @@ class EndpointHost:
         keep_ports: list[VariantProcess] | None = None,
     ) -> None:
         thread = threading.Thread(
-            target=self._bring_up,
+            target=self._bring_up_safely,
             args=(row.name, dict(config), previous, keep_ports or []),
             name=f"endpoint-{row.name}",
             daemon=True,
         )
         thread.start()
+
+    def _bring_up_safely(
+        self, name: str, config: dict[str, Any], previous: Serving | None, keep_ports: list[VariantProcess]
+    ) -> None:
+        try:
+            self._bring_up(name, config, previous, keep_ports)
+        except Exception as exc:  # never leave an endpoint Creating for ever
+            log.exception("could not bring endpoint %s up", name)
+            self._failed(name, f"the endpoint could not be brought up: {type(exc).__name__}: {exc}", previous)
 
     def _bring_up(
         self,

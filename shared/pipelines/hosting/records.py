@@ -112,20 +112,29 @@ class EndpointRow:
     version: int
 
 
+_TIME = "$time"  # how a datetime is kept in a record's JSON, at any depth
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _encode_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_TIME: value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _decode_time(value: dict[str, Any]) -> Any:
+    return datetime.fromisoformat(value[_TIME]) if set(value) == {_TIME} else value
+
+
 def _dump(record: Mapping[str, Any]) -> str:
-    return json.dumps({k: _iso(v) for k, v in record.items()})
+    return json.dumps(dict(record), default=_encode_time)
 
 
 def _load(text: str) -> dict[str, Any]:
-    record = dict(json.loads(text))
-    for key in ("CreationTime", "LastModifiedTime"):
-        if isinstance(record.get(key), str):
-            record[key] = datetime.fromisoformat(record[key])
-    return record
+    return dict(json.loads(text, object_hook=_decode_time))
 
 
 class EndpointRecords:

@@ -76,7 +76,9 @@ def default_input_fn(input_data: bytes, content_type: str) -> Any:
     np = _numpy()
     base = base_type(content_type)
     if base not in ("application/json", "text/csv", "application/x-npy"):
-        raise UnsupportedContentType(f"content type {content_type!r} is not supported by the default input_fn")
+        raise UnsupportedContentType(
+            f"content type {content_type!r} is not supported by the default input_fn"
+        )
     text = input_data.decode("utf-8") if isinstance(input_data, bytes) and base != "application/x-npy" else ""
     if base == "application/json":
         value = json.loads(text)
