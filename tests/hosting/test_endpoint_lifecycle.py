@@ -43,7 +43,10 @@ def deploy_definition(model_data_url: str, endpoint: str) -> str:
                     "Type": "EndpointConfig",
                     "Arguments": {
                         "EndpointConfigName": {
-                            "Std:Join": {"On": "-", "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}]}
+                            "Std:Join": {
+                                "On": "-",
+                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
+                            }
                         },
                         "ProductionVariants": [
                             {
@@ -71,7 +74,11 @@ def deploy_definition(model_data_url: str, endpoint: str) -> str:
 
 def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(PIPELINES), *args, "--config", "pipelines.toml"], cwd=cwd, capture_output=True, text=True, timeout=300
+        [str(PIPELINES), *args, "--config", "pipelines.toml"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
