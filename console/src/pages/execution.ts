@@ -335,6 +335,7 @@ class StepPanel {
   private record: StepRecord | null = null;
   private detailKey = "";
   private following = false;
+  private drawing = 0;
 
   constructor(
     root: HTMLElement,
@@ -382,6 +383,7 @@ class StepPanel {
   }
 
   private async drawDetails(): Promise<void> {
+    const drawing = ++this.drawing;
     const record = this.record;
     const parts: (HTMLElement | null)[] = [];
     const meta = record?.Metadata ?? {};
@@ -394,16 +396,20 @@ class StepPanel {
         parts.push(errorBox(error, `Could not describe ${job.name}`));
       }
     }
-    parts.push(h("h3", {}, "Arguments (resolved)"));
-    if (described) {
-      const request = Object.fromEntries(Object.entries(described).filter(([k]) => !/(Status|Time|FailureReason|Arn|Details|Statuses)$/.test(k) || k === "RoleArn"));
-      parts.push(json(request));
-    } else parts.push(json(resolveParameters(this.def.raw.Arguments ?? this.argumentsOf(), this.parameters, this.arn)));
+    if (job?.kind.logGroup) {
+      parts.push(h("h3", {}, "Logs"), this.logs);
+      if (!this.following) void this.followLogs(job.kind.logGroup, job.name);
+    }
     if (meta.Condition) parts.push(h("h3", {}, "Condition outcome"), h("p", { id: "condition-outcome" }, String(meta.Condition.Outcome ?? "—")));
     if (meta.Lambda) parts.push(h("h3", {}, "Lambda outputs"), json(meta.Lambda.OutputParameters ?? []));
     if (meta.Callback) parts.push(...this.callback(meta.Callback));
     if (meta.Fail) parts.push(h("h3", {}, "Error message"), h("pre", { class: "reason" }, String(meta.Fail.ErrorMessage ?? "")));
     if (meta.RegisterModel?.Arn) parts.push(h("h3", {}, "Registered model package"), h("p", {}, h("a", { href: "/models" }, String(meta.RegisterModel.Arn))));
+    parts.push(h("h3", {}, "Arguments (resolved)"));
+    if (described) {
+      const request = Object.fromEntries(Object.entries(described).filter(([k]) => !/(Status|Time|FailureReason|Arn|Details|Statuses)$/.test(k) || k === "RoleArn"));
+      parts.push(json(request));
+    } else parts.push(json(resolveParameters(this.def.raw.Arguments ?? this.argumentsOf(), this.parameters, this.arn)));
     const propertyFiles = this.def.raw.PropertyFiles as unknown[] | undefined;
     if (propertyFiles?.length) parts.push(h("h3", {}, "Property files"), json(propertyFiles));
     if (described) parts.push(h("h3", {}, "Properties"), json(described));
@@ -412,11 +418,7 @@ class StepPanel {
       parts.push(h("h3", {}, "Outputs"), Object.keys(outputs).length ? json(outputs) : h("p", { class: "muted" }, "None."));
       parts.push(h("h3", {}, "Metadata"), json(meta));
     }
-    if (job?.kind.logGroup) {
-      parts.push(h("h3", {}, "Logs"), this.logs);
-      if (!this.following) void this.followLogs(job.kind.logGroup, job.name);
-    }
-    if (this.stop.signal.aborted) return;
+    if (this.stop.signal.aborted || drawing !== this.drawing) return; // a newer state is being drawn
     replace(this.details, parts);
   }
 
