@@ -247,3 +247,29 @@ def test_run_lineage_records_entities_and_pipelines_lineage_shows_them(project: 
     assert rows[2]["Arn"] == f"{action} -> {artifact}"
     missing = invoke("lineage", "nosuchexec")
     assert missing.exit_code == 2 and "nosuchexec" in missing.output
+
+
+def test_run_cleanup_deletes_the_endpoint_the_pipeline_deployed(tmp_path: Path) -> None:
+    """Our Resources.Endpoint extension: the pipeline deploys a local endpoint, then cleans it up."""
+    from tests.hosting.models import sklearn_model_data
+    from tests.hosting.test_endpoint_lifecycle import deploy_definition
+
+    (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    LocalObjectStore(tmp_path / "objects").put("s3://models/good/model.tar.gz", sklearn_model_data())
+    definition = json.loads(deploy_definition("s3://models/good/model.tar.gz", "scratch-endpoint"))
+    definition["Steps"].append(
+        {
+            "Name": "Undeploy",
+            "Type": "Cleanup",
+            "Arguments": {"Resources": {"Endpoint": [{"StepName": "CreateEndpoint"}]}},
+            "DependsOn": [{"Step": "CreateEndpoint", "Trigger": "Any"}],
+        }
+    )
+    invoke = Invoke(tmp_path / "pipelines.toml")
+    assert invoke("endpoints", "--json").stdout.strip() == "[]"
+    result = invoke("run", write(tmp_path, "deploy", definition), "--json")
+    assert result.exit_code == 0, result.output
+    steps = {s["StepName"]: s for s in json.loads(result.stdout)["Steps"]}
+    assert steps["CreateEndpoint"]["StepStatus"] == "Succeeded"
+    assert steps["Undeploy"]["Metadata"]["Cleanup"]["CleanedSteps"] == ["CreateEndpoint"]
+    assert json.loads(invoke("endpoints", "--json").stdout) == []

@@ -25,7 +25,8 @@ Our extension, for resources the SDK cannot name yet: ``Resources.Endpoint: [{"S
 deletes the endpoint an Endpoint step created, and ``Resources.EMRServerless: [{"StepName"}]``
 stops and deletes the application an EMRServerless step created from ``ApplicationConfig``
 (an application it was given by ``ApplicationId`` is not ours to delete, so it is skipped).
-Where a runtime has no such resources, the source fails with the reason.
+The embedded runtime deletes local endpoints (``pipelines.hosting``); it has no EMR Serverless
+applications, so such a source fails there with the reason.
 """
 
 from __future__ import annotations
@@ -238,7 +239,10 @@ def clean(
             else:
                 deleter = (resources or {}).get(target.kind)
                 if deleter is None:
-                    raise CleanupError(f"{target.kind} resources cannot be cleaned up in this runtime")
+                    raise CleanupError(
+                        f"{target.kind} resources cannot be cleaned up in this runtime "
+                        f"({target.kind} {target.resource} of step {target.step_name!r})"
+                    )
                 assert target.resource is not None
                 deleter(target.kind, target.resource)
                 log(f"deleted {target.kind} {target.resource} of {target.step_name}")
