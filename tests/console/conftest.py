@@ -1,7 +1,8 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright, against a real
 ``pipelines serve`` process in a temporary state folder, with pipelines made through boto3.
 
-One server and one browser serve the whole package (the tests run on one xdist worker); each
+One server and one browser serve the whole package (each module is marked to run on one xdist
+worker); each
 test gets a fresh page whose console errors, page errors and failed requests fail the test, and
 whose last screenshot is saved under ``tests/console/artifacts/`` (git-ignored).
 
@@ -46,12 +47,6 @@ LAMBDA_HANDLER = textwrap.dedent(
         return {"doubled": event["value"] * 2}
     """
 )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/console/" in str(item.path).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.xdist_group("console"))
 
 
 @pytest.fixture(scope="session")
