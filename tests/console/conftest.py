@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from tests.sdk_integ.upstream_plugin import Server
 
@@ -41,6 +41,9 @@ FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+# Assertions wait up to 15 s (Playwright's default is 5 s): the shared 2-core CI machine is slow
+# at times; a deadline, not a sleep, so a passing check returns as soon as it holds.
+expect.set_options(timeout=15_000)
 LAMBDA_HANDLER = textwrap.dedent(
     """
     def handler(event, context):
