@@ -40,7 +40,7 @@ MAX_REQUEST_BYTES = 6 * 1024 * 1024 + 1024  # InvokeEndpoint's limit (6 MiB), wi
 
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False  # a port another server holds must fail to bind, not be shared
+    allow_reuse_address = True  # over TIME_WAIT only: a port another socket listens on still fails (Linux)
     handler: inference.Handler | None = None
 
 
