@@ -5,6 +5,7 @@
  *   SageMaker.<Operation>`), the same operations boto3 calls.
  * - `callLogs("GetLogEvents", {...})`: the CloudWatch Logs subset (`Logs_20140328.<Operation>`).
  * - `callScheduler("GET", "/schedules")`: the EventBridge Scheduler subset (rest-json).
+ * - `readObject("s3://bucket/key")`: an object's text (model metrics files), path-style S3 GET.
  *
  * With `config.auth` null (pipelines serve) requests go unsigned to the same origin. With
  * `config.auth` set (the cloud stack), `cloud-auth.ts` signs each request (SigV4 with the
@@ -41,13 +42,13 @@ export function config(): ConsoleConfig {
   return current;
 }
 
-function endpoint(service: "sagemaker" | "logs" | "scheduler"): string {
+function endpoint(service: "sagemaker" | "logs" | "scheduler" | "s3"): string {
   const c = config();
   const base = (service !== "sagemaker" && c.endpoints?.[service]) || c.apiEndpoint;
   return base || window.location.origin;
 }
 
-async function send(request: UnsignedRequest): Promise<unknown> {
+async function send(request: UnsignedRequest, raw = false): Promise<unknown> {
   const c = config();
   let headers = request.headers;
   if (c.auth) headers = { ...headers, ...(await signRequest(c, request)) };
@@ -64,6 +65,7 @@ async function send(request: UnsignedRequest): Promise<unknown> {
     throw new ApiError("NetworkError", `the API at ${request.url} could not be reached (${String(error)})`, 0);
   }
   const text = await response.text();
+  if (raw && response.ok) return text;
   let parsed: unknown = {};
   if (text) {
     try {
@@ -125,4 +127,13 @@ export async function listAll<T>(operation: string, body: object, key: string, l
     token = page.NextToken as string | undefined;
   } while (token && items.length < limit);
   return items;
+}
+
+/** An object's text from `s3://bucket/key` (path-style GET on the S3 endpoint), e.g. model metrics. */
+export async function readObject(uri: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new ApiError("InvalidUri", `not an s3:// URI: ${uri}`, 400);
+  const path = `/${encodeURIComponent(match[1])}/${match[2].split("/").map(encodeURIComponent).join("/")}`;
+  const body = await send({ service: "s3", method: "GET", url: endpoint("s3") + path, headers: {}, body: "" }, true);
+  return String(body);
 }

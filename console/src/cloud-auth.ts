@@ -12,7 +12,7 @@
 import type { ConsoleConfig } from "./config";
 
 export interface UnsignedRequest {
-  /** SigV4 service name: "sagemaker" (or "execute-api" behind API Gateway), "logs", "scheduler". */
+  /** SigV4 service name: "sagemaker" (or "execute-api" behind API Gateway), "logs", "scheduler", "s3". */
   service: string;
   method: string;
   url: string;

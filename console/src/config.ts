@@ -18,7 +18,7 @@ export interface ConsoleConfig {
   /** null: no sign-in, requests go unsigned (pipelines serve); set: Cognito + SigV4 (cloud-auth.ts). */
   auth: AuthConfig | null;
   /** Optional endpoints for the Logs and Scheduler calls; default: apiEndpoint. */
-  endpoints?: { logs?: string; scheduler?: string };
+  endpoints?: { logs?: string; scheduler?: string; s3?: string };
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {

@@ -47,3 +47,14 @@ def create(
             "PipelineArn"
         ]
     )
+
+
+def execution_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[1]
+
+
+def step_status(sm: Any, arn: str, step: str) -> str | None:
+    for entry in sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]:
+        if entry["StepName"] == step:
+            return str(entry["StepStatus"])
+    return None
