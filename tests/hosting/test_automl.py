@@ -228,3 +228,27 @@ def test_text_image_and_time_series_jobs_are_refused_with_the_reason(
         runtime.run(json.dumps({"Version": "2020-12-01", "Steps": [step]}))
     assert "step Search" in str(refused.value)
     assert f"{what} AutoML jobs ({config_key}) are not supported locally" in str(refused.value)
+
+
+def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_path: Path) -> None:
+    """The SDK v2's AutoMLStep -> get_best_auto_ml_model() ModelStep -> EndpointConfigStep ->
+    EndpointStep, with ``pipelines run``, then InvokeEndpoint through ``pipelines serve``."""
+    from tests.faults.serve_process import ServeProcess
+    from tests.hosting.sdk_automl import TRAIN_URI, automl_deploy_definition
+    from tests.hosting.test_endpoint_lifecycle import in_service, pipelines, runtime_client
+
+    (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    frame = dataset("BinaryClassification")
+    LocalObjectStore(tmp_path / "objects").put(TRAIN_URI, frame.to_csv(index=False).encode())
+    (tmp_path / "automl.json").write_text(automl_deploy_definition(tmp_path / "sdk", "churn"))
+    ran = pipelines(tmp_path, "run", "automl.json", "--json")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with ServeProcess(tmp_path) as served:
+        in_service(served.url, "churn")
+        rows = frame.drop(columns=["target"]).head(6).to_csv(index=False, header=False).encode()
+        answer = runtime_client(served.url).invoke_endpoint(
+            EndpointName="churn", Body=rows, ContentType="text/csv"
+        )
+        predicted = answer["Body"].read().decode().split()
+        assert len(predicted) == 6 and set(predicted) <= {"yes", "no"}
+        assert sum(p == t for p, t in zip(predicted, frame["target"].head(6), strict=True)) >= 4
