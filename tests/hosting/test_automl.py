@@ -18,6 +18,8 @@ from pipelines.objects.local import LocalObjectStore
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store import ListQuery
 
+from tests.hosting.test_endpoint_lifecycle import endpoint_steps
+
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 BEST = "Steps.Search.BestCandidate.InferenceContainers[0]"
 
@@ -98,33 +100,7 @@ def definition(problem: str | None, metric: str | None, endpoint: str, max_candi
                         },
                     },
                 },
-                {
-                    "Name": "Config",
-                    "Type": "EndpointConfig",
-                    "Arguments": {
-                        "EndpointConfigName": {
-                            "Std:Join": {
-                                "On": "-",
-                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
-                            }
-                        },
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Get": "Steps.BestModel.ModelName"},
-                                "InitialInstanceCount": 1,
-                            }
-                        ],
-                    },
-                },
-                {
-                    "Name": "Deploy",
-                    "Type": "Endpoint",
-                    "Arguments": {
-                        "EndpointName": endpoint,
-                        "EndpointConfigName": {"Get": "Steps.Config.EndpointConfigName"},
-                    },
-                },
+                *endpoint_steps("BestModel", endpoint),
             ],
         }
     )
