@@ -211,7 +211,7 @@ def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_pat
     EndpointStep, with ``pipelines run``, then InvokeEndpoint through ``pipelines serve``."""
     from tests.faults.serve_process import ServeProcess
     from tests.hosting.sdk_automl import TRAIN_URI, automl_deploy_definition
-    from tests.hosting.test_endpoint_lifecycle import in_service, pipelines, runtime_client
+    from tests.hosting.test_endpoint_lifecycle import in_service, pipelines, runtime_client, sagemaker_client
 
     (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
     frame = dataset("BinaryClassification")
@@ -228,3 +228,17 @@ def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_pat
         predicted = answer["Body"].read().decode().split()
         assert len(predicted) == 6 and set(predicted) <= {"yes", "no"}
         assert sum(p == t for p, t in zip(predicted, frame["target"].head(6), strict=True)) >= 4
+        # the AutoML job itself, as the SDK's AutoML.attach() / list_candidates() read it
+        sagemaker = sagemaker_client(served.url)
+        [summary] = sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"]
+        assert summary["AutoMLJobStatus"] == "Completed"
+        job = sagemaker.describe_auto_ml_job(AutoMLJobName=summary["AutoMLJobName"])
+        assert job["ProblemType"] == "BinaryClassification"
+        assert job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "Accuracy"
+        candidates = sagemaker.list_candidates_for_auto_ml_job(
+            AutoMLJobName=summary["AutoMLJobName"], SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+        )["Candidates"]
+        assert len(candidates) == 2  # CompletionCriteria.MaxCandidates
+        assert candidates[0]["CandidateName"] == job["BestCandidate"]["CandidateName"]
+        v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=summary["AutoMLJobName"])
+        assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["TargetAttributeName"] == "target"

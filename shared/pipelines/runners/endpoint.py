@@ -23,7 +23,6 @@ from pipelines.definition.models import Step
 from pipelines.errors import ValidationError
 from pipelines.hosting import EndpointHost
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
-from pipelines.runners.jobs.errors import JobStopped
 
 
 def _request(request: StepRequest, name: str) -> dict[str, Any]:
