@@ -7,10 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage, wait_until
 from tests.console.pipelines import create, execution_id, lambda_step, processing, step_status
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 GATE = "import os, time\nwhile not os.path.exists({path!r}):\n    time.sleep(0.05)\nprint('gate opened', flush=True)\n"
 
@@ -31,6 +34,7 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     expect(node(page, "Wait")).to_have_class("node status-Executing")
     expect(node(page, "Wait")).to_contain_text("Executing")  # the status as a word, not only a colour
     expect(node(page, "After")).to_contain_text("Not started")
+    page.get_by_label("Select After").focus()  # a keyboard user's place survives the live updates
     gate.write_text("open")
     wait_until(lambda: step_status(sm, arn, "After") == "Succeeded", "After to succeed through the API")
     seen_at = time.monotonic()
@@ -39,6 +43,7 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     assert time.monotonic() - seen_at < 2.0
     expect(page.locator("#execution-status")).to_have_text("Succeeded", timeout=2000)
     expect(node(page, "Wait")).to_contain_text("1 attempt")
+    expect(page.get_by_label("Select After")).to_be_focused()
     expect(page.locator("svg.timeline g.row")).to_have_count(2)
 
 
