@@ -331,6 +331,9 @@ _AGGREGATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def _shap(analysis: Analysis, spec: Mapping[str, Any], predict: Predict, output: Path) -> dict[str, Any]:
     shap = _extra("shap", "SHAP explanations")
 
+    for option in ("text_config", "image_config", "features_to_explain"):
+        if spec.get(option) is not None:
+            raise ClarifyError(f"SHAP's {option} is not supported by the local Clarify analyzer")
     features = analysis.features
     data = analysis.frame[features]
     if not all(
