@@ -1,7 +1,8 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright, against a real
 ``pipelines serve`` process in a temporary state folder, with pipelines made through boto3.
 
-One server and one browser serve the whole package (the tests run on one xdist worker); each
+One server and one browser serve the whole package (each module is marked to run on one xdist
+worker); each
 test gets a fresh page whose console errors, page errors and failed requests fail the test, and
 whose last screenshot is saved under ``tests/console/artifacts/`` (git-ignored).
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
+from tests.cli.helpers import wait_for
 from tests.sdk_integ.upstream_plugin import Server
 
 BROWSER = os.environ.get("CONSOLE_BROWSER", "/usr/bin/chromium")
@@ -40,18 +41,15 @@ FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+# Assertions wait up to 15 s (Playwright's default is 5 s): the shared 2-core CI machine is slow
+# at times; a deadline, not a sleep, so a passing check returns as soon as it holds.
+expect.set_options(timeout=15_000)
 LAMBDA_HANDLER = textwrap.dedent(
     """
     def handler(event, context):
         return {"doubled": event["value"] * 2}
     """
 )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/console/" in str(item.path).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.xdist_group("console"))
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +108,13 @@ class ConsolePage:
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.problems.append(f"request failed: {request.url}"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
+
+    def _request_failed(self, request: Any) -> None:
+        # a navigation (the test opening the next page) cancels the previous page's calls
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "assert"):
@@ -147,11 +150,5 @@ def console(browser: Browser, server: Server, request: pytest.FixtureRequest) ->
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll ``check`` until it returns something truthy (the browser side uses locator waits)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Poll the API until ``check`` holds (the browser side uses Playwright's locator waits)."""
+    return wait_for(check, timeout=timeout, what=what)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage, wait_until
 from tests.console.pipelines import create, execution_id, lambda_step
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 
 def luminance(rgb: str) -> float:

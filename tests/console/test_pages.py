@@ -12,6 +12,8 @@ from tests.console.conftest import ConsolePage
 from tests.console.pipelines import create, lambda_step
 from tests.sdk_integ.upstream_plugin import Server
 
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
+
 
 def get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers={"Accept": accept})
