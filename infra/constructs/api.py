@@ -158,9 +158,9 @@ class Api(Construct):
             )
         )
         for response in self.gateway_responses:
-            resource = response.node.default_child
-            assert isinstance(resource, apigw.CfnGatewayResponse)
-            resource.add_property_override(
+            cfn = response.node.default_child
+            assert isinstance(cfn, apigw.CfnGatewayResponse)
+            cfn.add_property_override(
                 "ResponseParameters.gatewayresponse\\.header\\.Access-Control-Allow-Origin", f"'{origin}'"
             )
 

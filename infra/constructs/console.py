@@ -303,10 +303,15 @@ class Console(Construct):
                 "bucket, replaces the files of the console bucket (object actions on its objects "
                 "only) and invalidates the distribution (CloudFront invalidations accept only '*').",
                 applies_to=[
-                    *(f"Action::s3:{a}*" for a in ("GetBucket", "GetObject", "List", "Abort", "DeleteObject")),
+                    *(
+                        f"Action::s3:{a}*"
+                        for a in ("GetBucket", "GetObject", "List", "Abort", "DeleteObject")
+                    ),
                     "Resource::*",
                     RegexAppliesTo(
-                        regex=resource_pattern(r"arn:{partition}:s3:::cdk-[a-z0-9]+-assets-{account}-{region}\/\*")
+                        regex=resource_pattern(
+                            r"arn:{partition}:s3:::cdk-[a-z0-9]+-assets-{account}-{region}\/\*"
+                        )
                     ),
                     RegexAppliesTo(regex=resource_pattern(r"<ConsoleAssets[A-Za-z0-9]+\.Arn>\/\*")),
                 ],
@@ -448,9 +453,13 @@ class Console(Construct):
                         + r"\/(?:POST|GET\/schedules)\/\*"
                     )
                 ),
-                RegexAppliesTo(regex=resource_pattern(r"arn:{partition}:sagemaker:{region}:{account}:pipeline\/\*")),
                 RegexAppliesTo(
-                    regex=resource_pattern(r"arn:{partition}:logs:{region}:{account}:log-group:\/aws\/sagemaker\/\*")
+                    regex=resource_pattern(r"arn:{partition}:sagemaker:{region}:{account}:pipeline\/\*")
+                ),
+                RegexAppliesTo(
+                    regex=resource_pattern(
+                        r"arn:{partition}:logs:{region}:{account}:log-group:\/aws\/sagemaker\/\*"
+                    )
                 ),
             ],
         )
