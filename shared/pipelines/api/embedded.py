@@ -37,6 +37,7 @@ from pipelines.api.wire import JsonService
 from pipelines.authorization import Authorizer, LocalEvaluator, authorized_handlers
 from pipelines.authorization.sources import load_policy_files
 from pipelines.config import Config
+from pipelines.console.serve import with_console
 from pipelines.engine import Clock, SystemClock
 from pipelines.errors import ValidationError
 from pipelines.registry import ModelRegistry
@@ -88,7 +89,8 @@ class EmbeddedApi:
                 "reach the port acts as the owner. Add [accounts] with secret_key entries, listen "
                 "on 127.0.0.1, or pass --allow-unauthenticated"
             )
-        server = ApiServer(make_wsgi_app(self.services), host, port, threads=threads)
+        app = with_console(make_wsgi_app(self.services), self.services.guard, self.config.region)
+        server = ApiServer(app, host, port, threads=threads)
         self.services.guard.listening_on(server.host)
         server.on_stop(self.close)  # stop callbacks run last-registered first: close after the workers
         if run_scheduler:
