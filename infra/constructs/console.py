@@ -3,13 +3,15 @@ bucket behind CloudFront, with Cognito sign-in and calls to the API signed with 
 
 - **Hosting.** A private bucket (public access blocked, TLS enforced) read only by the
   distribution through Origin Access Control; HTTPS only (HTTP redirects), security headers (a
-  Content-Security-Policy without inline scripts whose ``connect-src`` names exactly the API and
-  Cognito endpoints), ``index.html`` as the default root object, and a CloudFront Function that
-  serves the app for deep links (``/pipelines/<name>``, ``/executions/<id>``, ``/models``).
+  Content-Security-Policy of ``pipelines serve``, without inline scripts, whose ``connect-src``
+  adds exactly the API, Cognito and CloudWatch Logs endpoints), ``index.html`` as the default root object, and a CloudFront Function that
+  serves the app for deep links (``/pipelines/<name>``, ``/executions/<id>``, ``/compare``,
+  ``/models``).
   Access logs of the distribution and the bucket go to a log bucket, expired after
   ``logRetentionDays``.
-- **config.json**, written next to the app at deploy time with the real API endpoint, region and
-  Cognito ids (the app reads it at start-up, so one build serves every deployment).
+- **config.json** (``/_console/config.json``, beside the app's script), written at deploy time
+  with the real API endpoint, region, Cognito ids and the CloudWatch Logs endpoint (job logs);
+  the app reads it at start-up, so one build serves every deployment.
 - **Sign-in.** A Cognito user pool (administrators create users: no self sign-up; strong
   passwords; optional TOTP MFA), an app client for the hosted UI's authorization-code flow with
   PKCE (no client secret: a browser cannot keep one), calling back to the distribution, and an
@@ -38,6 +40,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
+from pipelines.console.serve import CONFIG_PATH, content_security_policy
 
 from infra.nag import acknowledge, resource_pattern
 from infra.settings import Settings
@@ -81,24 +84,6 @@ details of a step, the model registry and its approvals), as SageMaker does for 
 
 LOG_ACTIONS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams")
 """Job logs are read from CloudWatch Logs itself (SageMaker writes them to /aws/sagemaker/*)."""
-
-
-def content_security_policy(connect: list[str], form_action: list[str]) -> str:
-    """The console's CSP in the cloud: its own files only, no inline or eval'd script, no
-    framing; it may fetch from its origin, the API and Cognito only."""
-    directives = {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'", *connect],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'", *form_action],
-        "frame-ancestors": ["'none'"],
-    }
-    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
 class Console(Construct):
@@ -163,30 +148,29 @@ class Console(Construct):
         cognito_url = self.domain.base_url()
         region = stack.region
         api_origin = f"https://{rest_api.rest_api_id}.execute-api.{region}.{stack.url_suffix}"
+        logs_endpoint = f"https://logs.{region}.{stack.url_suffix}"
+        # The CSP pipelines serve sends, with the API, Cognito and CloudWatch Logs (job logs)
+        # as the only other origins the app may fetch from.
+        connect = [
+            api_origin,
+            f"https://cognito-identity.{region}.{stack.url_suffix}",
+            logs_endpoint,
+            cognito_url,
+        ]
         headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             comment="Web console: CSP without inline scripts, HSTS, no framing, no sniffing",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(
-                        connect=[
-                            api_origin,
-                            f"https://cognito-identity.{region}.amazonaws.com",
-                            f"https://cognito-idp.{region}.amazonaws.com",
-                            f"https://logs.{region}.amazonaws.com",
-                            cognito_url,
-                        ],
-                        form_action=[cognito_url],
-                    ),
-                    override=True,
+                    content_security_policy=content_security_policy(" ".join(connect)), override=True
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
                     frame_option=cloudfront.HeadersFrameOption.DENY, override=True
                 ),
                 referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.SAME_ORIGIN, override=True
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
                 ),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=cdk.Duration.days(730),
@@ -260,9 +244,11 @@ class Console(Construct):
                 )
             },
         )
+        # The app reads it from beside its script (pipelines.console.serve.CONFIG_PATH).
         self.config = {
             "apiEndpoint": api_url,
             "region": region,
+            "endpoints": {"logs": logs_endpoint},
             "auth": {
                 "userPoolId": self.user_pool.user_pool_id,
                 "userPoolClientId": self.client.user_pool_client_id,
@@ -276,7 +262,7 @@ class Console(Construct):
             destination_bucket=self.bucket,
             sources=[
                 s3deploy.Source.asset(str(assets)),
-                s3deploy.Source.json_data("config.json", self.config),
+                s3deploy.Source.json_data(CONFIG_PATH.lstrip("/"), self.config),
             ],
             # Browsers revalidate (ETag) so a new deploy is seen at once; the deployment also
             # invalidates CloudFront's copies.

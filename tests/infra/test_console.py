@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
+from pipelines.console.serve import content_security_policy
 
 from infra.constructs.console import ACCOUNT_ACTIONS, LOG_ACTIONS, PIPELINE_ACTIONS, SPA_FUNCTION
 from tests.infra.conftest import CONSOLE_BUILD, Synth, synth
@@ -146,20 +147,24 @@ def test_security_headers_forbid_inline_script_and_name_the_api_and_cognito(temp
     directives = {d.split(" ", 1)[0]: d.split(" ", 1)[1] for d in (x.strip() for x in csp.split(";"))}
     assert directives["script-src"] == "'self'"
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
-    assert directives["default-src"] == "'self'"
+    assert directives["default-src"] == "'none'"
+    assert csp.startswith(content_security_policy("X").split("connect-src")[0])  # as pipelines serve
     assert directives["frame-ancestors"] == "'none'"
-    assert directives["object-src"] == "'none'"
+    assert "object-src" not in directives  # default-src 'none' covers it
     api, _ = _only(template, "AWS::ApiGateway::RestApi")
     domain = _logical(template, "AWS::Cognito::UserPoolDomain", "ConsoleUsersSignIn")
     connect = directives["connect-src"].split(" ")
     assert connect[0] == "'self'"
     region = '<{"Ref":"AWS::Region"}>'
     assert f'https://<{{"Ref":"{api}"}}>.execute-api.{region}.<{{"Ref":"AWS::URLSuffix"}}>' in connect
-    assert f"https://cognito-identity.{region}.amazonaws.com" in connect
+    suffix = '<{"Ref":"AWS::URLSuffix"}>'
+    assert f"https://cognito-identity.{region}.{suffix}" in connect
+    assert f"https://logs.{region}.{suffix}" in connect
     assert f'https://<{{"Ref":"{domain}"}}>.auth.{region}.amazoncognito.com' in connect
     assert not any("*" in source for source in connect)
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["ContentTypeOptions"] == {"Override": True}
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
 
 
@@ -179,10 +184,11 @@ def _route(uri: str) -> str:
         ("/pipelines/abalone-train/", "/index.html"),
         ("/executions/0a1b2c3d4e5f", "/index.html"),
         ("/models", "/index.html"),
+        ("/compare", "/index.html"),
         ("/index.html", "/index.html"),
-        ("/config.json", "/config.json"),
-        ("/assets/app-3f2a.js", "/assets/app-3f2a.js"),
-        ("/favicon.svg", "/favicon.svg"),
+        ("/_console/config.json", "/_console/config.json"),
+        ("/_console/app.js", "/_console/app.js"),
+        ("/_console/favicon.svg", "/_console/favicon.svg"),
     ],
 )
 def test_deep_links_load_the_app_and_files_stay_files(uri: str, served: str) -> None:
@@ -217,12 +223,14 @@ def test_the_build_and_a_generated_config_are_deployed_and_invalidated(synthesiz
     assembly = synthesized.template_file.parent
     staged = [assembly / f"asset.{key.removesuffix('.zip')}" for key in props["SourceObjectKeys"]]
     assert (staged[0] / "index.html").read_text() == (CONSOLE_BUILD / "index.html").read_text()
-    config_text = (staged[1] / "config.json").read_text()
+    config_text = (staged[1] / "_console" / "config.json").read_text()
     markers = props["SourceMarkers"][1]
     for marker, value in markers.items():
         config_text = config_text.replace(marker, json.dumps(value))
     config = json.loads(config_text)
-    assert set(config) == {"apiEndpoint", "region", "auth"}
+    assert set(config) == {"apiEndpoint", "region", "auth", "endpoints"}
+    assert set(config["endpoints"]) == {"logs"}  # job logs: CloudWatch Logs itself
+    assert "https://logs." in json.dumps(config["endpoints"]["logs"])
     api, _ = _only(template, "AWS::ApiGateway::RestApi")
     endpoint = json.dumps(config["apiEndpoint"])
     assert f'{{"Ref": "{api}"}}' in endpoint and ".execute-api." in endpoint
