@@ -24,7 +24,17 @@ from typing import Any
 
 from tests.rehearsal.invoker import find_python312, import_roots
 from tests.rehearsal.stack import PYTHON_RUNTIMES
-from tests.rehearsal.synth import DEFAULT, EXAMPLE, REGION, RUNNABLE, SESSION, Assembly, Variant, synthesize
+from tests.rehearsal.synth import (
+    CONSOLE_OFF,
+    DEFAULT,
+    EXAMPLE,
+    REGION,
+    RUNNABLE,
+    SESSION,
+    Assembly,
+    Variant,
+    synthesize,
+)
 
 HOST_ARCHITECTURE = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 HOST_EXAMPLE: Variant = RUNNABLE if HOST_ARCHITECTURE == "x86_64" else EXAMPLE
@@ -33,8 +43,10 @@ SYNTH_VARIANTS: dict[str, Variant] = {
     "default": DEFAULT,  # cdk.json's context: arm64
     "example-arm64": EXAMPLE,
     "example-x86_64": RUNNABLE,
+    "console-off": CONSOLE_OFF,
 }
-"""Both ``lambdaArchitecture`` values and ``-c example=true``, as a user synthesizes them."""
+"""Both ``lambdaArchitecture`` values, ``-c example=true`` and ``-c console=false``, as a user
+synthesizes them."""
 
 
 def synthesized(variant: Variant) -> Assembly:
