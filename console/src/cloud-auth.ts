@@ -1,9 +1,14 @@
 /**
  * Cloud sign-in and request signing: the console deployed by the CDK stack (config.auth set).
  *
- * Contract with api.ts: `signRequest(config, request)` returns the headers that make `request`
- * a SigV4-signed call as the signed-in user, `signedIn(config)` names that user (or null), and
- * `signOut(config)` ends the session. Nothing else in the app knows about credentials.
+ * Contract (used only when `config.auth` is set; nothing else in the app knows about credentials):
+ * - main.ts awaits `ready(config)` before any page renders: it finishes a sign-in redirect (the
+ *   hosted UI's `?code=`, then reloads at the page the user asked for), or sends the user to the
+ *   hosted UI (never resolving), or resolves once the tab has credentials;
+ * - api.ts calls `signRequest(config, request)` for every call and sends the headers it returns
+ *   (a SigV4 signature as the signed-in user);
+ * - main.ts shows `signedIn(config)` (the user's e-mail, or null) with a "Sign out" button that
+ *   calls `signOut(config)`.
  *
  * 1. **Sign-in**: the Cognito hosted UI, OAuth 2.0 authorization-code flow with PKCE (S256; the
  *    app client is public, so the verifier replaces a client secret). Before redirecting, the
@@ -27,7 +32,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AuthConfig, ConsoleConfig } from "./config";
 
 export interface UnsignedRequest {
-  /** SigV4 service name: "sagemaker" (or "execute-api" behind API Gateway), "logs", "scheduler". */
+  /** SigV4 service name: "sagemaker" (or "execute-api" behind API Gateway), "logs", "scheduler", "s3". */
   service: string;
   method: string;
   url: string;
@@ -282,13 +287,20 @@ function signingService(config: ConsoleConfig, request: UnsignedRequest): string
   return new URL(request.url).origin === api ? "execute-api" : request.service;
 }
 
+/** Resolves once this tab has credentials (see the contract above); may leave the page instead. */
+export async function ready(config: ConsoleConfig): Promise<void> {
+  if (config.auth) await credentials(config, config.auth);
+}
+
 export async function signRequest(config: ConsoleConfig, request: UnsignedRequest): Promise<Record<string, string>> {
   const auth = config.auth;
   if (!auth) throw new SignInError("signRequest needs config.auth (the cloud console's config.json)");
   const creds = await credentials(config, auth);
   const url = new URL(request.url);
+  const service = signingService(config, request);
   const signer = new SignatureV4({
-    service: signingService(config, request),
+    service,
+    uriEscapePath: service !== "s3", // S3 signs the path as sent; every other service escapes it again
     region: config.region,
     credentials: {
       accessKeyId: creds.accessKeyId,

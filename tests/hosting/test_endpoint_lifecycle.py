@@ -23,51 +23,54 @@ PIPELINES = Path(sys.executable).parent / "pipelines"
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 
 
+def endpoint_steps(model_step: str, endpoint: str) -> list[dict[str, Any]]:
+    """EndpointConfig -> Endpoint for the model a Model step created, as the SDK's
+    EndpointConfigStep/EndpointStep emit them (the config named per execution)."""
+    return [
+        {
+            "Name": "CreateEndpointConfig",
+            "Type": "EndpointConfig",
+            "Arguments": {
+                "EndpointConfigName": {
+                    "Std:Join": {"On": "-", "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}]}
+                },
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Get": f"Steps.{model_step}.ModelName"},
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
+            },
+        },
+        {
+            "Name": "CreateEndpoint",
+            "Type": "Endpoint",
+            "Arguments": {
+                "EndpointName": endpoint,
+                "EndpointConfigName": {"Get": "Steps.CreateEndpointConfig.EndpointConfigName"},
+                "Tags": [],
+            },
+        },
+    ]
+
+
 def deploy_definition(model_data_url: str, endpoint: str) -> str:
-    """Model -> EndpointConfig -> Endpoint, as the SDK's ModelStep and EndpointConfigStep/EndpointStep emit them."""
+    """Model -> EndpointConfig -> Endpoint."""
+    model = {
+        "Name": "CreateModel",
+        "Type": "Model",
+        "Arguments": {
+            "ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data_url},
+        },
+    }
     return json.dumps(
         {
             "Version": "2020-12-01",
             "Parameters": [],
-            "Steps": [
-                {
-                    "Name": "CreateModel",
-                    "Type": "Model",
-                    "Arguments": {
-                        "ExecutionRoleArn": ROLE,
-                        "PrimaryContainer": {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data_url},
-                    },
-                },
-                {
-                    "Name": "CreateEndpointConfig",
-                    "Type": "EndpointConfig",
-                    "Arguments": {
-                        "EndpointConfigName": {
-                            "Std:Join": {
-                                "On": "-",
-                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
-                            }
-                        },
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Get": "Steps.CreateModel.ModelName"},
-                                "InitialInstanceCount": 1,
-                                "InstanceType": "ml.m5.large",
-                            }
-                        ],
-                    },
-                },
-                {
-                    "Name": "CreateEndpoint",
-                    "Type": "Endpoint",
-                    "Arguments": {
-                        "EndpointName": endpoint,
-                        "EndpointConfigName": {"Get": "Steps.CreateEndpointConfig.EndpointConfigName"},
-                        "Tags": [],
-                    },
-                },
-            ],
+            "Steps": [model, *endpoint_steps("CreateModel", endpoint)],
         }
     )
 
