@@ -67,6 +67,8 @@ class FakeCloud:
         self.identity_calls: list[str] = []
         self.api_calls: list[tuple[str, str, str]] = []  # (method, path, target or "")
         self.refused: list[str] = []
+        self.revoked: list[dict[str, list[str]]] = []
+        self.logouts: list[str] = []
         self.verifier = Authenticator({KEY: ACCOUNT}, {KEY: SECRET}, "000000000000")
         self.id_token = (
             ".".join(
@@ -127,6 +129,14 @@ class FakeCloud:
                 "expires_in": 3600,
             }
             route.fulfill(status=200, headers=cors, json=answer)
+        elif url.path == "/oauth2/revoke":
+            self.revoked.append(parse_qs(route.request.post_data or ""))
+            route.fulfill(status=200, headers=cors, body="")
+        elif url.path == "/logout":
+            self.logouts.append(route.request.url)
+            route.fulfill(
+                status=200, content_type="text/html", body="<!doctype html><title>Signed out</title>"
+            )
         else:
             route.fulfill(status=404, headers=cors, body="")
 
@@ -268,3 +278,19 @@ def test_a_deep_link_signs_in_and_lists_pipelines_with_signed_calls(
     assert {"SageMaker.ListPipelines", "SageMaker.ListPipelineExecutions"} <= targets
     assert ("GET", "/dev/schedules", "") in fake.api_calls
     assert all(path.startswith("/dev/") for _, path, _ in fake.api_calls)
+
+
+def test_the_header_names_the_user_and_signs_out(cloud_console: tuple[ConsolePage, FakeCloud]) -> None:
+    console, fake = cloud_console
+    page = console.open("/")
+    page.get_by_role("link", name="signed-in-pipeline").first.wait_for()
+    assert page.locator("header.top").get_by_text("ada@example.com").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{DOMAIN}/logout?**")
+    assert parse_qs(urlsplit(fake.logouts[0]).query) == {
+        "client_id": [CONFIG["auth"]["userPoolClientId"]],  # type: ignore[index]
+        "logout_uri": [f"{ORIGIN}/"],
+    }
+    assert fake.revoked == [{"token": ["r"], "client_id": [CONFIG["auth"]["userPoolClientId"]]}]  # type: ignore[index]
+    page.goto(f"{ORIGIN}/_console/config.json")  # back on the console's origin, without the app
+    assert page.evaluate("() => Object.keys(sessionStorage)") == []  # the tab keeps no credentials
