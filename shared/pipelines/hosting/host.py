@@ -154,12 +154,8 @@ class EndpointHost:
         return self.records.list_configs()
 
     def delete_endpoint_config(self, name: str) -> None:
-        users = [row.name for row in self.records.endpoints() if row.record.get("EndpointConfigName") == name]
-        if users:
-            raise EndpointConflict(
-                f"endpoint configuration {name} is in use by endpoint(s) {', '.join(users)}; delete or update "
-                "them first"
-            )
+        """DeleteEndpointConfig, also of a config in use, as the service allows: its endpoints
+        keep serving (and come back) from the config they recorded."""
         self.records.delete_config(name)
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -307,12 +303,19 @@ class EndpointHost:
                 claimed = self.records.update_endpoint(
                     current,
                     record=record,
-                    serving=Serving(host=self.identity, variants=current.serving.variants, token=self.token),
+                    serving=Serving(
+                        host=self.identity,
+                        variants=current.serving.variants,
+                        token=self.token,
+                        config=current.serving.config,
+                    ),
                 )
             except EndpointChanged:
                 return False
         try:
-            config = self.records.describe_config(str(claimed.record["EndpointConfigName"]))
+            config = claimed.serving.config or self.records.describe_config(
+                str(claimed.record["EndpointConfigName"])
+            )
         except EndpointNotFound as exc:
             reason = str(exc)
             self._mutate(
@@ -402,7 +405,7 @@ class EndpointHost:
                 "LastModifiedTime": now(),
             }
             record.pop("FailureReason", None)
-            return record, Serving(host=self.identity, variants=variants, token=self.token)
+            return record, Serving(host=self.identity, variants=variants, token=self.token, config=config)
 
         if not self._mutate(name, succeed):  # deleted while it came up
             for server in started:
