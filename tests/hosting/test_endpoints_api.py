@@ -232,3 +232,48 @@ def test_the_sdk_model_deploy_creates_a_working_endpoint(
     assert predictor.predict([[1, 2]]) == pytest.approx([8.0])
     predictor.delete_endpoint()
     assert local.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+
+def test_data_capture_writes_model_monitor_records(local: Local) -> None:
+    sagemaker = local.client("sagemaker")
+    url = local.put("s3://models/cap/model.tar.gz", sklearn_model_data())
+    sagemaker.create_model(**model_request("cap-model", SKLEARN_IMAGE, url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cap-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "cap-model", "InitialInstanceCount": 1}
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://monitoring/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+        },
+    )
+    sagemaker.create_endpoint(EndpointName="cap", EndpointConfigName="cap-config")
+    assert await_status(sagemaker, "cap")["EndpointStatus"] == "InService"
+    runtime = local.client("sagemaker-runtime")
+    for row in (b"1,2", b"3,4"):
+        runtime.invoke_endpoint(
+            EndpointName="cap", Body=row, ContentType="text/csv", Accept="text/csv", InferenceId=row.decode()
+        )
+    s3 = local.client("s3")
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="monitoring", Prefix="capture/cap/AllTraffic/")["Contents"]
+    ]
+    assert len(keys) == 2 and all(k.endswith(".jsonl") for k in keys)
+    records = [json.loads(s3.get_object(Bucket="monitoring", Key=k)["Body"].read()) for k in keys]
+    inputs = sorted(r["captureData"]["endpointInput"]["data"] for r in records)
+    assert inputs == ["1,2", "3,4"]
+    first = next(r for r in records if r["captureData"]["endpointInput"]["data"] == "1,2")
+    assert first["captureData"]["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "1,2",
+        "encoding": "CSV",
+    }
+    assert float(first["captureData"]["endpointOutput"]["data"]) == pytest.approx(8.0)
+    assert first["eventMetadata"]["inferenceId"] == "1,2"
+    assert first["eventVersion"] == "0"

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipelines.config import Config
 from pipelines.errors import ValidationError
@@ -67,6 +67,12 @@ _UNSUPPORTED_CONFIG = {
     "ExplainerConfig": "online explainability (Clarify explainer)",
 }
 PortChooser = Callable[[int | None], Iterator[int]]
+
+
+class Route(NamedTuple):
+    variant: str
+    port: int
+    config: dict[str, Any] | None  # the endpoint config it serves (None only for old records)
 
 
 class EndpointNotReady(ValidationError):
@@ -127,12 +133,6 @@ class EndpointHost:
                     f"CreateEndpointConfig {request['EndpointConfigName']}: {member} ({what}) is not supported "
                     "by the embedded runtime's endpoints; deploy to use it"
                 )
-        capture = request.get("DataCaptureConfig") or {}
-        if capture.get("EnableCapture", True) and capture:
-            raise ValidationError(
-                f"CreateEndpointConfig {request['EndpointConfigName']}: DataCaptureConfig (capturing requests and "
-                "responses) is not supported by the embedded runtime's endpoints; deploy to use it"
-            )
         for variant in request["ProductionVariants"]:
             if not variant.get("ModelName"):
                 raise ValidationError(
@@ -229,8 +229,14 @@ class EndpointHost:
     # -- serving ------------------------------------------------------------------------------
 
     def target(self, name: str, variant: str | None = None, *, wait_seconds: float = 60.0) -> tuple[str, int]:
-        """(variant name, port) that serves an invocation of ``name``. An endpoint that no live
-        process hosts is brought back here first; one being brought back is waited for."""
+        """(variant name, port) that serves an invocation of ``name`` (see :meth:`route`)."""
+        chosen = self.route(name, variant, wait_seconds=wait_seconds)
+        return chosen.variant, chosen.port
+
+    def route(self, name: str, variant: str | None = None, *, wait_seconds: float = 60.0) -> Route:
+        """Where an invocation of ``name`` goes, and the config the endpoint serves (its
+        DataCaptureConfig). An endpoint that no live process hosts is brought back here first;
+        one being brought back is waited for. ``variant``: InvokeEndpoint's TargetVariant."""
         row = self.records.get_endpoint(name)
         if row.status != "Failed" and not self.is_hosted(row):
             self._adopt(row)
@@ -249,10 +255,10 @@ class EndpointHost:
             chosen = next((v for v in variants if v.variant_name == variant), None)
             if chosen is None:
                 raise ValidationError(f"Endpoint {row.name} has no production variant {variant}")
-            return chosen.variant_name, chosen.port
-        weights = [max(v.weight, 0.0) for v in variants]
-        chosen = random.choices(variants, weights=weights)[0] if sum(weights) > 0 else variants[0]
-        return chosen.variant_name, chosen.port
+        else:
+            weights = [max(v.weight, 0.0) for v in variants]
+            chosen = random.choices(variants, weights=weights)[0] if sum(weights) > 0 else variants[0]
+        return Route(chosen.variant_name, chosen.port, row.serving.config)
 
     def restore(self) -> list[str]:
         """Bring back every recorded endpoint that no live process hosts (``pipelines serve`` at
