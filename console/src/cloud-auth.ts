@@ -1,11 +1,15 @@
 /**
  * Cloud sign-in and request signing (owned by the cloud console work, issue 16 item 6).
  *
- * Contract with api.ts: when `config.auth` is set, api.ts calls `signRequest(config, request)`
- * for every API call and sends the headers it returns (SigV4 for the request's `service`,
- * signed with credentials from the Cognito identity pool behind the user pool login). It may
- * redirect to the Cognito hosted UI to sign in (and never resolve). `signedIn(config)` tells the
- * header what to show; `signOut(config)` forgets the credentials.
+ * Contract (used only when `config.auth` is set):
+ * - main.ts awaits `ready(config)` once at start-up, before any page renders: finish a sign-in
+ *   redirect (the hosted UI's `?code=`), or send the user to the Cognito hosted UI (and never
+ *   resolve), or resolve once a session exists.
+ * - api.ts calls `signRequest(config, request)` for every API call and sends the headers it
+ *   returns (SigV4 for the request's `service`, with credentials from the Cognito identity pool
+ *   behind the user pool login).
+ * - main.ts shows `signedIn(config)` (a user name, or null) in the header with a "Sign out"
+ *   button that calls `signOut(config)`.
  *
  * This placeholder refuses, so a cloud config fails clearly until the real module lands.
  */
@@ -18,6 +22,11 @@ export interface UnsignedRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+}
+
+export async function ready(config: ConsoleConfig): Promise<void> {
+  void config;
+  throw new Error("cloud sign-in not built: this console's config.json sets auth, which needs the cloud-auth module");
 }
 
 export async function signRequest(config: ConsoleConfig, request: UnsignedRequest): Promise<Record<string, string>> {

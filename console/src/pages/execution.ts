@@ -489,9 +489,13 @@ class StepPanel {
         const streams = await callLogs("DescribeLogStreams", { logGroupName: group, logStreamNamePrefix: stem });
         for (const stream of streams.logStreams ?? []) {
           const name = String(stream.logStreamName);
-          if (!tokens.has(name) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
-          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(tokens.get(name) ? { nextToken: tokens.get(name) } : {}) });
-          tokens.set(name, events.nextForwardToken);
+          // one stream per attempt's job; keyed by the job (the part before "/"), since a running
+          // job's stream name can change once it ends, and the forward token is a line position
+          const job = name.split("/")[0];
+          if (!tokens.has(job) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
+          const token = tokens.get(job);
+          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(token ? { nextToken: token } : {}) });
+          tokens.set(job, events.nextForwardToken);
           for (const event of events.events ?? []) {
             this.logs.appendChild(document.createTextNode(`${String(event.message).replace(/\n$/, "")}\n`));
             added++;
