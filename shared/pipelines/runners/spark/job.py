@@ -5,7 +5,9 @@ namespace under ``<state_dir>/jobs/<job name>/``, tied to the driver process, it
 line in ``job.log`` (the driver log, which ``pipelines logs`` prints). A stopped execution or a
 run past the timeout ends the namespace, and so the JVM, its Python workers and anything they
 started. Spark's scratch space (``SPARK_LOCAL_DIRS``, the warehouse and Derby folders) lives in
-the job's folder and is removed with it.
+the job's folder and is removed with it. The driver JVM (in local mode, all of Spark) gets
+``[spark] java_options``, by default tuned for start-up: C1 only and the serial collector halve
+the CPU time of a short job (benchmarks/spark.py).
 
 While the job runs it is in the job records (runners/jobs/records.py) under the service's own
 description of it (an EMR ``Step``, an EMR Serverless ``JobRun``), so ``pipelines logs`` finds
@@ -147,14 +149,18 @@ def run_spark(
         scratch = workspace.scratch
         for folder in ("spark-local", "tmp"):
             (scratch / folder).mkdir(parents=True, exist_ok=True)
+        # Later entries win: this machine's [spark] conf over the runtime's defaults, the
+        # cluster's own configuration over both, and the s3:// mapping over everything (the
+        # step's --conf flags come after all of these and win, except over the mapping).
+        buckets = object_root_buckets(root) | buckets_named(
+            [*run.submit.uris(), *run.conf.values(), *config.spark.conf.values()]
+        )
         runtime_conf = {
             "spark.ui.enabled": "false",
             "spark.sql.warehouse.dir": str(scratch / "spark-warehouse"),
-            **object_root_conf(
-                root, object_root_buckets(root) | buckets_named([*run.submit.uris(), *run.conf.values()])
-            ),
-            **run.conf,
             **config.spark.conf,
+            **run.conf,
+            **object_root_conf(root, buckets),
         }
         argv = local_command(
             str(spark.spark_submit),
@@ -164,8 +170,11 @@ def run_spark(
             note=lambda line: ctx.log(label.note(line)),
         )
         env = job_environment(config, run.environment, ctx.environment)
-        env.update(_spark_environment(spark, scratch, env.get("SPARK_SUBMIT_OPTS", "")))
-        ctx.log(label.note("spark-submit " + " ".join(argv[1:])))
+        submit_opts = " ".join(filter(None, (env.get("SPARK_SUBMIT_OPTS"), config.spark.java_options)))
+        env.update(_spark_environment(spark, scratch, submit_opts))
+        ctx.log(
+            label.note(f"spark-submit {' '.join(argv[1:])} (driver JVM options: {env['SPARK_SUBMIT_OPTS']})")
+        )
         try:
             run_job_process(
                 workspace, label, argv, env, ctx, cwd="/opt/ml/.workdir", max_runtime=run.max_runtime
