@@ -16,7 +16,12 @@ from pipelines.runners.spark import emr, emr_serverless
 from pipelines.runners.spark.ids import emr_cluster_id, emr_step_id, serverless_job_run_id
 from pipelines.runners.spark.install import SparkUnavailable, spark_install
 from pipelines.runners.spark.job import driver_error_lines
-from pipelines.runners.spark.objectroot import buckets_named, object_root_buckets, object_root_conf
+from pipelines.runners.spark.objectroot import (
+    buckets_named,
+    local_path,
+    object_root_buckets,
+    object_root_conf,
+)
 from pipelines.runners.spark.submit import (
     SubmitError,
     classification_settings,
@@ -304,3 +309,19 @@ def test_emr_refusals(jar: str, args: list[str], reason: str) -> None:
 
 def test_the_default_registry_runs_emr_and_emr_serverless_steps() -> None:
     assert {"EMR", "EMRServerless"} <= default_registry().step_types()
+
+
+def test_files_spark_submit_opens_itself_are_read_from_the_object_root(tmp_path: Path) -> None:
+    assert local_path(tmp_path, "s3://b/conf/job.conf") == tmp_path / "b" / "conf" / "job.conf"
+    assert local_path(tmp_path, "s3a://b/x") == tmp_path / "b" / "x"
+    assert local_path(tmp_path, "/etc/spark.conf") is None
+    submit = parse_options(["--properties-file", "s3://b/job.conf", "job.py"], what="Args")
+    argv = local_command(
+        "spark-submit",
+        submit,
+        master="local[*]",
+        runtime_conf={},
+        note=print,
+        local_file=lambda p: f"LOCAL:{p}",
+    )
+    assert argv[-3:] == ["--properties-file", "LOCAL:s3://b/job.conf", "job.py"]
