@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pipelines.config import Config, SparkOptions
+from pipelines.definition import load_definition
 from pipelines.definition.models import Step
 from pipelines.runners.jobs.joblog import log_timestamp
 from pipelines.runners.registry import default_registry
@@ -325,3 +326,9 @@ def test_files_spark_submit_opens_itself_are_read_from_the_object_root(tmp_path:
         local_file=lambda p: f"LOCAL:{p}",
     )
     assert argv[-3:] == ["--properties-file", "LOCAL:s3://b/job.conf", "job.py"]
+
+
+def test_the_v3_sdks_emr_serverless_steps_are_accepted_at_start(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sdk_v3"
+    definition = load_definition((fixtures / "emr_serverless.json").read_text())
+    assert default_registry().unsupported_steps(definition, Config(base_dir=tmp_path)) == []
