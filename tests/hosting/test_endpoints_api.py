@@ -191,9 +191,89 @@ def test_update_switches_models_and_delete_ends_the_endpoint(local: Local) -> No
     runtime = local.client("sagemaker-runtime")
     answer = runtime.invoke_endpoint(EndpointName="ep", Body=b"2,4", ContentType="text/csv")
     assert answer["InvokedProductionVariant"] == "Blue"
-    with pytest.raises(ClientError, match="in use"):
-        sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+    # the service lets a config in use go (the SDK's delete_endpoint() deletes it first)
+    sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+    assert runtime.invoke_endpoint(EndpointName="ep", Body=b"2,4", ContentType="text/csv")["Body"].read()
     sagemaker.delete_endpoint(EndpointName="ep")
     with pytest.raises(ClientError):
         sagemaker.describe_endpoint(EndpointName="ep")
-    sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+
+
+def test_the_sdk_model_deploy_creates_a_working_endpoint(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.model import Model
+    from sagemaker.serializers import JSONSerializer
+    from sagemaker.session import Session
+
+    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
+    session = Session(
+        boto_session=boto3.Session(
+            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
+        ),
+        default_bucket="sdk-bucket",
+    )
+    url = local.put("s3://models/deployed/model.tar.gz", sklearn_model_data())
+    model = Model(
+        image_uri=SKLEARN_IMAGE,
+        model_data=url,
+        role="arn:aws:iam::000000000000:role/pipelines",
+        sagemaker_session=session,
+        predictor_cls=None,
+    )
+    # wait=False: the SDK's own wait sleeps 30 s before its first DescribeEndpoint
+    model.deploy(initial_instance_count=1, instance_type="ml.m5.large", endpoint_name="deployed", wait=False)
+    assert await_status(local.client("sagemaker"), "deployed")["EndpointStatus"] == "InService"
+    from sagemaker.predictor import Predictor
+
+    predictor = Predictor("deployed", session, serializer=JSONSerializer(), deserializer=JSONDeserializer())
+    assert predictor.predict([[1, 2]]) == pytest.approx([8.0])
+    predictor.delete_endpoint()
+    assert local.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+
+def test_data_capture_writes_model_monitor_records(local: Local) -> None:
+    sagemaker = local.client("sagemaker")
+    url = local.put("s3://models/cap/model.tar.gz", sklearn_model_data())
+    sagemaker.create_model(**model_request("cap-model", SKLEARN_IMAGE, url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cap-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "cap-model", "InitialInstanceCount": 1}
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://monitoring/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+        },
+    )
+    sagemaker.create_endpoint(EndpointName="cap", EndpointConfigName="cap-config")
+    assert await_status(sagemaker, "cap")["EndpointStatus"] == "InService"
+    runtime = local.client("sagemaker-runtime")
+    for row in (b"1,2", b"3,4"):
+        runtime.invoke_endpoint(
+            EndpointName="cap", Body=row, ContentType="text/csv", Accept="text/csv", InferenceId=row.decode()
+        )
+    s3 = local.client("s3")
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="monitoring", Prefix="capture/cap/AllTraffic/")["Contents"]
+    ]
+    assert len(keys) == 2 and all(k.endswith(".jsonl") for k in keys)
+    records = [json.loads(s3.get_object(Bucket="monitoring", Key=k)["Body"].read()) for k in keys]
+    inputs = sorted(r["captureData"]["endpointInput"]["data"] for r in records)
+    assert inputs == ["1,2", "3,4"]
+    first = next(r for r in records if r["captureData"]["endpointInput"]["data"] == "1,2")
+    assert first["captureData"]["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "1,2",
+        "encoding": "CSV",
+    }
+    assert float(first["captureData"]["endpointOutput"]["data"]) == pytest.approx(8.0)
+    assert first["eventMetadata"]["inferenceId"] == "1,2"
+    assert first["eventVersion"] == "0"

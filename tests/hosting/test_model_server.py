@@ -18,6 +18,7 @@ from tests.hosting.models import (
     CUSTOM_INFERENCE,
     SKLEARN_IMAGE,
     XGBOOST_IMAGE,
+    XGBOOST_INFERENCE,
     model_request,
     sklearn_model_data,
     xgboost_model_data,
@@ -84,6 +85,16 @@ def test_xgboost_algorithm_mode_loads_the_booster_and_reads_csv(config: Config) 
         assert values == pytest.approx([13.0, 8.0], abs=0.5)
         libsvm = server.invoke(b"0:2 1:4", content_type="text/libsvm", accept="application/json")
         assert json.loads(libsvm.data) == pytest.approx([13.0], abs=0.5)
+
+
+def test_xgboost_script_mode_uses_the_user_model_fn_and_the_default_dmatrix_input(config: Config) -> None:
+    url = put(config, "s3://models/xgbs/model.tar.gz", xgboost_model_data(XGBOOST_INFERENCE))
+    with start_model_server(config, model_request("xgbs", XGBOOST_IMAGE, url)) as server:
+        response = server.invoke(b"2,4", content_type="text/csv", accept="application/json")
+        assert json.loads(response.data) == pytest.approx([13.0], abs=0.5)
+        refused = server.invoke(b"[[2, 4]]", content_type="application/json")
+        assert refused.status == 415  # the XGBoost container reads CSV and LIBSVM only
+        assert "text/csv" in json.loads(refused.data)["error-message"]
 
 
 def test_a_model_that_cannot_load_fails_with_its_reason(config: Config) -> None:

@@ -66,6 +66,23 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_TIME = "$time"  # how a datetime is kept in a record's JSON, at any depth
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _encode_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_TIME: value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _decode_time(value: dict[str, Any]) -> Any:
+    return datetime.fromisoformat(value[_TIME]) if set(value) == {_TIME} else value
+
+
 @dataclass
 class VariantProcess:
     """One production variant's model server: its port and the process serving it."""
@@ -84,13 +101,16 @@ class Serving:
     host: ProcessIdentity | None = None
     variants: list[VariantProcess] = field(default_factory=list)
     token: str | None = None  # the EndpointHost (one process may have several, one after another)
+    # the endpoint config it serves, as it was: the config may be deleted while in use, as the
+    # service allows (the SDK's delete_endpoint() deletes the config first)
+    config: dict[str, Any] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(asdict(self), default=_encode_time)
 
     @classmethod
     def from_json(cls, text: str) -> Serving:
-        data = json.loads(text)
+        data = json.loads(text, object_hook=_decode_time)
         host = ProcessIdentity(**data["host"]) if data.get("host") else None
         variants = [
             VariantProcess(
@@ -101,7 +121,7 @@ class Serving:
             )
             for v in data.get("variants", [])
         ]
-        return cls(host=host, variants=variants, token=data.get("token"))
+        return cls(host=host, variants=variants, token=data.get("token"), config=data.get("config"))
 
 
 @dataclass
@@ -111,23 +131,6 @@ class EndpointRow:
     record: dict[str, Any]
     serving: Serving
     version: int
-
-
-_TIME = "$time"  # how a datetime is kept in a record's JSON, at any depth
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _encode_time(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {_TIME: value.isoformat()}
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _decode_time(value: dict[str, Any]) -> Any:
-    return datetime.fromisoformat(value[_TIME]) if set(value) == {_TIME} else value
 
 
 def _dump(record: Mapping[str, Any]) -> str:
