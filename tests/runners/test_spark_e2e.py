@@ -88,6 +88,7 @@ summary = {
     "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
     "mode": spark.conf.get("spark.pipelines.mode"),
     "owner": spark.conf.get("spark.pipelines.owner"),
+    "source": spark.conf.get("spark.pipelines.source"),
 }
 spark.createDataFrame([summary]).coalesce(1).write.mode("overwrite").json(args.output)
 spark.stop()
@@ -228,7 +229,7 @@ def _serverless_pipeline() -> str:
                             "--label",
                             "q4",
                         ],
-                        "sparkSubmitParameters": "--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless",
+                        "sparkSubmitParameters": f"--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless --properties-file s3://{BUCKET}/code/job.conf",
                     }
                 },
                 "configurationOverrides": {
@@ -292,6 +293,7 @@ class Project:
             "sleeps": SLEEPS,
         }.items():
             self.objects.put(f"s3://{BUCKET}/code/{name}.py", textwrap.dedent(source).encode())
+        self.objects.put(f"s3://{BUCKET}/code/job.conf", b"spark.pipelines.source properties-file\n")
         self.runner = CliRunner()
 
     def write(self, name: str, text: str) -> Path:
@@ -401,7 +403,8 @@ def test_emr_serverless_job_runs_with_its_arguments_and_parameters(project: Proj
         "rows": 4,
         "shuffle_partitions": "3",
         "mode": "serverless",
-        "owner": "ml-team",
+        "owner": "ml-team",  # configurationOverrides' spark-defaults
+        "source": "properties-file",  # --properties-file, read from the object root
     }
     [record] = JobRecords.from_config(project.config).for_execution(
         document["Execution"]["PipelineExecutionArn"]

@@ -65,6 +65,8 @@ VALUE_OPTIONS = frozenset(
         "--total-executor-cores",
     }
 )
+LOCAL_FILE_OPTIONS = frozenset({"--properties-file"})
+"""Options whose file spark-submit opens itself, without a Hadoop file system."""
 SWITCHES = frozenset({"--help", "-h", "--supervise", "--usage-error", "--verbose", "-v", "--version"})
 _NOT_A_JOB = {
     "--kill": "kills a running driver",
@@ -202,11 +204,16 @@ def local_command(
     master: str,
     runtime_conf: Mapping[str, str],
     note: Callable[[str], None],
+    local_file: Callable[[str], str] = lambda path: path,
 ) -> list[str]:
     """The argv that runs ``submit`` on ``master`` in client mode, with the runtime's confs
-    first and the step's options after them (see the module docstring)."""
+    first and the step's options after them (see the module docstring). ``local_file`` turns
+    the value of an option that spark-submit opens as a local file (``--properties-file``) into
+    one it can open."""
     kept: list[str] = []
     for flag, value in submit.options:
+        if flag in LOCAL_FILE_OPTIONS and value is not None:
+            value = local_file(value)
         if flag == "--master":
             if value != master:
                 note(f"--master {value} runs on {master} here")
