@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,7 +64,7 @@ from pipelines.engine import (
     RunStep,
     StopStep,
 )
-from pipelines.engine.cleanup import CLEANUP, EMR_SERVERLESS, ENDPOINT, ResourceDeleter, clean
+from pipelines.engine.cleanup import CLEANUP, EMR_SERVERLESS, ENDPOINT, CleanupError, ResourceDeleter, clean
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.start_request import StartRequest
@@ -659,17 +660,36 @@ class CloudRuntime:
         self.carry_out(self.engine.report(action.execution_id, [(action.step_name, action.attempt, outcome)]))
 
     def _resource_deleters(self, role_arn: str) -> dict[str, ResourceDeleter]:
+        """Endpoint and EMR Serverless deletes; one already gone counts as cleaned (the
+        EMRServerless route deletes an application it created itself when its job ends)."""
+
         def delete_endpoint(_kind: str, name: str) -> None:
-            self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+            try:
+                self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+            except ClientError as exc:
+                message = str(exc.response.get("Error", {}).get("Message", ""))
+                if not (_code(exc) == "ValidationException" and "Could not find" in message):
+                    raise
 
         def delete_application(_kind: str, application_id: str) -> None:
             client = self.aws.client("emr-serverless", role_arn)
             try:
                 client.stop_application(applicationId=application_id)
+                deadline = time.monotonic() + APPLICATION_STOP_SECONDS
+                while client.get_application(applicationId=application_id)["application"]["state"] not in (
+                    "CREATED",
+                    "STOPPED",
+                ):
+                    if time.monotonic() > deadline:
+                        raise CleanupError(
+                            f"EMR Serverless application {application_id} did not stop within "
+                            f"{APPLICATION_STOP_SECONDS} s, so it was not deleted"
+                        )
+                    time.sleep(2)
+                client.delete_application(applicationId=application_id)
             except ClientError as exc:
-                if _code(exc) not in ("ValidationException", "ConflictException"):
-                    raise  # an application already stopped (or stopping) is what we want
-            client.delete_application(applicationId=application_id)
+                if _code(exc) != "ResourceNotFoundException":
+                    raise
 
         return {ENDPOINT: delete_endpoint, EMR_SERVERLESS: delete_application}
 
@@ -846,6 +866,8 @@ class CloudRuntime:
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]
 ENGINE_CALLED_TYPES = frozenset({CLEANUP, LINEAGE})
+APPLICATION_STOP_SECONDS = 120
+"""How long a Cleanup waits for an EMR Serverless application to stop before deleting it."""
 """Step types whose calls the engine Lambda makes itself (no StepRunner execution)."""
 
 
