@@ -26,10 +26,12 @@
  * Tokens live in sessionStorage (one tab's session; never in localStorage, where they would
  * outlive the tab); the Content-Security-Policy forbids any script but the app's own.
  */
-import { CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand } from "@aws-sdk/client-cognito-identity";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { AuthConfig, ConsoleConfig } from "./config";
+
+/** The AWS libraries, loaded only by a cloud console (their own chunk: `pipelines serve`'s
+ * console, which never signs, does not download them). */
+const cognitoIdentity = () => import("@aws-sdk/client-cognito-identity");
+const signing = () => Promise.all([import("@smithy/signature-v4"), import("@aws-crypto/sha256-js")]);
 
 export interface UnsignedRequest {
   /** SigV4 service name: "sagemaker" (or "execute-api" behind API Gateway), "logs", "scheduler", "s3". */
@@ -228,6 +230,7 @@ function providerName(config: ConsoleConfig, auth: AuthConfig): string {
 
 async function exchange(config: ConsoleConfig, auth: AuthConfig, session: Session): Promise<Session> {
   const tokens = await validTokens(auth, session);
+  const { CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand } = await cognitoIdentity();
   const client = new CognitoIdentityClient({ region: config.region });
   const logins = { [providerName(config, auth)]: tokens.idToken };
   let identityId = session.identityId;
@@ -296,6 +299,7 @@ export async function signRequest(config: ConsoleConfig, request: UnsignedReques
   const auth = config.auth;
   if (!auth) throw new SignInError("signRequest needs config.auth (the cloud console's config.json)");
   const creds = await credentials(config, auth);
+  const [{ SignatureV4 }, { Sha256 }] = await signing();
   const url = new URL(request.url);
   const service = signingService(config, request);
   const signer = new SignatureV4({

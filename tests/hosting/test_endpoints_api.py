@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from pipelines.api.embedded import build_embedded_api
@@ -277,3 +278,22 @@ def test_data_capture_writes_model_monitor_records(local: Local) -> None:
     assert float(first["captureData"]["endpointOutput"]["data"]) == pytest.approx(8.0)
     assert first["eventMetadata"]["inferenceId"] == "1,2"
     assert first["eventVersion"] == "0"
+
+
+def test_browser_origin_invocations_are_refused(local: Local) -> None:
+    deploy(local, "sk", SKLEARN_IMAGE, sklearn_model_data())
+    url = f"{local.server.url}/endpoints/sk/invocations"
+    from_page = urllib3.request(
+        "POST",
+        url,
+        body=b"[[1, 2]]",
+        headers={"Content-Type": "application/json", "Origin": "http://evil.example"},
+    )
+    assert from_page.status == 403
+    assert from_page.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    simple_form = urllib3.request("POST", url, body=b"1,2", headers={"Content-Type": "text/plain"})
+    assert simple_form.status == 403  # what a page can send without a preflight
+    unsigned_tool = urllib3.request(
+        "POST", url, body=b"[[1, 2]]", headers={"Content-Type": "application/json"}
+    )
+    assert unsigned_tool.status == 200 and json.loads(unsigned_tool.data) == pytest.approx([8.0])
