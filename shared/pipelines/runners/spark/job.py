@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.definition.models import Step
 from pipelines.runners.base import RunContext, StepFailed, StepRequest
 from pipelines.runners.jobs.container import JobLabel, JobWorkspace, job_environment, run_job_process
 from pipelines.runners.jobs.describe import JobTimes
@@ -118,6 +119,19 @@ def run_recorded(
             record("Failed", SparkFailure(False, str(exc), str(exc), log_file))
         raise
     return final
+
+
+def check_spark_step(step: Step, config: Config, refusal: Callable[[Any], str | None]) -> str | None:
+    """A Spark step's ``Runner.check``: the step's own refusal (judged on its literal Arguments),
+    then whether Spark and Java can run here."""
+    problem = refusal(step.arguments)
+    if problem is not None:
+        return f"step {step.name}: {problem}"
+    try:
+        spark_install(config)
+    except SparkUnavailable as exc:
+        return f"step {step.name}: {step.type} steps run on local Spark: {exc}"
+    return None
 
 
 def installed_spark(config: Config, label: JobLabel) -> SparkInstall:
