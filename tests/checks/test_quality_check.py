@@ -267,6 +267,12 @@ def test_a_check_without_any_previous_baseline_fails_saying_why(
     assert "a previous DATA_QUALITY baseline is required" in reason
     assert "SkipCheck is false" in reason and "RegisterNewBaseline is false" in reason
     assert "no SuppliedBaselineConstraints is given" in reason
+    metadata = result.step("DataQualityCheck")["Metadata"]["QualityCheck"]
+    assert (metadata["CheckType"], metadata["SkipCheck"], metadata["RegisterNewBaseline"]) == (
+        "DATA_QUALITY",
+        False,
+        False,
+    )
 
 
 def test_a_bad_dataset_fails_the_job_with_the_analyzers_reason(

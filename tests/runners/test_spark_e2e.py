@@ -53,6 +53,7 @@ def headline(rows):
 """
 
 REPORT = """
+import os
 import sys
 from pyspark.sql import SparkSession
 import helpers  # shipped with --py-files from the object store
@@ -66,6 +67,7 @@ report = {
     "master": spark.sparkContext.master,
     "deploy_mode": spark.conf.get("spark.submit.deployMode"),
     "upstream_state": upstream_state,
+    "title": os.environ.get("REPORT_TITLE"),
 }
 spark.createDataFrame([report]).coalesce(1).write.mode("overwrite").json(target)
 spark.stop()
@@ -73,6 +75,7 @@ spark.stop()
 
 SERVERLESS = """
 import argparse
+import os
 from pyspark.sql import SparkSession
 
 parser = argparse.ArgumentParser()
@@ -89,6 +92,7 @@ summary = {
     "mode": spark.conf.get("spark.pipelines.mode"),
     "owner": spark.conf.get("spark.pipelines.owner"),
     "source": spark.conf.get("spark.pipelines.source"),
+    "region": os.environ.get("SALES_REGION"),
 }
 spark.createDataFrame([summary]).coalesce(1).write.mode("overwrite").json(args.output)
 spark.stop()
@@ -176,6 +180,8 @@ def _sdk_sales_pipeline(workdir: Path) -> str:
                     "cluster",
                     "--py-files",
                     f"s3://{BUCKET}/code/helpers.py",
+                    "--conf",
+                    "spark.yarn.appMasterEnv.REPORT_TITLE=Weekly sales",
                     f"s3://{BUCKET}/code/report.py",
                     f"s3a://{BUCKET}/out/totals",
                     f"s3://{BUCKET}/out/report",
@@ -229,7 +235,8 @@ def _serverless_pipeline() -> str:
                             "--label",
                             "q4",
                         ],
-                        "sparkSubmitParameters": f"--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless --properties-file s3://{BUCKET}/code/job.conf",
+                        "sparkSubmitParameters": f"--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless --properties-file s3://{BUCKET}/code/job.conf"
+                        " --conf spark.emr-serverless.driverEnv.SALES_REGION=emea",
                     }
                 },
                 "configurationOverrides": {
@@ -351,6 +358,7 @@ def test_emr_steps_in_both_deploy_modes_read_and_write_the_object_root(
         "master": "local[*]",  # --master yarn runs locally
         "deploy_mode": "client",  # --deploy-mode cluster runs in client mode locally
         "upstream_state": "COMPLETED",  # Steps.Totals.Status.State
+        "title": "Weekly sales",  # spark.yarn.appMasterEnv: the cluster-mode driver's environment
     }
 
 
@@ -405,6 +413,7 @@ def test_emr_serverless_job_runs_with_its_arguments_and_parameters(project: Proj
         "mode": "serverless",
         "owner": "ml-team",  # configurationOverrides' spark-defaults
         "source": "properties-file",  # --properties-file, read from the object root
+        "region": "emea",  # spark.emr-serverless.driverEnv.SALES_REGION
     }
     [record] = JobRecords.from_config(project.config).for_execution(
         document["Execution"]["PipelineExecutionArn"]

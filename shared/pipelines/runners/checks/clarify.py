@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.runners.checks.errors import AnalysisError
+from pipelines.runners.checks.thresholds import beyond
 
 ENDPOINT_VARIABLE = "PIPELINES_CLARIFY_ENDPOINT_URL"
 ATTRIBUTION_DRIFT_THRESHOLD = 0.9
@@ -473,7 +474,7 @@ def violations(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[
             if key not in base:
                 continue
             base_value = base[key][0]
-            if _distance(name, value) > _distance(name, base_value):
+            if beyond("GreaterThanThreshold", _distance(name, value), _distance(name, base_value)):
                 found.append(
                     {
                         "facet": facet,

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from pipelines.runners.checks.errors import AnalysisError
+from pipelines.runners.checks.thresholds import OPERATORS, beyond
 
 PROBLEM_TYPES = ("Regression", "BinaryClassification", "MulticlassClassification")
 METRICS_KEY = {
@@ -44,12 +45,6 @@ CONSTRAINTS_KEY = {
     "MulticlassClassification": "multiclass_classification_constraints",
 }
 LOWER_IS_BETTER = frozenset({"mae", "mse", "rmse", "false_positive_rate", "false_negative_rate"})
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "GreaterThanThreshold": lambda value, threshold: value > threshold,
-    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
-    "LessThanThreshold": lambda value, threshold: value < threshold,
-    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
-}
 SUBSAMPLES = 5
 SUBSAMPLE_SHARE = 0.8
 MIN_ROWS_FOR_DEVIATION = 200
@@ -352,7 +347,7 @@ def violations(
         if not isinstance(value, int | float):
             raise ModelQualityError(f"constraint {name}: the metric is not computed for {problem_type}")
         threshold = float(constraint["threshold"])
-        if OPERATORS[operator](float(value), threshold):
+        if beyond(operator, float(value), threshold):
             found.append(
                 {
                     "constraint_check_type": operator,

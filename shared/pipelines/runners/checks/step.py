@@ -122,6 +122,25 @@ class CheckStepRunner:
 
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         flags = CheckFlags.of(request)
+        try:
+            return self._run(request, flags, ctx)
+        except StepFailed as exc:
+            if self.step_type not in exc.metadata:  # failed before the job: the flags still show
+                exc.metadata = {
+                    self.step_type: {
+                        "CheckType": flags.check_type,
+                        "SkipCheck": flags.skip_check,
+                        "RegisterNewBaseline": flags.register_new_baseline,
+                        **(
+                            {"ModelPackageGroupName": flags.model_package_group}
+                            if flags.model_package_group
+                            else {}
+                        ),
+                    }
+                }
+            raise
+
+    def _run(self, request: StepRequest, flags: CheckFlags, ctx: RunContext) -> StepResult:
         if not isinstance(request.arguments, Mapping):
             raise StepFailed(f"step {request.step_name}: Arguments must be a CreateProcessingJob request")
         output = self._output_uri(request)
