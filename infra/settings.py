@@ -93,7 +93,9 @@ def _custom_domain(domain: Any, certificate: Any) -> dict[str, str | None]:
     if not domain or not certificate:
         raise ValueError("context consoleDomain and consoleCertificateArn go together: set both, or neither")
     if not re.fullmatch(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", str(domain)):
-        raise ValueError(f"context consoleDomain={domain!r} is not a lowercase DNS name (console.example.com)")
+        raise ValueError(
+            f"context consoleDomain={domain!r} is not a lowercase DNS name (console.example.com)"
+        )
     if not re.fullmatch(r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+", str(certificate)):
         raise ValueError(
             f"context consoleCertificateArn={certificate!r}: CloudFront needs an ACM certificate ARN "
