@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from pipelines.api.embedded import build_embedded_api
 from pipelines.cli import app
 from pipelines.config import Config, load_config
 from pipelines.objects import LocalObjectStore
@@ -386,6 +388,29 @@ def test_emr_step_metadata_and_records_name_the_cluster_step_and_driver_log(
     assert described["Status"]["State"] == "COMPLETED"
     assert described["Config"]["Jar"] == "command-runner.jar"
     assert described["Config"]["Args"][-2] == f"s3://{BUCKET}/in/sales.csv"  # the parameter, resolved
+
+
+def test_boto3_lists_the_emr_steps_metadata_through_pipelines_serve(
+    project: Project, sales_run: dict[str, Any]
+) -> None:
+    server = build_embedded_api(project.config, strict_shapes=True).server(
+        "127.0.0.1", 0, run_scheduler=False, resume=False
+    )
+    with server.start():
+        client = boto3.client(
+            "sagemaker",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        listed = client.list_pipeline_execution_steps(
+            PipelineExecutionArn=sales_run["Execution"]["PipelineExecutionArn"]
+        )["PipelineExecutionSteps"]
+    served = {step["StepName"]: step for step in listed}
+    for name, step in _steps(sales_run).items():
+        assert served[name]["StepStatus"] == "Succeeded"
+        assert served[name]["Metadata"]["EMR"] == step["Metadata"]["EMR"]
 
 
 def test_pipelines_logs_prints_the_spark_driver_log(project: Project, sales_run: dict[str, Any]) -> None:
