@@ -105,6 +105,7 @@ class ExecutionView {
   private panelView: StepPanel | null = null;
   private wake: (() => void) | null = null;
   private signature = "";
+  private failures = 0;
 
   constructor(
     main: HTMLElement,
@@ -151,11 +152,14 @@ class ExecutionView {
         });
         this.wake = null;
         if (this.signal.aborted) return;
-      } else if (!(await pause(POLL_MS, this.signal))) return;
+      } else if (!(await pause(this.failures ? POLL_MS * 5 : POLL_MS, this.signal))) return;
       try {
         this.show(await snapshot(this.arn));
+        if (this.failures) replace(this.actionStatus);
+        this.failures = 0;
       } catch (error) {
         if (this.signal.aborted) return;
+        this.failures++; // the server may be restarting: ask less often until it answers
         replace(this.actionStatus, errorBox(error, "Could not refresh"));
       }
     }
