@@ -42,7 +42,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = event.get("action") if isinstance(event, dict) else None
     logger.append_keys(action=action)
     metrics.add_metric(name=f"Engine{action or 'Unknown'}", unit=MetricUnit.Count, value=1)
-    answer = handle_event(runtime(), event)
+    engine = runtime()
+    with engine.observing():  # MLflow writes of this invocation: bounded, then dropped with a warning
+        answer = handle_event(engine, event)
     if "error" in answer:
         logger.info("request rejected", extra={"error": answer["error"]})
     return answer

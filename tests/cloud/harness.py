@@ -39,6 +39,7 @@ from pipelines.runtime.engine_client import EngineClient
 from pipelines.stepfunctions import pipeline_execution_definition, render_definition, step_runner_definition
 from pipelines.store.base import TERMINAL_EXECUTION_STATUSES, ExecutionRecord, ListQuery, StepRecord
 from pipelines.store.dynamodb import DynamoDBStore
+from pipelines.tracking.cloud import cloud_observers
 
 from tests.cloud.moto_dynamodb import new_tables
 from tests.cloud.moto_patches import MotoCloud, install, lambda_context
@@ -422,7 +423,11 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
         claim_on_launch=True,
     )
     publisher = RecordingPublisher()
-    runtime = CloudRuntime(engine, store, AwsAccess(REGION), settings, publisher)
+    access = AwsAccess(REGION)
+    # as the deployed engine (CloudRuntime.from_environment): MLflow observers per invocation
+    runtime = CloudRuntime(
+        engine, store, access, settings, publisher, observers=lambda: cloud_observers(access.session)
+    )
     handler_module = load_engine_handler()
     monkeypatch.setattr(handler_module, "_runtime", runtime)
 

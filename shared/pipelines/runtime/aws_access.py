@@ -55,6 +55,21 @@ class AwsAccess:
                 )
             return assumed.clients[service]
 
+    def session(self, role_arn: str | None = None) -> Any:
+        """A boto3 Session as the engine's own role or as ``role_arn`` (for libraries that take
+        a session rather than a client, e.g. the sagemaker-mlflow plugin's SigV4 signer)."""
+        import boto3
+
+        if role_arn is None or not self.assume_roles:
+            return boto3.Session(region_name=self.region)
+        creds = self._assumed(role_arn).credentials
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        )
+
     def _assumed(self, role_arn: str) -> _AssumedRole:
         with self._lock:
             current = self._roles.get(role_arn)

@@ -42,8 +42,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -83,7 +85,7 @@ from pipelines.lineage.dynamodb import DynamoDBLineageStore
 from pipelines.lineage.step import LINEAGE, Recording, SageMakerLineageApi, record_lineage
 from pipelines.lineage.store import LineageStore
 from pipelines.objects.s3 import S3ObjectStore
-from pipelines.runners.base import StepFailed, StepPending, StepResult
+from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
 from pipelines.runtime.aws_access import AwsAccess
 from pipelines.runtime.job_stops import stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
@@ -102,7 +104,9 @@ from pipelines.store.base import (
     StepRecord,
 )
 from pipelines.store.dynamodb import task_token_key
+from pipelines.tracking.cloud import SETTLE_SECONDS, cloud_observers
 from pipelines.tracking.destinations import cloud_job_environment
+from pipelines.tracking.observer import Observers
 
 LOG = logging.getLogger(__name__)
 
@@ -253,6 +257,7 @@ class CloudRuntime:
         settings: EngineSettings,
         publisher: StatusPublisher | None = None,
         lineage: LineageStore | None = None,
+        observers: Callable[[], Observers] | None = None,
     ) -> None:
         if not engine.decisions.claim_on_launch:
             raise ValueError("the cloud runtime needs an Engine(claim_on_launch=True)")
@@ -263,6 +268,12 @@ class CloudRuntime:
         self.settings = settings
         self.publisher = publisher
         self.lineage = lineage if lineage is not None else _lineage_store(engine.store)
+        # Observers (MLflow) live for one invocation: ``observing`` ends them before the
+        # handler returns (a frozen Lambda runs no background thread). None: nothing observes.
+        self._observer_factory = observers
+        self._observers: Observers | None = None
+        self._observers_lock = threading.Lock()
+        self._invocations = 0
 
     @classmethod
     def from_environment(
@@ -299,7 +310,7 @@ class CloudRuntime:
         )
         if publisher is None and settings.event_bus_name:
             publisher = EventBridgePublisher(settings.event_bus_name, access.client("events"))
-        return cls(engine, store, access, settings, publisher)
+        return cls(engine, store, access, settings, publisher, observers=lambda: cloud_observers(access.session))
 
     # -- API-originated operations ---------------------------------------------------------------
 
@@ -582,6 +593,9 @@ class CloudRuntime:
 
     def carry_out(self, outcome: Outcome) -> None:
         self._publish(outcome)
+        observers = self._current_observers(outcome)
+        if observers is not None:
+            observers.observe(outcome)
         execution = outcome.execution
         started: list[RunStep] = []
         for action in outcome.actions:
@@ -619,7 +633,7 @@ class CloudRuntime:
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
-                job_environment=cloud_job_environment(execution.mlflow, request.step_type),
+                job_environment=self._job_environment(request, execution),
             )
         except (PipelinesError, ValueError) as exc:
             failure = StepFailed(f"The step cannot run in the cloud: {exc}", error_code="ValidationException")
@@ -635,6 +649,43 @@ class CloudRuntime:
             if _code(exc) != "ExecutionAlreadyExists":
                 raise
         return True
+
+    def _current_observers(self, outcome: Outcome) -> Observers | None:
+        """This invocation's observers, made on the first outcome that has someone to observe it
+        (an execution with MlflowConfig), so other executions never load MLflow."""
+        execution = outcome.execution
+        wanted = execution is not None and execution.mlflow is not None
+        with self._observers_lock:
+            if self._observers is None and self._observer_factory is not None and wanted:
+                self._observers = self._observer_factory()
+            return self._observers
+
+    def _job_environment(self, request: StepRequest, execution: ExecutionRecord) -> dict[str, str]:
+        """MLflow variables of the attempt's job: from the observers (with its run id), else
+        just where to log."""
+        with self._observers_lock:
+            observers = self._observers
+        if observers is not None:
+            return observers.job_environment(request)
+        return cloud_job_environment(execution.mlflow, request.step_type)
+
+    @contextmanager
+    def observing(self, timeout: float = SETTLE_SECONDS) -> Iterator[None]:
+        """Around one invocation (the engine handler): when the last invocation running in
+        this process ends, its observers' queued writes get at most ``timeout`` seconds, then
+        are dropped with warnings (a frozen Lambda runs no background thread)."""
+        with self._observers_lock:
+            self._invocations += 1
+        try:
+            yield
+        finally:
+            with self._observers_lock:
+                self._invocations -= 1
+                ending = self._observers if self._invocations == 0 else None
+                if ending is not None:
+                    self._observers = None
+            if ending is not None:
+                ending.close(timeout)
 
     def _run_in_engine(self, action: RunStep, execution: ExecutionRecord) -> None:
         """A Cleanup or Lineage step: its calls, as the execution's role, then its report.

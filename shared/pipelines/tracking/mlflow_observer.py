@@ -40,7 +40,7 @@ from pipelines.tracking.content import (
     step_run,
     step_search_tags,
 )
-from pipelines.tracking.notices import WarningLog
+from pipelines.tracking.notices import WarningSink
 from pipelines.tracking.worker import BackgroundWorker, Task
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class MlflowObserver:
     def __init__(
         self,
         tracking_uri: Callable[[str], str],
-        warnings: WarningLog,
+        warnings: WarningSink,
         *,
         job_uri_variable: str = "MLFLOW_TRACKING_URI",
         job_wait_seconds: float = 10.0,

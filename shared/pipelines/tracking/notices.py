@@ -12,6 +12,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 _LOCK = threading.Lock()
 
@@ -26,6 +27,12 @@ class TrackingWarning:
 
 def warnings_path(state_dir: Path) -> Path:
     return state_dir / "tracking" / "warnings.jsonl"
+
+
+class WarningSink(Protocol):
+    """Where dropped tracking writes are reported (a file embedded, the Lambda's log in the cloud)."""
+
+    def add(self, execution_id: str, step_name: str | None, message: str) -> None: ...
 
 
 class WarningLog:

@@ -1,0 +1,146 @@
+"""MLflow from the deployed engine: the same runs as embedded, written by the engine Lambda.
+
+The engine Lambda runs :class:`CloudMlflowObserver`, which is :class:`MlflowObserver` (one
+run mapping for both runtimes) with three cloud choices:
+
+* the tracking URI is the MlflowResourceArn itself; the ``sagemaker-mlflow`` plugin (an MLflow
+  ``arn`` tracking-store/auth entry point) resolves it to the server's URL and signs each
+  request with SigV4, here with the credentials of the execution's RoleArn
+  (``sagemaker_mlflow.set_session`` on the writing thread), as the service does;
+* a job gets MLFLOW_TRACKING_ARN and MLFLOW_TRACKING_URI (both the ARN: a container with mlflow
+  and the plugin logs with either), MLFLOW_EXPERIMENT_NAME and MLFLOW_RUN_ID of its nested run;
+* a dropped write is a warning in the engine's log (CloudWatch Logs, with the execution id
+  and step name), since a Lambda has no state directory.
+
+A Lambda is frozen between invocations, so a background thread cannot outlive one: the
+runtime makes an observer per invocation and settles it (``close(timeout)``) before the
+handler returns; what is not written by then is dropped with a warning. Runs are found again
+by their tags, so the next invocation (any container) continues the same runs.
+
+The dependencies (mlflow-skinny, sagemaker-mlflow) live in the engine's own tracking layer
+(``functions/requirements-tracking.txt``), imported only on the writing thread, only for an
+execution with MlflowConfig. Without them the job still gets the ARN and experiment (no run id)
+and the execution logs one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pipelines.runners.base import StepRequest
+from pipelines.store.base import ExecutionRecord
+from pipelines.tracking.content import step_key
+from pipelines.tracking.destinations import cloud_job_environment, cloud_tracking_uri
+from pipelines.tracking.mlflow_observer import JOB_STEP_TYPES, ClientFactory, MlflowObserver, _mlflow_client
+from pipelines.tracking.observer import Observers
+
+log = logging.getLogger(__name__)
+
+CLOUD_JOB_WAIT_SECONDS = 5.0
+"""How long a job's start waits for its nested run (the engine Lambda is waiting meanwhile)."""
+
+SETTLE_SECONDS = 10.0
+"""How long an engine invocation waits, at its end, for its queued tracking writes."""
+
+SessionFor = Callable[[str | None], Any]
+"""A boto3 Session for a role ARN (None: the engine's own role)."""
+
+_clients: dict[str, Any] = {}  # per container: the plugin resolves and signs per request
+_clients_lock = threading.Lock()
+
+
+def _shared_client(tracking_uri: str) -> Any:
+    with _clients_lock:
+        client = _clients.get(tracking_uri)
+        if client is None:
+            client = _clients[tracking_uri] = _mlflow_client(tracking_uri)
+        return client
+
+
+class LoggedWarnings:
+    """Tracking warnings as log lines of the engine Lambda (CloudWatch Logs)."""
+
+    def add(self, execution_id: str, step_name: str | None, message: str) -> None:
+        log.warning(
+            "tracking warning: %s",
+            message,
+            extra={"execution_id": execution_id, "step_name": step_name or ""},
+        )
+
+
+class CloudMlflowObserver(MlflowObserver):
+    """MlflowObserver writing through the sagemaker-mlflow plugin as each execution's role."""
+
+    def __init__(
+        self,
+        session_for: SessionFor,
+        *,
+        job_wait_seconds: float = CLOUD_JOB_WAIT_SECONDS,
+        client_factory: ClientFactory = _shared_client,
+        attempts: int = 3,
+        backoff_seconds: float = 0.5,
+    ) -> None:
+        super().__init__(
+            cloud_tracking_uri,
+            LoggedWarnings(),
+            job_uri_variable="MLFLOW_TRACKING_ARN",
+            job_wait_seconds=job_wait_seconds,
+            client_factory=client_factory,
+            attempts=attempts,
+            backoff_seconds=backoff_seconds,
+        )
+        if client_factory is _shared_client:
+            self.available = _mlflow_importable()
+        self.session_for = session_for
+
+    def job_environment(self, request: StepRequest) -> Mapping[str, str]:
+        with self._lock:
+            execution = self._executions.get(request.execution_id)
+        if execution is None or execution.mlflow is None:
+            return {}
+        if not self.available:  # no MLflow in the engine: the job still gets where to log
+            return cloud_job_environment(execution.mlflow, request.step_type)
+        if request.step_type not in JOB_STEP_TYPES:
+            # Every step starts after its nested run exists (bounded, as for jobs): the run's
+            # parent then exists before any report can reach another container, so two
+            # containers never both create the execution's run.
+            self._run_of(execution, request)
+            return {}
+        environment = dict(super().job_environment(request))
+        if environment:
+            environment["MLFLOW_TRACKING_URI"] = environment["MLFLOW_TRACKING_ARN"]
+        return environment
+
+    def _run_of(self, execution: ExecutionRecord, request: StepRequest) -> str | None:
+        key = step_key(execution.execution_arn, request.step_name, request.attempt)
+        with self._lock:
+            ready = self._ready.get(key)
+        if ready is None or not self._wait_for(ready):
+            return None
+        return self._runs.get(key)
+
+    def _client(self, execution: ExecutionRecord) -> Any:
+        """The client, with the plugin signing as the execution's role on this (the worker's)
+        thread; called first by every write."""
+        import mlflow
+        import sagemaker_mlflow
+
+        assert execution.mlflow is not None
+        # The plugin's signer reads the server from the process's tracking URI, not the client's.
+        mlflow.set_tracking_uri(cloud_tracking_uri(execution.mlflow.resource_arn))
+        sagemaker_mlflow.set_session(self.session_for(execution.role_arn or None))
+        return super()._client(execution)
+
+
+def _mlflow_importable() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("mlflow", "sagemaker_mlflow"))
+
+
+def cloud_observers(session_for: SessionFor) -> Observers:
+    """A fresh set of observers for one engine invocation (see the module docstring)."""
+    return Observers([CloudMlflowObserver(session_for)])
