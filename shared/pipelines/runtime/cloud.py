@@ -104,6 +104,14 @@ launched by the engine's queue consumer (one Redrive message), so StartPipelineE
 fast whatever the width of the DAG."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
+DESCRIBE_CALLS: dict[str, tuple[str, str, str]] = {
+    "DescribeModel": ("sagemaker", "describe_model", "ModelName"),
+    "DescribeModelPackage": ("sagemaker", "describe_model_package", "ModelPackageName"),
+    "DescribeEndpointConfig": ("sagemaker", "describe_endpoint_config", "EndpointConfigName"),
+    "DescribeEndpoint": ("sagemaker", "describe_endpoint", "EndpointName"),
+    "GetJobRun": ("emr-serverless", "get_job_run", "<applicationId>/<jobRunId>"),
+}
+"""The reads that turn a route's result into the step's properties (made as the pipeline's role)."""
 _DEFINITION_MEMO = 64
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _ENDED_RUNNER_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -768,13 +776,15 @@ class CloudRuntime:
 
     def _describer(self, execution: ExecutionRecord) -> Any:
         def describe(operation: str, name: str) -> dict[str, Any]:
-            client = self.aws.client("sagemaker", _role(execution))
-            if operation == "DescribeModel":
-                response = client.describe_model(ModelName=name)
-            elif operation == "DescribeModelPackage":
-                response = client.describe_model_package(ModelPackageName=name)
-            else:
+            if operation not in DESCRIBE_CALLS:
                 raise ValueError(f"no describer for {operation}")
+            service, method, member = DESCRIBE_CALLS[operation]
+            client = self.aws.client(service, _role(execution))
+            if operation == "GetJobRun":
+                application_id, _, job_run_id = name.partition("/")
+                response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
+            else:
+                response = getattr(client, method)(**{member: name})
             response.pop("ResponseMetadata", None)
             return dict(json_safe(response))
 
