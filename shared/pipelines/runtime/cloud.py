@@ -486,9 +486,10 @@ class CloudRuntime:
 
     def _pipeline_machine_ended(self, execution_id: str, event: MachineEnded) -> None:
         """The PipelineExecution run is only the execution's mirror (the engine drives the
-        steps): aborted by hand it stops the pipeline execution, as StopPipelineExecution would;
-        any other end of a run whose execution is still active is logged (the execution goes on,
-        and its status stays readable through the API)."""
+        steps), but an execution whose run has ended can no longer finish it: aborted by hand,
+        the pipeline execution is stopped, as StopPipelineExecution would; ended FAILED or
+        TIMED_OUT, its running steps are stopped and it ends Failed, naming the run and its
+        error (``Engine.end_failed``)."""
         execution = self.engine.state(execution_id).execution
         if execution.status not in ACTIVE_EXECUTION_STATUSES or event.name != _machine_name(execution):
             return
@@ -496,15 +497,14 @@ class CloudRuntime:
             if execution.status == "Executing":
                 self.stop(execution_id)
             return
-        LOG.warning(
-            "PipelineExecution run %s ended %s while %s is %s: %s %s",
-            event.name,
-            event.status,
-            execution_id,
-            execution.status,
-            event.error,
-            event.cause,
+        detail = ": ".join(part for part in (event.error, event.cause) if part)
+        reason = (
+            f"The PipelineExecution run {event.name} ended {event.status}"
+            + (f" ({detail})" if detail else "")
+            + "; the pipeline execution cannot finish without it."
         )
+        LOG.warning("%s Ending %s Failed.", reason, execution_id)
+        self.carry_out(self.engine.end_failed(execution_id, reason))
 
     def queue_machine_end(self, execution_id: str, message: Mapping[str, Any]) -> None:
         """Queue a status-change event in its execution's group (decided after its reports)."""
