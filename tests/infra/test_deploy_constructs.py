@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from pipelines.triggers.targets import EVENT_PLACEHOLDER
 
 from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
-from infra.stacks.example_stack import EXAMPLE_DEFINITION
+from infra.packaging import model_archive
+from infra.stacks.example_stack import EXAMPLE_DEFINITION, MODEL_DIR, SKLEARN_REGISTRIES
 from tests.infra.conftest import Synth
+from tests.project_files import sklearn_image_registries
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -313,3 +317,17 @@ def test_schedules_and_event_mappings_are_checked_at_synth() -> None:
     pipeline.on_s3_object_created(
         "Upload", bucket_name="b", prefix="in/", parameters={"Input": "$.detail.object.key"}
     )
+
+
+def test_the_example_image_registries_are_the_sdks() -> None:
+    """The example stack's region table is the SageMaker SDK's, so every region gets its own
+    registry's scikit-learn image (SageMaker pulls framework images from its own region only)."""
+    assert sklearn_image_registries() == SKLEARN_REGISTRIES
+
+
+def test_the_model_archive_is_deterministic_and_holds_the_example_model(tmp_path: Path) -> None:
+    first = model_archive(MODEL_DIR, tmp_path / "a").read_bytes()
+    second = model_archive(MODEL_DIR, tmp_path / "b").read_bytes()
+    assert first == second
+    with tarfile.open(fileobj=io.BytesIO(first), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["code/inference.py", "model.json"]

@@ -262,6 +262,7 @@ class Deployment:
             "AWS::ApiGateway::Method": self._api_method,
             "AWS::ApiGateway::Stage": self._api_stage,
             "Custom::S3BucketNotifications": self._bucket_notifications,
+            "Custom::CDKBucketDeployment": self._bucket_deployment,
         }
 
     def _role(self, logical: str, p: dict[str, Any]) -> Created:
@@ -498,6 +499,24 @@ class Deployment:
             Bucket=p["BucketName"], NotificationConfiguration=configuration
         )
         return Created(f"{logical}-{_random(6)}")
+
+    def _bucket_deployment(self, logical: str, p: dict[str, Any]) -> Created:
+        """CDK's BucketDeployment, its effect modelled (its handler runs the AWS CLI from a layer,
+        outside what the rehearsal runs): each source asset's files (the asset's staged
+        directory, which CDK zips on upload and the handler unzips) put under the prefix."""
+        if p.get("Extract", True) is not True and str(p.get("Extract")).lower() != "true":
+            raise DeployFailed(f"{logical}: BucketDeployment with Extract=false is not modelled")
+        prefix = str(p.get("DestinationBucketKeyPrefix") or "")
+        written: list[str] = []
+        for bucket, key in zip(p["SourceBucketNames"], p["SourceObjectKeys"], strict=True):
+            root = self.assembly.asset({"S3Bucket": bucket, "S3Key": key})
+            for path in sorted(f for f in root.rglob("*") if f.is_file()):
+                target = prefix + path.relative_to(root).as_posix()
+                self.client("s3").put_object(
+                    Bucket=p["DestinationBucketName"], Key=target, Body=path.read_bytes()
+                )
+                written.append(target)
+        return Created(f"{logical}-{_random(6)}", {"SourceObjectKeys": ",".join(written)})
 
     # -- custom resources ------------------------------------------------------------------------
 
