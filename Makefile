@@ -3,18 +3,46 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SageMaker SDK v3 cannot share .venv with v2 (both own `sagemaker`): tests/sdk_v3_integ uses this one.
+SDK3_VENV := .venv-sdk3
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
+.PHONY: install browser java console demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
 
-install: $(STAMP)
+install: $(STAMP) browser java
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt pyproject.toml $(wildcard package.json)
+# The web console's browser tests drive Debian's Chromium (tests/console); installed when missing.
+CONSOLE_BROWSER ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CONSOLE_BROWSER)" ]; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+# Rebuild the web console's committed assets (shared/pipelines/console/static) from console/src.
+console: $(STAMP)
+	node console/build.mjs
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-spark.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
+	$(SDK3_VENV)/bin/python -m pip install --quiet -r requirements-sdk3.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-extras.txt
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
+
+# Spark (EMR and EMRServerless steps, docs/spark.md) needs Java 17 or later. As root on Debian or
+# Ubuntu, Debian's default headless JRE (OpenJDK 17 on bookworm) is installed when none is found;
+# otherwise this says what to install. EMR steps are refused with the same hint until then.
+java:
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless; \
+	else \
+		echo "note: Spark needs Java 17+ and none was found: install one (apt-get install default-jre-headless) or set [spark] java_home"; \
+	fi
 
 # The run waits at a Callback step for approval; examples/approval/approve.py answers it from
 # another process through the CLI, as a reviewer would. If the approver fails, the run is killed.
@@ -36,6 +64,7 @@ demo-approval: install
 
 lint: install
 	$(BIN)/ruff check .
+	npx --no-install tsc -p console --noEmit
 	$(BIN)/ruff format --check shared functions infra tests benchmarks examples app.py
 
 typecheck: install
@@ -62,7 +91,7 @@ test: lint typecheck unit
 # Our equivalents of the SageMaker SDK's own pipeline integration tests, against a real
 # `pipelines serve` (also part of `unit`; see tests/sdk_integ/conftest.py).
 sdk-integ: install
-	$(BIN)/pytest -q -p no:xdist tests/sdk_integ
+	$(BIN)/pytest -q -p no:xdist tests/sdk_integ tests/sdk_v3_integ
 
 # The SDK's *own* workflow test files (not on PyPI), unchanged, from a checkout of
 # aws/sagemaker-python-sdk's v2 line, with tests/sdk_integ/upstream_plugin.py standing in for
@@ -77,4 +106,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK3_VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache
