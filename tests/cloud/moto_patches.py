@@ -782,11 +782,13 @@ def _case_insensitive_describe(kind: str, real: Callable[..., Any]) -> Callable[
     the job by the ARN's last segment; moto's lookup is exact."""
     store_attr = JOB_KINDS[kind][0]
 
-    def describe(self: SageMakerModelBackend, name: str) -> Any:
+    def describe(self: SageMakerModelBackend, *args: str, **kwargs: str) -> Any:
+        # moto's responses pass the name by position, except describe_transform_job's (keyword)
+        ((member, name),) = kwargs.items() if kwargs else (("", args[0]),)
         known = getattr(self, store_attr)
         if name not in known:
             name = next((n for n in known if n.lower() == name.lower()), name)
-        return real(self, name)
+        return real(self, **{member: name}) if member else real(self, name)
 
     return describe
 
