@@ -73,25 +73,31 @@ def _asset_dir(assembly: Assembly, code: Mapping[str, Any]) -> Path:
     return path
 
 
+PROJECT_RUNTIME = "python3.12"
+"""The runtime of every function the project ships (infra.packaging.RUNTIME). CDK's own
+plumbing runs on others (the BucketDeployment handler: python3.13, with the AWS CLI layer CDK
+ships as a ready zip) and is CDK's to package, like its inline helpers."""
+
+
 def layers(assembly: Assembly) -> dict[str, Path]:
-    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by logical id."""
+    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by
+    logical id; a layer CDK ships as a ready zip file (the AWS CLI's) is not ours and not listed."""
     return {
         logical_id: _asset_dir(assembly, layer["Properties"]["Content"])
         for logical_id, layer in assembly.template["Resources"].items()
         if layer["Type"] == "AWS::Lambda::LayerVersion"
+        and assembly.asset(layer["Properties"]["Content"]).is_dir()
     }
 
 
 def python_functions(assembly: Assembly) -> dict[str, LambdaAsset]:
-    """Every Python function with code from an asset (not CDK's inline helpers), by logical id."""
+    """Every function the project ships (Python, its runtime, code from an asset), by logical id."""
     staged = layers(assembly)
     functions: dict[str, LambdaAsset] = {}
     for logical_id, resource in assembly.template["Resources"].items():
         props = resource.get("Properties", {})
         code = props.get("Code", {})
-        if resource["Type"] != "AWS::Lambda::Function" or not str(props.get("Runtime", "")).startswith(
-            "python"
-        ):
+        if resource["Type"] != "AWS::Lambda::Function" or props.get("Runtime") != PROJECT_RUNTIME:
             continue
         if "S3Key" not in code:
             continue

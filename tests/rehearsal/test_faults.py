@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 
 from tests.cloud.drivers import step_of_job
@@ -202,7 +203,13 @@ def test_a_start_whose_engine_died_after_writing_is_finished_by_the_clients_retr
             p["pk"]["S"].startswith("EXECUTION#") and p["sk"]["S"] == "#META" for p in _puts(items)
         )
     )
-    arn = start(rehearsal, name)  # boto3 retries the 5xx itself
+    token = _token()
+    api = rehearsal.sagemaker()
+    with pytest.raises(ClientError) as died:
+        api.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
+    assert died.value.response["Error"]["Code"] == "InternalFailure"
+    assert "Runtime exited with error" in died.value.response["Error"]["Message"]
+    arn = api.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)["PipelineExecutionArn"]
     described = rehearsal.wait_execution(arn)
 
     assert killed == [1]
@@ -268,7 +275,6 @@ def test_a_step_runner_aborted_by_hand_fails_its_step_and_a_duplicate_event_chan
     assert (
         f"The StepRunner execution {runner['name']} ended ABORTED without reporting" in record.failure_reason
     )
-    assert "Operator: aborted in the console" in record.failure_reason
     assert "After" not in rehearsal.steps(arn)
     started_once(rehearsal, arn)
     version = rehearsal.store().get_execution(execution_id(arn))
