@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.rehearsal.invoker import find_python312, import_roots
-from tests.rehearsal.synth import DEFAULT, EXAMPLE, REGION, RUNNABLE, SESSION, Assembly, Variant, synthesize
+from tests.rehearsal.stack import PYTHON_RUNTIMES
+from tests.rehearsal.synth import (
+    CONSOLE_OFF,
+    DEFAULT,
+    EXAMPLE,
+    REGION,
+    RUNNABLE,
+    SESSION,
+    Assembly,
+    Variant,
+    synthesize,
+)
 
 HOST_ARCHITECTURE = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 HOST_EXAMPLE: Variant = RUNNABLE if HOST_ARCHITECTURE == "x86_64" else EXAMPLE
@@ -32,8 +43,10 @@ SYNTH_VARIANTS: dict[str, Variant] = {
     "default": DEFAULT,  # cdk.json's context: arm64
     "example-arm64": EXAMPLE,
     "example-x86_64": RUNNABLE,
+    "console-off": CONSOLE_OFF,
 }
-"""Both ``lambdaArchitecture`` values and ``-c example=true``, as a user synthesizes them."""
+"""Both ``lambdaArchitecture`` values, ``-c example=true`` and ``-c console=false``, as a user
+synthesizes them."""
 
 
 def synthesized(variant: Variant) -> Assembly:
@@ -73,15 +86,11 @@ def _asset_dir(assembly: Assembly, code: Mapping[str, Any]) -> Path:
     return path
 
 
-PROJECT_RUNTIME = "python3.12"
-"""The runtime of every function the project ships (infra.packaging.RUNTIME). CDK's own
-plumbing runs on others (the BucketDeployment handler: python3.13, with the AWS CLI layer CDK
-ships as a ready zip) and is CDK's to package, like its inline helpers."""
-
-
 def layers(assembly: Assembly) -> dict[str, Path]:
-    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by
-    logical id; a layer CDK ships as a ready zip file (the AWS CLI's) is not ours and not listed."""
+    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by logical id.
+
+    Layers CDK ships prebuilt (the AWS CLI layer of the console's BucketDeployment, a zip file
+    asset) are CDK's, not built here, and left out."""
     return {
         logical_id: _asset_dir(assembly, layer["Properties"]["Content"])
         for logical_id, layer in assembly.template["Resources"].items()
@@ -91,13 +100,15 @@ def layers(assembly: Assembly) -> dict[str, Path]:
 
 
 def python_functions(assembly: Assembly) -> dict[str, LambdaAsset]:
-    """Every function the project ships (Python, its runtime, code from an asset), by logical id."""
+    """Every Python function of ours, with code from an asset, by logical id: on the stack's
+    Python runtime. CDK's own helpers (inline code, or the BucketDeployment handler on CDK's
+    runtime with its AWS CLI layer) are CDK's to build and test."""
     staged = layers(assembly)
     functions: dict[str, LambdaAsset] = {}
     for logical_id, resource in assembly.template["Resources"].items():
         props = resource.get("Properties", {})
         code = props.get("Code", {})
-        if resource["Type"] != "AWS::Lambda::Function" or props.get("Runtime") != PROJECT_RUNTIME:
+        if resource["Type"] != "AWS::Lambda::Function" or props.get("Runtime") not in PYTHON_RUNTIMES:
             continue
         if "S3Key" not in code:
             continue

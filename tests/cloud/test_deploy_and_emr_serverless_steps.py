@@ -1,7 +1,6 @@
 """EndpointConfig, Endpoint and EMRServerless steps through the whole cloud runtime on moto: the
 engine starts their StepRunners, reads their properties as the pipeline's role, surfaces their
-failures as the step's FailureReason, stops a running EMR Serverless job run, and deletes what
-they made for a Cleanup step (``step_resources.delete_step_resources``)."""
+failures as the step's FailureReason, and stops a running EMR Serverless job run."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import json
 from typing import Any
 
 from pipelines import aws
-from pipelines.runtime.step_resources import delete_step_resources
 
 from tests.cloud.harness import Cloud, wait_until
 from tests.cloud.moto_patches import Failed, Hold
@@ -193,45 +191,3 @@ def test_stopping_cancels_the_running_job_run_as_the_pipeline_role(cloud: Cloud)
     assert cloud.moto.jobs.stopped == [("EMRServerless", spark_step.job_name)]
     (run,) = emr.list_job_runs(applicationId=application_id)["jobRuns"]
     assert run["state"] == "CANCELLED"
-
-
-def test_cleanup_deletes_what_the_steps_made_and_a_second_cleanup_is_harmless(cloud: Cloud) -> None:
-    cloud.register(json.dumps(deployment(cloud)))
-    final = cloud.run()
-    steps = cloud.steps(final.execution_id)
-    sagemaker = cloud.sagemaker
-
-    def as_pipeline_role(service: str) -> Any:
-        return cloud.runtime.aws.client(service, cloud.role_arn)
-
-    for _ in range(2):
-        outcomes = [delete_step_resources(as_pipeline_role, steps[name]) for name in ("Deploy", "Config")]
-        assert [o.status for o in outcomes] == ["Cleaned", "Cleaned"]
-    assert sagemaker.list_endpoints()["Endpoints"] == []
-    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
-
-
-def test_cleanup_deletes_an_application_left_by_a_stopped_run_and_skips_a_teams_application(
-    cloud: Cloud,
-) -> None:
-    cloud.moto.jobs.decide = lambda kind, name, request: Hold() if kind == "EMRServerless" else None
-    cloud.register(json.dumps(pipeline(spark(cloud, **NEW_APPLICATION))))
-    started = cloud.start()
-    wait_until(lambda: bool(cloud.moto.jobs.held))
-    cloud.api.stop(started.execution_arn)
-    record = cloud.steps(cloud.wait(started.execution_arn).execution_id)["Spark"]
-    emr = aws.client("emr-serverless", REGION)
-    (left,) = [a for a in emr.list_applications()["applications"] if a["name"] == record.job_name]
-    assert left["state"] == "STARTED"  # the stop cancelled the run; the application stayed
-
-    outcome = delete_step_resources(lambda service: cloud.runtime.aws.client(service, cloud.role_arn), record)
-
-    assert outcome.status == "Cleaned"
-    assert emr.get_application(applicationId=left["id"])["application"]["state"] == "TERMINATED"
-    teams = record.model_copy(
-        update={
-            "arguments": {**(record.arguments or {}), "ApplicationConfig": None, "ApplicationId": "00team"}
-        }
-    )
-    skipped = delete_step_resources(lambda service: cloud.runtime.aws.client(service, cloud.role_arn), teams)
-    assert skipped.status == "Skipped" and "did not create" in skipped.message

@@ -105,6 +105,7 @@ class ExecutionView {
   private panelView: StepPanel | null = null;
   private wake: (() => void) | null = null;
   private signature = "";
+  private failures = 0;
 
   constructor(
     main: HTMLElement,
@@ -151,11 +152,14 @@ class ExecutionView {
         });
         this.wake = null;
         if (this.signal.aborted) return;
-      } else if (!(await pause(POLL_MS, this.signal))) return;
+      } else if (!(await pause(this.failures ? POLL_MS * 5 : POLL_MS, this.signal))) return;
       try {
         this.show(await snapshot(this.arn));
+        if (this.failures) replace(this.actionStatus);
+        this.failures = 0;
       } catch (error) {
         if (this.signal.aborted) return;
+        this.failures++; // the server may be restarting: ask less often until it answers
         replace(this.actionStatus, errorBox(error, "Could not refresh"));
       }
     }
@@ -489,9 +493,13 @@ class StepPanel {
         const streams = await callLogs("DescribeLogStreams", { logGroupName: group, logStreamNamePrefix: stem });
         for (const stream of streams.logStreams ?? []) {
           const name = String(stream.logStreamName);
-          if (!tokens.has(name) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
-          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(tokens.get(name) ? { nextToken: tokens.get(name) } : {}) });
-          tokens.set(name, events.nextForwardToken);
+          // one stream per attempt's job; keyed by the job (the part before "/"), since a running
+          // job's stream name can change once it ends, and the forward token is a line position
+          const job = name.split("/")[0];
+          if (!tokens.has(job) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
+          const token = tokens.get(job);
+          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(token ? { nextToken: token } : {}) });
+          tokens.set(job, events.nextForwardToken);
           for (const event of events.events ?? []) {
             this.logs.appendChild(document.createTextNode(`${String(event.message).replace(/\n$/, "")}\n`));
             added++;

@@ -51,7 +51,9 @@ class Topology:
 
     @classmethod
     def of(cls, graph: PipelineGraph) -> Topology:
-        order = tuple(graph.topological_order())
+        # ForEach body steps never run as themselves, only as the ForEach's iterations
+        # (engine/for_each.py schedules those)
+        order = tuple(name for name in graph.topological_order() if graph.for_each_of(name) is None)
         upstream = {name: tuple(sorted(graph.upstream(name))) for name in order}
         branch = {name: b for name in order if (b := graph.branch_of(name)) is not None}
         triggers: dict[str, dict[str, str]] = {}

@@ -16,7 +16,8 @@ EMR Serverless: the StepRunner names the job run (and an application it creates)
 attempt's job name, so the run is found by name among the application's active runs and
 cancelled (CancelJobRun). An application the attempt created is left to stop by itself (its
 auto-stop) once the run is cancelled: deleting it must wait for the cancellation, which a stop
-does not; a Cleanup step naming the step deletes it (:mod:`pipelines.runtime.step_resources`).
+does not wait for. :func:`emr_serverless_application_id` finds it by name (a stopped attempt
+has no properties to name it).
 An Endpoint step has nothing to stop: SageMaker cannot cancel an endpoint's creation.
 
 Known gap: a stop returns once Stop*Job or CancelSteps was accepted; the step is then recorded

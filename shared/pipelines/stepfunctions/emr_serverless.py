@@ -10,8 +10,7 @@ map keys (Spark properties such as ``spark.executor.memory``, tags) stay exactly
 
 Names per attempt: the job run and an application the step creates are named with the
 attempt's job name, and that name is also their ClientToken, so a retried Task never starts a
-second job run or application, and a stop (``job_stops``) or a Cleanup step
-(``step_resources``) finds them by name. When the step's ``ExecutionRoleArn`` and
+second job run or application, and a stop (``job_stops``) finds them by name. When the step's ``ExecutionRoleArn`` and
 ``JobConfig.executionRoleArn`` differ, the step's wins: the v3 SDK documents the top-level
 role as the one the service uses.
 """

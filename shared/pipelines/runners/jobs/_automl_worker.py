@@ -287,7 +287,7 @@ def main() -> None:
                 flush=True,
             )
             break
-        name = f"{spec['job_name'][:20]}-{index + 1:03d}-{algorithm}"[:63]
+        name = f"{spec['job_name'][:20].rstrip('-')}-{index + 1:03d}-{algorithm}"[:63]
         begun = time.time()
         pipeline = Pipeline([("preprocess", preprocessor(features)), ("model", clone(estimator))])
         entry: dict[str, Any] = {"name": name, "algorithm": algorithm, "start": begun}
