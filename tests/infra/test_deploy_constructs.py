@@ -144,6 +144,9 @@ def _reference(part: dict[str, Any]) -> str:
     """A CloudFormation reference inside a joined string, as a readable marker."""
     if "Fn::GetAtt" in part:
         return "<{}.{}>".format(*part["Fn::GetAtt"])
+    if "Fn::FindInMap" in part:
+        mapping, key, attribute = part["Fn::FindInMap"]
+        return f"<{mapping}[{_reference(key) if isinstance(key, dict) else key}].{attribute}>"
     return "<{}>".format(part["Ref"])
 
 
@@ -195,6 +198,14 @@ def test_everything_the_example_pipeline_uses_is_in_the_stack_and_its_role_may_u
     [model_url] = [p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "ModelDataUrl"]
     bucket_id = model_url.removeprefix("s3://").split("/")[0].strip("<>")
     assert resources[bucket_id]["Type"] == "AWS::S3::Bucket"
+    # the model's image is the scikit-learn image of the region the stack is deployed to
+    [container] = steps["RegisterCandidate"]["Arguments"]["InferenceSpecification"]["Containers"]
+    assert container["Image"] == (
+        "<SklearnImageRegistries[<AWS::Region>].account>.dkr.ecr.<AWS::Region>.<AWS::URLSuffix>"
+        "/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    mapping = example_template.to_json()["Mappings"]["SklearnImageRegistries"]
+    assert mapping == {region: {"account": account} for region, account in SKLEARN_REGISTRIES.items()}
     assert spec.role_arn.startswith("<SamplePipelineRole")
     statements = statements_of(example_template, "SamplePipelineRole")
 
