@@ -107,6 +107,13 @@ class Runner:
         assert done.returncode in (0, 1), done.stderr
         return RunResult(done.returncode, json.loads(done.stdout), done.stderr)
 
+    def cli(self, *args: str) -> str:
+        """Another ``pipelines`` command with the server's config; its standard output."""
+        argv = [str(PIPELINES), *args, "--config", str(self.server.root / "pipelines.toml")]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
 
 @pytest.fixture
 def run(server: Server, tmp_path: Path) -> Runner:
