@@ -37,6 +37,12 @@ class Settings:
     console_assets: Path = CONSOLE_ASSETS
     """The console's built files (``index.html`` at the top); ``-c consoleAssets=DIR`` for a
     custom build."""
+    console_domain: str | None = None
+    """A custom domain for the console (``console.example.com``), served with
+    ``console_certificate_arn``; the console's origin (CORS, sign-in callback) is then that
+    domain. Point it at the ``ConsoleDistributionDomain`` output (CNAME or alias)."""
+    console_certificate_arn: str | None = None
+    """The ACM certificate for ``console_domain``; CloudFront takes certificates from us-east-1 only."""
     console_domain_prefix: str | None = None
     """The Cognito hosted-UI domain prefix (``<prefix>.auth.<region>.amazoncognito.com``);
     default ``<namePrefix>-<stage>-<account>``, unique per account and region."""
@@ -76,7 +82,26 @@ def settings_from_context(node: Node) -> Settings:
         console=_as_bool(get("console") if get("console") is not None else True),
         console_assets=Path(str(get("consoleAssets"))) if get("consoleAssets") else CONSOLE_ASSETS,
         console_domain_prefix=_domain_prefix(get("consoleDomainPrefix")),
+        **_custom_domain(get("consoleDomain"), get("consoleCertificateArn")),
     )
+
+
+def _custom_domain(domain: Any, certificate: Any) -> dict[str, str | None]:
+    """Both or neither, and a certificate CloudFront can use, checked at synth."""
+    if not domain and not certificate:
+        return {"console_domain": None, "console_certificate_arn": None}
+    if not domain or not certificate:
+        raise ValueError("context consoleDomain and consoleCertificateArn go together: set both, or neither")
+    if not re.fullmatch(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", str(domain)):
+        raise ValueError(
+            f"context consoleDomain={domain!r} is not a lowercase DNS name (console.example.com)"
+        )
+    if not re.fullmatch(r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+", str(certificate)):
+        raise ValueError(
+            f"context consoleCertificateArn={certificate!r}: CloudFront needs an ACM certificate ARN "
+            "in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>)"
+        )
+    return {"console_domain": str(domain), "console_certificate_arn": str(certificate)}
 
 
 def _domain_prefix(value: Any) -> str | None:

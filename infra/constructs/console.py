@@ -32,6 +32,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_cognito as cognito
@@ -205,13 +206,20 @@ class Console(Construct):
                 ],
             ),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            # consoleDomain + consoleCertificateArn: the distribution answers for that name with
+            # its certificate, and TLS 1.2 at least (the default certificate cannot set it).
+            domain_names=[settings.console_domain] if settings.console_domain else None,
+            certificate=self._certificate(settings),
+            minimum_protocol_version=(
+                cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if settings.console_domain else None
+            ),
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             enable_logging=True,
             log_bucket=self.logs,
             log_file_prefix="cloudfront/",
         )
-        self._acknowledge_distribution()
-        self.origin = f"https://{self.distribution.distribution_domain_name}"
+        self._acknowledge_distribution(custom_certificate=settings.console_domain is not None)
+        self.origin = f"https://{settings.console_domain or self.distribution.distribution_domain_name}"
         self.client = self._client()
         self.identity_pool = cognito.CfnIdentityPool(
             self,
@@ -451,7 +459,12 @@ class Console(Construct):
         )
         return role
 
-    def _acknowledge_distribution(self) -> None:
+    def _certificate(self, settings: Settings) -> acm.ICertificate | None:
+        if settings.console_certificate_arn is None:
+            return None
+        return acm.Certificate.from_certificate_arn(self, "Certificate", settings.console_certificate_arn)
+
+    def _acknowledge_distribution(self, *, custom_certificate: bool) -> None:
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -463,6 +476,8 @@ class Console(Construct):
             "Static files only: every data call goes to the IAM-authenticated, throttled API; WAF "
             "is an account-level choice.",
         )
+        if custom_certificate:
+            return
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR4",
@@ -475,6 +490,8 @@ class Console(Construct):
             "ConsoleUrl": f"{self.origin}/",
             "ConsoleBucket": self.bucket.bucket_name,
             "ConsoleDistributionId": self.distribution.distribution_id,
+            # Where a custom domain's CNAME (or Route 53 alias) points.
+            "ConsoleDistributionDomain": self.distribution.distribution_domain_name,
             "ConsoleUserPoolId": self.user_pool.user_pool_id,
             "ConsoleUserPoolClientId": self.client.user_pool_client_id,
             "ConsoleIdentityPoolId": self.identity_pool.ref,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pipelines.cli import app
 from pipelines.config import load_config
+from pipelines.hosting import EndpointHost
 from pipelines.objects import LocalObjectStore
 
 from tests.sdk.generate_v2 import offline_sdk
@@ -261,7 +262,12 @@ def test_run_cleanup_deletes_the_endpoint_the_pipeline_deployed(tmp_path: Path) 
         {
             "Name": "Undeploy",
             "Type": "Cleanup",
-            "Arguments": {"Resources": {"Endpoint": [{"StepName": "CreateEndpoint"}]}},
+            "Arguments": {
+                "Resources": {
+                    "Endpoint": [{"StepName": "CreateEndpoint"}],
+                    "EndpointConfig": [{"StepName": "CreateEndpointConfig"}],
+                }
+            },
             "DependsOn": [{"Step": "CreateEndpoint", "Trigger": "Any"}],
         }
     )
@@ -271,5 +277,10 @@ def test_run_cleanup_deletes_the_endpoint_the_pipeline_deployed(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     steps = {s["StepName"]: s for s in json.loads(result.stdout)["Steps"]}
     assert steps["CreateEndpoint"]["StepStatus"] == "Succeeded"
-    assert steps["Undeploy"]["Metadata"]["Cleanup"]["CleanedSteps"] == ["CreateEndpoint"]
+    assert steps["Undeploy"]["Metadata"]["Cleanup"]["CleanedSteps"] == [
+        "CreateEndpoint",
+        "CreateEndpointConfig",
+    ]
     assert json.loads(invoke("endpoints", "--json").stdout) == []
+    config = EndpointHost.for_config(load_config(tmp_path / "pipelines.toml"))
+    assert config.list_endpoint_configs() == []

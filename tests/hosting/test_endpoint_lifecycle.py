@@ -168,6 +168,9 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
             EndpointName="houses", Body=b"0,0", ContentType="text/csv", Accept="text/csv"
         )
         assert float(answer["Body"].read()) == pytest.approx(3.0)
+        logs = pipelines(project, "endpoints", "logs", "houses")
+        assert logs.returncode == 0, logs.stderr
+        assert "serving model on port" in logs.stdout and '"POST /invocations HTTP/1.1" 200' in logs.stdout
         again = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
         assert again["Served"] is True and again["VariantUrls"]["AllTraffic"].startswith("http://127.0.0.1:")
         deleted = pipelines(project, "endpoints", "delete", "houses")

@@ -297,3 +297,53 @@ def test_browser_origin_invocations_are_refused(local: Local) -> None:
         "POST", url, body=b"[[1, 2]]", headers={"Content-Type": "application/json"}
     )
     assert unsigned_tool.status == 200 and json.loads(unsigned_tool.data) == pytest.approx([8.0])
+
+
+def test_two_variants_each_get_a_server_and_target_variant_picks_one(local: Local) -> None:
+    sagemaker = local.client("sagemaker")
+    sk_url = local.put("s3://models/a/model.tar.gz", sklearn_model_data())
+    xgb_url = local.put("s3://models/b/model.tar.gz", xgboost_model_data())
+    sagemaker.create_model(**model_request("a-model", SKLEARN_IMAGE, sk_url))
+    sagemaker.create_model(**model_request("b-model", XGBOOST_IMAGE, xgb_url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="ab",
+        ProductionVariants=[
+            {"VariantName": "A", "ModelName": "a-model", "InitialVariantWeight": 1.0},
+            {"VariantName": "B", "ModelName": "b-model", "InitialVariantWeight": 0.0},
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="ab", EndpointConfigName="ab")
+    described = await_status(sagemaker, "ab")
+    assert [v["VariantName"] for v in described["ProductionVariants"]] == ["A", "B"]
+    runtime = local.client("sagemaker-runtime")
+    for _ in range(5):  # B weighs 0: all traffic goes to A
+        answer = runtime.invoke_endpoint(EndpointName="ab", Body=b"2,4", ContentType="text/csv")
+        assert answer["InvokedProductionVariant"] == "A"
+    targeted = runtime.invoke_endpoint(
+        EndpointName="ab", Body=b"2,4", ContentType="text/csv", TargetVariant="B"
+    )
+    assert targeted["InvokedProductionVariant"] == "B"
+    assert float(targeted["Body"].read().decode().strip()) == pytest.approx(13.0, abs=0.5)
+    with pytest.raises(ClientError) as unknown:
+        runtime.invoke_endpoint(EndpointName="ab", Body=b"2,4", ContentType="text/csv", TargetVariant="C")
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_an_invocation_brings_back_an_endpoint_whose_host_ended(local: Local) -> None:
+    """What a `pipelines run` that deployed and ended while `pipelines serve` runs leaves behind."""
+    from pipelines.hosting import EndpointHost
+
+    url = local.put("s3://models/run/model.tar.gz", sklearn_model_data())
+    local.client("sagemaker").create_model(**model_request("run-model", SKLEARN_IMAGE, url))
+    run_host = EndpointHost(local.config)  # another host: the run's
+    run_host.create_endpoint_config(
+        {"EndpointConfigName": "run", "ProductionVariants": [{"VariantName": "v", "ModelName": "run-model"}]}
+    )
+    run_host.create_endpoint({"EndpointName": "run", "EndpointConfigName": "run"})
+    assert run_host.wait("run")["EndpointStatus"] == "InService"
+    run_host.close()  # the run ended: its model server stopped, the record stays
+    answer = local.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="run", Body=b"[[1, 2]]", ContentType="application/json"
+    )
+    assert json.loads(answer["Body"].read()) == pytest.approx([8.0])
+    assert local.client("sagemaker").describe_endpoint(EndpointName="run")["EndpointStatus"] == "InService"

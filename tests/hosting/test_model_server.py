@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,23 @@ def test_a_port_collision_retries_on_another_port(config: Config, taken_port: in
         assert any(f"port {taken_port} is in use" in line for line in lines)
         assert server.invoke(b"[[0, 0]]").status == 200
     assert not server.alive
+
+
+def test_the_images_map_chooses_the_serving_interpreter(tmp_path: Path) -> None:
+    marker = tmp_path / "used"
+    interpreter = tmp_path / "sklearn-env" / "bin" / "python3"
+    interpreter.parent.mkdir(parents=True)
+    interpreter.write_text(f'#!/bin/sh\necho "$@" >> {marker}\nexec {sys.executable} "$@"\n')
+    interpreter.chmod(0o755)
+    config = Config(
+        state_dir=tmp_path / "state",
+        object_root=tmp_path / "objects",
+        images={"*sagemaker-scikit-learn*": str(interpreter)},
+        base_dir=tmp_path,
+    )
+    url = put(config, "s3://models/sk/model.tar.gz", sklearn_model_data())
+    lines: list[str] = []
+    with start_model_server(config, model_request("sk", SKLEARN_IMAGE, url), log=lines.append) as server:
+        assert server.invoke(b"[[0, 0]]").status == 200
+    assert any(f"-> {interpreter} (config [images])" in line for line in lines)
+    assert marker.is_file()  # the mapped interpreter ran (the server, or the warm interpreter it forks from)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ DEPLOY_ENV = cdk.Environment(account="111111111111", region="eu-west-1")
 
 
 CONSOLE_BUILD = Path(tempfile.mkdtemp(prefix="console-build-"))
+atexit.register(shutil.rmtree, CONSOLE_BUILD, True)
 """A stand-in for the console's build (the CDK assertions test the infrastructure around it; the
 CLI synth in test_cli_synth.py deploys the real build)."""
 (CONSOLE_BUILD / "assets").mkdir()

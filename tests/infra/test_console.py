@@ -460,6 +460,7 @@ def test_the_console_outputs_what_administrators_need(template: Template) -> Non
         "ConsoleSignedInRoleArn",
         "ConsoleBucket",
         "ConsoleDistributionId",
+        "ConsoleDistributionDomain",
     } <= set(outputs)
     assert outputs["ConsoleUrl"]["Value"] == {
         "Fn::Join": ["", ["https://", _distribution_domain(template), "/"]]
@@ -475,3 +476,65 @@ def test_a_missing_build_fails_the_synth_naming_the_way_out(tmp_path: Path) -> N
 def test_a_bad_domain_prefix_fails_the_synth() -> None:
     with pytest.raises(Exception, match="consoleDomainPrefix"):
         synth({"consoleDomainPrefix": "My_Console"})
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:111111111111:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+def test_a_custom_domain_serves_the_console_with_its_certificate_and_tls_1_2() -> None:
+    custom = synth({"consoleDomain": "pipelines.example.com", "consoleCertificateArn": CERTIFICATE})
+    template = custom.template
+    _, distribution = _only(template, "AWS::CloudFront::Distribution")
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["Aliases"] == ["pipelines.example.com"]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": CERTIFICATE,
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "SslSupportMethod": "sni-only",
+    }
+    # The console's origin is the custom domain: sign-in callback, CORS, the api Lambda's header.
+    origin = "https://pipelines.example.com"
+    _, client = _only(template, "AWS::Cognito::UserPoolClient")
+    assert client["Properties"]["CallbackURLs"] == [f"{origin}/"]
+    methods = template.find_resources("AWS::ApiGateway::Method").values()
+    preflights = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    assert {
+        p["Integration"]["IntegrationResponses"][0]["ResponseParameters"][
+            "method.response.header.Access-Control-Allow-Origin"
+        ]
+        for p in preflights
+    } == {f"'{origin}'"}
+    api = template.find_resources("AWS::Lambda::Function")[
+        _logical(template, "AWS::Lambda::Function", "ApiFunction")
+    ]
+    assert api["Properties"]["Environment"]["Variables"]["CONSOLE_ORIGIN"] == origin
+    outputs = template.to_json()["Outputs"]
+    assert outputs["ConsoleUrl"]["Value"] == f"{origin}/"
+    assert outputs["ConsoleDistributionDomain"]["Value"] == _distribution_domain(template)
+    # With its own certificate the distribution needs no TLS acknowledgment (cdk-nag CFR4).
+    annotations = Annotations.from_stack(custom.stack)
+    assert annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+    metadata = json.dumps(distribution.get("Metadata", {}))
+    assert "AwsSolutions-CFR4" not in metadata
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"consoleDomain": "pipelines.example.com"}, "go together"),
+        (
+            {"consoleDomain": "Pipelines_Example", "consoleCertificateArn": CERTIFICATE},
+            "not a lowercase DNS name",
+        ),
+        (
+            {
+                "consoleDomain": "pipelines.example.com",
+                "consoleCertificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"),
+            },
+            "us-east-1",
+        ),
+    ],
+)
+def test_a_custom_domain_needs_its_us_east_1_certificate(context: dict[str, str], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        synth(context)

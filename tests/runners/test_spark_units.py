@@ -26,6 +26,7 @@ from pipelines.runners.spark.objectroot import (
 from pipelines.runners.spark.submit import (
     SubmitError,
     classification_settings,
+    driver_environment,
     local_command,
     parse_options,
     parse_parameters,
@@ -332,3 +333,25 @@ def test_the_v3_sdks_emr_serverless_steps_are_accepted_at_start(tmp_path: Path) 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sdk_v3"
     definition = load_definition((fixtures / "emr_serverless.json").read_text())
     assert default_registry().unsupported_steps(definition, Config(base_dir=tmp_path)) == []
+
+
+def test_driver_environment_confs_become_the_local_drivers_environment() -> None:
+    notes: list[str] = []
+    submit = parse_options(
+        [
+            "--conf",
+            "spark.yarn.appMasterEnv.STAGE=prod",
+            "--conf",
+            "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
+            "--conf",
+            "spark.executorEnv.OTHER=x",
+            "job.py",
+        ],
+        what="Args",
+    )
+    environment = driver_environment(submit, {"spark.emr-serverless.driverEnv.TEAM": "ml"}, notes.append)
+    assert environment == {"TEAM": "ml", "STAGE": "prod"}
+    assert notes == [
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python: the driver runs on this "
+        "machine's Python ([spark] python), not this interpreter"
+    ]

@@ -392,7 +392,14 @@ class EndpointHost:
                 identity = server.process
                 weight = float(variant.get("InitialVariantWeight", 1.0))
                 variants.append(
-                    VariantProcess(variant_name, str(variant["ModelName"]), server.port, weight, identity)
+                    VariantProcess(
+                        variant_name,
+                        str(variant["ModelName"]),
+                        server.port,
+                        weight,
+                        identity,
+                        str(server.log_path),
+                    )
                 )
                 summaries.append(_variant_summary(variant, model, weight))
         except (ValidationError, OSError) as exc:

@@ -92,6 +92,7 @@ class VariantProcess:
     port: int
     weight: float = 1.0
     process: ProcessIdentity | None = None
+    log_path: str | None = None  # the model server's output (job.log in its folder)
 
 
 @dataclass

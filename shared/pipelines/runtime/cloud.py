@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,7 +64,16 @@ from pipelines.engine import (
     RunStep,
     StopStep,
 )
-from pipelines.engine.cleanup import CLEANUP, EMR_SERVERLESS, ENDPOINT, ResourceDeleter, clean
+from pipelines.engine.cleanup import (
+    CLEANUP,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    CleanupError,
+    CleanupStatus,
+    ResourceCleaner,
+    Target,
+    clean,
+)
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.start_request import StartRequest
@@ -639,7 +649,7 @@ class CloudRuntime:
                     request.step_name,
                     list(request.step_fields.get("CleanupTargets") or []),
                     S3ObjectStore(self.aws.client("s3", role_arn)),
-                    resources=self._resource_deleters(role_arn),
+                    self._resource_cleaner(role_arn),
                 )
             else:
                 recording = (
@@ -658,20 +668,57 @@ class CloudRuntime:
             )
         self.carry_out(self.engine.report(action.execution_id, [(action.step_name, action.attempt, outcome)]))
 
-    def _resource_deleters(self, role_arn: str) -> dict[str, ResourceDeleter]:
-        def delete_endpoint(_kind: str, name: str) -> None:
-            self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+    def _resource_cleaner(self, role_arn: str) -> ResourceCleaner:
+        """Endpoint, endpoint config and EMR Serverless deletes, as the pipeline's role; one
+        already gone counts as cleaned (the EMRServerless route deletes an application it
+        created itself when its job run ends)."""
 
-        def delete_application(_kind: str, application_id: str) -> None:
-            client = self.aws.client("emr-serverless", role_arn)
+        def gone(exc: ClientError) -> bool:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            return _code(exc) == "ResourceNotFoundException" or (
+                _code(exc) == "ValidationException" and "Could not find" in message
+            )
+
+        def cleaner(target: Target) -> tuple[CleanupStatus, str]:
+            name = str(target.resource)
             try:
-                client.stop_application(applicationId=application_id)
+                if target.kind == ENDPOINT:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+                elif target.kind == ENDPOINT_CONFIG:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint_config(EndpointConfigName=name)
+                else:
+                    self._delete_application(self.aws.client("emr-serverless", role_arn), name)
             except ClientError as exc:
-                if _code(exc) not in ("ValidationException", "ConflictException"):
-                    raise  # an application already stopped (or stopping) is what we want
-            client.delete_application(applicationId=application_id)
+                if not gone(exc):
+                    raise
+                return "Cleaned", "it was already gone"
+            return "Cleaned", ""
 
-        return {ENDPOINT: delete_endpoint, EMR_SERVERLESS: delete_application}
+        return cleaner
+
+    @staticmethod
+    def _delete_application(client: Any, application_id: str) -> None:
+        """Stop (when it runs) and delete an EMR Serverless application, waiting a bounded time
+        for the stop: EMR Serverless deletes only CREATED or STOPPED applications."""
+        deadline = time.monotonic() + APPLICATION_STOP_SECONDS
+        asked = False
+        while True:
+            state = client.get_application(applicationId=application_id)["application"]["state"]
+            if state == "TERMINATED":
+                return  # deleted already (EMR Serverless lists a deleted application so for a while)
+            if state in ("CREATED", "STOPPED"):
+                break
+            if state in ("STARTED", "STARTING") and not asked:
+                client.stop_application(applicationId=application_id)
+                asked = True
+                continue
+            if time.monotonic() > deadline:
+                raise CleanupError(
+                    f"EMR Serverless application {application_id} is {state} after "
+                    f"{APPLICATION_STOP_SECONDS} s, so it was not deleted"
+                )
+            time.sleep(2)
+        client.delete_application(applicationId=application_id)
 
     def _stop_if_stopped_meanwhile(self, execution_id: str, started: Sequence[RunStep]) -> None:
         """A stop decided while these StepRunners were being started may have found nothing to
@@ -846,6 +893,8 @@ class CloudRuntime:
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]
 ENGINE_CALLED_TYPES = frozenset({CLEANUP, LINEAGE})
+APPLICATION_STOP_SECONDS = 120
+"""How long a Cleanup waits for an EMR Serverless application to stop before deleting it."""
 """Step types whose calls the engine Lambda makes itself (no StepRunner execution)."""
 
 

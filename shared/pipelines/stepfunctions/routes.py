@@ -157,6 +157,7 @@ ENGINE_CALLS: dict[str, tuple[str, ...]] = {
         "s3:ListObjectsV2",
         "s3:DeleteObject",
         "sagemaker:DeleteEndpoint",
+        "sagemaker:DeleteEndpointConfig",
         "emr-serverless:StopApplication",
         "emr-serverless:DeleteApplication",
     ),

@@ -38,7 +38,7 @@ from pipelines.runners.spark.objectroot import (
     object_root_buckets,
     object_root_conf,
 )
-from pipelines.runners.spark.submit import SparkSubmit, SubmitError, local_command
+from pipelines.runners.spark.submit import SparkSubmit, SubmitError, driver_environment, local_command
 
 ERROR_LINES = 8  # error lines of the driver log quoted in a FailureReason
 _LOG_LEVEL = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (\w+) ")
@@ -189,7 +189,8 @@ def run_spark(
             note=lambda line: ctx.log(label.note(line)),
             local_file=lambda path: _local_file(root, path, label),
         )
-        env = job_environment(config, run.environment, ctx.environment)
+        driver_env = driver_environment(run.submit, run.conf, lambda line: ctx.log(label.note(line)))
+        env = job_environment(config, {**driver_env, **run.environment}, ctx.environment)
         submit_opts = " ".join(filter(None, (env.get("SPARK_SUBMIT_OPTS"), config.spark.java_options)))
         env.update(_spark_environment(spark, scratch, submit_opts))
         ctx.log(
