@@ -712,6 +712,8 @@ class CloudRuntime:
         asked = False
         while True:
             state = client.get_application(applicationId=application_id)["application"]["state"]
+            if state == "TERMINATED":
+                return  # deleted already (EMR Serverless lists a deleted application so for a while)
             if state in ("CREATED", "STOPPED"):
                 break
             if state in ("STARTED", "STARTING") and not asked:
