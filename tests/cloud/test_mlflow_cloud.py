@@ -208,7 +208,9 @@ def test_a_tracking_server_that_is_down_fails_nothing_and_warns(
     assert final.status == "Succeeded"
     assert {s.status for s in cloud.steps(final.execution_id).values()} == {"Succeeded"}
     assert time.monotonic() - started < 45  # bounded: the run went on without the server
-    assert "MLFLOW_RUN_ID" not in seen[0]  # no run to log into: the job got no MLflow variables
+    # no run to log into: the job learns only where to log (its script's run is its own)
+    assert seen[0]["MLFLOW_TRACKING_ARN"] == SERVER_ARN
+    assert "MLFLOW_RUN_ID" not in seen[0]
     warnings = [r for r in caplog.records if getattr(r, "execution_id", None) == final.execution_id]
     assert warnings, "a dropped write must leave a warning naming the execution"
     assert any("could not log" in r.getMessage() for r in warnings)

@@ -31,8 +31,14 @@ Public API::
     embedded_tracking_uri(arn, mapping, state_dir), default_tracking_uri(state_dir), cloud_tracking_uri(arn)
     read_warnings(state_dir, execution_id) -> [TrackingWarning(execution_id, step_name, message, time)]
 
+Cloud (``tracking.cloud``): ``CloudMlflowObserver(session_for)`` is MlflowObserver writing
+through the ``sagemaker-mlflow`` plugin (tracking URI = the ARN, SigV4 as the execution's role),
+warnings in the engine's log; ``cloud_observers(session_for)`` makes one set per engine
+invocation, which ``CloudRuntime.observing()`` settles before the handler returns.
+
 Modules: observer (the protocol), mlflow_observer, content (names/tags/params/metrics: pure),
-worker (bounded background writes), destinations (tracking URIs), notices (warnings file).
+worker (bounded background writes), destinations (tracking URIs), notices (warnings file),
+cloud (the engine Lambda's observer).
 The dependency is the optional extra ``mlflow-skinny`` (requirements-extras.txt), imported
 only on the worker thread; without it an execution with MlflowConfig gets one warning.
 """

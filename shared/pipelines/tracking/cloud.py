@@ -9,6 +9,10 @@ run mapping for both runtimes) with three cloud choices:
   (``sagemaker_mlflow.set_session`` on the writing thread), as the service does;
 * a job gets MLFLOW_TRACKING_ARN and MLFLOW_TRACKING_URI (both the ARN: a container with mlflow
   and the plugin logs with either), MLFLOW_EXPERIMENT_NAME and MLFLOW_RUN_ID of its nested run;
+  when its run could not be made in time, the same minus MLFLOW_RUN_ID (the script's own run);
+* every step starts only after its nested run exists (bounded by ``CLOUD_JOB_WAIT_SECONDS``,
+  and not at all while the server fails), so the execution's parent run exists before any
+  report reaches another container: two containers never both create it;
 * a dropped write is a warning in the engine's log (CloudWatch Logs, with the execution id
   and step name), since a Lambda has no state directory.
 
@@ -34,7 +38,14 @@ from pipelines.runners.base import StepRequest
 from pipelines.store.base import ExecutionRecord
 from pipelines.tracking.content import step_key
 from pipelines.tracking.destinations import cloud_job_environment, cloud_tracking_uri
-from pipelines.tracking.mlflow_observer import JOB_STEP_TYPES, ClientFactory, MlflowObserver, _mlflow_client
+from pipelines.tracking.mlflow_observer import (
+    JOB_STEP_TYPES,
+    MLFLOW_MISSING,
+    ClientFactory,
+    MlflowMissing,
+    MlflowObserver,
+    _mlflow_client,
+)
 from pipelines.tracking.observer import Observers
 
 log = logging.getLogger(__name__)
@@ -110,8 +121,12 @@ class CloudMlflowObserver(MlflowObserver):
             self._run_of(execution, request)
             return {}
         environment = dict(super().job_environment(request))
-        if environment:
-            environment["MLFLOW_TRACKING_URI"] = environment["MLFLOW_TRACKING_ARN"]
+        if not environment:
+            # No run for it (the server did not answer the engine): the job still learns where
+            # to log, as without MLflow in the engine; the engine's network or role may be the
+            # problem, not the job's, and a script's own run is better than none.
+            return cloud_job_environment(execution.mlflow, request.step_type)
+        environment["MLFLOW_TRACKING_URI"] = environment["MLFLOW_TRACKING_ARN"]
         return environment
 
     def _run_of(self, execution: ExecutionRecord, request: StepRequest) -> str | None:
@@ -125,8 +140,11 @@ class CloudMlflowObserver(MlflowObserver):
     def _client(self, execution: ExecutionRecord) -> Any:
         """The client, with the plugin signing as the execution's role on this (the worker's)
         thread; called first by every write."""
-        import mlflow
-        import sagemaker_mlflow
+        try:  # optional: the engine's layer may not carry them (module docstring)
+            import mlflow
+            import sagemaker_mlflow
+        except ImportError as exc:
+            raise MlflowMissing(MLFLOW_MISSING) from exc
 
         assert execution.mlflow is not None
         # The plugin's signer reads the server from the process's tracking URI, not the client's.
