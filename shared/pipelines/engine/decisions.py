@@ -19,11 +19,11 @@ from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
 from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
 from pipelines.engine.errors import CallbackStepConflict, InvalidCallbackOutputs
 from pipelines.engine.experiments import run_record, step_experiment_config
-from pipelines.engine.failure_policy import blocks_new_starts, final_status
+from pipelines.engine.failure_policy import final_status
 from pipelines.engine.ids import new_callback_token, new_entity_token
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import Topology, ready_steps
+from pipelines.engine.readiness import Frontier, Topology
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
 from pipelines.errors import PipelinesError
@@ -91,21 +91,31 @@ class Decisions:
         scope = selective_scope(plan, compiled)
         topology = compiled.topology
         catchable = topology.catchable_failures(scope)
+        frontier: Frontier | None = None
         while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
-            current = plan.current_steps()
             stopping = plan.execution.status == "Stopping"
-            running = sum(1 for r in current.values() if r.status in RUNNING_STEP_STATUSES)
-            blocked = blocks_new_starts(current.values(), catchable)
-            settled_now = False  # a step ended at once, which may make others ready
             if stopping:
                 self.propagate_stop(plan, compiled)
+            if frontier is None or frontier.stopping != stopping:
+                frontier = Frontier(
+                    topology,
+                    plan.steps,
+                    plan.execution.run,
+                    plan.written,
+                    in_scope=scope,
+                    catchable=catchable,
+                    stopping=stopping,
+                )
+            else:
+                frontier.sync()
+            running = frontier.running
+            settled_now = False  # a step ended at once, which may make others ready
             if plan.full:
                 plan.more = True
                 return
-            if not blocked:
-                ready = ready_steps(topology, current, scope, stopping=stopping)
+            if not frontier.blocked:
                 limit = plan.execution.parallelism
-                for name in ready:
+                for name in frontier.ready():
                     if plan.full:
                         plan.more = True
                         return
@@ -126,9 +136,13 @@ class Decisions:
                 continue
             if running:
                 return
-            handled = topology.handled_failures(current, plan.execution.run)
-            status, reason = final_status(stopping, list(current.values()), handled)
-            at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
+            frontier.sync()
+            current = frontier.current()
+            handled = topology.handled_failures(
+                {record.step_name: record for record in current}, plan.execution.run
+            )
+            status, reason = final_status(stopping, current, handled)
+            at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current)
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return
 

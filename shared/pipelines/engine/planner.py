@@ -41,6 +41,7 @@ class Plan:
         self.execution: ExecutionRecord = state.execution
         self.steps: dict[str, StepRecord] = dict(state.steps)
         self._written: set[str] = set()
+        self.written: list[str] = []  # every put_step's name, in order (readiness.Frontier reads it)
         self._next_start: int | None = None
         self._execution_changed = new
         self.cache_entries: list[CacheEntry] = []
@@ -95,6 +96,7 @@ class Plan:
             )
         self.steps[name] = record
         self._written.add(name)
+        self.written.append(name)
         return record
 
     def _start_sequence(self) -> int:
