@@ -201,7 +201,7 @@ class Engine:
                     "mlflow": mlflow,
                 }
             )
-            plan = Plan(ExecutionState(execution, {}), now, new=True)
+            plan = Plan(ExecutionState(execution, {}), now, new=True, limit=self.store.transition_limit)
             plan.changes.append(StatusChange(execution_id, None, None, execution.status))
             plan.experiments, plan.trials = execution_records(execution, now)
             if source_state is not None and selective is not None:
@@ -400,7 +400,7 @@ class Engine:
 
     def _transact(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
         """One decision, then as many follow-ups as it needs when it was cut at the
-        transaction limit (planner.MAX_RECORDS_PER_DECISION); their actions and changes add up."""
+        store's transaction limit (``Store.transition_limit``); their actions and changes add up."""
         outcome = self._transact_once(execution, decide)
         return self._continued(execution, outcome)
 
@@ -436,7 +436,7 @@ class Engine:
             state = self.store.load_state(execution_id)
             if state is None:
                 raise ExecutionNotFound(execution)
-            plan = Plan(state, self.clock.now())
+            plan = Plan(state, self.clock.now(), limit=self.store.transition_limit)
             compiled = self._compile(state.execution.definition)
             if not decide(plan, compiled):
                 return plan.outcome(accepted=False)

@@ -385,6 +385,10 @@ def decode_token(listing: str, token: str) -> list[str]:
 class Store(Protocol):
     """What the engine, the API and the CLI need from persistence. See the module docstring."""
 
+    transition_limit: int | None
+    """The most step and callback-token records one :class:`Transition` may write (None: any
+    number). The engine cuts a larger decision into several, each a valid state."""
+
     # pipelines: keyed by ARN (``pipeline_arn(region, account, name)``), so names are per account
     def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
         """Insert a pipeline and its first version; RecordExists if its ARN is taken (the same

@@ -111,6 +111,11 @@ DEFAULT_IDEMPOTENCY_TTL = timedelta(days=30)
 """How long a ClientRequestToken replays its first outcome. Clients retry within minutes; past
 this the record expires (DynamoDB TTL), so the table does not grow by one item per call."""
 
+TRANSITION_RECORD_LIMIT = 90
+"""The most step and token records one transition writes: a transaction holds 100 items, and
+the execution's own items (the execution, its definition snapshot, its active marker, its run)
+ride along."""
+
 _META = "#META"
 _DEFINITION = "#DEFINITION"
 _ACTIVE = "ACTIVE_EXECUTIONS"
@@ -227,6 +232,8 @@ def task_token_key(kind: str, *parts: str | int) -> str:
 class DynamoDBStore(ExecutionStateCache):
     """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
     ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
+
+    transition_limit: int | None = TRANSITION_RECORD_LIMIT
 
     def __init__(
         self,

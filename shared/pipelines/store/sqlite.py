@@ -66,6 +66,8 @@ def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
 
 
 class SQLiteStore(ExecutionStateCache):
+    transition_limit: int | None = None  # one SQLite transaction holds any decision
+
     def __init__(self, path: str | os.PathLike[str], *, readers: int = DEFAULT_READERS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
