@@ -25,8 +25,6 @@ from pipelines.store.base import (
 )
 
 
-
-
 class Plan:
     def __init__(
         self, state: ExecutionState, now: datetime, *, new: bool = False, limit: int | None = None

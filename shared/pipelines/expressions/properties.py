@@ -89,16 +89,20 @@ def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name
         if isinstance(segment, Field):
             if not isinstance(node, Mapping):
                 raise PropertyPathError(
-                    expression, f"{format_path(path[: position + 1])!r}: {_kind(node)} has no field {segment.name!r}"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: {_kind(node)} has no field {segment.name!r}",
                 )
             if segment.name not in node:
-                raise PropertyNotFoundError(expression, f"step {step_name!r} has no property {format_path(path[: position + 1])!r}")
+                raise PropertyNotFoundError(
+                    expression, f"step {step_name!r} has no property {format_path(path[: position + 1])!r}"
+                )
             node = node[segment.name]
             last_field = segment.name
         elif isinstance(segment, Index):
             if not isinstance(node, list):
                 raise PropertyPathError(
-                    expression, f"{format_path(path[: position + 1])!r}: cannot index {_kind(node)} with [{segment.index}]"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: cannot index {_kind(node)} with [{segment.index}]",
                 )
             if not 0 <= segment.index < len(node):
                 raise PropertyNotFoundError(
@@ -110,7 +114,10 @@ def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name
         elif isinstance(segment, Key):
             if isinstance(node, Mapping):
                 if segment.key not in node:
-                    raise PropertyNotFoundError(expression, f"step {step_name!r} has no property {format_path(path[: position + 1])!r}")
+                    raise PropertyNotFoundError(
+                        expression,
+                        f"step {step_name!r} has no property {format_path(path[: position + 1])!r}",
+                    )
                 node = node[segment.key]
             elif isinstance(node, list):
                 found, node = _pick_by_name(node, segment.key, last_field)
@@ -121,7 +128,8 @@ def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name
                     )
             else:
                 raise PropertyPathError(
-                    expression, f"{format_path(path[: position + 1])!r}: cannot look up {segment.key!r} in {_kind(node)}"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: cannot look up {segment.key!r} in {_kind(node)}",
                 )
             last_field = None
     return node
