@@ -9,11 +9,14 @@ steps inline, and ends the execution when nothing is left to run.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipelines.definition import parse_definition
 from pipelines.definition.models import CallbackStep, ConditionStep, LambdaStep, PipelineDefinition, Step
 from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
 from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
@@ -70,6 +73,36 @@ class Compiled:
     graph: PipelineGraph
     topology: Topology
     steps: dict[str, Step]
+
+
+_COMPILED: OrderedDict[str, Compiled] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_SIZE = 64
+
+
+def compile_definition(
+    text: str, definition: PipelineDefinition | None = None, graph: PipelineGraph | None = None
+) -> Compiled:
+    """The compiled form of a definition text, built once per process.
+
+    Snapshots never change, so every engine of the process shares one memo (the last 64 texts).
+    ``definition`` and ``graph`` are the text's parse and DAG when the caller already has them
+    (the validation of a new pipeline version), so the first execution does not parse again.
+    The text is not validated here: a stored version was validated when it was written.
+    """
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.get(text)  # str hashes are cached, and snapshots are shared by reference
+        if compiled is not None:
+            _COMPILED.move_to_end(text)
+            return compiled
+    definition = definition or parse_definition(text)
+    graph = graph or PipelineGraph.from_definition(definition)
+    compiled = Compiled(definition, graph, Topology.of(graph), definition.step_map())
+    with _COMPILED_LOCK:
+        _COMPILED[text] = compiled
+        if len(_COMPILED) > _COMPILED_SIZE:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 @dataclass

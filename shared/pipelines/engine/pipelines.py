@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pipelines.definition import load_definition
+from pipelines.definition import DefinitionError, check_definition
 from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.decisions import compile_definition
 from pipelines.engine.ids import pipeline_arn
 from pipelines.store.base import (
     PipelineRecord,
@@ -35,8 +36,12 @@ def upsert_pipeline(
     parallelism: int | None = None,
     clock: Clock | None = None,
 ) -> PipelineRecord:
-    """Create the pipeline, or add a version when the definition changed; validates first."""
-    load_definition(definition)
+    """Create the pipeline, or add a version when the definition changed; validates first
+    (and keeps the parse and the DAG for the engine: see ``compile_definition``)."""
+    report = check_definition(definition)
+    if report.definition is None or report.errors:
+        raise DefinitionError(report.errors)
+    compile_definition(definition, report.definition, report.graph)
     now = (clock or SystemClock()).now()
     arn = pipeline_arn(region, account_id, name)
     for _ in range(10):

@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -327,8 +328,10 @@ def pipeline_key(arn: str) -> str:
     return arn.lower()
 
 
+@lru_cache(maxsize=1024)
 def timestamp(value: datetime) -> str:
-    """Fixed-width UTC text, so string order is time order."""
+    """Fixed-width UTC text, so string order is time order (memoised: one decision stamps
+    every record it writes with the same few times)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
