@@ -3,13 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SageMaker SDK v3 cannot share .venv with v2 (both own `sagemaker`): tests/sdk_v3_integ uses this one.
+SDK3_VENV := .venv-sdk3
 
-.PHONY: install demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
+.PHONY: install browser console demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
 
-install: $(STAMP)
+install: $(STAMP) browser
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt pyproject.toml $(wildcard package.json)
+# The web console's browser tests drive Debian's Chromium (tests/console); installed when missing.
+CONSOLE_BROWSER ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CONSOLE_BROWSER)" ]; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+# Rebuild the web console's committed assets (shared/pipelines/console/static) from console/src.
+console: $(STAMP)
+	node console/build.mjs
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
+	$(SDK3_VENV)/bin/python -m pip install --quiet -r requirements-sdk3.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-extras.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -36,6 +52,7 @@ demo-approval: install
 
 lint: install
 	$(BIN)/ruff check .
+	npx --no-install tsc -p console --noEmit
 	$(BIN)/ruff format --check shared functions infra tests benchmarks examples app.py
 
 typecheck: install
@@ -62,7 +79,7 @@ test: lint typecheck unit
 # Our equivalents of the SageMaker SDK's own pipeline integration tests, against a real
 # `pipelines serve` (also part of `unit`; see tests/sdk_integ/conftest.py).
 sdk-integ: install
-	$(BIN)/pytest -q -p no:xdist tests/sdk_integ
+	$(BIN)/pytest -q -p no:xdist tests/sdk_integ tests/sdk_v3_integ
 
 # The SDK's *own* workflow test files (not on PyPI), unchanged, from a checkout of
 # aws/sagemaker-python-sdk's v2 line, with tests/sdk_integ/upstream_plugin.py standing in for
@@ -77,4 +94,4 @@ bench: install
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK3_VENV) node_modules cdk.out .rehearsal .pytest_cache .mypy_cache .ruff_cache

@@ -46,13 +46,17 @@ _BANNER = re.compile(r"Serving SageMaker Pipelines on (http://\S+)")
 class Server:
     """A ``pipelines serve`` process and the folder it keeps its state in."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra_config: str = "", images: dict[str, str] | None = None) -> None:
+        """``extra_config``: more TOML tables for ``pipelines.toml`` (``[functions]``, ``[serve]``...);
+        ``images`` maps more image URIs to interpreters (the SDK v3 tests' image to the v3 venv's),
+        beside :data:`MAPPED_IMAGES` mapped to this interpreter."""
         self.root = root
         config = root / "pipelines.toml"
-        images = "".join(f'"{image}" = "{sys.executable}"\n' for image in MAPPED_IMAGES)
+        interpreters = {image: sys.executable for image in MAPPED_IMAGES} | (images or {})
+        images_table = "".join(f'"{image}" = "{python}"\n' for image, python in interpreters.items())
         config.write_text(
             f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
-            f'account_id = "{ACCOUNT}"\n\n[images]\n{images}'
+            f'account_id = "{ACCOUNT}"\n\n[images]\n{images_table}\n{extra_config}'
         )
         self.log = (root / "serve.log").open("w+")
         command = "from pipelines.cli import main; main()"

@@ -1,6 +1,7 @@
 """The embedded API: every service of ``pipelines serve`` wired over one config.
 
-SageMaker operations run over the embedded runtime (SQLite store, local object store, local
+SageMaker operations run over the embedded runtime (endpoints and InvokeEndpoint over this
+process's :class:`~pipelines.hosting.EndpointHost`, which brings back recorded endpoints at start) (SQLite store, local object store, local
 runners), the job operations and the CloudWatch Logs subset over its job records and job logs; executions started through the API are driven by background threads of the server
 process. The Scheduler subset fires schedules from a thread of the same process; the RAM
 subset is the sharing policy the SageMaker operations enforce; the S3 endpoint serves the
@@ -19,9 +20,11 @@ from pipelines.api.browser import BrowserGuard, is_loopback
 from pipelines.api.identity import Authenticator
 from pipelines.api.logs import JobLogs
 from pipelines.api.ops import Operations, sagemaker_handlers
+from pipelines.api.ops.endpoints import endpoint_handlers
 from pipelines.api.ram import ResourceShares
 from pipelines.api.ram_storage import SqliteShareStorage
 from pipelines.api.rest import RestService
+from pipelines.api.runtime import RuntimeService
 from pipelines.api.s3 import ObjectRoot, S3Service
 from pipelines.api.scheduler import LocalScheduler, SchedulerThread, scheduler_handlers
 from pipelines.api.server import (
@@ -37,8 +40,10 @@ from pipelines.api.wire import JsonService
 from pipelines.authorization import Authorizer, LocalEvaluator, authorized_handlers
 from pipelines.authorization.sources import load_policy_files
 from pipelines.config import Config
+from pipelines.console.serve import with_console
 from pipelines.engine import Clock, SystemClock
 from pipelines.errors import ValidationError
+from pipelines.hosting import EndpointHost
 from pipelines.registry import ModelRegistry
 from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runtime.embedded import EmbeddedRuntime
@@ -65,6 +70,7 @@ class EmbeddedApi:
     scheduler: LocalScheduler
     shares: ResourceShares
     services: Services
+    endpoints: EndpointHost
 
     def server(
         self,
@@ -88,7 +94,8 @@ class EmbeddedApi:
                 "reach the port acts as the owner. Add [accounts] with secret_key entries, listen "
                 "on 127.0.0.1, or pass --allow-unauthenticated"
             )
-        server = ApiServer(make_wsgi_app(self.services), host, port, threads=threads)
+        app = with_console(make_wsgi_app(self.services), self.services.guard, self.config.region)
+        server = ApiServer(app, host, port, threads=threads)
         self.services.guard.listening_on(server.host)
         server.on_stop(self.close)  # stop callbacks run last-registered first: close after the workers
         if run_scheduler:
@@ -96,7 +103,17 @@ class EmbeddedApi:
             server.on_stop(thread.stop)
         if resume:
             threading.Thread(target=self._resume_orphans, name="pipelines-resume", daemon=True).start()
+            threading.Thread(target=self._restore_endpoints, name="pipelines-endpoints", daemon=True).start()
         return server
+
+    def _restore_endpoints(self) -> None:
+        try:
+            restored = self.endpoints.restore()
+        except Exception:
+            log.exception("could not bring the recorded endpoints back")
+            return
+        if restored:
+            log.info("bringing back %d endpoint(s): %s", len(restored), ", ".join(restored))
 
     def _resume_orphans(self) -> None:
         try:
@@ -105,6 +122,7 @@ class EmbeddedApi:
             log.exception("could not resume unfinished executions")
 
     def close(self) -> None:
+        self.endpoints.close()  # the model servers stop; their records stay for the next serve
         self.scheduler.close()
         self.shares.close()
         self.runtime.observers.close(10.0)  # flush the tracking writes (MLflow) still queued
@@ -172,6 +190,7 @@ def build_embedded_api(
         is_owner=lambda _account: True,  # locally every account creates its own pipelines
         owner_only=frozenset(),
     )
+    endpoints = EndpointHost.for_config(config)
     secrets = {key: str(config.secret_of(key)) for key in config.accounts if config.secret_of(key)}
     object_root = ObjectRoot(
         config.object_root, config.state_dir, default_owner=config.account_id, enforce_owners=bool(accounts)
@@ -180,12 +199,15 @@ def build_embedded_api(
         sagemaker=JsonService(
             "sagemaker",
             guard(
-                sagemaker_handlers(
-                    operations,
-                    jobs=runtime.jobs,
-                    registry=ModelRegistry.from_config(config),
-                    publish=runtime.publisher.publish,
-                )
+                {
+                    **sagemaker_handlers(
+                        operations,
+                        jobs=runtime.jobs,
+                        registry=ModelRegistry.from_config(config),
+                        publish=runtime.publisher.publish,
+                    ),
+                    **endpoint_handlers(endpoints),
+                }
             ),
             strict_shapes=strict_shapes,
         ),
@@ -206,7 +228,8 @@ def build_embedded_api(
             strict_shapes=strict_shapes,
         ),
         sts=StsService(strict_shapes=strict_shapes),
+        runtime=RuntimeService(endpoints, guard),
         authenticator=Authenticator(accounts, secrets, config.account_id),
         guard=BrowserGuard(config.serve.allowed_hosts, config.serve.allowed_origins),
     )
-    return EmbeddedApi(config, runtime, operations, scheduler, shares, services)
+    return EmbeddedApi(config, runtime, operations, scheduler, shares, services, endpoints)

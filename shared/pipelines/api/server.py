@@ -3,6 +3,9 @@
 One WSGI app (served by waitress, see :class:`ApiServer`) answers four AWS protocols, told apart
 the way AWS's own front ends tell them apart:
 
+0. ``POST /endpoints/<name>/invocations`` without ``X-Amz-Target``, unsigned or signed for
+   ``sagemaker`` -> ``sagemaker-runtime`` InvokeEndpoint (rest-json; :mod:`pipelines.api.runtime`).
+   S3 clients sign for ``s3``, so a path-style key in a bucket named ``endpoints`` stays S3's;
 1. ``X-Amz-Target`` present, or an ``application/x-amz-json-*`` body -> SageMaker (AWS JSON 1.1);
 2. else the SigV4 credential scope's service (``sagemaker``/``execute-api``, ``scheduler``,
    ``ram``, ``s3``) picks the API -- every SDK client signs, so this settles real traffic;
@@ -10,7 +13,7 @@ the way AWS's own front ends tell them apart:
 
 ``X-Amz-Target: Logs_20140328.*`` is the CloudWatch Logs subset (also JSON 1.1), and a
 form-encoded query request (or an ``sts`` signature) is STS. So ``AWS_ENDPOINT_URL_SAGEMAKER``,
-``..._SCHEDULER``, ``..._RAM``, ``..._S3``, ``..._CLOUDWATCH_LOGS`` and ``..._STS`` can all point at the
+``..._SAGEMAKER_RUNTIME``, ``..._SCHEDULER``, ``..._RAM``, ``..._S3``, ``..._CLOUDWATCH_LOGS`` and ``..._STS`` can all point at the
 same ``http://127.0.0.1:PORT``. Each request is logged on ``pipelines.api.requests``.
 """
 
@@ -43,6 +46,7 @@ from pipelines.api.identity import (
     signed_credential,
 )
 from pipelines.api.rest import RestService, s3_error_response
+from pipelines.api.runtime import MAX_PAYLOAD_BYTES, RuntimeService, invocation_path
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
 from pipelines.errors import PipelinesError
 
@@ -80,6 +84,7 @@ class Services:
     s3: RestService | None = None
     logs: JsonService | None = None
     sts: RestService | None = None
+    runtime: RuntimeService | None = None  # sagemaker-runtime InvokeEndpoint (embedded endpoints)
     authenticator: Authenticator | None = None
     guard: BrowserGuard = field(default_factory=BrowserGuard)
 
@@ -99,6 +104,13 @@ class Services:
 def choose_service(services: Services, request: Request, credential: Credential | None) -> str:
     """Which API a request is for; see the module docstring for the order."""
     target = request.headers.get("X-Amz-Target")
+    if (
+        services.runtime is not None
+        and not target
+        and invocation_path(request.method, request.path) is not None
+        and (credential is None or credential.service in _SAGEMAKER_SCOPES)
+    ):
+        return "runtime"
     if target:
         for name, json_service in services.json_services().items():
             if target.startswith(json_service.target_prefix + "."):
@@ -160,8 +172,8 @@ def make_wsgi_app(services: Services) -> WsgiApp:
                 "AccessDenied" if name == "s3" else "AccessDeniedException", refused.message, 403
             )
             return finish(_refusal(services, name, request, error, request_id), head=head)
-        request.max_content_length = (
-            DEFAULT_MAX_S3_BODY_BYTES if name == "s3" else DEFAULT_MAX_JSON_BODY_BYTES
+        request.max_content_length = {"s3": DEFAULT_MAX_S3_BODY_BYTES, "runtime": MAX_PAYLOAD_BYTES}.get(
+            name, DEFAULT_MAX_JSON_BODY_BYTES
         )
         try:
             body = request.get_data(cache=False)
@@ -196,6 +208,8 @@ def _refusal(
     """``error`` in the protocol of the service the request was for."""
     if name == "s3":
         return s3_error_response(error, http_status(error), request_id, head=request.method == "HEAD")
+    if name == "runtime":
+        return error_response(error, request_id, "application/json")
     rest = services.rest_services().get(name)
     if rest is not None:
         return rest.error_response(
@@ -207,6 +221,10 @@ def _refusal(
 def _dispatch(
     services: Services, name: str, request: Request, body: bytes, context: CallContext
 ) -> HttpResponse:
+    if name == "runtime" and services.runtime is not None:
+        return services.runtime.handle(
+            request.method, request.path, dict(request.headers.items()), body, context
+        )
     json_service = services.json_services().get(name)
     if json_service is not None:
         wire_request = HttpRequest(
@@ -247,6 +265,8 @@ _REASONS = {
     409: "Conflict",
     412: "Precondition Failed",
     413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    424: "Failed Dependency",
     416: "Range Not Satisfiable",
     429: "Too Many Requests",
     500: "Internal Server Error",

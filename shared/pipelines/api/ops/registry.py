@@ -1,4 +1,4 @@
-"""The model registry on the wire: models (Describe/List/Delete), model package groups and
+"""The model registry on the wire: models (Create/Describe/List/Delete), model package groups and
 model packages (Create/Describe/List/Update/Delete).
 
 Records are the local registry's (:class:`pipelines.registry.ModelRegistry`), the same ones a
@@ -22,7 +22,7 @@ from pipelines.registry import ModelRegistry
 Publish = Callable[[Sequence[StatusEvent]], None]
 
 
-def _listed(
+def listed(
     items: list[dict[str, Any]], params: dict[str, Any], name_member: str, listing: str
 ) -> tuple[list[dict[str, Any]], str | None]:
     """NameContains, CreationTimeAfter/Before, SortBy Name|CreationTime and paging."""
@@ -53,6 +53,7 @@ class RegistryOperations:
 
     def handlers(self) -> dict[str, Handler]:
         return {
+            "CreateModel": self.create_model,
             "DescribeModel": lambda p, c: self.registry.describe_model(p["ModelName"]),
             "ListModels": self.list_models,
             "DeleteModel": self.delete_model,
@@ -71,8 +72,14 @@ class RegistryOperations:
         }
 
     # -- models --------------------------------------------------------------------------------
+    def create_model(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """CreateModel (what the SDK's ``model.deploy()`` calls first): a local registry model
+        that endpoints serve and transform jobs use."""
+        record = self.registry.create_model({k: v for k, v in params.items() if k != "Tags"})
+        return {"ModelArn": record["ModelArn"]}
+
     def list_models(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        page, token = _listed(self.registry.list_models(), params, "ModelName", "ListModels")
+        page, token = listed(self.registry.list_models(), params, "ModelName", "ListModels")
         return {"Models": page, "NextToken": token}
 
     def delete_model(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -87,7 +94,7 @@ class RegistryOperations:
         return {"ModelPackageGroupArn": record["ModelPackageGroupArn"]}
 
     def list_model_package_groups(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        page, token = _listed(
+        page, token = listed(
             self.registry.list_model_package_groups(),
             params,
             "ModelPackageGroupName",
@@ -118,7 +125,7 @@ class RegistryOperations:
             if (status is None or i.get("ModelApprovalStatus") == status)
             and (kind == "Both" or (kind == "Versioned") == (i.get("ModelPackageVersion") is not None))
         ]
-        page, token = _listed(items, params, "ModelPackageName", f"ListModelPackages:{group}")
+        page, token = listed(items, params, "ModelPackageName", f"ListModelPackages:{group}")
         return {"ModelPackageSummaryList": page, "NextToken": token}
 
     def update_model_package(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

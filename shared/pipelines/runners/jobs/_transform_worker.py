@@ -1,9 +1,8 @@
 """Runs inside a local Transform job, under the model image's interpreter.
 
-It does what a SageMaker framework serving container does for batch transform: imports the
-model's inference script, calls ``model_fn`` once, then for each request calls
-``input_fn -> predict_fn -> output_fn`` (or ``transform_fn``), with the defaults of the
-sagemaker-inference-toolkit / scikit-learn container for JSON, CSV and NPY. The runner decides
+It does what a SageMaker framework serving container does for batch transform: the handler
+chain of ``_inference.py`` (``model_fn`` once, then ``input_fn -> predict_fn -> output_fn`` or
+``transform_fn`` per request, with the framework's defaults), shared with local endpoints. The runner decides
 nothing about records: this script splits the input files (SplitType), batches the records
 (BatchStrategy, MaxPayloadInMB) and assembles the outputs (AssembleWith), as the service's
 batch agent does in front of the container. Standalone: the interpreter may be another
@@ -12,9 +11,6 @@ environment without the ``pipelines`` package.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import io
 import json
 import os
 import struct
@@ -22,7 +18,11 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+
+if __package__:  # imported by the tests as part of the package
+    from pipelines.runners.jobs import _inference as inference
+else:  # run as a script: its folder is first on sys.path
+    import _inference as inference  # type: ignore[no-redef]
 
 FAILURE = Path("/opt/ml/output/failure")
 RECORDIO_MAGIC = 0xCED7230A
@@ -124,123 +124,11 @@ def assemble(outputs: list[bytes], assemble_with: str) -> bytes:
     return b"".join(outputs)
 
 
-# -- default handlers (sagemaker-inference-toolkit / scikit-learn container) -------------------
-
-
-def _numpy() -> Any:
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
-
-
-def default_model_fn(model_dir: str) -> Any:
-    raise TransformError(
-        "the inference script defines no model_fn: the framework containers need one to load the model "
-        f"from {model_dir}"
-    )
-
-
-def default_input_fn(input_data: bytes, content_type: str) -> Any:
-    np = _numpy()
-    base = content_type.split(";")[0].strip().lower()
-    text = input_data.decode("utf-8") if isinstance(input_data, bytes) else str(input_data)
-    if base == "application/json":
-        value = json.loads(text)
-        return np.array(value) if np is not None else value
-    if base == "text/csv":
-        if np is None:
-            return [[float(v) for v in line.split(",")] for line in text.splitlines() if line.strip()]
-        array = np.genfromtxt(io.StringIO(text), delimiter=",")
-        return array.reshape(1, -1) if array.ndim == 1 else array
-    if base == "application/x-npy" and np is not None:
-        return np.load(io.BytesIO(input_data), allow_pickle=False)
-    raise TransformError(f"content type {content_type!r} is not supported by the default input_fn")
-
-
-def default_predict_fn(data: Any, model: Any) -> Any:
-    if hasattr(model, "predict"):
-        return model.predict(data)
-    if callable(model):
-        return model(data)
-    raise TransformError("the default predict_fn needs a model with predict() (define predict_fn)")
-
-
-def _rows(prediction: Any) -> list[Any]:
-    return prediction.tolist() if hasattr(prediction, "tolist") else list(prediction)
-
-
-def default_output_fn(prediction: Any, accept: str) -> bytes:
-    base = accept.split(";")[0].strip().lower()
-    if base == "application/json":
-        value = prediction.tolist() if hasattr(prediction, "tolist") else prediction
-        return json.dumps(value).encode("utf-8")
-    if base == "text/csv":
-        lines = []
-        for row in _rows(prediction):
-            lines.append(",".join(map(str, row)) if isinstance(row, list | tuple) else str(row))
-        return ("\n".join(lines) + "\n").encode("utf-8")
-    np = _numpy()
-    if base == "application/x-npy" and np is not None:
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(prediction))
-        return buffer.getvalue()
-    raise TransformError(f"accept type {accept!r} is not supported by the default output_fn")
-
-
-# -- the handler chain ----------------------------------------------------------------------------
-
-
-def _call(function: Callable[..., Any], *args: Any) -> Any:
-    """Handlers may take an extra ``context`` argument (toolkit >= 1.5); pass None then."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return function(*args)
-    if len(parameters) > len(args):
-        return function(*args, None)
-    return function(*args)
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, tuple):  # (body, content type), as some containers allow
-        value = value[0]
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return json.dumps(value.tolist() if hasattr(value, "tolist") else value).encode("utf-8")
-
-
-class Handler:
-    def __init__(self, module: Any, model_dir: str) -> None:
-        self.transform_fn = getattr(module, "transform_fn", None)
-        self.input_fn = getattr(module, "input_fn", default_input_fn)
-        self.predict_fn = getattr(module, "predict_fn", default_predict_fn)
-        self.output_fn = getattr(module, "output_fn", default_output_fn)
-        self.model = _call(getattr(module, "model_fn", default_model_fn), model_dir)
-
-    def __call__(self, payload: bytes, content_type: str, accept: str) -> bytes:
-        if self.transform_fn is not None:
-            return _as_bytes(_call(self.transform_fn, self.model, payload, content_type, accept))
-        data = _call(self.input_fn, payload, content_type)
-        prediction = _call(self.predict_fn, data, self.model)
-        return _as_bytes(_call(self.output_fn, prediction, accept))
-
-
-def load_module(code_dir: str, program: str) -> Any:
-    sys.path.insert(0, code_dir)
-    name = program[:-3] if program.endswith(".py") else program
-    return importlib.import_module(name)
-
-
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     current = "loading the model"
     try:
-        module = load_module(spec["code_dir"], spec["program"])
-        handler = Handler(module, spec["model_dir"])
+        handler = inference.load_handler(spec)
         for item in spec["inputs"]:
             current = f"transforming {item['name']}"
             data = Path(item["path"]).read_bytes()

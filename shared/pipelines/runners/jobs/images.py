@@ -100,3 +100,15 @@ def built_in_algorithm(image_uri: str) -> str | None:
 def find_program(program: str, env: Mapping[str, str]) -> str | None:
     """Where ``program`` resolves on the job's PATH (None if nowhere)."""
     return shutil.which(program, path=env.get("PATH"))
+
+
+def serving_framework(image_uri: str | None) -> str:
+    """Which framework container's default handlers serve a model of this image
+    (``_inference.py``): ``xgboost`` for the XGBoost images (framework and built-in algorithm),
+    ``sklearn`` for scikit-learn's, ``generic`` otherwise."""
+    repository = (image_uri or "").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
+    if "xgboost" in repository:
+        return "xgboost"
+    if "scikit-learn" in repository or "sklearn" in repository:
+        return "sklearn"
+    return "generic"

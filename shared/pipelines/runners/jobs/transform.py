@@ -20,14 +20,7 @@ from pipelines.definition.models import Step
 from pipelines.errors import PipelinesError
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs import describe
-from pipelines.runners.jobs.channels import (
-    fetch_and_extract,
-    fetch_input,
-    is_uri,
-    join_uri,
-    upload_file,
-    write_json,
-)
+from pipelines.runners.jobs.channels import fetch_input, join_uri, upload_file, write_json
 from pipelines.runners.jobs.container import (
     JobLabel,
     JobWorkspace,
@@ -35,7 +28,8 @@ from pipelines.runners.jobs.container import (
     job_environment,
     run_job_process,
 )
-from pipelines.runners.jobs.images import resolve_interpreter
+from pipelines.runners.jobs.images import resolve_interpreter, serving_framework
+from pipelines.runners.jobs.model_data import MODEL_DIR, stage_inference_code, stage_model_data
 
 WORKER = Path(__file__).with_name("_transform_worker.py")
 SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
@@ -43,8 +37,6 @@ BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
 DEFAULT_MAX_PAYLOAD_MB = 6
 TRANSFORM_ROOT = "/opt/ml/transform"
-MODEL_DIR = "/opt/ml/model"
-CODE_DIR = "/opt/ml/code"
 
 ModelLookup = Callable[[str], Mapping[str, Any]]
 
@@ -103,12 +95,14 @@ class TransformRunner:
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
         try:
-            self._stage_model(container, workspace, label, ctx)
-            program, code_dir = self._stage_code(container, workspace, label, ctx)
+            stage_model_data(container, workspace, ctx.objects, label)
+            program, code_dir = stage_inference_code(container, workspace, ctx.objects, label, required=True)
+            assert program is not None
             inputs = self._stage_inputs(arguments, workspace, label, ctx)
             spec = self._worker_spec(
                 arguments, inputs, program, code_dir, container.get("Environment"), label, ctx
             )
+            spec["framework"] = serving_framework(image)
             spec_path = workspace.ml / "transform" / "spec.json"
             write_json(spec_path, spec)
             env = job_environment(
@@ -183,52 +177,6 @@ class TransformRunner:
         if not isinstance(container, Mapping):
             raise label.request_error(f"model {name!r} has no PrimaryContainer")
         return model, container
-
-    def _stage_model(
-        self, container: Mapping[str, Any], workspace: JobWorkspace, label: JobLabel, ctx: RunContext
-    ) -> None:
-        model_dir = workspace.host_path(MODEL_DIR, what="model")
-        model_dir.mkdir(parents=True, exist_ok=True)
-        source = as_mapping(
-            as_mapping(container.get("ModelDataSource"), what="ModelDataSource").get("S3DataSource"),
-            what="S3DataSource",
-        )
-        if source and source.get("CompressionType") == "None":
-            fetch_input(
-                ctx.objects, str(source["S3Uri"]), "S3Prefix", model_dir, what=label.reason("model data")
-            )
-            return
-        url = container.get("ModelDataUrl") or source.get("S3Uri")
-        if url:
-            fetch_and_extract(ctx.objects, str(url), model_dir, what=label.reason("model data"))
-
-    def _stage_code(
-        self, container: Mapping[str, Any], workspace: JobWorkspace, label: JobLabel, ctx: RunContext
-    ) -> tuple[str, str]:
-        """The inference program and the folder it is imported from (as the job sees it)."""
-        environment = as_mapping(container.get("Environment"), what="model Environment")
-        program = environment.get("SAGEMAKER_PROGRAM")
-        submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
-        model_code = workspace.host_path(f"{MODEL_DIR}/code", what="model code")
-        if not program:
-            if (model_code / "inference.py").is_file():
-                return "inference.py", f"{MODEL_DIR}/code"
-            raise label.request_error(
-                "the model names no inference script (Environment SAGEMAKER_PROGRAM) and its model data has no "
-                "code/inference.py; a model served by its image's own server cannot run locally"
-            )
-        program = str(program)
-        if isinstance(submit, str) and is_uri(submit):
-            code = workspace.host_path(CODE_DIR, what="code")
-            fetch_and_extract(ctx.objects, submit, code, what=label.reason("SAGEMAKER_SUBMIT_DIRECTORY"))
-            code_dir = CODE_DIR
-        elif isinstance(submit, str) and submit.startswith("/opt/ml/"):
-            code_dir = submit.rstrip("/")
-        else:
-            code_dir = f"{MODEL_DIR}/code"
-        if not workspace.host_path(f"{code_dir}/{program}", what="inference script").is_file():
-            raise label.request_error(f"inference script {program} not found in {submit or code_dir}")
-        return program, code_dir
 
     # -- the data ----------------------------------------------------------------------------------
 

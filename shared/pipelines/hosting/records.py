@@ -1,0 +1,296 @@
+"""Endpoint configs and endpoints of the embedded runtime, in the state database.
+
+Records are the DescribeEndpointConfig / DescribeEndpoint responses (stored as JSON beside the
+columns we query by), so the Endpoint step's properties, ``pipelines endpoints`` and the API
+read the same thing. Beside its record an endpoint keeps where it is served: the process that
+hosts it (``pipelines serve`` or a ``pipelines run``, by :class:`ProcessIdentity`) and, per
+variant, the model server's port and process. Every process (a run, the server, the CLI) opens
+its own connections, and changes are conditional on what the writer read.
+
+As with the service, endpoint names are unique case-insensitively, and unknown names answer
+ValidationException (the ``EndpointInService`` waiter stops on it; ``EndpointDeleted`` succeeds
+on it).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import Config
+from pipelines.errors import ValidationError
+from pipelines.registry.shapes import output_members, project, structure_members, validate_request
+from pipelines.runners.processes import ProcessIdentity
+from pipelines.sqlite_schema import connection, migrate, transaction
+
+COMPONENT = "hosting"
+
+_MIGRATIONS = (
+    """
+    CREATE TABLE endpoint_configs (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE endpoints (
+        name_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        record TEXT NOT NULL,
+        serving TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    """,
+)
+
+
+class EndpointNotFound(ValidationError):
+    """No endpoint (config) of that name; the API answers ValidationException, as SageMaker does."""
+
+
+class EndpointConflict(ValidationError):
+    """The endpoint (config) exists already, or is in a state that refuses the change."""
+
+
+class EndpointChanged(ValidationError):
+    """Someone else changed the endpoint between this writer's read and its write."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class VariantProcess:
+    """One production variant's model server: its port and the process serving it."""
+
+    variant_name: str
+    model_name: str
+    port: int
+    weight: float = 1.0
+    process: ProcessIdentity | None = None
+
+
+@dataclass
+class Serving:
+    """Who hosts an endpoint and where its variants listen (nothing while it is not served)."""
+
+    host: ProcessIdentity | None = None
+    variants: list[VariantProcess] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Serving:
+        data = json.loads(text)
+        host = ProcessIdentity(**data["host"]) if data.get("host") else None
+        variants = [
+            VariantProcess(
+                **{
+                    **v,
+                    "process": ProcessIdentity(**v["process"]) if v.get("process") else None,
+                }
+            )
+            for v in data.get("variants", [])
+        ]
+        return cls(host=host, variants=variants)
+
+
+@dataclass
+class EndpointRow:
+    name: str
+    status: str
+    record: dict[str, Any]
+    serving: Serving
+    version: int
+
+
+_TIME = "$time"  # how a datetime is kept in a record's JSON, at any depth
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _encode_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_TIME: value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _decode_time(value: dict[str, Any]) -> Any:
+    return datetime.fromisoformat(value[_TIME]) if set(value) == {_TIME} else value
+
+
+def _dump(record: Mapping[str, Any]) -> str:
+    return json.dumps(dict(record), default=_encode_time)
+
+
+def _load(text: str) -> dict[str, Any]:
+    return dict(json.loads(text, object_hook=_decode_time))
+
+
+class EndpointRecords:
+    """Thread- and process-safe: every call opens its own connection; writes take the write lock."""
+
+    def __init__(self, database_path: str | Path, *, region: str, account_id: str) -> None:
+        self.database_path = Path(database_path)
+        self.region = region
+        self.account_id = account_id
+        with connection(self.database_path) as conn:
+            migrate(conn, COMPONENT, _MIGRATIONS)
+
+    @classmethod
+    def from_config(cls, config: Config) -> EndpointRecords:
+        return cls(config.database_path, region=config.region, account_id=config.account_id)
+
+    def arn(self, resource: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
+
+    # -- endpoint configs ---------------------------------------------------------------------
+
+    def create_config(self, request: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """CreateEndpointConfig; returns (DescribeEndpointConfig response, created). A config
+        that exists with the same request is returned as it is (created False): the attempt that
+        made it was interrupted, or a pipeline step runs again; a different one is refused."""
+        validate_request("CreateEndpointConfig", request)
+        name = str(request["EndpointConfigName"])
+        record = project(request, output_members("DescribeEndpointConfig"))
+        record.update(EndpointConfigArn=self.arn("endpoint-config", name), CreationTime=now())
+        with connection(self.database_path) as conn, transaction(conn):
+            row = conn.execute("SELECT record FROM endpoint_configs WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                existing = _load(row["record"])
+                same = {k: v for k, v in existing.items() if k not in ("EndpointConfigArn", "CreationTime")}
+                wanted = {k: v for k, v in record.items() if k not in ("EndpointConfigArn", "CreationTime")}
+                if json.loads(_dump(same)) == json.loads(_dump(wanted)):
+                    return existing, False
+                raise EndpointConflict(
+                    f'Cannot create already existing endpoint configuration "{record["EndpointConfigArn"]}".'
+                )
+            conn.execute(
+                "INSERT INTO endpoint_configs (name, created_at, record) VALUES (?, ?, ?)",
+                (name, _iso(record["CreationTime"]), _dump(record)),
+            )
+        return record, True
+
+    def describe_config(self, name: str) -> dict[str, Any]:
+        with connection(self.database_path) as conn:
+            row = conn.execute("SELECT record FROM endpoint_configs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise EndpointNotFound(
+                f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".'
+            )
+        return _load(row["record"])
+
+    def list_configs(self) -> list[dict[str, Any]]:
+        """EndpointConfigSummary entries, newest first."""
+        with connection(self.database_path) as conn:
+            rows = conn.execute(
+                "SELECT record FROM endpoint_configs ORDER BY created_at DESC, name"
+            ).fetchall()
+        members = structure_members("EndpointConfigSummary")
+        return [project(_load(row["record"]), members) for row in rows]
+
+    def delete_config(self, name: str) -> None:
+        with connection(self.database_path) as conn, transaction(conn):
+            deleted = conn.execute("DELETE FROM endpoint_configs WHERE name = ?", (name,)).rowcount
+        if not deleted:
+            raise EndpointNotFound(
+                f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".'
+            )
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def insert_endpoint(self, record: Mapping[str, Any], serving: Serving) -> EndpointRow:
+        name = str(record["EndpointName"])
+        with connection(self.database_path) as conn, transaction(conn):
+            if self._row(conn, name) is not None:
+                raise EndpointConflict(
+                    f'Cannot create already existing endpoint "{self.arn("endpoint", name)}".'
+                )
+            conn.execute(
+                "INSERT INTO endpoints (name_key, name, status, created_at, record, serving, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (
+                    name.lower(),
+                    name,
+                    record["EndpointStatus"],
+                    _iso(record["CreationTime"]),
+                    _dump(record),
+                    serving.to_json(),
+                ),
+            )
+        return EndpointRow(name, str(record["EndpointStatus"]), dict(record), serving, 1)
+
+    def get_endpoint(self, name: str) -> EndpointRow:
+        with connection(self.database_path) as conn:
+            row = self._row(conn, name)
+        if row is None:
+            raise EndpointNotFound(f'Could not find endpoint "{self.arn("endpoint", name)}".')
+        return row
+
+    def find_endpoint(self, name: str) -> EndpointRow | None:
+        with connection(self.database_path) as conn:
+            return self._row(conn, name)
+
+    def endpoints(self) -> list[EndpointRow]:
+        with connection(self.database_path) as conn:
+            rows = conn.execute("SELECT * FROM endpoints ORDER BY created_at DESC, name").fetchall()
+        return [self._endpoint(row) for row in rows]
+
+    def update_endpoint(
+        self,
+        row: EndpointRow,
+        *,
+        record: Mapping[str, Any] | None = None,
+        serving: Serving | None = None,
+    ) -> EndpointRow:
+        """Write a new record and/or serving, if nobody changed the endpoint since ``row`` was read."""
+        new_record = dict(record if record is not None else row.record)
+        new_serving = serving if serving is not None else row.serving
+        with connection(self.database_path) as conn, transaction(conn):
+            changed = conn.execute(
+                "UPDATE endpoints SET status = ?, record = ?, serving = ?, version = version + 1 "
+                "WHERE name_key = ? AND version = ?",
+                (
+                    new_record["EndpointStatus"],
+                    _dump(new_record),
+                    new_serving.to_json(),
+                    row.name.lower(),
+                    row.version,
+                ),
+            ).rowcount
+        if not changed:
+            raise EndpointChanged(f"endpoint {row.name} changed while it was being updated")
+        return EndpointRow(
+            row.name, str(new_record["EndpointStatus"]), new_record, new_serving, row.version + 1
+        )
+
+    def delete_endpoint(self, name: str) -> None:
+        with connection(self.database_path) as conn, transaction(conn):
+            conn.execute("DELETE FROM endpoints WHERE name_key = ?", (name.lower(),))
+
+    def configs_in_use(self) -> set[str]:
+        return {str(row.record.get("EndpointConfigName")) for row in self.endpoints()}
+
+    def _row(self, conn: sqlite3.Connection, name: str) -> EndpointRow | None:
+        row = conn.execute("SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone()
+        return None if row is None else self._endpoint(row)
+
+    @staticmethod
+    def _endpoint(row: sqlite3.Row) -> EndpointRow:
+        return EndpointRow(
+            name=row["name"],
+            status=row["status"],
+            record=_load(row["record"]),
+            serving=Serving.from_json(row["serving"]),
+            version=int(row["version"]),
+        )

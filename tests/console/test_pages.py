@@ -1,0 +1,44 @@
+"""The console is served at ``/`` beside the API, lists pipelines, and keeps to its CSP."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.console.conftest import ConsolePage
+from tests.console.pipelines import create, lambda_step
+from tests.sdk_integ.upstream_plugin import Server
+
+
+def get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), error.read()
+
+
+def test_html_navigations_get_the_console_and_api_clients_get_the_api(server: Server) -> None:
+    status, headers, body = get(server.url + "/executions/abc123", accept="text/html,*/*")
+    assert status == 200 and b'src="/_console/app.js"' in body
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    # S3's ListBuckets is also GET /: without text/html it is still S3's answer
+    status, _, body = get(server.url + "/")
+    assert b"ListAllMyBucketsResult" in body
+    status, _, body = get(server.url + "/_console/config.json")
+    assert status == 200 and body == b'{"apiEndpoint": "", "region": "us-east-1", "auth": null}'
+    assert get(server.url + "/_console/../pipelines.toml")[0] == 404
+    assert get(server.url + "/_console/nothing.js")[0] == 404
+
+
+def test_pipeline_list_links_to_each_pipeline(console: ConsolePage, sm: Any) -> None:
+    create(sm, "listed-one", [lambda_step("Double", 2)])
+    page = console.open("/")
+    row = page.get_by_role("row", name="listed-one")
+    expect(row).to_contain_text("never run")
+    row.get_by_role("link", name="listed-one").click()
+    expect(page).to_have_url(console.base + "/pipelines/listed-one")

@@ -1,0 +1,199 @@
+"""Endpoints through ``pipelines serve``: boto3's sagemaker (control plane) and sagemaker-runtime
+(InvokeEndpoint) clients, and the SageMaker SDK's Predictor, unchanged."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+from pipelines.api.embedded import build_embedded_api
+from pipelines.api.server import ApiServer
+from pipelines.config import Config
+from pipelines.objects.local import LocalObjectStore
+
+from tests.hosting.models import (
+    BROKEN_INFERENCE,
+    SKLEARN_IMAGE,
+    XGBOOST_IMAGE,
+    model_request,
+    sklearn_model_data,
+    xgboost_model_data,
+)
+
+_NO_RETRIES = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+
+
+class Local:
+    def __init__(self, config: Config, server: ApiServer) -> None:
+        self.config = config
+        self.server = server
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.server.url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDLOCAL",
+            aws_secret_access_key="unused",
+            config=_NO_RETRIES,
+        )
+
+    def put(self, uri: str, data: bytes) -> str:
+        LocalObjectStore(self.config.object_root).put(uri, data)
+        return uri
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[Local]:
+    config = Config(state_dir=tmp_path / "state", object_root=tmp_path / "objects", base_dir=tmp_path)
+    api = build_embedded_api(config, strict_shapes=True)
+    server = api.server("127.0.0.1", 0, run_scheduler=False, resume=False).start()
+    try:
+        yield Local(config, server)
+    finally:
+        server.stop()
+
+
+def await_status(sagemaker: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sagemaker.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] not in ("Creating", "Updating", "SystemUpdating"):
+            return dict(described)
+        assert time.monotonic() < deadline, f"endpoint {name} still {described['EndpointStatus']}"
+        time.sleep(0.1)
+
+
+def deploy(local: Local, name: str, image: str, model_data: bytes, **env: str) -> dict[str, Any]:
+    sagemaker = local.client("sagemaker")
+    url = local.put(f"s3://models/{name}/model.tar.gz", model_data)
+    sagemaker.create_model(**model_request(f"{name}-model", image, url, **env))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    created = sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    assert created["EndpointArn"].endswith(f":endpoint/{name}")
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] in ("Creating", "InService")
+    return await_status(sagemaker, name)
+
+
+def test_boto3_deploys_and_invokes_a_sklearn_endpoint(local: Local) -> None:
+    described = deploy(local, "sk", SKLEARN_IMAGE, sklearn_model_data())
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "sk-config"
+    [variant] = described["ProductionVariants"]
+    assert variant["VariantName"] == "AllTraffic"
+    assert variant["DeployedImages"][0]["SpecifiedImage"] == SKLEARN_IMAGE
+    runtime = local.client("sagemaker-runtime")
+    answer = runtime.invoke_endpoint(
+        EndpointName="sk", Body=b"1,2\n3,4", ContentType="text/csv", Accept="application/json"
+    )
+    assert answer["ContentType"] == "application/json"
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    assert json.loads(answer["Body"].read()) == pytest.approx([8.0, 14.0])
+    config = local.client("sagemaker").describe_endpoint_config(EndpointConfigName="sk-config")
+    assert config["ProductionVariants"][0]["ModelName"] == "sk-model"
+    listed = local.client("sagemaker").list_endpoints(StatusEquals="InService")["Endpoints"]
+    assert [e["EndpointName"] for e in listed] == ["sk"]
+
+
+def test_the_sdk_predictor_works_unchanged(local: Local, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import CSVSerializer
+    from sagemaker.session import Session
+
+    deploy(local, "sdk", SKLEARN_IMAGE, sklearn_model_data())
+    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
+    session = Session(
+        boto_session=boto3.Session(
+            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
+        ),
+        default_bucket="sdk-bucket",
+    )
+    predictor = Predictor("sdk", session, serializer=CSVSerializer(), deserializer=JSONDeserializer())
+    assert predictor.predict([[0, 1], [2, 2]]) == pytest.approx([5.0, 9.0])
+
+
+def test_xgboost_endpoint_in_algorithm_mode(local: Local) -> None:
+    deploy(local, "xgb", XGBOOST_IMAGE, xgboost_model_data())
+    answer = local.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="xgb", Body=b"2,4", ContentType="text/csv"
+    )
+    assert float(answer["Body"].read().decode().strip()) == pytest.approx(13.0, abs=0.5)
+
+
+def test_a_model_that_cannot_load_fails_the_endpoint_with_its_reason(local: Local) -> None:
+    described = deploy(local, "broken", SKLEARN_IMAGE, sklearn_model_data(BROKEN_INFERENCE))
+    assert described["EndpointStatus"] == "Failed"
+    assert "RuntimeError: weights are corrupt" in described["FailureReason"]
+    with pytest.raises(ClientError) as refused:
+        local.client("sagemaker-runtime").invoke_endpoint(EndpointName="broken", Body=b"[[1, 2]]")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert "Failed" in refused.value.response["Error"]["Message"]
+
+
+def test_container_errors_are_model_errors_and_unknown_endpoints_validation_errors(local: Local) -> None:
+    deploy(local, "sk", SKLEARN_IMAGE, sklearn_model_data())
+    runtime = local.client("sagemaker-runtime")
+    with pytest.raises(ClientError) as model_error:
+        runtime.invoke_endpoint(EndpointName="sk", Body=b"\x89PNG", ContentType="image/png")
+    error = model_error.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 415
+    with pytest.raises(ClientError) as unknown:
+        runtime.invoke_endpoint(EndpointName="nope", Body=b"[[1, 2]]")
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as described:
+        local.client("sagemaker").describe_endpoint(EndpointName="nope")
+    assert described.value.response["Error"]["Code"] == "ValidationException"  # EndpointDeleted's cue
+
+
+def test_s3_path_style_keys_under_an_endpoints_bucket_stay_s3(local: Local) -> None:
+    s3 = local.client("s3")
+    s3.create_bucket(Bucket="endpoints")
+    s3.put_object(Bucket="endpoints", Key="sk/invocations", Body=b"data")
+    upload = s3.create_multipart_upload(Bucket="endpoints", Key="sk/invocations")
+    assert upload["UploadId"]
+    assert s3.get_object(Bucket="endpoints", Key="sk/invocations")["Body"].read() == b"data"
+
+
+def test_update_switches_models_and_delete_ends_the_endpoint(local: Local) -> None:
+    deploy(local, "ep", SKLEARN_IMAGE, sklearn_model_data())
+    sagemaker = local.client("sagemaker")
+    url = local.put("s3://models/ep2/model.tar.gz", xgboost_model_data())
+    sagemaker.create_model(**model_request("ep2-model", XGBOOST_IMAGE, url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="ep2-config",
+        ProductionVariants=[{"VariantName": "Blue", "ModelName": "ep2-model", "InitialInstanceCount": 1}],
+    )
+    sagemaker.update_endpoint(EndpointName="ep", EndpointConfigName="ep2-config")
+    described = await_status(sagemaker, "ep")
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "ep2-config"
+    runtime = local.client("sagemaker-runtime")
+    answer = runtime.invoke_endpoint(EndpointName="ep", Body=b"2,4", ContentType="text/csv")
+    assert answer["InvokedProductionVariant"] == "Blue"
+    with pytest.raises(ClientError, match="in use"):
+        sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+    sagemaker.delete_endpoint(EndpointName="ep")
+    with pytest.raises(ClientError):
+        sagemaker.describe_endpoint(EndpointName="ep")
+    sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
