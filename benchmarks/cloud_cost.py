@@ -12,7 +12,8 @@ Lambda's event source mapping feeds it, DynamoDB on moto):
 Per step attempt it counts Step Functions state transitions (every state entered, plus every
 Task retry), engine Lambda invocations (API-originated and queue batches alike), DynamoDB write
 request units (estimated from the item sizes the store writes: a unit per KB, x2 inside a
-transaction, plus one per GSI the item is written to), conditional writes lost to a racing
+transaction, plus one per GSI the item is written to; an update counts as the item it writes:
+its key and every value it sets), conditional writes lost to a racing
 writer, and engine time. It prints one ``cloud_cost:`` line per case, the median time from a
 job's end (its StepRunner's end) to its successor's StepRunner start, and one line per target.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -75,6 +77,25 @@ def item_size(item: dict[str, Any]) -> int:
     return size
 
 
+def written_item(request: dict[str, Any]) -> dict[str, Any]:
+    """What a write request writes, as an item: a Put's item; a Delete's key; an Update's key
+    plus every value it sets, under the attribute names it sets them to (so an update that
+    sets index keys counts its index writes, as a Put does)."""
+    if "Item" in request:
+        return dict(request["Item"])
+    item = dict(request["Key"])
+    names = request.get("ExpressionAttributeNames", {})
+    values = request.get("ExpressionAttributeValues", {})
+    expression = request.get("UpdateExpression", "")
+    for target, placeholder in _ASSIGNMENT.findall(expression.split(" REMOVE ")[0]):
+        if placeholder in values:
+            item[names.get(target, target)] = values[placeholder]
+    return item
+
+
+_ASSIGNMENT = re.compile(r"([#\w]+) = (?:if_not_exists\([#\w]+, )?(:\w+)")
+
+
 @dataclass
 class Meter:
     """Request units of every DynamoDB call made through the wrapped client."""
@@ -108,11 +129,9 @@ class Meter:
 
         if name == "transact_write_items":
             for action in request["TransactItems"]:
-                kind, body = next(iter(action.items()))
-                item = body.get("Item") or body.get("Key")
-                self.write_units += writes(item, True) if kind != "Update" else 2.0
+                self.write_units += writes(written_item(next(iter(action.values()))), True)
         elif name in ("put_item", "update_item", "delete_item"):
-            self.write_units += writes(request.get("Item") or request["Key"], False)
+            self.write_units += writes(written_item(request), False)
         elif name == "batch_write_item":
             for requests in request["RequestItems"].values():
                 self.write_units += len(requests)

@@ -128,7 +128,7 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution import Execution
 from pipelines import aws as pipelines_aws
 
-from tests.cloud.moto_dynamodb import locked_call_action
+from tests.cloud.moto_dynamodb import fast_transactions, locked_call_action
 
 Handler = Callable[[Any, Any], Any]
 
@@ -273,6 +273,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_stop_and_tokens(monkeypatch)
     _patch_sagemaker(monkeypatch, state)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+    fast_transactions(monkeypatch.setattr)
     monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
     return state
 

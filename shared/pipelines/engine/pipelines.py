@@ -14,12 +14,9 @@ from pipelines.store.base import (
     PipelineRecord,
     PipelineVersionRecord,
     RecordExists,
-    RecordNotFound,
     StaleWrite,
     Store,
 )
-
-_LAST_RUN_ATTEMPTS = 10
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +94,13 @@ def upsert_pipeline(
 
 
 def record_last_run(store: Store, pipeline: PipelineRecord, started_at: datetime) -> None:
-    """Move the pipeline's LastRunTime forward to ``started_at``.
+    """Move the pipeline's LastRunTime forward to ``started_at`` (``Store.record_last_run``).
 
-    A conditional update of the pipeline row, re-read on conflict. It only ever moves the time
-    forward, so concurrent starts converge: a loser that finds a time at least as late stops.
-    The execution has already started when this runs, so a pipeline deleted meanwhile, one
-    that keeps changing, or a store error leaves LastRunTime as it is (logged) rather than
-    failing a start whose execution exists: a client retrying it would start a second one.
+    The execution has already started when this runs, so a store error leaves LastRunTime as
+    it is (logged) rather than failing a start whose execution exists: a client retrying it
+    would start a second one.
     """
-    current: PipelineRecord | None = pipeline
     try:
-        for _ in range(_LAST_RUN_ATTEMPTS):
-            if current is None or (current.last_run_at is not None and current.last_run_at >= started_at):
-                return
-            try:
-                store.update_pipeline(
-                    current.model_copy(update={"last_run_at": started_at, "version": current.version + 1}),
-                    current.version,
-                )
-                return
-            except (StaleWrite, RecordNotFound):
-                current = store.get_pipeline(pipeline.arn)
-        log.warning("LastRunTime of pipeline %s not recorded: it kept changing", pipeline.name)
+        store.record_last_run(pipeline.arn, started_at)
     except Exception:
         log.exception("LastRunTime of pipeline %s not recorded", pipeline.name)

@@ -414,6 +414,11 @@ class Store(Protocol):
         """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
         ...
 
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        """Move the pipeline's ``last_run_at`` (LastRunTime) forward to ``started_at``; never
+        back, so concurrent starts converge. A missing pipeline is left alone."""
+        ...
+
     def get_pipeline(self, arn: str) -> PipelineRecord | None: ...
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:

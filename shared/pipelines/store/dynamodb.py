@@ -10,10 +10,14 @@ State table (``pk``/``sk`` strings, GSI ``gsi1`` and ``gsi2`` on ``gsiNpk``/``gs
 item                              pk / sk                 index keys and other attributes
 ================================  ======================  =====================================
 pipeline                          PIPELINE#<arn> / #META  gsi1 PIPELINES / <created>#<name>; v
+pipeline last run                 PIPELINE#<arn> /        at (LastRunTime; one small update per start)
+                                  #LAST_RUN
 pipeline version                  PIPELINE#<arn> /
                                   VERSION#<id, 10 digits>
-execution                         EXECUTION#<id> / #META  gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
-                                                          EXECUTIONS (both <created>#<id>); v, st
+execution                         EXECUTION#<id> / #META  v, st
+execution listing entry           EXECUTION#<id> /        gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
+                                  #LISTING                EXECUTIONS (both <created>#<id>);
+                                                          written once, with the execution
 execution definition snapshot     EXECUTION#<id> /        written once, with the execution
                                   #DEFINITION
 step                              EXECUTION#<id> /        v, st
@@ -118,6 +122,8 @@ ride along."""
 
 _META = "#META"
 _DEFINITION = "#DEFINITION"
+_LISTING = "#LISTING"
+_LAST_RUN = "#LAST_RUN"
 _ACTIVE = "ACTIVE_EXECUTIONS"
 _RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
@@ -256,6 +262,7 @@ class DynamoDBStore(ExecutionStateCache):
         self.idempotency_ttl = idempotency_ttl
         self._states: dict[str, ExecutionState] = {}
         self._snapshots: dict[str, str] = {}
+        self._unlisted: set[str] = set()
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -311,17 +318,42 @@ class DynamoDBStore(ExecutionStateCache):
             {"pk": item["pk"], "sk": item["sk"]}
             for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
         ]
-        self._batch_delete(keys)
+        self._batch_delete([*keys, _key(_pipeline_pk(arn), _LAST_RUN)])
+
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        """A small item of its own (one write unit, no index), not a rewrite of the pipeline
+        item with its definition and index entry: every start moves it."""
+        at = timestamp(started_at)
+        try:
+            self.client.update_item(
+                TableName=self.tables.state,
+                Key=_key(_pipeline_pk(arn), _LAST_RUN),
+                UpdateExpression="SET #at = :at",
+                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": _s(at)},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":  # a later start already moved it
+                raise
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
-        item = self._get(_key(_pipeline_pk(arn)))
-        return PipelineRecord.model_validate_json(self.codec.decode(item)) if item else None
+        # the pipeline item and its last-run item ("#LAST_RUN" < "#META"), in one Query
+        items = {item["sk"]["S"]: item for item in self._query_partition(_pipeline_pk(arn), "#")}
+        meta = items.get(_META)
+        if meta is None:
+            return None
+        return _with_last_run(
+            PipelineRecord.model_validate_json(self.codec.decode(meta)), items.get(_LAST_RUN)
+        )
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
         records = [
             PipelineRecord.model_validate_json(self.codec.decode(i))
             for i in self._query_index("gsi1", "PIPELINES")
         ]
+        last_runs = self._batch_get([_key(_pipeline_pk(r.arn), _LAST_RUN) for r in records])
+        records = [_with_last_run(r, last_runs.get((_pipeline_pk(r.arn), _LAST_RUN))) for r in records]
         if query.name_prefix:
             prefix = query.name_prefix.lower()
             records = [r for r in records if r.name.lower().startswith(prefix)]
@@ -406,10 +438,6 @@ class DynamoDBStore(ExecutionStateCache):
         pk = _execution_pk(execution.execution_id)
         item = {
             **_key(pk),
-            "gsi1pk": _s(f"{_pipeline_pk(execution.pipeline_arn)}#EXECUTIONS"),
-            "gsi1sk": _s(_sort_key(execution.created_at, execution.execution_id)),
-            "gsi2pk": _s("EXECUTIONS"),
-            "gsi2sk": _s(_sort_key(execution.created_at, execution.execution_id)),
             "v": _n(execution.version),
             "st": _s(execution.status),
             **self.codec.encode(
@@ -432,15 +460,40 @@ class DynamoDBStore(ExecutionStateCache):
                     },
                     "attribute_not_exists(pk)",
                 ),
+                self._put(self._listing_item(execution), "attribute_not_exists(pk)"),
             ]
             return [*actions, marker_put] if active_now else actions
         actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
+        if self._unlisted_take(execution.execution_id):
+            actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
         if was_active is None or was_active != active_now:
             actions.append(marker_put if active_now else marker_delete)
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             actions.append(self._finish_run(execution))
         return actions
+
+    def _listing_item(self, execution: ExecutionRecord) -> Item:
+        """The execution's entry in the two execution listings (gsi1 per pipeline, gsi2 all):
+        keys only, written once with the execution. The execution item itself carries no index
+        keys, so the transitions that rewrite it write no index entries."""
+        order = _sort_key(execution.created_at, execution.execution_id)
+        return {
+            **_key(_execution_pk(execution.execution_id), _LISTING),
+            "gsi1pk": _s(f"{_pipeline_pk(execution.pipeline_arn)}#EXECUTIONS"),
+            "gsi1sk": _s(order),
+            "gsi2pk": _s("EXECUTIONS"),
+            "gsi2sk": _s(order),
+        }
+
+    def _unlisted_take(self, execution_id: str) -> bool:
+        """True (once) for an execution read without a listing item: one written before listing
+        items existed, whose execution item held the index keys until this rewrite drops them."""
+        with self._states_lock:
+            if execution_id in self._unlisted:
+                self._unlisted.discard(execution_id)
+                return True
+        return False
 
     def _finish_run(self, execution: ExecutionRecord) -> Item:
         """The run item's final status, written with the terminal status: the PipelineExecution
@@ -594,6 +647,9 @@ class DynamoDBStore(ExecutionStateCache):
         meta = next((i for i in items if i["sk"]["S"] == _META), None)
         if meta is None:
             return None
+        if "gsi1pk" in meta and not any(i["sk"]["S"] == _LISTING for i in items):
+            with self._states_lock:
+                self._unlisted.add(execution_id)
         execution = self._execution(meta, self._definition(execution_id))
         steps = {}
         for item in items:
@@ -632,13 +688,18 @@ class DynamoDBStore(ExecutionStateCache):
             )
         else:
             index, index_pk, listing = "gsi2", "EXECUTIONS", "executions:"
-        items, token = self._page_index(index, index_pk, listing, query)
-        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in items]
+        entries, token = self._page_index(index, index_pk, listing, query)
+        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in entries]
+        # listing entries hold keys only (an execution item written before they existed is its
+        # own entry): the current execution items are one BatchGetItem
+        found = self._batch_get([_key(_execution_pk(x)) for x in ids])
         definitions = self._definitions(ids)
-        return Page(
-            items=[self._execution(i, definitions[x]) for i, x in zip(items, ids, strict=True)],
-            next_token=token,
-        )
+        executions = []
+        for execution_id in ids:
+            meta = found.get((_execution_pk(execution_id), _META))
+            if meta is not None and execution_id in definitions:
+                executions.append(self._execution(meta, definitions[execution_id]))
+        return Page(items=executions, next_token=token)
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         ids = [item["id"]["S"] for item in self._query_partition(_ACTIVE)]
@@ -931,7 +992,7 @@ class DynamoDBStore(ExecutionStateCache):
         if query.next_token:
             last_sort, last_id = decode_token(listing, query.next_token)
             request["ExclusiveStartKey"] = {
-                **_key(_execution_pk(last_id)),
+                **_key(_execution_pk(last_id), _LISTING),
                 f"{index}pk": _s(index_pk),
                 f"{index}sk": _s(f"{last_sort}#{last_id}"),
             }
@@ -973,6 +1034,17 @@ class DynamoDBStore(ExecutionStateCache):
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     # -- the execution-state memo ------------------------------------------------------------------
+
+
+def _with_last_run(pipeline: PipelineRecord, item: Item | None) -> PipelineRecord:
+    """The pipeline with the LastRunTime of its last-run item, when that is later (pipeline
+    items written before last-run items existed hold it in their body)."""
+    if item is None or "at" not in item:
+        return pipeline
+    at = datetime.strptime(item["at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if pipeline.last_run_at is not None and pipeline.last_run_at >= at:
+        return pipeline
+    return pipeline.model_copy(update={"last_run_at": at})
 
 
 def _page_in_memory(

@@ -187,6 +187,20 @@ class SQLiteStore(ExecutionStateCache):
                 raise RecordNotFound(f"Pipeline {arn} does not exist.")
             conn.execute("DELETE FROM pipeline_versions WHERE pipeline_arn = ?", (key,))
 
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),)).fetchone()
+            if row is None:
+                return
+            record = PipelineRecord.model_validate_json(row[0])
+            if record.last_run_at is not None and record.last_run_at >= started_at:
+                return
+            record = record.model_copy(update={"last_run_at": started_at, "version": record.version + 1})
+            conn.execute(
+                "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
+                (record.version, _body(record), pipeline_key(arn)),
+            )
+
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         row = self._one("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),))
         return PipelineRecord.model_validate_json(row[0]) if row else None
