@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import botocore.session
-
+from pipelines import aws
 from pipelines.definition.grammar import is_expression
 from pipelines.definition.models import StepBase
 from pipelines.stepfunctions.errors import RunnerInputTooLarge, UnresolvedRequest
@@ -281,6 +280,6 @@ def _step_field(step: StepBase, alias: str) -> Any:
 @cache
 def _accepts(operation: str, member: str) -> bool:
     """Whether the SageMaker operation's request has ``member`` (botocore's service model)."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = aws.service_model("sagemaker")
     shape = model.operation_model(operation).input_shape
     return shape is not None and member in shape.members
