@@ -293,3 +293,15 @@ def test_jobs_start_cold_when_a_warm_start_would_not_be_faithful(
     assert report["warm"] is False
     assert reason in log.text
     assert report["fds"] == [0, 1, 2, 3] and report["cwd"] == "/opt/ml/.workdir"
+
+
+def test_a_jobs_own_code_on_its_python_path_shares_the_images_interpreter() -> None:
+    from pipelines.runners.jobs.warm import import_time_environment
+
+    # a training job's code channel (/opt/ml/code) exists only inside its namespace
+    assert import_time_environment({"PYTHONPATH": "/opt/ml/code", "HOME": "/root"}) == ()
+    assert import_time_environment({"PYTHONPATH": "/opt/ml/code:/srv/lib", "OMP_NUM_THREADS": "2"}) == (
+        ("OMP_NUM_THREADS", "2"),
+        ("PYTHONPATH", "/srv/lib"),
+    )
+    assert import_time_environment({"PYTHONPATH": "/opt/mlx"}) == (("PYTHONPATH", "/opt/mlx"),)

@@ -39,6 +39,7 @@ from pipelines.runners.jobs.images import is_python
 
 _WARM_INTERPRETER = Path(__file__).with_name("_warm_interpreter.py")
 _IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_", "VECLIB_", "LD_", "PYTHONPATH")
+_JOB_TREE = "/opt/ml"  # where a job sees its own files (its mount namespace's /opt/ml)
 _HONOURED_PYTHON_VARIABLES = frozenset({"PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"})
 # The warm interpreter's last argument: space its jobs overwrite with their own command line,
 # so /proc/<pid>/cmdline shows the job's argv as for a cold job (_warm_interpreter.py).
@@ -173,6 +174,30 @@ class WarmInterpreter:
             os.rmdir(self._folder)
 
 
+def import_time_environment(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The job variables its warm interpreter must have had when it imported the preload.
+
+    ``PYTHONPATH`` entries below ``/opt/ml`` name the job's own files (a training job's code
+    channel, ``/opt/ml/code``), which exist only inside the job's namespace, so the
+    interpreter's imports could not have seen them; like the script's own folder they are put on
+    ``sys.path`` per job (_warm_interpreter.py), and a job whose only extra path is its own code
+    shares the interpreter of its image instead of starting another."""
+    variables: list[tuple[str, str]] = []
+    for name, value in env.items():
+        if not name.startswith(_IMPORT_TIME_PREFIXES):
+            continue
+        if name == "PYTHONPATH":
+            value = os.pathsep.join(p for p in value.split(os.pathsep) if p and not _in_job_tree(p))
+            if not value:
+                continue
+        variables.append((name, value))
+    return tuple(sorted(variables))
+
+
+def _in_job_tree(path: str) -> bool:
+    return path == _JOB_TREE or path.startswith(_JOB_TREE + "/")
+
+
 def _bootstrap() -> str:
     """Run the warm interpreter file as ``__main__`` with ``sys.path[0]`` its folder, as
     ``python file`` would, but from ``-c`` so the preload list can follow as ``argv[1]``."""
@@ -194,7 +219,7 @@ class WarmPools:
         atexit.register(self.close)
 
     def get(self, interpreter: str, preload: Sequence[str], env: Mapping[str, str]) -> WarmInterpreter:
-        import_time = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_IMPORT_TIME_PREFIXES)))
+        import_time = import_time_environment(env)
         key = (interpreter, tuple(preload), import_time)
         with self._lock:
             warm = self._interpreters.get(key)
