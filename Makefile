@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 # The SageMaker SDK v3 cannot share .venv with v2 (both own `sagemaker`): tests/sdk_v3_integ uses this one.
 SDK3_VENV := .venv-sdk3
 
-.PHONY: install browser console demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
+.PHONY: install browser java console demo demo-abalone demo-approval test lint typecheck unit conformance rehearse bench clean sdk-integ sdk-integ-upstream
 
-install: $(STAMP) browser
+install: $(STAMP) browser java
 
 # The web console's browser tests drive Debian's Chromium (tests/console); installed when missing.
 CONSOLE_BROWSER ?= /usr/bin/chromium
@@ -22,15 +22,27 @@ browser:
 console: $(STAMP)
 	node console/build.mjs
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-spark.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
 	$(SDK3_VENV)/bin/python -m pip install --quiet -r requirements-sdk3.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-extras.txt
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	if [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $(STAMP)
+
+# Spark (EMR and EMRServerless steps, docs/spark.md) needs Java 17 or later. As root on Debian or
+# Ubuntu, Debian's default headless JRE (OpenJDK 17 on bookworm) is installed when none is found;
+# otherwise this says what to install. EMR steps are refused with the same hint until then.
+java:
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless; \
+	else \
+		echo "note: Spark needs Java 17+ and none was found: install one (apt-get install default-jre-headless) or set [spark] java_home"; \
+	fi
 
 # The run waits at a Callback step for approval; examples/approval/approve.py answers it from
 # another process through the CLI, as a reviewer would. If the approver fails, the run is killed.

@@ -18,9 +18,12 @@
    (its preload is part of the figure), as ``make demo``'s ``pipelines run`` does. Target: warm
    >= 3x faster than cold.
 
-The last line is the verdict on the warm-pool targets.
+4. Local endpoints (benchmarks/local_endpoints.py): start-up time (CreateEndpoint -> InService)
+   and InvokeEndpoint p50/p99 through ``pipelines serve``; targets and why in that module.
 
-Run: .venv/bin/python benchmarks/local_jobs.py [--repeat N] [--skip-example]
+The warm-pool verdict line comes before the endpoint verdict lines.
+
+Run: .venv/bin/python benchmarks/local_jobs.py [--repeat N] [--skip-example] [--skip-endpoints]
 """
 
 from __future__ import annotations
@@ -242,6 +245,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-example", action="store_true")
+    parser.add_argument("--skip-endpoints", action="store_true")
     args = parser.parse_args()
 
     empty = bench_empty_job(args.repeat)
@@ -272,6 +276,11 @@ def main() -> None:
         f"local_jobs: warm start {warm_ms:.1f} ms CPU vs cold {cold_ms:.0f} ms "
         f"(target <= {TARGET_WARM_MS:.0f} ms){demo}: {'OK' if ok else 'MISSED'}"
     )
+    if not args.skip_endpoints:
+        from local_endpoints import bench_endpoints
+
+        for line in bench_endpoints():
+            print(line)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 import dagre from "@dagrejs/dagre";
 import type { Definition } from "./definition";
 import { s } from "./dom";
+import { statusClass } from "./format";
 
 export const NODE_WIDTH = 216;
 export const NODE_HEIGHT = 70;
@@ -139,7 +140,7 @@ export class DagView {
   update(states: Map<string, NodeState>): void {
     for (const [step, view] of this.views) {
       const state = states.get(step) ?? { status: "Not started" };
-      const cls = `node status-${state.status.replace(/\s+/g, "")}${state.notTaken ? " not-taken" : ""}${
+      const cls = `node ${statusClass(state.status)}${state.notTaken ? " not-taken" : ""}${
         view.group.classList.contains("selected") ? " selected" : ""
       }`;
       if (view.group.getAttribute("class") !== cls) view.group.setAttribute("class", cls);

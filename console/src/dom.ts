@@ -67,3 +67,14 @@ export function replace(el: Element, ...children: Child[]): void {
 export function json(value: unknown): HTMLPreElement {
   return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }
+
+/**
+ * `replace`, keeping keyboard focus: if the focused element inside `el` has an id, the new
+ * element with that id gets the focus back (live updates must not throw a keyboard user out).
+ */
+export function replaceKeepingFocus(el: Element, ...children: Child[]): void {
+  const active = document.activeElement;
+  const id = active && el.contains(active) ? active.id : "";
+  replace(el, ...children);
+  if (id) (document.getElementById(id) as HTMLElement | null)?.focus();
+}

@@ -39,3 +39,8 @@ export function pipelineName(arn: string): string {
 }
 
 export const TERMINAL = new Set(["Succeeded", "Failed", "Stopped"]);
+
+/** The CSS class of a status word: "Not started" -> "status-NotStarted". */
+export function statusClass(word: string): string {
+  return "status-" + word.replace(/\s+(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, "");
+}

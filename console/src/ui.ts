@@ -1,11 +1,12 @@
 /** Small shared pieces of the pages: status badges, errors, tables, links. */
 import { ApiError } from "./api";
 import { h, type Child } from "./dom";
+import { statusClass } from "./format";
 
 /** A status as a word in a coloured badge (the colour is never the only signal). */
 export function badge(status: string | undefined): HTMLSpanElement {
   const word = status || "Unknown";
-  return h("span", { class: `badge status-${word.replace(/\s+/g, "")}` }, word);
+  return h("span", { class: `badge ${statusClass(word)}` }, word);
 }
 
 export function errorBox(error: unknown, what = "The request failed"): HTMLElement {

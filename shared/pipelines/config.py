@@ -32,6 +32,13 @@ Example ``pipelines.toml``::
     exclude = []                             # ImageUri globs that always start cold
     keep_alive_seconds = 0                   # > 0: an interpreter outlives its run (reused later)
 
+    [spark]         # EMR and EMRServerless steps: spark-submit on this machine (docs/spark.md)
+    master = "local[*]"                      # --master of every Spark job
+    conf = { "spark.sql.shuffle.partitions" = "8" }   # --conf for every job (the step's own win)
+    # spark_home = "/opt/spark"              # a Spark distribution instead of pyspark's
+    # java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
+    # python = "python3"                     # PYSPARK_PYTHON (default: the pipelines interpreter)
+
     [mlflow]        # MlflowResourceArn (exact or glob) -> MLflow tracking URI
     "arn:aws:sagemaker:*:*:mlflow-tracking-server/team" = "http://127.0.0.1:5000"
     # (a definition's MlflowConfig with no entry logs to sqlite:///<state_dir>/mlflow.db)
@@ -102,6 +109,19 @@ class WarmPoolOptions(BaseModel):
     the same user reuse it instead of importing the preload again. 0: it ends with its driver."""
 
 
+class SparkOptions(BaseModel):
+    """``[spark]``: how EMR and EMRServerless steps run on this machine (runners/spark). Paths
+    may be relative to the config file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    master: str = "local[*]"
+    conf: dict[str, str] = Field(default_factory=dict)
+    spark_home: Path | None = None
+    java_home: Path | None = None
+    python: str | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -126,6 +146,7 @@ class Config(BaseModel):
     # MLflow: tracking-server ARN (exact or glob) -> tracking URI (pipelines.tracking).
     mlflow: dict[str, str] = Field(default_factory=dict)
     warm_pools: WarmPoolOptions = Field(default_factory=WarmPoolOptions)
+    spark: SparkOptions = Field(default_factory=SparkOptions)
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

@@ -34,6 +34,10 @@ ROLE = f"arn:aws:iam::{OWNER}:role/pipelines/Run"
 TEAM_A = f"arn:aws:sagemaker:{REGION}:{OWNER}:pipeline/team-a"
 TEAM_B = f"arn:aws:sagemaker:{REGION}:{OWNER}:pipeline/team-b"
 OWNER_PIPELINES = f"arn:aws:sagemaker:*:{OWNER}:pipeline"
+# Jobs our pipelines ran (in SageMaker: moto), of two executions; "limited" may read the first's.
+JOB_OF_TEAM_A = "pipelines-abc123def456-Prep-XyZ12345-0"
+JOB_OF_OTHER = "pipelines-zzz999zzz999-Prep-AbC12345-0"
+IMAGE = f"{OWNER}.dkr.ecr.{REGION}.amazonaws.com/sklearn:1.2-1"
 
 # principal -> (account, caller ARN, IAM policies of that user in the owner account)
 PRINCIPALS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
@@ -59,6 +63,11 @@ PRINCIPALS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
                 "Effect": "Allow",
                 "Action": ["sagemaker:ListPipelines", "scheduler:*", "events:*"],
                 "Resource": "*",
+            },
+            {  # job ARNs carry the name lower-cased, as SageMaker writes them
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeProcessingJob",
+                "Resource": f"arn:aws:sagemaker:*:{OWNER}:processing-job/pipelines-abc123def456-*",
             },
             {
                 "Effect": "Allow",
@@ -117,6 +126,14 @@ OPERATIONS: list[tuple[str, Call]] = [
         lambda c, s: c.sagemaker.describe_pipeline_definition_for_execution(
             PipelineExecutionArn=s["execution"]
         ),
+    ),
+    (
+        "DescribeProcessingJob team-a's",
+        lambda c, s: c.sagemaker.describe_processing_job(ProcessingJobName=JOB_OF_TEAM_A),
+    ),
+    (
+        "DescribeProcessingJob other's",
+        lambda c, s: c.sagemaker.describe_processing_job(ProcessingJobName=JOB_OF_OTHER),
     ),
     ("StartPipelineExecution v2", lambda c, s: c.sagemaker.start_pipeline_execution(PipelineName=TEAM_A)),
     (
@@ -201,6 +218,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "ListPipelineExecutionSteps":             (Y,    Y,      Y,        Y,     Y,     Y,     N),
     "ListPipelineParametersForExecution":     (Y,    Y,      Y,        Y,     Y,     Y,     N),
     "DescribePipelineDefinitionForExecution": (Y,    Y,      Y,        Y,     Y,     Y,     N),
+    "DescribeProcessingJob team-a's":         (Y,    Y,      Y,        Y,     N,     N,     N),
+    "DescribeProcessingJob other's":          (Y,    N,      Y,        Y,     N,     N,     N),
     "StartPipelineExecution v2":              (Y,    Y,      Y,        Y,     N,     Y,     N),
     "StartPipelineExecution team-b v1":       (Y,    N,      N,        Y,     N,     N,     N),
     "UpdatePipelineExecution":                (Y,    Y,      N,        Y,     N,     N,     N),
@@ -306,6 +325,15 @@ def test_the_principal_matrix(deployment: tuple[CloudServices, EmbeddedRuntime])
         PipelineDefinition=pipeline_definition(required_input=False).replace("0.5", "0.6"),  # version 2
     )
     execution = admin.sagemaker.start_pipeline_execution(PipelineName="team-a")["PipelineExecutionArn"]
+    for job in (JOB_OF_TEAM_A, JOB_OF_OTHER):
+        boto3.client("sagemaker", region_name=REGION).create_processing_job(
+            ProcessingJobName=job,
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+            AppSpecification={"ImageUri": IMAGE},
+            RoleArn=ROLE,
+        )
     runtime.wait(execution.rsplit("/", 1)[1], timeout=20)
     for account, permission in (
         (READER, "AWSRAMDefaultPermissionSageMakerPipeline"),

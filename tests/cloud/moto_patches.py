@@ -700,6 +700,15 @@ def _patch_sagemaker(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
             _controlled_create(kind, getattr(SageMakerModelBackend, create), jobs),
         )
 
+    for kind, describe in (
+        ("Processing", "describe_processing_job"),
+        ("Training", "describe_training_job"),
+        ("Transform", "describe_transform_job"),
+        ("Tuning", "describe_hyper_parameter_tuning_job"),
+    ):
+        real = getattr(SageMakerModelBackend, describe)
+        monkeypatch.setattr(SageMakerModelBackend, describe, _case_insensitive_describe(kind, real))
+
     def stopper(kind: str) -> Callable[..., None]:
         store_attr, _, status_attr = JOB_KINDS[kind]
 
@@ -728,6 +737,21 @@ def _patch_sagemaker(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
             return "{}"
 
         monkeypatch.setattr(SageMakerResponse, operation, respond, raising=False)
+
+
+def _case_insensitive_describe(kind: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """SageMaker finds a job whatever the case of its name: job ARNs carry the name lower-cased
+    (``.../training-job/pipelines-abc-train-pbhgn7bcvd-0``) and the SDK's ``result()`` describes
+    the job by the ARN's last segment; moto's lookup is exact."""
+    store_attr = JOB_KINDS[kind][0]
+
+    def describe(self: SageMakerModelBackend, name: str) -> Any:
+        known = getattr(self, store_attr)
+        if name not in known:
+            name = next((n for n in known if n.lower() == name.lower()), name)
+        return real(self, name)
+
+    return describe
 
 
 def _controlled_create(kind: str, real: Callable[..., Any], jobs: JobControl) -> Callable[..., Any]:

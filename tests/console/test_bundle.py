@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
+
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "shared" / "pipelines" / "console" / "static"
 SOURCES = ROOT / "console" / "src"

@@ -6,11 +6,14 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage, wait_until
 from tests.console.pipelines import create, execution_id, lambda_step
 from tests.sdk_integ.upstream_plugin import Server
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 
 def test_compare_two_runs(console: ConsolePage, sm: Any) -> None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ROLE, ConsolePage, wait_until
 from tests.console.pipelines import create, execution_id, lambda_step
 from tests.console.test_pages import get
 from tests.sdk_integ.upstream_plugin import Server
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 SCRIPT = "<script>window.__pwned = 1</script>"
 IMAGE = "<img src=x onerror=\"document.title='pwned'\">"
@@ -122,12 +125,20 @@ def test_inline_scripts_and_styles_are_blocked_by_the_page_policy(console: Conso
         else None,
     )
     # a script element injected by the test (as an XSS would) must not run
-    page.locator("main").evaluate(
-        "m => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; m.appendChild(s); }"
+    page.locator("body").evaluate(
+        "b => { const s = document.createElement('script'); s.id = 'injected';"
+        " s.textContent = 'window.__ran = 1'; b.appendChild(s); }"
     )
-    expect(page.locator("main script")).to_have_count(1)
+    expect(page.locator("script#injected")).to_have_count(1)
     wait_until(lambda: violations, "the CSP violation report")
     assert page.evaluate("() => window.__ran") is None
+    # nor does an inline style attribute apply
+    color = page.locator("body").evaluate(
+        "b => { const d = document.createElement('div'); d.setAttribute('style', 'color: rgb(255, 0, 0)');"
+        " b.appendChild(d); return getComputedStyle(d).color; }"
+    )
+    assert color != "rgb(255, 0, 0)"
+    wait_until(lambda: len(violations) >= 2, "the style violation report")
     console.problems.clear()  # the violation above is the point of this test
 
 

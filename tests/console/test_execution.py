@@ -7,10 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage, wait_until
 from tests.console.pipelines import create, execution_id, lambda_step, processing, step_status
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 GATE = "import os, time\nwhile not os.path.exists({path!r}):\n    time.sleep(0.05)\nprint('gate opened', flush=True)\n"
 
@@ -31,6 +34,7 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     expect(node(page, "Wait")).to_have_class("node status-Executing")
     expect(node(page, "Wait")).to_contain_text("Executing")  # the status as a word, not only a colour
     expect(node(page, "After")).to_contain_text("Not started")
+    page.get_by_label("Select After").focus()  # a keyboard user's place survives the live updates
     gate.write_text("open")
     wait_until(lambda: step_status(sm, arn, "After") == "Succeeded", "After to succeed through the API")
     seen_at = time.monotonic()
@@ -39,6 +43,7 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     assert time.monotonic() - seen_at < 2.0
     expect(page.locator("#execution-status")).to_have_text("Succeeded", timeout=2000)
     expect(node(page, "Wait")).to_contain_text("1 attempt")
+    expect(page.get_by_label("Select After")).to_be_focused()
     expect(page.locator("svg.timeline g.row")).to_have_count(2)
 
 
@@ -119,3 +124,76 @@ def test_a_failed_steps_reason_and_logs_by_keyboard(console: ConsolePage, sm: An
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(crunch).to_be_focused()
+
+
+def test_callback_forms_condition_branches_and_lambda_outputs(console: ConsolePage, sm: Any) -> None:
+    approve = {
+        "Name": "Approve",
+        "Type": "Callback",
+        "Arguments": {"model": "m"},
+        "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+        "OutputParameters": [{"OutputName": "verdict", "OutputType": "String"}],
+    }
+    check = {
+        "Name": "Check",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "Equals",
+                    "LeftValue": {"Get": "Steps.Approve.OutputParameters['verdict']"},
+                    "RightValue": "ship",
+                }
+            ],
+            "IfSteps": [lambda_step("Ship", 21)],
+            "ElseSteps": [lambda_step("Hold", 0)],
+        },
+    }
+    create(sm, "approval", [approve, check])
+    arn = sm.start_pipeline_execution(PipelineName="approval")["PipelineExecutionArn"]
+    page = console.open(f"/executions/{execution_id(arn)}")
+    expect(node(page, "Approve")).to_have_class("node status-Executing")
+    node(page, "Approve").click()
+    panel = page.get_by_role("complementary", name="Step details")
+    token = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"][0][
+        "Metadata"
+    ]["Callback"]["CallbackToken"]
+    expect(panel.locator("#callback-token")).to_have_text(token)
+    succeed = panel.get_by_role("form", name="Succeed the callback")
+    succeed.get_by_label("verdict (String)").fill("ship")
+    succeed.get_by_role("button", name="Succeed").click()
+    expect(page.locator("#execution-status")).to_have_text("Succeeded", timeout=30_000)
+    assert step_status(sm, arn, "Approve") == "Succeeded"
+    expect(node(page, "Hold")).to_have_class("node status-NotStarted not-taken")
+    expect(node(page, "Hold")).to_contain_text("Not run (branch not taken)")
+    node(page, "Check").click()
+    expect(panel.locator("#condition-outcome")).to_have_text("True")
+    node(page, "Ship").click()
+    expect(panel).to_contain_text('"Name": "doubled"')
+    expect(panel).to_contain_text('"Value": "42"')
+
+
+def test_a_cache_hit_is_marked_and_links_to_its_source(console: ConsolePage, sm: Any) -> None:
+    cached = processing(
+        "Prepare", "print('preparing', flush=True)\n", CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"}
+    )
+    create(sm, "cached", [cached])
+    arns = []
+    for _ in range(2):
+        arn = sm.start_pipeline_execution(PipelineName="cached")["PipelineExecutionArn"]
+        wait_until(
+            lambda arn=arn: sm.describe_pipeline_execution(PipelineExecutionArn=arn)[
+                "PipelineExecutionStatus"
+            ]
+            == "Succeeded",
+            "a run",
+        )
+        arns.append(arn)
+    page = console.open(f"/executions/{execution_id(arns[1])}")
+    hit = node(page, "Prepare").get_by_role("link", name=f"cache hit: from execution {execution_id(arns[0])}")
+    expect(hit).to_be_visible()
+    node(page, "Prepare").click()
+    expect(page.get_by_role("complementary")).to_contain_text(f"Cache hit from{execution_id(arns[0])}")
+    hit.click()
+    expect(page).to_have_url(console.base + f"/executions/{execution_id(arns[0])}")
+    expect(node(page, "Prepare").get_by_role("link")).to_have_count(0)

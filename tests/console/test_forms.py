@@ -7,11 +7,14 @@ import re
 from typing import Any
 
 import boto3
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ROLE, ConsolePage
 from tests.console.pipelines import create, lambda_step
 from tests.sdk_integ.upstream_plugin import Server
+
+pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 PARAMETERS = [
     {"Name": "Epochs", "Type": "Integer", "DefaultValue": 3},

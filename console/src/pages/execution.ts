@@ -6,7 +6,7 @@
 import { callApi, callLogs } from "../api";
 import { DagView, type NodeState } from "../dag";
 import { parseDefinition, type Definition, type StepDef } from "../definition";
-import { h, json, replace } from "../dom";
+import { h, json, replace, replaceKeepingFocus } from "../dom";
 import { duration, executionId, pipelineName, seconds, TERMINAL, time } from "../format";
 import { findExecution, remember } from "../executions";
 import { navigate, type Page } from "../router";
@@ -104,6 +104,7 @@ class ExecutionView {
   private openStep: string | null = null;
   private panelView: StepPanel | null = null;
   private wake: (() => void) | null = null;
+  private signature = "";
 
   constructor(
     main: HTMLElement,
@@ -160,19 +161,26 @@ class ExecutionView {
     }
   }
 
-  show(snap: Snapshot): void {
+  show(snap: Snapshot, force = false): void {
+    const signature = JSON.stringify([snap.execution, snap.steps, [...this.selected]]);
+    if (!force && signature === this.signature) {
+      this.current = snap;
+      this.dag.update(this.states(snap)); // durations of running steps still move
+      return;
+    }
+    this.signature = signature;
     this.current = snap;
     const exec = snap.execution;
     const status = String(exec.PipelineExecutionStatus);
     const byName = new Map(snap.steps.map((step) => [step.StepName, step]));
     const skipped = notTaken(this.definition, byName);
-    replace(
+    replaceKeepingFocus(
       this.header,
       h("h1", {}, exec.PipelineExecutionDisplayName && exec.PipelineExecutionDisplayName !== executionId(this.arn)
         ? `${exec.PipelineExecutionDisplayName} (${executionId(this.arn)})` : `Execution ${executionId(this.arn)}`),
       h("dl", { class: "facts" },
         h("dt", {}, "Status"), h("dd", { id: "execution-status" }, badge(status)),
-        h("dt", {}, "Pipeline"), h("dd", {}, h("a", { href: pipelineHref(this.pipeline) }, this.pipeline)),
+        h("dt", {}, "Pipeline"), h("dd", {}, h("a", { href: pipelineHref(this.pipeline), id: "execution-pipeline" }, this.pipeline)),
         h("dt", {}, "Started"), h("dd", {}, time(exec.CreationTime)),
         h("dt", {}, "Last modified"), h("dd", {}, time(exec.LastModifiedTime)),
         exec.SelectiveExecutionConfig?.SourcePipelineExecutionArn ? [h("dt", {}, "Selective execution of"),
@@ -181,6 +189,16 @@ class ExecutionView {
           ` (steps: ${(exec.SelectiveExecutionConfig.SelectedSteps ?? []).map((s: { StepName: string }) => s.StepName).join(", ")})`)] : null,
         exec.FailureReason ? [h("dt", {}, "Failure reason"), h("dd", {}, h("pre", { class: "reason", id: "execution-failure" }, exec.FailureReason))] : null),
     );
+    this.dag.update(this.states(snap));
+    this.drawActions(status);
+    this.drawSteps(byName, skipped);
+    void this.drawTimeline(snap);
+    if (this.openStep && this.panelView) this.panelView.refresh(byName.get(this.openStep) ?? null);
+  }
+
+  private states(snap: Snapshot): Map<string, NodeState> {
+    const byName = new Map(snap.steps.map((step) => [step.StepName, step]));
+    const skipped = notTaken(this.definition, byName);
     const states = new Map<string, NodeState>();
     for (const step of this.definition.steps) {
       const record = byName.get(step.name);
@@ -190,22 +208,18 @@ class ExecutionView {
             cacheSource: sources.cache, reusedSource: sources.reused }
         : { status: "Not started", notTaken: skipped.has(step.name) });
     }
-    this.dag.update(states);
-    this.drawActions(status);
-    this.drawSteps(byName, skipped);
-    void this.drawTimeline(snap);
-    if (this.openStep && this.panelView) this.panelView.refresh(byName.get(this.openStep) ?? null);
+    return states;
   }
 
   private drawActions(status: string): void {
-    const stop = h("button", { type: "button", class: "danger", disabled: !(status === "Executing") }, "Stop");
+    const stop = h("button", { type: "button", class: "danger", id: "action-stop", disabled: !(status === "Executing") }, "Stop");
     stop.addEventListener("click", () => this.act("StopPipelineExecution", { PipelineExecutionArn: this.arn, ClientRequestToken: crypto.randomUUID() }, "Stop requested."));
-    const retry = h("button", { type: "button", disabled: !(status === "Failed" || status === "Stopped") }, "Retry");
+    const retry = h("button", { type: "button", id: "action-retry", disabled: !(status === "Failed" || status === "Stopped") }, "Retry");
     retry.addEventListener("click", () => this.act("RetryPipelineExecution", { PipelineExecutionArn: this.arn, ClientRequestToken: crypto.randomUUID() }, "Retry started."));
     const names = [...this.selected];
-    const run = h("button", { type: "button", class: "primary", disabled: !names.length || !TERMINAL.has(status) }, `Run selected steps (${names.length})`);
+    const run = h("button", { type: "button", class: "primary", id: "action-run-selected", disabled: !names.length || !TERMINAL.has(status) }, `Run selected steps (${names.length})`);
     run.addEventListener("click", () => void this.runSelected());
-    replace(this.actions, stop, retry, run, names.length ? h("span", { class: "muted" }, `Selected: ${names.join(", ")}`) : null);
+    replaceKeepingFocus(this.actions, stop, retry, run, names.length ? h("span", { class: "muted" }, `Selected: ${names.join(", ")}`) : null);
   }
 
   private async act(operation: string, body: object, done: string): Promise<void> {
@@ -213,7 +227,7 @@ class ExecutionView {
     try {
       await callApi(operation, body);
       replace(this.actionStatus, done);
-      this.show(await snapshot(this.arn));
+      this.show(await snapshot(this.arn), true);
       this.wake?.();
     } catch (error) {
       replace(this.actionStatus, errorBox(error, `${operation} failed`));
@@ -240,7 +254,7 @@ class ExecutionView {
     if (this.selected.has(step)) this.selected.delete(step);
     else this.selected.add(step);
     this.dag.setSelected(step, this.selected.has(step));
-    if (this.current) this.show(this.current);
+    if (this.current) this.show(this.current, true);
   }
 
   private drawSteps(byName: Map<string, StepRecord>, skipped: Set<string>): void {
@@ -248,12 +262,12 @@ class ExecutionView {
       const record = byName.get(step.name);
       const box = h("input", { type: "checkbox", id: `select-${step.name}`, "aria-label": `Select ${step.name}`, checked: this.selected.has(step.name) });
       box.addEventListener("change", () => this.toggle(step.name));
-      const open = h("button", { type: "button", class: "link" }, step.name);
+      const open = h("button", { type: "button", class: "link", id: `open-${step.name}` }, step.name);
       open.addEventListener("click", () => this.open(step.name));
       return [box, open, step.type, badge(record?.StepStatus ?? (skipped.has(step.name) ? "Not run" : "Not started")),
         String(record?.AttemptCount ?? "—"), time(record?.StartTime), duration(seconds(record?.StartTime, record?.EndTime))];
     });
-    replace(this.stepsTable, table(`${this.definition.steps.length} steps`, ["Select", "Step", "Type", "Status", "Attempts", "Started", "Duration"], rows, { id: "steps" }));
+    replaceKeepingFocus(this.stepsTable, table(`${this.definition.steps.length} steps`, ["Select", "Step", "Type", "Status", "Attempts", "Started", "Duration"], rows, { id: "steps" }));
   }
 
   private async drawTimeline(snap: Snapshot): Promise<void> {
@@ -335,6 +349,7 @@ class StepPanel {
   private record: StepRecord | null = null;
   private detailKey = "";
   private following = false;
+  private drawing = 0;
 
   constructor(
     root: HTMLElement,
@@ -382,6 +397,7 @@ class StepPanel {
   }
 
   private async drawDetails(): Promise<void> {
+    const drawing = ++this.drawing;
     const record = this.record;
     const parts: (HTMLElement | null)[] = [];
     const meta = record?.Metadata ?? {};
@@ -394,16 +410,20 @@ class StepPanel {
         parts.push(errorBox(error, `Could not describe ${job.name}`));
       }
     }
-    parts.push(h("h3", {}, "Arguments (resolved)"));
-    if (described) {
-      const request = Object.fromEntries(Object.entries(described).filter(([k]) => !/(Status|Time|FailureReason|Arn|Details|Statuses)$/.test(k) || k === "RoleArn"));
-      parts.push(json(request));
-    } else parts.push(json(resolveParameters(this.def.raw.Arguments ?? this.argumentsOf(), this.parameters, this.arn)));
+    if (job?.kind.logGroup) {
+      parts.push(h("h3", {}, "Logs"), this.logs);
+      if (!this.following) void this.followLogs(job.kind.logGroup, job.name);
+    }
     if (meta.Condition) parts.push(h("h3", {}, "Condition outcome"), h("p", { id: "condition-outcome" }, String(meta.Condition.Outcome ?? "—")));
     if (meta.Lambda) parts.push(h("h3", {}, "Lambda outputs"), json(meta.Lambda.OutputParameters ?? []));
     if (meta.Callback) parts.push(...this.callback(meta.Callback));
     if (meta.Fail) parts.push(h("h3", {}, "Error message"), h("pre", { class: "reason" }, String(meta.Fail.ErrorMessage ?? "")));
     if (meta.RegisterModel?.Arn) parts.push(h("h3", {}, "Registered model package"), h("p", {}, h("a", { href: "/models" }, String(meta.RegisterModel.Arn))));
+    parts.push(h("h3", {}, "Arguments (resolved)"));
+    if (described) {
+      const request = Object.fromEntries(Object.entries(described).filter(([k]) => !/(Status|Time|FailureReason|Arn|Details|Statuses)$/.test(k) || k === "RoleArn"));
+      parts.push(json(request));
+    } else parts.push(json(resolveParameters(this.def.raw.Arguments ?? this.argumentsOf(), this.parameters, this.arn)));
     const propertyFiles = this.def.raw.PropertyFiles as unknown[] | undefined;
     if (propertyFiles?.length) parts.push(h("h3", {}, "Property files"), json(propertyFiles));
     if (described) parts.push(h("h3", {}, "Properties"), json(described));
@@ -412,11 +432,7 @@ class StepPanel {
       parts.push(h("h3", {}, "Outputs"), Object.keys(outputs).length ? json(outputs) : h("p", { class: "muted" }, "None."));
       parts.push(h("h3", {}, "Metadata"), json(meta));
     }
-    if (job?.kind.logGroup) {
-      parts.push(h("h3", {}, "Logs"), this.logs);
-      if (!this.following) void this.followLogs(job.kind.logGroup, job.name);
-    }
-    if (this.stop.signal.aborted) return;
+    if (this.stop.signal.aborted || drawing !== this.drawing) return; // a newer state is being drawn
     replace(this.details, parts);
   }
 

@@ -27,10 +27,12 @@ from pipelines.authorization.requests import (
     EXECUTION_ACTIONS,
     PIPELINE_ACTIONS,
     PIPELINE_VERSION_KEY,
+    TAGGING_CREATES,
     VERSIONED_ACTIONS,
     AccessRequest,
     pass_role_request,
     request_tag_context,
+    resource_arn,
     resource_tag_context,
     sagemaker_action,
 )
@@ -182,4 +184,6 @@ def requests_for(
         except PipelinesError:
             pass
         return [AccessRequest.of(action, arn or "*", resource_tag_context(tags))]
-    return [AccessRequest.of(action, "*")]
+    resource = resource_arn(operation, params, ctx.region, ctx.account_id)
+    context = request_tag_context(params.get("Tags") or []) if operation in TAGGING_CREATES else {}
+    return [AccessRequest.of(action, resource, context)]

@@ -40,6 +40,47 @@ EXECUTION_ACTIONS = frozenset(EXECUTION_OPERATIONS) - {
     "SendPipelineExecutionStepSuccess",
     "SendPipelineExecutionStepFailure",
 }
+# Operations on one job, model, registry entry, endpoint or experiment entity: the SAR resource
+# type of the ARN IAM evaluates, and the request member(s) naming it (a name or an ARN; the first
+# present wins: CreateModelPackage names a package, or the group a new version goes into).
+RESOURCE_MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{f"{verb}ProcessingJob": ("processing-job", ("ProcessingJobName",)) for verb in ("Describe", "Stop")},
+    **{f"{verb}TrainingJob": ("training-job", ("TrainingJobName",)) for verb in ("Describe", "Stop")},
+    **{f"{verb}TransformJob": ("transform-job", ("TransformJobName",)) for verb in ("Describe", "Stop")},
+    **{
+        operation: ("hyper-parameter-tuning-job", ("HyperParameterTuningJobName",))
+        for operation in (
+            "DescribeHyperParameterTuningJob",
+            "StopHyperParameterTuningJob",
+            "ListTrainingJobsForHyperParameterTuningJob",
+        )
+    },
+    **{f"{verb}Model": ("model", ("ModelName",)) for verb in ("Create", "Describe", "Delete")},
+    **{
+        f"{verb}ModelPackageGroup": ("model-package-group", ("ModelPackageGroupName",))
+        for verb in ("Create", "Describe", "Delete")
+    },
+    "CreateModelPackage": ("model-package", ("ModelPackageName", "ModelPackageGroupName")),
+    "DescribeModelPackage": ("model-package", ("ModelPackageName",)),
+    "DeleteModelPackage": ("model-package", ("ModelPackageName",)),
+    "UpdateModelPackage": ("model-package", ("ModelPackageArn",)),
+    **{
+        f"{verb}EndpointConfig": ("endpoint-config", ("EndpointConfigName",))
+        for verb in ("Create", "Describe", "Delete")
+    },
+    **{
+        f"{verb}Endpoint": ("endpoint", ("EndpointName",))
+        for verb in ("Create", "Describe", "Update", "Delete")
+    },
+    "DescribeExperiment": ("experiment", ("ExperimentName",)),
+    "DescribeTrial": ("experiment-trial", ("TrialName",)),
+    "DescribeTrialComponent": ("experiment-trial-component", ("TrialComponentName",)),
+}
+# Creates whose Tags are request tags (aws:RequestTag/..., aws:TagKeys).
+TAGGING_CREATES = frozenset(
+    {"CreateModel", "CreateModelPackageGroup", "CreateModelPackage", "CreateEndpointConfig", "CreateEndpoint"}
+)
+
 # The operations whose SAR entry carries sagemaker:PipelineVersionId.
 VERSIONED_ACTIONS = frozenset({"StartPipelineExecution", "UpdatePipelineVersion"})
 
@@ -65,6 +106,22 @@ class AccessRequest:
 
 def sagemaker_action(operation: str) -> str:
     return f"sagemaker:{operation}"
+
+
+def resource_arn(operation: str, params: Mapping[str, object], region: str, account: str) -> str:
+    """The ARN IAM evaluates for an operation of :data:`RESOURCE_MEMBERS` (``*`` for the rest).
+    A name becomes SageMaker's ARN for it, lower-cased as SageMaker writes these ARNs
+    (``.../training-job/pipelines-abc-train-pbhgn7bcvd-0``); an ARN is taken as sent."""
+    entry = RESOURCE_MEMBERS.get(operation)
+    if entry is None:
+        return "*"
+    kind, members = entry
+    named = next((str(params[m]) for m in members if params.get(m)), "")
+    if not named:
+        return "*"
+    if named.startswith("arn:"):
+        return named
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{named.lower()}"
 
 
 def resource_tag_context(tags: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:

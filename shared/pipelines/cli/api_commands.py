@@ -83,6 +83,14 @@ def serve_command(
         soft_wrap=True,
     )
     console.print(f"Security: {api.describe_security()}.", markup=False, highlight=False, soft_wrap=True)
+    needs_self = "self" not in api.config.serve.allowed_origins
+    console.print(
+        f"Web console: {server.url}/"
+        + (' (to let it call the API, add allowed_origins = ["self"] under [serve])' if needs_self else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class EndpointHost:
 
     _shared: dict[Path, EndpointHost] = {}
     _shared_lock = threading.Lock()
+    _live_tokens: set[str] = set()  # hosts of this process that are not closed
 
     def __init__(
         self,
@@ -95,6 +97,8 @@ class EndpointHost:
         self.ready_timeout = ready_timeout
         self.log = log
         self.identity = identify(os.getpid())
+        self.token = uuid.uuid4().hex
+        EndpointHost._live_tokens.add(self.token)
         self._servers: dict[str, list[ModelServer]] = {}  # endpoint name (lower case) -> servers
         self._lock = threading.RLock()
         self._name_locks: dict[str, threading.Lock] = {}
@@ -175,7 +179,7 @@ class EndpointHost:
             "CreationTime": at,
             "LastModifiedTime": at,
         }
-        row = self.records.insert_endpoint(record, Serving(host=self.identity))
+        row = self.records.insert_endpoint(record, Serving(host=self.identity, token=self.token))
         self._bring_up_async(row, config, previous=None)
         return dict(row.record)
 
@@ -266,6 +270,7 @@ class EndpointHost:
     def close(self) -> None:
         """Stop the model servers this process runs; the records stay for the next host."""
         self._closed = True
+        EndpointHost._live_tokens.discard(self.token)
         with self._lock:
             servers = [s for group in self._servers.values() for s in group]
             self._servers.clear()
@@ -279,8 +284,10 @@ class EndpointHost:
         host = row.serving.host
         if host is None:
             return False
-        if host == self.identity:
-            return True
+        if row.serving.token == self.token:
+            return not self._closed
+        if host == self.identity:  # another host of this process
+            return row.serving.token in EndpointHost._live_tokens
         return _alive(host)
 
     def _adopt(self, row: EndpointRow) -> bool:
@@ -300,7 +307,7 @@ class EndpointHost:
                 claimed = self.records.update_endpoint(
                     current,
                     record=record,
-                    serving=Serving(host=self.identity, variants=current.serving.variants),
+                    serving=Serving(host=self.identity, variants=current.serving.variants, token=self.token),
                 )
             except EndpointChanged:
                 return False
@@ -395,7 +402,7 @@ class EndpointHost:
                 "LastModifiedTime": now(),
             }
             record.pop("FailureReason", None)
-            return record, Serving(host=self.identity, variants=variants)
+            return record, Serving(host=self.identity, variants=variants, token=self.token)
 
         if not self._mutate(name, succeed):  # deleted while it came up
             for server in started:
@@ -441,7 +448,7 @@ class EndpointHost:
         def crashed(row: EndpointRow) -> tuple[dict[str, Any], Serving | None] | None:
             if (
                 not any(v.port == server.port for v in row.serving.variants)
-                or row.serving.host != self.identity
+                or row.serving.token != self.token
             ):
                 return None
             return {
@@ -477,14 +484,14 @@ class EndpointHost:
 
     def _end_servers(self, name: str, serving: Serving, *, keep_local: bool = False) -> None:
         """Stop the servers of ``serving``: ours directly, another live process's by identity."""
-        if serving.host == self.identity and not keep_local:
+        if serving.token == self.token and not keep_local:
             with self._lock:
                 local = self._servers.pop(name.lower(), [])
             for server in local:
                 server.stop()
             return
         for variant in serving.variants:
-            if variant.process is not None and variant.process != self.identity:
+            if variant.process is not None:
                 with self._lock:
                     mine = [s for g in self._servers.values() for s in g if s.process == variant.process]
                 if not mine:

@@ -83,6 +83,7 @@ class Serving:
 
     host: ProcessIdentity | None = None
     variants: list[VariantProcess] = field(default_factory=list)
+    token: str | None = None  # the EndpointHost (one process may have several, one after another)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -100,7 +101,7 @@ class Serving:
             )
             for v in data.get("variants", [])
         ]
-        return cls(host=host, variants=variants)
+        return cls(host=host, variants=variants, token=data.get("token"))
 
 
 @dataclass

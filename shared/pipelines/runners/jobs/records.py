@@ -102,11 +102,19 @@ class JobRecords:
         parent: str | None = None,
         execution_arn: str | None = None,
         step_name: str | None = None,
+        name: str | None = None,
+        status: str | None = None,
     ) -> None:
-        """Record (or rewrite) a job from its Describe response; a stop mark survives rewrites."""
-        prefix = JOB_KINDS[kind].prefix
-        name = str(describe[f"{prefix}Name"])
-        status = str(describe[f"{prefix}Status"])
+        """Record (or rewrite) a job from its Describe response; a stop mark survives rewrites.
+
+        A SageMaker job's name and status are read from its Describe response. A job of
+        another service (an EMR step, an EMR Serverless job run: runners/spark) has no such
+        members, so its runner passes ``name`` (the attempt's job name, which names its log)
+        and ``status`` (one of InProgress, Completed, Failed, Stopped)."""
+        if name is None or status is None:
+            prefix = JOB_KINDS[kind].prefix
+            name = str(describe[f"{prefix}Name"]) if name is None else name
+            status = str(describe[f"{prefix}Status"]) if status is None else status
         with _connection(self.database_path) as conn, transaction(conn):
             conn.execute(
                 "INSERT INTO jobs (kind, name_key, name, status, created_at, parent, execution_arn, step_name, record) "

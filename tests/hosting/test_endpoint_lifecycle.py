@@ -1,0 +1,174 @@
+"""A pipeline's own deploy steps with ``pipelines run``, then ``pipelines serve`` bringing the
+endpoint back (also after the server is killed), listed and deleted with ``pipelines endpoints``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from pipelines.objects.local import LocalObjectStore
+
+from tests.faults.serve_process import ServeProcess
+from tests.hosting.models import BROKEN_INFERENCE, SKLEARN_IMAGE, sklearn_model_data
+
+PIPELINES = Path(sys.executable).parent / "pipelines"
+ROLE = "arn:aws:iam::000000000000:role/pipelines"
+
+
+def deploy_definition(model_data_url: str, endpoint: str) -> str:
+    """Model -> EndpointConfig -> Endpoint, as the SDK's ModelStep and EndpointConfigStep/EndpointStep emit them."""
+    return json.dumps(
+        {
+            "Version": "2020-12-01",
+            "Parameters": [],
+            "Steps": [
+                {
+                    "Name": "CreateModel",
+                    "Type": "Model",
+                    "Arguments": {
+                        "ExecutionRoleArn": ROLE,
+                        "PrimaryContainer": {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data_url},
+                    },
+                },
+                {
+                    "Name": "CreateEndpointConfig",
+                    "Type": "EndpointConfig",
+                    "Arguments": {
+                        "EndpointConfigName": {
+                            "Std:Join": {
+                                "On": "-",
+                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
+                            }
+                        },
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName": {"Get": "Steps.CreateModel.ModelName"},
+                                "InitialInstanceCount": 1,
+                                "InstanceType": "ml.m5.large",
+                            }
+                        ],
+                    },
+                },
+                {
+                    "Name": "CreateEndpoint",
+                    "Type": "Endpoint",
+                    "Arguments": {
+                        "EndpointName": endpoint,
+                        "EndpointConfigName": {"Get": "Steps.CreateEndpointConfig.EndpointConfigName"},
+                        "Tags": [],
+                    },
+                },
+            ],
+        }
+    )
+
+
+def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PIPELINES), *args, "--config", "pipelines.toml"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def runtime_client(url: str) -> Any:
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDLOCAL",
+        aws_secret_access_key="unused",
+        config=BotoConfig(retries={"max_attempts": 1}, read_timeout=120),
+    )
+
+
+def sagemaker_client(url: str) -> Any:
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDLOCAL",
+        aws_secret_access_key="unused",
+    )
+
+
+def in_service(url: str, name: str, timeout: float = 120.0) -> dict[str, Any]:
+    sagemaker = sagemaker_client(url)
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sagemaker.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] == "InService":
+            return dict(described)
+        assert described["EndpointStatus"] in ("SystemUpdating", "Creating"), described
+        assert time.monotonic() < deadline, described
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    objects = LocalObjectStore(tmp_path / "objects")
+    objects.put("s3://models/good/model.tar.gz", sklearn_model_data())
+    objects.put("s3://models/broken/model.tar.gz", sklearn_model_data(BROKEN_INFERENCE))
+    (tmp_path / "deploy.json").write_text(deploy_definition("s3://models/good/model.tar.gz", "houses"))
+    (tmp_path / "broken.json").write_text(deploy_definition("s3://models/broken/model.tar.gz", "broken"))
+    return tmp_path
+
+
+def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: Path) -> None:
+    ran = pipelines(project, "run", "deploy.json", "--json")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    listed = json.loads(pipelines(project, "endpoints", "--json").stdout)
+    assert [(e["EndpointName"], e["EndpointStatus"], e["Served"]) for e in listed] == [
+        ("houses", "InService", False)  # the run hosted it while it ran
+    ]
+    with ServeProcess(project) as first:
+        described = in_service(first.url, "houses")
+        assert described["EndpointConfigName"].startswith("houses-")
+        answer = runtime_client(first.url).invoke_endpoint(
+            EndpointName="houses", Body=b"[[1, 2]]", ContentType="application/json"
+        )
+        assert json.loads(answer["Body"].read()) == pytest.approx([8.0])
+        served = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
+        assert served["Served"] is True
+        port = served["VariantUrls"]["AllTraffic"]
+        first.process.send_signal(signal.SIGKILL)  # a crash: its model servers die with it
+        first.process.wait(timeout=30)
+    with ServeProcess(project) as second:
+        in_service(second.url, "houses")
+        answer = runtime_client(second.url).invoke_endpoint(
+            EndpointName="houses", Body=b"0,0", ContentType="text/csv", Accept="text/csv"
+        )
+        assert float(answer["Body"].read()) == pytest.approx(3.0)
+        again = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
+        assert again["VariantUrls"]["AllTraffic"] == port  # back on its old port, which was free
+        deleted = pipelines(project, "endpoints", "delete", "houses")
+        assert deleted.returncode == 0, deleted.stderr
+        assert json.loads(pipelines(project, "endpoints", "--json").stdout) == []
+        with pytest.raises(Exception, match="houses"):
+            runtime_client(second.url).invoke_endpoint(EndpointName="houses", Body=b"[[1, 2]]")
+    missing = pipelines(project, "endpoints", "delete", "houses")
+    assert missing.returncode == 2 and "houses" in missing.stderr
+
+
+def test_run_fails_the_endpoint_step_when_the_model_cannot_load(project: Path) -> None:
+    ran = pipelines(project, "run", "broken.json", "--json")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    steps = json.loads(pipelines(project, "steps", "latest", "--json").stdout)
+    failed = next(s for s in steps["Steps"] if s["StepName"] == "CreateEndpoint")
+    assert failed["StepStatus"] == "Failed"
+    assert "RuntimeError: weights are corrupt" in failed["FailureReason"]
+    assert failed["Metadata"]["Endpoint"]["Arn"].endswith(":endpoint/broken")
+    [endpoint] = json.loads(pipelines(project, "endpoints", "--json").stdout)
+    assert endpoint["EndpointStatus"] == "Failed"
