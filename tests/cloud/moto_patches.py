@@ -745,11 +745,14 @@ def _case_insensitive_describe(kind: str, real: Callable[..., Any]) -> Callable[
     the job by the ARN's last segment; moto's lookup is exact."""
     store_attr = JOB_KINDS[kind][0]
 
-    def describe(self: SageMakerModelBackend, name: str) -> Any:
+    def describe(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        # moto passes the name positionally for some kinds, as a keyword (transform_job_name) for others
+        keyword = None if args else next(iter(kwargs))
+        name = args[0] if args else kwargs[keyword]
         known = getattr(self, store_attr)
         if name not in known:
             name = next((n for n in known if n.lower() == name.lower()), name)
-        return real(self, name)
+        return real(self, name) if keyword is None else real(self, **{keyword: name})
 
     return describe
 
