@@ -175,7 +175,8 @@ def transitions_of(cloud: Cloud, execution_id: str) -> int:
     """State transitions billed for the PipelineExecution run(s) and every StepRunner of it."""
     total = 0
     for machine in cloud.machines.values():
-        for item in cloud.sfn.list_executions(stateMachineArn=machine)["executions"]:
+        pages = cloud.sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        for item in (i for page in pages for i in page["executions"]):
             if not item["name"].startswith(execution_id):
                 continue
             events = cloud.sfn.get_execution_history(executionArn=item["executionArn"])["events"]

@@ -25,8 +25,11 @@ step                              EXECUTION#<id> /        v, st
 active execution marker           ACTIVE_EXECUTIONS /     exists while Executing or Stopping
                                   <created>#<id>
 callback token                    CALLBACK#<token> / #META  expiresAt
-experiment / trial / run          EXPERIMENT#, TRIAL#,    gsi1 by parent, gsi2 every record
-                                  TRIAL_COMPONENT# / #META
+experiment / trial                EXPERIMENT#, TRIAL#     gsi1 by parent, gsi2 every trial
+                                  / #META
+run (trial component)             TRIAL#<trial> /         gsi2 every run (runs written before
+                                  COMPONENT#<name>        this layout: TRIAL_COMPONENT#<name>
+                                                          with gsi1 TRIAL#<trial>#COMPONENTS)
 idempotency record                IDEMPOTENCY#<op>#<token>  expiresAt
 driver lease                      LEASE#<execution id>    owner, heartbeatAt
 runtime task token                TASK_TOKEN#<key>        token, expiresAt (cloud runtime only)
@@ -124,6 +127,7 @@ _META = "#META"
 _DEFINITION = "#DEFINITION"
 _LISTING = "#LISTING"
 _LAST_RUN = "#LAST_RUN"
+_COMPONENT = "COMPONENT#"
 _ACTIVE = "ACTIVE_EXECUTIONS"
 _RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
@@ -263,6 +267,7 @@ class DynamoDBStore(ExecutionStateCache):
         self._states: dict[str, ExecutionState] = {}
         self._snapshots: dict[str, str] = {}
         self._unlisted: set[str] = set()
+        self._experiments: set[str] = set()  # known to exist (they are never deleted)
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -531,6 +536,8 @@ class DynamoDBStore(ExecutionStateCache):
             for e in transition.cache_entries
         ]
         for experiment in transition.experiments:
+            if self._experiment_exists(experiment.name):
+                continue  # every execution of a pipeline names its experiment: a read, not a write
             actions.append(
                 self._insert_if_absent(
                     f"EXPERIMENT#{experiment.name}",
@@ -551,25 +558,47 @@ class DynamoDBStore(ExecutionStateCache):
                 )
             )
         for component in transition.trial_components:
+            # in its run group's partition, so listing a group's runs needs no index entry
             actions.append(
                 self._insert_if_absent(
-                    f"TRIAL_COMPONENT#{component.name}",
+                    f"TRIAL#{component.trial_name}",
                     component,
-                    gsi1=(
-                        f"TRIAL#{component.trial_name}#COMPONENTS",
-                        _sort_key(component.created_at, component.name),
-                    ),
+                    sk=f"{_COMPONENT}{component.name}",
                     gsi2=("TRIAL_COMPONENTS", _sort_key(component.created_at, component.name)),
                 )
             )
         return actions
 
+    def _experiment_exists(self, name: str) -> bool:
+        with self._states_lock:
+            if name in self._experiments:
+                return True
+        found = self.client.get_item(
+            TableName=self.tables.state,
+            Key=_key(f"EXPERIMENT#{name}"),
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        ).get("Item")
+        if found is not None:
+            with self._states_lock:
+                self._experiments.add(name)
+        return found is not None
+
     def _insert_if_absent(
-        self, pk: str, record: BaseModel, *, gsi1: tuple[str, str], gsi2: tuple[str, str] | None = None
+        self,
+        pk: str,
+        record: BaseModel,
+        *,
+        sk: str = _META,
+        gsi1: tuple[str, str] | None = None,
+        gsi2: tuple[str, str] | None = None,
     ) -> Item:
         """INSERT OR IGNORE as an update: it never fails its transaction when the item exists."""
-        values: Item = {":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])}
-        sets = ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
+        values: Item = {}
+        sets: list[str] = []
+        if gsi1 is not None:
+            values.update({":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])})
+            sets += ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
         if gsi2 is not None:
             values.update({":g2p": _s(gsi2[0]), ":g2s": _s(gsi2[1])})
             sets += ["gsi2pk = if_not_exists(gsi2pk, :g2p)", "gsi2sk = if_not_exists(gsi2sk, :g2s)"]
@@ -580,7 +609,7 @@ class DynamoDBStore(ExecutionStateCache):
         return {
             "Update": {
                 "TableName": self.tables.state,
-                "Key": _key(pk),
+                "Key": _key(pk, sk),
                 "UpdateExpression": "SET " + ", ".join(sets),
                 "ExpressionAttributeNames": {f"#{name}": name for name in encoded},
                 "ExpressionAttributeValues": values,
@@ -779,11 +808,20 @@ class DynamoDBStore(ExecutionStateCache):
         return self._list_named("gsi2", "TRIALS", "trials:", TrialRecord, query)
 
     def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
-        if trial_name:
-            return self._list_named(
-                "gsi1", f"TRIAL#{trial_name}#COMPONENTS", f"runs:{trial_name}", TrialComponentRecord, query
-            )
-        return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
+        if not trial_name:
+            return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
+        # the run group's partition, plus runs written before they moved there (gsi1 entries)
+        items = [
+            *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
+            *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
+        ]
+        records = [TrialComponentRecord.model_validate_json(self.codec.decode(i)) for i in items]
+        unique = {r.name: r for r in records}
+        return _page_in_memory(
+            f"runs:{trial_name}",
+            [(timestamp(r.created_at), r.name, r.created_at, r) for r in unique.values()],
+            query,
+        )
 
     def _list_named(
         self, index: str, index_pk: str, listing: str, model: type[R], query: ListQuery
