@@ -3,7 +3,9 @@
 
 Context (cdk.json or `-c key=value`): stage, namePrefix, logRetentionDays, sharingAccounts,
 lambdaArchitecture, example (also register the example pipeline through the `Pipeline`
-construct, with a disabled nightly schedule and an S3 upload trigger). See docs/deploy.md.
+construct, with a disabled nightly schedule and an S3 upload trigger), console (the web console
+behind CloudFront with Cognito sign-in; on unless false), consoleDomain/consoleCertificateArn,
+consoleDomainPrefix, consoleAssets. See docs/deploy.md.
 """
 
 from __future__ import annotations

@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.rehearsal.invoker import find_python312, import_roots
-from tests.rehearsal.synth import DEFAULT, EXAMPLE, REGION, RUNNABLE, SESSION, Assembly, Variant, synthesize
+from tests.rehearsal.stack import PYTHON_RUNTIMES
+from tests.rehearsal.synth import (
+    CONSOLE_OFF,
+    DEFAULT,
+    EXAMPLE,
+    REGION,
+    RUNNABLE,
+    SESSION,
+    Assembly,
+    Variant,
+    synthesize,
+)
 
 HOST_ARCHITECTURE = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 HOST_EXAMPLE: Variant = RUNNABLE if HOST_ARCHITECTURE == "x86_64" else EXAMPLE
@@ -32,8 +43,10 @@ SYNTH_VARIANTS: dict[str, Variant] = {
     "default": DEFAULT,  # cdk.json's context: arm64
     "example-arm64": EXAMPLE,
     "example-x86_64": RUNNABLE,
+    "console-off": CONSOLE_OFF,
 }
-"""Both ``lambdaArchitecture`` values and ``-c example=true``, as a user synthesizes them."""
+"""Both ``lambdaArchitecture`` values, ``-c example=true`` and ``-c console=false``, as a user
+synthesizes them."""
 
 
 def synthesized(variant: Variant) -> Assembly:
@@ -74,24 +87,28 @@ def _asset_dir(assembly: Assembly, code: Mapping[str, Any]) -> Path:
 
 
 def layers(assembly: Assembly) -> dict[str, Path]:
-    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by logical id."""
+    """Each layer's staged asset directory (its ``python/`` is Lambda's ``/opt/python``), by logical id.
+
+    Layers CDK ships prebuilt (the AWS CLI layer of the console's BucketDeployment, a zip file
+    asset) are CDK's, not built here, and left out."""
     return {
         logical_id: _asset_dir(assembly, layer["Properties"]["Content"])
         for logical_id, layer in assembly.template["Resources"].items()
         if layer["Type"] == "AWS::Lambda::LayerVersion"
+        and assembly.asset(layer["Properties"]["Content"]).is_dir()
     }
 
 
 def python_functions(assembly: Assembly) -> dict[str, LambdaAsset]:
-    """Every Python function with code from an asset (not CDK's inline helpers), by logical id."""
+    """Every Python function of ours, with code from an asset, by logical id: on the stack's
+    Python runtime. CDK's own helpers (inline code, or the BucketDeployment handler on CDK's
+    runtime with its AWS CLI layer) are CDK's to build and test."""
     staged = layers(assembly)
     functions: dict[str, LambdaAsset] = {}
     for logical_id, resource in assembly.template["Resources"].items():
         props = resource.get("Properties", {})
         code = props.get("Code", {})
-        if resource["Type"] != "AWS::Lambda::Function" or not str(props.get("Runtime", "")).startswith(
-            "python"
-        ):
+        if resource["Type"] != "AWS::Lambda::Function" or props.get("Runtime") not in PYTHON_RUNTIMES:
             continue
         if "S3Key" not in code:
             continue

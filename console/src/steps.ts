@@ -57,7 +57,8 @@ export async function attemptsOf(step: StepRecord): Promise<Attempt[]> {
   const job = jobOf(step);
   if (!job) return [];
   const stem = attemptStem(job.name);
-  const page = await callApi(job.kind.list, { NameContains: stem, MaxResults: 100, SortBy: "CreationTime", SortOrder: "Ascending" });
+  // NameContains takes at most 63 characters; the filter below keeps only this step's jobs
+  const page = await callApi(job.kind.list, { NameContains: stem.slice(-63), MaxResults: 100, SortBy: "CreationTime", SortOrder: "Ascending" });
   const summaries = (page[job.kind.summaries] ?? []) as Record<string, unknown>[];
   return summaries
     .filter((s) => attemptStem(String(s[job.kind.nameKey])) === stem)

@@ -7,12 +7,14 @@ services wired once per container by :func:`pipelines.deploy.wiring.cloud_endpoi
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipelines.deploy.apigateway import handle_proxy_event, to_proxy_response
+from pipelines.deploy.settings import CONSOLE_ORIGIN
 from pipelines.deploy.wiring import cloud_endpoint
 
 logger = Logger()
@@ -39,4 +41,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "target": (event.get("headers") or {}).get("X-Amz-Target"),
         },
     )
-    return to_proxy_response(response)
+    return to_proxy_response(response, allow_origin=os.environ.get(CONSOLE_ORIGIN))

@@ -32,6 +32,21 @@ GATEWAY_ERRORS: dict[str, str] = {
 }
 
 
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+    "X-Amz-Target",
+    "X-Amz-Content-Sha256",
+    "X-Amz-User-Agent",
+    "Amz-Sdk-Invocation-Id",
+    "Amz-Sdk-Request",
+)
+"""The request headers a SigV4-signed AWS JSON call from a browser carries (the preflight
+must name each one, or the browser never sends the call)."""
+
+
 class Api(Construct):
     def __init__(
         self,
@@ -51,7 +66,7 @@ class Api(Construct):
         )
         principals: list[iam.IPrincipal] = [iam.AccountPrincipal(stack.account)]
         principals += [iam.AccountPrincipal(account) for account in settings.sharing_accounts]
-        policy = iam.PolicyDocument(
+        self.policy = policy = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
                     sid="OwnerAndSharingAccounts",
@@ -99,11 +114,11 @@ class Api(Construct):
         self.rest_api.root.add_method("POST", integration, request_validator=validator)
         # `POST /<Operation>` (IAM can scope execute-api:Invoke to `.../POST/CreatePipeline`), and
         # the REST-JSON paths of the RAM and Scheduler subsets, all reach the same Lambda.
-        self.rest_api.root.add_resource("{proxy+}").add_method(
-            "ANY", integration, request_validator=validator
-        )
+        self.proxy = self.rest_api.root.add_resource("{proxy+}")
+        self.proxy.add_method("ANY", integration, request_validator=validator)
+        self.gateway_responses: list[apigw.GatewayResponse] = []
         for response_type, code in GATEWAY_ERRORS.items():
-            self.rest_api.add_gateway_response(
+            response = self.rest_api.add_gateway_response(
                 f"{response_type.title().replace('_', '')}Response",
                 type=getattr(apigw.ResponseType, response_type),
                 response_headers={"x-amzn-ErrorType": f"'{code}'"},
@@ -111,7 +126,43 @@ class Api(Construct):
                     "application/json": f'{{"__type":"{code}","message":$context.error.messageString}}'
                 },
             )
+            self.gateway_responses.append(response)
         self.stage_name = settings.stage
+
+    def allow_browser_origin(self, origin: str) -> None:
+        """Let one browser origin (the web console's) call the API cross-origin, signed.
+
+        - The CORS preflight (``OPTIONS``, which browsers send without credentials) is answered
+          by API Gateway itself (a mock integration: no Lambda runs) for ``origin`` only, naming
+          the headers a SigV4-signed AWS JSON call carries.
+        - The resource policy admits anonymous callers to those ``OPTIONS`` methods and to
+          nothing else: every other method still needs SigV4 (AWS_IAM) from an admitted account.
+        - Gateway errors (expired token, denied) carry the origin too, so the console can read
+          them (and refresh its credentials) instead of seeing an opaque network error.
+
+        The api Lambda adds the same header to its own answers (``CONSOLE_ORIGIN``).
+        """
+        for resource in (self.rest_api.root, self.proxy):
+            resource.add_cors_preflight(
+                allow_origins=[origin],
+                allow_methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+                allow_headers=list(CORS_REQUEST_HEADERS),
+                max_age=cdk.Duration.hours(1),
+            )
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="CorsPreflight",
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*/OPTIONS/*"],
+            )
+        )
+        for response in self.gateway_responses:
+            cfn = response.node.default_child
+            assert isinstance(cfn, apigw.CfnGatewayResponse)
+            cfn.add_property_override(
+                "ResponseParameters.gatewayresponse\\.header\\.Access-Control-Allow-Origin", f"'{origin}'"
+            )
 
     def _cloudwatch_role(self, stage: apigw.Stage) -> None:
         """API Gateway writes a stage's logs with one role per account and region, set in the

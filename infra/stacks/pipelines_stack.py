@@ -15,6 +15,7 @@ from pipelines.authorization.sources import POLICY_READ_ACTIONS
 from pipelines.deploy import settings as env
 
 from infra.constructs.api import Api
+from infra.constructs.console import Console
 from infra.constructs.data import DataTables
 from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.engine import Engine
@@ -130,6 +131,18 @@ class PipelinesStack(cdk.Stack):
         self._grant_policy_reads(settings)
         self._grant_definition_reads()
         self.api = Api(self, "Api", settings=settings, function=self.api_function)
+        self.console: Console | None = None
+        if settings.console:
+            self.console = Console(
+                self,
+                "Console",
+                settings=settings,
+                rest_api=self.api.rest_api,
+                api_url=self.api.url,
+                removal_policy=removal,
+            )
+            self.api.allow_browser_origin(self.console.origin)
+            self.api_function.add_environment(env.CONSOLE_ORIGIN, self.console.origin)
         self.sample_role = PipelineExecutionRole(
             self,
             "SamplePipelineRole",

@@ -35,6 +35,7 @@ Example ``pipelines.toml``::
     [spark]         # EMR and EMRServerless steps: spark-submit on this machine (docs/spark.md)
     master = "local[*]"                      # --master of every Spark job
     conf = { "spark.sql.shuffle.partitions" = "8" }   # --conf for every job (the step's own win)
+    java_options = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"   # the driver JVM's (default)
     # spark_home = "/opt/spark"              # a Spark distribution instead of pyspark's
     # java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
     # python = "python3"                     # PYSPARK_PYTHON (default: the pipelines interpreter)
@@ -117,6 +118,10 @@ class SparkOptions(BaseModel):
 
     master: str = "local[*]"
     conf: dict[str, str] = Field(default_factory=dict)
+    # JVM options of the driver, which in local mode is all of Spark: tuned for start-up (C1
+    # JIT only, serial GC), since pipeline jobs on a laptop are mostly short; "" gives the JVM's
+    # defaults back for long, CPU-heavy jobs (docs/spark.md has the measurements).
+    java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
     spark_home: Path | None = None
     java_home: Path | None = None
     python: str | None = None

@@ -4,6 +4,9 @@ selection or a skipped branch drags along with it.
 Edges are the union the service infers (DESIGN.md "DAG edges"): explicit ``DependsOn``, every
 ``{"Get": "Steps.X..."}`` found anywhere in a step (Arguments and step-level fields such as
 FunctionArn or SkipCheck), and condition step -> each step directly inside its IfSteps/ElseSteps.
+A ForEach step -> each step of its ForEachBody (kind ``for_each``): body steps run only as the
+ForEach's iterations, and everything outside the body that a body step reads (or DependsOn)
+is also upstream of the ForEach itself, so every iteration's inputs exist when it expands.
 References to unknown steps or to the step itself are ignored here; the validator reports them.
 
 Every walk is iterative: real definitions nest conditions 30 deep and the graph must stay fast
@@ -24,7 +27,7 @@ from pipelines.expressions.references import referenced_step_names
 if TYPE_CHECKING:  # pipelines.definition's validator imports this module: no runtime import back
     from pipelines.definition.models import ConditionStep, PipelineDefinition, Step
 
-EdgeKind = Literal["depends_on", "data", "if", "else"]
+EdgeKind = Literal["depends_on", "data", "if", "else", "for_each"]
 Branch = Literal["if", "else"]
 
 
@@ -47,6 +50,11 @@ class UnknownStepError(ValidationError):
 _PLAIN_FIELDS = frozenset({"name", "type", "depends_on", "display_name", "description"})
 
 
+def _for_each_body(step: Step) -> list[Step]:
+    """The ForEachBody of a ForEach step (empty for every other type)."""
+    return step.children() if step.type == "ForEach" else []
+
+
 def _as_condition(step: Step) -> ConditionStep | None:
     """The step as a ConditionStep (the parser maps Type "Condition" to that model only)."""
     return cast("ConditionStep", step) if step.type == "Condition" else None
@@ -66,6 +74,8 @@ def _expression_carriers(step: Step) -> Iterator[Any]:
             yield condition.arguments.conditions
             if condition.arguments.model_extra:
                 yield condition.arguments.model_extra
+        elif step.type == "ForEach" and field_name == "arguments":
+            yield value.model_dump(mode="json", by_alias=True, exclude={"body"})
         elif isinstance(value, BaseModel):
             if value.model_extra:
                 yield value.model_dump(mode="json", by_alias=True)
@@ -90,7 +100,10 @@ class PipelineGraph:
             self._down[src].add(dst)
             self._up[dst].add(src)
         self._branch: dict[str, tuple[str, Branch]] = {}
+        self._for_each: dict[str, str] = {}
         for name, step in steps.items():
+            for child in _for_each_body(step):
+                self._for_each[child.name] = name
             condition = _as_condition(step)
             if condition is not None:
                 for child in condition.arguments.if_steps:
@@ -132,6 +145,13 @@ class PipelineGraph:
                     add(name, child.name, "if")
                 for child in condition.arguments.else_steps:
                     add(name, child.name, "else")
+        for name, step in steps.items():
+            body = {child.name for child in _for_each_body(step)}
+            for child_name in sorted(body, key=order.__getitem__):
+                add(name, child_name, "for_each")
+            outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
+            for src in sorted(outside, key=order.__getitem__):
+                add(src, name, "data")
         return cls(steps, edges)
 
     # -- neighbours --------------------------------------------------------------------------
@@ -177,6 +197,11 @@ class PipelineGraph:
         """The condition step whose IfSteps/ElseSteps directly list ``name``, and which list."""
         self._check(name)
         return self._branch.get(name)
+
+    def for_each_of(self, name: str) -> str | None:
+        """The ForEach step whose ForEachBody holds ``name`` (None outside every body)."""
+        self._check(name)
+        return self._for_each.get(name)
 
     # -- ordering -----------------------------------------------------------------------------
 

@@ -43,7 +43,11 @@ Task ``Credentials`` need no patch: moto accepts and ignores them (no role is as
 SageMaker
 - StopTrainingJob, StopTransformJob and StopHyperParameterTuningJob exist (moto: NotImplemented);
 - a second job with the same name is rejected with ResourceInUse (moto accepts it silently);
-- :class:`JobControl` decides how each created job ends (moto's jobs are born Completed).
+- :class:`JobControl` decides how each created job ends (moto's jobs are born Completed);
+- the lineage API the Lineage step calls (CreateAction, CreateArtifact, CreateContext,
+  their Describe*, AddAssociation) exists, in memory (``MotoCloud.lineage``): moto has none.
+  A second action or context of the same name is a ValidationException "... already exists"
+  (artifacts get ARNs of their own), an association of an unknown ARN a ResourceNotFound.
 
 DynamoDB: the global-lock patch of :mod:`tests.cloud.moto_dynamodb`. SQS: one lock around every
 request as well (moto's FIFO receive iterates a queue's messages while sends append to it).
@@ -241,6 +245,8 @@ class MotoCloud:
     fakes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     jobs: JobControl = field(default_factory=JobControl)
+    lineage: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARN -> created entity
+    associations: list[dict[str, Any]] = field(default_factory=list)
     blocking_waits: bool = False
     region: str = "us-east-1"
 
@@ -272,6 +278,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_sync_and_errors(monkeypatch, state)
     _patch_stop_and_tokens(monkeypatch)
     _patch_sagemaker(monkeypatch, state)
+    _patch_lineage(monkeypatch, state)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
     fast_transactions(monkeypatch.setattr)
     monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
@@ -737,6 +744,49 @@ def _patch_sagemaker(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
             return "{}"
 
         monkeypatch.setattr(SageMakerResponse, operation, respond, raising=False)
+
+
+def _patch_lineage(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
+    lock = threading.Lock()
+
+    def creator(kind: str) -> Callable[[SageMakerResponse], str]:
+        def create(self: SageMakerResponse) -> str:
+            request = json.loads(self.body)
+            # artifact names are not unique: an artifact's ARN is the service's own
+            name = uuid.uuid4().hex if kind == "Artifact" else request[f"{kind}Name"]
+            arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:{kind.lower()}/{name.lower()}"
+            with lock:
+                if arn in state.lineage:
+                    raise JsonRESTError("ValidationException", f"{kind} {arn} already exists.")
+                state.lineage[arn] = {**request, "Kind": kind, f"{kind}Arn": arn}
+            return json.dumps({f"{kind}Arn": arn})
+
+        return create
+
+    def describer(kind: str) -> Callable[[SageMakerResponse], str]:
+        def describe(self: SageMakerResponse) -> str:
+            name = json.loads(self.body)[f"{kind}Name"]
+            arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:{kind.lower()}/{name.lower()}"
+            if arn not in state.lineage:
+                raise JsonRESTError("ResourceNotFound", f"{kind} {arn} does not exist.")
+            return json.dumps({f"{kind}Name": name, f"{kind}Arn": arn})
+
+        return describe
+
+    def add_association(self: SageMakerResponse) -> str:
+        request = json.loads(self.body)
+        for end in ("SourceArn", "DestinationArn"):
+            if request[end] not in state.lineage:
+                raise JsonRESTError("ResourceNotFound", f"{request[end]} does not exist.")
+        with lock:
+            state.associations.append(request)
+        return json.dumps({"SourceArn": request["SourceArn"], "DestinationArn": request["DestinationArn"]})
+
+    for kind in ("Action", "Artifact", "Context"):
+        monkeypatch.setattr(SageMakerResponse, f"create_{kind.lower()}", creator(kind), raising=False)
+    for kind in ("Action", "Context"):  # DescribeArtifact takes an ARN: the step never needs it
+        monkeypatch.setattr(SageMakerResponse, f"describe_{kind.lower()}", describer(kind), raising=False)
+    monkeypatch.setattr(SageMakerResponse, "add_association", add_association, raising=False)
 
 
 def _case_insensitive_describe(kind: str, real: Callable[..., Any]) -> Callable[..., Any]:

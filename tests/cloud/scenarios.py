@@ -590,6 +590,32 @@ SCENARIOS: list[Scenario] = [
         ],
     ),
     Scenario(
+        "for_each_retry_reruns_only_the_failed_iteration",
+        pipeline(
+            {
+                "Name": "Each",
+                "Type": "ForEach",
+                "Arguments": {
+                    "IterableItems": ["a", "b", "c"],
+                    "MaxConcurrency": 2,
+                    "ForEachBody": [
+                        processing("Work", arguments={"Environment": {"ITEM": get("ForEach.CurrentItem")}})
+                    ],
+                },
+            },
+            processing("After", DependsOn=["Each"]),
+        ),
+        fail_then_retry,
+        [
+            RunOutcome(
+                "Succeeded",
+                None,
+                {"Each": ok(2), "Work-0": ok(), "Work-1": ok(2), "Work-2": ok(), "After": ok()},
+            )
+        ],
+        jobs={"Work-1": [Failed("AlgorithmError: bad item")]},
+    ),
+    Scenario(
         "the_parallelism_limit_holds",
         pipeline(*(processing(f"Job{n}") for n in range(5))),
         run_once(),

@@ -17,12 +17,14 @@ RUNNER = CliRunner()
 
 
 # from tests/stepfunctions/test_sfn_cli.py
-def test_plan_fails_naming_every_unsupported_step() -> None:
+def test_plan_routes_lineage_steps_to_the_engine() -> None:
     corpus_file = CORPUS / "aws__sagemaker-python-sdk__v3eval_llmaj_base_model_lineage_mlflow.json"
-    result = RUNNER.invoke(app, ["plan", str(corpus_file), "--no-check"])
-    assert result.exit_code == 1
-    assert "CreateEvaluationAction" in result.stderr and "AssociateLineage" in result.stderr
-    assert "Lineage" in result.stderr and result.stdout == ""
+    result = RUNNER.invoke(app, ["plan", str(corpus_file), "--no-check", "--json"])
+    assert result.exit_code == 0, result.stderr
+    planned = {step["name"]: step for step in json.loads(result.stdout)}
+    for name in ("CreateEvaluationAction", "AssociateLineage"):
+        assert planned[name]["route"] == "Engine" and planned[name]["input"] is None
+        assert "sagemaker:CreateAction" in planned[name]["integrations"]
 
 
 # from tests/stepfunctions/test_sfn_plan.py

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
+from tests.cli.helpers import wait_for
 from tests.sdk_integ.upstream_plugin import Server
 
 BROWSER = os.environ.get("CONSOLE_BROWSER", "/usr/bin/chromium")
@@ -108,8 +108,13 @@ class ConsolePage:
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.problems.append(f"request failed: {request.url}"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
+
+    def _request_failed(self, request: Any) -> None:
+        # a navigation (the test opening the next page) cancels the previous page's calls
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "assert"):
@@ -145,11 +150,5 @@ def console(browser: Browser, server: Server, request: pytest.FixtureRequest) ->
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll ``check`` until it returns something truthy (the browser side uses locator waits)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Poll the API until ``check`` holds (the browser side uses Playwright's locator waits)."""
+    return wait_for(check, timeout=timeout, what=what)

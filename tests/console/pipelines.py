@@ -5,26 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.cli.test_logs import processing  # a Processing step running `python3 -c script`
 from tests.console.conftest import LAMBDA_ARN, ROLE
 
-
-def processing(name: str, script: str, **extra: Any) -> dict[str, Any]:
-    """A Processing step that runs ``python3 -c script`` as a local job."""
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "Arguments": {
-            "AppSpecification": {
-                "ImageUri": "local/python",
-                "ContainerEntrypoint": ["python3", "-c", script],
-            },
-            "ProcessingResources": {
-                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
-            },
-            "RoleArn": ROLE,
-        },
-        **extra,
-    }
+__all__ = ["create", "execution_id", "lambda_step", "processing", "step_status"]
 
 
 def lambda_step(name: str, value: Any, **extra: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from tests.console.pipelines import create, execution_id, lambda_step, processin
 
 pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
-GATE = "import os, time\nwhile not os.path.exists({path!r}):\n    time.sleep(0.05)\nprint('gate opened', flush=True)\n"
+GATE = "import os, time\nprint('waiting for the gate', flush=True)\nwhile not os.path.exists({path!r}):\n    time.sleep(0.05)\nprint('gate opened', flush=True)\n"
 
 
 def node(page: Any, step: str) -> Any:
@@ -34,6 +34,9 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     expect(node(page, "Wait")).to_have_class("node status-Executing")
     expect(node(page, "Wait")).to_contain_text("Executing")  # the status as a word, not only a colour
     expect(node(page, "After")).to_contain_text("Not started")
+    node(page, "Wait").click()
+    log = page.locator("#step-log")
+    expect(log).to_have_text("waiting for the gate\n")  # the running job's log, tailed live
     page.get_by_label("Select After").focus()  # a keyboard user's place survives the live updates
     gate.write_text("open")
     wait_until(lambda: step_status(sm, arn, "After") == "Succeeded", "After to succeed through the API")
@@ -44,6 +47,7 @@ def test_the_graph_colours_live_within_two_seconds(console: ConsolePage, sm: Any
     expect(page.locator("#execution-status")).to_have_text("Succeeded", timeout=2000)
     expect(node(page, "Wait")).to_contain_text("1 attempt")
     expect(page.get_by_label("Select After")).to_be_focused()
+    expect(log).to_have_text("waiting for the gate\ngate opened\n")
     expect(page.locator("svg.timeline g.row")).to_have_count(2)
 
 
@@ -171,6 +175,18 @@ def test_callback_forms_condition_branches_and_lambda_outputs(console: ConsolePa
     node(page, "Ship").click()
     expect(panel).to_contain_text('"Name": "doubled"')
     expect(panel).to_contain_text('"Value": "42"')
+
+    refused = sm.start_pipeline_execution(PipelineName="approval")["PipelineExecutionArn"]
+    page = console.open(f"/executions/{execution_id(refused)}")
+    expect(node(page, "Approve")).to_have_class("node status-Executing")
+    node(page, "Approve").click()
+    fail = page.get_by_role("form", name="Fail the callback")
+    fail.get_by_label("Failure reason").fill("not <good> enough")
+    fail.get_by_role("button", name="Fail").click()
+    expect(page.locator("#execution-status")).to_have_text("Failed", timeout=30_000)
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=refused)["PipelineExecutionSteps"]
+    assert [s["FailureReason"] for s in steps if s["StepName"] == "Approve"] == ["not <good> enough"]
+    expect(page.locator("#panel-failure")).to_have_text("not <good> enough")
 
 
 def test_a_cache_hit_is_marked_and_links_to_its_source(console: ConsolePage, sm: Any) -> None:

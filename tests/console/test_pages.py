@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -15,13 +16,14 @@ from tests.sdk_integ.upstream_plugin import Server
 pytestmark = pytest.mark.xdist_group("console")  # one server and one browser for the package
 
 
-def get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
+def get(url: str, accept: str = "*/*") -> tuple[int, Message, bytes]:
+    """Status, headers (case-insensitive) and body of a GET."""
     request = urllib.request.Request(url, headers={"Accept": accept})
     try:
         with urllib.request.urlopen(request) as response:
-            return response.status, dict(response.headers.items()), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), error.read()
+        return error.code, error.headers, error.read()
 
 
 def test_html_navigations_get_the_console_and_api_clients_get_the_api(server: Server) -> None:
@@ -65,3 +67,33 @@ def test_without_self_the_page_says_how_to_let_it_call_the_api(
         context.close()
     finally:
         closed.stop()
+
+
+def test_console_files_obey_the_browser_origin_defence(server: Server) -> None:
+    def fetch(path: str, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(server.url + path, headers={"Accept": "text/html", **headers})
+        try:
+            with urllib.request.urlopen(request) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    for path in ("/", "/_console/app.js", "/_console/config.json"):
+        assert fetch(path, {"Host": "evil.example"}) == 403  # DNS rebinding
+        assert fetch(path, {"Sec-Fetch-Site": "cross-site"}) == 403
+        assert fetch(path, {"Origin": "http://evil.example"}) == 403
+        assert fetch(path, {"Sec-Fetch-Site": "same-origin"}) == 200  # the page's own requests
+    status, headers, _ = get(server.url + "/_console/app.js")
+    assert status == 200 and headers["Content-Type"] == "text/javascript; charset=utf-8"
+    cached = fetch("/_console/app.js", {"If-None-Match": headers["ETag"]})
+    assert cached == 304
+    request = urllib.request.Request(server.url + "/_console/app.js", method="HEAD")
+    with urllib.request.urlopen(request) as response:
+        assert response.read() == b"" and int(response.headers["Content-Length"]) > 10_000
+    # writes to the console's paths are not the console's: the API answers them (S3 refuses)
+    post = urllib.request.Request(server.url + "/_console/app.js", data=b"x", method="PUT")
+    try:
+        urllib.request.urlopen(post)
+        raise AssertionError("a PUT under /_console/ was accepted")
+    except urllib.error.HTTPError as error:
+        assert 400 <= error.code < 500

@@ -92,6 +92,30 @@ def test_the_lambda_handler_answers_proxy_events(
     assert all(m["api"] == "SageMaker" and m["Requests"] == [1.0] for m in metrics)
 
 
+@pytest.mark.parametrize("origin", [None, "https://d111111abcdef8.cloudfront.net"])
+def test_answers_carry_cors_headers_for_the_console_origin_only(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, origin: str | None
+) -> None:
+    """With the web console deployed the stack sets CONSOLE_ORIGIN: answers (errors included)
+    name exactly that origin; without it no CORS header is sent at all."""
+    if origin is None:
+        monkeypatch.delenv("CONSOLE_ORIGIN", raising=False)
+    else:
+        monkeypatch.setenv("CONSOLE_ORIGIN", origin)
+    module = load_handler("api")
+    monkeypatch.setattr(module, "cloud_endpoint", lambda: cloud.gateway.endpoint)
+    gateway = Gateway(account_id=OWNER, handler=lambda event: module.handler(event, LambdaContext()))
+    sagemaker = cloud.clients(gateway=gateway).sagemaker
+    answered = sagemaker.list_pipelines()["ResponseMetadata"]["HTTPHeaders"]
+    with pytest.raises(ClientError) as refused:
+        sagemaker.describe_pipeline(PipelineName="missing")
+    failed = refused.value.response["ResponseMetadata"]["HTTPHeaders"]
+    for headers in (answered, failed):
+        assert headers.get("access-control-allow-origin") == origin
+        if origin is not None:
+            assert "x-amzn-ErrorType" in headers["access-control-expose-headers"]
+
+
 def test_a_signed_session_lets_the_sdk_build_its_own_clients(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -79,7 +79,21 @@ def sklearn_model_data(inference: str = SKLEARN_INFERENCE) -> bytes:
     return tar_gz({"model.pkl": pickle.dumps(model), "code/inference.py": inference.encode()})
 
 
-def xgboost_model_data() -> bytes:
+XGBOOST_INFERENCE = textwrap.dedent(
+    """
+    import os
+
+    import xgboost as xgb
+
+    def model_fn(model_dir):
+        booster = xgb.Booster()
+        booster.load_model(os.path.join(model_dir, "xgboost-model"))
+        return booster
+    """
+)
+
+
+def xgboost_model_data(inference: str | None = None) -> bytes:
     """An XGBoost Booster saved as the built-in algorithm saves it (no inference script)."""
     import tempfile
 
@@ -95,7 +109,10 @@ def xgboost_model_data() -> bytes:
         path = f"{folder}/xgboost-model.json"
         booster.save_model(path)
         with open(path, "rb") as f:
-            return tar_gz({"xgboost-model": f.read()})
+            files = {"xgboost-model": f.read()}
+    if inference is not None:
+        files["code/inference.py"] = inference.encode()
+    return tar_gz(files)
 
 
 def model_request(name: str, image: str, model_data_url: str, **environment: str) -> dict[str, Any]:

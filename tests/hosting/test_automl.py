@@ -18,6 +18,8 @@ from pipelines.objects.local import LocalObjectStore
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store import ListQuery
 
+from tests.hosting.test_endpoint_lifecycle import endpoint_steps
+
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 BEST = "Steps.Search.BestCandidate.InferenceContainers[0]"
 
@@ -98,33 +100,7 @@ def definition(problem: str | None, metric: str | None, endpoint: str, max_candi
                         },
                     },
                 },
-                {
-                    "Name": "Config",
-                    "Type": "EndpointConfig",
-                    "Arguments": {
-                        "EndpointConfigName": {
-                            "Std:Join": {
-                                "On": "-",
-                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
-                            }
-                        },
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Get": "Steps.BestModel.ModelName"},
-                                "InitialInstanceCount": 1,
-                            }
-                        ],
-                    },
-                },
-                {
-                    "Name": "Deploy",
-                    "Type": "Endpoint",
-                    "Arguments": {
-                        "EndpointName": endpoint,
-                        "EndpointConfigName": {"Get": "Steps.Config.EndpointConfigName"},
-                    },
-                },
+                *endpoint_steps("BestModel", endpoint),
             ],
         }
     )
@@ -228,3 +204,58 @@ def test_text_image_and_time_series_jobs_are_refused_with_the_reason(
         runtime.run(json.dumps({"Version": "2020-12-01", "Steps": [step]}))
     assert "step Search" in str(refused.value)
     assert f"{what} AutoML jobs ({config_key}) are not supported locally" in str(refused.value)
+
+
+def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_path: Path) -> None:
+    """The SDK v2's AutoMLStep -> get_best_auto_ml_model() ModelStep -> EndpointConfigStep ->
+    EndpointStep, with ``pipelines run``, then InvokeEndpoint through ``pipelines serve``."""
+    from tests.faults.serve_process import ServeProcess
+    from tests.hosting.sdk_automl import TRAIN_URI, automl_deploy_definition
+    from tests.hosting.test_endpoint_lifecycle import in_service, pipelines, runtime_client, sagemaker_client
+
+    (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+    frame = dataset("BinaryClassification")
+    LocalObjectStore(tmp_path / "objects").put(TRAIN_URI, frame.to_csv(index=False).encode())
+    (tmp_path / "automl.json").write_text(automl_deploy_definition(tmp_path / "sdk", "churn"))
+    ran = pipelines(tmp_path, "run", "automl.json", "--json")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with ServeProcess(tmp_path) as served:
+        in_service(served.url, "churn")
+        rows = frame.drop(columns=["target"]).head(6).to_csv(index=False, header=False).encode()
+        answer = runtime_client(served.url).invoke_endpoint(
+            EndpointName="churn", Body=rows, ContentType="text/csv"
+        )
+        predicted = answer["Body"].read().decode().split()
+        assert len(predicted) == 6 and set(predicted) <= {"yes", "no"}
+        assert sum(p == t for p, t in zip(predicted, frame["target"].head(6), strict=True)) >= 4
+        # the AutoML job itself, as the SDK's AutoML.attach() / list_candidates() read it
+        sagemaker = sagemaker_client(served.url)
+        [summary] = sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"]
+        assert summary["AutoMLJobStatus"] == "Completed"
+        job = sagemaker.describe_auto_ml_job(AutoMLJobName=summary["AutoMLJobName"])
+        assert job["ProblemType"] == "BinaryClassification"
+        assert job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "Accuracy"
+        candidates = sagemaker.list_candidates_for_auto_ml_job(
+            AutoMLJobName=summary["AutoMLJobName"], SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+        )["Candidates"]
+        assert len(candidates) == 2  # CompletionCriteria.MaxCandidates
+        assert candidates[0]["CandidateName"] == job["BestCandidate"]["CandidateName"]
+        v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=summary["AutoMLJobName"])
+        assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["TargetAttributeName"] == "target"
+
+
+def test_a_target_that_is_not_a_column_fails_the_step_with_the_reason(runtime: EmbeddedRuntime) -> None:
+    LocalObjectStore(runtime.config.object_root).put(
+        "s3://data/automl/train.csv",
+        dataset("Regression").rename(columns={"target": "price"}).to_csv(index=False).encode(),
+    )
+    final = runtime.run(definition("Regression", "MSE", "never"))
+    assert final.status == "Failed"
+    steps = runtime.store.list_steps(final.execution_id, ListQuery(limit=100)).items
+    [search] = [s for s in steps if s.step_name == "Search"]
+    assert search.status == "Failed"
+    assert "the target attribute 'target' is not a column of the data (a, b, colour, price)" in (
+        search.failure_reason or ""
+    )
+    [job] = runtime.jobs.of_kind("AutoMLJob")
+    assert job.status == "Failed" and "target" in job.describe["FailureReason"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3
 from botocore.config import Config as BotoConfig
 from pipelines.objects.local import LocalObjectStore
 
@@ -23,51 +24,54 @@ PIPELINES = Path(sys.executable).parent / "pipelines"
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 
 
+def endpoint_steps(model_step: str, endpoint: str) -> list[dict[str, Any]]:
+    """EndpointConfig -> Endpoint for the model a Model step created, as the SDK's
+    EndpointConfigStep/EndpointStep emit them (the config named per execution)."""
+    return [
+        {
+            "Name": "CreateEndpointConfig",
+            "Type": "EndpointConfig",
+            "Arguments": {
+                "EndpointConfigName": {
+                    "Std:Join": {"On": "-", "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}]}
+                },
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Get": f"Steps.{model_step}.ModelName"},
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
+            },
+        },
+        {
+            "Name": "CreateEndpoint",
+            "Type": "Endpoint",
+            "Arguments": {
+                "EndpointName": endpoint,
+                "EndpointConfigName": {"Get": "Steps.CreateEndpointConfig.EndpointConfigName"},
+                "Tags": [],
+            },
+        },
+    ]
+
+
 def deploy_definition(model_data_url: str, endpoint: str) -> str:
-    """Model -> EndpointConfig -> Endpoint, as the SDK's ModelStep and EndpointConfigStep/EndpointStep emit them."""
+    """Model -> EndpointConfig -> Endpoint."""
+    model = {
+        "Name": "CreateModel",
+        "Type": "Model",
+        "Arguments": {
+            "ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data_url},
+        },
+    }
     return json.dumps(
         {
             "Version": "2020-12-01",
             "Parameters": [],
-            "Steps": [
-                {
-                    "Name": "CreateModel",
-                    "Type": "Model",
-                    "Arguments": {
-                        "ExecutionRoleArn": ROLE,
-                        "PrimaryContainer": {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data_url},
-                    },
-                },
-                {
-                    "Name": "CreateEndpointConfig",
-                    "Type": "EndpointConfig",
-                    "Arguments": {
-                        "EndpointConfigName": {
-                            "Std:Join": {
-                                "On": "-",
-                                "Values": [endpoint, {"Get": "Execution.PipelineExecutionId"}],
-                            }
-                        },
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Get": "Steps.CreateModel.ModelName"},
-                                "InitialInstanceCount": 1,
-                                "InstanceType": "ml.m5.large",
-                            }
-                        ],
-                    },
-                },
-                {
-                    "Name": "CreateEndpoint",
-                    "Type": "Endpoint",
-                    "Arguments": {
-                        "EndpointName": endpoint,
-                        "EndpointConfigName": {"Get": "Steps.CreateEndpointConfig.EndpointConfigName"},
-                        "Tags": [],
-                    },
-                },
-            ],
+            "Steps": [model, *endpoint_steps("CreateModel", endpoint)],
         }
     )
 
@@ -115,6 +119,18 @@ def in_service(url: str, name: str, timeout: float = 120.0) -> dict[str, Any]:
         time.sleep(0.2)
 
 
+def assert_gone(url: str, timeout: float = 30.0) -> None:
+    """The model server at ``url`` stops answering (it died with the process that hosted it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib3.request("GET", f"{url}/ping", timeout=1.0, retries=False)
+        except urllib3.exceptions.HTTPError:
+            return
+        assert time.monotonic() < deadline, f"{url} still answers after its host died"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
@@ -142,17 +158,21 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
         assert json.loads(answer["Body"].read()) == pytest.approx([8.0])
         served = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
         assert served["Served"] is True
-        port = served["VariantUrls"]["AllTraffic"]
+        old_url = served["VariantUrls"]["AllTraffic"]
         first.process.send_signal(signal.SIGKILL)  # a crash: its model servers die with it
         first.process.wait(timeout=30)
+    assert_gone(old_url)
     with ServeProcess(project) as second:
         in_service(second.url, "houses")
         answer = runtime_client(second.url).invoke_endpoint(
             EndpointName="houses", Body=b"0,0", ContentType="text/csv", Accept="text/csv"
         )
         assert float(answer["Body"].read()) == pytest.approx(3.0)
+        logs = pipelines(project, "endpoints", "logs", "houses")
+        assert logs.returncode == 0, logs.stderr
+        assert "serving model on port" in logs.stdout and '"POST /invocations HTTP/1.1" 200' in logs.stdout
         again = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
-        assert again["VariantUrls"]["AllTraffic"] == port  # back on its old port, which was free
+        assert again["Served"] is True and again["VariantUrls"]["AllTraffic"].startswith("http://127.0.0.1:")
         deleted = pipelines(project, "endpoints", "delete", "houses")
         assert deleted.returncode == 0, deleted.stderr
         assert json.loads(pipelines(project, "endpoints", "--json").stdout) == []

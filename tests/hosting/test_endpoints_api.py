@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from pipelines.api.embedded import build_embedded_api
@@ -191,9 +192,158 @@ def test_update_switches_models_and_delete_ends_the_endpoint(local: Local) -> No
     runtime = local.client("sagemaker-runtime")
     answer = runtime.invoke_endpoint(EndpointName="ep", Body=b"2,4", ContentType="text/csv")
     assert answer["InvokedProductionVariant"] == "Blue"
-    with pytest.raises(ClientError, match="in use"):
-        sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+    # the service lets a config in use go (the SDK's delete_endpoint() deletes it first)
+    sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+    assert runtime.invoke_endpoint(EndpointName="ep", Body=b"2,4", ContentType="text/csv")["Body"].read()
     sagemaker.delete_endpoint(EndpointName="ep")
     with pytest.raises(ClientError):
         sagemaker.describe_endpoint(EndpointName="ep")
-    sagemaker.delete_endpoint_config(EndpointConfigName="ep2-config")
+
+
+def test_the_sdk_model_deploy_creates_a_working_endpoint(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.model import Model
+    from sagemaker.serializers import JSONSerializer
+    from sagemaker.session import Session
+
+    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
+    session = Session(
+        boto_session=boto3.Session(
+            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
+        ),
+        default_bucket="sdk-bucket",
+    )
+    url = local.put("s3://models/deployed/model.tar.gz", sklearn_model_data())
+    model = Model(
+        image_uri=SKLEARN_IMAGE,
+        model_data=url,
+        role="arn:aws:iam::000000000000:role/pipelines",
+        sagemaker_session=session,
+        predictor_cls=None,
+    )
+    # wait=False: the SDK's own wait sleeps 30 s before its first DescribeEndpoint
+    model.deploy(initial_instance_count=1, instance_type="ml.m5.large", endpoint_name="deployed", wait=False)
+    assert await_status(local.client("sagemaker"), "deployed")["EndpointStatus"] == "InService"
+    from sagemaker.predictor import Predictor
+
+    predictor = Predictor("deployed", session, serializer=JSONSerializer(), deserializer=JSONDeserializer())
+    assert predictor.predict([[1, 2]]) == pytest.approx([8.0])
+    predictor.delete_endpoint()
+    assert local.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+
+def test_data_capture_writes_model_monitor_records(local: Local) -> None:
+    sagemaker = local.client("sagemaker")
+    url = local.put("s3://models/cap/model.tar.gz", sklearn_model_data())
+    sagemaker.create_model(**model_request("cap-model", SKLEARN_IMAGE, url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cap-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "cap-model", "InitialInstanceCount": 1}
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://monitoring/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+        },
+    )
+    sagemaker.create_endpoint(EndpointName="cap", EndpointConfigName="cap-config")
+    assert await_status(sagemaker, "cap")["EndpointStatus"] == "InService"
+    runtime = local.client("sagemaker-runtime")
+    for row in (b"1,2", b"3,4"):
+        runtime.invoke_endpoint(
+            EndpointName="cap", Body=row, ContentType="text/csv", Accept="text/csv", InferenceId=row.decode()
+        )
+    s3 = local.client("s3")
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="monitoring", Prefix="capture/cap/AllTraffic/")["Contents"]
+    ]
+    assert len(keys) == 2 and all(k.endswith(".jsonl") for k in keys)
+    records = [json.loads(s3.get_object(Bucket="monitoring", Key=k)["Body"].read()) for k in keys]
+    inputs = sorted(r["captureData"]["endpointInput"]["data"] for r in records)
+    assert inputs == ["1,2", "3,4"]
+    first = next(r for r in records if r["captureData"]["endpointInput"]["data"] == "1,2")
+    assert first["captureData"]["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "1,2",
+        "encoding": "CSV",
+    }
+    assert float(first["captureData"]["endpointOutput"]["data"]) == pytest.approx(8.0)
+    assert first["eventMetadata"]["inferenceId"] == "1,2"
+    assert first["eventVersion"] == "0"
+
+
+def test_browser_origin_invocations_are_refused(local: Local) -> None:
+    deploy(local, "sk", SKLEARN_IMAGE, sklearn_model_data())
+    url = f"{local.server.url}/endpoints/sk/invocations"
+    from_page = urllib3.request(
+        "POST",
+        url,
+        body=b"[[1, 2]]",
+        headers={"Content-Type": "application/json", "Origin": "http://evil.example"},
+    )
+    assert from_page.status == 403
+    assert from_page.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    simple_form = urllib3.request("POST", url, body=b"1,2", headers={"Content-Type": "text/plain"})
+    assert simple_form.status == 403  # what a page can send without a preflight
+    unsigned_tool = urllib3.request(
+        "POST", url, body=b"[[1, 2]]", headers={"Content-Type": "application/json"}
+    )
+    assert unsigned_tool.status == 200 and json.loads(unsigned_tool.data) == pytest.approx([8.0])
+
+
+def test_two_variants_each_get_a_server_and_target_variant_picks_one(local: Local) -> None:
+    sagemaker = local.client("sagemaker")
+    sk_url = local.put("s3://models/a/model.tar.gz", sklearn_model_data())
+    xgb_url = local.put("s3://models/b/model.tar.gz", xgboost_model_data())
+    sagemaker.create_model(**model_request("a-model", SKLEARN_IMAGE, sk_url))
+    sagemaker.create_model(**model_request("b-model", XGBOOST_IMAGE, xgb_url))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="ab",
+        ProductionVariants=[
+            {"VariantName": "A", "ModelName": "a-model", "InitialVariantWeight": 1.0},
+            {"VariantName": "B", "ModelName": "b-model", "InitialVariantWeight": 0.0},
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="ab", EndpointConfigName="ab")
+    described = await_status(sagemaker, "ab")
+    assert [v["VariantName"] for v in described["ProductionVariants"]] == ["A", "B"]
+    runtime = local.client("sagemaker-runtime")
+    for _ in range(5):  # B weighs 0: all traffic goes to A
+        answer = runtime.invoke_endpoint(EndpointName="ab", Body=b"2,4", ContentType="text/csv")
+        assert answer["InvokedProductionVariant"] == "A"
+    targeted = runtime.invoke_endpoint(
+        EndpointName="ab", Body=b"2,4", ContentType="text/csv", TargetVariant="B"
+    )
+    assert targeted["InvokedProductionVariant"] == "B"
+    assert float(targeted["Body"].read().decode().strip()) == pytest.approx(13.0, abs=0.5)
+    with pytest.raises(ClientError) as unknown:
+        runtime.invoke_endpoint(EndpointName="ab", Body=b"2,4", ContentType="text/csv", TargetVariant="C")
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_an_invocation_brings_back_an_endpoint_whose_host_ended(local: Local) -> None:
+    """What a `pipelines run` that deployed and ended while `pipelines serve` runs leaves behind."""
+    from pipelines.hosting import EndpointHost
+
+    url = local.put("s3://models/run/model.tar.gz", sklearn_model_data())
+    local.client("sagemaker").create_model(**model_request("run-model", SKLEARN_IMAGE, url))
+    run_host = EndpointHost(local.config)  # another host: the run's
+    run_host.create_endpoint_config(
+        {"EndpointConfigName": "run", "ProductionVariants": [{"VariantName": "v", "ModelName": "run-model"}]}
+    )
+    run_host.create_endpoint({"EndpointName": "run", "EndpointConfigName": "run"})
+    assert run_host.wait("run")["EndpointStatus"] == "InService"
+    run_host.close()  # the run ended: its model server stopped, the record stays
+    answer = local.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="run", Body=b"[[1, 2]]", ContentType="application/json"
+    )
+    assert json.loads(answer["Body"].read()) == pytest.approx([8.0])
+    assert local.client("sagemaker").describe_endpoint(EndpointName="run")["EndpointStatus"] == "InService"

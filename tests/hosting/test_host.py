@@ -56,12 +56,15 @@ def test_a_closed_host_s_endpoints_come_back_with_the_next_host(config: Config) 
     assert first.wait("ep")["EndpointStatus"] == "InService"
     _, port = first.target("ep")
     first.close()
-    second = EndpointHost(config)
+    first.delete_endpoint_config("ep-good")  # allowed in use: the endpoint recorded its config
+    lines: list[str] = []
+    second = EndpointHost(config, log=lines.append)
     try:
         assert second.restore() == ["ep"]
         assert second.describe_endpoint("ep")["EndpointStatus"] in ("SystemUpdating", "InService")
         assert second.wait("ep")["EndpointStatus"] == "InService"
-        assert second.target("ep")[1] == port
+        # its old port again, unless another program took it in the meantime
+        assert second.target("ep")[1] == port or any(f"port {port} is in use" in line for line in lines)
         assert predict(second, "ep") == pytest.approx([6.0])
         assert second.restore() == []  # hosted now: nothing to bring back
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.hosting.models import (
     CUSTOM_INFERENCE,
     SKLEARN_IMAGE,
     XGBOOST_IMAGE,
+    XGBOOST_INFERENCE,
     model_request,
     sklearn_model_data,
     xgboost_model_data,
@@ -86,6 +88,16 @@ def test_xgboost_algorithm_mode_loads_the_booster_and_reads_csv(config: Config) 
         assert json.loads(libsvm.data) == pytest.approx([13.0], abs=0.5)
 
 
+def test_xgboost_script_mode_uses_the_user_model_fn_and_the_default_dmatrix_input(config: Config) -> None:
+    url = put(config, "s3://models/xgbs/model.tar.gz", xgboost_model_data(XGBOOST_INFERENCE))
+    with start_model_server(config, model_request("xgbs", XGBOOST_IMAGE, url)) as server:
+        response = server.invoke(b"2,4", content_type="text/csv", accept="application/json")
+        assert json.loads(response.data) == pytest.approx([13.0], abs=0.5)
+        refused = server.invoke(b"[[2, 4]]", content_type="application/json")
+        assert refused.status == 415  # the XGBoost container reads CSV and LIBSVM only
+        assert "text/csv" in json.loads(refused.data)["error-message"]
+
+
 def test_a_model_that_cannot_load_fails_with_its_reason(config: Config) -> None:
     url = put(config, "s3://models/broken/model.tar.gz", sklearn_model_data(BROKEN_INFERENCE))
     with pytest.raises(ModelLoadFailed) as failed:
@@ -124,3 +136,23 @@ def test_a_port_collision_retries_on_another_port(config: Config, taken_port: in
         assert any(f"port {taken_port} is in use" in line for line in lines)
         assert server.invoke(b"[[0, 0]]").status == 200
     assert not server.alive
+
+
+def test_the_images_map_chooses_the_serving_interpreter(tmp_path: Path) -> None:
+    marker = tmp_path / "used"
+    interpreter = tmp_path / "sklearn-env" / "bin" / "python3"
+    interpreter.parent.mkdir(parents=True)
+    interpreter.write_text(f'#!/bin/sh\necho "$@" >> {marker}\nexec {sys.executable} "$@"\n')
+    interpreter.chmod(0o755)
+    config = Config(
+        state_dir=tmp_path / "state",
+        object_root=tmp_path / "objects",
+        images={"*sagemaker-scikit-learn*": str(interpreter)},
+        base_dir=tmp_path,
+    )
+    url = put(config, "s3://models/sk/model.tar.gz", sklearn_model_data())
+    lines: list[str] = []
+    with start_model_server(config, model_request("sk", SKLEARN_IMAGE, url), log=lines.append) as server:
+        assert server.invoke(b"[[0, 0]]").status == 200
+    assert any(f"-> {interpreter} (config [images])" in line for line in lines)
+    assert marker.is_file()  # the mapped interpreter ran (the server, or the warm interpreter it forks from)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,17 @@ DEPLOY_ENV = cdk.Environment(account="111111111111", region="eu-west-1")
 """An account and region, as `cdk deploy` sets them: ARNs resolve to literals."""
 
 
+CONSOLE_BUILD = Path(tempfile.mkdtemp(prefix="console-build-"))
+atexit.register(shutil.rmtree, CONSOLE_BUILD, True)
+"""A stand-in for the console's build (the CDK assertions test the infrastructure around it; the
+CLI synth in test_cli_synth.py deploys the real build)."""
+(CONSOLE_BUILD / "assets").mkdir()
+(CONSOLE_BUILD / "index.html").write_text(
+    '<!doctype html><script type="module" src="/assets/app.js"></script>'
+)
+(CONSOLE_BUILD / "assets" / "app.js").write_text("export {};\n")
+
+
 @dataclass
 class Synth:
     app: cdk.App
@@ -38,7 +52,14 @@ def synth(context: dict[str, object], env: cdk.Environment | None = None) -> Syn
     from app import build_app
 
     started = time.perf_counter()
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "aws:cdk:bundling-stacks": [], **context})
+    app = cdk.App(
+        context={
+            **CDK_JSON_CONTEXT,
+            "aws:cdk:bundling-stacks": [],
+            "consoleAssets": str(CONSOLE_BUILD),
+            **context,
+        }
+    )
     build_app(app, env or cdk.Environment())
     assembly = app.synth()
     stack = next(c for c in app.node.children if isinstance(c, cdk.Stack))

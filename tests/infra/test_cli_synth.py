@@ -6,6 +6,8 @@ The synths are the rehearsal's (one per variant and test run, see tests/rehearsa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.deploy_artifacts import (
@@ -17,6 +19,8 @@ from tests.deploy_artifacts import (
     python_functions,
     synthesized,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session", params=sorted(SYNTH_VARIANTS))
@@ -62,3 +66,26 @@ def test_layer_keys_differ_by_architecture_and_code_is_shared() -> None:
         return {f.code_dir.name for f in python_functions(assembly).values()}
 
     assert code(arm) == code(x86)
+
+
+CONSOLE_TYPES = ("AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::Cognito::IdentityPool")
+
+
+def test_the_console_is_deployed_unless_switched_off(assembly: Assembly) -> None:
+    """On by default (with the committed build and its generated config.json as the sources of
+    its BucketDeployment); ``-c console=false`` leaves out its resources and the API's CORS."""
+    resources = assembly.template["Resources"].values()
+    kinds = {r["Type"] for r in resources}
+    methods = {r["Properties"]["HttpMethod"] for r in resources if r["Type"] == "AWS::ApiGateway::Method"}
+    if assembly.variant.context.get("console") == "false":
+        assert not kinds & {*CONSOLE_TYPES, "Custom::CDKBucketDeployment"}
+        assert "OPTIONS" not in methods
+        return
+    assert set(CONSOLE_TYPES) <= kinds and "OPTIONS" in methods
+    [deployment] = [r for r in resources if r["Type"] == "Custom::CDKBucketDeployment"]
+    build, config = (assembly.assets[key] for key in deployment["Properties"]["SourceObjectKeys"])
+    static = REPO / "shared" / "pipelines" / "console" / "static"
+    assert sorted(p.relative_to(build) for p in build.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(static) for p in static.rglob("*") if p.is_file()
+    )
+    assert (config / "_console" / "config.json").is_file()

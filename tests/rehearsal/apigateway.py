@@ -35,6 +35,16 @@ class Method:
     function: str  # the integrated function's name
 
 
+@dataclass(frozen=True)
+class MockMethod:
+    """A method API Gateway answers itself (a CORS preflight: MOCK integration, no auth)."""
+
+    resource: str
+    http_method: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class RestApi:
     api_id: str
@@ -42,6 +52,7 @@ class RestApi:
     region: str
     stages: set[str] = field(default_factory=set)
     methods: list[Method] = field(default_factory=list)
+    mocks: list[MockMethod] = field(default_factory=list)
 
     def match(self, path: str, http_method: str) -> tuple[Method, dict[str, str]] | None:
         for method in self.methods:
@@ -53,6 +64,18 @@ class RestApi:
                 base = method.resource[: -len("{proxy+}")]
                 if path.startswith(base) and len(path) > len(base):
                     return method, {"proxy": path[len(base) :]}
+        return None
+
+    def mock(self, path: str, http_method: str) -> MockMethod | None:
+        """The mock method for this path, which API Gateway prefers to an ``ANY`` method."""
+        for mock in self.mocks:
+            if mock.http_method != http_method:
+                continue
+            if mock.resource == path:
+                return mock
+            base = mock.resource[: -len("{proxy+}")]
+            if mock.resource.endswith("/{proxy+}") and path.startswith(base) and len(path) > len(base):
+                return mock
         return None
 
 
@@ -76,7 +99,7 @@ class LocalApiGateway:
             def do_GET(self) -> None:
                 gateway._serve(self)
 
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -110,6 +133,15 @@ class LocalApiGateway:
         stage, path = parts[2], "/" + (parts[3] if len(parts) > 3 else "")
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        mock = api.mock(path, request.command)
+        if mock is not None:  # no authentication: the method's authorization type is NONE
+            self.requests.append((request.command, path, mock.status))
+            request.send_response(mock.status)
+            for name, value in mock.headers:
+                request.send_header(name, value)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return None
         caller = self._authenticate(request, api)
         if isinstance(caller, str):
             return self._reply(request, 403, {"message": caller})

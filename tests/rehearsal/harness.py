@@ -31,6 +31,7 @@ from moto.core.utils import iso_8601_datetime_without_milliseconds
 from moto.events.models import Rule
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.server import ThreadedMotoServer
+from moto.sts.models import sts_backends
 from moto.utilities.arns import parse_arn
 from pipelines.api.client import client as api_client
 from pipelines.objects.s3 import S3ObjectStore
@@ -297,6 +298,12 @@ def rehearse(assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Pa
                             assembly.account,
                             f"arn:aws:sts::{assembly.account}:assumed-role/{role}/{function.name}",
                         )
+                # Sessions STS issued (the console's Cognito role, assumed with a web identity).
+                assumed = sts_backends[assembly.account]["global"].get_assumed_role_from_access_key(
+                    access_key
+                )
+                if assumed is not None:
+                    return Caller(assembly.account, assumed.arn)
                 return None
 
             def invoke(name: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:

@@ -9,6 +9,13 @@ not need to exist in moto (policies on resources, API Gateway plumbing, log sett
 placeholder physical id; an unknown type fails the rehearsal, so a new kind of resource is a
 conscious decision here.
 
+The web console's resources: its user pool, app client, domain and identity pool are created in
+moto's Cognito; CloudFront (not in moto) and the identity pool's role attachment get the
+identifiers CloudFormation would return; CDK's BucketDeployment is carried out by copying its
+staged sources into the bucket with their deploy-time markers replaced (its own handler runs the
+AWS CLI on CDK's runtime); the API's CORS preflights are mock methods the local API Gateway
+answers unsigned.
+
 Lambda functions are created in moto (so Step Functions and ``lambda.invoke`` find them) and
 registered with the local Lambda service with their asset directories (from ``Code.S3Key``),
 their layers' directories, handler, timeout, memory and environment. Custom resources are sent
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import json
+import mimetypes
 import re
 import secrets
 import string
@@ -30,7 +38,7 @@ from typing import Any
 import boto3
 
 from tests.cloud.harness import FifoEventSource
-from tests.rehearsal.apigateway import LocalApiGateway, Method, RestApi
+from tests.rehearsal.apigateway import LocalApiGateway, Method, MockMethod, RestApi
 from tests.rehearsal.invoker import LocalFunction, LocalLambdas
 from tests.rehearsal.synth import Assembly
 
@@ -50,6 +58,7 @@ PLACEHOLDER_TYPES = {
     "AWS::SNS::Topic",
     "AWS::Logs::ResourcePolicy",
     "Custom::S3AutoDeleteObjects",  # empties a bucket on stack deletion
+    "AWS::Cognito::IdentityPoolRoleAttachment",  # moto's Cognito Identity cannot set pool roles
 }
 
 
@@ -262,6 +271,15 @@ class Deployment:
             "AWS::ApiGateway::Method": self._api_method,
             "AWS::ApiGateway::Stage": self._api_stage,
             "Custom::S3BucketNotifications": self._bucket_notifications,
+            "Custom::CDKBucketDeployment": self._bucket_deployment,
+            "AWS::Cognito::UserPool": self._user_pool,
+            "AWS::Cognito::UserPoolClient": self._user_pool_client,
+            "AWS::Cognito::UserPoolDomain": self._user_pool_domain,
+            "AWS::Cognito::IdentityPool": self._identity_pool,
+            "AWS::CloudFront::Distribution": self._distribution,
+            "AWS::CloudFront::OriginAccessControl": self._cloudfront_id,
+            "AWS::CloudFront::ResponseHeadersPolicy": self._cloudfront_id,
+            "AWS::CloudFront::Function": self._cloudfront_function,
         }
 
     def _role(self, logical: str, p: dict[str, Any]) -> Created:
@@ -474,6 +492,8 @@ class Deployment:
 
     def _api_method(self, logical: str, p: dict[str, Any]) -> Created:
         integration = p.get("Integration") or {}
+        if p["HttpMethod"] == "OPTIONS" and integration.get("Type") == "MOCK":
+            return self._preflight(logical, p, integration)
         if integration.get("Type") != "AWS_PROXY":
             raise DeployFailed(
                 f"{logical}: only AWS_PROXY integrations are rehearsed, not {integration.get('Type')}"
@@ -488,6 +508,20 @@ class Deployment:
         )
         return Created(f"{logical}-{_random(6)}")
 
+    def _preflight(self, logical: str, p: dict[str, Any], integration: dict[str, Any]) -> Created:
+        """A CORS preflight: API Gateway answers it from the integration response, unsigned."""
+        if p.get("AuthorizationType") != "NONE":
+            raise DeployFailed(f"{logical}: a preflight must not require auth (browsers send none)")
+        [response] = integration["IntegrationResponses"]
+        headers = tuple(
+            (name.removeprefix("method.response.header."), str(value).strip("'"))
+            for name, value in (response.get("ResponseParameters") or {}).items()
+        )
+        self.gateway.apis[p["RestApiId"]].mocks.append(
+            MockMethod(self._api_paths[p["ResourceId"]], "OPTIONS", int(response["StatusCode"]), headers)
+        )
+        return Created(f"{logical}-{_random(6)}")
+
     def _api_stage(self, logical: str, p: dict[str, Any]) -> Created:
         self.gateway.apis[p["RestApiId"]].stages.add(p["StageName"])
         return Created(p["StageName"])
@@ -498,6 +532,104 @@ class Deployment:
             Bucket=p["BucketName"], NotificationConfiguration=configuration
         )
         return Created(f"{logical}-{_random(6)}")
+
+    # -- the web console: files, sign-in, CloudFront -------------------------------------------
+
+    def _bucket_deployment(self, logical: str, p: dict[str, Any]) -> Created:
+        """CDK's BucketDeployment as its handler does it: each source's files (their deploy-time
+        markers replaced, e.g. config.json's API URL and Cognito ids) into the bucket, with the
+        system metadata; objects no source has are pruned. (Its handler runs the AWS CLI on
+        CDK's own runtime; the rehearsal copies the same staged directories itself.)"""
+        s3 = self.client("s3")
+        bucket, prefix = p["DestinationBucketName"], p.get("DestinationKeyPrefix", "")
+        metadata = p.get("SystemMetadata") or {}
+        written: set[str] = set()
+        for index, key in enumerate(p["SourceObjectKeys"]):
+            markers = (p.get("SourceMarkers") or [{}] * len(p["SourceObjectKeys"]))[index]
+            source = self.assembly.assets[key]
+            for path in sorted(f for f in source.rglob("*") if f.is_file()):
+                data = path.read_bytes()
+                for marker, value in markers.items():
+                    data = data.replace(marker.encode(), str(value).encode())
+                name = prefix + path.relative_to(source).as_posix()
+                extra = {"ContentType": mimetypes.guess_type(name)[0] or "application/octet-stream"}
+                if "cache-control" in metadata:
+                    extra["CacheControl"] = metadata["cache-control"]
+                s3.put_object(Bucket=bucket, Key=name, Body=data, **extra)
+                written.add(name)
+        if p.get("Prune", True):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if item["Key"] not in written:
+                        s3.delete_object(Bucket=bucket, Key=item["Key"])
+        return Created(f"aws.cdk.s3deployment.{_random(8)}")
+
+    def _user_pool(self, logical: str, p: dict[str, Any]) -> Created:
+        policies = p.get("Policies") or {}
+        pool = self.client("cognito-idp").create_user_pool(
+            PoolName=p.get("UserPoolName") or self._name(logical),
+            Policies=policies,
+            UsernameAttributes=p.get("UsernameAttributes", []),
+            AutoVerifiedAttributes=p.get("AutoVerifiedAttributes", []),
+            MfaConfiguration=p.get("MfaConfiguration", "OFF"),
+            AdminCreateUserConfig=p.get("AdminCreateUserConfig") or {},
+        )["UserPool"]
+        return Created(
+            pool["Id"],
+            {
+                "Arn": pool["Arn"],
+                "ProviderName": f"cognito-idp.{self.region}.amazonaws.com/{pool['Id']}",
+                "ProviderURL": f"https://cognito-idp.{self.region}.amazonaws.com/{pool['Id']}",
+            },
+        )
+
+    def _user_pool_client(self, logical: str, p: dict[str, Any]) -> Created:
+        fields = (
+            "GenerateSecret",
+            "ExplicitAuthFlows",
+            "AllowedOAuthFlows",
+            "AllowedOAuthScopes",
+            "AllowedOAuthFlowsUserPoolClient",
+            "CallbackURLs",
+            "LogoutURLs",
+            "SupportedIdentityProviders",
+            "PreventUserExistenceErrors",
+        )
+        client = self.client("cognito-idp").create_user_pool_client(
+            UserPoolId=p["UserPoolId"],
+            ClientName=p.get("ClientName") or logical,
+            **{k: p[k] for k in fields if k in p},
+        )["UserPoolClient"]
+        return Created(client["ClientId"], {"ClientId": client["ClientId"], "Name": client["ClientName"]})
+
+    def _user_pool_domain(self, logical: str, p: dict[str, Any]) -> Created:
+        self.client("cognito-idp").create_user_pool_domain(Domain=p["Domain"], UserPoolId=p["UserPoolId"])
+        return Created(p["Domain"], {"CloudFrontDistribution": f"{_random(12).lower()}.cloudfront.net"})
+
+    def _identity_pool(self, logical: str, p: dict[str, Any]) -> Created:
+        pool = self.client("cognito-identity").create_identity_pool(
+            IdentityPoolName=p.get("IdentityPoolName") or logical,
+            AllowUnauthenticatedIdentities=p["AllowUnauthenticatedIdentities"],
+            AllowClassicFlow=p.get("AllowClassicFlow", False),
+            CognitoIdentityProviders=p.get("CognitoIdentityProviders", []),
+        )
+        return Created(pool["IdentityPoolId"], {"Name": pool["IdentityPoolName"]})
+
+    # moto has no CloudFront OAC, response headers policies or functions: each gets the identifiers
+    # and attributes CloudFormation returns, so what references them resolves.
+    def _distribution(self, logical: str, p: dict[str, Any]) -> Created:
+        distribution_id = "E" + _random(13)
+        return Created(
+            distribution_id, {"Id": distribution_id, "DomainName": f"d{_random(13).lower()}.cloudfront.net"}
+        )
+
+    def _cloudfront_id(self, logical: str, p: dict[str, Any]) -> Created:
+        identifier = _random(14)
+        return Created(identifier, {"Id": identifier})
+
+    def _cloudfront_function(self, logical: str, p: dict[str, Any]) -> Created:
+        arn = f"arn:aws:cloudfront::{self.account}:function/{p['Name']}"
+        return Created(arn, {"FunctionARN": arn, "FunctionMetadata.FunctionARN": arn, "Stage": "LIVE"})
 
     # -- custom resources ------------------------------------------------------------------------
 

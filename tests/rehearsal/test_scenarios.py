@@ -22,7 +22,8 @@ from tests.cloud.scenarios import SCENARIOS, RunOutcome, Scenario, function_arn,
 from tests.rehearsal.harness import Rehearsal, add_user_function, wait_until
 
 # What the brief asks the deployment to show: a Lambda step, a Callback answered through SQS,
-# stop (a waiting callback, a running job, a retry backoff), retry, and retry policies.
+# stop (a waiting callback, a running job, a retry backoff), retry, and retry policies; and a
+# ForEach whose iterations run on their body step's route, one of them rerun by a retry.
 REHEARSED = (
     "lambda_outputs_feed_a_condition",
     "a_lambda_error_fails_the_step",
@@ -34,6 +35,7 @@ REHEARSED = (
     "retry_pipeline_execution_reruns_only_what_failed",
     "capacity_errors_then_success_under_a_retry_policy",
     "throttling_is_retried_by_default",
+    "for_each_retry_reruns_only_the_failed_iteration",
 )
 
 

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from pipelines.api.embedded import build_embedded_api
 from pipelines.cli import app
 from pipelines.config import Config, load_config
 from pipelines.objects import LocalObjectStore
@@ -53,6 +55,7 @@ def headline(rows):
 """
 
 REPORT = """
+import os
 import sys
 from pyspark.sql import SparkSession
 import helpers  # shipped with --py-files from the object store
@@ -66,6 +69,7 @@ report = {
     "master": spark.sparkContext.master,
     "deploy_mode": spark.conf.get("spark.submit.deployMode"),
     "upstream_state": upstream_state,
+    "title": os.environ.get("REPORT_TITLE"),
 }
 spark.createDataFrame([report]).coalesce(1).write.mode("overwrite").json(target)
 spark.stop()
@@ -73,6 +77,7 @@ spark.stop()
 
 SERVERLESS = """
 import argparse
+import os
 from pyspark.sql import SparkSession
 
 parser = argparse.ArgumentParser()
@@ -88,6 +93,8 @@ summary = {
     "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
     "mode": spark.conf.get("spark.pipelines.mode"),
     "owner": spark.conf.get("spark.pipelines.owner"),
+    "source": spark.conf.get("spark.pipelines.source"),
+    "region": os.environ.get("SALES_REGION"),
 }
 spark.createDataFrame([summary]).coalesce(1).write.mode("overwrite").json(args.output)
 spark.stop()
@@ -175,6 +182,8 @@ def _sdk_sales_pipeline(workdir: Path) -> str:
                     "cluster",
                     "--py-files",
                     f"s3://{BUCKET}/code/helpers.py",
+                    "--conf",
+                    "spark.yarn.appMasterEnv.REPORT_TITLE=Weekly sales",
                     f"s3://{BUCKET}/code/report.py",
                     f"s3a://{BUCKET}/out/totals",
                     f"s3://{BUCKET}/out/report",
@@ -228,7 +237,8 @@ def _serverless_pipeline() -> str:
                             "--label",
                             "q4",
                         ],
-                        "sparkSubmitParameters": "--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless",
+                        "sparkSubmitParameters": f"--conf spark.sql.shuffle.partitions=3 --conf spark.pipelines.mode=serverless --properties-file s3://{BUCKET}/code/job.conf"
+                        " --conf spark.emr-serverless.driverEnv.SALES_REGION=emea",
                     }
                 },
                 "configurationOverrides": {
@@ -292,6 +302,7 @@ class Project:
             "sleeps": SLEEPS,
         }.items():
             self.objects.put(f"s3://{BUCKET}/code/{name}.py", textwrap.dedent(source).encode())
+        self.objects.put(f"s3://{BUCKET}/code/job.conf", b"spark.pipelines.source properties-file\n")
         self.runner = CliRunner()
 
     def write(self, name: str, text: str) -> Path:
@@ -349,6 +360,7 @@ def test_emr_steps_in_both_deploy_modes_read_and_write_the_object_root(
         "master": "local[*]",  # --master yarn runs locally
         "deploy_mode": "client",  # --deploy-mode cluster runs in client mode locally
         "upstream_state": "COMPLETED",  # Steps.Totals.Status.State
+        "title": "Weekly sales",  # spark.yarn.appMasterEnv: the cluster-mode driver's environment
     }
 
 
@@ -378,6 +390,29 @@ def test_emr_step_metadata_and_records_name_the_cluster_step_and_driver_log(
     assert described["Config"]["Args"][-2] == f"s3://{BUCKET}/in/sales.csv"  # the parameter, resolved
 
 
+def test_boto3_lists_the_emr_steps_metadata_through_pipelines_serve(
+    project: Project, sales_run: dict[str, Any]
+) -> None:
+    server = build_embedded_api(project.config, strict_shapes=True).server(
+        "127.0.0.1", 0, run_scheduler=False, resume=False
+    )
+    with server.start():
+        client = boto3.client(
+            "sagemaker",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        listed = client.list_pipeline_execution_steps(
+            PipelineExecutionArn=sales_run["Execution"]["PipelineExecutionArn"]
+        )["PipelineExecutionSteps"]
+    served = {step["StepName"]: step for step in listed}
+    for name, step in _steps(sales_run).items():
+        assert served[name]["StepStatus"] == "Succeeded"
+        assert served[name]["Metadata"]["EMR"] == step["Metadata"]["EMR"]
+
+
 def test_pipelines_logs_prints_the_spark_driver_log(project: Project, sales_run: dict[str, Any]) -> None:
     execution = sales_run["Execution"]["PipelineExecutionId"]
     result = project.cli("logs", execution, "Totals")
@@ -401,7 +436,9 @@ def test_emr_serverless_job_runs_with_its_arguments_and_parameters(project: Proj
         "rows": 4,
         "shuffle_partitions": "3",
         "mode": "serverless",
-        "owner": "ml-team",
+        "owner": "ml-team",  # configurationOverrides' spark-defaults
+        "source": "properties-file",  # --properties-file, read from the object root
+        "region": "emea",  # spark.emr-serverless.driverEnv.SALES_REGION
     }
     [record] = JobRecords.from_config(project.config).for_execution(
         document["Execution"]["PipelineExecutionArn"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pipelines.config import Config, SparkOptions
+from pipelines.definition import load_definition
 from pipelines.definition.models import Step
 from pipelines.runners.jobs.joblog import log_timestamp
 from pipelines.runners.registry import default_registry
@@ -16,10 +17,16 @@ from pipelines.runners.spark import emr, emr_serverless
 from pipelines.runners.spark.ids import emr_cluster_id, emr_step_id, serverless_job_run_id
 from pipelines.runners.spark.install import SparkUnavailable, spark_install
 from pipelines.runners.spark.job import driver_error_lines
-from pipelines.runners.spark.objectroot import buckets_named, object_root_buckets, object_root_conf
+from pipelines.runners.spark.objectroot import (
+    buckets_named,
+    local_path,
+    object_root_buckets,
+    object_root_conf,
+)
 from pipelines.runners.spark.submit import (
     SubmitError,
     classification_settings,
+    driver_environment,
     local_command,
     parse_options,
     parse_parameters,
@@ -304,3 +311,47 @@ def test_emr_refusals(jar: str, args: list[str], reason: str) -> None:
 
 def test_the_default_registry_runs_emr_and_emr_serverless_steps() -> None:
     assert {"EMR", "EMRServerless"} <= default_registry().step_types()
+
+
+def test_files_spark_submit_opens_itself_are_read_from_the_object_root(tmp_path: Path) -> None:
+    assert local_path(tmp_path, "s3://b/conf/job.conf") == tmp_path / "b" / "conf" / "job.conf"
+    assert local_path(tmp_path, "s3a://b/x") == tmp_path / "b" / "x"
+    assert local_path(tmp_path, "/etc/spark.conf") is None
+    submit = parse_options(["--properties-file", "s3://b/job.conf", "job.py"], what="Args")
+    argv = local_command(
+        "spark-submit",
+        submit,
+        master="local[*]",
+        runtime_conf={},
+        note=print,
+        local_file=lambda p: f"LOCAL:{p}",
+    )
+    assert argv[-3:] == ["--properties-file", "LOCAL:s3://b/job.conf", "job.py"]
+
+
+def test_the_v3_sdks_emr_serverless_steps_are_accepted_at_start(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sdk_v3"
+    definition = load_definition((fixtures / "emr_serverless.json").read_text())
+    assert default_registry().unsupported_steps(definition, Config(base_dir=tmp_path)) == []
+
+
+def test_driver_environment_confs_become_the_local_drivers_environment() -> None:
+    notes: list[str] = []
+    submit = parse_options(
+        [
+            "--conf",
+            "spark.yarn.appMasterEnv.STAGE=prod",
+            "--conf",
+            "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
+            "--conf",
+            "spark.executorEnv.OTHER=x",
+            "job.py",
+        ],
+        what="Args",
+    )
+    environment = driver_environment(submit, {"spark.emr-serverless.driverEnv.TEAM": "ml"}, notes.append)
+    assert environment == {"TEAM": "ml", "STAGE": "prod"}
+    assert notes == [
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python: the driver runs on this "
+        "machine's Python ([spark] python), not this interpreter"
+    ]

@@ -47,7 +47,7 @@ def test_plan_names_every_unsupported_step_at_once() -> None:
         {
             "Version": "2020-12-01",
             "Steps": [
-                {"Name": "Link", "Type": "Lineage", "Arguments": {}},
+                {"Name": "Link", "Type": "BedrockModelImport", "Arguments": {}},
                 {"Name": "Train", "Type": "Training", "Arguments": {}},
                 {
                     "Name": "Check",
@@ -64,7 +64,7 @@ def test_plan_names_every_unsupported_step_at_once() -> None:
     with pytest.raises(UnsupportedInCloud) as caught:
         plan_definition(definition)
     assert [(step.name, step.type) for step in caught.value.steps] == [
-        ("Link", "Lineage"),
+        ("Link", "BedrockModelImport"),
         ("Deploy", "Endpoint"),
         ("Emr", "EMR"),
     ]

@@ -108,7 +108,7 @@ def test_unknown_step_types_are_refused() -> None:
 
 def test_unsupported_in_cloud_is_a_validation_error() -> None:
     with pytest.raises(UnsupportedInCloud) as caught:
-        route_for(make_step("Lineage"))
+        route_for(make_step("BedrockModelImport"))
     assert caught.value.code == "ValidationException"
 
 

@@ -82,13 +82,19 @@ export const executionPage: Page = async (main, params, signal) => {
   const definition = parseDefinition(definitionText.PipelineDefinition);
   const pipeline = pipelineName(arn);
   const parameterList: { Name: string; Value: string }[] = parameters.PipelineParameters ?? [];
-  const view = new ExecutionView(main, arn, pipeline, definition, parameterList, signal);
+  replace(main, h("h1", {}, `Execution ${id}`), h("p", { class: "loading" }, `Laying out ${definition.steps.length} steps…`));
+  let view: ExecutionView | null = null;
+  const dag = await DagView.create(definition, {
+    onActivate: (step) => view?.activate(step),
+    hrefFor: (source) => executionHref(source),
+  });
+  if (signal.aborted) return;
+  view = new ExecutionView(main, arn, pipeline, definition, parameterList, signal, dag);
   view.show(first);
   await view.follow();
 };
 
 class ExecutionView {
-  private readonly dag: DagView;
   private readonly header = h("div");
   private readonly actions = h("div", { class: "toolbar" });
   private readonly actionStatus = h("div", { role: "status", "aria-live": "polite" });
@@ -105,6 +111,7 @@ class ExecutionView {
   private panelView: StepPanel | null = null;
   private wake: (() => void) | null = null;
   private signature = "";
+  private failures = 0;
 
   constructor(
     main: HTMLElement,
@@ -113,11 +120,8 @@ class ExecutionView {
     private readonly definition: Definition,
     private readonly parameters: { Name: string; Value: string }[],
     private readonly signal: AbortSignal,
+    private readonly dag: DagView,
   ) {
-    this.dag = new DagView(definition, {
-      onActivate: (step) => (this.selectMode.checked ? this.toggle(step) : this.open(step)),
-      hrefFor: (source) => executionHref(source),
-    });
     this.layout.append(h("div", { class: "graph", id: "graph" }, this.dag.svg), this.panel);
     replace(
       main,
@@ -139,6 +143,12 @@ class ExecutionView {
     });
   }
 
+  /** A step clicked or pressed on the graph: select it in select mode, else open its panel. */
+  activate(step: string): void {
+    if (this.selectMode.checked) this.toggle(step);
+    else this.open(step);
+  }
+
   /** Poll until the execution is terminal (again polled after Stop/Retry), or the page is left. */
   async follow(): Promise<void> {
     while (!this.signal.aborted) {
@@ -151,11 +161,14 @@ class ExecutionView {
         });
         this.wake = null;
         if (this.signal.aborted) return;
-      } else if (!(await pause(POLL_MS, this.signal))) return;
+      } else if (!(await pause(this.failures ? POLL_MS * 5 : POLL_MS, this.signal))) return;
       try {
         this.show(await snapshot(this.arn));
+        if (this.failures) replace(this.actionStatus);
+        this.failures = 0;
       } catch (error) {
         if (this.signal.aborted) return;
+        this.failures++; // the server may be restarting: ask less often until it answers
         replace(this.actionStatus, errorBox(error, "Could not refresh"));
       }
     }
@@ -489,9 +502,13 @@ class StepPanel {
         const streams = await callLogs("DescribeLogStreams", { logGroupName: group, logStreamNamePrefix: stem });
         for (const stream of streams.logStreams ?? []) {
           const name = String(stream.logStreamName);
-          if (!tokens.has(name) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
-          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(tokens.get(name) ? { nextToken: tokens.get(name) } : {}) });
-          tokens.set(name, events.nextForwardToken);
+          // one stream per attempt's job; keyed by the job (the part before "/"), since a running
+          // job's stream name can change once it ends, and the forward token is a line position
+          const job = name.split("/")[0];
+          if (!tokens.has(job) && tokens.size) this.logs.appendChild(document.createTextNode(`--- ${name} ---\n`));
+          const token = tokens.get(job);
+          const events = await callLogs("GetLogEvents", { logGroupName: group, logStreamName: name, startFromHead: true, ...(token ? { nextToken: token } : {}) });
+          tokens.set(job, events.nextForwardToken);
           for (const event of events.events ?? []) {
             this.logs.appendChild(document.createTextNode(`${String(event.message).replace(/\n$/, "")}\n`));
             added++;

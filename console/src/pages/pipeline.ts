@@ -18,7 +18,8 @@ export const pipelinePage: Page = async (main, params) => {
   replace(main, h("h1", {}, name), h("p", { class: "loading" }, "Loading…"));
   const described = await callApi("DescribePipeline", { PipelineName: name });
   const definition = parseDefinition(described.PipelineDefinition);
-  const dag = new DagView(definition, { onActivate: () => undefined });
+  replace(main, h("h1", {}, name), h("p", { class: "loading" }, `Laying out ${definition.steps.length} steps…`));
+  const dag = await DagView.create(definition, { onActivate: () => undefined });
   dag.update(new Map(definition.steps.map((step): [string, NodeState] => [step.name, { status: "" }])));
   const executions = h("div", {}, h("p", { class: "loading" }, "Loading executions…"));
   const versions = h("div", {}, h("p", { class: "loading" }, "Loading versions…"));

@@ -20,6 +20,7 @@ from pipelines.api.browser import BrowserGuard, is_loopback
 from pipelines.api.identity import Authenticator
 from pipelines.api.logs import JobLogs
 from pipelines.api.ops import Operations, sagemaker_handlers
+from pipelines.api.ops.automl import automl_handlers
 from pipelines.api.ops.endpoints import endpoint_handlers
 from pipelines.api.ram import ResourceShares
 from pipelines.api.ram_storage import SqliteShareStorage
@@ -207,6 +208,7 @@ def build_embedded_api(
                         publish=runtime.publisher.publish,
                     ),
                     **endpoint_handlers(endpoints),
+                    **automl_handlers(operations, runtime.jobs),
                 }
             ),
             strict_shapes=strict_shapes,

@@ -8,7 +8,8 @@ server routes on the path (see :func:`pipelines.api.server.choose_service`), and
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` may point at the same port as everything else.
 
 The request is forwarded to the endpoint's model server (:mod:`pipelines.hosting`) over a
-keep-alive connection. Errors are the service's: ``ValidationError`` (400: no such endpoint,
+keep-alive connection; an endpoint config's DataCaptureConfig captures it
+(:mod:`pipelines.hosting.capture`). Errors are the service's: ``ValidationError`` (400: no such endpoint,
 not InService, unknown variant), ``ModelError`` (424, with ``OriginalStatusCode`` and
 ``OriginalMessage``, when the container answers 4xx/5xx), ``ModelNotReadyException`` (429: the
 model server is unreachable), each with ``x-amzn-ErrorType`` as botocore's rest-json parser
@@ -28,6 +29,7 @@ from pipelines.api.errors import ServiceError
 from pipelines.api.wire import CallContext, Handler, HttpResponse, error_response
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.hosting import EndpointHost
+from pipelines.hosting.capture import capture_enabled, capture_invocation
 from pipelines.hosting.model_server import POOL
 
 MAX_PAYLOAD_BYTES = 6_291_456  # botocore's InvokeEndpoint Body limit
@@ -127,7 +129,7 @@ class RuntimeService:
         for member in _UNSUPPORTED_MEMBERS:
             if params.get(member):
                 raise ValidationError(f"InvokeEndpoint {name}: {member} is not supported by local endpoints")
-        variant, port = self.host.target(name, params.get("TargetVariant"))
+        variant, port, config = self.host.route(name, params.get("TargetVariant"))
         headers = {
             k: params[m] for k, m in (("Content-Type", "ContentType"), ("Accept", "Accept")) if params.get(m)
         }
@@ -173,6 +175,16 @@ class RuntimeService:
         }
         if response.headers.get("X-Amzn-SageMaker-Custom-Attributes"):
             result["CustomAttributes"] = response.headers["X-Amzn-SageMaker-Custom-Attributes"]
+        if config is not None and capture_enabled(config):
+            capture_invocation(
+                self.host.objects,
+                config,
+                name,
+                variant,
+                (body, str(params.get("ContentType") or "application/json")),
+                (response.data, str(result["ContentType"])),
+                inference_id=params.get("InferenceId"),
+            )
         return result
 
 

@@ -13,6 +13,7 @@ from pipelines.cli import api_commands as api_commands  # serve, schedules
 from pipelines.cli import cloud_commands as cloud_commands  # asl, plan
 from pipelines.cli import definition_commands as definition_commands  # validate, graph
 from pipelines.cli import endpoint_commands as endpoint_commands  # endpoints (list, delete)
+from pipelines.cli import lineage_commands as lineage_commands  # lineage
 from pipelines.cli import log_commands as log_commands  # logs
 
 # run_commands: run, retry, resume, stop, executions, steps, callback, models, experiments

@@ -8,6 +8,7 @@ records in the state database (:mod:`pipelines.hosting`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,7 @@ from pipelines.config import load_config
 from pipelines.hosting import EndpointHost, EndpointNotFound
 
 endpoints_app = typer.Typer(
-    help="Local endpoints: list them (the default), delete one.", invoke_without_command=True
+    help="Local endpoints: list them (the default), delete one, show their logs.", invoke_without_command=True
 )
 app.add_typer(endpoints_app, name="endpoints")
 
@@ -74,3 +75,33 @@ def delete_command(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
     typer.echo(f"deleted endpoint {name}")
+
+
+@endpoints_app.command("logs")
+def logs_command(
+    name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    variant: Annotated[str | None, typer.Option("--variant", help="Only this production variant.")] = None,
+    tail: Annotated[int, typer.Option("--tail", min=1, help="Lines from the end of each log.")] = 100,
+    config: ConfigOption = None,
+) -> None:
+    """The model servers' output (requests, errors, the user's prints) of an endpoint's variants."""
+    with _clean_errors():
+        row = EndpointHost(load_config(config)).records.get_endpoint(name)
+    shown = [v for v in row.serving.variants if variant is None or v.variant_name == variant]
+    if not shown:
+        reason = row.record.get("FailureReason")
+        typer.echo(
+            f"endpoint {name} has no running variant{f' {variant}' if variant else ''} ({row.status})"
+            + (f": {reason}" if reason else ""),
+            err=True,
+        )
+        raise typer.Exit(2)
+    for item in shown:
+        typer.echo(f"== {name} / {item.variant_name} ({item.log_path})")
+        path = Path(item.log_path) if item.log_path else None
+        if path is None or not path.is_file():
+            typer.echo("(no output yet)")
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in lines[-tail:]:
+            typer.echo(line)

@@ -371,6 +371,23 @@ def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[P
     yield Problem.at("cycle", f"the steps depend on each other in a cycle: {' -> '.join(cycle)}", where)
 
 
+def check_for_each_bodies(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
+    """A ForEach body step runs only as the ForEach's iterations (``<Body>-<i>``): a step outside
+    that body cannot read or depend on it by name (the SDK's ``IterationOutputs``/``Selected``
+    are the ways out)."""
+    where = {item.step.name: item.location for item in located}
+    for src, dst, kind in graph.edges():
+        parent = graph.for_each_of(src)
+        if parent is None or kind == "for_each" or graph.for_each_of(dst) == parent:
+            continue
+        yield Problem.at(
+            "reference",
+            f"step {dst!r} reads ForEach body step {src!r}, which runs only as iterations of {parent!r}; "
+            f"read Steps.{parent}.IterationOutputs[<i>].{src}... or Steps.{parent}.Selected... instead",
+            where.get(dst, ("Steps",)),
+        )
+
+
 def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem], PipelineGraph]:
     """Apply every service rule; returns (errors, warnings, the DAG built to find cycles)."""
     located = locate_steps(definition)
@@ -391,6 +408,7 @@ def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], 
         problems.extend(check_step(item, scope, sources))
     graph = PipelineGraph.from_definition(definition, sources)
     problems.extend(check_cycles(graph, located))
+    problems.extend(check_for_each_bodies(graph, located))
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     return errors, warnings, graph

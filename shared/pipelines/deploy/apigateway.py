@@ -84,10 +84,29 @@ def request_id(event: Mapping[str, Any]) -> str:
     return str((event.get("requestContext") or {}).get("requestId") or uuid.uuid4())
 
 
-def to_proxy_response(response: HttpResponse) -> dict[str, Any]:
+CORS_EXPOSED_HEADERS = ("x-amzn-RequestId", "x-amzn-ErrorType", "x-amzn-ErrorMessage")
+"""Response headers a browser client reads (request id, the error code of a failed call)."""
+
+
+def cors_headers(allow_origin: str | None) -> dict[str, str]:
+    """What lets the console, served from ``allow_origin``, read an answer cross-origin.
+
+    One fixed origin, never ``*`` nor an echo of the request's ``Origin``: any other page's
+    script gets no readable answer (its own signed calls still need credentials it lacks)."""
+    if not allow_origin:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": allow_origin,
+        "Access-Control-Expose-Headers": ", ".join(CORS_EXPOSED_HEADERS),
+        "Vary": "Origin",
+    }
+
+
+def to_proxy_response(response: HttpResponse, *, allow_origin: str | None = None) -> dict[str, Any]:
+    """The proxy integration's answer; ``allow_origin``: the console's origin (CORS headers)."""
     return {
         "statusCode": response.status,
-        "headers": dict(response.headers),
+        "headers": {**dict(response.headers), **cors_headers(allow_origin)},
         "body": response.body.decode("utf-8"),
         "isBase64Encoded": False,
     }

@@ -33,6 +33,10 @@ AUTHORIZATION_MODES = ("policies", "simulate", "off")
 # The deployment's own account (the stack sets it; without it, STS GetCallerIdentity): the one
 # account that creates pipelines, schedules and rules, and whose users' policies are evaluated.
 OWNER_ACCOUNT = "OWNER_ACCOUNT"
+# The web console's origin (``https://<distribution>.cloudfront.net``) when the stack deploys
+# it: the api Lambda answers that origin's cross-origin calls with CORS headers (API Gateway
+# answers the preflight itself); unset, no CORS header is sent.
+CONSOLE_ORIGIN = "CONSOLE_ORIGIN"
 REGION = "AWS_REGION"  # set by the Lambda runtime
 
 

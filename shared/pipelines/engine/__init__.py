@@ -65,6 +65,16 @@ Public API (``from pipelines.engine import Engine, ...``)::
     honoured (readiness.py); an execution whose failures were all handled by such steps ends
     ``CompletedWithFailures`` (failure_policy.py).
 
+    ForEach steps (for_each.py) are decided by the engine: a ready ForEach resolves its
+    IterableItems (a non-list or empty list fails it with the reason) and stays Executing while
+    its iterations run as ordinary step records ``<BodyStep>-<i>`` (``StepRecord.iteration`` =
+    IterationContext; ``engine.step_of(state, name)`` gives the step an iteration runs, with
+    ``ForEach.CurrentItem`` bound). MaxConcurrency caps them per ForEach, MaxParallelExecutionSteps
+    per execution (the ForEach's own record does not count). Cleanup steps (cleanup.py): the
+    engine puts what to delete into ``request.step_fields["CleanupTargets"]`` at launch (a source
+    that did not run fails the step there); runtimes delete with ``cleanup.clean``. Lineage
+    steps run through ``pipelines.lineage.record_lineage`` in both runtimes.
+
     Clocks: SystemClock, FakeClock (engine/clock.py). Ids/ARNs: engine/ids.py.
     Pipelines: upsert_pipeline(store, name, definition, ...) (engine/pipelines.py).
 
@@ -82,7 +92,8 @@ working copy -> one Transition, cut at the store's ``transition_limit``), readin
 ``Frontier``: ready set, running count and blocking failures kept incrementally through one
 decision instead of rescanning the DAG after each inline step; skips, run conditions), failure_policy, retry (error classification and retry decisions),
 caching, job_names, selective, resolution (parameters,
-expressions, execution variables), experiments, pipelines (upsert), actions, clock, ids, errors.
+expressions, execution variables), experiments, for_each (ForEach expansion and iteration
+scheduling), cleanup (Cleanup targets and deletion), pipelines (upsert), actions, clock, ids, errors.
 """
 
 from pipelines.engine.actions import (

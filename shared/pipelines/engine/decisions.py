@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,9 +20,19 @@ from pipelines.definition import parse_definition
 from pipelines.definition.models import CallbackStep, ConditionStep, LambdaStep, PipelineDefinition, Step
 from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
 from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
+from pipelines.engine.cleanup import CLEANUP, cleanup_targets
 from pipelines.engine.errors import CallbackStepConflict, InvalidCallbackOutputs
 from pipelines.engine.experiments import run_record, step_experiment_config
 from pipelines.engine.failure_policy import final_status
+from pipelines.engine.for_each import (
+    FOR_EACH,
+    advance_iterations,
+    expand,
+    has_for_each,
+    is_for_each,
+    step_for_record,
+    with_iterations,
+)
 from pipelines.engine.ids import new_callback_token, new_entity_token
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
@@ -41,6 +51,7 @@ from pipelines.store.base import (
     CacheEntry,
     CallbackTokenRecord,
     FailureNote,
+    IterationContext,
     StepRecord,
     Store,
 )
@@ -73,6 +84,12 @@ class Compiled:
     graph: PipelineGraph
     topology: Topology
     steps: dict[str, Step]
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
+    """Derived per-definition facts (ForEach bodies, the steps iterations run), built lazily."""
+
+    def step(self, name: str, records: Mapping[str, StepRecord]) -> Step:
+        """The step a record runs: a definition step, or a ForEach iteration's (engine/for_each.py)."""
+        return step_for_record(self, records, name)
 
 
 _COMPILED: OrderedDict[str, Compiled] = OrderedDict()
@@ -141,12 +158,20 @@ class Decisions:
                 )
             else:
                 frontier.sync()
-            running = frontier.running
+            running = frontier.running  # a ForEach's own record is not counted: its iterations run
+            blocked = frontier.blocked
             settled_now = False  # a step ended at once, which may make others ready
             if plan.full:
                 plan.more = True
                 return
-            if not frontier.blocked:
+            if has_for_each(compiled):
+                settled_now, running = advance_iterations(
+                    self, plan, compiled, running, blocked=blocked, stopping=stopping
+                )
+                if plan.more:
+                    return
+                frontier.sync()
+            if not blocked:
                 limit = plan.execution.parallelism
                 for name in frontier.ready():
                     if plan.full:
@@ -157,6 +182,8 @@ class Decisions:
                         self.decide_condition(plan, compiled, step)
                     elif step.type == "Fail":
                         self.decide_fail(plan, compiled, step)
+                    elif step.type == FOR_EACH:
+                        self.start_for_each(plan, step)
                     elif limit is not None and running >= limit:
                         continue
                     elif self.launch(plan, compiled, step):
@@ -171,9 +198,8 @@ class Decisions:
                 return
             frontier.sync()
             current = frontier.current()
-            handled = topology.handled_failures(
-                {record.step_name: record for record in current}, plan.execution.run
-            )
+            by_name = {record.step_name: record for record in current}
+            handled = with_iterations(topology.handled_failures(by_name, plan.execution.run), by_name)
             status, reason = final_status(stopping, current, handled)
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current)
             plan.finish(status, reason, at_fail_step=at_fail_step)
@@ -190,12 +216,16 @@ class Decisions:
         not_before: datetime | None = None,
         failures: list[FailureNote] | None = None,
         first_started_at: datetime | None = None,
+        iteration: IterationContext | None = None,
     ) -> bool:
         """Start a new attempt of ``step``: True if it is now running, False if it was decided
-        at once (cache hit, or its inputs could not be resolved)."""
+        at once (cache hit, or its inputs could not be resolved). ``iteration``: the ForEach
+        iteration the step runs (a retry keeps the previous attempt's)."""
         execution = plan.execution
         previous = plan.steps.get(step.name)
         attempt = previous.attempt + 1 if previous is not None else 1
+        if iteration is None and previous is not None:
+            iteration = previous.iteration
         base = StepRecord(
             execution_id=execution.execution_id,
             step_name=step.name,
@@ -207,6 +237,7 @@ class Decisions:
             started_at=plan.now,
             first_started_at=first_started_at or plan.now,
             failures=failures if failures is not None else (previous.failures if previous else []),
+            iteration=iteration,
         )
         rule = JOB_NAME_RULES.get(step.type)
         try:
@@ -224,6 +255,8 @@ class Decisions:
                 execution, plan.steps, self.now, self.objects, job_name=name, step_type=step.type
             )
             arguments, fields = resolve_step(step, ctx)
+            if step.type == CLEANUP:
+                fields["CleanupTargets"] = cleanup_targets(step.name, arguments, plan.current_steps())
         except RESOLUTION_ERRORS as exc:
             plan.put_step(
                 base.model_copy(update={"status": "Failed", "failure_reason": str(exc), "ended_at": plan.now})
@@ -331,6 +364,26 @@ class Decisions:
             )
         )
 
+    def start_for_each(self, plan: Plan, step: Step) -> None:
+        """Expand a ready ForEach step (engine/for_each.py): Executing with its items, or Failed
+        when its IterableItems are no non-empty list. :meth:`advance` starts the iterations."""
+        base = decided_record(plan, step).model_copy(update={"ended_at": None})
+        try:
+            ctx = evaluation_context(plan.execution, plan.steps, self.now, self.objects)
+            arguments, fields = expand(step, ctx)  # type: ignore[arg-type]
+        except RESOLUTION_ERRORS as exc:  # ForEachError is a PipelinesError
+            plan.put_step(
+                base.model_copy(update={"status": "Failed", "failure_reason": str(exc), "ended_at": plan.now})
+            )
+            return
+        plan.put_step(
+            base.model_copy(update={"status": "Executing", "arguments": arguments, "step_fields": fields})
+        )
+
+    def end_decided(self, plan: Plan, record: StepRecord, status: str, **update: Any) -> StepRecord:
+        """End a step the engine decides itself (a ForEach when its iterations are done)."""
+        return self._end(plan, record, status, **update)
+
     # -- reports from runners -----------------------------------------------------------------
 
     def started(self, plan: Plan, name: str, attempt: int) -> bool:
@@ -348,7 +401,7 @@ class Decisions:
             or record.status not in RUNNING_STEP_STATUSES
         ):
             return False
-        step = compiled.steps[name]
+        step = compiled.step(name, plan.steps)
         try:
             property_files = self.read_property_files(step, record, result.properties)
         except RESOLUTION_ERRORS as exc:
@@ -423,7 +476,7 @@ class Decisions:
         if record.status == "Stopping":
             self._end(plan, record, "Stopped", metadata=metadata)
             return True
-        step = compiled.steps[name]
+        step = compiled.step(name, plan.steps)
         exception_type = (
             None if step.type == "Callback" else classify(step.type, error.error_code, error.message)
         )
@@ -475,8 +528,8 @@ class Decisions:
                 return
             if record.status == "Starting":
                 self._end(plan, record, "Stopped")
-            elif record.status == "Executing":
-                step = compiled.steps[name]
+            elif record.status == "Executing" and not is_for_each(record):
+                step = compiled.step(name, plan.steps)
                 backing_off = record.not_before is not None and record.not_before > plan.now
                 if isinstance(step, LambdaStep) and not backing_off:
                     continue  # a Lambda function cannot be stopped: it runs to the end
@@ -498,12 +551,18 @@ class Decisions:
     def recover(self, plan: Plan, compiled: Compiled) -> None:
         """The driver that ran this execution died: whatever it was running is lost."""
         for name, record in list(plan.current_steps().items()):
-            if record.waiting_for_callback or record.status not in ("Executing", "Stopping"):
+            if (
+                record.waiting_for_callback
+                or record.status not in ("Executing", "Stopping")
+                or is_for_each(record)  # nothing of its own ran: its iterations are recovered
+            ):
                 continue
             if record.status == "Stopping" or plan.execution.status == "Stopping":
                 self._end(plan, record, "Stopped")
             else:
-                self.launch(plan, compiled, compiled.steps[name], first_started_at=record.first_started_at)
+                self.launch(
+                    plan, compiled, compiled.step(name, plan.steps), first_started_at=record.first_started_at
+                )
 
     def complete_callback(
         self,
@@ -528,7 +587,7 @@ class Decisions:
             self._end(plan, record, status, failure_reason=reason)
             return
         try:
-            values = callback_outputs(compiled.steps[token.step_name], outputs)
+            values = callback_outputs(compiled.step(token.step_name, plan.steps), outputs)
         except OutputParameterError as exc:
             self._end(plan, record, "Failed", failure_reason=str(exc))
             return
@@ -630,7 +689,7 @@ def request_for(plan: Plan, compiled: Compiled, record: StepRecord) -> StepReque
         pipeline_arn=execution.pipeline_arn,
         execution_id=execution.execution_id,
         execution_arn=execution.execution_arn,
-        step=compiled.steps[record.step_name],
+        step=compiled.step(record.step_name, plan.steps),
         arguments=record.arguments,
         job_name=record.job_name or "",
         attempt=record.attempt,

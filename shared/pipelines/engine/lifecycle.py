@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.definition import load_definition
-from pipelines.definition.models import CallbackStep, PipelineDefinition
+from pipelines.definition.models import CallbackStep, PipelineDefinition, Step
 from pipelines.engine.actions import (
     Action,
     ExecutionFinished,
@@ -37,6 +37,7 @@ from pipelines.engine.errors import (
     UnsupportedSteps,
 )
 from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records
+from pipelines.engine.for_each import is_for_each
 from pipelines.engine.ids import (
     execution_arn,
     execution_id_of,
@@ -375,6 +376,10 @@ class Engine:
 
         return self._with_all_actions(self._transact(execution, decide))
 
+    def step_of(self, state: ExecutionState, step_name: str) -> Step:
+        """The step a record of ``state`` runs: a definition step, or a ForEach iteration's."""
+        return self._compile(state.execution.definition).step(step_name, state.steps)
+
     def state(self, execution: str) -> ExecutionState:
         state = self.store.load_state(execution_id_of(execution))
         if state is None:
@@ -469,8 +474,11 @@ class Engine:
             actions = [ExecutionFinished(execution.execution_id, execution.status, execution.failure_reason)]
         else:
             for name, record in plan.current_steps().items():
-                step = compiled.steps.get(name)
-                if step is None:
+                if is_for_each(record):
+                    continue  # decided by the engine; its iterations are ordinary steps
+                try:
+                    step = compiled.step(name, plan.steps)
+                except KeyError:
                     continue
                 restartable = (
                     self.decisions.claim_on_launch

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from pipelines.definition.models import PipelineDefinition
 from pipelines.engine.failure_policy import blocks
+from pipelines.engine.for_each import FOR_EACH
 from pipelines.graph import PipelineGraph
 from pipelines.store.base import RUNNING_STEP_STATUSES, StepRecord
 
@@ -54,7 +55,9 @@ class Topology:
 
     @classmethod
     def of(cls, graph: PipelineGraph) -> Topology:
-        order = tuple(graph.topological_order())
+        # ForEach body steps never run as themselves, only as the ForEach's iterations
+        # (engine/for_each.py schedules those)
+        order = tuple(name for name in graph.topological_order() if graph.for_each_of(name) is None)
         upstream = {name: tuple(sorted(graph.upstream(name))) for name in order}
         branch = {name: b for name in order if (b := graph.branch_of(name)) is not None}
         triggers: dict[str, dict[str, str]] = {}
@@ -194,7 +197,10 @@ class Frontier:
             if record is not None and self._counts(record):
                 self._count(name, record, 1)
             candidates.update(downstream.get(name, ()))
+        position = self.topology.position
         for name in candidates:
+            if name not in position:
+                continue  # a ForEach iteration's step: engine/for_each.py schedules those
             if self._is_ready(name):
                 self._ready.add(name)
             else:
@@ -206,9 +212,14 @@ class Frontier:
     def _count(self, name: str, record: StepRecord, delta: int) -> None:
         if delta > 0:
             self._counted[name] = record
-        if record.status in RUNNING_STEP_STATUSES:
+        # a ForEach's own record runs nothing: its iterations are the running steps
+        if record.status in RUNNING_STEP_STATUSES and record.step_type != FOR_EACH:
             self.running += delta
-        if blocks(record, self._catchable):
+        # a failure a run condition handles on a ForEach is handled on each of its iterations
+        iteration = record.iteration
+        if blocks(record, self._catchable) and (
+            iteration is None or iteration.parent_step_name not in self._catchable
+        ):
             self._blocking += delta
 
     def _is_ready(self, name: str) -> bool:

@@ -22,6 +22,11 @@ REFERENCE_STATUSES = frozenset({"Succeeded", "Failed", "CompletedWithFailures"})
 def validate_selection(graph: PipelineGraph, config: SelectiveExecutionConfig) -> set[str]:
     """The unselected steps the selection depends on; raises InvalidSelection."""
     problems = graph.selection_problems(config.selected_steps)
+    problems.extend(
+        f"Step {name!r} runs only as an iteration of ForEach step {parent!r}; select {parent!r} instead."
+        for name in config.selected_steps
+        if name in graph.steps and (parent := graph.for_each_of(name)) is not None
+    )
     if problems:
         raise InvalidSelection("Invalid SelectiveExecutionConfig: " + " ".join(problems))
     selected = set(config.selected_steps)
@@ -57,7 +62,13 @@ def reused_steps(
         )
     records: list[StepRecord] = []
     missing: list[str] = []
-    for name in sorted(upstream):
+    # a reused ForEach brings its iteration steps along, so the listing shows what it reused
+    iterations = sorted(
+        name
+        for name, record in source.steps.items()
+        if record.iteration is not None and record.iteration.parent_step_name in upstream
+    )
+    for name in [*sorted(upstream), *iterations]:
         record = source.steps.get(name)
         if record is None or record.status != "Succeeded":
             missing.append(name)

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipelines.config import Config
 from pipelines.errors import ValidationError
@@ -67,6 +67,12 @@ _UNSUPPORTED_CONFIG = {
     "ExplainerConfig": "online explainability (Clarify explainer)",
 }
 PortChooser = Callable[[int | None], Iterator[int]]
+
+
+class Route(NamedTuple):
+    variant: str
+    port: int
+    config: dict[str, Any] | None  # the endpoint config it serves (None only for old records)
 
 
 class EndpointNotReady(ValidationError):
@@ -127,12 +133,6 @@ class EndpointHost:
                     f"CreateEndpointConfig {request['EndpointConfigName']}: {member} ({what}) is not supported "
                     "by the embedded runtime's endpoints; deploy to use it"
                 )
-        capture = request.get("DataCaptureConfig") or {}
-        if capture.get("EnableCapture", True) and capture:
-            raise ValidationError(
-                f"CreateEndpointConfig {request['EndpointConfigName']}: DataCaptureConfig (capturing requests and "
-                "responses) is not supported by the embedded runtime's endpoints; deploy to use it"
-            )
         for variant in request["ProductionVariants"]:
             if not variant.get("ModelName"):
                 raise ValidationError(
@@ -154,12 +154,8 @@ class EndpointHost:
         return self.records.list_configs()
 
     def delete_endpoint_config(self, name: str) -> None:
-        users = [row.name for row in self.records.endpoints() if row.record.get("EndpointConfigName") == name]
-        if users:
-            raise EndpointConflict(
-                f"endpoint configuration {name} is in use by endpoint(s) {', '.join(users)}; delete or update "
-                "them first"
-            )
+        """DeleteEndpointConfig, also of a config in use, as the service allows: its endpoints
+        keep serving (and come back) from the config they recorded."""
         self.records.delete_config(name)
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -233,8 +229,14 @@ class EndpointHost:
     # -- serving ------------------------------------------------------------------------------
 
     def target(self, name: str, variant: str | None = None, *, wait_seconds: float = 60.0) -> tuple[str, int]:
-        """(variant name, port) that serves an invocation of ``name``. An endpoint that no live
-        process hosts is brought back here first; one being brought back is waited for."""
+        """(variant name, port) that serves an invocation of ``name`` (see :meth:`route`)."""
+        chosen = self.route(name, variant, wait_seconds=wait_seconds)
+        return chosen.variant, chosen.port
+
+    def route(self, name: str, variant: str | None = None, *, wait_seconds: float = 60.0) -> Route:
+        """Where an invocation of ``name`` goes, and the config the endpoint serves (its
+        DataCaptureConfig). An endpoint that no live process hosts is brought back here first;
+        one being brought back is waited for. ``variant``: InvokeEndpoint's TargetVariant."""
         row = self.records.get_endpoint(name)
         if row.status != "Failed" and not self.is_hosted(row):
             self._adopt(row)
@@ -253,10 +255,10 @@ class EndpointHost:
             chosen = next((v for v in variants if v.variant_name == variant), None)
             if chosen is None:
                 raise ValidationError(f"Endpoint {row.name} has no production variant {variant}")
-            return chosen.variant_name, chosen.port
-        weights = [max(v.weight, 0.0) for v in variants]
-        chosen = random.choices(variants, weights=weights)[0] if sum(weights) > 0 else variants[0]
-        return chosen.variant_name, chosen.port
+        else:
+            weights = [max(v.weight, 0.0) for v in variants]
+            chosen = random.choices(variants, weights=weights)[0] if sum(weights) > 0 else variants[0]
+        return Route(chosen.variant_name, chosen.port, row.serving.config)
 
     def restore(self) -> list[str]:
         """Bring back every recorded endpoint that no live process hosts (``pipelines serve`` at
@@ -307,12 +309,19 @@ class EndpointHost:
                 claimed = self.records.update_endpoint(
                     current,
                     record=record,
-                    serving=Serving(host=self.identity, variants=current.serving.variants, token=self.token),
+                    serving=Serving(
+                        host=self.identity,
+                        variants=current.serving.variants,
+                        token=self.token,
+                        config=current.serving.config,
+                    ),
                 )
             except EndpointChanged:
                 return False
         try:
-            config = self.records.describe_config(str(claimed.record["EndpointConfigName"]))
+            config = claimed.serving.config or self.records.describe_config(
+                str(claimed.record["EndpointConfigName"])
+            )
         except EndpointNotFound as exc:
             reason = str(exc)
             self._mutate(
@@ -383,7 +392,14 @@ class EndpointHost:
                 identity = server.process
                 weight = float(variant.get("InitialVariantWeight", 1.0))
                 variants.append(
-                    VariantProcess(variant_name, str(variant["ModelName"]), server.port, weight, identity)
+                    VariantProcess(
+                        variant_name,
+                        str(variant["ModelName"]),
+                        server.port,
+                        weight,
+                        identity,
+                        str(server.log_path),
+                    )
                 )
                 summaries.append(_variant_summary(variant, model, weight))
         except (ValidationError, OSError) as exc:
@@ -402,7 +418,7 @@ class EndpointHost:
                 "LastModifiedTime": now(),
             }
             record.pop("FailureReason", None)
-            return record, Serving(host=self.identity, variants=variants, token=self.token)
+            return record, Serving(host=self.identity, variants=variants, token=self.token, config=config)
 
         if not self._mutate(name, succeed):  # deleted while it came up
             for server in started:

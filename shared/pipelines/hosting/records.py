@@ -66,53 +66,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class VariantProcess:
-    """One production variant's model server: its port and the process serving it."""
-
-    variant_name: str
-    model_name: str
-    port: int
-    weight: float = 1.0
-    process: ProcessIdentity | None = None
-
-
-@dataclass
-class Serving:
-    """Who hosts an endpoint and where its variants listen (nothing while it is not served)."""
-
-    host: ProcessIdentity | None = None
-    variants: list[VariantProcess] = field(default_factory=list)
-    token: str | None = None  # the EndpointHost (one process may have several, one after another)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Serving:
-        data = json.loads(text)
-        host = ProcessIdentity(**data["host"]) if data.get("host") else None
-        variants = [
-            VariantProcess(
-                **{
-                    **v,
-                    "process": ProcessIdentity(**v["process"]) if v.get("process") else None,
-                }
-            )
-            for v in data.get("variants", [])
-        ]
-        return cls(host=host, variants=variants, token=data.get("token"))
-
-
-@dataclass
-class EndpointRow:
-    name: str
-    status: str
-    record: dict[str, Any]
-    serving: Serving
-    version: int
-
-
 _TIME = "$time"  # how a datetime is kept in a record's JSON, at any depth
 
 
@@ -128,6 +81,57 @@ def _encode_time(value: Any) -> Any:
 
 def _decode_time(value: dict[str, Any]) -> Any:
     return datetime.fromisoformat(value[_TIME]) if set(value) == {_TIME} else value
+
+
+@dataclass
+class VariantProcess:
+    """One production variant's model server: its port and the process serving it."""
+
+    variant_name: str
+    model_name: str
+    port: int
+    weight: float = 1.0
+    process: ProcessIdentity | None = None
+    log_path: str | None = None  # the model server's output (job.log in its folder)
+
+
+@dataclass
+class Serving:
+    """Who hosts an endpoint and where its variants listen (nothing while it is not served)."""
+
+    host: ProcessIdentity | None = None
+    variants: list[VariantProcess] = field(default_factory=list)
+    token: str | None = None  # the EndpointHost (one process may have several, one after another)
+    # the endpoint config it serves, as it was: the config may be deleted while in use, as the
+    # service allows (the SDK's delete_endpoint() deletes the config first)
+    config: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_encode_time)
+
+    @classmethod
+    def from_json(cls, text: str) -> Serving:
+        data = json.loads(text, object_hook=_decode_time)
+        host = ProcessIdentity(**data["host"]) if data.get("host") else None
+        variants = [
+            VariantProcess(
+                **{
+                    **v,
+                    "process": ProcessIdentity(**v["process"]) if v.get("process") else None,
+                }
+            )
+            for v in data.get("variants", [])
+        ]
+        return cls(host=host, variants=variants, token=data.get("token"), config=data.get("config"))
+
+
+@dataclass
+class EndpointRow:
+    name: str
+    status: str
+    record: dict[str, Any]
+    serving: Serving
+    version: int
 
 
 def _dump(record: Mapping[str, Any]) -> str:

@@ -25,9 +25,12 @@ requests that generate candidate definitions only.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tarfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,12 +48,15 @@ from pipelines.runners.jobs.container import (
     job_environment,
     run_job_process,
 )
+from pipelines.runners.jobs.errors import JobStopped
 from pipelines.runners.jobs.images import resolve_interpreter
+from pipelines.runners.jobs.records import STOP_POLL_SECONDS, JobRecords
 
 WORKER = Path(__file__).parent / "jobs" / "_automl_worker.py"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 DEFAULT_MAX_CANDIDATES = 8  # the worker's candidate list
 DEFAULT_VALIDATION_FRACTION = 0.2
+CANDIDATES = "Candidates"  # every candidate, kept in the job record for ListCandidatesForAutoMLJob
 _REFUSED_V2 = {
     "TextClassificationJobConfig": "text classification",
     "ImageClassificationJobConfig": "image classification",
@@ -95,6 +101,54 @@ class AutoMLRunner:
         v2 = "AutoMLProblemTypeConfig" in arguments
         plan = _plan(arguments, v2, label)
         started = datetime.now(UTC)
+        records = JobRecords.from_config(config)
+        first = _in_progress(arguments, request.job_name, arn, started)
+        records.put(
+            "AutoMLJob",
+            first,
+            name=request.job_name,
+            status="InProgress",
+            execution_arn=request.execution_arn,
+            step_name=request.step_name,
+        )
+        try:
+            with _stoppable(records, request.job_name, ctx) as job_ctx:
+                properties, candidates = self._search(
+                    request, job_ctx, arguments, v2, plan, arn, label, started
+                )
+        except BaseException as exc:
+            stopped = isinstance(exc, JobStopped)
+            records.put(
+                "AutoMLJob",
+                {
+                    **first,
+                    "AutoMLJobStatus": "Stopped" if stopped else "Failed",
+                    "AutoMLJobSecondaryStatus": "Stopped" if stopped else "Failed",
+                    "FailureReason": str(exc),
+                    "EndTime": datetime.now(UTC),
+                    "LastModifiedTime": datetime.now(UTC),
+                },
+                name=request.job_name,
+                status="Stopped" if stopped else "Failed",
+            )
+            raise
+        records.put(
+            "AutoMLJob", {**properties, CANDIDATES: candidates}, name=request.job_name, status="Completed"
+        )
+        return StepResult(properties=properties, metadata=dict(label.metadata))
+
+    def _search(
+        self,
+        request: StepRequest,
+        ctx: RunContext,
+        arguments: Mapping[str, Any],
+        v2: bool,
+        plan: dict[str, Any],
+        arn: str,
+        label: JobLabel,
+        started: datetime,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        config = ctx.config
         image = SKLEARN_IMAGE.format(region=config.region)
         interpreter = resolve_interpreter(config, image)
         ctx.log(f"interpreter: {interpreter.describe(image)}")
@@ -140,7 +194,53 @@ class AutoMLRunner:
             f"best candidate {best['CandidateName']}: {found['metric']} = "
             f"{best['FinalAutoMLJobObjectiveMetric']['Value']:.6g} of {len(candidates)} candidate(s)"
         )
-        return StepResult(properties=properties, metadata=dict(label.metadata))
+        return properties, candidates
+
+
+def _in_progress(arguments: Mapping[str, Any], name: str, arn: str, started: datetime) -> dict[str, Any]:
+    """The job's DescribeAutoMLJob response while it runs."""
+    members = (
+        "InputDataConfig",
+        "OutputDataConfig",
+        "RoleArn",
+        "AutoMLJobObjective",
+        "ProblemType",
+        "AutoMLJobConfig",
+    )
+    described = {k: arguments[k] for k in members if k in arguments}
+    described.update(
+        AutoMLJobName=name,
+        AutoMLJobArn=arn,
+        AutoMLJobStatus="InProgress",
+        AutoMLJobSecondaryStatus="TrainingModels",
+        CreationTime=started,
+        LastModifiedTime=started,
+    )
+    for member in ("AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig"):
+        if member in arguments:
+            described[member] = arguments[member]
+    return described
+
+
+@contextmanager
+def _stoppable(records: JobRecords, name: str, ctx: RunContext) -> Iterator[RunContext]:
+    """``ctx`` with a cancel event that a StopAutoMLJob call (a stop mark on the record) also sets."""
+    cancel = threading.Event()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(STOP_POLL_SECONDS):
+            if ctx.cancel.is_set() or records.stop_requested("AutoMLJob", name):
+                cancel.set()
+                return
+
+    watcher = threading.Thread(target=watch, name=f"automl-stop-{name}", daemon=True)
+    watcher.start()
+    try:
+        yield dataclasses.replace(ctx, cancel=cancel)
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _plan(arguments: Mapping[str, Any], v2: bool, label: JobLabel) -> dict[str, Any]:
@@ -177,8 +277,11 @@ def _plan(arguments: Mapping[str, Any], v2: bool, label: JobLabel) -> dict[str, 
         raise label.request_error("the request names no TargetAttributeName")
     objective = as_mapping(arguments.get("AutoMLJobObjective"), what="AutoMLJobObjective").get("MetricName")
     by_channel: dict[str, list[tuple[str, str]]] = {}
+    formats: dict[str, str] = {}
     for channel in channels:
         kind = str(channel.get("ChannelType") or "training")
+        content = str(channel.get("ContentType") or "text/csv").split(";")[0].strip()
+        formats[kind] = "parquet" if content == "x-application/vnd.amazon+parquet" else "csv"
         source = as_mapping(
             as_mapping(channel.get("DataSource"), what="DataSource").get("S3DataSource"), what="S3DataSource"
         )
@@ -198,6 +301,7 @@ def _plan(arguments: Mapping[str, Any], v2: bool, label: JobLabel) -> dict[str, 
             "metric": objective,
             "mode": mode,
             "validation_fraction": float(split.get("ValidationFraction") or DEFAULT_VALIDATION_FRACTION),
+            "formats": formats,
             "max_candidates": max(1, max_candidates),
             "max_candidate_seconds": criteria.get("MaxRuntimePerTrainingJobInSeconds"),
             "max_job_seconds": criteria.get("MaxAutoMLJobRuntimeInSeconds"),

@@ -81,7 +81,10 @@ class EndpointRunner:
             reason = record.get("FailureReason") or f"endpoint {name} is {record['EndpointStatus']}"
             raise StepFailed(f"step {request.step_name}: endpoint {name}: {reason}", metadata=metadata)
         _, port = host.target(name)
-        ctx.log(f"endpoint {name} is InService on http://127.0.0.1:{port}")
+        ctx.log(
+            f"endpoint {name} is InService on http://127.0.0.1:{port}, served by this process while it runs "
+            "(pipelines serve brings it back after)"
+        )
         return StepResult(properties=record, metadata=metadata)
 
 

@@ -2,8 +2,8 @@
 
 Adding a step type touches nothing else: write a module in ``pipelines.runners`` whose
 module-level ``RUNNERS`` list holds runner instances; :func:`default_registry` imports every
-such module and registers them. Condition and Fail steps have no runner: the engine decides
-them itself.
+such module and registers them. Condition, Fail and ForEach steps have no runner: the engine
+decides them itself (a ForEach's iterations run on their body steps' runners).
 
 A runner may also implement :class:`NotifiesStop` (Callback steps: send the "Stopping"
 message when the execution is stopped).
@@ -20,7 +20,7 @@ from pipelines.config import Config
 from pipelines.definition.models import PipelineDefinition
 from pipelines.runners.base import RunContext, Runner, StepNotSupported, StepRequest
 
-ENGINE_DECIDED_TYPES: frozenset[str] = frozenset({"Condition", "Fail"})
+ENGINE_DECIDED_TYPES: frozenset[str] = frozenset({"Condition", "Fail", "ForEach"})
 """Step types the engine decides without a runner."""
 
 _NOT_RUNNER_MODULES = frozenset({"base", "registry", "outputs", "processes"})

@@ -42,8 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-from collections import OrderedDict
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,8 +51,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from pipelines.callbacks.messages import STOPPING, callback_message, dedupe_id
-from pipelines.definition import parse_definition
-from pipelines.definition.models import CallbackStep, PipelineDefinition, Step
+from pipelines.definition.models import CallbackStep, PipelineDefinition
 from pipelines.deploy import settings as deploy_settings
 from pipelines.deploy.settings import CloudSettings as DeploySettings
 from pipelines.deploy.settings import MissingSetting
@@ -66,11 +64,25 @@ from pipelines.engine import (
     RunStep,
     StopStep,
 )
+from pipelines.engine.cleanup import (
+    CLEANUP,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    CleanupError,
+    CleanupStatus,
+    ResourceCleaner,
+    Target,
+    clean,
+)
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ValidationError
 from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
+from pipelines.lineage.dynamodb import DynamoDBLineageStore
+from pipelines.lineage.step import LINEAGE, Recording, SageMakerLineageApi, record_lineage
+from pipelines.lineage.store import LineageStore
+from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepResult
 from pipelines.runtime.aws_access import AwsAccess
 from pipelines.runtime.job_stops import stop_step_work
@@ -104,7 +116,6 @@ launched by the engine's queue consumer (one Redrive message), so StartPipelineE
 fast whatever the width of the DAG."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
-_DEFINITION_MEMO = 64
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _ENDED_RUNNER_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -241,6 +252,7 @@ class CloudRuntime:
         access: AwsAccess,
         settings: EngineSettings,
         publisher: StatusPublisher | None = None,
+        lineage: LineageStore | None = None,
     ) -> None:
         if not engine.decisions.claim_on_launch:
             raise ValueError("the cloud runtime needs an Engine(claim_on_launch=True)")
@@ -250,8 +262,7 @@ class CloudRuntime:
         self.aws = access
         self.settings = settings
         self.publisher = publisher
-        self._definitions: OrderedDict[str, dict[str, Step]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.lineage = lineage if lineage is not None else _lineage_store(engine.store)
 
     @classmethod
     def from_environment(
@@ -399,7 +410,7 @@ class CloudRuntime:
     def _task_outcome(
         self, state: ExecutionState, record: StepRecord, report: StepReport, outcome: Mapping[str, Any]
     ) -> StepResult | StepFailed:
-        step = self._step(state.execution.definition, report.step_name)
+        step = self.engine.step_of(state, report.step_name)
         function_arn = record.step_fields.get("FunctionArn")
         arn = function_arn if isinstance(function_arn, str) else None
         if "error" in outcome:
@@ -587,8 +598,12 @@ class CloudRuntime:
             self._stop_if_stopped_meanwhile(execution.execution_id, started)
 
     def _run_step(self, action: RunStep, execution: ExecutionRecord) -> bool:
-        """Start the attempt's StepRunner (idempotent by name); False if it cannot run."""
+        """Start the attempt's StepRunner (idempotent by name); False if it cannot run (or ran
+        here: Cleanup and Lineage steps are calls the engine makes itself)."""
         request = action.request
+        if request.step_type in ENGINE_CALLED_TYPES:
+            self._run_in_engine(action, execution)
+            return False
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
         delay = max((action.not_before - now).total_seconds(), 0.0) if action.not_before else 0.0
@@ -620,6 +635,90 @@ class CloudRuntime:
             if _code(exc) != "ExecutionAlreadyExists":
                 raise
         return True
+
+    def _run_in_engine(self, action: RunStep, execution: ExecutionRecord) -> None:
+        """A Cleanup or Lineage step: its calls, as the execution's role, then its report.
+        Every call is idempotent (deletes; creates that find the name reuse it), so a
+        re-driven attempt (the sweep finds no StepRunner of it) simply runs again."""
+        request = action.request
+        role_arn = _role(execution)
+        outcome: StepResult | StepFailed
+        try:
+            if request.step_type == CLEANUP:
+                outcome = clean(
+                    request.step_name,
+                    list(request.step_fields.get("CleanupTargets") or []),
+                    S3ObjectStore(self.aws.client("s3", role_arn)),
+                    self._resource_cleaner(role_arn),
+                )
+            else:
+                recording = (
+                    Recording(self.lineage, request.execution_arn, request.step_name, self.engine.clock.now)
+                    if self.lineage is not None
+                    else None
+                )
+                api = SageMakerLineageApi(self.aws.client("sagemaker", role_arn), recording)
+                outcome = record_lineage(request.step_name, request.arguments, api)
+        except StepFailed as exc:
+            outcome = exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            outcome = StepFailed(
+                f"{error.get('Code')}: {error.get('Message')}", error_code=str(error.get("Code"))
+            )
+        self.carry_out(self.engine.report(action.execution_id, [(action.step_name, action.attempt, outcome)]))
+
+    def _resource_cleaner(self, role_arn: str) -> ResourceCleaner:
+        """Endpoint, endpoint config and EMR Serverless deletes, as the pipeline's role; one
+        already gone counts as cleaned (the EMRServerless route deletes an application it
+        created itself when its job run ends)."""
+
+        def gone(exc: ClientError) -> bool:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            return _code(exc) == "ResourceNotFoundException" or (
+                _code(exc) == "ValidationException" and "Could not find" in message
+            )
+
+        def cleaner(target: Target) -> tuple[CleanupStatus, str]:
+            name = str(target.resource)
+            try:
+                if target.kind == ENDPOINT:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+                elif target.kind == ENDPOINT_CONFIG:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint_config(EndpointConfigName=name)
+                else:
+                    self._delete_application(self.aws.client("emr-serverless", role_arn), name)
+            except ClientError as exc:
+                if not gone(exc):
+                    raise
+                return "Cleaned", "it was already gone"
+            return "Cleaned", ""
+
+        return cleaner
+
+    @staticmethod
+    def _delete_application(client: Any, application_id: str) -> None:
+        """Stop (when it runs) and delete an EMR Serverless application, waiting a bounded time
+        for the stop: EMR Serverless deletes only CREATED or STOPPED applications."""
+        deadline = time.monotonic() + APPLICATION_STOP_SECONDS
+        asked = False
+        while True:
+            state = client.get_application(applicationId=application_id)["application"]["state"]
+            if state == "TERMINATED":
+                return  # deleted already (EMR Serverless lists a deleted application so for a while)
+            if state in ("CREATED", "STOPPED"):
+                break
+            if state in ("STARTED", "STARTING") and not asked:
+                client.stop_application(applicationId=application_id)
+                asked = True
+                continue
+            if time.monotonic() > deadline:
+                raise CleanupError(
+                    f"EMR Serverless application {application_id} is {state} after "
+                    f"{APPLICATION_STOP_SECONDS} s, so it was not deleted"
+                )
+            time.sleep(2)
+        client.delete_application(applicationId=application_id)
 
     def _stop_if_stopped_meanwhile(self, execution_id: str, started: Sequence[RunStep]) -> None:
         """A stop decided while these StepRunners were being started may have found nothing to
@@ -780,19 +879,6 @@ class CloudRuntime:
 
         return describe
 
-    def _step(self, definition: str, step_name: str) -> Step:
-        with self._lock:
-            steps = self._definitions.get(definition)
-            if steps is not None:
-                self._definitions.move_to_end(definition)
-        if steps is None:
-            steps = parse_definition(definition).step_map()
-            with self._lock:
-                self._definitions[definition] = steps
-                if len(self._definitions) > _DEFINITION_MEMO:
-                    self._definitions.popitem(last=False)
-        return steps[step_name]
-
     def _publish(self, outcome: Outcome) -> None:
         """Status events of a decision already written. A failed publish is logged, not raised:
         a retried invocation re-derives the actions but not the events, so raising would cost a
@@ -806,6 +892,18 @@ class CloudRuntime:
 
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]
+ENGINE_CALLED_TYPES = frozenset({CLEANUP, LINEAGE})
+APPLICATION_STOP_SECONDS = 120
+"""How long a Cleanup waits for an EMR Serverless application to stop before deleting it."""
+"""Step types whose calls the engine Lambda makes itself (no StepRunner execution)."""
+
+
+def _lineage_store(store: Any) -> LineageStore | None:
+    """The execution-lineage records beside a DynamoDB store's own (its state table)."""
+    client, tables = getattr(store, "client", None), getattr(store, "tables", None)
+    if client is None or tables is None:
+        return None
+    return DynamoDBLineageStore(client, tables.state)
 
 
 def _role(execution: ExecutionRecord) -> str:

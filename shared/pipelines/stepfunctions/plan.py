@@ -9,7 +9,7 @@ from pipelines.definition.models import PipelineDefinition
 from pipelines.stepfunctions.asl import BACKOFF, DONE, REPORT, ROUTE
 from pipelines.stepfunctions.errors import UnsupportedInCloud, UnsupportedStep
 from pipelines.stepfunctions.requests import runner_input_template
-from pipelines.stepfunctions.routes import Route, route_for
+from pipelines.stepfunctions.routes import ENGINE_CALLS, Route, route_for
 
 JOB_NAME_PLACEHOLDER = "${JobName}"
 ROLE_ARN_PLACEHOLDER = "${PipelineRoleArn}"
@@ -73,9 +73,8 @@ def plan_definition(definition: PipelineDefinition) -> list[PlannedStep]:
             callback_token=CALLBACK_TOKEN_PLACEHOLDER,
         )
         states = (BACKOFF, ROUTE, *step_route.states, REPORT, DONE) if step_route.runs_in_step_runner else ()
-        planned.append(
-            PlannedStep(step.name, step.type, step_route.route, step_route.integrations, states, template)
-        )
+        integrations = step_route.integrations or ENGINE_CALLS.get(step.type, ())
+        planned.append(PlannedStep(step.name, step.type, step_route.route, integrations, states, template))
     if unsupported:
         raise UnsupportedInCloud(unsupported)
     return planned

@@ -136,10 +136,34 @@ STEP_TYPE_ROUTES: dict[str, Route] = {
     "Callback": Route.CALLBACK,
     "Condition": Route.ENGINE,
     "Fail": Route.ENGINE,
+    # the engine expands a ForEach into iteration steps, each on its body step's own route
+    "ForEach": Route.ENGINE,
+    # engine-side calls, as the pipeline's role (runtime/cloud.py ENGINE_CALLED_TYPES)
+    "Cleanup": Route.ENGINE,
+    "Lineage": Route.ENGINE,
 }
 """Every step type the cloud runs except EMR, whose route depends on its Arguments."""
 
 CLOUD_STEP_TYPES: frozenset[str] = frozenset({*STEP_TYPE_ROUTES, "EMR"})
+
+ENGINE_CALLS: dict[str, tuple[str, ...]] = {
+    "Lineage": (
+        "sagemaker:CreateAction",
+        "sagemaker:CreateArtifact",
+        "sagemaker:CreateContext",
+        "sagemaker:AddAssociation",
+    ),
+    "Cleanup": (
+        "s3:ListObjectsV2",
+        "s3:DeleteObject",
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:DeleteEndpointConfig",
+        "emr-serverless:StopApplication",
+        "emr-serverless:DeleteApplication",
+    ),
+}
+"""The API calls the engine makes itself, as the pipeline's role, for steps on the Engine route
+(``pipelines plan`` lists them where a StepRunner route lists its integrations)."""
 
 MAX_LAMBDA_TIMEOUT_SECONDS = 600
 DEFAULT_LAMBDA_TIMEOUT_SECONDS = 120

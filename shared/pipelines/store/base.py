@@ -169,6 +169,18 @@ class FailureNote(Record):
     at: datetime
 
 
+class IterationContext(Record):
+    """Which ForEach iteration a step record runs (botocore ``IterationContext``): the ForEach
+    step, the iteration's index and its item. ``item`` is the item as the API lists it (text,
+    at most 12,800 characters); ``value`` is the item itself (a JSON value), which
+    ``ForEach.CurrentItem`` reads."""
+
+    parent_step_name: str
+    index: int
+    item: str
+    value: Any = None
+
+
 class StepRecord(Record):
     """One step of one execution. A record exists only once the step started, was reused from
     the cache or a reference execution, or was decided (Condition/Fail): there is no Skipped."""
@@ -200,6 +212,8 @@ class StepRecord(Record):
     callback_token: str | None = None
     waiting_for_callback: bool = False  # the runner handed off; only a callback completes it
     stop_notice_pending: bool = False  # a Callback step still owes its "Stopping" message
+    iteration: IterationContext | None = None
+    """Set on a ForEach iteration's step (``<BodyStep>-<index>``): see engine/for_each.py."""
     start_sequence: int = 0
     """Where this attempt's start falls among the execution's step starts (1, 2, ...; 0: never
     started, or written before sequences existed). Several steps often share a StartTime (cache

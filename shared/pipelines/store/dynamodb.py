@@ -467,7 +467,13 @@ class DynamoDBStore(ExecutionStateCache):
                 ),
                 self._put(self._listing_item(execution), "attribute_not_exists(pk)"),
             ]
-            return [*actions, marker_put] if active_now else actions
+            if active_now:
+                actions.append(marker_put)
+            elif execution.status in TERMINAL_EXECUTION_STATUSES:
+                # ended in its start decision (its first steps failed at once): the run's final
+                # status is what the PipelineExecution machine reads instead of waiting
+                actions.append(self._finish_run(execution))
+            return actions
         actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
         if self._unlisted_take(execution.execution_id):
             actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})

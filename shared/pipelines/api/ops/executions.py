@@ -95,7 +95,7 @@ def mlflow_config(record: ExecutionRecord) -> dict[str, str] | None:
 
 def step_entry(step: StepRecord) -> dict[str, Any]:
     """One PipelineExecutionStep: the per-type Metadata member, attempts, cache and
-    selective-execution provenance."""
+    selective-execution provenance, and the ForEach iteration it ran (IterationContext)."""
     entry: dict[str, Any] = {
         "StepName": step.step_name,
         "StepDisplayName": step.display_name,
@@ -111,6 +111,12 @@ def step_entry(step: StepRecord) -> dict[str, Any]:
         entry["CacheHitResult"] = {"SourcePipelineExecutionArn": step.cache_hit_source_arn}
     if step.selective_source_arn:
         entry["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": step.selective_source_arn}
+    if step.iteration is not None:
+        entry["IterationContext"] = {
+            "ParentStepName": step.iteration.parent_step_name,
+            "Index": step.iteration.index,
+            "Item": step.iteration.item,
+        }
     return entry
 
 

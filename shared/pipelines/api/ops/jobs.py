@@ -131,11 +131,18 @@ class JobOperations:
     def handlers(self) -> dict[str, Handler]:
         handlers: dict[str, Handler] = {}
         for api in JOB_APIS:
-            handlers[api.describe_operation] = self._describe(api)
-            handlers[api.list_operation] = self._list(api)
-            handlers[api.stop_operation] = self._stop(api)
+            handlers.update(self.handlers_for(api))
         handlers["ListTrainingJobsForHyperParameterTuningJob"] = self.list_training_jobs_for_tuning_job
         return handlers
+
+    def handlers_for(self, api: JobApi) -> dict[str, Handler]:
+        """Describe*, List* and Stop* of one job kind (also for kinds outside JOB_APIS, such as
+        the embedded runtime's AutoML jobs: pipelines.api.ops.automl)."""
+        return {
+            api.describe_operation: self._describe(api),
+            api.list_operation: self._list(api),
+            api.stop_operation: self._stop(api),
+        }
 
     # -- one kind ------------------------------------------------------------------------------
     def _record(self, api: JobApi, name: str, ctx: CallContext) -> JobRecordView:

@@ -326,7 +326,9 @@ def _finish(code: int) -> None:
         traceback.print_exc()
         code = code or 1
     for obj in gc.get_objects():
-        if isinstance(obj, io.IOBase) and not obj.closed:
+        # type(), not isinstance(): isinstance reads obj.__class__, which a lazy stand-in may
+        # refuse (shap's plotting placeholders raise ImportError without matplotlib)
+        if issubclass(type(obj), io.IOBase) and not obj.closed:
             with contextlib.suppress(Exception):  # a broken pipe...: finalization would go on too
                 obj.flush()
     os._exit(code)

@@ -264,7 +264,9 @@ class TrackedJob:
     done: bool = False
 
     def completed(self, describe: Mapping[str, Any]) -> None:
-        final = {**self.started, **describe}
+        # The job was created when it was first recorded: a runner's own later clock must not
+        # move CreationTime (the job's Logs stream is named after it, and readers tail it).
+        final = {**self.started, **describe, "CreationTime": self.started["CreationTime"]}
         self.records.put(self.kind, final, parent=self.parent)
         self.done = True
 

@@ -29,8 +29,15 @@ from pipelines.runners.jobs.container import as_list, as_mapping
 from pipelines.runners.jobs.describe import JobTimes, iso, now
 from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runners.spark.ids import serverless_application_id, serverless_job_run_id
-from pipelines.runners.spark.install import SparkUnavailable, spark_install
-from pipelines.runners.spark.job import SparkFailure, SparkLabel, SparkRun, merged, run_recorded, submit_error
+from pipelines.runners.spark.job import (
+    SparkFailure,
+    SparkLabel,
+    SparkRun,
+    check_spark_step,
+    merged,
+    run_recorded,
+    submit_error,
+)
 from pipelines.runners.spark.submit import SparkSubmit, SubmitError, classification_settings, parse_parameters
 
 RECORD_KIND = "EMRServerlessJobRun"
@@ -66,14 +73,7 @@ class EMRServerlessRunner:
     step_type: ClassVar[str] = "EMRServerless"
 
     def check(self, step: Step, config: Config) -> str | None:
-        problem = refusal(step.arguments)
-        if problem is not None:
-            return f"step {step.name}: {problem}"
-        try:
-            spark_install(config)
-        except SparkUnavailable as exc:
-            return f"step {step.name}: EMRServerless steps run on local Spark: {exc}"
-        return None
+        return check_spark_step(step, config, refusal)
 
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")

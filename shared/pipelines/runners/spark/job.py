@@ -5,7 +5,9 @@ namespace under ``<state_dir>/jobs/<job name>/``, tied to the driver process, it
 line in ``job.log`` (the driver log, which ``pipelines logs`` prints). A stopped execution or a
 run past the timeout ends the namespace, and so the JVM, its Python workers and anything they
 started. Spark's scratch space (``SPARK_LOCAL_DIRS``, the warehouse and Derby folders) lives in
-the job's folder and is removed with it.
+the job's folder and is removed with it. The driver JVM (in local mode, all of Spark) gets
+``[spark] java_options``, by default tuned for start-up: C1 only and the serial collector halve
+the CPU time of a short job (benchmarks/spark.py).
 
 While the job runs it is in the job records (runners/jobs/records.py) under the service's own
 description of it (an EMR ``Step``, an EMR Serverless ``JobRun``), so ``pipelines logs`` finds
@@ -23,14 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.definition.models import Step
 from pipelines.runners.base import RunContext, StepFailed, StepRequest
 from pipelines.runners.jobs.container import JobLabel, JobWorkspace, job_environment, run_job_process
 from pipelines.runners.jobs.describe import JobTimes
 from pipelines.runners.jobs.errors import AlgorithmError, JobError, JobRequestError, JobStopped
 from pipelines.runners.jobs.joblog import job_log_path, read_job_log
 from pipelines.runners.spark.install import SparkInstall, SparkUnavailable, spark_install
-from pipelines.runners.spark.objectroot import buckets_named, object_root_buckets, object_root_conf
-from pipelines.runners.spark.submit import SparkSubmit, SubmitError, local_command
+from pipelines.runners.spark.objectroot import (
+    buckets_named,
+    local_path,
+    object_root_buckets,
+    object_root_conf,
+)
+from pipelines.runners.spark.submit import SparkSubmit, SubmitError, driver_environment, local_command
 
 ERROR_LINES = 8  # error lines of the driver log quoted in a FailureReason
 _LOG_LEVEL = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (\w+) ")
@@ -113,6 +121,19 @@ def run_recorded(
     return final
 
 
+def check_spark_step(step: Step, config: Config, refusal: Callable[[Any], str | None]) -> str | None:
+    """A Spark step's ``Runner.check``: the step's own refusal (judged on its literal Arguments),
+    then whether Spark and Java can run here."""
+    problem = refusal(step.arguments)
+    if problem is not None:
+        return f"step {step.name}: {problem}"
+    try:
+        spark_install(config)
+    except SparkUnavailable as exc:
+        return f"step {step.name}: {step.type} steps run on local Spark: {exc}"
+    return None
+
+
 def installed_spark(config: Config, label: JobLabel) -> SparkInstall:
     try:
         return spark_install(config)
@@ -147,14 +168,18 @@ def run_spark(
         scratch = workspace.scratch
         for folder in ("spark-local", "tmp"):
             (scratch / folder).mkdir(parents=True, exist_ok=True)
+        # Later entries win: this machine's [spark] conf over the runtime's defaults, the
+        # cluster's own configuration over both, and the s3:// mapping over everything (the
+        # step's --conf flags come after all of these and win, except over the mapping).
+        buckets = object_root_buckets(root) | buckets_named(
+            [*run.submit.uris(), *run.conf.values(), *config.spark.conf.values()]
+        )
         runtime_conf = {
             "spark.ui.enabled": "false",
             "spark.sql.warehouse.dir": str(scratch / "spark-warehouse"),
-            **object_root_conf(
-                root, object_root_buckets(root) | buckets_named([*run.submit.uris(), *run.conf.values()])
-            ),
-            **run.conf,
             **config.spark.conf,
+            **run.conf,
+            **object_root_conf(root, buckets),
         }
         argv = local_command(
             str(spark.spark_submit),
@@ -162,10 +187,15 @@ def run_spark(
             master=config.spark.master,
             runtime_conf=runtime_conf,
             note=lambda line: ctx.log(label.note(line)),
+            local_file=lambda path: _local_file(root, path, label),
         )
-        env = job_environment(config, run.environment, ctx.environment)
-        env.update(_spark_environment(spark, scratch, env.get("SPARK_SUBMIT_OPTS", "")))
-        ctx.log(label.note("spark-submit " + " ".join(argv[1:])))
+        driver_env = driver_environment(run.submit, run.conf, lambda line: ctx.log(label.note(line)))
+        env = job_environment(config, {**driver_env, **run.environment}, ctx.environment)
+        submit_opts = " ".join(filter(None, (env.get("SPARK_SUBMIT_OPTS"), config.spark.java_options)))
+        env.update(_spark_environment(spark, scratch, submit_opts))
+        ctx.log(
+            label.note(f"spark-submit {' '.join(argv[1:])} (driver JVM options: {env['SPARK_SUBMIT_OPTS']})")
+        )
         try:
             run_job_process(
                 workspace, label, argv, env, ctx, cwd="/opt/ml/.workdir", max_runtime=run.max_runtime
@@ -190,6 +220,19 @@ def run_spark(
         on_end(None)
     finally:
         workspace.discard()
+
+
+def _local_file(root: Path, path: str, label: JobLabel) -> str:
+    """A file spark-submit opens itself: an ``s3://`` one is read from the object root."""
+    local = local_path(root, path)
+    if local is None:
+        return path
+    if not local.is_file():
+        raise JobRequestError(
+            label.reason(f"{path} does not exist in the local object root ({local})"),
+            metadata=dict(label.metadata),
+        )
+    return str(local)
 
 
 def submit_error(label: JobLabel, exc: SubmitError) -> StepFailed:

@@ -19,6 +19,9 @@ A bucket has a mount table when it exists in the object root or is named anywher
 job's command (options, application, arguments). A job that builds the URI of any other bucket
 at run time fails, as a missing bucket does on S3, with Hadoop's ``Could not initialize target
 File System for URI : s3://<bucket>/``. Other schemes (``hdfs://``, ``gs://``) are not mapped.
+
+spark-submit reads a few files itself, before any Hadoop file system exists
+(``--properties-file``): :func:`local_path` gives the object root's file for those.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ VIEW_FILE_SYSTEM = "org.apache.hadoop.fs.viewfs.ViewFileSystemOverloadScheme"
 RAW_LOCAL_FILE_SYSTEM = "org.apache.hadoop.fs.RawLocalFileSystem"
 TARGET_SCHEME = "objectroot"
 _BUCKET_IN_TEXT = re.compile(r"\bs3[an]?://([A-Za-z0-9][A-Za-z0-9._-]*)")
+_S3_URI = re.compile(r"^s3[an]?://([^/]+)/(.+)$")
 
 
 def buckets_named(texts: Iterable[str]) -> set[str]:
@@ -58,3 +62,12 @@ def object_root_conf(root: Path, buckets: Iterable[str]) -> dict[str, str]:
         target = quote(str((root / bucket).resolve()))
         conf[f"spark.hadoop.fs.viewfs.mounttable.{bucket}.linkFallback"] = f"{TARGET_SCHEME}://{target}"
     return conf
+
+
+def local_path(root: Path, uri: str) -> Path | None:
+    """The object root's file for an ``s3://``/``s3a://``/``s3n://`` URI (None for another
+    kind of path, or a bucket the object root cannot hold)."""
+    match = _S3_URI.match(uri)
+    if match is None or bucket_problem(match.group(1)) is not None:
+        return None
+    return root / match.group(1) / match.group(2)

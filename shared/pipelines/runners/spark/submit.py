@@ -65,6 +65,8 @@ VALUE_OPTIONS = frozenset(
         "--total-executor-cores",
     }
 )
+LOCAL_FILE_OPTIONS = frozenset({"--properties-file"})
+"""Options whose file spark-submit opens itself, without a Hadoop file system."""
 SWITCHES = frozenset({"--help", "-h", "--supervise", "--usage-error", "--verbose", "-v", "--version"})
 _NOT_A_JOB = {
     "--kill": "kills a running driver",
@@ -191,6 +193,39 @@ def classification_settings(configurations: Any, *, what: str) -> Classification
     return settings
 
 
+DRIVER_ENV_PREFIXES = ("spark.yarn.appMasterEnv.", "spark.emr-serverless.driverEnv.")
+"""Confs that set the driver's environment on YARN in cluster mode (EMR) and on EMR Serverless;
+a local driver is spark-submit itself, so they become its environment."""
+_INTERPRETER_VARIABLES = frozenset({"PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"})
+
+
+def driver_environment(
+    submit: SparkSubmit, conf: Mapping[str, str], note: Callable[[str], None]
+) -> dict[str, str]:
+    """The driver's environment variables that ``conf`` (cluster configuration) and the
+    command's ``--conf`` flags set through :data:`DRIVER_ENV_PREFIXES`. The Python interpreter
+    is the runtime's ([spark] python): one named this way (usually ``./environment/bin/python``
+    from a packed virtualenv in ``spark.archives``) is not used, and the log says so."""
+    settings: list[tuple[str, str]] = list(conf.items())
+    for flag, value in submit.options:
+        if flag in ("--conf", "-c") and value is not None and "=" in value:
+            key, _, setting = value.partition("=")
+            settings.append((key, setting))
+    environment: dict[str, str] = {}
+    for key, value in settings:
+        prefix = next((p for p in DRIVER_ENV_PREFIXES if key.startswith(p)), None)
+        if prefix is None:
+            continue
+        name = key[len(prefix) :]
+        if name in _INTERPRETER_VARIABLES:
+            note(
+                f"{key}={value}: the driver runs on this machine's Python ([spark] python), not this interpreter"
+            )
+            continue
+        environment[name] = value
+    return environment
+
+
 def conf_flags(conf: Mapping[str, str]) -> list[str]:
     return [word for key, value in conf.items() for word in ("--conf", f"{key}={value}")]
 
@@ -202,11 +237,16 @@ def local_command(
     master: str,
     runtime_conf: Mapping[str, str],
     note: Callable[[str], None],
+    local_file: Callable[[str], str] = lambda path: path,
 ) -> list[str]:
     """The argv that runs ``submit`` on ``master`` in client mode, with the runtime's confs
-    first and the step's options after them (see the module docstring)."""
+    first and the step's options after them (see the module docstring). ``local_file`` turns
+    the value of an option that spark-submit opens as a local file (``--properties-file``) into
+    one it can open."""
     kept: list[str] = []
     for flag, value in submit.options:
+        if flag in LOCAL_FILE_OPTIONS and value is not None:
+            value = local_file(value)
         if flag == "--master":
             if value != master:
                 note(f"--master {value} runs on {master} here")

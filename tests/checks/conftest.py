@@ -1,0 +1,147 @@
+"""Check steps end to end: SDK v2-made definitions run by ``pipelines run`` beside a ``pipelines serve``.
+
+The SDK builds each pipeline with a PipelineSession pointed at a real ``pipelines serve`` (so
+the files it uploads while building, datasets, baselines and Clarify's analysis config, land in
+that server's object store, as they would in S3), and ``pipelines run`` runs the definition with
+the server's config: the run's check jobs read those objects and its RegisterModel steps write to
+the registry the server answers for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from pipelines.config import load_config
+from pipelines.objects import LocalObjectStore
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+
+from tests.sdk_integ.conftest import TELEMETRY_OFF
+from tests.sdk_integ.upstream_plugin import BUCKET, REGION, ROLE, Server
+
+PIPELINES = Path(sys.executable).parent / "pipelines"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    served = Server(tmp_path_factory.mktemp("checks"))
+    try:
+        served.create_bucket(BUCKET)
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="session")
+def server_environment(server: Server) -> Iterator[dict[str, str]]:
+    """The endpoint variables pointed at the server for this package's tests (restored after)."""
+    values = server.environment()
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def session(server_environment: dict[str, str]) -> PipelineSession:
+    boto_session = boto3.Session(region_name=REGION)
+    return PipelineSession(
+        boto_session=boto_session,
+        sagemaker_client=boto_session.client("sagemaker"),
+        sagemaker_config=TELEMETRY_OFF,
+        default_bucket=BUCKET,
+    )
+
+
+@pytest.fixture(scope="session")
+def objects(server: Server) -> LocalObjectStore:
+    return LocalObjectStore(load_config(server.root / "pipelines.toml").object_root)
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    document: dict[str, Any]
+    stderr: str
+
+    @property
+    def status(self) -> str:
+        return str(self.document["Execution"]["PipelineExecutionStatus"])
+
+    def step(self, name: str) -> dict[str, Any]:
+        for step in self.document["Steps"]:
+            if step["StepName"] == name:
+                return dict(step)
+        raise AssertionError(f"no step {name} in {[s['StepName'] for s in self.document['Steps']]}")
+
+
+@dataclass
+class Runner:
+    server: Server
+    tmp: Path
+
+    def __call__(self, pipeline: Pipeline, **parameters: Any) -> RunResult:
+        """``pipelines run`` on the pipeline's SDK definition, with the server's config."""
+        definition = self.tmp / f"{pipeline.name}.json"
+        definition.write_text(pipeline.definition())
+        argv = [str(PIPELINES), "run", str(definition), "--config", str(self.server.root / "pipelines.toml")]
+        argv += ["--pipeline-name", pipeline.name, "--json"]
+        for name, value in parameters.items():
+            argv += ["--param", f"{name}={value}"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode in (0, 1), done.stderr
+        return RunResult(done.returncode, json.loads(done.stdout), done.stderr)
+
+    def cli(self, *args: str) -> str:
+        """Another ``pipelines`` command with the server's config; its standard output."""
+        argv = [str(PIPELINES), *args, "--config", str(self.server.root / "pipelines.toml")]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+@pytest.fixture
+def run(server: Server, tmp_path: Path) -> Runner:
+    return Runner(server, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def role() -> str:
+    return ROLE
+
+
+def data_quality_registration(properties: Any) -> dict[str, Any]:
+    """``model_metrics`` and ``drift_check_baselines`` for a model registration, read from a
+    DATA_QUALITY check step's properties as the AWS notebooks wire them: the calculated baseline
+    as the version's metrics, the one used for the drift check as its drift-check baselines."""
+    from sagemaker.drift_check_baselines import DriftCheckBaselines
+    from sagemaker.model_metrics import MetricsSource, ModelMetrics
+
+    def source(uri: Any) -> MetricsSource:
+        return MetricsSource(content_type="application/json", s3_uri=uri)
+
+    return {
+        "model_metrics": ModelMetrics(
+            model_data_statistics=source(properties.CalculatedBaselineStatistics),
+            model_data_constraints=source(properties.CalculatedBaselineConstraints),
+        ),
+        "drift_check_baselines": DriftCheckBaselines(
+            model_data_statistics=source(properties.BaselineUsedForDriftCheckStatistics),
+            model_data_constraints=source(properties.BaselineUsedForDriftCheckConstraints),
+        ),
+    }
