@@ -201,6 +201,8 @@ class Decisions:
             by_name = {record.step_name: record for record in current}
             handled = with_iterations(topology.handled_failures(by_name, plan.execution.run), by_name)
             status, reason = final_status(stopping, current, handled)
+            if stopping and plan.execution.failure_reason:  # Engine.end_failed: a stop that fails
+                status, reason = "Failed", plan.execution.failure_reason
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current)
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return
