@@ -129,6 +129,8 @@ def test_run_for_each_iterates_with_current_item_selects_and_lists_iterations(pr
     }
     assert steps["PerRegion"]["Metadata"]["ForEach"]["Selector"] == {"StepName": "ScoreRegion-1", "Index": 1}
     assert "IterationContext" not in steps["PerRegion"]
+    table = invoke("steps", "latest").stdout
+    assert 'PerRegion[1]: {"region":"us","rows":20}' in table and "4/4 iteration steps succeeded" in table
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import { attemptsOf, jobOf, outputsOf, sourceId, type Attempt, type StepRecord }
 import { timeline } from "../timeline";
 import { badge, errorBox, executionHref, pause, pipelineHref, section, table } from "../ui";
 
-const POLL_MS = 1000;
+const POLL_MS = 1000; // every 5 s instead while the tab is hidden or the API does not answer
 
 interface Snapshot {
   execution: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -161,7 +161,7 @@ class ExecutionView {
         });
         this.wake = null;
         if (this.signal.aborted) return;
-      } else if (!(await pause(this.failures ? POLL_MS * 5 : POLL_MS, this.signal))) return;
+      } else if (!(await pause(this.failures || document.hidden ? POLL_MS * 5 : POLL_MS, this.signal))) return;
       try {
         this.show(await snapshot(this.arn));
         if (this.failures) replace(this.actionStatus);

@@ -116,6 +116,14 @@ launched by the engine's queue consumer (one Redrive message), so StartPipelineE
 fast whatever the width of the DAG."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
+DESCRIBE_CALLS: dict[str, tuple[str, str, str]] = {
+    "DescribeModel": ("sagemaker", "describe_model", "ModelName"),
+    "DescribeModelPackage": ("sagemaker", "describe_model_package", "ModelPackageName"),
+    "DescribeEndpointConfig": ("sagemaker", "describe_endpoint_config", "EndpointConfigName"),
+    "DescribeEndpoint": ("sagemaker", "describe_endpoint", "EndpointName"),
+    "GetJobRun": ("emr-serverless", "get_job_run", "<applicationId>/<jobRunId>"),
+}
+"""The reads that turn a route's result into the step's properties (made as the pipeline's role)."""
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _ENDED_RUNNER_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -489,9 +497,10 @@ class CloudRuntime:
 
     def _pipeline_machine_ended(self, execution_id: str, event: MachineEnded) -> None:
         """The PipelineExecution run is only the execution's mirror (the engine drives the
-        steps): aborted by hand it stops the pipeline execution, as StopPipelineExecution would;
-        any other end of a run whose execution is still active is logged (the execution goes on,
-        and its status stays readable through the API)."""
+        steps), but an execution whose run has ended can no longer finish it: aborted by hand,
+        the pipeline execution is stopped, as StopPipelineExecution would; ended FAILED or
+        TIMED_OUT, its running steps are stopped and it ends Failed, naming the run and its
+        error (``Engine.end_failed``)."""
         execution = self.engine.state(execution_id).execution
         if execution.status not in ACTIVE_EXECUTION_STATUSES or event.name != _machine_name(execution):
             return
@@ -499,15 +508,14 @@ class CloudRuntime:
             if execution.status == "Executing":
                 self.stop(execution_id)
             return
-        LOG.warning(
-            "PipelineExecution run %s ended %s while %s is %s: %s %s",
-            event.name,
-            event.status,
-            execution_id,
-            execution.status,
-            event.error,
-            event.cause,
+        detail = ": ".join(part for part in (event.error, event.cause) if part)
+        reason = (
+            f"The PipelineExecution run {event.name} ended {event.status}"
+            + (f" ({detail})" if detail else "")
+            + "; the pipeline execution cannot finish without it."
         )
+        LOG.warning("%s Ending %s Failed.", reason, execution_id)
+        self.carry_out(self.engine.end_failed(execution_id, reason))
 
     def queue_machine_end(self, execution_id: str, message: Mapping[str, Any]) -> None:
         """Queue a status-change event in its execution's group (decided after its reports)."""
@@ -867,13 +875,15 @@ class CloudRuntime:
 
     def _describer(self, execution: ExecutionRecord) -> Any:
         def describe(operation: str, name: str) -> dict[str, Any]:
-            client = self.aws.client("sagemaker", _role(execution))
-            if operation == "DescribeModel":
-                response = client.describe_model(ModelName=name)
-            elif operation == "DescribeModelPackage":
-                response = client.describe_model_package(ModelPackageName=name)
-            else:
+            if operation not in DESCRIBE_CALLS:
                 raise ValueError(f"no describer for {operation}")
+            service, method, member = DESCRIBE_CALLS[operation]
+            client = self.aws.client(service, _role(execution))
+            if operation == "GetJobRun":
+                application_id, _, job_run_id = name.partition("/")
+                response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
+            else:
+                response = getattr(client, method)(**{member: name})
             response.pop("ResponseMetadata", None)
             return dict(json_safe(response))
 
