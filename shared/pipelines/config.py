@@ -24,7 +24,7 @@ Example ``pipelines.toml``::
 
     [serve]         # `pipelines serve`: browser-origin defence (see the README's Security model)
     allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
-    allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
+    allowed_origins = ["self"]               # Origins whose pages may call the API ("self": the console; [] for none)
 
     [warm_pools]    # local Python jobs fork from an interpreter that imported these already
     enabled = true
@@ -90,7 +90,11 @@ class ServeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allowed_hosts: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(default_factory=list)
+    # "self" (pages this server serves: the web console) by default. The only other pages on
+    # that origin are stored objects, which the S3 endpoint serves with `Content-Security-Policy:
+    # sandbox` (an opaque origin, whose requests are refused), so no page but the console's own
+    # can call the API. `[]` turns the console's calls off.
+    allowed_origins: list[str] = Field(default_factory=lambda: ["self"])
 
 
 class WarmPoolOptions(BaseModel):
