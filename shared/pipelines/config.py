@@ -30,6 +30,7 @@ Example ``pipelines.toml``::
     enabled = true
     preload = ["numpy", "pandas", "sklearn"]
     exclude = []                             # ImageUri globs that always start cold
+    keep_alive_seconds = 0                   # > 0: an interpreter outlives its run (reused later)
 
     [spark]         # EMR and EMRServerless steps: spark-submit on this machine (docs/spark.md)
     master = "local[*]"                      # --master of every Spark job
@@ -99,13 +100,18 @@ class ServeOptions(BaseModel):
 class WarmPoolOptions(BaseModel):
     """``[warm_pools]``: local Python jobs start as forks of an interpreter per mapped image that
     has already imported ``preload`` (runners/jobs/warm.py); ``exclude`` lists ImageUri globs that
-    always start cold, ``enabled = false`` turns warm starts off."""
+    always start cold, ``enabled = false`` turns warm starts off, ``keep_alive_seconds`` keeps
+    an interpreter for later runs."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     preload: list[str] = Field(default_factory=lambda: ["numpy", "pandas", "sklearn"])
     exclude: list[str] = Field(default_factory=list)
+    keep_alive_seconds: int = Field(default=0, ge=0, le=3600)
+    """Like SageMaker's ``KeepAlivePeriodInSeconds``: a warm interpreter outlives the process
+    that started it until it has had no job for this long, and later ``pipelines`` processes of
+    the same user reuse it instead of importing the preload again. 0: it ends with its driver."""
 
 
 class SparkOptions(BaseModel):
