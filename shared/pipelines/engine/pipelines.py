@@ -14,6 +14,7 @@ from pipelines.store.base import (
     PipelineVersionRecord,
     RecordExists,
     RecordNotFound,
+    RoleGrant,
     StaleWrite,
     Store,
 )
@@ -35,7 +36,10 @@ def upsert_pipeline(
     parallelism: int | None = None,
     clock: Clock | None = None,
 ) -> PipelineRecord:
-    """Create the pipeline, or add a version when the definition changed; validates first."""
+    """Create the pipeline, or add a version when the definition changed; validates first.
+
+    ``role_arn`` is recorded as passed by the account's root: whoever runs a definition file
+    against the store acts as its owner (see :mod:`pipelines.engine.roles`)."""
     load_definition(definition)
     now = (clock or SystemClock()).now()
     arn = pipeline_arn(region, account_id, name)
@@ -47,6 +51,11 @@ def upsert_pipeline(
                 arn=arn,
                 definition=definition,
                 role_arn=role_arn,
+                role_grants=[]
+                if role_arn is None
+                else [
+                    RoleGrant(role_arn=role_arn, passed_by=f"arn:aws:iam::{account_id}:root", passed_at=now)
+                ],
                 description=description,
                 parallelism=parallelism,
                 created_at=now,
