@@ -13,7 +13,7 @@ from pipelines.deploy.settings import CloudSettings
 from pipelines.triggers import model_monitor_drift, pipeline_execution_status, s3_object_created
 from pipelines.triggers.sources import DeclaredSources, UndeclaredEventSource, check_declared_sources
 
-from tests.deploy.conftest import OTHER, OWNER, REGION, RULE_PREFIX, Cloud
+from tests.deploy.conftest import OTHER, OWNER, REGION, ROLE, RULE_PREFIX, Cloud
 
 
 def _put(cloud: Cloud, pattern: dict[str, Any], name: str = "r") -> Any:
@@ -109,3 +109,16 @@ def test_the_declarations_come_from_the_stack_environment() -> None:
     )
     with pytest.raises(UndeclaredEventSource, match="detail.bucket.name"):
         check_declared_sources(s3_object_created("a"), DeclaredSources(), OWNER)
+
+
+def test_create_and_update_pipeline_record_the_role_with_who_passed_it(cloud: Cloud) -> None:
+    """(pipelines.engine.roles) The API records each RoleArn with the principal that passed it."""
+    arn = cloud.create_pipeline("granted")
+    second = f"arn:aws:iam::{OWNER}:role/pipelines/second"
+    cloud.clients().sagemaker.update_pipeline(PipelineName="granted", RoleArn=second)
+    record = cloud.store.get_pipeline(arn)
+    assert record is not None and record.role_arn == second
+    assert {(g.role_arn, g.passed_by) for g in record.role_grants} == {
+        (ROLE, f"arn:aws:iam::{OWNER}:user/tester"),
+        (second, f"arn:aws:iam::{OWNER}:user/tester"),
+    }
