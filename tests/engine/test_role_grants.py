@@ -35,7 +35,9 @@ def test_the_role_is_recorded_with_who_passed_it(store: Store, clock: Any) -> No
     assert record.granted(ATTACKER_ROLE) is None
 
 
-def test_a_granted_role_runs(runtime: EmbeddedRuntime, store: Store, clock: Any, jobs: ScriptedRunner) -> None:
+def test_a_granted_role_runs(
+    runtime: EmbeddedRuntime, store: Store, clock: Any, jobs: ScriptedRunner
+) -> None:
     _register(store, clock)
     final = runtime.run(request=StartRequest(pipeline_name="p"))
     assert (final.status, final.role_arn) == ("Succeeded", ROLE)
