@@ -12,7 +12,8 @@ const out = resolve(process.argv[2] ?? join(here, "..", "shared", "pipelines", "
 rmSync(join(out, "_console"), { recursive: true, force: true });
 mkdirSync(join(out, "_console"), { recursive: true });
 const result = await build({
-  entryPoints: { app: join(here, "src", "main.ts") },
+  // the graph layout runs in a worker (src/layout.ts): its own entry, sharing dagre's chunk
+  entryPoints: { app: join(here, "src", "main.ts"), "layout-worker": join(here, "src", "layout-worker.ts") },
   bundle: true,
   // Modules imported with import() get their own files (the cloud sign-in's AWS libraries load
   // only where config.auth is set); names stay flat in _console/ and change with the content.

@@ -79,8 +79,8 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "The api role reads and stops only the jobs and models pipelines created (the job name prefix).",
     ),
     (
-        r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsForSageMaker\*",
-        "Managed rules that Step Functions creates for .sync SageMaker integrations.",
+        r"arn:{partition}:events:{region}:{account}:rule\/StepFunctionsGetEventsFor(?:SageMaker|EMRServerless)\*",
+        "Managed rules that Step Functions creates for .sync SageMaker and EMR Serverless integrations.",
     ),
     (
         r"arn:{partition}:lambda:{region}:{account}:function:sagemaker-\*",
@@ -97,6 +97,11 @@ IAM5_SCOPED: list[tuple[str, str]] = [
     (
         r"arn:{partition}:elasticmapreduce:{region}:{account}:cluster\/\*",
         "Sample pipeline role: EMR steps add steps to, create and terminate clusters.",
+    ),
+    (
+        r"arn:{partition}:emr-serverless:{region}:{account}:\/applications\/\*",
+        "Sample pipeline role: EMRServerless steps create applications (named per attempt) and run, "
+        "cancel and read job runs on them or on a team's existing application.",
     ),
     (
         r"<ExampleData[A-Za-z0-9]+\.Arn>\/(?:incoming\/)?\*",

@@ -7,10 +7,12 @@ assets anywhere. Unit tests skip bundling entirely (context `aws:cdk:bundling-st
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,24 @@ def handler_code(name: str) -> lambda_.Code:
         str(REPO_ROOT / "functions" / name),
         exclude=["__pycache__", "*.pyc"],
     )
+
+
+def model_archive(source: Path, out_dir: Path) -> Path:
+    """``out_dir/model.tar.gz``: ``source``'s files as SageMaker expects a model archive
+    (``ModelDataUrl``: one .tar.gz unpacked into /opt/ml/model). Deterministic (sorted names,
+    fixed times and owners, no gzip timestamp), so the asset hash changes only with the files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive = out_dir / "model.tar.gz"
+    files = sorted(p for p in source.rglob("*") if p.is_file() and not _ignored(p))
+    with (
+        archive.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w") as tar,
+    ):
+        for path in files:
+            info = tarfile.TarInfo(path.relative_to(source).as_posix())
+            info.size = path.stat().st_size
+            info.mode = 0o644
+            with path.open("rb") as data:
+                tar.addfile(info, data)
+    return archive

@@ -6,6 +6,8 @@ the conformance corpus beside the checkout is read only by ``make conformance``.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -14,3 +16,14 @@ ABALONE_DEFINITION = EXAMPLES / "abalone" / "pipeline.json"  # SDK v2 output (ex
 APPROVAL_DEFINITION = EXAMPLES / "approval" / "pipeline.json"
 SDK_V3_DEFINITIONS = sorted((REPOSITORY / "tests" / "fixtures" / "sdk_v3").glob("*.json"))
 PROJECT_DEFINITIONS = sorted(EXAMPLES.glob("*/pipeline.json")) + SDK_V3_DEFINITIONS
+
+
+def sklearn_image_registries() -> dict[str, str]:
+    """Region -> account of SageMaker's scikit-learn inference image registry (1.2-1), as the
+    installed SageMaker Python SDK (a dev requirement) lists it: the reference for the example
+    stack's own table. Read from the SDK's data file, without importing the SDK."""
+    spec = importlib.util.find_spec("sagemaker")
+    assert spec is not None and spec.origin is not None, "the SageMaker SDK is a dev requirement"
+    config = Path(spec.origin).parent / "image_uri_config" / "sklearn.json"
+    versions = json.loads(config.read_text())["inference"]["versions"]
+    return dict(versions["1.2-1"]["registries"])

@@ -1,13 +1,13 @@
 /**
- * The DAG as SVG. The layout (dagre, a maintained layered layout: MIT, 50 KB, no eval) depends
- * only on the definition, so it is computed once per page; status changes only swap a node's
- * class and texts. Nodes keep their natural size (the view scrolls, it never shrinks text), and
+ * The DAG as SVG. The layout (dagre, a maintained layered layout: MIT, 50 KB, no eval; see
+ * layout.ts, run in a worker) depends only on the definition, so it is computed once per page;
+ * status changes only swap a node's class and texts. Nodes keep their natural size (the view scrolls, it never shrinks text), and
  * each node is a focusable button: Enter or Space opens it (or toggles it in select mode).
  */
-import dagre from "@dagrejs/dagre";
 import type { Definition } from "./definition";
 import { s } from "./dom";
 import { statusClass } from "./format";
+import { layout, type LayoutResult } from "./layout";
 
 export const NODE_WIDTH = 216;
 export const NODE_HEIGHT = 70;
@@ -45,22 +45,25 @@ export class DagView {
   private readonly views = new Map<string, NodeView>();
   private readonly types = new Map<string, string>();
 
-  constructor(
+  /** Lay the definition out (in a worker), then build its SVG. */
+  static async create(definition: Definition, options: DagOptions): Promise<DagView> {
+    const placed = await layout({
+      nodes: definition.steps.map((step) => step.name),
+      edges: definition.edges.map((edge) => [edge.from, edge.to]),
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
+    });
+    return new DagView(definition, placed, options);
+  }
+
+  private constructor(
     definition: Definition,
+    placed: LayoutResult,
     private readonly options: DagOptions,
   ) {
-    const graph = new dagre.graphlib.Graph();
-    graph.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 48, edgesep: 12, marginx: 16, marginy: 16 });
-    graph.setDefaultEdgeLabel(() => ({}));
-    for (const step of definition.steps) {
-      graph.setNode(step.name, { width: NODE_WIDTH, height: NODE_HEIGHT });
-      this.types.set(step.name, step.type);
-    }
-    for (const edge of definition.edges) graph.setEdge(edge.from, edge.to);
-    dagre.layout(graph);
-    const size = graph.graph();
-    const width = Math.ceil(size.width ?? 0);
-    const height = Math.ceil(size.height ?? 0);
+    for (const step of definition.steps) this.types.set(step.name, step.type);
+    const width = placed.width;
+    const height = placed.height;
     this.svg = s("svg", {
       class: "dag",
       width,
@@ -76,17 +79,15 @@ export class DagView {
         s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrow" })),
     );
     const edges = s("g", { class: "edges", "aria-hidden": "true" });
-    for (const edge of definition.edges) {
-      const points = graph.edge(edge.from, edge.to)?.points ?? [];
-      if (!points.length) continue;
-      const d = points.map((p: { x: number; y: number }, i: number) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+    definition.edges.forEach((edge, index) => {
+      const points = placed.edges[index]?.points ?? [];
+      if (!points.length) return;
+      const d = points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
       edges.appendChild(s("path", { d, class: `edge edge-${edge.kind}`, "marker-end": "url(#arrow)" }));
-    }
+    });
     const nodes = s("g", { class: "nodes" });
     for (const step of definition.steps) {
-      const box = graph.node(step.name);
-      const x = box.x - NODE_WIDTH / 2;
-      const y = box.y - NODE_HEIGHT / 2;
+      const { x, y } = placed.nodes[step.name];
       const title = s("title", {}, step.name);
       const status = s("text", { x: 10, y: 40, class: "node-status" }, "");
       const meta = s("text", { x: 10, y: 58, class: "node-meta" }, step.type);

@@ -26,14 +26,19 @@ class PipelineExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        principals: list[iam.IPrincipal] = [iam.ServicePrincipal("sagemaker.amazonaws.com")]
+        # SageMaker runs its jobs as this role, EMR Serverless its job runs (the sample passes
+        # itself as an EMRServerless step's ExecutionRoleArn).
+        principals: list[iam.IPrincipal] = [
+            iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            iam.ServicePrincipal("emr-serverless.amazonaws.com"),
+        ]
         principals += [iam.ArnPrincipal(role.role_arn) for role in trusted]
         self.role = iam.Role(
             self,
             "Role",
             path=PIPELINE_ROLE_PATH,
             assumed_by=iam.CompositePrincipal(*principals),
-            description="Sample SageMaker pipeline execution role (jobs, models, Lambda, SQS, EMR)",
+            description="Sample SageMaker pipeline execution role (jobs, models, endpoints, Lambda, SQS, EMR)",
         )
 
         def account_arn(service: str, resource: str) -> str:
@@ -89,12 +94,78 @@ class PipelineExecutionRole(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
+                sid="Endpoints",
+                actions=[
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:AddTags",
+                ],
+                resources=[account_arn("sagemaker", r) for r in ("endpoint", "endpoint-config")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EmrServerlessSteps",
+                actions=[
+                    "emr-serverless:CreateApplication",
+                    "emr-serverless:GetApplication",
+                    "emr-serverless:StopApplication",
+                    "emr-serverless:DeleteApplication",
+                    "emr-serverless:StartJobRun",
+                    "emr-serverless:GetJobRun",
+                    "emr-serverless:ListJobRuns",
+                    "emr-serverless:CancelJobRun",
+                    "emr-serverless:TagResource",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="emr-serverless",
+                        resource="/applications",
+                        resource_name="*",
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EmrServerlessServiceLinkedRole",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=(
+                            "aws-service-role/ops.emr-serverless.amazonaws.com/AWSServiceRoleForAmazonEMRServerless"
+                        ),
+                    )
+                ],
+                conditions={"StringLike": {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"}},
+            )
+        )
+        # The Endpoint route looks its endpoint up by name; a stop or a Cleanup finds the
+        # application an EMRServerless step created by name. List actions take only "*".
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindByName",
+                actions=["sagemaker:ListEndpoints", "emr-serverless:ListApplications"],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
                 sid="SyncIntegrationRules",
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
                     stack.format_arn(
-                        service="events", resource="rule", resource_name="StepFunctionsGetEventsForSageMaker*"
+                        service="events", resource="rule", resource_name=f"StepFunctionsGetEventsFor{name}*"
                     )
+                    for name in ("SageMaker", "EMRServerless")
                 ],
             )
         )
@@ -103,7 +174,11 @@ class PipelineExecutionRole(Construct):
                 sid="PassSelfToJobs",
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {
+                        "iam:PassedToService": ["sagemaker.amazonaws.com", "emr-serverless.amazonaws.com"]
+                    }
+                },
             )
         )
         self.role.add_to_policy(
@@ -180,7 +255,11 @@ class PipelineExecutionRole(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"])
         )
-        acknowledge_unscoped_actions(self.role, "ecr:GetAuthorizationToken (registry login)")
+        acknowledge_unscoped_actions(
+            self.role,
+            "ecr:GetAuthorizationToken (registry login), sagemaker:ListEndpoints and "
+            "emr-serverless:ListApplications",
+        )
         if bucket_names:
             self.role.add_to_policy(
                 iam.PolicyStatement(

@@ -107,6 +107,13 @@ class Runner:
         assert done.returncode in (0, 1), done.stderr
         return RunResult(done.returncode, json.loads(done.stdout), done.stderr)
 
+    def cli(self, *args: str) -> str:
+        """Another ``pipelines`` command with the server's config; its standard output."""
+        argv = [str(PIPELINES), *args, "--config", str(self.server.root / "pipelines.toml")]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
 
 @pytest.fixture
 def run(server: Server, tmp_path: Path) -> Runner:
@@ -116,3 +123,25 @@ def run(server: Server, tmp_path: Path) -> Runner:
 @pytest.fixture(scope="session")
 def role() -> str:
     return ROLE
+
+
+def data_quality_registration(properties: Any) -> dict[str, Any]:
+    """``model_metrics`` and ``drift_check_baselines`` for a model registration, read from a
+    DATA_QUALITY check step's properties as the AWS notebooks wire them: the calculated baseline
+    as the version's metrics, the one used for the drift check as its drift-check baselines."""
+    from sagemaker.drift_check_baselines import DriftCheckBaselines
+    from sagemaker.model_metrics import MetricsSource, ModelMetrics
+
+    def source(uri: Any) -> MetricsSource:
+        return MetricsSource(content_type="application/json", s3_uri=uri)
+
+    return {
+        "model_metrics": ModelMetrics(
+            model_data_statistics=source(properties.CalculatedBaselineStatistics),
+            model_data_constraints=source(properties.CalculatedBaselineConstraints),
+        ),
+        "drift_check_baselines": DriftCheckBaselines(
+            model_data_statistics=source(properties.BaselineUsedForDriftCheckStatistics),
+            model_data_constraints=source(properties.BaselineUsedForDriftCheckConstraints),
+        ),
+    }

@@ -8,9 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 from pipelines.objects import LocalObjectStore
-from sagemaker.drift_check_baselines import DriftCheckBaselines
 from sagemaker.model import Model
-from sagemaker.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.parameters import ParameterBoolean
@@ -19,7 +17,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.step_collections import RegisterModel
 
-from tests.checks.conftest import Runner
+from tests.checks.conftest import Runner, data_quality_registration
 from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
 
 GROUP = "checks-lifecycle"
@@ -52,7 +50,6 @@ def _check(
 
 
 def _register(session: PipelineSession, check: QualityCheckStep) -> RegisterModel:
-    properties = check.properties
     return RegisterModel(
         name="RegisterModel",
         content_types=["text/csv"],
@@ -67,22 +64,7 @@ def _register(session: PipelineSession, check: QualityCheckStep) -> RegisterMode
             role=ROLE,
             sagemaker_session=session,
         ),
-        model_metrics=ModelMetrics(
-            model_data_statistics=MetricsSource(
-                content_type="application/json", s3_uri=properties.CalculatedBaselineStatistics
-            ),
-            model_data_constraints=MetricsSource(
-                content_type="application/json", s3_uri=properties.CalculatedBaselineConstraints
-            ),
-        ),
-        drift_check_baselines=DriftCheckBaselines(
-            model_data_statistics=MetricsSource(
-                content_type="application/json", s3_uri=properties.BaselineUsedForDriftCheckStatistics
-            ),
-            model_data_constraints=MetricsSource(
-                content_type="application/json", s3_uri=properties.BaselineUsedForDriftCheckConstraints
-            ),
-        ),
+        **data_quality_registration(check.properties),
         sagemaker_session=session,
     )
 

@@ -19,9 +19,7 @@ import pandas as pd
 import pytest
 from botocore.config import Config as BotoConfig
 from pipelines.objects import LocalObjectStore
-from sagemaker.drift_check_baselines import DriftCheckBaselines
 from sagemaker.inputs import TrainingInput
-from sagemaker.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.sklearn.estimator import SKLearn
 from sagemaker.sklearn.model import SKLearnModel
@@ -36,7 +34,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.steps import TrainingStep
 
-from tests.checks.conftest import Runner
+from tests.checks.conftest import Runner, data_quality_registration
 from tests.sdk_integ.upstream_plugin import BUCKET, REGION, ROLE, Server
 
 GROUP = "houses"
@@ -121,7 +119,6 @@ def _pipeline(session: PipelineSession, code: Path) -> Pipeline:
         role=ROLE,
         sagemaker_session=session,
     )
-    quality = check.properties
     register_step = ModelStep(
         name="Register",
         step_args=model.register(
@@ -131,22 +128,7 @@ def _pipeline(session: PipelineSession, code: Path) -> Pipeline:
             transform_instances=["ml.m5.large"],
             model_package_group_name=GROUP,
             approval_status="Approved",
-            model_metrics=ModelMetrics(
-                model_data_statistics=MetricsSource(
-                    content_type="application/json", s3_uri=quality.CalculatedBaselineStatistics
-                ),
-                model_data_constraints=MetricsSource(
-                    content_type="application/json", s3_uri=quality.CalculatedBaselineConstraints
-                ),
-            ),
-            drift_check_baselines=DriftCheckBaselines(
-                model_data_statistics=MetricsSource(
-                    content_type="application/json", s3_uri=quality.BaselineUsedForDriftCheckStatistics
-                ),
-                model_data_constraints=MetricsSource(
-                    content_type="application/json", s3_uri=quality.BaselineUsedForDriftCheckConstraints
-                ),
-            ),
+            **data_quality_registration(check.properties),
         ),
     )
     create = ModelStep(name="CreateModel", step_args=model.create(instance_type="ml.m5.large"))

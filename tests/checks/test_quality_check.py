@@ -77,6 +77,11 @@ def test_data_quality_baseline_files_have_model_monitors_shapes(
     assert metadata["SkipCheck"] is True and metadata["RegisterNewBaseline"] is True
     assert "ViolationReport" not in metadata
     assert not objects.exists(f"s3://{BUCKET}/dq/shapes/result/constraint_violations.json")
+    # the check job is a Processing job like any other: pipelines logs shows its output
+    assert metadata["CheckJobArn"].split("/")[-1].endswith("-0")
+    execution = result.document["Execution"]["PipelineExecutionId"]
+    logs = run.cli("logs", execution, "DataQualityBaseline")
+    assert "read 300 rows and 3 columns" in logs and "Completed: Job completed successfully" in logs
 
     statistics = _json(objects, metadata["CalculatedBaselineStatistics"])
     assert statistics["dataset"] == {"item_count": 300}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pipelines.cli import app
 from pipelines.config import load_config
+from pipelines.hosting import EndpointHost
 from pipelines.objects import LocalObjectStore
 
 from tests.sdk.generate_v2 import offline_sdk
@@ -128,6 +129,8 @@ def test_run_for_each_iterates_with_current_item_selects_and_lists_iterations(pr
     }
     assert steps["PerRegion"]["Metadata"]["ForEach"]["Selector"] == {"StepName": "ScoreRegion-1", "Index": 1}
     assert "IterationContext" not in steps["PerRegion"]
+    table = invoke("steps", "latest").stdout
+    assert 'PerRegion[1]: {"region":"us","rows":20}' in table and "4/4 iteration steps succeeded" in table
 
 
 @pytest.mark.parametrize(
@@ -261,7 +264,12 @@ def test_run_cleanup_deletes_the_endpoint_the_pipeline_deployed(tmp_path: Path) 
         {
             "Name": "Undeploy",
             "Type": "Cleanup",
-            "Arguments": {"Resources": {"Endpoint": [{"StepName": "CreateEndpoint"}]}},
+            "Arguments": {
+                "Resources": {
+                    "Endpoint": [{"StepName": "CreateEndpoint"}],
+                    "EndpointConfig": [{"StepName": "CreateEndpointConfig"}],
+                }
+            },
             "DependsOn": [{"Step": "CreateEndpoint", "Trigger": "Any"}],
         }
     )
@@ -271,5 +279,10 @@ def test_run_cleanup_deletes_the_endpoint_the_pipeline_deployed(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     steps = {s["StepName"]: s for s in json.loads(result.stdout)["Steps"]}
     assert steps["CreateEndpoint"]["StepStatus"] == "Succeeded"
-    assert steps["Undeploy"]["Metadata"]["Cleanup"]["CleanedSteps"] == ["CreateEndpoint"]
+    assert steps["Undeploy"]["Metadata"]["Cleanup"]["CleanedSteps"] == [
+        "CreateEndpoint",
+        "CreateEndpointConfig",
+    ]
     assert json.loads(invoke("endpoints", "--json").stdout) == []
+    config = EndpointHost.for_config(load_config(tmp_path / "pipelines.toml"))
+    assert config.list_endpoint_configs() == []

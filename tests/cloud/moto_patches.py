@@ -40,7 +40,20 @@ Step Functions
 
 Task ``Credentials`` need no patch: moto accepts and ignores them (no role is assumed).
 
+EMR Serverless
+- ``arn:aws:states:::emr-serverless:*`` behaves as Step Functions' optimized integration: it takes
+  PascalCase requests (converted to the API's camelCase through botocore's shapes, map keys
+  untouched) and answers PascalCase; ``.sync`` waits for the application (CREATED/STARTED,
+  STOPPED) or the job run (SUCCESS; FAILED or CANCELLED fail with States.TaskFailed, Cause = the
+  GetJobRun JSON). Applications are born CREATED (moto: STARTED), and a job run starts the
+  application, as EMR Serverless's auto-start does;
+- :class:`JobControl` decides how each job run ends (kind ``EMRServerless``; moto's runs are born
+  SUCCESS).
+
 SageMaker
+- UpdateEndpoint exists (moto: none); :class:`JobControl` decides how an endpoint's creation or
+  update ends (kind ``Endpoint``: Failed -> Failed, or for an update rolled back: InService on
+  the old config with the FailureReason; Hold -> Creating/Updating until released);
 - StopTrainingJob, StopTransformJob and StopHyperParameterTuningJob exist (moto: NotImplemented);
 - a second job with the same name is rejected with ResourceInUse (moto accepts it silently);
 - :class:`JobControl` decides how each created job ends (moto's jobs are born Completed);
@@ -75,6 +88,7 @@ from botocore.exceptions import ClientError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
+from moto.emrserverless.models import EMRServerlessBackend
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sqs.responses import SQSResponse
@@ -131,6 +145,7 @@ from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution import Execution
 from pipelines import aws as pipelines_aws
+from pipelines.stepfunctions.emr_serverless import integration_case
 
 from tests.cloud.moto_dynamodb import locked_call_action
 
@@ -219,6 +234,9 @@ class JobControl:
         """End a held job: Completed, or as ``outcome`` says."""
         with self.lock:
             kind, job = self.held.pop(job_name)
+        if kind in _RELEASERS:
+            _RELEASERS[kind](job, outcome)
+            return
         status_attr = JOB_KINDS[kind][2]
         if isinstance(outcome, Failed):
             job.failure_reason = outcome.reason
@@ -248,6 +266,8 @@ class MotoCloud:
     lineage: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARN -> created entity
     associations: list[dict[str, Any]] = field(default_factory=list)
     blocking_waits: bool = False
+    on_wait: Callable[[int], None] | None = None
+    """Called with each Wait's seconds (e.g. to end a held job after some polls)."""
     region: str = "us-east-1"
 
     def invocation_counts(self) -> dict[str, int]:
@@ -278,6 +298,8 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_sync_and_errors(monkeypatch, state)
     _patch_stop_and_tokens(monkeypatch)
     _patch_sagemaker(monkeypatch, state)
+    _patch_endpoints(monkeypatch, state.jobs)
+    _patch_emr_serverless(monkeypatch, state.jobs)
     _patch_lineage(monkeypatch, state)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
     monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
@@ -311,6 +333,8 @@ def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> Non
 
     def wait(self: Any, env: Environment, wait_seconds: int) -> None:
         state.waits.append(wait_seconds)
+        if state.on_wait is not None:
+            state.on_wait(wait_seconds)
         if not state.blocking_waits or wait_seconds <= 0:
             return
         deadline = time.monotonic() + min(wait_seconds, BLOCKING_WAIT_CAP_SECONDS)
@@ -455,7 +479,7 @@ def _patch_sync_and_errors(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) ->
     monkeypatch.setattr(
         unsupported.StateTaskServiceUnsupported,
         "_build_sync_resolver",
-        _sync_resolver_for(state, _sagemaker_sync_resolver),
+        _sync_resolver_for(state, _optimised_sync_resolver),
     )
     for service_class in (unsupported.StateTaskServiceUnsupported, aws_sdk.StateTaskServiceAwsSdk):
         monkeypatch.setattr(
@@ -597,6 +621,20 @@ def _task_failed(service: Any, env: Any, cause: str) -> FailureEventException:
                 )
             ),
         )
+    )
+
+
+def _optimised_sync_resolver(
+    self: Any,
+    env: Any,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> Callable[[], Any]:
+    if self.resource.api_name == "emr-serverless":
+        return _emr_serverless_sync_resolver(self, env, resource_runtime_part)
+    return _sagemaker_sync_resolver(
+        self, env, resource_runtime_part, normalised_parameters, state_credentials
     )
 
 
@@ -794,11 +832,13 @@ def _case_insensitive_describe(kind: str, real: Callable[..., Any]) -> Callable[
     the job by the ARN's last segment; moto's lookup is exact."""
     store_attr = JOB_KINDS[kind][0]
 
-    def describe(self: SageMakerModelBackend, name: str) -> Any:
+    def describe(self: SageMakerModelBackend, *args: str, **kwargs: str) -> Any:
+        # moto's responses pass the name by position, except describe_transform_job's (keyword)
+        ((member, name),) = kwargs.items() if kwargs else (("", args[0]),)
         known = getattr(self, store_attr)
         if name not in known:
             name = next((n for n in known if n.lower() == name.lower()), name)
-        return real(self, name)
+        return real(self, **{member: name}) if member else real(self, name)
 
     return describe
 
@@ -830,3 +870,211 @@ def _controlled_create(kind: str, real: Callable[..., Any], jobs: JobControl) ->
         return job
 
     return create
+
+
+# -- SageMaker endpoints ---------------------------------------------------------------------------
+
+
+def _patch_endpoints(monkeypatch: pytest.MonkeyPatch, jobs: JobControl) -> None:
+    real_create = SageMakerModelBackend.create_endpoint
+
+    def create_endpoint(self: SageMakerModelBackend, **kwargs: Any) -> Any:
+        endpoint = real_create(self, **kwargs)
+        _endpoint_outcome(jobs, endpoint, kwargs, "Creating")
+        return endpoint
+
+    def update_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str) -> Any:
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise JsonRESTError("ValidationException", f"Could not find endpoint '{endpoint_name}'.")
+        config = self.describe_endpoint_config(endpoint_config_name)  # ValidationError when missing
+        previous = (endpoint.endpoint_config_name, endpoint.production_variants)
+        endpoint.endpoint_config_name = endpoint_config_name
+        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+        endpoint.failure_reason = None
+        outcome = _endpoint_outcome(
+            jobs,
+            endpoint,
+            {"endpoint_name": endpoint_name, "endpoint_config_name": endpoint_config_name},
+            "Updating",
+        )
+        if isinstance(outcome, Failed):  # an update that fails rolls back to the old fleet
+            endpoint.endpoint_config_name, endpoint.production_variants = previous
+            endpoint.endpoint_status = "InService"
+        return endpoint
+
+    def respond(self: SageMakerResponse) -> str:
+        endpoint = self.sagemaker_backend.update_endpoint(
+            self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+        )
+        return json.dumps({"EndpointArn": endpoint.arn})
+
+    monkeypatch.setattr(SageMakerModelBackend, "create_endpoint", create_endpoint)
+    monkeypatch.setattr(SageMakerModelBackend, "update_endpoint", update_endpoint, raising=False)
+    monkeypatch.setattr(SageMakerResponse, "update_endpoint", respond, raising=False)
+
+
+def _endpoint_outcome(
+    jobs: JobControl, endpoint: Any, kwargs: dict[str, Any], pending: str
+) -> JobOutcome | None:
+    outcome = jobs.decide("Endpoint", endpoint.endpoint_name, kwargs) if jobs.decide else None
+    with jobs.lock:
+        jobs.created.append(("Endpoint", endpoint.endpoint_name))
+    if isinstance(outcome, Failed):
+        endpoint.endpoint_status = "Failed"
+        endpoint.failure_reason = outcome.reason
+    elif isinstance(outcome, Hold):
+        endpoint.endpoint_status = pending
+        with jobs.lock:
+            jobs.held[endpoint.endpoint_name] = ("Endpoint", endpoint)
+    else:
+        endpoint.endpoint_status = "InService"
+    return outcome
+
+
+def _release_endpoint(endpoint: Any, outcome: JobOutcome | None) -> None:
+    if isinstance(outcome, Failed):
+        endpoint.endpoint_status, endpoint.failure_reason = "Failed", outcome.reason
+    else:
+        endpoint.endpoint_status = "InService"
+
+
+# -- EMR Serverless --------------------------------------------------------------------------------
+
+EMR_SERVERLESS_ACTIVE = ("SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING")
+
+
+def _patch_emr_serverless(monkeypatch: pytest.MonkeyPatch, jobs: JobControl) -> None:
+    real_create = EMRServerlessBackend.create_application
+    real_start = EMRServerlessBackend.start_job_run
+
+    def create_application(self: EMRServerlessBackend, **kwargs: Any) -> Any:
+        application = real_create(self, **kwargs)
+        application.state = "CREATED"
+        return application
+
+    def start_job_run(self: EMRServerlessBackend, **kwargs: Any) -> Any:
+        name = kwargs.get("name") or ""
+        outcome = jobs.decide("EMRServerless", name, kwargs) if jobs.decide else None
+        if isinstance(outcome, Reject):
+            with jobs.lock:
+                jobs.rejected.append(("EMRServerless", name, outcome.code))
+            raise JsonRESTError(outcome.code, outcome.message)
+        job_run = real_start(self, **kwargs)
+        self.applications[kwargs["application_id"]].state = "STARTED"  # auto-start
+        with jobs.lock:
+            jobs.created.append(("EMRServerless", name))
+        if isinstance(outcome, Failed):
+            job_run.state, job_run.state_details = "FAILED", outcome.reason
+        elif isinstance(outcome, Hold):
+            job_run.state = "RUNNING"
+            with jobs.lock:
+                jobs.held[name] = ("EMRServerless", job_run)
+        return job_run
+
+    real_cancel = EMRServerlessBackend.cancel_job_run
+
+    def cancel_job_run(self: EMRServerlessBackend, application_id: str, job_run_id: str) -> Any:
+        answer = real_cancel(self, application_id, job_run_id)
+        run = next(r for r in self.job_runs[application_id] if r.id == job_run_id)
+        with jobs.lock:
+            jobs.stopped.append(("EMRServerless", run.name))
+            jobs.held.pop(run.name, None)
+        return answer
+
+    monkeypatch.setattr(EMRServerlessBackend, "create_application", create_application)
+    monkeypatch.setattr(EMRServerlessBackend, "start_job_run", start_job_run)
+    monkeypatch.setattr(EMRServerlessBackend, "cancel_job_run", cancel_job_run)
+    monkeypatch.setattr(
+        unsupported.StateTaskServiceUnsupported,
+        "_eval_service_task",
+        _emr_serverless_requests(unsupported.StateTaskServiceUnsupported._eval_service_task),
+    )
+
+
+def _release_job_run(job_run: Any, outcome: JobOutcome | None) -> None:
+    if isinstance(outcome, Failed):
+        job_run.state, job_run.state_details = "FAILED", outcome.reason
+    else:
+        job_run.state = "SUCCESS"
+
+
+_RELEASERS: dict[str, Callable[[Any, JobOutcome | None], None]] = {
+    "Endpoint": _release_endpoint,
+    "EMRServerless": _release_job_run,
+}
+
+
+def _emr_serverless_requests(real: Callable[..., None]) -> Callable[..., None]:
+    """The optimized integration's casing around moto's camelCase API."""
+
+    def eval_service_task(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        if self.resource.api_name != "emr-serverless":
+            real(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            return
+        operation = self.resource.api_action[:1].upper() + self.resource.api_action[1:]
+        client = shared_boto_client(region=resource_runtime_part.region, service="emr-serverless")
+        request = _camel_case(
+            client.meta.service_model.operation_model(operation).input_shape, normalised_parameters
+        )
+        response = getattr(client, self._get_boto_service_action())(**request)
+        response.pop("ResponseMetadata", None)
+        if not response and "applicationId" in request:
+            # start/stop/deleteApplication answer nothing; the integration answers the id
+            response = {"ApplicationId": request["applicationId"]}
+        env.stack.append(
+            integration_case(f"{operation}Response", json.loads(json.dumps(response, default=_jsonable)))
+        )
+
+    return eval_service_task
+
+
+def _camel_case(shape: Any, value: Any) -> Any:
+    members = getattr(shape, "members", None)
+    if members is not None and isinstance(value, dict):
+        converted = {}
+        for key, item in value.items():
+            name = key[:1].lower() + key[1:]
+            converted[name] = _camel_case(members.get(name), item)
+        return converted
+    if getattr(shape, "type_name", None) == "list" and isinstance(value, list):
+        return [_camel_case(shape.member, item) for item in value]
+    if getattr(shape, "type_name", None) == "map" and isinstance(value, dict):
+        return {key: _camel_case(shape.value, item) for key, item in value.items()}
+    return value
+
+
+def _emr_serverless_sync_resolver(self: Any, env: Any, resource_runtime_part: Any) -> Callable[[], Any]:
+    submitted = env.stack.pop()
+    client = shared_boto_client(region=resource_runtime_part.region, service="emr-serverless")
+    action = self.resource.api_action
+    application_id = submitted.get("ApplicationId")
+
+    def application_state() -> str:
+        return str(client.get_application(applicationId=application_id)["application"]["state"])
+
+    if action == "createApplication":
+        return lambda: submitted if application_state() in ("CREATED", "STARTED") else None
+    if action in ("stopApplication", "deleteApplication"):
+        wanted = "STOPPED" if action == "stopApplication" else "TERMINATED"
+        return lambda: {"ApplicationId": application_id} if application_state() == wanted else None
+    if action != "startJobRun":
+        raise RuntimeError(f"no test .sync support for emr-serverless:{action}")
+
+    def job_run() -> Any:
+        described = client.get_job_run(applicationId=application_id, jobRunId=submitted["JobRunId"])
+        described.pop("ResponseMetadata", None)
+        state = described["jobRun"]["state"]
+        if state == "SUCCESS":
+            return submitted
+        if state in ("FAILED", "CANCELLED"):
+            raise _task_failed(self, env, json.dumps(described, default=_jsonable))
+        return None
+
+    return job_run

@@ -192,3 +192,38 @@ def test_a_pipeline_execution_run_aborted_by_hand_stops_the_execution(cloud: Clo
     final = cloud.wait(execution.execution_arn)
     assert final.status == "Stopped"
     assert cloud.steps(final.execution_id)["Train"].status == "Stopped"
+
+
+def test_a_pipeline_execution_run_that_fails_ends_the_execution_failed_with_the_reason(cloud: Cloud) -> None:
+    """The run's AwaitFinish cannot keep its token (an error no Retry covers): the run ends
+    FAILED while the execution is Executing; the execution's job is stopped and it ends Failed,
+    naming the run and its error."""
+
+    def table_refuses(_request: dict[str, Any]) -> Any:
+        raise RuntimeError("AccessDeniedException: not authorized to perform dynamodb:UpdateItem")
+
+    cloud.moto.fakes[("dynamodb", "updateItem")] = table_refuses
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
+    cloud.register(json.dumps(pipeline(training("Train"))))
+    execution = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held))
+    arn = (
+        cloud.machines["PipelineExecution"].replace(":stateMachine:", ":execution:")
+        + f":{execution.execution_id}"
+    )
+    wait_until(lambda: cloud.sfn.describe_execution(executionArn=arn)["status"] == "FAILED")
+    assert cloud.execution(execution.execution_id).status == "Executing"
+
+    cloud.status_change(arn)
+    final = cloud.wait(execution.execution_arn)
+    assert final.status == "Failed"
+    assert final.failure_reason is not None
+    assert final.failure_reason.startswith(
+        f"The PipelineExecution run {execution.execution_id} ended FAILED ("
+    )
+    assert "not authorized to perform dynamodb:UpdateItem" in final.failure_reason
+    assert final.failure_reason.endswith("; the pipeline execution cannot finish without it.")
+    train = cloud.steps(final.execution_id)["Train"]
+    assert train.status == "Stopped" and cloud.moto.jobs.stopped == [("Training", train.job_name)]
+    cloud.status_change(arn)  # the same event again changes nothing
+    assert cloud.execution(execution.execution_id).version == final.version

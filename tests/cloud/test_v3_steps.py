@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipelines import aws
+from pipelines.engine.cleanup import EMR_SERVERLESS, ENDPOINT, ENDPOINT_CONFIG, Target
+
 from tests.cloud.harness import DATA_BUCKET, Cloud
 from tests.cloud.moto_patches import Complete
-from tests.cloud.scenarios import function_arn, lambda_step, pipeline, processing
+from tests.cloud.scenarios import REGION, function_arn, lambda_step, pipeline, processing
 
 REGIONS = [{"region": "eu", "rows": 10}, {"region": "us", "rows": 20}, {"region": "ap", "rows": 5}]
 
@@ -208,3 +211,33 @@ def test_lineage_calls_the_sagemaker_lineage_api(cloud: Cloud) -> None:
     assert cloud.steps(again.execution_arn)["RecordLineage"].properties["ActionArns"] == {
         "deploy-model": action
     }
+
+
+def test_the_cleanup_deletes_endpoints_configs_and_applications_as_the_pipeline_role(cloud: Cloud) -> None:
+    """The calls behind Resources.Endpoint/EndpointConfig/EMRServerless (the runtime's cleaner):
+    an application is stopped before it is deleted, and a second clean-up finds all gone."""
+    sagemaker = cloud.sagemaker
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn=cloud.role_arn)
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cfg",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")
+    emr = aws.client("emr-serverless", REGION)
+    application = emr.create_application(name="app", releaseLabel="emr-7.0.0", type="SPARK")["applicationId"]
+    emr.start_application(applicationId=application)
+    cleaner = cloud.runtime._resource_cleaner(cloud.role_arn)
+    targets = [
+        Target("Deploy", ENDPOINT, resource="ep"),
+        Target("Config", ENDPOINT_CONFIG, resource="cfg"),
+        Target("Spark", EMR_SERVERLESS, resource=application),
+    ]
+    assert [cleaner(t) for t in targets] == [("Cleaned", "")] * 3
+    assert (
+        sagemaker.list_endpoints()["Endpoints"] == []
+        and sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+    )
+    assert emr.get_application(applicationId=application)["application"]["state"] == "TERMINATED"
+    assert [cleaner(t)[0] for t in targets] == ["Cleaned"] * 3  # already gone

@@ -150,9 +150,12 @@ def test_a_500_step_graph_is_readable(console: ConsolePage, sm: Any) -> None:
         )
         steps.append(lambda_step(f"s{i:03d}", i, DependsOn=depends))
     create(sm, "big", steps)
+    workers: list[str] = []
+    console.page.on("worker", lambda worker: workers.append(worker.url))
     page = console.open("/pipelines/big")
     nodes = page.locator("svg.dag g.node")
     expect(nodes).to_have_count(500, timeout=60_000)
+    assert [url.rsplit("/", 1)[1] for url in workers] == ["layout-worker.js"]  # laid out off the main thread
     boxes = [
         tuple(float(v) for v in box.split(","))
         for box in nodes.evaluate_all("ns => ns.map(n => n.dataset.box)")

@@ -95,6 +95,9 @@ def test_versions_diff_schedules_and_status_filter(console: ConsolePage, sm: Any
     expect(page.locator("pre.diff del").filter(has_text='"value": 1')).to_have_count(1)
     expect(page.locator("pre.diff ins").filter(has_text='"value": 7')).to_have_count(1)
     expect(page.get_by_role("region", name="Schedules")).to_contain_text("nightly: rate(1 day) (ENABLED)")
+    started = sm.start_pipeline_execution(PipelineName="versioned")["PipelineExecutionArn"]
+    new_row = page.locator(f"#execution-link-{started.rsplit('/', 1)[1]}")
+    expect(new_row).to_be_visible(timeout=10_000)  # the list refreshes in place
     page.get_by_label("Status", exact=True).select_option("Failed")
     expect(page).to_have_url(console.base + "/pipelines/versioned?status=Failed")
     expect(page.locator("#executions-list")).to_contain_text("No Failed executions.")

@@ -25,9 +25,11 @@ from moto.events.models import Rule
 from moto.events.utils import _BASE_EVENT_MESSAGE, EventTemplateParser
 from moto.utilities.arns import parse_arn
 from pipelines.triggers import fire, model_monitor_drift, parse_invocation, s3_object_created
+from pipelines.triggers.targets import TriggerTarget, rule_input_template
 
 from tests.deploy.conftest import (
     OTHER,
+    OWNER,
     RULE_PREFIX,
     TRIGGER_FUNCTION_ARN,
     Cloud,
@@ -284,3 +286,38 @@ def test_schedule_expressions_and_other_buses_are_refused(cloud: Cloud) -> None:
         events.put_rule(Name="bus", EventPattern=json.dumps(s3_object_created(BUCKET)), EventBusName="custom")
     assert "default bus" in exc.value.response["Error"]["Message"]
     assert definition()  # the module's definition helper stays importable for the other tests
+
+
+def test_deleting_a_pipeline_leaves_the_rules_a_stack_declares_alone(cloud: Cloud) -> None:
+    """A stack's rule (the Pipeline construct's: the deployment's prefix, no owner tag) is
+    CloudFormation's: DeletePipeline removes only the targets of rules registered through the API."""
+    arn = cloud.create_pipeline("owned")
+    register(cloud, arn, {"InputData": TEMPLATE})
+    target = TriggerTarget.model_construct(
+        pipeline_arn=arn,
+        account=OWNER,
+        trigger=f"rule/{RULE_PREFIX}from-stack/pipeline",
+        parameters={},
+        role_arn=None,
+    )
+    events = cloud.real("events")
+    events.put_rule(
+        Name=f"{RULE_PREFIX}from-stack", EventPattern=json.dumps(s3_object_created(BUCKET, "in/"))
+    )
+    events.put_targets(
+        Rule=f"{RULE_PREFIX}from-stack",
+        Targets=[
+            {
+                "Id": "pipeline",
+                "Arn": TRIGGER_FUNCTION_ARN,
+                "InputTransformer": {"InputTemplate": rule_input_template(target)},
+            }
+        ],
+    )
+
+    cloud.clients().sagemaker.delete_pipeline(PipelineName="owned")
+
+    assert events.list_targets_by_rule(Rule=f"{RULE_PREFIX}uploads")["Targets"] == []
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule=f"{RULE_PREFIX}from-stack")["Targets"]] == [
+        "pipeline"
+    ]

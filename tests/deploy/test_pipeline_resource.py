@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from pipelines.api.ops.pipelines import CLOUDFORMATION_STACK_TAG
 from pipelines.deploy.resource import SPEC_PROPERTY, PipelineResource, PipelineSpec, ScheduleSpec, ShareSpec
 
 from tests.deploy.conftest import (
@@ -165,3 +167,31 @@ def test_the_provider_lambda_calls_the_api_at_api_url(cloud: Cloud, monkeypatch:
     answer = module.handler(event("Create", spec()), LambdaContext())
     assert seen == ["https://abc123.execute-api.us-east-1.amazonaws.com/dev/"]
     assert answer["Data"]["PipelineName"] == "infra-pipeline"
+
+
+STACK = "arn:aws:cloudformation:us-east-1:111111111111:stack/team-ml/0f1e2d3c"
+
+
+def test_a_pipeline_a_stack_declares_is_deleted_only_by_that_stack(cloud: Cloud) -> None:
+    resource = PipelineResource(cloud.clients())
+    arn = resource.on_event({**event("Create", spec()), "StackId": STACK})["PhysicalResourceId"]
+    sagemaker = cloud.clients().sagemaker
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+    assert tags == {"team": "ml", "stage": "dev", CLOUDFORMATION_STACK_TAG: STACK}
+
+    with pytest.raises(ClientError) as refused:
+        sagemaker.delete_pipeline(PipelineName="infra-pipeline", ClientRequestToken="by-hand-" + "0" * 32)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert f"managed by CloudFormation stack {STACK}" in refused.value.response["Error"]["Message"]
+    assert [p["PipelineName"] for p in sagemaker.list_pipelines()["PipelineSummaries"]] == ["infra-pipeline"]
+
+    resource.on_event({**event("Delete", spec(), physical=arn), "StackId": STACK})
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+
+
+def test_an_update_marks_a_pipeline_created_before_the_stack_tag(cloud: Cloud) -> None:
+    resource = PipelineResource(cloud.clients())
+    arn = resource.on_event(event("Create", spec()))["PhysicalResourceId"]  # no StackId: an older create
+    resource.on_event({**event("Update", spec(), spec(), arn), "StackId": STACK})
+    tags = {t["Key"]: t["Value"] for t in cloud.clients().sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+    assert tags[CLOUDFORMATION_STACK_TAG] == STACK

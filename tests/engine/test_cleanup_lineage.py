@@ -164,6 +164,19 @@ def test_cleanup_refuses_uris_outside_the_sources_outputs(engine, driver, pipeli
     assert objects.exists(f"{BUCKET}/final/keep-me")
 
 
+def test_cleanup_of_a_resource_kind_the_source_step_does_not_make_fails(
+    engine, driver, pipeline, objects
+) -> None:
+    definition = sample("cleanup")
+    definition["Steps"][3]["Arguments"]["Resources"]["Endpoint"] = [{"StepName": "UseScratch"}]
+    definition["Steps"][3]["DependsOn"].append("UseScratch")
+    state = driver.run(engine.start(StartRequest(pipeline_name=pipeline(json.dumps(definition)))))
+    failed = state.steps["DeleteScratch"]
+    assert failed.status == "Failed"
+    assert "Resources.Endpoint names step 'UseScratch', a Processing step" in failed.failure_reason
+    assert failed.metadata["Cleanup"]["CleanedSteps"] == ["MakeScratch", "TrainModel"]  # the rest is done
+
+
 def test_lineage_records_entities_then_associations(engine, driver, pipeline, lambdas, config) -> None:
     definition = sample("deployment")
     definition["Steps"].append(

@@ -15,7 +15,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "approval"
 
 
 def _evaluate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("approval_evaluate", EXAMPLE / "functions" / "evaluate.py")
+    return _load("approval_evaluate", EXAMPLE / "functions" / "evaluate.py")
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -36,3 +40,29 @@ def test_evaluate_reads_the_packaged_file_and_an_uploaded_object_alike() -> None
             {"validation_data": "s3://uploads/incoming/v.csv", "threshold": 0.5}, None
         )
     assert uploaded == local
+
+
+def test_the_registered_model_serves_the_rule_evaluate_scores(tmp_path: Path) -> None:
+    """The model archive the deployed example registers (examples/approval/model, unpacked as
+    SageMaker unpacks it into /opt/ml/model): its inference.py predicts what Evaluate counts."""
+    import csv
+    import tarfile
+
+    from infra.packaging import model_archive
+
+    model_dir = tmp_path / "opt-ml-model"
+    with tarfile.open(model_archive(EXAMPLE / "model", tmp_path / "build"), "r:gz") as tar:
+        tar.extractall(model_dir, filter="data")
+    inference = _load("approval_inference", model_dir / "code" / "inference.py")
+    body = (EXAMPLE / "data" / "validation.csv").read_bytes()
+    model = inference.model_fn(str(model_dir))
+    predictions = inference.predict_fn(inference.input_fn(body, "text/csv"), model)
+    answer = inference.output_fn(predictions, "text/csv")
+
+    rows = list(csv.DictReader(body.decode().splitlines()))
+    assert answer.splitlines() == ["1" if float(r["score"]) >= 0.5 else "0" for r in rows]
+    correct = sum(str(p) == r["label"] for p, r in zip(predictions, rows, strict=True))
+    assert (
+        correct / len(rows)
+        == _evaluate().handler({"validation_data": "data/validation.csv", "threshold": 0.5}, None)["accuracy"]
+    )

@@ -242,3 +242,20 @@ def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_pat
         assert candidates[0]["CandidateName"] == job["BestCandidate"]["CandidateName"]
         v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=summary["AutoMLJobName"])
         assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["TargetAttributeName"] == "target"
+
+
+def test_a_target_that_is_not_a_column_fails_the_step_with_the_reason(runtime: EmbeddedRuntime) -> None:
+    LocalObjectStore(runtime.config.object_root).put(
+        "s3://data/automl/train.csv",
+        dataset("Regression").rename(columns={"target": "price"}).to_csv(index=False).encode(),
+    )
+    final = runtime.run(definition("Regression", "MSE", "never"))
+    assert final.status == "Failed"
+    steps = runtime.store.list_steps(final.execution_id, ListQuery(limit=100)).items
+    [search] = [s for s in steps if s.step_name == "Search"]
+    assert search.status == "Failed"
+    assert "the target attribute 'target' is not a column of the data (a, b, colour, price)" in (
+        search.failure_reason or ""
+    )
+    [job] = runtime.jobs.of_kind("AutoMLJob")
+    assert job.status == "Failed" and "target" in job.describe["FailureReason"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from pipelines.triggers.targets import EVENT_PLACEHOLDER
 
 from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
-from infra.stacks.example_stack import EXAMPLE_DEFINITION
+from infra.packaging import model_archive
+from infra.stacks.example_stack import EXAMPLE_DEFINITION, MODEL_DIR, SKLEARN_REGISTRIES
 from tests.infra.conftest import Synth
+from tests.project_files import sklearn_image_registries
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,6 +144,9 @@ def _reference(part: dict[str, Any]) -> str:
     """A CloudFormation reference inside a joined string, as a readable marker."""
     if "Fn::GetAtt" in part:
         return "<{}.{}>".format(*part["Fn::GetAtt"])
+    if "Fn::FindInMap" in part:
+        mapping, key, attribute = part["Fn::FindInMap"]
+        return f"<{mapping}[{_reference(key) if isinstance(key, dict) else key}].{attribute}>"
     return "<{}>".format(part["Ref"])
 
 
@@ -191,6 +198,14 @@ def test_everything_the_example_pipeline_uses_is_in_the_stack_and_its_role_may_u
     [model_url] = [p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "ModelDataUrl"]
     bucket_id = model_url.removeprefix("s3://").split("/")[0].strip("<>")
     assert resources[bucket_id]["Type"] == "AWS::S3::Bucket"
+    # the model's image is the scikit-learn image of the region the stack is deployed to
+    [container] = steps["RegisterCandidate"]["Arguments"]["InferenceSpecification"]["Containers"]
+    assert container["Image"] == (
+        "<SklearnImageRegistries[<AWS::Region>].account>.dkr.ecr.<AWS::Region>.<AWS::URLSuffix>"
+        "/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    mapping = example_template.to_json()["Mappings"]["SklearnImageRegistries"]
+    assert mapping == {region: {"account": account} for region, account in SKLEARN_REGISTRIES.items()}
     assert spec.role_arn.startswith("<SamplePipelineRole")
     statements = statements_of(example_template, "SamplePipelineRole")
 
@@ -313,3 +328,17 @@ def test_schedules_and_event_mappings_are_checked_at_synth() -> None:
     pipeline.on_s3_object_created(
         "Upload", bucket_name="b", prefix="in/", parameters={"Input": "$.detail.object.key"}
     )
+
+
+def test_the_example_image_registries_are_the_sdks() -> None:
+    """The example stack's region table is the SageMaker SDK's, so every region gets its own
+    registry's scikit-learn image (SageMaker pulls framework images from its own region only)."""
+    assert sklearn_image_registries() == SKLEARN_REGISTRIES
+
+
+def test_the_model_archive_is_deterministic_and_holds_the_example_model(tmp_path: Path) -> None:
+    first = model_archive(MODEL_DIR, tmp_path / "a").read_bytes()
+    second = model_archive(MODEL_DIR, tmp_path / "b").read_bytes()
+    assert first == second
+    with tarfile.open(fileobj=io.BytesIO(first), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["code/inference.py", "model.json"]

@@ -226,6 +226,16 @@ class LocalLambdas:
             self._threads.append(thread)
         thread.start()
 
+    def kill_running(self, name: str) -> int:
+        """SIGKILL every execution environment of ``name`` that is in an invocation now (a
+        Lambda that dies mid-decision: out of memory, timed out); returns how many."""
+        with self._lock:
+            idle = {id(w) for w in self._idle.get(name, [])}
+            busy = [w for w in self._all if w.function.name == name and id(w) not in idle and w.alive()]
+        for worker in busy:
+            worker.process.kill()
+        return len(busy)
+
     def calls(self, name: str) -> list[Invocation]:
         with self._lock:
             return [i for i in self.invocations if i.function == name]

@@ -541,7 +541,7 @@ class Deployment:
         system metadata; objects no source has are pruned. (Its handler runs the AWS CLI on
         CDK's own runtime; the rehearsal copies the same staged directories itself.)"""
         s3 = self.client("s3")
-        bucket, prefix = p["DestinationBucketName"], p.get("DestinationKeyPrefix", "")
+        bucket, prefix = p["DestinationBucketName"], p.get("DestinationBucketKeyPrefix", "")
         metadata = p.get("SystemMetadata") or {}
         written: set[str] = set()
         for index, key in enumerate(p["SourceObjectKeys"]):

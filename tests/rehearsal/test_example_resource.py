@@ -5,11 +5,15 @@ provider function calls the deployed API (SigV4 for execute-api, with its own ro
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.project_files import sklearn_image_registries
 from tests.rehearsal.harness import Rehearsal
 
 LOGICAL_PREFIX = "ExamplePipeline"
@@ -67,6 +71,15 @@ def test_the_example_pipeline_is_created_updated_and_deleted(rehearsal: Rehearsa
         == "data/validation-v2.csv"
     )
 
+    # The stack's pipeline is the stack's: the API refuses to delete it behind CloudFormation.
+    with pytest.raises(ClientError) as refused:
+        sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken="by-hand-" + "0" * 32)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert (
+        "managed by CloudFormation stack arn:aws:cloudformation:"
+        in refused.value.response["Error"]["Message"]
+    )
+
     # Delete: the pipeline and its schedule are gone.
     deployment.delete_custom_resource(logical)
     with pytest.raises(ClientError) as missing:
@@ -79,11 +92,43 @@ def test_the_example_pipeline_is_created_updated_and_deleted(rehearsal: Rehearsa
         == []
     )
 
-    # Deleting the pipeline removed it from its upload rule's targets; a later deploy creates
-    # both again, as the stack defines them (test_triggers uses them).
-    assert rehearsal.aws("events").list_targets_by_rule(Rule=upload_rule(rehearsal))["Targets"] == []
+    # The upload rule is the stack's (CloudFormation deletes it with the stack): deleting the
+    # pipeline left its target alone, so the stack did not drift. A later deploy creates the
+    # pipeline again, as the stack defines it (test_triggers uses them).
+    (target,) = rehearsal.aws("events").list_targets_by_rule(Rule=upload_rule(rehearsal))["Targets"]
+    assert target["Arn"] == rehearsal.output("TriggerFunctionArn")
     recreated = deployment.recreate(logical)
     assert recreated.physical_id == created.physical_id
     assert (
         sagemaker.describe_pipeline(PipelineName=name)["PipelineDescription"] == spec["PipelineDescription"]
     )
+
+
+def test_the_example_registers_an_uploaded_model_with_its_regions_image(rehearsal: Rehearsal) -> None:
+    """What the example's RegisterModel step names exists in the deployed stack: the model archive
+    (uploaded by the stack) and the scikit-learn image of the stack's region."""
+    logical = example_logical_id(rehearsal)
+    definition = json.loads(
+        json.loads(rehearsal.deployment.custom_properties[logical]["Pipeline"])["PipelineDefinition"]
+    )
+    model_url = next(p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "ModelDataUrl")
+    bucket, _, key = model_url.removeprefix("s3://").partition("/")
+    assert bucket == rehearsal.output("ExampleBucket") and key == "approval/model.tar.gz"
+    archive = rehearsal.aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["code/inference.py", "model.json"]
+    (register,) = [s for s in _all_steps(definition["Steps"]) if s["Type"] == "RegisterModel"]
+    (container,) = register["Arguments"]["InferenceSpecification"]["Containers"]
+    region = rehearsal.deployment.region
+    assert container["Image"] == (
+        f"{sklearn_image_registries()[region]}.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+
+
+def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for step in steps:
+        found.append(step)
+        if step["Type"] == "Condition":
+            found += _all_steps(step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", []))
+    return found

@@ -85,11 +85,19 @@ def test_malformed_emr_steps_are_refused(arguments: dict[str, Any], reason: str)
         route_for(make_step("EMR", arguments))
 
 
+MINIMAL_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "EMR": {"ClusterId": "j", "StepConfig": {}},
+    "EMRServerless": {"ApplicationId": "a", "ExecutionRoleArn": "r", "JobConfig": {"jobDriver": {}}},
+    "Endpoint": {"EndpointName": "e", "EndpointConfigName": "c"},
+}
+"""Arguments for the types whose route depends on them (the others route on Type alone)."""
+
+
 def test_every_known_step_type_routes_or_is_refused_by_name() -> None:
     for step_type, model in KNOWN_STEP_TYPES.items():
         # model_construct: the route depends on Type (and EMR's Arguments) only, so no
         # type-specific required fields need inventing here.
-        arguments = {"ClusterId": "j", "StepConfig": {}} if step_type == "EMR" else {}
+        arguments = MINIMAL_ARGUMENTS.get(step_type, {})
         step = model.model_construct(name=f"My{step_type}", type=step_type, arguments=arguments)
         if step_type in CLOUD_STEP_TYPES:
             assert route_for(step).step_type == step_type

@@ -14,7 +14,7 @@ import { attemptsOf, jobOf, outputsOf, sourceId, type Attempt, type StepRecord }
 import { timeline } from "../timeline";
 import { badge, errorBox, executionHref, pause, pipelineHref, section, table } from "../ui";
 
-const POLL_MS = 1000;
+const POLL_MS = 1000; // every 5 s instead while the tab is hidden or the API does not answer
 
 interface Snapshot {
   execution: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -82,13 +82,19 @@ export const executionPage: Page = async (main, params, signal) => {
   const definition = parseDefinition(definitionText.PipelineDefinition);
   const pipeline = pipelineName(arn);
   const parameterList: { Name: string; Value: string }[] = parameters.PipelineParameters ?? [];
-  const view = new ExecutionView(main, arn, pipeline, definition, parameterList, signal);
+  replace(main, h("h1", {}, `Execution ${id}`), h("p", { class: "loading" }, `Laying out ${definition.steps.length} steps…`));
+  let view: ExecutionView | null = null;
+  const dag = await DagView.create(definition, {
+    onActivate: (step) => view?.activate(step),
+    hrefFor: (source) => executionHref(source),
+  });
+  if (signal.aborted) return;
+  view = new ExecutionView(main, arn, pipeline, definition, parameterList, signal, dag);
   view.show(first);
   await view.follow();
 };
 
 class ExecutionView {
-  private readonly dag: DagView;
   private readonly header = h("div");
   private readonly actions = h("div", { class: "toolbar" });
   private readonly actionStatus = h("div", { role: "status", "aria-live": "polite" });
@@ -114,11 +120,8 @@ class ExecutionView {
     private readonly definition: Definition,
     private readonly parameters: { Name: string; Value: string }[],
     private readonly signal: AbortSignal,
+    private readonly dag: DagView,
   ) {
-    this.dag = new DagView(definition, {
-      onActivate: (step) => (this.selectMode.checked ? this.toggle(step) : this.open(step)),
-      hrefFor: (source) => executionHref(source),
-    });
     this.layout.append(h("div", { class: "graph", id: "graph" }, this.dag.svg), this.panel);
     replace(
       main,
@@ -140,6 +143,12 @@ class ExecutionView {
     });
   }
 
+  /** A step clicked or pressed on the graph: select it in select mode, else open its panel. */
+  activate(step: string): void {
+    if (this.selectMode.checked) this.toggle(step);
+    else this.open(step);
+  }
+
   /** Poll until the execution is terminal (again polled after Stop/Retry), or the page is left. */
   async follow(): Promise<void> {
     while (!this.signal.aborted) {
@@ -152,7 +161,7 @@ class ExecutionView {
         });
         this.wake = null;
         if (this.signal.aborted) return;
-      } else if (!(await pause(this.failures ? POLL_MS * 5 : POLL_MS, this.signal))) return;
+      } else if (!(await pause(this.failures || document.hidden ? POLL_MS * 5 : POLL_MS, this.signal))) return;
       try {
         this.show(await snapshot(this.arn));
         if (this.failures) replace(this.actionStatus);

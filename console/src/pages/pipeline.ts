@@ -3,22 +3,25 @@ import { diffLines } from "diff";
 import { ApiError, callApi, listAll } from "../api";
 import { DagView, type NodeState } from "../dag";
 import { parseDefinition, type Definition, type ParameterDef } from "../definition";
-import { h, replace } from "../dom";
+import { h, replace, replaceKeepingFocus } from "../dom";
 import { executionId, time } from "../format";
 import { navigate, type Page } from "../router";
 import { remember } from "../executions";
-import { badge, errorBox, executionHref, section, table } from "../ui";
+import { badge, errorBox, executionHref, pause, section, table } from "../ui";
 import { schedulesByPipeline } from "./pipelines";
 
 const STATUSES = ["Executing", "Stopping", "Stopped", "Failed", "Succeeded"];
 
-export const pipelinePage: Page = async (main, params) => {
+const REFRESH_MS = 3000;
+
+export const pipelinePage: Page = async (main, params, signal) => {
   const name = params.name;
   document.title = `${name} · Pipelines`;
   replace(main, h("h1", {}, name), h("p", { class: "loading" }, "Loading…"));
   const described = await callApi("DescribePipeline", { PipelineName: name });
   const definition = parseDefinition(described.PipelineDefinition);
-  const dag = new DagView(definition, { onActivate: () => undefined });
+  replace(main, h("h1", {}, name), h("p", { class: "loading" }, `Laying out ${definition.steps.length} steps…`));
+  const dag = await DagView.create(definition, { onActivate: () => undefined });
   dag.update(new Map(definition.steps.map((step): [string, NodeState] => [step.name, { status: "" }])));
   const executions = h("div", {}, h("p", { class: "loading" }, "Loading executions…"));
   const versions = h("div", {}, h("p", { class: "loading" }, "Loading versions…"));
@@ -40,7 +43,7 @@ export const pipelinePage: Page = async (main, params) => {
     section("Schedules", schedules),
   );
   await Promise.all([
-    fillExecutions(executions, name, params.status ?? ""),
+    fillExecutions(executions, name, params.status ?? "", signal),
     fillVersions(versions, name),
     schedulesByPipeline().then((found) => {
       const list = found.get(String(described.PipelineArn).toLowerCase()) ?? [];
@@ -138,10 +141,12 @@ function startForm(pipeline: string, parameters: ParameterDef[]): HTMLElement {
   return form;
 }
 
-async function fillExecutions(target: HTMLElement, pipeline: string, status: string): Promise<void> {
+/** The executions table, refreshed every 3 s while the page is open (redrawn only on change). */
+async function fillExecutions(target: HTMLElement, pipeline: string, status: string, signal: AbortSignal): Promise<void> {
+  const load = () => listAll<Record<string, string>>("ListPipelineExecutions", { PipelineName: pipeline, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 100 }, "PipelineExecutionSummaries", 500);
   let summaries: Record<string, string>[];
   try {
-    summaries = await listAll("ListPipelineExecutions", { PipelineName: pipeline, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 100 }, "PipelineExecutionSummaries", 500);
+    summaries = await load();
   } catch (error) {
     replace(target, errorBox(error, "Could not list executions"));
     return;
@@ -161,10 +166,10 @@ async function fillExecutions(target: HTMLElement, pipeline: string, status: str
   const draw = () => {
     const shown = summaries.filter((s) => !filter.value || s.PipelineExecutionStatus === filter.value);
     if (!shown.length) {
-      replace(list, h("p", { class: "muted" }, filter.value ? `No ${filter.value} executions.` : "No executions yet."));
+      replaceKeepingFocus(list, h("p", { class: "muted" }, filter.value ? `No ${filter.value} executions.` : "No executions yet."));
       return;
     }
-    replace(list, table(`${shown.length} executions`, ["Compare", "Execution", "Status", "Started", "Last modified"],
+    replaceKeepingFocus(list, table(`${shown.length} executions`, ["Compare", "Execution", "Status", "Started", "Last modified"],
       shown.map((s) => {
         const id = executionId(s.PipelineExecutionArn);
         const box = h("input", { type: "checkbox", id: `pick-${id}`, "aria-label": `Compare ${id}`, checked: picked.includes(id) });
@@ -175,12 +180,29 @@ async function fillExecutions(target: HTMLElement, pipeline: string, status: str
           compare.disabled = picked.length !== 2;
           draw();
         });
-        return [box, h("a", { href: executionHref(id) }, s.PipelineExecutionDisplayName ? `${s.PipelineExecutionDisplayName} (${id})` : id),
+        const shownName = s.PipelineExecutionDisplayName && s.PipelineExecutionDisplayName !== id ? `${s.PipelineExecutionDisplayName} (${id})` : id;
+        return [box, h("a", { href: executionHref(id), id: `execution-link-${id}` }, shownName),
           badge(s.PipelineExecutionStatus), time(s.StartTime), time(s.LastModifiedTime ?? s.StartTime)];
       }), { id: "executions" }));
   };
   draw();
   replace(target, h("div", { class: "toolbar" }, h("label", { for: "status-filter" }, "Status"), filter, compare), list);
+  void (async () => {
+    let seen = JSON.stringify(summaries);
+    while (await pause(REFRESH_MS, signal)) {
+      try {
+        const fresh = await load();
+        const now = JSON.stringify(fresh);
+        if (now === seen || signal.aborted) continue;
+        seen = now;
+        summaries = fresh;
+        summaries.forEach((s) => remember(s.PipelineExecutionArn));
+        draw();
+      } catch {
+        /* keep the last list; the next refresh tries again */
+      }
+    }
+  })();
 }
 
 async function fillVersions(target: HTMLElement, pipeline: string): Promise<void> {

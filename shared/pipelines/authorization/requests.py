@@ -72,6 +72,16 @@ RESOURCE_MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
         f"{verb}Endpoint": ("endpoint", ("EndpointName",))
         for verb in ("Create", "Describe", "Update", "Delete")
     },
+    "InvokeEndpoint": ("endpoint", ("EndpointName",)),  # sagemaker-runtime, signed as sagemaker
+    **{
+        operation: ("automl-job", ("AutoMLJobName",))
+        for operation in (
+            "DescribeAutoMLJob",
+            "DescribeAutoMLJobV2",
+            "StopAutoMLJob",
+            "ListCandidatesForAutoMLJob",
+        )
+    },
     "DescribeExperiment": ("experiment", ("ExperimentName",)),
     "DescribeTrial": ("experiment-trial", ("TrialName",)),
     "DescribeTrialComponent": ("experiment-trial-component", ("TrialComponentName",)),

@@ -62,7 +62,8 @@ def serve_command(
     """Serve the SageMaker pipeline API (plus Scheduler, RAM, S3, CloudWatch Logs and STS
     subsets) on one port.
 
-    Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SCHEDULER,
+    Point the SDKs at it with AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME
+    (InvokeEndpoint on the endpoints it hosts, brought back at start), AWS_ENDPOINT_URL_SCHEDULER,
     AWS_ENDPOINT_URL_RAM, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS and
     AWS_ENDPOINT_URL_STS = http://HOST:PORT. Without secret keys in [accounts] it is single-user
     and listens on loopback only (see the README's Security model).

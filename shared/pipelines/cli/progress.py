@@ -92,7 +92,15 @@ def step_note(step: StepRecord, width: int | None = REASON_WIDTH) -> str:
     if step.not_before is not None and step.status == "Starting":
         return f"retry at {local_time(step.not_before, '%H:%M:%S')}"
     outcome = (step.properties or {}).get("Outcome") if step.step_type == "Condition" else None
-    return f"outcome {outcome}" if outcome is not None else ""
+    if outcome is not None:
+        return f"outcome {outcome}"
+    if step.iteration is not None:
+        note = f"{step.iteration.parent_step_name}[{step.iteration.index}]: {step.iteration.item}"
+        return note if width is None or len(note) <= width else note[: width - 1] + "…"
+    if step.step_type == "ForEach" and step.metadata.get("ForEach"):
+        summary = step.metadata["ForEach"]
+        return f"{summary.get('SucceededStepCount', 0)}/{summary.get('TotalStepCount', 0)} iteration steps succeeded"
+    return ""
 
 
 def execution_header(execution: ExecutionRecord, now: datetime | None = None) -> Text:

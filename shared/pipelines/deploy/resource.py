@@ -12,6 +12,11 @@ API's validation, versioning and cleanup apply unchanged:
 * Delete: the declared schedules and shares, then DeletePipeline (which also drops any other
   schedule targeting it). Already-gone resources are not an error.
 
+The pipeline carries the tag ``selfhosted-pipelines:cloudformation-stack`` (the stack id), set
+on Create and Update; the API refuses DeletePipeline for such a pipeline, so only the stack
+deletes it (its Delete removes the tag first), and the stack's rules never lose their targets
+behind CloudFormation's back.
+
 The physical id is the pipeline ARN; ``PipelineArn``, ``PipelineName`` and ``PipelineVersionId``
 are returned as attributes.
 """
@@ -28,6 +33,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines.api.ops.pipelines import CLOUDFORMATION_STACK_TAG
 from pipelines.api.ram import permission_arn
 from pipelines.deploy.clients import ApiClients
 from pipelines.errors import ValidationError
@@ -140,18 +146,20 @@ class PipelineResource:
         spec = parse_spec(event.get("ResourceProperties"))
         if spec is None:
             raise InvalidResourceRequest("the resource has no properties")
+        stack = str(event.get("StackId") or "")
         if request_type == "Create":
-            return self.create(spec, str(event.get("RequestId", "")))
+            return self.create(spec, str(event.get("RequestId", "")), stack)
         if request_type == "Update":
             old = parse_spec(event.get("OldResourceProperties"))
-            return self.update(spec, old, str(event["PhysicalResourceId"]), str(event.get("RequestId", "")))
+            arn = str(event["PhysicalResourceId"])
+            return self.update(spec, old, arn, str(event.get("RequestId", "")), stack)
         if request_type == "Delete":
             self.delete(spec, str(event.get("PhysicalResourceId", "")))
             return {"PhysicalResourceId": event.get("PhysicalResourceId")}
         raise InvalidResourceRequest(f"unknown RequestType {request_type!r}")
 
     # -- create ------------------------------------------------------------------------------------
-    def create(self, spec: PipelineSpec, request_id: str) -> dict[str, Any]:
+    def create(self, spec: PipelineSpec, request_id: str, stack: str = "") -> dict[str, Any]:
         request: dict[str, Any] = {
             "PipelineName": spec.pipeline_name,
             "PipelineDefinition": spec.definition,
@@ -159,8 +167,11 @@ class PipelineResource:
             "ClientRequestToken": _token("create", spec.pipeline_name, request_id),
         }
         request.update(self._optional(spec))
-        if spec.tags:
-            request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+        tags = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+        if stack:
+            tags.append({"Key": CLOUDFORMATION_STACK_TAG, "Value": stack})
+        if tags:
+            request["Tags"] = tags
         arn = str(self.clients.sagemaker.create_pipeline(**request)["PipelineArn"])
         # A retried Create replays CreatePipeline (same token); shares and schedules that the
         # first attempt made are kept rather than duplicated.
@@ -195,14 +206,14 @@ class PipelineResource:
 
     # -- update ------------------------------------------------------------------------------------
     def update(
-        self, spec: PipelineSpec, old: PipelineSpec | None, arn: str, request_id: str
+        self, spec: PipelineSpec, old: PipelineSpec | None, arn: str, request_id: str, stack: str = ""
     ) -> dict[str, Any]:
         if old is None or old.pipeline_name != spec.pipeline_name:
             # A replacement: CloudFormation deletes the old pipeline afterwards. Its schedules go
             # first, since the new pipeline's schedules may reuse their names.
             for schedule in old.schedules if old is not None else []:
                 self._delete_schedule(schedule.name)
-            return self.create(spec, request_id)
+            return self.create(spec, request_id, stack)
         request: dict[str, Any] = {
             "PipelineName": spec.pipeline_name,
             "PipelineDefinition": spec.definition,
@@ -211,6 +222,10 @@ class PipelineResource:
         request.update(self._optional(spec))
         version = int(self.clients.sagemaker.update_pipeline(**request).get("PipelineVersionId", 1))
         self._retag(spec, old, arn)
+        if stack:  # also marks pipelines created before the tag existed
+            self.clients.sagemaker.add_tags(
+                ResourceArn=arn, Tags=[{"Key": CLOUDFORMATION_STACK_TAG, "Value": stack}]
+            )
         self._reshare(spec, old, arn)
         self._reschedule(spec, old, arn)
         return self._result(spec, arn, version)
@@ -251,6 +266,7 @@ class PipelineResource:
         for share in spec.shares:
             self._delete_share(spec, share)
         try:
+            self.clients.sagemaker.delete_tags(ResourceArn=arn, TagKeys=[CLOUDFORMATION_STACK_TAG])
             self.clients.sagemaker.delete_pipeline(
                 PipelineName=spec.pipeline_name, ClientRequestToken=_token("delete", arn)
             )

@@ -21,19 +21,21 @@ after a step ran), with a run condition when the user asks for one (``{"Step", "
   ``FailedSteps: [{StepName, ErrorCode: ClientError|InternalFailure, ErrorMessage}]``,
   ``SkippedSteps``. A Cleanup with a failed source fails, with those reasons.
 
-Our extension, for resources the SDK cannot name yet: ``Resources.Endpoint: [{"StepName"}]``
-deletes the endpoint an Endpoint step created, and ``Resources.EMRServerless: [{"StepName"}]``
-stops and deletes the application an EMRServerless step created from ``ApplicationConfig``
-(an application it was given by ``ApplicationId`` is not ours to delete, so it is skipped).
-The embedded runtime deletes local endpoints (``pipelines.hosting``); it has no EMR Serverless
-applications, so such a source fails there with the reason.
+Our extension, for resources the SDK cannot name yet: ``Resources.Endpoint``,
+``Resources.EndpointConfig`` and ``Resources.EMRServerless`` (lists of ``{"StepName"}`` naming a
+step of that type) delete the endpoint, the endpoint config, or the application an
+EMRServerless step created from ``ApplicationConfig`` (one it was given by ``ApplicationId`` is
+not ours to delete, so it is skipped). The runtime's :data:`ResourceCleaner` does it: local
+endpoints in the embedded runtime (``pipelines.hosting``, which has no EMR Serverless
+applications, so such a source fails there with the reason); the pipeline role's calls in the
+cloud. A resource already gone counts as cleaned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pipelines.errors import PipelinesError
 from pipelines.runners.base import StepFailed, StepResult
@@ -42,8 +44,10 @@ from pipelines.store.base import StepRecord
 CLEANUP = "Cleanup"
 S3 = "S3"
 ENDPOINT = "Endpoint"
+ENDPOINT_CONFIG = "EndpointConfig"
 EMR_SERVERLESS = "EMRServerless"
-RESOURCE_KINDS = (S3, ENDPOINT, EMR_SERVERLESS)
+RESOURCE_KINDS = (S3, ENDPOINT, ENDPOINT_CONFIG, EMR_SERVERLESS)
+"""Resources keys; each but S3 names steps of the type of the same name."""
 MAX_LISTED = 100  # botocore CleanupStepNameList / CleanupFailureList
 
 
@@ -59,7 +63,7 @@ class Target:
     kind: str
     objects: list[str] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
-    resource: str | None = None  # an endpoint name or EMR Serverless application id
+    resource: str | None = None  # an endpoint (config) name or EMR Serverless application id
     skipped: str | None = None  # why nothing can be located
     refused: str | None = None  # why the listed URIs may not be deleted
 
@@ -111,10 +115,14 @@ def cleanup_targets(
 
 def _target(kind: str, record: StepRecord, source: Mapping[str, Any]) -> Target:
     target = Target(record.step_name, kind)
-    if kind == ENDPOINT:
-        name = _member(record, "EndpointName")
+    if kind != S3 and record.step_type != kind:
+        target.refused = f"Resources.{kind} names step {record.step_name!r}, a {record.step_type} step"
+        return target
+    if kind in (ENDPOINT, ENDPOINT_CONFIG):
+        member = f"{kind}Name"
+        name = _member(record, member)
         if name is None:
-            target.skipped = f"step {record.step_name!r} has no EndpointName"
+            target.skipped = f"step {record.step_name!r} has no {member}"
         target.resource = name
         return target
     if kind == EMR_SERVERLESS:
@@ -207,16 +215,18 @@ class ObjectDeleter(Protocol):
     def delete(self, uri: str) -> None: ...
 
 
-ResourceDeleter = Callable[[str, str], None]
-"""(kind, resource) -> None: deletes an endpoint or EMR Serverless application; raises
-PipelinesError (or a botocore ClientError) with the reason when it cannot."""
+CleanupStatus = Literal["Cleaned", "Skipped"]
+ResourceCleaner = Callable[[Target], tuple[CleanupStatus, str]]
+"""Deletes a non-S3 target's resource: ("Cleaned" (also when it was already gone) or
+"Skipped", why); raises PipelinesError (or a botocore ClientError) with the reason when it
+cannot. The target names the source step; the cloud reads that step's record."""
 
 
 def clean(
     step_name: str,
     targets: list[dict[str, Any]],
     objects: ObjectDeleter,
-    resources: Mapping[str, ResourceDeleter] | None = None,
+    resources: ResourceCleaner | None = None,
     log: Callable[[str], None] = lambda _line: None,
 ) -> StepResult:
     """Delete every target; the step's result, or StepFailed when a source could not be cleaned."""
@@ -237,15 +247,16 @@ def clean(
                 count = _delete_objects(target, objects)
                 log(f"deleted {count} object(s) of {target.step_name}")
             else:
-                deleter = (resources or {}).get(target.kind)
-                if deleter is None:
-                    raise CleanupError(
-                        f"{target.kind} resources cannot be cleaned up in this runtime "
-                        f"({target.kind} {target.resource} of step {target.step_name!r})"
-                    )
-                assert target.resource is not None
-                deleter(target.kind, target.resource)
-                log(f"deleted {target.kind} {target.resource} of {target.step_name}")
+                if resources is None:
+                    raise CleanupError(f"{target.kind} resources cannot be cleaned up in this runtime")
+                status, why = resources(target)
+                log(
+                    f"{status.lower()} {target.kind} {target.resource} of {target.step_name}"
+                    + (f": {why}" if why else "")
+                )
+                if status == "Skipped":
+                    skipped.append(target.step_name)
+                    continue
         except (PipelinesError, OSError) as exc:
             failed.append(_failure(target.step_name, "ClientError", str(exc)))
         except Exception as exc:  # a botocore ClientError and the like: the service's InternalFailure

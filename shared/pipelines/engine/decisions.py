@@ -166,6 +166,8 @@ class Decisions:
                 return
             handled = with_iterations(topology.handled_failures(current, plan.execution.run), current)
             status, reason = final_status(stopping, list(current.values()), handled)
+            if stopping and plan.execution.failure_reason:  # Engine.end_failed: a stop that fails
+                status, reason = "Failed", plan.execution.failure_reason
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return

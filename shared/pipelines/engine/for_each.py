@@ -37,7 +37,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
@@ -484,15 +483,11 @@ def _number(value: Any) -> float | None:
     return None
 
 
-@cache
-def _kind_names() -> dict[type, str]:
-    return {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return _kind_names().get(type(value), type(value).__name__)
+    return "null" if value is None else _KINDS.get(type(value), type(value).__name__)
 
 
 def _shorten(text: str, limit: int = 200) -> str:

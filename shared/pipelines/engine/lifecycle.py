@@ -315,6 +315,22 @@ class Engine:
 
         return self._transact(execution, decide)
 
+    def end_failed(self, execution: str, reason: str) -> Outcome:
+        """The execution cannot go on (in the cloud: its PipelineExecution run ended FAILED or
+        TIMED_OUT): its running steps are stopped as StopPipelineExecution stops them, then it
+        ends Failed with ``reason`` rather than Stopped. A finished execution is left as it is."""
+
+        def decide(plan: Plan, compiled: Compiled) -> bool:
+            if plan.execution.status in TERMINAL_EXECUTION_STATUSES:
+                return False
+            plan.update_execution(failure_reason=reason)
+            if plan.execution.status != "Stopping":
+                self.decisions.stop(plan, compiled)
+            self.decisions.advance(plan, compiled)
+            return True
+
+        return self._transact(execution, decide)
+
     def retry(self, execution: str, *, parallelism: int | None = None) -> Outcome:
         def decide(plan: Plan, compiled: Compiled) -> bool:
             current = plan.execution

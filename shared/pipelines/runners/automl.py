@@ -277,8 +277,11 @@ def _plan(arguments: Mapping[str, Any], v2: bool, label: JobLabel) -> dict[str, 
         raise label.request_error("the request names no TargetAttributeName")
     objective = as_mapping(arguments.get("AutoMLJobObjective"), what="AutoMLJobObjective").get("MetricName")
     by_channel: dict[str, list[tuple[str, str]]] = {}
+    formats: dict[str, str] = {}
     for channel in channels:
         kind = str(channel.get("ChannelType") or "training")
+        content = str(channel.get("ContentType") or "text/csv").split(";")[0].strip()
+        formats[kind] = "parquet" if content == "x-application/vnd.amazon+parquet" else "csv"
         source = as_mapping(
             as_mapping(channel.get("DataSource"), what="DataSource").get("S3DataSource"), what="S3DataSource"
         )
@@ -298,6 +301,7 @@ def _plan(arguments: Mapping[str, Any], v2: bool, label: JobLabel) -> dict[str, 
             "metric": objective,
             "mode": mode,
             "validation_fraction": float(split.get("ValidationFraction") or DEFAULT_VALIDATION_FRACTION),
+            "formats": formats,
             "max_candidates": max(1, max_candidates),
             "max_candidate_seconds": criteria.get("MaxRuntimePerTrainingJobInSeconds"),
             "max_job_seconds": criteria.get("MaxAutoMLJobRuntimeInSeconds"),

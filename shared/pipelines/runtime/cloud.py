@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,7 +64,16 @@ from pipelines.engine import (
     RunStep,
     StopStep,
 )
-from pipelines.engine.cleanup import CLEANUP, EMR_SERVERLESS, ENDPOINT, ResourceDeleter, clean
+from pipelines.engine.cleanup import (
+    CLEANUP,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    CleanupError,
+    CleanupStatus,
+    ResourceCleaner,
+    Target,
+    clean,
+)
 from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.start_request import StartRequest
@@ -106,6 +116,14 @@ launched by the engine's queue consumer (one Redrive message), so StartPipelineE
 fast whatever the width of the DAG."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
+DESCRIBE_CALLS: dict[str, tuple[str, str, str]] = {
+    "DescribeModel": ("sagemaker", "describe_model", "ModelName"),
+    "DescribeModelPackage": ("sagemaker", "describe_model_package", "ModelPackageName"),
+    "DescribeEndpointConfig": ("sagemaker", "describe_endpoint_config", "EndpointConfigName"),
+    "DescribeEndpoint": ("sagemaker", "describe_endpoint", "EndpointName"),
+    "GetJobRun": ("emr-serverless", "get_job_run", "<applicationId>/<jobRunId>"),
+}
+"""The reads that turn a route's result into the step's properties (made as the pipeline's role)."""
 _GONE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _ENDED_RUNNER_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -479,9 +497,10 @@ class CloudRuntime:
 
     def _pipeline_machine_ended(self, execution_id: str, event: MachineEnded) -> None:
         """The PipelineExecution run is only the execution's mirror (the engine drives the
-        steps): aborted by hand it stops the pipeline execution, as StopPipelineExecution would;
-        any other end of a run whose execution is still active is logged (the execution goes on,
-        and its status stays readable through the API)."""
+        steps), but an execution whose run has ended can no longer finish it: aborted by hand,
+        the pipeline execution is stopped, as StopPipelineExecution would; ended FAILED or
+        TIMED_OUT, its running steps are stopped and it ends Failed, naming the run and its
+        error (``Engine.end_failed``)."""
         execution = self.engine.state(execution_id).execution
         if execution.status not in ACTIVE_EXECUTION_STATUSES or event.name != _machine_name(execution):
             return
@@ -489,15 +508,14 @@ class CloudRuntime:
             if execution.status == "Executing":
                 self.stop(execution_id)
             return
-        LOG.warning(
-            "PipelineExecution run %s ended %s while %s is %s: %s %s",
-            event.name,
-            event.status,
-            execution_id,
-            execution.status,
-            event.error,
-            event.cause,
+        detail = ": ".join(part for part in (event.error, event.cause) if part)
+        reason = (
+            f"The PipelineExecution run {event.name} ended {event.status}"
+            + (f" ({detail})" if detail else "")
+            + "; the pipeline execution cannot finish without it."
         )
+        LOG.warning("%s Ending %s Failed.", reason, execution_id)
+        self.carry_out(self.engine.end_failed(execution_id, reason))
 
     def queue_machine_end(self, execution_id: str, message: Mapping[str, Any]) -> None:
         """Queue a status-change event in its execution's group (decided after its reports)."""
@@ -639,7 +657,7 @@ class CloudRuntime:
                     request.step_name,
                     list(request.step_fields.get("CleanupTargets") or []),
                     S3ObjectStore(self.aws.client("s3", role_arn)),
-                    resources=self._resource_deleters(role_arn),
+                    self._resource_cleaner(role_arn),
                 )
             else:
                 recording = (
@@ -658,20 +676,57 @@ class CloudRuntime:
             )
         self.carry_out(self.engine.report(action.execution_id, [(action.step_name, action.attempt, outcome)]))
 
-    def _resource_deleters(self, role_arn: str) -> dict[str, ResourceDeleter]:
-        def delete_endpoint(_kind: str, name: str) -> None:
-            self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+    def _resource_cleaner(self, role_arn: str) -> ResourceCleaner:
+        """Endpoint, endpoint config and EMR Serverless deletes, as the pipeline's role; one
+        already gone counts as cleaned (the EMRServerless route deletes an application it
+        created itself when its job run ends)."""
 
-        def delete_application(_kind: str, application_id: str) -> None:
-            client = self.aws.client("emr-serverless", role_arn)
+        def gone(exc: ClientError) -> bool:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            return _code(exc) == "ResourceNotFoundException" or (
+                _code(exc) == "ValidationException" and "Could not find" in message
+            )
+
+        def cleaner(target: Target) -> tuple[CleanupStatus, str]:
+            name = str(target.resource)
             try:
-                client.stop_application(applicationId=application_id)
+                if target.kind == ENDPOINT:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint(EndpointName=name)
+                elif target.kind == ENDPOINT_CONFIG:
+                    self.aws.client("sagemaker", role_arn).delete_endpoint_config(EndpointConfigName=name)
+                else:
+                    self._delete_application(self.aws.client("emr-serverless", role_arn), name)
             except ClientError as exc:
-                if _code(exc) not in ("ValidationException", "ConflictException"):
-                    raise  # an application already stopped (or stopping) is what we want
-            client.delete_application(applicationId=application_id)
+                if not gone(exc):
+                    raise
+                return "Cleaned", "it was already gone"
+            return "Cleaned", ""
 
-        return {ENDPOINT: delete_endpoint, EMR_SERVERLESS: delete_application}
+        return cleaner
+
+    @staticmethod
+    def _delete_application(client: Any, application_id: str) -> None:
+        """Stop (when it runs) and delete an EMR Serverless application, waiting a bounded time
+        for the stop: EMR Serverless deletes only CREATED or STOPPED applications."""
+        deadline = time.monotonic() + APPLICATION_STOP_SECONDS
+        asked = False
+        while True:
+            state = client.get_application(applicationId=application_id)["application"]["state"]
+            if state == "TERMINATED":
+                return  # deleted already (EMR Serverless lists a deleted application so for a while)
+            if state in ("CREATED", "STOPPED"):
+                break
+            if state in ("STARTED", "STARTING") and not asked:
+                client.stop_application(applicationId=application_id)
+                asked = True
+                continue
+            if time.monotonic() > deadline:
+                raise CleanupError(
+                    f"EMR Serverless application {application_id} is {state} after "
+                    f"{APPLICATION_STOP_SECONDS} s, so it was not deleted"
+                )
+            time.sleep(2)
+        client.delete_application(applicationId=application_id)
 
     def _stop_if_stopped_meanwhile(self, execution_id: str, started: Sequence[RunStep]) -> None:
         """A stop decided while these StepRunners were being started may have found nothing to
@@ -820,13 +875,15 @@ class CloudRuntime:
 
     def _describer(self, execution: ExecutionRecord) -> Any:
         def describe(operation: str, name: str) -> dict[str, Any]:
-            client = self.aws.client("sagemaker", _role(execution))
-            if operation == "DescribeModel":
-                response = client.describe_model(ModelName=name)
-            elif operation == "DescribeModelPackage":
-                response = client.describe_model_package(ModelPackageName=name)
-            else:
+            if operation not in DESCRIBE_CALLS:
                 raise ValueError(f"no describer for {operation}")
+            service, method, member = DESCRIBE_CALLS[operation]
+            client = self.aws.client(service, _role(execution))
+            if operation == "GetJobRun":
+                application_id, _, job_run_id = name.partition("/")
+                response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
+            else:
+                response = getattr(client, method)(**{member: name})
             response.pop("ResponseMetadata", None)
             return dict(json_safe(response))
 
@@ -846,6 +903,8 @@ class CloudRuntime:
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]
 ENGINE_CALLED_TYPES = frozenset({CLEANUP, LINEAGE})
+APPLICATION_STOP_SECONDS = 120
+"""How long a Cleanup waits for an EMR Serverless application to stop before deleting it."""
 """Step types whose calls the engine Lambda makes itself (no StepRunner execution)."""
 
 

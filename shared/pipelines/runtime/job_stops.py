@@ -1,4 +1,5 @@
-"""Stopping the work a running step attempt started: its SageMaker job or its EMR step.
+"""Stopping the work a running step attempt started: its SageMaker job, EMR step or EMR
+Serverless job run.
 
 Called when the engine stops an attempt (StopPipelineExecution, or a stop that raced the
 attempt's start), before its StepRunner is stopped. Every call is made as the pipeline's role,
@@ -10,6 +11,14 @@ among the cluster's PENDING and RUNNING steps and cancelled (CancelSteps). A ste
 the StepRunner created (``ClusterConfig``) is stopped by terminating that cluster, found by its
 name (the job name too): a stopped StepRunner never reaches its own terminate state, and the
 cluster is kept alive when idle, so it would otherwise run on.
+
+EMR Serverless: the StepRunner names the job run (and an application it creates) with the
+attempt's job name, so the run is found by name among the application's active runs and
+cancelled (CancelJobRun). An application the attempt created is left to stop by itself (its
+auto-stop) once the run is cancelled: deleting it must wait for the cancellation, which a stop
+does not wait for. :func:`emr_serverless_application_id` finds it by name (a stopped attempt
+has no properties to name it).
+An Endpoint step has nothing to stop: SageMaker cannot cancel an endpoint's creation.
 
 Known gap: a stop returns once Stop*Job or CancelSteps was accepted; the step is then recorded
 Stopped although SageMaker may still show the job Stopping for a while (the service waits for
@@ -44,6 +53,8 @@ STOP_JOB_CALLS: dict[str, tuple[str, str]] = {
 """Step types whose running work is a SageMaker job the runtime stops by name."""
 
 ACTIVE_EMR_STEP_STATES = ["PENDING", "RUNNING"]
+ACTIVE_JOB_RUN_STATES = ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED"]
+LIVE_APPLICATION_STATES = ["CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED"]
 ACTIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 CLUSTER_LOOKBACK = timedelta(minutes=5)
 """Clusters created this long before the attempt started are still searched (clock skew)."""
@@ -57,6 +68,9 @@ def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
         return
     if record.step_type == "EMR":
         _stop_emr_step(client, record, record.job_name)
+        return
+    if record.step_type == "EMRServerless":
+        _cancel_job_run(client("emr-serverless"), record, record.job_name)
         return
     call = STOP_JOB_CALLS.get(record.step_type)
     if call is None:
@@ -117,6 +131,41 @@ def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
     ]
     if cluster_ids:
         emr.terminate_job_flows(JobFlowIds=cluster_ids)
+
+
+def emr_serverless_application_id(emr_serverless: Any, record: StepRecord) -> str | None:
+    """The application the attempt's job run went to: the step's ApplicationId, or the one the
+    attempt created (named with its job name); None when no such application exists."""
+    arguments = record.arguments if isinstance(record.arguments, dict) else {}
+    application_id = arguments.get("ApplicationId")
+    if isinstance(application_id, str):
+        return application_id
+    for page in emr_serverless.get_paginator("list_applications").paginate(states=LIVE_APPLICATION_STATES):
+        for application in page.get("applications", []):
+            if application.get("name") == record.job_name:
+                return str(application["id"])
+    return None
+
+
+def _cancel_job_run(emr_serverless: Any, record: StepRecord, name: str) -> None:
+    application_id = emr_serverless_application_id(emr_serverless, record)
+    if application_id is None:
+        return  # the attempt had not created its application yet
+    try:
+        runs = [
+            run["id"]
+            for page in emr_serverless.get_paginator("list_job_runs").paginate(
+                applicationId=application_id, states=ACTIVE_JOB_RUN_STATES
+            )
+            for run in page.get("jobRuns", [])
+            if run.get("name") == name
+        ]
+        for run_id in runs:
+            emr_serverless.cancel_job_run(applicationId=application_id, jobRunId=run_id)
+    except ClientError as exc:
+        if _code(exc) not in _MISSING_JOB_CODES | {"ResourceNotFoundException"}:
+            raise
+        LOG.info("stop EMR Serverless job run %s on %s: %s", name, application_id, exc)
 
 
 def _code(exc: ClientError) -> str:

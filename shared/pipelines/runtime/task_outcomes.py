@@ -9,7 +9,10 @@ Functions produces:
 Task error                                        becomes
 ================================================  ============================================
 ``States.TaskFailed`` + a Describe* JSON Cause    the job's FailureReason (a .sync job, or the
-                                                  AutoML poll loop, ended Failed or Stopped)
+                                                  AutoML poll loop, ended Failed or Stopped); an
+                                                  endpoint's FailureReason (Failed, or an update
+                                                  rolled back); an EMR Serverless job run's
+                                                  stateDetails
 ``SageMaker.AmazonSageMakerException`` (any       the ``Error Code: X`` inside the Cause
 ``<Service>.<Name>`` with a Java-SDK style Cause)
 ``SageMaker.ThrottlingException`` (aws-sdk)       ``ThrottlingException``
@@ -93,12 +96,41 @@ def _task_failed(step: Step, cause: str) -> StepFailed:
     described = _json_object(cause)
     if described is None:
         return StepFailed(cause or "The step's task failed", error_code=None)
+    if "EndpointStatus" in described:
+        return _endpoint_failed(described)
+    job_run = described.get("jobRun", described.get("JobRun"))
+    if isinstance(job_run, dict):
+        return _job_run_failed(job_run)
     reason = described.get("FailureReason")
     if isinstance(reason, str) and reason:
         return StepFailed(reason, error_code=None)
     status_member = next((k for k in _JOB_TYPES_STATUS if k in described), None)
     status = described.get(status_member) if status_member else None
     return StepFailed(f"The {step.type} job ended {status or 'unsuccessfully'} without a FailureReason")
+
+
+def _endpoint_failed(described: Mapping[str, Any]) -> StepFailed:
+    name = described.get("EndpointName")
+    status = described.get("EndpointStatus")
+    reason = described.get("FailureReason")
+    requested = described.get("RequestedEndpointConfigName")
+    if status == "InService" and requested and described.get("EndpointConfigName") != requested:
+        message = (
+            f"The update of endpoint {name} to EndpointConfig {requested} was rolled back; it still "
+            f"serves {described.get('EndpointConfigName')}"
+        )
+        return StepFailed(f"{message}: {reason}" if reason else f"{message}.", error_code=None)
+    if isinstance(reason, str) and reason:
+        return StepFailed(reason, error_code=None)
+    return StepFailed(f"Endpoint {name} ended {status} without a FailureReason", error_code=None)
+
+
+def _job_run_failed(job_run: Mapping[str, Any]) -> StepFailed:
+    state = job_run.get("state", job_run.get("State"))
+    details = job_run.get("stateDetails", job_run.get("StateDetails"))
+    run_id = job_run.get("jobRunId", job_run.get("JobRunId"))
+    message = f"EMR Serverless job run {run_id} ended {state or 'unsuccessfully'}"
+    return StepFailed(f"{message}: {details}" if details else message, error_code=None)
 
 
 def _service_error(step: Step, service: str, name: str, cause: str) -> StepFailed:
@@ -170,9 +202,41 @@ def step_result(
             raise StepFailed(f"CreateModelPackage returned no ModelPackageArn: {result!r}")
         described = describe("DescribeModelPackage", package_arn)
         return StepResult(properties=described, metadata={"RegisterModel": {"Arn": package_arn}})
+    if step.type == "EndpointConfig":
+        name = arguments.get("EndpointConfigName") if isinstance(arguments, dict) else None
+        described = describe("DescribeEndpointConfig", str(name or job_name))
+        return StepResult(
+            properties=described, metadata={"EndpointConfig": {"Arn": described.get("EndpointConfigArn")}}
+        )
+    if step.type == "Endpoint":
+        name = result.get("EndpointName") if isinstance(result, dict) else None
+        if not isinstance(name, str):
+            raise StepFailed(f"The endpoint route returned no EndpointName: {result!r}")
+        described = describe("DescribeEndpoint", name)
+        return StepResult(properties=described, metadata={"Endpoint": {"Arn": described.get("EndpointArn")}})
+    if step.type == "EMRServerless":
+        return _job_run_result(result, describe)
     if not isinstance(result, dict):
         raise StepFailed(f"The {step.type} task returned {type(result).__name__}, not its Describe response")
     return StepResult(properties=json_safe(result))
+
+
+def _job_run_result(result: Any, describe: Describer) -> StepResult:
+    """Properties: GetJobRun's response (the v3 SDK's root shape ``GetJobRunResponse``), read as
+    the pipeline's role; startJobRun.sync itself answers only the ids."""
+    data = result if isinstance(result, dict) else {}
+    application_id = data.get("ApplicationId", data.get("applicationId"))
+    job_run_id = data.get("JobRunId", data.get("jobRunId"))
+    if not isinstance(application_id, str) or not isinstance(job_run_id, str):
+        raise StepFailed(f"startJobRun.sync returned no ApplicationId and JobRunId: {result!r}")
+    described = describe("GetJobRun", f"{application_id}/{job_run_id}")
+    job_run = described.get("jobRun", {})
+    monitoring = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+    log_uri = (monitoring.get("s3MonitoringConfiguration") or {}).get("logUri")
+    metadata = {"ApplicationId": application_id, "JobRunId": job_run_id, "JobRunName": job_run.get("name")}
+    if isinstance(log_uri, str):
+        metadata["LogFilePath"] = log_uri
+    return StepResult(properties=described, metadata={"EMRServerless": metadata})
 
 
 def json_safe(value: Any) -> Any:

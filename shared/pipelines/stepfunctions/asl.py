@@ -90,6 +90,11 @@ REPORT = "Report"
 DONE = "Done"
 
 AUTOML_POLL_SECONDS = 60
+ENDPOINT_POLL_SECONDS = 30
+ENDPOINT_MAX_POLLS = 120
+"""As boto3's EndpointInService waiter: every 30 s, at most 120 times (an hour), then the step
+fails with States.Timeout naming the last status."""
+ENDPOINT_FAILED_STATUSES = ("Failed", "UpdateRollbackFailed", "OutOfService")
 
 _ROLE_CREDENTIALS = {"RoleArn": "{% $roleArn %}"}
 _CATCH_TO_REPORT = [
@@ -373,6 +378,170 @@ def _emr_new_cluster(spec: RouteSpec) -> dict[str, Any]:
     }
 
 
+def _emr_serverless(spec: RouteSpec) -> dict[str, Any]:
+    """Create the application when the step says so (``request.Application``), run the job
+    (``startJobRun.sync``), then stop and delete the application the step created, whatever
+    the job did. The state input carries the request throughout, so the application id a
+    creation returns joins it; the outcome (the job run's result or its error) is reported
+    after the clean-up."""
+    choose, create, start, created, stop, delete, done = spec.states
+    create_sdk, start_sdk, stop_sdk, delete_sdk = spec.integrations
+    create_task = _task(create_sdk, "{% $states.input.request.Application %}", next_state=start)
+    create_task["Output"] = (
+        "{% $merge([$states.input, {'request': $merge([$states.input.request,"
+        " {'ApplicationId': $states.result.ApplicationId}])}]) %}"
+    )
+    start_task = _task(
+        start_sdk,
+        "{% $merge([$states.input.request.JobRun, {'ApplicationId': $states.input.request.ApplicationId}]) %}",
+        next_state=created,
+    )
+    start_task["Output"] = "{% {'request': $states.input.request, 'result': $states.result} %}"
+    start_task["Catch"] = [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "Output": "{% {'request': $states.input.request, 'error': $states.errorOutput} %}",
+            "Next": created,
+        }
+    ]
+    application = {"ApplicationId": "{% $states.input.request.ApplicationId %}"}
+    keep_outcome = [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": done}]
+    stop_task = _task(stop_sdk, application, next_state=delete)
+    delete_task = _task(delete_sdk, application, next_state=done)
+    for task in (stop_task, delete_task):
+        task["Output"] = "{% $states.input %}"
+        task["Retry"] = _IDEMPOTENT_CALL_RETRY
+        task["Catch"] = [dict(catcher) for catcher in keep_outcome]  # a failed clean-up keeps the outcome
+    return {
+        choose: {
+            "Type": "Choice",
+            "Comment": "Create the application (ApplicationConfig) or run on the step's ApplicationId",
+            "Choices": [{"Condition": "{% $exists($states.input.request.Application) %}", "Next": create}],
+            "Default": start,
+        },
+        create: create_task,
+        start: start_task,
+        created: {
+            "Type": "Choice",
+            "Comment": "Only an application this attempt created is stopped and deleted",
+            "Choices": [{"Condition": "{% $exists($states.input.request.Application) %}", "Next": stop}],
+            "Default": done,
+        },
+        stop: stop_task,
+        delete: delete_task,
+        done: {
+            "Type": "Pass",
+            "Output": (
+                "{% $exists($states.input.error) ? {'error': $states.input.error} : {'result':"
+                " $merge([$states.input.result, {'ApplicationId': $states.input.request.ApplicationId}])} %}"
+            ),
+            "Next": REPORT,
+        },
+    }
+
+
+def _endpoint_config(spec: RouteSpec) -> dict[str, Any]:
+    (state,) = spec.states
+    (resource,) = spec.integrations
+    return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
+
+
+def _endpoint(spec: RouteSpec) -> dict[str, Any]:
+    """CreateEndpoint, or UpdateEndpoint when an endpoint of that name exists (endpoint names
+    are case-insensitive), then DescribeEndpoint every ENDPOINT_POLL_SECONDS until it is
+    InService with the requested config (succeeded), Failed or back InService on another
+    config (an update that rolled back: failed, Cause = the Describe, whose FailureReason
+    becomes the step's), or ENDPOINT_MAX_POLLS polls passed (States.Timeout)."""
+    lookup, choose, create, update, wait, describe, status, succeeded, failed, timed_out = spec.states
+    list_sdk, create_sdk, update_sdk, describe_sdk = spec.integrations
+    lookup_task = _task(
+        list_sdk,
+        {"NameContains": "{% $states.input.request.EndpointName %}", "MaxResults": 100},
+        next_state=choose,
+    )
+    lookup_task["Retry"] = _IDEMPOTENT_CALL_RETRY
+    lookup_task["Assign"] = {
+        "endpointName": "{% $states.input.request.EndpointName %}",
+        "endpointConfigName": "{% $states.input.request.EndpointConfigName %}",
+        "polls": 0,
+    }
+    lookup_task["Output"] = (
+        "{% {'request': $states.input.request, 'exists': $count($states.result.Endpoints"
+        "[$lowercase(EndpointName) = $lowercase($states.input.request.EndpointName)]) > 0} %}"
+    )
+    create_task = _task(create_sdk, "{% $states.input.request.Create %}", next_state=wait)
+    update_task = _task(update_sdk, "{% $states.input.request.Update %}", next_state=wait)
+    for task in (create_task, update_task):
+        task["Output"] = {}
+    describe_task = _task(describe_sdk, {"EndpointName": "{% $endpointName %}"}, next_state=status)
+    describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
+    describe_task["Assign"] = {"polls": "{% $polls + 1 %}"}
+    describe_task["Output"] = "{% $states.result %}"
+    failed_statuses = ", ".join(f"'{name}'" for name in ENDPOINT_FAILED_STATUSES)
+    return {
+        lookup: lookup_task,
+        choose: {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.exists %}", "Next": update}],
+            "Default": create,
+        },
+        create: create_task,
+        update: update_task,
+        wait: {"Type": "Wait", "Seconds": ENDPOINT_POLL_SECONDS, "Next": describe},
+        describe: describe_task,
+        status: {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Condition": (
+                        "{% $states.input.EndpointStatus = 'InService'"
+                        " and $states.input.EndpointConfigName = $endpointConfigName %}"
+                    ),
+                    "Next": succeeded,
+                },
+                {
+                    "Condition": (
+                        f"{{% $states.input.EndpointStatus in [{failed_statuses}]"
+                        " or $states.input.EndpointStatus = 'InService' %}"
+                    ),
+                    "Next": failed,
+                },
+                {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
+            ],
+            "Default": wait,
+        },
+        succeeded: {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT},
+        failed: {
+            "Type": "Pass",
+            "Comment": "Cause: the Describe, with the config the step asked for (an update may roll back)",
+            "Output": {
+                "error": {
+                    "Error": "States.TaskFailed",
+                    "Cause": (
+                        "{% $string($merge([$states.input,"
+                        " {'RequestedEndpointConfigName': $endpointConfigName}])) %}"
+                    ),
+                }
+            },
+            "Next": REPORT,
+        },
+        timed_out: {
+            "Type": "Pass",
+            "Output": {
+                "error": {
+                    "Error": "States.Timeout",
+                    "Cause": (
+                        "{% 'Endpoint ' & $endpointName & ' was not InService after "
+                        f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
+                        " $string($states.input.EndpointStatus) & ')' %}"
+                    ),
+                }
+            },
+            "Next": REPORT,
+        },
+    }
+
+
 def _engine(spec: RouteSpec) -> dict[str, Any]:
     return {}
 
@@ -389,6 +558,9 @@ _ROUTE_STATES = {
     Route.CALLBACK: _callback,
     Route.EMR: _emr,
     Route.EMR_NEW_CLUSTER: _emr_new_cluster,
+    Route.EMR_SERVERLESS: _emr_serverless,
+    Route.ENDPOINT_CONFIG: _endpoint_config,
+    Route.ENDPOINT: _endpoint,
     Route.ENGINE: _engine,
 }
 

@@ -17,8 +17,8 @@ DIGEST_LENGTH = 16
 """Hex digits of SHA-256 kept in a shortened name: 64 bits, so two attempts colliding is
 negligible even over the 90 days a closed execution's name stays taken."""
 
-_ALLOWED = re.compile(r"^[0-9A-Za-z_-]+$")
-_PLAIN_EXECUTION_ID = re.compile(r"^[0-9A-Za-z]+$")
+_ALLOWED = re.compile(r"[0-9A-Za-z_-]+")
+_PLAIN_EXECUTION_ID = re.compile(r"[0-9A-Za-z]+")
 _DISALLOWED_RUN = re.compile(r"[^0-9A-Za-z_-]+")
 
 
@@ -38,8 +38,8 @@ def step_runner_execution_name(execution_id: str, step_name: str, attempt: int) 
     readable = f"{execution_id}-{step_name}{suffix}"
     if (
         len(readable) <= MAX_EXECUTION_NAME_LENGTH
-        and _PLAIN_EXECUTION_ID.match(execution_id)
-        and _ALLOWED.match(step_name)
+        and _PLAIN_EXECUTION_ID.fullmatch(execution_id)
+        and _ALLOWED.fullmatch(step_name)  # fullmatch: "$" would admit a trailing newline
     ):
         return readable
     digest = hashlib.sha256(json.dumps([execution_id, step_name, attempt]).encode()).hexdigest()

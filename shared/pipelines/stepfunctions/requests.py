@@ -19,6 +19,7 @@ import botocore.session
 
 from pipelines.definition.grammar import is_expression
 from pipelines.definition.models import StepBase
+from pipelines.stepfunctions.emr_serverless import emr_serverless_request
 from pipelines.stepfunctions.errors import RunnerInputTooLarge, UnresolvedRequest
 from pipelines.stepfunctions.routes import (
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
@@ -241,7 +242,13 @@ def build_request(
         }
         cluster["Name"] = job_name
         return {"Cluster": cluster, "Step": _emr_step(arguments, job_name)}
+    if route is Route.EMR_SERVERLESS:
+        return emr_serverless_request(arguments, job_name)
+    if route is Route.ENDPOINT:
+        return endpoint_request(arguments)
     request = dict(arguments)
+    if route is Route.ENDPOINT_CONFIG and request.get("EndpointConfigName") is None:
+        request["EndpointConfigName"] = job_name
     if spec.name_field is not None:
         request[spec.name_field] = job_name  # replaces a custom job-name prefix kept in Arguments
     elif route is Route.REGISTER_MODEL and "ModelPackageGroupName" not in request:
@@ -254,6 +261,18 @@ def build_request(
         own = request.get("Environment")
         request["Environment"] = {**job_environment, **(own if isinstance(own, dict) else {})}
     return request
+
+
+def endpoint_request(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The Endpoint route's request: the step's CreateEndpoint request, and the UpdateEndpoint
+    request (its members that UpdateEndpoint takes) used when the endpoint already exists."""
+    update_members = _members("UpdateEndpoint")
+    return {
+        "EndpointName": arguments["EndpointName"],
+        "EndpointConfigName": arguments["EndpointConfigName"],
+        "Create": dict(arguments),
+        "Update": {key: value for key, value in arguments.items() if key in update_members},
+    }
 
 
 def _emr_step(arguments: Mapping[str, Any], job_name: str) -> dict[str, Any]:
@@ -278,9 +297,14 @@ def _step_field(step: StepBase, alias: str) -> Any:
     return extra.get(alias)
 
 
-@cache
 def _accepts(operation: str, member: str) -> bool:
     """Whether the SageMaker operation's request has ``member`` (botocore's service model)."""
+    return member in _members(operation)
+
+
+@cache
+def _members(operation: str) -> frozenset[str]:
+    """The request members of a SageMaker operation (botocore's service model)."""
     model = botocore.session.get_session().get_service_model("sagemaker")
     shape = model.operation_model(operation).input_shape
-    return shape is not None and member in shape.members
+    return frozenset(shape.members) if shape is not None else frozenset()

@@ -30,12 +30,16 @@ class Route(StrEnum):
     CALLBACK = "Callback"
     EMR = "EMR"
     EMR_NEW_CLUSTER = "EMRNewCluster"
+    EMR_SERVERLESS = "EMRServerless"
+    ENDPOINT_CONFIG = "EndpointConfig"
+    ENDPOINT = "Endpoint"
     ENGINE = "Engine"
 
 
 SAGEMAKER = "arn:aws:states:::sagemaker:"
 SDK_SAGEMAKER = "arn:aws:states:::aws-sdk:sagemaker:"
 EMR = "arn:aws:states:::elasticmapreduce:"
+EMR_SERVERLESS = "arn:aws:states:::emr-serverless:"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 
@@ -118,6 +122,54 @@ ROUTES: dict[Route, RouteSpec] = {
             ("EmrCreateCluster", "EmrAddStepOnNewCluster", "EmrTerminateCluster", "EmrTerminateAfterFailure"),
             (EMR + "createCluster.sync", EMR + "addStep.sync", EMR + "terminateCluster"),
         ),
+        RouteSpec(
+            Route.EMR_SERVERLESS,
+            (
+                "EmrServerlessApplication",
+                "EmrServerlessCreateApplication",
+                "EmrServerlessStartJobRun",
+                "EmrServerlessCreated",
+                "EmrServerlessStopApplication",
+                "EmrServerlessDeleteApplication",
+                "EmrServerlessDone",
+            ),
+            (
+                EMR_SERVERLESS + "createApplication.sync",
+                EMR_SERVERLESS + "startJobRun.sync",
+                EMR_SERVERLESS + "stopApplication.sync",
+                EMR_SERVERLESS + "deleteApplication",
+            ),
+        ),
+        RouteSpec(
+            Route.ENDPOINT_CONFIG,
+            ("EndpointConfig",),
+            (SAGEMAKER + "createEndpointConfig",),
+            "CreateEndpointConfig",
+            None,  # the step's own EndpointConfigName is kept (the job name when it has none)
+        ),
+        RouteSpec(
+            Route.ENDPOINT,
+            (
+                "EndpointLookup",
+                "EndpointCreateOrUpdate",
+                "EndpointCreate",
+                "EndpointUpdate",
+                "EndpointPollWait",
+                "EndpointDescribe",
+                "EndpointStatus",
+                "EndpointSucceeded",
+                "EndpointFailed",
+                "EndpointTimedOut",
+            ),
+            (
+                SDK_SAGEMAKER + "listEndpoints",
+                SAGEMAKER + "createEndpoint",
+                SAGEMAKER + "updateEndpoint",
+                SDK_SAGEMAKER + "describeEndpoint",
+            ),
+            "CreateEndpoint",
+            None,  # endpoints keep the name the step gives them: clients invoke them by it
+        ),
         RouteSpec(Route.ENGINE, (), ()),
     )
 }
@@ -134,6 +186,9 @@ STEP_TYPE_ROUTES: dict[str, Route] = {
     "AutoML": Route.AUTOML,
     "Lambda": Route.LAMBDA,
     "Callback": Route.CALLBACK,
+    "EMRServerless": Route.EMR_SERVERLESS,
+    "EndpointConfig": Route.ENDPOINT_CONFIG,
+    "Endpoint": Route.ENDPOINT,
     "Condition": Route.ENGINE,
     "Fail": Route.ENGINE,
     # the engine expands a ForEach into iteration steps, each on its body step's own route
@@ -157,6 +212,7 @@ ENGINE_CALLS: dict[str, tuple[str, ...]] = {
         "s3:ListObjectsV2",
         "s3:DeleteObject",
         "sagemaker:DeleteEndpoint",
+        "sagemaker:DeleteEndpointConfig",
         "emr-serverless:StopApplication",
         "emr-serverless:DeleteApplication",
     ),
@@ -205,6 +261,8 @@ def route_for(step: StepBase) -> StepRoute:
 def _route_or_reason(step: StepBase) -> tuple[Route | None, str]:
     if step.type == "EMR":
         return _emr_route(step.arguments)
+    if step.type == "EMRServerless":
+        return _emr_serverless_route(step.arguments)
     route = STEP_TYPE_ROUTES.get(step.type)
     if route is None:
         return None, "this step type has no StepRunner route"
@@ -212,6 +270,12 @@ def _route_or_reason(step: StepBase) -> tuple[Route | None, str]:
         return None, f"Arguments must be a JSON object (the {ROUTES[route].operation} request)"
     if route is Route.LAMBDA:
         return _lambda_timeout_problem(step)
+    if route is Route.ENDPOINT:
+        missing = [
+            name for name in ("EndpointName", "EndpointConfigName") if step.arguments.get(name) is None
+        ]
+        if missing:
+            return None, f"Arguments must name the {' and '.join(missing)} (the CreateEndpoint request)"
     return route, ""
 
 
@@ -225,6 +289,25 @@ def _emr_route(arguments: Any) -> tuple[Route | None, str]:
     if has_cluster_config and "ExecutionRoleArn" in arguments:
         return None, "ExecutionRoleArn is allowed only together with ClusterId"
     return (Route.EMR if has_cluster_id else Route.EMR_NEW_CLUSTER), ""
+
+
+def _emr_serverless_route(arguments: Any) -> tuple[Route | None, str]:
+    """The v3 SDK's EMRServerlessStep: a StartJobRun body (``JobConfig``) on an existing
+    application (``ApplicationId``) or on one the step creates (``ApplicationConfig``)."""
+    if not isinstance(arguments, dict) or not isinstance(arguments.get("JobConfig"), dict):
+        return None, "Arguments must be an object with a JobConfig object (the StartJobRun request)"
+    has_id = arguments.get("ApplicationId") is not None
+    has_config = arguments.get("ApplicationConfig") is not None
+    if has_id == has_config:
+        return None, "Arguments must hold exactly one of ApplicationId or ApplicationConfig"
+    if has_config and not isinstance(arguments["ApplicationConfig"], dict):
+        return None, "ApplicationConfig must be an object (the CreateApplication request)"
+    job_config = arguments["JobConfig"]
+    if not isinstance(job_config.get("jobDriver"), dict):
+        return None, "JobConfig must hold a jobDriver object"
+    if arguments.get("ExecutionRoleArn") is None and job_config.get("executionRoleArn") is None:
+        return None, "Arguments must name the job's ExecutionRoleArn"
+    return Route.EMR_SERVERLESS, ""
 
 
 def _lambda_timeout_problem(step: StepBase) -> tuple[Route | None, str]:

@@ -309,8 +309,10 @@ class EventRuleTriggers:
 
     # -- pipeline deletion -----------------------------------------------------------------------
     def delete_targets_for_pipeline(self, pipeline_arn: str) -> int:
-        """Remove every rule target that starts ``pipeline_arn`` (called when it is deleted);
-        the rules themselves stay, as EventBridge rules outlive their targets."""
+        """Remove every target of an API-registered rule that starts ``pipeline_arn`` (called
+        when it is deleted); the rules themselves stay, as EventBridge rules outlive their
+        targets. Rules a CloudFormation stack declares are left alone (see
+        :meth:`_registered_through_api`)."""
         removed = 0
         token = None
         while True:
@@ -329,13 +331,20 @@ class EventRuleTriggers:
                     ).pipeline_arn.lower()
                     == pipeline_arn.lower()
                 ]
-                if ids:
+                if ids and self._registered_through_api(rule["Arn"]):
                     with aws_errors("EventBridge"):
                         self.client.remove_targets(Rule=rule["Name"], Ids=ids)
                     removed += len(ids)
             token = page.get("NextToken")
             if not token:
                 return removed
+
+    def _registered_through_api(self, rule_arn: str) -> bool:
+        """Rules PutRule made carry the owner tag; a stack's rules (the Pipeline construct's, with
+        the same prefix) are CloudFormation's to change, and are never touched here."""
+        with aws_errors("EventBridge"):
+            tags = self.client.list_tags_for_resource(ResourceARN=rule_arn)["Tags"]
+        return any(tag["Key"] == OWNER_TAG for tag in tags)
 
     def handlers(self) -> dict[str, Handler]:
         """The EventBridge subset, for :class:`pipelines.api.wire.JsonService` (``events``)."""

@@ -24,6 +24,21 @@ from pipelines.store import (
 
 MAX_TAGS = 50
 _UPDATE_ATTEMPTS = 10
+CLOUDFORMATION_STACK_TAG = "selfhosted-pipelines:cloudformation-stack"
+"""The tag the ``Pipeline`` construct's custom resource puts on the pipelines it manages (value:
+the stack id). DeletePipeline refuses such a pipeline: deleting it behind CloudFormation's back
+would leave the stack's resource and its rules pointing at nothing (drift)."""
+
+
+class ManagedByStack(ValidationError):
+    """DeletePipeline of a pipeline a CloudFormation stack declares."""
+
+    def __init__(self, name: str, stack: str) -> None:
+        super().__init__(
+            f"Pipeline {name} is managed by CloudFormation stack {stack} (a Pipeline construct): "
+            "remove it from that stack to delete it, or first remove its tag "
+            f"{CLOUDFORMATION_STACK_TAG} (DeleteTags) to take it out of the stack's management."
+        )
 
 
 class PipelineExists(ValidationError):
@@ -159,6 +174,9 @@ class PipelineOperations:
 
     def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
+        stack = next((t["Value"] for t in record.tags if t.get("Key") == CLOUDFORMATION_STACK_TAG), None)
+        if stack is not None:
+            raise ManagedByStack(record.name, stack)
         self.ops.store.delete_pipeline(record.arn)
         for hook in self.ops.on_pipeline_deleted:
             hook(record.arn)

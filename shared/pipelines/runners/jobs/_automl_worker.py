@@ -155,12 +155,14 @@ def candidates(problem_type: str) -> list[tuple[str, Any]]:
     ]
 
 
-def read_frames(paths: list[str]) -> Any:
+def read_frames(paths: list[str], data_format: str = "csv") -> Any:
+    """The channel's files as one frame: CSV with a header row (gzip by extension), or Parquet
+    (which needs pyarrow or fastparquet in this interpreter; pandas says so when neither is)."""
     import pandas as pd
 
     frames = []
     for path in paths:
-        if path.endswith(".parquet"):
+        if data_format == "parquet":
             frames.append(pd.read_parquet(path))
         else:
             frames.append(pd.read_csv(path, compression="infer"))
@@ -237,7 +239,8 @@ def main() -> None:
 
     spec = json.loads(SPEC.read_text())
     started = time.monotonic()
-    data = read_frames(spec["training"])
+    formats = spec.get("formats") or {}
+    data = read_frames(spec["training"], formats.get("training", "csv"))
     target = spec["target"]
     if target not in data.columns:
         raise ValueError(
@@ -262,7 +265,7 @@ def main() -> None:
         y = y.astype(str).map({label: index for index, label in enumerate(labels)})
     features = data.drop(columns=[target])
     if spec.get("validation"):
-        validation = read_frames(spec["validation"])
+        validation = read_frames(spec["validation"], formats.get("validation", "csv"))
         validation = validation[validation[target].notna()]
         x_train, y_train = features, y
         x_valid = validation.drop(columns=[target])
