@@ -7,13 +7,24 @@
 (c) Cost of retries: a 200-step DAG (layers of 20) where 10% of the steps fail once with
     Step.SERVICE_FAULT and are retried by the default policy, against the same DAG without
     failures. The backoff waits on a fake clock, so the figure is pure engine cost.
+(d) Against the SageMaker SDK's local mode (issue 15): the same SDK-generated definition, a chain
+    of Condition steps (each depends on the one before and tests a parameter), at 200 and 800
+    steps, run in this one process by the SDK v2's ``LocalPipelineSession`` (in memory,
+    sequential, not durable: ``Pipeline.start()`` after ``create()``) and by our engine on SQLite
+    (``EmbeddedRuntime.run`` after ``register``, every decision durably written and published).
+    The figure is the marginal CPU cost per step, (cost at 800 - cost at 200) / 600, so start-up
+    and fixed costs cancel; each cost is the best of several interleaved runs. Registration
+    (our validation) is shown apart, as is the SDK's ``create()``. Target: ours <= 1.0x the SDK's.
 
-Run: .venv/bin/python benchmarks/local_engine.py
+Run: .venv/bin/python benchmarks/local_engine.py [--only d]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import os
 import sys
 import tempfile
 import threading
@@ -32,6 +43,7 @@ from pipelines.engine.clock import Clock, FakeClock  # noqa: E402
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult  # noqa: E402
 from pipelines.runners.registry import RunnerRegistry  # noqa: E402
 from pipelines.runtime.embedded import EmbeddedRuntime  # noqa: E402
+from pipelines.store.base import ListQuery  # noqa: E402
 
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:noop"
 
@@ -147,7 +159,124 @@ def retry_cost() -> None:
     )
 
 
+SDK_SIZES = (200, 800)
+SDK_REPEATS = 5
+TARGET_SDK_RATIO = 1.0
+_SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+
+
+def condition_chain(count: int, session: Any) -> Any:
+    """An SDK ``Pipeline`` of ``count`` Condition steps, each depending on the one before."""
+    from sagemaker.workflow.condition_step import ConditionStep
+    from sagemaker.workflow.conditions import ConditionEquals
+    from sagemaker.workflow.parameters import ParameterInteger
+    from sagemaker.workflow.pipeline import Pipeline
+
+    threshold = ParameterInteger(name="Threshold", default_value=1)
+    steps: list[Any] = []
+    for index in range(count):
+        steps.append(
+            ConditionStep(
+                name=f"C{index}",
+                conditions=[ConditionEquals(left=threshold, right=1)],
+                if_steps=[],
+                else_steps=[],
+                depends_on=[steps[-1]] if steps else None,
+            )
+        )
+    return Pipeline(name=f"chain{count}", parameters=[threshold], steps=steps, sagemaker_session=session)
+
+
+def sdk_local_cost(count: int, session: Any) -> tuple[float, float, str]:
+    """(create CPU s, start CPU s, status) of one SDK local-mode run."""
+    pipeline = condition_chain(count, session)
+    cpu = time.process_time()
+    pipeline.create(role_arn="arn:aws:iam::000000000000:role/Bench")
+    created = time.process_time()
+    execution = pipeline.start()
+    ran = time.process_time()
+    steps = execution.list_steps()["PipelineExecutionSteps"]
+    status = execution.describe()["PipelineExecutionStatus"]
+    return created - cpu, ran - created, f"{status}, {len(steps)} steps"
+
+
+def our_cost(text: str) -> tuple[float, float, str]:
+    """(register CPU s, run CPU s, status) of one run on a fresh SQLite store."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(state_dir=Path(folder) / "state", object_root=Path(folder) / "objects")
+        runtime = EmbeddedRuntime(config)
+        cpu = time.process_time()
+        runtime.register("chain", text)
+        registered = time.process_time()
+        execution = runtime.run(None, StartRequest(pipeline_name="chain"))
+        ran = time.process_time()
+        steps = runtime.store.list_steps(execution.execution_id, ListQuery(limit=1000)).items
+        runtime.close()
+        return registered - cpu, ran - registered, f"{execution.status}, {len(steps)} steps"
+
+
+def against_sdk_local_mode() -> None:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    logging.getLogger("sagemaker").setLevel(logging.ERROR)
+    from sagemaker.workflow.pipeline_context import LocalPipelineSession
+
+    session = LocalPipelineSession()
+    session.sagemaker_config = _SDK_CONFIG  # no telemetry calls (offline)
+    texts = {count: condition_chain(count, session).definition() for count in SDK_SIZES}
+    sdk: dict[int, list[tuple[float, float, str]]] = {count: [] for count in SDK_SIZES}
+    ours: dict[int, list[tuple[float, float, str]]] = {count: [] for count in SDK_SIZES}
+    for count in SDK_SIZES:  # warm both (imports, caches) before measuring
+        sdk_local_cost(count, session)
+        our_cost(texts[count])
+    for _ in range(SDK_REPEATS):
+        for count in SDK_SIZES:
+            sdk[count].append(sdk_local_cost(count, session))
+            ours[count].append(our_cost(texts[count]))
+
+    def best(runs: list[tuple[float, float, str]], part: int) -> float:
+        return min(float(run[part]) for run in runs) * 1000
+
+    small, large = SDK_SIZES
+    span = large - small
+    for name, runs, first, second in (
+        ("SDK local mode", sdk, "create", "start"),
+        ("ours", ours, "register", "run"),
+    ):
+        print(
+            f"(d) {name}: "
+            + "; ".join(
+                f"{count} steps [{runs[count][0][2]}] {first} {best(runs[count], 0):.1f} ms, "
+                f"{second} {best(runs[count], 1):.1f} ms CPU"
+                for count in SDK_SIZES
+            )
+        )
+    sdk_marginal = (best(sdk[large], 1) - best(sdk[small], 1)) / span
+    our_marginal = (best(ours[large], 1) - best(ours[small], 1)) / span
+    sdk_with_create = (
+        best(sdk[large], 0) + best(sdk[large], 1) - best(sdk[small], 0) - best(sdk[small], 1)
+    ) / span
+    our_with_register = (
+        best(ours[large], 0) + best(ours[large], 1) - best(ours[small], 0) - best(ours[small], 1)
+    ) / span
+    print(
+        f"(d) marginal CPU per step: SDK start {sdk_marginal * 1000:.1f} us, ours run {our_marginal * 1000:.1f} us; "
+        f"with create/register: SDK {sdk_with_create * 1000:.1f} us, ours {our_with_register * 1000:.1f} us"
+    )
+    ratio = our_marginal / sdk_marginal if sdk_marginal > 0 else float("inf")
+    verdict = "OK" if ratio <= TARGET_SDK_RATIO else "MISSED"
+    print(
+        f"local_engine: {ratio:.2f}x the SDK local mode's marginal cost per Condition step "
+        f"({our_marginal * 1000:.1f} vs {sdk_marginal * 1000:.1f} us CPU) (target <= {TARGET_SDK_RATIO}x): {verdict}"
+    )
+
+
+PARTS = {"a": overhead_per_step, "b": parallel_speedup, "c": retry_cost, "d": against_sdk_local_mode}
+
 if __name__ == "__main__":
-    overhead_per_step()
-    parallel_speedup()
-    retry_cost()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=sorted(PARTS), action="append", help="run only these parts")
+    for part in parser.parse_args().only or sorted(PARTS):
+        PARTS[part]()

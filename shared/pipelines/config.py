@@ -24,12 +24,13 @@ Example ``pipelines.toml``::
 
     [serve]         # `pipelines serve`: browser-origin defence (see the README's Security model)
     allowed_hosts = ["pipelines.internal"]   # Host names besides the bound address and loopback
-    allowed_origins = []                     # Origins whose pages may call the API ("self": ours)
+    allowed_origins = ["self"]               # Origins whose pages may call the API ("self": the console; [] for none)
 
     [warm_pools]    # local Python jobs fork from an interpreter that imported these already
     enabled = true
     preload = ["numpy", "pandas", "sklearn"]
     exclude = []                             # ImageUri globs that always start cold
+    keep_alive_seconds = 0                   # > 0: an interpreter outlives its run (reused later)
 
     [spark]         # EMR and EMRServerless steps: spark-submit on this machine (docs/spark.md)
     master = "local[*]"                      # --master of every Spark job
@@ -89,19 +90,28 @@ class ServeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allowed_hosts: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(default_factory=list)
+    # "self" (pages this server serves: the web console) by default. The only other pages on
+    # that origin are stored objects, which the S3 endpoint serves with `Content-Security-Policy:
+    # sandbox` (an opaque origin, whose requests are refused), so no page but the console's own
+    # can call the API. `[]` turns the console's calls off.
+    allowed_origins: list[str] = Field(default_factory=lambda: ["self"])
 
 
 class WarmPoolOptions(BaseModel):
     """``[warm_pools]``: local Python jobs start as forks of an interpreter per mapped image that
     has already imported ``preload`` (runners/jobs/warm.py); ``exclude`` lists ImageUri globs that
-    always start cold, ``enabled = false`` turns warm starts off."""
+    always start cold, ``enabled = false`` turns warm starts off, ``keep_alive_seconds`` keeps
+    an interpreter for later runs."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     preload: list[str] = Field(default_factory=lambda: ["numpy", "pandas", "sklearn"])
     exclude: list[str] = Field(default_factory=list)
+    keep_alive_seconds: int = Field(default=0, ge=0, le=3600)
+    """Like SageMaker's ``KeepAlivePeriodInSeconds``: a warm interpreter outlives the process
+    that started it until it has had no job for this long, and later ``pipelines`` processes of
+    the same user reuse it instead of importing the preload again. 0: it ends with its driver."""
 
 
 class SparkOptions(BaseModel):

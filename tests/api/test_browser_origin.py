@@ -93,12 +93,21 @@ def test_simple_posts_are_refused_even_without_an_origin(owner_state: Served) ->
     assert_untouched(owner_state)
 
 
-@pytest.mark.parametrize("site", ["cross-site", "same-site", "same-origin"])
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
 def test_fetch_metadata_from_pages_is_refused(owner_state: Served, site: str) -> None:
     response = request(owner_state.url, "GET", "/bkt/precious.txt", headers={"Sec-Fetch-Site": site})
     assert response.status == 403 and b"AccessDenied" in response.body
     typed = request(owner_state.url, "GET", "/bkt/precious.txt", headers={"Sec-Fetch-Site": "none"})
     assert typed.status == 200 and typed.body == b"keep"  # the user opening a URL is not a page
+    console = request(owner_state.url, "GET", "/bkt/precious.txt", headers={"Sec-Fetch-Site": "same-origin"})
+    assert console.status == 200  # the console's own reads (allowed_origins "self" by default)
+
+
+def test_same_origin_fetches_are_refused_when_self_is_off(serve: Callable[..., Served]) -> None:
+    closed = serve(accounts={}, serve={"allowed_origins": []})
+    closed.client("s3").create_bucket(Bucket="bkt")
+    response = request(closed.url, "GET", "/bkt/k", headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status == 403 and b"AccessDenied" in response.body
 
 
 @pytest.mark.parametrize(
@@ -161,13 +170,13 @@ def test_configured_host_names_and_origins_are_accepted(serve: Callable[..., Ser
         assert refused.status == 403 and no_cors(refused)
 
 
-def test_same_origin_pages_are_allowed_only_when_configured(serve: Callable[..., Served]) -> None:
-    closed = serve(accounts={})
+def test_same_origin_pages_are_allowed_unless_turned_off(serve: Callable[..., Served]) -> None:
+    closed = serve(accounts={}, serve={"allowed_origins": []})
     closed.client("s3").create_bucket(Bucket="bkt")
     own_origin = {"Origin": f"http://{host_of(closed)}", "Content-Type": "application/x-amz-json-1.1"}
     target = {"X-Amz-Target": "SageMaker.ListPipelines"}
     assert request(closed.url, "POST", "/", b"{}", {**own_origin, **target}).status == 403
-    console = serve(accounts={}, serve={"allowed_origins": ["self"]})
+    console = serve(accounts={})  # the default: "self"
     own_origin["Origin"] = f"http://{host_of(console)}"
     response = request(console.url, "POST", "/", b"{}", {**own_origin, **target})
     assert response.status == 200 and no_cors(response)  # same origin: no CORS headers needed

@@ -303,8 +303,10 @@ class Cloud:
 
     def runner_executions(self, execution_id: str) -> list[dict[str, Any]]:
         """Every StepRunner execution of one pipeline execution (any status)."""
-        items = self.sfn.list_executions(stateMachineArn=self.machines["StepRunner"])["executions"]
-        return [i for i in items if i["name"].startswith(f"{execution_id}-")]
+        pages = self.sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.machines["StepRunner"]
+        )
+        return [i for page in pages for i in page["executions"] if i["name"].startswith(f"{execution_id}-")]
 
     def status_change(self, execution_arn: str) -> dict[str, Any]:
         """Deliver the Step Functions status-change event of an ended execution to the engine, as

@@ -4,12 +4,18 @@ moto's DynamoDB is not thread-safe: concurrent requests lose increments, grant a
 claim twice, and a cancelled transaction can wipe other threads' writes. Real DynamoDB
 serialises each item's writes, so the test-only fix is one global RLock around
 ``DynamoHandler.call_action`` (verified in the prototype: without it racing reports were both
-recorded in up to 82 of 200 trials). Each test gets fresh tables: moto copies a whole table on
-every transaction, so small tables keep transactions fast.
+recorded in up to 82 of 200 trials).
+
+moto also deep-copies a whole table for every item of a transaction, to roll a cancelled one
+back, so a transaction cost grows with the table (a 500-step execution's decisions took seconds
+each). Under the lock, keeping the pre-images of the items the transaction touches is the same
+rollback: :func:`item_scoped_rollback` does that instead (DynamoDB's own cost does not grow with
+the table either).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import uuid
@@ -19,8 +25,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import moto.dynamodb.models as dynamodb_models
 from moto import mock_aws
 from moto.core import models as moto_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from pipelines import aws
 from pipelines.store.backends import DYNAMODB_LOCATION_FILE
@@ -40,9 +50,79 @@ def locked_call_action(real: Callable[[DynamoHandler], Any]) -> Callable[[Dynamo
     return call_action
 
 
-def serialised_dynamodb() -> Any:
-    """The lock as a patch (a context manager)."""
-    return mock.patch.object(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+class _TablesNotCopied:
+    """moto.dynamodb.models' ``copy`` module, except that a Table is not deep-copied (its
+    transaction "backup" is then the live table, and :func:`item_scoped_rollback` restores)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def item_scoped_rollback(real: Callable[..., Any]) -> Callable[..., Any]:
+    """``transact_write_items`` that keeps the pre-image of each item it touches and puts those
+    back if the transaction fails, instead of moto's copy of every touched table."""
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        saved: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            key = operation.get("Key") or operation.get("Item") or {}
+            if table is None or table.hash_key_attr not in key:
+                continue  # moto refuses the request itself
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in key:
+                    continue
+                range_value = DynamoType(key[table.range_key_attr])
+            saved.append(
+                (table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value)))
+            )
+        try:
+            return real(self, transact_items)
+        except BaseException:
+            for table, hash_value, range_value, item in reversed(saved):
+                _restore(table, hash_value, range_value, item)
+            raise
+
+    return transact_write_items
+
+
+def _restore(table: Table, hash_value: DynamoType, range_value: DynamoType | None, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+    elif item is None:
+        table.items.get(hash_value, {}).pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
+
+
+def fast_transactions(patch: Callable[[Any, str, Any], Any]) -> None:
+    """Apply :func:`item_scoped_rollback` with ``patch(owner, name, value)`` (a monkeypatch's
+    setattr, or an ExitStack entering ``mock.patch.object``)."""
+    patch(dynamodb_models, "copy", _TablesNotCopied())
+    patch(DynamoDBBackend, "transact_write_items", item_scoped_rollback(DynamoDBBackend.transact_write_items))
+
+
+@contextmanager
+def serialised_dynamodb() -> Iterator[None]:
+    """The lock and the item-scoped transactions as patches (a context manager)."""
+    with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.object(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+        )
+        fast_transactions(
+            lambda owner, name, value: stack.enter_context(mock.patch.object(owner, name, value))
+        )
+        yield
 
 
 def new_tables(client: Any | None = None) -> TableNames:

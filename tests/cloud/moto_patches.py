@@ -147,7 +147,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from pipelines import aws as pipelines_aws
 from pipelines.stepfunctions.emr_serverless import integration_case
 
-from tests.cloud.moto_dynamodb import locked_call_action
+from tests.cloud.moto_dynamodb import fast_transactions, locked_call_action
 
 Handler = Callable[[Any, Any], Any]
 
@@ -302,6 +302,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_emr_serverless(monkeypatch, state.jobs)
     _patch_lineage(monkeypatch, state)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
+    fast_transactions(monkeypatch.setattr)
     monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
     return state
 

@@ -189,3 +189,62 @@ def test_idempotency_records_expire_by_ttl(store: DynamoDBStore) -> None:
     )["Item"]
     assert int(item["expiresAt"]["N"]) == int((created + timedelta(days=30)).timestamp())
     assert store.get_idempotency("t-1", "StartPipelineExecution") == record
+
+
+def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in_either_layout(
+    tables: TableNames, counting: CountingClient
+) -> None:
+    written: list[str] = []
+
+    class Recording(CountingClient):
+        def __getattr__(self, name: str) -> Any:
+            method = super().__getattr__(name)
+            if name != "transact_write_items":
+                return method
+
+            def transact(**kwargs: Any) -> Any:
+                written.extend(
+                    next(iter(a.values()))["Key"]["pk"]["S"] for a in kwargs["TransactItems"] if "Update" in a
+                )
+                return method(**kwargs)
+
+            return transact
+
+    store = DynamoDBStore(tables, client=Recording(aws.client("dynamodb", REGION)))
+    engine = Engine(store, clock=FakeClock())
+    upsert_pipeline(store, "twice", fan_out(2))
+    first = engine.start(StartRequest(pipeline_name="twice")).execution
+    assert "EXPERIMENT#twice" in written
+    written.clear()
+    second = engine.start(StartRequest(pipeline_name="twice")).execution
+    assert first is not None and second is not None
+    assert "EXPERIMENT#twice" not in written and f"TRIAL#{second.execution_id}" in written
+    assert [e.name for e in DynamoDBStore(tables, client=counting).list_experiments(ListQuery()).items] == [
+        "twice"
+    ]
+    # a run item of the layout before runs moved into their group's partition is still listed
+    counting.put_item(
+        TableName=tables.state,
+        Item={
+            "pk": {"S": "TRIAL_COMPONENT#old-job"},
+            "sk": {"S": "#META"},
+            "gsi1pk": {"S": f"TRIAL#{second.execution_id}#COMPONENTS"},
+            "gsi1sk": {"S": "2024-01-01T00:00:00.000000Z#old-job"},
+            "body": {
+                "S": json.dumps(
+                    {
+                        "name": "old-job",
+                        "trial_name": second.execution_id,
+                        "experiment_name": "twice",
+                        "execution_id": second.execution_id,
+                        "step_name": "S0",
+                        "step_type": "Processing",
+                        "created_at": "2024-01-01T00:00:00Z",
+                    }
+                )
+            },
+        },
+    )
+    runs = store.list_trial_components(second.execution_id, ListQuery(limit=100, ascending=True)).items
+    assert len(runs) == 3 and runs[0].name == "old-job"
+    assert {r.step_name for r in runs[1:]} == {"S0", "S1"}

@@ -241,3 +241,33 @@ def test_the_cleanup_deletes_endpoints_configs_and_applications_as_the_pipeline_
     )
     assert emr.get_application(applicationId=application)["application"]["state"] == "TERMINATED"
     assert [cleaner(t)[0] for t in targets] == ["Cleaned"] * 3  # already gone
+
+
+def test_a_cleanup_step_deletes_the_endpoint_and_config_the_pipeline_deployed(cloud: Cloud) -> None:
+    from tests.cloud.test_deploy_and_emr_serverless_steps import deployment
+
+    definition = deployment(cloud)
+    definition["Steps"].append(
+        {
+            "Name": "Undeploy",
+            "Type": "Cleanup",
+            "Arguments": {
+                "Resources": {
+                    "Endpoint": [{"StepName": "Deploy"}],
+                    "EndpointConfig": [{"StepName": "Config"}],
+                }
+            },
+            "DependsOn": [{"Step": "Deploy", "Trigger": "Any"}],
+        }
+    )
+    cloud.register(json.dumps(definition))
+    record = cloud.run()
+    assert record.status == "Succeeded", record.failure_reason
+    cleanup = cloud.steps(record.execution_arn)["Undeploy"]
+    assert cleanup.metadata["Cleanup"] == {
+        "CleanedSteps": ["Deploy", "Config"],
+        "FailedSteps": [],
+        "SkippedSteps": [],
+    }
+    assert cloud.sagemaker.list_endpoints()["Endpoints"] == []
+    assert cloud.sagemaker.list_endpoint_configs()["EndpointConfigs"] == []

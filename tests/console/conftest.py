@@ -58,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     (root / "double.py").write_text(LAMBDA_HANDLER)
     served = Server(
         root,
-        extra_config=f'[functions]\n"{LAMBDA_ARN}" = "double.py:handler"\n\n[serve]\nallowed_origins = ["self"]\n',
+        extra_config=f'[functions]\n"{LAMBDA_ARN}" = "double.py:handler"\n',
     )
     try:
         yield served

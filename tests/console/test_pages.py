@@ -53,7 +53,7 @@ def test_pipeline_list_links_to_each_pipeline(console: ConsolePage, sm: Any) -> 
 def test_without_self_the_page_says_how_to_let_it_call_the_api(
     browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    closed = Server(tmp_path_factory.mktemp("closed"))  # no [serve] allowed_origins
+    closed = Server(tmp_path_factory.mktemp("closed"), extra_config="[serve]\nallowed_origins = []\n")
     try:
         context = browser.new_context()
         page = ConsolePage(context.new_page(), closed.url)

@@ -859,6 +859,10 @@ VALID: list[tuple[str, Mutation]] = [
     ("untyped parameter is a string", _set(["Parameters", 0], {"Name": "InputData", "DefaultValue": ""})),
     ("integer default for a float", _set(["Parameters", 2, "DefaultValue"], 6)),
     ("null experiment config", _set(["PipelineExperimentConfig"], None)),
+    (
+        "null FailOnViolation (the SDK's fail_on_violation=None)",
+        _add_step(_check_step("Quality", "QualityCheck", "DATA_QUALITY", FailOnViolation=None)),
+    ),
     ("no experiment config", lambda d: d.pop("PipelineExperimentConfig")),
     (
         "mlflow config",

@@ -96,7 +96,7 @@ def test_random_kills_leave_no_overlapping_attempts_and_rerun_no_finished_step(p
     definition = chaos_definition(project)
     rng = random.Random(SEED)
     kills = 0
-    kills_mid_step = 0  # kills that found a step process alive (its last tick under 0.1 s old)
+    kills_mid_step = 0  # kills that found a step process alive (it ticks every 0.05 s; last tick under 0.5 s old, as a loaded machine delays ticks)
     rounds = 0
     while kills < KILLS:
         rounds += 1
@@ -119,7 +119,7 @@ def test_random_kills_leave_no_overlapping_attempts_and_rerun_no_finished_step(p
             process.send_signal(rng.choice(SIGNALS))
             kills += 1
             now = time.time()
-            kills_mid_step += any(now - e["t"] < 0.1 for e in project.events()[-20:])
+            kills_mid_step += any(now - e["t"] < 0.5 for e in project.events()[-20:])
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

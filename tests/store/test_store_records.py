@@ -309,3 +309,45 @@ def test_an_execution_completed_with_failures_is_finished(store: Store) -> None:
     assert store.get_execution("cwfexec00000").status == "CompletedWithFailures"
     assert store.load_state("cwfexec00000").execution.status == "CompletedWithFailures"
     assert "cwfexec00000" not in [e.execution_id for e in store.list_unfinished_executions()]
+
+
+def test_the_last_run_time_only_moves_forward_and_shows_in_reads_and_listings(store: Store) -> None:
+    store.create_pipeline(pipeline_record("runs"), version("runs", 1))
+    store.record_last_run(arn_of("runs"), T0 + timedelta(minutes=5))
+    store.record_last_run(arn_of("runs"), T0 + timedelta(minutes=2))  # a slower, earlier start
+    store.record_last_run(arn_of("missing"), T0)  # no pipeline: nothing happens
+    assert store.get_pipeline(arn_of("runs")).last_run_at == T0 + timedelta(minutes=5)
+    assert store.get_pipeline(arn_of("missing")) is None
+    [listed] = store.list_pipelines(ListQuery()).items
+    assert listed.last_run_at == T0 + timedelta(minutes=5)
+    # an update of the pipeline made from a read before the start does not move it back
+    current = store.get_pipeline(arn_of("runs"))
+    store.update_pipeline(
+        current.model_copy(update={"description": "d", "version": current.version + 1}), current.version
+    )
+    assert store.get_pipeline(arn_of("runs")).last_run_at == T0 + timedelta(minutes=5)
+    store.delete_pipeline(arn_of("runs"))
+    assert store.get_pipeline(arn_of("runs")) is None
+
+
+def test_executions_are_listed_once_each_as_they_change(store: Store) -> None:
+    first, second = execution_record("ffffffffffff"), execution_record("gggggggggggg", at=T0 + timedelta(1))
+    create_execution(store, first)
+    create_execution(store, second)
+    store.apply(
+        Transition(
+            execution=first.model_copy(update={"status": "Succeeded", "version": 2}), expected_version=1
+        )
+    )
+    listed = store.list_executions(first.pipeline_arn, ListQuery()).items
+    assert [(e.execution_id, e.status) for e in listed] == [
+        ("gggggggggggg", "Executing"),
+        ("ffffffffffff", "Succeeded"),
+    ]
+    assert [e.execution_id for e in store.list_executions(None, ListQuery(ascending=True)).items] == [
+        "ffffffffffff",
+        "gggggggggggg",
+    ]
+    page = store.list_executions(None, ListQuery(limit=1))
+    rest = store.list_executions(None, ListQuery(limit=1, next_token=page.next_token))
+    assert [e.execution_id for e in page.items + rest.items] == ["gggggggggggg", "ffffffffffff"]

@@ -14,12 +14,12 @@ import functools
 import uuid
 from typing import Any
 
-import botocore.session
 import regex
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.utils import parse_to_aware_datetime
 from botocore.validate import ParamValidator, ValidationErrors
 
+from pipelines import aws
 from pipelines.errors import ValidationError
 
 # botocore's stubs leave out the private hooks the strict checks extend.
@@ -48,7 +48,7 @@ class RequestValidationError(ValidationError):
 @functools.cache
 def service_model(service_name: str) -> ServiceModel:
     """The botocore model of a service (loaded once per process)."""
-    return botocore.session.get_session().get_service_model(service_name)
+    return aws.service_model(service_name)
 
 
 @functools.cache

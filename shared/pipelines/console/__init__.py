@@ -15,8 +15,8 @@ Contract for a newcomer:
   (``Accept: text/html``, which S3 clients never send) to the console's own routes (``/``,
   ``/pipelines/<name>``, ``/executions/<id>``, ``/compare``, ``/models``) with ``index.html``.
   Everything else reaches the API unchanged. Console responses carry a Content-Security-Policy
-  without ``unsafe-inline`` and pass the same Host/Origin checks as the API (the API's own
-  calls from the page additionally need ``[serve] allowed_origins = ["self"]``).
+  without ``unsafe-inline`` and pass the same Host/Origin checks as the API (the page's API
+  calls need ``"self"`` in ``[serve] allowed_origins``, the default).
 - The console has no backend of its own: every page is built from the public API that boto3
   uses (SageMaker JSON 1.1, the Logs subset, the Scheduler subset), through one function of
   ``console/src/api.ts``.

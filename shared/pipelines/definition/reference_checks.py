@@ -313,7 +313,7 @@ class StepReferenceChecker:
             ]
         if property_file:
             return self._check_property_file(ref, target)
-        if ref.path[:1] == [Field("PropertyFiles")]:
+        if ref.path[:1] == (Field("PropertyFiles"),):
             return [
                 Finding(
                     "reference",
@@ -423,7 +423,7 @@ def _resolution(step_type: str, ref: GetReference) -> Resolution:
     if cached is None:
         if len(_RESOLUTIONS) > 65536:
             _RESOLUTIONS.clear()
-        cached = _RESOLUTIONS[key] = resolve_property_path(step_type, tuple(ref.path))
+        cached = _RESOLUTIONS[key] = resolve_property_path(step_type, ref.path)
     return cached
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 
-import botocore.session
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
 
+from pipelines import aws
 from pipelines.expressions.properties import FALLBACK_NAMING_FIELDS, LIST_NAMING_FIELDS
 
 
 @cache
 def service_model(service: str) -> ServiceModel:
-    return botocore.session.get_session().get_service_model(service)
+    return aws.service_model(service)
 
 
 @cache

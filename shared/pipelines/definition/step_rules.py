@@ -70,6 +70,9 @@ RUN_CONDITION_TRIGGERS = ("Completed", "Failed", "Stopped", "Any")
 (engine/readiness.py's TRIGGER_STATUSES). Any other value would make the step wait forever, so
 it is refused when the pipeline is created rather than when an execution starts."""
 _CHECK_FLAGS = ("skip_check", "fail_on_violation", "register_new_baseline")
+# The SDK emits ``"FailOnViolation": null`` for ``fail_on_violation=None``, and the service runs it
+# as true (the SDK's test_one_step_*_pipeline_constraint_violation[None] expects the step to fail).
+_CHECK_FLAGS_NULL_ALLOWED = frozenset({"fail_on_violation"})
 _CONDITION_ARGUMENT_KEYS = frozenset({"Conditions", "IfSteps", "ElseSteps"})
 
 
@@ -267,6 +270,8 @@ def check_check_step(
         )
     for field_name in _CHECK_FLAGS:
         value = getattr(step, field_name)
+        if value is None and field_name in _CHECK_FLAGS_NULL_ALLOWED:
+            continue
         if not isinstance(value, bool) and not is_expression(value):
             alias = type(step).model_fields[field_name].alias or field_name
             add_problem(

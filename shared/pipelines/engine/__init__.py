@@ -86,8 +86,11 @@ values, runners/outputs.py) and metadata
 PropertyFiles must have written them under the output's S3Uri before returning.
 
 Modules: lifecycle (Engine: the entry points and the optimistic write loop), decisions (the
-step lifecycle and the scheduler), planner (a working copy -> one Transition), readiness (ready
-set, skips, run conditions), failure_policy, retry (error classification and retry decisions),
+step lifecycle and the scheduler; ``compile_definition``: one parse and DAG per definition text
+per process, shared by every Engine and warmed by ``upsert_pipeline``'s validation), planner (a
+working copy -> one Transition, cut at the store's ``transition_limit``), readiness (the
+``Frontier``: ready set, running count and blocking failures kept incrementally through one
+decision instead of rescanning the DAG after each inline step; skips, run conditions), failure_policy, retry (error classification and retry decisions),
 caching, job_names, selective, resolution (parameters,
 expressions, execution variables), experiments, for_each (ForEach expansion and iteration
 scheduling), cleanup (Cleanup targets and deletion), pipelines (upsert), roles (an execution runs

@@ -9,18 +9,21 @@ steps inline, and ends the execution when nothing is left to run.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipelines.definition import parse_definition
 from pipelines.definition.models import CallbackStep, ConditionStep, LambdaStep, PipelineDefinition, Step
 from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
 from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
 from pipelines.engine.cleanup import CLEANUP, cleanup_targets
 from pipelines.engine.errors import CallbackStepConflict, InvalidCallbackOutputs
 from pipelines.engine.experiments import run_record, step_experiment_config
-from pipelines.engine.failure_policy import blocks_new_starts, final_status
+from pipelines.engine.failure_policy import final_status
 from pipelines.engine.for_each import (
     FOR_EACH,
     advance_iterations,
@@ -33,7 +36,7 @@ from pipelines.engine.for_each import (
 from pipelines.engine.ids import new_callback_token, new_entity_token
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import Topology, ready_steps
+from pipelines.engine.readiness import Frontier, Topology
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
 from pipelines.engine.roles import RoleCheck
@@ -90,6 +93,36 @@ class Compiled:
         return step_for_record(self, records, name)
 
 
+_COMPILED: OrderedDict[str, Compiled] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_SIZE = 64
+
+
+def compile_definition(
+    text: str, definition: PipelineDefinition | None = None, graph: PipelineGraph | None = None
+) -> Compiled:
+    """The compiled form of a definition text, built once per process.
+
+    Snapshots never change, so every engine of the process shares one memo (the last 64 texts).
+    ``definition`` and ``graph`` are the text's parse and DAG when the caller already has them
+    (the validation of a new pipeline version), so the first execution does not parse again.
+    The text is not validated here: a stored version was validated when it was written.
+    """
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.get(text)  # str hashes are cached, and snapshots are shared by reference
+        if compiled is not None:
+            _COMPILED.move_to_end(text)
+            return compiled
+    definition = definition or parse_definition(text)
+    graph = graph or PipelineGraph.from_definition(definition)
+    compiled = Compiled(definition, graph, Topology.of(graph), definition.step_map())
+    with _COMPILED_LOCK:
+        _COMPILED[text] = compiled
+        if len(_COMPILED) > _COMPILED_SIZE:
+            _COMPILED.popitem(last=False)
+    return compiled
+
+
 @dataclass
 class Decisions:
     store: Store
@@ -118,17 +151,26 @@ class Decisions:
         scope = selective_scope(plan, compiled)
         topology = compiled.topology
         catchable = topology.catchable_failures(scope)
+        frontier: Frontier | None = None
         while plan.execution.status not in TERMINAL_EXECUTION_STATUSES:
-            current = plan.current_steps()
             stopping = plan.execution.status == "Stopping"
-            # a ForEach's own record runs nothing: its iterations are the running steps
-            running = sum(
-                1 for r in current.values() if r.status in RUNNING_STEP_STATUSES and r.step_type != FOR_EACH
-            )
-            blocked = blocks_new_starts(current.values(), with_iterations(catchable, current))
-            settled_now = False  # a step ended at once, which may make others ready
             if stopping:
                 self.propagate_stop(plan, compiled)
+            if frontier is None or frontier.stopping != stopping:
+                frontier = Frontier(
+                    topology,
+                    plan.steps,
+                    plan.execution.run,
+                    plan.written,
+                    in_scope=scope,
+                    catchable=catchable,
+                    stopping=stopping,
+                )
+            else:
+                frontier.sync()
+            running = frontier.running  # a ForEach's own record is not counted: its iterations run
+            blocked = frontier.blocked
+            settled_now = False  # a step ended at once, which may make others ready
             if plan.full:
                 plan.more = True
                 return
@@ -138,10 +180,10 @@ class Decisions:
                 )
                 if plan.more:
                     return
+                frontier.sync()
             if not blocked:
-                ready = ready_steps(topology, current, scope, stopping=stopping)
                 limit = plan.execution.parallelism
-                for name in ready:
+                for name in frontier.ready():
                     if plan.full:
                         plan.more = True
                         return
@@ -164,11 +206,14 @@ class Decisions:
                 continue
             if running:
                 return
-            handled = with_iterations(topology.handled_failures(current, plan.execution.run), current)
-            status, reason = final_status(stopping, list(current.values()), handled)
+            frontier.sync()
+            current = frontier.current()
+            by_name = {record.step_name: record for record in current}
+            handled = with_iterations(topology.handled_failures(by_name, plan.execution.run), by_name)
+            status, reason = final_status(stopping, current, handled)
             if stopping and plan.execution.failure_reason:  # Engine.end_failed: a stop that fails
                 status, reason = "Failed", plan.execution.failure_reason
-            at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current.values())
+            at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current)
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return
 

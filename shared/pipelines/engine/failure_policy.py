@@ -20,7 +20,7 @@ not met) is unhandled and fails the execution as usual. A Fail step always fails
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Set
 from datetime import UTC, datetime
 
 from pipelines.store.base import StepRecord
@@ -30,9 +30,10 @@ COMPLETED_WITH_FAILURES = "CompletedWithFailures"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def blocks_new_starts(current_steps: Iterable[StepRecord], catchable: Set[str] = frozenset()) -> bool:
-    """True once any step of the current run has failed for good and nothing waits for that."""
-    return any(record.status == "Failed" and record.step_name not in catchable for record in current_steps)
+def blocks(record: StepRecord, catchable: Set[str] = frozenset()) -> bool:
+    """Whether this record of the current run stops new steps from starting: it failed for good
+    and nothing waits for that failure (``catchable``)."""
+    return record.status == "Failed" and record.step_name not in catchable
 
 
 def final_status(

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -250,7 +250,7 @@ def _bind_get(target: str, context: IterationContext, siblings: set[str]) -> Any
     return {"Get": target}
 
 
-def current_item(item: Any, path: list[Segment], target: str) -> Any:
+def current_item(item: Any, path: Sequence[Segment], target: str) -> Any:
     """``ForEach.CurrentItem<path>`` of ``item``. A JSON object or list item is drilled into
     (a JSON text item is parsed first); the whole item of that kind is its JSON text."""
     value = item

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-import botocore.session
+from pipelines import aws
 
 _DEFAULT_PREFIX = "pipelines"
 _STEP_NAME_CHARS = 20
@@ -42,7 +42,7 @@ _FALLBACK_MAX_LENGTH = 63
 
 @cache
 def max_length(shape_name: str) -> int:
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = aws.service_model("sagemaker")
     value = model.shape_for(shape_name).metadata.get("max", _FALLBACK_MAX_LENGTH)
     return int(value)
 

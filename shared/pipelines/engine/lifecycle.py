@@ -11,12 +11,11 @@ import hashlib
 import json
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.definition import load_definition, parse_definition
+from pipelines.definition import load_definition
 from pipelines.definition.models import CallbackStep, PipelineDefinition, Step
 from pipelines.engine.actions import (
     Action,
@@ -27,7 +26,7 @@ from pipelines.engine.actions import (
     StopStep,
 )
 from pipelines.engine.clock import Clock, SystemClock
-from pipelines.engine.decisions import Compiled, Decisions, request_for, run_action
+from pipelines.engine.decisions import Compiled, Decisions, compile_definition, request_for, run_action
 from pipelines.engine.errors import (
     CallbackTokenNotFound,
     ExecutionNotFound,
@@ -48,13 +47,12 @@ from pipelines.engine.ids import (
 )
 from pipelines.engine.pipelines import record_last_run
 from pipelines.engine.planner import Plan
-from pipelines.engine.readiness import Topology, run_condition_problems
+from pipelines.engine.readiness import run_condition_problems
 from pipelines.engine.resolution import evaluation_context
 from pipelines.engine.selective import reused_steps, validate_selection
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import ConflictError, ValidationError
 from pipelines.expressions import coerce_parameters
-from pipelines.graph import PipelineGraph
 from pipelines.objects.base import ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepResult
 from pipelines.store.base import (
@@ -74,7 +72,6 @@ UnsupportedStepsCheck = Callable[[PipelineDefinition, set[str] | None], list[tup
 """(definition, names to check or None for all) -> (step name, reason) for steps that cannot run."""
 
 _MAX_CONFLICT_RETRIES = 100
-_MEMO_SIZE = 64
 
 
 @dataclass
@@ -121,7 +118,6 @@ class Engine:
         self.unsupported_steps = unsupported_steps
         self.conflict_backoff = conflict_backoff or ConflictBackoff()
         self.decisions = Decisions(store, objects, region, account_id, self.clock.now, claim_on_launch)
-        self._compiled: OrderedDict[str, Compiled] = OrderedDict()
 
     # -- starting -------------------------------------------------------------------------------
 
@@ -145,11 +141,11 @@ class Engine:
                 return replay
         text, version_id = self._definition_to_run(pipeline, definition, request.pipeline_version_id)
         # A stored version's definition was validated when it was created or updated.
-        parsed = load_definition(text) if definition is not None else parse_definition(text)
+        compiled = self._compile(text, load_definition(text) if definition is not None else None)
+        parsed = compiled.definition
         trigger_problems = run_condition_problems(parsed)
         if trigger_problems:
             raise UnsupportedRunConditions(trigger_problems)
-        compiled = self._compile(text, parsed)
         coerced = coerce_parameters(parsed.parameters, dict(request.parameters))
         selective = request.selective
 
@@ -202,7 +198,7 @@ class Engine:
                     "mlflow": mlflow,
                 }
             )
-            plan = Plan(ExecutionState(execution, {}), now, new=True)
+            plan = Plan(ExecutionState(execution, {}), now, new=True, limit=self.store.transition_limit)
             plan.changes.append(StatusChange(execution_id, None, None, execution.status))
             plan.experiments, plan.trials = execution_records(execution, now)
             if source_state is not None and selective is not None:
@@ -421,7 +417,7 @@ class Engine:
 
     def _transact(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
         """One decision, then as many follow-ups as it needs when it was cut at the
-        transaction limit (planner.MAX_RECORDS_PER_DECISION); their actions and changes add up."""
+        store's transaction limit (``Store.transition_limit``); their actions and changes add up."""
         outcome = self._transact_once(execution, decide)
         return self._continued(execution, outcome)
 
@@ -457,7 +453,7 @@ class Engine:
             state = self.store.load_state(execution_id)
             if state is None:
                 raise ExecutionNotFound(execution)
-            plan = Plan(state, self.clock.now())
+            plan = Plan(state, self.clock.now(), limit=self.store.transition_limit)
             compiled = self._compile(state.execution.definition)
             if not decide(plan, compiled):
                 return plan.outcome(accepted=False)
@@ -540,18 +536,7 @@ class Engine:
         return Outcome(execution=execution, accepted=False)
 
     def _compile(self, text: str, parsed: PipelineDefinition | None = None) -> Compiled:
-        key = text  # str hashes are cached on the object, and snapshots are shared by reference
-        compiled = self._compiled.get(key)
-        if compiled is not None:
-            self._compiled.move_to_end(key)
-            return compiled
-        definition = parsed or parse_definition(text)
-        graph = PipelineGraph.from_definition(definition)
-        compiled = Compiled(definition, graph, Topology.of(graph), definition.step_map())
-        self._compiled[key] = compiled
-        if len(self._compiled) > _MEMO_SIZE:
-            self._compiled.popitem(last=False)
-        return compiled
+        return compile_definition(text, parsed)
 
 
 def check_retryable(execution: ExecutionRecord) -> None:

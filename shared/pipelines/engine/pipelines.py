@@ -6,20 +6,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pipelines.definition import load_definition
+from pipelines.definition import DefinitionError, check_definition
 from pipelines.engine.clock import Clock, SystemClock
+from pipelines.engine.decisions import compile_definition
 from pipelines.engine.ids import pipeline_arn
 from pipelines.store.base import (
     PipelineRecord,
     PipelineVersionRecord,
     RecordExists,
-    RecordNotFound,
     RoleGrant,
     StaleWrite,
     Store,
 )
-
-_LAST_RUN_ATTEMPTS = 10
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +34,15 @@ def upsert_pipeline(
     parallelism: int | None = None,
     clock: Clock | None = None,
 ) -> PipelineRecord:
-    """Create the pipeline, or add a version when the definition changed; validates first.
+    """Create the pipeline, or add a version when the definition changed; validates first
+    (and keeps the parse and the DAG for the engine: see ``compile_definition``).
 
     ``role_arn`` is recorded as passed by the account's root: whoever runs a definition file
     against the store acts as its owner (see :mod:`pipelines.engine.roles`)."""
-    load_definition(definition)
+    report = check_definition(definition)
+    if report.definition is None or report.errors:
+        raise DefinitionError(report.errors)
+    compile_definition(definition, report.definition, report.graph)
     now = (clock or SystemClock()).now()
     arn = pipeline_arn(region, account_id, name)
     for _ in range(10):
@@ -101,27 +103,13 @@ def upsert_pipeline(
 
 
 def record_last_run(store: Store, pipeline: PipelineRecord, started_at: datetime) -> None:
-    """Move the pipeline's LastRunTime forward to ``started_at``.
+    """Move the pipeline's LastRunTime forward to ``started_at`` (``Store.record_last_run``).
 
-    A conditional update of the pipeline row, re-read on conflict. It only ever moves the time
-    forward, so concurrent starts converge: a loser that finds a time at least as late stops.
-    The execution has already started when this runs, so a pipeline deleted meanwhile, one
-    that keeps changing, or a store error leaves LastRunTime as it is (logged) rather than
-    failing a start whose execution exists: a client retrying it would start a second one.
+    The execution has already started when this runs, so a store error leaves LastRunTime as
+    it is (logged) rather than failing a start whose execution exists: a client retrying it
+    would start a second one.
     """
-    current: PipelineRecord | None = pipeline
     try:
-        for _ in range(_LAST_RUN_ATTEMPTS):
-            if current is None or (current.last_run_at is not None and current.last_run_at >= started_at):
-                return
-            try:
-                store.update_pipeline(
-                    current.model_copy(update={"last_run_at": started_at, "version": current.version + 1}),
-                    current.version,
-                )
-                return
-            except (StaleWrite, RecordNotFound):
-                current = store.get_pipeline(pipeline.arn)
-        log.warning("LastRunTime of pipeline %s not recorded: it kept changing", pipeline.name)
+        store.record_last_run(pipeline.arn, started_at)
     except Exception:
         log.exception("LastRunTime of pipeline %s not recorded", pipeline.name)

@@ -24,23 +24,25 @@ from pipelines.store.base import (
     TrialRecord,
 )
 
-MAX_RECORDS_PER_DECISION = 90
-"""The most step and token records one decision writes. A DynamoDB transaction holds 100
-items, and the execution's own items (the execution, its definition snapshot, its active
-marker, its run) ride along; a decision that would change more is cut there (``Plan.more``)
-and the engine goes on with further decisions, each a complete, valid state: what was not yet
-launched is simply not launched yet, as under a parallelism limit. A crash between two of them
-leaves such a state, which the next event (or a resume, or the cloud's sweep) carries on."""
-
 
 class Plan:
-    def __init__(self, state: ExecutionState, now: datetime, *, new: bool = False) -> None:
+    def __init__(
+        self, state: ExecutionState, now: datetime, *, new: bool = False, limit: int | None = None
+    ) -> None:
+        """``limit``: the most step and token records one Transition may hold (the store's
+        ``transition_limit``; None: no limit). A decision that would change more is cut there
+        (``Plan.more``) and the engine goes on with further decisions, each a complete, valid
+        state: what was not yet launched is simply not launched yet, as under a parallelism
+        limit. A crash between two of them leaves such a state, which the next event (or a
+        resume, or the cloud's sweep) carries on."""
         self.base = state
+        self.limit = limit
         self.new = new
         self.now = now
         self.execution: ExecutionRecord = state.execution
         self.steps: dict[str, StepRecord] = dict(state.steps)
         self._written: set[str] = set()
+        self.written: list[str] = []  # every put_step's name, in order (readiness.Frontier reads it)
         self._next_start: int | None = None
         self._execution_changed = new
         self.cache_entries: list[CacheEntry] = []
@@ -52,7 +54,7 @@ class Plan:
         self.idempotency: IdempotencyRecord | None = None
         self.actions: list[Action] = []
         self.changes: list[StatusChange] = []
-        self.more = False  # cut at MAX_RECORDS_PER_DECISION: another decision must follow
+        self.more = False  # cut at ``limit``: another decision must follow
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -66,8 +68,10 @@ class Plan:
     @property
     def full(self) -> bool:
         """Whether this decision already writes as many records as one transaction allows."""
+        if self.limit is None:
+            return False
         size = len(self._written) + len(self.callback_tokens) + len(self.release_callback_tokens)
-        return size >= MAX_RECORDS_PER_DECISION
+        return size >= self.limit
 
     @property
     def changed(self) -> bool:
@@ -95,6 +99,7 @@ class Plan:
             )
         self.steps[name] = record
         self._written.add(name)
+        self.written.append(name)
         return record
 
     def _start_sequence(self) -> int:

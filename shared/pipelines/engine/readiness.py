@@ -16,12 +16,14 @@ handlers. Nothing else starts after a stop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from pipelines.definition.models import PipelineDefinition
+from pipelines.engine.failure_policy import blocks
+from pipelines.engine.for_each import FOR_EACH
 from pipelines.graph import PipelineGraph
-from pipelines.store.base import StepRecord
+from pipelines.store.base import RUNNING_STEP_STATUSES, StepRecord
 
 SUCCESS_TRIGGER = "Completed"
 TRIGGER_STATUSES: Mapping[str, frozenset[str]] = {
@@ -44,7 +46,9 @@ class Topology:
     """The graph facts readiness needs, flattened once per definition for speed."""
 
     order: tuple[str, ...]  # topological
+    position: Mapping[str, int]  # step -> its index in ``order``
     upstream: Mapping[str, tuple[str, ...]]
+    downstream: Mapping[str, tuple[str, ...]]  # step -> the steps whose ``upstream`` names it
     branch: Mapping[str, tuple[str, str]]  # step -> (condition, "if" | "else")
     triggers: Mapping[str, Mapping[str, str]]  # step -> upstream -> trigger, non-success ones only
     failure_handlers: Mapping[str, tuple[str, ...]]  # upstream -> steps that run on its failure
@@ -65,7 +69,19 @@ class Topology:
                 triggers.setdefault(name, {})[up] = trigger
                 if trigger in FAILURE_TRIGGERS:
                     handlers.setdefault(up, []).append(name)
-        return cls(order, upstream, branch, triggers, {up: tuple(hs) for up, hs in handlers.items()})
+        downstream: dict[str, list[str]] = {}
+        for name in order:
+            for up in upstream[name]:
+                downstream.setdefault(up, []).append(name)
+        return cls(
+            order,
+            {name: index for index, name in enumerate(order)},
+            upstream,
+            {up: tuple(down) for up, down in downstream.items()},
+            branch,
+            triggers,
+            {up: tuple(hs) for up, hs in handlers.items()},
+        )
 
     def catchable_failures(self, in_scope: set[str] | None) -> frozenset[str]:
         """Steps whose failure some step (allowed to run) is waiting for: their failure does not
@@ -103,39 +119,122 @@ def branch_taken(condition: StepRecord, branch: str) -> bool:
     return (outcome is True or outcome == "True") == (branch == "if")
 
 
-def ready_steps(
-    topology: Topology,
-    steps: Mapping[str, StepRecord],
-    in_scope: set[str] | None = None,
-    *,
-    stopping: bool = False,
-) -> list[str]:
-    """Steps without a record whose upstream steps all reached the status their dependency
-    asks for, in topological order.
+class Frontier:
+    """Which steps are ready, how many run and whether a failure blocks new starts, kept current
+    through one decision's scheduling loop (``Decisions.advance``).
 
-    ``steps`` holds the current run's records; ``in_scope`` (selective execution) lists the
-    steps allowed to run, None meaning all; ``stopping`` keeps only the stop handlers. A step
-    that can never run is simply never ready, so the execution ends once nothing runs and
+    The loop asks again after every step it decided inline (a Condition, a Fail, a cache hit).
+    Rescanning the DAG and every record each time made a chain of N such steps cost N²; instead
+    the first question scans once, and each later :meth:`sync` re-checks only the steps the
+    decision wrote since (the Plan's write log) and their downstream steps, the only ones whose
+    answer can have changed. The answers are those of a full scan:
+
+    * a step is ready when it has no record in this run, is in scope (``in_scope``: a selective
+      execution's steps, None meaning all), every upstream step reached the status its
+      dependency asks for, its condition took its branch, and, while ``stopping``, it is reached
+      through a Stopped upstream (a stop handler);
+    * the records that count are the current run's own and successes reused from earlier runs.
+
+    A step that can never run is simply never ready, so the execution ends once nothing runs and
     nothing is ready.
     """
-    ready: list[str] = []
-    upstream_of = topology.upstream
-    branch_of = topology.branch
-    for name in topology.order:
-        if name in steps or (in_scope is not None and name not in in_scope):
-            continue
+
+    def __init__(
+        self,
+        topology: Topology,
+        steps: Mapping[str, StepRecord],
+        run: int,
+        written: Sequence[str],
+        *,
+        in_scope: set[str] | None = None,
+        catchable: Set[str] = frozenset(),
+        stopping: bool = False,
+    ) -> None:
+        """``steps`` is the decision's live record map and ``written`` its write log (names in
+        write order), both read again on every :meth:`sync`."""
+        self.topology = topology
+        self.stopping = stopping
+        self._steps = steps
+        self._run = run
+        self._written = written
+        self._cursor = len(written)
+        self._in_scope = in_scope
+        self._catchable = catchable
+        self._counted: dict[str, StepRecord] = {}
+        self.running = 0
+        self._blocking = 0
+        for name, record in steps.items():
+            if self._counts(record):
+                self._count(name, record, 1)
+        self._ready = {name for name in topology.order if self._is_ready(name)}
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a step of this run failed for good and nothing waits for that failure."""
+        return self._blocking > 0
+
+    def ready(self) -> list[str]:
+        """The ready steps in topological order."""
+        return sorted(self._ready, key=self.topology.position.__getitem__)
+
+    def current(self) -> list[StepRecord]:
+        """The records that count for this run."""
+        return list(self._counted.values())
+
+    def sync(self) -> None:
+        """Take in every record written since the last look."""
+        if self._cursor == len(self._written):
+            return
+        changed = set(self._written[self._cursor :])
+        self._cursor = len(self._written)
+        downstream = self.topology.downstream
+        candidates = set(changed)
+        for name in changed:
+            old = self._counted.pop(name, None)
+            if old is not None:
+                self._count(name, old, -1)
+            record = self._steps.get(name)
+            if record is not None and self._counts(record):
+                self._count(name, record, 1)
+            candidates.update(downstream.get(name, ()))
+        position = self.topology.position
+        for name in candidates:
+            if name not in position:
+                continue  # a ForEach iteration's step: engine/for_each.py schedules those
+            if self._is_ready(name):
+                self._ready.add(name)
+            else:
+                self._ready.discard(name)
+
+    def _counts(self, record: StepRecord) -> bool:
+        return record.run == self._run or record.status == "Succeeded"
+
+    def _count(self, name: str, record: StepRecord, delta: int) -> None:
+        if delta > 0:
+            self._counted[name] = record
+        # a ForEach's own record runs nothing: its iterations are the running steps
+        if record.status in RUNNING_STEP_STATUSES and record.step_type != FOR_EACH:
+            self.running += delta
+        # a failure a run condition handles on a ForEach is handled on each of its iterations
+        iteration = record.iteration
+        if blocks(record, self._catchable) and (
+            iteration is None or iteration.parent_step_name not in self._catchable
+        ):
+            self._blocking += delta
+
+    def _is_ready(self, name: str) -> bool:
+        if name in self._counted or (self._in_scope is not None and name not in self._in_scope):
+            return False
+        topology = self.topology
         triggers = topology.triggers.get(name, _NO_TRIGGERS)
+        counted = self._counted
         through_stop = False
-        for up in upstream_of[name]:
-            record = steps.get(up)
+        for up in topology.upstream[name]:
+            record = counted.get(up)
             if record is None or record.status not in TRIGGER_STATUSES[triggers.get(up, SUCCESS_TRIGGER)]:
-                break
+                return False
             through_stop = through_stop or record.status == "Stopped"
-        else:
-            branch = branch_of.get(name)
-            if branch is not None and not branch_taken(steps[branch[0]], branch[1]):
-                continue
-            if stopping and not through_stop:
-                continue
-            ready.append(name)
-    return ready
+        branch = topology.branch.get(name)
+        if branch is not None and not branch_taken(counted[branch[0]], branch[1]):
+            return False
+        return through_stop or not self.stopping

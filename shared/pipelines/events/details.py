@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from pipelines.store.base import (
@@ -67,6 +68,7 @@ class StatusEvent:
         }
 
 
+@lru_cache(maxsize=1024)
 def event_time(moment: datetime) -> str:
     """``2021-03-15T16:03:13Z``: the format of every time in SageMaker's events."""
     if moment.tzinfo is None:
@@ -74,6 +76,7 @@ def event_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=4096)
 def lower_camel(name: str) -> str:
     """``ProcessingJob`` -> ``processingJob``, ``EMR`` -> ``emr``, ``AutoMLJob`` -> ``autoMLJob``."""
     return _LEADING_CAPITALS.sub(lambda m: m.group(0).lower(), name, count=1)
@@ -90,6 +93,7 @@ def camel_keys(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1024)
 def _account_and_region(pipeline_arn: str) -> tuple[str, str]:
     match = _ARN.match(pipeline_arn)
     if match is None:

@@ -70,13 +70,13 @@ def _parse_target(expression: dict[str, Any]) -> GetReference:
 def _get(expression: dict[str, Any], ctx: EvaluationContext) -> Any:
     ref = _parse_target(expression)
     if ref.namespace == "Steps":
-        return copy.deepcopy(_step_property(expression, ref, ctx))
+        return _copied(_step_property(expression, ref, ctx))
     if ref.path:
         raise PropertyPathError(expression, f"{ref.namespace}.{ref.name} has no members")
     if ref.namespace == "Parameters":
         if ref.name not in ctx.parameters:
             raise UndefinedReferenceError(expression, f"the pipeline has no parameter {ref.name!r}")
-        return copy.deepcopy(ctx.parameters[ref.name])
+        return _copied(ctx.parameters[ref.name])
     if ref.namespace == "Execution":
         return _execution_variable(expression, ref.name, ctx)
     if ref.namespace == "PipelineExperimentConfig":
@@ -91,6 +91,14 @@ def _get(expression: dict[str, Any], ctx: EvaluationContext) -> Any:
         expression,
         f"unknown namespace {ref.namespace!r} (Parameters, Execution, Steps, PipelineExperimentConfig)",
     )
+
+
+def _copied(value: Any) -> Any:
+    """A copy the caller may change without touching the execution's records (scalars are
+    immutable and returned as they are: most values are)."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return copy.deepcopy(value)
 
 
 def _execution_variable(expression: dict[str, Any], name: str, ctx: EvaluationContext) -> Any:

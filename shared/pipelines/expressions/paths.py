@@ -7,7 +7,9 @@ One tokenizer serves the validator (checking paths against botocore shapes), the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipelines.errors import ValidationError
 
@@ -84,7 +86,7 @@ def parse_path(path: str) -> list[Segment]:
     return segments
 
 
-def format_path(segments: list[Segment]) -> str:
+def format_path(segments: Sequence[Segment]) -> str:
     """The inverse of :func:`parse_path`."""
     out: list[str] = []
     for seg in segments:
@@ -103,14 +105,18 @@ class GetReference:
 
     namespace: str  # "Parameters" | "Execution" | "Steps" | "PipelineExperimentConfig" | other
     name: str  # parameter / variable / step name, or the first field for other namespaces
-    path: list[Segment]  # what follows the name (empty for Parameters and Execution)
+    path: tuple[Segment, ...]  # what follows the name (empty for Parameters and Execution)
     raw: str
 
 
+@lru_cache(maxsize=4096)
 def parse_get(target: str) -> GetReference:
-    """Parse the string of a ``Get`` expression into namespace, name and trailing path."""
+    """Parse the string of a ``Get`` expression into namespace, name and trailing path.
+
+    Memoised: an execution evaluates the same few targets at every step, and the result is
+    immutable (a PathSyntaxError is raised again each time)."""
     segments = parse_path(target)
     head = segments[0]
     if not isinstance(head, Field) or len(segments) < 2 or not isinstance(segments[1], Field):
         raise PathSyntaxError(f"invalid Get target {target!r}: expected '<Namespace>.<Name>...'")
-    return GetReference(namespace=head.name, name=segments[1].name, path=segments[2:], raw=target)
+    return GetReference(namespace=head.name, name=segments[1].name, path=tuple(segments[2:]), raw=target)

@@ -80,49 +80,56 @@ def _pick_by_name(items: Sequence[Any], key: str, list_name: str | None) -> tupl
     return False, None
 
 
-def resolve_property_path(properties: Any, path: list[Segment], *, step_name: str) -> Any:
+def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name: str) -> Any:
     """The value at ``path`` inside ``properties``; typed errors name ``Steps.<step>.<path>``."""
     node = properties
     last_field: str | None = None
     expression = f"Steps.{step_name}.{format_path(path)}" if path else f"Steps.{step_name}"
     for position, segment in enumerate(path):
-        walked = format_path(path[: position + 1])
         if isinstance(segment, Field):
             if not isinstance(node, Mapping):
                 raise PropertyPathError(
-                    expression, f"{walked!r}: {_kind(node)} has no field {segment.name!r}"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: {_kind(node)} has no field {segment.name!r}",
                 )
             if segment.name not in node:
-                raise PropertyNotFoundError(expression, f"step {step_name!r} has no property {walked!r}")
+                raise PropertyNotFoundError(
+                    expression, f"step {step_name!r} has no property {format_path(path[: position + 1])!r}"
+                )
             node = node[segment.name]
             last_field = segment.name
         elif isinstance(segment, Index):
             if not isinstance(node, list):
                 raise PropertyPathError(
-                    expression, f"{walked!r}: cannot index {_kind(node)} with [{segment.index}]"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: cannot index {_kind(node)} with [{segment.index}]",
                 )
             if not 0 <= segment.index < len(node):
                 raise PropertyNotFoundError(
                     expression,
-                    f"{walked!r}: index {segment.index} is out of range (the list has {len(node)})",
+                    f"{format_path(path[: position + 1])!r}: index {segment.index} is out of range (the list has {len(node)})",
                 )
             node = node[segment.index]
             last_field = None
         elif isinstance(segment, Key):
             if isinstance(node, Mapping):
                 if segment.key not in node:
-                    raise PropertyNotFoundError(expression, f"step {step_name!r} has no property {walked!r}")
+                    raise PropertyNotFoundError(
+                        expression,
+                        f"step {step_name!r} has no property {format_path(path[: position + 1])!r}",
+                    )
                 node = node[segment.key]
             elif isinstance(node, list):
                 found, node = _pick_by_name(node, segment.key, last_field)
                 if not found:
                     raise PropertyNotFoundError(
                         expression,
-                        f"{walked!r}: no element of {last_field or 'the list'} is named {segment.key!r}",
+                        f"{format_path(path[: position + 1])!r}: no element of {last_field or 'the list'} is named {segment.key!r}",
                     )
             else:
                 raise PropertyPathError(
-                    expression, f"{walked!r}: cannot look up {segment.key!r} in {_kind(node)}"
+                    expression,
+                    f"{format_path(path[: position + 1])!r}: cannot look up {segment.key!r} in {_kind(node)}",
                 )
             last_field = None
     return node

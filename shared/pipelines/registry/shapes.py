@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import ServiceModel, StringShape, StructureShape
 from botocore.validate import ParamValidator
 
+from pipelines import aws
 from pipelines.errors import ValidationError
 
 
@@ -24,7 +24,7 @@ class RegistryValidationError(ValidationError):
 
 @cache
 def _service_model() -> ServiceModel:
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return aws.service_model("sagemaker")
 
 
 def input_shape(operation: str) -> StructureShape:

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import botocore.session
-
+from pipelines import aws
 from pipelines.definition.grammar import is_expression
 from pipelines.definition.models import StepBase
 from pipelines.stepfunctions.emr_serverless import emr_serverless_request
@@ -305,6 +304,6 @@ def _accepts(operation: str, member: str) -> bool:
 @cache
 def _members(operation: str) -> frozenset[str]:
     """The request members of a SageMaker operation (botocore's service model)."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = aws.service_model("sagemaker")
     shape = model.operation_model(operation).input_shape
     return frozenset(shape.members) if shape is not None else frozenset()

@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -363,8 +364,10 @@ def pipeline_key(arn: str) -> str:
     return arn.lower()
 
 
+@lru_cache(maxsize=1024)
 def timestamp(value: datetime) -> str:
-    """Fixed-width UTC text, so string order is time order."""
+    """Fixed-width UTC text, so string order is time order (memoised: one decision stamps
+    every record it writes with the same few times)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -421,6 +424,10 @@ def decode_token(listing: str, token: str) -> list[str]:
 class Store(Protocol):
     """What the engine, the API and the CLI need from persistence. See the module docstring."""
 
+    transition_limit: int | None
+    """The most step and callback-token records one :class:`Transition` may write (None: any
+    number). The engine cuts a larger decision into several, each a valid state."""
+
     # pipelines: keyed by ARN (``pipeline_arn(region, account, name)``), so names are per account
     def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
         """Insert a pipeline and its first version; RecordExists if its ARN is taken (the same
@@ -441,6 +448,11 @@ class Store(Protocol):
 
     def delete_pipeline(self, arn: str) -> None:
         """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
+        ...
+
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        """Move the pipeline's ``last_run_at`` (LastRunTime) forward to ``started_at``; never
+        back, so concurrent starts converge. A missing pipeline is left alone."""
         ...
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None: ...

@@ -10,10 +10,14 @@ State table (``pk``/``sk`` strings, GSI ``gsi1`` and ``gsi2`` on ``gsiNpk``/``gs
 item                              pk / sk                 index keys and other attributes
 ================================  ======================  =====================================
 pipeline                          PIPELINE#<arn> / #META  gsi1 PIPELINES / <created>#<name>; v
+pipeline last run                 PIPELINE#<arn> /        at (LastRunTime; one small update per start)
+                                  #LAST_RUN
 pipeline version                  PIPELINE#<arn> /
                                   VERSION#<id, 10 digits>
-execution                         EXECUTION#<id> / #META  gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
-                                                          EXECUTIONS (both <created>#<id>); v, st
+execution                         EXECUTION#<id> / #META  v, st
+execution listing entry           EXECUTION#<id> /        gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
+                                  #LISTING                EXECUTIONS (both <created>#<id>);
+                                                          written once, with the execution
 execution definition snapshot     EXECUTION#<id> /        written once, with the execution
                                   #DEFINITION
 step                              EXECUTION#<id> /        v, st
@@ -21,8 +25,11 @@ step                              EXECUTION#<id> /        v, st
 active execution marker           ACTIVE_EXECUTIONS /     exists while Executing or Stopping
                                   <created>#<id>
 callback token                    CALLBACK#<token> / #META  expiresAt
-experiment / trial / run          EXPERIMENT#, TRIAL#,    gsi1 by parent, gsi2 every record
-                                  TRIAL_COMPONENT# / #META
+experiment / trial                EXPERIMENT#, TRIAL#     gsi1 by parent, gsi2 every trial
+                                  / #META
+run (trial component)             TRIAL#<trial> /         gsi2 every run (runs written before
+                                  COMPONENT#<name>        this layout: TRIAL_COMPONENT#<name>
+                                                          with gsi1 TRIAL#<trial>#COMPONENTS)
 idempotency record                IDEMPOTENCY#<op>#<token>  expiresAt
 driver lease                      LEASE#<execution id>    owner, heartbeatAt
 runtime task token                TASK_TOKEN#<key>        token, expiresAt (cloud runtime only)
@@ -111,8 +118,16 @@ DEFAULT_IDEMPOTENCY_TTL = timedelta(days=30)
 """How long a ClientRequestToken replays its first outcome. Clients retry within minutes; past
 this the record expires (DynamoDB TTL), so the table does not grow by one item per call."""
 
+TRANSITION_RECORD_LIMIT = 90
+"""The most step and token records one transition writes: a transaction holds 100 items, and
+the execution's own items (the execution, its definition snapshot, its active marker, its run)
+ride along."""
+
 _META = "#META"
 _DEFINITION = "#DEFINITION"
+_LISTING = "#LISTING"
+_LAST_RUN = "#LAST_RUN"
+_COMPONENT = "COMPONENT#"
 _ACTIVE = "ACTIVE_EXECUTIONS"
 _RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
@@ -228,6 +243,8 @@ class DynamoDBStore(ExecutionStateCache):
     """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
     ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
 
+    transition_limit: int | None = TRANSITION_RECORD_LIMIT
+
     def __init__(
         self,
         tables: TableNames,
@@ -249,6 +266,8 @@ class DynamoDBStore(ExecutionStateCache):
         self.idempotency_ttl = idempotency_ttl
         self._states: dict[str, ExecutionState] = {}
         self._snapshots: dict[str, str] = {}
+        self._unlisted: set[str] = set()
+        self._experiments: set[str] = set()  # known to exist (they are never deleted)
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -304,17 +323,42 @@ class DynamoDBStore(ExecutionStateCache):
             {"pk": item["pk"], "sk": item["sk"]}
             for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
         ]
-        self._batch_delete(keys)
+        self._batch_delete([*keys, _key(_pipeline_pk(arn), _LAST_RUN)])
+
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        """A small item of its own (one write unit, no index), not a rewrite of the pipeline
+        item with its definition and index entry: every start moves it."""
+        at = timestamp(started_at)
+        try:
+            self.client.update_item(
+                TableName=self.tables.state,
+                Key=_key(_pipeline_pk(arn), _LAST_RUN),
+                UpdateExpression="SET #at = :at",
+                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": _s(at)},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":  # a later start already moved it
+                raise
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
-        item = self._get(_key(_pipeline_pk(arn)))
-        return PipelineRecord.model_validate_json(self.codec.decode(item)) if item else None
+        # the pipeline item and its last-run item ("#LAST_RUN" < "#META"), in one Query
+        items = {item["sk"]["S"]: item for item in self._query_partition(_pipeline_pk(arn), "#")}
+        meta = items.get(_META)
+        if meta is None:
+            return None
+        return _with_last_run(
+            PipelineRecord.model_validate_json(self.codec.decode(meta)), items.get(_LAST_RUN)
+        )
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
         records = [
             PipelineRecord.model_validate_json(self.codec.decode(i))
             for i in self._query_index("gsi1", "PIPELINES")
         ]
+        last_runs = self._batch_get([_key(_pipeline_pk(r.arn), _LAST_RUN) for r in records])
+        records = [_with_last_run(r, last_runs.get((_pipeline_pk(r.arn), _LAST_RUN))) for r in records]
         if query.name_prefix:
             prefix = query.name_prefix.lower()
             records = [r for r in records if r.name.lower().startswith(prefix)]
@@ -399,10 +443,6 @@ class DynamoDBStore(ExecutionStateCache):
         pk = _execution_pk(execution.execution_id)
         item = {
             **_key(pk),
-            "gsi1pk": _s(f"{_pipeline_pk(execution.pipeline_arn)}#EXECUTIONS"),
-            "gsi1sk": _s(_sort_key(execution.created_at, execution.execution_id)),
-            "gsi2pk": _s("EXECUTIONS"),
-            "gsi2sk": _s(_sort_key(execution.created_at, execution.execution_id)),
             "v": _n(execution.version),
             "st": _s(execution.status),
             **self.codec.encode(
@@ -425,6 +465,7 @@ class DynamoDBStore(ExecutionStateCache):
                     },
                     "attribute_not_exists(pk)",
                 ),
+                self._put(self._listing_item(execution), "attribute_not_exists(pk)"),
             ]
             if active_now:
                 actions.append(marker_put)
@@ -434,12 +475,36 @@ class DynamoDBStore(ExecutionStateCache):
                 actions.append(self._finish_run(execution))
             return actions
         actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
+        if self._unlisted_take(execution.execution_id):
+            actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
         if was_active is None or was_active != active_now:
             actions.append(marker_put if active_now else marker_delete)
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             actions.append(self._finish_run(execution))
         return actions
+
+    def _listing_item(self, execution: ExecutionRecord) -> Item:
+        """The execution's entry in the two execution listings (gsi1 per pipeline, gsi2 all):
+        keys only, written once with the execution. The execution item itself carries no index
+        keys, so the transitions that rewrite it write no index entries."""
+        order = _sort_key(execution.created_at, execution.execution_id)
+        return {
+            **_key(_execution_pk(execution.execution_id), _LISTING),
+            "gsi1pk": _s(f"{_pipeline_pk(execution.pipeline_arn)}#EXECUTIONS"),
+            "gsi1sk": _s(order),
+            "gsi2pk": _s("EXECUTIONS"),
+            "gsi2sk": _s(order),
+        }
+
+    def _unlisted_take(self, execution_id: str) -> bool:
+        """True (once) for an execution read without a listing item: one written before listing
+        items existed, whose execution item held the index keys until this rewrite drops them."""
+        with self._states_lock:
+            if execution_id in self._unlisted:
+                self._unlisted.discard(execution_id)
+                return True
+        return False
 
     def _finish_run(self, execution: ExecutionRecord) -> Item:
         """The run item's final status, written with the terminal status: the PipelineExecution
@@ -477,6 +542,8 @@ class DynamoDBStore(ExecutionStateCache):
             for e in transition.cache_entries
         ]
         for experiment in transition.experiments:
+            if self._experiment_exists(experiment.name):
+                continue  # every execution of a pipeline names its experiment: a read, not a write
             actions.append(
                 self._insert_if_absent(
                     f"EXPERIMENT#{experiment.name}",
@@ -497,25 +564,47 @@ class DynamoDBStore(ExecutionStateCache):
                 )
             )
         for component in transition.trial_components:
+            # in its run group's partition, so listing a group's runs needs no index entry
             actions.append(
                 self._insert_if_absent(
-                    f"TRIAL_COMPONENT#{component.name}",
+                    f"TRIAL#{component.trial_name}",
                     component,
-                    gsi1=(
-                        f"TRIAL#{component.trial_name}#COMPONENTS",
-                        _sort_key(component.created_at, component.name),
-                    ),
+                    sk=f"{_COMPONENT}{component.name}",
                     gsi2=("TRIAL_COMPONENTS", _sort_key(component.created_at, component.name)),
                 )
             )
         return actions
 
+    def _experiment_exists(self, name: str) -> bool:
+        with self._states_lock:
+            if name in self._experiments:
+                return True
+        found = self.client.get_item(
+            TableName=self.tables.state,
+            Key=_key(f"EXPERIMENT#{name}"),
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        ).get("Item")
+        if found is not None:
+            with self._states_lock:
+                self._experiments.add(name)
+        return found is not None
+
     def _insert_if_absent(
-        self, pk: str, record: BaseModel, *, gsi1: tuple[str, str], gsi2: tuple[str, str] | None = None
+        self,
+        pk: str,
+        record: BaseModel,
+        *,
+        sk: str = _META,
+        gsi1: tuple[str, str] | None = None,
+        gsi2: tuple[str, str] | None = None,
     ) -> Item:
         """INSERT OR IGNORE as an update: it never fails its transaction when the item exists."""
-        values: Item = {":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])}
-        sets = ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
+        values: Item = {}
+        sets: list[str] = []
+        if gsi1 is not None:
+            values.update({":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])})
+            sets += ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
         if gsi2 is not None:
             values.update({":g2p": _s(gsi2[0]), ":g2s": _s(gsi2[1])})
             sets += ["gsi2pk = if_not_exists(gsi2pk, :g2p)", "gsi2sk = if_not_exists(gsi2sk, :g2s)"]
@@ -526,7 +615,7 @@ class DynamoDBStore(ExecutionStateCache):
         return {
             "Update": {
                 "TableName": self.tables.state,
-                "Key": _key(pk),
+                "Key": _key(pk, sk),
                 "UpdateExpression": "SET " + ", ".join(sets),
                 "ExpressionAttributeNames": {f"#{name}": name for name in encoded},
                 "ExpressionAttributeValues": values,
@@ -593,6 +682,9 @@ class DynamoDBStore(ExecutionStateCache):
         meta = next((i for i in items if i["sk"]["S"] == _META), None)
         if meta is None:
             return None
+        if "gsi1pk" in meta and not any(i["sk"]["S"] == _LISTING for i in items):
+            with self._states_lock:
+                self._unlisted.add(execution_id)
         execution = self._execution(meta, self._definition(execution_id))
         steps = {}
         for item in items:
@@ -631,13 +723,18 @@ class DynamoDBStore(ExecutionStateCache):
             )
         else:
             index, index_pk, listing = "gsi2", "EXECUTIONS", "executions:"
-        items, token = self._page_index(index, index_pk, listing, query)
-        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in items]
+        entries, token = self._page_index(index, index_pk, listing, query)
+        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in entries]
+        # listing entries hold keys only (an execution item written before they existed is its
+        # own entry): the current execution items are one BatchGetItem
+        found = self._batch_get([_key(_execution_pk(x)) for x in ids])
         definitions = self._definitions(ids)
-        return Page(
-            items=[self._execution(i, definitions[x]) for i, x in zip(items, ids, strict=True)],
-            next_token=token,
-        )
+        executions = []
+        for execution_id in ids:
+            meta = found.get((_execution_pk(execution_id), _META))
+            if meta is not None and execution_id in definitions:
+                executions.append(self._execution(meta, definitions[execution_id]))
+        return Page(items=executions, next_token=token)
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         ids = [item["id"]["S"] for item in self._query_partition(_ACTIVE)]
@@ -717,11 +814,20 @@ class DynamoDBStore(ExecutionStateCache):
         return self._list_named("gsi2", "TRIALS", "trials:", TrialRecord, query)
 
     def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
-        if trial_name:
-            return self._list_named(
-                "gsi1", f"TRIAL#{trial_name}#COMPONENTS", f"runs:{trial_name}", TrialComponentRecord, query
-            )
-        return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
+        if not trial_name:
+            return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
+        # the run group's partition, plus runs written before they moved there (gsi1 entries)
+        items = [
+            *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
+            *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
+        ]
+        records = [TrialComponentRecord.model_validate_json(self.codec.decode(i)) for i in items]
+        unique = {r.name: r for r in records}
+        return _page_in_memory(
+            f"runs:{trial_name}",
+            [(timestamp(r.created_at), r.name, r.created_at, r) for r in unique.values()],
+            query,
+        )
 
     def _list_named(
         self, index: str, index_pk: str, listing: str, model: type[R], query: ListQuery
@@ -930,7 +1036,7 @@ class DynamoDBStore(ExecutionStateCache):
         if query.next_token:
             last_sort, last_id = decode_token(listing, query.next_token)
             request["ExclusiveStartKey"] = {
-                **_key(_execution_pk(last_id)),
+                **_key(_execution_pk(last_id), _LISTING),
                 f"{index}pk": _s(index_pk),
                 f"{index}sk": _s(f"{last_sort}#{last_id}"),
             }
@@ -972,6 +1078,17 @@ class DynamoDBStore(ExecutionStateCache):
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     # -- the execution-state memo ------------------------------------------------------------------
+
+
+def _with_last_run(pipeline: PipelineRecord, item: Item | None) -> PipelineRecord:
+    """The pipeline with the LastRunTime of its last-run item, when that is later (pipeline
+    items written before last-run items existed hold it in their body)."""
+    if item is None or "at" not in item:
+        return pipeline
+    at = datetime.strptime(item["at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if pipeline.last_run_at is not None and pipeline.last_run_at >= at:
+        return pipeline
+    return pipeline.model_copy(update={"last_run_at": at})
 
 
 def _page_in_memory(

@@ -66,6 +66,8 @@ def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
 
 
 class SQLiteStore(ExecutionStateCache):
+    transition_limit: int | None = None  # one SQLite transaction holds any decision
+
     def __init__(self, path: str | os.PathLike[str], *, readers: int = DEFAULT_READERS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +186,20 @@ class SQLiteStore(ExecutionStateCache):
             if not deleted:
                 raise RecordNotFound(f"Pipeline {arn} does not exist.")
             conn.execute("DELETE FROM pipeline_versions WHERE pipeline_arn = ?", (key,))
+
+    def record_last_run(self, arn: str, started_at: datetime) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),)).fetchone()
+            if row is None:
+                return
+            record = PipelineRecord.model_validate_json(row[0])
+            if record.last_run_at is not None and record.last_run_at >= started_at:
+                return
+            record = record.model_copy(update={"last_run_at": started_at, "version": record.version + 1})
+            conn.execute(
+                "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
+                (record.version, _body(record), pipeline_key(arn)),
+            )
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         row = self._one("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),))

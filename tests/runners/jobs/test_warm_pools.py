@@ -293,3 +293,48 @@ def test_jobs_start_cold_when_a_warm_start_would_not_be_faithful(
     assert report["warm"] is False
     assert reason in log.text
     assert report["fds"] == [0, 1, 2, 3] and report["cwd"] == "/opt/ml/.workdir"
+
+
+def test_a_jobs_own_code_on_its_python_path_shares_the_images_interpreter() -> None:
+    from pipelines.runners.jobs.warm import import_time_environment
+
+    # a training job's code channel (/opt/ml/code) exists only inside its namespace
+    assert import_time_environment({"PYTHONPATH": "/opt/ml/code", "HOME": "/root"}) == ()
+    assert import_time_environment({"PYTHONPATH": "/opt/ml/code:/srv/lib", "OMP_NUM_THREADS": "2"}) == (
+        ("OMP_NUM_THREADS", "2"),
+        ("PYTHONPATH", "/srv/lib"),
+    )
+    assert import_time_environment({"PYTHONPATH": "/opt/mlx"}) == (("PYTHONPATH", "/opt/mlx"),)
+
+
+def test_a_kept_alive_interpreter_serves_later_processes_then_ends_when_idle(
+    job_ctx: RunContext, objects: LocalObjectStore
+) -> None:
+    from pipelines.runners.jobs.warm import POOLS, WarmInterpreter
+
+    ctx = _warm_ctx(job_ctx, keep_alive_seconds=2)
+    POOLS.close()
+    first = _run_probe(ctx, objects, "k1")
+    [kept] = POOLS._interpreters.values()
+    POOLS.close()  # the driver process ends; a kept-alive interpreter does not
+    second = _run_probe(ctx, objects, "k2")  # as a later process: it attaches to the same one
+    [attached] = POOLS._interpreters.values()
+    POOLS.close()
+    assert first["warm"] and second["warm"]
+    assert attached.pid == kept.pid and attached.address == kept.address
+    assert first["leaked"] is None and second["leaked"] is None  # still a fresh fork per job
+    assert os.stat(Path(kept.address).parent).st_mode & 0o777 == 0o700
+    deadline = time.monotonic() + 30
+    while Path(kept.address).exists() or _alive(kept.pid):  # polled without connecting, which is use
+        assert time.monotonic() < deadline, "the kept-alive interpreter did not end after 2 s idle"
+        time.sleep(0.2)
+    assert WarmInterpreter.attach(kept.address) is None
+
+
+def _alive(pid: int) -> bool:
+    """Running, not exited (an exited child of this process stays a zombie until reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -79,9 +79,12 @@ def _fail(message: str) -> None:
 
 
 class Server:
-    def __init__(self, listener: int, driver: int) -> None:
+    def __init__(self, listener: int, driver: int, keep_alive: int = 0) -> None:
+        """``driver``: the pipe whose end tells this server its driver is gone, or -1 when it
+        is kept alive instead: then it ends after ``keep_alive`` seconds without a job."""
         self.listener = socket.socket(fileno=listener)
         self.driver = driver
+        self.keep_alive = keep_alive
         self.selector = selectors.DefaultSelector()
         self.jobs: dict[int, tuple[socket.socket, int]] = {}  # pidfd -> (connection, pid)
         self.by_connection: dict[int, int] = {}  # connection fd -> pid
@@ -94,14 +97,20 @@ class Server:
         for pidfd in self.jobs:
             os.close(pidfd)
         self.listener.close()
-        os.close(self.driver)
+        if self.driver >= 0:
+            os.close(self.driver)
 
     def serve(self) -> dict[str, Any] | None:
         """Serve until the driver is gone (returns None); in a job's child, return its request."""
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
-        self.selector.register(self.driver, selectors.EVENT_READ, "driver")
+        if self.driver >= 0:
+            self.selector.register(self.driver, selectors.EVENT_READ, "driver")
         while True:
-            for key, _events in self.selector.select():
+            events = self.selector.select(None if self.jobs or not self.keep_alive else self.keep_alive)
+            if not events and not self.jobs:  # kept alive, and idle for keep_alive seconds
+                self.retire()
+                return None
+            for key, _events in events:
                 kind = key.data
                 if kind == "driver":
                     self.shutdown()
@@ -119,6 +128,11 @@ class Server:
     def start(self, connection: socket.socket) -> dict[str, Any] | None:
         message, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 2)
         request = json.loads(message.decode())
+        if request.get("hello"):  # a driver looking for a kept-alive interpreter
+            with contextlib.suppress(OSError):
+                connection.sendall(f"ready {os.getpid()}\n".encode())
+            connection.close()
+            return None
         pid = os.fork()
         if pid == 0:
             try:
@@ -158,6 +172,14 @@ class Server:
         if pid is not None:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+
+    def retire(self) -> None:
+        """Stop being found (the socket's path goes first, so no driver connects meanwhile)."""
+        with contextlib.suppress(OSError):
+            path = self.listener.getsockname()
+            if isinstance(path, str) and path:
+                os.unlink(path)
+        self.listener.close()
 
     def shutdown(self) -> None:
         for _connection, pid in list(self.jobs.values()):
@@ -343,7 +365,7 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
-    job = Server(int(sys.argv[2]), int(sys.argv[3])).serve()
+    job = Server(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0).serve()
     if job is not None:
         _run(job)
 

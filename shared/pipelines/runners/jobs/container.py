@@ -191,7 +191,7 @@ def run_job_process(
     options = ctx.config.warm_pools
     why_cold = cold_reason(options, plan.overlay_opt, image_uri, argv, env)
     if why_cold is None:
-        warm = POOLS.get(argv[0], options.preload, env)
+        warm = POOLS.get(argv[0], options.preload, env, keep_alive=options.keep_alive_seconds)
         why_cold = None if warm.unsafe is None else f"forking its warm interpreter is unsafe: {warm.unsafe}"
         if why_cold is None:
             command.warm = warm

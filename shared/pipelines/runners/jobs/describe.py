@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
-
+from pipelines import aws
 from pipelines.config import Config
 
 
@@ -84,7 +83,7 @@ def job_arn(config: Config, kind: str, name: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _output_members(operation: str) -> frozenset[str]:
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = aws.service_model("sagemaker")
     shape = model.operation_model(operation).output_shape
     return frozenset(shape.members) if shape is not None else frozenset()
 
