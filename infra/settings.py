@@ -24,6 +24,13 @@ class Settings:
     example: bool = False
     arm64: bool = True
     definition_buckets: tuple[str, ...] = field(default_factory=tuple)
+    trigger_buckets: tuple[str, ...] = field(default_factory=tuple)
+    """What EventBridge rules registered through the API may select (docs/deploy.md): buckets
+    (``detail.bucket.name``), alarms (names or ARNs) and custom event sources; an entry ending
+    in ``*`` is a prefix, ``*`` alone anything. Default: none (rules on the owner's pipelines'
+    status events only)."""
+    trigger_alarms: tuple[str, ...] = field(default_factory=tuple)
+    trigger_sources: tuple[str, ...] = field(default_factory=tuple)
     api_gateway_account: bool = True
     """Create API Gateway's account-level CloudWatch role (``AWS::ApiGateway::Account``); turn
     off only where the account already has one set (the stage's access logs need it)."""
@@ -76,6 +83,9 @@ def settings_from_context(node: Node) -> Settings:
         arm64=str(get("lambdaArchitecture") or "arm64") != "x86_64",
         authorization=_authorization(get("authorization")),
         definition_buckets=_as_list(get("definitionBuckets")),
+        trigger_buckets=_as_list(get("triggerBuckets")),
+        trigger_alarms=_as_list(get("triggerAlarms")),
+        trigger_sources=_as_list(get("triggerSources")),
         api_gateway_account=_as_bool(
             get("apiGatewayCloudWatchRole") if get("apiGatewayCloudWatchRole") is not None else True
         ),

@@ -119,6 +119,9 @@ class PipelinesStack(cdk.Stack):
                 env.RULE_PREFIX: self.triggers.rule_prefix,
                 env.AUTHORIZATION: settings.authorization,
                 env.OWNER_ACCOUNT: self.account,
+                env.TRIGGER_BUCKETS: ",".join(settings.trigger_buckets),
+                env.TRIGGER_ALARMS: ",".join(settings.trigger_alarms),
+                env.TRIGGER_SOURCES: ",".join(settings.trigger_sources),
             },
         )
         for fn in (self.api_function, self.trigger_function):

@@ -22,6 +22,7 @@ from pipelines.deploy.apigateway import handle_proxy_event, to_proxy_response
 from pipelines.deploy.clients import api_clients
 from pipelines.deploy.wiring import CloudServices
 from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.triggers import s3_object_created
 
 from tests.cloud.moto_dynamodb import serialised_dynamodb
 from tests.deploy.conftest import REGION, deployed_services
@@ -191,7 +192,7 @@ OPERATIONS: list[tuple[str, Call]] = [
     (
         "PutRule",
         lambda c, s: c.events.put_rule(
-            Name=f"r-{s['principal']}", EventPattern=json.dumps({"source": ["aws.s3"]})
+            Name=f"r-{s['principal']}", EventPattern=json.dumps(s3_object_created("uploads-bucket"))
         ),
     ),
     (

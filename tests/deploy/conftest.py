@@ -41,6 +41,9 @@ TRIGGER_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{DEPLOYMENT_ACCOUNT}:function:s
 SCHEDULER_ROLE_ARN = f"arn:aws:iam::{DEPLOYMENT_ACCOUNT}:role/smp-dev-scheduler"
 SCHEDULE_GROUP = "smp-dev-schedules"
 RULE_PREFIX = "smp-dev-trigger-"
+TRIGGER_BUCKETS = ("uploads-bucket", "raw-*")
+TRIGGER_ALARMS = ("feature-drift", "drift-*")
+TRIGGER_SOURCES = ("my.app",)
 REPO = Path(__file__).resolve().parents[2]
 _SESSION = boto3.Session(region_name=REGION)  # one session: service models load once per process
 
@@ -176,6 +179,10 @@ def deployed_services(
             "RULE_PREFIX": RULE_PREFIX,
             "OWNER_ACCOUNT": owner,
             "AUTHORIZATION": authorization,
+            # the trigger sources the tests' rules select (pipelines.triggers.sources)
+            "TRIGGER_BUCKETS": ",".join(TRIGGER_BUCKETS),
+            "TRIGGER_ALARMS": ",".join(TRIGGER_ALARMS),
+            "TRIGGER_SOURCES": ",".join(TRIGGER_SOURCES),
         }
     )
     runtimes: list[EmbeddedRuntime] = []

@@ -63,7 +63,11 @@ DEFAULT = Variant("default")
 EXAMPLE = Variant("example", {"example": "true"})
 # The variant the scenarios run: the handlers import compiled wheels, so its layer must be built
 # for the machine's architecture (x86_64 here and in CI).
-RUNNABLE = Variant("x86_64-example", {"lambdaArchitecture": "x86_64", "example": "true"}, "x86_64")
+RUNNABLE = Variant(
+    "x86_64-example",
+    {"lambdaArchitecture": "x86_64", "example": "true", "triggerAlarms": "churn-*"},  # test_triggers' rule
+    "x86_64",
+)
 # The web console left out (-c console=false): no CloudFront, Cognito or CORS on the API.
 CONSOLE_OFF = Variant("console-off", {"console": "false"})
 VARIANTS = (DEFAULT, EXAMPLE, RUNNABLE, CONSOLE_OFF)

@@ -78,6 +78,11 @@ class CallContext:
     # there is no IAM, and the caller acts as its account's root principal.
     principal_arn: str | None = None
 
+    @property
+    def caller(self) -> str:
+        """The calling principal's ARN (the account's root when the transport names none)."""
+        return self.principal_arn or f"arn:aws:iam::{self.account_id}:root"
+
 
 Handler = Callable[[dict[str, Any], CallContext], dict[str, Any]]
 

@@ -90,9 +90,8 @@ def _guarded(
 ) -> Handler:
     def run(params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         if owner_only and not is_owner(ctx.account_id):
-            caller = ctx.principal_arn or f"arn:aws:iam::{ctx.account_id}:root"
             raise AccessDenied(
-                f"User: {caller} is not authorized to perform: {service}:{operation}: only the "
+                f"User: {ctx.caller} is not authorized to perform: {service}:{operation}: only the "
                 "deployment's own account may; other accounts act only on pipelines shared with them"
             )
         if authorizer is not None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.errors import ValidationError
+from pipelines.triggers.sources import DeclaredSources
 
 STATE_TABLE = "STATE_TABLE"
 CACHE_TABLE = "CACHE_TABLE"
@@ -37,6 +38,12 @@ OWNER_ACCOUNT = "OWNER_ACCOUNT"
 # it: the api Lambda answers that origin's cross-origin calls with CORS headers (API Gateway
 # answers the preflight itself); unset, no CORS header is sent.
 CONSOLE_ORIGIN = "CONSOLE_ORIGIN"
+# What rules registered through the API may select (pipelines.triggers.sources): comma-separated
+# bucket names, alarm names and custom event sources; an entry ending in "*" is a prefix, "*"
+# alone anything. Unset: none of that kind (the deployment declares its trigger sources).
+TRIGGER_BUCKETS = "TRIGGER_BUCKETS"
+TRIGGER_ALARMS = "TRIGGER_ALARMS"
+TRIGGER_SOURCES = "TRIGGER_SOURCES"
 REGION = "AWS_REGION"  # set by the Lambda runtime
 
 
@@ -65,6 +72,7 @@ class CloudSettings:
     rule_prefix: str | None
     authorization: str = "policies"
     owner_account: str | None = None
+    trigger_sources: DeclaredSources = field(default_factory=DeclaredSources)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> CloudSettings:
@@ -93,6 +101,11 @@ class CloudSettings:
             rule_prefix=env.get(RULE_PREFIX) or None,
             authorization=_authorization(env.get(AUTHORIZATION) or "policies"),
             owner_account=env.get(OWNER_ACCOUNT) or None,
+            trigger_sources=DeclaredSources(
+                buckets=declared_names(env.get(TRIGGER_BUCKETS)),
+                alarms=declared_names(env.get(TRIGGER_ALARMS), arn_marker=":alarm:"),
+                sources=declared_names(env.get(TRIGGER_SOURCES)),
+            ),
         )
 
     def store_environment(self) -> dict[str, str]:
@@ -101,6 +114,17 @@ class CloudSettings:
         if self.payload_bucket:
             names[PAYLOAD_BUCKET] = self.payload_bucket
         return names
+
+
+def declared_names(value: str | None, *, arn_marker: str | None = None) -> tuple[str, ...] | None:
+    """A declaration variable's entries (None: ``*``, anything); ARNs given for alarms become
+    their names."""
+    entries = [e.strip() for e in (value or "").split(",") if e.strip()]
+    if "*" in entries:
+        return None
+    if arn_marker is not None:
+        entries = [e.split(arn_marker, 1)[1] if arn_marker in e else e for e in entries]
+    return tuple(entries)
 
 
 def _authorization(mode: str) -> str:

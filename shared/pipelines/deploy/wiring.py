@@ -139,6 +139,7 @@ def build_cloud_services(
             trigger_function_arn=_required(settings.trigger_function_arn, "TRIGGER_FUNCTION_ARN"),
             store=store,
             sharing=shares,
+            declared=settings.trigger_sources,
         )
         operations.on_pipeline_deleted.append(rules.delete_targets_for_pipeline)
     operations.on_pipeline_deleted.append(shares.forget_resource)

@@ -93,7 +93,10 @@ working copy -> one Transition, cut at the store's ``transition_limit``), readin
 decision instead of rescanning the DAG after each inline step; skips, run conditions), failure_policy, retry (error classification and retry decisions),
 caching, job_names, selective, resolution (parameters,
 expressions, execution variables), experiments, for_each (ForEach expansion and iteration
-scheduling), cleanup (Cleanup targets and deletion), pipelines (upsert), actions, clock, ids, errors.
+scheduling), cleanup (Cleanup targets and deletion), pipelines (upsert), roles (an execution runs
+only as a role its pipeline records as passed: before any step starts, ``Decisions.advance``
+checks ``ExecutionRecord.role_arn`` against the pipeline's ``role_grants``; an ungranted role
+starts nothing and the execution fails naming it), actions, clock, ids, errors.
 """
 
 from pipelines.engine.actions import (

@@ -39,6 +39,7 @@ from pipelines.engine.planner import Plan
 from pipelines.engine.readiness import Frontier, Topology
 from pipelines.engine.resolution import evaluation_context, resolve_step
 from pipelines.engine.retry import classify, decide_retry
+from pipelines.engine.roles import RoleCheck
 from pipelines.errors import PipelinesError
 from pipelines.expressions import evaluate, evaluate_conditions, value_text
 from pipelines.graph import PipelineGraph
@@ -134,10 +135,19 @@ class Decisions:
     started at most once), so a launched attempt is claimed in the decision itself: it is
     written Executing (passing through Starting in the status changes) and no separate claim
     write follows. Recovery re-derives the start of every Executing attempt instead."""
+    roles: RoleCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roles = RoleCheck(self.store, self.now)
 
     # -- the scheduler ------------------------------------------------------------------------
 
     def advance(self, plan: Plan, compiled: Compiled) -> None:
+        if plan.execution.status == "Executing":
+            refusal = self.roles.refusal(plan.execution)
+            if refusal is not None:
+                self.refuse_role(plan, refusal)
+                return
         scope = selective_scope(plan, compiled)
         topology = compiled.topology
         catchable = topology.catchable_failures(scope)
@@ -206,6 +216,16 @@ class Decisions:
             at_fail_step = any(r.status == "Failed" and r.step_type == "Fail" for r in current)
             plan.finish(status, reason, at_fail_step=at_fail_step)
             return
+
+    def refuse_role(self, plan: Plan, reason: str) -> None:
+        """The execution's role is not granted (:mod:`pipelines.engine.roles`): start nothing;
+        fail once no step runs any more (running ones started under a granted role)."""
+        running = any(
+            r.status in RUNNING_STEP_STATUSES and r.step_type != FOR_EACH
+            for r in plan.current_steps().values()
+        )
+        if not running:
+            plan.finish("Failed", reason)
 
     # -- starting a step ----------------------------------------------------------------------
 

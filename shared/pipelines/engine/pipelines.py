@@ -14,6 +14,7 @@ from pipelines.store.base import (
     PipelineRecord,
     PipelineVersionRecord,
     RecordExists,
+    RoleGrant,
     StaleWrite,
     Store,
 )
@@ -34,7 +35,10 @@ def upsert_pipeline(
     clock: Clock | None = None,
 ) -> PipelineRecord:
     """Create the pipeline, or add a version when the definition changed; validates first
-    (and keeps the parse and the DAG for the engine: see ``compile_definition``)."""
+    (and keeps the parse and the DAG for the engine: see ``compile_definition``).
+
+    ``role_arn`` is recorded as passed by the account's root: whoever runs a definition file
+    against the store acts as its owner (see :mod:`pipelines.engine.roles`)."""
     report = check_definition(definition)
     if report.definition is None or report.errors:
         raise DefinitionError(report.errors)
@@ -49,6 +53,11 @@ def upsert_pipeline(
                 arn=arn,
                 definition=definition,
                 role_arn=role_arn,
+                role_grants=[]
+                if role_arn is None
+                else [
+                    RoleGrant(role_arn=role_arn, passed_by=f"arn:aws:iam::{account_id}:root", passed_at=now)
+                ],
                 description=description,
                 parallelism=parallelism,
                 created_at=now,

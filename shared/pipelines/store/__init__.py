@@ -31,7 +31,8 @@ Public API (``pipelines.store``)::
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
 ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, LeaseRecord,
-SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote. Listing: ListQuery(limit, next_token,
+SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant (who passed a
+pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
 InvalidNextToken (ValidationError).
@@ -60,6 +61,7 @@ from pipelines.store.base import (
     PipelineVersionRecord,
     RecordExists,
     RecordNotFound,
+    RoleGrant,
     SelectiveExecutionConfig,
     StaleWrite,
     StepRecord,
@@ -94,6 +96,7 @@ __all__ = [
     "PipelineVersionRecord",
     "RecordExists",
     "RecordNotFound",
+    "RoleGrant",
     "SelectiveExecutionConfig",
     "StaleWrite",
     "StepRecord",

@@ -69,6 +69,15 @@ class Record(BaseModel):
 # -- pipelines ----------------------------------------------------------------------------------
 
 
+class RoleGrant(Record):
+    """A RoleArn passed for a pipeline, with who passed it (after the caller's ``iam:PassRole``
+    check): the engine runs an execution only as a role its pipeline holds a grant for."""
+
+    role_arn: str
+    passed_by: str  # the principal ARN that passed it
+    passed_at: datetime
+
+
 class PipelineRecord(Record):
     """A pipeline belongs to the account in its ARN and is keyed by that ARN (names are per
     account and, as the ARN holds the lower-cased name, unique regardless of case)."""
@@ -90,7 +99,20 @@ class PipelineRecord(Record):
     # PipelineVersionAliases: alias -> the version it names. Kept on the pipeline row so moving
     # an alias between versions is one conditional write.
     aliases: dict[str, int] = Field(default_factory=dict)
+    # Every role ever passed for this pipeline (a running execution keeps the role it started
+    # with). A record written before grants existed has none: see pipelines.engine.roles.
+    role_grants: list[RoleGrant] = Field(default_factory=list)
     version: int = 1  # row version for conditional updates
+
+    def granted(self, role_arn: str) -> RoleGrant | None:
+        """The grant recording who passed ``role_arn`` for this pipeline (None: never passed)."""
+        return next((g for g in self.role_grants if g.role_arn == role_arn), None)
+
+    def with_grant(self, role_arn: str, passed_by: str, at: datetime) -> list[RoleGrant]:
+        """``role_grants`` with ``role_arn`` recorded as passed by ``passed_by`` (the latest
+        passer replaces an earlier one of the same role)."""
+        kept = [g for g in self.role_grants if g.role_arn != role_arn]
+        return [*kept, RoleGrant(role_arn=role_arn, passed_by=passed_by, passed_at=at)]
 
 
 class PipelineVersionRecord(Record):

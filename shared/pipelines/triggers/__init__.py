@@ -26,12 +26,18 @@ Public API (``from pipelines.triggers import ...``)::
     # cloud backends (boto3 clients; the api Lambda wires them)
     CloudScheduler(scheduler_client, group_name=, trigger_function_arn=, scheduler_role_arn=, store=, sharing=)
         # pipelines.api.scheduler.SchedulerBackend on real EventBridge Scheduler
-    EventRuleTriggers(events_client, rule_prefix=, trigger_function_arn=, store=, sharing=)
+    EventRuleTriggers(events_client, rule_prefix=, trigger_function_arn=, store=, sharing=, declared=)
         .handlers() -> the EventBridge subset (PutRule, PutTargets, ...) for JsonService("events", ...)
+
+    # rule patterns confined to the deployment's declared buckets, alarms and custom sources
+    # (pipelines.triggers.sources; CloudSettings.trigger_sources from TRIGGER_BUCKETS/ALARMS/SOURCES)
+    DeclaredSources(buckets, alarms, sources) / DeclaredSources.anything()
+    check_declared_sources(pattern, declared, owner_account)                   # UndeclaredEventSource
 
 Errors (all ValidationError subclasses, answered as ValidationException): UnknownTriggerPipeline,
 UnknownTriggerParameter, TriggerParameterMissing, InvalidParameterMapping, UnmappableEventField,
-InvalidEventPattern, EventValueMissing (fire time), InvalidTriggerInvocation.
+InvalidEventPattern (and its UndeclaredEventSource), EventValueMissing (fire time),
+InvalidTriggerInvocation.
 """
 
 from pipelines.triggers.errors import (

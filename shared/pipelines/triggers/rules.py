@@ -32,6 +32,7 @@ from pipelines.store import Store
 from pipelines.triggers.aws_errors import aws_errors
 from pipelines.triggers.mapping import StaticValue, parse_mapping
 from pipelines.triggers.patterns import check_mappable, load_pattern
+from pipelines.triggers.sources import DeclaredSources, check_declared_sources
 from pipelines.triggers.targets import TriggerTarget, rule_input_template, target_of_rule_template
 from pipelines.triggers.validation import check_trigger_parameters, target_pipeline
 
@@ -60,8 +61,11 @@ class EventRuleTriggers:
         trigger_function_arn: str,
         store: Store,
         sharing: SharingPolicy | None = None,
+        declared: DeclaredSources | None = None,
     ) -> None:
         self.client = client
+        # What patterns may select (pipelines.triggers.sources); None: anything.
+        self.declared = declared if declared is not None else DeclaredSources.anything()
         self.rule_prefix = rule_prefix
         self.trigger_function_arn = trigger_function_arn
         self.store = store
@@ -114,6 +118,7 @@ class EventRuleTriggers:
         if "EventPattern" not in params:
             raise _invalid("EventPattern is required: pipeline rules match events")
         pattern = load_pattern(params["EventPattern"])
+        check_declared_sources(pattern, self.declared, ctx.account_id)
         name = params["Name"]
         real = self.real_name(name)
         exists = True
@@ -201,6 +206,8 @@ class EventRuleTriggers:
         name = params["Rule"]
         rule = self._describe(name, ctx)
         pattern = load_pattern(rule["EventPattern"])
+        # again: the declarations may have narrowed since the rule was put
+        check_declared_sources(pattern, self.declared, ctx.account_id)
         real_targets = [self._real_target(name, target, pattern, ctx) for target in params["Targets"]]
         with aws_errors("EventBridge"):
             response = self.client.put_targets(Rule=self.real_name(name), Targets=real_targets)

@@ -13,7 +13,14 @@ from pipelines.definition import load_definition
 from pipelines.engine.ids import pipeline_arn
 from pipelines.errors import ResourceNotFound, ValidationError
 from pipelines.objects import ObjectNotFound
-from pipelines.store import ListQuery, PipelineRecord, PipelineVersionRecord, RecordExists, StaleWrite
+from pipelines.store import (
+    ListQuery,
+    PipelineRecord,
+    PipelineVersionRecord,
+    RecordExists,
+    RoleGrant,
+    StaleWrite,
+)
 
 MAX_TAGS = 50
 _UPDATE_ATTEMPTS = 10
@@ -108,6 +115,7 @@ class PipelineOperations:
             created_by={},
             modified_by={},
             aliases=versions.assign({}, params.get("PipelineVersionAliases", []), 1),
+            role_grants=[RoleGrant(role_arn=params["RoleArn"], passed_by=ctx.caller, passed_at=now)],
         )
         version = PipelineVersionRecord(
             pipeline_name=name, pipeline_arn=record.arn, version_id=1, definition=definition, created_at=now
@@ -130,6 +138,7 @@ class PipelineOperations:
                 changes["description"] = params["PipelineDescription"]
             if "RoleArn" in params:
                 changes["role_arn"] = params["RoleArn"]
+                changes["role_grants"] = current.with_grant(params["RoleArn"], ctx.caller, now)
             if "ParallelismConfiguration" in params:
                 changes["parallelism"] = params["ParallelismConfiguration"]["MaxParallelExecutionSteps"]
             new_version = None
