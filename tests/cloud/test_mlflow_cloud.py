@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,8 +26,8 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from moto.sagemaker.responses import SageMakerResponse
 
-from tests.cloud.harness import Cloud
-from tests.cloud.moto_patches import Complete, JobOutcome
+from tests.cloud.harness import Cloud, wait_until
+from tests.cloud.moto_patches import Complete, Hold, JobControl, JobOutcome
 from tests.cloud.scenarios import REGION, lambda_step, pipeline, processing
 
 SERVER_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:mlflow-tracking-server/team"
@@ -113,7 +114,10 @@ def tracked(experiment: str | None = None) -> str:
     )
 
 
-def container(seen: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> Any:
+CONTAINER_SCRIPT = "import mlflow; mlflow.log_metric('rows', 3)"
+
+
+def container(seen: list[dict[str, str]], jobs: JobControl, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The moto jobs' decision: log as the job's container would, then complete. moto's
     CreateProcessingJob drops Environment, so the request's is read where moto parses it."""
     environments: dict[str, dict[str, str]] = {}
@@ -125,13 +129,29 @@ def container(seen: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> An
 
     monkeypatch.setattr(SageMakerResponse, "create_processing_job", create_processing_job)
 
+    def run_script(job_name: str, environment: dict[str, str]) -> None:
+        """The container's script: a bare mlflow call in its own process; then the job ends."""
+        subprocess.run(
+            [sys.executable, "-c", CONTAINER_SCRIPT],
+            env={
+                **os.environ,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                **environment,
+            },
+            check=False,
+            timeout=120,
+        )
+        wait_until(lambda: job_name in jobs.held)
+        jobs.release(job_name)
+
     def decide(kind: str, job_name: str, request: dict[str, Any]) -> JobOutcome:
         environment = environments.get(job_name, {})
         seen.append(environment)
-        if "MLFLOW_RUN_ID" in environment:  # the plugin again: the URI is the ARN
-            client = MlflowClient(environment["MLFLOW_TRACKING_URI"])
-            client.log_metric(environment["MLFLOW_RUN_ID"], "rows", 3)
-        return Complete()
+        if "MLFLOW_RUN_ID" not in environment:
+            return Complete()
+        threading.Thread(target=run_script, args=(job_name, environment), daemon=True).start()
+        return Hold()  # InProgress while the script runs
 
     return decide
 
@@ -150,7 +170,7 @@ def test_an_execution_logs_a_parent_run_and_nested_step_runs_through_the_plugin(
 ) -> None:
     seen: list[dict[str, str]] = []
     cloud.function("score", lambda event, context: {"score": event["value"] * 2})
-    cloud.moto.jobs.decide = container(seen, monkeypatch)
+    cloud.moto.jobs.decide = container(seen, cloud.moto.jobs, monkeypatch)
     cloud.register(tracked(), "cloudtracked")
     final = cloud.run("cloudtracked", display_name="nightly-7", parameters={"Label": "adhoc"})
     assert final.status == "Succeeded"
@@ -176,6 +196,8 @@ def test_an_execution_logs_a_parent_run_and_nested_step_runs_through_the_plugin(
     assert environment["MLFLOW_TRACKING_ARN"] == environment["MLFLOW_TRACKING_URI"] == SERVER_ARN
     assert environment["MLFLOW_EXPERIMENT_NAME"] == "cloudtracked"
     assert steps["Process"].data.metrics["rows"] == 3
+    # the ARN was the tracking URI only around the engine's writes: nothing else inherits it
+    assert os.environ.get("MLFLOW_TRACKING_URI") != SERVER_ARN
 
 
 def test_the_start_request_overrides_the_experiment(
@@ -183,7 +205,7 @@ def test_the_start_request_overrides_the_experiment(
 ) -> None:
     seen: list[dict[str, str]] = []
     cloud.function("score", lambda event, context: {"score": 1})
-    cloud.moto.jobs.decide = container(seen, monkeypatch)
+    cloud.moto.jobs.decide = container(seen, cloud.moto.jobs, monkeypatch)
     cloud.register(tracked("from-definition"), "overridden")
     final = cloud.run("overridden", mlflow_experiment_name="from-start")
     assert final.status == "Succeeded"
@@ -200,7 +222,7 @@ def test_a_tracking_server_that_is_down_fails_nothing_and_warns(
     monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
     seen: list[dict[str, str]] = []
     cloud.function("score", lambda event, context: {"score": 1})
-    cloud.moto.jobs.decide = container(seen, monkeypatch)
+    cloud.moto.jobs.decide = container(seen, cloud.moto.jobs, monkeypatch)
     cloud.register(tracked(), "down")
     started = time.monotonic()
     with caplog.at_level("WARNING", logger="pipelines.tracking"):

@@ -30,12 +30,14 @@ and the execution logs one warning.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pipelines.runners.base import StepRequest
-from pipelines.store.base import ExecutionRecord
+from pipelines.store.base import ExecutionRecord, StepRecord
 from pipelines.tracking.content import step_key
 from pipelines.tracking.destinations import cloud_job_environment, cloud_tracking_uri
 from pipelines.tracking.mlflow_observer import (
@@ -137,20 +139,39 @@ class CloudMlflowObserver(MlflowObserver):
             return None
         return self._runs.get(key)
 
-    def _client(self, execution: ExecutionRecord) -> Any:
-        """The client, with the plugin signing as the execution's role on this (the worker's)
-        thread; called first by every write."""
-        try:  # optional: the engine's layer may not carry them (module docstring)
-            import mlflow
-            import sagemaker_mlflow
-        except ImportError as exc:
-            raise MlflowMissing(MLFLOW_MISSING) from exc
+    def _sync_execution(self, execution: ExecutionRecord) -> None:
+        with _signing_as(execution, self.session_for):
+            super()._sync_execution(execution)
 
-        assert execution.mlflow is not None
-        # The plugin's signer reads the server from the process's tracking URI, not the client's.
-        mlflow.set_tracking_uri(cloud_tracking_uri(execution.mlflow.resource_arn))
-        sagemaker_mlflow.set_session(self.session_for(execution.role_arn or None))
-        return super()._client(execution)
+    def _sync_step(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        with _signing_as(execution, self.session_for):
+            super()._sync_step(execution, step)
+
+
+@contextmanager
+def _signing_as(execution: ExecutionRecord, session_for: SessionFor) -> Iterator[None]:
+    """Around one write on the worker thread: the plugin signs as the execution's role, and its
+    signer (which reads the server from the process's tracking URI, not the client's) sees the
+    ARN. The process's tracking URI and MLFLOW_TRACKING_URI are restored after, so nothing else
+    in the process (or a job it spawns) inherits them."""
+    try:  # optional: the engine's layer may not carry them (module docstring)
+        import sagemaker_mlflow
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    except ImportError as exc:
+        raise MlflowMissing(MLFLOW_MISSING) from exc
+
+    assert execution.mlflow is not None
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    sagemaker_mlflow.set_session(session_for(execution.role_arn or None))
+    try:
+        with _use_tracking_uri(cloud_tracking_uri(execution.mlflow.resource_arn)):
+            yield
+    finally:
+        sagemaker_mlflow.set_session(None)
+        if saved is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 def _mlflow_importable() -> bool:
