@@ -10,7 +10,6 @@ the registry the server answers for.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,23 +40,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         served.stop()
 
 
-@pytest.fixture(scope="session")
-def server_environment(server: Server) -> Iterator[dict[str, str]]:
-    """The endpoint variables pointed at the server for this package's tests (restored after)."""
+@pytest.fixture
+def server_environment(server: Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The endpoint variables pointed at the server, for one test only: the worker's other tests
+    (the cloud's in moto, the offline SDK generators) must not reach this server."""
     values = server.environment()
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield values
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def session(server_environment: dict[str, str]) -> PipelineSession:
     boto_session = boto3.Session(region_name=REGION)
     return PipelineSession(
