@@ -300,7 +300,9 @@ def test_a_jobs_own_code_on_its_python_path_shares_the_images_interpreter() -> N
 
     # a training job's code channel (/opt/ml/code) exists only inside its namespace
     assert import_time_environment({"PYTHONPATH": "/opt/ml/code", "HOME": "/root"}) == ()
-    assert import_time_environment({"PYTHONPATH": "/opt/ml/code:/usr/local/lib/team", "OMP_NUM_THREADS": "2"}) == (
+    assert import_time_environment(
+        {"PYTHONPATH": "/opt/ml/code:/usr/local/lib/team", "OMP_NUM_THREADS": "2"}
+    ) == (
         ("OMP_NUM_THREADS", "2"),
         ("PYTHONPATH", "/usr/local/lib/team"),
     )
