@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pipelines.api.ops import EXECUTION_OPERATIONS
+from pipelines.engine.ids import sagemaker_arn
 
 PASSED_TO_SERVICE = "sagemaker.amazonaws.com"
 PIPELINE_VERSION_KEY = "sagemaker:PipelineVersionId"
@@ -131,7 +132,7 @@ def resource_arn(operation: str, params: Mapping[str, object], region: str, acco
         return "*"
     if named.startswith("arn:"):
         return named
-    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{named.lower()}"
+    return sagemaker_arn(region, account, kind, named)
 
 
 def resource_tag_context(tags: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:

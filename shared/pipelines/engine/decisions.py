@@ -33,7 +33,7 @@ from pipelines.engine.for_each import (
     step_for_record,
     with_iterations,
 )
-from pipelines.engine.ids import new_callback_token, new_entity_token
+from pipelines.engine.ids import new_callback_token, new_entity_token, sagemaker_arn
 from pipelines.engine.job_names import JOB_NAME_RULES, custom_prefix, job_name
 from pipelines.engine.planner import Plan
 from pipelines.engine.readiness import Frontier, Topology
@@ -301,9 +301,7 @@ class Decisions:
         metadata: dict[str, Any] = {}
         if step.type in _JOB_METADATA:
             member, resource = _JOB_METADATA[step.type]
-            metadata[member] = {
-                "Arn": f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
-            }
+            metadata[member] = {"Arn": sagemaker_arn(self.region, self.account_id, resource, name)}
         token = None
         if isinstance(step, CallbackStep):
             token = new_callback_token()

@@ -59,6 +59,12 @@ def pipeline_arn(region: str, account_id: str, pipeline_name: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account_id}:pipeline/{pipeline_name}"
 
 
+def sagemaker_arn(region: str, account_id: str, resource_type: str, name: str) -> str:
+    """A job's, model's, endpoint's (...) ARN as SageMaker writes it: the name lower-cased
+    (``.../training-job/pipelines-abc-train-pbhgn7bcvd-0``), unlike a pipeline's."""
+    return f"arn:aws:sagemaker:{region}:{account_id}:{resource_type}/{name.lower()}"
+
+
 def execution_arn(pipeline_arn_value: str, execution_id: str) -> str:
     return f"{pipeline_arn_value}/execution/{execution_id}"
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Config
+from pipelines.engine.ids import sagemaker_arn
 from pipelines.errors import ValidationError
 from pipelines.registry.shapes import output_members, project, structure_members, validate_request
 from pipelines.runners.processes import ProcessIdentity
@@ -157,7 +158,7 @@ class EndpointRecords:
         return cls(config.database_path, region=config.region, account_id=config.account_id)
 
     def arn(self, resource: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
+        return sagemaker_arn(self.region, self.account_id, resource, name)
 
     # -- endpoint configs ---------------------------------------------------------------------
 

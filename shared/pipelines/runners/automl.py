@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from pipelines.config import Config
 from pipelines.definition.models import Step
+from pipelines.engine.ids import sagemaker_arn
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs import describe
 from pipelines.runners.jobs.channels import fetch_input, join_uri, upload_file, write_json
@@ -93,7 +94,7 @@ class AutoMLRunner:
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         config = ctx.config
         arguments = dict(as_mapping(request.arguments, what=f"step {request.step_name}: Arguments"))
-        arn = f"arn:aws:sagemaker:{config.region}:{config.account_id}:automl-job/{request.job_name.lower()}"
+        arn = sagemaker_arn(config.region, config.account_id, "automl-job", request.job_name)
         label = JobLabel.of(request, "AutoML", {"AutoMLJob": {"Arn": arn}})
         reason = refusal(arguments)
         if reason:

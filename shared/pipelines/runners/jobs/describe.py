@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines import aws
 from pipelines.config import Config
+from pipelines.engine.ids import sagemaker_arn
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,7 @@ def iso(moment: datetime) -> str:
 
 def job_arn(config: Config, kind: str, name: str) -> str:
     """``arn:aws:sagemaker:<region>:<account>:<kind>/<name lowercased>``, as the service writes it."""
-    resource = JOB_KINDS[kind].resource
-    return f"arn:aws:sagemaker:{config.region}:{config.account_id}:{resource}/{name.lower()}"
+    return sagemaker_arn(config.region, config.account_id, JOB_KINDS[kind].resource, name)
 
 
 @functools.lru_cache(maxsize=8)
