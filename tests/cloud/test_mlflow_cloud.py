@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
+from pipelines.tracking import read_warnings
 
 from tests.cloud.harness import Cloud
 from tests.cloud.scenarios import REGION, lambda_step, pipeline, processing
@@ -126,3 +127,7 @@ def test_a_tracking_server_that_is_down_fails_nothing_and_warns(
     warnings = [r for r in caplog.records if getattr(r, "execution_id", None) == final.execution_id]
     assert warnings, "a dropped write must leave a warning naming the execution"
     assert any("could not log" in r.getMessage() for r in warnings)
+    # kept in the deployed store too, as embedded: where `pipelines steps` reads them
+    kept = read_warnings(cloud.store, final.execution_id)
+    assert [w.message for w in kept] == [r.getMessage().removeprefix("tracking warning: ") for r in warnings]
+    assert {w.step_name for w in kept} >= {None, "Process"}

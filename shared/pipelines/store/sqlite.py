@@ -46,6 +46,7 @@ from pipelines.store.base import (
     RecordNotFound,
     StaleWrite,
     StepRecord,
+    TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
     TrialRecord,
@@ -499,6 +500,22 @@ class SQLiteStore(ExecutionStateCache):
                 (record.token, record.operation, timestamp(record.created_at), _body(record)),
             ).rowcount
         return bool(inserted)
+
+    # -- tracking warnings ------------------------------------------------------------------------
+
+    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO tracking_warnings (execution_id, body) VALUES (?, ?)",
+                (warning.execution_id, _body(warning)),
+            )
+
+    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT body FROM tracking_warnings WHERE execution_id = ? ORDER BY seq", (execution_id,)
+            ).fetchall()
+        return [TrackingWarningRecord.model_validate_json(row[0]) for row in rows]
 
     # -- leases -----------------------------------------------------------------------------------
 
