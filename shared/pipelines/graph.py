@@ -147,6 +147,8 @@ class PipelineGraph:
                     add(name, child.name, "else")
         for name, step in steps.items():
             body = {child.name for child in _for_each_body(step)}
+            if not body:  # only a ForEach has a body: no scan of every edge for every other step
+                continue
             for child_name in sorted(body, key=order.__getitem__):
                 add(name, child_name, "for_each")
             outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
