@@ -265,6 +265,16 @@ def start_moto() -> tuple[subprocess.Popen[Any], str]:
 Call = Callable[[Any, random.Random], Any]
 
 
+def stop_all(*processes: subprocess.Popen[Any]) -> None:
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def run_load(
     make_client: Callable[[], Any],
     mix: list[tuple[str, float, Call]],
@@ -393,13 +403,7 @@ def s3_versus_moto(args: argparse.Namespace) -> None:
                 f"p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
             )
     finally:
-        for process in (ours, moto):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(ours, moto)
 
 
 def versus_moto(args: argparse.Namespace) -> bool:
@@ -443,13 +447,7 @@ def versus_moto(args: argparse.Namespace) -> bool:
         )
         return ok
     finally:
-        for process in (ours, moto):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(ours, moto)
 
 
 def main() -> None:
