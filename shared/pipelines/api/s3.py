@@ -47,6 +47,7 @@ from botocore.model import OperationModel
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
 from pipelines.api.rest_xml import RestXmlCodec, XmlWire
+from pipelines.api.validation import service_model
 from pipelines.api.wire import CallContext, Handler, HttpResponse
 from pipelines.objects import LocalObjectStore, UnmappableKey
 from pipelines.objects.local import bucket_problem
@@ -83,8 +84,9 @@ def not_implemented(what: str) -> ServiceError:
     return ServiceError("NotImplemented", f"{what} is not supported by the local S3 endpoint", 501)
 
 
-def decode_aws_chunked(body: bytes) -> bytes:
-    """The payload of an ``aws-chunked`` body (signed or unsigned chunks, optional trailer)."""
+def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
+    """The payload of an ``aws-chunked`` body (signed or unsigned chunks) and its trailing
+    headers by lower-case name (boto3 sends its checksum there: ``x-amz-checksum-crc32``)."""
     out = bytearray()
     position = 0
     while True:
@@ -98,11 +100,20 @@ def decode_aws_chunked(body: bytes) -> bytes:
             raise ServiceError("InvalidRequest", "malformed aws-chunked chunk header") from exc
         position = line_end + 2
         if size == 0:
-            return bytes(out)
+            return bytes(out), _trailers(body[position:])
         if position + size > len(body):
             raise ServiceError("IncompleteBody", "the aws-chunked body is shorter than its chunks say")
         out += body[position : position + size]
         position += size + 2
+
+
+def _trailers(rest: bytes) -> dict[str, str]:
+    trailers: dict[str, str] = {}
+    for line in rest.decode("utf-8", errors="replace").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            trailers[name.strip().lower()] = value.strip()
+    return trailers
 
 
 def is_aws_chunked(headers: Any) -> bool:
@@ -767,6 +778,20 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _checksum_headers() -> dict[str, str]:
+    shape = service_model("s3").operation_model("PutObject").input_shape
+    members = shape.members.items() if shape is not None else ()
+    return {
+        str(member.serialization["name"]).lower(): name
+        for name, member in members
+        if member.serialization.get("location") == "header"
+        and str(member.serialization["name"]).lower().startswith("x-amz-checksum-")
+    }
+
+
+_CHECKSUM_HEADERS = _checksum_headers()
+"""Checksum members by header name (``x-amz-checksum-crc32`` -> ``ChecksumCRC32``), from the model."""
+
 S3_WIRE = XmlWire(
     namespace="http://s3.amazonaws.com/doc/2006-03-01/",
     roots={
@@ -799,7 +824,7 @@ class S3Service(RestService):
     def prepare_body(self, request: Any, body: bytes) -> bytes:
         if not body or not is_aws_chunked(request.headers):
             return body
-        decoded = decode_aws_chunked(body)
+        decoded, trailers = decode_aws_chunked(body)
         declared = request.headers.get("x-amz-decoded-content-length")
         if declared is not None and declared.strip() != str(len(decoded)):
             raise ServiceError(
@@ -807,6 +832,11 @@ class S3Service(RestService):
                 f"the aws-chunked body holds {len(decoded)} bytes, not the {declared} "
                 "x-amz-decoded-content-length declares",
             )
+        # A trailing checksum is the checksum header sent after the data: checked the same way.
+        verify_checksums(
+            {_CHECKSUM_HEADERS[name]: value for name, value in trailers.items() if name in _CHECKSUM_HEADERS},
+            decoded,
+        )
         return decoded
 
     def finish(
