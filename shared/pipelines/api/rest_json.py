@@ -17,21 +17,19 @@ from typing import Any
 from botocore.model import OperationModel, Shape
 from botocore.utils import parse_to_aware_datetime
 
-from pipelines.api.codec import ModelCodec, body_members, query_lists
+from pipelines.api.codec import ModelCodec, body_members
 from pipelines.api.shapes import shape_output
 from pipelines.api.wire import HttpResponse, parse_json_body
 from pipelines.errors import PipelinesError
 
-JSON_CONTENT_TYPE = "application/json"
-
-__all__ = ["JSON_CONTENT_TYPE", "RestJsonCodec", "query_lists"]
+REST_JSON_CONTENT_TYPE = "application/json"
 
 
 class RestJsonCodec(ModelCodec):
     """Routing, request reading and response writing for one rest-json service."""
 
     protocol = "rest-json"
-    content_type = JSON_CONTENT_TYPE
+    content_type = REST_JSON_CONTENT_TYPE
     reads_unbound_body = True
 
     def read_document(self, operation: OperationModel, shape: Shape, body: bytes) -> Any:
