@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -82,7 +83,7 @@ def served_without_moto(tmp_path: Path) -> Iterator[str]:
 
 
 def test_s3_and_sts_are_served_without_moto(served_without_moto: str, tmp_path: Path) -> None:
-    def client(service: str):  # type: ignore[no-untyped-def]
+    def client(service: str) -> Any:
         return boto3.client(
             service,
             endpoint_url=served_without_moto,
