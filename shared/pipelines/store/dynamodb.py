@@ -57,12 +57,13 @@ Items stay far below DynamoDB's 400 KB: a body larger than ``inline_limit`` is s
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -103,6 +104,7 @@ from pipelines.store.base import (
 from pipelines.store.mapping import dump, load, parse_timestamp
 
 R = TypeVar("R", bound=BaseModel)
+N = TypeVar("N", ExperimentRecord, TrialRecord, TrialComponentRecord)
 Item = dict[str, Any]
 
 TTL_ATTRIBUTE = "expiresAt"
@@ -135,6 +137,7 @@ _ACTIVE = "ACTIVE_EXECUTIONS"
 _RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
 _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and '#')
+_ORPHAN_MARKER_AGE = timedelta(hours=1)
 _MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -417,12 +420,13 @@ class DynamoDBStore(ExecutionStateCache):
 
     def apply(self, transition: Transition) -> None:
         execution = transition.execution
-        before: list[Item] = []  # idempotent puts of items only this new execution refers to
-        definition = None
-        if transition.expected_version is None:
-            definition, put = self._definition_write(execution.definition)
-            before += put
-        core = self._execution_actions(transition, definition, before)
+        # Idempotent writes around the transaction, at half its price: ``before`` puts items that
+        # only a new execution refers to (a start that then loses leaves items no reader counts),
+        # ``after`` deletes the active marker of an execution that just ended (a crash in between
+        # leaves a marker list_unfinished_executions skips and removes).
+        before: list[Item] = []
+        after: list[Item] = []
+        core = self._execution_actions(transition, before, after)
         for write in transition.steps:
             condition = (
                 ("attribute_not_exists(pk)", {})
@@ -444,6 +448,8 @@ class DynamoDBStore(ExecutionStateCache):
             )
         together = len(core) + len(side) <= MAX_TRANSACTION_ACTIONS
         self._batch_write(before)
+        if transition.expected_version is None:  # its definition's item exists now
+            self._keep_definition(self._refs_of(execution.execution_id), execution.definition)
         try:
             self._transact(core + side if together else core)
         except StaleWrite:
@@ -452,28 +458,28 @@ class DynamoDBStore(ExecutionStateCache):
         if not together:
             for action in side:  # idempotent: if-absent updates and keyed puts
                 self._write_one(action)
-        if definition is not None:
-            self._keep_definition((_definition_pk(definition), _META), execution.definition)
+        self._batch_write(after)
         self._remember_applied(transition)
 
     def _definition_write(self, text: str) -> tuple[str, list[Item]]:
         """The digest a new execution's definition is kept under, and the put that stores it
         when no execution stored that text before (content-addressed: one item per distinct
-        text, written before the transaction, so a start that then loses leaves only an item
-        a later start of the same text uses)."""
+        text, so a start that then loses leaves only an item a later start of the text uses)."""
         digest = definition_digest(text)
         key = (_definition_pk(digest), _META)
         with self._states_lock:
             known = key in self._snapshots
-        if known or self._exists(_key(*key)):
+        if not known and self._exists(_key(*key)):
+            self._keep_definition(key, text)
+            known = True
+        if known:
             return digest, []
         item = {**_key(*key), **self.codec.encode(text, f"definition {digest}")}
         return digest, [{"PutRequest": {"Item": item}}]
 
-    def _execution_actions(
-        self, transition: Transition, definition: str | None, before: list[Item]
-    ) -> list[Item]:
-        """The transaction's execution items; idempotent puts that must precede it go to ``before``."""
+    def _execution_actions(self, transition: Transition, before: list[Item], after: list[Item]) -> list[Item]:
+        """The transaction's execution items; the idempotent writes that go around it are
+        added to ``before`` and ``after``."""
         execution = transition.execution
         pk = _execution_pk(execution.execution_id)
         item = {
@@ -483,31 +489,35 @@ class DynamoDBStore(ExecutionStateCache):
             **self.codec.encode(dump(execution), f"execution {execution.execution_id}"),
         }
         active_now = execution.status in ACTIVE_EXECUTION_STATUSES
-        marker_key = _key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))
-        marker_put = {
-            "Put": {"TableName": self.tables.state, "Item": {**marker_key, "id": _s(execution.execution_id)}}
-        }
-        marker_delete = {"Delete": {"TableName": self.tables.state, "Key": marker_key}}
+        marker = {**_key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))}
+        marker_item = {**marker, "id": _s(execution.execution_id)}
         if transition.expected_version is None:
-            item[_DEFINITION_ATTRIBUTE] = _s(str(definition))
-            before.append({"PutRequest": {"Item": self._listing_item(execution)}})
+            digest, definition_put = self._definition_write(execution.definition)
+            item[_DEFINITION_ATTRIBUTE] = _s(digest)
+            with self._states_lock:
+                self._keep_ref(execution.execution_id, (_definition_pk(digest), _META))
+            before += [*definition_put, {"PutRequest": {"Item": self._listing_item(execution)}}]
             actions = [self._put(item, "attribute_not_exists(pk)")]
             if active_now:
-                actions.append(marker_put)
+                before.append({"PutRequest": {"Item": marker_item}})
             elif execution.status in TERMINAL_EXECUTION_STATUSES:
                 # ended in its start decision (its first steps failed at once): the run's final
                 # status is what the PipelineExecution machine reads instead of waiting
                 actions.append(self._finish_run(execution))
             return actions
-        definition_of = self._definition_attribute(execution.execution_id)
-        if definition_of is not None:
-            item[_DEFINITION_ATTRIBUTE] = definition_of
+        definition = self._definition_attribute(execution.execution_id)
+        if definition is not None:
+            item[_DEFINITION_ATTRIBUTE] = definition
         actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
         if self._unlisted_take(execution.execution_id):
             actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
-        if was_active is None or was_active != active_now:
-            actions.append(marker_put if active_now else marker_delete)
+        if active_now and was_active is not True:
+            # an ended execution made active again (RetryPipelineExecution): in the transaction,
+            # so removing a stale marker (list_unfinished_executions) cannot race with it
+            actions.append({"Put": {"TableName": self.tables.state, "Item": marker_item}})
+        elif not active_now and was_active is not False:
+            after.append({"DeleteRequest": {"Key": marker}})
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             actions.append(self._finish_run(execution))
         return actions
@@ -588,17 +598,15 @@ class DynamoDBStore(ExecutionStateCache):
                         f"EXPERIMENT#{trial.experiment_name}#TRIALS",
                         _sort_key(trial.created_at, trial.name),
                     ),
-                    gsi2=("TRIALS", _sort_key(trial.created_at, trial.name)),
                 )
             )
         for component in transition.trial_components:
-            # in its run group's partition, so listing a group's runs needs no index entry
+            # in its experiment's partition: listing runs needs no index entry (list_trial_components)
             actions.append(
                 self._insert_if_absent(
-                    f"TRIAL#{component.trial_name}",
+                    f"EXPERIMENT#{component.experiment_name}",
                     component,
-                    sk=f"{_COMPONENT}{component.name}",
-                    gsi2=("TRIAL_COMPONENTS", _sort_key(component.created_at, component.name)),
+                    sk=f"{_COMPONENT}{component.trial_name}#{component.name}",
                 )
             )
         return actions
@@ -620,7 +628,6 @@ class DynamoDBStore(ExecutionStateCache):
         *,
         sk: str = _META,
         gsi1: tuple[str, str] | None = None,
-        gsi2: tuple[str, str] | None = None,
     ) -> Item:
         """INSERT OR IGNORE as an update: it never fails its transaction when the item exists."""
         values: Item = {}
@@ -628,9 +635,6 @@ class DynamoDBStore(ExecutionStateCache):
         if gsi1 is not None:
             values.update({":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])})
             sets += ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
-        if gsi2 is not None:
-            values.update({":g2p": _s(gsi2[0]), ":g2s": _s(gsi2[1])})
-            sets += ["gsi2pk = if_not_exists(gsi2pk, :g2p)", "gsi2sk = if_not_exists(gsi2sk, :g2s)"]
         encoded = self.codec.encode(dump(record), pk)
         for name, value in encoded.items():
             values[f":{name}"] = value
@@ -779,6 +783,10 @@ class DynamoDBStore(ExecutionStateCache):
                 self._keep_ref(execution_id, ref)
         return _s(ref[0].removeprefix(_DEFINITION_PREFIX)) if ref[0].startswith(_DEFINITION_PREFIX) else None
 
+    def _refs_of(self, execution_id: str) -> tuple[str, str]:
+        with self._states_lock:
+            return self._refs[execution_id]
+
     def _keep_ref(self, execution_id: str, ref: tuple[str, str]) -> None:
         """Remember where an execution's definition is (call holding ``_states_lock``)."""
         self._refs[execution_id] = ref
@@ -807,7 +815,51 @@ class DynamoDBStore(ExecutionStateCache):
         return Page(items=self._executions_by_id([i["pk"]["S"] for i in entries]), next_token=token)
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
-        return self._executions_by_id([_execution_pk(i["id"]["S"]) for i in self._query_partition(_ACTIVE)])
+        """The executions an ``ACTIVE_EXECUTIONS`` marker names that are still active. A marker
+        is put before its execution's start transaction and deleted after the one that ends it,
+        so every active execution has one; one left by a crash in between is removed here."""
+        markers = {_execution_pk(i["id"]["S"]): i for i in self._query_partition(_ACTIVE)}
+        found = self._batch_get([_key(pk) for pk in markers])
+        executions = self._executions([found[(pk, _META)] for pk in markers if (pk, _META) in found])
+        by_pk = {_execution_pk(e.execution_id): e for e in executions}
+        for pk, marker in markers.items():
+            execution = by_pk.get(pk)
+            if execution is None and (pk, _META) not in found:
+                self._remove_orphan_marker(marker)
+            elif execution is not None and execution.status not in ACTIVE_EXECUTION_STATUSES:
+                self._remove_ended_marker(marker, execution)
+        return [e for e in executions if e.status in ACTIVE_EXECUTION_STATUSES]
+
+    def _remove_orphan_marker(self, marker: Item) -> None:
+        """A marker of an execution that does not exist: its start never committed. Removed
+        once older than any start still in flight (a Lambda runs 15 minutes at most)."""
+        created = parse_timestamp(marker["sk"]["S"].partition("#")[0])
+        if datetime.now(UTC) - created > _ORPHAN_MARKER_AGE:
+            self.client.delete_item(TableName=self.tables.state, Key={"pk": marker["pk"], "sk": marker["sk"]})
+
+    def _remove_ended_marker(self, marker: Item, execution: ExecutionRecord) -> None:
+        """A marker of an ended execution (its engine died after the ending transaction).
+        Deleted only if the execution is still at the version read: a retry that made it active
+        meanwhile put the marker in its own transaction, which then wins."""
+        with contextlib.suppress(StaleWrite):  # the execution moved on: the marker is its own again
+            self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.tables.state,
+                            "Key": _key(_execution_pk(execution.execution_id)),
+                            "ConditionExpression": "v = :read",
+                            "ExpressionAttributeValues": {":read": _n(execution.version)},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self.tables.state,
+                            "Key": {"pk": marker["pk"], "sk": marker["sk"]},
+                        }
+                    },
+                ]
+            )
 
     def _executions_by_id(self, pks: Sequence[str]) -> list[ExecutionRecord]:
         found = self._batch_get([_key(pk) for pk in pks])
@@ -845,43 +897,44 @@ class DynamoDBStore(ExecutionStateCache):
     # -- experiments ------------------------------------------------------------------------------
 
     def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
-        return self._list_named("gsi1", "EXPERIMENTS", "experiments", ExperimentRecord, query)
-
-    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
-        if experiment_name:
-            return self._list_named(
-                "gsi1",
-                f"EXPERIMENT#{experiment_name}#TRIALS",
-                f"trials:{experiment_name}",
-                TrialRecord,
-                query,
-            )
-        return self._list_named("gsi2", "TRIALS", "trials:", TrialRecord, query)
-
-    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
-        if not trial_name:
-            return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
-        # the run group's partition, plus runs written before they moved there (gsi1 entries)
-        items = [
-            *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
-            *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
-        ]
-        records = [self._record(TrialComponentRecord, i) for i in items]
-        unique = {r.name: r for r in records}
-        return _page_in_memory(
-            f"runs:{trial_name}",
-            [(timestamp(r.created_at), r.name, r.created_at, r) for r in unique.values()],
-            query,
+        return self._list_named(
+            "experiments", self._query_index("gsi1", "EXPERIMENTS"), ExperimentRecord, query
         )
 
-    def _list_named(
-        self, index: str, index_pk: str, listing: str, model: type[R], query: ListQuery
-    ) -> Page[R]:
-        records = [self._record(model, i) for i in self._query_index(index, index_pk)]
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
+        names = [experiment_name] if experiment_name else self._experiment_names()
+        items = [i for name in names for i in self._query_index("gsi1", f"EXPERIMENT#{name}#TRIALS")]
+        if not experiment_name:
+            items += self._query_index("gsi2", "TRIALS")  # trials written with an all-trials entry
+        return self._list_named(f"trials:{experiment_name or ''}", items, TrialRecord, query)
+
+    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
+        """Runs live in their experiment's partition (``COMPONENT#<trial>#<run>``), so every run
+        is one Query per experiment and writing one costs no index entry. Runs written before
+        are listed too: ``TRIAL#<trial>`` / ``COMPONENT#<run>`` with a gsi2 entry, and earlier
+        ``TRIAL_COMPONENT#<run>`` with a gsi1 entry."""
+        if trial_name:
+            trial = self._get(_key(f"TRIAL#{trial_name}"))
+            experiments = [self._record(TrialRecord, trial).experiment_name] if trial else []
+            prefix = f"{_COMPONENT}{trial_name}#"
+            items = [
+                *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
+                *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
+            ]
+        else:
+            experiments, prefix = self._experiment_names(), _COMPONENT
+            items = self._query_index("gsi2", "TRIAL_COMPONENTS")
+        items += [i for name in experiments for i in self._query_partition(f"EXPERIMENT#{name}", prefix)]
+        return self._list_named(f"runs:{trial_name or ''}", items, TrialComponentRecord, query)
+
+    def _experiment_names(self) -> list[str]:
+        return [i["pk"]["S"].removeprefix("EXPERIMENT#") for i in self._query_index("gsi1", "EXPERIMENTS")]
+
+    def _list_named(self, listing: str, items: Iterable[Item], model: type[N], query: ListQuery) -> Page[N]:
+        """A page of named records (one per name: a record found in two layouts counts once)."""
+        records = {record.name: record for record in (self._record(model, i) for i in items)}
         return _page_in_memory(
-            listing,
-            [(timestamp(r.created_at), r.name, r.created_at, r) for r in records],  # type: ignore[attr-defined]
-            query,
+            listing, [(timestamp(r.created_at), r.name, r.created_at, r) for r in records.values()], query
         )
 
     # -- idempotency ------------------------------------------------------------------------------
@@ -968,21 +1021,6 @@ class DynamoDBStore(ExecutionStateCache):
         """The PipelineExecution machine's task token for ``run``, if it stored one."""
         item = self._get(_key(_execution_pk(execution_id), f"{_RUN}{run}"))
         return str(item["token"]["S"]) if item and "token" in item else None
-
-    def clear_finish_token(self, execution_id: str, run: int, token: str) -> None:
-        """Forget a completed token (only that one: a retried run stores its own)."""
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(_execution_pk(execution_id), f"{_RUN}{run}"),
-                UpdateExpression="REMOVE #token",
-                ConditionExpression="#token = :token",
-                ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={":token": _s(token)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
 
     # -- primitives -------------------------------------------------------------------------------
 
