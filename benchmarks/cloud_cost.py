@@ -113,8 +113,10 @@ def item_kind(item: dict[str, Any], in_cache_table: bool) -> str:
         if sk.startswith("RUN#"):
             return "PipelineExecution run"
         return {"#META": "execution", "#LISTING": "execution listing entry"}.get(sk, f"execution {sk}")
-    if prefix == "TRIAL":
-        return "run (trial component)" if sk.startswith("COMPONENT#") else "trial"
+    if prefix in ("TRIAL", "EXPERIMENT") and sk.startswith("COMPONENT#"):
+        return "run (trial component)"
+    if prefix in ("TRIAL", "EXPERIMENT", "DEFINITION"):
+        return {"TRIAL": "trial", "EXPERIMENT": "experiment", "DEFINITION": "definition"}[prefix]
     if prefix == "PIPELINE":
         return {"#META": "pipeline", "#LAST_RUN": "pipeline last run"}.get(sk, "pipeline version")
     return {"ACTIVE_EXECUTIONS": "active marker", "TRIAL_COMPONENT": "run (trial component)"}.get(

@@ -217,7 +217,10 @@ def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in
     written.clear()
     second = engine.start(StartRequest(pipeline_name="twice")).execution
     assert first is not None and second is not None
-    assert ("EXPERIMENT#twice", "#META") not in written and (f"TRIAL#{second.execution_id}", "#META") in written
+    assert ("EXPERIMENT#twice", "#META") not in written and (
+        f"TRIAL#{second.execution_id}",
+        "#META",
+    ) in written
     # a run lives in its experiment's partition, without an index entry
     run_keys = [key for key in written if key[1].startswith("COMPONENT#")]
     assert len(run_keys) == 2 and all(pk == "EXPERIMENT#twice" for pk, _ in run_keys)
