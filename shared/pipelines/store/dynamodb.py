@@ -957,12 +957,12 @@ class DynamoDBStore(ExecutionStateCache):
     def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
         # ordered by time (ties: by when written), never overwritten
         sk = f"{timestamp(warning.at)}#{time.time_ns():020d}#{uuid.uuid4().hex[:8]}"
-        item = {**_key(f"TRACKING_WARNINGS#{warning.execution_id}", sk), "body": _s(_body(warning))}
+        item = {**_key(f"TRACKING_WARNINGS#{warning.execution_id}", sk), "body": _s(dump(warning))}
         self.client.put_item(TableName=self.tables.state, Item=item)
 
     def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
         items = self._query_partition(f"TRACKING_WARNINGS#{execution_id}")
-        return [TrackingWarningRecord.model_validate_json(item["body"]["S"]) for item in items]
+        return [self._record(TrackingWarningRecord, item) for item in items]
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
 

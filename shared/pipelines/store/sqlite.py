@@ -509,7 +509,7 @@ class SQLiteStore(ExecutionStateCache):
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO tracking_warnings (execution_id, body) VALUES (?, ?)",
-                (warning.execution_id, _body(warning)),
+                (warning.execution_id, dump(warning)),
             )
 
     def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
@@ -517,7 +517,7 @@ class SQLiteStore(ExecutionStateCache):
             rows = conn.execute(
                 "SELECT body FROM tracking_warnings WHERE execution_id = ? ORDER BY seq", (execution_id,)
             ).fetchall()
-        return [TrackingWarningRecord.model_validate_json(row[0]) for row in rows]
+        return [load(TrackingWarningRecord, row[0]) for row in rows]
 
     # -- leases -----------------------------------------------------------------------------------
 
