@@ -85,6 +85,11 @@ def create_tracked_pipeline(rehearsal: Rehearsal, name: str, functions_dir: Path
 def test_the_deployed_engine_logs_an_execution_to_the_tracking_server(
     rehearsal: Rehearsal, engine_logs_to: str, functions_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The engine runs from its function code, the core layer and the MLflow layer (and the
+    # runtime's boto3): no other copy of mlflow is on its sys.path.
+    engine = rehearsal.lambdas.functions[rehearsal.function_name("EngineEngineFunction")]
+    assert [(layer / "python" / "mlflow").is_dir() for layer in engine.layers] == [False, True]
+    assert (engine.layers[0] / "python" / "pipelines").is_dir()
     server_arn = create_tracked_pipeline(rehearsal, "rehearsal-mlflow", functions_dir)
     seen: list[dict[str, str]] = []
     rehearsal.moto.jobs.decide = container(seen, rehearsal.moto.jobs, monkeypatch)

@@ -11,7 +11,8 @@ run mapping for both runtimes) with three cloud choices:
   and the plugin logs with either), MLFLOW_EXPERIMENT_NAME and MLFLOW_RUN_ID of its nested run;
   when its run could not be made in time, the same minus MLFLOW_RUN_ID (the script's own run);
 * every step starts only after its nested run exists (bounded by ``CLOUD_JOB_WAIT_SECONDS``,
-  and not at all while the server fails), so the execution's parent run exists before any
+  plus ``FIRST_IMPORT_SECONDS`` once per container while mlflow imports, and not at all while
+  the server fails), so the execution's parent run exists before any
   report reaches another container: two containers never both create it;
 * a dropped write is a warning kept in the deployed store (DynamoDB), as embedded, where
   ``pipelines steps`` finds it, and a line in the engine's log (CloudWatch Logs, with the
