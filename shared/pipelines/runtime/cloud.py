@@ -87,6 +87,7 @@ from pipelines.lineage.store import LineageStore
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
 from pipelines.runtime.aws_access import AwsAccess
+from pipelines.runtime.check_steps import check_outcome, failed_job_arn, is_check_step, prepare_check
 from pipelines.runtime.job_stops import stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
@@ -211,6 +212,7 @@ class StepReport:
     step_name: str
     attempt: int
     job_name: str
+    check_baseline: Mapping[str, Any] | None = None  # a check step's previous baseline (check_steps)
 
 
 @dataclass(frozen=True)
@@ -434,19 +436,31 @@ class CloudRuntime:
         step = self.engine.step_of(state, report.step_name)
         function_arn = record.step_fields.get("FunctionArn")
         arn = function_arn if isinstance(function_arn, str) else None
+        decided: StepResult | StepFailed
         if "error" in outcome:
-            return step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
-        try:
-            return step_result(
-                step,
-                outcome.get("result"),
-                arguments=record.arguments,
-                job_name=report.job_name,
-                function_arn=arn,
-                describe=self._describer(state.execution),
+            decided = step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
+        else:
+            try:
+                decided = step_result(
+                    step,
+                    outcome.get("result"),
+                    arguments=record.arguments,
+                    job_name=report.job_name,
+                    function_arn=arn,
+                    describe=self._describer(state.execution),
+                )
+            except StepFailed as exc:
+                decided = exc
+        if is_check_step(record.step_type):
+            role_arn = _role(state.execution)
+            return check_outcome(
+                record,
+                report.check_baseline,
+                decided,
+                lambda service: self.aws.client(service, role_arn),
+                job_arn=failed_job_arn(outcome.get("error")),
             )
-        except StepFailed as exc:
-            return exc
+        return decided
 
     def register_callback(
         self, task_token: str, role_arn: str | None, report: StepReport, callback: Mapping[str, Any]
@@ -631,10 +645,21 @@ class CloudRuntime:
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
         delay = max((action.not_before - now).total_seconds(), 0.0) if action.not_before else 0.0
+        arguments, report = request.arguments, {}
+        if is_check_step(request.step_type):
+            role_arn = _role(execution)
+            try:
+                prepared = prepare_check(request, lambda service: self.aws.client(service, role_arn))
+            except StepFailed as refused:
+                self.carry_out(
+                    self.engine.step_failed(action.execution_id, action.step_name, action.attempt, refused)
+                )
+                return False
+            arguments, report = prepared.arguments, prepared.report
         try:
             runner_input = step_runner_input(
                 request.step,
-                request.arguments,
+                arguments,
                 job_name=request.job_name,
                 role_arn=_role(execution),
                 execution_arn=request.execution_arn,
@@ -643,6 +668,7 @@ class CloudRuntime:
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
+                report=report,
                 job_environment=self._job_environment(request, execution),
             )
         except (PipelinesError, ValueError) as exc:
