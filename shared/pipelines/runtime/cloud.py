@@ -88,7 +88,7 @@ from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
 from pipelines.runtime.aws_access import AwsAccess
 from pipelines.runtime.check_steps import check_outcome, failed_job_arn, is_check_step, prepare_check
-from pipelines.runtime.job_stops import stop_step_work
+from pipelines.runtime.job_stops import application_named, stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -774,7 +774,16 @@ class CloudRuntime:
                 elif target.kind == ENDPOINT_CONFIG:
                     self.aws.client("sagemaker", role_arn).delete_endpoint_config(EndpointConfigName=name)
                 else:
-                    self._delete_application(self.aws.client("emr-serverless", role_arn), name)
+                    client = self.aws.client("emr-serverless", role_arn)
+                    if target.resource is None and target.application_name:
+                        found = application_named(client, target.application_name)
+                        if found is None:
+                            return "Skipped", (
+                                f"no application named {target.application_name} exists (the attempt "
+                                "ended before creating one, or it was deleted)"
+                            )
+                        name = found
+                    self._delete_application(client, name)
             except ClientError as exc:
                 if not gone(exc):
                     raise
