@@ -14,6 +14,7 @@ Every request it played is kept in :attr:`CheckContainers.requests` for assertio
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ class CheckContainers:
         self.objects = objects
         self.monkeypatch = monkeypatch
         self.requests: list[dict[str, Any]] = []
+        self.configs: list[dict[str, Any]] = []  # the analysis configs Clarify jobs read
         self.fail_with: str | None = None
 
     def decide(self, kind: str, name: str, request: dict[str, Any]) -> JobOutcome | None:
@@ -57,15 +59,28 @@ class CheckContainers:
             if mode == "model-monitor":
                 analyzer.model_monitor(env)
             else:
-                self._clarify(root, env)
+                refused = self._clarify(root, env)
+                if refused is not None:
+                    return Failed(refused)
             return Complete(self._outputs(root, request))
 
-    def _clarify(self, root: Path, env: dict[str, str]) -> None:
-        """Clarify reads fixed container paths; they are mapped into the folder too."""
+    def _clarify(self, root: Path, env: dict[str, str]) -> str | None:
+        """Clarify reads fixed container paths; they are mapped into the folder too. Like the
+        container, it refuses model methods whose config names no model (``predictor.model_name``:
+        the model it would serve on its shadow endpoint); the dataset's ``predicted_label`` column
+        stands in for that endpoint's predictions."""
+        config = json.loads(Path(_mapped(root, str(analyzer.CLARIFY_CONFIG))).read_text())
+        methods = config.get("methods") or {}
+        if ("post_training_bias" in methods or "shap" in methods) and not (config.get("predictor") or {}).get(
+            "model_name"
+        ):
+            return "ClientError: the analysis config's predictor names no model_name"
+        self.configs.append(config)
         with pytest.MonkeyPatch.context() as patch:
             for name in ("CLARIFY_CONFIG", "CLARIFY_DATA", "CLARIFY_OUTPUT"):
                 patch.setattr(analyzer, name, Path(_mapped(root, str(getattr(analyzer, name)))))
             analyzer.clarify(env)
+        return None
 
     @contextmanager
     def _container(self, request: Mapping[str, Any]) -> Iterator[Path]:

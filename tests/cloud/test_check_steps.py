@@ -7,6 +7,7 @@ the latest Approved package's ``DriftCheckBaselines``."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,12 +16,15 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+import sagemaker.config
+import sagemaker.utils
 from pipelines.objects.s3 import S3ObjectStore
-from sagemaker.clarify import BiasConfig, DataConfig
+from sagemaker.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig
 from sagemaker.model import Model
 from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.workflow.check_job_config import CheckJobConfig
-from sagemaker.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
+from sagemaker.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig, ModelBiasCheckConfig
+from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
@@ -37,9 +41,29 @@ GROUP = "cloud-checks"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
+@functools.cache
+def _boto_session() -> boto3.Session:
+    """One boto3 session for the module's SDK sessions: its loader decodes each service model
+    once (a new session per test decoded SageMaker's multi-megabyte model again, seconds each).
+    Its clients are made inside each test's moto, so nothing of one test's moto leaks."""
+    return boto3.Session(region_name=REGION)
+
+
+@functools.cache
+def _validated(config: str) -> None:
+    sagemaker.config.validate_sagemaker_config(json.loads(config))
+
+
 @pytest.fixture
-def session(cloud: Cloud) -> PipelineSession:
-    boto_session = boto3.Session(region_name=REGION)
+def session(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> PipelineSession:
+    # The SDK validates its config dict against its JSON schema on every lookup (about 30 per
+    # check step, seconds in all); the dict is a constant here, so it is validated once.
+    monkeypatch.setattr(
+        sagemaker.utils,
+        "validate_sagemaker_config",
+        lambda config: _validated(json.dumps(config, sort_keys=True)),
+    )
+    boto_session = _boto_session()
     return PipelineSession(
         boto_session=boto_session,
         sagemaker_client=boto_session.client("sagemaker"),
@@ -491,3 +515,78 @@ def test_a_clarify_bias_drift_fails_the_step_with_clarifys_reason(
     assert metadata["ViolationReport"] == report
     assert metadata["BaselineUsedForDriftCheckConstraints"] == calculated["CalculatedBaselineConstraints"]
     assert "CalculatedBaselineStatistics" not in metadata
+
+
+def test_model_bias_names_the_steps_model_in_clarifys_analysis_config(
+    cloud: Cloud, session: PipelineSession, containers: CheckContainers
+) -> None:
+    """The SDK drops ``predictor.model_name`` from the config it uploads (the step's ModelName
+    replaces it); the container serves that model on its shadow endpoint, so the engine writes a
+    completed copy for the attempt."""
+    rng = np.random.default_rng(10)
+    rows = 300
+    features = rng.normal(0.0, 1.0, (rows, 2))
+    label = (features[:, 0] > 0).astype(int)
+    frame = pd.DataFrame({"Label": label, "F1": features[:, 0], "F2": features[:, 1], "Pred": label})
+    dataset = f"{DATA}/clarify-model/data.csv"
+    S3ObjectStore(cloud.s3).put(dataset, frame.to_csv(index=False, header=False).encode())
+    model = Model(
+        image_uri=IMAGE,
+        model_data=f"{DATA}/checks/model.tar.gz",
+        role=cloud.role_arn,
+        sagemaker_session=session,
+    )
+    create = ModelStep(name="CreateModel", step_args=model.create(instance_type="ml.m5.large"))
+    config_path = f"{DATA}/clarify-model/config"
+    bias = ClarifyCheckStep(
+        name="ModelBias",
+        clarify_check_config=ModelBiasCheckConfig(
+            data_config=DataConfig(
+                s3_data_input_path=dataset,
+                s3_output_path=f"{DATA}/clarify-model/result",
+                s3_analysis_config_output_path=config_path,
+                label="Label",
+                headers=["Label", "F1", "F2", "Pred"],
+                predicted_label="Pred",
+                dataset_type="text/csv",
+            ),
+            data_bias_config=BiasConfig(
+                label_values_or_threshold=[1], facet_name="F2", facet_values_or_threshold=[0.0]
+            ),
+            model_config=ModelConfig(
+                model_name=create.properties.ModelName,
+                instance_count=1,
+                instance_type="ml.m5.large",
+                content_type="text/csv",
+                accept_type="text/csv",
+            ),
+            model_predicted_label_config=ModelPredictedLabelConfig(probability_threshold=0.5),
+        ),
+        check_job_config=CheckJobConfig(
+            role=cloud.role_arn, instance_count=1, instance_type="ml.m5.xlarge", sagemaker_session=session
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+    )
+    final = _run(cloud, Pipeline(name="model-bias", steps=[create, bias], sagemaker_session=session))
+
+    steps = cloud.steps(final.execution_id)
+    assert final.status == "Succeeded", [s.failure_reason for s in steps.values()]
+    model_name = steps["CreateModel-CreateModel"].properties["ModelName"]
+    (config,) = containers.configs
+    assert config["predictor"]["model_name"] == model_name
+    (request,) = containers.requests
+    staged = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["processing_inputs"]}
+    assert staged["analysis_config"] == f"{config_path}/{steps['ModelBias'].job_name}/analysis_config.json"
+    # the uploaded config is left as the SDK wrote it
+    uploaded = _json(cloud, next(iter(S3ObjectStore(cloud.s3).list(f"{config_path}/analysis_config.json"))))
+    assert "model_name" not in uploaded["predictor"]
+    assert steps["ModelBias"].properties == {
+        "CalculatedBaselineConstraints": f"{DATA}/clarify-model/result/analysis.json",
+        "BaselineUsedForDriftCheckConstraints": f"{DATA}/clarify-model/result/analysis.json",
+    }
+    analysis = _json(cloud, f"{DATA}/clarify-model/result/analysis.json")
+    assert {m["name"] for m in analysis["post_training_bias_metrics"]["facets"]["F2"][0]["metrics"]} >= {
+        "DPPL",
+        "DI",
+    }

@@ -18,6 +18,10 @@ registered baselines are read from:
   step's ``Metadata.QualityCheck``/``ClarifyCheck``; violations with ``FailOnViolation`` fail
   the step with the service's reason. A job that failed keeps its FailureReason and gets the
   same metadata, with its ``CheckJobArn``.
+
+ClarifyCheck ``MODEL_BIAS``/``MODEL_EXPLAINABILITY``: the container serves the step's
+``ModelName`` on its own shadow endpoint, named in the analysis config (:func:`with_model_name`);
+the embedded runner serves it on a local one instead.
 """
 
 from __future__ import annotations
@@ -29,16 +33,28 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipelines.checks import CHECK_KINDS, Baseline, check_metadata, check_result, plan_check, staged_arguments
-from pipelines.checks.semantics import restored_plan
+from pipelines.checks import (
+    CHECK_KINDS,
+    MODEL_CHECK_TYPES,
+    Baseline,
+    check_metadata,
+    check_result,
+    plan_check,
+    restored_plan,
+    staged_arguments,
+)
+from pipelines.objects.base import ObjectNotFound
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.registry import RegistryNotFound
 from pipelines.runners.base import StepFailed, StepRequest, StepResult
+from pipelines.runners.jobs.channels import join_uri
 from pipelines.store.base import StepRecord
 
 ClientAsPipelineRole = Callable[[str], Any]
 """service name -> a boto3 client acting as the pipeline's role."""
 
+CLARIFY_CONFIG_INPUT = "analysis_config"
+CLARIFY_CONFIG_FILE = "analysis_config.json"
 REPORT_MEMBER = "checkBaseline"
 """The StepRunner report member that carries the previous baseline from launch to outcome."""
 
@@ -104,7 +120,57 @@ def prepare_check(request: StepRequest, client: ClientAsPipelineRole) -> Prepare
             error_code=_code(exc) or None,
         ) from exc
     report = {REPORT_MEMBER: plan.previous.to_json()} if plan.previous is not None else {}
-    return PreparedCheck(staged_arguments(request.arguments, plan.checking), report)
+    arguments = staged_arguments(request.arguments, plan.checking)
+    if plan.flags.check_type in MODEL_CHECK_TYPES and plan.flags.model_name is not None:
+        arguments = with_model_name(
+            request.step_name, arguments, plan.flags.model_name, request.job_name, S3ObjectStore(client("s3"))
+        )
+    return PreparedCheck(arguments, report)
+
+
+def with_model_name(
+    step_name: str, arguments: Mapping[str, Any], model_name: str, job_name: str, objects: S3ObjectStore
+) -> dict[str, Any]:
+    """The request with Clarify's analysis config naming the model its shadow endpoint serves.
+
+    The SDK removes ``predictor.model_name`` from the ``analysis_config.json`` it uploads and
+    puts the model in the step's ``ModelName`` instead (often a ``Get`` of a Model step), so the
+    config the container reads must be completed at run time: a copy with the resolved name is
+    written beside the original, under the attempt's job name (the original stays as uploaded,
+    and a retried attempt writes its own), and the ``analysis_config`` input points to it."""
+    inputs = [dict(item) for item in arguments.get("ProcessingInputs") or []]
+    for item in inputs:
+        source = item.get("S3Input") or {}
+        if item.get("InputName") != CLARIFY_CONFIG_INPUT or not isinstance(source.get("S3Uri"), str):
+            continue
+        uri = str(source["S3Uri"])
+        config_uri = uri if uri.endswith(".json") else join_uri(uri, CLARIFY_CONFIG_FILE)
+        try:
+            config = json.loads(objects.get(config_uri))
+        except ObjectNotFound as exc:
+            raise StepFailed(
+                f"step {step_name}: the Clarify analysis config {config_uri} does not exist",
+                error_code="ClientError",
+            ) from exc
+        except ValueError as exc:
+            raise StepFailed(
+                f"step {step_name}: the Clarify analysis config {config_uri} is not valid JSON: {exc}",
+                error_code="ClientError",
+            ) from exc
+        if not isinstance(config, dict):
+            raise StepFailed(
+                f"step {step_name}: the Clarify analysis config {config_uri} is not a JSON object"
+            )
+        predictor = dict(config.get("predictor") or {})
+        predictor["model_name"] = model_name
+        completed = join_uri(config_uri.rsplit("/", 1)[0], f"{job_name}/{CLARIFY_CONFIG_FILE}")
+        objects.put(completed, json.dumps({**config, "predictor": predictor}, indent=2).encode())
+        item["S3Input"] = {**source, "S3Uri": completed}
+        return {**arguments, "ProcessingInputs": inputs}
+    raise StepFailed(
+        f"step {step_name}: the Clarify job has no {CLARIFY_CONFIG_INPUT!r} ProcessingInput to name the model in",
+        error_code="ValidationException",
+    )
 
 
 def check_outcome(
