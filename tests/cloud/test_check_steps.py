@@ -31,7 +31,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.step_collections import RegisterModel
 
-from tests.checks.conftest import data_quality_registration
+from tests.checks.conftest import register_checked_model
 from tests.cloud.check_containers import CheckContainers
 from tests.cloud.harness import DATA_BUCKET, REGION, Cloud
 from tests.sdk_integ.conftest import TELEMETRY_OFF
@@ -341,22 +341,8 @@ def test_a_failed_check_job_keeps_its_reason_and_names_the_job(
 
 
 def _register(session: PipelineSession, cloud: Cloud, check: QualityCheckStep) -> RegisterModel:
-    return RegisterModel(
-        name="RegisterModel",
-        content_types=["text/csv"],
-        response_types=["text/csv"],
-        inference_instances=["ml.m5.large"],
-        transform_instances=["ml.m5.large"],
-        model_package_group_name=GROUP,
-        approval_status="Approved",
-        model=Model(
-            image_uri=IMAGE,
-            model_data=f"{DATA}/checks/model.tar.gz",
-            role=cloud.role_arn,
-            sagemaker_session=session,
-        ),
-        **data_quality_registration(check.properties),
-        sagemaker_session=session,
+    return register_checked_model(
+        session, check, group=GROUP, role=cloud.role_arn, model_data=f"{DATA}/checks/model.tar.gz"
     )
 
 

@@ -35,6 +35,12 @@ message and keep waiting. Lambda steps run to the end (the engine emits no stop 
 StepRunner started while a stop was being decided is stopped right after its start.
 
 Every step runs as the RoleArn the execution was started with (ExecutionRecord.role_arn).
+
+QualityCheck and ClarifyCheck steps run their container on the Processing route; around it the
+runtime applies the same baseline semantics as the embedded runner (``pipelines.checks``):
+:mod:`pipelines.runtime.check_steps` stages the previous baseline into the request at launch
+and turns the job's outcome into the step's properties, metadata and violation outcome when its
+report arrives.
 """
 
 from __future__ import annotations
