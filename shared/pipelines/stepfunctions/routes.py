@@ -215,6 +215,7 @@ ENGINE_CALLS: dict[str, tuple[str, ...]] = {
         "s3:DeleteObject",
         "sagemaker:DeleteEndpoint",
         "sagemaker:DeleteEndpointConfig",
+        "emr-serverless:ListApplications",  # an application a stopped attempt created, by name
         "emr-serverless:StopApplication",
         "emr-serverless:DeleteApplication",
     ),
