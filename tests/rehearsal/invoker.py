@@ -105,8 +105,12 @@ class LocalFunction:
 
     @property
     def access_key(self) -> str:
-        """The function's (fake) session credentials: API Gateway maps them back to its role."""
+        """The function's (fake) session credentials: API Gateway maps them back to its role
+        (``tests/rehearsal/identities.py``)."""
         return f"ASIA{self.name}"
+
+    secret_key = "rehearsal"
+    session_token = "rehearsal"
 
 
 @dataclass(frozen=True)
@@ -264,8 +268,8 @@ class LocalLambdas:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": function.access_key,
-            "AWS_SECRET_ACCESS_KEY": "rehearsal",
-            "AWS_SESSION_TOKEN": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": function.secret_key,
+            "AWS_SESSION_TOKEN": function.session_token,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
