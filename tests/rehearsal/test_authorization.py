@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from pipelines.authorization import MAX_CACHE_SECONDS
 from pipelines.deploy.clients import ApiClients, api_clients
 
 from tests.authorization import matrix
@@ -30,10 +31,11 @@ from tests.rehearsal.harness import Rehearsal
 from tests.rehearsal.identities import iam_user
 
 OUTSIDER = "444444444444"  # an account the deployment does not admit (not in sharingAccounts)
-# "versioned" with its PipelineVersionId condition left out: the row that condition decides
-# must come out the other way, or the deployed Lambda does not evaluate it.
+# "versioned" with its PipelineVersionId condition left out: the rows that condition decides
+# (starting team-b's version 1, and a schedule that would start it) must come out the other way,
+# or the deployed Lambda does not evaluate it.
 WEAKENED = "versioned-weakened"
-WEAKENED_ROW = "StartPipelineExecution team-b v1"
+WEAKENED_ROWS = ["StartPipelineExecution team-b v1", "CreateSchedule team-b"]
 
 
 @dataclass
@@ -154,13 +156,37 @@ def test_a_deliberately_weakened_policy_flips_the_row_its_condition_decides(
     principals: Principals, execution: str
 ) -> None:
     """The matrix can fail: the same user without the PipelineVersionId condition may start
-    team-b's version 1, and nothing else about it changes."""
+    team-b's version 1 (and schedule it), and nothing else about it changes."""
     outcomes = matrix.run(principals.clients, execution, ["versioned", WEAKENED]).values()
     versioned, weakened = zip(*outcomes, strict=True)
     rows = list(matrix.EXPECTED)
     changed = [row for row, was, now in zip(rows, versioned, weakened, strict=True) if was != now]
-    assert changed == [WEAKENED_ROW]
-    assert (versioned[rows.index(WEAKENED_ROW)], weakened[rows.index(WEAKENED_ROW)]) == (matrix.N, matrix.Y)
+    assert changed == WEAKENED_ROWS
+    for row in WEAKENED_ROWS:
+        assert (versioned[rows.index(row)], weakened[rows.index(row)]) == (matrix.N, matrix.Y)
+
+
+def test_a_policy_change_takes_effect_after_the_cache_window(
+    rehearsal: Rehearsal, principals: Principals, execution: str
+) -> None:
+    """The warm api Lambda answers from its decision cache until the window ends (here the
+    process's clock is moved on, ``LocalLambdas.advance_clock``), then IAM's current policy
+    decides."""
+    read_team_a = {"Effect": "Allow", "Action": "sagemaker:DescribePipeline", "Resource": matrix.TEAM_A}
+    principals.add_user("cached", OWNER, f"arn:aws:iam::{OWNER}:user/cached", [INVOKE_API, read_team_a])
+    sagemaker = principals.clients("cached").sagemaker
+    assert sagemaker.describe_pipeline(PipelineName="team-a")["PipelineName"] == "team-a"
+    revoked = json.dumps({"Version": "2012-10-17", "Statement": [INVOKE_API]})
+    rehearsal.aws("iam").put_user_policy(
+        UserName="cached", PolicyName="cached-policy", PolicyDocument=revoked
+    )
+    # within the window: the decision made before the change still holds
+    assert sagemaker.describe_pipeline(PipelineName="team-a")["PipelineName"] == "team-a"
+    rehearsal.lambdas.advance_clock(MAX_CACHE_SECONDS + 1)
+    with pytest.raises(ClientError) as refused:
+        sagemaker.describe_pipeline(PipelineName="team-a")
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "sagemaker:DescribePipeline" in refused.value.response["Error"]["Message"]
 
 
 def test_an_account_outside_sharing_accounts_is_refused_by_api_gateway(
