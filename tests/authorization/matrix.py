@@ -285,17 +285,13 @@ def outcome(call: Call, clients: Clients, s: dict[str, str]) -> str:
     return Y
 
 
-def prepare(
-    clients_as: Callable[[str], Clients],
-    wait: Callable[[str], None],
-    create_job: Callable[[str], None],
-) -> str:
+def prepare(clients_as: Callable[[str], Clients], wait: Callable[[str], None], sagemaker: Any) -> str:
     """What the matrix runs against; returns the execution ARN the execution rows use.
 
     The admin creates team-a (at version 2) and team-b, runs team-a once (``wait`` until it
-    finished), SageMaker holds a processing job of that execution's and one of another's
-    (``create_job``), and the owner shares team-a read-only with READER and allow-execution
-    with RUNNER, each accepting its invitation through the API as a user would."""
+    finished), SageMaker (``sagemaker``: a boto3 client of moto's) holds a processing job of that
+    execution's and one of another's, and the owner shares team-a read-only with READER and
+    allow-execution with RUNNER, each accepting its invitation through the API as a user would."""
     admin = clients_as("admin")
     for name in ("team-a", "team-b"):
         admin.sagemaker.create_pipeline(
@@ -307,7 +303,14 @@ def prepare(
     )
     execution = str(admin.sagemaker.start_pipeline_execution(PipelineName="team-a")["PipelineExecutionArn"])
     for job in (JOB_OF_TEAM_A, JOB_OF_OTHER):
-        create_job(job)
+        sagemaker.create_processing_job(
+            ProcessingJobName=job,
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+            AppSpecification={"ImageUri": IMAGE},
+            RoleArn=ROLE,
+        )
     wait(execution)
     for account, principal, permission in (
         (READER, "reader", "AWSRAMDefaultPermissionSageMakerPipeline"),

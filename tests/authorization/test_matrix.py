@@ -23,7 +23,7 @@ from pipelines.deploy.wiring import CloudServices
 from pipelines.runtime.embedded import EmbeddedRuntime
 
 from tests.authorization import matrix
-from tests.authorization.matrix import IMAGE, OWNER, PRINCIPALS, ROLE, TEAM_B
+from tests.authorization.matrix import OWNER, PRINCIPALS, ROLE, TEAM_B
 from tests.cloud.moto_dynamodb import serialised_dynamodb
 from tests.deploy.conftest import REGION, deployed_services
 from tests.deploy.conftest import definition as pipeline_definition
@@ -82,21 +82,13 @@ def clients_as(services: CloudServices, principal: str) -> Any:
 def test_the_principal_matrix(deployment: tuple[CloudServices, EmbeddedRuntime]) -> None:
     services, runtime = deployment
 
-    def create_job(name: str) -> None:
-        boto3.client("sagemaker", region_name=REGION).create_processing_job(
-            ProcessingJobName=name,
-            ProcessingResources={
-                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
-            },
-            AppSpecification={"ImageUri": IMAGE},
-            RoleArn=ROLE,
-        )
-
     def clients(principal: str) -> Any:
         return clients_as(services, principal)
 
     execution = matrix.prepare(
-        clients, lambda arn: runtime.wait(arn.rsplit("/", 1)[1], timeout=20), create_job
+        clients,
+        lambda arn: runtime.wait(arn.rsplit("/", 1)[1], timeout=20),
+        boto3.client("sagemaker", region_name=REGION),
     )
     actual = matrix.run(clients, execution)
     for unfinished in services.store.list_unfinished_executions():

@@ -25,7 +25,7 @@ from pipelines.authorization import MAX_CACHE_SECONDS
 from pipelines.deploy.clients import ApiClients, api_clients
 
 from tests.authorization import matrix
-from tests.authorization.matrix import IMAGE, INVOKE_API, OWNER, PRINCIPALS, ROLE, RUNNER
+from tests.authorization.matrix import INVOKE_API, OWNER, PRINCIPALS, RUNNER
 from tests.rehearsal.apigateway import ResourcePolicy, RestApi
 from tests.rehearsal.harness import Rehearsal
 from tests.rehearsal.identities import iam_user
@@ -100,20 +100,10 @@ def principals(rehearsal: Rehearsal) -> Principals:
 def execution(rehearsal: Rehearsal, principals: Principals) -> Iterator[str]:
     """The matrix's pipelines, execution, jobs and accepted shares (``matrix.prepare``)."""
 
-    def create_job(name: str) -> None:
-        rehearsal.aws("sagemaker").create_processing_job(
-            ProcessingJobName=name,
-            ProcessingResources={
-                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
-            },
-            AppSpecification={"ImageUri": IMAGE},
-            RoleArn=ROLE,
-        )
-
     def finished(execution_arn: str) -> None:
         rehearsal.wait_execution(execution_arn)
 
-    yield matrix.prepare(principals.clients, finished, create_job)
+    yield matrix.prepare(principals.clients, finished, rehearsal.aws("sagemaker"))
     admin = principals.clients("admin").sagemaker
     for name in ("team-a", "team-b"):
         for summary in admin.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]:
