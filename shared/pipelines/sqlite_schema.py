@@ -14,6 +14,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Self
+
+if TYPE_CHECKING:
+    from pipelines.config import Config
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -112,3 +116,37 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+class SqliteComponent:
+    """A component that keeps its own tables in the shared state file.
+
+    Subclasses name their ``component`` row and list their ``migrations``; construction migrates
+    them (one read when up to date). Every call opens its own connection, so an instance is
+    thread- and process-safe, and writes take the write lock through :func:`transaction`.
+    """
+
+    component: ClassVar[str]
+    migrations: ClassVar[Sequence[str]]
+
+    def __init__(self, database_path: str | Path) -> None:
+        self.database_path = Path(database_path)
+        with connection(self.database_path) as conn:
+            migrate(conn, self.component, self.migrations)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Self:
+        return cls(config.database_path)
+
+
+class AccountComponent(SqliteComponent):
+    """A :class:`SqliteComponent` whose records carry ARNs, hence the account and region."""
+
+    def __init__(self, database_path: str | Path, *, region: str, account_id: str) -> None:
+        super().__init__(database_path)
+        self.region = region
+        self.account_id = account_id
+
+    @classmethod
+    def from_config(cls, config: Config) -> Self:
+        return cls(config.database_path, region=config.region, account_id=config.account_id)

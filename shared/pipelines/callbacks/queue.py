@@ -15,13 +15,11 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.config import Config
 from pipelines.errors import ValidationError
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import SqliteComponent, connection, transaction
 
 COMPONENT = "callback_queue"
 DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30
@@ -70,17 +68,11 @@ def queue_name(queue_url: str) -> str:
     return name
 
 
-class CallbackQueue:
+class CallbackQueue(SqliteComponent):
     """Queues are addressed by URL or by name (``https://sqs.../123/MyQueue`` and ``MyQueue`` match)."""
 
-    def __init__(self, database_path: str | Path) -> None:
-        self.database_path = Path(database_path)
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
-
-    @classmethod
-    def from_config(cls, config: Config) -> CallbackQueue:
-        return cls(config.database_path)
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def send(self, queue_url: str, body: Mapping[str, Any], *, dedupe_id: str | None = None) -> str:
         """Enqueue ``body``; returns the message id. A repeated ``dedupe_id`` returns the first id

@@ -19,15 +19,13 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from pipelines.config import Config
 from pipelines.engine.ids import sagemaker_arn
 from pipelines.errors import ValidationError
 from pipelines.registry.shapes import output_members, project, structure_members, validate_request
 from pipelines.runners.processes import ProcessIdentity
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import AccountComponent, connection, transaction
 
 COMPONENT = "hosting"
 
@@ -143,19 +141,11 @@ def _load(text: str) -> dict[str, Any]:
     return dict(json.loads(text, object_hook=_decode_time))
 
 
-class EndpointRecords:
+class EndpointRecords(AccountComponent):
     """Thread- and process-safe: every call opens its own connection; writes take the write lock."""
 
-    def __init__(self, database_path: str | Path, *, region: str, account_id: str) -> None:
-        self.database_path = Path(database_path)
-        self.region = region
-        self.account_id = account_id
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
-
-    @classmethod
-    def from_config(cls, config: Config) -> EndpointRecords:
-        return cls(config.database_path, region=config.region, account_id=config.account_id)
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def arn(self, resource: str, name: str) -> str:
         return sagemaker_arn(self.region, self.account_id, resource, name)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pipelines.lineage.records import EntityKind, LineageAssociation, LineageEntity
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import SqliteComponent, connection, transaction
 
 COMPONENT = "lineage"
 
@@ -37,13 +35,11 @@ _MIGRATIONS = (
 )
 
 
-class SqliteLineageStore:
+class SqliteLineageStore(SqliteComponent):
     """Thread- and process-safe: every call opens its own connection (WAL, as the store)."""
 
-    def __init__(self, database_path: str | Path) -> None:
-        self.database_path = Path(database_path)
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def record_entity(self, entity: LineageEntity) -> LineageEntity:
         with connection(self.database_path) as conn, transaction(conn):

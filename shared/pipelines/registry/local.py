@@ -12,10 +12,8 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from pipelines.config import Config
 from pipelines.errors import ConflictError, ValidationError
 from pipelines.registry.shapes import (
     RegistryValidationError,
@@ -25,7 +23,7 @@ from pipelines.registry.shapes import (
     structure_members,
     validate_request,
 )
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import AccountComponent, connection, transaction
 
 COMPONENT = "model_registry"
 DEFAULT_APPROVAL_STATUS = "PendingManualApproval"
@@ -72,19 +70,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class ModelRegistry:
+class ModelRegistry(AccountComponent):
     """Thread- and process-safe: every call opens its own connection; writes take the write lock."""
 
-    def __init__(self, database_path: str | Path, *, region: str, account_id: str) -> None:
-        self.database_path = Path(database_path)
-        self.region = region
-        self.account_id = account_id
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
-
-    @classmethod
-    def from_config(cls, config: Config) -> ModelRegistry:
-        return cls(config.database_path, region=config.region, account_id=config.account_id)
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def _arn(self, resource: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource.lower()}"

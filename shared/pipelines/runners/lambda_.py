@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pipelines.config import Config, ConfigError
 from pipelines.definition.models import LambdaStep, Step
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
-from pipelines.runners.outputs import coerce_outputs
+from pipelines.runners.outputs import lambda_step_result
 from pipelines.runners.processes import log_recording_failure, tied_to_driver
 
 DEFAULT_TIMEOUT_SECONDS = 120
@@ -115,18 +115,7 @@ class LambdaRunner:
             log=ctx.log,
             on_start=ctx.on_process,
         )
-        if step.output_parameters and not isinstance(result, dict):
-            raise StepFailed(
-                f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
-                "OutputParameters, so it must return an object"
-            )
-        outputs = coerce_outputs(
-            step.output_parameters, result or {}, source=f"the result of Lambda function {arn}"
-        )
-        return StepResult(
-            properties=outputs.properties,
-            metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}},
-        )
+        return lambda_step_result(step, result, arn)
 
 
 def invoke(

@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.definition.models import OutputParameter
+from pipelines.definition.models import LambdaStep, OutputParameter
 from pipelines.expressions.parameters import boolean_value
 from pipelines.expressions.values import as_number, join_text
-from pipelines.runners.base import StepFailed
+from pipelines.runners.base import StepFailed, StepResult
 
 
 class OutputParameterError(StepFailed):
@@ -107,3 +107,20 @@ def _coerce(name: str, output_type: str, value: Any) -> Any:
             raise fail()
         return as_float
     raise fail()
+
+
+def lambda_step_result(step: LambdaStep, result: Any, arn: str) -> StepResult:
+    """A Lambda step's result from what its function returned, in either runtime; raises
+    StepFailed when the step declares outputs and the function did not return an object."""
+    if step.output_parameters and not isinstance(result, dict):
+        raise StepFailed(
+            f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
+            "OutputParameters, so it must return an object"
+        )
+    outputs = coerce_outputs(
+        step.output_parameters, result or {}, source=f"the result of Lambda function {arn}"
+    )
+    return StepResult(
+        properties=outputs.properties,
+        metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}},
+    )

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from pipelines.config import Config
 from pipelines.runners.processes import ProcessIdentity
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import SqliteComponent, connection, transaction
 
 COMPONENT = "attempt_processes"
 
@@ -45,15 +43,9 @@ class AttemptProcess:
     identity: ProcessIdentity
 
 
-class AttemptProcesses:
-    def __init__(self, database_path: str | Path) -> None:
-        self.database_path = Path(database_path)
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
-
-    @classmethod
-    def from_config(cls, config: Config) -> AttemptProcesses:
-        return cls(config.database_path)
+class AttemptProcesses(SqliteComponent):
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def record(self, execution_id: str, step_name: str, attempt: int, identity: ProcessIdentity) -> None:
         with connection(self.database_path) as conn, transaction(conn):

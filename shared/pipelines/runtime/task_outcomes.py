@@ -36,7 +36,7 @@ from typing import Any
 from pipelines.definition.models import LambdaStep, Step
 from pipelines.engine.retry import classify
 from pipelines.runners.base import StepFailed, StepResult
-from pipelines.runners.outputs import coerce_outputs
+from pipelines.runners.outputs import lambda_step_result
 from pipelines.stepfunctions.routes import DEFAULT_LAMBDA_TIMEOUT_SECONDS
 
 _JAVA_ERROR_CODE = re.compile(r"Error Code: ([A-Za-z0-9_.]+)")
@@ -181,18 +181,7 @@ def step_result(
     if step.type == "Lambda":
         assert isinstance(step, LambdaStep)
         arn = function_arn or str(step.function_arn)
-        if step.output_parameters and not isinstance(result, dict):
-            raise StepFailed(
-                f"Lambda function {arn} returned {type(result).__name__}, but the step declares "
-                "OutputParameters, so it must return an object"
-            )
-        outputs = coerce_outputs(
-            step.output_parameters, result or {}, source=f"the result of Lambda function {arn}"
-        )
-        return StepResult(
-            properties=outputs.properties,
-            metadata={"Lambda": {"Arn": arn, "OutputParameters": outputs.metadata}},
-        )
+        return lambda_step_result(step, result, arn)
     if step.type == "Model":
         described = describe("DescribeModel", job_name)
         return StepResult(properties=described, metadata={"Model": {"Arn": described.get("ModelArn")}})

@@ -29,7 +29,7 @@ from pipelines.runners.jobs.describe import (
     training_fields,
 )
 from pipelines.runners.jobs.errors import JobStopped
-from pipelines.sqlite_schema import connection, migrate, transaction
+from pipelines.sqlite_schema import SqliteComponent, connection, transaction
 
 STOP_POLL_SECONDS = 0.25
 
@@ -82,17 +82,11 @@ def _connection(path: Path) -> Iterator[Any]:
         yield conn
 
 
-class JobRecords:
+class JobRecords(SqliteComponent):
     """Thread- and process-safe: each call opens its own connection (SQLite WAL)."""
 
-    def __init__(self, database_path: str | Path) -> None:
-        self.database_path = Path(database_path)
-        with connection(self.database_path) as conn:
-            migrate(conn, COMPONENT, _MIGRATIONS)
-
-    @classmethod
-    def from_config(cls, config: Config) -> JobRecords:
-        return cls(config.database_path)
+    component = COMPONENT
+    migrations = _MIGRATIONS
 
     def put(
         self,
