@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from pipelines.authorization import MAX_CACHE_SECONDS
 from pipelines.deploy.clients import ApiClients, api_clients
@@ -177,6 +178,35 @@ def test_a_policy_change_takes_effect_after_the_cache_window(
         sagemaker.describe_pipeline(PipelineName="team-a")
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "sagemaker:DescribePipeline" in refused.value.response["Error"]["Message"]
+
+
+def test_api_gateway_refuses_what_iam_does_not_authenticate(
+    rehearsal: Rehearsal, principals: Principals, execution: str
+) -> None:
+    """A wrong secret, a session key with another token, a key IAM never issued, no signature:
+    each refused at the gateway with the error the template's gateway responses give it."""
+    key, secret, _ = principals.keys["admin"]
+    session_key, session_secret, _ = principals.keys["limited"]
+    cases = [
+        ("InvalidSignatureException", rehearsal.session(key, secret + "x")),
+        ("UnrecognizedClientException", rehearsal.session(session_key, session_secret, "another-token")),
+        ("UnrecognizedClientException", rehearsal.session("AKIANEVERISSUED00000", secret)),
+    ]
+    api = rehearsal.function_name("ApiFunction")
+    before = len(rehearsal.lambdas.calls(api))
+    for code, session in cases:
+        client = api_clients(rehearsal.api_url(), rehearsal.region, session=session).sagemaker
+        with pytest.raises(ClientError) as refused:
+            client.list_pipelines()
+        assert refused.value.response["Error"]["Code"] == code
+    unsigned = requests.post(
+        rehearsal.api_url(),
+        data="{}",
+        headers={"X-Amz-Target": "SageMaker.ListPipelines", "Content-Type": "application/x-amz-json-1.1"},
+        timeout=30,
+    )
+    assert (unsigned.status_code, unsigned.json()["__type"]) == (403, "MissingAuthenticationTokenException")
+    assert len(rehearsal.lambdas.calls(api)) == before
 
 
 def test_an_account_outside_sharing_accounts_is_refused_by_api_gateway(
