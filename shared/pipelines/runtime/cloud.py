@@ -143,8 +143,6 @@ class TaskTokenStore(Protocol):
 
     def finish_token(self, execution_id: str, run: int) -> str | None: ...
 
-    def clear_finish_token(self, execution_id: str, run: int, token: str) -> None: ...
-
 
 class MissingPipelineRole(ValidationError):
     """The pipeline has no RoleArn, and in the cloud every step runs as that role."""
@@ -836,7 +834,9 @@ class CloudRuntime:
 
     def _release_finish(self, outcome: Outcome) -> None:
         """Complete the PipelineExecution run's token, if it stored one (it reads the final
-        status itself otherwise)."""
+        status itself otherwise). The token stays on the run item: completing it again (a
+        redelivered decision) is refused by Step Functions as a token already used, which is
+        cheaper than a write per execution to forget it."""
         execution = _execution_of(outcome)
         token = self.tokens.finish_token(execution.execution_id, execution.run)
         if token is None:
@@ -848,7 +848,6 @@ class CloudRuntime:
         except ClientError as exc:
             if _code(exc) not in _GONE_TOKEN_CODES:
                 raise
-        self.tokens.clear_finish_token(execution.execution_id, execution.run, token)
 
     def _release_callback_runner(
         self, token: str, *, output: Mapping[str, Any] | None = None, error: tuple[str, str] | None = None
