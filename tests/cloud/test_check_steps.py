@@ -18,7 +18,12 @@ import pandas as pd
 import pytest
 import sagemaker.config
 import sagemaker.utils
+from botocore.exceptions import ClientError
+from pipelines.definition import load_definition
+from pipelines.engine.resolution import raw_step_fields
 from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runners.base import StepFailed, StepRequest
+from pipelines.runtime.check_steps import prepare_check
 from sagemaker.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig
 from sagemaker.model import Model
 from sagemaker.model_monitor.dataset_format import DatasetFormat
@@ -576,3 +581,39 @@ def test_model_bias_names_the_steps_model_in_clarifys_analysis_config(
         "DPPL",
         "DI",
     }
+
+
+class _Refusing:
+    """A client as a pipeline role that may not read the registry."""
+
+    def get_paginator(self, operation: str) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": f"not authorized to perform {operation}"}},
+            operation,
+        )
+
+
+def test_a_refused_registry_read_fails_the_step_naming_the_call(
+    cloud: Cloud, session: PipelineSession
+) -> None:
+    check = _quality_check(session, cloud, f"{DATA}/checks/any.csv", f"{DATA}/checks/out", group="private")
+    definition = load_definition(Pipeline(name="p", steps=[check], sagemaker_session=session).definition())
+    step = definition.steps[0]
+    request = StepRequest(
+        pipeline_name="p",
+        pipeline_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p",
+        execution_id="x",
+        execution_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x",
+        step=step,
+        arguments=step.arguments,
+        job_name="job",
+        attempt=1,
+        step_fields=raw_step_fields(step),
+    )
+    with pytest.raises(StepFailed) as refused:
+        prepare_check(request, lambda service: _Refusing() if service == "sagemaker" else cloud.s3)
+    assert str(refused.value) == (
+        "step DataQualityCheck: the check's inputs could not be prepared as the pipeline's role: "
+        "AccessDeniedException: not authorized to perform list_model_packages"
+    )
+    assert refused.value.error_code == "AccessDeniedException"
