@@ -171,7 +171,9 @@ def test_a_job_rejected_for_a_resource_limit_is_retried_by_its_policy(announced:
     assert final.status == "Succeeded", final.failure_reason
     trained = cloud.steps(final.execution_id)["AgentRFT"]
     assert trained.attempt == 2
-    assert [code for kind, _name, code in cloud.moto.jobs.rejected if kind == "Job"] == ["ResourceLimitExceeded"]
+    assert [code for kind, _name, code in cloud.moto.jobs.rejected if kind == "Job"] == [
+        "ResourceLimitExceeded"
+    ]
     assert lambda_events(cloud)[0]["status"] == "Completed"
 
 

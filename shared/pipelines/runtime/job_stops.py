@@ -79,7 +79,7 @@ def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
     if call is None:
         return
     operation, member = call
-    request = {member: record.job_name}
+    request: dict[str, Any] = {member: record.job_name}
     if record.step_type == "Job":
         arguments = record.arguments if isinstance(record.arguments, dict) else {}
         request["JobCategory"] = arguments.get("JobCategory")
