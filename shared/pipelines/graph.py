@@ -99,16 +99,19 @@ class PipelineGraph:
         for src, dst, _ in edges:
             self._down[src].add(dst)
             self._up[dst].add(src)
+        self._topological: list[str] | None = None
         self._branch: dict[str, tuple[str, Branch]] = {}
         self._for_each: dict[str, str] = {}
         for name, step in steps.items():
-            for child in _for_each_body(step):
-                self._for_each[child.name] = name
-            condition = _as_condition(step)
-            if condition is not None:
-                for child in condition.arguments.if_steps:
+            step_type = step.type  # tested inline: this runs for every step of every definition
+            if step_type == "ForEach":
+                for child in _for_each_body(step):
+                    self._for_each[child.name] = name
+            elif step_type == "Condition":
+                arguments = cast("ConditionStep", step).arguments
+                for child in arguments.if_steps:
                     self._branch[child.name] = (name, "if")
-                for child in condition.arguments.else_steps:
+                for child in arguments.else_steps:
                     self._branch[child.name] = (name, "else")
 
     @classmethod
@@ -117,10 +120,19 @@ class PipelineGraph:
     ) -> PipelineGraph:
         """The DAG of ``defn``. ``sources`` (from the validator's walk) gives, for the steps it
         names, the step names their ``Get`` expressions read, so those steps are not walked twice."""
-        known = sources or {}
         steps: dict[str, Step] = {}
         for step in defn.all_steps():
             steps.setdefault(step.name, step)  # duplicates are the validator's to report
+        return cls.from_steps(steps, sources)
+
+    @classmethod
+    def from_steps(
+        cls, steps: dict[str, Step], sources: Mapping[str, set[str]] | None = None
+    ) -> PipelineGraph:
+        """The DAG of ``steps``: every step of a definition by name, the first of each name, in
+        :meth:`PipelineDefinition.all_steps` order. The validator has that map already, so it
+        passes it instead of having the definition walked again."""
+        known = sources or {}
         order = {name: i for i, name in enumerate(steps)}
         edges: list[tuple[str, str, EdgeKind]] = []
         seen: set[tuple[str, str, EdgeKind]] = set()
@@ -137,15 +149,18 @@ class PipelineGraph:
             read = known.get(name)
             if read is None:
                 read = referenced_step_names(list(_expression_carriers(step)))
-            for src in sorted(read & order.keys(), key=order.__getitem__):
-                add(src, name, "data")
-            condition = _as_condition(step)
-            if condition is not None:
-                for child in condition.arguments.if_steps:
+            if read:
+                for src in sorted(read & order.keys(), key=order.__getitem__):
+                    add(src, name, "data")
+            if step.type == "Condition":
+                arguments = cast("ConditionStep", step).arguments
+                for child in arguments.if_steps:
                     add(name, child.name, "if")
-                for child in condition.arguments.else_steps:
+                for child in arguments.else_steps:
                     add(name, child.name, "else")
         for name, step in steps.items():
+            if step.type != "ForEach":  # only a ForEach has a body: no scan of every edge for the others
+                continue
             body = {child.name for child in _for_each_body(step)}
             for child_name in sorted(body, key=order.__getitem__):
                 add(name, child_name, "for_each")
@@ -206,7 +221,16 @@ class PipelineGraph:
     # -- ordering -----------------------------------------------------------------------------
 
     def topological_order(self) -> list[str]:
-        """Kahn's algorithm; among ready steps the earliest in the definition comes first."""
+        """Kahn's algorithm; among ready steps the earliest in the definition comes first.
+
+        Computed once per graph (the validator's cycle check, then the engine, ask for it) and
+        copied out, since the graph never changes after it is built.
+        """
+        if self._topological is None:
+            self._topological = self._kahn()
+        return list(self._topological)
+
+    def _kahn(self) -> list[str]:
         indegree = {name: len(ups) for name, ups in self._up.items()}
         ready = [self._order[name] for name, degree in indegree.items() if degree == 0]
         heapq.heapify(ready)
@@ -227,6 +251,8 @@ class PipelineGraph:
 
     def find_cycle(self) -> list[str] | None:
         """A cycle following edge direction, e.g. ``["A", "B", "C", "A"]``, or None."""
+        if self._topological is not None:
+            return None  # a complete topological order was found, so there is none
         white, grey, black = 0, 1, 2
         colour = dict.fromkeys(self.steps, white)
         for root in self.steps:

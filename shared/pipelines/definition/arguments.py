@@ -81,8 +81,13 @@ class _Spec:
     pattern_text: str = ""
     low: int | float | None = None
     high: int | float | None = None
+    accepted: set[str] = field(default_factory=set)
+    """Strings known to satisfy this shape (its enum, and literals that passed): ARNs, images
+    and S3 prefixes repeat across the steps of a definition and across definitions, and a set
+    lookup is much cheaper than the pattern match. Bounded by ``_ACCEPTED_LIMIT``."""
 
 
+_ACCEPTED_LIMIT = 4096
 _SCALAR_KINDS = frozenset({"string", "integer", "number", "boolean"})
 _KINDS = {
     "string": "string",
@@ -117,6 +122,7 @@ def _compile(node: Shape, cache: dict[str, _Spec]) -> _Spec:
         enum = metadata.get("enum")
         if enum:
             spec.enum, spec.enum_order = frozenset(enum), tuple(enum)
+            spec.accepted.update(enum)
         elif metadata.get("pattern"):
             spec.pattern_text = metadata["pattern"]
             spec.pattern = compiled_pattern(spec.pattern_text)
@@ -171,6 +177,8 @@ def _scalar_problem(value: Any, spec: _Spec) -> tuple[str, tuple[str, ...]] | No
             return f"length {len(value)} is outside {_range_text(spec)}", ()
         if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
             return f"{value!r} does not match the pattern {spec.pattern_text}{_placeholder_hint(value)}", ()
+        if len(spec.accepted) < _ACCEPTED_LIMIT:
+            spec.accepted.add(value)
         return None
     if type(value) is dict and is_expression(value):
         return None
@@ -184,20 +192,37 @@ def _scalar_problem(value: Any, spec: _Spec) -> tuple[str, tuple[str, ...]] | No
     return None
 
 
-def _check_item(item: Any, spec: _Spec, location: Location, key: str | int, out: list[Problem]) -> None:
+def _check_item(
+    item: Any, spec: _Spec, location: Location, key: str | int, out: list[Problem], skipped: list[Any]
+) -> None:
     """One member, element or map value: scalars inline, containers by recursion."""
-    if spec.kind in _SCALAR_KINDS:
+    kind = spec.kind
+    if kind in _SCALAR_KINDS:
+        if type(item) is dict and is_expression(item):
+            skipped.append(item)
+            return
         problem = _scalar_problem(item, spec)
         if problem is not None:
             add_problem(out, "argument", problem[0], (*location, key), allowed=problem[1])
-    elif spec.kind != "any":
-        check_value(item, spec, (*location, key), out)
+    elif kind != "any":
+        check_value(item, spec, (*location, key), out, skipped)
+    else:
+        skipped.append(item)
 
 
-def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem]) -> None:
-    """Append the problems of one JSON value against one compiled shape (expressions skipped)."""
+def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem], skipped: list[Any]) -> None:
+    """Append the problems of one JSON value against one compiled shape.
+
+    What the walk does not enter (expressions, whose values are only known at run time, and
+    values of any shape) is appended to ``skipped``: when no problem was found, every
+    expression of ``value`` is under ``skipped``, so the reference checks need not walk
+    ``value`` again.
+    """
     kind = spec.kind
     if kind in _SCALAR_KINDS:
+        if type(value) is dict and is_expression(value):
+            skipped.append(value)
+            return
         problem = _scalar_problem(value, spec)
         if problem is not None:
             add_problem(out, "argument", problem[0], location, allowed=problem[1])
@@ -206,6 +231,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
             add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
             return
         if is_expression(value):
+            skipped.append(value)
             return
         members = spec.members
         for key, item in value.items():
@@ -220,8 +246,8 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
                 )
             elif key in spec.forbidden:
                 add_problem(out, "argument", "not allowed here", (*location, key))
-            else:
-                _check_item(item, member, location, key, out)
+            elif type(item) is not str or item not in member.accepted:  # the usual literal: no call
+                _check_item(item, member, location, key, out, skipped)
         for required in spec.required:
             if required not in value:
                 add_problem(
@@ -229,7 +255,9 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
                 )
     elif kind == "list":
         if type(value) is not list:
-            if not is_expression(value):
+            if is_expression(value):
+                skipped.append(value)
+            else:
                 add_problem(out, "argument", f"must be an array, got {describe_value(value)}", location)
             return
         if (spec.low is not None and len(value) < spec.low) or (
@@ -243,21 +271,28 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem])
             )
         item_spec = spec.item
         assert item_spec is not None
+        accepted = item_spec.accepted
         for index, item in enumerate(value):
-            _check_item(item, item_spec, location, index, out)
+            if type(item) is not str or item not in accepted:
+                _check_item(item, item_spec, location, index, out, skipped)
     elif kind == "map":
         if type(value) is not dict:
             add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
             return
         if is_expression(value):
+            skipped.append(value)
             return
         item_spec = spec.item
         assert item_spec is not None
+        accepted = item_spec.accepted
         for key, item in value.items():
-            _check_item(item, item_spec, location, key, out)
+            if type(item) is not str or item not in accepted:
+                _check_item(item, item_spec, location, key, out, skipped)
+    else:
+        skipped.append(value)
 
 
-def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
+def _check_emr(arguments: Any, location: Location, out: list[Problem], skipped: list[Any]) -> None:
     if type(arguments) is not dict:
         add_problem(out, "argument", f"must be an object, got {describe_value(arguments)}", location)
         return
@@ -267,7 +302,9 @@ def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
     if "StepConfig" not in arguments:
         add_problem(out, "argument", "required field is missing", (*location, "StepConfig"))
     else:
-        check_value(arguments["StepConfig"], request_spec(_EMR_STEP_CONFIG), (*location, "StepConfig"), out)
+        check_value(
+            arguments["StepConfig"], request_spec(_EMR_STEP_CONFIG), (*location, "StepConfig"), out, skipped
+        )
     has_id, has_config = "ClusterId" in arguments, "ClusterConfig" in arguments
     if has_id == has_config:
         add_problem(
@@ -277,10 +314,16 @@ def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
             location,
         )
     if has_id:
-        check_value(arguments["ClusterId"], request_spec(_EMR_CLUSTER_ID), (*location, "ClusterId"), out)
+        check_value(
+            arguments["ClusterId"], request_spec(_EMR_CLUSTER_ID), (*location, "ClusterId"), out, skipped
+        )
     if has_config:
         check_value(
-            arguments["ClusterConfig"], request_spec(_EMR_CLUSTER_CONFIG), (*location, "ClusterConfig"), out
+            arguments["ClusterConfig"],
+            request_spec(_EMR_CLUSTER_CONFIG),
+            (*location, "ClusterConfig"),
+            out,
+            skipped,
         )
     if "ExecutionRoleArn" in arguments and not has_id:
         add_problem(
@@ -291,14 +334,21 @@ def _check_emr(arguments: Any, location: Location, out: list[Problem]) -> None:
         )
 
 
-def check_arguments(step_type: str, arguments: Any, location: Location) -> list[Problem]:
-    """Problems of a step's Arguments against its request shape; none for unchecked types."""
+def check_arguments(
+    step_type: str, arguments: Any, location: Location
+) -> tuple[list[Problem], list[Any] | None]:
+    """Problems of a step's Arguments against its request shape (none for unchecked types),
+    and what the walk left unentered (see :func:`check_value`): None when it did not walk
+    the Arguments whole (EMR's, unchecked types), so their expressions must be looked for."""
     out: list[Problem] = []
+    skipped: list[Any] = []
     if step_type == "EMR":
-        _check_emr(arguments, location, out)
-    elif step_type in REQUEST_SHAPES:
-        check_value(arguments, request_spec(REQUEST_SHAPES[step_type]), location, out)
-    return out
+        _check_emr(arguments, location, out, skipped)
+        return out, None
+    if step_type in REQUEST_SHAPES:
+        check_value(arguments, request_spec(REQUEST_SHAPES[step_type]), location, out, skipped)
+        return out, skipped
+    return out, None
 
 
 def literal_names(items: Any, name_field: str) -> set[str] | None:

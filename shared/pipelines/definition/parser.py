@@ -149,7 +149,8 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(kind="json", message="invalid JSON: nesting is too deep to parse")]
     except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
         return None, [Problem(kind="json", message=f"invalid JSON: {exc}")]
-    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):  # cheap test before the walk
+    # cheap tests before the walk; an ASCII text (the usual case: O(1) to know) holds no surrogate
+    if _SURROGATE_ESCAPE.search(text) or (not text.isascii() and _SURROGATE.search(text)):
         path = _lone_surrogate_path(data)
         if path is not None:
             subject = "a key or string" if path else "the definition"

@@ -161,13 +161,19 @@ class ReferenceScope:
     """What a ``Get`` may read in this definition; built once per validation.
 
     ``findings`` memoises the check of each distinct target: a definition of a thousand steps
-    reads the same parameters and step properties over and over.
+    reads the same parameters and step properties over and over. ``verdicts`` is the same
+    memo for :meth:`StepReferenceChecker.all_clean`, per set of scoped namespaces and per
+    kind of read (plain ``Get``, JsonGet ``PropertyFile``): target -> the step it reads ("" for
+    other namespaces), or None when the target has a finding.
     """
 
     definition: PipelineDefinition
     steps: Mapping[str, Step]
     parameters: frozenset[str]
     findings: dict[tuple[str, bool, frozenset[str], bool], list[Finding]] = field(default_factory=dict)
+    verdicts: dict[frozenset[str], tuple[dict[str, str | None], dict[str, str | None]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def of(cls, definition: PipelineDefinition, steps: Mapping[str, Step]) -> ReferenceScope:
@@ -228,6 +234,46 @@ class StepReferenceChecker:
                 self.clean = False
                 problems.extend(_form_problems(error, locate(value, location, expression)))
         return problems
+
+    def all_clean(self, values: list[Any]) -> bool:
+        """Whether every expression under ``values`` is well formed and reads what exists,
+        checked in one walk and in no set order; ``sources`` is filled as by :meth:`check`.
+
+        The fast path for the usual step, in which nothing is wrong: when this is False the
+        caller runs :meth:`check` on each value, which reports in document order with paths.
+        """
+        step = self.step
+        assert step is not None  # the experiment config is checked by check()
+        verdicts = self.scope.verdicts.get(self.scoped_namespaces)
+        if verdicts is None:
+            verdicts = self.scope.verdicts[self.scoped_namespaces] = ({}, {})
+        plain, files = verdicts
+        own_name = step.name
+        sources = self.sources
+        expressions, property_files = scan_expressions(values)
+        for expression in expressions:
+            target = expression.get("Get") if len(expression) == 1 else None
+            if type(target) is not str:
+                if _form_error(expression) is not None:
+                    return False
+                continue
+            property_file = id(expression) in property_files
+            memo = files if property_file else plain
+            source = memo.get(target)
+            if source is None:
+                if own_name in target:  # may read itself: not memoised
+                    if self._check_get(target, property_file):
+                        return False
+                elif target in memo or self._check_get(target, property_file):
+                    memo[target] = None
+                    return False
+                named = _STEP_HEAD.match(target)
+                source = named.group(1) if named is not None else ""
+                if own_name not in target:
+                    memo[target] = source
+            if source:
+                sources.add(source)
+        return True
 
     def _check_get(self, target: str, property_file: bool) -> list[Finding]:
         ref = _parsed(target)

@@ -291,12 +291,15 @@ def check_condition_arguments(step: ConditionStep, location: Location, out: list
         out.extend(problems_from_validation_error(exc, (*location, "Arguments", "Conditions")))
 
 
-def check_envelope(step: Step, location: Location) -> list[Problem]:
-    """Every envelope rule for one step."""
-    out: list[Problem] = []
-    check_retry_policies(step, location, out)
-    check_cache_config(step, location, out)
-    check_property_files(step, location, out)
+def check_envelope(step: Step, location: Location, out: list[Problem]) -> None:
+    """Append the problems of every envelope rule for one step (only the fields it has are
+    looked at: this runs for every step, and most have none of them)."""
+    if step.retry_policies:
+        check_retry_policies(step, location, out)
+    if step.cache_config is not None:
+        check_cache_config(step, location, out)
+    if step.property_files:
+        check_property_files(step, location, out)
     if step.run_conditions:
         check_run_conditions(step, location, out)
     if isinstance(step, LambdaStep | CallbackStep):
@@ -305,4 +308,3 @@ def check_envelope(step: Step, location: Location) -> list[Problem]:
         check_check_step(step, location, out)
     elif isinstance(step, ConditionStep):
         check_condition_arguments(step, location, out)
-    return out

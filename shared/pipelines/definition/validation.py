@@ -8,9 +8,11 @@ property files, conditions), ``arguments`` (Create* request shapes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from functools import cache
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -29,7 +31,7 @@ from pipelines.definition.problems import Location, Problem, format_json_path
 from pipelines.definition.reference_checks import ReferenceScope, StepReferenceChecker, did_you_mean
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
-from pipelines.graph import PipelineGraph
+from pipelines.graph import CycleError, PipelineGraph
 
 KNOWN_TOP_LEVEL_FIELDS = frozenset(
     {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
@@ -43,10 +45,12 @@ _PARAMETER_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class LocatedStep:
+class LocatedStep(NamedTuple):
     """A step with where it sits: its JSON location, the condition branch holding it, and
-    whether it is inside a ForEach body (where ``ForEach.CurrentItem`` is defined)."""
+    whether it is inside a ForEach body (where ``ForEach.CurrentItem`` is defined).
+
+    A named tuple: one is made per step, and a frozen dataclass's ``__init__`` costs ten times more.
+    """
 
     step: Step
     location: Location
@@ -87,10 +91,19 @@ def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     return located
 
 
-def _name_problem(name: str, location: Location, shape_name: str, what: str) -> Problem | None:
+@cache
+def _name_rule(shape_name: str) -> tuple[int, int, re.Pattern[str] | None]:
+    """(shortest, longest, pattern) of a botocore name shape, read once per process."""
     metadata = shape("sagemaker", shape_name).metadata
-    low, high = max(1, metadata.get("min", 1)), metadata.get("max", 64)
-    pattern = compiled_pattern(metadata.get("pattern", ".*"))
+    return (
+        max(1, metadata.get("min", 1)),
+        metadata.get("max", 64),
+        compiled_pattern(metadata.get("pattern", ".*")),
+    )
+
+
+def _name_problem(name: str, location: Location, shape_name: str, what: str) -> Problem | None:
+    low, high, pattern = _name_rule(shape_name)
     if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
         return Problem.at(
             "name",
@@ -320,11 +333,18 @@ def _graph_reads_same(step: Step) -> bool:
 def check_step(
     item: LocatedStep, scope: ReferenceScope, sources: dict[str, set[str]] | None = None
 ) -> list[Problem]:
-    """Every rule for one step. When ``sources`` is given and the step is the first of its
-    name, the step names its expressions read are recorded there for the DAG (one walk)."""
-    step, location = item.step, item.location
+    """Every rule for one step, in one walk of its values.
+
+    The Arguments walk against the step's request shape hands over the expressions it skips,
+    so the reference checks look at those instead of walking the Arguments again; when every
+    expression is clean (the usual case) they are checked in no set order, otherwise again in
+    document order so that each problem has its path. When ``sources`` is given and the step
+    is the first of its name, the step names its expressions read are recorded there for the
+    DAG (so the graph does not walk the step either).
+    """
+    step, location, _, in_for_each = item
     out: list[Problem] = []
-    if isinstance(step, GenericStep):
+    if type(step) is GenericStep:
         out.append(
             Problem.at(
                 "unknown-step-type",
@@ -340,11 +360,19 @@ def check_step(
             out.append(Problem.at("unknown-field", message, (*location, key), "warning"))
     if step.depends_on:
         check_depends_on(item, scope.steps, out)
-    out.extend(check_envelope(step, location))
-    namespaces = _STEP_NAMESPACES[item.in_for_each, isinstance(step, ForEachStep)]
-    checker = StepReferenceChecker(scope, step, namespaces)
-    for key, value in expression_carriers(step):
-        out.extend(checker.check(value, (*location, key)))
+    check_envelope(step, location, out)
+    nests_steps = isinstance(step, ConditionStep | ForEachStep)
+    argument_problems: list[Problem] = []
+    skipped: list[Any] | None = None
+    if not nests_steps:
+        argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
+    checker = StepReferenceChecker(scope, step, _STEP_NAMESPACES[in_for_each, type(step) is ForEachStep])
+    carriers = list(expression_carriers(step))
+    walked = skipped is not None and not argument_problems  # every Arguments expression is in skipped
+    values = [skipped if walked and key == "Arguments" else value for key, value in carriers]
+    if not checker.all_clean(values):
+        for key, value in carriers:
+            out.extend(checker.check(value, (*location, key)))
     if (
         sources is not None
         and checker.clean
@@ -352,21 +380,21 @@ def check_step(
         and _graph_reads_same(step)
     ):
         sources[step.name] = checker.sources
-    if not isinstance(step, ConditionStep | ForEachStep):
-        # The service accepts these at CreatePipeline and fails the step when its Create* call is
-        # made, so a definition with them is still accepted (every corpus file must be); they are
-        # reported as warnings so `pipelines validate` still shows them before anything runs.
-        out.extend(
-            replace(p, severity="warning")
-            for p in check_arguments(step.type, step.arguments, (*location, "Arguments"))
-        )
+    # The service accepts these at CreatePipeline and fails the step when its Create* call is
+    # made, so a definition with them is still accepted (every corpus file must be); they are
+    # reported as warnings so `pipelines validate` still shows them before anything runs.
+    out.extend(replace(p, severity="warning") for p in argument_problems)
     return out
 
 
 def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
-    cycle = graph.find_cycle()
-    if cycle is None:
+    """Kahn's order (linear, and kept in the graph for the engine); the path of a cycle is
+    searched for only when there is one."""
+    try:
+        graph.topological_order()
         return
+    except CycleError as exc:
+        cycle = exc.cycle
     where = next((item.location for item in located if item.step.name == cycle[0]), ("Steps",))
     yield Problem.at("cycle", f"the steps depend on each other in a cycle: {' -> '.join(cycle)}", where)
 
@@ -375,6 +403,8 @@ def check_for_each_bodies(graph: PipelineGraph, located: list[LocatedStep]) -> I
     """A ForEach body step runs only as the ForEach's iterations (``<Body>-<i>``): a step outside
     that body cannot read or depend on it by name (the SDK's ``IterationOutputs``/``Selected``
     are the ways out)."""
+    if not any(item.in_for_each for item in located):
+        return  # no ForEach body: no edge to look at
     where = {item.step.name: item.location for item in located}
     for src, dst, kind in graph.edges():
         parent = graph.for_each_of(src)
@@ -406,7 +436,7 @@ def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], 
     sources: dict[str, set[str]] = {}
     for item in located:
         problems.extend(check_step(item, scope, sources))
-    graph = PipelineGraph.from_definition(definition, sources)
+    graph = PipelineGraph.from_steps(steps, sources)
     problems.extend(check_cycles(graph, located))
     problems.extend(check_for_each_bodies(graph, located))
     errors = [p for p in problems if p.severity == "error"]
