@@ -496,94 +496,53 @@ def _endpoint(spec: RouteSpec) -> dict[str, Any]:
     InService with the requested config (succeeded), Failed or back InService on another
     config (an update that rolled back: failed, Cause = the Describe, whose FailureReason
     becomes the step's), or ENDPOINT_MAX_POLLS polls passed (States.Timeout)."""
-    lookup, choose, create, update, wait, describe, status, succeeded, failed, timed_out = spec.states
-    list_sdk, create_sdk, update_sdk, describe_sdk = spec.integrations
-    lookup_task = _task(
-        list_sdk,
-        {"NameContains": "{% $states.input.request.EndpointName %}", "MaxResults": 100},
-        next_state=choose,
+    states = _create_or_update_then_poll(
+        spec,
+        name_member="EndpointName",
+        listed="Endpoints",
+        same_name="$lowercase(EndpointName) = $lowercase($states.input.request.EndpointName)",
+        assign={"endpointConfigName": "{% $states.input.request.EndpointConfigName %}"},
     )
-    lookup_task["Retry"] = _IDEMPOTENT_CALL_RETRY
-    lookup_task["Assign"] = {
-        "endpointName": "{% $states.input.request.EndpointName %}",
-        "endpointConfigName": "{% $states.input.request.EndpointConfigName %}",
-        "polls": 0,
-    }
-    lookup_task["Output"] = (
-        "{% {'request': $states.input.request, 'exists': $count($states.result.Endpoints"
-        "[$lowercase(EndpointName) = $lowercase($states.input.request.EndpointName)]) > 0} %}"
-    )
-    create_task = _task(create_sdk, "{% $states.input.request.Create %}", next_state=wait)
-    update_task = _task(update_sdk, "{% $states.input.request.Update %}", next_state=wait)
-    for task in (create_task, update_task):
-        task["Output"] = {}
-    describe_task = _task(describe_sdk, {"EndpointName": "{% $endpointName %}"}, next_state=status)
-    describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
-    describe_task["Assign"] = {"polls": "{% $polls + 1 %}"}
-    describe_task["Output"] = "{% $states.result %}"
+    status, succeeded, failed, timed_out = spec.states[6:]
     failed_statuses = ", ".join(f"'{name}'" for name in ENDPOINT_FAILED_STATUSES)
-    return {
-        lookup: lookup_task,
-        choose: {
-            "Type": "Choice",
-            "Choices": [{"Condition": "{% $states.input.exists %}", "Next": update}],
-            "Default": create,
-        },
-        create: create_task,
-        update: update_task,
-        wait: {"Type": "Wait", "Seconds": ENDPOINT_POLL_SECONDS, "Next": describe},
-        describe: describe_task,
-        status: {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Condition": (
-                        "{% $states.input.EndpointStatus = 'InService'"
-                        " and $states.input.EndpointConfigName = $endpointConfigName %}"
-                    ),
-                    "Next": succeeded,
-                },
-                {
-                    "Condition": (
-                        f"{{% $states.input.EndpointStatus in [{failed_statuses}]"
-                        " or $states.input.EndpointStatus = 'InService' %}"
-                    ),
-                    "Next": failed,
-                },
-                {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
-            ],
-            "Default": wait,
-        },
-        succeeded: {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT},
-        failed: {
-            "Type": "Pass",
-            "Comment": "Cause: the Describe, with the config the step asked for (an update may roll back)",
-            "Output": {
-                "error": {
-                    "Error": "States.TaskFailed",
-                    "Cause": (
-                        "{% $string($merge([$states.input,"
-                        " {'RequestedEndpointConfigName': $endpointConfigName}])) %}"
-                    ),
-                }
+    states[status] = {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "Condition": (
+                    "{% $states.input.EndpointStatus = 'InService'"
+                    " and $states.input.EndpointConfigName = $endpointConfigName %}"
+                ),
+                "Next": succeeded,
             },
-            "Next": REPORT,
-        },
-        timed_out: {
-            "Type": "Pass",
-            "Output": {
-                "error": {
-                    "Error": "States.Timeout",
-                    "Cause": (
-                        "{% 'Endpoint ' & $endpointName & ' was not InService after "
-                        f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
-                        " $string($states.input.EndpointStatus) & ')' %}"
-                    ),
-                }
+            {
+                "Condition": (
+                    f"{{% $states.input.EndpointStatus in [{failed_statuses}]"
+                    " or $states.input.EndpointStatus = 'InService' %}"
+                ),
+                "Next": failed,
             },
-            "Next": REPORT,
-        },
+            {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
+        ],
+        "Default": spec.states[4],
     }
+    states[succeeded] = {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT}
+    states[failed] = {
+        "Type": "Pass",
+        "Comment": "Cause: the Describe, with the config the step asked for (an update may roll back)",
+        "Output": {
+            "error": {
+                "Error": "States.TaskFailed",
+                "Cause": (
+                    "{% $string($merge([$states.input,"
+                    " {'RequestedEndpointConfigName': $endpointConfigName}])) %}"
+                ),
+            }
+        },
+        "Next": REPORT,
+    }
+    states[timed_out] = _poll_timed_out("Endpoint", "EndpointStatus")
+    return states
 
 
 def _inference_component(spec: RouteSpec) -> dict[str, Any]:
@@ -592,27 +551,58 @@ def _inference_component(spec: RouteSpec) -> dict[str, Any]:
     then DescribeInferenceComponent every ENDPOINT_POLL_SECONDS until InService (succeeded, the
     Describe as result), Failed (failed, Cause = the Describe, whose FailureReason becomes the
     step's) or ENDPOINT_MAX_POLLS polls passed (States.Timeout)."""
-    lookup, choose, create, update, wait, describe, status, succeeded, failed, timed_out = spec.states
+    states = _create_or_update_then_poll(
+        spec,
+        name_member="InferenceComponentName",
+        listed="InferenceComponents",
+        same_name="InferenceComponentName = $states.input.request.InferenceComponentName",
+        assign={},
+    )
+    status, succeeded, failed, timed_out = spec.states[6:]
+    states[status] = {
+        "Type": "Choice",
+        "Choices": [
+            {"Condition": "{% $states.input.InferenceComponentStatus = 'InService' %}", "Next": succeeded},
+            {"Condition": "{% $states.input.InferenceComponentStatus = 'Failed' %}", "Next": failed},
+            {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
+        ],
+        "Default": spec.states[4],
+    }
+    states[succeeded] = {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT}
+    states[failed] = {
+        "Type": "Pass",
+        "Output": {"error": {"Error": "States.TaskFailed", "Cause": "{% $string($states.input) %}"}},
+        "Next": REPORT,
+    }
+    states[timed_out] = _poll_timed_out("Inference component", "InferenceComponentStatus")
+    return states
+
+
+def _create_or_update_then_poll(
+    spec: RouteSpec, *, name_member: str, listed: str, same_name: str, assign: dict[str, str]
+) -> dict[str, Any]:
+    """The first six states of a create-or-update route (Endpoint, InferenceComponent): look
+    the resource up by name (List*, NameContains, then ``same_name`` on each listed item),
+    Create* (``request.Create``) or Update* (``request.Update``), then Describe* (``$name``)
+    every ENDPOINT_POLL_SECONDS, counting ``$polls``; the caller adds the status Choice (its
+    Default is the wait) and the outcome states."""
+    lookup, choose, create, update, wait, describe = spec.states[:6]
     list_sdk, create_sdk, update_sdk, describe_sdk = spec.integrations
     lookup_task = _task(
         list_sdk,
-        {"NameContains": "{% $states.input.request.InferenceComponentName %}", "MaxResults": 100},
+        {"NameContains": f"{{% $states.input.request.{name_member} %}}", "MaxResults": 100},
         next_state=choose,
     )
     lookup_task["Retry"] = _IDEMPOTENT_CALL_RETRY
-    lookup_task["Assign"] = {
-        "componentName": "{% $states.input.request.InferenceComponentName %}",
-        "polls": 0,
-    }
+    lookup_task["Assign"] = {"name": f"{{% $states.input.request.{name_member} %}}", **assign, "polls": 0}
     lookup_task["Output"] = (
-        "{% {'request': $states.input.request, 'exists': $count($states.result.InferenceComponents"
-        "[InferenceComponentName = $states.input.request.InferenceComponentName]) > 0} %}"
+        f"{{% {{'request': $states.input.request, 'exists': $count($states.result.{listed}[{same_name}]) > 0}} %}}"
     )
     create_task = _task(create_sdk, "{% $states.input.request.Create %}", next_state=wait)
     update_task = _task(update_sdk, "{% $states.input.request.Update %}", next_state=wait)
     for task in (create_task, update_task):
         task["Output"] = {}
-    describe_task = _task(describe_sdk, {"InferenceComponentName": "{% $componentName %}"}, next_state=status)
+    describe_task = _task(describe_sdk, {name_member: "{% $name %}"}, next_state=spec.states[6])
     describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
     describe_task["Assign"] = {"polls": "{% $polls + 1 %}"}
     describe_task["Output"] = "{% $states.result %}"
@@ -627,38 +617,23 @@ def _inference_component(spec: RouteSpec) -> dict[str, Any]:
         update: update_task,
         wait: {"Type": "Wait", "Seconds": ENDPOINT_POLL_SECONDS, "Next": describe},
         describe: describe_task,
-        status: {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Condition": "{% $states.input.InferenceComponentStatus = 'InService' %}",
-                    "Next": succeeded,
-                },
-                {"Condition": "{% $states.input.InferenceComponentStatus = 'Failed' %}", "Next": failed},
-                {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
-            ],
-            "Default": wait,
+    }
+
+
+def _poll_timed_out(what: str, status_member: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Output": {
+            "error": {
+                "Error": "States.Timeout",
+                "Cause": (
+                    f"{{% '{what} ' & $name & ' was not InService after "
+                    f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
+                    f" $string($states.input.{status_member}) & ')' %}}"
+                ),
+            }
         },
-        succeeded: {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT},
-        failed: {
-            "Type": "Pass",
-            "Output": {"error": {"Error": "States.TaskFailed", "Cause": "{% $string($states.input) %}"}},
-            "Next": REPORT,
-        },
-        timed_out: {
-            "Type": "Pass",
-            "Output": {
-                "error": {
-                    "Error": "States.Timeout",
-                    "Cause": (
-                        "{% 'Inference component ' & $componentName & ' was not InService after "
-                        f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
-                        " $string($states.input.InferenceComponentStatus) & ')' %}"
-                    ),
-                }
-            },
-            "Next": REPORT,
-        },
+        "Next": REPORT,
     }
 
 
