@@ -175,14 +175,16 @@ class PipelineExecutionRole(Construct):
                 conditions={"StringLike": {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"}},
             )
         )
-        # The Endpoint and InferenceComponent routes look their resource up by name; a stop or a Cleanup finds the
-        # application an EMRServerless step created by name. List actions take only "*".
+        # The Endpoint and InferenceComponent routes look their resource up by name; a stop or a
+        # Cleanup finds the application an EMRServerless step created by name; a QualityCheck or
+        # ClarifyCheck finds the latest Approved package's drift baselines. List actions take only "*".
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="FindByName",
                 actions=[
                     "sagemaker:ListEndpoints",
                     "sagemaker:ListInferenceComponents",
+                    "sagemaker:ListModelPackages",
                     "emr-serverless:ListApplications",
                 ],
                 resources=["*"],
@@ -289,7 +291,7 @@ class PipelineExecutionRole(Construct):
         acknowledge_unscoped_actions(
             self.role,
             "ecr:GetAuthorizationToken (registry login), sagemaker:ListEndpoints, "
-            "sagemaker:ListInferenceComponents and "
+            "sagemaker:ListInferenceComponents, sagemaker:ListModelPackages and "
             "emr-serverless:ListApplications",
         )
         if bucket_names:

@@ -612,8 +612,15 @@ class S3Operations:
                     if not page.add_prefix(common):
                         break
                     continue
-            path = self.store.path(f"s3://{bucket}/{key}")
-            meta = self.store.metadata(bucket, key, path)
+            if not page.has_room():
+                page.truncated = True
+                break
+            # keys() mapped and checked each key's file (inside the root) as it listed it
+            path = self.store.root / bucket / key
+            try:
+                meta = self.store.metadata(bucket, key, path)
+            except FileNotFoundError:
+                continue  # deleted since it was listed: no longer part of the bucket
             entry = {
                 "Key": key,
                 "LastModified": meta["LastModified"],
@@ -708,8 +715,11 @@ class _ListPage:
         self.truncated = False
         self.last = ""
 
+    def has_room(self) -> bool:
+        return len(self.contents) + len(self.prefixes) < self.max_keys
+
     def _room(self) -> bool:
-        if len(self.contents) + len(self.prefixes) >= self.max_keys:
+        if not self.has_room():
             self.truncated = True
             return False
         return True
