@@ -150,8 +150,14 @@ class PipelineGraph:
             if read is None:
                 read = referenced_step_names(list(_expression_carriers(step)))
             if read:
-                for src in sorted(read & order.keys(), key=order.__getitem__):
-                    add(src, name, "data")
+                # no edge into ``name`` of this kind exists yet, so no ``add`` (with its checks) per read
+                reads = read & order.keys()
+                reads.discard(name)
+                data: list[tuple[str, str, EdgeKind]] = [
+                    (src, name, "data") for src in sorted(reads, key=order.__getitem__)
+                ]
+                edges.extend(data)
+                seen.update(data)
             if step.type == "Condition":
                 arguments = cast("ConditionStep", step).arguments
                 for child in arguments.if_steps:

@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
@@ -87,6 +87,43 @@ def scan_expressions(value: Any) -> tuple[list[dict[str, Any]], set[int]]:
         elif kind is list:
             extend(node)
     return found, property_files
+
+
+def scan_reads(value: Any) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """What :func:`scan_expressions` finds, sorted for :meth:`StepReferenceChecker.all_clean`:
+    the targets of plain ``Get`` expressions, the targets of the ``Get`` of each JsonGet's
+    PropertyFile, and the other expressions (functions, malformed ``Get``), whose form is
+    checked. In no set order."""
+    plain: list[str] = []
+    files: list[str] = []
+    functions: list[dict[str, Any]] = []
+    stack: list[Any] = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            if (len(node) == 1 and ("Get" in node or next(iter(node)).startswith(FUNCTION_PREFIX))) or (
+                "Std:Join" in node or "Std:JsonGet" in node
+            ):  # grammar.is_expression, inlined as in scan_expressions
+                target = node.get("Get") if len(node) == 1 else None
+                if type(target) is str:
+                    plain.append(target)
+                    continue
+                functions.append(node)
+                for key, inner in node.items():
+                    if type(inner) is dict:
+                        source = inner.get("PropertyFile") if key == "Std:JsonGet" else None
+                        if type(source) is dict and len(source) == 1 and type(source.get("Get")) is str:
+                            files.append(source["Get"])  # a PropertyFile read, not walked as a plain Get
+                            extend(item for name, item in inner.items() if name != "PropertyFile")
+                        else:
+                            extend(inner.values())
+            else:
+                extend(node.values())
+        elif kind is list:
+            extend(node)
+    return plain, files, functions
 
 
 def locate(value: Any, location: Location, target: Any) -> Location:
@@ -241,39 +278,50 @@ class StepReferenceChecker:
 
         The fast path for the usual step, in which nothing is wrong: when this is False the
         caller runs :meth:`check` on each value, which reports in document order with paths.
+        Targets read before are looked up in bulk (``map`` over the memo), not one by one.
         """
         step = self.step
         assert step is not None  # the experiment config is checked by check()
         verdicts = self.scope.verdicts.get(self.scoped_namespaces)
         if verdicts is None:
             verdicts = self.scope.verdicts[self.scoped_namespaces] = ({}, {})
-        plain, files = verdicts
-        own_name = step.name
+        plain_targets, file_targets, functions = scan_reads(values)
+        for expression in functions:
+            if _form_error(expression) is not None:
+                return False
         sources = self.sources
-        expressions, property_files = scan_expressions(values)
-        for expression in expressions:
-            target = expression.get("Get") if len(expression) == 1 else None
-            if type(target) is not str:
-                if _form_error(expression) is not None:
-                    return False
+        for targets, memo, property_file in (
+            (plain_targets, verdicts[0], False),
+            (file_targets, verdicts[1], True),
+        ):
+            known = list(map(memo.get, targets))
+            if None not in known:
+                sources.update(cast("list[str]", known))
                 continue
-            property_file = id(expression) in property_files
-            memo = files if property_file else plain
-            source = memo.get(target)
-            if source is None:
-                if own_name in target:  # may read itself: not memoised
-                    if self._check_get(target, property_file):
+            for target, source in zip(targets, known, strict=True):
+                if source is None:
+                    source = self._verdict(target, property_file, memo)
+                    if source is None:
                         return False
-                elif target in memo or self._check_get(target, property_file):
-                    memo[target] = None
-                    return False
-                named = _STEP_HEAD.match(target)
-                source = named.group(1) if named is not None else ""
-                if own_name not in target:
-                    memo[target] = source
-            if source:
                 sources.add(source)
+        sources.discard("")
         return True
+
+    def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
+        """For :meth:`all_clean`: the step ``target`` reads ("" for other namespaces), or None
+        when it has a finding; memoised in ``memo`` unless the target may read its own step."""
+        own_name = self.step.name if self.step is not None else ""
+        if own_name in target:  # may read itself: not memoised
+            if self._check_get(target, property_file):
+                return None
+        elif target in memo or self._check_get(target, property_file):
+            memo[target] = None
+            return None
+        named = _STEP_HEAD.match(target)
+        source = named.group(1) if named is not None else ""
+        if own_name not in target:
+            memo[target] = source
+        return source
 
     def _check_get(self, target: str, property_file: bool) -> list[Finding]:
         ref = _parsed(target)
@@ -359,7 +407,8 @@ class StepReferenceChecker:
             ]
         if property_file:
             return self._check_property_file(ref, target)
-        if ref.path[:1] == (Field("PropertyFiles"),):
+        head = ref.path[0] if ref.path else None
+        if type(head) is Field and head.name == "PropertyFiles":  # no dataclass __eq__: runs per target
             return [
                 Finding(
                     "reference",
