@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pipelines.definition import Report, check_definition
+from pipelines.definition.grammar import CONDITION_LIST, plain_comparisons
 from pipelines.definition.reference_checks import StepReferenceChecker
 from pipelines.graph import CycleError
 
@@ -107,3 +109,47 @@ def test_mutated_definitions(index: int, data: st.DataObject) -> None:
         action = data.draw(st.sampled_from(["delete", "replace", "duplicate", "wrap"]))
         document = _mutate(document, path, action, data.draw(JSON))
     assert_fast_path_agrees(json.dumps(document))
+
+
+OPERANDS = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.booleans(),
+    st.sampled_from(
+        [{"Get": "Parameters.A"}, {"Std:Join": {"On": ",", "Values": []}}, {"Get": "x", "Other": 1}]
+    ),
+    JSON,
+)
+CONDITIONS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "Type": st.sampled_from(["Equals", "LessThan", "GreaterThanOrEqualTo", "In", "Not", "Bogus"]),
+                "LeftValue": OPERANDS,
+                "RightValue": OPERANDS,
+            },
+            optional={"Values": JSON, "Extra": JSON},
+        ),
+        JSON,
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(CONDITIONS, JSON))
+def test_plain_comparisons_are_what_the_condition_models_accept(conditions: Any) -> None:
+    """The shortcut that skips pydantic for plain comparisons never lets through what the
+    models would report."""
+    if plain_comparisons(conditions):
+        CONDITION_LIST.validate_python(conditions, strict=True)
+
+
+def test_a_plain_comparison_takes_the_shortcut_and_a_wrong_one_does_not() -> None:
+    plain = [{"Type": "LessThan", "LeftValue": {"Get": "Parameters.A"}, "RightValue": 1.5}]
+    assert plain_comparisons(plain)
+    wrong = [{"Type": "LessThan", "LeftValue": None, "RightValue": 1.5}]
+    assert not plain_comparisons(wrong)
+    with pytest.raises(pydantic.ValidationError):
+        CONDITION_LIST.validate_python(wrong, strict=True)

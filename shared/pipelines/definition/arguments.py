@@ -89,6 +89,7 @@ class _Spec:
 
 _ACCEPTED_LIMIT = 4096
 _SCALAR_KINDS = frozenset({"string", "integer", "number", "boolean"})
+_CONTAINER_KINDS = frozenset({"structure", "list", "map"})
 _KINDS = {
     "string": "string",
     "integer": "integer",
@@ -235,7 +236,7 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
         ):  # grammar.is_expression, inlined: this runs for every object of every step's Arguments
             skipped.append(value)
             return
-        members = spec.members
+        members, forbidden = spec.members, spec.forbidden
         for key, item in value.items():
             member = members.get(key)
             if member is None:
@@ -246,9 +247,14 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
                     (*location, key),
                     "warning",
                 )
-            elif key in spec.forbidden:
+            elif forbidden and key in forbidden:
                 add_problem(out, "argument", "not allowed here", (*location, key))
-            elif type(item) is not str or item not in member.accepted:  # the usual literal: no call
+            elif type(item) is str:
+                if item not in member.accepted:  # the usual literal was seen before: no call
+                    _check_item(item, member, location, key, out, skipped)
+            elif member.kind in _CONTAINER_KINDS:  # what _check_item would do, one call fewer
+                check_value(item, member, (*location, key), out, skipped)
+            else:
                 _check_item(item, member, location, key, out, skipped)
         for required in spec.required:
             if required not in value:
@@ -274,9 +280,13 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
         item_spec = spec.item
         assert item_spec is not None
         accepted = item_spec.accepted
-        for index, item in enumerate(value):
-            if type(item) is not str or item not in accepted:
-                _check_item(item, item_spec, location, index, out, skipped)
+        if item_spec.kind in _CONTAINER_KINDS:
+            for index, item in enumerate(value):
+                check_value(item, item_spec, (*location, index), out, skipped)
+        else:
+            for index, item in enumerate(value):
+                if type(item) is not str or item not in accepted:
+                    _check_item(item, item_spec, location, index, out, skipped)
     elif kind == "map":
         if type(value) is not dict:
             add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)

@@ -15,7 +15,7 @@ import pydantic
 
 from pipelines.definition.arguments import literal_names
 from pipelines.definition.durations import DurationError, parse_expire_after
-from pipelines.definition.grammar import CONDITION_LIST, is_expression
+from pipelines.definition.grammar import CONDITION_LIST, is_expression, plain_comparisons
 from pipelines.definition.models import (
     CallbackStep,
     ClarifyCheckStep,
@@ -285,6 +285,8 @@ def check_check_step(
 def check_condition_arguments(step: ConditionStep, location: Location, out: list[Problem]) -> None:
     for key in step.arguments.model_extra or {}:
         add_problem(out, "schema", "unknown property of Condition Arguments", (*location, "Arguments", key))
+    if plain_comparisons(step.arguments.conditions):
+        return
     try:
         CONDITION_LIST.validate_python(step.arguments.conditions, strict=True)
     except pydantic.ValidationError as exc:
