@@ -140,8 +140,9 @@ class PipelineGraph:
         # comes once: duplicates can only come from the same step's lists, so they are weeded
         # out there instead of checking every edge against every other.
         for name, step in steps.items():
-            if step.depends_on:
-                for dep in dict.fromkeys(step.depends_on):
+            depends_on = step.depends_on
+            if depends_on:
+                for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
                     if dep != name and dep in steps:
                         edges.append((dep, name, "depends_on"))
             read = known.get(name)
@@ -150,7 +151,7 @@ class PipelineGraph:
             if read:
                 reads = read & order.keys()
                 reads.discard(name)
-                edges.extend((src, name, "data") for src in sorted(reads, key=order.__getitem__))
+                edges += [(src, name, "data") for src in sorted(reads, key=order.__getitem__)]
             step_type = step.type
             if step_type == "Condition":
                 arguments = cast("ConditionStep", step).arguments

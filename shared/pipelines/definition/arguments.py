@@ -14,7 +14,6 @@ generators: this check touches every value of every step, so it must stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from re import Pattern
@@ -377,7 +376,7 @@ def literal_names(items: Any, name_field: str) -> set[str] | None:
         return None
     names: set[str] = set()
     for item in items:
-        name = item.get(name_field) if isinstance(item, Mapping) else None
+        name = item.get(name_field) if isinstance(item, dict) else None  # JSON objects: no ABC check
         if not isinstance(name, str):
             return None
         names.add(name)

@@ -289,22 +289,26 @@ class StepReferenceChecker:
         for expression in functions:
             if _form_error(expression) is not None:
                 return False
-        sources = self.sources
-        for targets, memo, property_file in (
-            (plain_targets, verdicts[0], False),
-            (file_targets, verdicts[1], True),
-        ):
-            known = list(map(memo.get, targets))
-            if None not in known:
-                sources.update(cast("list[str]", known))
-                continue
-            for target, source in zip(targets, known, strict=True):
+        if plain_targets and not self._all_known(plain_targets, verdicts[0], False):
+            return False
+        if file_targets and not self._all_known(file_targets, verdicts[1], True):
+            return False
+        self.sources.discard("")
+        return True
+
+    def _all_known(self, targets: list[str], memo: dict[str, str | None], property_file: bool) -> bool:
+        """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
+        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo)."""
+        known = list(map(memo.get, targets))
+        if None not in known:
+            self.sources.update(cast("list[str]", known))
+            return True
+        for target, source in zip(targets, known, strict=True):
+            if source is None:
+                source = self._verdict(target, property_file, memo)
                 if source is None:
-                    source = self._verdict(target, property_file, memo)
-                    if source is None:
-                        return False
-                sources.add(source)
-        sources.discard("")
+                    return False
+            self.sources.add(source)
         return True
 
     def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
