@@ -89,43 +89,6 @@ def scan_expressions(value: Any) -> tuple[list[dict[str, Any]], set[int]]:
     return found, property_files
 
 
-def scan_reads(value: Any) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-    """What :func:`scan_expressions` finds, sorted for :meth:`StepReferenceChecker.all_clean`:
-    the targets of plain ``Get`` expressions, the targets of the ``Get`` of each JsonGet's
-    PropertyFile, and the other expressions (functions, malformed ``Get``), whose form is
-    checked. In no set order."""
-    plain: list[str] = []
-    files: list[str] = []
-    functions: list[dict[str, Any]] = []
-    stack: list[Any] = [value]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        node = pop()
-        kind = type(node)
-        if kind is dict:
-            if (len(node) == 1 and ("Get" in node or next(iter(node)).startswith(FUNCTION_PREFIX))) or (
-                "Std:Join" in node or "Std:JsonGet" in node
-            ):  # grammar.is_expression, inlined as in scan_expressions
-                target = node.get("Get") if len(node) == 1 else None
-                if type(target) is str:
-                    plain.append(target)
-                    continue
-                functions.append(node)
-                for key, inner in node.items():
-                    if type(inner) is dict:
-                        source = inner.get("PropertyFile") if key == "Std:JsonGet" else None
-                        if type(source) is dict and len(source) == 1 and type(source.get("Get")) is str:
-                            files.append(source["Get"])  # a PropertyFile read, not walked as a plain Get
-                            extend(item for name, item in inner.items() if name != "PropertyFile")
-                        else:
-                            extend(inner.values())
-            else:
-                extend(node.values())
-        elif kind is list:
-            extend(node)
-    return plain, files, functions
-
-
 def locate(value: Any, location: Location, target: Any) -> Location:
     """Where ``target`` (by identity) sits under ``value``."""
     stack: list[tuple[Any, Location]] = [(value, location)]
@@ -285,9 +248,14 @@ class StepReferenceChecker:
         verdicts = self.scope.verdicts.get(self.scoped_namespaces)
         if verdicts is None:
             verdicts = self.scope.verdicts[self.scoped_namespaces] = ({}, {})
-        plain_targets, file_targets, functions = scan_reads(values)
-        for expression in functions:
-            if _form_error(expression) is not None:
+        plain_targets: list[str] = []
+        file_targets: list[str] = []
+        expressions, property_files = scan_expressions(values)
+        for expression in expressions:
+            target = expression.get("Get") if len(expression) == 1 else None
+            if type(target) is str:
+                (file_targets if id(expression) in property_files else plain_targets).append(target)
+            elif _form_error(expression) is not None:
                 return False
         if plain_targets and not self._all_known(plain_targets, verdicts[0], False):
             return False
