@@ -19,11 +19,17 @@ moto's in-process handling of the engine's DynamoDB, SQS and Step Functions call
 waits for a core (the wall time is printed beside it). It prints one ``cloud_cost:`` line per case, the median time from a
 job's end (its StepRunner's end) to its successor's StepRunner start, and one line per target.
 
-Run: .venv/bin/python benchmarks/cloud_cost.py
+Run: .venv/bin/python benchmarks/cloud_cost.py [--by-item] [--cases abalone,dag50,wide500]
+
+``--by-item`` adds, per case, the write units per step attempt of each kind of item (execution,
+step, definition snapshot, run, ...), split into the item's own units and its index entries,
+with how many such items were written per execution and how many of those writes were
+transactional: what the ``ddb_writes`` figure is made of.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -95,6 +101,29 @@ def written_item(request: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def item_kind(item: dict[str, Any], in_cache_table: bool) -> str:
+    """The kind of item a key names (the layout of pipelines.store.dynamodb)."""
+    if in_cache_table:
+        return "cache entry"
+    pk, sk = item["pk"]["S"], item["sk"]["S"]
+    prefix = pk.split("#", 1)[0]
+    if prefix == "EXECUTION":
+        if sk.startswith("STEP#"):
+            return "step"
+        if sk.startswith("RUN#"):
+            return "PipelineExecution run"
+        return {"#META": "execution", "#LISTING": "execution listing entry"}.get(sk, f"execution {sk}")
+    if prefix in ("TRIAL", "EXPERIMENT") and sk.startswith("COMPONENT#"):
+        return "run (trial component)"
+    if prefix in ("TRIAL", "EXPERIMENT", "DEFINITION"):
+        return {"TRIAL": "trial", "EXPERIMENT": "experiment", "DEFINITION": "definition"}[prefix]
+    if prefix == "PIPELINE":
+        return {"#META": "pipeline", "#LAST_RUN": "pipeline last run"}.get(sk, "pipeline version")
+    return {"ACTIVE_EXECUTIONS": "active marker", "TRIAL_COMPONENT": "run (trial component)"}.get(
+        prefix, prefix.lower().replace("_", " ")
+    )
+
+
 _ASSIGNMENT = re.compile(r"([#\w]+) = (?:if_not_exists\([#\w]+, )?(:\w+)")
 
 
@@ -103,9 +132,16 @@ class Meter:
     """Request units of every DynamoDB call made through the wrapped client."""
 
     client: Any
+    cache_table: str
     write_units: float = 0.0
     read_units: float = 0.0
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0, 0]))
+    """item kind -> [own units, index units, writes, transactional writes]"""
+
+    def reset(self) -> None:
+        self.write_units = self.read_units = 0.0
+        self.by_kind.clear()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.client, name)
@@ -119,11 +155,16 @@ class Meter:
         return call
 
     def _account(self, name: str, request: dict[str, Any], response: dict[str, Any]) -> None:
-        def writes(item: dict[str, Any], transactional: bool) -> float:
-            units = math.ceil(item_size(item) / 1024) * (2 if transactional else 1)
-            if "gsi1pk" in item or "gsi2pk" in item:
-                units += math.ceil(item_size(item) / 1024) * sum(k in item for k in ("gsi1pk", "gsi2pk"))
-            return float(units)
+        def writes(item: dict[str, Any], transactional: bool, table: str = "") -> float:
+            kilobytes = math.ceil(item_size(item) / 1024)
+            own = kilobytes * (2 if transactional else 1)
+            index = kilobytes * sum(k in item for k in ("gsi1pk", "gsi2pk"))
+            tally = self.by_kind[item_kind(item, table == self.cache_table)]
+            tally[0] += own
+            tally[1] += index
+            tally[2] += 1
+            tally[3] += int(transactional)
+            return float(own + index)
 
         def reads(items: list[dict[str, Any]], consistent: bool) -> float:
             units = max(1, math.ceil(sum(item_size(i) for i in items) / 4096))
@@ -131,12 +172,15 @@ class Meter:
 
         if name == "transact_write_items":
             for action in request["TransactItems"]:
-                self.write_units += writes(written_item(next(iter(action.values()))), True)
+                operation = next(iter(action.values()))
+                self.write_units += writes(written_item(operation), True, operation["TableName"])
         elif name in ("put_item", "update_item", "delete_item"):
-            self.write_units += writes(written_item(request), False)
+            self.write_units += writes(written_item(request), False, request["TableName"])
         elif name == "batch_write_item":
-            for requests in request["RequestItems"].values():
-                self.write_units += len(requests)
+            for table, requests in request["RequestItems"].items():
+                for entry in requests:
+                    item = entry.get("PutRequest", {}).get("Item") or entry["DeleteRequest"]["Key"]
+                    self.write_units += writes(item, False, table)
         elif name == "get_item":
             item = response.get("Item")
             self.read_units += reads([item] if item else [], bool(request.get("ConsistentRead")))
@@ -159,6 +203,7 @@ class Measured:
     write_units: float
     lost_writes: int
     latencies: list[float]
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     def per_attempt(self) -> dict[str, float]:
         attempts = self.step_attempts
@@ -226,7 +271,7 @@ def measure(
 
     cloud.moto.handlers[ENGINE_FUNCTION] = timed
     before = len(cloud.moto.invocations)
-    meter.write_units = meter.read_units = 0.0
+    meter.reset()
     lost[0] = 0
     finals = [cloud.run(pipeline_name, timeout=900) for _ in range(runs)]
     cloud.moto.handlers[ENGINE_FUNCTION] = handler
@@ -248,6 +293,7 @@ def measure(
         write_units=meter.write_units,
         lost_writes=lost[0],
         latencies=latencies,
+        by_kind={kind: list(tally) for kind, tally in meter.by_kind.items()},
     )
 
 
@@ -266,6 +312,20 @@ def abalone_reports(kind: str, job_name: str, request: dict[str, Any]) -> JobOut
             report = {"regression_metrics": {"mse": {"value": 4.2}}}
             return Complete({f"{output['S3Output']['S3Uri']}/evaluation.json": json.dumps(report).encode()})
     return Complete()
+
+
+def report_by_item(measured: Measured) -> None:
+    """One line per item kind: its share of ddb_writes/attempt, most first."""
+    attempts, runs = measured.step_attempts, measured.executions
+    for kind, (own, index, count, transactional) in sorted(
+        measured.by_kind.items(), key=lambda entry: -(entry[1][0] + entry[1][1])
+    ):
+        print(
+            f"cloud_cost: case={measured.name} item={kind.replace(' ', '_')} "
+            f"ddb_writes/attempt={(own + index) / attempts:.2f} (item {own / attempts:.2f}, "
+            f"index {index / attempts:.2f}; {count / runs:.1f} writes/execution, "
+            f"{transactional / runs:.1f} in transactions)"
+        )
 
 
 def report(measured: Measured) -> dict[str, float]:
@@ -296,12 +356,26 @@ def report(measured: Measured) -> dict[str, float]:
     return figures
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--by-item", action="store_true", help="break ddb_writes down by item kind")
+    parser.add_argument("--cases", default="abalone,dag50,wide500", help="comma-separated cases to run")
+    args = parser.parse_args(argv)
+    cases = set(args.cases.split(","))
+    unknown = cases - {"abalone", "dag50", "wide500"}
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+
+    def show(measured: Measured) -> None:
+        results.append(report(measured))
+        if args.by_item:
+            report_by_item(measured)
+
     monkeypatch = pytest.MonkeyPatch()
     results: list[dict[str, float]] = []
     try:
         with moto_cloud(monkeypatch) as cloud:
-            meter = Meter(cloud.store.client)
+            meter = Meter(cloud.store.client, cloud.store.tables.cache)
             cloud.store.client = meter
             lost = [0]
             real_apply = DynamoDBStore.apply
@@ -322,9 +396,12 @@ def main() -> int:
             cloud.register(json.dumps(dag), "dag50")
             cloud.register(json.dumps(wide), "wide500")
             measure(cloud, meter, lost, "warm-up", "abalone", 1, abalone_reports)
-            results.append(report(measure(cloud, meter, lost, "abalone", "abalone", 3, abalone_reports)))
-            results.append(report(measure(cloud, meter, lost, "dag50", "dag50", 1, None, dag)))
-            results.append(report(measure(cloud, meter, lost, "wide500", "wide500", 1, None)))
+            if "abalone" in cases:
+                show(measure(cloud, meter, lost, "abalone", "abalone", 3, abalone_reports))
+            if "dag50" in cases:
+                show(measure(cloud, meter, lost, "dag50", "dag50", 1, None, dag))
+            if "wide500" in cases:
+                show(measure(cloud, meter, lost, "wide500", "wide500", 1, None))
     finally:
         monkeypatch.undo()
     ok = True

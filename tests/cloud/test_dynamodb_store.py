@@ -191,10 +191,10 @@ def test_idempotency_records_expire_by_ttl(store: DynamoDBStore) -> None:
     assert store.get_idempotency("t-1", "StartPipelineExecution") == record
 
 
-def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in_either_layout(
+def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in_every_layout(
     tables: TableNames, counting: CountingClient
 ) -> None:
-    written: list[str] = []
+    written: list[tuple[str, str]] = []
 
     class Recording(CountingClient):
         def __getattr__(self, name: str) -> Any:
@@ -203,9 +203,8 @@ def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in
                 return method
 
             def transact(**kwargs: Any) -> Any:
-                written.extend(
-                    next(iter(a.values()))["Key"]["pk"]["S"] for a in kwargs["TransactItems"] if "Update" in a
-                )
+                keys = [next(iter(a.values()))["Key"] for a in kwargs["TransactItems"] if "Update" in a]
+                written.extend((key["pk"]["S"], key["sk"]["S"]) for key in keys)
                 return method(**kwargs)
 
             return transact
@@ -214,11 +213,17 @@ def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "twice", fan_out(2))
     first = engine.start(StartRequest(pipeline_name="twice")).execution
-    assert "EXPERIMENT#twice" in written
+    assert ("EXPERIMENT#twice", "#META") in written
     written.clear()
     second = engine.start(StartRequest(pipeline_name="twice")).execution
     assert first is not None and second is not None
-    assert "EXPERIMENT#twice" not in written and f"TRIAL#{second.execution_id}" in written
+    assert ("EXPERIMENT#twice", "#META") not in written and (
+        f"TRIAL#{second.execution_id}",
+        "#META",
+    ) in written
+    # a run lives in its experiment's partition, without an index entry
+    run_keys = [key for key in written if key[1].startswith("COMPONENT#")]
+    assert len(run_keys) == 2 and all(pk == "EXPERIMENT#twice" for pk, _ in run_keys)
     assert [e.name for e in DynamoDBStore(tables, client=counting).list_experiments(ListQuery()).items] == [
         "twice"
     ]
@@ -245,6 +250,33 @@ def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in
             },
         },
     )
+    # and so is one of the layout before runs moved into their experiment's partition
+    counting.put_item(
+        TableName=tables.state,
+        Item={
+            "pk": {"S": f"TRIAL#{second.execution_id}"},
+            "sk": {"S": "COMPONENT#older-job"},
+            "gsi2pk": {"S": "TRIAL_COMPONENTS"},
+            "gsi2sk": {"S": "2024-01-02T00:00:00.000000Z#older-job"},
+            "body": {
+                "S": json.dumps(
+                    {
+                        "name": "older-job",
+                        "trial_name": second.execution_id,
+                        "experiment_name": "twice",
+                        "execution_id": second.execution_id,
+                        "step_name": "S1",
+                        "step_type": "Processing",
+                        "created_at": "2024-01-02T00:00:00Z",
+                    }
+                )
+            },
+        },
+    )
     runs = store.list_trial_components(second.execution_id, ListQuery(limit=100, ascending=True)).items
-    assert len(runs) == 3 and runs[0].name == "old-job"
-    assert {r.step_name for r in runs[1:]} == {"S0", "S1"}
+    assert len(runs) == 4 and {"old-job", "older-job"} <= {r.name for r in runs}
+    assert sorted(r.step_name for r in runs) == ["S0", "S0", "S1", "S1"]
+    every = store.list_trial_components(None, ListQuery(limit=100)).items
+    assert len(every) == 5 and "older-job" in {r.name for r in every}  # the oldest item has no gsi2 entry
+    first_runs = store.list_trial_components(first.execution_id, ListQuery(limit=1))
+    assert len(first_runs.items) == 1 and first_runs.next_token is not None

@@ -56,8 +56,9 @@ Items stay far below DynamoDB's 400 KB: a body larger than ``inline_limit`` is s
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
-import json
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -98,10 +99,12 @@ from pipelines.store.base import (
     encode_token,
     pipeline_key,
     step_listing_key,
+    timestamp,
 )
-from pipelines.store.sqlite import timestamp
+from pipelines.store.mapping import dump, load, parse_timestamp
 
 R = TypeVar("R", bound=BaseModel)
+N = TypeVar("N", ExperimentRecord, TrialRecord, TrialComponentRecord)
 Item = dict[str, Any]
 
 TTL_ATTRIBUTE = "expiresAt"
@@ -125,6 +128,8 @@ ride along."""
 
 _META = "#META"
 _DEFINITION = "#DEFINITION"
+_DEFINITION_PREFIX = "DEFINITION#"
+_DEFINITION_ATTRIBUTE = "dh"
 _LISTING = "#LISTING"
 _LAST_RUN = "#LAST_RUN"
 _COMPONENT = "COMPONENT#"
@@ -132,6 +137,7 @@ _ACTIVE = "ACTIVE_EXECUTIONS"
 _RUN = "RUN#"
 _SORT_LOW = "0"  # below every timestamp
 _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and '#')
+_ORPHAN_MARKER_AGE = timedelta(hours=1)
 _MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -209,8 +215,21 @@ def _epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
-    return record.model_dump_json(exclude=exclude)
+def definition_digest(text: str) -> str:
+    """The key a definition text is kept under: its SHA-256, base64url without padding."""
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
+
+
+def _definition_pk(digest: str) -> str:
+    return f"{_DEFINITION_PREFIX}{digest}"
+
+
+def _definition_ref(meta: Item) -> tuple[str, str]:
+    """The key of the item holding an execution item's definition: the content-addressed one
+    its digest names, or (written before digests) the snapshot in the execution's partition."""
+    if _DEFINITION_ATTRIBUTE in meta:
+        return _definition_pk(meta[_DEFINITION_ATTRIBUTE]["S"]), _META
+    return meta["pk"]["S"], _DEFINITION
 
 
 def _pipeline_pk(arn: str) -> str:
@@ -265,7 +284,8 @@ class DynamoDBStore(ExecutionStateCache):
         self.callback_ttl = callback_ttl
         self.idempotency_ttl = idempotency_ttl
         self._states: dict[str, ExecutionState] = {}
-        self._snapshots: dict[str, str] = {}
+        self._snapshots: dict[tuple[str, str], str] = {}  # definition texts by the key of their item
+        self._refs: dict[str, tuple[str, str]] = {}  # execution id -> the key of its definition's item
         self._unlisted: set[str] = set()
         self._experiments: set[str] = set()  # known to exist (they are never deleted)
         self._states_lock = threading.Lock()
@@ -348,15 +368,10 @@ class DynamoDBStore(ExecutionStateCache):
         meta = items.get(_META)
         if meta is None:
             return None
-        return _with_last_run(
-            PipelineRecord.model_validate_json(self.codec.decode(meta)), items.get(_LAST_RUN)
-        )
+        return _with_last_run(self._record(PipelineRecord, meta), items.get(_LAST_RUN))
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
-        records = [
-            PipelineRecord.model_validate_json(self.codec.decode(i))
-            for i in self._query_index("gsi1", "PIPELINES")
-        ]
+        records = [self._record(PipelineRecord, i) for i in self._query_index("gsi1", "PIPELINES")]
         last_runs = self._batch_get([_key(_pipeline_pk(r.arn), _LAST_RUN) for r in records])
         records = [_with_last_run(r, last_runs.get((_pipeline_pk(r.arn), _LAST_RUN))) for r in records]
         if query.name_prefix:
@@ -371,11 +386,11 @@ class DynamoDBStore(ExecutionStateCache):
 
     def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None:
         item = self._get(_key(_pipeline_pk(arn), _version_sk(version_id)))
-        return PipelineVersionRecord.model_validate_json(self.codec.decode(item)) if item else None
+        return self._record(PipelineVersionRecord, item) if item else None
 
     def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]:
         records = [
-            PipelineVersionRecord.model_validate_json(self.codec.decode(i))
+            self._record(PipelineVersionRecord, i)
             for i in self._query_partition(_pipeline_pk(arn), "VERSION#")
         ]
         return _page_in_memory(
@@ -390,14 +405,14 @@ class DynamoDBStore(ExecutionStateCache):
             "gsi1pk": _s("PIPELINES"),
             "gsi1sk": _s(_sort_key(pipeline.created_at, pipeline.name)),
             "v": _n(pipeline.version),
-            **self.codec.encode(_body(pipeline), f"pipeline {pipeline.name}"),
+            **self.codec.encode(dump(pipeline), f"pipeline {pipeline.name}"),
         }
 
     def _version_item(self, version: PipelineVersionRecord) -> Item:
         return {
             **_key(_pipeline_pk(version.pipeline_arn), _version_sk(version.version_id)),
             **self.codec.encode(
-                _body(version), f"pipeline {version.pipeline_name} version {version.version_id}"
+                dump(version), f"pipeline {version.pipeline_name} version {version.version_id}"
             ),
         }
 
@@ -405,7 +420,13 @@ class DynamoDBStore(ExecutionStateCache):
 
     def apply(self, transition: Transition) -> None:
         execution = transition.execution
-        core = self._execution_actions(transition)
+        # Idempotent writes around the transaction, at half its price: ``before`` puts items that
+        # only a new execution refers to (a start that then loses leaves items no reader counts),
+        # ``after`` deletes the active marker of an execution that just ended (a crash in between
+        # leaves a marker list_unfinished_executions skips and removes).
+        before: list[Item] = []
+        after: list[Item] = []
+        core = self._execution_actions(transition, before, after)
         for write in transition.steps:
             condition = (
                 ("attribute_not_exists(pk)", {})
@@ -426,6 +447,9 @@ class DynamoDBStore(ExecutionStateCache):
                 f"than a DynamoDB transaction holds ({MAX_TRANSACTION_ACTIONS})"
             )
         together = len(core) + len(side) <= MAX_TRANSACTION_ACTIONS
+        self._batch_write(before)
+        if transition.expected_version is None:  # its definition's item exists now
+            self._keep_definition(self._refs_of(execution.execution_id), execution.definition)
         try:
             self._transact(core + side if together else core)
         except StaleWrite:
@@ -434,52 +458,66 @@ class DynamoDBStore(ExecutionStateCache):
         if not together:
             for action in side:  # idempotent: if-absent updates and keyed puts
                 self._write_one(action)
-        if transition.expected_version is None:
-            self._keep_definition(execution.execution_id, execution.definition)
+        self._batch_write(after)
         self._remember_applied(transition)
 
-    def _execution_actions(self, transition: Transition) -> list[Item]:
+    def _definition_write(self, text: str) -> tuple[str, list[Item]]:
+        """The digest a new execution's definition is kept under, and the put that stores it
+        when no execution stored that text before (content-addressed: one item per distinct
+        text, so a start that then loses leaves only an item a later start of the text uses)."""
+        digest = definition_digest(text)
+        key = (_definition_pk(digest), _META)
+        with self._states_lock:
+            known = key in self._snapshots
+        if not known and self._exists(_key(*key)):
+            self._keep_definition(key, text)
+            known = True
+        if known:
+            return digest, []
+        item = {**_key(*key), **self.codec.encode(text, f"definition {digest}")}
+        return digest, [{"PutRequest": {"Item": item}}]
+
+    def _execution_actions(self, transition: Transition, before: list[Item], after: list[Item]) -> list[Item]:
+        """The transaction's execution items; the idempotent writes that go around it are
+        added to ``before`` and ``after``."""
         execution = transition.execution
         pk = _execution_pk(execution.execution_id)
         item = {
             **_key(pk),
             "v": _n(execution.version),
             "st": _s(execution.status),
-            **self.codec.encode(
-                _body(execution, exclude={"definition"}), f"execution {execution.execution_id}"
-            ),
+            **self.codec.encode(dump(execution), f"execution {execution.execution_id}"),
         }
         active_now = execution.status in ACTIVE_EXECUTION_STATUSES
-        marker_key = _key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))
-        marker_put = {
-            "Put": {"TableName": self.tables.state, "Item": {**marker_key, "id": _s(execution.execution_id)}}
-        }
-        marker_delete = {"Delete": {"TableName": self.tables.state, "Key": marker_key}}
+        marker = {**_key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))}
+        marker_item = {**marker, "id": _s(execution.execution_id)}
         if transition.expected_version is None:
-            actions = [
-                self._put(item, "attribute_not_exists(pk)"),
-                self._put(
-                    {
-                        **_key(pk, _DEFINITION),
-                        **self.codec.encode(execution.definition, f"definition of {execution.execution_id}"),
-                    },
-                    "attribute_not_exists(pk)",
-                ),
-                self._put(self._listing_item(execution), "attribute_not_exists(pk)"),
-            ]
+            digest, definition_put = self._definition_write(execution.definition)
+            item[_DEFINITION_ATTRIBUTE] = _s(digest)
+            with self._states_lock:
+                self._keep_ref(execution.execution_id, (_definition_pk(digest), _META))
+            before += [*definition_put, {"PutRequest": {"Item": self._listing_item(execution)}}]
+            actions = [self._put(item, "attribute_not_exists(pk)")]
             if active_now:
-                actions.append(marker_put)
+                before.append({"PutRequest": {"Item": marker_item}})
             elif execution.status in TERMINAL_EXECUTION_STATUSES:
                 # ended in its start decision (its first steps failed at once): the run's final
                 # status is what the PipelineExecution machine reads instead of waiting
                 actions.append(self._finish_run(execution))
             return actions
+        definition = self._definition_attribute(execution.execution_id)
+        if definition is not None:
+            item[_DEFINITION_ATTRIBUTE] = definition
         actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
         if self._unlisted_take(execution.execution_id):
             actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
-        if was_active is None or was_active != active_now:
-            actions.append(marker_put if active_now else marker_delete)
+        if active_now and was_active is not True:
+            # an ended execution made active again (RetryPipelineExecution): in the transaction,
+            # so removing a stale marker (list_unfinished_executions) cannot race with it
+            actions.append({"Put": {"TableName": self.tables.state, "Item": marker_item}})
+        elif not active_now and was_active is not False:
+            after.append({"DeleteRequest": {"Key": marker}})
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             actions.append(self._finish_run(execution))
         return actions
@@ -560,17 +598,15 @@ class DynamoDBStore(ExecutionStateCache):
                         f"EXPERIMENT#{trial.experiment_name}#TRIALS",
                         _sort_key(trial.created_at, trial.name),
                     ),
-                    gsi2=("TRIALS", _sort_key(trial.created_at, trial.name)),
                 )
             )
         for component in transition.trial_components:
-            # in its run group's partition, so listing a group's runs needs no index entry
+            # in its experiment's partition: listing runs needs no index entry (list_trial_components)
             actions.append(
                 self._insert_if_absent(
-                    f"TRIAL#{component.trial_name}",
+                    f"EXPERIMENT#{component.experiment_name}",
                     component,
-                    sk=f"{_COMPONENT}{component.name}",
-                    gsi2=("TRIAL_COMPONENTS", _sort_key(component.created_at, component.name)),
+                    sk=f"{_COMPONENT}{component.trial_name}#{component.name}",
                 )
             )
         return actions
@@ -579,16 +615,11 @@ class DynamoDBStore(ExecutionStateCache):
         with self._states_lock:
             if name in self._experiments:
                 return True
-        found = self.client.get_item(
-            TableName=self.tables.state,
-            Key=_key(f"EXPERIMENT#{name}"),
-            ConsistentRead=True,
-            ProjectionExpression="pk",
-        ).get("Item")
-        if found is not None:
+        found = self._exists(_key(f"EXPERIMENT#{name}"))
+        if found:
             with self._states_lock:
                 self._experiments.add(name)
-        return found is not None
+        return found
 
     def _insert_if_absent(
         self,
@@ -597,7 +628,6 @@ class DynamoDBStore(ExecutionStateCache):
         *,
         sk: str = _META,
         gsi1: tuple[str, str] | None = None,
-        gsi2: tuple[str, str] | None = None,
     ) -> Item:
         """INSERT OR IGNORE as an update: it never fails its transaction when the item exists."""
         values: Item = {}
@@ -605,10 +635,7 @@ class DynamoDBStore(ExecutionStateCache):
         if gsi1 is not None:
             values.update({":g1p": _s(gsi1[0]), ":g1s": _s(gsi1[1])})
             sets += ["gsi1pk = if_not_exists(gsi1pk, :g1p)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
-        if gsi2 is not None:
-            values.update({":g2p": _s(gsi2[0]), ":g2s": _s(gsi2[1])})
-            sets += ["gsi2pk = if_not_exists(gsi2pk, :g2p)", "gsi2sk = if_not_exists(gsi2sk, :g2s)"]
-        encoded = self.codec.encode(_body(record), pk)
+        encoded = self.codec.encode(dump(record), pk)
         for name, value in encoded.items():
             values[f":{name}"] = value
             sets.append(f"#{name} = if_not_exists(#{name}, :{name})")
@@ -627,14 +654,14 @@ class DynamoDBStore(ExecutionStateCache):
             **_key(_execution_pk(record.execution_id), _step_sk(record.step_name)),
             "v": _n(record.version),
             "st": _s(record.status),
-            **self.codec.encode(_body(record), f"step {record.step_name} of {record.execution_id}"),
+            **self.codec.encode(dump(record), f"step {record.step_name} of {record.execution_id}"),
         }
 
     def _callback_item(self, token: CallbackTokenRecord) -> Item:
         return {
             **_key(f"CALLBACK#{token.token}"),
             TTL_ATTRIBUTE: _n(_epoch(token.created_at + self.callback_ttl)),
-            "body": _s(_body(token)),
+            "body": _s(dump(token)),
         }
 
     def _cache_item(self, entry: CacheEntry) -> Item:
@@ -642,21 +669,19 @@ class DynamoDBStore(ExecutionStateCache):
             "pk": _s(f"{pipeline_key(entry.pipeline_arn)}#{entry.cache_key}"),
             "sk": _s(f"{timestamp(entry.completed_at)}#{entry.execution_id}#{entry.step_name}"),
             TTL_ATTRIBUTE: _n(_epoch(entry.completed_at + self.cache_ttl)),
-            **self.codec.encode(_body(entry), f"cache entry of step {entry.step_name}"),
+            **self.codec.encode(dump(entry), f"cache entry of step {entry.step_name}"),
         }
 
     def _idempotency_item(self, record: IdempotencyRecord) -> Item:
         return {
             **_key(f"IDEMPOTENCY#{record.operation}#{record.token}"),
-            "body": _s(_body(record)),
+            "body": _s(dump(record)),
             TTL_ATTRIBUTE: _n(_epoch(record.created_at + self.idempotency_ttl)),
         }
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         meta = self._get(_key(_execution_pk(execution_id)))
-        if meta is None:
-            return None
-        return self._execution(meta, self._definition(execution_id))
+        return None if meta is None else self._executions([meta])[0]
 
     def load_state(self, execution_id: str) -> ExecutionState | None:
         pk = _execution_pk(execution_id)
@@ -670,7 +695,8 @@ class DynamoDBStore(ExecutionStateCache):
                 return None
             if int(head["v"]["N"]) == cached.execution.version:
                 return cached
-        # Everything but the definition snapshot, which never changes and is memoised apart.
+        # Everything but a definition snapshot (executions written before definitions were
+        # kept once per text have one in their partition), which never changes.
         items = list(
             self._query_all(
                 TableName=self.tables.state,
@@ -685,32 +711,91 @@ class DynamoDBStore(ExecutionStateCache):
         if "gsi1pk" in meta and not any(i["sk"]["S"] == _LISTING for i in items):
             with self._states_lock:
                 self._unlisted.add(execution_id)
-        execution = self._execution(meta, self._definition(execution_id))
+        (execution,) = self._executions([meta])
         steps = {}
         for item in items:
             if item["sk"]["S"].startswith("STEP#"):
-                record = StepRecord.model_validate_json(self.codec.decode(item))
+                record = self._step_record(item)
                 steps[record.step_name] = record
         state = ExecutionState(execution, steps)
         self._remember(state)
         return state
 
-    def _definition(self, execution_id: str) -> str:
-        """The execution's definition snapshot: written once at start, so kept once read."""
-        with self._states_lock:
-            known = self._snapshots.get(execution_id)
-        if known is not None:
-            return known
-        item = self._get(_key(_execution_pk(execution_id), _DEFINITION))
-        if item is None:
-            raise RecordNotFound(f"Pipeline execution {execution_id} has no definition snapshot.")
-        text = self.codec.decode(item)
-        self._keep_definition(execution_id, text)
-        return text
+    def _step_record(self, item: Item) -> StepRecord:
+        return self._record(
+            StepRecord,
+            item,
+            execution_id=item["pk"]["S"].removeprefix("EXECUTION#"),
+            step_name=item["sk"]["S"].removeprefix("STEP#"),
+            status=item["st"]["S"],
+            version=int(item["v"]["N"]),
+        )
 
-    def _keep_definition(self, execution_id: str, text: str) -> None:
+    def _record(self, model: type[R], item: Item, **beside: Any) -> R:
+        return load(model, self.codec.decode(item), **beside)
+
+    def _executions(self, metas: Sequence[Item]) -> list[ExecutionRecord]:
+        """Execution records from their items, with their definitions (memoised; the others in
+        one BatchGetItem). An execution whose definition is missing is left out."""
+        refs = {meta["pk"]["S"]: _definition_ref(meta) for meta in metas}
         with self._states_lock:
-            self._snapshots[execution_id] = text
+            known = {ref: self._snapshots[ref] for ref in refs.values() if ref in self._snapshots}
+            for pk, ref in refs.items():
+                self._keep_ref(pk.removeprefix("EXECUTION#"), ref)
+        missing = sorted({ref for ref in refs.values() if ref not in known})
+        for ref, item in self._batch_get([_key(*ref) for ref in missing]).items():
+            known[ref] = self.codec.decode(item)
+            self._keep_definition(ref, known[ref])
+        executions = []
+        for meta in metas:
+            text = known.get(refs[meta["pk"]["S"]])
+            if text is None:
+                continue
+            executions.append(
+                self._record(
+                    ExecutionRecord,
+                    meta,
+                    definition=text,
+                    execution_id=meta["pk"]["S"].removeprefix("EXECUTION#"),
+                    status=meta["st"]["S"],
+                    version=int(meta["v"]["N"]),
+                )
+            )
+        return executions
+
+    def _definition_attribute(self, execution_id: str) -> Item | None:
+        """What an execution item rewrite carries to find its definition again: the digest
+        (None for an execution written before digests, whose snapshot is in its partition)."""
+        with self._states_lock:
+            ref = self._refs.get(execution_id)
+        if ref is None:
+            item = self.client.get_item(
+                TableName=self.tables.state,
+                Key=_key(_execution_pk(execution_id)),
+                ConsistentRead=True,
+                ProjectionExpression="pk, #digest",
+                ExpressionAttributeNames={"#digest": _DEFINITION_ATTRIBUTE},
+            ).get("Item")
+            if item is None:
+                return None
+            ref = _definition_ref(item)
+            with self._states_lock:
+                self._keep_ref(execution_id, ref)
+        return _s(ref[0].removeprefix(_DEFINITION_PREFIX)) if ref[0].startswith(_DEFINITION_PREFIX) else None
+
+    def _refs_of(self, execution_id: str) -> tuple[str, str]:
+        with self._states_lock:
+            return self._refs[execution_id]
+
+    def _keep_ref(self, execution_id: str, ref: tuple[str, str]) -> None:
+        """Remember where an execution's definition is (call holding ``_states_lock``)."""
+        self._refs[execution_id] = ref
+        if len(self._refs) > MAX_CACHED_STATES * 16:
+            self._refs.pop(next(iter(self._refs)))
+
+    def _keep_definition(self, ref: tuple[str, str], text: str) -> None:
+        with self._states_lock:
+            self._snapshots[ref] = text
             if len(self._snapshots) > MAX_CACHED_STATES:
                 self._snapshots.pop(next(iter(self._snapshots)))
 
@@ -724,56 +809,68 @@ class DynamoDBStore(ExecutionStateCache):
         else:
             index, index_pk, listing = "gsi2", "EXECUTIONS", "executions:"
         entries, token = self._page_index(index, index_pk, listing, query)
-        ids = [i["pk"]["S"].removeprefix("EXECUTION#") for i in entries]
         # listing entries hold keys only (an execution item written before they existed is its
-        # own entry): the current execution items are one BatchGetItem
-        found = self._batch_get([_key(_execution_pk(x)) for x in ids])
-        definitions = self._definitions(ids)
-        executions = []
-        for execution_id in ids:
-            meta = found.get((_execution_pk(execution_id), _META))
-            if meta is not None and execution_id in definitions:
-                executions.append(self._execution(meta, definitions[execution_id]))
-        return Page(items=executions, next_token=token)
+        # own entry): the current execution items are one BatchGetItem. An entry whose start
+        # never committed (it is written just before) has no execution item and is skipped.
+        return Page(items=self._executions_by_id([i["pk"]["S"] for i in entries]), next_token=token)
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
-        ids = [item["id"]["S"] for item in self._query_partition(_ACTIVE)]
-        found = self._batch_get([_key(_execution_pk(x)) for x in ids])
-        definitions = self._definitions(ids)
-        executions = []
-        for execution_id in ids:
-            meta = found.get((_execution_pk(execution_id), _META))
-            if meta is not None and execution_id in definitions:
-                executions.append(self._execution(meta, definitions[execution_id]))
-        return executions
+        """The executions an ``ACTIVE_EXECUTIONS`` marker names that are still active. A marker
+        is put before its execution's start transaction and deleted after the one that ends it,
+        so every active execution has one; one left by a crash in between is removed here."""
+        markers = {_execution_pk(i["id"]["S"]): i for i in self._query_partition(_ACTIVE)}
+        found = self._batch_get([_key(pk) for pk in markers])
+        executions = self._executions([found[(pk, _META)] for pk in markers if (pk, _META) in found])
+        by_pk = {_execution_pk(e.execution_id): e for e in executions}
+        for pk, marker in markers.items():
+            execution = by_pk.get(pk)
+            if execution is None and (pk, _META) not in found:
+                self._remove_orphan_marker(marker)
+            elif execution is not None and execution.status not in ACTIVE_EXECUTION_STATUSES:
+                self._remove_ended_marker(marker, execution)
+        return [e for e in executions if e.status in ACTIVE_EXECUTION_STATUSES]
+
+    def _remove_orphan_marker(self, marker: Item) -> None:
+        """A marker of an execution that does not exist: its start never committed. Removed
+        once older than any start still in flight (a Lambda runs 15 minutes at most)."""
+        created = parse_timestamp(marker["sk"]["S"].partition("#")[0])
+        if datetime.now(UTC) - created > _ORPHAN_MARKER_AGE:
+            self.client.delete_item(TableName=self.tables.state, Key={"pk": marker["pk"], "sk": marker["sk"]})
+
+    def _remove_ended_marker(self, marker: Item, execution: ExecutionRecord) -> None:
+        """A marker of an ended execution (its engine died after the ending transaction).
+        Deleted only if the execution is still at the version read: a retry that made it active
+        meanwhile put the marker in its own transaction, which then wins."""
+        with contextlib.suppress(StaleWrite):  # the execution moved on: the marker is its own again
+            self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.tables.state,
+                            "Key": _key(_execution_pk(execution.execution_id)),
+                            "ConditionExpression": "v = :read",
+                            "ExpressionAttributeValues": {":read": _n(execution.version)},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self.tables.state,
+                            "Key": {"pk": marker["pk"], "sk": marker["sk"]},
+                        }
+                    },
+                ]
+            )
+
+    def _executions_by_id(self, pks: Sequence[str]) -> list[ExecutionRecord]:
+        found = self._batch_get([_key(pk) for pk in pks])
+        return self._executions([found[(pk, _META)] for pk in pks if (pk, _META) in found])
 
     def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
-        records = [
-            StepRecord.model_validate_json(self.codec.decode(i))
-            for i in self._query_partition(_execution_pk(execution_id), "STEP#")
-        ]
+        records = [self._step_record(i) for i in self._query_partition(_execution_pk(execution_id), "STEP#")]
         rows: list[tuple[str, str, datetime | None, StepRecord]] = [
             (step_listing_key(r), r.step_name, None, r) for r in records
         ]
         return _page_in_memory(f"steps:{execution_id}", rows, query)
-
-    def _execution(self, meta: Item, definition_item: Item | str) -> ExecutionRecord:
-        data = json.loads(self.codec.decode(meta))
-        data["definition"] = (
-            definition_item if isinstance(definition_item, str) else self.codec.decode(definition_item)
-        )
-        return ExecutionRecord.model_validate(data)
-
-    def _definitions(self, execution_ids: Sequence[str]) -> dict[str, str]:
-        with self._states_lock:
-            known = {x: self._snapshots[x] for x in execution_ids if x in self._snapshots}
-        missing = [x for x in execution_ids if x not in known]
-        found = self._batch_get([_key(_execution_pk(x), _DEFINITION) for x in missing])
-        for (pk, _sk), item in found.items():
-            execution_id = pk.removeprefix("EXECUTION#")
-            known[execution_id] = self.codec.decode(item)
-            self._keep_definition(execution_id, known[execution_id])
-        return known
 
     # -- cache and callbacks ----------------------------------------------------------------------
 
@@ -791,61 +888,60 @@ class DynamoDBStore(ExecutionStateCache):
             ConsistentRead=True,
         )
         items = response.get("Items", [])
-        return CacheEntry.model_validate_json(self.codec.decode(items[0])) if items else None
+        return self._record(CacheEntry, items[0]) if items else None
 
     def get_callback(self, token: str) -> CallbackTokenRecord | None:
         item = self._get(_key(f"CALLBACK#{token}"))
-        return CallbackTokenRecord.model_validate_json(item["body"]["S"]) if item else None
+        return self._record(CallbackTokenRecord, item) if item else None
 
     # -- experiments ------------------------------------------------------------------------------
 
     def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
-        return self._list_named("gsi1", "EXPERIMENTS", "experiments", ExperimentRecord, query)
-
-    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
-        if experiment_name:
-            return self._list_named(
-                "gsi1",
-                f"EXPERIMENT#{experiment_name}#TRIALS",
-                f"trials:{experiment_name}",
-                TrialRecord,
-                query,
-            )
-        return self._list_named("gsi2", "TRIALS", "trials:", TrialRecord, query)
-
-    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
-        if not trial_name:
-            return self._list_named("gsi2", "TRIAL_COMPONENTS", "runs:", TrialComponentRecord, query)
-        # the run group's partition, plus runs written before they moved there (gsi1 entries)
-        items = [
-            *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
-            *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
-        ]
-        records = [TrialComponentRecord.model_validate_json(self.codec.decode(i)) for i in items]
-        unique = {r.name: r for r in records}
-        return _page_in_memory(
-            f"runs:{trial_name}",
-            [(timestamp(r.created_at), r.name, r.created_at, r) for r in unique.values()],
-            query,
+        return self._list_named(
+            "experiments", self._query_index("gsi1", "EXPERIMENTS"), ExperimentRecord, query
         )
 
-    def _list_named(
-        self, index: str, index_pk: str, listing: str, model: type[R], query: ListQuery
-    ) -> Page[R]:
-        records = [
-            model.model_validate_json(self.codec.decode(i)) for i in self._query_index(index, index_pk)
-        ]
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
+        names = [experiment_name] if experiment_name else self._experiment_names()
+        items = [i for name in names for i in self._query_index("gsi1", f"EXPERIMENT#{name}#TRIALS")]
+        if not experiment_name:
+            items += self._query_index("gsi2", "TRIALS")  # trials written with an all-trials entry
+        return self._list_named(f"trials:{experiment_name or ''}", items, TrialRecord, query)
+
+    def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
+        """Runs live in their experiment's partition (``COMPONENT#<trial>#<run>``), so every run
+        is one Query per experiment and writing one costs no index entry. Runs written before
+        are listed too: ``TRIAL#<trial>`` / ``COMPONENT#<run>`` with a gsi2 entry, and earlier
+        ``TRIAL_COMPONENT#<run>`` with a gsi1 entry."""
+        if trial_name:
+            trial = self._get(_key(f"TRIAL#{trial_name}"))
+            experiments = [self._record(TrialRecord, trial).experiment_name] if trial else []
+            prefix = f"{_COMPONENT}{trial_name}#"
+            items = [
+                *self._query_index("gsi1", f"TRIAL#{trial_name}#COMPONENTS"),
+                *self._query_partition(f"TRIAL#{trial_name}", _COMPONENT),
+            ]
+        else:
+            experiments, prefix = self._experiment_names(), _COMPONENT
+            items = self._query_index("gsi2", "TRIAL_COMPONENTS")
+        items += [i for name in experiments for i in self._query_partition(f"EXPERIMENT#{name}", prefix)]
+        return self._list_named(f"runs:{trial_name or ''}", items, TrialComponentRecord, query)
+
+    def _experiment_names(self) -> list[str]:
+        return [i["pk"]["S"].removeprefix("EXPERIMENT#") for i in self._query_index("gsi1", "EXPERIMENTS")]
+
+    def _list_named(self, listing: str, items: Iterable[Item], model: type[N], query: ListQuery) -> Page[N]:
+        """A page of named records (one per name: a record found in two layouts counts once)."""
+        records = {record.name: record for record in (self._record(model, i) for i in items)}
         return _page_in_memory(
-            listing,
-            [(timestamp(r.created_at), r.name, r.created_at, r) for r in records],  # type: ignore[attr-defined]
-            query,
+            listing, [(timestamp(r.created_at), r.name, r.created_at, r) for r in records.values()], query
         )
 
     # -- idempotency ------------------------------------------------------------------------------
 
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
         item = self._get(_key(f"IDEMPOTENCY#{operation}#{token}"))
-        return IdempotencyRecord.model_validate_json(item["body"]["S"]) if item else None
+        return self._record(IdempotencyRecord, item) if item else None
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
         return self._put_if(self._idempotency_item(record), "attribute_not_exists(pk)")
@@ -899,7 +995,7 @@ class DynamoDBStore(ExecutionStateCache):
         item = self._get(_key(f"LEASE#{execution_id}"))
         if item is None:
             return None
-        heartbeat = datetime.strptime(item["heartbeatAt"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        heartbeat = parse_timestamp(item["heartbeatAt"]["S"])
         return LeaseRecord(execution_id=execution_id, owner=item["owner"]["S"], heartbeat_at=heartbeat)
 
     @staticmethod
@@ -925,21 +1021,6 @@ class DynamoDBStore(ExecutionStateCache):
         """The PipelineExecution machine's task token for ``run``, if it stored one."""
         item = self._get(_key(_execution_pk(execution_id), f"{_RUN}{run}"))
         return str(item["token"]["S"]) if item and "token" in item else None
-
-    def clear_finish_token(self, execution_id: str, run: int, token: str) -> None:
-        """Forget a completed token (only that one: a retried run stores its own)."""
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(_execution_pk(execution_id), f"{_RUN}{run}"),
-                UpdateExpression="REMOVE #token",
-                ConditionExpression="#token = :token",
-                ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={":token": _s(token)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
 
     # -- primitives -------------------------------------------------------------------------------
 
@@ -1071,11 +1152,19 @@ class DynamoDBStore(ExecutionStateCache):
         return found
 
     def _batch_delete(self, keys: Iterable[Item]) -> None:
-        requests = [{"DeleteRequest": {"Key": key}} for key in keys]
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, requests: Sequence[Item]) -> None:
+        """Unconditional puts and deletes in the state table, 25 a call, until all are done."""
         for start in range(0, len(requests), 25):
-            pending: Item = {self.tables.state: requests[start : start + 25]}
+            pending: Item = {self.tables.state: list(requests[start : start + 25])}
             while pending:
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def _exists(self, key: Item) -> bool:
+        return "Item" in self.client.get_item(
+            TableName=self.tables.state, Key=key, ConsistentRead=True, ProjectionExpression="pk"
+        )
 
     # -- the execution-state memo ------------------------------------------------------------------
 
@@ -1085,7 +1174,7 @@ def _with_last_run(pipeline: PipelineRecord, item: Item | None) -> PipelineRecor
     items written before last-run items existed hold it in their body)."""
     if item is None or "at" not in item:
         return pipeline
-    at = datetime.strptime(item["at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    at = parse_timestamp(item["at"]["S"])
     if pipeline.last_run_at is not None and pipeline.last_run_at >= at:
         return pipeline
     return pipeline.model_copy(update={"last_run_at": at})

@@ -14,13 +14,12 @@ one indexed lookup for large executions.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,13 +55,10 @@ from pipelines.store.base import (
     timestamp,
 )
 from pipelines.store.connections import DEFAULT_READERS, ConnectionPool
+from pipelines.store.mapping import dump, load, parse_timestamp
 from pipelines.store.migrations import migrate
 
 R = TypeVar("R", bound=BaseModel)
-
-
-def _body(record: BaseModel, exclude: set[str] | None = None) -> str:
-    return record.model_dump_json(exclude=exclude)
 
 
 class SQLiteStore(ExecutionStateCache):
@@ -121,7 +117,7 @@ class SQLiteStore(ExecutionStateCache):
                         pipeline.name.lower(),
                         timestamp(pipeline.created_at),
                         pipeline.version,
-                        _body(pipeline),
+                        dump(pipeline),
                     ),
                 )
                 self._insert_version(conn, version)
@@ -144,7 +140,7 @@ class SQLiteStore(ExecutionStateCache):
                 raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.")
             conn.execute(
                 "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
-                (pipeline.version, _body(pipeline), key),
+                (pipeline.version, dump(pipeline), key),
             )
             if new_version is not None:
                 try:
@@ -157,7 +153,7 @@ class SQLiteStore(ExecutionStateCache):
                 replaced = conn.execute(
                     "UPDATE pipeline_versions SET body = ? WHERE pipeline_arn = ? AND version_id = ?",
                     (
-                        _body(changed_version),
+                        dump(changed_version),
                         pipeline_key(changed_version.pipeline_arn),
                         changed_version.version_id,
                     ),
@@ -175,7 +171,7 @@ class SQLiteStore(ExecutionStateCache):
                 pipeline_key(version.pipeline_arn),
                 version.version_id,
                 timestamp(version.created_at),
-                _body(version),
+                dump(version),
             ),
         )
 
@@ -192,18 +188,18 @@ class SQLiteStore(ExecutionStateCache):
             row = conn.execute("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),)).fetchone()
             if row is None:
                 return
-            record = PipelineRecord.model_validate_json(row[0])
+            record = load(PipelineRecord, row[0])
             if record.last_run_at is not None and record.last_run_at >= started_at:
                 return
             record = record.model_copy(update={"last_run_at": started_at, "version": record.version + 1})
             conn.execute(
                 "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
-                (record.version, _body(record), pipeline_key(arn)),
+                (record.version, dump(record), pipeline_key(arn)),
             )
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         row = self._one("SELECT body FROM pipelines WHERE arn = ?", (pipeline_key(arn),))
-        return PipelineRecord.model_validate_json(row[0]) if row else None
+        return load(PipelineRecord, row[0]) if row else None
 
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
         where: list[str] = []
@@ -220,7 +216,7 @@ class SQLiteStore(ExecutionStateCache):
             where,
             params,
             query,
-            lambda row: PipelineRecord.model_validate_json(row["body"]),
+            lambda row: load(PipelineRecord, row["body"]),
         )
 
     def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None:
@@ -228,7 +224,7 @@ class SQLiteStore(ExecutionStateCache):
             "SELECT body FROM pipeline_versions WHERE pipeline_arn = ? AND version_id = ?",
             (pipeline_key(arn), version_id),
         )
-        return PipelineVersionRecord.model_validate_json(row[0]) if row else None
+        return load(PipelineVersionRecord, row[0]) if row else None
 
     def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]:
         key = pipeline_key(arn)
@@ -240,7 +236,7 @@ class SQLiteStore(ExecutionStateCache):
             ["pipeline_arn = ?"],
             [key],
             query,
-            lambda row: PipelineVersionRecord.model_validate_json(row["body"]),
+            lambda row: load(PipelineVersionRecord, row["body"]),
         )
 
     # -- executions -----------------------------------------------------------------------------
@@ -262,25 +258,25 @@ class SQLiteStore(ExecutionStateCache):
                             timestamp(entry.completed_at),
                             entry.execution_id,
                             entry.step_name,
-                            _body(entry),
+                            dump(entry),
                         ),
                     )
                 for token in transition.callback_tokens:
                     conn.execute(
                         "INSERT INTO callback_tokens (token, execution_id, body) VALUES (?, ?, ?)",
-                        (token.token, token.execution_id, _body(token)),
+                        (token.token, token.execution_id, dump(token)),
                     )
                 for token_value in transition.release_callback_tokens:
                     conn.execute("DELETE FROM callback_tokens WHERE token = ?", (token_value,))
                 for experiment in transition.experiments:
                     conn.execute(
                         "INSERT OR IGNORE INTO experiments (name, created_at, body) VALUES (?, ?, ?)",
-                        (experiment.name, timestamp(experiment.created_at), _body(experiment)),
+                        (experiment.name, timestamp(experiment.created_at), dump(experiment)),
                     )
                 for trial in transition.trials:
                     conn.execute(
                         "INSERT OR IGNORE INTO trials (name, experiment_name, created_at, body) VALUES (?, ?, ?, ?)",
-                        (trial.name, trial.experiment_name, timestamp(trial.created_at), _body(trial)),
+                        (trial.name, trial.experiment_name, timestamp(trial.created_at), dump(trial)),
                     )
                 for component in transition.trial_components:
                     conn.execute(
@@ -289,14 +285,14 @@ class SQLiteStore(ExecutionStateCache):
                             component.name,
                             component.trial_name,
                             timestamp(component.created_at),
-                            _body(component),
+                            dump(component),
                         ),
                     )
                 if transition.idempotency is not None:
                     record = transition.idempotency
                     conn.execute(
                         "INSERT INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
-                        (record.token, record.operation, timestamp(record.created_at), _body(record)),
+                        (record.token, record.operation, timestamp(record.created_at), dump(record)),
                     )
         except sqlite3.IntegrityError as exc:
             self._forget(execution.execution_id)
@@ -310,7 +306,7 @@ class SQLiteStore(ExecutionStateCache):
 
     def _write_execution(self, conn: sqlite3.Connection, transition: Transition) -> None:
         execution = transition.execution
-        body = _body(execution, exclude={"definition"})
+        body = dump(execution)
         if transition.expected_version is None:
             conn.execute(
                 "INSERT INTO executions (execution_id, pipeline_name, pipeline_arn, status, created_at, version, "
@@ -349,7 +345,7 @@ class SQLiteStore(ExecutionStateCache):
                     started,
                     order,
                     record.version,
-                    _body(record),
+                    dump(record),
                 ),
             )
             return
@@ -361,7 +357,7 @@ class SQLiteStore(ExecutionStateCache):
                 started,
                 order,
                 record.version,
-                _body(record),
+                dump(record),
                 record.execution_id,
                 record.step_name,
                 expected_version,
@@ -371,8 +367,10 @@ class SQLiteStore(ExecutionStateCache):
             raise StaleWrite(f"Step {record.step_name} of {record.execution_id} changed concurrently.")
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
-        row = self._one("SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,))
-        return _execution(row[0], row[1]) if row else None
+        row = self._one(
+            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?", (execution_id,)
+        )
+        return _execution(row) if row else None
 
     def load_state(self, execution_id: str) -> ExecutionState | None:
         row = self._one("SELECT version FROM executions WHERE execution_id = ?", (execution_id,))
@@ -384,13 +382,15 @@ class SQLiteStore(ExecutionStateCache):
             return cached
         with self._read() as conn:
             row = conn.execute(
-                "SELECT body, definition FROM executions WHERE execution_id = ?", (execution_id,)
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?", (execution_id,)
             ).fetchone()
             if row is None:
                 return None
-            execution = _execution(row[0], row[1])
-            rows = conn.execute("SELECT body FROM steps WHERE execution_id = ?", (execution_id,)).fetchall()
-        steps = {r.step_name: r for r in (StepRecord.model_validate_json(b[0]) for b in rows)}
+            execution = _execution(row)
+            rows = conn.execute(
+                f"SELECT {_STEP_COLUMNS} FROM steps WHERE execution_id = ?", (execution_id,)
+            ).fetchall()
+        steps = {r.step_name: r for r in map(_step, rows)}
         state = ExecutionState(execution, steps)
         self._remember(state)
         return state
@@ -406,18 +406,19 @@ class SQLiteStore(ExecutionStateCache):
             where,
             params,
             query,
-            lambda row: _execution(row["body"], row["definition"]),
-            columns="body, definition",
+            _execution,
+            columns=_EXECUTION_COLUMNS,
         )
 
     def list_unfinished_executions(self) -> list[ExecutionRecord]:
         marks = ",".join("?" for _ in ACTIVE_EXECUTION_STATUSES)
         with self._pool.reader() as conn:
             rows = conn.execute(
-                f"SELECT body, definition FROM executions WHERE status IN ({marks}) ORDER BY created_at, execution_id",
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status IN ({marks}) "
+                "ORDER BY created_at, execution_id",
                 tuple(sorted(ACTIVE_EXECUTION_STATUSES)),
             ).fetchall()
-        return [_execution(r[0], r[1]) for r in rows]
+        return [_execution(r) for r in rows]
 
     def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
         return self._page(
@@ -428,7 +429,8 @@ class SQLiteStore(ExecutionStateCache):
             ["execution_id = ?"],
             [execution_id],
             query,
-            lambda row: StepRecord.model_validate_json(row["body"]),
+            _step,
+            columns=_STEP_COLUMNS,
             time_filter_column=None,
         )
 
@@ -440,11 +442,11 @@ class SQLiteStore(ExecutionStateCache):
             "ORDER BY completed_at DESC LIMIT 1",
             (pipeline_key(pipeline_arn), cache_key, timestamp(newer_than) if newer_than.year > 1 else ""),
         )
-        return CacheEntry.model_validate_json(row[0]) if row else None
+        return load(CacheEntry, row[0]) if row else None
 
     def get_callback(self, token: str) -> CallbackTokenRecord | None:
         row = self._one("SELECT body FROM callback_tokens WHERE token = ?", (token,))
-        return CallbackTokenRecord.model_validate_json(row[0]) if row else None
+        return load(CallbackTokenRecord, row[0]) if row else None
 
     # -- experiments ------------------------------------------------------------------------------
 
@@ -457,7 +459,7 @@ class SQLiteStore(ExecutionStateCache):
             [],
             [],
             query,
-            lambda row: ExperimentRecord.model_validate_json(row["body"]),
+            lambda row: load(ExperimentRecord, row["body"]),
         )
 
     def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
@@ -470,7 +472,7 @@ class SQLiteStore(ExecutionStateCache):
             where,
             params,
             query,
-            lambda row: TrialRecord.model_validate_json(row["body"]),
+            lambda row: load(TrialRecord, row["body"]),
         )
 
     def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
@@ -483,20 +485,20 @@ class SQLiteStore(ExecutionStateCache):
             where,
             params,
             query,
-            lambda row: TrialComponentRecord.model_validate_json(row["body"]),
+            lambda row: load(TrialComponentRecord, row["body"]),
         )
 
     # -- idempotency ------------------------------------------------------------------------------
 
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None:
         row = self._one("SELECT body FROM idempotency WHERE token = ? AND operation = ?", (token, operation))
-        return IdempotencyRecord.model_validate_json(row[0]) if row else None
+        return load(IdempotencyRecord, row[0]) if row else None
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
         with self._write() as conn:
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
-                (record.token, record.operation, timestamp(record.created_at), _body(record)),
+                (record.token, record.operation, timestamp(record.created_at), dump(record)),
             ).rowcount
         return bool(inserted)
 
@@ -543,7 +545,7 @@ class SQLiteStore(ExecutionStateCache):
         row = self._one("SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,))
         if row is None:
             return None
-        return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=_parse_timestamp(row[1]))
+        return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=parse_timestamp(row[1]))
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -598,14 +600,29 @@ class SQLiteStore(ExecutionStateCache):
         return Page(items=items, next_token=next_token)
 
 
-def _execution(body: str, definition: str) -> ExecutionRecord:
-    data = json.loads(body)
-    data["definition"] = definition
-    return ExecutionRecord.model_validate(data)
+_EXECUTION_COLUMNS = "body, definition, execution_id, status, version"
+_STEP_COLUMNS = "body, execution_id, step_name, status, version"
 
 
-def _parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+def _execution(row: Sequence[Any]) -> ExecutionRecord:
+    """An execution from the columns ``_EXECUTION_COLUMNS`` names, in that order."""
+    body, definition, execution_id, status, version = (row[i] for i in range(5))
+    return load(
+        ExecutionRecord,
+        body,
+        definition=definition,
+        execution_id=execution_id,
+        status=status,
+        version=version,
+    )
+
+
+def _step(row: Sequence[Any]) -> StepRecord:
+    """A step record from the columns ``_STEP_COLUMNS`` names, in that order."""
+    body, execution_id, step_name, status, version = (row[i] for i in range(5))
+    return load(
+        StepRecord, body, execution_id=execution_id, step_name=step_name, status=status, version=version
+    )
 
 
 def _like_prefix(prefix: str) -> str:
