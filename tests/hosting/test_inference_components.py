@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from pipelines.cli.endpoint_commands import endpoints_listing
+from pipelines.hosting import EndpointHost
 
 from tests.hosting.models import BROKEN_INFERENCE, SKLEARN_IMAGE, model_request, sklearn_model_data
 from tests.hosting.test_endpoints_api import Local, await_status, local  # noqa: F401 (fixture)
@@ -86,6 +88,12 @@ def test_boto3_deploys_a_component_and_invocations_naming_it_reach_its_model(loc
     assert invoke(local, "abalone-component") == pytest.approx([8.0, 14.0])
     listed = sagemaker.list_inference_components(EndpointNameEquals="abalone-endpoint")["InferenceComponents"]
     assert [c["InferenceComponentName"] for c in listed] == ["abalone-component"]
+    host = EndpointHost(local.config)  # what `pipelines endpoints` lists
+    try:
+        (endpoint,) = endpoints_listing(host)
+    finally:
+        host.close()
+    assert endpoint["InferenceComponents"] == {"abalone-component": "InService"}
 
     with pytest.raises(ClientError) as caught:
         invoke(local, None)
