@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
+from pipelines.tracking import cloud as tracking_cloud
 from pipelines.tracking import read_warnings
 
 from tests.cloud.harness import Cloud
@@ -32,6 +33,12 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real MLflow tracking server (SQLite) on a free loopback port; its URL."""
     with running_tracking_server(tmp_path_factory.mktemp("mlflow-server")) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's engine is a fresh container: no memory of an earlier test's dropped writes."""
+    monkeypatch.setattr(tracking_cloud, "_last_failure", [])
 
 
 @pytest.fixture

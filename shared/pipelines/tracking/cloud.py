@@ -53,6 +53,7 @@ from pipelines.tracking.mlflow_observer import (
 )
 from pipelines.tracking.notices import StoreWarnings, WarningSink
 from pipelines.tracking.observer import Observers
+from pipelines.tracking.worker import Task
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,19 @@ its run whenever the import alone took longer than ``CLOUD_JOB_WAIT_SECONDS``.""
 SETTLE_SECONDS = 10.0
 """How long an engine invocation waits, at its end, for its queued tracking writes."""
 
+FAILURE_MEMORY_SECONDS = 60.0
+"""How long a container remembers that a tracking write failed: an invocation within it starts
+with its writes as the embedded worker treats a failing server (one try per write, no job waits
+for a run) instead of paying three tries with backoff again (measured: ~1.9 s of engine time
+per step attempt against a server that is down, without it; benchmarks/mlflow_overhead.py --cloud)."""
+
 SessionFor = Callable[[str | None], Any]
 """A boto3 Session for a role ARN (None: the engine's own role)."""
 
 _clients: dict[str, Any] = {}  # per container: the plugin resolves and signs per request
 _clients_lock = threading.Lock()
 _imported = threading.Event()  # mlflow and the plugin are loaded in this container
+_last_failure: list[float] = []  # monotonic time of this container's last dropped write
 
 
 def _shared_client(tracking_uri: str) -> Any:
@@ -109,7 +117,18 @@ class CloudMlflowObserver(MlflowObserver):
         )
         if client_factory is _shared_client:
             self.available = _mlflow_importable()
+        if _last_failure and time.monotonic() - _last_failure[-1] < FAILURE_MEMORY_SECONDS:
+            self.worker.healthy = False  # the last invocation's server failed: one try per write
         self.session_for = session_for
+
+    def close(self, timeout: float) -> None:
+        super().close(timeout)
+        if self.worker.healthy:
+            _last_failure.clear()
+
+    def _dropped(self, task: Task, reason: str) -> None:
+        _last_failure[:] = [time.monotonic()]
+        super()._dropped(task, reason)
 
     def job_environment(self, request: StepRequest) -> Mapping[str, str]:
         with self._lock:
