@@ -340,7 +340,9 @@ class Transition:
     ``execution`` is the new execution record; it is written only if the stored version is
     ``expected_version`` (None: the execution is new and must not exist). Each step write is
     conditional too. Cache entries, callback tokens and experiment records are inserted
-    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted.
+    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted. Runs
+    (trial components) are not part of a decision: the runtime records one when it starts the
+    job (:meth:`Store.record_run`).
     """
 
     execution: ExecutionRecord
@@ -351,7 +353,6 @@ class Transition:
     release_callback_tokens: list[str] = field(default_factory=list)
     experiments: list[ExperimentRecord] = field(default_factory=list)
     trials: list[TrialRecord] = field(default_factory=list)
-    trial_components: list[TrialComponentRecord] = field(default_factory=list)
     idempotency: IdempotencyRecord | None = None
 
 
@@ -501,6 +502,11 @@ class Store(Protocol):
     def list_trial_components(
         self, trial_name: str | None, query: ListQuery
     ) -> Page[TrialComponentRecord]: ...
+
+    def record_run(self, run: TrialComponentRecord) -> None:
+        """Insert a run unless one of that name exists: a runtime records it right before it
+        starts the run's job, so a start repeated after a crash records it once."""
+        ...
 
     # idempotency (ClientRequestToken)
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None: ...

@@ -600,15 +600,6 @@ class DynamoDBStore(ExecutionStateCache):
                     ),
                 )
             )
-        for component in transition.trial_components:
-            # in its experiment's partition: listing runs needs no index entry (list_trial_components)
-            actions.append(
-                self._insert_if_absent(
-                    f"EXPERIMENT#{component.experiment_name}",
-                    component,
-                    sk=f"{_COMPONENT}{component.trial_name}#{component.name}",
-                )
-            )
         return actions
 
     def _experiment_exists(self, name: str) -> bool:
@@ -926,6 +917,15 @@ class DynamoDBStore(ExecutionStateCache):
             items = self._query_index("gsi2", "TRIAL_COMPONENTS")
         items += [i for name in experiments for i in self._query_partition(f"EXPERIMENT#{name}", prefix)]
         return self._list_named(f"runs:{trial_name or ''}", items, TrialComponentRecord, query)
+
+    def record_run(self, run: TrialComponentRecord) -> None:
+        """In its experiment's partition: listing runs needs no index entry (see above), and
+        outside any transaction (the runtime records it before it starts the job)."""
+        self._write_one(
+            self._insert_if_absent(
+                f"EXPERIMENT#{run.experiment_name}", run, sk=f"{_COMPONENT}{run.trial_name}#{run.name}"
+            )
+        )
 
     def _experiment_names(self) -> list[str]:
         return [i["pk"]["S"].removeprefix("EXPERIMENT#") for i in self._query_index("gsi1", "EXPERIMENTS")]

@@ -278,16 +278,6 @@ class SQLiteStore(ExecutionStateCache):
                         "INSERT OR IGNORE INTO trials (name, experiment_name, created_at, body) VALUES (?, ?, ?, ?)",
                         (trial.name, trial.experiment_name, timestamp(trial.created_at), dump(trial)),
                     )
-                for component in transition.trial_components:
-                    conn.execute(
-                        "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
-                        (
-                            component.name,
-                            component.trial_name,
-                            timestamp(component.created_at),
-                            dump(component),
-                        ),
-                    )
                 if transition.idempotency is not None:
                     record = transition.idempotency
                     conn.execute(
@@ -487,6 +477,13 @@ class SQLiteStore(ExecutionStateCache):
             query,
             lambda row: load(TrialComponentRecord, row["body"]),
         )
+
+    def record_run(self, run: TrialComponentRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
+                (run.name, run.trial_name, timestamp(run.created_at), dump(run)),
+            )
 
     # -- idempotency ------------------------------------------------------------------------------
 
