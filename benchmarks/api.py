@@ -9,9 +9,13 @@
    our store holding 10,000 steps: requests/s and p99 over the whole mix, two rounds back to
    back. moto does not implement ListPipelineExecutionSteps: its answers to those (errors) are
    counted as requests and reported.
+3. The S3 (rest-xml) and STS (query) endpoints against moto's, the same way: 40% GetObject, 20%
+   PutObject, 10% HeadObject, 20% ListObjectsV2 (100 keys a page) over 200 objects of 4 KiB,
+   10% STS GetCallerIdentity.
 
     .venv/bin/python benchmarks/api.py [--executions 1000] [--samples 500] [--starts 200]
                                        [--clients 16] [--seconds 10] [--rounds 2]
+                                       [--only-s3]
 """
 
 from __future__ import annotations
@@ -258,31 +262,46 @@ def start_moto() -> tuple[subprocess.Popen[Any], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-def run_mix(url: str, arns: list[str], clients: int, seconds: float, seed: int) -> Load:
-    """``clients`` threads, each with its own boto3 client, for ``seconds``."""
-    sms = [client(url) for _ in range(clients)]
-    for sm in sms:  # connections open and models loaded before the clock starts
-        sm.describe_pipeline_execution(PipelineExecutionArn=arns[0])
+Call = Callable[[Any, random.Random], Any]
+
+
+def stop_all(*processes: subprocess.Popen[Any]) -> None:
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_load(
+    make_client: Callable[[], Any],
+    mix: list[tuple[str, float, Call]],
+    clients: int,
+    seconds: float,
+    seed: int,
+) -> Load:
+    """``clients`` threads, each with its own boto3 client, calling ``mix`` (name, weight, call)
+    for ``seconds``."""
+    boto = [make_client() for _ in range(clients)]
+    for each in boto:  # connections open and models loaded before the clock starts
+        mix[0][2](each, random.Random(seed))
     load, lock = Load(), threading.Lock()
-    calls: dict[str, Callable[[Any, str], Any]] = {
-        "DescribePipelineExecution": lambda sm, arn: sm.describe_pipeline_execution(PipelineExecutionArn=arn),
-        "ListPipelineExecutionSteps": lambda sm, arn: sm.list_pipeline_execution_steps(
-            PipelineExecutionArn=arn, MaxResults=STEPS
-        ),
-        "StartPipelineExecution": lambda sm, arn: sm.start_pipeline_execution(PipelineName="bench"),
-    }
-    names = [name for name, _ in MIX]
-    weights = [weight for _, weight in MIX]
+    names = [name for name, _, _ in mix]
+    weights = [weight for _, weight, _ in mix]
+    calls = {name: call for name, _, call in mix}
     stop_at = time.perf_counter() + seconds
 
     def worker(index: int) -> None:
         rng = random.Random(seed * 100 + index)
-        sm, mine, failures = sms[index], [], {}
+        mine: list[float] = []
+        failures: dict[str, int] = {}
         while time.perf_counter() < stop_at:
             name = rng.choices(names, weights)[0]
             began = time.perf_counter()
             try:
-                calls[name](sm, rng.choice(arns))
+                calls[name](boto[index], rng)
             except Exception as exc:  # counted, not fatal: the figure must include them
                 key = (
                     f"{name}:{getattr(exc, 'response', {}).get('Error', {}).get('Code', type(exc).__name__)}"
@@ -302,6 +321,89 @@ def run_mix(url: str, arns: list[str], clients: int, seconds: float, seed: int) 
         thread.join()
     load.elapsed = time.perf_counter() - began
     return load
+
+
+def run_mix(url: str, arns: list[str], clients: int, seconds: float, seed: int) -> Load:
+    """The SageMaker mix (``MIX``) over ``arns``."""
+    calls: dict[str, Call] = {
+        "DescribePipelineExecution": lambda sm, rng: sm.describe_pipeline_execution(
+            PipelineExecutionArn=rng.choice(arns)
+        ),
+        "ListPipelineExecutionSteps": lambda sm, rng: sm.list_pipeline_execution_steps(
+            PipelineExecutionArn=rng.choice(arns), MaxResults=STEPS
+        ),
+        "StartPipelineExecution": lambda sm, rng: sm.start_pipeline_execution(PipelineName="bench"),
+    }
+    mix = [(name, weight, calls[name]) for name, weight in MIX]
+    return run_load(lambda: client(url), mix, clients, seconds, seed)
+
+
+OBJECTS = 200
+OBJECT_BYTES = 4096
+
+
+def s3_mix() -> list[tuple[str, float, Call]]:
+    """Phase 3's mix over ``OBJECTS`` objects of ``OBJECT_BYTES`` in bucket ``bench``; STS
+    GetCallerIdentity is what the SDK asks before it picks a default bucket."""
+    body = bytes(range(256)) * (OBJECT_BYTES // 256)
+
+    def key(rng: random.Random) -> str:
+        return f"data/{rng.randrange(OBJECTS):04d}.bin"
+
+    return [
+        ("GetObject", 0.4, lambda pair, rng: pair[0].get_object(Bucket="bench", Key=key(rng))["Body"].read()),
+        ("PutObject", 0.2, lambda pair, rng: pair[0].put_object(Bucket="bench", Key=key(rng), Body=body)),
+        ("HeadObject", 0.1, lambda pair, rng: pair[0].head_object(Bucket="bench", Key=key(rng))),
+        (
+            "ListObjectsV2",
+            0.2,
+            lambda pair, rng: pair[0].list_objects_v2(Bucket="bench", Prefix="data/00", MaxKeys=100),
+        ),
+        ("GetCallerIdentity", 0.1, lambda pair, rng: pair[1].get_caller_identity()),
+    ]
+
+
+def s3_clients(url: str) -> tuple[Any, Any]:
+    config = BotoConfig(retries={"max_attempts": 1}, max_pool_connections=4)
+    return tuple(  # type: ignore[return-value]
+        boto3.client(
+            service,
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            config=config,
+        )
+        for service in ("s3", "sts")
+    )
+
+
+def s3_versus_moto(args: argparse.Namespace) -> None:
+    """Phase 3: the S3 (rest-xml) and STS (query) endpoints against moto's, same clients and mix."""
+    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-s3-"))
+    ours, ours_url = start_ours(root)
+    moto, moto_url = start_moto()
+    try:
+        body = bytes(OBJECT_BYTES)
+        for url in (ours_url, moto_url):
+            s3, _ = s3_clients(url)
+            s3.create_bucket(Bucket="bench")
+            for n in range(OBJECTS):
+                s3.put_object(Bucket="bench", Key=f"data/{n:04d}.bin", Body=body)
+        print(f"\nS3/STS mix, {args.clients} clients, {args.seconds:.0f} s per run, {OBJECTS} objects")
+        for round_number in range(1, args.rounds + 1):
+            mine = run_load(lambda: s3_clients(ours_url), s3_mix(), args.clients, args.seconds, round_number)
+            theirs = run_load(
+                lambda: s3_clients(moto_url), s3_mix(), args.clients, args.seconds, round_number
+            )
+            print(f"round {round_number}  pipelines serve {mine.summary()}")
+            print(f"round {round_number}  moto server     {theirs.summary()}")
+            print(
+                f"round {round_number}  ratio {mine.rate / theirs.rate:.2f}x requests/s; "
+                f"p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
+            )
+    finally:
+        stop_all(ours, moto)
 
 
 def versus_moto(args: argparse.Namespace) -> bool:
@@ -345,13 +447,7 @@ def versus_moto(args: argparse.Namespace) -> bool:
         )
         return ok
     finally:
-        for process in (ours, moto):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(ours, moto)
 
 
 def main() -> None:
@@ -363,10 +459,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--only-s3", action="store_true", help="phase 3 alone")
     args = parser.parse_args()
+    if args.only_s3:
+        s3_versus_moto(args)
+        return
     if not args.skip_in_process:
         in_process(args)
     versus_moto(args)
+    s3_versus_moto(args)
 
 
 if __name__ == "__main__":

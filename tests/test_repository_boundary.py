@@ -9,6 +9,7 @@ corpus. Only ``tests/conformance`` (run by ``make conformance``) reads ``../shar
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,66 @@ def test_the_check_catches_each_way_out(source: str) -> None:
 def test_paths_inside_the_repository_pass() -> None:
     tree = ast.parse('EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "abalone"')
     assert list(_escapes(tree, 3)) == []
+
+
+# -- production code never reaches a mocking library ---------------------------------------------
+PRODUCTION = (REPOSITORY / "shared", REPOSITORY / "functions")
+RUNTIME_REQUIREMENTS = (REPOSITORY / "requirements.txt", REPOSITORY / "functions" / "requirements.txt")
+MOCKING_LIBRARIES = frozenset({"moto", "responses"})
+
+
+def _mocking_imports(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, module) for each import of a mocking library in ``tree``, wherever it sits (inside
+    functions and ``try`` blocks too) and however it is spelled (``importlib.import_module``)."""
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names = [node.args[0].value]
+        for name in names:
+            if name.split(".")[0] in MOCKING_LIBRARIES:
+                yield node.lineno, name
+
+
+def test_no_production_module_imports_a_mocking_library() -> None:
+    sources = [p for root in PRODUCTION for p in root.rglob("*.py") if ".egg-info" not in str(p)]
+    assert len(sources) > 100  # the walk sees the code base, not an empty folder
+    problems = [
+        f"{path.relative_to(REPOSITORY)}:{line}: imports {name}"
+        for path in sources
+        for line, name in _mocking_imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    ]
+    assert problems == [], "production code (shared/, functions/) must not import moto:\n" + "\n".join(
+        problems
+    )
+
+
+def test_the_detector_sees_every_spelling_of_a_mocking_import() -> None:
+    source = (
+        "import moto\nfrom moto.core import parse\ndef f():\n    import responses\n"
+        "try:\n    from moto import mock_aws\nexcept ImportError:\n    pass\n"
+        "importlib.import_module('moto.s3')\nimport motorcycle\nfrom pipelines import moto_free\n"
+    )
+    found = [name for _, name in _mocking_imports(ast.parse(source))]
+    assert found == ["moto", "moto.core", "responses", "moto", "moto.s3"]
+
+
+def test_runtime_requirements_do_not_install_a_mocking_library() -> None:
+    for path in RUNTIME_REQUIREMENTS:
+        names = [
+            re.split(r"[\s\[<>=!~;]", line.strip(), maxsplit=1)[0].lower()
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        assert names and not MOCKING_LIBRARIES & set(names), path.name

@@ -78,7 +78,9 @@ def test_identity_from_sigv4_credential() -> None:
     assert Authenticator({}, {}, "1" * 12).account_for(unknown, "s3") == "1" * 12
 
 
-def test_cloud_client_signs_for_execute_api_on_per_operation_paths(single_user: Served) -> None:
+def test_cloud_client_signs_for_execute_api_on_per_operation_paths(
+    single_user: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served = single_user
     captured: list[AWSRequest] = []
     sm = client(
@@ -98,7 +100,9 @@ def test_cloud_client_signs_for_execute_api_on_per_operation_paths(single_user: 
     signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     kept = {k: v for k, v in headers.items() if k.lower() in signed}
     replay = AWSRequest(method=request.method, url=request.url, data=request.body, headers=kept)
-    replay.context["timestamp"] = headers["X-Amz-Date"]
+    # the replay signs at the request's own time (add_auth reads the clock, which may have ticked)
+    signed_at = dt.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: signed_at)
     SigV4Auth(Credentials("AKIDEXAMPLE", "secret"), "execute-api", "eu-west-1").add_auth(replay)
     assert replay.headers["Authorization"] == headers["Authorization"]
 

@@ -21,8 +21,10 @@ import boto3
 import pytest
 from pipelines.config import load_config
 from pipelines.objects import LocalObjectStore
+from sagemaker.model import Model
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.step_collections import RegisterModel
 
 from tests.sdk_integ.conftest import TELEMETRY_OFF
 from tests.sdk_integ.upstream_plugin import BUCKET, REGION, ROLE, Server
@@ -138,3 +140,25 @@ def data_quality_registration(properties: Any) -> dict[str, Any]:
             model_data_constraints=source(properties.BaselineUsedForDriftCheckConstraints),
         ),
     }
+
+
+REGISTERED_IMAGE = "683313688378.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def register_checked_model(
+    session: PipelineSession, check: Any, *, group: str, role: str, model_data: str
+) -> RegisterModel:
+    """A RegisterModel (Approved) in ``group`` whose metrics and drift-check baselines are the
+    DATA_QUALITY check's properties (:func:`data_quality_registration`)."""
+    return RegisterModel(
+        name="RegisterModel",
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        inference_instances=["ml.m5.large"],
+        transform_instances=["ml.m5.large"],
+        model_package_group_name=group,
+        approval_status="Approved",
+        model=Model(image_uri=REGISTERED_IMAGE, model_data=model_data, role=role, sagemaker_session=session),
+        **data_quality_registration(check.properties),
+        sagemaker_session=session,
+    )

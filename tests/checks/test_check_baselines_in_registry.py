@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 from pipelines.objects import LocalObjectStore
-from sagemaker.model import Model
 from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.parameters import ParameterBoolean
@@ -17,11 +16,10 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.step_collections import RegisterModel
 
-from tests.checks.conftest import Runner, data_quality_registration
+from tests.checks.conftest import Runner, register_checked_model
 from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
 
 GROUP = "checks-lifecycle"
-IMAGE = "683313688378.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
 def _dataset(objects: LocalObjectStore, key: str, *, seed: int, shift: float) -> str:
@@ -50,22 +48,8 @@ def _check(
 
 
 def _register(session: PipelineSession, check: QualityCheckStep) -> RegisterModel:
-    return RegisterModel(
-        name="RegisterModel",
-        content_types=["text/csv"],
-        response_types=["text/csv"],
-        inference_instances=["ml.m5.large"],
-        transform_instances=["ml.m5.large"],
-        model_package_group_name=GROUP,
-        approval_status="Approved",
-        model=Model(
-            image_uri=IMAGE,
-            model_data=f"s3://{BUCKET}/lifecycle/model.tar.gz",
-            role=ROLE,
-            sagemaker_session=session,
-        ),
-        **data_quality_registration(check.properties),
-        sagemaker_session=session,
+    return register_checked_model(
+        session, check, group=GROUP, role=ROLE, model_data=f"s3://{BUCKET}/lifecycle/model.tar.gz"
     )
 
 

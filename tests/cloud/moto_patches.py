@@ -55,6 +55,7 @@ SageMaker
   update ends (kind ``Endpoint``: Failed -> Failed, or for an update rolled back: InService on
   the old config with the FailureReason; Hold -> Creating/Updating until released);
 - StopTrainingJob, StopTransformJob and StopHyperParameterTuningJob exist (moto: NotImplemented);
+- CreateProcessingJob keeps the request's Environment (moto drops it), for JobControl and Describe;
 - a second job with the same name is rejected with ResourceInUse (moto accepts it silently);
 - :class:`JobControl` decides how each created job ends (moto's jobs are born Completed);
 - the lineage API the Lineage step calls (CreateAction, CreateArtifact, CreateContext,
@@ -87,6 +88,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.emrserverless.models import EMRServerlessBackend
 from moto.sagemaker.models import SageMakerModelBackend
@@ -736,8 +738,32 @@ def _patch_stop_and_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- SageMaker -------------------------------------------------------------------------------------
 
 
+_UNMODELLED_MEMBERS: dict[str, tuple[str, ...]] = {"Processing": ("environment",)}
+"""Request members moto 5.2.5's Create*Job drops (job kind -> backend kwargs): CreateProcessingJob's
+Environment, which the Model Monitor contract passes the baseline in. The patched create hands
+them to JobControl.decide and keeps them on the job, so Describe shows them."""
+
+
+def _create_processing_job(self: SageMakerResponse) -> ActionResult:
+    """moto's CreateProcessingJob response, also passing the request's Environment."""
+    job = self.sagemaker_backend.create_processing_job(
+        app_specification=self._get_param("AppSpecification"),
+        experiment_config=self._get_param("ExperimentConfig"),
+        network_config=self._get_param("NetworkConfig"),
+        processing_inputs=self._get_param("ProcessingInputs"),
+        processing_job_name=self._get_param("ProcessingJobName"),
+        processing_output_config=self._get_param("ProcessingOutputConfig"),
+        role_arn=self._get_param("RoleArn"),
+        stopping_condition=self._get_param("StoppingCondition"),
+        tags=self._get_param("Tags"),
+        environment=self._get_param("Environment"),
+    )
+    return ActionResult({"ProcessingJobArn": job.arn})
+
+
 def _patch_sagemaker(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> None:
     jobs = state.jobs
+    monkeypatch.setattr(SageMakerResponse, "create_processing_job", _create_processing_job)
     for kind, create in _CREATE.items():
         monkeypatch.setattr(
             SageMakerModelBackend,
@@ -851,12 +877,16 @@ def _controlled_create(kind: str, real: Callable[..., Any], jobs: JobControl) ->
         name = kwargs[name_kwarg]
         if name in getattr(self, store_attr):
             raise JsonRESTError("ResourceInUse", f"{kind} job {name} already exists.")
-        outcome = jobs.decide(kind, name, kwargs) if jobs.decide else None
+        unmodelled = {key: kwargs.pop(key) for key in _UNMODELLED_MEMBERS.get(kind, {}) if key in kwargs}
+        outcome = jobs.decide(kind, name, {**kwargs, **unmodelled}) if jobs.decide else None
         if isinstance(outcome, Reject):
             with jobs.lock:
                 jobs.rejected.append((kind, name, outcome.code))
             raise JsonRESTError(outcome.code, outcome.message)
         job = real(self, **kwargs)
+        for key, value in unmodelled.items():
+            if value is not None:
+                setattr(job, key, value)  # so the Describe response has it
         with jobs.lock:
             jobs.created.append((kind, name))
         if isinstance(outcome, Failed):

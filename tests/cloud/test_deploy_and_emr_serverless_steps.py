@@ -191,3 +191,33 @@ def test_stopping_cancels_the_running_job_run_as_the_pipeline_role(cloud: Cloud)
     assert cloud.moto.jobs.stopped == [("EMRServerless", spark_step.job_name)]
     (run,) = emr.list_job_runs(applicationId=application_id)["jobRuns"]
     assert run["state"] == "CANCELLED"
+
+
+def test_a_cleanup_deletes_the_application_a_stopped_attempt_created(cloud: Cloud) -> None:
+    """A stopped attempt has no properties to name its application by: the Cleanup that handles
+    the stop finds it by the attempt's job name and deletes it as the pipeline role."""
+    cloud.moto.jobs.decide = lambda kind, name, request: Hold() if kind == "EMRServerless" else None
+    cleanup = {
+        "Name": "DropApplication",
+        "Type": "Cleanup",
+        "Arguments": {"Resources": {"EMRServerless": [{"StepName": "Spark"}]}},
+        "DependsOn": [{"Step": "Spark", "Trigger": "Stopped"}],
+    }
+    cloud.register(json.dumps(pipeline(spark(cloud, **NEW_APPLICATION), cleanup)))
+    started = cloud.start()
+    wait_until(lambda: bool(cloud.moto.jobs.held))
+    emr = aws.client("emr-serverless", REGION)
+    (application,) = emr.list_applications()["applications"]
+    cloud.api.stop(started.execution_arn)
+    final = cloud.wait(started.execution_arn)
+
+    steps = cloud.steps(final.execution_id)
+    assert (final.status, steps["Spark"].status, steps["Spark"].properties) == ("Stopped", "Stopped", None)
+    assert application["name"] == steps["Spark"].job_name
+    assert steps["DropApplication"].status == "Succeeded", steps["DropApplication"].failure_reason
+    assert steps["DropApplication"].metadata["Cleanup"] == {
+        "CleanedSteps": ["Spark"],
+        "FailedSteps": [],
+        "SkippedSteps": [],
+    }
+    assert emr.get_application(applicationId=application["id"])["application"]["state"] == "TERMINATED"

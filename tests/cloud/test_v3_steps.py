@@ -241,6 +241,11 @@ def test_the_cleanup_deletes_endpoints_configs_and_applications_as_the_pipeline_
     )
     assert emr.get_application(applicationId=application)["application"]["state"] == "TERMINATED"
     assert [cleaner(t)[0] for t in targets] == ["Cleaned"] * 3  # already gone
+    # an attempt that ended before creating its application left nothing to find by name
+    assert cleaner(Target("Spark", EMR_SERVERLESS, application_name="never-created")) == (
+        "Skipped",
+        "no application named never-created exists (the attempt ended before creating one, or it was deleted)",
+    )
 
 
 def test_a_cleanup_step_deletes_the_endpoint_and_config_the_pipeline_deployed(cloud: Cloud) -> None:

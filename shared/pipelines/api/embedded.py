@@ -15,7 +15,6 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from pipelines.api import embedded_protocols
 from pipelines.api.browser import BrowserGuard, is_loopback
 from pipelines.api.identity import Authenticator
 from pipelines.api.logs import JobLogs
@@ -36,7 +35,7 @@ from pipelines.api.server import (
     Services,
     make_wsgi_app,
 )
-from pipelines.api.sts import StsService
+from pipelines.api.sts import sts_service
 from pipelines.api.wire import JsonService
 from pipelines.authorization import Authorizer, LocalEvaluator, authorized_handlers
 from pipelines.authorization.sources import load_policy_files
@@ -51,10 +50,6 @@ from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.triggers.fire import operations_starter
 
 log = logging.getLogger(__name__)
-
-# S3 (rest-xml) and STS (query) are served on moto's protocol layer: the embedded server's own
-# dependency, registered here so that nothing the Lambdas import reaches moto.
-embedded_protocols.register()
 
 
 class UnauthenticatedRemote(ValidationError):
@@ -229,7 +224,7 @@ def build_embedded_api(
             ).handlers(),
             strict_shapes=strict_shapes,
         ),
-        sts=StsService(strict_shapes=strict_shapes),
+        sts=sts_service(strict_shapes=strict_shapes),
         runtime=RuntimeService(endpoints, guard),
         authenticator=Authenticator(accounts, secrets, config.account_id),
         guard=BrowserGuard(config.serve.allowed_hosts, config.serve.allowed_origins),

@@ -5,11 +5,10 @@ scripts read and write S3 with boto3. Served by ``pipelines serve``, this endpoi
 run unchanged offline: ``s3://bucket/key`` is the file ``<object_root>/bucket/key`` -- the
 same file the local runners read and write through :class:`LocalObjectStore`.
 
-Why not moto's S3 backend: it keeps objects in its own in-memory model, so files the runners
-write would be invisible to S3 clients and uploads would never reach the object root; keeping
-the two in sync would mean patching moto internals. Instead the wire side is moto's
-model-driven protocol layer (see :mod:`pipelines.api.rest`) and the storage is the one object
-root, the single source of truth.
+The wire side is the botocore-model-driven rest-xml codec (:mod:`pipelines.api.rest_xml`,
+plus :data:`S3_WIRE`: the root element names and namespace S3 writes that botocore's model
+does not carry); the storage is the one object root, the single source of truth, so files the
+runners write are what S3 clients list and read, and uploads land where the runners look.
 
 Path-style addressing (``http://127.0.0.1:PORT/bucket/key``). Buckets are top-level folders.
 Content type and user metadata live in a sidecar store beside the state dir (a file written
@@ -23,11 +22,8 @@ Names map to files faithfully or are refused (see :mod:`pipelines.objects.local`
 share a file, nothing outside the object root is read, written, listed, named or deleted, and
 multipart state is addressed only by the ids this server made (``uuid4().hex``).
 
-moto is still needed at run time here, for its protocol layer only (routing, parsing, XML
-serialisation driven by botocore's model; no moto backend holds any state). It stays a run-time
-dependency of ``pipelines serve`` as a whole, since the Scheduler, RAM and STS subsets use the
-same layer (:mod:`pipelines.api.rest`), so a hand-written rest-xml codec for S3 alone would add
-code to get wrong without dropping the dependency.
+Bodies sent ``aws-chunked`` (boto3's streamed and checksummed uploads) are decoded before the
+codec reads them, and their length checked against ``x-amz-decoded-content-length``.
 """
 
 from __future__ import annotations
@@ -46,12 +42,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from moto.core.request import Request
-from moto.core.routing import ProtocolRouter, RestRouter, ServiceOperationRouter
-from moto.core.utils import get_service_model
+from botocore.model import OperationModel
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.rest import RestService
+from pipelines.api.rest_xml import RestXmlCodec, XmlWire
+from pipelines.api.validation import service_model
 from pipelines.api.wire import CallContext, Handler, HttpResponse
 from pipelines.objects import LocalObjectStore, UnmappableKey
 from pipelines.objects.local import bucket_problem
@@ -88,8 +84,9 @@ def not_implemented(what: str) -> ServiceError:
     return ServiceError("NotImplemented", f"{what} is not supported by the local S3 endpoint", 501)
 
 
-def decode_aws_chunked(body: bytes) -> bytes:
-    """The payload of an ``aws-chunked`` body (signed or unsigned chunks, optional trailer)."""
+def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
+    """The payload of an ``aws-chunked`` body (signed or unsigned chunks) and its trailing
+    headers by lower-case name (boto3 sends its checksum there: ``x-amz-checksum-crc32``)."""
     out = bytearray()
     position = 0
     while True:
@@ -103,11 +100,20 @@ def decode_aws_chunked(body: bytes) -> bytes:
             raise ServiceError("InvalidRequest", "malformed aws-chunked chunk header") from exc
         position = line_end + 2
         if size == 0:
-            return bytes(out)
+            return bytes(out), _trailers(body[position:])
         if position + size > len(body):
             raise ServiceError("IncompleteBody", "the aws-chunked body is shorter than its chunks say")
         out += body[position : position + size]
         position += size + 2
+
+
+def _trailers(rest: bytes) -> dict[str, str]:
+    trailers: dict[str, str] = {}
+    for line in rest.decode("utf-8", errors="replace").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            trailers[name.strip().lower()] = value.strip()
+    return trailers
 
 
 def is_aws_chunked(headers: Any) -> bool:
@@ -606,8 +612,15 @@ class S3Operations:
                     if not page.add_prefix(common):
                         break
                     continue
-            path = self.store.path(f"s3://{bucket}/{key}")
-            meta = self.store.metadata(bucket, key, path)
+            if not page.has_room():
+                page.truncated = True
+                break
+            # keys() mapped and checked each key's file (inside the root) as it listed it
+            path = self.store.root / bucket / key
+            try:
+                meta = self.store.metadata(bucket, key, path)
+            except FileNotFoundError:
+                continue  # deleted since it was listed: no longer part of the bucket
             entry = {
                 "Key": key,
                 "LastModified": meta["LastModified"],
@@ -702,8 +715,11 @@ class _ListPage:
         self.truncated = False
         self.last = ""
 
+    def has_room(self) -> bool:
+        return len(self.contents) + len(self.prefixes) < self.max_keys
+
     def _room(self) -> bool:
-        if len(self.contents) + len(self.prefixes) >= self.max_keys:
+        if not self.has_room():
             self.truncated = True
             return False
         return True
@@ -772,36 +788,78 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class _PathStyleRouter(ServiceOperationRouter):
-    """Path-style addressing only. moto's S3 router reads a dotted ``Host`` as a virtual-hosted
-    bucket, so a configured host name such as ``pipelines.internal`` would become bucket
-    ``pipelines``; the plain REST router matches the path alone."""
+def _checksum_headers() -> dict[str, str]:
+    shape = service_model("s3").operation_model("PutObject").input_shape
+    members = shape.members.items() if shape is not None else ()
+    return {
+        str(member.serialization["name"]).lower(): name
+        for name, member in members
+        if member.serialization.get("location") == "header"
+        and str(member.serialization["name"]).lower().startswith("x-amz-checksum-")
+    }
 
-    def _get_router(self, protocol: str) -> ProtocolRouter:
-        if protocol not in self._routers:
-            self._routers[protocol] = RestRouter(self._service_model)
-        return self._routers[protocol]
+
+_CHECKSUM_HEADERS = _checksum_headers()
+"""Checksum members by header name (``x-amz-checksum-crc32`` -> ``ChecksumCRC32``), from the model."""
+
+S3_WIRE = XmlWire(
+    namespace="http://s3.amazonaws.com/doc/2006-03-01/",
+    roots={
+        "ListBuckets": "ListAllMyBucketsResult",
+        "ListObjects": "ListBucketResult",
+        "ListObjectsV2": "ListBucketResult",
+        "CreateMultipartUpload": "InitiateMultipartUploadResult",
+        "CompleteMultipartUpload": "CompleteMultipartUploadResult",
+        "DeleteObjects": "DeleteResult",
+        "GetBucketLocation": "LocationConstraint",
+    },
+    unwrapped=frozenset({"GetBucketLocation"}),
+)
+"""What S3's wire adds to botocore's model: the documents' namespace and root elements."""
 
 
 class S3Service(RestService):
-    """The S3 wire: aws-chunked uploads decoded, ranged reads answered 206."""
+    """The S3 wire, path-style only (a configured host name such as ``pipelines.internal`` is
+    never read as a virtual-hosted bucket): aws-chunked uploads decoded, ranged reads answered
+    206, objects served as their own content type."""
 
     def __init__(self, store: ObjectRoot, *, strict_shapes: bool = False) -> None:
-        super().__init__("s3", S3Operations(store).handlers(), strict_shapes=strict_shapes)
-        self.router = _PathStyleRouter(get_service_model("s3"))
+        super().__init__(
+            "s3",
+            S3Operations(store).handlers(),
+            strict_shapes=strict_shapes,
+            codec=RestXmlCodec("s3", S3_WIRE),
+        )
 
-    def prepare_body(self, request: Request, body: bytes) -> bytes:
-        return decode_aws_chunked(body) if is_aws_chunked(request.headers) and body else body
+    def prepare_body(self, request: Any, body: bytes) -> bytes:
+        if not body or not is_aws_chunked(request.headers):
+            return body
+        decoded, trailers = decode_aws_chunked(body)
+        declared = request.headers.get("x-amz-decoded-content-length")
+        if declared is not None and declared.strip() != str(len(decoded)):
+            raise ServiceError(
+                "IncompleteBody",
+                f"the aws-chunked body holds {len(decoded)} bytes, not the {declared} "
+                "x-amz-decoded-content-length declares",
+            )
+        # A trailing checksum is the checksum header sent after the data: checked the same way.
+        verify_checksums(
+            {_CHECKSUM_HEADERS[name]: value for name, value in trailers.items() if name in _CHECKSUM_HEADERS},
+            decoded,
+        )
+        return decoded
 
-    def finish(self, operation_name: str, result: dict[str, Any], response: HttpResponse) -> HttpResponse:
-        if operation_name in ("GetObject", "HeadObject"):
-            # The payload's own type, not the XML type the serializer stamps on every response.
+    def finish(
+        self, operation: OperationModel, result: dict[str, Any], response: HttpResponse
+    ) -> HttpResponse:
+        if operation.name in ("GetObject", "HeadObject"):
+            # The payload's own type (the ContentType member), never an XML type.
             response.headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
             response.headers["Content-Type"] = result["ContentType"]
             # An object is the user's data, never a page of this origin: a stored HTML file
             # opened in a browser runs sandboxed (an opaque origin), so it cannot call the API.
             response.headers["Content-Security-Policy"] = "sandbox"
             response.headers["X-Content-Type-Options"] = "nosniff"
-        if operation_name == "GetObject" and "ContentRange" in result:
+        if operation.name == "GetObject" and "ContentRange" in result:
             response.status = 206
         return response

@@ -29,15 +29,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.core.request import Request
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import WSGITask
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from pipelines.api.browser import BrowserGuard, Refused
-from pipelines.api.errors import RequestTooLarge, ServiceError, http_status
+from pipelines.api.codec import request_path
+from pipelines.api.errors import RequestTooLarge, ServiceError
 from pipelines.api.identity import (
     AuthenticationFailed,
     Authenticator,
@@ -45,7 +46,7 @@ from pipelines.api.identity import (
     SignedRequest,
     signed_credential,
 )
-from pipelines.api.rest import RestService, s3_error_response
+from pipelines.api.rest import RestService
 from pipelines.api.runtime import MAX_PAYLOAD_BYTES, RuntimeService, invocation_path
 from pipelines.api.wire import CallContext, HttpRequest, HttpResponse, JsonService, error_response
 from pipelines.errors import PipelinesError
@@ -182,7 +183,7 @@ def make_wsgi_app(services: Services) -> WsgiApp:
             return finish(_refusal(services, name, request, too_large, request_id), head=head)
         signed = SignedRequest(
             method=request.method,
-            raw_path=request.raw_path,
+            raw_path=request_path(request),
             raw_query=request.query_string.decode("latin-1"),
             headers=headers,
             body=body,
@@ -206,8 +207,6 @@ def _refusal(
     services: Services, name: str, request: Request, error: PipelinesError, request_id: str
 ) -> HttpResponse:
     """``error`` in the protocol of the service the request was for."""
-    if name == "s3":
-        return s3_error_response(error, http_status(error), request_id, head=request.method == "HEAD")
     if name == "runtime":
         return error_response(error, request_id, "application/json")
     rest = services.rest_services().get(name)
@@ -455,9 +454,9 @@ class _Channel(HTTPChannel):
 
 
 def _raw_uri(app: WsgiApp) -> WsgiApp:
-    """The request target exactly as sent: waitress calls it ``REQUEST_URI``; the protocol
-    layer reads ``RAW_URI`` (without it, the decoded path would be re-split at an encoded
-    ``?`` or ``#`` in an S3 key)."""
+    """The request target exactly as sent: waitress calls it ``REQUEST_URI``, other servers
+    ``RAW_URI`` (:func:`pipelines.api.codec.request_path` reads either; without it, an encoded
+    ``/``, ``?`` or ``%`` in an S3 key would be decoded before routing)."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         environ["RAW_URI"] = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")

@@ -25,7 +25,9 @@ Our extension, for resources the SDK cannot name yet: ``Resources.Endpoint``,
 ``Resources.EndpointConfig`` and ``Resources.EMRServerless`` (lists of ``{"StepName"}`` naming a
 step of that type) delete the endpoint, the endpoint config, or the application an
 EMRServerless step created from ``ApplicationConfig`` (one it was given by ``ApplicationId`` is
-not ours to delete, so it is skipped). The runtime's :data:`ResourceCleaner` does it: local
+not ours to delete, so it is skipped). The application's id comes from the step's properties;
+an attempt that was stopped or failed has none, so its target names the application by the
+attempt's job name (``application_name``), which the runtime looks up. The runtime's :data:`ResourceCleaner` does it: local
 endpoints in the embedded runtime (``pipelines.hosting``, which has no EMR Serverless
 applications, so such a source fails there with the reason); the pipeline role's calls in the
 cloud. A resource already gone counts as cleaned.
@@ -64,6 +66,7 @@ class Target:
     objects: list[str] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     resource: str | None = None  # an endpoint (config) name or EMR Serverless application id
+    application_name: str | None = None  # EMR Serverless: found by this name when no id is known
     skipped: str | None = None  # why nothing can be located
     refused: str | None = None  # why the listed URIs may not be deleted
 
@@ -132,9 +135,14 @@ def _target(kind: str, record: StepRecord, source: Mapping[str, Any]) -> Target:
             target.skipped = (
                 f"step {record.step_name!r} ran on a given application, which is not its to delete"
             )
-        elif not isinstance(application, str):
+        elif isinstance(application, str):
+            target.resource = application
+        elif record.job_name:
+            # A stopped or failed attempt has no properties; the application it created is named
+            # with its job name (stepfunctions/emr_serverless.py), so the runtime looks it up.
+            target.application_name = record.job_name
+        else:
             target.skipped = f"step {record.step_name!r} has no application id"
-        target.resource = application if isinstance(application, str) else None
         return target
     locations = output_locations(record)
     uris = source.get("S3Uris")

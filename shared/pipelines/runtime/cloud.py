@@ -35,6 +35,12 @@ message and keep waiting. Lambda steps run to the end (the engine emits no stop 
 StepRunner started while a stop was being decided is stopped right after its start.
 
 Every step runs as the RoleArn the execution was started with (ExecutionRecord.role_arn).
+
+QualityCheck and ClarifyCheck steps run their container on the Processing route; around it the
+runtime applies the same baseline semantics as the embedded runner (``pipelines.checks``):
+:mod:`pipelines.runtime.check_steps` stages the previous baseline into the request at launch
+and turns the job's outcome into the step's properties, metadata and violation outcome when its
+report arrives.
 """
 
 from __future__ import annotations
@@ -87,7 +93,8 @@ from pipelines.lineage.store import LineageStore
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runners.base import StepFailed, StepPending, StepRequest, StepResult
 from pipelines.runtime.aws_access import AwsAccess
-from pipelines.runtime.job_stops import stop_step_work
+from pipelines.runtime.check_steps import check_outcome, failed_job_arn, is_check_step, prepare_check
+from pipelines.runtime.job_stops import application_named, stop_step_work
 from pipelines.runtime.task_outcomes import TaskError, json_safe, step_failure, step_result
 from pipelines.stepfunctions import (
     UnsupportedInCloud,
@@ -209,6 +216,7 @@ class StepReport:
     step_name: str
     attempt: int
     job_name: str
+    check_baseline: Mapping[str, Any] | None = None  # a check step's previous baseline (check_steps)
 
 
 @dataclass(frozen=True)
@@ -432,19 +440,31 @@ class CloudRuntime:
         step = self.engine.step_of(state, report.step_name)
         function_arn = record.step_fields.get("FunctionArn")
         arn = function_arn if isinstance(function_arn, str) else None
+        decided: StepResult | StepFailed
         if "error" in outcome:
-            return step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
-        try:
-            return step_result(
-                step,
-                outcome.get("result"),
-                arguments=record.arguments,
-                job_name=report.job_name,
-                function_arn=arn,
-                describe=self._describer(state.execution),
+            decided = step_failure(step, TaskError.from_outcome(outcome["error"]), function_arn=arn)
+        else:
+            try:
+                decided = step_result(
+                    step,
+                    outcome.get("result"),
+                    arguments=record.arguments,
+                    job_name=report.job_name,
+                    function_arn=arn,
+                    describe=self._describer(state.execution),
+                )
+            except StepFailed as exc:
+                decided = exc
+        if is_check_step(record.step_type):
+            role_arn = _role(state.execution)
+            return check_outcome(
+                record,
+                report.check_baseline,
+                decided,
+                lambda service: self.aws.client(service, role_arn),
+                job_arn=failed_job_arn(outcome.get("error")),
             )
-        except StepFailed as exc:
-            return exc
+        return decided
 
     def register_callback(
         self, task_token: str, role_arn: str | None, report: StepReport, callback: Mapping[str, Any]
@@ -629,10 +649,21 @@ class CloudRuntime:
         name = step_runner_execution_name(action.execution_id, action.step_name, action.attempt)
         now = self.engine.clock.now()
         delay = max((action.not_before - now).total_seconds(), 0.0) if action.not_before else 0.0
+        arguments, report = request.arguments, {}
+        if is_check_step(request.step_type):
+            role_arn = _role(execution)
+            try:
+                prepared = prepare_check(request, lambda service: self.aws.client(service, role_arn))
+            except StepFailed as refused:
+                self.carry_out(
+                    self.engine.step_failed(action.execution_id, action.step_name, action.attempt, refused)
+                )
+                return False
+            arguments, report = prepared.arguments, prepared.report
         try:
             runner_input = step_runner_input(
                 request.step,
-                request.arguments,
+                arguments,
                 job_name=request.job_name,
                 role_arn=_role(execution),
                 execution_arn=request.execution_arn,
@@ -641,6 +672,7 @@ class CloudRuntime:
                 experiment_config=request.experiment_config,
                 step_fields=request.step_fields,
                 callback_token=request.step_fields.get("CallbackToken"),
+                report=report,
                 job_environment=self._job_environment(request, execution),
             )
         except (PipelinesError, ValueError) as exc:
@@ -747,7 +779,16 @@ class CloudRuntime:
                 elif target.kind == ENDPOINT_CONFIG:
                     self.aws.client("sagemaker", role_arn).delete_endpoint_config(EndpointConfigName=name)
                 else:
-                    self._delete_application(self.aws.client("emr-serverless", role_arn), name)
+                    client = self.aws.client("emr-serverless", role_arn)
+                    if target.resource is None and target.application_name:
+                        found = application_named(client, target.application_name)
+                        if found is None:
+                            return "Skipped", (
+                                f"no application named {target.application_name} exists (the attempt "
+                                "ended before creating one, or it was deleted)"
+                            )
+                        name = found
+                    self._delete_application(client, name)
             except ClientError as exc:
                 if not gone(exc):
                     raise

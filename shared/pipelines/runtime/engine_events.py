@@ -63,9 +63,16 @@ class ReportIds(_Event):
     step_type: str | None = Field(default=None, alias="stepType")
     attempt: int
     job_name: str = Field(default="", alias="jobName")
+    check_baseline: dict[str, Any] | None = Field(default=None, alias="checkBaseline")
 
     def as_report(self) -> StepReport:
-        return StepReport(self.execution_arn, self.step_name, self.attempt, self.job_name)
+        return StepReport(
+            self.execution_arn,
+            self.step_name,
+            self.attempt,
+            self.job_name,
+            check_baseline=self.check_baseline,
+        )
 
 
 class StepRunnerReport(_Event):

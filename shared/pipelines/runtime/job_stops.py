@@ -16,8 +16,9 @@ EMR Serverless: the StepRunner names the job run (and an application it creates)
 attempt's job name, so the run is found by name among the application's active runs and
 cancelled (CancelJobRun). An application the attempt created is left to stop by itself (its
 auto-stop) once the run is cancelled: deleting it must wait for the cancellation, which a stop
-does not wait for. :func:`emr_serverless_application_id` finds it by name (a stopped attempt
-has no properties to name it).
+does not wait for; a Cleanup step naming the EMRServerless step deletes it (the engine's
+cleanup finds it by name through :func:`application_named`: a stopped attempt has no properties
+to name it).
 An Endpoint step has nothing to stop: SageMaker cannot cancel an endpoint's creation.
 
 Known gap: a stop returns once Stop*Job or CancelSteps was accepted; the step is then recorded
@@ -140,9 +141,15 @@ def emr_serverless_application_id(emr_serverless: Any, record: StepRecord) -> st
     application_id = arguments.get("ApplicationId")
     if isinstance(application_id, str):
         return application_id
+    return application_named(emr_serverless, record.job_name) if record.job_name else None
+
+
+def application_named(emr_serverless: Any, name: str) -> str | None:
+    """The id of the live EMR Serverless application called ``name`` (an attempt names the
+    application it creates with its job name), or None."""
     for page in emr_serverless.get_paginator("list_applications").paginate(states=LIVE_APPLICATION_STATES):
         for application in page.get("applications", []):
-            if application.get("name") == record.job_name:
+            if application.get("name") == name:
                 return str(application["id"])
     return None
 

@@ -176,8 +176,10 @@ ROUTES: dict[Route, RouteSpec] = {
 
 STEP_TYPE_ROUTES: dict[str, Route] = {
     "Processing": Route.PROCESSING,
-    "QualityCheck": Route.PROCESSING,  # the Model Monitor container; the engine's drift check follows
-    "ClarifyCheck": Route.PROCESSING,  # the Clarify container; likewise
+    # the Model Monitor / Clarify container; the engine applies the baseline semantics around
+    # it (pipelines.checks, via runtime/check_steps.py: the baseline staged in, the outcome read back)
+    "QualityCheck": Route.PROCESSING,
+    "ClarifyCheck": Route.PROCESSING,
     "Training": Route.TRAINING,
     "Tuning": Route.TUNING,
     "Transform": Route.TRANSFORM,
@@ -213,6 +215,7 @@ ENGINE_CALLS: dict[str, tuple[str, ...]] = {
         "s3:DeleteObject",
         "sagemaker:DeleteEndpoint",
         "sagemaker:DeleteEndpointConfig",
+        "emr-serverless:ListApplications",  # an application a stopped attempt created, by name
         "emr-serverless:StopApplication",
         "emr-serverless:DeleteApplication",
     ),

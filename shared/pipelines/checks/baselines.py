@@ -10,16 +10,28 @@ follows the API shape (and how the AWS notebooks wire them): DATA_QUALITY ->
 MODEL_EXPLAINABILITY -> ``Explainability.Constraints``.
 
 Only URIs are resolved here: the files are read by the check job, and only when the check runs
-(with ``SkipCheck`` a supplied baseline may not exist yet).
+(with ``SkipCheck`` a supplied baseline may not exist yet). The registry is whichever the runtime
+has (:class:`BaselineRegistry`): the local ``pipelines.registry.ModelRegistry``, or SageMaker's
+model registry read as the pipeline's role in the cloud (``pipelines.runtime.check_steps``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from pipelines.registry import ModelRegistry, RegistryNotFound
+from pipelines.registry import RegistryNotFound
+
+
+class BaselineRegistry(Protocol):
+    """What the lookup needs of a model registry: a group's ModelPackageSummary entries newest
+    first, and DescribeModelPackage (raising ``RegistryNotFound`` for a version gone since)."""
+
+    def list_model_packages(self, group: str) -> Iterable[Mapping[str, Any]]: ...
+
+    def describe_model_package(self, name_or_arn: str) -> Mapping[str, Any]: ...
+
 
 # check type -> (member of DriftCheckBaselines, its statistics key or None, its constraints key)
 DRIFT_CHECK_MEMBERS: dict[str, tuple[str, str | None, str]] = {
@@ -43,6 +55,15 @@ class Baseline:
     def empty(self) -> bool:
         return self.constraints is None and self.statistics is None
 
+    def to_json(self) -> dict[str, str]:
+        """The baseline as the cloud carries it through a StepRunner's report."""
+        found = {"constraints": self.constraints, "statistics": self.statistics, "source": self.source}
+        return {key: value for key, value in found.items() if value}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Baseline:
+        return cls(data.get("constraints"), data.get("statistics"), str(data.get("source") or ""))
+
 
 def supplied_baseline(constraints: Any, statistics: Any) -> Baseline | None:
     """The supplied baseline, or None when neither URI is set (an empty string is unset: the
@@ -54,7 +75,7 @@ def supplied_baseline(constraints: Any, statistics: Any) -> Baseline | None:
     return Baseline(constraints_uri, statistics_uri, "the supplied baseline")
 
 
-def registered_baseline(registry: ModelRegistry, group: str, check_type: str) -> Baseline | None:
+def registered_baseline(registry: BaselineRegistry, group: str, check_type: str) -> Baseline | None:
     """The check type's DriftCheckBaselines on the latest Approved version of ``group``, or None."""
     member, statistics_key, constraints_key = DRIFT_CHECK_MEMBERS[check_type]
     for summary in registry.list_model_packages(group):
