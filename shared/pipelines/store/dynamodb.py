@@ -288,6 +288,7 @@ class DynamoDBStore(StoreBase):
         self._refs: dict[str, tuple[str, str]] = {}  # execution id -> the key of its definition's item
         self._unlisted: set[str] = set()
         self._experiments: set[str] = set()  # known to exist (they are never deleted)
+        self._runs: dict[tuple[str, str], None] = {}  # runs this process recorded (oldest first)
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -918,12 +919,17 @@ class DynamoDBStore(StoreBase):
 
     def record_run(self, run: TrialComponentRecord) -> None:
         """In its experiment's partition: listing runs needs no index entry (see above), and
-        outside any transaction (the runtime records it before it starts the job)."""
-        self._write_one(
-            self._insert_if_absent(
-                f"EXPERIMENT#{run.experiment_name}", run, sk=f"{_COMPONENT}{run.trial_name}#{run.name}"
-            )
-        )
+        outside any transaction (the runtime records it before it starts the job). A run this
+        process recorded is not written again (a wide launch carries out its starts twice)."""
+        key = (f"EXPERIMENT#{run.experiment_name}", f"{_COMPONENT}{run.trial_name}#{run.name}")
+        with self._states_lock:
+            if key in self._runs:
+                return
+        self._write_one(self._insert_if_absent(key[0], run, sk=key[1]))
+        with self._states_lock:
+            self._runs[key] = None
+            if len(self._runs) > MAX_CACHED_STATES * 16:
+                self._runs.pop(next(iter(self._runs)))
 
     def _experiment_names(self) -> list[str]:
         return [i["pk"]["S"].removeprefix("EXPERIMENT#") for i in self._query_index("gsi1", "EXPERIMENTS")]
