@@ -116,8 +116,10 @@ IAM5_SCOPED: list[tuple[str, str]] = [
         "The API manages pipeline rules, which all carry the deployment's rule prefix, and no other rule.",
     ),
     (
-        r"arn:{partition}:execute-api:{region}:{account}:<ApiRestApi[A-Za-z0-9]+>\/[a-z0-9-]+\/POST\/\*",
-        "The Pipeline custom resource calls the operations of this deployment's API stage (POST only).",
+        r"arn:{partition}:execute-api:{region}:{account}:<ApiRestApi[A-Za-z0-9]+>\/[a-z0-9-]+\/"
+        r"(POST\/\*|(GET|PUT|DELETE)\/schedules\/\*)",
+        "The Pipeline custom resource calls the operations of this deployment's API stage: every POST, "
+        "and the Scheduler subset's GET, PUT and DELETE of schedules.",
     ),
 ]
 """Every accepted wildcard ARN, one pattern each, with its reason; any other wildcard fails cdk-nag."""

@@ -21,14 +21,26 @@ class PipelinesDeployment:
     rule_prefix: str  # pipeline rules must be named <rule_prefix>...: the trigger Lambda admits those
     layer: lambda_.ILayerVersion | None = None  # the core layer; built when None
 
-    def invoke_arn(self, stack: cdk.Stack) -> str:
-        """``execute-api:Invoke`` on every operation of the stage (for the custom resource)."""
-        return stack.format_arn(
-            service="execute-api",
-            resource=self.api_id,
-            resource_name=f"{self.stage}/POST/*",
-            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-        )
+    def invoke_arns(self, stack: cdk.Stack) -> list[str]:
+        """``execute-api:Invoke`` on what the Pipeline custom resource calls on the stage: every
+        ``POST`` (SageMaker's per-operation paths, CreateSchedule, RAM's create and list), the
+        Scheduler subset's ``GET``/``PUT``/``DELETE /schedules/<name>``, and RAM's
+        ``DELETE /deleteresourceshare``."""
+        return [
+            stack.format_arn(
+                service="execute-api",
+                resource=self.api_id,
+                resource_name=f"{self.stage}/{method_and_path}",
+                arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for method_and_path in (
+                "POST/*",
+                "GET/schedules/*",
+                "PUT/schedules/*",
+                "DELETE/schedules/*",
+                "DELETE/deleteresourceshare",
+            )
+        ]
 
     @classmethod
     def from_outputs(

@@ -149,11 +149,16 @@ class PipelineExecutionRole(Construct):
             )
         )
         # The Endpoint route looks its endpoint up by name; a stop or a Cleanup finds the
-        # application an EMRServerless step created by name. List actions take only "*".
+        # application an EMRServerless step created by name; a QualityCheck or ClarifyCheck finds
+        # the latest Approved package's drift baselines. List actions take only "*".
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="FindByName",
-                actions=["sagemaker:ListEndpoints", "emr-serverless:ListApplications"],
+                actions=[
+                    "sagemaker:ListEndpoints",
+                    "sagemaker:ListModelPackages",
+                    "emr-serverless:ListApplications",
+                ],
                 resources=["*"],
             )
         )
@@ -257,8 +262,8 @@ class PipelineExecutionRole(Construct):
         )
         acknowledge_unscoped_actions(
             self.role,
-            "ecr:GetAuthorizationToken (registry login), sagemaker:ListEndpoints and "
-            "emr-serverless:ListApplications",
+            "ecr:GetAuthorizationToken (registry login), sagemaker:ListEndpoints, "
+            "sagemaker:ListModelPackages and emr-serverless:ListApplications",
         )
         if bucket_names:
             self.role.add_to_policy(

@@ -171,7 +171,7 @@ class PipelineProvider(Construct):
             iam.PolicyStatement(
                 sid="CallPipelinesApi",
                 actions=["execute-api:Invoke"],
-                resources=[deployment.invoke_arn(stack)],
+                resources=deployment.invoke_arns(stack),
             )
         )
         # The API authorizes the provider like any caller, by its IAM policies (docs/deploy.md).

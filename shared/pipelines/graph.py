@@ -135,38 +135,48 @@ class PipelineGraph:
         known = sources or {}
         order = {name: i for i, name in enumerate(steps)}
         edges: list[tuple[str, str, EdgeKind]] = []
-        seen: set[tuple[str, str, EdgeKind]] = set()
-
-        def add(src: str, dst: str, kind: EdgeKind) -> None:
-            edge = (src, dst, kind)
-            if src != dst and src in steps and edge not in seen:
-                seen.add(edge)
-                edges.append(edge)
-
+        for_each_steps: list[str] = []
+        # Every edge made in this loop ends at ``name`` or starts at it (a branch), and each name
+        # comes once: duplicates can only come from the same step's lists, so they are weeded
+        # out there instead of checking every edge against every other.
         for name, step in steps.items():
-            for dep in step.depends_on:
-                add(dep, name, "depends_on")
+            depends_on = step.depends_on
+            if depends_on:
+                for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
+                    if dep != name and dep in steps:
+                        edges.append((dep, name, "depends_on"))
             read = known.get(name)
             if read is None:
                 read = referenced_step_names(list(_expression_carriers(step)))
             if read:
-                for src in sorted(read & order.keys(), key=order.__getitem__):
-                    add(src, name, "data")
-            if step.type == "Condition":
+                reads = read & order.keys()
+                reads.discard(name)
+                edges += [(src, name, "data") for src in sorted(reads, key=order.__getitem__)]
+            step_type = step.type
+            if step_type == "Condition":
                 arguments = cast("ConditionStep", step).arguments
-                for child in arguments.if_steps:
-                    add(name, child.name, "if")
-                for child in arguments.else_steps:
-                    add(name, child.name, "else")
-        for name, step in steps.items():
-            if step.type != "ForEach":  # only a ForEach has a body: no scan of every edge for the others
-                continue
-            body = {child.name for child in _for_each_body(step)}
-            for child_name in sorted(body, key=order.__getitem__):
-                add(name, child_name, "for_each")
-            outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
-            for src in sorted(outside, key=order.__getitem__):
-                add(src, name, "data")
+                for branch, children in (("if", arguments.if_steps), ("else", arguments.else_steps)):
+                    for child_name in dict.fromkeys(child.name for child in children):
+                        if child_name != name:
+                            edges.append((name, child_name, cast("EdgeKind", branch)))
+            elif step_type == "ForEach":
+                for_each_steps.append(name)
+        if for_each_steps:
+            seen = set(edges)
+
+            def add(src: str, dst: str, kind: EdgeKind) -> None:
+                edge = (src, dst, kind)
+                if src != dst and src in steps and edge not in seen:
+                    seen.add(edge)
+                    edges.append(edge)
+
+            for name in for_each_steps:
+                body = {child.name for child in _for_each_body(steps[name])}
+                for child_name in sorted(body, key=order.__getitem__):
+                    add(name, child_name, "for_each")
+                outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
+                for src in sorted(outside, key=order.__getitem__):
+                    add(src, name, "data")
         return cls(steps, edges)
 
     # -- neighbours --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,7 +19,17 @@ import pandas as pd
 import pytest
 import sagemaker.config
 import sagemaker.utils
+from botocore.exceptions import ClientError
+from pipelines.config import Config
+from pipelines.definition import load_definition
+from pipelines.engine import StartRequest
+from pipelines.engine.resolution import raw_step_fields
+from pipelines.objects import LocalObjectStore
 from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runners.base import StepFailed, StepRequest
+from pipelines.runtime.check_steps import prepare_check
+from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.store.base import ListQuery
 from sagemaker.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig
 from sagemaker.model import Model
 from sagemaker.model_monitor.dataset_format import DatasetFormat
@@ -576,3 +587,113 @@ def test_model_bias_names_the_steps_model_in_clarifys_analysis_config(
         "DPPL",
         "DI",
     }
+
+
+class _Refusing:
+    """A client as a pipeline role that may not read the registry."""
+
+    def get_paginator(self, operation: str) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": f"not authorized to perform {operation}"}},
+            operation,
+        )
+
+
+def test_a_refused_registry_read_fails_the_step_naming_the_call(
+    cloud: Cloud, session: PipelineSession
+) -> None:
+    check = _quality_check(session, cloud, f"{DATA}/checks/any.csv", f"{DATA}/checks/out", group="private")
+    definition = load_definition(Pipeline(name="p", steps=[check], sagemaker_session=session).definition())
+    step = definition.steps[0]
+    request = StepRequest(
+        pipeline_name="p",
+        pipeline_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p",
+        execution_id="x",
+        execution_arn="arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x",
+        step=step,
+        arguments=step.arguments,
+        job_name="job",
+        attempt=1,
+        step_fields=raw_step_fields(step),
+    )
+    with pytest.raises(StepFailed) as refused:
+        prepare_check(request, lambda service: _Refusing() if service == "sagemaker" else cloud.s3)
+    assert str(refused.value) == (
+        "step DataQualityCheck: the check's inputs could not be prepared as the pipeline's role: "
+        "AccessDeniedException: not authorized to perform list_model_packages"
+    )
+    assert refused.value.error_code == "AccessDeniedException"
+
+
+def test_both_runtimes_give_a_check_the_same_outcome(
+    cloud: Cloud, session: PipelineSession, containers: CheckContainers, tmp_path: Path
+) -> None:
+    """The same SDK definitions, run by the cloud (the container stand-in on moto) and by the
+    embedded runtime (its local check job), end with the same properties, metadata, failure
+    reasons and violation reports: one piece of code decides for both."""
+    config = Config(
+        state_dir=tmp_path / "state", object_root=tmp_path / "objects", base_dir=tmp_path, region=REGION
+    )
+    local_objects = LocalObjectStore(config.object_root)
+    embedded = EmbeddedRuntime(config, objects=local_objects)
+    cloud_objects = S3ObjectStore(cloud.s3)
+    for key, shift in (("parity-base.csv", 0.0), ("parity-drift.csv", 3.0)):
+        uri = _dataset(cloud, key, seed=11, shift=shift)
+        local_objects.put(uri, cloud_objects.get(uri))
+
+    base_output = f"{DATA}/checks/parity-base"
+    baseline = (f"{base_output}/constraints.json", f"{base_output}/statistics.json")
+    pipelines = [
+        Pipeline(
+            name="parity-base",
+            steps=[
+                _quality_check(
+                    session, cloud, f"{DATA}/checks/parity-base.csv", base_output, skip=True, register=True
+                )
+            ],
+            sagemaker_session=session,
+        ),
+        *(
+            Pipeline(
+                name=f"parity-drift-{fail}",
+                steps=[
+                    _quality_check(
+                        session,
+                        cloud,
+                        f"{DATA}/checks/parity-drift.csv",
+                        f"{DATA}/checks/parity-drift-{fail}",
+                        supplied=baseline,
+                        fail_on_violation=fail,
+                    )
+                ],
+                sagemaker_session=session,
+            )
+            for fail in (False, True)
+        ),
+    ]
+    outcomes: list[tuple[str, bool]] = []  # (status, had a violation report) per pipeline
+    try:
+        for pipeline in pipelines:
+            in_cloud = _run(cloud, pipeline)
+            embedded.register(pipeline.name, pipeline.definition())
+            locally = embedded.run(request=StartRequest(pipeline_name=pipeline.name))
+            assert (in_cloud.status, in_cloud.failure_reason) == (locally.status, locally.failure_reason)
+            cloud_step = cloud.steps(in_cloud.execution_id)["DataQualityCheck"]
+            (local_step,) = embedded.store.list_steps(locally.execution_id, ListQuery(limit=10)).items
+            assert (cloud_step.status, cloud_step.failure_reason, cloud_step.properties) == (
+                local_step.status,
+                local_step.failure_reason,
+                local_step.properties,
+            )
+            without_arn = [
+                {k: v for k, v in step.metadata["QualityCheck"].items() if k != "CheckJobArn"}
+                for step in (cloud_step, local_step)
+            ]
+            assert without_arn[0] == without_arn[1]
+            report = without_arn[0].get("ViolationReport")
+            if report is not None:
+                assert json.loads(cloud_objects.get(report)) == json.loads(local_objects.get(report))
+            outcomes.append((in_cloud.status, report is not None))
+    finally:
+        embedded.close()
+    assert outcomes == [("Succeeded", False), ("Succeeded", True), ("Failed", True)]

@@ -134,3 +134,24 @@ def test_two_thousand_dense_steps_build_and_sort() -> None:
     assert len(graph.edges()) > 14_000
     assert len(order) == 2000
     assert_respects_edges(graph, order)
+
+
+def test_the_order_is_computed_once_and_handed_out_as_a_copy() -> None:
+    """The validator's cycle check computes the order and the engine reuses it: a caller that
+    edits its list must not change what the next caller gets."""
+    graph = PipelineGraph.from_definition(
+        definition(step("A"), step("B", reads=["A"]), step("C", depends_on=["B"]))
+    )
+    first = graph.topological_order()
+    first.reverse()
+    assert graph.topological_order() == ["A", "B", "C"]
+    assert graph.find_cycle() is None
+
+
+def test_a_cyclic_graph_raises_on_every_order_request() -> None:
+    graph = PipelineGraph.from_definition(definition(step("A", reads=["B"]), step("B", reads=["A"])))
+    for _ in range(2):
+        with pytest.raises(CycleError) as raised:
+            graph.topological_order()
+        assert raised.value.cycle == ["A", "B", "A"]
+    assert graph.find_cycle() == ["A", "B", "A"]

@@ -31,7 +31,6 @@ from moto.core.utils import iso_8601_datetime_without_milliseconds
 from moto.events.models import Rule
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.server import ThreadedMotoServer
-from moto.sts.models import sts_backends
 from moto.utilities.arns import parse_arn
 from pipelines.api.client import client as api_client
 from pipelines.objects.s3 import S3ObjectStore
@@ -39,14 +38,15 @@ from pipelines.store.base import ListQuery, StepRecord
 from pipelines.store.dynamodb import DynamoDBStore, store_from_environment
 
 from tests.cloud.moto_patches import MotoCloud, install
-from tests.rehearsal.apigateway import Caller, LocalApiGateway
+from tests.rehearsal.apigateway import LocalApiGateway
+from tests.rehearsal.identities import iam_user, key_holder
 from tests.rehearsal.invoker import Invocation, LocalFunction, LocalLambdas
 from tests.rehearsal.stack import Deployment
 from tests.rehearsal.synth import Assembly
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-OWNER_KEY = "AKIAREHEARSALOWNER01"
-OWNER_SECRET = "owner-secret"
+OWNER_USER = "owner"
+ADMIN = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
@@ -77,6 +77,7 @@ class Rehearsal:
     gateway: LocalApiGateway
     moto: MotoCloud
     endpoint_url: str
+    owner_key: tuple[str, str]  # the owner's IAM user's access key id and secret
     deliveries: list[Delivery] = field(default_factory=list)
 
     @property
@@ -103,8 +104,15 @@ class Rehearsal:
     # -- acting as the owner ---------------------------------------------------------------------
 
     def owner_session(self) -> boto3.Session:
+        """The account's administrator (IAM user ``owner``, allowed everything)."""
+        return self.session(*self.owner_key)
+
+    def session(self, access_key: str, secret_key: str, session_token: str | None = None) -> boto3.Session:
         return boto3.Session(
-            aws_access_key_id=OWNER_KEY, aws_secret_access_key=OWNER_SECRET, region_name=self.region
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            aws_session_token=session_token,
+            region_name=self.region,
         )
 
     def sagemaker(self) -> Any:
@@ -288,35 +296,21 @@ def rehearse(assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Pa
             )
             lambdas.serve_moto(monkeypatch)
 
-            def caller_of(access_key: str) -> Caller | None:
-                if access_key == OWNER_KEY:
-                    return Caller(assembly.account, f"arn:aws:iam::{assembly.account}:user/owner")
-                for function in list(lambdas.functions.values()):
-                    if function.access_key == access_key:
-                        role = function.role_arn.rsplit("/", 1)[-1]
-                        return Caller(
-                            assembly.account,
-                            f"arn:aws:sts::{assembly.account}:assumed-role/{role}/{function.name}",
-                        )
-                # Sessions STS issued (the console's Cognito role, assumed with a web identity).
-                assumed = sts_backends[assembly.account]["global"].get_assumed_role_from_access_key(
-                    access_key
-                )
-                if assumed is not None:
-                    return Caller(assembly.account, assumed.arn)
-                return None
-
             def invoke(name: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
                 done = lambdas.invoke(name, event)
                 return done.payload, done.error
 
-            gateway = LocalApiGateway(invoke, caller_of)
+            gateway = LocalApiGateway(
+                invoke,
+                lambda key, headers: key_holder(
+                    key, headers, list(lambdas.functions.values()), assembly.account
+                ),
+            )
             ref: list[Rehearsal] = []
             _patch_event_delivery(monkeypatch, ref)
             deployment = Deployment(assembly, lambdas, gateway)
-            rehearsal = Rehearsal(deployment, lambdas, gateway, moto, endpoint)
+            rehearsal = Rehearsal(deployment, lambdas, gateway, moto, endpoint, _seed(deployment))
             ref.append(rehearsal)
-            _seed(deployment)
             try:
                 deployment.deploy()
                 yield rehearsal
@@ -331,21 +325,13 @@ def rehearse(assembly: Assembly, *, python: str, runtime_path: Path, log_dir: Pa
         monkeypatch.undo()
 
 
-def _seed(deployment: Deployment) -> None:
-    """What a bootstrapped account holds before ``cdk deploy``: the bootstrap version parameter."""
+def _seed(deployment: Deployment) -> tuple[str, str]:
+    """What a bootstrapped account holds before ``cdk deploy``: the bootstrap version parameter,
+    and the administrator who deploys (an IAM user allowed everything): returns its access key."""
     parameter = deployment.template.get("Parameters", {}).get("BootstrapVersion")
     if parameter is not None:
         deployment.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String")
-    # The IAM user the owner's key belongs to (the API authorizes it by its policies): an admin.
-    iam = deployment.client("iam")
-    iam.create_user(UserName="owner")
-    iam.put_user_policy(
-        UserName="owner",
-        PolicyName="admin",
-        PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-        ),
-    )
+    return iam_user(deployment.account, OWNER_USER, ADMIN, deployment.region)
 
 
 def add_user_function(rehearsal: Rehearsal, name: str, source: str, directory: Path) -> str:

@@ -105,8 +105,12 @@ class LocalFunction:
 
     @property
     def access_key(self) -> str:
-        """The function's (fake) session credentials: API Gateway maps them back to its role."""
+        """The function's (fake) session credentials: API Gateway maps them back to its role
+        (``tests/rehearsal/identities.py``)."""
         return f"ASIA{self.name}"
+
+    secret_key = "rehearsal"
+    session_token = "rehearsal"
 
 
 @dataclass(frozen=True)
@@ -138,10 +142,17 @@ class _Worker:
         os.close(write_fd)
         self.results = os.fdopen(read_fd, "r")
 
-    def call(self, event: Any, request_id: str) -> tuple[Any, dict[str, Any] | None]:
+    def call(
+        self, event: Any, request_id: str, clock_offset: float = 0.0
+    ) -> tuple[Any, dict[str, Any] | None]:
         assert self.process.stdin is not None
         timeout_ms = self.function.timeout * 1000
-        request = {"event": event, "requestId": request_id, "timeoutMs": timeout_ms}
+        request = {
+            "event": event,
+            "requestId": request_id,
+            "timeoutMs": timeout_ms,
+            "clockOffset": clock_offset,
+        }
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         ready, _, _ = select.select([self.results], [], [], self.function.timeout)
@@ -193,7 +204,16 @@ class LocalLambdas:
         self._logs: dict[str, IO[str]] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.clock_offset = 0.0
         log_dir.mkdir(parents=True, exist_ok=True)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move every function process's monotonic clock ``seconds`` on, from its next
+        invocation (``lambda_runtime.py``): what a wait that long would do, without the wait."""
+        if seconds < 0:
+            raise ValueError("a monotonic clock only moves forward")
+        with self._lock:
+            self.clock_offset += seconds
 
     def add(self, function: LocalFunction) -> None:
         self.functions[function.name] = function
@@ -209,7 +229,7 @@ class LocalLambdas:
         function = self.functions[name]
         worker = self._worker(function)
         started = time.perf_counter()
-        payload, error = worker.call(event, str(uuid.uuid4()))
+        payload, error = worker.call(event, str(uuid.uuid4()), self.clock_offset)
         seconds = time.perf_counter() - started
         with self._lock:
             if worker.alive():
@@ -264,8 +284,8 @@ class LocalLambdas:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": function.access_key,
-            "AWS_SECRET_ACCESS_KEY": "rehearsal",
-            "AWS_SESSION_TOKEN": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": function.secret_key,
+            "AWS_SESSION_TOKEN": function.session_token,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",

@@ -3,12 +3,17 @@
 Arguments: the result file descriptor, then the import roots in order (the function's code
 directory, each layer's ``python/lib/python3.12/site-packages`` and ``python/`` directories, the
 runtime's boto3 directory), as Lambda orders ``sys.path``. Each stdin line is one invocation
-(``{"event", "requestId", "timeoutMs"}``); each answer is one line on the result descriptor:
+(``{"event", "requestId", "timeoutMs", "clockOffset"}``); each answer is one line on the result descriptor:
 ``{"ok": true, "payload": ...}`` or ``{"ok": false, "error": {errorMessage, errorType,
 stackTrace}}``. Like a Lambda container the worker stays warm: module state outlives an
 invocation. stdout is pointed at stderr, since handlers log there (Powertools).
 
 An import failure is answered per invocation as ``Runtime.ImportModuleError``, as Lambda does.
+
+The process's monotonic clock runs ``clockOffset`` seconds ahead of the machine's (set before
+each invocation; it only ever grows): the rehearsal moves time on for the deployed code -- the
+authorization cache's expiry, say -- without sleeping, as libfaketime would, and without any
+switch in the code under test.
 """
 
 import importlib
@@ -61,13 +66,23 @@ def load_handler():
     return handler, None
 
 
+_machine_monotonic = time.monotonic
+_clock_offset = [0.0]
+
+
+def _monotonic():
+    return _machine_monotonic() + _clock_offset[0]
+
+
 def main():
     results = os.fdopen(int(sys.argv[1]), "w", buffering=1)
     sys.path[:0] = sys.argv[2:]
     sys.stdout = sys.stderr
+    time.monotonic = _monotonic  # before the handler's imports bind it
     handler, import_error = load_handler()
     for line in sys.stdin:
         request = json.loads(line)
+        _clock_offset[0] = max(_clock_offset[0], float(request.get("clockOffset", 0.0)))
         if import_error is not None:
             answer = {"ok": False, "error": import_error}
         else:

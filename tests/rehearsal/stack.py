@@ -38,7 +38,14 @@ from typing import Any
 import boto3
 
 from tests.cloud.harness import FifoEventSource
-from tests.rehearsal.apigateway import LocalApiGateway, Method, MockMethod, RestApi
+from tests.rehearsal.apigateway import (
+    GatewayResponse,
+    LocalApiGateway,
+    Method,
+    MockMethod,
+    ResourcePolicy,
+    RestApi,
+)
 from tests.rehearsal.invoker import LocalFunction, LocalLambdas
 from tests.rehearsal.synth import Assembly
 
@@ -50,7 +57,6 @@ PLACEHOLDER_TYPES = {
     "AWS::Lambda::Permission",
     "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
-    "AWS::ApiGateway::GatewayResponse",
     "AWS::ApiGateway::RequestValidator",
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Account",
@@ -267,6 +273,7 @@ class Deployment:
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::ApiGateway::RestApi": self._rest_api,
+            "AWS::ApiGateway::GatewayResponse": self._gateway_response,
             "AWS::ApiGateway::Resource": self._api_resource,
             "AWS::ApiGateway::Method": self._api_method,
             "AWS::ApiGateway::Stage": self._api_stage,
@@ -479,7 +486,8 @@ class Deployment:
     def _rest_api(self, logical: str, p: dict[str, Any]) -> Created:
         api_id = _random(10, string.ascii_lowercase + string.digits)
         root = _random(10, string.ascii_lowercase + string.digits)
-        self.gateway.apis[api_id] = RestApi(api_id, self.account, self.region)
+        api = self.gateway.apis[api_id] = RestApi(api_id, self.account, self.region)
+        api.policy = ResourcePolicy.of(p.get("Policy"), api.arn)  # what API Gateway admits
         self._api_paths = getattr(self, "_api_paths", {})
         self._api_paths[root] = "/"
         return Created(api_id, {"RootResourceId": root, "RestApiId": api_id})
@@ -519,6 +527,20 @@ class Deployment:
         )
         self.gateway.apis[p["RestApiId"]].mocks.append(
             MockMethod(self._api_paths[p["ResourceId"]], "OPTIONS", int(response["StatusCode"]), headers)
+        )
+        return Created(f"{logical}-{_random(6)}")
+
+    def _gateway_response(self, logical: str, p: dict[str, Any]) -> Created:
+        """How API Gateway answers its own refusals (status, headers, body template)."""
+        headers = tuple(
+            (name.removeprefix("gatewayresponse.header."), str(value).strip("'"))
+            for name, value in (p.get("ResponseParameters") or {}).items()
+            if name.startswith("gatewayresponse.header.")
+        )
+        status = int(p["StatusCode"]) if p.get("StatusCode") else None
+        template = (p.get("ResponseTemplates") or {}).get("application/json")
+        self.gateway.apis[p["RestApiId"]].responses[p["ResponseType"]] = GatewayResponse(
+            status, headers, template
         )
         return Created(f"{logical}-{_random(6)}")
 

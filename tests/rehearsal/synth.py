@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.authorization.matrix import RULE_BUCKET, SHARING_ACCOUNTS
+
 REPO = Path(__file__).resolve().parents[2]
 OUT_ROOT = REPO / ".rehearsal"
 ACCOUNT = "123456789012"
@@ -63,9 +65,17 @@ DEFAULT = Variant("default")
 EXAMPLE = Variant("example", {"example": "true"})
 # The variant the scenarios run: the handlers import compiled wheels, so its layer must be built
 # for the machine's architecture (x86_64 here and in CI).
+# Its API admits the authorization matrix's other accounts, and its rules may select the matrix's
+# bucket (tests/authorization/matrix.py) and test_triggers' alarms.
 RUNNABLE = Variant(
     "x86_64-example",
-    {"lambdaArchitecture": "x86_64", "example": "true", "triggerAlarms": "churn-*"},  # test_triggers' rule
+    {
+        "lambdaArchitecture": "x86_64",
+        "example": "true",
+        "triggerAlarms": "churn-*",
+        "triggerBuckets": RULE_BUCKET,
+        "sharingAccounts": ",".join(SHARING_ACCOUNTS),
+    },
     "x86_64",
 )
 # The web console left out (-c console=false): no CloudFront, Cognito or CORS on the API.

@@ -2,7 +2,13 @@
 
 ``load_definition`` is what callers that need a runnable definition use (it raises one
 ``DefinitionError`` carrying every problem); ``check_definition`` never raises for bad input
-and also returns warnings, for tools that show a report.
+and also returns warnings, for tools that show a report. Its ``Report.graph`` is the DAG the
+rules built (with its topological order already computed): reuse it rather than building
+another.
+
+Stages: ``parser`` (text, JSON syntax, the pydantic ``models``), then ``validation`` (the
+service's rules, one walk per step; see docs/validation.md), which calls ``step_rules``,
+``arguments`` and ``reference_checks``. Problems are ``problems.Problem`` everywhere.
 """
 
 from __future__ import annotations

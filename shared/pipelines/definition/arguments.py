@@ -14,7 +14,6 @@ generators: this check touches every value of every step, so it must stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from re import Pattern
@@ -22,7 +21,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from pipelines.definition.grammar import is_expression
+from pipelines.definition.grammar import FUNCTION_PREFIX, is_expression
 from pipelines.definition.problems import Location, Problem, add_problem
 from pipelines.definition.schema_errors import describe_value
 from pipelines.definition.shapes import compiled_pattern, shape
@@ -89,6 +88,7 @@ class _Spec:
 
 _ACCEPTED_LIMIT = 4096
 _SCALAR_KINDS = frozenset({"string", "integer", "number", "boolean"})
+_CONTAINER_KINDS = frozenset({"structure", "list", "map"})
 _KINDS = {
     "string": "string",
     "integer": "integer",
@@ -230,10 +230,12 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
         if type(value) is not dict:
             add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
             return
-        if is_expression(value):
+        if (len(value) == 1 and ("Get" in value or next(iter(value)).startswith(FUNCTION_PREFIX))) or (
+            "Std:Join" in value or "Std:JsonGet" in value
+        ):  # grammar.is_expression, inlined: this runs for every object of every step's Arguments
             skipped.append(value)
             return
-        members = spec.members
+        members, forbidden = spec.members, spec.forbidden
         for key, item in value.items():
             member = members.get(key)
             if member is None:
@@ -244,9 +246,14 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
                     (*location, key),
                     "warning",
                 )
-            elif key in spec.forbidden:
+            elif forbidden and key in forbidden:
                 add_problem(out, "argument", "not allowed here", (*location, key))
-            elif type(item) is not str or item not in member.accepted:  # the usual literal: no call
+            elif type(item) is str:
+                if item not in member.accepted:  # the usual literal was seen before: no call
+                    _check_item(item, member, location, key, out, skipped)
+            elif member.kind in _CONTAINER_KINDS:  # what _check_item would do, one call fewer
+                check_value(item, member, (*location, key), out, skipped)
+            else:
                 _check_item(item, member, location, key, out, skipped)
         for required in spec.required:
             if required not in value:
@@ -272,9 +279,13 @@ def check_value(value: Any, spec: _Spec, location: Location, out: list[Problem],
         item_spec = spec.item
         assert item_spec is not None
         accepted = item_spec.accepted
-        for index, item in enumerate(value):
-            if type(item) is not str or item not in accepted:
-                _check_item(item, item_spec, location, index, out, skipped)
+        if item_spec.kind in _CONTAINER_KINDS:
+            for index, item in enumerate(value):
+                check_value(item, item_spec, (*location, index), out, skipped)
+        else:
+            for index, item in enumerate(value):
+                if type(item) is not str or item not in accepted:
+                    _check_item(item, item_spec, location, index, out, skipped)
     elif kind == "map":
         if type(value) is not dict:
             add_problem(out, "argument", f"must be an object, got {describe_value(value)}", location)
@@ -345,10 +356,18 @@ def check_arguments(
     if step_type == "EMR":
         _check_emr(arguments, location, out, skipped)
         return out, None
-    if step_type in REQUEST_SHAPES:
-        check_value(arguments, request_spec(REQUEST_SHAPES[step_type]), location, out, skipped)
-        return out, skipped
-    return out, None
+    spec = _SPEC_BY_TYPE.get(step_type)
+    if spec is None:
+        if step_type not in REQUEST_SHAPES:
+            return out, None
+        spec = _SPEC_BY_TYPE[step_type] = request_spec(REQUEST_SHAPES[step_type])
+    check_value(arguments, spec, location, out, skipped)
+    return out, skipped
+
+
+# request_spec by step type: hashing a RequestShape (a dataclass) on every step costs more than
+# a string lookup.
+_SPEC_BY_TYPE: dict[str, _Spec] = {}
 
 
 def literal_names(items: Any, name_field: str) -> set[str] | None:
@@ -357,7 +376,7 @@ def literal_names(items: Any, name_field: str) -> set[str] | None:
         return None
     names: set[str] = set()
     for item in items:
-        name = item.get(name_field) if isinstance(item, Mapping) else None
+        name = item.get(name_field) if isinstance(item, dict) else None  # JSON objects: no ABC check
         if not isinstance(name, str):
             return None
         names.add(name)

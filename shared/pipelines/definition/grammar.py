@@ -8,7 +8,7 @@ the rest of the schema.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -42,8 +42,12 @@ def is_expression(value: Any) -> bool:
     return "Std:Join" in value or "Std:JsonGet" in value
 
 
+def _is_operand(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or is_expression(value)
+
+
 def _operand(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or is_expression(value):
+    if _is_operand(value):
         return value
     raise ValueError(
         "must be a string, number, boolean or an expression (Get, Std:Join, Std:JsonGet), "
@@ -112,6 +116,27 @@ NotCondition.model_rebuild()
 OrCondition.model_rebuild()
 
 CONDITION_LIST: TypeAdapter[list[Condition]] = TypeAdapter(list[Condition])
+_COMPARISON_TYPES = frozenset(get_args(Comparison.model_fields["type"].annotation))
+
+
+def plain_comparisons(conditions: Any) -> bool:
+    """Whether ``conditions`` is a list of well-formed comparisons (what the SDK's ConditionStep
+    usually holds), which ``CONDITION_LIST`` accepts: checked without pydantic, whose operand
+    validator calls back into Python for every operand. Anything else (In, Not, Or, or a
+    malformed condition) is for ``CONDITION_LIST``, which reports what is wrong."""
+    if type(conditions) is not list:
+        return False
+    for condition in conditions:
+        if type(condition) is not dict or len(condition) != 3:
+            return False
+        kind = condition.get("Type")
+        if type(kind) is not str or kind not in _COMPARISON_TYPES:
+            return False
+        if "LeftValue" not in condition or "RightValue" not in condition:
+            return False
+        if not (_is_operand(condition["LeftValue"]) and _is_operand(condition["RightValue"])):
+            return False
+    return True
 
 
 class GetExpression(_Strict):

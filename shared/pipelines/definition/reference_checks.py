@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
@@ -241,39 +241,59 @@ class StepReferenceChecker:
 
         The fast path for the usual step, in which nothing is wrong: when this is False the
         caller runs :meth:`check` on each value, which reports in document order with paths.
+        Targets read before are looked up in bulk (``map`` over the memo), not one by one.
         """
         step = self.step
         assert step is not None  # the experiment config is checked by check()
         verdicts = self.scope.verdicts.get(self.scoped_namespaces)
         if verdicts is None:
             verdicts = self.scope.verdicts[self.scoped_namespaces] = ({}, {})
-        plain, files = verdicts
-        own_name = step.name
-        sources = self.sources
+        plain_targets: list[str] = []
+        file_targets: list[str] = []
         expressions, property_files = scan_expressions(values)
         for expression in expressions:
             target = expression.get("Get") if len(expression) == 1 else None
-            if type(target) is not str:
-                if _form_error(expression) is not None:
-                    return False
-                continue
-            property_file = id(expression) in property_files
-            memo = files if property_file else plain
-            source = memo.get(target)
-            if source is None:
-                if own_name in target:  # may read itself: not memoised
-                    if self._check_get(target, property_file):
-                        return False
-                elif target in memo or self._check_get(target, property_file):
-                    memo[target] = None
-                    return False
-                named = _STEP_HEAD.match(target)
-                source = named.group(1) if named is not None else ""
-                if own_name not in target:
-                    memo[target] = source
-            if source:
-                sources.add(source)
+            if type(target) is str:
+                (file_targets if id(expression) in property_files else plain_targets).append(target)
+            elif _form_error(expression) is not None:
+                return False
+        if plain_targets and not self._all_known(plain_targets, verdicts[0], False):
+            return False
+        if file_targets and not self._all_known(file_targets, verdicts[1], True):
+            return False
+        self.sources.discard("")
         return True
+
+    def _all_known(self, targets: list[str], memo: dict[str, str | None], property_file: bool) -> bool:
+        """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
+        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo)."""
+        known = list(map(memo.get, targets))
+        if None not in known:
+            self.sources.update(cast("list[str]", known))
+            return True
+        for target, source in zip(targets, known, strict=True):
+            if source is None:
+                source = self._verdict(target, property_file, memo)
+                if source is None:
+                    return False
+            self.sources.add(source)
+        return True
+
+    def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
+        """For :meth:`all_clean`: the step ``target`` reads ("" for other namespaces), or None
+        when it has a finding; memoised in ``memo`` unless the target may read its own step."""
+        own_name = self.step.name if self.step is not None else ""
+        if own_name in target:  # may read itself: not memoised
+            if self._check_get(target, property_file):
+                return None
+        elif target in memo or self._check_get(target, property_file):
+            memo[target] = None
+            return None
+        named = _STEP_HEAD.match(target)
+        source = named.group(1) if named is not None else ""
+        if own_name not in target:
+            memo[target] = source
+        return source
 
     def _check_get(self, target: str, property_file: bool) -> list[Finding]:
         ref = _parsed(target)
@@ -359,7 +379,8 @@ class StepReferenceChecker:
             ]
         if property_file:
             return self._check_property_file(ref, target)
-        if ref.path[:1] == (Field("PropertyFiles"),):
+        head = ref.path[0] if ref.path else None
+        if type(head) is Field and head.name == "PropertyFiles":  # no dataclass __eq__: runs per target
             return [
                 Finding(
                     "reference",

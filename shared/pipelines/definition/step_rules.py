@@ -15,7 +15,7 @@ import pydantic
 
 from pipelines.definition.arguments import literal_names
 from pipelines.definition.durations import DurationError, parse_expire_after
-from pipelines.definition.grammar import CONDITION_LIST, is_expression
+from pipelines.definition.grammar import CONDITION_LIST, is_expression, plain_comparisons
 from pipelines.definition.models import (
     CallbackStep,
     ClarifyCheckStep,
@@ -285,6 +285,8 @@ def check_check_step(
 def check_condition_arguments(step: ConditionStep, location: Location, out: list[Problem]) -> None:
     for key in step.arguments.model_extra or {}:
         add_problem(out, "schema", "unknown property of Condition Arguments", (*location, "Arguments", key))
+    if plain_comparisons(step.arguments.conditions):
+        return
     try:
         CONDITION_LIST.validate_python(step.arguments.conditions, strict=True)
     except pydantic.ValidationError as exc:
@@ -293,18 +295,28 @@ def check_condition_arguments(step: ConditionStep, location: Location, out: list
 
 def check_envelope(step: Step, location: Location, out: list[Problem]) -> None:
     """Append the problems of every envelope rule for one step (only the fields it has are
-    looked at: this runs for every step, and most have none of them)."""
-    if step.retry_policies:
+    looked at: this runs for every step, and most have none of them).
+
+    Fields are read from the model's ``__dict__`` (pydantic keeps every field there): an
+    attribute read through a model's ``__getattr__`` hook costs several times more.
+    """
+    fields = step.__dict__
+    if fields["retry_policies"]:
         check_retry_policies(step, location, out)
-    if step.cache_config is not None:
+    if fields["cache_config"] is not None:
         check_cache_config(step, location, out)
-    if step.property_files:
+    if fields["property_files"]:
         check_property_files(step, location, out)
-    if step.run_conditions:
+    if fields["run_conditions"]:
         check_run_conditions(step, location, out)
-    if isinstance(step, LambdaStep | CallbackStep):
+    if isinstance(step, _OUTPUT_STEPS):
         check_output_parameters(step, location, out)
-    elif isinstance(step, QualityCheckStep | ClarifyCheckStep):
+    elif isinstance(step, _CHECK_STEPS):
         check_check_step(step, location, out)
     elif isinstance(step, ConditionStep):
         check_condition_arguments(step, location, out)
+
+
+# Tuples, not unions: isinstance with a union type costs more, and this runs for every step.
+_OUTPUT_STEPS = (LambdaStep, CallbackStep)
+_CHECK_STEPS = (QualityCheckStep, ClarifyCheckStep)

@@ -4,6 +4,11 @@ the per-step envelope and Arguments rules. Every rule reports; nothing stops at 
 Rules and their sources (the seed docs, the SDK and botocore) are in the modules this one
 calls: ``reference_checks`` (Get / PropertyFile / expressions), ``step_rules`` (retry, cache,
 property files, conditions), ``arguments`` (Create* request shapes).
+
+A definition is walked once, not once per rule (a thousand steps hold about 100,000 values):
+the steps are located and indexed by name, then ``check_step`` applies every rule to one step
+in one walk of its values and records what the step reads, and the DAG is built from those
+reads without walking the steps again. docs/validation.md tells the whole order.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from functools import cache
+from functools import cache, partial
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -77,17 +82,24 @@ def _children(item: LocatedStep) -> list[LocatedStep]:
     return []
 
 
+# The named tuple's own __new__ is Python code; tuple.__new__ makes the same tuple in C (one a step).
+_new_located = partial(tuple.__new__, LocatedStep)
+
+
 def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     """Every step with its JSON location, depth-first in definition order (iterative: deep nesting)."""
     located: list[LocatedStep] = []
     stack: list[LocatedStep] = [
-        LocatedStep(step, ("Steps", index), None)
+        _new_located((step, ("Steps", index), None, False))
         for index, step in reversed(list(enumerate(definition.steps)))
     ]
+    pop, append = stack.pop, located.append
     while stack:
-        item = stack.pop()
-        located.append(item)
-        stack.extend(reversed(_children(item)))
+        item = pop()
+        append(item)
+        step_class = type(item.step)
+        if step_class is ConditionStep or step_class is ForEachStep:  # the others nest no steps
+            stack.extend(reversed(_children(item)))
     return located
 
 
@@ -103,12 +115,13 @@ def _name_rule(shape_name: str) -> tuple[int, int, re.Pattern[str] | None]:
 
 
 def _name_problem(name: str, location: Location, shape_name: str, what: str) -> Problem | None:
+    """The problem of the ``Name`` of the object at ``location``, if it breaks its shape."""
     low, high, pattern = _name_rule(shape_name)
     if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
         return Problem.at(
             "name",
             f"{what} name {name!r} must be {low} to {high} characters of letters, digits, '-' and '_'",
-            location,
+            (*location, "Name"),
         )
     return None
 
@@ -146,9 +159,7 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, parameter in enumerate(definition.parameters):
         location: Location = ("Parameters", index)
-        name_problem = _name_problem(
-            parameter.name, (*location, "Name"), "PipelineParameterName", "parameter"
-        )
+        name_problem = _name_problem(parameter.name, location, "PipelineParameterName", "parameter")
         if name_problem:
             yield name_problem
         if parameter.name in seen:
@@ -181,30 +192,37 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
             )
 
 
-def check_step_names(located: list[LocatedStep]) -> Iterator[Problem]:
+def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
+    """The steps by name, the first of each name (as the DAG keys them), with the problems of
+    their names appended to ``out``: one pass for both."""
     first_seen: dict[str, LocatedStep] = {}
     for item in located:
         name = item.step.name
-        name_problem = _name_problem(name, (*item.location, "Name"), "StepName", "step")
+        name_problem = _name_problem(name, item.location, "StepName", "step")
         if name_problem:
-            yield name_problem
+            out.append(name_problem)
         earlier = first_seen.get(name)
         if earlier is None:
             first_seen[name] = item
             continue
         earlier_path = format_json_path(earlier.location)
         if earlier.branch and item.branch:
-            yield Problem.at(
-                "branch",
-                f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch",
-                (*item.location, "Name"),
+            out.append(
+                Problem.at(
+                    "branch",
+                    f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch",
+                    (*item.location, "Name"),
+                )
             )
         else:
-            yield Problem.at(
-                "duplicate-name",
-                f"step name {name!r} is already used at {earlier_path}; names are unique across all branches",
-                (*item.location, "Name"),
+            out.append(
+                Problem.at(
+                    "duplicate-name",
+                    f"step name {name!r} is already used at {earlier_path}; names are unique across all branches",
+                    (*item.location, "Name"),
+                )
             )
+    return {name: item.step for name, item in first_seen.items()}
 
 
 def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Problem]) -> None:
@@ -285,21 +303,27 @@ def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
     return raw
 
 
-def expression_carriers(step: Step) -> Iterator[tuple[str, Any]]:
+def expression_carriers(step: Step) -> list[tuple[str, Any]]:
     """(JSON key, raw value) of every part of a step where expressions may sit.
 
-    A condition's or ForEach's own Arguments exclude the steps nested in them.
+    A condition's or ForEach's own Arguments exclude the steps nested in them. Fields are read
+    from the model's ``__dict__``: this runs for every step, and attribute access through
+    pydantic's properties costs several times more.
     """
-    fields_set = step.model_fields_set
+    fields_set = step.__pydantic_fields_set__
+    values = step.__dict__
+    carriers: list[tuple[str, Any]] = []
     for field_name, key in _carrier_fields(type(step)):
         if field_name not in fields_set:
             continue
         if field_name == "arguments" and isinstance(step, ConditionStep | ForEachStep):
-            yield "Arguments", _nested_arguments(step)
+            carriers.append(("Arguments", _nested_arguments(step)))
         else:
-            yield key, getattr(step, field_name)
-    if step.model_extra:
-        yield from step.model_extra.items()
+            carriers.append((key, values[field_name]))
+    extra = step.__pydantic_extra__
+    if extra:
+        carriers.extend(extra.items())
+    return carriers
 
 
 _NO_NAMESPACES: frozenset[str] = frozenset()
@@ -325,15 +349,15 @@ def _graph_reads_same(step: Step) -> bool:
     # a field of Lambda and Callback steps only: read from __dict__, since a pydantic model's
     # getattr of a missing name goes through its slow __getattr__ (for 1,000 steps, 2 ms)
     for items in (step.retry_policies, step.property_files, step.__dict__.get("output_parameters")):
-        if items and any(item.model_extra for item in items):
+        if items and any(item.__pydantic_extra__ for item in items):
             return False
     return True
 
 
 def check_step(
-    item: LocatedStep, scope: ReferenceScope, sources: dict[str, set[str]] | None = None
-) -> list[Problem]:
-    """Every rule for one step, in one walk of its values.
+    item: LocatedStep, scope: ReferenceScope, out: list[Problem], sources: dict[str, set[str]] | None = None
+) -> None:
+    """Append the problems of every rule for one step to ``out``, in one walk of its values.
 
     The Arguments walk against the step's request shape hands over the expressions it skips,
     so the reference checks look at those instead of walking the Arguments again; when every
@@ -343,8 +367,8 @@ def check_step(
     DAG (so the graph does not walk the step either).
     """
     step, location, _, in_for_each = item
-    out: list[Problem] = []
-    if type(step) is GenericStep:
+    step_class = type(step)
+    if step_class is GenericStep:
         out.append(
             Problem.at(
                 "unknown-step-type",
@@ -354,22 +378,24 @@ def check_step(
                 "warning",
             )
         )
-    elif step.model_extra:
-        for key in step.model_extra:
+    elif step.__pydantic_extra__:
+        for key in step.__pydantic_extra__:
             message = f"unknown property of a {step.type} step (kept as is)"
             out.append(Problem.at("unknown-field", message, (*location, key), "warning"))
     if step.depends_on:
         check_depends_on(item, scope.steps, out)
     check_envelope(step, location, out)
-    nests_steps = isinstance(step, ConditionStep | ForEachStep)
+    nests_steps = step_class is ConditionStep or step_class is ForEachStep
     argument_problems: list[Problem] = []
     skipped: list[Any] | None = None
     if not nests_steps:
         argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
-    checker = StepReferenceChecker(scope, step, _STEP_NAMESPACES[in_for_each, type(step) is ForEachStep])
-    carriers = list(expression_carriers(step))
-    walked = skipped is not None and not argument_problems  # every Arguments expression is in skipped
-    values = [skipped if walked and key == "Arguments" else value for key, value in carriers]
+    checker = StepReferenceChecker(scope, step, _STEP_NAMESPACES[in_for_each, step_class is ForEachStep])
+    carriers = expression_carriers(step)
+    if skipped is not None and not argument_problems:  # every expression of Arguments is in skipped
+        values = [skipped if key == "Arguments" else value for key, value in carriers]
+    else:
+        values = [value for _, value in carriers]
     if not checker.all_clean(values):
         for key, value in carriers:
             out.extend(checker.check(value, (*location, key)))
@@ -380,11 +406,11 @@ def check_step(
         and _graph_reads_same(step)
     ):
         sources[step.name] = checker.sources
-    # The service accepts these at CreatePipeline and fails the step when its Create* call is
-    # made, so a definition with them is still accepted (every corpus file must be); they are
-    # reported as warnings so `pipelines validate` still shows them before anything runs.
-    out.extend(replace(p, severity="warning") for p in argument_problems)
-    return out
+    if argument_problems:
+        # The service accepts these at CreatePipeline and fails the step when its Create* call is
+        # made, so a definition with them is still accepted (every corpus file must be); they are
+        # reported as warnings so `pipelines validate` still shows them before anything runs.
+        out.extend(replace(p, severity="warning") for p in argument_problems)
 
 
 def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
@@ -421,21 +447,15 @@ def check_for_each_bodies(graph: PipelineGraph, located: list[LocatedStep]) -> I
 def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem], PipelineGraph]:
     """Apply every service rule; returns (errors, warnings, the DAG built to find cycles)."""
     located = locate_steps(definition)
-    steps: dict[str, Step] = {}
-    for item in located:
-        steps.setdefault(item.step.name, item.step)
+    problems: list[Problem] = [*check_top_level(definition), *check_parameters(definition)]
+    steps = index_steps(located, problems)
     scope = ReferenceScope.of(definition, steps)
-    problems: list[Problem] = [
-        *check_top_level(definition),
-        *check_parameters(definition),
-        *check_step_names(located),
-    ]
     if definition.pipeline_experiment_config:
         checker = StepReferenceChecker(scope, None)
         problems.extend(checker.check(definition.pipeline_experiment_config, ("PipelineExperimentConfig",)))
     sources: dict[str, set[str]] = {}
     for item in located:
-        problems.extend(check_step(item, scope, sources))
+        check_step(item, scope, problems, sources)
     graph = PipelineGraph.from_steps(steps, sources)
     problems.extend(check_cycles(graph, located))
     problems.extend(check_for_each_bodies(graph, located))

@@ -412,12 +412,8 @@ class Decisions:
         return True
 
     def succeeded(self, plan: Plan, compiled: Compiled, name: str, attempt: int, result: StepResult) -> bool:
-        record = plan.steps.get(name)
-        if (
-            record is None
-            or not is_current_attempt(plan, record, attempt)
-            or record.status not in RUNNING_STEP_STATUSES
-        ):
+        record = running_attempt(plan, name, attempt)
+        if record is None:
             return False
         step = compiled.step(name, plan.steps)
         try:
@@ -458,12 +454,8 @@ class Decisions:
         return True
 
     def pending(self, plan: Plan, compiled: Compiled, name: str, attempt: int, pending: StepPending) -> bool:
-        record = plan.steps.get(name)
-        if (
-            record is None
-            or not is_current_attempt(plan, record, attempt)
-            or record.status not in RUNNING_STEP_STATUSES
-        ):
+        record = running_attempt(plan, name, attempt)
+        if record is None:
             return False
         if record.waiting_for_callback:
             return False
@@ -483,12 +475,8 @@ class Decisions:
         return True
 
     def failed(self, plan: Plan, compiled: Compiled, name: str, attempt: int, error: StepFailed) -> bool:
-        record = plan.steps.get(name)
-        if (
-            record is None
-            or not is_current_attempt(plan, record, attempt)
-            or record.status not in RUNNING_STEP_STATUSES
-        ):
+        record = running_attempt(plan, name, attempt)
+        if record is None:
             return False
         metadata = {**record.metadata, **error.metadata}
         if record.status == "Stopping":
@@ -590,12 +578,8 @@ class Decisions:
         outputs: Mapping[str, Any] | None,
         reason: str | None,
     ) -> None:
-        record = plan.steps.get(token.step_name)
-        if (
-            record is None
-            or not is_current_attempt(plan, record, token.attempt)
-            or record.status not in RUNNING_STEP_STATUSES
-        ):
+        record = running_attempt(plan, token.step_name, token.attempt)
+        if record is None:
             raise CallbackStepConflict(
                 f"Step '{token.step_name}' is no longer waiting for callback token '{token.token}'."
             )
@@ -667,6 +651,16 @@ def selective_scope(plan: Plan, compiled: Compiled) -> set[str] | None:
 
 def is_current_attempt(plan: Plan, record: StepRecord | None, attempt: int) -> bool:
     return record is not None and record.attempt == attempt and record.run == plan.execution.run
+
+
+def running_attempt(plan: Plan, name: str, attempt: int) -> StepRecord | None:
+    """The step's record when ``attempt`` is its current attempt and still running, else None:
+    an outcome for anything else is late (an earlier attempt or run) or a duplicate, and must
+    change nothing."""
+    record = plan.steps.get(name)
+    if record is None or not is_current_attempt(plan, record, attempt):
+        return None
+    return record if record.status in RUNNING_STEP_STATUSES else None
 
 
 def decided_record(plan: Plan, step: Step) -> StepRecord:

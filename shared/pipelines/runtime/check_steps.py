@@ -113,18 +113,18 @@ def prepare_check(request: StepRequest, client: ClientAsPipelineRole) -> Prepare
             objects=S3ObjectStore(client("s3")),
             check_type=str(getattr(request.step, "check_type", "") or ""),
         )
+        arguments = staged_arguments(request.arguments, plan.checking)
+        if plan.flags.check_type in MODEL_CHECK_TYPES and plan.flags.model_name is not None:
+            arguments = with_model_name(
+                request.step_name,
+                arguments,
+                plan.flags.model_name,
+                request.job_name,
+                S3ObjectStore(client("s3")),
+            )
     except ClientError as exc:
-        raise StepFailed(
-            f"step {request.step_name}: the previous baseline could not be read as the pipeline's role: "
-            f"{_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}",
-            error_code=_code(exc) or None,
-        ) from exc
+        raise _refused(request.step_name, "the check's inputs could not be prepared", exc) from exc
     report = {REPORT_MEMBER: plan.previous.to_json()} if plan.previous is not None else {}
-    arguments = staged_arguments(request.arguments, plan.checking)
-    if plan.flags.check_type in MODEL_CHECK_TYPES and plan.flags.model_name is not None:
-        arguments = with_model_name(
-            request.step_name, arguments, plan.flags.model_name, request.job_name, S3ObjectStore(client("s3"))
-        )
     return PreparedCheck(arguments, report)
 
 
@@ -201,11 +201,7 @@ def check_outcome(
     except StepFailed as exc:
         return exc
     except ClientError as exc:
-        return StepFailed(
-            f"step {record.step_name}: the check job's results could not be read as the pipeline's role: "
-            f"{_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}",
-            error_code=_code(exc) or None,
-        )
+        return _refused(record.step_name, "the check job's results could not be read", exc)
 
 
 def failed_job_arn(error: Any) -> str | None:
@@ -217,6 +213,15 @@ def failed_job_arn(error: Any) -> str | None:
         return None
     arn = described.get("ProcessingJobArn") if isinstance(described, dict) else None
     return arn if isinstance(arn, str) else None
+
+
+def _refused(step_name: str, what: str, exc: ClientError) -> StepFailed:
+    """An AWS call the check made as the pipeline's role was refused: the step fails, naming it."""
+    message = exc.response.get("Error", {}).get("Message", "")
+    return StepFailed(
+        f"step {step_name}: {what} as the pipeline's role: {_code(exc)}: {message}",
+        error_code=_code(exc) or None,
+    )
 
 
 def _code(exc: ClientError) -> str:
