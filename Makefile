@@ -22,7 +22,7 @@ browser:
 console: $(STAMP)
 	node console/build.mjs
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt requirements-spark.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
+$(STAMP): requirements.txt requirements-dev.txt requirements-extras.txt functions/requirements-tracking.txt requirements-spark.txt requirements-sdk3.txt pyproject.toml $(wildcard package.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
 	$(SDK3_VENV)/bin/python -m pip install --quiet -r requirements-sdk3.txt

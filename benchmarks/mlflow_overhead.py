@@ -13,7 +13,15 @@ state) and its ratio to ``off``; then how long closing the runtime took (the flu
 writes, bounded at 10 s). Target: ``down`` within 10 % of ``off``; ``slow`` pays at most the
 job wait bound (10 s) once per process.
 
-Run: .venv/bin/python benchmarks/mlflow_overhead.py [--steps N] [--repeat N] [--skip-slow]
+``--cloud`` measures the cloud path instead: the same chain on the cloud runtime in moto (the
+engine Lambda's handler in-process with its CloudMlflowObserver, as tests/cloud runs it),
+``off``, ``server`` (a real ``mlflow server`` over SQLite, reached through the sagemaker-mlflow
+plugin's SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT with the ARN as tracking URI) and ``down``. Printed per
+mode: the execution's wall time, and the engine Lambda's billed time (the wall time of its
+invocations, which includes waiting for a job's nested run and settling the queued writes at
+the end of each invocation) per step attempt, with its ratio to ``off``.
+
+Run: .venv/bin/python benchmarks/mlflow_overhead.py [--steps N] [--repeat N] [--skip-slow] [--cloud]
 """
 
 from __future__ import annotations
@@ -102,12 +110,80 @@ def one_run(workdir: Path, steps: int, mode: str, uri: str | None) -> tuple[floa
     return elapsed, time.perf_counter() - closing
 
 
+def cloud_main(steps: int, repeat: int) -> None:
+    """The cloud path (see the module docstring)."""
+    import types
+
+    sys.path.insert(0, str(ROOT))
+    tests = types.ModuleType("tests")  # the repo's tests/ (a namespace package another install shadows)
+    tests.__path__ = [str(ROOT / "tests")]
+    sys.modules["tests"] = tests
+    import pytest
+
+    from tests.cloud.harness import ENGINE_FUNCTION, moto_cloud
+    from tests.cloud.scenarios import REGION
+    from tests.mlflow_server import running_tracking_server
+
+    server_arn = f"arn:aws:sagemaker:{REGION}:123456789012:mlflow-tracking-server/bench"
+    monkeypatch = pytest.MonkeyPatch()
+    results: dict[str, tuple[float, float]] = {}
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            running_tracking_server(Path(tmp)) as url,
+            moto_cloud(monkeypatch) as cloud,
+        ):
+            engine_seconds = [0.0]
+            handler = cloud.moto.handlers[ENGINE_FUNCTION]
+
+            def timed(event: Any, context: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return handler(event, context)
+                finally:
+                    engine_seconds[0] += time.perf_counter() - started
+
+            cloud.moto.handlers[ENGINE_FUNCTION] = timed
+            for tracked in (False, True):
+                text = json.loads(definition(steps, tracked))
+                if tracked:
+                    text["MlflowConfig"] = {"MlflowResourceArn": server_arn}
+                cloud.register(json.dumps(text), "tracked" if tracked else "off")
+            endpoints = {"off": None, "server": url, "down": f"http://127.0.0.1:{free_port()}"}
+            cloud.run("off", timeout=120)  # warm: imports, moto's first calls
+            for mode, endpoint in endpoints.items():
+                if endpoint:
+                    monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", endpoint)
+                walls, billed = [], []
+                for _ in range(repeat):
+                    engine_seconds[0] = 0.0
+                    started = time.perf_counter()
+                    final = cloud.run("off" if mode == "off" else "tracked", timeout=300)
+                    walls.append(time.perf_counter() - started)
+                    billed.append(engine_seconds[0] / steps)
+                    assert final.status == "Succeeded", final.failure_reason
+                results[mode] = (statistics.median(walls), statistics.median(billed))
+    finally:
+        monkeypatch.undo()
+    base = results["off"][1]
+    print(f"cloud: {steps} chained Processing steps on moto, median of {repeat} runs")
+    for mode, (wall, billed) in results.items():
+        print(
+            f"  {mode:7s} execution {wall:6.2f} s  engine billed {billed * 1000:7.0f} ms/attempt"
+            f"  ratio {billed / base:5.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-slow", action="store_true")
+    parser.add_argument("--cloud", action="store_true", help="measure the cloud runtime's path")
     options = parser.parse_args()
+    if options.cloud:
+        cloud_main(options.steps, options.repeat)
+        return
 
     from mlflow.tracking import MlflowClient
 

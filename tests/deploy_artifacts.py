@@ -188,10 +188,14 @@ class HandlerProbe:
     third_party: dict[str, dict[str, Any]]
     first_party: list[str]
     loaded: dict[str, str]  # module -> function | layer | stdlib | builtin | elsewhere:<path>
+    loaded_at_import: list[str]  # what importing the handler alone loaded (before the walk)
+    then_import: dict[str, dict[str, Any]]  # module -> {seconds, cpu_seconds, origin}
+    entry_points: dict[str, list[str]]  # mlflow.* group -> ["name=module:attr", ...]
 
 
-def probe_handler(function: LambdaAsset, scratch: Path) -> HandlerProbe:
-    """Import ``function``'s handler in a fresh Lambda-like Python process (see the probe)."""
+def probe_handler(function: LambdaAsset, scratch: Path, then_import: tuple[str, ...] = ()) -> HandlerProbe:
+    """Import ``function``'s handler in a fresh Lambda-like Python process (see the probe), then
+    the ``then_import`` modules (what a first invocation may import lazily)."""
     if function.architecture != HOST_ARCHITECTURE:
         raise ValueError(f"{function.logical_id} is built for {function.architecture}, not this host")
     result_file = scratch / f"{function.logical_id}.probe.json"
@@ -200,6 +204,7 @@ def probe_handler(function: LambdaAsset, scratch: Path) -> HandlerProbe:
         "layer_dirs": [str(p) for p in import_roots(function.code_dir, function.layer_dirs)[1:]],
         "handler": function.handler,
         "result": str(result_file),
+        "then_import": list(then_import),
     }
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -234,4 +239,7 @@ def probe_handler(function: LambdaAsset, scratch: Path) -> HandlerProbe:
         third_party=data["third_party"],
         first_party=data["first_party"],
         loaded=data["loaded"],
+        loaded_at_import=data["loaded_at_import"],
+        then_import=data["then_import"],
+        entry_points=data["entry_points"],
     )

@@ -2,7 +2,8 @@
 
 Run by :func:`tests.deploy_artifacts.probe_handler` as ``python3.12 -I -S -B lambda_import_probe.py``
 (isolated, no site-packages, no bytecode written: the assets stay as staged, and like Lambda's read-only /opt every import compiles), with a JSON request on stdin:
-``{"code_dir", "layer_dirs" (the layers' import roots), "handler", "result"}``. ``sys.path`` becomes the function code, then
+``{"code_dir", "layer_dirs" (the layers' import roots), "handler", "result"}`` and optionally
+``"then_import"`` (modules a first invocation may import lazily, e.g. mlflow). ``sys.path`` becomes the function code, then
 each layer's import root, then the standard library -- what Lambda gives the handler, minus the
 runtime's own boto3 (the layer ships the one the code is tested with).
 
@@ -10,8 +11,10 @@ It then (1) imports the handler module, timing it (the cold start's import share
 source of every first-party module reachable from the handler (the handler and ``pipelines``),
 statically, so imports inside functions count too, skipping ``if TYPE_CHECKING:`` blocks and
 noting imports guarded by ``except ImportError`` as optional; (3) imports each third-party module
-named there. The result (JSON, written to ``result``) lists each module with where it resolved
-from, and every failure. Standard library only: it must run before anything else is importable.
+named there; (4) times importing each ``then_import`` module, and lists the entry points of the
+``mlflow.*`` groups the assets register (how mlflow finds the sagemaker-mlflow plugin). The result
+(JSON, written to ``result``) lists each module with where it resolved from, the modules the
+handler's import alone loaded, and every failure. Standard library only: it must run before anything else is importable.
 """
 
 from __future__ import annotations
@@ -113,6 +116,28 @@ def main() -> None:
         errors.append(f"importing {handler_module}: {traceback.format_exc(limit=3)}")
     result["import_seconds"] = time.perf_counter() - started
     result["import_cpu_seconds"] = time.process_time() - cpu_started
+    result["loaded_at_import"] = sorted(sys.modules)
+
+    lazy: dict[str, object] = {}
+    for name in request.get("then_import", []):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            errors.append(f"importing {name} later: {traceback.format_exc(limit=3)}")
+            continue
+        lazy[name] = {
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+            "origin": origin_of(name, roots),
+        }
+    result["then_import"] = lazy
+    from importlib.metadata import entry_points
+
+    result["entry_points"] = {
+        group: sorted(f"{ep.name}={ep.value}" for ep in entry_points(group=group))
+        for group in sorted({ep.group for ep in entry_points() if ep.group.startswith("mlflow.")})
+    }
 
     third_party: dict[str, dict[str, object]] = {}
     seen: set[str] = set()

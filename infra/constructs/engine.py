@@ -30,6 +30,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.lambdas import handler_function, log_retention
 from infra.constructs.messaging import ENGINE_TIMEOUT
 from infra.nag import acknowledge_unscoped_actions
+from infra.packaging import tracking_layer
 from infra.settings import Settings
 
 SWEEP_EVERY = cdk.Duration.minutes(5)
@@ -74,12 +75,15 @@ class Engine(Construct):
             resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
         )
 
+        # MLflow (pipelines.tracking.cloud) only for the engine, the one handler that logs runs.
+        self.tracking_layer = tracking_layer(self, "MlflowLayer", arm64=settings.arm64)
         self.function = handler_function(
             self,
             "EngineFunction",
             handler_dir="engine",
             settings=settings,
             layer=layer,
+            extra_layers=[self.tracking_layer],
             timeout=ENGINE_TIMEOUT,
             description="Pipeline engine: start, step reports, callbacks, stop and retry",
             environment={

@@ -108,6 +108,33 @@ class PipelineExecutionRole(Construct):
                 resources=[account_arn("sagemaker", r) for r in ("endpoint", "endpoint-config")],
             )
         )
+        # The v3 SDK's InferenceComponent step (create or update, then describe until InService)
+        # deploys onto an endpoint of this account; its Job step runs CreateJob workloads, which
+        # a stop ends with StopJob.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InferenceComponents",
+                actions=[
+                    "sagemaker:CreateInferenceComponent",
+                    "sagemaker:UpdateInferenceComponent",
+                    "sagemaker:DescribeInferenceComponent",
+                    "sagemaker:AddTags",
+                ],
+                resources=[account_arn("sagemaker", r) for r in ("inference-component", "endpoint")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ModelCustomizationJobs",
+                actions=[
+                    "sagemaker:CreateJob",
+                    "sagemaker:DescribeJob",
+                    "sagemaker:StopJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[account_arn("sagemaker", "job")],
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EmrServerlessSteps",
@@ -148,14 +175,15 @@ class PipelineExecutionRole(Construct):
                 conditions={"StringLike": {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"}},
             )
         )
-        # The Endpoint route looks its endpoint up by name; a stop or a Cleanup finds the
-        # application an EMRServerless step created by name; a QualityCheck or ClarifyCheck finds
-        # the latest Approved package's drift baselines. List actions take only "*".
+        # The Endpoint and InferenceComponent routes look their resource up by name; a stop or a
+        # Cleanup finds the application an EMRServerless step created by name; a QualityCheck or
+        # ClarifyCheck finds the latest Approved package's drift baselines. List actions take only "*".
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="FindByName",
                 actions=[
                     "sagemaker:ListEndpoints",
+                    "sagemaker:ListInferenceComponents",
                     "sagemaker:ListModelPackages",
                     "emr-serverless:ListApplications",
                 ],
@@ -263,7 +291,8 @@ class PipelineExecutionRole(Construct):
         acknowledge_unscoped_actions(
             self.role,
             "ecr:GetAuthorizationToken (registry login), sagemaker:ListEndpoints, "
-            "sagemaker:ListModelPackages and emr-serverless:ListApplications",
+            "sagemaker:ListInferenceComponents, sagemaker:ListModelPackages and "
+            "emr-serverless:ListApplications",
         )
         if bucket_names:
             self.role.add_to_policy(

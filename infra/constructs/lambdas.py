@@ -1,7 +1,9 @@
 """One factory for every handler, so runtime, architecture, tracing, logging and the core layer
-are set in one place."""
+are set in one place (the engine adds its MLflow layer after it: ``extra_layers``)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -22,6 +24,7 @@ def handler_function(
     settings: Settings,
     layer: lambda_.ILayerVersion,
     environment: dict[str, str],
+    extra_layers: Sequence[lambda_.ILayerVersion] = (),
     timeout: cdk.Duration = cdk.Duration.seconds(30),
     memory_size: int = 512,
     description: str,
@@ -40,7 +43,7 @@ def handler_function(
         architecture=lambda_.Architecture.ARM_64 if settings.arm64 else lambda_.Architecture.X86_64,
         handler="handler.handler",
         code=handler_code(handler_dir),
-        layers=[layer],
+        layers=[layer, *extra_layers],
         timeout=timeout,
         memory_size=memory_size,
         tracing=lambda_.Tracing.ACTIVE,

@@ -428,7 +428,7 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     access = AwsAccess(REGION)
     # as the deployed engine (CloudRuntime.from_environment): MLflow observers per invocation
     runtime = CloudRuntime(
-        engine, store, access, settings, publisher, observers=lambda: cloud_observers(access.session)
+        engine, store, access, settings, publisher, observers=lambda: cloud_observers(access.session, store)
     )
     handler_module = load_engine_handler()
     monkeypatch.setattr(handler_module, "_runtime", runtime)

@@ -51,6 +51,11 @@ EMR Serverless
   SUCCESS).
 
 SageMaker
+- the v3 step types' APIs exist, in memory (moto: none): CreateJob / DescribeJob / StopJob
+  (:class:`JobControl` kind ``Job``: Complete, with its ``service_output`` written into the
+  JobConfigDocument as ``ServiceOutput``; Failed; Hold -> InProgress until released or stopped;
+  Reject) and Create / Update / Describe / ListInferenceComponents (kind ``InferenceComponent``:
+  Failed -> Failed, Hold -> Creating/Updating until released; the endpoint must exist);
 - UpdateEndpoint exists (moto: none); :class:`JobControl` decides how an endpoint's creation or
   update ends (kind ``Endpoint``: Failed -> Failed, or for an update rolled back: InService on
   the old config with the FailureReason; Hold -> Creating/Updating until released);
@@ -194,9 +199,12 @@ _CREATE = {
 
 @dataclass(frozen=True)
 class Complete:
-    """The job completes; ``objects`` ({s3 uri: bytes}) are written as its outputs."""
+    """The job completes; ``objects`` ({s3 uri: bytes}) are written as its outputs. A Job
+    (CreateJob) gets ``service_output`` as its JobConfigDocument's ``ServiceOutput``, which is
+    where the service reports what the job made."""
 
     objects: dict[str, bytes] = field(default_factory=dict)
+    service_output: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +311,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MotoCloud:
     _patch_endpoints(monkeypatch, state.jobs)
     _patch_emr_serverless(monkeypatch, state.jobs)
     _patch_lineage(monkeypatch, state)
+    _patch_v3_resources(monkeypatch, state.jobs)
     monkeypatch.setattr(DynamoHandler, "call_action", locked_call_action(DynamoHandler.call_action))
     fast_transactions(monkeypatch.setattr)
     monkeypatch.setattr(SQSResponse, "call_action", _serialised(SQSResponse.call_action, threading.RLock()))
@@ -1030,9 +1039,19 @@ def _release_job_run(job_run: Any, outcome: JobOutcome | None) -> None:
         job_run.state = "SUCCESS"
 
 
+def _release_v3_job(job: dict[str, Any], outcome: JobOutcome | None) -> None:
+    _end_v3_job(job, outcome or Complete())
+
+
+def _release_component(component: dict[str, Any], outcome: JobOutcome | None) -> None:
+    _end_component(component, outcome)
+
+
 _RELEASERS: dict[str, Callable[[Any, JobOutcome | None], None]] = {
     "Endpoint": _release_endpoint,
     "EMRServerless": _release_job_run,
+    "Job": _release_v3_job,
+    "InferenceComponent": _release_component,
 }
 
 
@@ -1109,3 +1128,198 @@ def _emr_serverless_sync_resolver(self: Any, env: Any, resource_runtime_part: An
         return None
 
     return job_run
+
+
+# -- v3 step types: CreateJob and inference components ----------------------------------------------
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def _end_v3_job(job: dict[str, Any], outcome: JobOutcome) -> None:
+    if isinstance(outcome, Failed):
+        job.update(JobStatus="Failed", SecondaryStatus="Failed", FailureReason=outcome.reason)
+    else:
+        if isinstance(outcome, Complete) and outcome.service_output is not None:
+            document = json.loads(job["JobConfigDocument"])
+            document["ServiceOutput"] = outcome.service_output
+            job["JobConfigDocument"] = json.dumps(document)
+        job.update(JobStatus="Completed", SecondaryStatus="Completed")
+    job.update(EndTime=_now(), LastModifiedTime=_now())
+
+
+def _end_component(component: dict[str, Any], outcome: JobOutcome | None) -> None:
+    if isinstance(outcome, Failed):
+        component.update(InferenceComponentStatus="Failed", FailureReason=outcome.reason)
+    else:
+        component["InferenceComponentStatus"] = "InService"
+        copies = (component.get("RuntimeConfig") or {}).get("DesiredCopyCount")
+        if copies is not None:
+            component["RuntimeConfig"]["CurrentCopyCount"] = copies
+    component["LastModifiedTime"] = _now()
+
+
+def _patch_v3_resources(monkeypatch: pytest.MonkeyPatch, jobs: JobControl) -> None:
+    """CreateJob/DescribeJob/StopJob and the inference component API, in memory."""
+    v3_jobs: dict[str, dict[str, Any]] = {}
+    components: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def decide(kind: str, name: str, request: dict[str, Any]) -> JobOutcome | None:
+        outcome = jobs.decide(kind, name, request) if jobs.decide else None
+        if isinstance(outcome, Reject):
+            with jobs.lock:
+                jobs.rejected.append((kind, name, outcome.code))
+            raise JsonRESTError(outcome.code, outcome.message)
+        return outcome
+
+    def arn(self: SageMakerResponse, resource: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.current_account}:{resource}"
+
+    def create_job(self: SageMakerResponse) -> str:
+        request = json.loads(self.body)
+        name = request["JobName"]
+        with lock:
+            if name in v3_jobs:
+                raise JsonRESTError("ResourceInUse", f"Job {name} already exists.")
+        outcome = decide("Job", name, request)
+        job = {
+            **{k: v for k, v in request.items() if k != "Tags"},
+            "JobArn": arn(self, f"job/{request['JobCategory'].lower()}/{name.lower()}"),
+            "CreationTime": _now(),
+            "LastModifiedTime": _now(),
+            "JobStatus": "InProgress",
+            "SecondaryStatus": "Starting",
+            "SecondaryStatusTransitions": [],
+        }
+        with lock:
+            v3_jobs[name] = job
+        with jobs.lock:
+            jobs.created.append(("Job", name))
+            if isinstance(outcome, Hold):
+                jobs.held[name] = ("Job", job)
+        if not isinstance(outcome, Hold):
+            _end_v3_job(job, outcome or Complete())
+        return json.dumps({"JobArn": job["JobArn"]})
+
+    def found_job(self: SageMakerResponse) -> dict[str, Any]:
+        request = json.loads(self.body)
+        job = v3_jobs.get(request["JobName"])
+        if job is None or job["JobCategory"] != request.get("JobCategory"):
+            raise JsonRESTError(
+                "ResourceNotFound",
+                f"Job {request['JobName']} of category {request.get('JobCategory')} not found.",
+            )
+        return job
+
+    def describe_job(self: SageMakerResponse) -> str:
+        return json.dumps(found_job(self))
+
+    def stop_job(self: SageMakerResponse) -> str:
+        job = found_job(self)
+        with jobs.lock:
+            jobs.stopped.append(("Job", job["JobName"]))
+            jobs.held.pop(job["JobName"], None)
+        if job["JobStatus"] in ("InProgress", "Stopping"):
+            job.update(JobStatus="Stopped", SecondaryStatus="Stopped", EndTime=_now())
+        return "{}"
+
+    def component_outcome(component: dict[str, Any], request: dict[str, Any], pending: str) -> None:
+        name = component["InferenceComponentName"]
+        outcome = decide("InferenceComponent", name, request)
+        with jobs.lock:
+            jobs.created.append(("InferenceComponent", name))
+        if isinstance(outcome, Hold):
+            component["InferenceComponentStatus"] = pending
+            with jobs.lock:
+                jobs.held[name] = ("InferenceComponent", component)
+        else:
+            _end_component(component, outcome)
+
+    def runtime_config(request: dict[str, Any]) -> dict[str, Any] | None:
+        copies = (request.get("RuntimeConfig") or {}).get("CopyCount")
+        return None if copies is None else {"DesiredCopyCount": copies, "CurrentCopyCount": 0}
+
+    def create_inference_component(self: SageMakerResponse) -> str:
+        request = json.loads(self.body)
+        name = request["InferenceComponentName"]
+        endpoint = self.sagemaker_backend.endpoints.get(request["EndpointName"])
+        if endpoint is None:
+            raise JsonRESTError(
+                "ValidationException", f"Could not find endpoint '{request['EndpointName']}'."
+            )
+        with lock:
+            if name in components:
+                raise JsonRESTError("ValidationException", f"Inference component {name} already exists.")
+            component = {
+                "InferenceComponentName": name,
+                "InferenceComponentArn": arn(self, f"inference-component/{name.lower()}"),
+                "EndpointName": request["EndpointName"],
+                "EndpointArn": endpoint.arn,
+                "VariantName": request.get("VariantName"),
+                "Specification": request.get("Specification"),
+                "CreationTime": _now(),
+                "LastModifiedTime": _now(),
+                "InferenceComponentStatus": "Creating",
+            }
+            config = runtime_config(request)
+            if config is not None:
+                component["RuntimeConfig"] = config
+            components[name] = component
+        component_outcome(component, request, "Creating")
+        return json.dumps({"InferenceComponentArn": component["InferenceComponentArn"]})
+
+    def found_component(self: SageMakerResponse) -> dict[str, Any]:
+        name = json.loads(self.body)["InferenceComponentName"]
+        if name not in components:
+            raise JsonRESTError("ValidationException", f"Could not find inference component '{name}'.")
+        return components[name]
+
+    def update_inference_component(self: SageMakerResponse) -> str:
+        request = json.loads(self.body)
+        component = found_component(self)
+        component.pop("FailureReason", None)
+        if "Specification" in request:
+            component["Specification"] = request["Specification"]
+        config = runtime_config(request)
+        if config is not None:
+            component["RuntimeConfig"] = config
+        component_outcome(component, request, "Updating")
+        return json.dumps({"InferenceComponentArn": component["InferenceComponentArn"]})
+
+    def describe_inference_component(self: SageMakerResponse) -> str:
+        return json.dumps(found_component(self))
+
+    def list_inference_components(self: SageMakerResponse) -> str:
+        contains = (json.loads(self.body or "{}").get("NameContains") or "").lower()
+        summaries = [
+            {
+                key: component[key]
+                for key in (
+                    "InferenceComponentName",
+                    "InferenceComponentArn",
+                    "EndpointName",
+                    "EndpointArn",
+                    "VariantName",
+                    "InferenceComponentStatus",
+                    "CreationTime",
+                    "LastModifiedTime",
+                )
+                if key in component
+            }
+            for name, component in sorted(components.items())
+            if contains in name.lower()
+        ]
+        return json.dumps({"InferenceComponents": summaries})
+
+    for operation, respond in (
+        ("create_job", create_job),
+        ("describe_job", describe_job),
+        ("stop_job", stop_job),
+        ("create_inference_component", create_inference_component),
+        ("update_inference_component", update_inference_component),
+        ("describe_inference_component", describe_inference_component),
+        ("list_inference_components", list_inference_components),
+    ):
+        monkeypatch.setattr(SageMakerResponse, operation, respond, raising=False)

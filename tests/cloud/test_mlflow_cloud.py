@@ -11,85 +11,27 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
-from moto.sagemaker.responses import SageMakerResponse
+from pipelines.tracking import read_warnings
 
-from tests.cloud.harness import Cloud, wait_until
-from tests.cloud.moto_patches import Complete, Hold, JobControl, JobOutcome
+from tests.cloud.harness import Cloud
 from tests.cloud.scenarios import REGION, lambda_step, pipeline, processing
+from tests.mlflow_server import container, free_port, running_tracking_server, runs_of
 
 SERVER_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:mlflow-tracking-server/team"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real MLflow tracking server (SQLite) on a free loopback port; its URL."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (root / "server.log").open("w")
-    # mlflow's own tracking server app (Flask), served by waitress: the skinny package's
-    # `mlflow server` command wants the full package's extras (uvicorn app, huey, aiohttp)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "waitress",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--threads",
-            "4",
-            "mlflow.server:app",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={
-            **os.environ,
-            "_MLFLOW_SERVER_FILE_STORE": f"sqlite:///{root / 'mlflow.db'}",
-            "_MLFLOW_SERVER_ARTIFACT_ROOT": str(root / "artifacts"),
-        },
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, (root / "server.log").read_text()
-            assert time.monotonic() < deadline, "mlflow server did not start in 120 s"
-            time.sleep(0.2)
-        # the first request creates and migrates the SQLite store (seconds): not in a test's time
-        MlflowClient(url).search_experiments()
+    with running_tracking_server(tmp_path_factory.mktemp("mlflow-server")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture
@@ -112,57 +54,6 @@ def tracked(experiment: str | None = None) -> str:
             MlflowConfig=config,
         )
     )
-
-
-CONTAINER_SCRIPT = "import mlflow; mlflow.log_metric('rows', 3)"
-
-
-def container(seen: list[dict[str, str]], jobs: JobControl, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The moto jobs' decision: log as the job's container would, then complete. moto's
-    CreateProcessingJob drops Environment, so the request's is read where moto parses it."""
-    environments: dict[str, dict[str, str]] = {}
-    real = SageMakerResponse.create_processing_job
-
-    def create_processing_job(self: SageMakerResponse) -> Any:
-        environments[self._get_param("ProcessingJobName")] = dict(self._get_param("Environment") or {})
-        return real(self)
-
-    monkeypatch.setattr(SageMakerResponse, "create_processing_job", create_processing_job)
-
-    def run_script(job_name: str, environment: dict[str, str]) -> None:
-        """The container's script: a bare mlflow call in its own process; then the job ends."""
-        subprocess.run(
-            [sys.executable, "-c", CONTAINER_SCRIPT],
-            env={
-                **os.environ,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                **environment,
-            },
-            check=False,
-            timeout=120,
-        )
-        wait_until(lambda: job_name in jobs.held)
-        jobs.release(job_name)
-
-    def decide(kind: str, job_name: str, request: dict[str, Any]) -> JobOutcome:
-        environment = environments.get(job_name, {})
-        seen.append(environment)
-        if "MLFLOW_RUN_ID" not in environment:
-            return Complete()
-        threading.Thread(target=run_script, args=(job_name, environment), daemon=True).start()
-        return Hold()  # InProgress while the script runs
-
-    return decide
-
-
-def runs_of(client: MlflowClient, experiment: str) -> tuple[Run, dict[str, Run]]:
-    found = client.get_experiment_by_name(experiment)
-    assert found is not None, f"no experiment {experiment!r}"
-    runs = client.search_runs([found.experiment_id], max_results=100)
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1, [r.info.run_name for r in parents]
-    return parents[0], {r.data.tags["pipelines.step_name"]: r for r in runs if r not in parents}
 
 
 def test_an_execution_logs_a_parent_run_and_nested_step_runs_through_the_plugin(
@@ -219,7 +110,7 @@ def test_the_start_request_overrides_the_experiment(
 def test_a_tracking_server_that_is_down_fails_nothing_and_warns(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     seen: list[dict[str, str]] = []
     cloud.function("score", lambda event, context: {"score": 1})
     cloud.moto.jobs.decide = container(seen, cloud.moto.jobs, monkeypatch)
@@ -236,3 +127,7 @@ def test_a_tracking_server_that_is_down_fails_nothing_and_warns(
     warnings = [r for r in caplog.records if getattr(r, "execution_id", None) == final.execution_id]
     assert warnings, "a dropped write must leave a warning naming the execution"
     assert any("could not log" in r.getMessage() for r in warnings)
+    # kept in the deployed store too, as embedded: where `pipelines steps` reads them
+    kept = read_warnings(cloud.store, final.execution_id)
+    assert [w.message for w in kept] == [r.getMessage().removeprefix("tracking warning: ") for r in warnings]
+    assert {w.step_name for w in kept} >= {None, "Process"}

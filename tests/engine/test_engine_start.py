@@ -69,8 +69,11 @@ def test_unsupported_step_types_fail_the_start_with_one_error_naming_every_step(
     with pytest.raises(UnsupportedSteps) as caught:
         engine.start(StartRequest(pipeline_name=name))
     message = str(caught.value)
-    assert "step Spark: type EMR is not supported by the embedded runtime; deploy to run it" in message
-    assert "step Spark2: type EMR is not supported" in message
+    assert (
+        "step Spark: type EMR is not run by the embedded runtime: no runner is registered for it; "
+        "the cloud runtime runs it"
+    ) in message
+    assert "step Spark2: type EMR is not run by the embedded runtime" in message
     assert "Prep" not in message
     assert store.list_executions(engine.pipeline_key(name), ListQuery()).items == []
 

@@ -39,14 +39,22 @@ def test_the_cli_synth_passes_with_literal_arns(assembly: Assembly) -> None:
 
 
 def test_every_python_function_has_its_code_and_the_core_layer(assembly: Assembly) -> None:
+    """The core layer first; the engine alone has a second one, with MLflow."""
     functions = python_functions(assembly)
     example = assembly.variant.context.get("example") == "true"
     service = {k: f for k, f in functions.items() if f.layer_dirs}
     assert len(service) == (4 if example else 3)
-    for function in service.values():
+    for name, function in service.items():
         assert (function.code_dir / "handler.py").is_file()
-        [layer] = function.layer_dirs
-        assert (layer / "python" / "pipelines" / "__init__.py").is_file()
+        core, *more = function.layer_dirs
+        assert (core / "python" / "pipelines" / "__init__.py").is_file()
+        if "Engine" in name:
+            [tracking] = more
+            assert (tracking / "python" / "mlflow" / "__init__.py").is_file()
+            assert (tracking / "python" / "sagemaker_mlflow" / "__init__.py").is_file()
+            assert not (tracking / "python" / "pipelines").exists()
+        else:
+            assert more == [], name
     # The example's own Lambda steps: their code and the validation set Evaluate reads by default.
     steps = {f.handler: f for f in functions.values() if not f.layer_dirs}
     assert sorted(steps) == (["functions.evaluate.handler", "functions.summarize.handler"] if example else [])
@@ -56,10 +64,12 @@ def test_every_python_function_has_its_code_and_the_core_layer(assembly: Assembl
 
 
 def test_layer_keys_differ_by_architecture_and_code_is_shared() -> None:
-    """The layer's S3 key covers the platform (different binaries, different keys); the handler
+    """Each layer's S3 key covers the platform (different binaries, different keys); the handler
     folders are pure source, identical for both, so their content hash is rightly the same."""
     arm = synthesized(SYNTH_VARIANTS["example-arm64"])
     x86 = synthesized(SYNTH_VARIANTS["example-x86_64"])
+    assert len(layers(arm)) == len(layers(x86)) == 2  # core, and the engine's MLflow layer
+    assert len({p.name for p in layers(arm).values()}) == 2
     assert {p.name for p in layers(arm).values()}.isdisjoint(p.name for p in layers(x86).values())
 
     def code(assembly: Assembly) -> set[str]:

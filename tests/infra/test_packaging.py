@@ -31,3 +31,17 @@ def test_the_wheels_are_chosen_for_the_functions_runtime() -> None:
     from infra.packaging import PYTHON_VERSION, RUNTIME
 
     assert RUNTIME.name == f"python{PYTHON_VERSION}"
+
+
+def test_a_layer_beside_another_is_rebuilt_when_the_other_layers_requirements_change(tmp_path: Path) -> None:
+    """The MLflow layer leaves out what the core layer holds, so the core's requirements decide
+    its bytes too."""
+    own = tmp_path / "requirements-tracking.txt"
+    own.write_text("mlflow-skinny==3.18.0\n")
+    core = tmp_path / "requirements.txt"
+    core.write_text("pydantic>=2\n")
+    base = build_fingerprint([], own, arm64=True, beside=core)
+    assert base != build_fingerprint([], own, arm64=True)
+    assert base != build_fingerprint([], own, arm64=False, beside=core)
+    core.write_text("pydantic>=2\nprotobuf\n")
+    assert build_fingerprint([], own, arm64=True, beside=core) != base

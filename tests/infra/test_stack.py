@@ -203,12 +203,17 @@ def test_engine_can_start_only_our_two_state_machines(template: Template) -> Non
 
 
 def test_handlers_use_the_core_layer_and_tracing(template: Template) -> None:
+    """Every handler has the core layer first; the engine alone also has the MLflow layer."""
     functions = _resources(template, "AWS::Lambda::Function")
     handlers = {k: f for k, f in functions.items() if f["Properties"].get("Handler") == "handler.handler"}
     assert len(handlers) == 3
-    for fn in handlers.values():
+    layer_ids = {k for k in _resources(template, "AWS::Lambda::LayerVersion")}
+    [core] = [k for k in layer_ids if k.startswith("CoreLayer")]
+    [mlflow] = [k for k in layer_ids if k.startswith("EngineMlflowLayer")]
+    for name, fn in handlers.items():
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
-        assert len(fn["Properties"]["Layers"]) == 1
+        expected = [core, mlflow] if name.startswith("EngineEngineFunction") else [core]
+        assert [ref["Ref"] for ref in fn["Properties"]["Layers"]] == expected, name
 
 
 def test_cfn_lint_passes_on_the_template(template: Template, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ EventBridge and Scheduler targets and the custom-resource provider.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import importlib.util
 import json
@@ -26,6 +27,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -218,6 +220,22 @@ class LocalLambdas:
     def add(self, function: LocalFunction) -> None:
         self.functions[function.name] = function
 
+    def update_environment(self, name: str, values: Mapping[str, str | None]) -> dict[str, str | None]:
+        """UpdateFunctionConfiguration's ``Environment`` (a value of None removes the variable):
+        as on Lambda, warm execution environments are retired and the next invocation starts a
+        fresh one with the new variables. Returns the previous values, to restore them."""
+        with self._lock:
+            function = self.functions[name]
+            previous = {key: function.environment.get(key) for key in values}
+            environment = {**function.environment, **{k: v for k, v in values.items() if v is not None}}
+            for key in [k for k, v in values.items() if v is None]:
+                environment.pop(key, None)
+            self.functions[name] = dataclasses.replace(function, environment=environment)
+            retired, self._idle[name] = self._idle.get(name, []), []
+        for worker in retired:
+            worker.close()
+        return previous
+
     def by_arn(self, arn: str) -> LocalFunction:
         name = arn.split(":function:", 1)[-1].split(":", 1)[0]
         return self.functions[name]
@@ -231,9 +249,14 @@ class LocalLambdas:
         started = time.perf_counter()
         payload, error = worker.call(event, str(uuid.uuid4()), self.clock_offset)
         seconds = time.perf_counter() - started
+        current = True
         with self._lock:
-            if worker.alive():
+            if worker.alive() and worker.function is self.functions[name]:
                 self._idle[name].append(worker)
+            else:
+                current = False
+        if not current and worker.alive():  # reconfigured while it ran: retired
+            worker.close()
         done = Invocation(name, event, payload, error, seconds)
         with self._lock:
             self.invocations.append(done)

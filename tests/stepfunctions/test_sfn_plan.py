@@ -81,3 +81,34 @@ def test_plan_without_experiments_adds_no_experiment_config() -> None:
     (planned,) = plan_definition(definition)
     assert planned.input_template is not None
     assert "ExperimentConfig" not in planned.input_template["request"]
+
+
+def test_the_v3_sdks_inference_component_and_job_steps_plan_onto_their_routes() -> None:
+    """The v3 SDK's own definitions (tests/fixtures/sdk_v3): each step has a route, with the
+    create-or-update request of a component and the CreateJob request named per attempt."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sdk_v3"
+    planned = {
+        step.name: step
+        for name in ("inference_component", "mtrl_evaluation", "job")
+        for step in plan_definition(
+            PipelineDefinition.model_validate_json((fixtures / f"{name}.json").read_text())
+        )
+    }
+    component = planned["DeployComponent"]
+    assert component.route.value == "InferenceComponent"
+    assert component.states[2:4] == ("InferenceComponentLookup", "InferenceComponentCreateOrUpdate")
+    request = component.input_template and component.input_template["request"]
+    assert request and request["InferenceComponentName"] == "abalone-component"
+    assert set(request["Update"]) == {"InferenceComponentName", "Specification", "RuntimeConfig"}
+    assert request["Create"]["EndpointName"] == "abalone-endpoint"
+    job = planned["EvaluateBaseModel"]
+    assert job.route.value == "Job"
+    assert job.integrations == (
+        "arn:aws:states:::aws-sdk:sagemaker:createJob",
+        "arn:aws:states:::aws-sdk:sagemaker:describeJob",
+    )
+    assert job.input_template and job.input_template["request"]["JobName"] == "${JobName}"
+    assert "ExperimentConfig" not in job.input_template["request"]  # CreateJob has no such member
+    assert planned["AssociateLineage"].route.value == "Engine"

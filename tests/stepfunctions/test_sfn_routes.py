@@ -89,6 +89,13 @@ MINIMAL_ARGUMENTS: dict[str, dict[str, Any]] = {
     "EMR": {"ClusterId": "j", "StepConfig": {}},
     "EMRServerless": {"ApplicationId": "a", "ExecutionRoleArn": "r", "JobConfig": {"jobDriver": {}}},
     "Endpoint": {"EndpointName": "e", "EndpointConfigName": "c"},
+    "InferenceComponent": {"InferenceComponentName": "ic", "EndpointName": "e"},
+    "Job": {
+        "RoleArn": "r",
+        "JobCategory": "AgentRFT",
+        "JobConfigSchemaVersion": "1.0.0",
+        "JobConfigDocument": "{}",
+    },
 }
 """Arguments for the types whose route depends on them (the others route on Type alone)."""
 
@@ -107,6 +114,24 @@ def test_every_known_step_type_routes_or_is_refused_by_name() -> None:
         (unsupported,) = caught.value.steps
         assert (unsupported.name, unsupported.type) == (step.name, step_type)
         assert step.name in str(caught.value) and step_type in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("step_type", "arguments", "missing"),
+    [
+        ("InferenceComponent", {"EndpointName": "e"}, "InferenceComponentName"),
+        (
+            "Job",
+            {"RoleArn": "r", "JobCategory": "AgentRFT", "JobConfigSchemaVersion": "1"},
+            "JobConfigDocument",
+        ),
+    ],
+)
+def test_v3_steps_without_their_required_members_are_refused_naming_them(
+    step_type: str, arguments: dict[str, Any], missing: str
+) -> None:
+    with pytest.raises(UnsupportedInCloud, match=f"Arguments must hold {missing} "):
+        route_for(make_step(step_type, arguments))
 
 
 def test_unknown_step_types_are_refused() -> None:

@@ -24,6 +24,7 @@ from pipelines.store.base import (
     StepRecord,
     StepWrite,
     Store,
+    TrackingWarningRecord,
     Transition,
 )
 
@@ -299,6 +300,22 @@ def test_leases(store: Store) -> None:
     assert store.get_lease("e").owner == "three"
     store.release_lease("e", "three")
     assert store.get_lease("e") is None
+
+
+def test_tracking_warnings_are_kept_per_execution_in_order_and_never_in_its_state(store: Store) -> None:
+    """Dropped MLflow writes (pipelines.tracking.notices): every add is kept, even two alike at
+    the same instant; the execution's own reads are not affected."""
+    execution = execution_record("exec00000001")
+    create_execution(store, execution, step_record(execution.execution_id, "Train"))
+    first = TrackingWarningRecord(execution_id="exec00000001", step_name=None, message="down", at=T0)
+    second = first.model_copy(update={"step_name": "Train", "message": "no run for its job"})
+    for warning in (first, second, second):
+        store.add_tracking_warning(warning)
+    store.add_tracking_warning(first.model_copy(update={"execution_id": "other0000001"}))
+    assert store.list_tracking_warnings("exec00000001") == [first, second, second]
+    assert store.list_tracking_warnings("nothing00001") == []
+    state = store.load_state("exec00000001")
+    assert state is not None and state.execution == execution and set(state.steps) == {"Train"}
 
 
 def test_an_execution_completed_with_failures_is_finished(store: Store) -> None:

@@ -13,6 +13,8 @@ from pipelines.cli import app
 from pipelines.config import Config
 from pipelines.engine import StartRequest
 from pipelines.runtime.embedded import EmbeddedRuntime
+from pipelines.store.base import TrackingWarningRecord
+from pipelines.store.sqlite import open_store
 from pipelines.tracking import read_warnings
 from typer.testing import CliRunner
 
@@ -25,6 +27,15 @@ from tests.tracking.conftest import (
     split_runs,
     tracked_definition,
 )
+
+
+def warnings_of(config: Config, execution_id: str) -> list[TrackingWarningRecord]:
+    """The execution's tracking warnings, as another process reads them from the store."""
+    store = open_store(config)
+    try:
+        return read_warnings(store, execution_id)
+    finally:
+        store.close()
 
 
 def run(config: Config, definition: str, request: StartRequest):
@@ -73,7 +84,7 @@ def test_an_execution_is_a_parent_run_with_a_nested_run_per_step(config: Config,
     assert process.data.params["from_script"] == "tracked"
     assert steps["Check"].data.params == {"outcome": "True"}
     assert steps["Score"].data.params == {"output.score": "42", "output.label": "good"}
-    assert read_warnings(config.state_dir, final.execution_id) == []
+    assert warnings_of(config, final.execution_id) == []
 
 
 def test_the_start_request_chooses_the_experiment_and_failures_mark_the_runs(
@@ -131,13 +142,13 @@ def test_a_tracking_server_that_is_down_fails_nothing_and_leaves_warnings(
     final = run(down, tracked_definition(put_script(down)), StartRequest(pipeline_name="tracked"))
 
     assert final.status == "Succeeded"
-    warnings = read_warnings(down.state_dir, final.execution_id)
+    warnings = warnings_of(down, final.execution_id)
     assert warnings, "the dropped writes are recorded"
     assert all(w.message.startswith("MLflow") for w in warnings)
     assert any("started without its MLflow run" in w.message for w in warnings)
     assert {w.step_name for w in warnings} >= {None, "Process"}
 
-    # `pipelines steps` shows them (from another command, reading the state directory)
+    # `pipelines steps` shows them (from another command, reading the store)
     toml = tmp_path / "pipelines.toml"
     toml.write_text(
         f'state_dir = "{down.state_dir}"\nobject_root = "{down.object_root}"\n'

@@ -21,6 +21,7 @@ from pipelines.api.logs import JobLogs
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.ops.automl import automl_handlers
 from pipelines.api.ops.endpoints import endpoint_handlers
+from pipelines.api.ops.inference_components import inference_component_handlers
 from pipelines.api.ram import ResourceShares
 from pipelines.api.ram_storage import SqliteShareStorage
 from pipelines.api.rest import RestService
@@ -203,6 +204,7 @@ def build_embedded_api(
                         publish=runtime.publisher.publish,
                     ),
                     **endpoint_handlers(endpoints),
+                    **inference_component_handlers(endpoints),
                     **automl_handlers(operations, runtime.jobs),
                 }
             ),

@@ -13,7 +13,8 @@ keep-alive connection; an endpoint config's DataCaptureConfig captures it
 not InService, unknown variant), ``ModelError`` (424, with ``OriginalStatusCode`` and
 ``OriginalMessage``, when the container answers 4xx/5xx), ``ModelNotReadyException`` (429: the
 model server is unreachable), each with ``x-amzn-ErrorType`` as botocore's rest-json parser
-reads it. The call is authorized like any SageMaker operation (``sagemaker:InvokeEndpoint``).
+reads it. With ``InferenceComponentName`` the request goes to that inference component's model
+server instead (:mod:`pipelines.hosting.components`). The call is authorized like any SageMaker operation (``sagemaker:InvokeEndpoint``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ _UNSUPPORTED_MEMBERS = (
     "TargetModel",
     "TargetContainerHostname",
     "EnableExplanations",
-    "InferenceComponentName",
     "SessionId",
 )
 
@@ -129,7 +129,12 @@ class RuntimeService:
         for member in _UNSUPPORTED_MEMBERS:
             if params.get(member):
                 raise ValidationError(f"InvokeEndpoint {name}: {member} is not supported by local endpoints")
-        variant, port, config = self.host.route(name, params.get("TargetVariant"))
+        component = params.get("InferenceComponentName")
+        if component:  # its own model server (pipelines.hosting.components); no data capture
+            variant, port = self.host.components.route(str(component), name)
+            config = None
+        else:
+            variant, port, config = self.host.route(name, params.get("TargetVariant"))
         headers = {
             k: params[m] for k, m in (("Content-Type", "ContentType"), ("Accept", "Accept")) if params.get(m)
         }

@@ -75,6 +75,10 @@ RESOURCE_MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
     },
     "InvokeEndpoint": ("endpoint", ("EndpointName",)),  # sagemaker-runtime, signed as sagemaker
     **{
+        f"{verb}InferenceComponent": ("inference-component", ("InferenceComponentName",))
+        for verb in ("Create", "Describe", "Update", "Delete")
+    },
+    **{
         operation: ("automl-job", ("AutoMLJobName",))
         for operation in (
             "DescribeAutoMLJob",

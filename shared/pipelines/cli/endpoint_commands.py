@@ -26,13 +26,26 @@ app.add_typer(endpoints_app, name="endpoints")
 
 
 def endpoints_listing(host: EndpointHost) -> list[dict[str, Any]]:
-    """Each endpoint's DescribeEndpoint response plus where it listens (``Url``) and whether a
-    live process serves it now (``Served``)."""
+    """Each endpoint's DescribeEndpoint response plus where it listens (``Url``), whether a
+    live process serves it now (``Served``) and the inference components deployed onto it
+    (``InferenceComponents``: name -> status)."""
+    components: dict[str, dict[str, str]] = {}
+    for component in host.components.list():
+        components.setdefault(str(component["EndpointName"]).lower(), {})[
+            str(component["InferenceComponentName"])
+        ] = str(component["InferenceComponentStatus"])
     listing = []
     for row in host.records.endpoints():
         served = row.serving.host is not None and host.is_hosted(row)
         urls = {v.variant_name: f"http://127.0.0.1:{v.port}" for v in row.serving.variants}
-        listing.append({**row.record, "VariantUrls": urls if served else {}, "Served": served})
+        listing.append(
+            {
+                **row.record,
+                "VariantUrls": urls if served else {},
+                "Served": served,
+                "InferenceComponents": components.get(row.name.lower(), {}),
+            }
+        )
     return listing
 
 
@@ -40,6 +53,8 @@ def endpoints_table(endpoints: Sequence[Mapping[str, Any]]) -> Table:
     table = Table("endpoint", "status", "config", "served at", "reason")
     for item in endpoints:
         urls = ", ".join(f"{k}: {v}" for k, v in item["VariantUrls"].items())
+        if not urls and item.get("InferenceComponents"):
+            urls = "components: " + ", ".join(f"{k} ({v})" for k, v in item["InferenceComponents"].items())
         table.add_row(
             str(item["EndpointName"]),
             str(item["EndpointStatus"]),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -51,7 +50,7 @@ from pipelines.store import (
     StepRecord,
     Store,
 )
-from pipelines.tracking import embedded_tracking_uri, read_warnings
+from pipelines.tracking import embedded_tracking_uri, read_warnings, warning_json
 
 EXIT_NOT_SUCCEEDED = 1
 EXIT_INTERRUPTED = 130
@@ -522,7 +521,7 @@ def steps_command(
         record = resolve_execution(runtime.store, execution)
         order = _definition_order(record.definition)
         steps = ordered_steps(_steps_of(runtime.store, record.execution_id).values(), order)
-        tracking = read_warnings(runtime.config.state_dir, record.execution_id)
+        tracking = read_warnings(runtime.store, record.execution_id)
         tracked_at = (
             embedded_tracking_uri(record.mlflow.resource_arn, runtime.config.mlflow, runtime.config.state_dir)
             if record.mlflow is not None
@@ -530,7 +529,7 @@ def steps_command(
         )
     if as_json:
         shown = execution_json(record, steps)
-        shown["TrackingWarnings"] = [asdict(w) for w in tracking]
+        shown["TrackingWarnings"] = [warning_json(w) for w in tracking]
         typer.echo(to_json(shown))
         return
     console = _stdout()

@@ -268,11 +268,14 @@ class StepReferenceChecker:
         """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
         to ``sources``; targets seen before are looked up in bulk (``map`` over the memo)."""
         known = list(map(memo.get, targets))
-        if None not in known:
+        # A target that may read this very step can be in the memo from another step, for which
+        # it was clean; here it may be a self-reference, so it is checked again (_verdict).
+        own_name = self.step.name if self.step is not None else ""
+        if None not in known and not any(own_name in target for target in targets):
             self.sources.update(cast("list[str]", known))
             return True
         for target, source in zip(targets, known, strict=True):
-            if source is None:
+            if source is None or own_name in target:
                 source = self._verdict(target, property_file, memo)
                 if source is None:
                     return False

@@ -46,8 +46,8 @@ RETRYABLE_STEP_TYPES = frozenset(
     }
 )
 CACHEABLE_STEP_TYPES = frozenset(
-    {"Processing", "Training", "Tuning", "AutoML", "Transform", "ClarifyCheck", "QualityCheck", "EMR"}
-)
+    {"Processing", "Training", "Tuning", "AutoML", "Transform", "ClarifyCheck", "QualityCheck", "EMR", "Job"}
+)  # the docs' eight, and the v3 SDK's JobStep (which takes a CacheConfig)
 RETRY_EXCEPTION_TYPES = (
     "Step.SERVICE_FAULT",
     "Step.THROTTLING",

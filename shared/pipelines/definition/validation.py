@@ -303,6 +303,9 @@ def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
     return raw
 
 
+_NESTING_STEPS = (ConditionStep, ForEachStep)  # a tuple: isinstance with a union costs more
+
+
 def expression_carriers(step: Step) -> list[tuple[str, Any]]:
     """(JSON key, raw value) of every part of a step where expressions may sit.
 
@@ -316,7 +319,7 @@ def expression_carriers(step: Step) -> list[tuple[str, Any]]:
     for field_name, key in _carrier_fields(type(step)):
         if field_name not in fields_set:
             continue
-        if field_name == "arguments" and isinstance(step, ConditionStep | ForEachStep):
+        if field_name == "arguments" and isinstance(step, _NESTING_STEPS):
             carriers.append(("Arguments", _nested_arguments(step)))
         else:
             carriers.append((key, values[field_name]))
@@ -342,15 +345,20 @@ def _graph_reads_same(step: Step) -> bool:
     The graph also reads unknown fields of the typed sub-models, and a ForEach's Arguments
     differently; for those steps it walks on its own.
     """
-    if isinstance(step, ForEachStep):
+    if type(step) is ForEachStep:
         return False
-    if step.cache_config is not None and step.cache_config.model_extra:
+    # Read from __dict__ (this runs for every step): output_parameters is a field of Lambda and
+    # Callback steps only, and a pydantic model's getattr of a missing name goes through its
+    # slow __getattr__ (for 1,000 steps, 2 ms).
+    fields = step.__dict__
+    cache_config = fields["cache_config"]
+    if cache_config is not None and cache_config.__pydantic_extra__:
         return False
-    # a field of Lambda and Callback steps only: read from __dict__, since a pydantic model's
-    # getattr of a missing name goes through its slow __getattr__ (for 1,000 steps, 2 ms)
-    for items in (step.retry_policies, step.property_files, step.__dict__.get("output_parameters")):
-        if items and any(item.__pydantic_extra__ for item in items):
-            return False
+    for items in (fields["retry_policies"], fields["property_files"], fields.get("output_parameters")):
+        if items:
+            for item in items:
+                if item.__pydantic_extra__:
+                    return False
     return True
 
 

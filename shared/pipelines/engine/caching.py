@@ -46,8 +46,13 @@ _CHECK_FIELDS = (
 _CHECK_IGNORED_ARGUMENTS = frozenset({"ProcessingJobName", "Tags", "ExperimentConfig", "RoleArn"})
 
 CACHEABLE_STEP_TYPES: frozenset[str] = frozenset(
-    {"Processing", "Training", "Tuning", "AutoML", "Transform", "ClarifyCheck", "QualityCheck", "EMR"}
+    {"Processing", "Training", "Tuning", "AutoML", "Transform", "ClarifyCheck", "QualityCheck", "EMR", "Job"}
 )
+"""The docs' eight, and the v3 SDK's Job step (a ``JobStep`` takes a ``CacheConfig``)."""
+
+_JOB_DOCUMENT_IGNORED = frozenset({"OutputDataConfig"})
+"""A Job's output location is not part of its key, as a Training job's OutputDataConfig is not:
+the v3 SDK scopes it by execution id, so keeping it would make every run a miss."""
 
 
 def _pick(source: Any, names: Sequence[str]) -> dict[str, Any]:
@@ -90,7 +95,25 @@ def cache_key_attributes(step_type: str, arguments: Any, step_fields: Mapping[st
         return attributes
     if step_type == "EMR":
         return _pick(args, ("ClusterId", "StepConfig"))
+    if step_type == "Job":
+        attributes = _pick(args, ("JobCategory", "JobConfigSchemaVersion"))
+        attributes["JobConfigDocument"] = _job_document_key(args.get("JobConfigDocument"))
+        return attributes
     return {}
+
+
+def _job_document_key(document: Any) -> Any:
+    """The JobConfigDocument (a JSON string) without its output location; as written when it is
+    not a JSON object."""
+    parsed = document
+    if isinstance(document, str):
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            return document
+    if not isinstance(parsed, Mapping):
+        return parsed
+    return {key: value for key, value in parsed.items() if key not in _JOB_DOCUMENT_IGNORED}
 
 
 def cache_key(step_type: str, arguments: Any, step_fields: Mapping[str, Any]) -> str:

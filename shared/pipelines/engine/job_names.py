@@ -34,6 +34,7 @@ JOB_NAME_RULES: dict[str, JobNameRule] = {
     "ClarifyCheck": JobNameRule("ProcessingJobName", "ProcessingJobName", 38),
     "QualityCheck": JobNameRule("ProcessingJobName", "ProcessingJobName", 38),
     "Model": JobNameRule("ModelName", "ModelName", 38),
+    "Job": JobNameRule("JobName", "JobName", 38),  # the v3 SDK's CreateJob steps
 }
 """Step types that create a named SageMaker entity, and where its name goes."""
 

@@ -45,12 +45,14 @@ RETRY_POLICY_STEP_TYPES: frozenset[str] = frozenset(
         "Transform",
         "EMR",
         "NotebookJob",
+        "Job",
     }
 )
-"""Step types whose RetryPolicies apply (the docs' list, plus EMR/NotebookJob as the SDK emits them)."""
+"""Step types whose RetryPolicies apply (the docs' list, plus EMR/NotebookJob as the SDK emits
+them, and the v3 SDK's Job step, which takes ``SageMakerJobStepRetryPolicy``)."""
 
 JOB_STEP_TYPES: frozenset[str] = frozenset(
-    {"Processing", "Training", "Transform", "Tuning", "AutoML", "ClarifyCheck", "QualityCheck", "EMR"}
+    {"Processing", "Training", "Transform", "Tuning", "AutoML", "ClarifyCheck", "QualityCheck", "EMR", "Job"}
 )
 """Steps that run a job: an ``InternalServerError`` from them is the job's, not the API's."""
 

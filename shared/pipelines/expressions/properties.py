@@ -6,10 +6,16 @@ a step's properties: its Describe* response, ``{"Outcome": true}`` for a conditi
 names the elements depends on the list, so the table below maps the list's member name to
 it (from the botocore Describe* shapes, like ``pipelines.definition.shapes`` does for the
 validator); lists not in the table fall back to the usual naming fields, in order.
+
+A member named in :data:`JSON_DOCUMENT_MEMBERS` is a JSON document held as a string (a Job
+step's ``JobConfigDocument``): the path may descend into it
+(``JobConfigDocument.ServiceOutput.MlflowDetails.RunId``), and it is parsed only then, as the
+service does; the member itself still resolves to the string.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +45,10 @@ LIST_NAMING_FIELDS: dict[str, NamingField] = {
     "OutputParameters": ("Name", "Value"),
     "Tags": ("Key", "Value"),
 }
+
+JSON_DOCUMENT_MEMBERS: frozenset[str] = frozenset({"JobConfigDocument"})
+"""String members a property path may descend into as JSON (the v3 SDK's JobStep docstring:
+"the backend parsing the JSON lazily at execution time")."""
 
 FALLBACK_NAMING_FIELDS: tuple[str, ...] = (
     "OutputName",
@@ -86,6 +96,8 @@ def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name
     last_field: str | None = None
     expression = f"Steps.{step_name}.{format_path(path)}" if path else f"Steps.{step_name}"
     for position, segment in enumerate(path):
+        if isinstance(node, str) and last_field in JSON_DOCUMENT_MEMBERS:
+            node = _json_document(node, expression, format_path(path[:position]))
         if isinstance(segment, Field):
             if not isinstance(node, Mapping):
                 raise PropertyPathError(
@@ -133,6 +145,13 @@ def resolve_property_path(properties: Any, path: Sequence[Segment], *, step_name
                 )
             last_field = None
     return node
+
+
+def _json_document(text: str, expression: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise PropertyPathError(expression, f"{where!r} is not a JSON document: {exc}") from exc
 
 
 def _kind(value: Any) -> str:

@@ -21,14 +21,21 @@ Interfaces, from the lowest level up:
   SageMaker API's shapes; ``wait(name)`` returns the DescribeEndpoint response once the endpoint
   is InService or Failed; ``target(name)`` gives the (variant, port) an invocation goes to;
   ``restore()`` brings back every endpoint no live process hosts.
+- ``EndpointHost.components`` (:class:`~pipelines.hosting.components.InferenceComponentHost`):
+  inference components on endpoints made for them (variants without a ModelName). ``create``,
+  ``update``, ``describe``, ``list``, ``delete`` take and return the SageMaker API's shapes;
+  ``wait(name)`` returns the Describe response once InService or Failed; ``route(name,
+  endpoint)`` gives the (variant, port) of the component's model server, starting one in this
+  process when none serves it here.
 - :func:`delete_local_endpoint` ``(config, name) -> bool``: delete an endpoint wherever it is
   served (its model servers end, its record goes); False when there is none. For the Cleanup
   step and ``pipelines endpoints delete``.
 
 The records (:mod:`pipelines.hosting.records`) live in the state database, so ``pipelines run``,
 ``pipelines serve`` and ``pipelines endpoints`` see the same endpoints. The Endpoint and
-EndpointConfig step runners are in :mod:`pipelines.runners.endpoint`; the API operations in
-:mod:`pipelines.api.ops.endpoints`; InvokeEndpoint on ``pipelines serve`` in
+EndpointConfig step runners are in :mod:`pipelines.runners.endpoint` (InferenceComponent in
+:mod:`pipelines.runners.inference_component`); the API operations in
+:mod:`pipelines.api.ops.endpoints` and :mod:`pipelines.api.ops.inference_components`; InvokeEndpoint on ``pipelines serve`` in
 :mod:`pipelines.api.runtime`.
 """
 

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 from pipelines.config import Config
 from pipelines.errors import ValidationError
+from pipelines.hosting.components import InferenceComponentHost
 from pipelines.hosting.model_server import (
     DEFAULT_READY_TIMEOUT_SECONDS,
     ModelLoadFailed,
@@ -109,6 +110,15 @@ class EndpointHost:
         self._lock = threading.RLock()
         self._name_locks: dict[str, threading.Lock] = {}
         self._closed = False
+        self._components: InferenceComponentHost | None = None
+
+    @property
+    def components(self) -> InferenceComponentHost:
+        """The inference components deployed onto this host's endpoints (made on first use)."""
+        with self._lock:
+            if self._components is None:
+                self._components = InferenceComponentHost(self)
+            return self._components
 
     @classmethod
     def for_config(cls, config: Config) -> EndpointHost:
@@ -135,10 +145,7 @@ class EndpointHost:
                 )
         for variant in request["ProductionVariants"]:
             if not variant.get("ModelName"):
-                raise ValidationError(
-                    f"CreateEndpointConfig {request['EndpointConfigName']}: variant {variant['VariantName']} names "
-                    "no ModelName (inference components are not supported by the embedded runtime)"
-                )
+                continue  # a variant for inference components (hosting/components.py) to deploy onto
             model = self.models.describe_model(str(variant["ModelName"]))  # must exist, as the service checks
             try:
                 model_container(model)
@@ -244,6 +251,11 @@ class EndpointHost:
         if row.status in ("SystemUpdating", "Creating") and wait_seconds > 0:
             self.wait(name, timeout=wait_seconds)
             row = self.records.get_endpoint(name)
+        if row.status in ("InService", "Updating") and not row.serving.variants:
+            raise ValidationError(
+                f"Endpoint {row.name} serves inference components only: name one with InferenceComponentName "
+                "(the X-Amzn-SageMaker-Inference-Component header)"
+            )
         if row.status not in ("InService", "Updating") or not row.serving.variants:
             reason = row.record.get("FailureReason")
             raise EndpointNotReady(
@@ -273,6 +285,8 @@ class EndpointHost:
         """Stop the model servers this process runs; the records stay for the next host."""
         self._closed = True
         EndpointHost._live_tokens.discard(self.token)
+        if self._components is not None:
+            self._components.close()
         with self._lock:
             servers = [s for group in self._servers.values() for s in group]
             self._servers.clear()
@@ -376,6 +390,11 @@ class EndpointHost:
         try:
             for variant in config["ProductionVariants"]:
                 variant_name = str(variant["VariantName"])
+                if not variant.get("ModelName"):  # its inference components serve, not the variant
+                    summaries.append(
+                        _variant_summary(variant, None, float(variant.get("InitialVariantWeight", 1.0)))
+                    )
+                    continue
                 model = self.models.describe_model(str(variant["ModelName"]))
                 server = start_model_server(
                     self.config,
@@ -518,24 +537,26 @@ def _alive(identity: ProcessIdentity) -> bool:
     return identify(identity.pid) == identity
 
 
-def _variant_summary(variant: Mapping[str, Any], model: Mapping[str, Any], weight: float) -> dict[str, Any]:
-    """ProductionVariantSummary: what DescribeEndpoint reports per variant."""
-    container = model_container(model)
+def _variant_summary(
+    variant: Mapping[str, Any], model: Mapping[str, Any] | None, weight: float
+) -> dict[str, Any]:
+    """ProductionVariantSummary: what DescribeEndpoint reports per variant (no DeployedImages
+    for a variant that only inference components deploy onto)."""
     count = int(variant.get("InitialInstanceCount", 1))
-    summary: dict[str, Any] = {
-        "VariantName": variant["VariantName"],
-        "DeployedImages": [
-            {
-                "SpecifiedImage": container.get("Image", ""),
-                "ResolvedImage": container.get("Image", ""),
-                "ResolutionTime": now(),
-            }
-        ],
-        "CurrentWeight": weight,
-        "DesiredWeight": weight,
-        "CurrentInstanceCount": count,
-        "DesiredInstanceCount": count,
-    }
+    summary: dict[str, Any] = {"VariantName": variant["VariantName"]}
+    if model is not None:
+        image = model_container(model).get("Image", "")
+        summary["DeployedImages"] = [
+            {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now()}
+        ]
+    summary.update(
+        {
+            "CurrentWeight": weight,
+            "DesiredWeight": weight,
+            "CurrentInstanceCount": count,
+            "DesiredInstanceCount": count,
+        }
+    )
     if variant.get("ServerlessConfig"):
         summary["CurrentServerlessConfig"] = variant["ServerlessConfig"]
         summary["DesiredServerlessConfig"] = variant["ServerlessConfig"]

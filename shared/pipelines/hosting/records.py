@@ -133,11 +133,11 @@ class EndpointRow:
     version: int
 
 
-def _dump(record: Mapping[str, Any]) -> str:
+def dump_record(record: Mapping[str, Any]) -> str:
     return json.dumps(dict(record), default=_encode_time)
 
 
-def _load(text: str) -> dict[str, Any]:
+def load_record(text: str) -> dict[str, Any]:
     return dict(json.loads(text, object_hook=_decode_time))
 
 
@@ -163,17 +163,17 @@ class EndpointRecords(AccountComponent):
         with connection(self.database_path) as conn, transaction(conn):
             row = conn.execute("SELECT record FROM endpoint_configs WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                existing = _load(row["record"])
+                existing = load_record(row["record"])
                 same = {k: v for k, v in existing.items() if k not in ("EndpointConfigArn", "CreationTime")}
                 wanted = {k: v for k, v in record.items() if k not in ("EndpointConfigArn", "CreationTime")}
-                if json.loads(_dump(same)) == json.loads(_dump(wanted)):
+                if json.loads(dump_record(same)) == json.loads(dump_record(wanted)):
                     return existing, False
                 raise EndpointConflict(
                     f'Cannot create already existing endpoint configuration "{record["EndpointConfigArn"]}".'
                 )
             conn.execute(
                 "INSERT INTO endpoint_configs (name, created_at, record) VALUES (?, ?, ?)",
-                (name, _iso(record["CreationTime"]), _dump(record)),
+                (name, _iso(record["CreationTime"]), dump_record(record)),
             )
         return record, True
 
@@ -184,7 +184,7 @@ class EndpointRecords(AccountComponent):
             raise EndpointNotFound(
                 f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".'
             )
-        return _load(row["record"])
+        return load_record(row["record"])
 
     def list_configs(self) -> list[dict[str, Any]]:
         """EndpointConfigSummary entries, newest first."""
@@ -193,7 +193,7 @@ class EndpointRecords(AccountComponent):
                 "SELECT record FROM endpoint_configs ORDER BY created_at DESC, name"
             ).fetchall()
         members = structure_members("EndpointConfigSummary")
-        return [project(_load(row["record"]), members) for row in rows]
+        return [project(load_record(row["record"]), members) for row in rows]
 
     def delete_config(self, name: str) -> None:
         with connection(self.database_path) as conn, transaction(conn):
@@ -220,7 +220,7 @@ class EndpointRecords(AccountComponent):
                     name,
                     record["EndpointStatus"],
                     _iso(record["CreationTime"]),
-                    _dump(record),
+                    dump_record(record),
                     serving.to_json(),
                 ),
             )
@@ -258,7 +258,7 @@ class EndpointRecords(AccountComponent):
                 "WHERE name_key = ? AND version = ?",
                 (
                     new_record["EndpointStatus"],
-                    _dump(new_record),
+                    dump_record(new_record),
                     new_serving.to_json(),
                     row.name.lower(),
                     row.version,
@@ -286,7 +286,7 @@ class EndpointRecords(AccountComponent):
         return EndpointRow(
             name=row["name"],
             status=row["status"],
-            record=_load(row["record"]),
+            record=load_record(row["record"]),
             serving=Serving.from_json(row["serving"]),
             version=int(row["version"]),
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pipelines.config import Config
 from pipelines.definition.models import PipelineDefinition
@@ -52,9 +52,7 @@ class RunnerRegistry:
         try:
             return self._runners[step_type]
         except KeyError:
-            raise StepNotSupported(
-                f"type {step_type} is not supported by the embedded runtime; deploy to run it"
-            ) from None
+            raise StepNotSupported(not_supported_here(step_type)) from None
 
     def step_types(self) -> set[str]:
         return set(self._runners)
@@ -73,17 +71,38 @@ class RunnerRegistry:
                 continue
             runner = self._runners.get(step.type)
             if runner is None:
-                problems.append(
-                    (
-                        step.name,
-                        f"type {step.type} is not supported by the embedded runtime; deploy to run it",
-                    )
-                )
+                problems.append((step.name, not_supported_here(step.type, step.arguments)))
                 continue
             reason = runner.check(step, config)
             if reason:
                 problems.append((step.name, reason))
         return problems
+
+
+CLOUD_ONLY_REASONS: dict[str, str] = {
+    "Job": (
+        "a managed SageMaker model-customization workload (CreateJob) that has no local "
+        "equivalent on this machine"
+    ),
+}
+"""Why a step type the cloud runtime runs has no embedded runner."""
+
+
+def not_supported_here(step_type: str, arguments: Any = None) -> str:
+    """Why the embedded runtime cannot run a step of ``step_type``, and whether the cloud can:
+    "deploy to run it" only when the cloud runtime has a route for the type."""
+    from pipelines.stepfunctions.routes import CLOUD_STEP_TYPES
+
+    kind = f"type {step_type}"
+    if step_type == "Job" and isinstance(arguments, dict) and arguments.get("JobCategory"):
+        kind = f"type Job (JobCategory {arguments['JobCategory']})"
+    reason = CLOUD_ONLY_REASONS.get(step_type, "no runner is registered for it")
+    if step_type in CLOUD_STEP_TYPES:
+        return (
+            f"{kind} is not run by the embedded runtime: {reason}; the cloud runtime runs it "
+            "(deploy with `cdk deploy`, docs/engine-cloud.md)"
+        )
+    return f"{kind} is run by neither runtime: {reason}, and the cloud runtime has no route for it"
 
 
 def default_registry() -> RunnerRegistry:

@@ -325,7 +325,12 @@ class CloudRuntime:
         if publisher is None and settings.event_bus_name:
             publisher = EventBridgePublisher(settings.event_bus_name, access.client("events"))
         return cls(
-            engine, store, access, settings, publisher, observers=lambda: cloud_observers(access.session)
+            engine,
+            store,
+            access,
+            settings,
+            publisher,
+            observers=lambda: cloud_observers(access.session, store),
         )
 
     # -- API-originated operations ---------------------------------------------------------------

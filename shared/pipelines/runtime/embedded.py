@@ -358,7 +358,7 @@ class EmbeddedRuntime:
         """``publisher`` receives every status-change event (default: the JSON-lines file
         ``JsonLinesPublisher.for_config(config)`` chooses, under the state directory).
         ``observers`` follow every written outcome and add job variables (default:
-        ``pipelines.tracking.embedded_observers(config)``, i.e. MLflow for MlflowConfig)."""
+        ``pipelines.tracking.embedded_observers(config, store)``, i.e. MLflow for MlflowConfig)."""
         if store is None:
             from pipelines.store.sqlite import open_store
 
@@ -374,7 +374,7 @@ class EmbeddedRuntime:
         self.lease_ttl = lease_ttl
         self.on_log = on_log
         self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
-        self.observers = observers if observers is not None else embedded_observers(config)
+        self.observers = observers if observers is not None else embedded_observers(config, store)
         self.processes = AttemptProcesses.from_config(config)
         self.engine = Engine(
             store,

@@ -19,7 +19,9 @@ auto-stop) once the run is cancelled: deleting it must wait for the cancellation
 does not wait for; a Cleanup step naming the EMRServerless step deletes it (the engine's
 cleanup finds it by name through :func:`application_named`: a stopped attempt has no properties
 to name it).
-An Endpoint step has nothing to stop: SageMaker cannot cancel an endpoint's creation.
+A Job step (the v3 SDK's CreateJob workloads) is stopped with StopJob, which needs the step's
+JobCategory beside the job name. Endpoint and InferenceComponent steps have nothing to stop:
+SageMaker cannot cancel an endpoint's or a component's creation.
 
 Known gap: a stop returns once Stop*Job or CancelSteps was accepted; the step is then recorded
 Stopped although SageMaker may still show the job Stopping for a while (the service waits for
@@ -50,6 +52,7 @@ STOP_JOB_CALLS: dict[str, tuple[str, str]] = {
     "Transform": ("stop_transform_job", "TransformJobName"),
     "Tuning": ("stop_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
     "AutoML": ("stop_auto_ml_job", "AutoMLJobName"),
+    "Job": ("stop_job", "JobName"),  # with the step's JobCategory
 }
 """Step types whose running work is a SageMaker job the runtime stops by name."""
 
@@ -77,8 +80,12 @@ def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
     if call is None:
         return
     operation, member = call
+    request: dict[str, Any] = {member: record.job_name}
+    if record.step_type == "Job":
+        arguments = record.arguments if isinstance(record.arguments, dict) else {}
+        request["JobCategory"] = arguments.get("JobCategory")
     try:
-        getattr(client("sagemaker"), operation)(**{member: record.job_name})
+        getattr(client("sagemaker"), operation)(**request)
     except ClientError as exc:
         if _code(exc) not in _MISSING_JOB_CODES:  # not created yet, or already ended
             raise

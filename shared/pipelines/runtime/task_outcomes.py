@@ -12,7 +12,8 @@ Task error                                        becomes
                                                   AutoML poll loop, ended Failed or Stopped); an
                                                   endpoint's FailureReason (Failed, or an update
                                                   rolled back); an EMR Serverless job run's
-                                                  stateDetails
+                                                  stateDetails; a Job's or an inference
+                                                  component's FailureReason
 ``SageMaker.AmazonSageMakerException`` (any       the ``Error Code: X`` inside the Cause
 ``<Service>.<Name>`` with a Java-SDK style Cause)
 ``SageMaker.ThrottlingException`` (aws-sdk)       ``ThrottlingException``
@@ -51,6 +52,10 @@ _JOB_TYPES_STATUS = {
     "HyperParameterTuningJobStatus": "Tuning",
     "AutoMLJobStatus": "AutoML",
 }
+
+DESCRIBED_ARNS = {"Job": "JobArn", "InferenceComponent": "InferenceComponentArn"}
+"""Routes whose result is their resource's Describe* response: the step's properties, and the ARN
+member that becomes its metadata (PipelineExecutionStepMetadata's ``Job`` / ``InferenceComponent``)."""
 
 Describer = Callable[[str, str], dict[str, Any]]
 """(operation, name or ARN) -> the Describe* response, called as the pipeline's role."""
@@ -98,6 +103,8 @@ def _task_failed(step: Step, cause: str) -> StepFailed:
         return StepFailed(cause or "The step's task failed", error_code=None)
     if "EndpointStatus" in described:
         return _endpoint_failed(described)
+    if "JobStatus" in described or "InferenceComponentStatus" in described:
+        return _v3_resource_failed(described)
     job_run = described.get("jobRun", described.get("JobRun"))
     if isinstance(job_run, dict):
         return _job_run_failed(job_run)
@@ -123,6 +130,21 @@ def _endpoint_failed(described: Mapping[str, Any]) -> StepFailed:
     if isinstance(reason, str) and reason:
         return StepFailed(reason, error_code=None)
     return StepFailed(f"Endpoint {name} ended {status} without a FailureReason", error_code=None)
+
+
+def _v3_resource_failed(described: Mapping[str, Any]) -> StepFailed:
+    """A Job (DescribeJob) or an inference component (DescribeInferenceComponent) that ended
+    Failed or Stopped: its FailureReason, else which one ended how."""
+    reason = described.get("FailureReason")
+    if isinstance(reason, str) and reason:
+        return StepFailed(reason, error_code=None)
+    if "JobStatus" in described:
+        what = f"{described.get('JobCategory')} job {described.get('JobName')}"
+        status = described.get("JobStatus")
+    else:
+        what = f"Inference component {described.get('InferenceComponentName')}"
+        status = described.get("InferenceComponentStatus")
+    return StepFailed(f"{what} ended {status} without a FailureReason", error_code=None)
 
 
 def _job_run_failed(job_run: Mapping[str, Any]) -> StepFailed:
@@ -205,6 +227,16 @@ def step_result(
         return StepResult(properties=described, metadata={"Endpoint": {"Arn": described.get("EndpointArn")}})
     if step.type == "EMRServerless":
         return _job_run_result(result, describe)
+    if step.type in DESCRIBED_ARNS:
+        # the route's poll loop ends on the Describe* response itself
+        if not isinstance(result, dict):
+            raise StepFailed(
+                f"The {step.type} route returned {type(result).__name__}, not its Describe response"
+            )
+        properties = json_safe(result)
+        return StepResult(
+            properties=properties, metadata={step.type: {"Arn": properties.get(DESCRIBED_ARNS[step.type])}}
+        )
     if not isinstance(result, dict):
         raise StepFailed(f"The {step.type} task returned {type(result).__name__}, not its Describe response")
     return StepResult(properties=json_safe(result))

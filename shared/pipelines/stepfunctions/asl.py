@@ -95,6 +95,9 @@ ENDPOINT_MAX_POLLS = 120
 """As boto3's EndpointInService waiter: every 30 s, at most 120 times (an hour), then the step
 fails with States.Timeout naming the last status."""
 ENDPOINT_FAILED_STATUSES = ("Failed", "UpdateRollbackFailed", "OutOfService")
+JOB_POLL_SECONDS = 60
+JOB_FAILED_STATUSES = ("Failed", "Stopped", "DeleteFailed", "Deleting")
+"""JobStatus values after which a Job will never complete (botocore's JobStatus enum)."""
 
 _ROLE_CREDENTIALS = {"RoleArn": "{% $roleArn %}"}
 _CATCH_TO_REPORT = [
@@ -306,23 +309,64 @@ def _callback(spec: RouteSpec) -> dict[str, Any]:
 
 def _automl(spec: RouteSpec) -> dict[str, Any]:
     """createAutoMLJob has no .sync integration: create, then poll Describe until terminal."""
+    return _create_then_poll(
+        spec,
+        assign={"autoMLJobName": "{% $states.input.request.AutoMLJobName %}"},
+        describe_arguments={"AutoMLJobName": "{% $autoMLJobName %}"},
+        status_member="AutoMLJobStatus",
+        failed_statuses=("Failed", "Stopped"),
+        poll_seconds=AUTOML_POLL_SECONDS,
+    )
+
+
+def _job(spec: RouteSpec) -> dict[str, Any]:
+    """The v3 SDK's Job step: CreateJob (no .sync integration exists), then DescribeJob every
+    JOB_POLL_SECONDS until Completed (the result: the Describe) or Failed / Stopped (failed,
+    Cause = the Describe, whose FailureReason becomes the step's). DescribeJob needs the
+    JobCategory as well as the name."""
+    return _create_then_poll(
+        spec,
+        assign={
+            "jobName": "{% $states.input.request.JobName %}",
+            "jobCategory": "{% $states.input.request.JobCategory %}",
+        },
+        describe_arguments={"JobName": "{% $jobName %}", "JobCategory": "{% $jobCategory %}"},
+        status_member="JobStatus",
+        failed_statuses=JOB_FAILED_STATUSES,
+        poll_seconds=JOB_POLL_SECONDS,
+    )
+
+
+def _create_then_poll(
+    spec: RouteSpec,
+    *,
+    assign: dict[str, str],
+    describe_arguments: dict[str, str],
+    status_member: str,
+    failed_statuses: tuple[str, ...],
+    poll_seconds: int,
+) -> dict[str, Any]:
+    """Create (``input.request``), then Describe every ``poll_seconds`` until the status is
+    Completed (succeeded, the Describe as result) or one of ``failed_statuses`` (failed with
+    the same error shape as a failed .sync job: States.TaskFailed, Cause = the Describe)."""
     create, wait, describe, status, succeeded, failed = spec.states
     create_sdk, describe_sdk = spec.integrations
     create_task = _task(create_sdk, "{% $states.input.request %}", next_state=wait)
-    create_task["Assign"] = {"autoMLJobName": "{% $states.input.request.AutoMLJobName %}"}
+    create_task["Assign"] = assign
     create_task["Output"] = {}
-    describe_task = _task(describe_sdk, {"AutoMLJobName": "{% $autoMLJobName %}"}, next_state=status)
+    describe_task = _task(describe_sdk, describe_arguments, next_state=status)
     describe_task["Output"] = "{% $states.result %}"
     describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
+    failed_list = ", ".join(f"'{name}'" for name in failed_statuses)
     return {
         create: create_task,
-        wait: {"Type": "Wait", "Seconds": AUTOML_POLL_SECONDS, "Next": describe},
+        wait: {"Type": "Wait", "Seconds": poll_seconds, "Next": describe},
         describe: describe_task,
         status: {
             "Type": "Choice",
             "Choices": [
-                {"Condition": "{% $states.input.AutoMLJobStatus = 'Completed' %}", "Next": succeeded},
-                {"Condition": "{% $states.input.AutoMLJobStatus in ['Failed', 'Stopped'] %}", "Next": failed},
+                {"Condition": f"{{% $states.input.{status_member} = 'Completed' %}}", "Next": succeeded},
+                {"Condition": f"{{% $states.input.{status_member} in [{failed_list}] %}}", "Next": failed},
             ],
             "Default": wait,
         },
@@ -452,32 +496,116 @@ def _endpoint(spec: RouteSpec) -> dict[str, Any]:
     InService with the requested config (succeeded), Failed or back InService on another
     config (an update that rolled back: failed, Cause = the Describe, whose FailureReason
     becomes the step's), or ENDPOINT_MAX_POLLS polls passed (States.Timeout)."""
-    lookup, choose, create, update, wait, describe, status, succeeded, failed, timed_out = spec.states
+    states = _create_or_update_then_poll(
+        spec,
+        name_member="EndpointName",
+        listed="Endpoints",
+        same_name="$lowercase(EndpointName) = $lowercase($states.input.request.EndpointName)",
+        assign={"endpointConfigName": "{% $states.input.request.EndpointConfigName %}"},
+    )
+    status, succeeded, failed, timed_out = spec.states[6:]
+    failed_statuses = ", ".join(f"'{name}'" for name in ENDPOINT_FAILED_STATUSES)
+    states[status] = {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "Condition": (
+                    "{% $states.input.EndpointStatus = 'InService'"
+                    " and $states.input.EndpointConfigName = $endpointConfigName %}"
+                ),
+                "Next": succeeded,
+            },
+            {
+                "Condition": (
+                    f"{{% $states.input.EndpointStatus in [{failed_statuses}]"
+                    " or $states.input.EndpointStatus = 'InService' %}"
+                ),
+                "Next": failed,
+            },
+            {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
+        ],
+        "Default": spec.states[4],
+    }
+    states[succeeded] = {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT}
+    states[failed] = {
+        "Type": "Pass",
+        "Comment": "Cause: the Describe, with the config the step asked for (an update may roll back)",
+        "Output": {
+            "error": {
+                "Error": "States.TaskFailed",
+                "Cause": (
+                    "{% $string($merge([$states.input,"
+                    " {'RequestedEndpointConfigName': $endpointConfigName}])) %}"
+                ),
+            }
+        },
+        "Next": REPORT,
+    }
+    states[timed_out] = _poll_timed_out("Endpoint", "EndpointStatus")
+    return states
+
+
+def _inference_component(spec: RouteSpec) -> dict[str, Any]:
+    """CreateInferenceComponent, or UpdateInferenceComponent when a component of that name
+    exists (the v3 SDK: "the pipeline chooses create-vs-update based on component existence"),
+    then DescribeInferenceComponent every ENDPOINT_POLL_SECONDS until InService (succeeded, the
+    Describe as result), Failed (failed, Cause = the Describe, whose FailureReason becomes the
+    step's) or ENDPOINT_MAX_POLLS polls passed (States.Timeout)."""
+    states = _create_or_update_then_poll(
+        spec,
+        name_member="InferenceComponentName",
+        listed="InferenceComponents",
+        same_name="InferenceComponentName = $states.input.request.InferenceComponentName",
+        assign={},
+    )
+    status, succeeded, failed, timed_out = spec.states[6:]
+    states[status] = {
+        "Type": "Choice",
+        "Choices": [
+            {"Condition": "{% $states.input.InferenceComponentStatus = 'InService' %}", "Next": succeeded},
+            {"Condition": "{% $states.input.InferenceComponentStatus = 'Failed' %}", "Next": failed},
+            {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
+        ],
+        "Default": spec.states[4],
+    }
+    states[succeeded] = {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT}
+    states[failed] = {
+        "Type": "Pass",
+        "Output": {"error": {"Error": "States.TaskFailed", "Cause": "{% $string($states.input) %}"}},
+        "Next": REPORT,
+    }
+    states[timed_out] = _poll_timed_out("Inference component", "InferenceComponentStatus")
+    return states
+
+
+def _create_or_update_then_poll(
+    spec: RouteSpec, *, name_member: str, listed: str, same_name: str, assign: dict[str, str]
+) -> dict[str, Any]:
+    """The first six states of a create-or-update route (Endpoint, InferenceComponent): look
+    the resource up by name (List*, NameContains, then ``same_name`` on each listed item),
+    Create* (``request.Create``) or Update* (``request.Update``), then Describe* (``$name``)
+    every ENDPOINT_POLL_SECONDS, counting ``$polls``; the caller adds the status Choice (its
+    Default is the wait) and the outcome states."""
+    lookup, choose, create, update, wait, describe = spec.states[:6]
     list_sdk, create_sdk, update_sdk, describe_sdk = spec.integrations
     lookup_task = _task(
         list_sdk,
-        {"NameContains": "{% $states.input.request.EndpointName %}", "MaxResults": 100},
+        {"NameContains": f"{{% $states.input.request.{name_member} %}}", "MaxResults": 100},
         next_state=choose,
     )
     lookup_task["Retry"] = _IDEMPOTENT_CALL_RETRY
-    lookup_task["Assign"] = {
-        "endpointName": "{% $states.input.request.EndpointName %}",
-        "endpointConfigName": "{% $states.input.request.EndpointConfigName %}",
-        "polls": 0,
-    }
+    lookup_task["Assign"] = {"name": f"{{% $states.input.request.{name_member} %}}", **assign, "polls": 0}
     lookup_task["Output"] = (
-        "{% {'request': $states.input.request, 'exists': $count($states.result.Endpoints"
-        "[$lowercase(EndpointName) = $lowercase($states.input.request.EndpointName)]) > 0} %}"
+        f"{{% {{'request': $states.input.request, 'exists': $count($states.result.{listed}[{same_name}]) > 0}} %}}"
     )
     create_task = _task(create_sdk, "{% $states.input.request.Create %}", next_state=wait)
     update_task = _task(update_sdk, "{% $states.input.request.Update %}", next_state=wait)
     for task in (create_task, update_task):
         task["Output"] = {}
-    describe_task = _task(describe_sdk, {"EndpointName": "{% $endpointName %}"}, next_state=status)
+    describe_task = _task(describe_sdk, {name_member: "{% $name %}"}, next_state=spec.states[6])
     describe_task["Retry"] = _IDEMPOTENT_CALL_RETRY
     describe_task["Assign"] = {"polls": "{% $polls + 1 %}"}
     describe_task["Output"] = "{% $states.result %}"
-    failed_statuses = ", ".join(f"'{name}'" for name in ENDPOINT_FAILED_STATUSES)
     return {
         lookup: lookup_task,
         choose: {
@@ -489,56 +617,23 @@ def _endpoint(spec: RouteSpec) -> dict[str, Any]:
         update: update_task,
         wait: {"Type": "Wait", "Seconds": ENDPOINT_POLL_SECONDS, "Next": describe},
         describe: describe_task,
-        status: {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Condition": (
-                        "{% $states.input.EndpointStatus = 'InService'"
-                        " and $states.input.EndpointConfigName = $endpointConfigName %}"
-                    ),
-                    "Next": succeeded,
-                },
-                {
-                    "Condition": (
-                        f"{{% $states.input.EndpointStatus in [{failed_statuses}]"
-                        " or $states.input.EndpointStatus = 'InService' %}"
-                    ),
-                    "Next": failed,
-                },
-                {"Condition": f"{{% $polls >= {ENDPOINT_MAX_POLLS} %}}", "Next": timed_out},
-            ],
-            "Default": wait,
+    }
+
+
+def _poll_timed_out(what: str, status_member: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Output": {
+            "error": {
+                "Error": "States.Timeout",
+                "Cause": (
+                    f"{{% '{what} ' & $name & ' was not InService after "
+                    f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
+                    f" $string($states.input.{status_member}) & ')' %}}"
+                ),
+            }
         },
-        succeeded: {"Type": "Pass", "Output": {"result": "{% $states.input %}"}, "Next": REPORT},
-        failed: {
-            "Type": "Pass",
-            "Comment": "Cause: the Describe, with the config the step asked for (an update may roll back)",
-            "Output": {
-                "error": {
-                    "Error": "States.TaskFailed",
-                    "Cause": (
-                        "{% $string($merge([$states.input,"
-                        " {'RequestedEndpointConfigName': $endpointConfigName}])) %}"
-                    ),
-                }
-            },
-            "Next": REPORT,
-        },
-        timed_out: {
-            "Type": "Pass",
-            "Output": {
-                "error": {
-                    "Error": "States.Timeout",
-                    "Cause": (
-                        "{% 'Endpoint ' & $endpointName & ' was not InService after "
-                        f"{ENDPOINT_MAX_POLLS} polls {ENDPOINT_POLL_SECONDS} s apart (last status: ' &"
-                        " $string($states.input.EndpointStatus) & ')' %}"
-                    ),
-                }
-            },
-            "Next": REPORT,
-        },
+        "Next": REPORT,
     }
 
 
@@ -561,6 +656,8 @@ _ROUTE_STATES = {
     Route.EMR_SERVERLESS: _emr_serverless,
     Route.ENDPOINT_CONFIG: _endpoint_config,
     Route.ENDPOINT: _endpoint,
+    Route.INFERENCE_COMPONENT: _inference_component,
+    Route.JOB: _job,
     Route.ENGINE: _engine,
 }
 

@@ -245,7 +245,13 @@ def build_request(
         return emr_serverless_request(arguments, job_name)
     if route is Route.ENDPOINT:
         return endpoint_request(arguments)
+    if route is Route.INFERENCE_COMPONENT:
+        return inference_component_request(arguments)
     request = dict(arguments)
+    if route is Route.JOB and isinstance(request.get("JobConfigDocument"), dict | list):
+        # CreateJob takes the document as a JSON string; a hand-written definition may hold it
+        # as an object (the SDK always emits the string, or a Std:Join that resolves to one).
+        request["JobConfigDocument"] = json.dumps(request["JobConfigDocument"], separators=(",", ":"))
     if route is Route.ENDPOINT_CONFIG and request.get("EndpointConfigName") is None:
         request["EndpointConfigName"] = job_name
     if spec.name_field is not None:
@@ -265,10 +271,26 @@ def build_request(
 def endpoint_request(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The Endpoint route's request: the step's CreateEndpoint request, and the UpdateEndpoint
     request (its members that UpdateEndpoint takes) used when the endpoint already exists."""
-    update_members = _members("UpdateEndpoint")
     return {
         "EndpointName": arguments["EndpointName"],
         "EndpointConfigName": arguments["EndpointConfigName"],
+        **_create_or_update(arguments, "UpdateEndpoint"),
+    }
+
+
+def inference_component_request(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The InferenceComponent route's request: the step's CreateInferenceComponent request, and
+    the UpdateInferenceComponent request (Specification, RuntimeConfig, ... without the endpoint
+    and variant, which an update cannot change) used when the component already exists."""
+    return {
+        "InferenceComponentName": arguments["InferenceComponentName"],
+        **_create_or_update(arguments, "UpdateInferenceComponent"),
+    }
+
+
+def _create_or_update(arguments: Mapping[str, Any], update_operation: str) -> dict[str, Any]:
+    update_members = _members(update_operation)
+    return {
         "Create": dict(arguments),
         "Update": {key: value for key, value in arguments.items() if key in update_members},
     }

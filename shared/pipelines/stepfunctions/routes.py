@@ -33,6 +33,8 @@ class Route(StrEnum):
     EMR_SERVERLESS = "EMRServerless"
     ENDPOINT_CONFIG = "EndpointConfig"
     ENDPOINT = "Endpoint"
+    INFERENCE_COMPONENT = "InferenceComponent"
+    JOB = "Job"
     ENGINE = "Engine"
 
 
@@ -170,6 +172,36 @@ ROUTES: dict[Route, RouteSpec] = {
             "CreateEndpoint",
             None,  # endpoints keep the name the step gives them: clients invoke them by it
         ),
+        RouteSpec(
+            Route.INFERENCE_COMPONENT,
+            (
+                "InferenceComponentLookup",
+                "InferenceComponentCreateOrUpdate",
+                "InferenceComponentCreate",
+                "InferenceComponentUpdate",
+                "InferenceComponentPollWait",
+                "InferenceComponentDescribe",
+                "InferenceComponentStatus",
+                "InferenceComponentSucceeded",
+                "InferenceComponentFailed",
+                "InferenceComponentTimedOut",
+            ),
+            (
+                SDK_SAGEMAKER + "listInferenceComponents",
+                SDK_SAGEMAKER + "createInferenceComponent",
+                SDK_SAGEMAKER + "updateInferenceComponent",
+                SDK_SAGEMAKER + "describeInferenceComponent",
+            ),
+            "CreateInferenceComponent",
+            None,  # components keep the name the step gives them: clients invoke them by it
+        ),
+        RouteSpec(
+            Route.JOB,
+            ("JobCreate", "JobPollWait", "JobDescribe", "JobStatus", "JobSucceeded", "JobFailed"),
+            (SDK_SAGEMAKER + "createJob", SDK_SAGEMAKER + "describeJob"),
+            "CreateJob",
+            "JobName",
+        ),
         RouteSpec(Route.ENGINE, (), ()),
     )
 }
@@ -191,6 +223,8 @@ STEP_TYPE_ROUTES: dict[str, Route] = {
     "EMRServerless": Route.EMR_SERVERLESS,
     "EndpointConfig": Route.ENDPOINT_CONFIG,
     "Endpoint": Route.ENDPOINT,
+    "InferenceComponent": Route.INFERENCE_COMPONENT,
+    "Job": Route.JOB,  # the v3 SDK's JobStep: CreateJob model-customization workloads
     "Condition": Route.ENGINE,
     "Fail": Route.ENGINE,
     # the engine expands a ForEach into iteration steps, each on its body step's own route
@@ -222,6 +256,13 @@ ENGINE_CALLS: dict[str, tuple[str, ...]] = {
 }
 """The API calls the engine makes itself, as the pipeline's role, for steps on the Engine route
 (``pipelines plan`` lists them where a StepRunner route lists its integrations)."""
+
+REQUIRED_MEMBERS: dict[Route, tuple[str, ...]] = {
+    Route.INFERENCE_COMPONENT: ("InferenceComponentName", "EndpointName"),
+    Route.JOB: ("RoleArn", "JobCategory", "JobConfigSchemaVersion", "JobConfigDocument"),
+}
+"""Request members a route cannot run without (botocore's required members, JobName aside: the
+StepRunner names each attempt's job)."""
 
 MAX_LAMBDA_TIMEOUT_SECONDS = 600
 DEFAULT_LAMBDA_TIMEOUT_SECONDS = 120
@@ -279,6 +320,11 @@ def _route_or_reason(step: StepBase) -> tuple[Route | None, str]:
         ]
         if missing:
             return None, f"Arguments must name the {' and '.join(missing)} (the CreateEndpoint request)"
+    if route in REQUIRED_MEMBERS:
+        missing = [name for name in REQUIRED_MEMBERS[route] if step.arguments.get(name) is None]
+        if missing:
+            operation = ROUTES[route].operation
+            return None, f"Arguments must hold {' and '.join(missing)} (the {operation} request)"
     return route, ""
 
 

@@ -22,8 +22,9 @@ Public API (``pipelines.store``)::
       find_cache_entry(pipeline_arn, cache_key, newer_than) -> CacheEntry | None
       get_callback(token) -> CallbackTokenRecord | None
       list_experiments(query) / list_trials(experiment_name, query) / list_trial_components(trial_name, query)
-      record_run(run: TrialComponentRecord) -> None           # insert if absent (a runtime, before the job starts)
+      record_run(run: TrialComponentRecord) -> None           # if absent; runtimes, before the job starts
       get_idempotency(token, operation) / put_idempotency(record) -> bool
+      add_tracking_warning(warning) / list_tracking_warnings(execution_id)   # dropped MLflow writes
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership
       close()
 
@@ -33,9 +34,9 @@ Public API (``pipelines.store``)::
 
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
-ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, LeaseRecord,
-SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant (who passed a
-pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
+ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, TrackingWarningRecord,
+LeaseRecord, SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
+(who passed a pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
 InvalidNextToken (ValidationError).

@@ -306,6 +306,17 @@ class IdempotencyRecord(Record):
     created_at: datetime
 
 
+class TrackingWarningRecord(Record):
+    """A tracking write that was dropped (the MLflow server was down or slow): it never fails a
+    step, so it is kept here, where ``pipelines steps`` finds it in either runtime
+    (``pipelines.tracking.notices``). ``step_name`` None: the execution's own run."""
+
+    execution_id: str
+    step_name: str | None = None
+    message: str
+    at: datetime
+
+
 class LeaseRecord(Record):
     """Which embedded driver is carrying out an execution's actions, and its last heartbeat."""
 
@@ -529,6 +540,13 @@ class Store(Protocol):
     def release_lease(self, execution_id: str, owner: str) -> None: ...
 
     def get_lease(self, execution_id: str) -> LeaseRecord | None: ...
+
+    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
+        """Keep one dropped tracking write; never part of a transition (it must not contend
+        with the engine's writes), and every call adds one record."""
+
+    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
+        """The execution's tracking warnings, oldest first."""
 
     def close(self) -> None: ...
 

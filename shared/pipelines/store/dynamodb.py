@@ -33,6 +33,9 @@ run (trial component)             TRIAL#<trial> /         gsi2 every run (runs w
 idempotency record                IDEMPOTENCY#<op>#<token>  expiresAt
 driver lease                      LEASE#<execution id>    owner, heartbeatAt
 runtime task token                TASK_TOKEN#<key>        token, expiresAt (cloud runtime only)
+tracking warning                  TRACKING_WARNINGS#<id>  one per dropped MLflow write; outside
+                                  / <at>#<ns>#<random>    the execution's partition, so
+                                                          ``load_state`` never reads them
 ================================  ======================  =====================================
 
 Cache table: ``pk`` = ``<pipeline>#<cache key>``, ``sk`` = ``<completed>#<execution id>#<step>``,
@@ -60,6 +63,8 @@ import base64
 import contextlib
 import hashlib
 import threading
+import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +97,7 @@ from pipelines.store.base import (
     StaleWrite,
     StepRecord,
     StoreBase,
+    TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
     TrialRecord,
@@ -949,6 +955,18 @@ class DynamoDBStore(StoreBase):
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
         return self._put_if(self._idempotency_item(record), "attribute_not_exists(pk)")
+
+    # -- tracking warnings --------------------------------------------------------------------------
+
+    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
+        # ordered by time (ties: by when written), never overwritten
+        sk = f"{timestamp(warning.at)}#{time.time_ns():020d}#{uuid.uuid4().hex[:8]}"
+        item = {**_key(f"TRACKING_WARNINGS#{warning.execution_id}", sk), "body": _s(dump(warning))}
+        self.client.put_item(TableName=self.tables.state, Item=item)
+
+    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
+        items = self._query_partition(f"TRACKING_WARNINGS#{execution_id}")
+        return [self._record(TrackingWarningRecord, item) for item in items]
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
 

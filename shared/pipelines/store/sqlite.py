@@ -45,6 +45,7 @@ from pipelines.store.base import (
     StaleWrite,
     StepRecord,
     StoreBase,
+    TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
     TrialRecord,
@@ -486,6 +487,22 @@ class SQLiteStore(StoreBase):
                 (record.token, record.operation, timestamp(record.created_at), dump(record)),
             ).rowcount
         return bool(inserted)
+
+    # -- tracking warnings ------------------------------------------------------------------------
+
+    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO tracking_warnings (execution_id, body) VALUES (?, ?)",
+                (warning.execution_id, dump(warning)),
+            )
+
+    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT body FROM tracking_warnings WHERE execution_id = ? ORDER BY seq", (execution_id,)
+            ).fetchall()
+        return [load(TrackingWarningRecord, row[0]) for row in rows]
 
     # -- leases -----------------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ run mapping for both runtimes) with three cloud choices:
   and the plugin logs with either), MLFLOW_EXPERIMENT_NAME and MLFLOW_RUN_ID of its nested run;
   when its run could not be made in time, the same minus MLFLOW_RUN_ID (the script's own run);
 * every step starts only after its nested run exists (bounded by ``CLOUD_JOB_WAIT_SECONDS``,
-  and not at all while the server fails), so the execution's parent run exists before any
+  plus ``FIRST_IMPORT_SECONDS`` once per container while mlflow imports, and not at all while
+  the server fails), so the execution's parent run exists before any
   report reaches another container: two containers never both create it;
-* a dropped write is a warning in the engine's log (CloudWatch Logs, with the execution id
-  and step name), since a Lambda has no state directory.
+* a dropped write is a warning kept in the deployed store (DynamoDB), as embedded, where
+  ``pipelines steps`` finds it, and a line in the engine's log (CloudWatch Logs, with the
+  execution id and step name).
 
 A Lambda is frozen between invocations, so a background thread cannot outlive one: the
 runtime makes an observer per invocation and settles it (``close(timeout)``) before the
@@ -32,12 +34,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from pipelines.runners.base import StepRequest
-from pipelines.store.base import ExecutionRecord, StepRecord
+from pipelines.store.base import ExecutionRecord, StepRecord, Store
 from pipelines.tracking.content import step_key
 from pipelines.tracking.destinations import cloud_job_environment, cloud_tracking_uri
 from pipelines.tracking.mlflow_observer import (
@@ -48,12 +51,19 @@ from pipelines.tracking.mlflow_observer import (
     MlflowObserver,
     _mlflow_client,
 )
+from pipelines.tracking.notices import StoreWarnings, WarningSink
 from pipelines.tracking.observer import Observers
 
 log = logging.getLogger(__name__)
 
 CLOUD_JOB_WAIT_SECONDS = 5.0
 """How long a job's start waits for its nested run (the engine Lambda is waiting meanwhile)."""
+
+FIRST_IMPORT_SECONDS = 20.0
+"""How long, once per container, a job's start also waits for mlflow and the plugin to import
+(about 1.7 s of CPU: several seconds on a 512 MB engine's share of a vCPU). The writing thread
+imports them on its first write, so without this the first job of a cold container would miss
+its run whenever the import alone took longer than ``CLOUD_JOB_WAIT_SECONDS``."""
 
 SETTLE_SECONDS = 10.0
 """How long an engine invocation waits, at its end, for its queued tracking writes."""
@@ -63,6 +73,7 @@ SessionFor = Callable[[str | None], Any]
 
 _clients: dict[str, Any] = {}  # per container: the plugin resolves and signs per request
 _clients_lock = threading.Lock()
+_imported = threading.Event()  # mlflow and the plugin are loaded in this container
 
 
 def _shared_client(tracking_uri: str) -> Any:
@@ -70,18 +81,8 @@ def _shared_client(tracking_uri: str) -> Any:
         client = _clients.get(tracking_uri)
         if client is None:
             client = _clients[tracking_uri] = _mlflow_client(tracking_uri)
+        _imported.set()
         return client
-
-
-class LoggedWarnings:
-    """Tracking warnings as log lines of the engine Lambda (CloudWatch Logs)."""
-
-    def add(self, execution_id: str, step_name: str | None, message: str) -> None:
-        log.warning(
-            "tracking warning: %s",
-            message,
-            extra={"execution_id": execution_id, "step_name": step_name or ""},
-        )
 
 
 class CloudMlflowObserver(MlflowObserver):
@@ -90,6 +91,7 @@ class CloudMlflowObserver(MlflowObserver):
     def __init__(
         self,
         session_for: SessionFor,
+        warnings: WarningSink,
         *,
         job_wait_seconds: float = CLOUD_JOB_WAIT_SECONDS,
         client_factory: ClientFactory = _shared_client,
@@ -98,7 +100,7 @@ class CloudMlflowObserver(MlflowObserver):
     ) -> None:
         super().__init__(
             cloud_tracking_uri,
-            LoggedWarnings(),
+            warnings,
             job_uri_variable="MLFLOW_TRACKING_ARN",
             job_wait_seconds=job_wait_seconds,
             client_factory=client_factory,
@@ -130,6 +132,16 @@ class CloudMlflowObserver(MlflowObserver):
             return cloud_job_environment(execution.mlflow, request.step_type)
         environment["MLFLOW_TRACKING_URI"] = environment["MLFLOW_TRACKING_ARN"]
         return environment
+
+    def _wait_for(self, ready: threading.Event) -> bool:
+        """As embedded, plus (once per container) the time the writing thread spends importing
+        mlflow, bounded by ``FIRST_IMPORT_SECONDS`` and only while that thread has not failed."""
+        if self.client_factory is _shared_client and not ready.is_set():
+            deadline = time.monotonic() + FIRST_IMPORT_SECONDS
+            while not _imported.is_set() and self.worker.healthy and time.monotonic() < deadline:
+                if ready.wait(0.05):
+                    return True
+        return super()._wait_for(ready)
 
     def _run_of(self, execution: ExecutionRecord, request: StepRequest) -> str | None:
         key = step_key(execution.execution_arn, request.step_name, request.attempt)
@@ -180,6 +192,6 @@ def _mlflow_importable() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("mlflow", "sagemaker_mlflow"))
 
 
-def cloud_observers(session_for: SessionFor) -> Observers:
+def cloud_observers(session_for: SessionFor, store: Store) -> Observers:
     """A fresh set of observers for one engine invocation (see the module docstring)."""
-    return Observers([CloudMlflowObserver(session_for)])
+    return Observers([CloudMlflowObserver(session_for, StoreWarnings(store, also_log=True))])

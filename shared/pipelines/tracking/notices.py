@@ -1,66 +1,64 @@
 """Tracking warnings that outlive the process: what could not be logged, and why.
 
 A tracking failure never fails a step, so it must be visible somewhere else: each dropped
-write is appended to ``<state_dir>/tracking/warnings.jsonl`` with its execution and step, and
-``pipelines steps`` prints the ones of the execution it shows (from any process).
+write is a :class:`~pipelines.store.base.TrackingWarningRecord` in the runtime's store (SQLite
+embedded, DynamoDB in the cloud), with its execution and step. ``pipelines steps`` prints the
+ones of the execution it shows, whichever process or Lambda dropped them; the cloud's engine
+also writes each one to its log (CloudWatch Logs), where an alarm or a search can find it.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import asdict, dataclass
+import logging
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-_LOCK = threading.Lock()
+from pipelines.store.base import Store, TrackingWarningRecord
 
-
-@dataclass(frozen=True)
-class TrackingWarning:
-    execution_id: str
-    step_name: str | None
-    message: str
-    time: str
-
-
-def warnings_path(state_dir: Path) -> Path:
-    return state_dir / "tracking" / "warnings.jsonl"
+log = logging.getLogger(__name__)
 
 
 class WarningSink(Protocol):
-    """Where dropped tracking writes are reported (a file embedded, the Lambda's log in the cloud)."""
+    """Where dropped tracking writes are reported."""
 
     def add(self, execution_id: str, step_name: str | None, message: str) -> None: ...
 
 
-class WarningLog:
-    """Appends warnings to one JSON-lines file (one line per write, so processes can share it)."""
+class StoreWarnings:
+    """Keeps each warning in the store (both runtimes); with ``also_log`` (the cloud's engine)
+    it is a log line too, with the execution id and step name. A store that cannot take it
+    (down, throttled) loses the warning, never the run."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, store: Store, *, also_log: bool = False) -> None:
+        self.store = store
+        self.also_log = also_log
 
     def add(self, execution_id: str, step_name: str | None, message: str) -> None:
-        entry = TrackingWarning(execution_id, step_name, message, datetime.now(UTC).isoformat())
-        line = json.dumps(asdict(entry)) + "\n"
-        with _LOCK:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as sink:
-                sink.write(line)
-
-
-def read_warnings(state_dir: Path, execution_id: str) -> list[TrackingWarning]:
-    """The tracking warnings recorded for one execution, oldest first."""
-    path = warnings_path(state_dir)
-    if not path.exists():
-        return []
-    found: list[TrackingWarning] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+        if self.also_log:
+            log.warning(
+                "tracking warning: %s",
+                message,
+                extra={"execution_id": execution_id, "step_name": step_name or ""},
+            )
+        record = TrackingWarningRecord(
+            execution_id=execution_id, step_name=step_name, message=message, at=datetime.now(UTC)
+        )
         try:
-            data = json.loads(line)
-            if data.get("execution_id") == execution_id:
-                found.append(TrackingWarning(**data))
-        except (ValueError, TypeError):
-            continue  # a torn last line of a process that died mid-write
-    return found
+            self.store.add_tracking_warning(record)
+        except Exception:
+            log.exception("could not keep a tracking warning of execution %s in the store", execution_id)
+
+
+def read_warnings(store: Store, execution_id: str) -> list[TrackingWarningRecord]:
+    """The tracking warnings recorded for one execution, oldest first."""
+    return store.list_tracking_warnings(execution_id)
+
+
+def warning_json(warning: TrackingWarningRecord) -> dict[str, Any]:
+    """One warning as ``pipelines steps --json`` shows it (``TrackingWarnings``)."""
+    return {
+        "execution_id": warning.execution_id,
+        "step_name": warning.step_name,
+        "message": warning.message,
+        "time": warning.at.isoformat(),
+    }
