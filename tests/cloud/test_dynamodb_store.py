@@ -17,6 +17,7 @@ from pipelines import aws
 from pipelines.engine import Engine, FakeClock, RunStep, StartRequest, upsert_pipeline
 from pipelines.errors import ValidationError
 from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runners.base import StepResult
 from pipelines.store.base import ListQuery, StepWrite, Transition
 from pipelines.store.dynamodb import DynamoDBStore, ItemTooLarge, TableNames, task_token_key
 
@@ -62,19 +63,38 @@ def fan_out(width: int, **top: Any) -> str:
 
 
 def test_a_decision_too_big_for_one_transaction_moves_the_side_records_after_it(store: DynamoDBStore) -> None:
-    engine = Engine(store, clock=FakeClock())
-    upsert_pipeline(store, "wide", fan_out(60))
-    outcome = engine.start(
-        StartRequest(pipeline_name="wide")
-    )  # 1 execution + 60 steps in the transaction; 62 experiment records after
+    engine = Engine(store, clock=FakeClock(), claim_on_launch=True)
+    cached = {"CacheConfig": {"Enabled": True, "ExpireAfter": "P30D"}}
+    upsert_pipeline(
+        store,
+        "wide",
+        json.dumps(
+            pipeline(
+                *(processing(f"S{i}", arguments={"Environment": {"I": str(i)}}, **cached) for i in range(60))
+            )
+        ),
+    )
+    started = engine.start(StartRequest(pipeline_name="wide"))
+    assert started.execution is not None and len(started.actions) == 60
+    execution_id = started.execution.execution_id
 
-    execution = outcome.execution
-    assert execution is not None and len(outcome.actions) == 60
-    state = store.load_state(execution.execution_id)
+    # 60 steps succeed in one report: the execution and 60 steps fill the transaction, and the
+    # 60 cache entries are written right after it
+    results = [
+        (a.step_name, a.attempt, StepResult(properties={"ProcessingJobStatus": "Completed"}))
+        for a in started.actions
+    ]
+    done = engine.report(execution_id, results)
+
+    assert done.execution is not None and done.execution.status == "Succeeded"
+    state = store.load_state(execution_id)
     assert state is not None and len(state.steps) == 60
-    runs = store.list_trial_components(execution.execution_id, ListQuery(limit=100))
-    assert len(runs.items) == 60
-    assert [t.name for t in store.list_trials("wide", ListQuery()).items] == [execution.execution_id]
+    pipeline_arn = done.execution.pipeline_arn
+    for record in state.steps.values():
+        assert record.cache_key is not None
+        entry = store.find_cache_entry(pipeline_arn, record.cache_key, datetime.min.replace(tzinfo=UTC))
+        assert entry is not None and entry.step_name == record.step_name
+    assert [t.name for t in store.list_trials("wide", ListQuery()).items] == [execution_id]
 
 
 def test_a_start_wider_than_a_transaction_is_decided_in_several_and_the_store_refuses_one_too_big(
@@ -212,18 +232,30 @@ def test_later_executions_do_not_rewrite_their_experiment_and_runs_are_listed_in
     store = DynamoDBStore(tables, client=Recording(aws.client("dynamodb", REGION)))
     engine = Engine(store, clock=FakeClock())
     upsert_pipeline(store, "twice", fan_out(2))
-    first = engine.start(StartRequest(pipeline_name="twice")).execution
+    started = engine.start(StartRequest(pipeline_name="twice"))
+    first = started.execution
     assert ("EXPERIMENT#twice", "#META") in written
     written.clear()
-    second = engine.start(StartRequest(pipeline_name="twice")).execution
+    again = engine.start(StartRequest(pipeline_name="twice"))
+    second = again.execution
     assert first is not None and second is not None
-    assert ("EXPERIMENT#twice", "#META") not in written and (
-        f"TRIAL#{second.execution_id}",
-        "#META",
-    ) in written
+    assert ("EXPERIMENT#twice", "#META") not in written
+    assert (f"TRIAL#{second.execution_id}", "#META") in written
+    assert not any(sk.startswith("COMPONENT#") for _, sk in written)  # runs are not in the decision
+    for action in [*started.actions, *again.actions]:
+        assert isinstance(action, RunStep)
+        engine.record_run(action)  # as a runtime does when it starts the job
     # a run lives in its experiment's partition, without an index entry
-    run_keys = [key for key in written if key[1].startswith("COMPONENT#")]
-    assert len(run_keys) == 2 and all(pk == "EXPERIMENT#twice" for pk, _ in run_keys)
+    run = again.actions[0]
+    assert isinstance(run, RunStep)
+    item = counting.get_item(
+        TableName=tables.state,
+        Key={
+            "pk": {"S": "EXPERIMENT#twice"},
+            "sk": {"S": f"COMPONENT#{second.execution_id}#{run.request.job_name}"},
+        },
+    )["Item"]
+    assert not any(name.startswith("gsi") for name in item)
     assert [e.name for e in DynamoDBStore(tables, client=counting).list_experiments(ListQuery()).items] == [
         "twice"
     ]

@@ -174,8 +174,13 @@ def test_experiment_records(engine, store, pipeline, top_level, expected) -> Non
     assert [e.name for e in experiments] == [experiment_name]
     assert [t.name for t in store.list_trials(experiment_name, ListQuery()).items] == [trial]
     assert run.request.experiment_config == {"ExperimentName": experiment_name, "TrialName": trial}
+    # the run is recorded when the runtime starts the job, not by the decision that launched it
+    assert store.list_trial_components(trial, ListQuery()).items == []
+    engine.record_run(run)
+    engine.record_run(run)  # a start repeated after a crash records it once
     (component,) = store.list_trial_components(trial, ListQuery()).items
     assert component.name == run.request.job_name and component.step_name == "A"
+    assert [c.name for c in store.list_trial_components(None, ListQuery()).items] == [component.name]
 
 
 def test_client_request_token_makes_start_idempotent(engine, store, pipeline) -> None:

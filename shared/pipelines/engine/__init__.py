@@ -44,7 +44,12 @@ Public API (``from pipelines.engine import Engine, ...``)::
       callback_failure(token, reason: str) -> Outcome                 # SendPipelineExecutionStepFailure
       pending_actions(execution) -> Outcome   # every action the stored state still calls for
       recover(execution) -> Outcome           # after a crashed driver: running steps get a new attempt
+      record_run(action: RunStep) -> None     # the job's run (trial component), recorded if absent
       state(execution) -> ExecutionState
+
+    A runtime calls ``record_run`` right before it starts a RunStep's job (after winning its
+    claim): runs are not part of the decision that launched the step, so a run exists once its
+    job may, and a start repeated after a crash records it once.
 
     ``execution`` is an execution id or ARN. Reports for an old attempt, or repeated reports
     of the same attempt, are no-ops (``outcome.accepted`` is False).

@@ -22,7 +22,7 @@ from pipelines.engine.actions import NotifyStopping, RunStep, StopStep
 from pipelines.engine.caching import cache_key, caching_enabled, oldest_reusable
 from pipelines.engine.cleanup import CLEANUP, cleanup_targets
 from pipelines.engine.errors import CallbackStepConflict, InvalidCallbackOutputs
-from pipelines.engine.experiments import run_record, step_experiment_config
+from pipelines.engine.experiments import step_experiment_config
 from pipelines.engine.failure_policy import final_status
 from pipelines.engine.for_each import (
     FOR_EACH,
@@ -319,8 +319,6 @@ class Decisions:
             if previous is not None and previous.callback_token:
                 plan.release_callback_tokens.append(previous.callback_token)
         experiment_config = step_experiment_config(execution, step, arguments)
-        if experiment_config is not None:
-            plan.trial_components.append(run_record(execution, step, name, experiment_config, plan.now))
         record = plan.put_step(
             base.model_copy(
                 update={

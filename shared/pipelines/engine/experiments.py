@@ -16,6 +16,7 @@ from typing import Any
 from pipelines.definition.models import PipelineDefinition, Step
 from pipelines.engine.resolution import resolve_experiment
 from pipelines.expressions import EvaluationContext, evaluate
+from pipelines.runners.base import StepRequest
 from pipelines.store.base import (
     ExecutionRecord,
     ExperimentBinding,
@@ -117,16 +118,20 @@ def step_experiment_config(execution: ExecutionRecord, step: Step, arguments: An
     return config
 
 
-def run_record(
-    execution: ExecutionRecord, step: Step, job_name: str, config: dict[str, str], now: datetime
-) -> TrialComponentRecord:
+def run_of(request: StepRequest, at: datetime) -> TrialComponentRecord | None:
+    """The run (trial component) a step attempt's job is recorded as, or None when it is not
+    recorded (no experiment, or a step type whose job takes no ExperimentConfig). The runtime
+    records it when it starts the job (Engine.record_run): a job's run exists once the job does."""
+    config = request.experiment_config
+    if config is None:
+        return None
     return TrialComponentRecord(
-        name=job_name,
+        name=request.job_name,
         trial_name=config["TrialName"],
         experiment_name=config["ExperimentName"],
-        display_name=config.get("TrialComponentDisplayName") or step.name,
-        execution_id=execution.execution_id,
-        step_name=step.name,
-        step_type=step.type,
-        created_at=now,
+        display_name=config.get("TrialComponentDisplayName") or request.step_name,
+        execution_id=request.execution_id,
+        step_name=request.step_name,
+        step_type=request.step_type,
+        created_at=at,
     )

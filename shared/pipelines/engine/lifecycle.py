@@ -22,6 +22,7 @@ from pipelines.engine.actions import (
     ExecutionFinished,
     NotifyStopping,
     Outcome,
+    RunStep,
     StatusChange,
     StopStep,
 )
@@ -36,7 +37,7 @@ from pipelines.engine.errors import (
     UnsupportedRunConditions,
     UnsupportedSteps,
 )
-from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records
+from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records, run_of
 from pipelines.engine.for_each import is_for_each
 from pipelines.engine.ids import (
     execution_arn,
@@ -391,6 +392,15 @@ class Engine:
             return True
 
         return self._with_all_actions(self._transact(execution, decide))
+
+    def record_run(self, action: RunStep) -> None:
+        """Record the run (trial component) of the job ``action`` is about to start, if its step
+        records one. Runtimes call it right before they start the job, not in the decision that
+        launched it: a run exists once its job may, and a start repeated after a crash (its
+        name makes it idempotent) records it once, at no transactional price."""
+        run = run_of(action.request, self.clock.now())
+        if run is not None:
+            self.store.record_run(run)
 
     def step_of(self, state: ExecutionState, step_name: str) -> Step:
         """The step a record of ``state`` runs: a definition step, or a ForEach iteration's."""

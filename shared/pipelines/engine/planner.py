@@ -20,7 +20,6 @@ from pipelines.store.base import (
     StepRecord,
     StepWrite,
     Transition,
-    TrialComponentRecord,
     TrialRecord,
 )
 
@@ -50,7 +49,6 @@ class Plan:
         self.release_callback_tokens: list[str] = []
         self.experiments: list[ExperimentRecord] = []
         self.trials: list[TrialRecord] = []
-        self.trial_components: list[TrialComponentRecord] = []
         self.idempotency: IdempotencyRecord | None = None
         self.actions: list[Action] = []
         self.changes: list[StatusChange] = []
@@ -149,7 +147,6 @@ class Plan:
             release_callback_tokens=self.release_callback_tokens,
             experiments=self.experiments,
             trials=self.trials,
-            trial_components=self.trial_components,
             idempotency=self.idempotency,
         )
 

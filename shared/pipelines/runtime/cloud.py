@@ -686,6 +686,7 @@ class CloudRuntime:
                 self.engine.step_failed(action.execution_id, action.step_name, action.attempt, failure)
             )
             return False
+        self.engine.record_run(action)
         try:
             self.aws.client("stepfunctions").start_execution(
                 stateMachineArn=self.settings.step_runner_arn, name=name, input=dump_input(runner_input)

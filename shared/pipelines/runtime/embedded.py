@@ -215,6 +215,7 @@ class _Driver:
         won = set(claimed.claimed)
         for action in due:
             if action.step_name in won:
+                self.runtime.engine.record_run(action)
                 cancel = threading.Event()
                 self.running[action.step_name] = _Running(action.attempt, cancel)
                 self.pool.submit(self.work, action, cancel)

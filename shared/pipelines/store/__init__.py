@@ -7,6 +7,7 @@ Public API (``pipelines.store``)::
       create_pipeline(pipeline: PipelineRecord, version: PipelineVersionRecord) -> None   # RecordExists
       update_pipeline(pipeline, expected_version: int, new_version: PipelineVersionRecord | None = None)
       delete_pipeline(arn) -> None
+      record_last_run(arn, started_at) -> None                # LastRunTime, only ever forward
       get_pipeline(arn) -> PipelineRecord | None
       list_pipelines(query: ListQuery) -> Page[PipelineRecord]
       get_pipeline_version(arn, version_id) -> PipelineVersionRecord | None
@@ -21,21 +22,36 @@ Public API (``pipelines.store``)::
       find_cache_entry(pipeline_arn, cache_key, newer_than) -> CacheEntry | None
       get_callback(token) -> CallbackTokenRecord | None
       list_experiments(query) / list_trials(experiment_name, query) / list_trial_components(trial_name, query)
+      record_run(run: TrialComponentRecord) -> None           # if absent; runtimes, before the job starts
       get_idempotency(token, operation) / put_idempotency(record) -> bool
+      add_tracking_warning(warning) / list_tracking_warnings(execution_id)   # dropped MLflow writes
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership
       close()
 
     SQLiteStore(path)                      WAL, versioned migrations (store/migrations/*.sql)
     open_store(config) -> SQLiteStore      the embedded store at config.database_path
+    DynamoDBStore(tables, ...)             store/dynamodb.py (docs/dynamodb.md); open_backend(kind, location)
 
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
-ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, LeaseRecord,
-SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant (who passed a
-pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
+ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, TrackingWarningRecord,
+LeaseRecord, SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
+(who passed a pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
 InvalidNextToken (ValidationError).
+
+How the modules split the work (a new backend follows the same split):
+
+* ``base.py``: the records, the ``Store`` protocol, and ``StoreBase``, the flow both backends
+  share: ``apply`` (commit, then keep the execution-state memo right) and ``load_state`` (the
+  memo: an unchanged execution is one small version read) over three primitives a backend
+  implements: ``_commit(transition)``, ``_stored_version(id)``, ``_read_state(id)``.
+* ``mapping.py``: records <-> stored text, the one mapping both backends use: ``dump(record)``
+  is a compact JSON body (no defaults, no fields the row/item keeps beside it),
+  ``load(Model, body, **beside)`` reads it back. Backends never build or parse bodies.
+* ``sqlite.py`` / ``dynamodb.py``: only storage: rows and columns, items, keys, conditions,
+  transactions, and each backend's listing.
 """
 
 from pipelines.store.base import (

@@ -351,7 +351,9 @@ class Transition:
     ``execution`` is the new execution record; it is written only if the stored version is
     ``expected_version`` (None: the execution is new and must not exist). Each step write is
     conditional too. Cache entries, callback tokens and experiment records are inserted
-    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted.
+    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted. Runs
+    (trial components) are not part of a decision: the runtime records one when it starts the
+    job (:meth:`Store.record_run`).
     """
 
     execution: ExecutionRecord
@@ -362,7 +364,6 @@ class Transition:
     release_callback_tokens: list[str] = field(default_factory=list)
     experiments: list[ExperimentRecord] = field(default_factory=list)
     trials: list[TrialRecord] = field(default_factory=list)
-    trial_components: list[TrialComponentRecord] = field(default_factory=list)
     idempotency: IdempotencyRecord | None = None
 
 
@@ -513,6 +514,11 @@ class Store(Protocol):
         self, trial_name: str | None, query: ListQuery
     ) -> Page[TrialComponentRecord]: ...
 
+    def record_run(self, run: TrialComponentRecord) -> None:
+        """Insert a run unless one of that name exists: a runtime records it right before it
+        starts the run's job, so a start repeated after a crash records it once."""
+        ...
+
     # idempotency (ClientRequestToken)
     def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None: ...
 
@@ -548,13 +554,62 @@ class Store(Protocol):
 MAX_CACHED_STATES = 256
 
 
-class ExecutionStateCache:
-    """The per-process cache of execution states both stores keep: a state is remembered after a
-    read or an applied transition and forgotten whenever the cached version cannot be trusted.
-    Subclasses set ``_states`` (a dict) and ``_states_lock`` in their constructor."""
+class StoreBase:
+    """The flow both backends share, over their storage primitives (as Powertools' idempotency
+    persistence layers do): a backend implements ``_commit`` (write one transition all or
+    nothing), ``_stored_version`` and ``_read_state``, and maps records with
+    :mod:`pipelines.store.mapping`; this class applies transitions and reads execution states
+    through the per-process memo.
+
+    The memo: a state is remembered after a read or an applied transition and forgotten whenever
+    the cached version cannot be trusted. Since every change to an execution's steps goes through
+    :meth:`apply`, which bumps the execution's version, a state whose version still matches the
+    stored one is exactly what a full read would return, so a read of an unchanged execution is
+    one small lookup. Subclasses set ``_states`` (a dict) and ``_states_lock`` in their constructor.
+    """
 
     _states: dict[str, ExecutionState]
     _states_lock: Any
+
+    def apply(self, transition: Transition) -> None:
+        """See :meth:`Store.apply`."""
+        try:
+            self._commit(transition)
+        except StaleWrite:
+            self._forget(transition.execution.execution_id)
+            raise
+        self._remember_applied(transition)
+
+    def load_state(self, execution_id: str) -> ExecutionState | None:
+        """See :meth:`Store.load_state`."""
+        with self._states_lock:
+            cached = self._states.get(execution_id)
+        if cached is not None:
+            version = self._stored_version(execution_id)
+            if version is None:
+                return None
+            if version == cached.execution.version:
+                return cached
+        state = self._read_state(execution_id)
+        if state is not None:
+            self._remember(state)
+        return state
+
+    # -- the backend's primitives -------------------------------------------------------------------
+
+    def _commit(self, transition: Transition) -> None:
+        """Write every record of ``transition`` or none; StaleWrite when a condition fails."""
+        raise NotImplementedError
+
+    def _stored_version(self, execution_id: str) -> int | None:
+        """The execution's stored version (None: no such execution), read cheaply."""
+        raise NotImplementedError
+
+    def _read_state(self, execution_id: str) -> ExecutionState | None:
+        """The execution and all its step records, read consistently."""
+        raise NotImplementedError
+
+    # -- the memo -----------------------------------------------------------------------------------
 
     def _remember(self, state: ExecutionState) -> None:
         with self._states_lock:

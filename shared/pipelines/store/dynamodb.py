@@ -85,7 +85,6 @@ from pipelines.store.base import (
     CallbackTokenRecord,
     ExecutionRecord,
     ExecutionState,
-    ExecutionStateCache,
     ExperimentRecord,
     IdempotencyRecord,
     LeaseRecord,
@@ -97,6 +96,7 @@ from pipelines.store.base import (
     RecordNotFound,
     StaleWrite,
     StepRecord,
+    StoreBase,
     TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
@@ -264,7 +264,7 @@ def task_token_key(kind: str, *parts: str | int) -> str:
     return "#".join([kind, *(str(p) for p in parts)])
 
 
-class DynamoDBStore(ExecutionStateCache):
+class DynamoDBStore(StoreBase):
     """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
     ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
 
@@ -294,6 +294,7 @@ class DynamoDBStore(ExecutionStateCache):
         self._refs: dict[str, tuple[str, str]] = {}  # execution id -> the key of its definition's item
         self._unlisted: set[str] = set()
         self._experiments: set[str] = set()  # known to exist (they are never deleted)
+        self._runs: dict[tuple[str, str], None] = {}  # runs this process recorded (oldest first)
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
@@ -424,7 +425,7 @@ class DynamoDBStore(ExecutionStateCache):
 
     # -- executions -----------------------------------------------------------------------------
 
-    def apply(self, transition: Transition) -> None:
+    def _commit(self, transition: Transition) -> None:
         execution = transition.execution
         # Idempotent writes around the transaction, at half its price: ``before`` puts items that
         # only a new execution refers to (a start that then loses leaves items no reader counts),
@@ -459,13 +460,11 @@ class DynamoDBStore(ExecutionStateCache):
         try:
             self._transact(core + side if together else core)
         except StaleWrite:
-            self._forget(execution.execution_id)
             raise StaleWrite(f"Pipeline execution {execution.execution_id} changed concurrently.") from None
         if not together:
             for action in side:  # idempotent: if-absent updates and keyed puts
                 self._write_one(action)
         self._batch_write(after)
-        self._remember_applied(transition)
 
     def _definition_write(self, text: str) -> tuple[str, list[Item]]:
         """The digest a new execution's definition is kept under, and the put that stores it
@@ -606,15 +605,6 @@ class DynamoDBStore(ExecutionStateCache):
                     ),
                 )
             )
-        for component in transition.trial_components:
-            # in its experiment's partition: listing runs needs no index entry (list_trial_components)
-            actions.append(
-                self._insert_if_absent(
-                    f"EXPERIMENT#{component.experiment_name}",
-                    component,
-                    sk=f"{_COMPONENT}{component.trial_name}#{component.name}",
-                )
-            )
         return actions
 
     def _experiment_exists(self, name: str) -> bool:
@@ -687,27 +677,34 @@ class DynamoDBStore(ExecutionStateCache):
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         meta = self._get(_key(_execution_pk(execution_id)))
-        return None if meta is None else self._executions([meta])[0]
+        return None if meta is None else self._execution(meta)
 
-    def load_state(self, execution_id: str) -> ExecutionState | None:
-        pk = _execution_pk(execution_id)
-        with self._states_lock:
-            cached = self._states.get(execution_id)
-        if cached is not None:
-            head = self.client.get_item(
-                TableName=self.tables.state, Key=_key(pk), ConsistentRead=True, ProjectionExpression="v"
-            ).get("Item")
-            if head is None:
-                return None
-            if int(head["v"]["N"]) == cached.execution.version:
-                return cached
+    def _execution(self, meta: Item) -> ExecutionRecord:
+        found = self._executions([meta])
+        if not found:
+            raise RecordNotFound(f"Pipeline execution {meta['pk']['S']} has no definition.")
+        return found[0]
+
+    def _stored_version(self, execution_id: str) -> int | None:
+        head = self.client.get_item(
+            TableName=self.tables.state,
+            Key=_key(_execution_pk(execution_id)),
+            ConsistentRead=True,
+            ProjectionExpression="v",
+        ).get("Item")
+        return None if head is None else int(head["v"]["N"])
+
+    def _read_state(self, execution_id: str) -> ExecutionState | None:
         # Everything but a definition snapshot (executions written before definitions were
         # kept once per text have one in their partition), which never changes.
         items = list(
             self._query_all(
                 TableName=self.tables.state,
                 KeyConditionExpression="pk = :pk AND sk > :definition",
-                ExpressionAttributeValues={":pk": _s(pk), ":definition": _s(_DEFINITION)},
+                ExpressionAttributeValues={
+                    ":pk": _s(_execution_pk(execution_id)),
+                    ":definition": _s(_DEFINITION),
+                },
                 ConsistentRead=True,
             )
         )
@@ -717,15 +714,8 @@ class DynamoDBStore(ExecutionStateCache):
         if "gsi1pk" in meta and not any(i["sk"]["S"] == _LISTING for i in items):
             with self._states_lock:
                 self._unlisted.add(execution_id)
-        (execution,) = self._executions([meta])
-        steps = {}
-        for item in items:
-            if item["sk"]["S"].startswith("STEP#"):
-                record = self._step_record(item)
-                steps[record.step_name] = record
-        state = ExecutionState(execution, steps)
-        self._remember(state)
-        return state
+        steps = [self._step_record(i) for i in items if i["sk"]["S"].startswith("STEP#")]
+        return ExecutionState(self._execution(meta), {record.step_name: record for record in steps})
 
     def _step_record(self, item: Item) -> StepRecord:
         return self._record(
@@ -932,6 +922,20 @@ class DynamoDBStore(ExecutionStateCache):
             items = self._query_index("gsi2", "TRIAL_COMPONENTS")
         items += [i for name in experiments for i in self._query_partition(f"EXPERIMENT#{name}", prefix)]
         return self._list_named(f"runs:{trial_name or ''}", items, TrialComponentRecord, query)
+
+    def record_run(self, run: TrialComponentRecord) -> None:
+        """In its experiment's partition: listing runs needs no index entry (see above), and
+        outside any transaction (the runtime records it before it starts the job). A run this
+        process recorded is not written again (a wide launch carries out its starts twice)."""
+        key = (f"EXPERIMENT#{run.experiment_name}", f"{_COMPONENT}{run.trial_name}#{run.name}")
+        with self._states_lock:
+            if key in self._runs:
+                return
+        self._write_one(self._insert_if_absent(key[0], run, sk=key[1]))
+        with self._states_lock:
+            self._runs[key] = None
+            if len(self._runs) > MAX_CACHED_STATES * 16:
+                self._runs.pop(next(iter(self._runs)))
 
     def _experiment_names(self) -> list[str]:
         return [i["pk"]["S"].removeprefix("EXPERIMENT#") for i in self._query_index("gsi1", "EXPERIMENTS")]

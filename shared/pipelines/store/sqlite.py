@@ -33,7 +33,6 @@ from pipelines.store.base import (
     CallbackTokenRecord,
     ExecutionRecord,
     ExecutionState,
-    ExecutionStateCache,
     ExperimentRecord,
     IdempotencyRecord,
     LeaseRecord,
@@ -45,6 +44,7 @@ from pipelines.store.base import (
     RecordNotFound,
     StaleWrite,
     StepRecord,
+    StoreBase,
     TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
@@ -62,7 +62,7 @@ from pipelines.store.migrations import migrate
 R = TypeVar("R", bound=BaseModel)
 
 
-class SQLiteStore(ExecutionStateCache):
+class SQLiteStore(StoreBase):
     transition_limit: int | None = None  # one SQLite transaction holds any decision
 
     def __init__(self, path: str | os.PathLike[str], *, readers: int = DEFAULT_READERS) -> None:
@@ -242,7 +242,7 @@ class SQLiteStore(ExecutionStateCache):
 
     # -- executions -----------------------------------------------------------------------------
 
-    def apply(self, transition: Transition) -> None:
+    def _commit(self, transition: Transition) -> None:
         execution = transition.execution
         try:
             with self._write() as conn:
@@ -279,16 +279,6 @@ class SQLiteStore(ExecutionStateCache):
                         "INSERT OR IGNORE INTO trials (name, experiment_name, created_at, body) VALUES (?, ?, ?, ?)",
                         (trial.name, trial.experiment_name, timestamp(trial.created_at), dump(trial)),
                     )
-                for component in transition.trial_components:
-                    conn.execute(
-                        "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
-                        (
-                            component.name,
-                            component.trial_name,
-                            timestamp(component.created_at),
-                            dump(component),
-                        ),
-                    )
                 if transition.idempotency is not None:
                     record = transition.idempotency
                     conn.execute(
@@ -296,14 +286,9 @@ class SQLiteStore(ExecutionStateCache):
                         (record.token, record.operation, timestamp(record.created_at), dump(record)),
                     )
         except sqlite3.IntegrityError as exc:
-            self._forget(execution.execution_id)
             raise StaleWrite(
                 f"Pipeline execution {execution.execution_id}: a record appeared concurrently."
             ) from exc
-        except StaleWrite:
-            self._forget(execution.execution_id)
-            raise
-        self._remember_applied(transition)
 
     def _write_execution(self, conn: sqlite3.Connection, transition: Transition) -> None:
         execution = transition.execution
@@ -373,28 +358,21 @@ class SQLiteStore(ExecutionStateCache):
         )
         return _execution(row) if row else None
 
-    def load_state(self, execution_id: str) -> ExecutionState | None:
+    def _stored_version(self, execution_id: str) -> int | None:
         row = self._one("SELECT version FROM executions WHERE execution_id = ?", (execution_id,))
-        if row is None:
-            return None
-        with self._states_lock:
-            cached = self._states.get(execution_id)
-        if cached is not None and cached.execution.version == row[0]:
-            return cached
+        return None if row is None else int(row[0])
+
+    def _read_state(self, execution_id: str) -> ExecutionState | None:
         with self._read() as conn:
             row = conn.execute(
                 f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?", (execution_id,)
             ).fetchone()
             if row is None:
                 return None
-            execution = _execution(row)
             rows = conn.execute(
                 f"SELECT {_STEP_COLUMNS} FROM steps WHERE execution_id = ?", (execution_id,)
             ).fetchall()
-        steps = {r.step_name: r for r in map(_step, rows)}
-        state = ExecutionState(execution, steps)
-        self._remember(state)
-        return state
+        return ExecutionState(_execution(row), {r.step_name: r for r in map(_step, rows)})
 
     def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
         key = pipeline_key(pipeline_arn) if pipeline_arn else None
@@ -488,6 +466,13 @@ class SQLiteStore(ExecutionStateCache):
             query,
             lambda row: load(TrialComponentRecord, row["body"]),
         )
+
+    def record_run(self, run: TrialComponentRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO trial_components (name, trial_name, created_at, body) VALUES (?, ?, ?, ?)",
+                (run.name, run.trial_name, timestamp(run.created_at), dump(run)),
+            )
 
     # -- idempotency ------------------------------------------------------------------------------
 
