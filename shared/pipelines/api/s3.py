@@ -52,6 +52,9 @@ from pipelines.api.wire import CallContext, Handler, HttpResponse
 from pipelines.objects import LocalObjectStore, UnmappableKey
 from pipelines.objects.local import bucket_problem
 
+MAX_KEYS_ARGUMENT = 2_147_483_647
+"""The largest max-keys S3 accepts (a Java int); a negative or larger one is InvalidArgument."""
+
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as CreateMultipartUpload makes them
@@ -598,6 +601,10 @@ class S3Operations:
         prefix = params.get("Prefix", "")
         delimiter = params.get("Delimiter", "")
         max_keys = params.get("MaxKeys", 1000)
+        if not 0 <= max_keys <= MAX_KEYS_ARGUMENT:
+            raise ServiceError(
+                "InvalidArgument", f"Argument maxKeys must be an integer between 0 and {MAX_KEYS_ARGUMENT}"
+            )
         bucket = params["Bucket"]
         page = _ListPage(prefix, delimiter, max_keys)
         for key in self.store.keys(bucket, prefix):
