@@ -43,6 +43,7 @@ from cdk_nag import RegexAppliesTo
 from constructs import Construct
 from pipelines.console.serve import CONFIG_PATH, content_security_policy
 
+from infra.constructs.buckets import private_bucket
 from infra.nag import acknowledge, resource_pattern
 from infra.settings import Settings
 
@@ -108,18 +109,13 @@ class Console(Construct):
             )
         stack = cdk.Stack.of(self)
         self._settings = settings
-        destroy = removal_policy == cdk.RemovalPolicy.DESTROY
-        self.logs = s3.Bucket(
+        self.logs = private_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy,
             # CloudFront's standard logs are delivered with an ACL: the bucket must accept them.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(settings.log_retention_days))],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
         acknowledge(
             self.logs,
@@ -127,17 +123,13 @@ class Console(Construct):
             "This is the access-log bucket of the console's distribution and bucket; logging it into "
             "itself would loop.",
         )
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Assets",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.logs,
             server_access_logs_prefix="s3/",
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
         self.user_pool = self._user_pool(removal_policy)
         domain_prefix = settings.console_domain_prefix or cdk.Fn.join(

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.buckets import private_bucket
 from infra.nag import acknowledge
 
 TTL_ATTRIBUTE = "expiresAt"
@@ -56,15 +57,11 @@ class DataTables(Construct):
                 sort_key=dynamodb.Attribute(name=f"{index}sk", type=dynamodb.AttributeType.STRING),
             )
         self.cache = dynamodb.Table(self, "Cache", **common)  # type: ignore[arg-type]
-        self.payloads = s3.Bucket(
+        self.payloads = private_bucket(
             self,
             "Payloads",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=removal_policy,
-            auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
             lifecycle_rules=[payload_lifecycle()],
         )
         acknowledge(

@@ -34,6 +34,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
 
+from infra.constructs.buckets import private_bucket
 from infra.constructs.lambdas import log_retention
 from infra.constructs.pipeline import Pipeline, PipelineProvider, PipelineSchedule
 from infra.nag import acknowledge, resource_pattern
@@ -198,16 +199,7 @@ def _example_function(stack: PipelinesStack, name: str, module: str) -> lambda_.
 
 
 def add_example_pipeline(stack: PipelinesStack) -> Pipeline:
-    bucket = s3.Bucket(
-        stack,
-        "ExampleData",
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        event_bridge_enabled=True,
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-        auto_delete_objects=True,
-    )
+    bucket = private_bucket(stack, "ExampleData", cdk.RemovalPolicy.DESTROY, event_bridge_enabled=True)
     acknowledge(
         bucket,
         "AwsSolutions-S1",
