@@ -96,11 +96,20 @@ def _arguments(record: StepRecord) -> dict[str, Any]:
     return record.arguments if isinstance(record.arguments, dict) else {}
 
 
-def _ids_named(
-    client: Any, operation: str, name: str, *, items: str, id_key: str, name_key: str, **request: Any
-) -> Iterator[str]:
+_LISTED_AS: dict[str, tuple[str, str, str]] = {
+    "list_steps": ("Steps", "Id", "Name"),
+    "list_clusters": ("Clusters", "Id", "Name"),
+    "list_applications": ("applications", "id", "name"),
+    "list_job_runs": ("jobRuns", "id", "name"),
+}
+"""Each listing the stops search: the page member that holds the items, and the items' id and
+name members (EMR's in PascalCase, EMR Serverless's in camelCase)."""
+
+
+def _ids_named(client: Any, operation: str, name: str, **request: Any) -> Iterator[str]:
     """The ids of the resources called ``name`` that the paginated ``operation`` lists, page by
     page (every attempt names the work it starts with its job name, so its work is found by it)."""
+    items, id_key, name_key = _LISTED_AS[operation]
     for page in client.get_paginator(operation).paginate(**request):
         for item in page.get(items, []):
             if item.get(name_key) == name:
@@ -120,16 +129,7 @@ def _stop_emr_step(client: ClientAsPipelineRole, record: StepRecord, name: str) 
 def _cancel_named_steps(emr: Any, cluster_id: str, name: str) -> None:
     try:
         step_ids = list(
-            _ids_named(
-                emr,
-                "list_steps",
-                name,
-                items="Steps",
-                id_key="Id",
-                name_key="Name",
-                ClusterId=cluster_id,
-                StepStates=ACTIVE_EMR_STEP_STATES,
-            )
+            _ids_named(emr, "list_steps", name, ClusterId=cluster_id, StepStates=ACTIVE_EMR_STEP_STATES)
         )
     except ClientError as exc:
         if _code(exc) not in _MISSING_CLUSTER_CODES:
@@ -150,9 +150,7 @@ def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
     search: dict[str, Any] = {"ClusterStates": ACTIVE_CLUSTER_STATES}
     if record.started_at is not None:
         search["CreatedAfter"] = record.started_at - CLUSTER_LOOKBACK
-    cluster_ids = list(
-        _ids_named(emr, "list_clusters", name, items="Clusters", id_key="Id", name_key="Name", **search)
-    )
+    cluster_ids = list(_ids_named(emr, "list_clusters", name, **search))
     if cluster_ids:
         emr.terminate_job_flows(JobFlowIds=cluster_ids)
 
@@ -169,16 +167,7 @@ def emr_serverless_application_id(emr_serverless: Any, record: StepRecord) -> st
 def application_named(emr_serverless: Any, name: str) -> str | None:
     """The id of the live EMR Serverless application called ``name`` (an attempt names the
     application it creates with its job name), or None."""
-    named = _ids_named(
-        emr_serverless,
-        "list_applications",
-        name,
-        items="applications",
-        id_key="id",
-        name_key="name",
-        states=LIVE_APPLICATION_STATES,
-    )
-    return next(named, None)
+    return next(_ids_named(emr_serverless, "list_applications", name, states=LIVE_APPLICATION_STATES), None)
 
 
 def _cancel_job_run(emr_serverless: Any, record: StepRecord, name: str) -> None:
@@ -191,9 +180,6 @@ def _cancel_job_run(emr_serverless: Any, record: StepRecord, name: str) -> None:
                 emr_serverless,
                 "list_job_runs",
                 name,
-                items="jobRuns",
-                id_key="id",
-                name_key="name",
                 applicationId=application_id,
                 states=ACTIVE_JOB_RUN_STATES,
             )
