@@ -65,7 +65,7 @@ import hashlib
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -314,16 +314,11 @@ class DynamoDBStore(Store):
         self._transact(actions)
 
     def delete_pipeline(self, arn: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.tables.state,
-                Key=_key(_pipeline_pk(arn)),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise RecordNotFound(f"Pipeline {arn} does not exist.") from exc
-            raise
+        deleted = self._conditional(
+            self.client.delete_item, Key=_key(_pipeline_pk(arn)), ConditionExpression="attribute_exists(pk)"
+        )
+        if not deleted:
+            raise RecordNotFound(f"Pipeline {arn} does not exist.")
         keys = [
             {"pk": item["pk"], "sk": item["sk"]}
             for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
@@ -333,19 +328,14 @@ class DynamoDBStore(Store):
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """A small item of its own (one write unit, no index), not a rewrite of the pipeline
         item with its definition and index entry: every start moves it."""
-        at = timestamp(started_at)
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(_pipeline_pk(arn), _LAST_RUN),
-                UpdateExpression="SET #at = :at",
-                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": _s(at)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":  # a later start already moved it
-                raise
+        self._conditional(  # False: a later start already moved it
+            self.client.update_item,
+            Key=_key(_pipeline_pk(arn), _LAST_RUN),
+            UpdateExpression="SET #at = :at",
+            ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":at": _s(timestamp(started_at))},
+        )
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         # the pipeline item and its last-run item ("#LAST_RUN" < "#META"), in one Query
@@ -957,33 +947,23 @@ class DynamoDBStore(Store):
         return self._put_if(self._lease_item(lease), condition, values)
 
     def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(f"LEASE#{execution_id}"),
-                UpdateExpression="SET heartbeatAt = :now",
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":now": _s(timestamp(now)), ":owner": _s(owner)},
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._conditional(
+            self.client.update_item,
+            Key=_key(f"LEASE#{execution_id}"),
+            UpdateExpression="SET heartbeatAt = :now",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":now": _s(timestamp(now)), ":owner": _s(owner)},
+        )
 
     def release_lease(self, execution_id: str, owner: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.tables.state,
-                Key=_key(f"LEASE#{execution_id}"),
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": _s(owner)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
+        self._conditional(  # False: the lease is not ours (any more)
+            self.client.delete_item,
+            Key=_key(f"LEASE#{execution_id}"),
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": _s(owner)},
+        )
 
     def get_lease(self, execution_id: str) -> LeaseRecord | None:
         item = self._get(_key(f"LEASE#{execution_id}"))
@@ -1038,8 +1018,13 @@ class DynamoDBStore(Store):
 
     def _put_if(self, item: Item, condition: str, values: Mapping[str, Any] | None = None) -> bool:
         """A single conditional put: False when the condition does not hold."""
+        return self._conditional(self.client.put_item, **self._put(item, condition, values)["Put"])
+
+    def _conditional(self, write: Callable[..., Any], **request: Any) -> bool:
+        """One conditional write (``put_item``, ``update_item``, ``delete_item``) on the state
+        table: False when its condition does not hold, and nothing was written."""
         try:
-            self.client.put_item(**self._put(item, condition, values)["Put"])
+            write(**{"TableName": self.tables.state, **request})
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 return False
