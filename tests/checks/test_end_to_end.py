@@ -22,7 +22,6 @@ from pipelines.objects import LocalObjectStore
 from sagemaker.inputs import TrainingInput
 from sagemaker.sklearn.estimator import SKLearn
 from sagemaker.sklearn.model import SKLearnModel
-from sagemaker.workflow.endpoint_step import EndpointConfigStep, EndpointStep
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
@@ -32,6 +31,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.steps import TrainingStep
 
 from tests.checks.conftest import Runner, approved_registration, data_quality_step, upload_csv
+from tests.sdk.steps import endpoint_steps
 from tests.sdk_integ.upstream_plugin import BUCKET, REGION, ROLE, Server
 
 GROUP = "houses"
@@ -113,21 +113,8 @@ def _pipeline(session: PipelineSession, code: Path) -> Pipeline:
         name="Register", step_args=model.register(**approved_registration(check, GROUP))
     )
     create = ModelStep(name="CreateModel", step_args=model.create(instance_type="ml.m5.large"))
-    config = EndpointConfigStep(
-        name="EndpointConfig",
-        step_args=session.create_endpoint_config(
-            name=Join(on="-", values=[ENDPOINT, ExecutionVariables.PIPELINE_EXECUTION_ID]),
-            model_name=create.properties.ModelName,
-            initial_instance_count=1,
-            instance_type="ml.m5.large",
-        ),
-        depends_on=[register_step],
-    )
-    deploy = EndpointStep(
-        name="Deploy",
-        step_args=session.create_endpoint(
-            endpoint_name=ENDPOINT, config_name=config.properties.EndpointConfigName
-        ),
+    config, deploy = endpoint_steps(
+        session, create, ENDPOINT, config_step_name="EndpointConfig", depends_on=[register_step]
     )
     return Pipeline(
         name="houses-e2e",
