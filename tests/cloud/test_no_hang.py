@@ -13,6 +13,7 @@ import pytest
 from moto.sqs import models as sqs_models
 from pipelines.runtime import cloud as cloud_runtime
 from pipelines.runtime.cloud import CloudRuntime
+from pipelines.store.base import ExecutionRecord
 from pipelines.store.dynamodb import DynamoDBStore
 
 from tests.cloud.drivers import step_of_job
@@ -79,32 +80,42 @@ def test_a_wide_launch_that_runs_until_the_engine_timeout_starts_each_step_runne
     assert len(launches) == 1
 
 
-def test_a_wide_layer_launched_while_another_step_runs_starts_only_its_own_step_runners(
-    cloud: Cloud,
-) -> None:
-    """A layer wider than a decision starts itself is started by a queued message; carrying it
-    out starts that layer's StepRunners, not again the StepRunner of a step still running."""
+WIDE_LAYER = cloud_runtime.MAX_DIRECT_STARTS + 5
+
+
+def run_a_wide_layer_beside_a_running_step(cloud: Cloud) -> ExecutionRecord:
+    """Long (its job held) beside A -> W0..W24: A's report launches a layer wider than a
+    decision starts itself while Long's StepRunner runs; Long ends once the layer is done."""
 
     def decide(kind: str, name: str, request: Any) -> JobOutcome:
         return Hold() if step_of_job(name)[0] == "Long" else Complete()
 
     cloud.moto.jobs.decide = decide
-    width = cloud_runtime.MAX_DIRECT_STARTS + 5
-    layer = [processing(f"W{i}", DependsOn=["A"]) for i in range(width)]
+    layer = [processing(f"W{i}", DependsOn=["A"]) for i in range(WIDE_LAYER)]
     cloud.register(json.dumps(pipeline(processing("Long"), processing("A"), *layer)))
     execution = cloud.start()
     wait_until(
         lambda: sum(s.status == "Succeeded" for s in cloud.steps(execution.execution_id).values())
-        == width + 1,
+        == WIDE_LAYER + 1,
         timeout=120,
     )
     (held,) = [name for name in cloud.moto.jobs.held if step_of_job(name)[0] == "Long"]
     cloud.moto.jobs.release(held)
     final = cloud.wait(execution.execution_arn, timeout=120)
-
     assert final.status == "Succeeded", final.failure_reason
+    return final
+
+
+def test_a_wide_layer_launched_while_another_step_runs_starts_only_its_own_step_runners(
+    cloud: Cloud,
+) -> None:
+    """A layer wider than a decision starts itself is started by queued Launch messages;
+    carrying them out starts that layer's StepRunners, not again the StepRunner of a step
+    still running."""
+    final = run_a_wide_layer_beside_a_running_step(cloud)
+
     runners = [r["name"] for r in cloud.runner_executions(final.execution_id)]
-    assert len(runners) == width + 2
+    assert len(runners) == WIDE_LAYER + 2
     assert {name: cloud.moto.starts[name] for name in runners} == dict.fromkeys(runners, 1)
 
 
@@ -123,28 +134,12 @@ def test_a_launch_whose_first_delivery_dies_half_way_starts_the_rest_on_its_rede
             raise RuntimeError("the engine Lambda ran out of time half way through the launch")
         return bool(real_run_step(self, action, execution))
 
-    def decide(kind: str, name: str, request: Any) -> JobOutcome:
-        return Hold() if step_of_job(name)[0] == "Long" else Complete()
-
     monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
-    cloud.moto.jobs.decide = decide
-    width = cloud_runtime.MAX_DIRECT_STARTS + 5
-    layer = [processing(f"W{i}", DependsOn=["A"]) for i in range(width)]
-    cloud.register(json.dumps(pipeline(processing("Long"), processing("A"), *layer)))
-    execution = cloud.start()
-    wait_until(
-        lambda: sum(s.status == "Succeeded" for s in cloud.steps(execution.execution_id).values())
-        == width + 1,
-        timeout=120,
-    )
-    (held,) = [name for name in cloud.moto.jobs.held if step_of_job(name)[0] == "Long"]
-    cloud.moto.jobs.release(held)
-    final = cloud.wait(execution.execution_arn, timeout=120)
+    final = run_a_wide_layer_beside_a_running_step(cloud)
 
     assert crashed == ["W7"] and cloud.events.failed  # the launch came back
-    assert final.status == "Succeeded", final.failure_reason
     assert cloud.moto.starts[f"{final.execution_id}-Long-1"] == 1
-    assert len(started_once(cloud, final.execution_id)) == width + 2
+    assert len(started_once(cloud, final.execution_id)) == WIDE_LAYER + 2
 
 
 def test_an_engine_that_dies_between_the_chunks_of_a_wide_decision_is_finished_by_the_redelivery(
