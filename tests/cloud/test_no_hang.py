@@ -107,16 +107,21 @@ def run_a_wide_layer_beside_a_running_step(cloud: Cloud) -> ExecutionRecord:
 
 
 def test_a_wide_layer_launched_while_another_step_runs_starts_only_its_own_step_runners(
-    cloud: Cloud,
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A layer wider than a decision starts itself is started by queued Launch messages;
-    carrying them out starts that layer's StepRunners, not again the StepRunner of a step
-    still running."""
+    """A layer wider than a decision starts itself is started by queued Launch messages (here
+    10 attempts each) naming its attempts; carrying them out starts that layer's StepRunners,
+    not again the StepRunner of a step still running."""
+    monkeypatch.setattr(cloud_runtime, "LAUNCHES_PER_MESSAGE", 10)
     final = run_a_wide_layer_beside_a_running_step(cloud)
 
     runners = [r["name"] for r in cloud.runner_executions(final.execution_id)]
     assert len(runners) == WIDE_LAYER + 2
     assert {name: cloud.moto.starts[name] for name in runners} == dict.fromkeys(runners, 1)
+    launches = [body["steps"] for body in cloud.events.delivered if body["action"] == "Launch"]
+    assert [len(steps) for steps in launches] == [10, 10, WIDE_LAYER - 20]
+    named = sorted((s["stepName"], s["attempt"]) for steps in launches for s in steps)
+    assert named == sorted((f"W{i}", 1) for i in range(WIDE_LAYER))
 
 
 def test_a_launch_whose_first_delivery_dies_half_way_starts_the_rest_on_its_redelivery(

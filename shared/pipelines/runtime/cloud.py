@@ -126,8 +126,9 @@ MAX_DIRECT_STARTS = 20
 """A decision starts at most this many StepRunners in the invocation that made it; a wider
 launch is queued as Launch messages naming its attempts, so StartPipelineExecution stays fast
 whatever the width of the DAG."""
-LAUNCHES_PER_MESSAGE = 200
-"""Attempts named in one Launch message (step names are short: well under SQS's 256 KB)."""
+LAUNCHES_PER_MESSAGE = 500
+"""Attempts named in one Launch message: step names are at most 64 characters (an iteration's
+a few more), so a message stays near 60 KB, well under SQS's 256 KB."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
 DESCRIBE_CALLS: dict[str, tuple[str, str, str]] = {
