@@ -10,12 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from moto.sqs import models as sqs_models
 from pipelines.runtime import cloud as cloud_runtime
 from pipelines.runtime.cloud import CloudRuntime
 from pipelines.store.dynamodb import DynamoDBStore
 
 from tests.cloud.drivers import step_of_job
-from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
+from tests.cloud.harness import ENGINE_FUNCTION, ENGINE_TIMEOUT_SECONDS, Cloud, wait_until
 from tests.cloud.moto_patches import Complete, Failed, Hold, JobOutcome, lambda_context
 from tests.cloud.scenarios import CAPACITY, pipeline, processing, training
 
@@ -38,6 +39,44 @@ def test_five_hundred_independent_steps_start_and_finish(cloud: Cloud) -> None:
     steps = cloud.steps(final.execution_id)
     assert len(steps) == width and {s.status for s in steps.values()} == {"Succeeded"}
     assert len(started_once(cloud, final.execution_id)) == width
+
+
+def test_a_wide_launch_that_runs_until_the_engine_timeout_starts_each_step_runner_once(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first layer wider than an API start launches is started by one queued Redrive: one
+    invocation making every StartExecution. While that invocation may still run (up to the
+    engine's timeout), the queue must not hand its message, or its group's next ones, to
+    another poller. Here the queue's clock jumps to just before the engine's timeout at the
+    start of that invocation (as a loaded machine or throttled starts make it last); every
+    StepRunner is still started by exactly one StartExecution call, from one Redrive."""
+    ahead = [0.0]  # seconds moto's SQS clock runs ahead of real time
+    real_seconds, real_millis = sqs_models.unix_time, sqs_models.unix_time_millis
+    monkeypatch.setattr(sqs_models, "unix_time", lambda: real_seconds() + ahead[0])
+    monkeypatch.setattr(sqs_models, "unix_time_millis", lambda: real_millis() + 1000 * ahead[0])
+    handler = cloud.moto.handlers[ENGINE_FUNCTION]
+    redrives: list[dict[str, Any]] = []
+
+    def long_launch(event: dict[str, Any], context: Any) -> Any:
+        if any(json.loads(r["body"]).get("action") == "Redrive" for r in event.get("Records", [])):
+            redrives.append(event)
+            if len(redrives) == 1:
+                receives = cloud.events.receives
+                ahead[0] += ENGINE_TIMEOUT_SECONDS - 1
+                # two more receives (they take turns): the later one began after the jump
+                wait_until(lambda: cloud.events.receives >= receives + 2)
+        return handler(event, context)
+
+    cloud.moto.handlers[ENGINE_FUNCTION] = long_launch
+    width = cloud_runtime.MAX_DIRECT_STARTS + 10
+    cloud.register(json.dumps(pipeline(*(processing(f"S{i}") for i in range(width)))))
+    final = cloud.run(timeout=120)
+
+    assert final.status == "Succeeded", final.failure_reason
+    runners = [r["name"] for r in cloud.runner_executions(final.execution_id)]
+    assert len(runners) == width
+    assert {name: cloud.moto.starts[name] for name in runners} == dict.fromkeys(runners, 1)
+    assert len(redrives) == 1
 
 
 def test_an_engine_that_dies_between_the_chunks_of_a_wide_decision_is_finished_by_the_redelivery(
