@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from pathlib import Path
 
 import pytest
 from pipelines.objects import Listed, LocalObjectStore
+from pipelines.objects.listing import FolderIndex
 
 from tests.objects.reference import TRICKY, expected
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalObjectStore:
-    objects = LocalObjectStore(tmp_path / "objects")
+def later() -> int:
+    """A clock ten seconds ahead: every folder written by now counts as settled."""
+    return time.time_ns() + 10 * 10**9
+
+
+@pytest.fixture(params=["read", "kept"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> LocalObjectStore:
+    """The tricky keys, each folder read afresh at every listing, or kept sorted once read."""
+    folders = FolderIndex(min_entries=0, now=later) if request.param == "kept" else None
+    objects = LocalObjectStore(tmp_path / "objects", folders=folders)
     for key in TRICKY:
         objects.put(f"s3://bkt/{key}", key.encode())
     return objects
@@ -138,3 +147,37 @@ def test_a_prefix_or_bucket_no_key_can_have_lists_nothing(store: LocalObjectStor
     for prefix in ("../", "a/../a/", "/a", "a//b", ".tmp-x/"):
         assert list(store.walk("bkt", prefix)) == [], prefix
     assert list(store.walk("../bkt")) == [] and list(store.walk("no-such-bucket")) == []
+
+
+def test_a_kept_folder_is_read_again_once_it_changes(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", folders=FolderIndex(min_entries=2, now=later))
+    for n in range(3):
+        store.put(f"s3://bkt/f/{n}", b"x")
+    folder = tmp_path / "objects" / "bkt" / "f"
+    os.utime(folder, ns=(0, 10**18))  # a modification time no write can give it
+    assert [item.name for item in store.walk("bkt", "f/")] == ["f/0", "f/1", "f/2"]
+    assert store.folders.kept() == [str(folder)]  # "bkt" holds one entry: not worth keeping
+    store.put("s3://bkt/f/10", b"x")
+    store.delete("s3://bkt/f/0")
+    assert [item.name for item in store.walk("bkt", "f/")] == ["f/1", "f/10", "f/2"]
+    assert [item.name for item in store.walk("bkt", "f/", after="f/1")] == ["f/10", "f/2"]
+
+
+def test_a_folder_changed_in_the_last_seconds_is_not_kept(tmp_path: Path) -> None:
+    """Within the filesystem's timestamp granularity a change can leave a folder's times as they
+    were, so a folder is kept only once it has been still for a while."""
+    store = LocalObjectStore(tmp_path / "objects", folders=FolderIndex(min_entries=0))
+    store.put("s3://bkt/f/0", b"x")
+    assert [item.name for item in store.walk("bkt")] == ["f/0"]
+    assert store.folders.kept() == []
+
+
+def test_the_least_recently_used_folders_go_first(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", folders=FolderIndex(min_entries=2, max_names=5, now=later))
+    for folder in ("a", "b", "c"):
+        for n in range(2):
+            store.put(f"s3://bkt/{folder}/{n}", b"x")
+    bucket = tmp_path / "objects" / "bkt"
+    for folder in ("a", "b", "a", "c"):
+        assert len(list(store.walk("bkt", f"{folder}/"))) == 2
+    assert store.folders.kept() == [str(bucket / "a"), str(bucket / "c")]

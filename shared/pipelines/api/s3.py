@@ -12,7 +12,10 @@ runners write are what S3 clients list and read, and uploads land where the runn
 
 Path-style addressing (``http://127.0.0.1:PORT/bucket/key``). Buckets are top-level folders.
 Content type and user metadata live in a sidecar store beside the state dir (a file written
-by a runner simply has none). Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+by a runner simply has none; its ETag is computed at its first listing or read and kept there
+while the file stays the same). ListObjects(V2) walk the object root in S3's key order and
+read only what the page needs (:mod:`pipelines.objects.listing`): a page costs the same
+whether the prefix holds a thousand keys or a hundred thousand. Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 GetBucketLocation, PutObject, GetObject (incl. Range, If-Match/If-None-Match), HeadObject,
 DeleteObject, DeleteObjects, CopyObject, ListObjectsV2, ListObjects, and multipart uploads
 (Create, UploadPart, Complete, Abort). Versioning, SSE-C, object lock and ACL enforcement are

@@ -16,7 +16,10 @@ once one key in it is found, instead of being read through; keys that roll up in
 just listed are passed over without being opened either.
 
 What the walk reads of the disk is only names and entry types (``os.scandir``): no object's
-metadata. Entries that are not objects (see :mod:`pipelines.objects.names`; symbolic links out
+metadata. A folder of thousands of entries would still be read and sorted whole for every page,
+so :class:`FolderIndex` keeps the sorted names of large folders for as long as the folder's own
+stat (inode, modification and change times) shows it has not changed, and a page then starts
+at its place in them by bisection: its cost is the page's, not the folder's. Entries that are not objects (see :mod:`pipelines.objects.names`; symbolic links out
 of the root or to folders; sockets and the like) are passed over as the other object-store
 calls pass over them.
 """
@@ -24,7 +27,11 @@ calls pass over them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,27 +58,106 @@ class _Entry(NamedTuple):
     folder: bool
 
 
+class _Folder(NamedTuple):
+    """One folder's entries that may hold keys, as read at one moment."""
+
+    signature: tuple[int, int, int, int]
+    names: list[str]  # sorted by key text: a folder's name with its trailing "/"
+    links: frozenset[str]  # which names are symbolic links, checked again when listed
+
+
+class FolderIndex:
+    """The sorted names of large folders read lately, each kept while it provably stays true.
+
+    A kept folder is used only while ``os.stat`` of it gives the same device, inode,
+    modification and change times: adding, removing or renaming an entry changes both times.
+    A folder changed less than ``settle_seconds`` before it was read is not kept, since a
+    change within the filesystem's timestamp granularity could leave its times as they were
+    (some filesystems count in 2-second steps). Folders under ``min_entries`` cost little to
+    read again and are not kept; at most ``max_names`` names are kept in all, the least
+    recently used folders going first. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_names: int = 500_000,
+        min_entries: int = 1_000,
+        settle_seconds: float = 3.0,
+        now: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.max_names, self.min_entries = max_names, min_entries
+        self.settle_ns = int(settle_seconds * 1e9)
+        self.now = now  # the wall clock file times are taken from, in nanoseconds
+        self._folders: OrderedDict[str, _Folder] = OrderedDict()
+        self._names = 0
+        self._lock = threading.Lock()
+
+    def kept(self) -> list[str]:
+        """The folders kept, least recently used first."""
+        with self._lock:
+            return list(self._folders)
+
+    def read(self, path: str) -> _Folder | None:
+        """The folder's entries that may hold keys, sorted; None if it is no folder (now)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None  # removed since its parent was read: it holds nothing now
+        signature = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+        with self._lock:
+            kept = self._folders.get(path)
+            if kept is not None and kept.signature == signature:
+                self._folders.move_to_end(path)
+                return kept
+        folder = _read_folder(path, signature)
+        settled = self.now() - max(stat.st_mtime_ns, stat.st_ctime_ns) > self.settle_ns
+        if folder is not None and settled and self.min_entries <= len(folder.names) <= self.max_names:
+            self._keep(path, folder)
+        return folder
+
+    def _keep(self, path: str, folder: _Folder) -> None:
+        with self._lock:
+            replaced = self._folders.pop(path, None)
+            self._names += len(folder.names) - (len(replaced.names) if replaced else 0)
+            self._folders[path] = folder
+            while self._names > self.max_names:
+                _, evicted = self._folders.popitem(last=False)
+                self._names -= len(evicted.names)
+
+
+_UNKEPT = FolderIndex(max_names=0)
+
+
 def walk(
-    root: Path, bucket_dir: Path, prefix: str, *, after: str = "", delimiter: str = ""
+    root: Path,
+    bucket_dir: Path,
+    prefix: str,
+    *,
+    after: str = "",
+    delimiter: str = "",
+    index: FolderIndex = _UNKEPT,
 ) -> Iterator[Listed]:
     """The keys below ``bucket_dir`` that start with ``prefix`` and sort after ``after``, in
     S3's order; with a ``delimiter``, keys holding it after the prefix come as their common
     prefix (up to and including the delimiter's first occurrence), once, and a common prefix
     at or before ``after`` not at all (it was on an earlier page).
 
-    ``root`` is the object root: nothing that resolves outside it is listed."""
+    ``root`` is the object root: nothing that resolves outside it is listed. ``index`` keeps
+    large folders' sorted names between calls (by default nothing is kept)."""
     folder = prefix.rpartition("/")[0]
     if folder and key_problem(folder):
         return  # every key below it would have the same problem, so none exists
     start = bucket_dir / folder if folder else bucket_dir
     if not start.is_dir() or not start.resolve().is_relative_to(root):
         return
-    yield from _Walk(root, prefix, after, delimiter).folder(str(start), f"{folder}/" if folder else "")
+    walker = _Walk(root, prefix, after, delimiter, index)
+    yield from walker.folder(str(start), f"{folder}/" if folder else "")
 
 
 class _Walk:
-    def __init__(self, root: Path, prefix: str, after: str, delimiter: str) -> None:
+    def __init__(self, root: Path, prefix: str, after: str, delimiter: str, index: FolderIndex) -> None:
         self.root, self.prefix, self.after, self.delimiter = root, prefix, after, delimiter
+        self.index = index
         self.rolled = ""  # the common prefix yielded last: keys starting with it are done
 
     def folder(self, path: str, key_prefix: str) -> Iterator[Listed]:
@@ -101,68 +187,108 @@ class _Walk:
         cut = key.find(self.delimiter, len(self.prefix))
         return None if cut < 0 else key[: cut + len(self.delimiter)]
 
-    def _entries(self, path: str, key_prefix: str) -> list[_Entry]:
-        """The folder's entries that hold keys of this listing, in key order."""
+    def _entries(self, path: str, key_prefix: str) -> Iterator[_Entry]:
+        """The folder's entries that hold keys of this listing, in key order, from the first
+        one after ``after`` (found by bisection) to the last one with the prefix."""
         prefix, after = self.prefix, self.after
-        wanted: list[_Entry] = []
-        for entry in _scan(self.root, path, key_prefix):
-            key = entry.key
-            if entry.folder:
-                if not (key.startswith(prefix) or prefix.startswith(key)):
-                    continue
-                if key <= after and not after.startswith(key):
-                    continue  # every key below it sorts at or before ``after``
-            elif key <= after or not key.startswith(prefix):
+        if key_prefix.startswith(prefix):
+            within = ""  # every key below the folder has the prefix
+        elif prefix.startswith(key_prefix):
+            within = prefix[len(key_prefix) :]  # names must start with the rest of it
+        else:
+            return
+        if after.startswith(key_prefix):
+            past = after[len(key_prefix) :]
+        elif after > key_prefix:
+            return  # every key below the folder sorts before ``after``
+        else:
+            past = ""
+        folder = self.index.read(path)
+        if folder is None:
+            return
+        names = folder.names
+        first = bisect_left(names, within)
+        if past:
+            start = bisect_right(names, past)
+            # the one folder whose keys straddle ``after`` sorts just before it: ``x/`` <= ``x/y``
+            if start and names[start - 1][-1] == "/" and past.startswith(names[start - 1]):
+                start -= 1
+            first = max(first, start)
+        for position in range(first, len(names)):
+            name = names[position]
+            if not name.startswith(within):
+                return
+            is_folder = name[-1] == "/"
+            entry_path = os.path.join(path, name[:-1] if is_folder else name)
+            if name in folder.links and not _links_to_a_file(self.root, entry_path):
                 continue
-            wanted.append(entry)
-        wanted.sort(key=_by_key)
-        return wanted
+            key = key_prefix + name
+            if not _too_long(key):
+                yield _Entry(key, entry_path, is_folder)
 
 
-def _by_key(entry: _Entry) -> str:
-    return entry.key
-
-
-def _scan(root: Path, path: str, key_prefix: str) -> Iterator[_Entry]:
-    """The entries of one folder that are objects or folders of objects, unordered."""
+def _sort_name(item: os.DirEntry[str]) -> str | None:
+    """The entry's name as its keys sort (a folder's with ``/``), or None if it holds none:
+    a name no key has, a socket, a pipe, a link to a folder (not followed, as ``os.walk``)."""
+    name = item.name
+    plain = name.isascii() and len(name) <= MAX_SEGMENT_BYTES and not name.startswith(TEMP_PREFIX)
+    if not plain and segment_problem(name):
+        return None
     try:
-        scan = os.scandir(path)
+        if item.is_dir(follow_symlinks=False):
+            return f"{name}/"
+        return name if item.is_file(follow_symlinks=False) or item.is_symlink() else None
     except OSError:
-        return  # removed (or made unreadable) since its parent was read: it holds nothing now
-    with scan:
-        for item in scan:
-            name = item.name
-            plain = name.isascii() and len(name) <= MAX_SEGMENT_BYTES and not name.startswith(TEMP_PREFIX)
-            if not plain and segment_problem(name):
-                continue
-            try:
-                if item.is_dir(follow_symlinks=False):
-                    folder = True
-                elif item.is_file(follow_symlinks=False) or (
-                    item.is_symlink() and _links_to_a_file(root, item.path)
-                ):
-                    folder = False
-                else:
-                    continue  # a link to a folder or out of the root; a socket, a pipe, ...
-            except OSError:
-                continue
-            key = f"{key_prefix}{name}/" if folder else f"{key_prefix}{name}"
-            # a folder's key prefix is one byte longer than its shortest key below it
-            if len(key) * 4 > MAX_KEY_BYTES and key_bytes(key) > MAX_KEY_BYTES + folder:
-                continue
-            yield _Entry(key, item.path, folder)
+        return None
+
+
+def _read_folder(path: str, signature: tuple[int, int, int, int]) -> _Folder | None:
+    names: list[str] = []
+    links: set[str] = set()
+    try:
+        with os.scandir(path) as scan:
+            for item in scan:
+                name = _sort_name(item)
+                if name is not None:
+                    names.append(name)
+                    if item.is_symlink():
+                        links.add(name)
+    except OSError:
+        return None  # removed (or made unreadable) since its parent was read: it holds nothing now
+    names.sort()
+    return _Folder(signature, names, frozenset(links))
+
+
+def _too_long(key: str) -> bool:
+    """Whether the key (or, for a folder's ``a/b/``, every key below it) is over S3's limit: a
+    folder's key prefix is one byte longer than the shortest key below it."""
+    return len(key) * 4 > MAX_KEY_BYTES and key_bytes(key) > MAX_KEY_BYTES + (key[-1] == "/")
 
 
 def _links_to_a_file(root: Path, path: str) -> bool:
-    """Like ``os.walk``, a link to a folder is not followed; a link to a file inside the root is
-    that file's content under the link's key, as reads through ``path_for`` see it."""
+    """A link to a file inside the root is that file's content under the link's key, as reads
+    through ``path_for`` see it; any other link is no object."""
     target = Path(path).resolve()
     return target.is_relative_to(root) and target.is_file()
 
 
 def _holds_a_key(root: Path, path: str, key_prefix: str) -> bool:
     """Whether any object lives below the folder: stops at the first one found."""
-    for entry in _scan(root, path, key_prefix):
-        if not entry.folder or _holds_a_key(root, entry.path, entry.key):
-            return True
+    try:
+        scan = os.scandir(path)
+    except OSError:
+        return False
+    with scan:
+        for item in scan:
+            name = _sort_name(item)
+            if name is None:
+                continue
+            key = key_prefix + name
+            if _too_long(key):
+                continue
+            if name[-1] == "/":
+                if _holds_a_key(root, item.path, key):
+                    return True
+            elif not item.is_symlink() or _links_to_a_file(root, item.path):
+                return True
     return False

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.objects.base import ObjectNotFound, split_uri
-from pipelines.objects.listing import Listed, walk
+from pipelines.objects.listing import FolderIndex, Listed, walk
 from pipelines.objects.names import (
     MAX_KEY_BYTES,
     MAX_SEGMENT_BYTES,
@@ -38,8 +38,10 @@ __all__ = [
 class LocalObjectStore:
     """Writes are atomic (temp file + rename) so readers never see half an object."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, folders: FolderIndex | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
+        self.folders = folders or FolderIndex()
+        """Large folders' sorted names, kept between listings while they stay unchanged."""
 
     def path_for(self, uri: str) -> Path:
         """The local file path backing a URI (it need not exist yet); raises UnmappableKey."""
@@ -111,7 +113,9 @@ class LocalObjectStore:
         :func:`pipelines.objects.listing.walk`). A bucket name the root cannot hold lists nothing."""
         if bucket_problem(bucket):
             return iter(())
-        return walk(self.root, self.root / bucket, prefix, after=after, delimiter=delimiter)
+        return walk(
+            self.root, self.root / bucket, prefix, after=after, delimiter=delimiter, index=self.folders
+        )
 
     def delete(self, uri: str) -> None:
         path = self._existing(uri)
