@@ -40,9 +40,15 @@ def with_versions(store: Store, count: int, last_run: bool = True) -> None:
         current = store.get_pipeline(ARN)
         assert current is not None
         changed = current.model_copy(
-            update={"definition": f"old v{number}", "latest_version_id": number, "version": current.version + 1}
+            update={
+                "definition": f"old v{number}",
+                "latest_version_id": number,
+                "version": current.version + 1,
+            }
         )
-        store.update_pipeline(changed, current.version, new_version=version("Churn", number, f"old v{number}"))
+        store.update_pipeline(
+            changed, current.version, new_version=version("Churn", number, f"old v{number}")
+        )
     if last_run:
         store.record_last_run(ARN, T0 + timedelta(days=1))
 
@@ -155,7 +161,9 @@ def test_a_pipeline_that_fits_one_transaction_is_deleted_in_one_write(dynamodb: 
     dynamodb.store.delete_pipeline(ARN)
 
     ((operation, request),) = dynamodb.writes
-    assert operation == "TransactWriteItems" and len(request["TransactItems"]) == 5  # meta, last run, 3 versions
+    assert (
+        operation == "TransactWriteItems" and len(request["TransactItems"]) == 5
+    )  # meta, last run, 3 versions
     assert dynamodb.partition() == []
     assert_created_anew(dynamodb.store)
 
