@@ -17,12 +17,17 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from pipelines import aws
 from pipelines.api.client import client as api_client
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.wire import JsonService
 from pipelines.deploy.apigateway import CloudEndpoint
 from pipelines.engine import Engine
+from pipelines.events import PublishFailed
 from pipelines.objects.s3 import S3ObjectStore
+from pipelines.runtime.engine_client import EngineClient
 
 from tests.cloud.drivers import step_of_job
 from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud
@@ -32,19 +37,25 @@ from tests.deploy.gateway import API_URL, Gateway
 Attempts = list[tuple[int, str]]
 
 
-def sagemaker_client(cloud: Cloud, config: BotoConfig | None = None) -> tuple[Any, Attempts]:
+class Throttled(LambdaClientError):
+    """Lambda Invoke's answer at the concurrency limit."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
+def sagemaker_client(
+    cloud: Cloud, config: BotoConfig | None = None, runtime: EngineClient | None = None
+) -> tuple[Any, Attempts]:
     """A user's SageMaker client of the deployment, and the (HTTP status, error code) of each
     attempt it makes at StartPipelineExecution, retries included."""
+    operations = Operations(
+        store=cloud.store, runtime=runtime or cloud.api, objects=S3ObjectStore(cloud.s3), region=REGION
+    )
     endpoint = CloudEndpoint(
-        sagemaker=JsonService(
-            "sagemaker",
-            sagemaker_handlers(
-                Operations(
-                    store=cloud.store, runtime=cloud.api, objects=S3ObjectStore(cloud.s3), region=REGION
-                )
-            ),
-        ),
-        region=REGION,
+        sagemaker=JsonService("sagemaker", sagemaker_handlers(operations)), region=REGION
     )
     session = boto3.Session(aws_access_key_id="AKIDUSER", aws_secret_access_key="secret", region_name=REGION)
     client = Gateway(endpoint, account_id=ACCOUNT).attach(
@@ -69,13 +80,22 @@ def engine_starts(cloud: Cloud) -> int:
     )
 
 
+@pytest.mark.parametrize(
+    "death",
+    [
+        MemoryError("the engine Lambda ran out of memory after writing the execution"),
+        PublishFailed("could not put the status events: InternalFailure"),
+    ],
+    ids=["the invocation failed", "the engine answered its own error"],
+)
 def test_a_start_whose_engine_died_after_writing_is_finished_by_boto3s_own_retry(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, death: Exception
 ) -> None:
-    """The engine writes the execution (and the request's token) and dies before it launches
-    anything: the API answers 500, boto3 resends the same ClientRequestToken, and the replay
-    returns the execution the first attempt wrote and launches what it owed. The user's one
-    call returns one execution, whose steps each run once."""
+    """The engine writes the execution (and the request's token) and fails before it launches
+    anything, as an unhandled error or as an error of its own that is no fault of the caller's:
+    the API answers 500, boto3 resends the same ClientRequestToken, and the replay returns the
+    execution the first attempt wrote and launches what it owed. The user's one call returns
+    one execution, whose steps each run once."""
     cloud.register(json.dumps(pipeline(processing("A"), processing("B", DependsOn=["A"]))))
     real_start = cloud.runtime.engine.start
     died: list[str] = []
@@ -84,7 +104,7 @@ def test_a_start_whose_engine_died_after_writing_is_finished_by_boto3s_own_retry
         outcome = real_start(request, **kwargs)
         if not died:
             died.append(outcome.execution.execution_arn)
-            raise MemoryError("the engine Lambda ran out of memory after writing the execution")
+            raise death
         return outcome
 
     monkeypatch.setattr(cloud.runtime.engine, "start", die_after_writing)
@@ -100,6 +120,34 @@ def test_a_start_whose_engine_died_after_writing_is_finished_by_boto3s_own_retry
     assert final.status == "Succeeded", final.failure_reason
     jobs = Counter(step_of_job(name)[0] for _kind, name in cloud.moto.jobs.created)
     assert jobs == Counter({"A": 1, "B": 1})
+
+
+def test_a_throttled_engine_is_a_503_the_client_retries(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda refuses the engine's invocation (TooManyRequestsException, after the API's Lambda
+    client gave up): 503 ServiceUnavailable, nothing written; boto3 retries and the start
+    goes through once Lambda lets it."""
+    cloud.register(json.dumps(pipeline(processing("A"))))
+    real_invoke = LambdaSimpleBackend.invoke
+    throttled: list[str] = []
+
+    def throttle_once(self: LambdaSimpleBackend, function_name: str, *args: Any) -> Any:
+        if function_name == ENGINE_FUNCTION and not throttled:
+            throttled.append(function_name)
+            raise Throttled()
+        return real_invoke(self, function_name, *args)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", throttle_once)
+    no_retries = aws.client("lambda", REGION, config=BotoConfig(retries={"total_max_attempts": 1}))
+    client, attempts = sagemaker_client(cloud, runtime=EngineClient(no_retries, ENGINE_FUNCTION))
+
+    arn = client.start_pipeline_execution(PipelineName="p")["PipelineExecutionArn"]
+
+    assert throttled and attempts == [(503, "ServiceUnavailable"), (200, "")]
+    assert cloud.wait(arn).status == "Succeeded"
+    listed = client.list_pipeline_executions(PipelineName="p")["PipelineExecutionSummaries"]
+    assert [e["PipelineExecutionArn"] for e in listed] == [arn]
 
 
 def test_an_engine_that_keeps_failing_is_a_500_the_client_sees_once_its_retries_are_spent(

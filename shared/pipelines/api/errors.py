@@ -39,10 +39,19 @@ class RequestTooLarge(PipelinesError):
 
 
 class InternalFailure(PipelinesError):
-    """An unexpected server fault; the only error answered with a 5xx status."""
+    """A server fault (SageMaker's common error: HTTP 500). With :class:`ServiceUnavailable`
+    the only errors answered with a 5xx status, which the SDKs retry on their own."""
 
     code = "InternalFailure"
     status = 500
+
+
+class ServiceUnavailable(PipelinesError):
+    """A part of the service is briefly over capacity (SageMaker's common error: HTTP 503);
+    retrying later can succeed."""
+
+    code = "ServiceUnavailable"
+    status = 503
 
 
 class ServiceError(PipelinesError):

@@ -4,9 +4,12 @@ The engine owns every write that can start work (it alone may start state machin
 API hands start, stop, retry, update and callbacks to it synchronously and raises the same
 typed error the engine raised (ValidationException, ResourceNotFound, ConflictException, ...).
 
-An engine invocation that fails outright (its Lambda crashed, timed out or answered nothing we
-understand) is a server fault: :class:`EngineUnavailable`, answered as SageMaker answers its own
-faults, ``InternalFailure`` with HTTP 500. Every AWS SDK retries a 5xx by itself (boto3: 4 more
+An engine invocation that fails outright (its Lambda crashed, timed out, could not be invoked,
+answered nothing we understand, or failed with an error that is no fault of the caller's, such
+as a status event it could not publish) is a server fault: :class:`EngineUnavailable`, answered
+as SageMaker answers its own faults, ``InternalFailure`` with HTTP 500; a throttled invoke
+(Lambda's TooManyRequestsException, after the Lambda client's own retries) is
+:class:`EngineBusy`, ``ServiceUnavailable`` with HTTP 503. Every AWS SDK retries a 5xx by itself (boto3: 4 more
 attempts in legacy mode, 2 in standard), and a repeat never starts work twice: botocore fills
 StartPipelineExecution's ClientRequestToken once per call and resends it on every attempt, the
 engine writes it in the same transaction as the execution, and a replay returns that execution
@@ -21,7 +24,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.api.errors import InternalFailure
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipelines.api.errors import InternalFailure, ServiceUnavailable
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import (
     ConflictError,
@@ -37,9 +42,17 @@ _ERRORS: dict[str, type[PipelinesError]] = {
 }
 
 
+_THROTTLED = frozenset({"TooManyRequestsException"})
+"""Lambda Invoke's throttling error (concurrency or request-rate limit; HTTP 429)."""
+
+
 class EngineUnavailable(InternalFailure):
     """The engine Lambda failed (an unhandled error, not a rejected request): a server fault,
     so HTTP 500 and the SDKs retry it (see the module docstring)."""
+
+
+class EngineBusy(ServiceUnavailable):
+    """Lambda throttled the engine's invocation: HTTP 503, retried by the SDKs."""
 
 
 class EngineClient:
@@ -83,14 +96,27 @@ class EngineClient:
         return self._call({"action": "ReconcileExecution", "pipelineExecutionArn": execution})
 
     def _call(self, event: dict[str, Any]) -> ExecutionRecord:
-        response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+        action = event["action"]
+        try:
+            response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _THROTTLED:
+                raise EngineBusy(f"the engine is throttled; {action} was not carried out: {exc}") from exc
+            raise EngineUnavailable(f"could not invoke the engine for {action}: {exc}") from exc
+        except BotoCoreError as exc:  # no answer: a connection or read timeout
+            raise EngineUnavailable(f"could not invoke the engine for {action}: {exc}") from exc
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-            raise EngineUnavailable(f"the engine failed on {event['action']}: {message}")
+            raise EngineUnavailable(f"the engine failed on {action}: {message}")
         if isinstance(payload, dict) and "error" in payload:
             error = payload["error"]
-            raise _ERRORS.get(error.get("code"), PipelinesError)(str(error.get("message")))
+            rejected = _ERRORS.get(error.get("code"))
+            if rejected is None:  # the engine's own trouble, e.g. PublishFailed: no fault of the caller's
+                raise EngineUnavailable(
+                    f"the engine failed on {action}: {error.get('code')}: {error.get('message')}"
+                )
+            raise rejected(str(error.get("message")))
         if not isinstance(payload, dict) or "execution" not in payload:
-            raise EngineUnavailable(f"unexpected engine answer to {event['action']}: {payload!r}")
+            raise EngineUnavailable(f"unexpected engine answer to {action}: {payload!r}")
         return ExecutionRecord.model_validate(payload["execution"])
