@@ -266,36 +266,38 @@ class StepReferenceChecker:
 
     def _all_known(self, targets: list[str], memo: dict[str, str | None], property_file: bool) -> bool:
         """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
-        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo)."""
+        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo).
+
+        A memoised verdict holds for every step but the one it names: a target that reads this
+        very step's name may be a self-reference, so the step is then checked exactly instead.
+        """
         known = list(map(memo.get, targets))
-        # A target that may read this very step can be in the memo from another step, for which
-        # it was clean; here it may be a self-reference, so it is checked again (_verdict).
-        own_name = self.step.name if self.step is not None else ""
-        if None not in known and not any(own_name in target for target in targets):
-            self.sources.update(cast("list[str]", known))
-            return True
-        for target, source in zip(targets, known, strict=True):
-            if source is None or own_name in target:
-                source = self._verdict(target, property_file, memo)
+        if None in known:
+            for index, source in enumerate(known):
                 if source is None:
-                    return False
-            self.sources.add(source)
+                    source = self._verdict(targets[index], property_file, memo)
+                    if source is None:
+                        return False
+                    known[index] = source
+        assert self.step is not None
+        if self.step.name in known:
+            return False
+        self.sources.update(cast("list[str]", known))
         return True
 
     def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
         """For :meth:`all_clean`: the step ``target`` reads ("" for other namespaces), or None
-        when it has a finding; memoised in ``memo`` unless the target may read its own step."""
-        own_name = self.step.name if self.step is not None else ""
-        if own_name in target:  # may read itself: not memoised
-            if self._check_get(target, property_file):
-                return None
-        elif target in memo or self._check_get(target, property_file):
-            memo[target] = None
-            return None
+        when it has a finding; memoised in ``memo`` unless it names this very step (whose
+        verdict, a self-reference, does not hold for the others)."""
         named = _STEP_HEAD.match(target)
         source = named.group(1) if named is not None else ""
-        if own_name not in target:
-            memo[target] = source
+        assert self.step is not None
+        if source == self.step.name:
+            return None if self._check_get(target, property_file) else source
+        if target in memo or self._check_get(target, property_file):
+            memo[target] = None
+            return None
+        memo[target] = source
         return source
 
     def _check_get(self, target: str, property_file: bool) -> list[Finding]:
