@@ -180,6 +180,76 @@ class ReferenceScope:
         return cls(definition, steps, frozenset(p.name for p in definition.parameters))
 
 
+def clean_reads(
+    scope: ReferenceScope, step: Step, namespaces: frozenset[str], values: list[Any]
+) -> set[str] | None:
+    """The fast path for the usual step, in which nothing is wrong: the step names its
+    expressions under ``values`` read (as :func:`referenced_step_names` reads them), or None
+    when one of them may have a problem (or reads a step of this step's own name).
+
+    One walk finds the expressions and sorts the reads of the SDK's common forms (a plain
+    ``Get``, a ``Std:Join`` of values, a ``Std:JsonGet`` of a property file); any other form
+    goes through :meth:`StepReferenceChecker.all_clean`. Targets read before are looked up in
+    bulk in the scope's memo. On None the caller checks the step exactly, in document order
+    with paths (:meth:`StepReferenceChecker.check`), which also tells the reads.
+    """
+    plain: list[str] = []
+    files: list[str] = []
+    stack: list[Any] = list(values)
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is list:
+            extend(node)
+        elif kind is dict:
+            if len(node) == 1:
+                key, inner = next(iter(node.items()))
+                if key == "Get":
+                    if type(inner) is not str:
+                        return None
+                    plain.append(inner)
+                    continue
+                if key == "Std:Join":
+                    if not _plain_join(inner):
+                        return None
+                    extend(inner["Values"])
+                    continue
+                if key == "Std:JsonGet":
+                    if not _plain_json_get(inner):
+                        return None
+                    files.append(inner["PropertyFile"]["Get"])
+                    continue
+                if key.startswith(FUNCTION_PREFIX):
+                    return StepReferenceChecker(scope, step, namespaces).clean_reads(values)
+            elif "Std:Join" in node or "Std:JsonGet" in node:
+                return None  # an expression with more than one key
+            extend(node.values())
+    verdicts = scope.verdicts.get(namespaces)
+    if verdicts is None:
+        verdicts = scope.verdicts[namespaces] = ({}, {})
+    checker: StepReferenceChecker | None = None
+    reads: list[str | None] = []
+    for targets, memo, property_file in ((plain, verdicts[0], False), (files, verdicts[1], True)):
+        if not targets:
+            continue
+        known = list(map(memo.get, targets))
+        if None in known:
+            checker = checker or StepReferenceChecker(scope, step, namespaces)
+            for index, source in enumerate(known):
+                if source is None:
+                    source = checker._verdict(targets[index], property_file, memo)
+                    if source is None:
+                        return None
+                    known[index] = source
+        reads += known
+    if step.name in reads:
+        return None
+    read = cast("set[str]", set(reads))
+    read.discard("")
+    return read
+
+
 class StepReferenceChecker:
     """Checks the expressions of one step (or of the experiment config when ``step`` is None).
 
@@ -234,6 +304,10 @@ class StepReferenceChecker:
                 self.clean = False
                 problems.extend(_form_problems(error, locate(value, location, expression)))
         return problems
+
+    def clean_reads(self, values: list[Any]) -> set[str] | None:
+        """:func:`clean_reads` for any expression form: ``sources`` when :meth:`all_clean`."""
+        return self.sources if self.all_clean(values) else None
 
     def all_clean(self, values: list[Any]) -> bool:
         """Whether every expression under ``values`` is well formed and reads what exists,

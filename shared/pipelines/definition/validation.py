@@ -33,7 +33,12 @@ from pipelines.definition.models import (
     Step,
 )
 from pipelines.definition.problems import Location, Problem, format_json_path
-from pipelines.definition.reference_checks import ReferenceScope, StepReferenceChecker, did_you_mean
+from pipelines.definition.reference_checks import (
+    ReferenceScope,
+    StepReferenceChecker,
+    clean_reads,
+    did_you_mean,
+)
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
 from pipelines.graph import CycleError, PipelineGraph
@@ -398,22 +403,25 @@ def check_step(
     skipped: list[Any] | None = None
     if not nests_steps:
         argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
-    checker = StepReferenceChecker(scope, step, _STEP_NAMESPACES[in_for_each, step_class is ForEachStep])
+    namespaces = _STEP_NAMESPACES[in_for_each, step_class is ForEachStep]
     carriers = expression_carriers(step)
     if skipped is not None and not argument_problems:  # every expression of Arguments is in skipped
         values = [skipped if key == "Arguments" else value for key, value in carriers]
     else:
         values = [value for _, value in carriers]
-    if not checker.all_clean(values):
+    read = clean_reads(scope, step, namespaces, values)
+    if read is None:
+        checker = StepReferenceChecker(scope, step, namespaces)
         for key, value in carriers:
             out.extend(checker.check(value, (*location, key)))
+        read = checker.sources if checker.clean else None
     if (
-        sources is not None
-        and checker.clean
+        read is not None
+        and sources is not None
         and scope.steps.get(step.name) is step
         and _graph_reads_same(step)
     ):
-        sources[step.name] = checker.sources
+        sources[step.name] = read
     if argument_problems:
         # The service accepts these at CreatePipeline and fails the step when its Create* call is
         # made, so a definition with them is still accepted (every corpus file must be); they are
