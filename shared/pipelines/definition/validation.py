@@ -94,17 +94,20 @@ _new_located = partial(tuple.__new__, LocatedStep)
 def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     """Every step with its JSON location, depth-first in definition order (iterative: deep nesting)."""
     located: list[LocatedStep] = []
-    stack: list[LocatedStep] = [
-        _new_located((step, ("Steps", index), None, False))
-        for index, step in reversed(list(enumerate(definition.steps)))
-    ]
-    pop, append = stack.pop, located.append
-    while stack:
-        item = pop()
+    append = located.append
+    for index, step in enumerate(definition.steps):
+        item = _new_located((step, ("Steps", index), None, False))
         append(item)
-        step_class = type(item.step)
-        if step_class is ConditionStep or step_class is ForEachStep:  # the others nest no steps
-            stack.extend(reversed(_children(item)))
+        step_class = type(step)
+        if step_class is not ConditionStep and step_class is not ForEachStep:
+            continue  # the others nest no steps
+        stack = _children(item)[::-1]
+        while stack:
+            nested = stack.pop()
+            append(nested)
+            nested_class = type(nested.step)
+            if nested_class is ConditionStep or nested_class is ForEachStep:
+                stack.extend(reversed(_children(nested)))
     return located
 
 
@@ -201,11 +204,13 @@ def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Ste
     """The steps by name, the first of each name (as the DAG keys them), with the problems of
     their names appended to ``out``: one pass for both."""
     first_seen: dict[str, LocatedStep] = {}
+    low, high, pattern = _name_rule("StepName")  # _name_problem's test, inlined: every step
     for item in located:
         name = item.step.name
-        name_problem = _name_problem(name, item.location, "StepName", "step")
-        if name_problem:
-            out.append(name_problem)
+        if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
+            name_problem = _name_problem(name, item.location, "StepName", "step")
+            if name_problem:
+                out.append(name_problem)
         earlier = first_seen.get(name)
         if earlier is None:
             first_seen[name] = item
