@@ -16,8 +16,8 @@ for thousands of steps.
 from __future__ import annotations
 
 import heapq
-from functools import cached_property
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
@@ -149,26 +149,33 @@ class PipelineGraph:
         branch: dict[str, tuple[str, Branch]] = {}
         for_each: dict[str, str] = {}
         for_each_steps: list[str] = []
+        forward = True  # every edge so far from an earlier step to a later one
         # Every edge made in this loop ends at ``name`` or starts at it (a branch), and each name
         # comes once: duplicates can only come from the same step's lists, so they are weeded
         # out there instead of checking every edge against every other.
-        for name, step in steps.items():
+        for position, (name, step) in enumerate(steps.items()):
             depends_on = step.depends_on
             if depends_on:
                 for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
-                    if dep != name and dep in order:
+                    dep_position = order.get(dep)
+                    if dep_position is not None and dep != name:
                         edges.append((dep, name, "depends_on"))
+                        forward = forward and dep_position < position
             read = known.get(name)
             if read is None:
                 read = referenced_step_names(list(_expression_carriers(step)))
             if len(read) == 1:
                 for src in read:
-                    if src != name and src in order:
+                    src_position = order.get(src)
+                    if src_position is not None and src != name:
                         edges.append((src, name, "data"))
+                        forward = forward and src_position < position
             elif read:
                 reads = [src for src in read if src in order and src != name]
-                reads.sort(key=order.__getitem__)
-                edges += [(src, name, "data") for src in reads]
+                if reads:
+                    reads.sort(key=order.__getitem__)
+                    edges += [(src, name, "data") for src in reads]
+                    forward = forward and order[reads[-1]] < position
             step_type = step.type  # tested inline: this runs for every step of every definition
             if step_type == "Condition":
                 arguments = cast("ConditionStep", step).arguments
@@ -178,6 +185,7 @@ class PipelineGraph:
                     for child_name in dict.fromkeys(child.name for child in children):
                         if child_name != name:
                             edges.append((name, child_name, cast("EdgeKind", kind)))
+                            forward = forward and position < order[child_name]
             elif step_type == "ForEach":
                 for_each_steps.append(name)
                 for child in _for_each_body(step):
@@ -186,10 +194,12 @@ class PipelineGraph:
             seen = set(edges)
 
             def add(src: str, dst: str, kind: EdgeKind) -> None:
+                nonlocal forward
                 edge = (src, dst, kind)
                 if src != dst and src in steps and edge not in seen:
                     seen.add(edge)
                     edges.append(edge)
+                    forward = forward and order[src] < order[dst]
 
             for name in for_each_steps:
                 body = {child.name for child in _for_each_body(steps[name])}
@@ -198,7 +208,13 @@ class PipelineGraph:
                 outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
                 for src in sorted(outside, key=order.__getitem__):
                     add(src, name, "data")
-        return cls(steps, edges, order, branch, for_each)
+        graph = cls(steps, edges, order, branch, for_each)
+        if forward:
+            # Kahn's order, known without running it: each step's predecessors all come before
+            # it, so the earliest step not yet taken is always ready (SDK definitions list steps
+            # in dependency order, so this is the usual case).
+            graph._topological = list(steps)
+        return graph
 
     # -- neighbours --------------------------------------------------------------------------
 
