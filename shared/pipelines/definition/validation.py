@@ -313,7 +313,7 @@ def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
     return raw
 
 
-_NESTING_STEPS = (ConditionStep, ForEachStep)  # a tuple: isinstance with a union costs more
+_NESTING_STEPS = frozenset({ConditionStep, ForEachStep})  # by exact class: neither is subclassed
 
 
 def expression_carriers(step: Step) -> list[tuple[str, Any]]:
@@ -329,7 +329,7 @@ def expression_carriers(step: Step) -> list[tuple[str, Any]]:
     for field_name, key in _carrier_fields(type(step)):
         if field_name not in fields_set:
             continue
-        if field_name == "arguments" and isinstance(step, _NESTING_STEPS):
+        if field_name == "arguments" and type(step) in _NESTING_STEPS:
             carriers.append(("Arguments", _nested_arguments(step)))
         else:
             carriers.append((key, values[field_name]))
@@ -410,10 +410,11 @@ def check_step(
         argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
     namespaces = _STEP_NAMESPACES[in_for_each, step_class is ForEachStep]
     carriers = expression_carriers(step)
-    if skipped is not None and not argument_problems:  # every expression of Arguments is in skipped
-        values = [skipped if key == "Arguments" else value for key, value in carriers]
-    else:
-        values = [value for _, value in carriers]
+    values: list[Any] = []
+    clean_arguments = skipped is not None and not argument_problems
+    for key, value in carriers:  # (a loop: a comprehension is one more frame, for every step)
+        # every expression of clean Arguments is in what the walk skipped
+        values.append(skipped if clean_arguments and key == "Arguments" else value)
     read = clean_reads(scope, step, namespaces, values)
     if read is None:
         checker = StepReferenceChecker(scope, step, namespaces)
