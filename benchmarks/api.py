@@ -203,9 +203,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def client(url: str) -> Any:
+def client(url: str, service: str = "sagemaker") -> Any:
     return boto3.client(
-        "sagemaker",
+        service,
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="bench",
@@ -227,18 +227,23 @@ def await_port(port: int, process: subprocess.Popen[Any], timeout: float = 60.0)
     raise SystemExit(f"nothing listens on {port}")
 
 
-def start_ours(root: Path) -> tuple[subprocess.Popen[Any], str]:
-    (root / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
+def start_ours(
+    root: Path, *, state_dir: str = "state", env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[Any], str]:
+    """``pipelines serve`` over ``root/objects``, its state in ``root/<state_dir>``; ``env``
+    replaces the environment (``PYTHONPATH`` to serve another revision's code)."""
+    config = f"{state_dir}.toml"
+    (root / config).write_text(f'state_dir = "{state_dir}"\nobject_root = "objects"\n')
     command = [
         str(Path(sys.executable).parent / "pipelines"),
         "serve",
         "--port",
         "0",
         "--config",
-        "pipelines.toml",
+        config,
     ]
     process = subprocess.Popen(
-        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 60

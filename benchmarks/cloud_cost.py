@@ -16,8 +16,12 @@ transaction, plus one per GSI the item is written to; an update counts as the it
 its key and every value it sets), conditional writes lost to a racing
 writer, and engine time: the CPU time of the engine invocations' own threads, which includes
 moto's in-process handling of the engine's DynamoDB, SQS and Step Functions calls but not the
-waits for a core (the wall time is printed beside it). It prints one ``cloud_cost:`` line per case, the median time from a
-job's end (its StepRunner's end) to its successor's StepRunner start, and one line per target.
+waits for a core (the wall time is printed beside it). It also counts StartExecution calls per
+StepRunner: exactly one each, since a repeat (refused with ExecutionAlreadyExists, so nothing
+runs twice) still costs a call and means the engine carried out a launch twice. It prints one
+``cloud_cost:`` line per case, then its engine wall time, StartExecution calls and the median
+time from a job's end (its StepRunner's end) to its successor's StepRunner start, and one line
+per target.
 
 Run: .venv/bin/python benchmarks/cloud_cost.py [--by-item] [--cases abalone,dag50,wide500]
 
@@ -66,6 +70,7 @@ TARGETS = {  # per step attempt, in every case
     "ddb_writes/attempt": 10.0,
     "transitions/attempt": 6.0,
     "invocations/attempt": 1.2,
+    "start_calls/attempt": 1.0,
 }
 
 
@@ -203,6 +208,8 @@ class Measured:
     write_units: float
     lost_writes: int
     latencies: list[float]
+    start_calls: int  # StartExecution calls for the StepRunners, refused repeats included
+    started_again: int  # StepRunners whose StartExecution was called more than once
     by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     def per_attempt(self) -> dict[str, float]:
@@ -213,6 +220,7 @@ class Measured:
             "ddb_writes/attempt": self.write_units / attempts,
             "lost_writes/attempt": self.lost_writes / attempts,
             "engine_ms/attempt": 1000 * self.engine_seconds / attempts,
+            "start_calls/attempt": self.start_calls / attempts,
         }
 
 
@@ -282,10 +290,11 @@ def measure(
     if definition is not None:
         for final in finals:
             latencies += successor_latencies(cloud, final.execution_id, definition)
+    runners = [r["name"] for final in finals for r in cloud.runner_executions(final.execution_id)]
     return Measured(
         name=name,
         executions=runs,
-        step_attempts=sum(len(cloud.runner_executions(final.execution_id)) for final in finals),
+        step_attempts=len(runners),
         transitions=sum(transitions_of(cloud, f.execution_id) for f in finals),
         engine_invocations=sum(1 for fn, _ in invocations if fn == ENGINE_FUNCTION),
         engine_seconds=engine_time[0],
@@ -293,6 +302,8 @@ def measure(
         write_units=meter.write_units,
         lost_writes=lost[0],
         latencies=latencies,
+        start_calls=sum(cloud.moto.starts[runner] for runner in runners),
+        started_again=sum(cloud.moto.starts[runner] > 1 for runner in runners),
         by_kind={kind: list(tally) for kind, tally in meter.by_kind.items()},
     )
 
@@ -347,6 +358,11 @@ def report(measured: Measured) -> dict[str, float]:
         f"cloud_cost: case={measured.name} engine_wall_ms/attempt="
         f"{1000 * measured.engine_wall_seconds / measured.step_attempts:.2f} (not a target: in moto it includes "
         "waiting for the GIL and for moto's global DynamoDB lock behind the simulated services' threads)"
+    )
+    print(
+        f"cloud_cost: case={measured.name} start_calls/attempt={figures['start_calls/attempt']:.2f} "
+        f"(StartExecution calls per StepRunner; started more than once: {measured.started_again} "
+        f"of {measured.step_attempts})"
     )
     if measured.latencies:
         print(

@@ -204,23 +204,13 @@ def acknowledge_unscoped_actions(role: iam.IRole | None, actions: str) -> None:
 def apply_nag(app: cdk.App) -> None:
     """Run AwsSolutions on every stack, with the acknowledged findings suppressed."""
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    scoped = [("AwsSolutions-IAM5", resource_pattern(arn), reason) for arn, reason in IAM5_SCOPED]
+    scoped += [("AwsSolutions-IAM4", managed_policy_pattern(name), reason) for name, reason in IAM4_MANAGED]
+    suppressions = [NagPackSuppression(id=rule, reason=reason) for rule, reason in ACKNOWLEDGED]
+    suppressions += [
+        NagPackSuppression(id=rule, reason=reason, applies_to=[RegexAppliesTo(regex=regex)])
+        for rule, regex, reason in scoped
+    ]
     for child in app.node.children:
         if isinstance(child, cdk.Stack):
-            suppressions = [NagPackSuppression(id=rule, reason=reason) for rule, reason in ACKNOWLEDGED]
-            suppressions += [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason=reason,
-                    applies_to=[RegexAppliesTo(regex=resource_pattern(arn))],
-                )
-                for arn, reason in IAM5_SCOPED
-            ]
-            suppressions += [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM4",
-                    reason=reason,
-                    applies_to=[RegexAppliesTo(regex=managed_policy_pattern(name))],
-                )
-                for name, reason in IAM4_MANAGED
-            ]
             NagSuppressions.add_stack_suppressions(child, suppressions)

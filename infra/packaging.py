@@ -38,6 +38,11 @@ TRACKING_REQUIREMENTS = REPO_ROOT / "functions" / "requirements-tracking.txt"
 """The engine's MLflow layer: mlflow-skinny and sagemaker-mlflow, on top of the core layer."""
 
 
+def architecture(arm64: bool) -> lambda_.Architecture:
+    """The Lambda architecture of the ``lambdaArchitecture`` setting (functions and layers)."""
+    return lambda_.Architecture.ARM_64 if arm64 else lambda_.Architecture.X86_64
+
+
 def pip_platform(arm64: bool) -> str:
     """The manylinux platform tag pip selects wheels for (Lambda runs Amazon Linux 2023)."""
     return "manylinux2014_aarch64" if arm64 else "manylinux2014_x86_64"
@@ -152,12 +157,24 @@ class _PipBundler:
         return [f"{name}=={version}" for name, version in sorted(wanted.items()) if name not in base]
 
 
-def _bundled_code(asset_dir: Path, bundler: _PipBundler) -> lambda_.Code:
-    return lambda_.Code.from_asset(
+def _layer(
+    scope: Construct, construct_id: str, asset_dir: Path, bundler: _PipBundler, arm64: bool, description: str
+) -> lambda_.LayerVersion:
+    """A layer built by ``bundler`` (hashed by its fingerprint, so an unchanged layer is not
+    rebuilt); ``asset_dir`` is the source folder CDK requires beside the bundling."""
+    code = lambda_.Code.from_asset(
         str(asset_dir),
         asset_hash_type=cdk.AssetHashType.CUSTOM,
         asset_hash=bundler.fingerprint,
         bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=bundler, command=["false"]),
+    )
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        code=code,
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[architecture(arm64)],
+        description=description,
     )
 
 
@@ -169,13 +186,13 @@ def core_layer(scope: Construct, construct_id: str, *, arm64: bool) -> lambda_.L
         target="python",
         arm64=arm64,
     )
-    return lambda_.LayerVersion(
+    return _layer(
         scope,
         construct_id,
-        code=_bundled_code(REPO_ROOT / "shared", bundler),
-        compatible_runtimes=[RUNTIME],
-        compatible_architectures=[lambda_.Architecture.ARM_64 if arm64 else lambda_.Architecture.X86_64],
-        description="Core package `pipelines` with pydantic, jsonpath-ng, Powertools",
+        REPO_ROOT / "shared",
+        bundler,
+        arm64,
+        "Core package `pipelines` with pydantic, jsonpath-ng, Powertools",
     )
 
 
@@ -189,13 +206,13 @@ def tracking_layer(scope: Construct, construct_id: str, *, arm64: bool) -> lambd
         arm64=arm64,
         beside=LAYER_REQUIREMENTS,
     )
-    return lambda_.LayerVersion(
+    return _layer(
         scope,
         construct_id,
-        code=_bundled_code(REPO_ROOT / "functions", bundler),  # a source folder is required; unused
-        compatible_runtimes=[RUNTIME],
-        compatible_architectures=[lambda_.Architecture.ARM_64 if arm64 else lambda_.Architecture.X86_64],
-        description="MLflow for the engine: mlflow-skinny and sagemaker-mlflow (beside the core layer)",
+        REPO_ROOT / "functions",  # a source folder is required; unused
+        bundler,
+        arm64,
+        "MLflow for the engine: mlflow-skinny and sagemaker-mlflow (beside the core layer)",
     )
 
 

@@ -10,10 +10,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.lambdas import log_retention
+from infra.constructs.log_groups import log_group
 from infra.settings import Settings
 
 # API Gateway's own refusals (IAM deny, bad signature, throttling) answered in the AWS JSON error
@@ -58,12 +57,7 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            retention=log_retention(settings.log_retention_days),
-        )
+        access_logs = log_group(self, "AccessLogs", settings.log_retention_days)
         principals: list[iam.IPrincipal] = [iam.AccountPrincipal(stack.account)]
         principals += [iam.AccountPrincipal(account) for account in settings.sharing_accounts]
         self.policy = policy = iam.PolicyDocument(

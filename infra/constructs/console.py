@@ -43,6 +43,7 @@ from cdk_nag import RegexAppliesTo
 from constructs import Construct
 from pipelines.console.serve import CONFIG_PATH, content_security_policy
 
+from infra.constructs.arns import job_log_groups_arn
 from infra.constructs.buckets import private_bucket
 from infra.nag import acknowledge, resource_pattern
 from infra.settings import Settings
@@ -412,14 +413,7 @@ class Console(Construct):
             iam.PolicyStatement(
                 sid="ReadJobLogs",
                 actions=list(LOG_ACTIONS),
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[job_log_groups_arn(stack)],
             )
         )
         policy = role.node.find_child("DefaultPolicy")

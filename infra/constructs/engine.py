@@ -19,15 +19,16 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from pipelines.deploy import settings as env
 from pipelines.stepfunctions import pipeline_execution_definition, step_runner_definition
 
+from infra.constructs.arns import pipeline_roles_arn
 from infra.constructs.data import DataTables
-from infra.constructs.lambdas import handler_function, log_retention
+from infra.constructs.lambdas import handler_function
+from infra.constructs.log_groups import log_group
 from infra.constructs.messaging import ENGINE_TIMEOUT
 from infra.nag import acknowledge_unscoped_actions
 from infra.packaging import tracking_layer
@@ -35,8 +36,6 @@ from infra.settings import Settings
 
 SWEEP_EVERY = cdk.Duration.minutes(5)
 """How often the engine's sweep looks for executions that made no progress."""
-PIPELINE_ROLE_PATH = "/pipelines/"
-"""Pipeline execution roles live under this IAM path; the StepRunner may assume only those."""
 
 
 class Engine(Construct):
@@ -56,24 +55,9 @@ class Engine(Construct):
         stack = cdk.Stack.of(self)
         self.step_runner_name = settings.name("step-runner")
         self.pipeline_execution_name = settings.name("pipeline-execution")
-        self.step_runner_arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.step_runner_name,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.pipeline_execution_arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.pipeline_execution_name,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.pipeline_role_arn_pattern = stack.format_arn(
-            service="iam",
-            region="",
-            resource="role",
-            resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
-        )
+        self.step_runner_arn = self._states_arn("stateMachine", self.step_runner_name)
+        self.pipeline_execution_arn = self._states_arn("stateMachine", self.pipeline_execution_name)
+        self.pipeline_role_arn_pattern = pipeline_roles_arn(stack)
 
         # MLflow (pipelines.tracking.cloud) only for the engine, the one handler that logs runs.
         self.tracking_layer = tracking_layer(self, "MlflowLayer", arm64=settings.arm64)
@@ -205,10 +189,14 @@ class Engine(Construct):
         ]
 
     def execution_arn_pattern(self, machine_name: str) -> str:
+        return self._states_arn("execution", f"{machine_name}:*")
+
+    def _states_arn(self, resource: str, name: str) -> str:
+        """A Step Functions ARN (``arn:...:states:<region>:<account>:<resource>:<name>``)."""
         return cdk.Stack.of(self).format_arn(
             service="states",
-            resource="execution",
-            resource_name=f"{machine_name}:*",
+            resource=resource,
+            resource_name=name,
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
 
@@ -222,12 +210,11 @@ class Engine(Construct):
     ) -> sfn.StateMachine:
         # Under /aws/vendedlogs/: Step Functions adds each log group to the account's CloudWatch
         # Logs resource policy, which holds 5,120 characters; that prefix is exempt.
-        log_group = logs.LogGroup(
+        logs = log_group(
             self,
             f"{construct_id}Logs",
+            settings.log_retention_days,
             log_group_name=f"/aws/vendedlogs/states/{name}",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            retention=log_retention(settings.log_retention_days),
         )
         machine = sfn.StateMachine(
             self,
@@ -240,7 +227,7 @@ class Engine(Construct):
                 "StateTable": self.tables.state.table_name,
             },
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(destination=logs, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         acknowledge_unscoped_actions(
             machine.role,

@@ -10,8 +10,78 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.constructs.engine import PIPELINE_ROLE_PATH
+from infra.constructs.arns import PIPELINE_ROLE_PATH, job_log_groups_arn
 from infra.nag import acknowledge_unscoped_actions
+
+SAGEMAKER_GRANTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "SageMakerJobsAndModels",
+        (
+            "CreateProcessingJob",
+            "DescribeProcessingJob",
+            "StopProcessingJob",
+            "CreateTrainingJob",
+            "DescribeTrainingJob",
+            "StopTrainingJob",
+            "CreateTransformJob",
+            "DescribeTransformJob",
+            "StopTransformJob",
+            "CreateHyperParameterTuningJob",
+            "DescribeHyperParameterTuningJob",
+            "StopHyperParameterTuningJob",
+            "ListTrainingJobsForHyperParameterTuningJob",
+            "CreateAutoMLJob",
+            "DescribeAutoMLJob",
+            "StopAutoMLJob",
+            "CreateModel",
+            "DescribeModel",
+            "CreateModelPackage",
+            "CreateModelPackageGroup",
+            "DescribeModelPackage",
+            "AddTags",
+            "CreateExperiment",
+            "CreateTrial",
+            "AssociateTrialComponent",
+        ),
+        (
+            "processing-job",
+            "training-job",
+            "transform-job",
+            "hyper-parameter-tuning-job",
+            "automl-job",
+            "model",
+            "model-package",
+            "model-package-group",
+            "experiment",
+            "experiment-trial",
+            "experiment-trial-component",
+        ),
+    ),
+    (
+        "Endpoints",
+        (
+            "CreateEndpointConfig",
+            "DescribeEndpointConfig",
+            "DeleteEndpointConfig",
+            "CreateEndpoint",
+            "UpdateEndpoint",
+            "DescribeEndpoint",
+            "DeleteEndpoint",
+            "AddTags",
+        ),
+        ("endpoint", "endpoint-config"),
+    ),
+    # The v3 SDK's InferenceComponent step (create or update, then describe until InService)
+    # deploys onto an endpoint of this account; its Job step runs CreateJob workloads, which a
+    # stop ends with StopJob.
+    (
+        "InferenceComponents",
+        ("CreateInferenceComponent", "UpdateInferenceComponent", "DescribeInferenceComponent", "AddTags"),
+        ("inference-component", "endpoint"),
+    ),
+    ("ModelCustomizationJobs", ("CreateJob", "DescribeJob", "StopJob", "AddTags"), ("job",)),
+)
+"""(statement id, SageMaker actions, resource types of this account) of each SageMaker grant."""
 
 
 class PipelineExecutionRole(Construct):
@@ -41,100 +111,17 @@ class PipelineExecutionRole(Construct):
             description="Sample SageMaker pipeline execution role (jobs, models, endpoints, Lambda, SQS, EMR)",
         )
 
-        def account_arn(service: str, resource: str) -> str:
-            return stack.format_arn(service=service, resource=resource, resource_name="*")
-
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="SageMakerJobsAndModels",
-                actions=[
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:CreateTrainingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateTransformJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob",
-                    "sagemaker:CreateHyperParameterTuningJob",
-                    "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:StopHyperParameterTuningJob",
-                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-                    "sagemaker:CreateAutoMLJob",
-                    "sagemaker:DescribeAutoMLJob",
-                    "sagemaker:StopAutoMLJob",
-                    "sagemaker:CreateModel",
-                    "sagemaker:DescribeModel",
-                    "sagemaker:CreateModelPackage",
-                    "sagemaker:CreateModelPackageGroup",
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:AddTags",
-                    "sagemaker:CreateExperiment",
-                    "sagemaker:CreateTrial",
-                    "sagemaker:AssociateTrialComponent",
-                ],
-                resources=[
-                    account_arn("sagemaker", r)
-                    for r in (
-                        "processing-job",
-                        "training-job",
-                        "transform-job",
-                        "hyper-parameter-tuning-job",
-                        "automl-job",
-                        "model",
-                        "model-package",
-                        "model-package-group",
-                        "experiment",
-                        "experiment-trial",
-                        "experiment-trial-component",
-                    )
-                ],
+        for sid, actions, resource_types in SAGEMAKER_GRANTS:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    actions=[f"sagemaker:{action}" for action in actions],
+                    resources=[
+                        stack.format_arn(service="sagemaker", resource=r, resource_name="*")
+                        for r in resource_types
+                    ],
+                )
             )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Endpoints",
-                actions=[
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:DeleteEndpointConfig",
-                    "sagemaker:CreateEndpoint",
-                    "sagemaker:UpdateEndpoint",
-                    "sagemaker:DescribeEndpoint",
-                    "sagemaker:DeleteEndpoint",
-                    "sagemaker:AddTags",
-                ],
-                resources=[account_arn("sagemaker", r) for r in ("endpoint", "endpoint-config")],
-            )
-        )
-        # The v3 SDK's InferenceComponent step (create or update, then describe until InService)
-        # deploys onto an endpoint of this account; its Job step runs CreateJob workloads, which
-        # a stop ends with StopJob.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="InferenceComponents",
-                actions=[
-                    "sagemaker:CreateInferenceComponent",
-                    "sagemaker:UpdateInferenceComponent",
-                    "sagemaker:DescribeInferenceComponent",
-                    "sagemaker:AddTags",
-                ],
-                resources=[account_arn("sagemaker", r) for r in ("inference-component", "endpoint")],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ModelCustomizationJobs",
-                actions=[
-                    "sagemaker:CreateJob",
-                    "sagemaker:DescribeJob",
-                    "sagemaker:StopJob",
-                    "sagemaker:AddTags",
-                ],
-                resources=[account_arn("sagemaker", "job")],
-            )
-        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EmrServerlessSteps",
@@ -262,14 +249,7 @@ class PipelineExecutionRole(Construct):
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[job_log_groups_arn(stack)],
             )
         )
         self.role.add_to_policy(

@@ -1,5 +1,6 @@
 """One factory for every handler, so runtime, architecture, tracing, logging and the core layer
-are set in one place (the engine adds its MLflow layer after it: ``extra_layers``)."""
+are set in one place (the engine adds its MLflow layer after it: ``extra_layers``; the Pipeline
+construct's provider, which has no stack settings, uses :func:`python_function` itself)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.log_groups import log_group
 from infra.nag import acknowledge_unscoped_actions
-from infra.packaging import RUNTIME, handler_code
+from infra.packaging import RUNTIME, architecture, handler_code
 from infra.settings import Settings
 
 
@@ -30,24 +31,16 @@ def handler_function(
     description: str,
     dead_letter_queue: sqs.IQueue | None = None,
 ) -> lambda_.Function:
-    log_group = logs.LogGroup(
-        scope,
-        f"{construct_id}Logs",
-        retention=log_retention(settings.log_retention_days),
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
-    function = lambda_.Function(
+    """A handler of the stack: Powertools' service name and metrics namespace, and the stage."""
+    return python_function(
         scope,
         construct_id,
-        runtime=RUNTIME,
-        architecture=lambda_.Architecture.ARM_64 if settings.arm64 else lambda_.Architecture.X86_64,
-        handler="handler.handler",
-        code=handler_code(handler_dir),
+        handler_dir=handler_dir,
+        arm64=settings.arm64,
+        log_retention_days=settings.log_retention_days,
         layers=[layer, *extra_layers],
         timeout=timeout,
         memory_size=memory_size,
-        tracing=lambda_.Tracing.ACTIVE,
-        log_group=log_group,
         description=description,
         dead_letter_queue=dead_letter_queue,
         environment={
@@ -57,26 +50,42 @@ def handler_function(
             **environment,
         },
     )
+
+
+def python_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler_dir: str,
+    arm64: bool,
+    log_retention_days: int,
+    layers: Sequence[lambda_.ILayerVersion],
+    environment: dict[str, str],
+    timeout: cdk.Duration,
+    memory_size: int,
+    description: str,
+    dead_letter_queue: sqs.IQueue | None = None,
+    log_group_id: str | None = None,
+) -> lambda_.Function:
+    """The thin handler ``functions/<handler_dir>`` on ``layers``, traced with X-Ray, logging to
+    a log group of its own (``log_group_id``, by default ``<construct_id>Logs``)."""
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        runtime=RUNTIME,
+        architecture=architecture(arm64),
+        handler="handler.handler",
+        code=handler_code(handler_dir),
+        layers=list(layers),
+        timeout=timeout,
+        memory_size=memory_size,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group(scope, log_group_id or f"{construct_id}Logs", log_retention_days),
+        description=description,
+        dead_letter_queue=dead_letter_queue,
+        environment=environment,
+    )
     acknowledge_unscoped_actions(
         function.role, "X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords)"
     )
     return function
-
-
-def log_retention(days: int) -> logs.RetentionDays:
-    """The ``logRetentionDays`` setting as CloudWatch Logs accepts it (every log group uses it)."""
-    by_days = {
-        1: logs.RetentionDays.ONE_DAY,
-        3: logs.RetentionDays.THREE_DAYS,
-        5: logs.RetentionDays.FIVE_DAYS,
-        7: logs.RetentionDays.ONE_WEEK,
-        14: logs.RetentionDays.TWO_WEEKS,
-        30: logs.RetentionDays.ONE_MONTH,
-        60: logs.RetentionDays.TWO_MONTHS,
-        90: logs.RetentionDays.THREE_MONTHS,
-        180: logs.RetentionDays.SIX_MONTHS,
-        365: logs.RetentionDays.ONE_YEAR,
-    }
-    if days not in by_days:
-        raise ValueError(f"logRetentionDays must be one of {sorted(by_days)}, got {days}")
-    return by_days[days]

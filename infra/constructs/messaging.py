@@ -3,6 +3,8 @@ the custom event bus for status events."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -15,18 +17,10 @@ from infra.settings import Settings
 class Messaging(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.callback_dlq = sqs.Queue(
-            self,
-            "CallbackDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        self.callback_queue = sqs.Queue(
+        self.callback_dlq = dead_letter_queue(self, "CallbackDeadLetters")
+        self.callback_queue = private_queue(
             self,
             "Callbacks",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
             visibility_timeout=cdk.Duration.minutes(5),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.callback_dlq),
         )
@@ -36,20 +30,11 @@ class Messaging(Construct):
         # function timeout; AWS recommends 6x. A message that fails 10 deliveries (its group
         # blocked meanwhile) moves to the dead letters and raises the alarm; the engine's sweep
         # then finds the step whose report it was and fails it with the reason.
-        self.engine_dlq = sqs.Queue(
-            self,
-            "EngineDeadLetters",
-            fifo=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        self.engine_queue = sqs.Queue(
+        self.engine_dlq = dead_letter_queue(self, "EngineDeadLetters", fifo=True)
+        self.engine_queue = private_queue(
             self,
             "EngineEvents",
             fifo=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
             visibility_timeout=cdk.Duration.seconds(ENGINE_TIMEOUT.to_seconds() * 6),
             retention_period=cdk.Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=10, queue=self.engine_dlq),
@@ -59,6 +44,20 @@ class Messaging(Construct):
 
 ENGINE_TIMEOUT = cdk.Duration.minutes(5)
 """The engine Lambda's timeout: a batch may start many StepRunners (a wide DAG's first layer)."""
+
+
+def private_queue(scope: Construct, construct_id: str, **options: Any) -> sqs.Queue:
+    """An SQS-encrypted queue that refuses plain HTTP (every queue the stacks make); ``options``
+    are the queue's own settings (FIFO, timeouts, its dead-letter queue)."""
+    return sqs.Queue(
+        scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **options
+    )
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, **options: Any) -> sqs.Queue:
+    """A :func:`private_queue` for messages that failed: kept 14 days, the longest SQS keeps
+    one, for someone to look at."""
+    return private_queue(scope, construct_id, retention_period=cdk.Duration.days(14), **options)
 
 
 def dead_letter_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue) -> cloudwatch.Alarm:

@@ -20,8 +20,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 from pipelines.api.schedule_expressions import parse_schedule_expression
@@ -30,12 +28,12 @@ from pipelines.deploy.resource import SPEC_PROPERTY, PipelineSpec, ScheduleSpec,
 from pipelines.errors import ValidationError
 from pipelines.triggers import check_definition_parameters, model_monitor_drift, s3_object_created
 
+from infra.constructs.arns import pipeline_roles_arn
 from infra.constructs.deployment import PipelinesDeployment
-from infra.constructs.engine import PIPELINE_ROLE_PATH
 from infra.constructs.event_triggers import PipelineEventTrigger
-from infra.constructs.lambdas import log_retention
-from infra.nag import acknowledge_unscoped_actions
-from infra.packaging import RUNTIME, core_layer, handler_code
+from infra.constructs.lambdas import python_function
+from infra.constructs.log_groups import log_group
+from infra.packaging import core_layer
 
 MAX_INLINE_DEFINITION = 400 * 1024
 """The definition travels inline in the template (CloudFormation allows 1 MB per template)."""
@@ -143,29 +141,21 @@ class PipelineProvider(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         layer = deployment.layer or core_layer(self, "CoreLayer", arm64=arm64)
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=log_retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64 if arm64 else lambda_.Architecture.X86_64,
-            handler="handler.handler",
-            code=handler_code("pipeline_resource"),
+            handler_dir="pipeline_resource",
+            arm64=arm64,
+            log_retention_days=log_retention_days,
             layers=[layer],
             timeout=cdk.Duration.minutes(5),
             memory_size=256,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
             description="Registers Pipeline constructs through the pipelines API",
             environment={
                 "API_URL": deployment.api_url,
                 "POWERTOOLS_SERVICE_NAME": "pipelines-resource",
             },
+            log_group_id="Logs",
         )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
@@ -186,26 +176,11 @@ class PipelineProvider(Construct):
             iam.PolicyStatement(
                 sid="PassPipelineRoles",
                 actions=["iam:PassRole"],
-                resources=[
-                    stack.format_arn(
-                        service="iam",
-                        region="",
-                        resource="role",
-                        resource_name=f"{PIPELINE_ROLE_PATH.strip('/')}/*",
-                    )
-                ],
+                resources=[pipeline_roles_arn(stack)],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        acknowledge_unscoped_actions(
-            self.function.role, "X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords)"
-        )
-        framework_logs = logs.LogGroup(
-            self,
-            "FrameworkLogs",
-            retention=log_retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
+        framework_logs = log_group(self, "FrameworkLogs", log_retention_days)
         self.provider = cr.Provider(
             self, "Provider", on_event_handler=self.function, log_group=framework_logs
         )

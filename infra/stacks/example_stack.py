@@ -28,17 +28,17 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
 
 from infra.constructs.buckets import private_bucket
-from infra.constructs.lambdas import log_retention
+from infra.constructs.log_groups import log_group
+from infra.constructs.messaging import dead_letter_queue, private_queue
 from infra.constructs.pipeline import Pipeline, PipelineProvider, PipelineSchedule
 from infra.nag import acknowledge, resource_pattern
-from infra.packaging import RUNTIME, model_archive
+from infra.packaging import RUNTIME, architecture, model_archive
 from infra.stacks.pipelines_stack import PipelinesStack
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "approval"
@@ -175,17 +175,11 @@ def _upload_model(stack: PipelinesStack, bucket: s3.IBucket) -> None:
 def _example_function(stack: PipelinesStack, name: str, module: str) -> lambda_.Function:
     """One of the example's Lambda steps: the example folder's functions/ and data/ as the code
     (``evaluate`` reads ``data/validation.csv`` by default), Python's standard library and boto3."""
-    log_group = logs.LogGroup(
-        stack,
-        f"Example{name}Logs",
-        retention=log_retention(stack.settings.log_retention_days),
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
     return lambda_.Function(
         stack,
         f"Example{name}Function",
         runtime=RUNTIME,
-        architecture=lambda_.Architecture.ARM_64 if stack.settings.arm64 else lambda_.Architecture.X86_64,
+        architecture=architecture(stack.settings.arm64),
         handler=f"functions.{module}.handler",
         code=lambda_.Code.from_asset(
             str(EXAMPLE_DIR),
@@ -193,7 +187,7 @@ def _example_function(stack: PipelinesStack, name: str, module: str) -> lambda_.
         ),
         timeout=cdk.Duration.seconds(60),
         memory_size=256,
-        log_group=log_group,
+        log_group=log_group(stack, f"Example{name}Logs", stack.settings.log_retention_days),
         description=f"Example pipeline step {name} (examples/approval/functions/{module}.py)",
     )
 
@@ -206,18 +200,10 @@ def add_example_pipeline(stack: PipelinesStack) -> Pipeline:
         "Example upload bucket, deleted with the example; it exists to show the S3 trigger.",
     )
     functions = {step: _example_function(stack, step, module) for step, module in EXAMPLE_FUNCTIONS.items()}
-    approvals_dlq = sqs.Queue(
-        stack,
-        "ExampleApprovalDeadLetters",
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        retention_period=cdk.Duration.days(14),
-    )
-    approvals = sqs.Queue(
+    approvals_dlq = dead_letter_queue(stack, "ExampleApprovalDeadLetters")
+    approvals = private_queue(
         stack,
         "ExampleApprovalRequests",
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
         dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=approvals_dlq),
     )
     role = stack.sample_role.role

@@ -7,7 +7,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
 from pipelines.api.forward import DEFAULT_JOB_PREFIX
@@ -21,7 +20,7 @@ from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.engine import Engine
 from infra.constructs.execution_role import PipelineExecutionRole
 from infra.constructs.lambdas import handler_function
-from infra.constructs.messaging import Messaging, dead_letter_alarm
+from infra.constructs.messaging import Messaging, dead_letter_alarm, dead_letter_queue
 from infra.constructs.triggers import Triggers
 from infra.nag import acknowledge, acknowledge_unscoped_actions, resource_pattern
 from infra.packaging import core_layer
@@ -76,13 +75,7 @@ class PipelinesStack(cdk.Stack):
         }
         # Schedules and rules invoke the trigger asynchronously: an invocation that still fails
         # after Lambda's retries lands here, and the alarm says a start was lost.
-        self.trigger_dlq = sqs.Queue(
-            self,
-            "TriggerDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
+        self.trigger_dlq = dead_letter_queue(self, "TriggerDeadLetters")
         self.trigger_dlq_alarm = dead_letter_alarm(self, "TriggerDeadLettersAlarm", self.trigger_dlq)
         self.trigger_function = handler_function(
             self,

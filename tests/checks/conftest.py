@@ -18,12 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
 from pipelines.config import load_config
 from pipelines.objects import LocalObjectStore
+from sagemaker.clarify import DataConfig
 from sagemaker.model import Model
+from sagemaker.model_monitor.dataset_format import DatasetFormat
+from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.step_collections import RegisterModel
 
 from tests.sdk_integ.conftest import TELEMETRY_OFF
@@ -120,6 +125,61 @@ def role() -> str:
     return ROLE
 
 
+def upload_csv(objects: LocalObjectStore, key: str, frame: pd.DataFrame, *, header: bool = True) -> str:
+    """``frame`` as CSV (without its index) at ``s3://BUCKET/key`` in the server's object store."""
+    uri = f"s3://{BUCKET}/{key}"
+    objects.put(uri, frame.to_csv(index=False, header=header).encode())
+    return uri
+
+
+def check_job_config(session: PipelineSession, instance_type: str = "ml.m5.xlarge") -> CheckJobConfig:
+    """One instance of ``instance_type`` under the tests' role."""
+    return CheckJobConfig(role=ROLE, instance_count=1, instance_type=instance_type, sagemaker_session=session)
+
+
+def data_quality_step(
+    session: PipelineSession,
+    name: str,
+    dataset: Any,
+    output_s3_uri: Any,
+    *,
+    skip_check: Any,
+    register_new_baseline: Any,
+    dataset_format: dict[str, Any] | None = None,
+    **options: Any,
+) -> QualityCheckStep:
+    """A DATA_QUALITY QualityCheckStep on ``dataset`` (CSV with a header unless ``dataset_format``
+    says otherwise), writing to ``output_s3_uri``; ``options`` are the step's other arguments."""
+    return QualityCheckStep(
+        name=name,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=dataset,
+            dataset_format=dataset_format or DatasetFormat.csv(header=True),
+            output_s3_uri=output_s3_uri,
+        ),
+        check_job_config=check_job_config(session),
+        skip_check=skip_check,
+        register_new_baseline=register_new_baseline,
+        **options,
+    )
+
+
+CLARIFY_HEADERS = ["Label", "F1", "F2", "F3"]
+
+
+def clarify_data_config(dataset: str, prefix: str) -> DataConfig:
+    """Clarify's DataConfig for a headerless CSV of :data:`CLARIFY_HEADERS` labelled ``Label``,
+    its result and analysis config under ``s3://BUCKET/<prefix>/``."""
+    return DataConfig(
+        s3_data_input_path=dataset,
+        s3_output_path=f"s3://{BUCKET}/{prefix}/result",
+        s3_analysis_config_output_path=f"s3://{BUCKET}/{prefix}/config",
+        label="Label",
+        headers=CLARIFY_HEADERS,
+        dataset_type="text/csv",
+    )
+
+
 def data_quality_registration(properties: Any) -> dict[str, Any]:
     """``model_metrics`` and ``drift_check_baselines`` for a model registration, read from a
     DATA_QUALITY check step's properties as the AWS notebooks wire them: the calculated baseline
@@ -142,23 +202,31 @@ def data_quality_registration(properties: Any) -> dict[str, Any]:
     }
 
 
+def approved_registration(check: QualityCheckStep, group: str) -> dict[str, Any]:
+    """The arguments of ``RegisterModel`` and ``Model.register`` for an Approved CSV model on
+    ml.m5.large in ``group``, its metrics and drift-check baselines the DATA_QUALITY ``check``'s
+    properties (:func:`data_quality_registration`)."""
+    return {
+        "content_types": ["text/csv"],
+        "response_types": ["text/csv"],
+        "inference_instances": ["ml.m5.large"],
+        "transform_instances": ["ml.m5.large"],
+        "model_package_group_name": group,
+        "approval_status": "Approved",
+        **data_quality_registration(check.properties),
+    }
+
+
 REGISTERED_IMAGE = "683313688378.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
 def register_checked_model(
-    session: PipelineSession, check: Any, *, group: str, role: str, model_data: str
+    session: PipelineSession, check: QualityCheckStep, *, group: str, role: str, model_data: str
 ) -> RegisterModel:
-    """A RegisterModel (Approved) in ``group`` whose metrics and drift-check baselines are the
-    DATA_QUALITY check's properties (:func:`data_quality_registration`)."""
+    """A RegisterModel step collection of :func:`approved_registration`."""
     return RegisterModel(
         name="RegisterModel",
-        content_types=["text/csv"],
-        response_types=["text/csv"],
-        inference_instances=["ml.m5.large"],
-        transform_instances=["ml.m5.large"],
-        model_package_group_name=group,
-        approval_status="Approved",
         model=Model(image_uri=REGISTERED_IMAGE, model_data=model_data, role=role, sagemaker_session=session),
-        **data_quality_registration(check.properties),
+        **approved_registration(check, group),
         sagemaker_session=session,
     )

@@ -8,15 +8,13 @@ import json
 import numpy as np
 import pandas as pd
 from pipelines.objects import LocalObjectStore
-from sagemaker.model_monitor.dataset_format import DatasetFormat
-from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.parameters import ParameterBoolean
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
-from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+from sagemaker.workflow.quality_check_step import QualityCheckStep
 from sagemaker.workflow.step_collections import RegisterModel
 
-from tests.checks.conftest import Runner, register_checked_model
+from tests.checks.conftest import Runner, data_quality_step, register_checked_model, upload_csv
 from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
 
 GROUP = "checks-lifecycle"
@@ -25,22 +23,17 @@ GROUP = "checks-lifecycle"
 def _dataset(objects: LocalObjectStore, key: str, *, seed: int, shift: float) -> str:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({"x": rng.normal(shift, 1.0, 1500), "y": rng.integers(0, 5, 1500)})
-    uri = f"s3://{BUCKET}/lifecycle/{key}"
-    objects.put(uri, frame.to_csv(index=False).encode())
-    return uri
+    return upload_csv(objects, f"lifecycle/{key}", frame)
 
 
 def _check(
     session: PipelineSession, dataset: str, output: str, *, skip: bool | ParameterBoolean, register: bool
 ) -> QualityCheckStep:
-    return QualityCheckStep(
-        name="DataQualityCheck",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=dataset, dataset_format=DatasetFormat.csv(header=True), output_s3_uri=output
-        ),
-        check_job_config=CheckJobConfig(
-            role=ROLE, instance_count=1, instance_type="ml.m5.xlarge", sagemaker_session=session
-        ),
+    return data_quality_step(
+        session,
+        "DataQualityCheck",
+        dataset,
+        output,
         skip_check=skip,
         register_new_baseline=register,
         model_package_group_name=GROUP,

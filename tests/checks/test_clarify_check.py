@@ -10,17 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from pipelines.objects import LocalObjectStore
-from sagemaker.clarify import BiasConfig, DataConfig
-from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.clarify import BiasConfig
 from sagemaker.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
 from sagemaker.workflow.parameters import ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 
-from tests.checks.conftest import Runner
-from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
-
-HEADERS = ["Label", "F1", "F2", "F3"]
+from tests.checks.conftest import Runner, check_job_config, clarify_data_config, upload_csv
+from tests.sdk_integ.upstream_plugin import BUCKET
 
 
 def _dataset(rows: int, *, seed: int, bias: float) -> pd.DataFrame:
@@ -32,24 +29,11 @@ def _dataset(rows: int, *, seed: int, bias: float) -> pd.DataFrame:
     return pd.DataFrame({"Label": label, "F1": f1, "F2": f2, "F3": rng.normal(0, 1, rows)})
 
 
-def _upload(objects: LocalObjectStore, key: str, frame: pd.DataFrame) -> str:
-    uri = f"s3://{BUCKET}/{key}"
-    objects.put(uri, frame.to_csv(index=False, header=False).encode())
-    return uri
-
-
 def _data_bias_step(
     session: PipelineSession, name: str, dataset: str, supplied: Any, *, skip_check: bool, register: bool
 ) -> ClarifyCheckStep:
     config = DataBiasCheckConfig(
-        data_config=DataConfig(
-            s3_data_input_path=dataset,
-            s3_output_path=f"s3://{BUCKET}/clarify/{name}/result",
-            s3_analysis_config_output_path=f"s3://{BUCKET}/clarify/{name}/config",
-            label="Label",
-            headers=HEADERS,
-            dataset_type="text/csv",
-        ),
+        data_config=clarify_data_config(dataset, f"clarify/{name}"),
         data_bias_config=BiasConfig(
             label_values_or_threshold=[1], facet_name="F1", facet_values_or_threshold=[0.5], group_name="F2"
         ),
@@ -57,9 +41,7 @@ def _data_bias_step(
     return ClarifyCheckStep(
         name=name,
         clarify_check_config=config,
-        check_job_config=CheckJobConfig(
-            role=ROLE, instance_count=1, instance_type="ml.c5.xlarge", sagemaker_session=session
-        ),
+        check_job_config=check_job_config(session, "ml.c5.xlarge"),
         skip_check=skip_check,
         register_new_baseline=register,
         supplied_baseline_constraints=supplied,
@@ -78,7 +60,7 @@ def test_data_bias_computes_every_pre_training_metric_and_checks_drift(
     baseline_step = _data_bias_step(
         session,
         "DataBiasBaseline",
-        _upload(objects, "clarify/fair.csv", frame),
+        upload_csv(objects, "clarify/fair.csv", frame, header=False),
         None,
         skip_check=True,
         register=True,
@@ -111,7 +93,7 @@ def test_data_bias_computes_every_pre_training_metric_and_checks_drift(
     biased = _data_bias_step(
         session,
         "DataBiasCheck",
-        _upload(objects, "clarify/biased.csv", _dataset(500, seed=22, bias=0.4)),
+        upload_csv(objects, "clarify/biased.csv", _dataset(500, seed=22, bias=0.4), header=False),
         supplied,
         skip_check=False,
         register=False,

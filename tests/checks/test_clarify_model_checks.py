@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from pipelines.objects import LocalObjectStore
-from sagemaker.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
+from sagemaker.clarify import BiasConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
 from sagemaker.model import Model
-from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.clarify_check_step import (
     ClarifyCheckStep,
     ModelBiasCheckConfig,
@@ -27,11 +26,10 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sklearn.linear_model import LogisticRegression
 
-from tests.checks.conftest import Runner
+from tests.checks.conftest import Runner, check_job_config, clarify_data_config, upload_csv
 from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
 
 SKLEARN_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-HEADERS = ["Label", "F1", "F2", "F3"]
 INFERENCE = """\
 import os
 
@@ -75,17 +73,6 @@ def _joblib_bytes(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _data_config(dataset: str, name: str) -> DataConfig:
-    return DataConfig(
-        s3_data_input_path=dataset,
-        s3_output_path=f"s3://{BUCKET}/clarify-model/{name}/result",
-        s3_analysis_config_output_path=f"s3://{BUCKET}/clarify-model/{name}/config",
-        label="Label",
-        headers=HEADERS,
-        dataset_type="text/csv",
-    )
-
-
 def test_model_bias_and_explainability_query_the_model_on_a_shadow_endpoint(
     session: PipelineSession, run: Runner, objects: LocalObjectStore
 ) -> None:
@@ -101,17 +88,14 @@ def test_model_bias_and_explainability_query_the_model_on_a_shadow_endpoint(
         content_type="text/csv",
         accept_type="text/csv",
     )
-    job_config = CheckJobConfig(
-        role=ROLE, instance_count=1, instance_type="ml.c5.xlarge", sagemaker_session=session
-    )
+    job_config = check_job_config(session, "ml.c5.xlarge")
     check = _data(60, seed=42)
-    dataset = f"s3://{BUCKET}/clarify-model/check.csv"
-    objects.put(dataset, check.to_csv(index=False, header=False).encode())
+    dataset = upload_csv(objects, "clarify-model/check.csv", check, header=False)
 
     bias = ClarifyCheckStep(
         name="ModelBias",
         clarify_check_config=ModelBiasCheckConfig(
-            data_config=_data_config(dataset, "bias"),
+            data_config=clarify_data_config(dataset, "clarify-model/bias"),
             data_bias_config=BiasConfig(
                 label_values_or_threshold=[1], facet_name="F3", facet_values_or_threshold=[0.0]
             ),
@@ -143,7 +127,7 @@ def test_model_bias_and_explainability_query_the_model_on_a_shadow_endpoint(
     explainability = ClarifyCheckStep(
         name="ModelExplainability",
         clarify_check_config=ModelExplainabilityCheckConfig(
-            data_config=_data_config(dataset, "explainability"),
+            data_config=clarify_data_config(dataset, "clarify-model/explainability"),
             model_config=model_config,
             explainability_config=SHAPConfig(
                 baseline=[[0.0, 0.0, 0.0]], num_samples=20, agg_method="mean_abs", seed=1

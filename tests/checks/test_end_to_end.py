@@ -20,21 +20,18 @@ import pytest
 from botocore.config import Config as BotoConfig
 from pipelines.objects import LocalObjectStore
 from sagemaker.inputs import TrainingInput
-from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.sklearn.estimator import SKLearn
 from sagemaker.sklearn.model import SKLearnModel
-from sagemaker.workflow.check_job_config import CheckJobConfig
-from sagemaker.workflow.endpoint_step import EndpointConfigStep, EndpointStep
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
-from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.steps import TrainingStep
 
-from tests.checks.conftest import Runner, data_quality_registration
+from tests.checks.conftest import Runner, approved_registration, data_quality_step, upload_csv
+from tests.sdk.steps import endpoint_steps
 from tests.sdk_integ.upstream_plugin import BUCKET, REGION, ROLE, Server
 
 GROUP = "houses"
@@ -80,18 +77,11 @@ def _pipeline(session: PipelineSession, code: Path) -> Pipeline:
     data = ParameterString(name="TrainData")
     skip = ParameterBoolean(name="SkipDataQualityCheck", default_value=False)
     register = ParameterBoolean(name="RegisterNewBaseline", default_value=False)
-    check = QualityCheckStep(
-        name="CheckDataQuality",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=data,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=Join(
-                on="/", values=[f"s3://{BUCKET}/e2e", ExecutionVariables.PIPELINE_EXECUTION_ID, "quality"]
-            ),
-        ),
-        check_job_config=CheckJobConfig(
-            role=ROLE, instance_count=1, instance_type="ml.m5.xlarge", sagemaker_session=session
-        ),
+    check = data_quality_step(
+        session,
+        "CheckDataQuality",
+        data,
+        Join(on="/", values=[f"s3://{BUCKET}/e2e", ExecutionVariables.PIPELINE_EXECUTION_ID, "quality"]),
         skip_check=skip,
         register_new_baseline=register,
         model_package_group_name=GROUP,
@@ -120,33 +110,11 @@ def _pipeline(session: PipelineSession, code: Path) -> Pipeline:
         sagemaker_session=session,
     )
     register_step = ModelStep(
-        name="Register",
-        step_args=model.register(
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=["ml.m5.large"],
-            transform_instances=["ml.m5.large"],
-            model_package_group_name=GROUP,
-            approval_status="Approved",
-            **data_quality_registration(check.properties),
-        ),
+        name="Register", step_args=model.register(**approved_registration(check, GROUP))
     )
     create = ModelStep(name="CreateModel", step_args=model.create(instance_type="ml.m5.large"))
-    config = EndpointConfigStep(
-        name="EndpointConfig",
-        step_args=session.create_endpoint_config(
-            name=Join(on="-", values=[ENDPOINT, ExecutionVariables.PIPELINE_EXECUTION_ID]),
-            model_name=create.properties.ModelName,
-            initial_instance_count=1,
-            instance_type="ml.m5.large",
-        ),
-        depends_on=[register_step],
-    )
-    deploy = EndpointStep(
-        name="Deploy",
-        step_args=session.create_endpoint(
-            endpoint_name=ENDPOINT, config_name=config.properties.EndpointConfigName
-        ),
+    config, deploy = endpoint_steps(
+        session, create, ENDPOINT, config_step_name="EndpointConfig", depends_on=[register_step]
     )
     return Pipeline(
         name="houses-e2e",
@@ -163,8 +131,7 @@ def test_check_train_register_deploy_and_invoke(
     code.mkdir()
     (code / "train.py").write_text(TRAIN)
     (code / "inference.py").write_text(INFERENCE)
-    first_data = f"s3://{BUCKET}/e2e/data/first/train.csv"
-    objects.put(first_data, _houses(1500, seed=51, rooms_mean=5.0).to_csv(index=False).encode())
+    first_data = upload_csv(objects, "e2e/data/first/train.csv", _houses(1500, seed=51, rooms_mean=5.0))
     pipeline = _pipeline(session, code)
 
     first = run(pipeline, TrainData=first_data, SkipDataQualityCheck="true", RegisterNewBaseline="true")
@@ -206,8 +173,7 @@ def test_check_train_register_deploy_and_invoke(
     assert np.allclose(predicted, expected, atol=1e-6)
 
     # Retraining on drifted data: the check against the registered baseline stops the pipeline
-    drifted_data = f"s3://{BUCKET}/e2e/data/drifted/train.csv"
-    objects.put(drifted_data, _houses(1500, seed=52, rooms_mean=8.0).to_csv(index=False).encode())
+    drifted_data = upload_csv(objects, "e2e/data/drifted/train.csv", _houses(1500, seed=52, rooms_mean=8.0))
     second = run(pipeline, TrainData=drifted_data)
     assert second.status == "Failed"
     failed = second.step("CheckDataQuality")

@@ -10,24 +10,13 @@ import pandas as pd
 import pytest
 from pipelines.objects import LocalObjectStore
 from sagemaker.model_monitor.dataset_format import DatasetFormat
-from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
-from sagemaker.workflow.quality_check_step import (
-    DataQualityCheckConfig,
-    ModelQualityCheckConfig,
-    QualityCheckStep,
-)
+from sagemaker.workflow.quality_check_step import ModelQualityCheckConfig, QualityCheckStep
 
-from tests.checks.conftest import Runner
-from tests.sdk_integ.upstream_plugin import BUCKET, ROLE
-
-
-def _job_config(session: PipelineSession) -> CheckJobConfig:
-    return CheckJobConfig(
-        role=ROLE, instance_count=1, instance_type="ml.m5.xlarge", sagemaker_session=session
-    )
+from tests.checks.conftest import Runner, check_job_config, data_quality_step, upload_csv
+from tests.sdk_integ.upstream_plugin import BUCKET
 
 
 def _frame(rows: int, *, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -41,12 +30,6 @@ def _frame(rows: int, *, seed: int, shift: float = 0.0) -> pd.DataFrame:
     )
 
 
-def _upload(objects: LocalObjectStore, key: str, frame: pd.DataFrame, *, header: bool = True) -> str:
-    uri = f"s3://{BUCKET}/{key}"
-    objects.put(uri, frame.to_csv(index=False, header=header).encode())
-    return uri
-
-
 def _json(objects: LocalObjectStore, uri: str) -> Any:
     return json.loads(objects.get(uri))
 
@@ -56,15 +39,12 @@ def test_data_quality_baseline_files_have_model_monitors_shapes(
 ) -> None:
     frame = _frame(300, seed=1)
     frame.loc[:9, "income"] = np.nan  # ten missing values
-    dataset = _upload(objects, "dq/shapes/data.csv", frame)
-    step = QualityCheckStep(
-        name="DataQualityBaseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=dataset,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=f"s3://{BUCKET}/dq/shapes/result",
-        ),
-        check_job_config=_job_config(session),
+    dataset = upload_csv(objects, "dq/shapes/data.csv", frame)
+    step = data_quality_step(
+        session,
+        "DataQualityBaseline",
+        dataset,
+        f"s3://{BUCKET}/dq/shapes/result",
         skip_check=True,
         register_new_baseline=True,
     )
@@ -118,14 +98,11 @@ def _baseline(
     session: PipelineSession, run: Runner, objects: LocalObjectStore, name: str, frame: pd.DataFrame
 ) -> dict[str, Any]:
     """Baseline ``frame`` with a SkipCheck/RegisterNewBaseline step; its QualityCheck metadata."""
-    step = QualityCheckStep(
-        name="Baseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=_upload(objects, f"dq/{name}/baseline.csv", frame),
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=f"s3://{BUCKET}/dq/{name}/baseline",
-        ),
-        check_job_config=_job_config(session),
+    step = data_quality_step(
+        session,
+        "Baseline",
+        upload_csv(objects, f"dq/{name}/baseline.csv", frame),
+        f"s3://{BUCKET}/dq/{name}/baseline",
         skip_check=True,
         register_new_baseline=True,
     )
@@ -140,14 +117,11 @@ def _checking_pipeline(session: PipelineSession, name: str, dataset: str) -> Pip
     constraints = ParameterString(name="SuppliedBaselineConstraintsUri", default_value="")
     fail = ParameterBoolean(name="FailOnViolation", default_value=True)
     skip = ParameterBoolean(name="SkipCheck", default_value=False)
-    step = QualityCheckStep(
-        name="DataQualityCheck",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=dataset,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=f"s3://{BUCKET}/dq/{name}/check",
-        ),
-        check_job_config=_job_config(session),
+    step = data_quality_step(
+        session,
+        "DataQualityCheck",
+        dataset,
+        f"s3://{BUCKET}/dq/{name}/check",
         skip_check=skip,
         register_new_baseline=False,
         fail_on_violation=fail,
@@ -171,7 +145,7 @@ def test_data_quality_drift_check_passes_on_like_data_and_fails_naming_violation
         "SuppliedBaselineConstraintsUri": baseline["CalculatedBaselineConstraints"],
     }
     like = _checking_pipeline(
-        session, "drift-like", _upload(objects, "dq/drift/like.csv", _frame(2000, seed=3))
+        session, "drift-like", upload_csv(objects, "dq/drift/like.csv", _frame(2000, seed=3))
     )
     good = run(like, **supplied)
     assert good.status == "Succeeded", good.step("DataQualityCheck").get("FailureReason")
@@ -187,7 +161,7 @@ def test_data_quality_drift_check_passes_on_like_data_and_fails_naming_violation
     drifted = _frame(2000, seed=4, shift=25.0).rename(columns={"age": "years"})
     drifted["segment"] = np.where(np.arange(2000) < 200, "z", drifted["segment"])
     drifted.loc[:499, "income"] = np.nan
-    bad_pipeline = _checking_pipeline(session, "drift-bad", _upload(objects, "dq/drift/bad.csv", drifted))
+    bad_pipeline = _checking_pipeline(session, "drift-bad", upload_csv(objects, "dq/drift/bad.csv", drifted))
     bad = run(bad_pipeline, **supplied)
     assert bad.status == "Failed" and bad.exit_code == 1
     step = bad.step("DataQualityCheck")
@@ -220,7 +194,7 @@ def test_a_type_change_is_a_data_type_violation(
     baseline = _baseline(session, run, objects, "types", _frame(200, seed=5))
     changed = _frame(200, seed=6).astype({"age": str})
     changed.loc[:19, "age"] = "unknown"  # 10 % of the ages are not integers any more
-    pipeline = _checking_pipeline(session, "types", _upload(objects, "dq/types/data.csv", changed))
+    pipeline = _checking_pipeline(session, "types", upload_csv(objects, "dq/types/data.csv", changed))
     result = run(
         pipeline,
         SuppliedBaselineStatisticsUri=baseline["CalculatedBaselineStatistics"],
@@ -239,7 +213,7 @@ def test_skip_check_reads_no_baseline_and_hands_the_supplied_one_on(
     session: PipelineSession, run: Runner, objects: LocalObjectStore
 ) -> None:
     """With SkipCheck the supplied baseline may not exist yet: it is not read, only handed on."""
-    dataset = _upload(objects, "dq/skip/data.csv", _frame(100, seed=7))
+    dataset = upload_csv(objects, "dq/skip/data.csv", _frame(100, seed=7))
     pipeline = _checking_pipeline(session, "skip", dataset)
     later = {
         "SuppliedBaselineStatisticsUri": f"s3://{BUCKET}/dq/skip/not-yet/statistics.json",
@@ -264,7 +238,7 @@ def test_a_check_without_any_previous_baseline_fails_saying_why(
     session: PipelineSession, run: Runner, objects: LocalObjectStore
 ) -> None:
     pipeline = _checking_pipeline(
-        session, "nobaseline", _upload(objects, "dq/none/data.csv", _frame(50, seed=8))
+        session, "nobaseline", upload_csv(objects, "dq/none/data.csv", _frame(50, seed=8))
     )
     result = run(pipeline)
     assert result.status == "Failed"
@@ -285,14 +259,12 @@ def test_a_bad_dataset_fails_the_job_with_the_analyzers_reason(
 ) -> None:
     uri = f"s3://{BUCKET}/dq/badjson/data.json"
     objects.put(uri, b'{"a": 1}\nnot json\n')
-    step = QualityCheckStep(
-        name="DataQualityBaseline",
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=uri,
-            dataset_format=DatasetFormat.json(lines=True),
-            output_s3_uri=f"s3://{BUCKET}/dq/badjson/result",
-        ),
-        check_job_config=_job_config(session),
+    step = data_quality_step(
+        session,
+        "DataQualityBaseline",
+        uri,
+        f"s3://{BUCKET}/dq/badjson/result",
+        dataset_format=DatasetFormat.json(lines=True),
         skip_check=True,
         register_new_baseline=True,
     )
@@ -303,20 +275,32 @@ def test_a_bad_dataset_fails_the_job_with_the_analyzers_reason(
 
 
 def _model_quality_step(
-    session: PipelineSession, name: str, dataset: str, problem_type: str, **attributes: Any
+    session: PipelineSession,
+    name: str,
+    dataset: str,
+    problem_type: str,
+    *,
+    output: str | None = None,
+    skip_check: bool = True,
+    step_options: dict[str, Any] | None = None,
+    **attributes: Any,
 ) -> QualityCheckStep:
+    """A MODEL_QUALITY QualityCheckStep of ``problem_type`` on a CSV ``dataset`` whose columns
+    ``attributes`` name, writing to ``s3://BUCKET/mq/<output or name>``; a baseline run
+    (RegisterNewBaseline) that skips the check unless ``skip_check`` is false."""
     return QualityCheckStep(
         name=name,
         quality_check_config=ModelQualityCheckConfig(
             baseline_dataset=dataset,
             dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=f"s3://{BUCKET}/mq/{name}",
+            output_s3_uri=f"s3://{BUCKET}/mq/{output or name}",
             problem_type=problem_type,
             **attributes,
         ),
-        check_job_config=_job_config(session),
-        skip_check=True,
+        check_job_config=check_job_config(session),
+        skip_check=skip_check,
         register_new_baseline=True,
+        **(step_options or {}),
     )
 
 
@@ -337,7 +321,7 @@ def test_model_quality_metrics_for_each_problem_type(
         _model_quality_step(
             session,
             "Regression",
-            _upload(objects, "mq/regression.csv", regression),
+            upload_csv(objects, "mq/regression.csv", regression),
             "Regression",
             inference_attribute="predicted",
             ground_truth_attribute="actual",
@@ -345,7 +329,7 @@ def test_model_quality_metrics_for_each_problem_type(
         _model_quality_step(
             session,
             "Binary",
-            _upload(objects, "mq/binary.csv", binary),
+            upload_csv(objects, "mq/binary.csv", binary),
             "BinaryClassification",
             probability_attribute="score",
             probability_threshold_attribute=0.5,
@@ -354,7 +338,7 @@ def test_model_quality_metrics_for_each_problem_type(
         _model_quality_step(
             session,
             "Multiclass",
-            _upload(objects, "mq/multiclass.csv", multiclass),
+            upload_csv(objects, "mq/multiclass.csv", multiclass),
             "MulticlassClassification",
             inference_attribute="guess",
             ground_truth_attribute="animal",
@@ -413,7 +397,7 @@ def test_model_quality_violation_names_the_metric(
 ) -> None:
     rng = np.random.default_rng(12)
     truth = rng.normal(0.0, 1.0, 100)
-    dataset = _upload(objects, "mq/violation.csv", pd.DataFrame({"y": truth, "yhat": truth + 0.3}))
+    dataset = upload_csv(objects, "mq/violation.csv", pd.DataFrame({"y": truth, "yhat": truth + 0.3}))
     constraints_uri = f"s3://{BUCKET}/mq/violation-baseline/constraints.json"
     objects.put(
         constraints_uri,
@@ -427,20 +411,16 @@ def test_model_quality_violation_names_the_metric(
             }
         ).encode(),
     )
-    step = QualityCheckStep(
-        name="ModelQualityCheck",
-        quality_check_config=ModelQualityCheckConfig(
-            baseline_dataset=dataset,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=f"s3://{BUCKET}/mq/violation",
-            problem_type="Regression",
-            inference_attribute="yhat",
-            ground_truth_attribute="y",
-        ),
-        check_job_config=_job_config(session),
+    step = _model_quality_step(
+        session,
+        "ModelQualityCheck",
+        dataset,
+        "Regression",
+        output="violation",
         skip_check=False,
-        register_new_baseline=True,
-        supplied_baseline_constraints=constraints_uri,
+        step_options={"supplied_baseline_constraints": constraints_uri},
+        inference_attribute="yhat",
+        ground_truth_attribute="y",
     )
     result = run(Pipeline(name="mq-violation", steps=[step], sagemaker_session=session))
     assert result.status == "Failed"

@@ -7,7 +7,9 @@ StepRunner queues its reports in the engine's SQS FIFO queue, and :class:`FifoEv
 plays Lambda's event source mapping (moto's own fires synchronously inside SendMessage, one
 message per invocation, and ignores ReportBatchItemFailures): it receives batches of up to 10
 (SQS keeps a group's messages from two receivers at once), invokes the engine with the SQS
-event, deletes what succeeded and makes the failed messages visible again. The engine starts
+event, deletes what succeeded and makes the failed messages visible again. The queue hides a
+received batch for 6x the engine's timeout, as deployed, so a batch is never delivered again
+while its invocation still runs, however slow the machine. The engine starts
 and stops executions, creates and stops jobs and sends SQS messages through boto3.
 """
 
@@ -51,6 +53,14 @@ REPORT_QUEUE = "pipelines-engine.fifo"
 POLLERS = 4
 LOG = logging.getLogger(__name__)
 _RECEIVE_LOCK = threading.Lock()
+ENGINE_TIMEOUT_SECONDS = 300
+"""The deployed engine function's timeout (infra/constructs/messaging.py ``ENGINE_TIMEOUT``)."""
+ENGINE_QUEUE_VISIBILITY_SECONDS = 6 * ENGINE_TIMEOUT_SECONDS
+"""The deployed engine queue's visibility timeout. Lambda ends an invocation at its timeout, so
+a received batch stays hidden for as long as its invocation can run: no other poller gets it,
+or its group's next messages, meanwhile. The in-process engine has no timeout; a shorter value
+here (it was 60 s) let a long invocation, a 500-wide launch on a loaded machine, be delivered
+again while it still ran, which the deployed stack never does."""
 RETRY_VISIBILITY_SECONDS = 1
 """A failed batch's messages come back after this (the deployed queue waits its visibility
 timeout, 6x the function's timeout; tests do not wait minutes)."""
@@ -117,6 +127,7 @@ class FifoEventSource:
         self.sqs = sqs
         self.delivered: list[dict[str, Any]] = []  # every message body handed to the engine
         self.failed: list[str] = []  # message ids the engine gave back
+        self.receives = 0  # ReceiveMessage calls made (one at a time)
         self.paused = threading.Event()
         self._stop = threading.Event()
         self._busy = 0
@@ -157,6 +168,8 @@ class FifoEventSource:
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
+        with self._lock:
+            self.receives += 1
         return messages
 
     def _handle(self, messages: list[dict[str, Any]]) -> bool:
@@ -385,7 +398,8 @@ def _build(moto: MotoCloud, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     )["FunctionArn"]
     sqs = aws.client("sqs", REGION)
     report_queue = sqs.create_queue(
-        QueueName=REPORT_QUEUE, Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"}
+        QueueName=REPORT_QUEUE,
+        Attributes={"FifoQueue": "true", "VisibilityTimeout": str(ENGINE_QUEUE_VISIBILITY_SECONDS)},
     )["QueueUrl"]
     tables = new_tables()
     machines = {}

@@ -36,7 +36,8 @@ Step Functions
   often ends FAILED, and raises AttributeError right after a start);
 - SendTaskSuccess/Failure/Heartbeat skip executions that are still being parsed (stock moto
   fails with AttributeError, HTTP 500);
-- concurrent StartExecution calls are serialised, so a same-name start deduplicates as on AWS.
+- concurrent StartExecution calls are serialised, so a same-name start deduplicates as on AWS;
+  every call is counted per execution name (``MotoCloud.starts``, refused repeats included).
 
 Task ``Credentials`` need no patch: moto accepts and ignores them (no role is assumed).
 
@@ -82,7 +83,7 @@ import threading
 import time
 import types
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -272,6 +273,8 @@ class MotoCloud:
     invocations: list[tuple[str, Any]] = field(default_factory=list)
     fakes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    starts: Counter[str] = field(default_factory=Counter)
+    """StartExecution calls per execution name, a refused repeat (ExecutionAlreadyExists) included."""
     jobs: JobControl = field(default_factory=JobControl)
     lineage: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARN -> created entity
     associations: list[dict[str, Any]] = field(default_factory=list)
@@ -362,9 +365,12 @@ def _patch_interpreter(monkeypatch: pytest.MonkeyPatch, state: MotoCloud) -> Non
     start_lock = threading.Lock()
     real_start = parser_models.StepFunctionsParserBackend.start_execution
 
-    def start_execution(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def start_execution(
+        self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         with start_lock:
-            return real_start(self, *args, **kwargs)
+            state.starts[name or ""] += 1
+            return real_start(self, state_machine_arn, name, *args, **kwargs)
 
     monkeypatch.setattr(parser_models.StepFunctionsParserBackend, "start_execution", start_execution)
 

@@ -10,12 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from moto.sqs import models as sqs_models
 from pipelines.runtime import cloud as cloud_runtime
 from pipelines.runtime.cloud import CloudRuntime
+from pipelines.store.base import ExecutionRecord
 from pipelines.store.dynamodb import DynamoDBStore
 
 from tests.cloud.drivers import step_of_job
-from tests.cloud.harness import ENGINE_FUNCTION, Cloud, wait_until
+from tests.cloud.harness import ENGINE_FUNCTION, ENGINE_TIMEOUT_SECONDS, Cloud, wait_until
 from tests.cloud.moto_patches import Complete, Failed, Hold, JobOutcome, lambda_context
 from tests.cloud.scenarios import CAPACITY, pipeline, processing, training
 
@@ -38,6 +40,111 @@ def test_five_hundred_independent_steps_start_and_finish(cloud: Cloud) -> None:
     steps = cloud.steps(final.execution_id)
     assert len(steps) == width and {s.status for s in steps.values()} == {"Succeeded"}
     assert len(started_once(cloud, final.execution_id)) == width
+
+
+def test_a_wide_launch_that_runs_until_the_engine_timeout_starts_each_step_runner_once(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first layer wider than an API start launches is started by a queued Launch message:
+    one invocation making every StartExecution. While that invocation may still run (up to the
+    engine's timeout), the queue must not hand its message, or its group's next ones, to
+    another poller. Here the queue's clock jumps to just before the engine's timeout at the
+    start of that invocation (as a loaded machine or throttled starts make it last); every
+    StepRunner is still started by exactly one StartExecution call, from one delivery."""
+    ahead = [0.0]  # seconds moto's SQS clock runs ahead of real time
+    real_seconds, real_millis = sqs_models.unix_time, sqs_models.unix_time_millis
+    monkeypatch.setattr(sqs_models, "unix_time", lambda: real_seconds() + ahead[0])
+    monkeypatch.setattr(sqs_models, "unix_time_millis", lambda: real_millis() + 1000 * ahead[0])
+    handler = cloud.moto.handlers[ENGINE_FUNCTION]
+    launches: list[dict[str, Any]] = []
+
+    def long_launch(event: dict[str, Any], context: Any) -> Any:
+        if any(json.loads(r["body"]).get("action") == "Launch" for r in event.get("Records", [])):
+            launches.append(event)
+            if len(launches) == 1:
+                receives = cloud.events.receives
+                ahead[0] += ENGINE_TIMEOUT_SECONDS - 1
+                # two more receives (they take turns): the later one began after the jump
+                wait_until(lambda: cloud.events.receives >= receives + 2)
+        return handler(event, context)
+
+    cloud.moto.handlers[ENGINE_FUNCTION] = long_launch
+    width = cloud_runtime.MAX_DIRECT_STARTS + 10
+    cloud.register(json.dumps(pipeline(*(processing(f"S{i}") for i in range(width)))))
+    final = cloud.run(timeout=120)
+
+    assert final.status == "Succeeded", final.failure_reason
+    runners = [r["name"] for r in cloud.runner_executions(final.execution_id)]
+    assert len(runners) == width
+    assert {name: cloud.moto.starts[name] for name in runners} == dict.fromkeys(runners, 1)
+    assert len(launches) == 1
+
+
+WIDE_LAYER = cloud_runtime.MAX_DIRECT_STARTS + 5
+
+
+def run_a_wide_layer_beside_a_running_step(cloud: Cloud) -> ExecutionRecord:
+    """Long (its job held) beside A -> W0..W24: A's report launches a layer wider than a
+    decision starts itself while Long's StepRunner runs; Long ends once the layer is done."""
+
+    def decide(kind: str, name: str, request: Any) -> JobOutcome:
+        return Hold() if step_of_job(name)[0] == "Long" else Complete()
+
+    cloud.moto.jobs.decide = decide
+    layer = [processing(f"W{i}", DependsOn=["A"]) for i in range(WIDE_LAYER)]
+    cloud.register(json.dumps(pipeline(processing("Long"), processing("A"), *layer)))
+    execution = cloud.start()
+    wait_until(
+        lambda: sum(s.status == "Succeeded" for s in cloud.steps(execution.execution_id).values())
+        == WIDE_LAYER + 1,
+        timeout=120,
+    )
+    (held,) = [name for name in cloud.moto.jobs.held if step_of_job(name)[0] == "Long"]
+    cloud.moto.jobs.release(held)
+    final = cloud.wait(execution.execution_arn, timeout=120)
+    assert final.status == "Succeeded", final.failure_reason
+    return final
+
+
+def test_a_wide_layer_launched_while_another_step_runs_starts_only_its_own_step_runners(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer wider than a decision starts itself is started by queued Launch messages (here
+    10 attempts each) naming its attempts; carrying them out starts that layer's StepRunners,
+    not again the StepRunner of a step still running."""
+    monkeypatch.setattr(cloud_runtime, "LAUNCHES_PER_MESSAGE", 10)
+    final = run_a_wide_layer_beside_a_running_step(cloud)
+
+    runners = [r["name"] for r in cloud.runner_executions(final.execution_id)]
+    assert len(runners) == WIDE_LAYER + 2
+    assert {name: cloud.moto.starts[name] for name in runners} == dict.fromkeys(runners, 1)
+    launches = [body["steps"] for body in cloud.events.delivered if body["action"] == "Launch"]
+    assert [len(steps) for steps in launches] == [10, 10, WIDE_LAYER - 20]
+    named = sorted((s["stepName"], s["attempt"]) for steps in launches for s in steps)
+    assert named == sorted((f"W{i}", 1) for i in range(WIDE_LAYER))
+
+
+def test_a_launch_whose_first_delivery_dies_half_way_starts_the_rest_on_its_redelivery(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invocation carrying out a wide launch dies after some starts; the queue redelivers
+    the message, which starts the rest (repeating only its own starts: the running step of
+    another branch is not started again)."""
+    real_run_step = CloudRuntime._run_step
+    crashed: list[str] = []
+
+    def crash_once(self: CloudRuntime, action: Any, execution: Any) -> bool:
+        if action.step_name == "W7" and not crashed:
+            crashed.append(action.step_name)
+            raise RuntimeError("the engine Lambda ran out of time half way through the launch")
+        return bool(real_run_step(self, action, execution))
+
+    monkeypatch.setattr(CloudRuntime, "_run_step", crash_once)
+    final = run_a_wide_layer_beside_a_running_step(cloud)
+
+    assert crashed == ["W7"] and cloud.events.failed  # the launch came back
+    assert cloud.moto.starts[f"{final.execution_id}-Long-1"] == 1
+    assert len(started_once(cloud, final.execution_id)) == WIDE_LAYER + 2
 
 
 def test_an_engine_that_dies_between_the_chunks_of_a_wide_decision_is_finished_by_the_redelivery(

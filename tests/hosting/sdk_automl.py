@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.sdk.generate_v2 import DEFAULT_BUCKET, offline_sdk
+from tests.sdk.steps import endpoint_steps
 
 ROLE = "arn:aws:iam::123456789012:role/pipelines"
 TRAIN_URI = f"s3://{DEFAULT_BUCKET}/automl/train.csv"
@@ -14,9 +15,6 @@ TRAIN_URI = f"s3://{DEFAULT_BUCKET}/automl/train.csv"
 def automl_deploy_definition(workdir: Path, endpoint: str) -> str:
     from sagemaker.automl.automl import AutoML, AutoMLInput
     from sagemaker.workflow.automl_step import AutoMLStep
-    from sagemaker.workflow.endpoint_step import EndpointConfigStep, EndpointStep
-    from sagemaker.workflow.execution_variables import ExecutionVariables
-    from sagemaker.workflow.functions import Join
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.pipeline import Pipeline
 
@@ -41,21 +39,7 @@ def automl_deploy_definition(workdir: Path, endpoint: str) -> str:
         )
         best = search.get_best_auto_ml_model(ROLE, sagemaker_session=session)
         model = ModelStep(name="Best", step_args=best.create(instance_type="ml.m5.large"))
-        config = EndpointConfigStep(
-            name="Config",
-            step_args=session.create_endpoint_config(
-                name=Join(on="-", values=[endpoint, ExecutionVariables.PIPELINE_EXECUTION_ID]),
-                model_name=model.properties.ModelName,
-                initial_instance_count=1,
-                instance_type="ml.m5.large",
-            ),
-        )
-        deploy = EndpointStep(
-            name="Deploy",
-            step_args=session.create_endpoint(
-                endpoint_name=endpoint, config_name=config.properties.EndpointConfigName
-            ),
-        )
+        config, deploy = endpoint_steps(session, model, endpoint, config_step_name="Config")
         pipeline = Pipeline(
             name="automl-deploy", steps=[search, model, config, deploy], sagemaker_session=session
         )

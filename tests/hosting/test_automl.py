@@ -211,7 +211,7 @@ def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_pat
     EndpointStep, with ``pipelines run``, then InvokeEndpoint through ``pipelines serve``."""
     from tests.faults.serve_process import ServeProcess
     from tests.hosting.sdk_automl import TRAIN_URI, automl_deploy_definition
-    from tests.hosting.test_endpoint_lifecycle import in_service, pipelines, runtime_client, sagemaker_client
+    from tests.hosting.serving import in_service, local_client, pipelines
 
     (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
     frame = dataset("BinaryClassification")
@@ -222,14 +222,14 @@ def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_pat
     with ServeProcess(tmp_path) as served:
         in_service(served.url, "churn")
         rows = frame.drop(columns=["target"]).head(6).to_csv(index=False, header=False).encode()
-        answer = runtime_client(served.url).invoke_endpoint(
+        answer = local_client("sagemaker-runtime", served.url).invoke_endpoint(
             EndpointName="churn", Body=rows, ContentType="text/csv"
         )
         predicted = answer["Body"].read().decode().split()
         assert len(predicted) == 6 and set(predicted) <= {"yes", "no"}
         assert sum(p == t for p, t in zip(predicted, frame["target"].head(6), strict=True)) >= 4
         # the AutoML job itself, as the SDK's AutoML.attach() / list_candidates() read it
-        sagemaker = sagemaker_client(served.url)
+        sagemaker = local_client("sagemaker", served.url)
         [summary] = sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"]
         assert summary["AutoMLJobStatus"] == "Completed"
         job = sagemaker.describe_auto_ml_job(AutoMLJobName=summary["AutoMLJobName"])

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import urllib3
-from botocore.config import Config as BotoConfig
 from pipelines.objects.local import LocalObjectStore
 
 from tests.faults.serve_process import ServeProcess
 from tests.hosting.models import BROKEN_INFERENCE, SKLEARN_IMAGE, sklearn_model_data
+from tests.hosting.serving import in_service, local_client, pipelines
 
-PIPELINES = Path(sys.executable).parent / "pipelines"
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 
 
@@ -76,49 +72,6 @@ def deploy_definition(model_data_url: str, endpoint: str) -> str:
     )
 
 
-def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PIPELINES), *args, "--config", "pipelines.toml"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def runtime_client(url: str) -> Any:
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDLOCAL",
-        aws_secret_access_key="unused",
-        config=BotoConfig(retries={"max_attempts": 1}, read_timeout=120),
-    )
-
-
-def sagemaker_client(url: str) -> Any:
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDLOCAL",
-        aws_secret_access_key="unused",
-    )
-
-
-def in_service(url: str, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    sagemaker = sagemaker_client(url)
-    deadline = time.monotonic() + timeout
-    while True:
-        described = sagemaker.describe_endpoint(EndpointName=name)
-        if described["EndpointStatus"] == "InService":
-            return dict(described)
-        assert described["EndpointStatus"] in ("SystemUpdating", "Creating"), described
-        assert time.monotonic() < deadline, described
-        time.sleep(0.2)
-
-
 def assert_gone(url: str, timeout: float = 30.0) -> None:
     """The model server at ``url`` stops answering (it died with the process that hosted it)."""
     deadline = time.monotonic() + timeout
@@ -152,7 +105,7 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
     with ServeProcess(project) as first:
         described = in_service(first.url, "houses")
         assert described["EndpointConfigName"].startswith("houses-")
-        answer = runtime_client(first.url).invoke_endpoint(
+        answer = local_client("sagemaker-runtime", first.url).invoke_endpoint(
             EndpointName="houses", Body=b"[[1, 2]]", ContentType="application/json"
         )
         assert json.loads(answer["Body"].read()) == pytest.approx([8.0])
@@ -164,7 +117,7 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
     assert_gone(old_url)
     with ServeProcess(project) as second:
         in_service(second.url, "houses")
-        answer = runtime_client(second.url).invoke_endpoint(
+        answer = local_client("sagemaker-runtime", second.url).invoke_endpoint(
             EndpointName="houses", Body=b"0,0", ContentType="text/csv", Accept="text/csv"
         )
         assert float(answer["Body"].read()) == pytest.approx(3.0)
@@ -177,7 +130,9 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
         assert deleted.returncode == 0, deleted.stderr
         assert json.loads(pipelines(project, "endpoints", "--json").stdout) == []
         with pytest.raises(Exception, match="houses"):
-            runtime_client(second.url).invoke_endpoint(EndpointName="houses", Body=b"[[1, 2]]")
+            local_client("sagemaker-runtime", second.url).invoke_endpoint(
+                EndpointName="houses", Body=b"[[1, 2]]"
+            )
     missing = pipelines(project, "endpoints", "delete", "houses")
     assert missing.returncode == 2 and "houses" in missing.stderr
 

@@ -7,12 +7,11 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 import urllib3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from pipelines.api.embedded import build_embedded_api
 from pipelines.api.server import ApiServer
@@ -27,8 +26,10 @@ from tests.hosting.models import (
     sklearn_model_data,
     xgboost_model_data,
 )
+from tests.hosting.serving import local_client
 
-_NO_RETRIES = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+if TYPE_CHECKING:
+    from sagemaker.session import Session
 
 
 class Local:
@@ -37,14 +38,7 @@ class Local:
         self.server = server
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="AKIDLOCAL",
-            aws_secret_access_key="unused",
-            config=_NO_RETRIES,
-        )
+        return local_client(service, self.server.url)
 
     def put(self, uri: str, data: bytes) -> str:
         LocalObjectStore(self.config.object_root).put(uri, data)
@@ -60,6 +54,21 @@ def local(tmp_path: Path) -> Iterator[Local]:
         yield Local(config, server)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def sdk_session(local: Local, monkeypatch: pytest.MonkeyPatch) -> Session:
+    """The SDK's own Session, its clients sent to the server by the endpoint variables."""
+    from sagemaker.session import Session
+
+    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
+    return Session(
+        boto_session=boto3.Session(
+            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
+        ),
+        default_bucket="sdk-bucket",
+    )
 
 
 def await_status(sagemaker: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
@@ -113,22 +122,13 @@ def test_boto3_deploys_and_invokes_a_sklearn_endpoint(local: Local) -> None:
     assert [e["EndpointName"] for e in listed] == ["sk"]
 
 
-def test_the_sdk_predictor_works_unchanged(local: Local, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sdk_predictor_works_unchanged(local: Local, sdk_session: Session) -> None:
     from sagemaker.deserializers import JSONDeserializer
     from sagemaker.predictor import Predictor
     from sagemaker.serializers import CSVSerializer
-    from sagemaker.session import Session
 
     deploy(local, "sdk", SKLEARN_IMAGE, sklearn_model_data())
-    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
-    session = Session(
-        boto_session=boto3.Session(
-            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
-        ),
-        default_bucket="sdk-bucket",
-    )
-    predictor = Predictor("sdk", session, serializer=CSVSerializer(), deserializer=JSONDeserializer())
+    predictor = Predictor("sdk", sdk_session, serializer=CSVSerializer(), deserializer=JSONDeserializer())
     assert predictor.predict([[0, 1], [2, 2]]) == pytest.approx([5.0, 9.0])
 
 
@@ -200,28 +200,17 @@ def test_update_switches_models_and_delete_ends_the_endpoint(local: Local) -> No
         sagemaker.describe_endpoint(EndpointName="ep")
 
 
-def test_the_sdk_model_deploy_creates_a_working_endpoint(
-    local: Local, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_sdk_model_deploy_creates_a_working_endpoint(local: Local, sdk_session: Session) -> None:
     from sagemaker.deserializers import JSONDeserializer
     from sagemaker.model import Model
     from sagemaker.serializers import JSONSerializer
-    from sagemaker.session import Session
 
-    for variable in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "S3", "STS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", local.server.url)
-    session = Session(
-        boto_session=boto3.Session(
-            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="unused", region_name="us-east-1"
-        ),
-        default_bucket="sdk-bucket",
-    )
     url = local.put("s3://models/deployed/model.tar.gz", sklearn_model_data())
     model = Model(
         image_uri=SKLEARN_IMAGE,
         model_data=url,
         role="arn:aws:iam::000000000000:role/pipelines",
-        sagemaker_session=session,
+        sagemaker_session=sdk_session,
         predictor_cls=None,
     )
     # wait=False: the SDK's own wait sleeps 30 s before its first DescribeEndpoint
@@ -229,7 +218,9 @@ def test_the_sdk_model_deploy_creates_a_working_endpoint(
     assert await_status(local.client("sagemaker"), "deployed")["EndpointStatus"] == "InService"
     from sagemaker.predictor import Predictor
 
-    predictor = Predictor("deployed", session, serializer=JSONSerializer(), deserializer=JSONDeserializer())
+    predictor = Predictor(
+        "deployed", sdk_session, serializer=JSONSerializer(), deserializer=JSONDeserializer()
+    )
     assert predictor.predict([[1, 2]]) == pytest.approx([8.0])
     predictor.delete_endpoint()
     assert local.client("sagemaker").list_endpoints()["Endpoints"] == []

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from infra.constructs.deployment import PipelinesDeployment
 from infra.constructs.pipeline import InvalidPipelineDefinition, Pipeline, PipelineSchedule
 from infra.packaging import model_archive
 from infra.stacks.example_stack import EXAMPLE_DEFINITION, MODEL_DIR, SKLEARN_REGISTRIES
-from tests.infra.conftest import Synth
+from tests.infra.conftest import Synth, cfn_lint_findings
 from tests.project_files import sklearn_image_registries
 
 REPO = Path(__file__).resolve().parents[2]
@@ -256,15 +254,7 @@ def test_the_example_stack_is_nag_clean_and_lints(
     findings = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     findings += annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert [str(f.entry.data)[:200] for f in findings] == []
-    path = tmp_path / "example.json"
-    path.write_text(json.dumps(example_template.to_json()))
-    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
-    result = subprocess.run(
-        [cfn_lint, "--format", "parseable", str(path), "--ignore-checks", "W3005"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert cfn_lint_findings(example_template, tmp_path) == ""
 
 
 # -- synth-time validation of Pipeline constructs ------------------------------------------------------

@@ -161,6 +161,14 @@ def _write_sources(workdir: Path) -> dict[str, Path]:
     return files
 
 
+def _definition(session: Any, name: str, steps: list[Any], **options: Any) -> str:
+    """The definition JSON text of the pipeline ``name`` of ``steps`` (``options``: its
+    parameters, experiment config), exactly as ``Pipeline.definition()`` returns it."""
+    from sagemaker.workflow.pipeline import Pipeline
+
+    return str(Pipeline(name=name, steps=steps, sagemaker_session=session, **options).definition())
+
+
 def _xgboost_image() -> str:
     from sagemaker import image_uris
 
@@ -209,7 +217,6 @@ def abalone(session: Any, files: dict[str, Path]) -> str:
         ParameterInteger,
         ParameterString,
     )
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.retry import (
         SageMakerJobExceptionTypeEnum,
@@ -391,8 +398,10 @@ def abalone(session: Any, files: dict[str, Path]) -> str:
         if_steps=[step_register, step_create_model, step_transform],
         else_steps=[step_fail],
     )
-    pipeline = Pipeline(
-        name="AbalonePipeline",
+    return _definition(
+        session,
+        "AbalonePipeline",
+        [step_process, step_train, step_eval, step_cond],
         parameters=[
             instance_count,
             instance_type,
@@ -402,10 +411,7 @@ def abalone(session: Any, files: dict[str, Path]) -> str:
             mse_threshold,
             encrypt_traffic,
         ],
-        steps=[step_process, step_train, step_eval, step_cond],
-        sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def integrations(session: Any, files: dict[str, Path]) -> str:
@@ -419,7 +425,6 @@ def integrations(session: Any, files: dict[str, Path]) -> str:
     from sagemaker.workflow.fail_step import FailStep
     from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
     from sagemaker.workflow.parameters import ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.steps import CacheConfig
 
     input_data = ParameterString(name="InputData", default_value=f"s3://{DEFAULT_BUCKET}/emr/input")
@@ -492,13 +497,12 @@ def integrations(session: Any, files: dict[str, Path]) -> str:
             )
         ],
     )
-    pipeline = Pipeline(
-        name="IntegrationsPipeline",
+    return _definition(
+        session,
+        "IntegrationsPipeline",
+        [step_emr, step_lambda, step_callback, step_check],
         parameters=[input_data],
-        steps=[step_emr, step_lambda, step_callback, step_check],
-        sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def tuning(session: Any, files: dict[str, Path]) -> str:
@@ -513,7 +517,6 @@ def tuning(session: Any, files: dict[str, Path]) -> str:
     )
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.parameters import ParameterInteger, ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.retry import SageMakerJobExceptionTypeEnum, SageMakerJobStepRetryPolicy
     from sagemaker.workflow.steps import CacheConfig, TuningStep
 
@@ -554,13 +557,9 @@ def tuning(session: Any, files: dict[str, Path]) -> str:
         sagemaker_session=session,
     )
     step_model = ModelStep(name="BestModel", step_args=best_model.create(instance_type="ml.m5.large"))
-    pipeline = Pipeline(
-        name="TuningPipeline",
-        parameters=[train_data, max_jobs],
-        steps=[step_tuning, step_model],
-        sagemaker_session=session,
+    return _definition(
+        session, "TuningPipeline", [step_tuning, step_model], parameters=[train_data, max_jobs]
     )
-    return str(pipeline.definition())
 
 
 def checks(session: Any, files: dict[str, Path]) -> str:
@@ -570,7 +569,6 @@ def checks(session: Any, files: dict[str, Path]) -> str:
     from sagemaker.workflow.check_job_config import CheckJobConfig
     from sagemaker.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
     from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
     from sagemaker.workflow.steps import CacheConfig
 
@@ -615,24 +613,22 @@ def checks(session: Any, files: dict[str, Path]) -> str:
         supplied_baseline_constraints=f"s3://{DEFAULT_BUCKET}/checks/bias-constraints.json",
         depends_on=[step_quality],
     )
-    pipeline = Pipeline(
-        name="ChecksPipeline",
+    return _definition(
+        session,
+        "ChecksPipeline",
+        [step_quality, step_bias],
         parameters=[baseline, skip_check, register_baseline],
-        steps=[step_quality, step_bias],
-        sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def function_steps(session: Any, files: dict[str, Path]) -> str:
     """``@step`` functions: one fed by a Processing output, and a condition on a function's result."""
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.fail_step import FailStep
     from sagemaker.workflow.function_step import step
     from sagemaker.workflow.parameters import ParameterFloat
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.retry import StepExceptionTypeEnum, StepRetryPolicy
     from sagemaker.workflow.steps import ProcessingStep
 
@@ -643,17 +639,9 @@ def function_steps(session: Any, files: dict[str, Path]) -> str:
         "role": ROLE_ARN,
         "dependencies": str(files["requirements"]),
     }
-    processor = Processor(
-        image_uri=PYTHON_IMAGE,
-        entrypoint=["python3", "-c", "print('prepare')"],
-        instance_type="ml.m5.large",
-        instance_count=1,
-        role=ROLE_ARN,
-        sagemaker_session=session,
-    )
     step_prepare = ProcessingStep(
         name="PrepareData",
-        step_args=processor.run(
+        step_args=_python_processor(session, "print('prepare')").run(
             inputs=[
                 ProcessingInput(source=f"s3://{DEFAULT_BUCKET}/raw", destination="/opt/ml/processing/input")
             ],
@@ -692,20 +680,13 @@ def function_steps(session: Any, files: dict[str, Path]) -> str:
         if_steps=[deploy(model, metrics["accuracy"])],
         else_steps=[FailStep(name="AccuracyTooLow", error_message="accuracy below threshold")],
     )
-    pipeline = Pipeline(
-        name="FunctionStepsPipeline",
-        parameters=[threshold],
-        steps=[step_check],
-        sagemaker_session=session,
-    )
-    return str(pipeline.definition())
+    return _definition(session, "FunctionStepsPipeline", [step_check], parameters=[threshold])
 
 
 def notebook_job(session: Any, files: dict[str, Path]) -> str:
     """A notebook executed as a pipeline step (compiles to a Training job)."""
     from sagemaker.workflow.notebook_job_step import NotebookJobStep
     from sagemaker.workflow.parameters import ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
 
     learning_rate = ParameterString(name="LearningRate", default_value="0.1")
     step_notebook = NotebookJobStep(
@@ -721,13 +702,7 @@ def notebook_job(session: Any, files: dict[str, Path]) -> str:
         environment_variables={"STAGE": "test"},
         instance_type="ml.m5.large",
     )
-    pipeline = Pipeline(
-        name="NotebookJobPipeline",
-        parameters=[learning_rate],
-        steps=[step_notebook],
-        sagemaker_session=session,
-    )
-    return str(pipeline.definition())
+    return _definition(session, "NotebookJobPipeline", [step_notebook], parameters=[learning_rate])
 
 
 def deployment(session: Any, files: dict[str, Path]) -> str:
@@ -743,7 +718,6 @@ def deployment(session: Any, files: dict[str, Path]) -> str:
     from sagemaker.workflow.lineage_step import LineageAssociation, LineageEntityReference, LineageStep
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.parameters import ParameterInteger, ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.retry import StepExceptionTypeEnum, StepRetryPolicy
     from sagemaker.workflow.steps import CacheConfig
 
@@ -830,33 +804,39 @@ def deployment(session: Any, files: dict[str, Path]) -> str:
             ),
         ],
     )
-    pipeline = Pipeline(
-        name="DeploymentPipeline",
+    return _definition(
+        session,
+        "DeploymentPipeline",
+        [step_model, step_config, step_endpoint, step_component, step_lineage],
         parameters=[model_data, endpoint_name, instance_count],
-        steps=[step_model, step_config, step_endpoint, step_component, step_lineage],
+    )
+
+
+def _python_processor(session: Any, command: str) -> Any:
+    """A Processor of :data:`PYTHON_IMAGE` running ``python3 -c command``: its code is in the
+    image, so the SDK uploads nothing."""
+    from sagemaker.processing import Processor
+
+    return Processor(
+        image_uri=PYTHON_IMAGE,
+        entrypoint=["python3", "-c", command],
+        instance_type="ml.m5.large",
+        instance_count=1,
+        role=ROLE_ARN,
         sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def _processing_step(
     session: Any, name: str, input_uri: Any = None, arguments: list[Any] | None = None, **kwargs: Any
 ) -> Any:
     """An image-only Processing step with explicit destinations, so it needs no S3 upload."""
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.workflow.steps import ProcessingStep
 
-    processor = Processor(
-        image_uri=PYTHON_IMAGE,
-        entrypoint=["python3", "-c", f"print('{name}')"],
-        instance_type="ml.m5.large",
-        instance_count=1,
-        role=ROLE_ARN,
-        sagemaker_session=session,
-    )
     return ProcessingStep(
         name=name,
-        step_args=processor.run(
+        step_args=_python_processor(session, f"print('{name}')").run(
             arguments=arguments,
             inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/in")]
             if input_uri
@@ -875,15 +855,13 @@ def _processing_step(
 
 def no_experiment_config(session: Any, files: dict[str, Path]) -> str:
     """``pipeline_experiment_config=None``: the definition carries ``"PipelineExperimentConfig": null``."""
-    from sagemaker.workflow.pipeline import Pipeline
 
-    pipeline = Pipeline(
-        name="NoExperimentsPipeline",
-        steps=[_processing_step(session, "OnlyStep")],
+    return _definition(
+        session,
+        "NoExperimentsPipeline",
+        [_processing_step(session, "OnlyStep")],
         pipeline_experiment_config=None,
-        sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def custom_experiment_config(session: Any, files: dict[str, Path]) -> str:
@@ -891,17 +869,16 @@ def custom_experiment_config(session: Any, files: dict[str, Path]) -> str:
     from sagemaker.workflow.execution_variables import ExecutionVariables
     from sagemaker.workflow.functions import Join
     from sagemaker.workflow.parameters import ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_experiment_config import (
         PipelineExperimentConfig,
         PipelineExperimentConfigProperties,
     )
 
     experiment = ParameterString(name="ExperimentName", default_value="abalone-experiments")
-    pipeline = Pipeline(
-        name="CustomExperimentPipeline",
-        parameters=[experiment],
-        steps=[
+    return _definition(
+        session,
+        "CustomExperimentPipeline",
+        [
             _processing_step(
                 session,
                 "Track",
@@ -915,13 +892,12 @@ def custom_experiment_config(session: Any, files: dict[str, Path]) -> str:
                 description="Writes to the custom trial",
             )
         ],
+        parameters=[experiment],
         pipeline_experiment_config=PipelineExperimentConfig(
             experiment_name=experiment,
             trial_name=Join(on="-", values=["trial", ExecutionVariables.PIPELINE_EXECUTION_ID]),
         ),
-        sagemaker_session=session,
     )
-    return str(pipeline.definition())
 
 
 def staged_diamond(session: Any, files: dict[str, Path]) -> str:
@@ -931,19 +907,13 @@ def staged_diamond(session: Any, files: dict[str, Path]) -> str:
     that join in ``Stage3-Merge`` (explicit ``DependsOn`` on all four), then ``Stage4-Report``.
     See :func:`execution_options` for the matching ParallelismConfiguration/SelectiveExecutionConfig.
     """
-    from sagemaker.workflow.pipeline import Pipeline
 
     prepare = _processing_step(session, "Stage1-Prepare")
     prepared = prepare.properties.ProcessingOutputConfig.Outputs["out"].S3Output.S3Uri
     shards = [_processing_step(session, f"Stage2-Shard{index}", prepared) for index in range(4)]
     merge = _processing_step(session, "Stage3-Merge", depends_on=shards)
     report = _processing_step(session, "Stage4-Report", depends_on=[merge])
-    pipeline = Pipeline(
-        name="StagedDiamondPipeline",
-        steps=[prepare, *shards, merge, report],
-        sagemaker_session=session,
-    )
-    return str(pipeline.definition())
+    return _definition(session, "StagedDiamondPipeline", [prepare, *shards, merge, report])
 
 
 GENERATORS: dict[str, Callable[[Any, dict[str, Path]], str]] = {

@@ -29,10 +29,19 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from sagemaker import Session
+from sagemaker import Session, utils
+from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.workflow.pipeline import Pipeline, _PipelineExecution
 from sagemaker.workflow.pipeline_context import PipelineSession
 
-from tests.sdk_integ.helpers import DUMMY_INPUT
+from tests.sdk_integ.helpers import (
+    DUMMY_INPUT,
+    DeleteAtTeardown,
+    ExecutePipeline,
+    SklearnProcessorFactory,
+    create_and_execute_pipeline,
+    delete_quietly,
+)
 from tests.sdk_integ.upstream_plugin import (
     BUCKET,
     DUMMY_IMAGE,
@@ -147,6 +156,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def step_settings(role: str, dummy_container_without_error: str) -> dict[str, Any]:
+    """The ``@step`` arguments of the SDK's tests: the role, the dummy container, ml.m5.large."""
+    return {"role": role, "image_uri": dummy_container_without_error, "instance_type": "ml.m5.large"}
+
+
+@pytest.fixture(scope="session")
 def sklearn_latest_version() -> str:
     return "1.2-1"
 
@@ -154,3 +169,65 @@ def sklearn_latest_version() -> str:
 @pytest.fixture(scope="session")
 def cpu_instance_type() -> str:
     return "ml.m5.xlarge"
+
+
+@pytest.fixture(scope="session")
+def sklearn_processor(role: str, sklearn_latest_version: str) -> SklearnProcessorFactory:
+    """The SDK tests' SKLearnProcessor (the role, the latest version, ``python3``, base job name
+    ``test-sklearn``) for a session, an instance type and an instance count."""
+
+    def processor(session: Any, instance_type: str, instance_count: Any) -> SKLearnProcessor:
+        return SKLearnProcessor(
+            framework_version=sklearn_latest_version,
+            role=role,
+            instance_type=instance_type,
+            instance_count=instance_count,
+            command=["python3"],
+            sagemaker_session=session,
+            base_job_name="test-sklearn",
+        )
+
+    return processor
+
+
+# -- the SDK tests' per-test pattern: a unique name, ``try: ... finally: pipeline.delete()`` -------
+@pytest.fixture
+def pipeline_name(request: pytest.FixtureRequest) -> str:
+    """A unique pipeline name per test, from the module's, in mixed case as the SDK's tests name
+    theirs (``Selective-Execution-<time>-<hex>``): the ARN checks then pin the name's letter case."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return str(utils.unique_name_from_base("-".join(word.capitalize() for word in module.split("_"))))
+
+
+@pytest.fixture
+def delete_at_teardown() -> Iterator[DeleteAtTeardown]:
+    """Hands each pipeline given to it back, and deletes it once the test ends, quietly: the SDK's
+    tests end with ``try: pipeline.delete() except Exception: pass``, so a failed create does not
+    hide the assertion that failed."""
+    pipelines: list[Pipeline] = []
+
+    def track(pipeline: Pipeline) -> Pipeline:
+        if all(tracked is not pipeline for tracked in pipelines):
+            pipelines.append(pipeline)
+        return pipeline
+
+    yield track
+    for pipeline in pipelines:
+        delete_quietly(pipeline)
+
+
+@pytest.fixture
+def execute_pipeline(region_name: str, role: str, delete_at_teardown: DeleteAtTeardown) -> ExecutePipeline:
+    """``helpers.create_and_execute_pipeline(pipeline, **expected)`` with this test's region and
+    role and the pipeline's own name; the pipeline is deleted when the test ends."""
+
+    def execute(pipeline: Pipeline, **expected: Any) -> tuple[_PipelineExecution, list[dict[str, Any]]]:
+        return create_and_execute_pipeline(
+            pipeline=delete_at_teardown(pipeline),
+            pipeline_name=pipeline.name,
+            region_name=region_name,
+            role=role,
+            **expected,
+        )
+
+    return execute

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import WaiterError
+from sagemaker.processing import ProcessingInput
+from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.workflow.pipeline import Pipeline, _PipelineExecution
 from sagemaker.workflow.selective_execution_config import SelectiveExecutionConfig
+from sagemaker.workflow.steps import ProcessingStep
 
 # The SDK's tests/data/dummy_input.txt is empty. An empty PutObject (botocore sends "Expect:
 # 100-continue") currently hangs against `pipelines serve` on waitress until the client's read
 # timeout; that is a server defect to fix, not a fact of the service, so these inputs hold a line.
 DUMMY_INPUT = "dummy input\n"
+
+# The ``execute_pipeline`` fixture: create_and_execute_pipeline(pipeline, **expected) bound to a test.
+ExecutePipeline = Callable[..., tuple[_PipelineExecution, list[dict[str, Any]]]]
+# The ``delete_at_teardown`` fixture: hands the pipeline back, deletes it when the test ends.
+DeleteAtTeardown = Callable[[Pipeline], Pipeline]
+# The ``sklearn_processor`` fixture: (session, instance_type, instance_count) -> the SDK tests' processor.
+SklearnProcessorFactory = Callable[[Any, str, Any], SKLearnProcessor]
 
 
 def wait_pipeline_execution(execution: _PipelineExecution, delay: int = 1, max_attempts: int = 240) -> None:
@@ -29,6 +41,36 @@ def delete_quietly(pipeline: Pipeline) -> None:
     create does not hide the assertion that failed."""
     with contextlib.suppress(Exception):
         pipeline.delete()
+
+
+def assert_pipeline_arn(arn: str, region_name: str, pipeline_name: str) -> None:
+    """The SDK tests' check of a CreatePipeline/UpdatePipeline ARN: the region the client called,
+    a 12-digit account and the pipeline's name with its letter case."""
+    assert re.match(rf"arn:aws:sagemaker:{region_name}:\d{{12}}:pipeline/{pipeline_name}", arn), arn
+
+
+def create_start_and_wait(
+    pipeline: Pipeline, role: str, parameters: dict[str, Any] | None = None
+) -> tuple[_PipelineExecution, list[dict[str, Any]]]:
+    """CreatePipeline, StartPipelineExecution (``parameters`` as given: None sends none) and the
+    SDK's wait; the execution, which names the created pipeline, and its steps, newest first."""
+    pipeline_arn = pipeline.create(role)["PipelineArn"]
+    execution = pipeline.start(parameters=parameters)
+    assert execution.describe()["PipelineArn"] == pipeline_arn
+    wait_pipeline_execution(execution)
+    return execution, execution.list_steps()
+
+
+def dummy_input(data_dir: Path) -> ProcessingInput:
+    """The SDK tests' ``dummy_input.txt`` as a Processing input."""
+    return ProcessingInput(source=str(data_dir / "dummy_input.txt"), destination="/opt/ml/processing/inputs/")
+
+
+def sklearn_process_step(processor: SKLearnProcessor, data_dir: Path, **options: Any) -> ProcessingStep:
+    """The SDK tests' ``sklearn-process`` step: ``processor`` running ``dummy_script.py``."""
+    return ProcessingStep(
+        name="sklearn-process", processor=processor, code=str(data_dir / "dummy_script.py"), **options
+    )
 
 
 def step_result(execution: _PipelineExecution, step_name: str) -> Any:
@@ -56,7 +98,7 @@ def create_and_execute_pipeline(
     create_arn = None
     if not selective_execution_config:
         create_arn = pipeline.create(role)["PipelineArn"]
-        assert re.match(rf"arn:aws:sagemaker:{region_name}:\d{{12}}:pipeline/{pipeline_name}", create_arn)
+        assert_pipeline_arn(create_arn, region_name, pipeline_name)
 
     execution = pipeline.start(
         parameters=execution_parameters, selective_execution_config=selective_execution_config

@@ -14,10 +14,10 @@ Facts about the service these pin:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sagemaker import utils
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionEquals, ConditionNot
 from sagemaker.workflow.fail_step import FailStep
@@ -25,28 +25,20 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 
-from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import DeleteAtTeardown, create_start_and_wait
+
+RunAndCheck = Callable[[Pipeline, dict[str, Any], str | None, str], None]
 
 
 @pytest.fixture
-def pipeline_name() -> str:
-    return utils.unique_name_from_base("my-pipeline-fail-step")
+def run_and_check(role: str, delete_at_teardown: DeleteAtTeardown) -> RunAndCheck:
+    """Runs a CondStep -> FailStep pipeline with ``parameters``; checks the Fail step's
+    FailureReason (``expected_reason``) and metadata ErrorMessage, and the execution's reason."""
 
-
-def _run_and_check(
-    pipeline: Pipeline,
-    role: str,
-    parameters: dict[str, Any],
-    expected_reason: str | None,
-    expected_message: str,
-) -> None:
-    try:
-        pipeline_arn = pipeline.create(role)["PipelineArn"]
-        execution = pipeline.start(parameters=parameters)
-        assert execution.describe()["PipelineArn"] == pipeline_arn
-        wait_pipeline_execution(execution)
-        execution_steps = execution.list_steps()
-
+    def check(
+        pipeline: Pipeline, parameters: dict[str, Any], expected_reason: str | None, expected_message: str
+    ) -> None:
+        _, execution_steps = create_start_and_wait(delete_at_teardown(pipeline), role, parameters)
         assert len(execution_steps) == 2
         assert [s["StepName"] for s in execution_steps] == ["FailStep", "CondStep"]  # newest first
         for execution_step in execution_steps:
@@ -63,12 +55,12 @@ def _run_and_check(
         assert len(executions) == 1
         assert executions[0]["PipelineExecutionStatus"] == "Failed"
         assert "Step failure: One or multiple steps failed" in executions[0]["PipelineExecutionFailureReason"]
-    finally:
-        delete_quietly(pipeline)
+
+    return check
 
 
 def test_two_step_fail_pipeline_with_str_err_msg(
-    sagemaker_session: Any, role: str, pipeline_name: str
+    sagemaker_session: Any, pipeline_name: str, run_and_check: RunAndCheck
 ) -> None:
     """SDK: test_fail_steps.py::test_two_step_fail_pipeline_with_str_err_msg"""
     param = ParameterInteger(name="MyInt", default_value=2)
@@ -83,11 +75,11 @@ def test_two_step_fail_pipeline_with_str_err_msg(
         name=pipeline_name, steps=[step_cond], sagemaker_session=sagemaker_session, parameters=[param]
     )
     message = "Failed due to hitting in else branch"
-    _run_and_check(pipeline, role, {}, message, message)
+    run_and_check(pipeline, {}, message, message)
 
 
 def test_two_step_fail_pipeline_with_parameter_err_msg(
-    sagemaker_session: Any, role: str, pipeline_name: str
+    sagemaker_session: Any, pipeline_name: str, run_and_check: RunAndCheck
 ) -> None:
     """SDK: test_fail_steps.py::test_two_step_fail_pipeline_with_parameter_err_msg"""
     cond_param = ParameterInteger(name="MyInt")
@@ -106,10 +98,12 @@ def test_two_step_fail_pipeline_with_parameter_err_msg(
         parameters=[cond_param, err_msg_param],
     )
     message = "Failed due to hitting in else branch"
-    _run_and_check(pipeline, role, {"MyInt": 3, "MyString": message}, message, message)
+    run_and_check(pipeline, {"MyInt": 3, "MyString": message}, message, message)
 
 
-def test_two_step_fail_pipeline_with_join_fn(sagemaker_session: Any, role: str, pipeline_name: str) -> None:
+def test_two_step_fail_pipeline_with_join_fn(
+    sagemaker_session: Any, pipeline_name: str, run_and_check: RunAndCheck
+) -> None:
     """SDK: test_fail_steps.py::test_two_step_fail_pipeline_with_join_fn"""
     param = ParameterInteger(name="MyInt", default_value=2)
     step_cond = ConditionStep(
@@ -128,11 +122,11 @@ def test_two_step_fail_pipeline_with_join_fn(sagemaker_session: Any, role: str, 
         parameters=[param],
     )
     message = "Failed due to xxx == yyy returns: false"
-    _run_and_check(pipeline, role, {"MyInt": 3}, message, message)
+    run_and_check(pipeline, {"MyInt": 3}, message, message)
 
 
 def test_two_step_fail_pipeline_with_no_err_msg(
-    sagemaker_session: Any, role: str, pipeline_name: str
+    sagemaker_session: Any, pipeline_name: str, run_and_check: RunAndCheck
 ) -> None:
     """SDK: test_fail_steps.py::test_two_step_fail_pipeline_with_no_err_msg"""
     param = ParameterInteger(name="MyInt", default_value=2)
@@ -145,7 +139,7 @@ def test_two_step_fail_pipeline_with_no_err_msg(
     pipeline = Pipeline(
         name=pipeline_name, steps=[step_cond], sagemaker_session=sagemaker_session, parameters=[param]
     )
-    _run_and_check(pipeline, role, {}, None, "")
+    run_and_check(pipeline, {}, None, "")
 
 
 def test_invalid_pipeline_depended_on_fail_step(

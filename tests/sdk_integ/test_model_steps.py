@@ -24,7 +24,7 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.pipeline import Pipeline
 
-from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import DeleteAtTeardown, create_start_and_wait
 
 
 @pytest.fixture
@@ -49,14 +49,15 @@ def model_data(pipeline_session: Any) -> str:
 def test_model_registration_and_creation_properties(
     pipeline_session: Any,
     role: str,
+    pipeline_name: str,
     model_data: str,
     dummy_container_without_error: str,
+    delete_at_teardown: DeleteAtTeardown,
     property_name: str,
     expected: str,
 ) -> None:
     """SDK: test_model_steps.py::test_pytorch_training_model_registration_and_creation_without_custom_inference
     (ModelPackageName) and ::..._with_custom_inference (ModelApprovalStatus)"""
-    pipeline_name = f"my-pipeline-{int(time.time() * 10**7)}"
     model = Model(
         image_uri=dummy_container_without_error,
         model_data=model_data,
@@ -97,23 +98,17 @@ def test_model_registration_and_creation_properties(
         steps=[step_model_regis, step_model_create, step_fail],
         sagemaker_session=pipeline_session,
     )
-    try:
-        pipeline.create(role)
-        execution = pipeline.start(parameters={})
-        wait_pipeline_execution(execution)
-        execution_steps = execution.list_steps()
-        for step in execution_steps:
-            if step["StepName"] == "fail-step":
-                assert step["StepStatus"] == "Failed"
-                assert expected in step["FailureReason"]
-                assert "pytorch-model" in step["FailureReason"]
-                continue
-            assert not step.get("FailureReason"), step["FailureReason"]
-            assert step["StepStatus"] == "Succeeded"
-            if "RegisterModel" in step["StepName"]:
-                assert step["Metadata"]["RegisterModel"]
-            if "CreateModel" in step["StepName"]:
-                assert step["Metadata"]["Model"]
-        assert len(execution_steps) == 3
-    finally:
-        delete_quietly(pipeline)
+    _, execution_steps = create_start_and_wait(delete_at_teardown(pipeline), role, parameters={})
+    for step in execution_steps:
+        if step["StepName"] == "fail-step":
+            assert step["StepStatus"] == "Failed"
+            assert expected in step["FailureReason"]
+            assert "pytorch-model" in step["FailureReason"]
+            continue
+        assert not step.get("FailureReason"), step["FailureReason"]
+        assert step["StepStatus"] == "Succeeded"
+        if "RegisterModel" in step["StepName"]:
+            assert step["Metadata"]["RegisterModel"]
+        if "CreateModel" in step["StepName"]:
+            assert step["Metadata"]["Model"]
+    assert len(execution_steps) == 3

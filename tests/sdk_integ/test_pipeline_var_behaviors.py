@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker import utils
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionGreaterThan
 from sagemaker.workflow.fail_step import FailStep
@@ -17,10 +16,12 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 
-from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import DeleteAtTeardown, create_start_and_wait, wait_pipeline_execution
 
 
 def _fail_reason(execution: Any) -> str:
+    """The FailStep's FailureReason, once the execution ends with CondStep Succeeded and
+    FailStep Failed."""
     wait_pipeline_execution(execution)
     execution_steps = execution.list_steps()
     assert len(execution_steps) == 2
@@ -30,7 +31,9 @@ def _fail_reason(execution: Any) -> str:
     return str(fail["FailureReason"])
 
 
-def test_ppl_var_to_string_and_add(sagemaker_session_for_pipeline: Any, role: str) -> None:
+def test_ppl_var_to_string_and_add(
+    sagemaker_session_for_pipeline: Any, role: str, pipeline_name: str, delete_at_teardown: DeleteAtTeardown
+) -> None:
     """SDK: test_pipeline_var_behaviors.py::test_ppl_var_to_string_and_add"""
     param_str = ParameterString(name="MyString", default_value="1")
     param_int = ParameterInteger(name="MyInteger", default_value=3)
@@ -52,21 +55,16 @@ def test_ppl_var_to_string_and_add(sagemaker_session_for_pipeline: Any, role: st
         ],
     )
     pipeline = Pipeline(
-        name=utils.unique_name_from_base("my-pipeline-vars"),
+        name=pipeline_name,
         parameters=[param_str, param_int],
         steps=[step_cond, FailStep(name="FailStep", error_message=join_fn1)],
         sagemaker_session=sagemaker_session_for_pipeline,
     )
-    try:
-        pipeline_arn = pipeline.create(role)["PipelineArn"]
-        execution = pipeline.start()
-        assert execution.describe()["PipelineArn"] == pipeline_arn
-        assert _fail_reason(execution) == (
-            "condition greater than check return: false and left side param str is 1 and right side param int is 3"
-        )
-        execution = pipeline.start(parameters={"MyInteger": 0})
-        assert _fail_reason(execution) == (
-            "condition greater than check return: true and left side param str is 1 and right side param int is 0"
-        )
-    finally:
-        delete_quietly(pipeline)
+    execution, _ = create_start_and_wait(delete_at_teardown(pipeline), role)
+    assert _fail_reason(execution) == (
+        "condition greater than check return: false and left side param str is 1 and right side param int is 3"
+    )
+    execution = pipeline.start(parameters={"MyInteger": 0})
+    assert _fail_reason(execution) == (
+        "condition greater than check return: true and left side param str is 1 and right side param int is 0"
+    )

@@ -9,12 +9,9 @@ runs; the execution lists that one step.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from sagemaker.processing import ProcessingInput
-from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.workflow.parameters import ParameterInteger
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.retry import (
@@ -23,37 +20,31 @@ from sagemaker.workflow.retry import (
     StepExceptionTypeEnum,
     StepRetryPolicy,
 )
-from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import (
+    DeleteAtTeardown,
+    SklearnProcessorFactory,
+    create_start_and_wait,
+    dummy_input,
+    sklearn_process_step,
+)
 
 
 def test_pipeline_execution_processing_step_with_retry(
     sagemaker_session_for_pipeline: Any,
     role: str,
-    sklearn_latest_version: str,
+    pipeline_name: str,
+    sklearn_processor: SklearnProcessorFactory,
     cpu_instance_type: str,
     data_dir: Path,
+    delete_at_teardown: DeleteAtTeardown,
 ) -> None:
     """SDK: test_retry.py::test_pipeline_execution_processing_step_with_retry"""
     instance_count = ParameterInteger(name="InstanceCount", default_value=2)
-    step_sklearn = ProcessingStep(
-        name="sklearn-process",
-        processor=SKLearnProcessor(
-            framework_version=sklearn_latest_version,
-            role=role,
-            instance_type=cpu_instance_type,
-            instance_count=instance_count,
-            command=["python3"],
-            sagemaker_session=sagemaker_session_for_pipeline,
-            base_job_name="test-sklearn",
-        ),
-        inputs=[
-            ProcessingInput(
-                source=str(data_dir / "dummy_input.txt"), destination="/opt/ml/processing/inputs/"
-            )
-        ],
-        code=str(data_dir / "dummy_script.py"),
+    step_sklearn = sklearn_process_step(
+        sklearn_processor(sagemaker_session_for_pipeline, cpu_instance_type, instance_count),
+        data_dir,
+        inputs=[dummy_input(data_dir)],
         retry_policies=[
             StepRetryPolicy(
                 exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
@@ -67,19 +58,13 @@ def test_pipeline_execution_processing_step_with_retry(
         ],
     )
     pipeline = Pipeline(
-        name=f"my-pipeline-{int(time.time() * 10**7)}",
+        name=pipeline_name,
         parameters=[instance_count],
         steps=[step_sklearn],
         sagemaker_session=sagemaker_session_for_pipeline,
     )
-    try:
-        pipeline.create(role)
-        execution = pipeline.start(parameters={})
-        wait_pipeline_execution(execution)
-        execution_steps = execution.list_steps()
-        assert len(execution_steps) == 1
-        assert execution_steps[0]["StepName"] == "sklearn-process"
-        assert execution_steps[0]["StepStatus"] == "Succeeded", execution_steps[0].get("FailureReason")
-        assert execution_steps[0]["AttemptCount"] == 1
-    finally:
-        delete_quietly(pipeline)
+    _, execution_steps = create_start_and_wait(delete_at_teardown(pipeline), role, parameters={})
+    assert len(execution_steps) == 1
+    assert execution_steps[0]["StepName"] == "sklearn-process"
+    assert execution_steps[0]["StepStatus"] == "Succeeded", execution_steps[0].get("FailureReason")
+    assert execution_steps[0]["AttemptCount"] == 1

@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sagemaker import utils
 from sagemaker.remote_function.core.serialization import CloudpickleSerializer
 from sagemaker.remote_function.errors import RemoteFunctionError
 from sagemaker.s3 import S3Uploader
 from sagemaker.s3_utils import s3_path_join
-from sagemaker.sklearn import SKLearnProcessor
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionLessThan
 from sagemaker.workflow.fail_step import FailStep
@@ -29,29 +27,28 @@ from sagemaker.workflow.function_step import step
 from sagemaker.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.step_outputs import get_step
-from sagemaker.workflow.steps import ProcessingStep
 
-from tests.sdk_integ.helpers import create_and_execute_pipeline, delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import (
+    DeleteAtTeardown,
+    ExecutePipeline,
+    SklearnProcessorFactory,
+    sklearn_process_step,
+    wait_pipeline_execution,
+)
 
 INSTANCE_TYPE = "ml.m5.large"
 
 
-@pytest.fixture
-def pipeline_name() -> str:
-    return utils.unique_name_from_base("Decorated-Step-Pipeline")
-
-
 def test_step_decorator_with_pipeline_parameters(
     sagemaker_session_for_pipeline: Any,
-    role: str,
     pipeline_name: str,
-    region_name: str,
-    dummy_container_without_error: str,
+    execute_pipeline: ExecutePipeline,
+    step_settings: dict[str, Any],
 ) -> None:
     """SDK: test_step_decorator.py::test_step_decorator_with_pipeline_parameters"""
     instance_type = ParameterString(name="TrainingInstanceCount", default_value=INSTANCE_TYPE)
 
-    @step(role=role, instance_type=instance_type, image_uri=dummy_container_without_error)
+    @step(**step_settings | {"instance_type": instance_type})
     def sum(a: int, b: int) -> int:  # the SDK test's name, which the step name carries
         return a + b
 
@@ -61,30 +58,23 @@ def test_step_decorator_with_pipeline_parameters(
         steps=[sum(2, 3)],
         sagemaker_session=sagemaker_session_for_pipeline,
     )
-    try:
-        create_and_execute_pipeline(
-            pipeline=pipeline,
-            pipeline_name=pipeline_name,
-            region_name=region_name,
-            role=role,
-            no_of_steps=1,
-            last_step_name_prefix="sum",
-            execution_parameters={"TrainingInstanceCount": "ml.m5.xlarge"},
-            step_status="Succeeded",
-            step_result_type=int,
-            step_result_value=5,
-        )
-    finally:
-        delete_quietly(pipeline)
+    execute_pipeline(
+        pipeline,
+        no_of_steps=1,
+        last_step_name_prefix="sum",
+        execution_parameters={"TrainingInstanceCount": "ml.m5.xlarge"},
+        step_status="Succeeded",
+        step_result_type=int,
+        step_result_value=5,
+    )
 
 
 def test_passing_different_pipeline_variables_to_function(
     sagemaker_session_for_pipeline: Any,
-    role: str,
     pipeline_name: str,
-    region_name: str,
-    dummy_container_without_error: str,
-    sklearn_latest_version: str,
+    execute_pipeline: ExecutePipeline,
+    step_settings: dict[str, Any],
+    sklearn_processor: SklearnProcessorFactory,
     data_dir: Path,
 ) -> None:
     """SDK: test_step_decorator.py::test_passing_different_pipeline_variables_to_function"""
@@ -92,25 +82,14 @@ def test_passing_different_pipeline_variables_to_function(
     param_b = ParameterBoolean(name="param_b", default_value=True)
     param_c = ParameterFloat(name="param_c", default_value=2.0)
     param_d = ParameterString(name="param_d", default_value="string")
-    step_sklearn = ProcessingStep(
-        name="sklearn-process",
-        processor=SKLearnProcessor(
-            framework_version=sklearn_latest_version,
-            role=role,
-            instance_type=INSTANCE_TYPE,
-            instance_count=1,
-            command=["python3"],
-            sagemaker_session=sagemaker_session_for_pipeline,
-            base_job_name="test-sklearn",
-        ),
-        code=str(data_dir / "dummy_script.py"),
-    )
+    processor = sklearn_processor(sagemaker_session_for_pipeline, INSTANCE_TYPE, 1)
+    step_sklearn = sklearn_process_step(processor, data_dir)
 
-    @step(role=role, instance_type=INSTANCE_TYPE, image_uri=dummy_container_without_error)
+    @step(**step_settings)
     def func_1() -> tuple[Any, ...]:
         return 1, 2, {"key": 3}
 
-    @step(role=role, instance_type=INSTANCE_TYPE, image_uri=dummy_container_without_error)
+    @step(**step_settings)
     def func_2(*args: Any) -> tuple[Any, ...]:
         return args
 
@@ -129,78 +108,63 @@ def test_passing_different_pipeline_variables_to_function(
         steps=[final_output],
         sagemaker_session=sagemaker_session_for_pipeline,
     )
-    try:
-        create_and_execute_pipeline(
-            pipeline=pipeline,
-            pipeline_name=pipeline_name,
-            region_name=region_name,
-            role=role,
-            no_of_steps=3,
-            last_step_name_prefix="func",
-            execution_parameters={"param_a": 3},
-            step_status="Succeeded",
-            step_result_type=tuple,
-            step_result_value=(3, True, 2.0, "string", "Completed", 3),
-        )
-    finally:
-        delete_quietly(pipeline)
+    execute_pipeline(
+        pipeline,
+        no_of_steps=3,
+        last_step_name_prefix="func",
+        execution_parameters={"param_a": 3},
+        step_status="Succeeded",
+        step_result_type=tuple,
+        step_result_value=(3, True, 2.0, "string", "Completed", 3),
+    )
 
 
 def test_decorator_step_failed(
     sagemaker_session_for_pipeline: Any,
-    role: str,
     pipeline_name: str,
-    region_name: str,
-    dummy_container_without_error: str,
+    execute_pipeline: ExecutePipeline,
+    step_settings: dict[str, Any],
 ) -> None:
     """SDK: test_step_decorator.py::test_decorator_step_failed (the step fails; the SDK's
     ``execution.result`` then refuses: the job is not Completed)."""
 
-    @step(role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
+    @step(**step_settings)
     def divide(x: float, y: float) -> float:
         return x / y
 
     pipeline = Pipeline(
         name=pipeline_name, steps=[divide(10, 0)], sagemaker_session=sagemaker_session_for_pipeline
     )
-    try:
-        execution, execution_steps = create_and_execute_pipeline(
-            pipeline=pipeline,
-            pipeline_name=pipeline_name,
-            region_name=region_name,
-            role=role,
-            no_of_steps=1,
-            last_step_name_prefix="divide",
-            execution_parameters={},
-            step_status="Failed",
-        )
-        assert "ZeroDivisionError" in execution_steps[0]["FailureReason"]
-        step_name = execution_steps[0]["StepName"]
-        with pytest.raises(RemoteFunctionError, match=f"step {step_name} is not in Completed status"):
-            execution.result(step_name)
-    finally:
-        delete_quietly(pipeline)
+    execution, execution_steps = execute_pipeline(
+        pipeline,
+        no_of_steps=1,
+        last_step_name_prefix="divide",
+        execution_parameters={},
+        step_status="Failed",
+    )
+    assert "ZeroDivisionError" in execution_steps[0]["FailureReason"]
+    step_name = execution_steps[0]["StepName"]
+    with pytest.raises(RemoteFunctionError, match=f"step {step_name} is not in Completed status"):
+        execution.result(step_name)
 
 
 def test_decorator_step_with_json_get(
     sagemaker_session_for_pipeline: Any,
-    role: str,
     pipeline_name: str,
-    region_name: str,
-    dummy_container_without_error: str,
+    execute_pipeline: ExecutePipeline,
+    step_settings: dict[str, Any],
 ) -> None:
     """SDK: test_step_decorator.py::test_decorator_step_with_json_get"""
-    settings = {"role": role, "image_uri": dummy_container_without_error, "instance_type": INSTANCE_TYPE}
 
-    @step(name="step1", **settings)
+    @step(name="step1", **step_settings)
     def func1() -> tuple[int, int]:
         return 0, 1
 
-    @step(name="step2", **settings)
+    @step(name="step2", **step_settings)
     def func2() -> int:
         return 2
 
-    @step(name="step3", **settings)
+    @step(name="step3", **step_settings)
     def func3() -> int:
         return 3
 
@@ -215,93 +179,80 @@ def test_decorator_step_with_json_get(
     pipeline = Pipeline(
         name=pipeline_name, steps=[cond_step], sagemaker_session=sagemaker_session_for_pipeline
     )
-    try:
-        create_and_execute_pipeline(
-            pipeline=pipeline,
-            pipeline_name=pipeline_name,
-            region_name=region_name,
-            role=role,
-            no_of_steps=4,  # the FailStep in the else branch is not executed, nor listed
-            last_step_name_prefix="MyConditionStep",
-            execution_parameters={},
-            step_status="Succeeded",
-        )
-    finally:
-        delete_quietly(pipeline)
+    execute_pipeline(
+        pipeline,
+        no_of_steps=4,  # the FailStep in the else branch is not executed, nor listed
+        last_step_name_prefix="MyConditionStep",
+        execution_parameters={},
+        step_status="Succeeded",
+    )
 
 
 def test_decorator_step_checksum_mismatch(
-    sagemaker_session_for_pipeline: Any, dummy_container_without_error: str, pipeline_name: str, role: str
+    sagemaker_session_for_pipeline: Any,
+    step_settings: dict[str, Any],
+    pipeline_name: str,
+    role: str,
+    delete_at_teardown: DeleteAtTeardown,
 ) -> None:
     """SDK: test_step_decorator.py::test_decorator_step_checksum_mismatch"""
     step_name = "original_func_step"
 
-    @step(name=step_name, role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
+    @step(name=step_name, **step_settings)
     def original_func(x: int) -> int:
         return x * x
 
     def updated_func(x: int) -> int:
         return x + 25
 
-    pipeline = Pipeline(
-        name=pipeline_name, steps=[original_func(10)], sagemaker_session=sagemaker_session_for_pipeline
+    pipeline = delete_at_teardown(
+        Pipeline(
+            name=pipeline_name, steps=[original_func(10)], sagemaker_session=sagemaker_session_for_pipeline
+        )
     )
-    try:
-        pipeline.create(role)
-        definition = json.loads(pipeline.describe()["PipelineDefinition"])
-        args = definition["Steps"][0]["Arguments"]["AlgorithmSpecification"]["ContainerArguments"]
-        s3_base_uri = args[args.index("--s3_base_uri") + 1]
-        build_time = args[args.index("--func_step_s3_dir") + 1]
-        # some other user updates the pickled function code
-        S3Uploader.upload_bytes(
-            CloudpickleSerializer.serialize(updated_func),
-            s3_path_join(s3_base_uri, step_name, build_time, "function", "payload.pkl"),
-            kms_key=None,
-            sagemaker_session=sagemaker_session_for_pipeline,
-        )
-        execution = pipeline.start()
-        wait_pipeline_execution(execution)
-        execution_steps = execution.list_steps()
-        assert execution_steps[0]["StepStatus"] == "Failed"
-        assert (
-            "Integrity check for the serialized function or data failed"
-            in execution_steps[0]["FailureReason"]
-        )
-    finally:
-        delete_quietly(pipeline)
+    pipeline.create(role)
+    definition = json.loads(pipeline.describe()["PipelineDefinition"])
+    args = definition["Steps"][0]["Arguments"]["AlgorithmSpecification"]["ContainerArguments"]
+    s3_base_uri = args[args.index("--s3_base_uri") + 1]
+    build_time = args[args.index("--func_step_s3_dir") + 1]
+    # some other user updates the pickled function code
+    S3Uploader.upload_bytes(
+        CloudpickleSerializer.serialize(updated_func),
+        s3_path_join(s3_base_uri, step_name, build_time, "function", "payload.pkl"),
+        kms_key=None,
+        sagemaker_session=sagemaker_session_for_pipeline,
+    )
+    execution = pipeline.start()
+    wait_pipeline_execution(execution)
+    execution_steps = execution.list_steps()
+    assert execution_steps[0]["StepStatus"] == "Failed"
+    assert "Integrity check for the serialized function or data failed" in execution_steps[0]["FailureReason"]
 
 
 def test_with_user_and_workdir_set_in_the_image_client_error_case(
     sagemaker_session_for_pipeline: Any,
-    role: str,
     pipeline_name: str,
-    region_name: str,
-    dummy_container_without_error: str,
+    execute_pipeline: ExecutePipeline,
+    step_settings: dict[str, Any],
 ) -> None:
     """SDK: test_step_decorator.py::test_with_user_and_workdir_set_in_the_image_client_error_case
     (the SDK's image sets a user and workdir; the fact is the FailureReason's shape)."""
     client_error_message = "Testing client error in job."
 
-    @step(role=role, image_uri=dummy_container_without_error, instance_type=INSTANCE_TYPE)
+    @step(**step_settings)
     def my_func() -> None:
         raise RuntimeError(client_error_message)
 
     step_a = my_func()
     pipeline = Pipeline(name=pipeline_name, steps=[step_a], sagemaker_session=sagemaker_session_for_pipeline)
-    try:
-        _, execution_steps = create_and_execute_pipeline(
-            pipeline=pipeline,
-            pipeline_name=pipeline_name,
-            region_name=region_name,
-            role=role,
-            no_of_steps=1,
-            last_step_name_prefix=get_step(step_a).name,
-            execution_parameters={},
-            step_status="Failed",
-        )
-        assert (
-            f"ClientError: AlgorithmError: RuntimeError('{client_error_message}')"
-            in execution_steps[0]["FailureReason"]
-        )
-    finally:
-        delete_quietly(pipeline)
+    _, execution_steps = execute_pipeline(
+        pipeline,
+        no_of_steps=1,
+        last_step_name_prefix=get_step(step_a).name,
+        execution_parameters={},
+        step_status="Failed",
+    )
+    assert (
+        f"ClientError: AlgorithmError: RuntimeError('{client_error_message}')"
+        in execution_steps[0]["FailureReason"]
+    )

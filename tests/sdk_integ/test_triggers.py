@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sagemaker import TrainingInput, image_uris, utils
+from sagemaker import TrainingInput, image_uris
 from sagemaker.estimator import Estimator
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
@@ -31,7 +31,7 @@ from sagemaker.workflow.pipeline import Pipeline, _PipelineExecution
 from sagemaker.workflow.steps import TrainingStep
 from sagemaker.workflow.triggers import PipelineSchedule
 
-from tests.sdk_integ.helpers import delete_quietly, wait_pipeline_execution
+from tests.sdk_integ.helpers import DeleteAtTeardown, assert_pipeline_arn, wait_pipeline_execution
 
 TRAIN = """\
 import os, pathlib
@@ -67,10 +67,14 @@ def validate_scheduled_pipeline_execution(
 
 
 def test_pipeline_scheduler_using_training_step(
-    sagemaker_session: Any, role: str, region_name: str, tmp_path: Path
+    sagemaker_session: Any,
+    role: str,
+    region_name: str,
+    pipeline_name: str,
+    delete_at_teardown: DeleteAtTeardown,
+    tmp_path: Path,
 ) -> None:
     """SDK: test_triggers.py::test_pipeline_scheduler_using_training_step"""
-    pipeline_name = utils.unique_name_from_base("Scheduled-Training-Step-Pipeline")
     data, tarball = _sources(tmp_path)
     input_path = sagemaker_session.upload_data(
         path=str(data), key_prefix="integ-test-data/xgboost_abalone/abalone"
@@ -105,47 +109,46 @@ def test_pipeline_scheduler_using_training_step(
         estimator=estimator,
         inputs={"train": TrainingInput(s3_data=input_path)},
     )
-    pipeline = Pipeline(
-        name=pipeline_name,
-        parameters=[instance_count, instance_type, source_dir_param, entry_point_param],
-        steps=[step_train],
-        sagemaker_session=sagemaker_session,
+    pipeline = delete_at_teardown(
+        Pipeline(
+            name=pipeline_name,
+            parameters=[instance_count, instance_type, source_dir_param, entry_point_param],
+            steps=[step_train],
+            sagemaker_session=sagemaker_session,
+        )
     )
-    try:
-        create_arn = pipeline.create(role)["PipelineArn"]
-        assert re.match(rf"arn:aws:sagemaker:{region_name}:\d{{12}}:pipeline/{pipeline_name}", create_arn)
+    create_arn = pipeline.create(role)["PipelineArn"]
+    assert_pipeline_arn(create_arn, region_name, pipeline_name)
 
-        schedules = [
-            PipelineSchedule(name="datetime-schedule", at=datetime.now(UTC) + timedelta(seconds=3)),
-            PipelineSchedule(name="test-rate", rate=(2, "minutes")),
-            PipelineSchedule(cron="0/2 * ? * * *"),  # unnamed: the pipeline's name
-        ]
-        assert len(pipeline.put_triggers(triggers=schedules, role_arn=role)) == 3
-        described = [pipeline.describe_trigger(trigger_name=s.name) for s in schedules]
-        assert [d["Schedule_Expression"][:2] for d in described] == ["at", "ra", "cr"]
-        assert schedules[2].name == pipeline_name
-        for schedule, description in zip(schedules, described, strict=True):
-            assert re.match(
-                rf"arn:aws:scheduler:{region_name}:\d{{12}}:schedule/default/{schedule.name}",
-                description["Schedule_Arn"],
-            )
+    schedules = [
+        PipelineSchedule(name="datetime-schedule", at=datetime.now(UTC) + timedelta(seconds=3)),
+        PipelineSchedule(name="test-rate", rate=(2, "minutes")),
+        PipelineSchedule(cron="0/2 * ? * * *"),  # unnamed: the pipeline's name
+    ]
+    assert len(pipeline.put_triggers(triggers=schedules, role_arn=role)) == 3
+    described = [pipeline.describe_trigger(trigger_name=s.name) for s in schedules]
+    assert [d["Schedule_Expression"][:2] for d in described] == ["at", "ra", "cr"]
+    assert schedules[2].name == pipeline_name
+    for schedule, description in zip(schedules, described, strict=True):
+        assert re.match(
+            rf"arn:aws:scheduler:{region_name}:\d{{12}}:schedule/default/{schedule.name}",
+            description["Schedule_Arn"],
+        )
 
-        deadline = time.monotonic() + 60
-        executions: list[dict[str, Any]] = []
-        while len(executions) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)  # polling the listing: the at schedule is due 3 s after it was written
-            executions = pipeline.list_executions()["PipelineExecutionSummaries"]
-        assert len(executions) >= 2, "the at and rate schedules did not both start an execution"
-        pipeline.delete_triggers(trigger_names=[s.name for s in schedules])
+    deadline = time.monotonic() + 60
+    executions: list[dict[str, Any]] = []
+    while len(executions) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)  # polling the listing: the at schedule is due 3 s after it was written
+        executions = pipeline.list_executions()["PipelineExecutionSummaries"]
+    assert len(executions) >= 2, "the at and rate schedules did not both start an execution"
+    pipeline.delete_triggers(trigger_names=[s.name for s in schedules])
 
-        for execution in executions:
-            validate_scheduled_pipeline_execution(
-                execution_arn=execution["PipelineExecutionArn"],
-                pipeline_arn=create_arn,
-                no_of_steps=1,
-                last_step_name="MyScheduledTrainingStep",
-                status="Succeeded",
-                session=sagemaker_session,
-            )
-    finally:
-        delete_quietly(pipeline)
+    for execution in executions:
+        validate_scheduled_pipeline_execution(
+            execution_arn=execution["PipelineExecutionArn"],
+            pipeline_arn=create_arn,
+            no_of_steps=1,
+            last_step_name="MyScheduledTrainingStep",
+            status="Succeeded",
+            session=sagemaker_session,
+        )

@@ -15,6 +15,7 @@ from pipelines.store.base import (
     ExecutionState,
     IdempotencyRecord,
     InvalidNextToken,
+    LeaseRecord,
     ListQuery,
     PipelineRecord,
     PipelineVersionRecord,
@@ -102,6 +103,24 @@ def test_pipeline_crud_and_versions(store: Store) -> None:
     )
     with pytest.raises(RecordNotFound):
         store.delete_pipeline(arn_of("Churn"))
+
+
+def test_a_lost_pipeline_write_says_what_it_lost_and_writes_nothing(store: Store) -> None:
+    store.create_pipeline(pipeline_record("Churn"), version("Churn", 1, "v1"))
+    current = store.get_pipeline(arn_of("Churn"))
+    changed = current.model_copy(update={"description": "changed", "version": 2})
+    with pytest.raises(StaleWrite):  # version 1 exists: the pipeline row is not written either
+        store.update_pipeline(changed, expected_version=1, new_version=version("Churn", 1, "again"))
+    with pytest.raises(RecordNotFound, match="has no version 7"):
+        store.update_pipeline(changed, expected_version=1, changed_version=version("Churn", 7, "v7"))
+    assert store.get_pipeline(arn_of("Churn")) == current
+    assert store.get_pipeline_version(arn_of("Churn"), 1).definition == "v1"
+    assert store.get_pipeline_version(arn_of("Churn"), 7) is None
+    store.update_pipeline(changed, expected_version=1, changed_version=version("Churn", 1, "v1 moved"))
+    assert store.get_pipeline_version(arn_of("Churn"), 1).definition == "v1 moved"
+    store.delete_pipeline(arn_of("Churn"))
+    with pytest.raises(RecordNotFound, match="does not exist"):
+        store.update_pipeline(changed.model_copy(update={"version": 3}), expected_version=2)
 
 
 def test_pipeline_names_are_per_account_and_case_insensitive(store: Store) -> None:
@@ -300,6 +319,8 @@ def test_leases(store: Store) -> None:
     assert store.get_lease("e").owner == "three"
     store.release_lease("e", "three")
     assert store.get_lease("e") is None
+    assert store.force_lease("e", "four", T0, expected_owner="gone")  # a free lease is taken
+    assert store.get_lease("e") == LeaseRecord(execution_id="e", owner="four", heartbeat_at=T0)
 
 
 def test_tracking_warnings_are_kept_per_execution_in_order_and_never_in_its_state(store: Store) -> None:

@@ -12,7 +12,10 @@ runners write are what S3 clients list and read, and uploads land where the runn
 
 Path-style addressing (``http://127.0.0.1:PORT/bucket/key``). Buckets are top-level folders.
 Content type and user metadata live in a sidecar store beside the state dir (a file written
-by a runner simply has none). Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+by a runner simply has none; its ETag is computed at its first listing or read and kept there
+while the file stays the same). ListObjects(V2) walk the object root in S3's key order and
+read only what the page needs (:mod:`pipelines.objects.listing`): a page costs the same
+whether the prefix holds a thousand keys or a hundred thousand. Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 GetBucketLocation, PutObject, GetObject (incl. Range, If-Match/If-None-Match), HeadObject,
 DeleteObject, DeleteObjects, CopyObject, ListObjectsV2, ListObjects, and multipart uploads
 (Create, UploadPart, Complete, Abort). Versioning, SSE-C, object lock and ACL enforcement are
@@ -32,6 +35,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import threading
@@ -252,17 +256,40 @@ class ObjectRoot:
         return self.meta_dir / digest[:2] / f"{digest}.json"
 
     def metadata(self, bucket: str, key: str, path: Path) -> dict[str, Any]:
-        """Stored metadata if it still describes the file on disk, else what the file shows."""
+        """Stored metadata if it still describes the file on disk, else what the file shows.
+
+        Size and LastModified come from the file's stat. A file written some other way (by a
+        runner, by hand) has no ETag stored: it is hashed once and the ETag kept for as long as
+        the file stays the same one, so listings and reads do not hash it again."""
         stat = path.stat()
         try:
             meta: dict[str, Any] = json.loads(self._meta_path(bucket, key).read_text())
         except (OSError, ValueError):
             meta = {}
-        if meta.get("size") != stat.st_size or meta.get("mtime_ns") != stat.st_mtime_ns:
-            meta = {"ETag": f'"{hashlib.md5(path.read_bytes()).hexdigest()}"'}
+        if not _describes(meta, stat):
+            meta = {"ETag": self._hashed_etag(bucket, key, path, stat)}
         meta["size"] = stat.st_size
         meta["LastModified"] = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(microsecond=0)
         return meta
+
+    def _hashed_etag(self, bucket: str, key: str, path: Path, stat: os.stat_result) -> str:
+        with path.open("rb") as fh:
+            etag = f'"{hashlib.file_digest(fh, "md5").hexdigest()}"'
+        with self.lock:
+            try:
+                unchanged = _signature(path.stat()) == _signature(stat)
+            except OSError:
+                unchanged = False
+            if unchanged:  # else it changed while being hashed: keep nothing
+                self._write_meta(bucket, key, {"ETag": etag, **_signature(stat)})
+        return etag
+
+    def _write_meta(self, bucket: str, key: str, record: dict[str, Any]) -> None:
+        meta_path = self._meta_path(bucket, key)
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = meta_path.with_name(f".{meta_path.name}.{uuid.uuid4().hex}")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(meta_path)
 
     def put(
         self, bucket: str, key: str, data: bytes, attributes: dict[str, Any], etag: str | None = None
@@ -276,12 +303,7 @@ class ObjectRoot:
             except UnmappableKey as error:
                 raise unmappable(error) from error
             stat = self.path(uri).stat()
-            record = {**attributes, "ETag": etag, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-            meta_path = self._meta_path(bucket, key)
-            meta_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = meta_path.with_name(f".{meta_path.name}.{uuid.uuid4().hex}")
-            tmp.write_text(json.dumps(record))
-            tmp.replace(meta_path)
+            self._write_meta(bucket, key, {**attributes, "ETag": etag, **_signature(stat)})
         return etag
 
     def delete(self, bucket: str, key: str) -> None:
@@ -291,10 +313,37 @@ class ObjectRoot:
             self.objects.delete(uri)
             self._meta_path(bucket, key).unlink(missing_ok=True)
 
-    def keys(self, bucket: str, prefix: str) -> list[str]:
+    def is_empty(self, bucket: str) -> bool:
         self.require_bucket(bucket)
-        base = f"s3://{bucket}/"
-        return [u[len(base) :] for u in self.objects.list(f"{base}{prefix}")]
+        return next(iter(self.objects.walk(bucket)), None) is None
+
+    def listed(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """A listing's entry for a key the walk just named, or None if it is gone since."""
+        try:
+            meta = self.metadata(bucket, key, self.root / bucket / key)
+        except FileNotFoundError:
+            return None  # deleted since it was listed: no longer part of the bucket
+        return {
+            "Key": key,
+            "LastModified": meta["LastModified"],
+            "ETag": meta["ETag"],
+            "Size": meta["size"],
+            "StorageClass": "STANDARD",
+        }
+
+
+def _signature(stat: os.stat_result) -> dict[str, int]:
+    """What stored metadata records of its file, to tell later whether it is still that file:
+    a write through the object store replaces the file, so it is a new inode."""
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ino": stat.st_ino}
+
+
+def _describes(meta: dict[str, Any], stat: os.stat_result) -> bool:
+    """Whether stored metadata is that of the file now on disk (records written before the
+    inode was kept are trusted on size and modification time)."""
+    return all(meta.get(name, value) == value for name, value in _signature(stat).items()) and (
+        "size" in meta and "mtime_ns" in meta
+    )
 
 
 _ATTRIBUTE_MEMBERS = (
@@ -420,7 +469,7 @@ class S3Operations:
     def delete_bucket(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         bucket = params["Bucket"]
         path = self.store.require_bucket(bucket)
-        if self.store.keys(bucket, ""):
+        if not self.store.is_empty(bucket):
             raise ServiceError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409)
         shutil.rmtree(path)
         self.store.set_owner(bucket, None)
@@ -591,13 +640,15 @@ class S3Operations:
         result: dict[str, Any] = {
             **page.result(encoding),
             "Name": params["Bucket"],
-            "Marker": params.get("Marker", ""),
+            "Marker": _encode(params.get("Marker", ""), encoding),
         }
         if page.truncated and page.last and params.get("Delimiter"):
             result["NextMarker"] = _encode(page.last, encoding)
         return result
 
     def _list(self, params: dict[str, Any], after: str) -> _ListPage:
+        """One page: the walk reads folders only as far as the page goes, and metadata (one
+        stat and one sidecar read) only for the objects on it."""
         prefix = params.get("Prefix", "")
         delimiter = params.get("Delimiter", "")
         max_keys = params.get("MaxKeys", 1000)
@@ -606,37 +657,23 @@ class S3Operations:
                 "InvalidArgument", f"Argument maxKeys must be an integer between 0 and {MAX_KEYS_ARGUMENT}"
             )
         bucket = params["Bucket"]
+        self.store.require_bucket(bucket)
         page = _ListPage(prefix, delimiter, max_keys)
-        for key in self.store.keys(bucket, prefix):
-            if key <= after:
+        if max_keys == 0:
+            return page  # S3 answers an empty page that is not truncated
+        for item in self.store.objects.walk(bucket, prefix, after=after, delimiter=delimiter):
+            if item.common_prefix:
+                if not page.add_prefix(item.name):
+                    break
                 continue
-            if delimiter:
-                cut = key.find(delimiter, len(prefix))
-                if cut >= 0:
-                    common = key[: cut + len(delimiter)]
-                    if common <= after or common in page.prefixes:
-                        continue
-                    if not page.add_prefix(common):
-                        break
-                    continue
-            if not page.has_room():
-                page.truncated = True
-                break
-            # keys() mapped and checked each key's file (inside the root) as it listed it
-            path = self.store.root / bucket / key
-            try:
-                meta = self.store.metadata(bucket, key, path)
-            except FileNotFoundError:
-                continue  # deleted since it was listed: no longer part of the bucket
-            entry = {
-                "Key": key,
-                "LastModified": meta["LastModified"],
-                "ETag": meta["ETag"],
-                "Size": meta["size"],
-                "StorageClass": "STANDARD",
-            }
-            if not page.add_object(entry):
-                break
+            if page.full():
+                if (self.store.root / bucket / item.name).is_file():
+                    page.truncated = True  # an object is left for the next page
+                    break
+                continue
+            entry = self.store.listed(bucket, item.name)
+            if entry is not None:
+                page.add_object(entry)
         return page
 
     # -- multipart ---------------------------------------------------------------------------
@@ -713,7 +750,7 @@ class S3Operations:
 
 
 class _ListPage:
-    """One page of a listing: objects and common prefixes up to MaxKeys."""
+    """One page of a listing: objects and common prefixes up to MaxKeys, and whether more follow."""
 
     def __init__(self, prefix: str, delimiter: str, max_keys: int) -> None:
         self.prefix, self.delimiter, self.max_keys = prefix, delimiter, max_keys
@@ -722,24 +759,17 @@ class _ListPage:
         self.truncated = False
         self.last = ""
 
-    def has_room(self) -> bool:
-        return len(self.contents) + len(self.prefixes) < self.max_keys
+    def full(self) -> bool:
+        return len(self.contents) + len(self.prefixes) >= self.max_keys
 
-    def _room(self) -> bool:
-        if not self.has_room():
-            self.truncated = True
-            return False
-        return True
-
-    def add_object(self, entry: dict[str, Any]) -> bool:
-        if not self._room():
-            return False
+    def add_object(self, entry: dict[str, Any]) -> None:
         self.contents.append(entry)
         self.last = entry["Key"]
-        return True
 
     def add_prefix(self, prefix: str) -> bool:
-        if not self._room():
+        """False (and the page truncated) if it is full: the prefix goes on the next page."""
+        if self.full():
+            self.truncated = True
             return False
         self.prefixes.append(prefix)
         self.last = prefix

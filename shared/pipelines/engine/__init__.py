@@ -43,6 +43,7 @@ Public API (``from pipelines.engine import Engine, ...``)::
       callback_success(token, outputs: Mapping[str, Any]) -> Outcome  # SendPipelineExecutionStepSuccess
       callback_failure(token, reason: str) -> Outcome                 # SendPipelineExecutionStepFailure
       pending_actions(execution) -> Outcome   # every action the stored state still calls for
+      owed_starts(execution, [(step_name, attempt), ...]) -> Outcome  # just those starts (no decision)
       recover(execution) -> Outcome           # after a crashed driver: running steps get a new attempt
       record_run(action: RunStep) -> None     # the job's run (trial component), recorded if absent
       state(execution) -> ExecutionState

@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -380,6 +380,15 @@ class Engine:
         outcome = self._event(execution, lambda plan, c: True)
         return self._with_all_actions(outcome)
 
+    def owed_starts(self, execution: str, attempts: Collection[tuple[str, int]]) -> Outcome:
+        """The RunStep of each of ``attempts`` (step name, attempt) the stored state still calls
+        for, and nothing else: what a runtime carries out later for a decision it launched
+        too wide to start at once. Decides nothing (one read); a step that has since moved on
+        (another attempt, stopping, ended) or an ended execution gets no start."""
+        state = self.state(execution)
+        outcome = Outcome(execution=state.execution, steps=state.steps, read_version=state.execution.version)
+        return self._with_all_actions(outcome, only=frozenset(attempts))
+
     def recover(self, execution: str) -> Outcome:
         """The driver of this execution is gone: running steps get a new attempt (Callback steps
         that handed off keep waiting), then every pending action is returned."""
@@ -489,7 +498,9 @@ class Engine:
 
         return self._transact(record.execution_id, decide)
 
-    def _with_all_actions(self, outcome: Outcome) -> Outcome:
+    def _with_all_actions(self, outcome: Outcome, only: frozenset[tuple[str, int]] | None = None) -> Outcome:
+        """Every action the state after ``outcome`` calls for; with ``only``, just the starts of
+        those (step name, attempt) pairs."""
         execution = outcome.execution
         if execution is None:
             return outcome
@@ -497,9 +508,14 @@ class Engine:
         plan = Plan(ExecutionState(execution, outcome.steps), self.clock.now())
         actions: list[Action] = []
         if execution.status in TERMINAL_EXECUTION_STATUSES:
-            actions = [ExecutionFinished(execution.execution_id, execution.status, execution.failure_reason)]
+            if only is None:
+                actions = [
+                    ExecutionFinished(execution.execution_id, execution.status, execution.failure_reason)
+                ]
         else:
             for name, record in plan.current_steps().items():
+                if only is not None and (name, record.attempt) not in only:
+                    continue
                 if is_for_each(record):
                     continue  # decided by the engine; its iterations are ordinary steps
                 try:
@@ -513,6 +529,8 @@ class Engine:
                 )
                 if record.status == "Starting" or restartable:
                     actions.append(run_action(plan, compiled, record))
+                elif only is not None:
+                    continue
                 elif record.status == "Stopping" and not isinstance(step, CallbackStep):
                     actions.append(StopStep(execution.execution_id, name, record.attempt))
                 elif record.stop_notice_pending and record.waiting_for_callback:

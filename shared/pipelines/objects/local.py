@@ -1,83 +1,47 @@
 """Local directory object store: ``s3://bucket/key`` lives at ``<root>/bucket/key``.
 
-The mapping is faithful or refused. A key is split at ``/`` into path segments, and two
-different keys must never name one file, nor any key a file outside the root, so keys the
-filesystem cannot hold as themselves are refused with :class:`UnmappableKey`: empty segments
-(``d//x``, a leading or trailing ``/``), ``.`` and ``..`` segments (``./a``, ``x/../a``), NUL
-bytes, text that is not UTF-8, segments over 255 bytes, keys over S3's 1,024 bytes, and the
-store's own temporary-file names. Reads of such keys find nothing (they cannot have been
-written); writes raise. Listing walks the bucket's folder only, whatever the prefix says.
+The mapping is faithful or refused (:mod:`pipelines.objects.names`): reads of keys the root
+cannot hold find nothing (they cannot have been written); writes raise :class:`UnmappableKey`.
+Listing walks the bucket's folder only, whatever the prefix says, in S3's key order and only as
+far as its caller reads (:mod:`pipelines.objects.listing`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.errors import ValidationError
 from pipelines.objects.base import ObjectNotFound, split_uri
+from pipelines.objects.listing import FolderIndex, Listed, walk
+from pipelines.objects.names import (
+    MAX_KEY_BYTES,
+    MAX_SEGMENT_BYTES,
+    TEMP_PREFIX,
+    UnmappableKey,
+    bucket_problem,
+    key_problem,
+)
 
-MAX_KEY_BYTES = 1024  # S3's limit
-MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems
-_TEMP_PREFIX = ".tmp-"
-# Bucket folders: S3's names (and legacy us-east-1 names with capitals and underscores).
-_BUCKET_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-
-
-class UnmappableKey(ValidationError):
-    """A bucket or key that the object root cannot hold as a file of its own."""
-
-    def __init__(
-        self, bucket: str, key: str, reason: str, *, too_long: bool = False, bucket_name: bool = False
-    ):
-        what = f"bucket name {bucket!r}" if bucket_name else f"key {key!r}"
-        super().__init__(f"the local object root cannot store {what}: {reason}")
-        self.bucket, self.key, self.reason = bucket, key, reason
-        self.too_long = too_long
-        self.bucket_name = bucket_name
-
-
-def bucket_problem(bucket: str) -> str | None:
-    """Why ``bucket`` cannot be a folder of the root, or None."""
-    if "\x00" in bucket:
-        return "it contains a NUL byte"
-    if not _BUCKET_FOLDER.match(bucket) or ".." in bucket:
-        return "bucket names are 1-255 letters, digits, '.', '_' and '-', start with a letter or digit"
-    return None
-
-
-def key_problem(key: str) -> tuple[str, bool] | None:
-    """Why ``key`` cannot be a file of its own below a bucket folder (and whether it is only too
-    long), or None."""
-    if not key:
-        return "the key is empty", False
-    if "\x00" in key:
-        return "it contains a NUL byte", False
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        return "it is not valid UTF-8 text", False
-    if size > MAX_KEY_BYTES:
-        return f"it is {size} bytes long; keys are at most {MAX_KEY_BYTES}", True
-    for segment in key.split("/"):
-        if not segment:
-            return "it has an empty path segment ('//', or a leading or trailing '/')", False
-        if segment in (".", ".."):
-            return f"it has a {segment!r} path segment", False
-        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
-            return f"a path segment is longer than {MAX_SEGMENT_BYTES} bytes", False
-        if segment.startswith(_TEMP_PREFIX):
-            return f"path segments starting with {_TEMP_PREFIX!r} are the store's temporary files", False
-    return None
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_SEGMENT_BYTES",
+    "TEMP_PREFIX",
+    "LocalObjectStore",
+    "UnmappableKey",
+    "bucket_problem",
+    "key_problem",
+]
 
 
 class LocalObjectStore:
     """Writes are atomic (temp file + rename) so readers never see half an object."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, folders: FolderIndex | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
+        self.folders = folders or FolderIndex()
+        """Large folders' sorted names, kept between listings while they stay unchanged."""
 
     def path_for(self, uri: str) -> Path:
         """The local file path backing a URI (it need not exist yet); raises UnmappableKey."""
@@ -117,7 +81,7 @@ class LocalObjectStore:
             raise UnmappableKey(bucket, key, "a shorter key is an object, so it cannot be a folder") from exc
         if path.is_dir():
             raise UnmappableKey(bucket, key, "longer keys continue it with '/', so it is a folder")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -138,26 +102,20 @@ class LocalObjectStore:
             return sorted(
                 f"file://{p}" for p in start.rglob("*") if p.is_file() and str(p).startswith(prefix)
             )
+        return [f"s3://{bucket}/{item.name}" for item in self.walk(bucket, prefix)]
+
+    def walk(
+        self, bucket: str, prefix: str = "", *, after: str = "", delimiter: str = ""
+    ) -> Iterator[Listed]:
+        """The bucket's keys that start with ``prefix`` and sort after ``after``, in S3's order,
+        read from the disk only as far as the caller iterates; with a ``delimiter``, keys that
+        hold it after the prefix come once as their common prefix (see
+        :func:`pipelines.objects.listing.walk`). A bucket name the root cannot hold lists nothing."""
         if bucket_problem(bucket):
-            return []
-        bucket_dir = self.root / bucket
-        folder = prefix.rpartition("/")[0]
-        if folder and key_problem(folder):
-            return []  # every key below it would have the same problem, so none exists
-        start = bucket_dir / folder if folder else bucket_dir
-        if not start.is_dir() or not start.resolve().is_relative_to(self.root):
-            return []
-        out: list[str] = []
-        for dirpath, _dirnames, filenames in os.walk(start):
-            relative = Path(dirpath).relative_to(bucket_dir).as_posix()
-            for name in filenames:
-                key = name if relative == "." else f"{relative}/{name}"
-                if not key.startswith(prefix) or key_problem(key):
-                    continue
-                path = Path(dirpath) / name
-                if path.is_file() and path.resolve().is_relative_to(self.root):
-                    out.append(f"s3://{bucket}/{key}")
-        return sorted(out)
+            return iter(())
+        return walk(
+            self.root, self.root / bucket, prefix, after=after, delimiter=delimiter, index=self.folders
+        )
 
     def delete(self, uri: str) -> None:
         path = self._existing(uri)

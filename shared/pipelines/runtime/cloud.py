@@ -5,10 +5,11 @@ The engine Lambda builds one :class:`CloudRuntime` per container and hands it ev
 
     API start    engine.start (records the run; the first steps are decided Executing) ->
                  StartExecution(PipelineExecution, name=<execution id>) -> StartExecution of a
-                 StepRunner per first step (more than MAX_DIRECT_STARTS: one Redrive message)
+                 StepRunner per first step (more than MAX_DIRECT_STARTS: Launch messages
+                 naming the attempts, started by the queue consumer; so for any wide launch)
     StepRunner   its Report is an SQS FIFO message, group = the execution id
     FIFO batch   every message of one execution in a batch -> one engine decision (reports,
-                 callback registrations, runner ends, re-drives) -> its actions
+                 callback registrations, runner ends, re-drives, launches) -> its actions
     Finish       the terminal transition also writes the run's final status; the
                  PipelineExecution machine's token (kept on that item) is completed
 
@@ -122,9 +123,12 @@ STOPPED_REASON = "The step was stopped."
 CALLBACK_FAILURE_ERROR = "SageMaker.CallbackStepFailure"
 RUNNER_ENDED_ERROR = "StepRunnerEnded"
 MAX_DIRECT_STARTS = 20
-"""An API start launches at most this many StepRunners itself; a wider first layer is
-launched by the engine's queue consumer (one Redrive message), so StartPipelineExecution stays
-fast whatever the width of the DAG."""
+"""A decision starts at most this many StepRunners in the invocation that made it; a wider
+launch is queued as Launch messages naming its attempts, so StartPipelineExecution stays fast
+whatever the width of the DAG."""
+LAUNCHES_PER_MESSAGE = 500
+"""Attempts named in one Launch message: step names are at most 64 characters (an iteration's
+a few more), so a message stays near 60 KB, well under SQS's 256 KB."""
 SWEEP_AFTER = timedelta(minutes=10)
 """An execution unchanged for this long is re-driven by the scheduled sweep."""
 DESCRIBE_CALLS: dict[str, tuple[str, str, str]] = {
@@ -257,7 +261,16 @@ class Redrive:
     check: bool = True
 
 
-QueuedEvent = Reported | CallbackRegistered | MachineEnded | Redrive
+@dataclass(frozen=True)
+class Launch:
+    """Start these attempts (step name, attempt), which a decision launched but left to the
+    queue consumer (too many to start in its own invocation). It decides nothing: an attempt
+    that has since moved on is not started."""
+
+    attempts: tuple[tuple[str, int], ...]
+
+
+QueuedEvent = Reported | CallbackRegistered | MachineEnded | Redrive | Launch
 
 
 class CloudRuntime:
@@ -412,6 +425,8 @@ class CloudRuntime:
                 self.register_callback(event.task_token, event.role_arn, event.report, event.callback)
             elif isinstance(event, MachineEnded):
                 self.machine_ended(execution_id, event)
+            elif isinstance(event, Launch):
+                self.carry_out(self.engine.owed_starts(execution_id, event.attempts))
             else:
                 redelivered = False
                 self._redrive(execution_id, check=event.check)
@@ -611,18 +626,25 @@ class CloudRuntime:
     # -- carrying out the engine's actions -----------------------------------------------------
 
     def _launch(self, outcome: Outcome) -> None:
-        """Carry out an API- or event-originated decision; a wide launch is queued instead."""
-        starts = sum(isinstance(a, RunStep) for a in outcome.actions)
-        if starts <= MAX_DIRECT_STARTS or outcome.execution is None:
+        """Carry out an API- or event-originated decision; the starts of a wide launch are
+        queued instead, naming exactly its attempts (so no other running step is started again)."""
+        starts = [a for a in outcome.actions if isinstance(a, RunStep)]
+        execution = outcome.execution
+        if len(starts) <= MAX_DIRECT_STARTS or execution is None:
             self.carry_out(outcome)
             return
         outcome.actions = [a for a in outcome.actions if not isinstance(a, RunStep)]
         self.carry_out(outcome)
-        self._queue(
-            outcome.execution.execution_id,
-            {"action": "Redrive", "check": False},
-            f"v{outcome.execution.version}",
-        )
+        for first in range(0, len(starts), LAUNCHES_PER_MESSAGE):
+            chunk = starts[first : first + LAUNCHES_PER_MESSAGE]
+            self._queue(
+                execution.execution_id,
+                {
+                    "action": "Launch",
+                    "steps": [{"stepName": a.step_name, "attempt": a.attempt} for a in chunk],
+                },
+                f"v{execution.version}-{first}",
+            )
 
     def carry_out(self, outcome: Outcome) -> None:
         self._publish(outcome)

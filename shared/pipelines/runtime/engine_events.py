@@ -4,8 +4,8 @@ Four sources:
 
 * the engine's SQS FIFO queue (an event source mapping, batches of up to 10, group = the
   pipeline execution id): ``StepRunnerReport`` and ``RegisterCallback`` from the state
-  machines (payloads in ``pipelines.stepfunctions.ENGINE_ACTIONS``), ``MachineEnded`` and
-  ``Redrive`` from the engine itself. Each group's messages are decided together, in order
+  machines (payloads in ``pipelines.stepfunctions.ENGINE_ACTIONS``), ``MachineEnded``,
+  ``Redrive`` and ``Launch`` (the starts of a wide launch) from the engine itself. Each group's messages are decided together, in order
   (:meth:`CloudRuntime.handle_queued`); a group that fails is reported back whole in
   ``batchItemFailures`` (FIFO: its later messages must wait for it) while the other groups of
   the batch go on. A message that can never be understood, or about an execution that no
@@ -33,6 +33,7 @@ from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ResourceNotFound, ValidationError
 from pipelines.runtime.cloud import (
     CallbackRegistered,
+    Launch,
     MachineEnded,
     QueuedEvent,
     Redrive,
@@ -105,6 +106,16 @@ class RedriveMessage(_Event):
     check: bool = True
 
 
+class LaunchedAttempt(_Event):
+    step_name: str = Field(alias="stepName")
+    attempt: int
+
+
+class LaunchMessage(_Event):
+    action: Literal["Launch"]
+    steps: list[LaunchedAttempt]
+
+
 class Sweep(_Event):
     action: Literal["Sweep"]
 
@@ -150,12 +161,9 @@ class ReconcileExecution(_Event):
     execution_arn: str = Field(alias="pipelineExecutionArn")
 
 
-QueuedMessage = Annotated[
-    StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage, Field(discriminator="action")
-]
-_QUEUED: TypeAdapter[StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage] = (
-    TypeAdapter(QueuedMessage)
-)
+Queued = StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage | LaunchMessage
+QueuedMessage = Annotated[Queued, Field(discriminator="action")]
+_QUEUED: TypeAdapter[Queued] = TypeAdapter(QueuedMessage)
 ApiEvent = (
     StartExecution
     | StopExecution
@@ -191,7 +199,7 @@ def parse_event(event: Any) -> ApiEvent | Sweep:
         raise InvalidEngineEvent(f"not an engine event (action {action!r}): {exc}") from exc
 
 
-def parse_queued(body: str) -> StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage:
+def parse_queued(body: str) -> Queued:
     try:
         return _QUEUED.validate_json(body)
     except PydanticValidationError as exc:
@@ -226,12 +234,18 @@ def handle_batch(runtime: CloudRuntime, records: list[dict[str, Any]]) -> dict[s
     failures: list[dict[str, str]] = []
     for execution_id, group in groups.items():
         events: list[QueuedEvent] = []
+        redelivered = False
         for message in group:
             try:
-                events.append(_queued_event(parse_queued(message["body"])))
+                event = _queued_event(parse_queued(message["body"]))
             except InvalidEngineEvent as exc:
                 LOG.error("dropped message %s: %s", message.get("messageId"), exc)
-        redelivered = any(int(r.get("attributes", {}).get("ApproximateReceiveCount", "1")) > 1 for r in group)
+                continue
+            events.append(event)
+            # A received-before message may have been decided by an invocation that died before
+            # its actions; a Launch decides nothing, and carrying it out again repeats its starts.
+            received = int(message.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            redelivered |= received > 1 and not isinstance(event, Launch)
         try:
             runtime.handle_queued(execution_id, events, redelivered=redelivered)
         except ResourceNotFound as exc:
@@ -266,9 +280,7 @@ def forward_status_change(runtime: CloudRuntime, event: dict[str, Any]) -> dict[
     return {"queued": execution_id}
 
 
-def _queued_event(
-    message: StepRunnerReport | RegisterCallback | MachineEndedMessage | RedriveMessage,
-) -> QueuedEvent:
+def _queued_event(message: Queued) -> QueuedEvent:
     if isinstance(message, StepRunnerReport):
         return Reported(message.report.as_report(), message.outcome)
     if isinstance(message, RegisterCallback):
@@ -284,6 +296,8 @@ def _queued_event(
             message.error,
             message.cause,
         )
+    if isinstance(message, LaunchMessage):
+        return Launch(tuple((launched.step_name, launched.attempt) for launched in message.steps))
     return Redrive(check=message.check)
 
 

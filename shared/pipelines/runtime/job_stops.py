@@ -31,7 +31,7 @@ the job to reach Stopped).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -82,8 +82,7 @@ def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
     operation, member = call
     request: dict[str, Any] = {member: record.job_name}
     if record.step_type == "Job":
-        arguments = record.arguments if isinstance(record.arguments, dict) else {}
-        request["JobCategory"] = arguments.get("JobCategory")
+        request["JobCategory"] = _arguments(record).get("JobCategory")
     try:
         getattr(client("sagemaker"), operation)(**request)
     except ClientError as exc:
@@ -92,8 +91,33 @@ def stop_step_work(client: ClientAsPipelineRole, record: StepRecord) -> None:
         LOG.info("stop %s %s: %s", record.step_type, record.job_name, exc)
 
 
+def _arguments(record: StepRecord) -> dict[str, Any]:
+    """The attempt's resolved Arguments, or {} when they are not an object."""
+    return record.arguments if isinstance(record.arguments, dict) else {}
+
+
+_LISTED_AS: dict[str, tuple[str, str, str]] = {
+    "list_steps": ("Steps", "Id", "Name"),
+    "list_clusters": ("Clusters", "Id", "Name"),
+    "list_applications": ("applications", "id", "name"),
+    "list_job_runs": ("jobRuns", "id", "name"),
+}
+"""Each listing the stops search: the page member that holds the items, and the items' id and
+name members (EMR's in PascalCase, EMR Serverless's in camelCase)."""
+
+
+def _ids_named(client: Any, operation: str, name: str, **request: Any) -> Iterator[str]:
+    """The ids of the resources called ``name`` that the paginated ``operation`` lists, page by
+    page (every attempt names the work it starts with its job name, so its work is found by it)."""
+    items, id_key, name_key = _LISTED_AS[operation]
+    for page in client.get_paginator(operation).paginate(**request):
+        for item in page.get(items, []):
+            if item.get(name_key) == name:
+                yield str(item[id_key])
+
+
 def _stop_emr_step(client: ClientAsPipelineRole, record: StepRecord, name: str) -> None:
-    arguments = record.arguments if isinstance(record.arguments, dict) else {}
+    arguments = _arguments(record)
     emr = client("emr")
     cluster_id = arguments.get("ClusterId")
     if isinstance(cluster_id, str):
@@ -104,14 +128,9 @@ def _stop_emr_step(client: ClientAsPipelineRole, record: StepRecord, name: str) 
 
 def _cancel_named_steps(emr: Any, cluster_id: str, name: str) -> None:
     try:
-        step_ids = [
-            step["Id"]
-            for page in emr.get_paginator("list_steps").paginate(
-                ClusterId=cluster_id, StepStates=ACTIVE_EMR_STEP_STATES
-            )
-            for step in page.get("Steps", [])
-            if step.get("Name") == name
-        ]
+        step_ids = list(
+            _ids_named(emr, "list_steps", name, ClusterId=cluster_id, StepStates=ACTIVE_EMR_STEP_STATES)
+        )
     except ClientError as exc:
         if _code(exc) not in _MISSING_CLUSTER_CODES:
             raise
@@ -131,12 +150,7 @@ def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
     search: dict[str, Any] = {"ClusterStates": ACTIVE_CLUSTER_STATES}
     if record.started_at is not None:
         search["CreatedAfter"] = record.started_at - CLUSTER_LOOKBACK
-    cluster_ids = [
-        cluster["Id"]
-        for page in emr.get_paginator("list_clusters").paginate(**search)
-        for cluster in page.get("Clusters", [])
-        if cluster.get("Name") == name
-    ]
+    cluster_ids = list(_ids_named(emr, "list_clusters", name, **search))
     if cluster_ids:
         emr.terminate_job_flows(JobFlowIds=cluster_ids)
 
@@ -144,8 +158,7 @@ def _terminate_named_cluster(emr: Any, name: str, record: StepRecord) -> None:
 def emr_serverless_application_id(emr_serverless: Any, record: StepRecord) -> str | None:
     """The application the attempt's job run went to: the step's ApplicationId, or the one the
     attempt created (named with its job name); None when no such application exists."""
-    arguments = record.arguments if isinstance(record.arguments, dict) else {}
-    application_id = arguments.get("ApplicationId")
+    application_id = _arguments(record).get("ApplicationId")
     if isinstance(application_id, str):
         return application_id
     return application_named(emr_serverless, record.job_name) if record.job_name else None
@@ -154,11 +167,7 @@ def emr_serverless_application_id(emr_serverless: Any, record: StepRecord) -> st
 def application_named(emr_serverless: Any, name: str) -> str | None:
     """The id of the live EMR Serverless application called ``name`` (an attempt names the
     application it creates with its job name), or None."""
-    for page in emr_serverless.get_paginator("list_applications").paginate(states=LIVE_APPLICATION_STATES):
-        for application in page.get("applications", []):
-            if application.get("name") == name:
-                return str(application["id"])
-    return None
+    return next(_ids_named(emr_serverless, "list_applications", name, states=LIVE_APPLICATION_STATES), None)
 
 
 def _cancel_job_run(emr_serverless: Any, record: StepRecord, name: str) -> None:
@@ -166,18 +175,19 @@ def _cancel_job_run(emr_serverless: Any, record: StepRecord, name: str) -> None:
     if application_id is None:
         return  # the attempt had not created its application yet
     try:
-        runs = [
-            run["id"]
-            for page in emr_serverless.get_paginator("list_job_runs").paginate(
-                applicationId=application_id, states=ACTIVE_JOB_RUN_STATES
+        runs = list(
+            _ids_named(
+                emr_serverless,
+                "list_job_runs",
+                name,
+                applicationId=application_id,
+                states=ACTIVE_JOB_RUN_STATES,
             )
-            for run in page.get("jobRuns", [])
-            if run.get("name") == name
-        ]
+        )
         for run_id in runs:
             emr_serverless.cancel_job_run(applicationId=application_id, jobRunId=run_id)
     except ClientError as exc:
-        if _code(exc) not in _MISSING_JOB_CODES | {"ResourceNotFoundException"}:
+        if _code(exc) not in _MISSING_JOB_CODES:
             raise
         LOG.info("stop EMR Serverless job run %s on %s: %s", name, application_id, exc)
 

@@ -267,9 +267,11 @@ def _engine_message(body: dict[str, Any], *, dedupe: str) -> dict[str, Any]:
     }
 
 
-def _sagemaker_job(spec: RouteSpec) -> dict[str, Any]:
-    """Processing/Training/Tuning/Transform (.sync: the result is the Describe* response),
-    Model (createModel) and RegisterModel (aws-sdk createModelPackage)."""
+def _request_task(spec: RouteSpec) -> dict[str, Any]:
+    """One Task that hands the route's request to its one integration unchanged, then Report:
+    Processing/Training/Tuning/Transform (.sync: the result is the Describe* response), Model
+    (createModel), RegisterModel (aws-sdk createModelPackage), EMR on an existing cluster
+    (addStep.sync) and EndpointConfig (createEndpointConfig)."""
     (state,) = spec.states
     (resource,) = spec.integrations
     return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
@@ -380,12 +382,6 @@ def _create_then_poll(
     }
 
 
-def _emr(spec: RouteSpec) -> dict[str, Any]:
-    (state,) = spec.states
-    (resource,) = spec.integrations
-    return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
-
-
 def _emr_new_cluster(spec: RouteSpec) -> dict[str, Any]:
     """Create the cluster, run the step, and terminate the cluster whatever the step did."""
     create, add_step, terminate, terminate_after_failure = spec.states
@@ -482,12 +478,6 @@ def _emr_serverless(spec: RouteSpec) -> dict[str, Any]:
             "Next": REPORT,
         },
     }
-
-
-def _endpoint_config(spec: RouteSpec) -> dict[str, Any]:
-    (state,) = spec.states
-    (resource,) = spec.integrations
-    return {state: _task(resource, "{% $states.input.request %}", next_state=REPORT)}
 
 
 def _endpoint(spec: RouteSpec) -> dict[str, Any]:
@@ -642,19 +632,19 @@ def _engine(spec: RouteSpec) -> dict[str, Any]:
 
 
 _ROUTE_STATES = {
-    Route.PROCESSING: _sagemaker_job,
-    Route.TRAINING: _sagemaker_job,
-    Route.TUNING: _sagemaker_job,
-    Route.TRANSFORM: _sagemaker_job,
-    Route.MODEL: _sagemaker_job,
-    Route.REGISTER_MODEL: _sagemaker_job,
+    Route.PROCESSING: _request_task,
+    Route.TRAINING: _request_task,
+    Route.TUNING: _request_task,
+    Route.TRANSFORM: _request_task,
+    Route.MODEL: _request_task,
+    Route.REGISTER_MODEL: _request_task,
     Route.AUTOML: _automl,
     Route.LAMBDA: _lambda,
     Route.CALLBACK: _callback,
-    Route.EMR: _emr,
+    Route.EMR: _request_task,
     Route.EMR_NEW_CLUSTER: _emr_new_cluster,
     Route.EMR_SERVERLESS: _emr_serverless,
-    Route.ENDPOINT_CONFIG: _endpoint_config,
+    Route.ENDPOINT_CONFIG: _request_task,
     Route.ENDPOINT: _endpoint,
     Route.INFERENCE_COMPONENT: _inference_component,
     Route.JOB: _job,

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+from pipelines import aws
 
 SERVICE = "emr-serverless"
 JOB_RUN_REQUEST = "StartJobRunRequest"
@@ -64,4 +65,4 @@ def _convert(shape: Shape | None, value: Any) -> Any:
 
 @cache
 def _shape(name: str) -> Shape:
-    return botocore.session.get_session().get_service_model(SERVICE).shape_for(name)
+    return aws.service_model(SERVICE).shape_for(name)

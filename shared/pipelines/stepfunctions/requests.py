@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -36,6 +37,20 @@ MAX_INPUT_BYTES = 262_144
 
 STEP_FIELDS = ("FunctionArn", "SqsQueueUrl", "TimeoutSeconds")
 """Step-level fields (beside Arguments) that feed a request and may hold expressions."""
+
+
+@dataclass(frozen=True)
+class AttemptRequest:
+    """What a step's request takes from its attempt beside the Arguments: the job name every
+    route names its work with, the execution (a Callback message names it), the pipeline's
+    ExperimentConfig and the runtime's job variables (merged into a job request), and a Callback
+    step's token."""
+
+    job_name: str
+    execution_arn: str
+    experiment_config: Mapping[str, str] | None = None
+    callback_token: str | None = None
+    job_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def step_runner_input(
@@ -76,16 +91,12 @@ def step_runner_input(
         step,
         route,
         resolved_arguments,
-        job_name=job_name,
+        AttemptRequest(job_name, execution_arn, experiment_config, callback_token, job_environment or {}),
         role_arn=role_arn,
-        execution_arn=execution_arn,
         attempt=attempt,
         delay=math.ceil(delay_seconds),
-        experiment_config=experiment_config,
         step_fields=step_fields or {},
-        callback_token=callback_token,
         report=report or {},
-        job_environment=job_environment or {},
     )
     where = find_expression(runner_input)
     if where is not None:
@@ -119,14 +130,11 @@ def runner_input_template(
         step,
         route,
         step.arguments,
-        job_name=job_name,
+        AttemptRequest(job_name, execution_arn, experiment_config, callback_token),
         role_arn=role_arn,
-        execution_arn=execution_arn,
         attempt=attempt,
         delay=delay,
-        experiment_config=experiment_config,
         step_fields={},
-        callback_token=callback_token,
         report={},
     )
 
@@ -157,41 +165,28 @@ def _runner_input(
     step: StepBase,
     route: Route,
     arguments: Any,
+    context: AttemptRequest,
     *,
-    job_name: str,
     role_arn: str,
-    execution_arn: str,
     attempt: Any,
     delay: Any,
-    experiment_config: Mapping[str, str] | None,
     step_fields: Mapping[str, Any],
-    callback_token: str | None,
     report: Mapping[str, Any],
-    job_environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     fields = {name: step_fields.get(name, _step_field(step, name)) for name in STEP_FIELDS}
     runner_input: dict[str, Any] = {
         "route": route.value,
         "delay": delay,
         "roleArn": role_arn,
-        "request": build_request(
-            route,
-            arguments,
-            job_name=job_name,
-            execution_arn=execution_arn,
-            experiment_config=experiment_config,
-            fields=fields,
-            callback_token=callback_token,
-            job_environment=job_environment,
-        ),
+        "request": build_request(route, arguments, context, fields),
         "report": {
             **report,
-            "pipelineExecutionArn": execution_arn,
-            "executionId": execution_arn.rsplit("/", 1)[-1],
+            "pipelineExecutionArn": context.execution_arn,
+            "executionId": context.execution_arn.rsplit("/", 1)[-1],
             "stepName": step.name,
             "stepType": step.type,
             "attempt": attempt,
-            "jobName": job_name,
+            "jobName": context.job_name,
         },
     }
     if route is Route.LAMBDA:
@@ -200,29 +195,20 @@ def _runner_input(
     return runner_input
 
 
-def build_request(
-    route: Route,
-    arguments: Any,
-    *,
-    job_name: str,
-    execution_arn: str,
-    experiment_config: Mapping[str, str] | None,
-    fields: Mapping[str, Any],
-    callback_token: str | None,
-    job_environment: Mapping[str, str] | None = None,
-) -> Any:
+def build_request(route: Route, arguments: Any, context: AttemptRequest, fields: Mapping[str, Any]) -> Any:
     """The integration's parameters for ``route``: the Create* request with the job name set,
     ExperimentConfig and the runtime's job variables merged, or the Lambda / Callback / EMR
-    request built from the step."""
+    request built from the step (``fields``: its step-level FunctionArn, SqsQueueUrl, ...)."""
     spec = ROUTES[route]
+    job_name = context.job_name
     if route is Route.LAMBDA:
         return {"FunctionName": fields["FunctionArn"], "Payload": {} if arguments is None else arguments}
     if route is Route.CALLBACK:
         return {
             "QueueUrl": fields["SqsQueueUrl"],
             "MessageBody": {
-                "token": callback_token,
-                "pipelineExecutionArn": execution_arn,
+                "token": context.callback_token,
+                "pipelineExecutionArn": context.execution_arn,
                 "arguments": {} if arguments is None else arguments,
             },
         }
@@ -258,13 +244,14 @@ def build_request(
         request[spec.name_field] = job_name  # replaces a custom job-name prefix kept in Arguments
     elif route is Route.REGISTER_MODEL and "ModelPackageGroupName" not in request:
         request["ModelPackageName"] = job_name  # an unversioned package needs its own name
-    if experiment_config and spec.operation is not None and _accepts(spec.operation, "ExperimentConfig"):
+    pipeline_experiment = context.experiment_config
+    if pipeline_experiment and spec.operation is not None and _accepts(spec.operation, "ExperimentConfig"):
         request["ExperimentConfig"] = _merge_experiment_config(
-            request.get("ExperimentConfig"), experiment_config
+            request.get("ExperimentConfig"), pipeline_experiment
         )
-    if job_environment and spec.operation is not None and _accepts(spec.operation, "Environment"):
+    if context.job_environment and spec.operation is not None and _accepts(spec.operation, "Environment"):
         own = request.get("Environment")
-        request["Environment"] = {**job_environment, **(own if isinstance(own, dict) else {})}
+        request["Environment"] = {**context.job_environment, **(own if isinstance(own, dict) else {})}
     return request
 
 
@@ -311,8 +298,8 @@ def _merge_experiment_config(own: Any, pipeline: Mapping[str, str]) -> dict[str,
 
 
 def _step_field(step: StepBase, alias: str) -> Any:
-    for name, field in type(step).model_fields.items():
-        if field.alias == alias:
+    for name, info in type(step).model_fields.items():
+        if info.alias == alias:
             return getattr(step, name)
     extra = step.model_extra or {}
     return extra.get(alias)

@@ -2,7 +2,7 @@
 
 Public API (``pipelines.store``)::
 
-    Store (Protocol)                       see store/base.py for every method
+    Store (abstract base class)            see store/base.py for every method
       # pipelines, keyed by ARN: names are per account (the API layer builds on these)
       create_pipeline(pipeline: PipelineRecord, version: PipelineVersionRecord) -> None   # RecordExists
       update_pipeline(pipeline, expected_version: int, new_version: PipelineVersionRecord | None = None)
@@ -36,17 +36,22 @@ Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecor
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
 ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, TrackingWarningRecord,
 LeaseRecord, SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
-(who passed a pipeline's RoleArn: the engine runs only as granted roles). Listing: ListQuery(limit, next_token,
+(who passed a pipeline's RoleArn: the engine runs only as granted roles). A backend's pipeline write: PipelineWrite. Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
 InvalidNextToken (ValidationError).
 
 How the modules split the work (a new backend follows the same split):
 
-* ``base.py``: the records, the ``Store`` protocol, and ``StoreBase``, the flow both backends
-  share: ``apply`` (commit, then keep the execution-state memo right) and ``load_state`` (the
-  memo: an unchanged execution is one small version read) over three primitives a backend
-  implements: ``_commit(transition)``, ``_stored_version(id)``, ``_read_state(id)``.
+* ``base.py``: the records and ``Store``: the contract, and the flow both backends share (as
+  Powertools' idempotency persistence layers do) over the primitives a backend implements:
+  ``apply`` (commit, then keep the execution-state memo right) and ``load_state`` (the memo: an
+  unchanged execution is one small version read) over ``_commit(transition)``,
+  ``_stored_version(id)`` and ``_read_state(id)``; ``create_pipeline``/``update_pipeline``
+  (what a lost condition means: RecordExists, RecordNotFound or StaleWrite) over
+  ``_write_pipeline(PipelineWrite)``; ``acquire_lease``/``force_lease`` over
+  ``_take_lease(lease, holder, stale_before)``. Every other method is abstract: one storage
+  operation each.
 * ``mapping.py``: records <-> stored text, the one mapping both backends use: ``dump(record)``
   is a compact JSON body (no defaults, no fields the row/item keeps beside it),
   ``load(Model, body, **beside)`` reads it back. Backends never build or parse bodies.
@@ -75,6 +80,7 @@ from pipelines.store.base import (
     Page,
     PipelineRecord,
     PipelineVersionRecord,
+    PipelineWrite,
     RecordExists,
     RecordNotFound,
     RoleGrant,
@@ -110,6 +116,7 @@ __all__ = [
     "Page",
     "PipelineRecord",
     "PipelineVersionRecord",
+    "PipelineWrite",
     "RecordExists",
     "RecordNotFound",
     "RoleGrant",

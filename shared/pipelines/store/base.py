@@ -1,4 +1,4 @@
-"""The Store protocol: every record the service keeps, and the one way the engine changes them.
+"""The Store: every record the service keeps, and the one way the engine changes them.
 
 Both runtimes keep the same records (SQLite embedded, DynamoDB in the cloud). The engine never
 updates a record in place: it reads an :class:`ExecutionState`, decides, and hands the store a
@@ -16,11 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -430,21 +432,57 @@ def decode_token(listing: str, token: str) -> list[str]:
     return [str(p) for p in parts[1:]]
 
 
-# -- the protocol -------------------------------------------------------------------------------
+# -- the store ----------------------------------------------------------------------------------
 
 
-class Store(Protocol):
-    """What the engine, the API and the CLI need from persistence. See the module docstring."""
+@dataclass(frozen=True)
+class PipelineWrite:
+    """One all-or-nothing write of a pipeline: its row, conditional on ``expected_version``
+    (None: the pipeline must not exist yet), with ``new_version`` inserted (it must not exist)
+    and ``changed_version`` replaced (it must exist)."""
+
+    pipeline: PipelineRecord
+    expected_version: int | None
+    new_version: PipelineVersionRecord | None = None
+    changed_version: PipelineVersionRecord | None = None
+
+
+MAX_CACHED_STATES = 256
+
+
+class Store(ABC):
+    """What the engine, the API and the CLI need from persistence (see the module docstring),
+    and the flow both backends share, over the storage primitives each implements -- the shape
+    of Powertools' idempotency persistence layers. The flow: :meth:`apply` and
+    :meth:`load_state` (through the per-process memo below), the pipeline writes (one
+    :meth:`_write_pipeline`; what a lost condition means is decided here) and the lease
+    takeovers (one :meth:`_take_lease`). A backend implements the abstract methods and maps
+    records with :mod:`pipelines.store.mapping`.
+
+    The memo: a state is remembered after a read or an applied transition and forgotten whenever
+    the cached version cannot be trusted. Since every change to an execution's steps goes through
+    :meth:`apply`, which bumps the execution's version, a state whose version still matches the
+    stored one is exactly what a full read would return, so a read of an unchanged execution is
+    one small lookup.
+    """
 
     transition_limit: int | None
     """The most step and callback-token records one :class:`Transition` may write (None: any
     number). The engine cuts a larger decision into several, each a valid state."""
 
+    def __init__(self) -> None:
+        self._states: dict[str, ExecutionState] = {}
+        self._states_lock = threading.Lock()
+        """Guards the memo (backends guard their own per-process memos with it too)."""
+
     # pipelines: keyed by ARN (``pipeline_arn(region, account, name)``), so names are per account
     def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
         """Insert a pipeline and its first version; RecordExists if its ARN is taken (the same
         name, in any case, in the same account and region)."""
-        ...
+        try:
+            self._write_pipeline(PipelineWrite(pipeline, None, new_version=version))
+        except StaleWrite as exc:
+            raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
 
     def update_pipeline(
         self,
@@ -455,124 +493,46 @@ class Store(Protocol):
     ) -> None:
         """Replace the pipeline row if its ``version`` is still ``expected_version`` (else
         StaleWrite; RecordNotFound if gone), adding ``new_version`` when the definition changed
-        and, in the same write, replacing the existing ``changed_version`` (UpdatePipelineVersion)."""
-        ...
+        and, in the same write, replacing the existing ``changed_version`` (UpdatePipelineVersion;
+        RecordNotFound if there is no such version)."""
+        try:
+            self._write_pipeline(PipelineWrite(pipeline, expected_version, new_version, changed_version))
+        except StaleWrite:
+            if self.get_pipeline(pipeline.arn) is None:
+                raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.") from None
+            if changed_version is not None and (
+                self.get_pipeline_version(changed_version.pipeline_arn, changed_version.version_id) is None
+            ):
+                raise RecordNotFound(
+                    f"Pipeline {pipeline.name} has no version {changed_version.version_id}."
+                ) from None
+            raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.") from None
 
+    @abstractmethod
     def delete_pipeline(self, arn: str) -> None:
         """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
-        ...
 
+    @abstractmethod
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """Move the pipeline's ``last_run_at`` (LastRunTime) forward to ``started_at``; never
         back, so concurrent starts converge. A missing pipeline is left alone."""
-        ...
 
+    @abstractmethod
     def get_pipeline(self, arn: str) -> PipelineRecord | None: ...
 
+    @abstractmethod
     def list_pipelines(self, query: ListQuery) -> Page[PipelineRecord]:
         """Every account's pipelines (the API layer shows each account its own)."""
-        ...
 
+    @abstractmethod
     def get_pipeline_version(self, arn: str, version_id: int) -> PipelineVersionRecord | None: ...
 
+    @abstractmethod
     def list_pipeline_versions(self, arn: str, query: ListQuery) -> Page[PipelineVersionRecord]: ...
 
     # executions
     def apply(self, transition: Transition) -> None:
         """Apply atomically; StaleWrite if any condition fails (nothing is written then)."""
-        ...
-
-    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
-
-    def load_state(self, execution_id: str) -> ExecutionState | None: ...
-
-    def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
-        """The executions of one pipeline (by ARN), or of all."""
-        ...
-
-    def list_unfinished_executions(self) -> list[ExecutionRecord]:
-        """Executions still Executing or Stopping (what ``resume`` picks up)."""
-        ...
-
-    def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
-        """Step records ordered by :func:`step_listing_key` (start time, then start order), then name."""
-        ...
-
-    # cache and callbacks
-    def find_cache_entry(self, pipeline_arn: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
-        """The newest entry for the key completed at or after ``newer_than``."""
-        ...
-
-    def get_callback(self, token: str) -> CallbackTokenRecord | None: ...
-
-    # experiments
-    def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]: ...
-
-    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]: ...
-
-    def list_trial_components(
-        self, trial_name: str | None, query: ListQuery
-    ) -> Page[TrialComponentRecord]: ...
-
-    def record_run(self, run: TrialComponentRecord) -> None:
-        """Insert a run unless one of that name exists: a runtime records it right before it
-        starts the run's job, so a start repeated after a crash records it once."""
-        ...
-
-    # idempotency (ClientRequestToken)
-    def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None: ...
-
-    def put_idempotency(self, record: IdempotencyRecord) -> bool:
-        """Insert; False when a record for (token, operation) already exists."""
-        ...
-
-    # driver leases (embedded runtime)
-    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
-        """Take the lease if free, already ours, or its heartbeat is older than ``stale_before``."""
-        ...
-
-    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
-        """Take the lease from ``expected_owner`` (known dead) if it still holds it."""
-        ...
-
-    def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool: ...
-
-    def release_lease(self, execution_id: str, owner: str) -> None: ...
-
-    def get_lease(self, execution_id: str) -> LeaseRecord | None: ...
-
-    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
-        """Keep one dropped tracking write; never part of a transition (it must not contend
-        with the engine's writes), and every call adds one record."""
-
-    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
-        """The execution's tracking warnings, oldest first."""
-
-    def close(self) -> None: ...
-
-
-MAX_CACHED_STATES = 256
-
-
-class StoreBase:
-    """The flow both backends share, over their storage primitives (as Powertools' idempotency
-    persistence layers do): a backend implements ``_commit`` (write one transition all or
-    nothing), ``_stored_version`` and ``_read_state``, and maps records with
-    :mod:`pipelines.store.mapping`; this class applies transitions and reads execution states
-    through the per-process memo.
-
-    The memo: a state is remembered after a read or an applied transition and forgotten whenever
-    the cached version cannot be trusted. Since every change to an execution's steps goes through
-    :meth:`apply`, which bumps the execution's version, a state whose version still matches the
-    stored one is exactly what a full read would return, so a read of an unchanged execution is
-    one small lookup. Subclasses set ``_states`` (a dict) and ``_states_lock`` in their constructor.
-    """
-
-    _states: dict[str, ExecutionState]
-    _states_lock: Any
-
-    def apply(self, transition: Transition) -> None:
-        """See :meth:`Store.apply`."""
         try:
             self._commit(transition)
         except StaleWrite:
@@ -580,8 +540,12 @@ class StoreBase:
             raise
         self._remember_applied(transition)
 
+    @abstractmethod
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+
     def load_state(self, execution_id: str) -> ExecutionState | None:
-        """See :meth:`Store.load_state`."""
+        """The execution and all its step records (one small version read when the memo holds
+        the execution at its stored version)."""
         with self._states_lock:
             cached = self._states.get(execution_id)
         if cached is not None:
@@ -595,19 +559,105 @@ class StoreBase:
             self._remember(state)
         return state
 
+    @abstractmethod
+    def list_executions(self, pipeline_arn: str | None, query: ListQuery) -> Page[ExecutionRecord]:
+        """The executions of one pipeline (by ARN), or of all."""
+
+    @abstractmethod
+    def list_unfinished_executions(self) -> list[ExecutionRecord]:
+        """Executions still Executing or Stopping (what ``resume`` picks up)."""
+
+    @abstractmethod
+    def list_steps(self, execution_id: str, query: ListQuery) -> Page[StepRecord]:
+        """Step records ordered by :func:`step_listing_key` (start time, then start order), then name."""
+
+    # cache and callbacks
+    @abstractmethod
+    def find_cache_entry(self, pipeline_arn: str, cache_key: str, newer_than: datetime) -> CacheEntry | None:
+        """The newest entry for the key completed at or after ``newer_than``."""
+
+    @abstractmethod
+    def get_callback(self, token: str) -> CallbackTokenRecord | None: ...
+
+    # experiments
+    @abstractmethod
+    def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]: ...
+
+    @abstractmethod
+    def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]: ...
+
+    @abstractmethod
+    def list_trial_components(
+        self, trial_name: str | None, query: ListQuery
+    ) -> Page[TrialComponentRecord]: ...
+
+    @abstractmethod
+    def record_run(self, run: TrialComponentRecord) -> None:
+        """Insert a run unless one of that name exists: a runtime records it right before it
+        starts the run's job, so a start repeated after a crash records it once."""
+
+    # idempotency (ClientRequestToken)
+    @abstractmethod
+    def get_idempotency(self, token: str, operation: str) -> IdempotencyRecord | None: ...
+
+    @abstractmethod
+    def put_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Insert; False when a record for (token, operation) already exists."""
+
+    # driver leases (embedded runtime)
+    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        """Take the lease if free, already ours, or its heartbeat is older than ``stale_before``."""
+        lease = LeaseRecord(execution_id=execution_id, owner=owner, heartbeat_at=now)
+        return self._take_lease(lease, holder=owner, stale_before=stale_before)
+
+    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
+        """Take the lease from ``expected_owner`` (known dead) if it still holds it."""
+        lease = LeaseRecord(execution_id=execution_id, owner=owner, heartbeat_at=now)
+        return self._take_lease(lease, holder=expected_owner, stale_before=None)
+
+    @abstractmethod
+    def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool: ...
+
+    @abstractmethod
+    def release_lease(self, execution_id: str, owner: str) -> None: ...
+
+    @abstractmethod
+    def get_lease(self, execution_id: str) -> LeaseRecord | None: ...
+
+    @abstractmethod
+    def add_tracking_warning(self, warning: TrackingWarningRecord) -> None:
+        """Keep one dropped tracking write; never part of a transition (it must not contend
+        with the engine's writes), and every call adds one record."""
+
+    @abstractmethod
+    def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
+        """The execution's tracking warnings, oldest first."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
     # -- the backend's primitives -------------------------------------------------------------------
 
+    @abstractmethod
+    def _write_pipeline(self, write: PipelineWrite) -> None:
+        """Write every record of ``write`` or none; StaleWrite when a condition fails."""
+
+    @abstractmethod
     def _commit(self, transition: Transition) -> None:
         """Write every record of ``transition`` or none; StaleWrite when a condition fails."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _stored_version(self, execution_id: str) -> int | None:
         """The execution's stored version (None: no such execution), read cheaply."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _read_state(self, execution_id: str) -> ExecutionState | None:
         """The execution and all its step records, read consistently."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def _take_lease(self, lease: LeaseRecord, holder: str, stale_before: datetime | None) -> bool:
+        """Write ``lease`` if the execution has none, ``holder`` holds it, or (``stale_before``
+        given) its heartbeat is older than ``stale_before``; else False, writing nothing."""
 
     # -- the memo -----------------------------------------------------------------------------------
 

@@ -62,11 +62,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -92,11 +91,11 @@ from pipelines.store.base import (
     Page,
     PipelineRecord,
     PipelineVersionRecord,
-    RecordExists,
+    PipelineWrite,
     RecordNotFound,
     StaleWrite,
     StepRecord,
-    StoreBase,
+    Store,
     TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
@@ -264,7 +263,7 @@ def task_token_key(kind: str, *parts: str | int) -> str:
     return "#".join([kind, *(str(p) for p in parts)])
 
 
-class DynamoDBStore(StoreBase):
+class DynamoDBStore(Store):
     """See the module docstring. ``client`` is a shared low-level DynamoDB client; pass
     ``objects`` and ``payload_uri`` (``s3://bucket/prefix``) to offload large bodies to S3."""
 
@@ -289,13 +288,12 @@ class DynamoDBStore(StoreBase):
         self.cache_ttl = cache_ttl
         self.callback_ttl = callback_ttl
         self.idempotency_ttl = idempotency_ttl
-        self._states: dict[str, ExecutionState] = {}
+        super().__init__()
         self._snapshots: dict[tuple[str, str], str] = {}  # definition texts by the key of their item
         self._refs: dict[str, tuple[str, str]] = {}  # execution id -> the key of its definition's item
         self._unlisted: set[str] = set()
         self._experiments: set[str] = set()  # known to exist (they are never deleted)
         self._runs: dict[tuple[str, str], None] = {}  # runs this process recorded (oldest first)
-        self._states_lock = threading.Lock()
 
     def close(self) -> None:
         with self._states_lock:
@@ -303,49 +301,24 @@ class DynamoDBStore(StoreBase):
 
     # -- pipelines ------------------------------------------------------------------------------
 
-    def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
-        try:
-            self._transact(
-                [
-                    self._put(self._pipeline_item(pipeline), "attribute_not_exists(pk)"),
-                    self._put(self._version_item(version), "attribute_not_exists(pk)"),
-                ]
-            )
-        except StaleWrite as exc:
-            raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
-
-    def update_pipeline(
-        self,
-        pipeline: PipelineRecord,
-        expected_version: int,
-        new_version: PipelineVersionRecord | None = None,
-        changed_version: PipelineVersionRecord | None = None,
-    ) -> None:
-        actions = [
-            self._put(self._pipeline_item(pipeline), "v = :expected", {":expected": _n(expected_version)})
-        ]
-        if new_version is not None:
-            actions.append(self._put(self._version_item(new_version), "attribute_not_exists(pk)"))
-        if changed_version is not None:
-            actions.append(self._put(self._version_item(changed_version), "attribute_exists(pk)"))
-        try:
-            self._transact(actions)
-        except StaleWrite:
-            if self.get_pipeline(pipeline.arn) is None:
-                raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.") from None
-            raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.") from None
+    def _write_pipeline(self, write: PipelineWrite) -> None:
+        pipeline = self._pipeline_item(write.pipeline)
+        if write.expected_version is None:
+            actions = [self._put(pipeline, "attribute_not_exists(pk)")]
+        else:
+            actions = [self._put(pipeline, "v = :expected", {":expected": _n(write.expected_version)})]
+        if write.new_version is not None:
+            actions.append(self._put(self._version_item(write.new_version), "attribute_not_exists(pk)"))
+        if write.changed_version is not None:
+            actions.append(self._put(self._version_item(write.changed_version), "attribute_exists(pk)"))
+        self._transact(actions)
 
     def delete_pipeline(self, arn: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.tables.state,
-                Key=_key(_pipeline_pk(arn)),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise RecordNotFound(f"Pipeline {arn} does not exist.") from exc
-            raise
+        deleted = self._conditional(
+            self.client.delete_item, Key=_key(_pipeline_pk(arn)), ConditionExpression="attribute_exists(pk)"
+        )
+        if not deleted:
+            raise RecordNotFound(f"Pipeline {arn} does not exist.")
         keys = [
             {"pk": item["pk"], "sk": item["sk"]}
             for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
@@ -355,19 +328,14 @@ class DynamoDBStore(StoreBase):
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """A small item of its own (one write unit, no index), not a rewrite of the pipeline
         item with its definition and index entry: every start moves it."""
-        at = timestamp(started_at)
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(_pipeline_pk(arn), _LAST_RUN),
-                UpdateExpression="SET #at = :at",
-                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": _s(at)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":  # a later start already moved it
-                raise
+        self._conditional(  # False: a later start already moved it
+            self.client.update_item,
+            Key=_key(_pipeline_pk(arn), _LAST_RUN),
+            UpdateExpression="SET #at = :at",
+            ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":at": _s(timestamp(started_at))},
+        )
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         # the pipeline item and its last-run item ("#LAST_RUN" < "#META"), in one Query
@@ -970,48 +938,32 @@ class DynamoDBStore(StoreBase):
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
 
-    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
-        return self._put_if(
-            self._lease_item(execution_id, owner, now),
-            "attribute_not_exists(pk) OR #owner = :owner OR heartbeatAt < :stale",
-            {":owner": _s(owner), ":stale": _s(timestamp(stale_before))},
-        )
-
-    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
-        return self._put_if(
-            self._lease_item(execution_id, owner, now),
-            "attribute_not_exists(pk) OR #owner = :expected",
-            {":expected": _s(expected_owner)},
-        )
+    def _take_lease(self, lease: LeaseRecord, holder: str, stale_before: datetime | None) -> bool:
+        condition = "attribute_not_exists(pk) OR #owner = :holder"
+        values = {":holder": _s(holder)}
+        if stale_before is not None:
+            condition += " OR heartbeatAt < :stale"
+            values[":stale"] = _s(timestamp(stale_before))
+        return self._put_if(self._lease_item(lease), condition, values)
 
     def renew_lease(self, execution_id: str, owner: str, now: datetime) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.tables.state,
-                Key=_key(f"LEASE#{execution_id}"),
-                UpdateExpression="SET heartbeatAt = :now",
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":now": _s(timestamp(now)), ":owner": _s(owner)},
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._conditional(
+            self.client.update_item,
+            Key=_key(f"LEASE#{execution_id}"),
+            UpdateExpression="SET heartbeatAt = :now",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":now": _s(timestamp(now)), ":owner": _s(owner)},
+        )
 
     def release_lease(self, execution_id: str, owner: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.tables.state,
-                Key=_key(f"LEASE#{execution_id}"),
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": _s(owner)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
+        self._conditional(  # False: the lease is not ours (any more)
+            self.client.delete_item,
+            Key=_key(f"LEASE#{execution_id}"),
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": _s(owner)},
+        )
 
     def get_lease(self, execution_id: str) -> LeaseRecord | None:
         item = self._get(_key(f"LEASE#{execution_id}"))
@@ -1021,8 +973,12 @@ class DynamoDBStore(StoreBase):
         return LeaseRecord(execution_id=execution_id, owner=item["owner"]["S"], heartbeat_at=heartbeat)
 
     @staticmethod
-    def _lease_item(execution_id: str, owner: str, now: datetime) -> Item:
-        return {**_key(f"LEASE#{execution_id}"), "owner": _s(owner), "heartbeatAt": _s(timestamp(now))}
+    def _lease_item(lease: LeaseRecord) -> Item:
+        return {
+            **_key(f"LEASE#{lease.execution_id}"),
+            "owner": _s(lease.owner),
+            "heartbeatAt": _s(timestamp(lease.heartbeat_at)),
+        }
 
     # -- runtime task tokens (cloud runtime: Step Functions tokens it must complete later) ------------
 
@@ -1062,8 +1018,13 @@ class DynamoDBStore(StoreBase):
 
     def _put_if(self, item: Item, condition: str, values: Mapping[str, Any] | None = None) -> bool:
         """A single conditional put: False when the condition does not hold."""
+        return self._conditional(self.client.put_item, **self._put(item, condition, values)["Put"])
+
+    def _conditional(self, write: Callable[..., Any], **request: Any) -> bool:
+        """One conditional write (``put_item``, ``update_item``, ``delete_item``) on the state
+        table: False when its condition does not hold, and nothing was written."""
         try:
-            self.client.put_item(**self._put(item, condition, values)["Put"])
+            write(**{"TableName": self.tables.state, **request})
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 return False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -40,11 +39,11 @@ from pipelines.store.base import (
     Page,
     PipelineRecord,
     PipelineVersionRecord,
-    RecordExists,
+    PipelineWrite,
     RecordNotFound,
     StaleWrite,
     StepRecord,
-    StoreBase,
+    Store,
     TrackingWarningRecord,
     Transition,
     TrialComponentRecord,
@@ -62,14 +61,13 @@ from pipelines.store.migrations import migrate
 R = TypeVar("R", bound=BaseModel)
 
 
-class SQLiteStore(StoreBase):
+class SQLiteStore(Store):
     transition_limit: int | None = None  # one SQLite transaction holds any decision
 
     def __init__(self, path: str | os.PathLike[str], *, readers: int = DEFAULT_READERS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._states: dict[str, ExecutionState] = {}
-        self._states_lock = threading.Lock()
+        super().__init__()
         self._pool = ConnectionPool(self.path, readers)
         with self._pool.writer() as conn:
             migrate(conn)
@@ -106,63 +104,45 @@ class SQLiteStore(StoreBase):
 
     # -- pipelines ------------------------------------------------------------------------------
 
-    def create_pipeline(self, pipeline: PipelineRecord, version: PipelineVersionRecord) -> None:
+    def _write_pipeline(self, write: PipelineWrite) -> None:
+        pipeline = write.pipeline
+        key = pipeline_key(pipeline.arn)
         try:
             with self._write() as conn:
-                conn.execute(
-                    "INSERT INTO pipelines (arn, name, name_lower, created_at, version, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        pipeline_key(pipeline.arn),
-                        pipeline.name,
-                        pipeline.name.lower(),
-                        timestamp(pipeline.created_at),
-                        pipeline.version,
-                        dump(pipeline),
-                    ),
-                )
-                self._insert_version(conn, version)
-        except sqlite3.IntegrityError as exc:
-            raise RecordExists(f"Pipeline {pipeline.name} already exists.") from exc
-
-    def update_pipeline(
-        self,
-        pipeline: PipelineRecord,
-        expected_version: int,
-        new_version: PipelineVersionRecord | None = None,
-        changed_version: PipelineVersionRecord | None = None,
-    ) -> None:
-        key = pipeline_key(pipeline.arn)
-        with self._write() as conn:
-            row = conn.execute("SELECT version FROM pipelines WHERE arn = ?", (key,)).fetchone()
-            if row is None:
-                raise RecordNotFound(f"Pipeline {pipeline.name} does not exist.")
-            if row[0] != expected_version:
-                raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.")
-            conn.execute(
-                "UPDATE pipelines SET version = ?, body = ? WHERE arn = ?",
-                (pipeline.version, dump(pipeline), key),
-            )
-            if new_version is not None:
-                try:
-                    self._insert_version(conn, new_version)
-                except sqlite3.IntegrityError as exc:
-                    raise StaleWrite(
-                        f"Pipeline {pipeline.name} version {new_version.version_id} exists."
-                    ) from exc
-            if changed_version is not None:
-                replaced = conn.execute(
-                    "UPDATE pipeline_versions SET body = ? WHERE pipeline_arn = ? AND version_id = ?",
-                    (
-                        dump(changed_version),
-                        pipeline_key(changed_version.pipeline_arn),
-                        changed_version.version_id,
-                    ),
-                ).rowcount
-                if not replaced:
-                    raise RecordNotFound(
-                        f"Pipeline {pipeline.name} has no version {changed_version.version_id}."
+                if write.expected_version is None:
+                    conn.execute(
+                        "INSERT INTO pipelines (arn, name, name_lower, created_at, version, body) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            key,
+                            pipeline.name,
+                            pipeline.name.lower(),
+                            timestamp(pipeline.created_at),
+                            pipeline.version,
+                            dump(pipeline),
+                        ),
                     )
+                else:
+                    replaced = conn.execute(
+                        "UPDATE pipelines SET version = ?, body = ? WHERE arn = ? AND version = ?",
+                        (pipeline.version, dump(pipeline), key, write.expected_version),
+                    ).rowcount
+                    if not replaced:
+                        raise StaleWrite(
+                            f"Pipeline {pipeline.name} is not at version {write.expected_version}."
+                        )
+                if write.new_version is not None:
+                    self._insert_version(conn, write.new_version)
+                if write.changed_version is not None:
+                    changed = write.changed_version
+                    replaced = conn.execute(
+                        "UPDATE pipeline_versions SET body = ? WHERE pipeline_arn = ? AND version_id = ?",
+                        (dump(changed), pipeline_key(changed.pipeline_arn), changed.version_id),
+                    ).rowcount
+                    if not replaced:
+                        raise StaleWrite(f"Pipeline {pipeline.name} has no version {changed.version_id}.")
+        except sqlite3.IntegrityError as exc:
+            raise StaleWrite(f"Pipeline {pipeline.name} or its version already exists.") from exc
 
     @staticmethod
     def _insert_version(conn: sqlite3.Connection, version: PipelineVersionRecord) -> None:
@@ -430,41 +410,16 @@ class SQLiteStore(StoreBase):
     # -- experiments ------------------------------------------------------------------------------
 
     def list_experiments(self, query: ListQuery) -> Page[ExperimentRecord]:
-        return self._page(
-            "experiments",
-            "experiments",
-            "created_at",
-            "name",
-            [],
-            [],
-            query,
-            lambda row: load(ExperimentRecord, row["body"]),
-        )
+        return self._page_named("experiments", "experiments", ExperimentRecord, query)
 
     def list_trials(self, experiment_name: str | None, query: ListQuery) -> Page[TrialRecord]:
-        where, params = (["experiment_name = ?"], [experiment_name]) if experiment_name else ([], [])
-        return self._page(
-            "trials",
-            f"trials:{experiment_name or ''}",
-            "created_at",
-            "name",
-            where,
-            params,
-            query,
-            lambda row: load(TrialRecord, row["body"]),
-        )
+        listing = f"trials:{experiment_name or ''}"
+        return self._page_named("trials", listing, TrialRecord, query, ("experiment_name", experiment_name))
 
     def list_trial_components(self, trial_name: str | None, query: ListQuery) -> Page[TrialComponentRecord]:
-        where, params = (["trial_name = ?"], [trial_name]) if trial_name else ([], [])
-        return self._page(
-            "trial_components",
-            f"runs:{trial_name or ''}",
-            "created_at",
-            "name",
-            where,
-            params,
-            query,
-            lambda row: load(TrialComponentRecord, row["body"]),
+        listing = f"runs:{trial_name or ''}"
+        return self._page_named(
+            "trial_components", listing, TrialComponentRecord, query, ("trial_name", trial_name)
         )
 
     def record_run(self, run: TrialComponentRecord) -> None:
@@ -506,27 +461,17 @@ class SQLiteStore(StoreBase):
 
     # -- leases -----------------------------------------------------------------------------------
 
-    def acquire_lease(self, execution_id: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+    def _take_lease(self, lease: LeaseRecord, holder: str, stale_before: datetime | None) -> bool:
         with self._write() as conn:
             row = conn.execute(
-                "SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (execution_id,)
+                "SELECT owner, heartbeat_at FROM leases WHERE execution_id = ?", (lease.execution_id,)
             ).fetchone()
-            if row is not None and row[0] != owner and row[1] >= timestamp(stale_before):
+            fresh = row is not None and (stale_before is None or row[1] >= timestamp(stale_before))
+            if fresh and row[0] != holder:
                 return False
             conn.execute(
                 "INSERT OR REPLACE INTO leases (execution_id, owner, heartbeat_at) VALUES (?, ?, ?)",
-                (execution_id, owner, timestamp(now)),
-            )
-            return True
-
-    def force_lease(self, execution_id: str, owner: str, now: datetime, expected_owner: str) -> bool:
-        with self._write() as conn:
-            row = conn.execute("SELECT owner FROM leases WHERE execution_id = ?", (execution_id,)).fetchone()
-            if row is not None and row[0] != expected_owner:
-                return False
-            conn.execute(
-                "INSERT OR REPLACE INTO leases (execution_id, owner, heartbeat_at) VALUES (?, ?, ?)",
-                (execution_id, owner, timestamp(now)),
+                (lease.execution_id, lease.owner, timestamp(lease.heartbeat_at)),
             )
             return True
 
@@ -550,6 +495,22 @@ class SQLiteStore(StoreBase):
         return LeaseRecord(execution_id=execution_id, owner=row[0], heartbeat_at=parse_timestamp(row[1]))
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _page_named(
+        self,
+        table: str,
+        listing: str,
+        model: type[R],
+        query: ListQuery,
+        parent: tuple[str, str | None] = ("", None),
+    ) -> Page[R]:
+        """Named records (experiments, trials, runs) by creation time, then name; only those
+        whose ``parent`` column (e.g. ``experiment_name``) holds its value, when one is given."""
+        column, value = parent
+        where, params = ([f"{column} = ?"], [value]) if value else ([], [])
+        return self._page(
+            table, listing, "created_at", "name", where, params, query, lambda row: load(model, row["body"])
+        )
 
     def _page(
         self,

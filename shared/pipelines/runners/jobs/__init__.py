@@ -3,6 +3,18 @@ NotebookJobs), Transform and Tuning run as local processes under the SageMaker c
 contract, each with a private ``/opt/ml`` (see sandbox.py). A Python job starts as a fork of a
 warm interpreter that has imported the config's preload modules (warm.py), isolated as a cold
 job is; when that cannot be faithful it starts cold, and its log says why.
+
+- One module per runner: ``processing.py``, ``training.py`` (its special programs:
+  ``function_step.py``, ``notebook.py``, against ``training_job.py``'s contract), ``transform.py``,
+  ``tuning.py`` (training trials through the training runner).
+- What every job shares: ``container.py`` (``JobLabel.for_job`` names the step and the job in
+  every message and holds its metadata; the job's interpreter and environment; its ``/opt/ml``
+  tree and process), ``describe.py`` (the Describe*Job response that is the step's properties),
+  ``errors.py`` (one ``JobError`` subclass per failure class), ``channels.py`` (data in and
+  out), ``images.py`` (which interpreter stands in for an image), ``sandbox.py``, ``warm.py``,
+  ``joblog.py``, ``metrics.py``, ``model_data.py``, ``records.py`` (the job records).
+- Modules starting with ``_`` run inside a job (or a local endpoint's model server), under the
+  image's interpreter.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What every local job shares: its staged ``/opt/ml`` tree, its process, and its failure reasons.
+"""What every local job shares: its label (the step, the job and its metadata in every message),
+its interpreter and environment, its staged ``/opt/ml`` tree, its process, and its failure reasons.
 
 A job's tree lives at ``<state_dir>/jobs/<job name>/opt/ml``; the sandbox presents it as
 ``/opt/ml``. The log stays at ``<state_dir>/jobs/<job name>/job.log`` after the job; the staged
@@ -17,6 +18,7 @@ from typing import Any
 from pipelines.config import Config
 from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest
+from pipelines.runners.jobs import describe
 from pipelines.runners.jobs.errors import (
     AlgorithmError,
     JobRequestError,
@@ -25,7 +27,7 @@ from pipelines.runners.jobs.errors import (
     SandboxUnavailable,
     WarmStartError,
 )
-from pipelines.runners.jobs.images import find_program, is_python
+from pipelines.runners.jobs.images import Interpreter, find_program, is_python, resolve_interpreter
 from pipelines.runners.jobs.sandbox import (
     CONTAINER_ML,
     ProcessOutcome,
@@ -54,6 +56,14 @@ class JobLabel:
     @classmethod
     def of(cls, request: StepRequest, kind: str, metadata: Mapping[str, Any]) -> JobLabel:
         return cls(request.step_name, kind, request.job_name, metadata)
+
+    @classmethod
+    def for_job(cls, request: StepRequest, config: Config, kind: str) -> JobLabel:
+        """The label of the attempt's SageMaker job of ``kind`` (``ProcessingJob``, ``TrainingJob``,
+        ``TransformJob``, ``TuningJob``), whose metadata is ``{kind: {"Arn": <the job's ARN>}}``."""
+        arn = describe.job_arn(config, kind, request.job_name)
+        step_type = describe.JOB_KINDS[kind].step_type
+        return cls.of(request, step_type.lower(), describe.metadata(kind, arn))
 
     def reason(self, cause: str) -> str:
         return f"step {self.step_name} ({self.kind} job {self.job_name}): {cause}"
@@ -106,6 +116,28 @@ class JobWorkspace:
         for leftover in (self.ml.parent, self.root / ".host-opt"):
             if leftover.exists():
                 shutil.rmtree(leftover, ignore_errors=True)
+
+
+def job_interpreter(config: Config, image_uri: str | None, label: JobLabel, ctx: RunContext) -> Interpreter:
+    """The interpreter that runs the job's image (images.py), named in the job's log."""
+    interpreter = resolve_interpreter(config, image_uri)
+    ctx.log(label.note(f"interpreter: {interpreter.describe(image_uri)}"))
+    return interpreter
+
+
+def note_single_host(instance_count: Any, label: JobLabel, ctx: RunContext) -> None:
+    """A request for several instances runs as the one local host: the job's log says so."""
+    if isinstance(instance_count, int) and instance_count > 1:
+        ctx.log(label.note(f"InstanceCount {instance_count} runs as a single host ({HOST}) locally"))
+
+
+def request_environment(
+    config: Config, arguments: Mapping[str, Any], interpreter: Interpreter, ctx: RunContext
+) -> dict[str, str]:
+    """The environment of a job whose request carries its own ``Environment`` (Processing,
+    Training): :func:`job_environment`, with the interpreter's folder first on PATH."""
+    overrides = as_mapping(arguments.get("Environment"), what="Environment")
+    return interpreter.path_env(job_environment(config, overrides, ctx.environment))
 
 
 def job_environment(

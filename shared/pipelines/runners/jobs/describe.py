@@ -17,6 +17,7 @@ from typing import Any
 from pipelines import aws
 from pipelines.config import Config
 from pipelines.engine.ids import sagemaker_arn
+from pipelines.runners.base import StepRequest
 
 
 @dataclass(frozen=True)
@@ -116,22 +117,24 @@ class JobTimes:
 def job_description(
     config: Config,
     kind: str,
-    name: str,
-    request: Mapping[str, Any],
+    request: StepRequest,
+    arguments: Mapping[str, Any],
     times: JobTimes,
     *,
     status: str,
     failure_reason: str | None = None,
-    experiment_config: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """The Describe*Job response of one job of ``kind`` (``ProcessingJob``, ``TrainingJob``,
-    ``TransformJob``, ``TuningJob``): the echoed request, the service's name/ARN/status/time
-    members under the kind's own member names, then ``fields`` (the kind's extras: artifacts,
+    """The Describe*Job response of the step attempt's job of ``kind`` (``ProcessingJob``,
+    ``TrainingJob``, ``TransformJob``, ``TuningJob``): the echoed Create* ``arguments``, the
+    service's name/ARN/status/time members under the kind's own member names, the attempt's
+    ExperimentConfig where the response has one, then ``fields`` (the kind's extras: artifacts,
     metrics, counters...; ``None`` values are left out)."""
     spec = JOB_KINDS[kind]
     members = _output_members(spec.operation)
-    out = echo_request(spec.operation, request)
+    out = echo_request(spec.operation, arguments)
+    name = request.job_name
+    experiment_config = request.experiment_config
     out.update(
         {
             f"{spec.prefix}Name": name,

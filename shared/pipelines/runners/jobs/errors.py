@@ -8,7 +8,7 @@ local machinery failing, and ``JobStopped`` when the execution was stopped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pipelines.runners.base import StepFailed
 
@@ -30,52 +30,54 @@ def clip_reason(text: str, limit: int = FAILURE_REASON_LIMIT) -> str:
 
 
 class JobError(StepFailed):
-    """A local job failed; ``reason`` already names the step, the job and the cause."""
+    """A local job failed; ``reason`` already names the step, the job and the cause. Each
+    subclass is one failure class (its ``kind_error_code``); a plain JobError names its code."""
 
-    def __init__(self, reason: str, *, error_code: str, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(clip_reason(reason), error_code=error_code, metadata=metadata)
+    kind_error_code: ClassVar[str | None] = None
+
+    def __init__(
+        self, reason: str, *, error_code: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        code = error_code or self.kind_error_code
+        if code is None:
+            raise TypeError(f"{type(self).__name__} needs an error_code")
+        super().__init__(clip_reason(reason), error_code=code, metadata=metadata)
 
 
 class JobRequestError(JobError):
     """The job's request cannot be carried out here (bad field, unsupported feature, unmapped image)."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=CLIENT_ERROR, metadata=metadata)
+    kind_error_code = CLIENT_ERROR
 
 
 class InputNotFound(JobError):
     """An input object or prefix the job reads does not exist in the object store."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=CLIENT_ERROR, metadata=metadata)
+    kind_error_code = CLIENT_ERROR
 
 
 class AlgorithmError(JobError):
     """The job's own code failed: non-zero exit or a /opt/ml/output/failure file."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=ALGORITHM_ERROR, metadata=metadata)
+    kind_error_code = ALGORITHM_ERROR
 
 
 class MaxRuntimeExceeded(JobError):
     """StoppingCondition.MaxRuntimeInSeconds ran out; the job was killed."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=MAX_RUNTIME_EXCEEDED, metadata=metadata)
+    kind_error_code = MAX_RUNTIME_EXCEEDED
 
 
 class JobStopped(JobError):
     """The execution was stopped while the job ran; the job was killed (the step ends Stopped)."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=STOPPED, metadata=metadata)
+    kind_error_code = STOPPED
 
 
 class SandboxUnavailable(JobError):
     """The private mount namespace that presents /opt/ml cannot be created on this machine."""
 
-    def __init__(self, reason: str, *, metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(reason, error_code=INTERNAL_ERROR, metadata=metadata)
+    kind_error_code = INTERNAL_ERROR
 
 
 class WarmStartError(Exception):

@@ -18,17 +18,18 @@ from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs import describe
 from pipelines.runners.jobs.channels import ensure_dirs, fetch_input, upload_folder, write_json
 from pipelines.runners.jobs.container import (
-    HOST,
     JobLabel,
     JobWorkspace,
     as_list,
     as_mapping,
-    job_environment,
+    job_interpreter,
     max_runtime_of,
+    note_single_host,
+    request_environment,
     resource_config,
     run_job_process,
 )
-from pipelines.runners.jobs.images import built_in_algorithm, entrypoint_command, resolve_interpreter
+from pipelines.runners.jobs.images import built_in_algorithm, entrypoint_command
 
 
 def _literal_str(value: Any) -> str | None:
@@ -66,13 +67,11 @@ class ProcessingRunner:
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         config = ctx.config
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
-        arn = describe.job_arn(config, "ProcessingJob", request.job_name)
-        label = JobLabel.of(request, "processing", describe.metadata("ProcessingJob", arn))
+        label = JobLabel.for_job(request, config, "ProcessingJob")
         times = describe.JobTimes()
         app = as_mapping(arguments.get("AppSpecification"), what=label.reason("AppSpecification"))
         image = _literal_str(app.get("ImageUri"))
-        interpreter = resolve_interpreter(config, image)
-        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
+        interpreter = job_interpreter(config, image, label, ctx)
 
         workspace = JobWorkspace.create(config, request.job_name)
         try:
@@ -91,11 +90,7 @@ class ProcessingRunner:
                 argv = [*interpreter.argv, *map(str, container_args)]
             else:
                 argv = entrypoint_command(interpreter, entrypoint, container_args)
-            env = interpreter.path_env(
-                job_environment(
-                    config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
-                )
-            )
+            env = request_environment(config, arguments, interpreter, ctx)
             workspace.scratch.mkdir(parents=True, exist_ok=True)
             times.start()
             run_job_process(
@@ -119,13 +114,7 @@ class ProcessingRunner:
         finally:
             workspace.discard()
         properties = describe.job_description(
-            config,
-            "ProcessingJob",
-            request.job_name,
-            arguments,
-            times,
-            status="Completed",
-            experiment_config=request.experiment_config,
+            config, "ProcessingJob", request, arguments, times, status="Completed"
         )
         return StepResult(properties=properties, metadata=dict(label.metadata))
 
@@ -205,9 +194,7 @@ class ProcessingRunner:
         resources = as_mapping(arguments.get("ProcessingResources"), what="ProcessingResources")
         cluster = as_mapping(resources.get("ClusterConfig"), what="ClusterConfig")
         instance_type = str(cluster.get("InstanceType", "local"))
-        count = cluster.get("InstanceCount", 1)
-        if isinstance(count, int) and count > 1:
-            ctx.log(label.note(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
+        note_single_host(cluster.get("InstanceCount", 1), label, ctx)
         write_json(
             workspace.ml / "config" / "processingjobconfig.json",
             {**arguments, "ProcessingJobName": request.job_name},

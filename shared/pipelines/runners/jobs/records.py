@@ -231,15 +231,7 @@ def _description(
             "ObjectiveStatusCounters": {"Succeeded": 0, "Pending": 0, "Failed": 0},
         }
     return job_description(
-        config,
-        kind,
-        request.job_name,
-        arguments,
-        times,
-        status=status,
-        failure_reason=reason,
-        experiment_config=request.experiment_config,
-        **extras,
+        config, kind, request, arguments, times, status=status, failure_reason=reason, **extras
     )
 
 

@@ -43,8 +43,10 @@ from pipelines.runners.jobs.container import (
     JobWorkspace,
     as_list,
     as_mapping,
-    job_environment,
+    job_interpreter,
     max_runtime_of,
+    note_single_host,
+    request_environment,
     resource_config,
     run_job_process,
 )
@@ -52,7 +54,6 @@ from pipelines.runners.jobs.function_step import FunctionStepProgram
 from pipelines.runners.jobs.images import (
     built_in_algorithm,
     entrypoint_command,
-    resolve_interpreter,
 )
 from pipelines.runners.jobs.metrics import MetricCollector
 from pipelines.runners.jobs.notebook import NotebookProgram
@@ -120,22 +121,16 @@ class TrainingRunner:
         """Run the job; its DescribeTrainingJob response (Tuning reuses this for each trial)."""
         config = ctx.config
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
-        arn = describe.job_arn(config, "TrainingJob", request.job_name)
-        label = JobLabel.of(request, "training", describe.metadata("TrainingJob", arn))
+        label = JobLabel.for_job(request, config, "TrainingJob")
         algorithm = as_mapping(
             arguments.get("AlgorithmSpecification"), what=label.reason("AlgorithmSpecification")
         )
         image = algorithm.get("TrainingImage") if isinstance(algorithm.get("TrainingImage"), str) else None
-        interpreter = resolve_interpreter(config, image)
-        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
+        interpreter = job_interpreter(config, image, label, ctx)
         metrics = MetricCollector(algorithm.get("MetricDefinitions"), what=label.reason("MetricDefinitions"))
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
-        env = interpreter.path_env(
-            job_environment(
-                config, as_mapping(arguments.get("Environment"), what="Environment"), ctx.environment
-            )
-        )
+        env = request_environment(config, arguments, interpreter, ctx)
         job = TrainingJob(request, ctx, label, workspace, arguments, interpreter, image, env)
         try:
             self._stage(job)
@@ -163,11 +158,10 @@ class TrainingRunner:
         return describe.job_description(
             config,
             "TrainingJob",
-            request.job_name,
+            request,
             arguments,
             times,
             status="Completed",
-            experiment_config=request.experiment_config,
             **describe.training_fields(
                 times,
                 secondary_status="Completed",
@@ -187,9 +181,7 @@ class TrainingRunner:
         for folder in ("model", "output/data", "output/intermediate", "input/config", "input/data", "code"):
             (ml / folder).mkdir(parents=True, exist_ok=True)
         resources = as_mapping(arguments.get("ResourceConfig"), what=label.reason("ResourceConfig"))
-        count = resources.get("InstanceCount", 1)
-        if isinstance(count, int) and count > 1:
-            job.ctx.log(label.note(f"InstanceCount {count} runs as a single host ({HOST}) locally"))
+        note_single_host(resources.get("InstanceCount", 1), label, job.ctx)
         default_mode = job.algorithm.get("TrainingInputMode", "File")
         input_config: dict[str, dict[str, Any]] = {}
         for number, channel in enumerate(as_list(arguments.get("InputDataConfig"), what="InputDataConfig")):

@@ -26,9 +26,10 @@ from pipelines.runners.jobs.container import (
     JobWorkspace,
     as_mapping,
     job_environment,
+    job_interpreter,
     run_job_process,
 )
-from pipelines.runners.jobs.images import resolve_interpreter, serving_framework
+from pipelines.runners.jobs.images import serving_framework
 from pipelines.runners.jobs.model_data import MODEL_DIR, stage_inference_code, stage_model_data
 
 WORKER = Path(__file__).with_name("_transform_worker.py")
@@ -83,15 +84,13 @@ class TransformRunner:
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         config = ctx.config
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
-        arn = describe.job_arn(config, "TransformJob", request.job_name)
-        label = JobLabel.of(request, "transform", describe.metadata("TransformJob", arn))
+        label = JobLabel.for_job(request, config, "TransformJob")
         unsupported = _unsupported_data_processing(arguments)
         if unsupported:
             raise label.request_error(f"{unsupported} is not supported locally")
         model, container = self._model_container(arguments, label, config)
         image = container.get("Image") if isinstance(container.get("Image"), str) else None
-        interpreter = resolve_interpreter(config, image)
-        ctx.log(label.note(f"interpreter: {interpreter.describe(image)}"))
+        interpreter = job_interpreter(config, image, label, ctx)
         times = describe.JobTimes()
         workspace = JobWorkspace.create(config, request.job_name)
         try:
@@ -143,13 +142,7 @@ class TransformRunner:
         finally:
             workspace.discard()
         properties = describe.job_description(
-            config,
-            "TransformJob",
-            request.job_name,
-            arguments,
-            times,
-            status="Completed",
-            experiment_config=request.experiment_config,
+            config, "TransformJob", request, arguments, times, status="Completed"
         )
         return StepResult(properties=properties, metadata=dict(label.metadata))
 

@@ -168,7 +168,7 @@ class TuningRunner:
         config = ctx.config
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
         arn = describe.job_arn(config, "TuningJob", request.job_name)
-        label = JobLabel.of(request, "tuning", describe.metadata("TuningJob", arn))
+        label = JobLabel.for_job(request, config, "TuningJob")
         tuning = as_mapping(
             arguments.get("HyperParameterTuningJobConfig"), what=label.reason("HyperParameterTuningJobConfig")
         )
@@ -228,7 +228,7 @@ class TuningRunner:
         properties = describe.job_description(
             config,
             "TuningJob",
-            request.job_name,
+            request,
             arguments,
             times,
             status="Completed",

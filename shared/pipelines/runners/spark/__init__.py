@@ -9,8 +9,10 @@
   local master (client mode, the runtime's confs first, the step's options winning).
 - ``objectroot.py``: ``s3://``/``s3a://``/``s3n://`` mapped onto the object root through the
   bundled Hadoop's ``ViewFileSystemOverloadScheme`` (no S3 connector is needed or used).
-- ``job.py``: the run itself, as a local job (sandbox, log, stop, timeout: runners/jobs), its
-  job record (kinds ``EMRStep`` and ``EMRServerlessJobRun``, so ``pipelines logs`` prints the
+- ``job.py``: what both runners share: ``SparkStepRunner`` (``check`` is the step's refusal, then
+  whether Spark runs here; ``label`` names the job, builds its metadata and refuses before the
+  run) and the run itself, as a local job (sandbox, log, stop, timeout: runners/jobs), its job
+  record (kinds ``EMRStep`` and ``EMRServerlessJobRun``, so ``pipelines logs`` prints the
   driver log) and its FailureReason (exit code and the driver log's last error lines).
 - ``install.py``: which spark-submit and Java run the jobs (pyspark from requirements-spark.txt,
   or ``[spark] spark_home``; Java 17+ for Spark 4), refused with an install hint when missing.

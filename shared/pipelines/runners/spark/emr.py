@@ -20,22 +20,20 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from pipelines.config import Config
-from pipelines.definition.models import Step
 from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs.container import as_list, as_mapping
 from pipelines.runners.jobs.describe import JobTimes, iso
-from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runners.spark.ids import emr_cluster_id, emr_step_id
 from pipelines.runners.spark.job import (
     SparkFailure,
     SparkLabel,
     SparkRun,
-    check_spark_step,
+    SparkStepRunner,
     merged,
     run_recorded,
     submit_error,
+    target_refusal,
 )
 from pipelines.runners.spark.submit import SubmitError, classification_settings, parse_options
 
@@ -49,10 +47,9 @@ _STATE = {"InProgress": "RUNNING", "Completed": "COMPLETED", "Failed": "FAILED",
 
 def refusal(arguments: Any) -> str | None:
     """Why this EMR step cannot run locally (judged on what is literal), or None."""
-    if not isinstance(arguments, Mapping):
-        return "Arguments must be an object with a StepConfig"
-    if ("ClusterId" in arguments) == ("ClusterConfig" in arguments):
-        return "Arguments must hold exactly one of ClusterId or ClusterConfig"
+    problem = target_refusal(arguments, body="StepConfig", existing="ClusterId", created="ClusterConfig")
+    if problem is not None:
+        return problem
     config = arguments.get("StepConfig")
     jar_step = config.get("HadoopJarStep") if isinstance(config, Mapping) else None
     if not isinstance(jar_step, Mapping):
@@ -77,35 +74,23 @@ def refusal(arguments: Any) -> str | None:
     return None
 
 
-class EMRRunner:
+class EMRRunner(SparkStepRunner):
     step_type: ClassVar[str] = "EMR"
+    service: ClassVar[str] = "EMR"
 
-    def check(self, step: Step, config: Config) -> str | None:
-        return check_spark_step(step, config, refusal)
+    refusal = staticmethod(refusal)
 
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
         cluster_id = str(arguments.get("ClusterId") or emr_cluster_id(request.job_name))
         step_id = emr_step_id(request.job_name)
-        log_file = str(job_log_path(ctx.config, request.job_name))
-        metadata = {
-            "EMR": {
-                "ClusterId": cluster_id,
-                "StepId": step_id,
-                "StepName": request.job_name,
-                "LogFilePath": log_file,
-            }
-        }
-        label = SparkLabel(
-            request.step_name,
-            "EMR",
-            request.job_name,
-            metadata,
+        label = self.label(
+            request,
+            ctx,
+            arguments,
+            {"ClusterId": cluster_id, "StepId": step_id, "StepName": request.job_name},
             title=f"EMR step {step_id} on cluster {cluster_id}",
         )
-        problem = refusal(arguments)
-        if problem is not None:
-            raise label.request_error(problem)
         step_config = as_mapping(arguments.get("StepConfig"), what=label.reason("StepConfig"))
         jar_step = as_mapping(step_config.get("HadoopJarStep"), what=label.reason("HadoopJarStep"))
         args = [value_text(a) for a in as_list(jar_step.get("Args"), what=label.reason("HadoopJarStep.Args"))]
@@ -132,7 +117,7 @@ class EMRRunner:
             kind=RECORD_KIND,
             describe=describe,
         )
-        return StepResult(properties=final, metadata=metadata)
+        return StepResult(properties=final, metadata=dict(label.metadata))
 
     def _notes(
         self,

@@ -21,22 +21,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pipelines.config import Config
-from pipelines.definition.models import Step
 from pipelines.expressions import value_text
 from pipelines.runners.base import RunContext, StepRequest, StepResult
 from pipelines.runners.jobs.container import as_list, as_mapping
 from pipelines.runners.jobs.describe import JobTimes, iso, now
-from pipelines.runners.jobs.joblog import job_log_path
 from pipelines.runners.spark.ids import serverless_application_id, serverless_job_run_id
 from pipelines.runners.spark.job import (
     SparkFailure,
-    SparkLabel,
     SparkRun,
-    check_spark_step,
+    SparkStepRunner,
     merged,
     run_recorded,
     submit_error,
+    target_refusal,
 )
 from pipelines.runners.spark.submit import SparkSubmit, SubmitError, classification_settings, parse_parameters
 
@@ -47,10 +44,11 @@ _STATE = {"InProgress": "RUNNING", "Completed": "SUCCESS", "Failed": "FAILED", "
 
 def refusal(arguments: Any) -> str | None:
     """Why this EMRServerless step cannot run locally (judged on what is literal), or None."""
-    if not isinstance(arguments, Mapping):
-        return "Arguments must be an object with a JobConfig"
-    if ("ApplicationId" in arguments) == ("ApplicationConfig" in arguments):
-        return "Arguments must hold exactly one of ApplicationId or ApplicationConfig"
+    problem = target_refusal(
+        arguments, body="JobConfig", existing="ApplicationId", created="ApplicationConfig"
+    )
+    if problem is not None:
+        return problem
     job = arguments.get("JobConfig")
     driver = job.get("jobDriver") if isinstance(job, Mapping) else None
     if not isinstance(driver, Mapping):
@@ -69,11 +67,11 @@ def refusal(arguments: Any) -> str | None:
     return None
 
 
-class EMRServerlessRunner:
+class EMRServerlessRunner(SparkStepRunner):
     step_type: ClassVar[str] = "EMRServerless"
+    service: ClassVar[str] = "EMR Serverless"
 
-    def check(self, step: Step, config: Config) -> str | None:
-        return check_spark_step(step, config, refusal)
+    refusal = staticmethod(refusal)
 
     def run(self, request: StepRequest, ctx: RunContext) -> StepResult:
         arguments = as_mapping(request.arguments, what=f"step {request.step_name}: Arguments")
@@ -88,24 +86,13 @@ class EMRServerlessRunner:
         )
         job_run_id = serverless_job_run_id(request.job_name)
         run_name = value_text(job.get("name") or request.job_name)
-        metadata = {
-            "EMRServerless": {
-                "ApplicationId": application_id,
-                "JobRunId": job_run_id,
-                "JobRunName": run_name,
-                "LogFilePath": str(job_log_path(ctx.config, request.job_name)),
-            }
-        }
-        label = SparkLabel(
-            request.step_name,
-            "EMR Serverless",
-            request.job_name,
-            metadata,
+        label = self.label(
+            request,
+            ctx,
+            arguments,
+            {"ApplicationId": application_id, "JobRunId": job_run_id, "JobRunName": run_name},
             title=f"EMR Serverless job run {job_run_id} on application {application_id}",
         )
-        problem = refusal(arguments)
-        if problem is not None:
-            raise label.request_error(problem)
         driver = as_mapping(
             as_mapping(job.get("jobDriver"), what="jobDriver").get("sparkSubmit"), what="sparkSubmit"
         )
@@ -203,4 +190,4 @@ class EMRServerlessRunner:
             kind=RECORD_KIND,
             describe=describe,
         )
-        return StepResult(properties=final, metadata=metadata)
+        return StepResult(properties=final, metadata=dict(label.metadata))

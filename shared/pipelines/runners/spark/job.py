@@ -19,10 +19,11 @@ exception, Java exceptions and ``ERROR`` lines, not the INFO lines of the shutdo
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pipelines.config import Config
 from pipelines.definition.models import Step
@@ -121,17 +122,60 @@ def run_recorded(
     return final
 
 
-def check_spark_step(step: Step, config: Config, refusal: Callable[[Any], str | None]) -> str | None:
-    """A Spark step's ``Runner.check``: the step's own refusal (judged on its literal Arguments),
-    then whether Spark and Java can run here."""
-    problem = refusal(step.arguments)
-    if problem is not None:
-        return f"step {step.name}: {problem}"
-    try:
-        spark_install(config)
-    except SparkUnavailable as exc:
-        return f"step {step.name}: {step.type} steps run on local Spark: {exc}"
+def target_refusal(arguments: Any, *, body: str, existing: str, created: str) -> str | None:
+    """Why a Spark step's Arguments are not an object naming exactly one target, or None.
+
+    Both services' steps run on a target that either exists (``ClusterId``, ``ApplicationId``) or
+    is created for the pipeline (``ClusterConfig``, ``ApplicationConfig``), and carry the job in
+    ``body`` (``StepConfig``, ``JobConfig``)."""
+    if not isinstance(arguments, Mapping):
+        return f"Arguments must be an object with a {body}"
+    if (existing in arguments) == (created in arguments):
+        return f"Arguments must hold exactly one of {existing} or {created}"
     return None
+
+
+class SparkStepRunner(ABC):
+    """What the EMR and EMRServerless runners share: ``check`` judges the step's literal
+    Arguments and then whether Spark runs here; :meth:`label` names the job in every message and
+    refuses the resolved Arguments the same way before anything runs."""
+
+    step_type: ClassVar[str]  # the step type, also the key of its Metadata member
+    service: ClassVar[str]  # how messages name the service ("EMR Serverless")
+
+    @staticmethod
+    @abstractmethod
+    def refusal(arguments: Any) -> str | None:
+        """Why this step cannot run locally (judged on what is literal), or None."""
+
+    def check(self, step: Step, config: Config) -> str | None:
+        problem = self.refusal(step.arguments)
+        if problem is not None:
+            return f"step {step.name}: {problem}"
+        try:
+            spark_install(config)
+        except SparkUnavailable as exc:
+            return f"step {step.name}: {step.type} steps run on local Spark: {exc}"
+        return None
+
+    def label(
+        self,
+        request: StepRequest,
+        ctx: RunContext,
+        arguments: Mapping[str, Any],
+        ids: Mapping[str, str],
+        *,
+        title: str,
+    ) -> SparkLabel:
+        """The job's label, its metadata ``{step type: {ids..., LogFilePath}}`` with the driver
+        log's path; raises the step's request error when the resolved ``arguments`` are refused."""
+        log_file = str(job_log_path(ctx.config, request.job_name))
+        metadata = {self.step_type: {**ids, "LogFilePath": log_file}}
+        label = SparkLabel(request.step_name, self.service, request.job_name, metadata, title=title)
+        problem = self.refusal(arguments)
+        if problem is not None:
+            raise label.request_error(problem)
+        return label
 
 
 def installed_spark(config: Config, label: JobLabel) -> SparkInstall:
