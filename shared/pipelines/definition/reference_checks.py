@@ -211,10 +211,23 @@ def clean_reads(
                         return None
                     plain.append(inner)
                     continue
-                if key == "Std:Join":
-                    if not _plain_join(inner):
+                if key == "Std:Join":  # _plain_join, inlined with the reads of its Values
+                    if type(inner) is not dict or len(inner) != 2:
                         return None
-                    extend(inner["Values"])
+                    joined = inner.get("Values")
+                    if type(inner.get("On")) is not str or type(joined) is not list:
+                        return None
+                    for value in joined:
+                        value_type = type(value)
+                        if value_type is dict:
+                            if len(value) == 1 and type(target := value.get("Get")) is str:
+                                plain.append(target)
+                            elif is_expression(value):
+                                stack.append(value)
+                            else:
+                                return None
+                        elif value_type not in _PRIMITIVES:
+                            return None
                     continue
                 if key == "Std:JsonGet":
                     if not _plain_json_get(inner):
