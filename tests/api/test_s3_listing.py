@@ -260,3 +260,11 @@ def test_a_negative_max_keys_is_an_invalid_argument_and_zero_an_empty_page(
     assert "maxKeys" in error["Error"]["Message"]
     empty = getattr(s3, operation)(Bucket="bkt", MaxKeys=0)
     assert "Contents" not in empty and empty["IsTruncated"] is False  # as S3 (and moto) answer
+
+
+def test_objects_name_their_owner_in_list_objects_and_when_fetch_owner_asks(s3: Any) -> None:
+    s3.put_object(Bucket="bkt", Key="k", Body=b"x")
+    owner = s3.list_buckets()["Owner"]
+    assert s3.list_objects(Bucket="bkt")["Contents"][0]["Owner"] == owner
+    assert "Owner" not in s3.list_objects_v2(Bucket="bkt")["Contents"][0]
+    assert s3.list_objects_v2(Bucket="bkt", FetchOwner=True)["Contents"][0]["Owner"] == owner

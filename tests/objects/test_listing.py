@@ -166,7 +166,7 @@ def test_a_kept_folder_is_read_again_once_it_changes(tmp_path: Path) -> None:
 def test_a_folder_changed_in_the_last_seconds_is_not_kept(tmp_path: Path) -> None:
     """Within the filesystem's timestamp granularity a change can leave a folder's times as they
     were, so a folder is kept only once it has been still for a while."""
-    store = LocalObjectStore(tmp_path / "objects", folders=FolderIndex(min_entries=0))
+    store = LocalObjectStore(tmp_path / "objects", folders=FolderIndex(min_entries=0, settle_seconds=60))
     store.put("s3://bkt/f/0", b"x")
     assert [item.name for item in store.walk("bkt")] == ["f/0"]
     assert store.folders.kept() == []

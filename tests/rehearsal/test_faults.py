@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 
 from tests.cloud.drivers import step_of_job
@@ -195,24 +194,31 @@ def test_a_start_whose_engine_died_after_writing_is_finished_by_the_clients_retr
     rehearsal: Rehearsal, kill_engine_after: Any
 ) -> None:
     """StartPipelineExecution's engine invocation dies once the execution's records are written
-    (before any StepRunner starts): the API answers an error, boto3 retries with the same
-    ClientRequestToken, and the replayed start launches what the first one owed."""
+    (before any StepRunner starts): the API answers InternalFailure with HTTP 500, a server
+    fault, so boto3 retries on its own with the same ClientRequestToken, and the replayed start
+    returns that execution and launches what the first one owed: one call, one execution."""
     name = create(rehearsal, pipeline(processing("A"), processing("B", DependsOn=["A"])))
     killed = kill_engine_after(
         lambda items: any(
             p["pk"]["S"].startswith("EXECUTION#") and p["sk"]["S"] == "#META" for p in _puts(items)
         )
     )
-    token = _token()
     api = rehearsal.sagemaker()
-    with pytest.raises(ClientError) as died:
-        api.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
-    assert died.value.response["Error"]["Code"] == "InternalFailure"
-    assert "Runtime exited with error" in died.value.response["Error"]["Message"]
-    arn = api.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)["PipelineExecutionArn"]
+    attempts: list[tuple[int, str]] = []
+
+    def record(response: Any, **_: Any) -> None:
+        if response is not None:
+            http, parsed = response
+            attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
+
+    api.meta.events.register("needs-retry.sagemaker.StartPipelineExecution", record)
+    arn = api.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
     described = rehearsal.wait_execution(arn)
 
     assert killed == [1]
+    assert attempts == [(500, "InternalFailure"), (200, "")]
+    listed = api.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
+    assert [e["PipelineExecutionArn"] for e in listed] == [arn]
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     assert started_once(rehearsal, arn) == Counter({"A": 1, "B": 1})
 

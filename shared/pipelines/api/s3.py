@@ -321,8 +321,8 @@ class ObjectRoot:
         """A listing's entry for a key the walk just named, or None if it is gone since."""
         try:
             meta = self.metadata(bucket, key, self.root / bucket / key)
-        except FileNotFoundError:
-            return None  # deleted since it was listed: no longer part of the bucket
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None  # deleted (or made a folder) since it was listed: no object now
         return {
             "Key": key,
             "LastModified": meta["LastModified"],
@@ -619,7 +619,7 @@ class S3Operations:
                 after = max(after, base64.urlsafe_b64decode(token.encode()).decode())
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ServiceError("InvalidArgument", "The continuation token provided is incorrect") from exc
-        page = self._list(params, after)
+        page = self._list(params, after, owner=bool(params.get("FetchOwner")))
         encoding = params.get("EncodingType")
         result: dict[str, Any] = {
             **page.result(encoding),
@@ -635,7 +635,7 @@ class S3Operations:
         return result
 
     def list_objects(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        page = self._list(params, params.get("Marker", ""))
+        page = self._list(params, params.get("Marker", ""), owner=True)
         encoding = params.get("EncodingType")
         result: dict[str, Any] = {
             **page.result(encoding),
@@ -646,9 +646,10 @@ class S3Operations:
             result["NextMarker"] = _encode(page.last, encoding)
         return result
 
-    def _list(self, params: dict[str, Any], after: str) -> _ListPage:
+    def _list(self, params: dict[str, Any], after: str, *, owner: bool) -> _ListPage:
         """One page: the walk reads folders only as far as the page goes, and metadata (one
-        stat and one sidecar read) only for the objects on it."""
+        stat and one sidecar read) only for the objects on it. ``owner``: each object names
+        its owner (ListObjects always, ListObjectsV2 when asked with FetchOwner)."""
         prefix = params.get("Prefix", "")
         delimiter = params.get("Delimiter", "")
         max_keys = params.get("MaxKeys", 1000)
@@ -673,7 +674,7 @@ class S3Operations:
                 continue
             entry = self.store.listed(bucket, item.name)
             if entry is not None:
-                page.add_object(entry)
+                page.add_object({**entry, "Owner": _OWNER} if owner else entry)
         return page
 
     # -- multipart ---------------------------------------------------------------------------

@@ -19,9 +19,11 @@ What the walk reads of the disk is only names and entry types (``os.scandir``): 
 metadata. A folder of thousands of entries would still be read and sorted whole for every page,
 so :class:`FolderIndex` keeps the sorted names of large folders for as long as the folder's own
 stat (inode, modification and change times) shows it has not changed, and a page then starts
-at its place in them by bisection: its cost is the page's, not the folder's. Entries that are not objects (see :mod:`pipelines.objects.names`; symbolic links out
-of the root or to folders; sockets and the like) are passed over as the other object-store
-calls pass over them.
+at its place in them by bisection: its cost is the page's, not the folder's.
+
+Entries that are not objects (names no key can have, see :mod:`pipelines.objects.names`;
+symbolic links out of the root or to folders; sockets and the like) are passed over, as the
+other object-store calls pass over them.
 """
 
 from __future__ import annotations

@@ -3,6 +3,16 @@
 The engine owns every write that can start work (it alone may start state machines), so the
 API hands start, stop, retry, update and callbacks to it synchronously and raises the same
 typed error the engine raised (ValidationException, ResourceNotFound, ConflictException, ...).
+
+An engine invocation that fails outright (its Lambda crashed, timed out or answered nothing we
+understand) is a server fault: :class:`EngineUnavailable`, answered as SageMaker answers its own
+faults, ``InternalFailure`` with HTTP 500. Every AWS SDK retries a 5xx by itself (boto3: 4 more
+attempts in legacy mode, 2 in standard), and a repeat never starts work twice: botocore fills
+StartPipelineExecution's ClientRequestToken once per call and resends it on every attempt, the
+engine writes it in the same transaction as the execution, and a replay returns that execution
+and launches what the first attempt owed. A repeated stop finds the execution Stopping and a
+repeated update sets the same values; a repeated retry or callback whose first attempt was
+written is refused (the execution is Executing again, the token is spent), never applied twice.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.api.errors import InternalFailure
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import (
     ConflictError,
@@ -26,10 +37,9 @@ _ERRORS: dict[str, type[PipelinesError]] = {
 }
 
 
-class EngineUnavailable(PipelinesError):
-    """The engine Lambda failed (an unhandled error, not a rejected request)."""
-
-    code = "InternalFailure"
+class EngineUnavailable(InternalFailure):
+    """The engine Lambda failed (an unhandled error, not a rejected request): a server fault,
+    so HTTP 500 and the SDKs retry it (see the module docstring)."""
 
 
 class EngineClient:

@@ -53,6 +53,10 @@ and nothing is written. Experiment, trial and run records are insert-if-absent u
 and cache entries, ride in the same transaction unless it would exceed DynamoDB's 100 actions,
 in which case they are written right after it (idempotently).
 
+DeletePipeline is one transaction too when the pipeline's items fit one; a pipeline with more
+versions loses its pipeline item first and the rest after, in an order that lets the next
+CreatePipeline of the name clear what a crash left (docs/dynamodb.md, "Deleting a pipeline").
+
 Items stay far below DynamoDB's 400 KB: a body larger than ``inline_limit`` is stored in S3
 (content-addressed, so a retried write is harmless) and the item keeps a ``ref`` to it.
 """
@@ -145,6 +149,8 @@ _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and 
 _ORPHAN_MARKER_AGE = timedelta(hours=1)
 _MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_DELETE_ATTEMPTS = 5
+"""DeletePipeline rereads and tries again this often when an UpdatePipeline keeps changing it."""
 
 
 class ItemTooLarge(ValidationError):
@@ -304,26 +310,97 @@ class DynamoDBStore(Store):
     def _write_pipeline(self, write: PipelineWrite) -> None:
         pipeline = self._pipeline_item(write.pipeline)
         if write.expected_version is None:
-            actions = [self._put(pipeline, "attribute_not_exists(pk)")]
+            # a new pipeline also drops a last-run item a deleted one of its ARN may have left
+            # (a start racing the delete writes it again); nothing else of that one can survive
+            actions = [
+                self._put(pipeline, "attribute_not_exists(pk)"),
+                self._delete(_key(_pipeline_pk(write.pipeline.arn), _LAST_RUN)),
+            ]
         else:
             actions = [self._put(pipeline, "v = :expected", {":expected": _n(write.expected_version)})]
         if write.new_version is not None:
             actions.append(self._put(self._version_item(write.new_version), "attribute_not_exists(pk)"))
         if write.changed_version is not None:
             actions.append(self._put(self._version_item(write.changed_version), "attribute_exists(pk)"))
-        self._transact(actions)
+        try:
+            self._transact(actions)
+        except StaleWrite:
+            if write.expected_version is not None or not self._clear_deleted(write.pipeline.arn):
+                raise
+            self._transact(actions)  # the name was free but for a deleted pipeline's leftovers
 
     def delete_pipeline(self, arn: str) -> None:
-        deleted = self._conditional(
-            self.client.delete_item, Key=_key(_pipeline_pk(arn)), ConditionExpression="attribute_exists(pk)"
+        """The pipeline item and every item of its partition (versions, last run) in one
+        transaction, on condition that the pipeline is unchanged since they were read (an
+        UpdatePipeline in between may have added a version). A pipeline with more versions than
+        a transaction holds loses its pipeline item first, at once for every reader, then the
+        rest in :meth:`_sweep_deleted`'s crash-safe order; what a crash there leaves is cleared
+        by the next CreatePipeline of the name, or DeletePipeline."""
+        pk = _pipeline_pk(arn)
+        for _ in range(_DELETE_ATTEMPTS):
+            items = self._partition_keys(pk)
+            meta = next((i for i in items if i["sk"]["S"] == _META), None)
+            rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i is not meta]
+            if meta is None:
+                with contextlib.suppress(StaleWrite):  # a new pipeline took the name meanwhile
+                    if rest:
+                        self._sweep_deleted(pk, rest)
+                raise RecordNotFound(f"Pipeline {arn} does not exist.")
+            unchanged: Item = {
+                "Key": _key(pk),
+                "ConditionExpression": "v = :v",
+                "ExpressionAttributeValues": {":v": meta["v"]},
+            }
+            if len(rest) < MAX_TRANSACTION_ACTIONS:
+                try:
+                    self._transact(
+                        [{"Delete": {"TableName": self.tables.state, **unchanged}}, *map(self._delete, rest)]
+                    )
+                    return
+                except StaleWrite:
+                    continue
+            if self._conditional(self.client.delete_item, **unchanged):
+                self._sweep_deleted(pk, rest)
+                return
+        raise StaleWrite(f"Pipeline {arn} changed while it was being deleted; try again.")
+
+    def _clear_deleted(self, arn: str) -> bool:
+        """Delete what a deleted pipeline of ``arn`` left behind; False when the pipeline
+        exists or nothing was left."""
+        items = self._partition_keys(_pipeline_pk(arn))
+        if not items or any(i["sk"]["S"] == _META for i in items):
+            return False
+        self._sweep_deleted(_pipeline_pk(arn), [{"pk": i["pk"], "sk": i["sk"]} for i in items])
+        return True
+
+    def _partition_keys(self, pk: str) -> list[Item]:
+        """The keys (and ``v``) of every item of a partition, without their bodies."""
+        return list(
+            self._query_all(
+                TableName=self.tables.state,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": _s(pk)},
+                ProjectionExpression="pk, sk, v",
+                ConsistentRead=True,
+            )
         )
-        if not deleted:
-            raise RecordNotFound(f"Pipeline {arn} does not exist.")
-        keys = [
-            {"pk": item["pk"], "sk": item["sk"]}
-            for item in self._query_partition(_pipeline_pk(arn), "VERSION#")
-        ]
-        self._batch_delete([*keys, _key(_pipeline_pk(arn), _LAST_RUN)])
+
+    def _sweep_deleted(self, pk: str, keys: list[Item]) -> None:
+        """Delete the items a deleted pipeline's partition still holds, newest version first,
+        each transaction on condition that no pipeline took the ARN meanwhile. The first version
+        goes in the last transaction: until then a CreatePipeline of the name fails on it (and
+        clears the rest itself), so no crash lets a new pipeline see a deleted one's versions."""
+        ordered = sorted(keys, key=lambda key: str(key["sk"]["S"]), reverse=True)
+        absent = {
+            "ConditionCheck": {
+                "TableName": self.tables.state,
+                "Key": _key(pk),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        size = MAX_TRANSACTION_ACTIONS - 1
+        for start in range(0, len(ordered), size):
+            self._transact([absent, *map(self._delete, ordered[start : start + size])])
 
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """A small item of its own (one write unit, no index), not a rewrite of the pipeline
@@ -1016,6 +1093,10 @@ class DynamoDBStore(Store):
         if "#owner" in condition:
             put["ExpressionAttributeNames"] = {"#owner": "owner"}
         return {"Put": put}
+
+    def _delete(self, key: Item) -> Item:
+        """An unconditional Delete action of a transaction."""
+        return {"Delete": {"TableName": self.tables.state, "Key": key}}
 
     def _put_if(self, item: Item, condition: str, values: Mapping[str, Any] | None = None) -> bool:
         """A single conditional put: False when the condition does not hold."""
