@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("check", "json", "schema", "rules", "arguments", "envelope")
 
 
-def child(stage: str, repeat: int) -> None:
+def child(stage: str, repeat: int, steps: int) -> None:
     """Set up, say READY, run the stage ``repeat`` times between two lines from the parent."""
     sys.path.insert(0, str(ROOT / "shared"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -41,10 +41,11 @@ def child(stage: str, repeat: int) -> None:
     from pipelines.definition.arguments import check_arguments
     from pipelines.definition.parser import parse_json, validate_schema
     from pipelines.definition.step_rules import check_envelope
-    from validate import _dump, synthetic_definition
+    from validate import _dump, check_over_limit, synthetic_definition
 
-    text = _dump(synthetic_definition(1000))
-    report = check_definition(text)  # loads the botocore models and warms the process caches
+    text = _dump(synthetic_definition(steps))
+    check_definition(_dump(synthetic_definition(20)))  # loads the botocore models, as validate.py
+    report = check_over_limit(text)  # warms the process caches; no size limit, as validate.py
     assert report.definition is not None and not report.errors
     located = validation.locate_steps(report.definition)
     data, _ = parse_json(text)
@@ -53,7 +54,7 @@ def child(stage: str, repeat: int) -> None:
     sys.stdin.readline()
     for _ in range(repeat):
         if stage == "check":
-            check_definition(text)
+            check_over_limit(text)
         elif stage == "json":
             parse_json(text)
         elif stage == "schema":
@@ -70,7 +71,7 @@ def child(stage: str, repeat: int) -> None:
     sys.stdin.readline()
 
 
-def count(stage: str, repeat: int) -> float:
+def count(stage: str, repeat: int, steps: int) -> float:
     """Millions of instructions per repetition of ``stage``."""
     with tempfile.TemporaryDirectory() as out:
         process = subprocess.Popen(
@@ -85,6 +86,8 @@ def count(stage: str, repeat: int) -> float:
                 stage,
                 "--repeat",
                 str(repeat),
+                "--steps",
+                str(steps),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -113,15 +116,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--steps", type=int, nargs="+", default=[1000])
     parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.repeat)
+        child(args.child, args.repeat, args.steps[0])
         return
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
-    for stage in args.stages:
-        print(f"{stage:<10}{count(stage, args.repeat):>10.1f} M instructions per 1,000-step run", flush=True)
+    for steps in args.steps:
+        for stage in args.stages:
+            millions = count(stage, args.repeat, steps)
+            print(
+                f"{steps:>6} steps  {stage:<10}{millions:>10.1f} M instructions a run, "
+                f"{millions * 1000 / steps:>6.1f} k a step",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,8 @@ import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipelines.definition import Report, check_definition
+from pipelines.definition import Report, check_definition, validation
 from pipelines.definition.grammar import CONDITION_LIST, plain_comparisons
-from pipelines.definition import validation
 from pipelines.graph import CycleError
 
 from .test_fuzz import DEFINITION_TEXTS, JSON, _mutate, _paths

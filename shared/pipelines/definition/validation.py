@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
 
@@ -330,7 +330,7 @@ def expression_carriers(step: Step) -> list[tuple[str, Any]]:
         if field_name not in fields_set:
             continue
         if field_name == "arguments" and type(step) in _NESTING_STEPS:
-            carriers.append(("Arguments", _nested_arguments(step)))
+            carriers.append(("Arguments", _nested_arguments(cast("ConditionStep | ForEachStep", step))))
         else:
             carriers.append((key, values[field_name]))
     extra = step.__pydantic_extra__
