@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
@@ -88,31 +89,41 @@ def _expression_carriers(step: Step) -> Iterator[Any]:
 
 
 class PipelineGraph:
-    """Adjacency of a parsed definition; built once, queried by validator, engine and API."""
+    """Adjacency of a parsed definition; built once, queried by validator, engine and API.
 
-    def __init__(self, steps: dict[str, Step], edges: list[tuple[str, str, EdgeKind]]) -> None:
+    Built with :meth:`from_steps` (or :meth:`from_definition`). The neighbour sets are made on
+    the first query that needs them: validating a definition needs only the topological
+    order, which Kahn's algorithm takes from the edge list.
+    """
+
+    def __init__(
+        self,
+        steps: dict[str, Step],
+        edges: list[tuple[str, str, EdgeKind]],
+        order: dict[str, int],
+        branch: dict[str, tuple[str, Branch]],
+        for_each: dict[str, str],
+    ) -> None:
         self.steps = steps
-        self._order = {name: i for i, name in enumerate(steps)}
+        self._order = order
         self._edges = edges
-        self._down: dict[str, set[str]] = {name: set() for name in steps}
-        self._up: dict[str, set[str]] = {name: set() for name in steps}
-        for src, dst, _ in edges:
-            self._down[src].add(dst)
-            self._up[dst].add(src)
+        self._branch = branch
+        self._for_each = for_each
         self._topological: list[str] | None = None
-        self._branch: dict[str, tuple[str, Branch]] = {}
-        self._for_each: dict[str, str] = {}
-        for name, step in steps.items():
-            step_type = step.type  # tested inline: this runs for every step of every definition
-            if step_type == "ForEach":
-                for child in _for_each_body(step):
-                    self._for_each[child.name] = name
-            elif step_type == "Condition":
-                arguments = cast("ConditionStep", step).arguments
-                for child in arguments.if_steps:
-                    self._branch[child.name] = (name, "if")
-                for child in arguments.else_steps:
-                    self._branch[child.name] = (name, "else")
+
+    @cached_property
+    def _down(self) -> dict[str, set[str]]:
+        down: dict[str, set[str]] = {name: set() for name in self.steps}
+        for src, dst, _ in self._edges:
+            down[src].add(dst)
+        return down
+
+    @cached_property
+    def _up(self) -> dict[str, set[str]]:
+        up: dict[str, set[str]] = {name: set() for name in self.steps}
+        for src, dst, _ in self._edges:
+            up[dst].add(src)
+        return up
 
     @classmethod
     def from_definition(
@@ -135,40 +146,60 @@ class PipelineGraph:
         known = sources or {}
         order = {name: i for i, name in enumerate(steps)}
         edges: list[tuple[str, str, EdgeKind]] = []
+        branch: dict[str, tuple[str, Branch]] = {}
+        for_each: dict[str, str] = {}
         for_each_steps: list[str] = []
+        forward = True  # every edge so far from an earlier step to a later one
         # Every edge made in this loop ends at ``name`` or starts at it (a branch), and each name
         # comes once: duplicates can only come from the same step's lists, so they are weeded
         # out there instead of checking every edge against every other.
-        for name, step in steps.items():
+        for position, (name, step) in enumerate(steps.items()):
             depends_on = step.depends_on
             if depends_on:
                 for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
-                    if dep != name and dep in steps:
+                    dep_position = order.get(dep)
+                    if dep_position is not None and dep != name:
                         edges.append((dep, name, "depends_on"))
+                        forward = forward and dep_position < position
             read = known.get(name)
             if read is None:
                 read = referenced_step_names(list(_expression_carriers(step)))
-            if read:
-                reads = read & order.keys()
-                reads.discard(name)
-                edges += [(src, name, "data") for src in sorted(reads, key=order.__getitem__)]
-            step_type = step.type
+            if len(read) == 1:
+                for src in read:
+                    src_position = order.get(src)
+                    if src_position is not None and src != name:
+                        edges.append((src, name, "data"))
+                        forward = forward and src_position < position
+            elif read:
+                reads = [src for src in read if src in order and src != name]
+                if reads:
+                    reads.sort(key=order.__getitem__)
+                    edges += [(src, name, "data") for src in reads]
+                    forward = forward and order[reads[-1]] < position
+            step_type = step.type  # tested inline: this runs for every step of every definition
             if step_type == "Condition":
                 arguments = cast("ConditionStep", step).arguments
-                for branch, children in (("if", arguments.if_steps), ("else", arguments.else_steps)):
+                for kind, children in (("if", arguments.if_steps), ("else", arguments.else_steps)):
+                    for child in children:
+                        branch[child.name] = (name, cast("Branch", kind))
                     for child_name in dict.fromkeys(child.name for child in children):
                         if child_name != name:
-                            edges.append((name, child_name, cast("EdgeKind", branch)))
+                            edges.append((name, child_name, cast("EdgeKind", kind)))
+                            forward = forward and position < order[child_name]
             elif step_type == "ForEach":
                 for_each_steps.append(name)
+                for child in _for_each_body(step):
+                    for_each[child.name] = name
         if for_each_steps:
             seen = set(edges)
 
             def add(src: str, dst: str, kind: EdgeKind) -> None:
+                nonlocal forward
                 edge = (src, dst, kind)
                 if src != dst and src in steps and edge not in seen:
                     seen.add(edge)
                     edges.append(edge)
+                    forward = forward and order[src] < order[dst]
 
             for name in for_each_steps:
                 body = {child.name for child in _for_each_body(steps[name])}
@@ -177,7 +208,13 @@ class PipelineGraph:
                 outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
                 for src in sorted(outside, key=order.__getitem__):
                     add(src, name, "data")
-        return cls(steps, edges)
+        graph = cls(steps, edges, order, branch, for_each)
+        if forward:
+            # Kahn's order, known without running it: each step's predecessors all come before
+            # it, so the earliest step not yet taken is always ready (SDK definitions list steps
+            # in dependency order, so this is the usual case).
+            graph._topological = list(steps)
+        return graph
 
     # -- neighbours --------------------------------------------------------------------------
 
@@ -241,23 +278,34 @@ class PipelineGraph:
         return list(self._topological)
 
     def _kahn(self) -> list[str]:
-        indegree = {name: len(ups) for name, ups in self._up.items()}
-        ready = [self._order[name] for name, degree in indegree.items() if degree == 0]
-        heapq.heapify(ready)
+        """From the edge list (a pair listed under two kinds counts twice on both sides)."""
+        order = self._order
+        indegree = dict.fromkeys(order, 0)
+        successors: dict[str, list[int]] = {}
+        for src, dst, _ in self._edges:
+            indegree[dst] += 1
+            later = successors.get(src)
+            if later is None:
+                successors[src] = [order[dst]]
+            else:
+                later.append(order[dst])
         names = list(self.steps)
-        order: list[str] = []
+        ready = [order[name] for name, degree in indegree.items() if degree == 0]  # ascending
+        result: list[str] = []
+        no_successors: list[int] = []
         while ready:
             name = names[heapq.heappop(ready)]
-            order.append(name)
-            for succ in self._down[name]:
-                indegree[succ] -= 1
-                if indegree[succ] == 0:
-                    heapq.heappush(ready, self._order[succ])
-        if len(order) != len(names):
+            result.append(name)
+            for succ in successors.get(name, no_successors):
+                succ_name = names[succ]
+                indegree[succ_name] -= 1
+                if indegree[succ_name] == 0:
+                    heapq.heappush(ready, succ)
+        if len(result) != len(names):
             cycle = self.find_cycle()
             assert cycle is not None  # Kahn stalled, so a cycle exists
             raise CycleError(cycle)
-        return order
+        return result
 
     def find_cycle(self) -> list[str] | None:
         """A cycle following edge direction, e.g. ``["A", "B", "C", "A"]``, or None."""

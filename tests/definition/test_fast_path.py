@@ -2,7 +2,7 @@
 
 A step's expressions are checked in no set order, from what its Arguments walk skipped, and
 looked up in a per-validation memo; only when one has a problem are they checked again in
-document order, with paths (``StepReferenceChecker.all_clean`` and ``check``). Forcing every
+document order, with paths (``clean_reads`` and ``StepReferenceChecker.check``). Forcing every
 step down the exact path must give the same errors, warnings, paths and DAG, for mutated
 real definitions and for reads retargeted at what exists, what does not and what is wrong.
 """
@@ -16,9 +16,8 @@ import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipelines.definition import Report, check_definition
+from pipelines.definition import Report, check_definition, validation
 from pipelines.definition.grammar import CONDITION_LIST, plain_comparisons
-from pipelines.definition.reference_checks import StepReferenceChecker
 from pipelines.graph import CycleError
 
 from .test_fuzz import DEFINITION_TEXTS, JSON, _mutate, _paths
@@ -63,7 +62,7 @@ def _report(text: str) -> dict[str, Any]:
 def assert_fast_path_agrees(text: str) -> None:
     fast = _report(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(StepReferenceChecker, "all_clean", lambda self, values: False)
+        patch.setattr(validation, "clean_reads", lambda scope, step, namespaces, values: None)
         exact = _report(text)
     assert fast == exact
 

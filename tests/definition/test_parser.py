@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pipelines.definition import (
     DefinitionError,
     Problem,
@@ -14,6 +16,7 @@ from pipelines.definition import (
     validate_definition,
 )
 from pipelines.definition.models import MAX_DEFINITION_CHARS, GenericStep
+from pipelines.definition.parser import parse_json
 from pipelines.errors import ValidationError
 
 from .builders import base_definition, check, only
@@ -218,3 +221,59 @@ def test_parse_then_validate_is_the_two_step_form_of_check() -> None:
     report = check(definition)
     assert (report.errors, report.warnings) == (errors, warnings)
     assert report.graph is not None and report.graph.upstream("Train") == {"Preprocess"}
+
+
+# Well-formed text is parsed by pydantic-core's JSON parser, anything it refuses again by the
+# json module: the value, the types (1, 1.0, True) and the key order must be the json module's.
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_a_well_formed_text_parses_to_what_the_json_module_gives(value: object, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    data, problems = parse_json(text)
+    assert not problems
+    assert json.dumps(data) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1e400, "b": -1e-400, "c": 1E+2, "d": -0, "e": 0.1, "f": 1.7976931348623157e308}',
+        '{"a": 1, "a": 2}',  # the last of a repeated key, as the json module keeps it
+        '{"a": "\\ud83d\\ude00 \\u00e9 \\/ \\u0000"}',  # an escaped pair, escapes, NUL
+        "[" * 300 + "]" * 300,  # deeper than pydantic-core parses: the json module does
+        '{"a": ' + "9" * 4300 + "}",  # the longest integer Python converts by default
+    ],
+)
+def test_edge_texts_parse_as_the_json_module_parses_them(text: str) -> None:
+    data, problems = parse_json(text)
+    assert not problems
+    assert json.dumps(data) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        ('{"a": NaN}', "json", "NaN is not JSON"),
+        ('{"a": "\\ud800"}', "encoding", "lone surrogate"),
+        ('{"a": 1,}', "json", "invalid JSON"),
+        ('{"a": "x\ny"}', "json", "invalid JSON"),
+        ('{"a": ' + "9" * 4301 + "}", "json", "invalid JSON"),
+    ],
+)
+def test_texts_the_fast_parser_refuses_get_the_json_modules_problem(
+    text: str, kind: str, message: str
+) -> None:
+    data, problems = parse_json(text)
+    assert data is None
+    assert [p.kind for p in problems] == [kind] and message in problems[0].message

@@ -155,3 +155,52 @@ def test_a_cyclic_graph_raises_on_every_order_request() -> None:
             graph.topological_order()
         assert raised.value.cycle == ["A", "B", "A"]
     assert graph.find_cycle() == ["A", "B", "A"]
+
+
+def _earliest_ready_first(graph: PipelineGraph) -> list[str]:
+    """The specification of the order, quadratically: repeatedly take the earliest step (in
+    definition order) whose every upstream step is taken."""
+    names = list(graph.steps)
+    upstream = {name: {src for src, dst, _ in graph.edges() if dst == name} for name in names}
+    taken: list[str] = []
+    while len(taken) < len(names):
+        ready = next(name for name in names if name not in taken and upstream[name] <= set(taken))
+        taken.append(ready)
+    return taken
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=12).flatmap(
+        lambda size: st.tuples(
+            st.just(size),
+            st.lists(st.tuples(st.integers(0, size - 1), st.integers(0, size - 1)), max_size=3 * size),
+            st.booleans(),
+        )
+    )
+)
+def test_the_order_is_earliest_ready_first_whether_edges_point_forward_or_not(
+    drawn: tuple[int, list[tuple[int, int]], bool],
+) -> None:
+    """Definitions whose edges all point forward get their order without Kahn's algorithm; the
+    others run it. Both must be the earliest-ready-first order (acyclic cases only)."""
+    size, pairs, forward_only = drawn
+    edges = {(min(a, b), max(a, b)) if forward_only else (a, b) for a, b in pairs if a != b}
+    names = [f"S{i}" for i in range(size)]
+    steps = [
+        step(
+            name,
+            depends_on=[names[a] for a, b in sorted(edges) if b == i and a % 2 == 0] or None,
+            reads=[names[a] for a, b in sorted(edges) if b == i and a % 2 == 1],
+        )
+        for i, name in enumerate(names)
+    ]
+    graph = PipelineGraph.from_definition(definition(*steps))
+    try:
+        expected = _earliest_ready_first(graph)
+    except StopIteration:  # a cycle: no step is ever ready
+        with pytest.raises(CycleError):
+            graph.topological_order()
+        return
+    assert graph.topological_order() == expected
+    assert_respects_edges(graph, expected)

@@ -111,11 +111,12 @@ def _plain_join(arguments: Any) -> bool:
     if type(arguments) is not dict or len(arguments) != 2:
         return False
     on, values = arguments.get("On"), arguments.get("Values")
-    return (
-        type(on) is str
-        and type(values) is list
-        and all(type(v) in _PRIMITIVES or (type(v) is dict and is_expression(v)) for v in values)
-    )
+    if type(on) is not str or type(values) is not list:
+        return False
+    for value in values:  # a loop, not all() over a generator: one frame fewer per Join
+        if type(value) not in _PRIMITIVES and not (type(value) is dict and is_expression(value)):
+            return False
+    return True
 
 
 def _plain_json_get(arguments: Any) -> bool:
@@ -180,6 +181,89 @@ class ReferenceScope:
         return cls(definition, steps, frozenset(p.name for p in definition.parameters))
 
 
+def clean_reads(
+    scope: ReferenceScope, step: Step, namespaces: frozenset[str], values: list[Any]
+) -> set[str] | None:
+    """The fast path for the usual step, in which nothing is wrong: the step names its
+    expressions under ``values`` read (as :func:`referenced_step_names` reads them), or None
+    when one of them may have a problem (or reads a step of this step's own name).
+
+    One walk finds the expressions and sorts the reads of the SDK's common forms (a plain
+    ``Get``, a ``Std:Join`` of values, a ``Std:JsonGet`` of a property file); any other form
+    goes through :meth:`StepReferenceChecker.all_clean`. Targets read before are looked up in
+    bulk in the scope's memo. On None the caller checks the step exactly, in document order
+    with paths (:meth:`StepReferenceChecker.check`), which also tells the reads.
+    """
+    plain: list[str] = []
+    files: list[str] = []
+    stack: list[Any] = list(values)
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is list:
+            extend(node)
+        elif kind is dict:
+            if len(node) == 1:
+                key, inner = next(iter(node.items()))
+                if key == "Get":
+                    if type(inner) is not str:
+                        return None
+                    plain.append(inner)
+                    continue
+                if key == "Std:Join":  # _plain_join, inlined with the reads of its Values
+                    if type(inner) is not dict or len(inner) != 2:
+                        return None
+                    joined = inner.get("Values")
+                    if type(inner.get("On")) is not str or type(joined) is not list:
+                        return None
+                    for value in joined:
+                        value_type = type(value)
+                        if value_type is dict:
+                            if len(value) == 1 and type(target := value.get("Get")) is str:
+                                plain.append(target)
+                            elif is_expression(value):
+                                stack.append(value)
+                            else:
+                                return None
+                        elif value_type not in _PRIMITIVES:
+                            return None
+                    continue
+                if key == "Std:JsonGet":
+                    if not _plain_json_get(inner):
+                        return None
+                    files.append(inner["PropertyFile"]["Get"])
+                    continue
+                if key.startswith(FUNCTION_PREFIX):
+                    return StepReferenceChecker(scope, step, namespaces).clean_reads(values)
+            elif "Std:Join" in node or "Std:JsonGet" in node:
+                return None  # an expression with more than one key
+            extend(node.values())
+    verdicts = scope.verdicts.get(namespaces)
+    if verdicts is None:
+        verdicts = scope.verdicts[namespaces] = ({}, {})
+    checker: StepReferenceChecker | None = None
+    reads: list[str | None] = []
+    for targets, memo, property_file in ((plain, verdicts[0], False), (files, verdicts[1], True)):
+        if not targets:
+            continue
+        known = list(map(memo.get, targets))
+        if None in known:
+            checker = checker or StepReferenceChecker(scope, step, namespaces)
+            for index, source in enumerate(known):
+                if source is None:
+                    source = checker._verdict(targets[index], property_file, memo)
+                    if source is None:
+                        return None
+                    known[index] = source
+        reads += known
+    if step.name in reads:
+        return None
+    read = cast("set[str]", set(reads))
+    read.discard("")
+    return read
+
+
 class StepReferenceChecker:
     """Checks the expressions of one step (or of the experiment config when ``step`` is None).
 
@@ -235,6 +319,10 @@ class StepReferenceChecker:
                 problems.extend(_form_problems(error, locate(value, location, expression)))
         return problems
 
+    def clean_reads(self, values: list[Any]) -> set[str] | None:
+        """:func:`clean_reads` for any expression form: ``sources`` when :meth:`all_clean`."""
+        return self.sources if self.all_clean(values) else None
+
     def all_clean(self, values: list[Any]) -> bool:
         """Whether every expression under ``values`` is well formed and reads what exists,
         checked in one walk and in no set order; ``sources`` is filled as by :meth:`check`.
@@ -266,36 +354,38 @@ class StepReferenceChecker:
 
     def _all_known(self, targets: list[str], memo: dict[str, str | None], property_file: bool) -> bool:
         """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
-        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo)."""
+        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo).
+
+        A memoised verdict holds for every step but the one it names: a target that reads this
+        very step's name may be a self-reference, so the step is then checked exactly instead.
+        """
         known = list(map(memo.get, targets))
-        # A target that may read this very step can be in the memo from another step, for which
-        # it was clean; here it may be a self-reference, so it is checked again (_verdict).
-        own_name = self.step.name if self.step is not None else ""
-        if None not in known and not any(own_name in target for target in targets):
-            self.sources.update(cast("list[str]", known))
-            return True
-        for target, source in zip(targets, known, strict=True):
-            if source is None or own_name in target:
-                source = self._verdict(target, property_file, memo)
+        if None in known:
+            for index, source in enumerate(known):
                 if source is None:
-                    return False
-            self.sources.add(source)
+                    source = self._verdict(targets[index], property_file, memo)
+                    if source is None:
+                        return False
+                    known[index] = source
+        assert self.step is not None
+        if self.step.name in known:
+            return False
+        self.sources.update(cast("list[str]", known))
         return True
 
     def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
         """For :meth:`all_clean`: the step ``target`` reads ("" for other namespaces), or None
-        when it has a finding; memoised in ``memo`` unless the target may read its own step."""
-        own_name = self.step.name if self.step is not None else ""
-        if own_name in target:  # may read itself: not memoised
-            if self._check_get(target, property_file):
-                return None
-        elif target in memo or self._check_get(target, property_file):
-            memo[target] = None
-            return None
+        when it has a finding; memoised in ``memo`` unless it names this very step (whose
+        verdict, a self-reference, does not hold for the others)."""
         named = _STEP_HEAD.match(target)
         source = named.group(1) if named is not None else ""
-        if own_name not in target:
-            memo[target] = source
+        assert self.step is not None
+        if source == self.step.name:
+            return None if self._check_get(target, property_file) else source
+        if target in memo or self._check_get(target, property_file):
+            memo[target] = None
+            return None
+        memo[target] = source
         return source
 
     def _check_get(self, target: str, property_file: bool) -> list[Finding]:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
 
@@ -33,7 +33,12 @@ from pipelines.definition.models import (
     Step,
 )
 from pipelines.definition.problems import Location, Problem, format_json_path
-from pipelines.definition.reference_checks import ReferenceScope, StepReferenceChecker, did_you_mean
+from pipelines.definition.reference_checks import (
+    ReferenceScope,
+    StepReferenceChecker,
+    clean_reads,
+    did_you_mean,
+)
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
 from pipelines.graph import CycleError, PipelineGraph
@@ -89,17 +94,20 @@ _new_located = partial(tuple.__new__, LocatedStep)
 def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
     """Every step with its JSON location, depth-first in definition order (iterative: deep nesting)."""
     located: list[LocatedStep] = []
-    stack: list[LocatedStep] = [
-        _new_located((step, ("Steps", index), None, False))
-        for index, step in reversed(list(enumerate(definition.steps)))
-    ]
-    pop, append = stack.pop, located.append
-    while stack:
-        item = pop()
+    append = located.append
+    for index, step in enumerate(definition.steps):
+        item = _new_located((step, ("Steps", index), None, False))
         append(item)
-        step_class = type(item.step)
-        if step_class is ConditionStep or step_class is ForEachStep:  # the others nest no steps
-            stack.extend(reversed(_children(item)))
+        step_class = type(step)
+        if step_class is not ConditionStep and step_class is not ForEachStep:
+            continue  # the others nest no steps
+        stack = _children(item)[::-1]
+        while stack:
+            nested = stack.pop()
+            append(nested)
+            nested_class = type(nested.step)
+            if nested_class is ConditionStep or nested_class is ForEachStep:
+                stack.extend(reversed(_children(nested)))
     return located
 
 
@@ -196,11 +204,13 @@ def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Ste
     """The steps by name, the first of each name (as the DAG keys them), with the problems of
     their names appended to ``out``: one pass for both."""
     first_seen: dict[str, LocatedStep] = {}
+    low, high, pattern = _name_rule("StepName")  # _name_problem's test, inlined: every step
     for item in located:
         name = item.step.name
-        name_problem = _name_problem(name, item.location, "StepName", "step")
-        if name_problem:
-            out.append(name_problem)
+        if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
+            name_problem = _name_problem(name, item.location, "StepName", "step")
+            if name_problem:
+                out.append(name_problem)
         earlier = first_seen.get(name)
         if earlier is None:
             first_seen[name] = item
@@ -303,7 +313,7 @@ def _nested_arguments(step: ConditionStep | ForEachStep) -> dict[str, Any]:
     return raw
 
 
-_NESTING_STEPS = (ConditionStep, ForEachStep)  # a tuple: isinstance with a union costs more
+_NESTING_STEPS = frozenset({ConditionStep, ForEachStep})  # by exact class: neither is subclassed
 
 
 def expression_carriers(step: Step) -> list[tuple[str, Any]]:
@@ -319,8 +329,8 @@ def expression_carriers(step: Step) -> list[tuple[str, Any]]:
     for field_name, key in _carrier_fields(type(step)):
         if field_name not in fields_set:
             continue
-        if field_name == "arguments" and isinstance(step, _NESTING_STEPS):
-            carriers.append(("Arguments", _nested_arguments(step)))
+        if field_name == "arguments" and type(step) in _NESTING_STEPS:
+            carriers.append(("Arguments", _nested_arguments(cast("ConditionStep | ForEachStep", step))))
         else:
             carriers.append((key, values[field_name]))
     extra = step.__pydantic_extra__
@@ -398,22 +408,26 @@ def check_step(
     skipped: list[Any] | None = None
     if not nests_steps:
         argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
-    checker = StepReferenceChecker(scope, step, _STEP_NAMESPACES[in_for_each, step_class is ForEachStep])
+    namespaces = _STEP_NAMESPACES[in_for_each, step_class is ForEachStep]
     carriers = expression_carriers(step)
-    if skipped is not None and not argument_problems:  # every expression of Arguments is in skipped
-        values = [skipped if key == "Arguments" else value for key, value in carriers]
-    else:
-        values = [value for _, value in carriers]
-    if not checker.all_clean(values):
+    values: list[Any] = []
+    clean_arguments = skipped is not None and not argument_problems
+    for key, value in carriers:  # (a loop: a comprehension is one more frame, for every step)
+        # every expression of clean Arguments is in what the walk skipped
+        values.append(skipped if clean_arguments and key == "Arguments" else value)
+    read = clean_reads(scope, step, namespaces, values)
+    if read is None:
+        checker = StepReferenceChecker(scope, step, namespaces)
         for key, value in carriers:
             out.extend(checker.check(value, (*location, key)))
+        read = checker.sources if checker.clean else None
     if (
-        sources is not None
-        and checker.clean
+        read is not None
+        and sources is not None
         and scope.steps.get(step.name) is step
         and _graph_reads_same(step)
     ):
-        sources[step.name] = checker.sources
+        sources[step.name] = read
     if argument_problems:
         # The service accepts these at CreatePipeline and fails the step when its Create* call is
         # made, so a definition with them is still accepted (every corpus file must be); they are

@@ -971,7 +971,8 @@ class DynamoDBStore(Store):
     def record_run(self, run: TrialComponentRecord) -> None:
         """In its experiment's partition: listing runs needs no index entry (see above), and
         outside any transaction (the runtime records it before it starts the job). A run this
-        process recorded is not written again (a wide launch carries out its starts twice)."""
+        process recorded is not written again (a redelivered report batch re-sends the starts of
+        every running step, and each would record its run again)."""
         key = (f"EXPERIMENT#{run.experiment_name}", f"{_COMPONENT}{run.trial_name}#{run.name}")
         with self._states_lock:
             if key in self._runs:
