@@ -24,14 +24,15 @@ from pipelines.api.client import client as api_client
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.wire import JsonService
 from pipelines.deploy.apigateway import CloudEndpoint
-from pipelines.engine import Engine
+from pipelines.engine import Engine, Outcome
 from pipelines.events import PublishFailed
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runtime.engine_client import EngineClient
 
 from tests.cloud.drivers import step_of_job
-from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud
-from tests.cloud.scenarios import pipeline, processing
+from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud, wait_until
+from tests.cloud.moto_patches import Complete, Failed, JobOutcome
+from tests.cloud.scenarios import CAPACITY, callback_step, pipeline, processing
 from tests.deploy.gateway import API_URL, Gateway
 
 Attempts = list[tuple[int, str]]
@@ -47,10 +48,13 @@ class Throttled(LambdaClientError):
 
 
 def sagemaker_client(
-    cloud: Cloud, config: BotoConfig | None = None, runtime: EngineClient | None = None
+    cloud: Cloud,
+    config: BotoConfig | None = None,
+    runtime: EngineClient | None = None,
+    operation: str = "StartPipelineExecution",
 ) -> tuple[Any, Attempts]:
     """A user's SageMaker client of the deployment, and the (HTTP status, error code) of each
-    attempt it makes at StartPipelineExecution, retries included."""
+    attempt it makes at ``operation``, retries included."""
     operations = Operations(
         store=cloud.store, runtime=runtime or cloud.api, objects=S3ObjectStore(cloud.s3), region=REGION
     )
@@ -68,7 +72,7 @@ def sagemaker_client(
             http, parsed = response
             attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
 
-    client.meta.events.register("needs-retry.sagemaker.StartPipelineExecution", record)
+    client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
     return client, attempts
 
 
@@ -195,3 +199,146 @@ def test_a_rejected_start_stays_a_400_and_is_not_retried(cloud: Cloud) -> None:
     assert attempts == [(400, "ValidationException")]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert engine_starts(cloud) == 1
+
+
+def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:
+    """Make ``engine.<method>`` write its decision and then fail, the first time only (as an
+    engine Lambda that ran out of memory right after its transaction); the list holds the
+    outcome that first call wrote."""
+    real = getattr(engine, method)
+    written: list[Outcome] = []
+
+    def die_after_writing(*args: Any, **kwargs: Any) -> Outcome:
+        outcome = real(*args, **kwargs)
+        if not written:
+            written.append(outcome)
+            raise MemoryError(f"the engine Lambda ran out of memory after writing the {method}")
+        return outcome
+
+    monkeypatch.setattr(engine, method, die_after_writing)
+    return written
+
+
+def test_a_retry_whose_engine_died_after_writing_is_answered_by_boto3s_own_retry(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RetryPipelineExecution's decision (run 2, Executing) is written with its ClientRequestToken
+    and the engine dies: the API answers 500, boto3 resends the same token, and the repeat is
+    answered with the same execution instead of a ConflictException (it is Executing now). The
+    execution is retried once, and the repeat re-drives the run the first attempt never launched."""
+    outcomes: list[JobOutcome] = [Failed(CAPACITY), Complete()]
+    cloud.moto.jobs.decide = lambda kind, name, request: outcomes.pop(0)
+    cloud.register(json.dumps(pipeline(processing("A"))))
+    arn = cloud.start().execution_arn
+    assert cloud.wait(arn).status == "Failed"
+    written = dies_once_after_writing(monkeypatch, cloud.runtime.engine, "retry")
+    client, attempts = sagemaker_client(cloud, operation="RetryPipelineExecution")
+
+    answer = client.retry_pipeline_execution(PipelineExecutionArn=arn)
+
+    assert attempts == [(500, "InternalFailure"), (200, "")]
+    assert answer["PipelineExecutionArn"] == arn
+    assert written[0].execution is not None and written[0].execution.run == 2
+    final = cloud.wait(arn)
+    assert final.status == "Succeeded", final.failure_reason
+    assert final.run == 2  # retried once, not twice
+    jobs = [step_of_job(name) for _kind, name in cloud.moto.jobs.created]
+    assert [step for step, _attempt in jobs] == ["A", "A"]  # the failed run's job, then the retry's
+
+
+def test_a_repeated_retry_with_another_token_is_still_refused(cloud: Cloud) -> None:
+    """A different ClientRequestToken is a new request: retrying an Executing execution is a
+    ConflictException (400, not retried), as before."""
+    outcomes: list[JobOutcome] = [Failed(CAPACITY), Complete()]
+    cloud.moto.jobs.decide = lambda kind, name, request: outcomes.pop(0)
+    cloud.register(json.dumps(pipeline(processing("A"))))
+    arn = cloud.start().execution_arn
+    assert cloud.wait(arn).status == "Failed"
+    client, attempts = sagemaker_client(cloud, operation="RetryPipelineExecution")
+    client.retry_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="first-" + "0" * 34)
+    assert cloud.wait(arn).status == "Succeeded"
+
+    with pytest.raises(ClientError) as caught:
+        client.retry_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="second-" + "0" * 33)
+
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+    assert attempts == [(200, ""), (400, "ConflictException")]
+    assert cloud.execution(arn).run == 2
+
+
+@pytest.mark.parametrize("answer", ["success", "failure"])
+def test_a_callback_whose_engine_died_after_writing_is_answered_by_boto3s_own_retry(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """SendPipelineExecutionStepSuccess/Failure: the engine completes the Callback step (and
+    spends its callback token) in a transaction with the request's ClientRequestToken, then
+    dies. boto3's retry is answered with the execution's ARN, not "callback token not valid";
+    the step is completed once, and the repeat carries out what the first attempt owed (the
+    next step's job, or the release of the finished run)."""
+    cloud.queue("approvals")
+    cloud.register(
+        json.dumps(
+            pipeline(
+                callback_step("Approve", "approvals", {}, {"verdict": "String"}),
+                processing("Deploy", DependsOn=["Approve"]),
+            )
+        )
+    )
+    arn = cloud.start().execution_arn
+    wait_until(
+        lambda: cloud.steps(arn).get("Approve") is not None
+        and cloud.steps(arn)["Approve"].waiting_for_callback
+    )
+    token = cloud.steps(arn)["Approve"].callback_token
+    assert token is not None
+    operation = f"SendPipelineExecutionStep{answer.title()}"
+    written = dies_once_after_writing(monkeypatch, cloud.runtime.engine, f"callback_{answer}")
+    client, attempts = sagemaker_client(cloud, operation=operation)
+
+    if answer == "success":
+        response = client.send_pipeline_execution_step_success(
+            CallbackToken=token, OutputParameters=[{"Name": "verdict", "Value": "approved"}]
+        )
+    else:
+        response = client.send_pipeline_execution_step_failure(CallbackToken=token, FailureReason="rejected")
+
+    assert attempts == [(500, "InternalFailure"), (200, "")]
+    assert response["PipelineExecutionArn"] == arn
+    final = cloud.wait(arn)
+    approve = cloud.steps(arn)["Approve"]
+    first = written[0].steps["Approve"]
+    assert (approve.status, approve.ended_at, approve.version) == (
+        first.status,
+        first.ended_at,
+        first.version,
+    )
+    created = [step_of_job(name)[0] for _kind, name in cloud.moto.jobs.created]
+    if answer == "success":
+        assert approve.status == "Succeeded" and final.status == "Succeeded", final.failure_reason
+        assert approve.metadata["Callback"]["OutputParameters"] == [{"Name": "verdict", "Value": "approved"}]
+        assert created == ["Deploy"]
+    else:
+        assert approve.status == "Failed" and approve.failure_reason == "rejected"
+        assert final.status == "Failed" and created == []
+
+
+def test_a_spent_callback_token_with_another_client_token_is_still_refused(cloud: Cloud) -> None:
+    """A second, different callback request for a completed step is refused, as before."""
+    cloud.queue("approvals")
+    cloud.register(json.dumps(pipeline(callback_step("Approve", "approvals", {}, {}))))
+    arn = cloud.start().execution_arn
+    wait_until(
+        lambda: cloud.steps(arn).get("Approve") is not None
+        and cloud.steps(arn)["Approve"].waiting_for_callback
+    )
+    token = cloud.steps(arn)["Approve"].callback_token
+    client, attempts = sagemaker_client(cloud, operation="SendPipelineExecutionStepSuccess")
+    client.send_pipeline_execution_step_success(CallbackToken=token, ClientRequestToken="a" * 40)
+    assert cloud.wait(arn).status == "Succeeded"
+
+    with pytest.raises(ClientError) as caught:
+        client.send_pipeline_execution_step_success(CallbackToken=token, ClientRequestToken="b" * 40)
+
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "is not valid" in caught.value.response["Error"]["Message"]
+    assert attempts == [(200, ""), (400, caught.value.response["Error"]["Code"])]

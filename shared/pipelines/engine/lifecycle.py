@@ -7,8 +7,6 @@ The only memory kept between calls is a memo of parsed definition snapshots, whi
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -39,6 +37,14 @@ from pipelines.engine.errors import (
 )
 from pipelines.engine.experiments import bind_experiment, bind_mlflow, execution_records, run_of
 from pipelines.engine.for_each import is_for_each
+from pipelines.engine.idempotency import (
+    START,
+    RequestToken,
+    callback_request,
+    fingerprint,
+    retry_request,
+    stop_request,
+)
 from pipelines.engine.ids import (
     execution_arn,
     execution_id_of,
@@ -60,7 +66,6 @@ from pipelines.store.base import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
     ExecutionState,
-    IdempotencyRecord,
     PipelineRecord,
     StaleWrite,
     Store,
@@ -134,12 +139,14 @@ class Engine:
         pipeline = self.store.get_pipeline(self.pipeline_key(request.pipeline_name))
         if pipeline is None:
             raise PipelineNotFound(request.pipeline_name)
-        request_fingerprint = _fingerprint(request.fingerprint(), definition)
-        client_request_token = request.client_request_token
-        if client_request_token:
-            replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
-            if replay is not None:
-                return replay
+        token = None
+        if request.client_request_token:
+            token = RequestToken(
+                START, request.client_request_token, fingerprint(request.fingerprint(), definition)
+            )
+        replay = self.replay(token)
+        if replay is not None:
+            return replay
         text, version_id = self._definition_to_run(pipeline, definition, request.pipeline_version_id)
         # A stored version's definition was validated when it was created or updated.
         compiled = self._compile(text, load_definition(text) if definition is not None else None)
@@ -207,23 +214,16 @@ class Engine:
                     selective, upstream, source_state, pipeline.name, execution_id, now
                 ):
                     plan.put_step(record)
-            if client_request_token:
-                plan.idempotency = IdempotencyRecord(
-                    token=client_request_token,
-                    operation="StartPipelineExecution",
-                    fingerprint=request_fingerprint,
-                    result={"execution_id": execution_id},
-                    created_at=now,
-                )
+            if token is not None:
+                plan.idempotency = token.record(execution_id, now)
             self.decisions.advance(plan, compiled)
             try:
                 self.store.apply(plan.transition())
             except StaleWrite:
                 # an execution id collision, or a concurrent request with the same token won
-                if client_request_token:
-                    replay = self._replay(client_request_token, "StartPipelineExecution", request_fingerprint)
-                    if replay is not None:
-                        return replay
+                replay = self.replay(token)
+                if replay is not None:
+                    return replay
                 continue
             record_last_run(self.store, pipeline, now)
             return self._continued(execution_id, plan.outcome())
@@ -297,7 +297,9 @@ class Engine:
 
     # -- execution-level operations ------------------------------------------------------------
 
-    def stop(self, execution: str) -> Outcome:
+    def stop(self, execution: str, *, client_request_token: str | None = None) -> Outcome:
+        """StopPipelineExecution; an execution already Stopping is left as it is (not accepted)."""
+
         def decide(plan: Plan, compiled: Compiled) -> bool:
             status = plan.execution.status
             if status == "Stopping":
@@ -310,7 +312,8 @@ class Engine:
             self.decisions.advance(plan, compiled)
             return True
 
-        return self._transact(execution, decide)
+        token = stop_request(execution_id_of(execution), client_request_token)
+        return self._requested(execution, token, decide)
 
     def end_failed(self, execution: str, reason: str) -> Outcome:
         """The execution cannot go on (in the cloud: its PipelineExecution run ended FAILED or
@@ -328,7 +331,11 @@ class Engine:
 
         return self._transact(execution, decide)
 
-    def retry(self, execution: str, *, parallelism: int | None = None) -> Outcome:
+    def retry(
+        self, execution: str, *, parallelism: int | None = None, client_request_token: str | None = None
+    ) -> Outcome:
+        """RetryPipelineExecution of a Failed execution (else ExecutionStateConflict)."""
+
         def decide(plan: Plan, compiled: Compiled) -> bool:
             current = plan.execution
             check_retryable(current)
@@ -342,7 +349,8 @@ class Engine:
             self.decisions.advance(plan, compiled)
             return True
 
-        return self._transact(execution, decide)
+        token = retry_request(execution_id_of(execution), parallelism, client_request_token)
+        return self._requested(execution, token, decide)
 
     def update_execution(
         self,
@@ -368,11 +376,35 @@ class Engine:
 
         return self._transact(execution, decide)
 
-    def callback_success(self, token: str, outputs: Mapping[str, Any]) -> Outcome:
-        return self._callback(token, outputs, None)
+    def callback_success(
+        self, token: str, outputs: Mapping[str, Any], *, client_request_token: str | None = None
+    ) -> Outcome:
+        return self._callback(token, outputs, None, client_request_token)
 
-    def callback_failure(self, token: str, reason: str) -> Outcome:
-        return self._callback(token, None, reason)
+    def callback_failure(
+        self, token: str, reason: str, *, client_request_token: str | None = None
+    ) -> Outcome:
+        return self._callback(token, None, reason, client_request_token)
+
+    def replay(self, token: RequestToken | None) -> Outcome | None:
+        """The answer to a request repeated with its ClientRequestToken (engine.idempotency):
+        the execution it changed, as it is now, with its steps, ``accepted`` False and no
+        actions (a runtime re-derives whatever the first call may have left undone). None when
+        there is no token or it is new; ConflictError when it came with a different request."""
+        if token is None:
+            return None
+        execution_id = token.replayed(self.store)
+        if execution_id is None:
+            return None
+        state = self.store.load_state(execution_id)
+        if state is None:
+            raise ExecutionNotFound(execution_id)
+        return Outcome(
+            execution=state.execution,
+            steps=state.steps,
+            accepted=False,
+            read_version=state.execution.version,
+        )
 
     def pending_actions(self, execution: str) -> Outcome:
         """Advance if anything is decidable, then every action the stored state still calls for
@@ -486,9 +518,19 @@ class Engine:
             return plan.outcome()
         raise ConflictError(f"Pipeline execution {execution} kept changing; the operation was not applied.")
 
-    def _callback(self, token: str, outputs: Mapping[str, Any] | None, reason: str | None) -> Outcome:
+    def _callback(
+        self,
+        token: str,
+        outputs: Mapping[str, Any] | None,
+        reason: str | None,
+        client_request_token: str | None,
+    ) -> Outcome:
+        request = callback_request(token, outputs, reason, client_request_token)
         record = self.store.get_callback(token)
-        if record is None:
+        if record is None:  # spent: by this very request, if it is a repeat
+            replay = self.replay(request)
+            if replay is not None:
+                return replay
             raise CallbackTokenNotFound(token)
 
         def decide(plan: Plan, compiled: Compiled) -> bool:
@@ -496,7 +538,41 @@ class Engine:
             self.decisions.advance(plan, compiled)
             return True
 
-        return self._transact(record.execution_id, decide)
+        return self._requested(record.execution_id, request, decide)
+
+    def _requested(
+        self, execution: str, token: RequestToken | None, decide: Callable[[Plan, Compiled], bool]
+    ) -> Outcome:
+        """An API operation's decision with its ClientRequestToken recorded in the same
+        transaction, so a repeat (its first call's process died after the write) is answered
+        as the first call was and changes nothing. The token is checked on every read of the
+        optimistic loop: a concurrent repeat that wrote first makes this one a replay. An
+        accepted decision that changes nothing (a stop of a Stopping execution) records the
+        token on its own, so a repeat answers the same even when the execution moved on."""
+        if token is None:
+            return self._transact(execution, decide)
+        replayed = False
+        last: list[tuple[Plan, bool]] = []
+
+        def tokened(plan: Plan, compiled: Compiled) -> bool:
+            nonlocal replayed
+            last.clear()
+            replayed = token.replayed(self.store) is not None
+            if replayed:
+                return False
+            plan.idempotency = token.record(plan.execution.execution_id, plan.now)
+            decided = decide(plan, compiled)
+            last.append((plan, decided))
+            return decided
+
+        outcome = self._transact(execution, tokened)
+        if not replayed and last:
+            plan, decided = last[0]
+            if not (decided and plan.changed) and not self.store.put_idempotency(
+                token.record(plan.execution.execution_id, plan.now)
+            ):
+                token.replayed(self.store)  # a concurrent repeat recorded it first: the same request?
+        return outcome
 
     def _with_all_actions(self, outcome: Outcome, only: frozenset[tuple[str, int]] | None = None) -> Outcome:
         """Every action the state after ``outcome`` calls for; with ``only``, just the starts of
@@ -552,17 +628,6 @@ class Engine:
             raise ExecutionNotFound(arn)
         return state
 
-    def _replay(self, token: str, operation: str, fingerprint: str) -> Outcome | None:
-        previous = self.store.get_idempotency(token, operation)
-        if previous is None:
-            return None
-        if previous.fingerprint != fingerprint:
-            raise ConflictError(
-                f"ClientRequestToken {token} was already used for a different {operation} request."
-            )
-        execution = self.store.get_execution(str(previous.result["execution_id"]))
-        return Outcome(execution=execution, accepted=False)
-
     def _compile(self, text: str, parsed: PipelineDefinition | None = None) -> Compiled:
         return compile_definition(text, parsed)
 
@@ -578,10 +643,3 @@ def check_retryable(execution: ExecutionRecord) -> None:
         raise ExecutionStateConflict(
             f"Pipeline execution {execution.execution_arn} ended at a Fail step and cannot be retried."
         )
-
-
-def _fingerprint(*parts: Any) -> str:
-    def default(value: Any) -> Any:
-        return value.model_dump() if hasattr(value, "model_dump") else str(value)
-
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=default).encode()).hexdigest()

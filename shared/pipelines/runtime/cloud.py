@@ -368,14 +368,21 @@ class CloudRuntime:
         self._launch(outcome)
         return execution
 
-    def stop(self, execution: str) -> ExecutionRecord:
-        outcome = self.engine.stop(execution)
-        self.carry_out(outcome)
+    def stop(self, execution: str, *, client_request_token: str | None = None) -> ExecutionRecord:
+        outcome = self.engine.stop(execution, client_request_token=client_request_token)
+        self._carry_out_requested(outcome, "stop")
         return _execution_of(outcome)
 
-    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
-        outcome = self.engine.retry(execution, parallelism=parallelism)
+    def retry(
+        self, execution: str, *, parallelism: int | None = None, client_request_token: str | None = None
+    ) -> ExecutionRecord:
+        outcome = self.engine.retry(
+            execution, parallelism=parallelism, client_request_token=client_request_token
+        )
         record = _execution_of(outcome)
+        if not outcome.accepted:  # a repeat of a recorded retry
+            self._carry_out_requested(outcome, "retry")
+            return record
         self._start_pipeline_execution(record)
         self._launch(outcome)
         return record
@@ -386,20 +393,41 @@ class CloudRuntime:
         return _execution_of(outcome)
 
     def callback_success(
-        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+        self,
+        token: str,
+        outputs: Mapping[str, Any],
+        *,
+        background: bool = False,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord:
-        outcome = self.engine.callback_success(token, outputs)
-        self._launch(outcome)
+        outcome = self.engine.callback_success(token, outputs, client_request_token=client_request_token)
+        self._carry_out_requested(outcome, "callback")
         record = _step_with_token(outcome, token)
         listed = (record.metadata.get("Callback", {}) if record else {}).get("OutputParameters", [])
         self._release_callback_runner(token, output={"OutputParameters": listed})
         return _execution_of(outcome)
 
-    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
-        outcome = self.engine.callback_failure(token, reason)
-        self._launch(outcome)
+    def callback_failure(
+        self, token: str, reason: str, *, background: bool = False, client_request_token: str | None = None
+    ) -> ExecutionRecord:
+        outcome = self.engine.callback_failure(token, reason, client_request_token=client_request_token)
+        self._carry_out_requested(outcome, "callback")
         self._release_callback_runner(token, error=(CALLBACK_FAILURE_ERROR, reason))
         return _execution_of(outcome)
+
+    def _carry_out_requested(self, outcome: Outcome, operation: str) -> None:
+        """Carry out an API request's decision. One the engine did not accept (a repeat of a
+        recorded request, whose first call may have died before carrying its decision out, or
+        a stop of an execution already Stopping) is re-driven from the stored state through
+        the execution's queue group: the PipelineExecution run and every start, stop and
+        notice it still calls for, or the release of its finish when it ended (each idempotent)."""
+        if outcome.accepted:
+            self._launch(outcome)
+            return
+        execution = _execution_of(outcome)
+        self._queue(
+            execution.execution_id, {"action": "Redrive", "check": False}, f"{operation}-repeat-v{execution.version}"
+        )
 
     def reconcile(self, execution: str) -> ExecutionRecord:
         """Carry out again whatever the stored state still calls for (an operator's repair)."""

@@ -54,6 +54,7 @@ from pipelines.engine import (
 )
 from pipelines.engine.clock import Clock, SystemClock
 from pipelines.engine.errors import ExecutionNotFound
+from pipelines.engine.idempotency import retry_request
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.lifecycle import check_retryable
 from pipelines.engine.start_request import StartRequest
@@ -447,7 +448,12 @@ class EmbeddedRuntime:
     # -- controlling ----------------------------------------------------------------------------
 
     def stop(
-        self, execution: str, *, progress: Progress | None = None, background: bool = True
+        self,
+        execution: str,
+        *,
+        progress: Progress | None = None,
+        background: bool = True,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord:
         """StopPipelineExecution, carried through to the end.
 
@@ -457,7 +463,7 @@ class EmbeddedRuntime:
         Stopped (or Failed). That happens in a background thread, or here until the execution
         ended with ``background=False``. An execution already Stopping is taken over the same
         way, so repeating a stop whose driver died finishes it."""
-        outcome = self.announce(self.engine.stop(execution))
+        outcome = self.announce(self.engine.stop(execution, client_request_token=client_request_token))
         assert outcome.execution is not None
         return self._carry_out(outcome.execution, progress, background)
 
@@ -468,6 +474,7 @@ class EmbeddedRuntime:
         parallelism: int | None = None,
         progress: Progress | None = None,
         background: bool = True,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord:
         """RetryPipelineExecution, driven here.
 
@@ -475,11 +482,23 @@ class EmbeddedRuntime:
         execution's driver still finishing (it writes the terminal status, then lets go), so
         this waits for it (up to one lease TTL) before the engine records the retry. Recording
         it first would leave an Executing execution that no driver carries out when the lease
-        cannot be had. If it cannot, DriverBusy is raised and the execution stays as it was."""
+        cannot be had. If it cannot, DriverBusy is raised and the execution stays as it was.
+
+        A repeat of a recorded retry (the same ClientRequestToken) takes no lease: it is
+        answered as the first call was, and the execution is carried on as after a stop (the
+        first call may have died before driving it)."""
         execution_id = execution_id_of(execution)
+        replay = self.engine.replay(retry_request(execution_id, parallelism, client_request_token))
+        if replay is not None:
+            assert replay.execution is not None
+            return self._carry_out(replay.execution, progress, background)
         owner = self._acquire_for_retry(execution_id)
         try:
-            outcome = self.announce(self.engine.retry(execution, parallelism=parallelism))
+            outcome = self.announce(
+                self.engine.retry(
+                    execution, parallelism=parallelism, client_request_token=client_request_token
+                )
+            )
         except BaseException:
             self.store.release_lease(execution_id, owner)
             raise
@@ -504,12 +523,21 @@ class EmbeddedRuntime:
         return self._carry_out(outcome.execution, progress, background)
 
     def callback_success(
-        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+        self,
+        token: str,
+        outputs: Mapping[str, Any],
+        *,
+        background: bool = False,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord:
-        return self._after_callback(self.announce(self.engine.callback_success(token, outputs)), background)
+        outcome = self.engine.callback_success(token, outputs, client_request_token=client_request_token)
+        return self._after_callback(self.announce(outcome), background)
 
-    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
-        return self._after_callback(self.announce(self.engine.callback_failure(token, reason)), background)
+    def callback_failure(
+        self, token: str, reason: str, *, background: bool = False, client_request_token: str | None = None
+    ) -> ExecutionRecord:
+        outcome = self.engine.callback_failure(token, reason, client_request_token=client_request_token)
+        return self._after_callback(self.announce(outcome), background)
 
     def _after_callback(self, outcome: Outcome, background: bool) -> ExecutionRecord:
         assert outcome.execution is not None

@@ -11,11 +11,11 @@ as SageMaker answers its own faults, ``InternalFailure`` with HTTP 500; a thrott
 (Lambda's TooManyRequestsException, after the Lambda client's own retries) is
 :class:`EngineBusy`, ``ServiceUnavailable`` with HTTP 503. Every AWS SDK retries a 5xx by itself (boto3: 4 more
 attempts in legacy mode, 2 in standard), and a repeat never starts work twice: botocore fills
-StartPipelineExecution's ClientRequestToken once per call and resends it on every attempt, the
-engine writes it in the same transaction as the execution, and a replay returns that execution
-and launches what the first attempt owed. A repeated stop finds the execution Stopping and a
-repeated update sets the same values; a repeated retry or callback whose first attempt was
-written is refused (the execution is Executing again, the token is spent), never applied twice.
+ClientRequestToken of StartPipelineExecution, StopPipelineExecution, RetryPipelineExecution and
+the two callback operations once per call and resends it on every attempt; the engine writes
+it in the same transaction as the decision (``pipelines.engine.idempotency``), so a repeat
+returns what the first attempt did (the same execution), changes nothing, and re-drives what
+the first attempt owed. A repeated update sets the same values.
 """
 
 from __future__ import annotations
@@ -65,12 +65,25 @@ class EngineClient:
     def start(self, request: StartRequest) -> ExecutionRecord:
         return self._call({"action": "StartExecution", "request": request.to_event()})
 
-    def stop(self, execution: str) -> ExecutionRecord:
-        return self._call({"action": "StopExecution", "pipelineExecutionArn": execution})
-
-    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord:
+    def stop(self, execution: str, *, client_request_token: str | None = None) -> ExecutionRecord:
         return self._call(
-            {"action": "RetryExecution", "pipelineExecutionArn": execution, "parallelism": parallelism}
+            {
+                "action": "StopExecution",
+                "pipelineExecutionArn": execution,
+                "clientRequestToken": client_request_token,
+            }
+        )
+
+    def retry(
+        self, execution: str, *, parallelism: int | None = None, client_request_token: str | None = None
+    ) -> ExecutionRecord:
+        return self._call(
+            {
+                "action": "RetryExecution",
+                "pipelineExecutionArn": execution,
+                "parallelism": parallelism,
+                "clientRequestToken": client_request_token,
+            }
         )
 
     def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord:
@@ -85,12 +98,33 @@ class EngineClient:
         )
 
     def callback_success(
-        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+        self,
+        token: str,
+        outputs: Mapping[str, Any],
+        *,
+        background: bool = False,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord:
-        return self._call({"action": "CallbackSuccess", "callbackToken": token, "outputs": dict(outputs)})
+        return self._call(
+            {
+                "action": "CallbackSuccess",
+                "callbackToken": token,
+                "outputs": dict(outputs),
+                "clientRequestToken": client_request_token,
+            }
+        )
 
-    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord:
-        return self._call({"action": "CallbackFailure", "callbackToken": token, "failureReason": reason})
+    def callback_failure(
+        self, token: str, reason: str, *, background: bool = False, client_request_token: str | None = None
+    ) -> ExecutionRecord:
+        return self._call(
+            {
+                "action": "CallbackFailure",
+                "callbackToken": token,
+                "failureReason": reason,
+                "clientRequestToken": client_request_token,
+            }
+        )
 
     def reconcile(self, execution: str) -> ExecutionRecord:
         return self._call({"action": "ReconcileExecution", "pipelineExecutionArn": execution})

@@ -128,12 +128,14 @@ class StartExecution(_Event):
 class StopExecution(_Event):
     action: Literal["StopExecution"]
     execution_arn: str = Field(alias="pipelineExecutionArn")
+    client_request_token: str | None = Field(default=None, alias="clientRequestToken")
 
 
 class RetryExecution(_Event):
     action: Literal["RetryExecution"]
     execution_arn: str = Field(alias="pipelineExecutionArn")
     parallelism: int | None = None
+    client_request_token: str | None = Field(default=None, alias="clientRequestToken")
 
 
 class UpdateExecution(_Event):
@@ -148,12 +150,14 @@ class CallbackSuccess(_Event):
     action: Literal["CallbackSuccess"]
     token: str = Field(alias="callbackToken")
     outputs: dict[str, Any] = Field(default_factory=dict)
+    client_request_token: str | None = Field(default=None, alias="clientRequestToken")
 
 
 class CallbackFailure(_Event):
     action: Literal["CallbackFailure"]
     token: str = Field(alias="callbackToken")
     reason: str = Field(alias="failureReason")
+    client_request_token: str | None = Field(default=None, alias="clientRequestToken")
 
 
 class ReconcileExecution(_Event):
@@ -305,9 +309,13 @@ def _api(runtime: CloudRuntime, event: ApiEvent) -> ExecutionRecord:
     if isinstance(event, StartExecution):
         return runtime.start(event.request)
     if isinstance(event, StopExecution):
-        return runtime.stop(event.execution_arn)
+        return runtime.stop(event.execution_arn, client_request_token=event.client_request_token)
     if isinstance(event, RetryExecution):
-        return runtime.retry(event.execution_arn, parallelism=event.parallelism)
+        return runtime.retry(
+            event.execution_arn,
+            parallelism=event.parallelism,
+            client_request_token=event.client_request_token,
+        )
     if isinstance(event, UpdateExecution):
         changes = {
             "parallelism": event.parallelism,
@@ -318,7 +326,11 @@ def _api(runtime: CloudRuntime, event: ApiEvent) -> ExecutionRecord:
             event.execution_arn, **{k: v for k, v in changes.items() if v is not None}
         )
     if isinstance(event, CallbackSuccess):
-        return runtime.callback_success(event.token, event.outputs)
+        return runtime.callback_success(
+            event.token, event.outputs, client_request_token=event.client_request_token
+        )
     if isinstance(event, CallbackFailure):
-        return runtime.callback_failure(event.token, event.reason)
+        return runtime.callback_failure(
+            event.token, event.reason, client_request_token=event.client_request_token
+        )
     return runtime.reconcile(event.execution_arn)

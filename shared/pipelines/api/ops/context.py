@@ -35,21 +35,34 @@ _ARN_NAME = "pipeline/"
 class ExecutionRuntime(Protocol):
     """Starts and controls executions: the engine's decisions plus something that carries them
     out in the background (:class:`pipelines.runtime.embedded.EmbeddedRuntime` in ``pipelines
-    serve``; the engine Lambda's event loop in the cloud). Each call returns at once."""
+    serve``; the engine Lambda's event loop in the cloud). Each call returns at once.
+
+    ``client_request_token`` (a request's ClientRequestToken; StartRequest carries its own) is
+    recorded by the engine in the transaction of the decision, so a repeat answers as the
+    first call did (``pipelines.engine.idempotency``)."""
 
     def start(self, request: StartRequest) -> ExecutionRecord: ...
 
-    def stop(self, execution: str) -> ExecutionRecord: ...
+    def stop(self, execution: str, *, client_request_token: str | None = None) -> ExecutionRecord: ...
 
-    def retry(self, execution: str, *, parallelism: int | None = None) -> ExecutionRecord: ...
+    def retry(
+        self, execution: str, *, parallelism: int | None = None, client_request_token: str | None = None
+    ) -> ExecutionRecord: ...
 
     def update_execution(self, execution: str, **changes: Any) -> ExecutionRecord: ...
 
     def callback_success(
-        self, token: str, outputs: Mapping[str, Any], *, background: bool = False
+        self,
+        token: str,
+        outputs: Mapping[str, Any],
+        *,
+        background: bool = False,
+        client_request_token: str | None = None,
     ) -> ExecutionRecord: ...
 
-    def callback_failure(self, token: str, reason: str, *, background: bool = False) -> ExecutionRecord: ...
+    def callback_failure(
+        self, token: str, reason: str, *, background: bool = False, client_request_token: str | None = None
+    ) -> ExecutionRecord: ...
 
 
 class IdempotencyMismatch(ValidationError):

@@ -23,6 +23,7 @@ from pipelines.api.ops.context import (
 )
 from pipelines.api.wire import CallContext
 from pipelines.engine import CallbackTokenNotFound, ExecutionNotFound, StartRequest
+from pipelines.engine.idempotency import CALLBACK_FAILURE, CALLBACK_SUCCESS, replayed_execution
 from pipelines.errors import ValidationError
 from pipelines.expressions import value_text
 from pipelines.store import ExecutionRecord, ListQuery, PipelineRecord, SelectiveExecutionConfig, StepRecord
@@ -217,21 +218,18 @@ class ExecutionOperations:
         return {"PipelineExecutionSteps": [step_entry(s) for s in page.items], "NextToken": page.next_token}
 
     def stop_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        def stop() -> dict[str, Any]:
-            record = self.ops.execution(params["PipelineExecutionArn"], ctx, "StopPipelineExecution")
-            self.ops.runtime.stop(record.execution_id)
-            return {"PipelineExecutionArn": record.execution_arn}
-
-        return self.ops.idempotent("StopPipelineExecution", params, ctx, stop)
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "StopPipelineExecution")
+        self.ops.runtime.stop(record.execution_id, client_request_token=params.get("ClientRequestToken"))
+        return {"PipelineExecutionArn": record.execution_arn}
 
     def retry_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        def retry() -> dict[str, Any]:
-            record = self.ops.execution(params["PipelineExecutionArn"], ctx, "RetryPipelineExecution")
-            limit = params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps")
-            self.ops.runtime.retry(record.execution_id, parallelism=limit)
-            return {"PipelineExecutionArn": record.execution_arn}
-
-        return self.ops.idempotent("RetryPipelineExecution", params, ctx, retry)
+        record = self.ops.execution(params["PipelineExecutionArn"], ctx, "RetryPipelineExecution")
+        self.ops.runtime.retry(
+            record.execution_id,
+            parallelism=params.get("ParallelismConfiguration", {}).get("MaxParallelExecutionSteps"),
+            client_request_token=params.get("ClientRequestToken"),
+        )
+        return {"PipelineExecutionArn": record.execution_arn}
 
     def update_pipeline_execution(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.execution(params["PipelineExecutionArn"], ctx, "UpdatePipelineExecution")
@@ -262,36 +260,47 @@ class ExecutionOperations:
         return {"PipelineParameters": items, "NextToken": token}
 
     # -- callbacks ----------------------------------------------------------------------------
-    def _callback_execution(self, token: str, ctx: CallContext, action: str) -> ExecutionRecord:
+    def _callback_execution(self, params: dict[str, Any], ctx: CallContext, action: str) -> ExecutionRecord:
+        """The execution a callback is about, if the caller may complete it. A repeat of a
+        callback (the same ClientRequestToken) finds its token spent by the first call, so it
+        is authorized against the execution the engine recorded for that first call."""
+        token = params["CallbackToken"]
         callback = self.ops.store.get_callback(token)
-        if callback is None:
+        execution_id = (
+            callback.execution_id
+            if callback is not None
+            else replayed_execution(self.ops.store, action, params.get("ClientRequestToken"))
+        )
+        if execution_id is None:
             raise CallbackTokenNotFound(token)
-        record = self.ops.store.get_execution(callback.execution_id)
+        record = self.ops.store.get_execution(execution_id)
         if record is None:
-            raise ExecutionNotFound(callback.execution_id)
+            raise ExecutionNotFound(execution_id)
         authorize(self.ops.sharing, ctx.account_id, action, record.pipeline_arn)
         return record
 
     def send_pipeline_execution_step_success(
         self, params: dict[str, Any], ctx: CallContext
     ) -> dict[str, Any]:
-        def succeed() -> dict[str, Any]:
-            token = params["CallbackToken"]
-            record = self._callback_execution(token, ctx, "SendPipelineExecutionStepSuccess")
-            outputs = {p["Name"]: p.get("Value") for p in params.get("OutputParameters", [])}
-            self.ops.runtime.callback_success(token, outputs, background=True)
-            return {"PipelineExecutionArn": record.execution_arn}
-
-        return self.ops.idempotent("SendPipelineExecutionStepSuccess", params, ctx, succeed)
+        record = self._callback_execution(params, ctx, CALLBACK_SUCCESS)
+        outputs = {p["Name"]: p.get("Value") for p in params.get("OutputParameters", [])}
+        self.ops.runtime.callback_success(
+            params["CallbackToken"],
+            outputs,
+            background=True,
+            client_request_token=params.get("ClientRequestToken"),
+        )
+        return {"PipelineExecutionArn": record.execution_arn}
 
     def send_pipeline_execution_step_failure(
         self, params: dict[str, Any], ctx: CallContext
     ) -> dict[str, Any]:
-        def fail() -> dict[str, Any]:
-            token = params["CallbackToken"]
-            record = self._callback_execution(token, ctx, "SendPipelineExecutionStepFailure")
-            reason = params.get("FailureReason", "The callback step reported a failure.")
-            self.ops.runtime.callback_failure(token, reason, background=True)
-            return {"PipelineExecutionArn": record.execution_arn}
-
-        return self.ops.idempotent("SendPipelineExecutionStepFailure", params, ctx, fail)
+        record = self._callback_execution(params, ctx, CALLBACK_FAILURE)
+        reason = params.get("FailureReason", "The callback step reported a failure.")
+        self.ops.runtime.callback_failure(
+            params["CallbackToken"],
+            reason,
+            background=True,
+            client_request_token=params.get("ClientRequestToken"),
+        )
+        return {"PipelineExecutionArn": record.execution_arn}
