@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-from pipelines.engine import Engine, Outcome
 
 from tests.api.conftest import Served, secret_of
 from tests.api.test_sagemaker_api import callback_definition, create, wait_done, waiting_token
+from tests.dying_engine import dies_once_after_writing
 
 Attempts = list[tuple[int, str]]
 
@@ -36,21 +36,6 @@ def retrying_client(served: Served, operation: str) -> tuple[Any, Attempts]:
 
     client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
     return client, attempts
-
-
-def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:
-    real = getattr(engine, method)
-    written: list[Outcome] = []
-
-    def die_after_writing(*args: Any, **kwargs: Any) -> Outcome:
-        outcome = real(*args, **kwargs)
-        if not written:
-            written.append(outcome)
-            raise MemoryError(f"the server ran out of memory after writing the {method}")
-        return outcome
-
-    monkeypatch.setattr(engine, method, die_after_writing)
-    return written
 
 
 def steps_of(sm: Any, arn: str) -> list[dict[str, Any]]:

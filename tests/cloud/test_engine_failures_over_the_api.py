@@ -24,7 +24,7 @@ from pipelines.api.client import client as api_client
 from pipelines.api.ops import Operations, sagemaker_handlers
 from pipelines.api.wire import JsonService
 from pipelines.deploy.apigateway import CloudEndpoint
-from pipelines.engine import Engine, Outcome
+from pipelines.engine import Engine
 from pipelines.events import PublishFailed
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runtime.engine_client import EngineClient
@@ -34,6 +34,7 @@ from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud, wait_un
 from tests.cloud.moto_patches import Complete, Failed, JobOutcome
 from tests.cloud.scenarios import CAPACITY, callback_step, pipeline, processing
 from tests.deploy.gateway import API_URL, Gateway
+from tests.dying_engine import dies_once_after_writing
 
 Attempts = list[tuple[int, str]]
 
@@ -199,24 +200,6 @@ def test_a_rejected_start_stays_a_400_and_is_not_retried(cloud: Cloud) -> None:
     assert attempts == [(400, "ValidationException")]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert engine_starts(cloud) == 1
-
-
-def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:
-    """Make ``engine.<method>`` write its decision and then fail, the first time only (as an
-    engine Lambda that ran out of memory right after its transaction); the list holds the
-    outcome that first call wrote."""
-    real = getattr(engine, method)
-    written: list[Outcome] = []
-
-    def die_after_writing(*args: Any, **kwargs: Any) -> Outcome:
-        outcome = real(*args, **kwargs)
-        if not written:
-            written.append(outcome)
-            raise MemoryError(f"the engine Lambda ran out of memory after writing the {method}")
-        return outcome
-
-    monkeypatch.setattr(engine, method, die_after_writing)
-    return written
 
 
 def test_a_retry_whose_engine_died_after_writing_is_answered_by_boto3s_own_retry(

@@ -36,12 +36,21 @@ Public API (``from pipelines.engine import Engine, ...``)::
       step_failed(execution, step_name, attempt, error: StepFailed) -> Outcome
       report(execution, [(step_name, attempt, StepResult | StepPending | StepFailed), ...]) -> Outcome
       stop_notified(execution, step_name, attempt) -> Outcome         # a NotifyStopping was sent
-      stop(execution) -> Outcome                                      # StopPipelineExecution
-      retry(execution, *, parallelism=None) -> Outcome                # RetryPipelineExecution
+      stop(execution, *, client_request_token=None) -> Outcome        # StopPipelineExecution
+      retry(execution, *, parallelism=None, client_request_token=None) -> Outcome  # RetryPipelineExecution
           (``check_retryable(record)`` in engine.lifecycle raises the same refusal up front)
       update_execution(execution, *, parallelism=None, display_name=None, description=None) -> Outcome
-      callback_success(token, outputs: Mapping[str, Any]) -> Outcome  # SendPipelineExecutionStepSuccess
-      callback_failure(token, reason: str) -> Outcome                 # SendPipelineExecutionStepFailure
+      callback_success(token, outputs: Mapping[str, Any], *, client_request_token=None) -> Outcome
+      callback_failure(token, reason: str, *, client_request_token=None) -> Outcome
+          # SendPipelineExecutionStepSuccess / SendPipelineExecutionStepFailure
+      replay(RequestToken | None) -> Outcome | None   # a repeat's answer (engine/idempotency.py)
+
+    ClientRequestToken (engine/idempotency.py): start, stop, retry and the callbacks write the
+    request's token in the transaction of their decision (``Transition.idempotency``). A repeat
+    (same token, same request) is answered with the execution as it is now, ``accepted`` False,
+    its steps and no actions, and writes nothing (a runtime re-derives what the first call may
+    have left undone); the same token with another request is a ConflictError; a new token is
+    decided afresh. A stop that finds the execution Stopping records its token on its own.
       pending_actions(execution) -> Outcome   # every action the stored state still calls for
       owed_starts(execution, [(step_name, attempt), ...]) -> Outcome  # just those starts (no decision)
       recover(execution) -> Outcome           # after a crashed driver: running steps get a new attempt
@@ -97,7 +106,7 @@ per process, shared by every Engine and warmed by ``upsert_pipeline``'s validati
 working copy -> one Transition, cut at the store's ``transition_limit``), readiness (the
 ``Frontier``: ready set, running count and blocking failures kept incrementally through one
 decision instead of rescanning the DAG after each inline step; skips, run conditions), failure_policy, retry (error classification and retry decisions),
-caching, job_names, selective, resolution (parameters,
+caching, job_names, selective, idempotency (ClientRequestToken), resolution (parameters,
 expressions, execution variables), experiments, for_each (ForEach expansion and iteration
 scheduling), cleanup (Cleanup targets and deletion), pipelines (upsert), roles (an execution runs
 only as a role its pipeline records as passed: before any step starts, ``Decisions.advance``

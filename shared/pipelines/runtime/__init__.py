@@ -10,13 +10,16 @@ Public API (``from pipelines.runtime.embedded import EmbeddedRuntime``)::
             background=True) -> ExecutionRecord   # returns at once when background
           # request None: the default pipeline ("local-pipeline") with default parameters;
           # StartRequest is pipelines.engine.StartRequest, the same object every layer passes
-      stop(execution) -> ExecutionRecord                     # from any thread or process
-      retry(execution, *, parallelism=None, progress=None, background=True) -> ExecutionRecord
+      stop(execution, *, client_request_token=None) -> ExecutionRecord   # from any thread or process
+      retry(execution, *, parallelism=None, progress=None, background=True,
+            client_request_token=None) -> ExecutionRecord
       update_execution(execution, parallelism=..., display_name=..., description=...)
-      callback_success(token, outputs, *, background=False) -> ExecutionRecord
-      callback_failure(token, reason, *, background=False) -> ExecutionRecord
+      callback_success(token, outputs, *, background=False, client_request_token=None) -> ExecutionRecord
+      callback_failure(token, reason, *, background=False, client_request_token=None) -> ExecutionRecord
           # a live driver (any process) picks the change up within poll_interval; with none alive
-          # the execution is resumed by the caller (blocking unless background=True)
+          # the execution is resumed by the caller (blocking unless background=True).
+          # client_request_token: the request's ClientRequestToken, recorded by the engine with
+          # the decision; a repeat is answered as the first call and carries the execution on.
       resume(execution=None, *, progress=None) -> list[ExecutionRecord]   # `pipelines resume`
       wait(execution, timeout=None) -> ExecutionRecord
       driver_alive(execution_id) -> bool

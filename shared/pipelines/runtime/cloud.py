@@ -426,7 +426,9 @@ class CloudRuntime:
             return
         execution = _execution_of(outcome)
         self._queue(
-            execution.execution_id, {"action": "Redrive", "check": False}, f"{operation}-repeat-v{execution.version}"
+            execution.execution_id,
+            {"action": "Redrive", "check": False},
+            f"{operation}-repeat-v{execution.version}",
         )
 
     def reconcile(self, execution: str) -> ExecutionRecord:
