@@ -1,5 +1,6 @@
-"""An engine that writes its decision and then dies: the crash a ClientRequestToken replay
-must absorb (tests/cloud and tests/api make the API answer 500 with it)."""
+"""An engine that writes its decision and then dies (the crash a ClientRequestToken replay
+must absorb: tests/cloud and tests/api make the API answer 500 with it), and the attempts a
+boto3 client makes, its own retries included."""
 
 from __future__ import annotations
 
@@ -25,3 +26,20 @@ def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, met
 
     monkeypatch.setattr(engine, method, die_after_writing)
     return written
+
+
+Attempts = list[tuple[int, str]]
+
+
+def attempts_at(client: Any, operation: str) -> Attempts:
+    """The (HTTP status, error code) of each attempt ``client`` makes at ``operation``, its own
+    retries included, as they happen."""
+    attempts: Attempts = []
+
+    def record(response: Any, **_: Any) -> None:
+        if response is not None:
+            http, parsed = response
+            attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
+
+    client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
+    return attempts

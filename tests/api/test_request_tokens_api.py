@@ -13,9 +13,7 @@ import pytest
 
 from tests.api.conftest import Served, secret_of
 from tests.api.test_sagemaker_api import callback_definition, create, wait_done, waiting_token
-from tests.dying_engine import dies_once_after_writing
-
-Attempts = list[tuple[int, str]]
+from tests.dying_engine import Attempts, attempts_at, dies_once_after_writing
 
 
 def retrying_client(served: Served, operation: str) -> tuple[Any, Attempts]:
@@ -27,15 +25,7 @@ def retrying_client(served: Served, operation: str) -> tuple[Any, Attempts]:
         aws_access_key_id="AKIDOWNER",
         aws_secret_access_key=secret_of("AKIDOWNER"),
     )
-    attempts: Attempts = []
-
-    def record(response: Any, **_: Any) -> None:
-        if response is not None:
-            http, parsed = response
-            attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
-
-    client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
-    return client, attempts
+    return client, attempts_at(client, operation)
 
 
 def steps_of(sm: Any, arn: str) -> list[dict[str, Any]]:

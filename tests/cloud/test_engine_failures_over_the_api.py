@@ -34,9 +34,7 @@ from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud, wait_un
 from tests.cloud.moto_patches import Complete, Failed, JobOutcome
 from tests.cloud.scenarios import CAPACITY, callback_step, pipeline, processing
 from tests.deploy.gateway import API_URL, Gateway
-from tests.dying_engine import dies_once_after_writing
-
-Attempts = list[tuple[int, str]]
+from tests.dying_engine import Attempts, attempts_at, dies_once_after_writing
 
 
 class Throttled(LambdaClientError):
@@ -66,15 +64,7 @@ def sagemaker_client(
     client = Gateway(endpoint, account_id=ACCOUNT).attach(
         api_client(API_URL, REGION, cloud=True, session=session, config=config)
     )
-    attempts: Attempts = []
-
-    def record(response: Any, **_: Any) -> None:
-        if response is not None:
-            http, parsed = response
-            attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
-
-    client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
-    return client, attempts
+    return client, attempts_at(client, operation)
 
 
 def engine_starts(cloud: Cloud) -> int:
