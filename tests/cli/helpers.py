@@ -18,6 +18,17 @@ REPO = Path(__file__).resolve().parents[2]
 PIPELINES = Path(sys.executable).parent / "pipelines"
 
 
+def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pipelines <args> --config pipelines.toml`` as a separate process in the project ``cwd``."""
+    return subprocess.run(
+        [str(PIPELINES), *args, "--config", "pipelines.toml"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 class Invoke:
     """``pipelines ARGS`` in this process, with the example's config unless told otherwise."""
 

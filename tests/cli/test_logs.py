@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from .helpers import PIPELINES, BackgroundRun, wait_for
+from .helpers import BackgroundRun, pipelines, wait_for
 
 TICKS = "import time\nfor i in range(4):\n    print(f'tick {i}', flush=True)\n    time.sleep(0.5)\n"
 HELLO = "print('hello from the second job', flush=True)\n"
@@ -29,16 +28,6 @@ def processing(name: str, script: str, **extra: Any) -> dict[str, Any]:
         },
         **extra,
     }
-
-
-def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PIPELINES), *args, "--config", "pipelines.toml"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_follow_prints_lines_as_they_come_then_each_jobs_log(tmp_path: Path) -> None:

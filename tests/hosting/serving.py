@@ -1,33 +1,18 @@
-"""Talking to a local ``pipelines serve`` from the hosting tests: the CLI on a project, boto3
-clients pointed at the server, and waiting for an endpoint to come into service."""
+"""Talking to a local ``pipelines serve`` from the hosting tests: boto3 clients pointed at the
+server, and waiting for an endpoint to come into service (the CLI on a project is
+``tests.cli.helpers.pipelines``)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 
-PIPELINES = Path(sys.executable).parent / "pipelines"
-
 # One attempt: a test sees the server's first answer, not a retried one. Model servers answer
 # InvokeEndpoint within the read timeout even on a loaded CI machine.
 _CLIENT_CONFIG = BotoConfig(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
-
-
-def pipelines(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pipelines <args> --config pipelines.toml`` in the project ``cwd``."""
-    return subprocess.run(
-        [str(PIPELINES), *args, "--config", "pipelines.toml"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def local_client(service: str, url: str) -> Any:

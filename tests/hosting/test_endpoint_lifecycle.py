@@ -13,9 +13,10 @@ import pytest
 import urllib3
 from pipelines.objects.local import LocalObjectStore
 
+from tests.cli.helpers import pipelines
 from tests.faults.serve_process import ServeProcess
 from tests.hosting.models import BROKEN_INFERENCE, SKLEARN_IMAGE, sklearn_model_data
-from tests.hosting.serving import in_service, local_client, pipelines
+from tests.hosting.serving import in_service, local_client
 
 ROLE = "arn:aws:iam::000000000000:role/pipelines"
 

@@ -312,7 +312,10 @@ class EventRuleTriggers:
         """Remove every target of an API-registered rule that starts ``pipeline_arn`` (called
         when it is deleted); the rules themselves stay, as EventBridge rules outlive their
         targets. Rules a CloudFormation stack declares are left alone (see
-        :meth:`_registered_through_api`)."""
+        :meth:`_registered_through_api`).
+
+        Idempotent, as DeletePipeline's retry runs it again: a rule or target that is already
+        gone (deleted meanwhile, or by the call that died) is skipped, not an error."""
         removed = 0
         token = None
         while True:
@@ -322,22 +325,29 @@ class EventRuleTriggers:
             with aws_errors("EventBridge"):
                 page = self.client.list_rules(**request)
             for rule in page.get("Rules", []):
-                ids = [
-                    real["Id"]
-                    for real in self._real_targets(rule["Name"])
-                    if real.get("Arn") == self.trigger_function_arn
-                    and target_of_rule_template(
-                        real["InputTransformer"]["InputTemplate"]
-                    ).pipeline_arn.lower()
-                    == pipeline_arn.lower()
-                ]
-                if ids and self._registered_through_api(rule["Arn"]):
-                    with aws_errors("EventBridge"):
-                        self.client.remove_targets(Rule=rule["Name"], Ids=ids)
-                    removed += len(ids)
+                try:
+                    removed += self._remove_pipeline_targets(rule, pipeline_arn)
+                except ServiceError as error:
+                    if error.code != "ResourceNotFoundException":  # the rule was deleted meanwhile
+                        raise
             token = page.get("NextToken")
             if not token:
                 return removed
+
+    def _remove_pipeline_targets(self, rule: Mapping[str, Any], pipeline_arn: str) -> int:
+        ids = [
+            real["Id"]
+            for real in self._real_targets(rule["Name"])
+            if real.get("Arn") == self.trigger_function_arn
+            and "InputTemplate" in real.get("InputTransformer", {})
+            and target_of_rule_template(real["InputTransformer"]["InputTemplate"]).pipeline_arn.lower()
+            == pipeline_arn.lower()
+        ]
+        if not ids or not self._registered_through_api(rule["Arn"]):
+            return 0
+        with aws_errors("EventBridge"):
+            self.client.remove_targets(Rule=rule["Name"], Ids=ids)
+        return len(ids)
 
     def _registered_through_api(self, rule_arn: str) -> bool:
         """Rules PutRule made carry the owner tag; a stack's rules (the Pipeline construct's, with

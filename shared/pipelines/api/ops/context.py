@@ -85,7 +85,9 @@ class Operations:
     region: str
     sharing: SharingPolicy = field(default_factory=NoSharing)
     clock: Clock = field(default_factory=SystemClock)
-    # Called with the pipeline ARN after a pipeline is deleted (the scheduler drops its schedules).
+    # DeletePipeline calls each with the pipeline's ARN *before* it deletes the record (the
+    # scheduler drops its schedules, the rules their targets, RAM its shares), so a call that dies
+    # half-way is finished by its retry: each must be idempotent, a no-op when nothing is left.
     on_pipeline_deleted: list[Callable[[str], object]] = field(default_factory=list)
 
     # -- naming -----------------------------------------------------------------------------

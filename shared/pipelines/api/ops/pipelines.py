@@ -177,9 +177,15 @@ class PipelineOperations:
         stack = next((t["Value"] for t in record.tags if t.get("Key") == CLOUDFORMATION_STACK_TAG), None)
         if stack is not None:
             raise ManagedByStack(record.name, stack)
-        self.ops.store.delete_pipeline(record.arn)
+        # What points at the pipeline goes first, the record last: a call that dies in between
+        # leaves the pipeline in the store, so the retry finds it and runs the cleanup again
+        # (each hook is idempotent). The other order left schedules firing at a deleted pipeline
+        # for ever once the record was gone (the retry answered ResourceNotFound and ran no hook),
+        # and as the cleanup only ever runs while this pipeline exists, it never touches what a
+        # pipeline later created under the same name registers.
         for hook in self.ops.on_pipeline_deleted:
             hook(record.arn)
+        self.ops.store.delete_pipeline(record.arn)
         return {"PipelineArn": record.arn}
 
     def describe_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

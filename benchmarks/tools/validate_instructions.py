@@ -13,8 +13,9 @@ Stages: ``check`` (what `validate.py` times: parse, schema, rules and the DAG's 
 (``validate_with_graph``), ``arguments`` (every step's Arguments against its request shape)
 and ``envelope`` (the envelope rules).
 
+A diagnostic beside `validate.py`, not a target of its own (so `make bench` does not run it).
 Needs valgrind (`apt-get install valgrind`); it is not part of `make install`.
-Run: .venv/bin/python benchmarks/validate_instructions.py [--stages check json ...] [--repeat N]
+Run: .venv/bin/python benchmarks/tools/validate_instructions.py [--stages check json ...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("check", "json", "schema", "rules", "arguments", "envelope")
 
 
