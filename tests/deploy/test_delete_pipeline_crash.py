@@ -102,3 +102,30 @@ def test_the_retry_of_a_delete_that_died_leaves_no_schedule_rule_target_or_share
     with pytest.raises(ClientError) as denied:
         other.describe_pipeline(PipelineName=arns["doomed"])
     assert denied.value.response["Error"]["Code"] in {"AccessDeniedException", "ResourceNotFound"}
+
+
+def test_a_rule_deleted_while_the_pipeline_is_deleted_is_skipped(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clean-up lists the rules, then reads each one's targets: a rule its owner deletes in
+    between is already clean, not an error that would keep the pipeline from being deleted."""
+    arn = cloud.create_pipeline("doomed")
+    register(cloud, arn, {"InputData": TEMPLATE}, name="vanishing")
+    register(cloud, arn, {"InputData": TEMPLATE}, name="staying")
+    assert cloud.services.rules is not None
+    client = cloud.services.rules.client
+    list_rules = client.list_rules
+
+    def list_then_lose_one(**request: object) -> object:
+        page = list_rules(**request)
+        cloud.clients().events.remove_targets(Rule="vanishing", Ids=["pipeline"])
+        cloud.clients().events.delete_rule(Name="vanishing")
+        return page
+
+    monkeypatch.setattr(client, "list_rules", list_then_lose_one)
+    assert cloud.clients().sagemaker.delete_pipeline(PipelineName="doomed")["PipelineArn"] == arn
+    events = cloud.real("events")
+    assert [r["Name"] for r in events.list_rules(NamePrefix=RULE_PREFIX)["Rules"]] == [
+        f"{RULE_PREFIX}staying"
+    ]
+    assert events.list_targets_by_rule(Rule=f"{RULE_PREFIX}staying")["Targets"] == []
