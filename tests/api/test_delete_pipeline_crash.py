@@ -12,37 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from pipelines.api.ram import permission_arn
-from pipelines.store import Store
 
 from tests.api.conftest import ROLE, Served, condition_definition, secret_of
+from tests.crash_points import Moment, die_at_record_delete, retry_delete
 
 READER_KEY = "AKIDREADER"
 READER = "111111111111"
 READ_ONLY = permission_arn("AWSRAMDefaultPermissionSageMakerPipeline")
-Moment = Literal["before", "after"]
-
-
-class DiedMidway(Exception):
-    """The API process died here: nothing after this point of the call ran."""
-
-
-def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: Moment) -> None:
-    """The next DeletePipeline dies just ``moment`` its record is deleted from the store."""
-    delete = store.delete_pipeline
-
-    def dying(arn: str) -> None:
-        if moment == "after":
-            delete(arn)
-        raise DiedMidway(f"killed {moment} deleting {arn}")
-
-    monkeypatch.setattr(store, "delete_pipeline", dying)
 
 
 def nightly(arn: str, name: str) -> dict[str, Any]:
@@ -97,15 +80,7 @@ def test_the_retry_of_a_delete_that_died_leaves_no_schedule_or_share(
 
     restarted = serve()  # a new process over the same state directory
     sm = restarted.client("sagemaker")
-    if moment == "before":  # the record outlived the crash: the retry deletes it
-        assert sm.describe_pipeline(PipelineName="doomed")["PipelineArn"] == arns["doomed"]
-        deleted = sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        replayed = sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        assert deleted["PipelineArn"] == replayed["PipelineArn"] == arns["doomed"]
-    else:  # the record went last: the retry finds nothing left to do
-        with pytest.raises(ClientError) as gone:
-            sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+    retry_delete(sm, "doomed", token, arns["doomed"], moment)
 
     scheduler = restarted.client("scheduler")
     assert [s["Name"] for s in scheduler.list_schedules()["Schedules"]] == ["kept-nightly"]

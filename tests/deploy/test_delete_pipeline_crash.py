@@ -11,7 +11,6 @@ there."""
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 import pytest
 from botocore.config import Config as BotoConfig
@@ -19,30 +18,12 @@ from botocore.exceptions import ClientError
 from pipelines.api.ram import permission_arn
 from pipelines.deploy.clients import api_clients
 from pipelines.deploy.wiring import build_cloud_services
-from pipelines.store import Store
 
+from tests.crash_points import Moment, die_at_record_delete, retry_delete
 from tests.deploy.conftest import OTHER, REGION, RULE_PREFIX, SCHEDULE_GROUP, Cloud
 from tests.deploy.gateway import API_URL, Gateway
 from tests.deploy.test_cloud_scheduler import schedule_request
 from tests.deploy.test_event_triggers import TEMPLATE, register
-
-Moment = Literal["before", "after"]
-
-
-class DiedMidway(Exception):
-    """The Lambda died here: nothing after this point of the call ran."""
-
-
-def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: Moment) -> None:
-    """The next DeletePipeline dies just ``moment`` its record is deleted from the store."""
-    delete = store.delete_pipeline
-
-    def dying(arn: str) -> None:
-        if moment == "after":
-            delete(arn)
-        raise DiedMidway(f"killed {moment} deleting {arn}")
-
-    monkeypatch.setattr(store, "delete_pipeline", dying)
 
 
 def share_with_other(cloud: Cloud, *arns: str) -> None:
@@ -78,15 +59,7 @@ def test_the_retry_of_a_delete_that_died_leaves_no_schedule_rule_target_or_share
     # the retry reaches a fresh Lambda instance: its own wiring over the same table and services
     fresh = build_cloud_services(cloud.settings, runtime=lambda *_: cloud.runtime)
     sm = cloud.clients(gateway=Gateway(fresh.endpoint())).sagemaker
-    if moment == "before":  # the record outlived the crash: the retry deletes it
-        assert sm.describe_pipeline(PipelineName="doomed")["PipelineArn"] == arns["doomed"]
-        deleted = sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        replayed = sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        assert deleted["PipelineArn"] == replayed["PipelineArn"] == arns["doomed"]
-    else:  # the record went last: the retry finds nothing left to do
-        with pytest.raises(ClientError) as gone:
-            sm.delete_pipeline(PipelineName="doomed", ClientRequestToken=token)
-        assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+    retry_delete(sm, "doomed", token, arns["doomed"], moment)
 
     real_schedules = cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]
     assert [s["Name"] for s in real_schedules] == ["kept-nightly"]
