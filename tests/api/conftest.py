@@ -37,7 +37,9 @@ def secret_of(access_key: str) -> str:
 VERIFIED_ACCOUNTS: dict[str, Any] = {
     key: {"account": account, "secret_key": secret_of(key)} for key, account in ACCOUNT_KEYS.items()
 }
-_NO_RETRIES = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+# One attempt in all: botocore reads ``max_attempts`` as retries after the first, so a test would
+# otherwise see the answer of a retried request (server faults are retried by boto3 itself).
+_NO_RETRIES = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"})
 
 LAMBDA_HANDLER = textwrap.dedent(
     """

@@ -23,7 +23,7 @@ from pipelines.api.embedded import UnauthenticatedRemote, build_embedded_api
 from tests.api.conftest import ROLE, Served, condition_definition, make_config, secret_of
 from tests.api.raw_http import request
 
-NO_RETRIES = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+NO_RETRIES = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def code_of(call: Callable[[], Any]) -> str:
@@ -76,7 +76,7 @@ def test_an_unknown_access_key_is_refused(served: Served) -> None:
 
 
 def test_an_unsigned_request_is_refused(served: Served) -> None:
-    unsigned = BotoConfig(signature_version=UNSIGNED, retries={"max_attempts": 1})
+    unsigned = BotoConfig(signature_version=UNSIGNED, retries={"total_max_attempts": 1})
     sm = raw_client(served, "sagemaker", config=unsigned)
     assert code_of(lambda: create_pipeline(sm)) == "MissingAuthenticationToken"
     s3 = raw_client(served, "s3", config=unsigned)

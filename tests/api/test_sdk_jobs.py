@@ -99,7 +99,7 @@ def session(served: Served, sent: SentRequests, monkeypatch: pytest.MonkeyPatch)
     )
     boto_session.events.register("before-send", sent)
     sagemaker_client = boto_session.client(
-        "sagemaker", config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+        "sagemaker", config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"})
     )
     return PipelineSession(
         boto_session=boto_session,

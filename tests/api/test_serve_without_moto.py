@@ -90,7 +90,7 @@ def test_s3_and_sts_are_served_without_moto(served_without_moto: str, tmp_path: 
             region_name="eu-west-1",
             aws_access_key_id="AKIDLOCAL",
             aws_secret_access_key="secret",
-            config=BotoConfig(retries={"max_attempts": 1}),
+            config=BotoConfig(retries={"total_max_attempts": 1}),
         )
 
     s3, sts = client("s3"), client("sts")

@@ -77,7 +77,7 @@ def client(url: str, **config: Any) -> Any:
         region_name="us-east-1",
         aws_access_key_id="a",
         aws_secret_access_key="b",
-        config=BotoConfig(retries={"max_attempts": 1}, **config),
+        config=BotoConfig(retries={"total_max_attempts": 1}, **config),
     )
 
 

@@ -159,7 +159,7 @@ def test_check_train_register_deploy_and_invoke(
         "sagemaker-runtime",
         endpoint_url=server.url,
         region_name=REGION,
-        config=BotoConfig(retries={"max_attempts": 1}, read_timeout=120),
+        config=BotoConfig(retries={"total_max_attempts": 1}, read_timeout=120),
     )
     rows = pd.DataFrame({"rooms": [4.0, 6.0], "age": [10, 30], "distance": [5.0, 20.0]})
     answer = runtime.invoke_endpoint(

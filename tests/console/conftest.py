@@ -74,7 +74,7 @@ def sm(server: Server) -> Any:
         region_name="us-east-1",
         aws_access_key_id="AKIDCONSOLE",
         aws_secret_access_key="secret",
-        config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"}),
+        config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
 
 

@@ -43,7 +43,7 @@ def sagemaker_client(server: ApiServer) -> Any:
         region_name=REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
-        config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"}),
+        config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
 
 

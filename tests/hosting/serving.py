@@ -12,7 +12,7 @@ from botocore.config import Config as BotoConfig
 
 # One attempt: a test sees the server's first answer, not a retried one. Model servers answer
 # InvokeEndpoint within the read timeout even on a loaded CI machine.
-_CLIENT_CONFIG = BotoConfig(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
+_CLIENT_CONFIG = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=120)
 
 
 def local_client(service: str, url: str) -> Any:
