@@ -29,6 +29,7 @@ from pipelines.events import PublishFailed
 from pipelines.objects.s3 import S3ObjectStore
 from pipelines.runtime.engine_client import EngineClient
 
+from tests.cloud import moto_patches
 from tests.cloud.drivers import step_of_job
 from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud, wait_until
 from tests.cloud.moto_patches import Complete, Failed, JobOutcome
@@ -315,3 +316,34 @@ def test_a_spent_callback_token_with_another_client_token_is_still_refused(cloud
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "is not valid" in caught.value.response["Error"]["Message"]
     assert attempts == [(200, ""), (400, caught.value.response["Error"]["Code"])]
+
+
+def test_a_stop_whose_engine_died_after_writing_is_carried_out_by_boto3s_own_retry(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine writes the stop (the step waiting out its hour-long retry backoff is Stopping)
+    and dies before it stops the step's StepRunner. boto3's retry with the same
+    ClientRequestToken is answered with the ARN and re-drives the stop the first attempt owed,
+    so the execution ends Stopped now, not after the backoff or when the sweep finds it."""
+    monkeypatch.setattr(moto_patches, "BLOCKING_WAIT_CAP_SECONDS", 600)  # the backoff really waits
+    cloud.moto.blocking_waits = True
+    outcomes: list[JobOutcome] = [Failed("InternalServerError: An internal error occurred.")]
+    cloud.moto.jobs.decide = lambda kind, name, request: outcomes.pop(0)
+    policy = {"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 3600, "MaxAttempts": 2}
+    cloud.register(json.dumps(pipeline(processing("Prep", RetryPolicies=[policy]))))
+    arn = cloud.start().execution_arn
+    wait_until(lambda: (step := cloud.steps(arn).get("Prep")) is not None and step.attempt == 2)
+    written = dies_once_after_writing(monkeypatch, cloud.runtime.engine, "stop")
+    client, attempts = sagemaker_client(cloud, operation="StopPipelineExecution")
+
+    answer = client.stop_pipeline_execution(PipelineExecutionArn=arn)
+
+    assert attempts == [(500, "InternalFailure"), (200, "")]
+    assert answer["PipelineExecutionArn"] == arn
+    stopping = written[0].execution
+    assert stopping is not None and stopping.status == "Stopping"
+    final = cloud.wait(arn, timeout=20.0)
+    assert final.status == "Stopped" and final.run == 1
+    prep = cloud.steps(arn)["Prep"]
+    assert (prep.status, prep.attempt) == ("Stopped", 2)
+    assert [step_of_job(name)[0] for _kind, name in cloud.moto.jobs.created] == ["Prep"]
