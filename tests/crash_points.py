@@ -1,5 +1,7 @@
-"""Crash points for the tests of what a retry finishes: a call dies at a chosen store write, as
-when its process (``pipelines serve``) or Lambda is killed there."""
+"""Crash points for the tests of what a retry finishes: a call dies at a chosen store write, or an
+engine writes its decision and then dies, as when the process (``pipelines serve``) or Lambda
+is killed there; and the attempts a boto3 client makes, its own retries included (a crash
+answers 500, which boto3 retries by itself)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any, Literal
 
 import pytest
 from botocore.exceptions import ClientError
+from pipelines.engine import Engine, Outcome
 from pipelines.store import Store
 
 Moment = Literal["before", "after"]
@@ -41,3 +44,38 @@ def retry_delete(sagemaker: Any, name: str, token: str, arn: str, moment: Moment
         with pytest.raises(ClientError) as gone:
             sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
         assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:
+    """Make ``engine.<method>`` write its decision and then fail, the first time only (as a
+    process that ran out of memory right after its transaction); the list holds the outcome
+    that first call wrote."""
+    real = getattr(engine, method)
+    written: list[Outcome] = []
+
+    def die_after_writing(*args: Any, **kwargs: Any) -> Outcome:
+        outcome = real(*args, **kwargs)
+        if not written:
+            written.append(outcome)
+            raise MemoryError(f"ran out of memory after writing the {method}")
+        return outcome
+
+    monkeypatch.setattr(engine, method, die_after_writing)
+    return written
+
+
+Attempts = list[tuple[int, str]]
+
+
+def attempts_at(client: Any, operation: str) -> Attempts:
+    """The (HTTP status, error code) of each attempt ``client`` makes at ``operation``, its own
+    retries included, as they happen."""
+    attempts: Attempts = []
+
+    def record(response: Any, **_: Any) -> None:
+        if response is not None:
+            http, parsed = response
+            attempts.append((http.status_code, parsed.get("Error", {}).get("Code", "")))
+
+    client.meta.events.register(f"needs-retry.sagemaker.{operation}", record)
+    return attempts

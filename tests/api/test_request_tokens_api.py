@@ -13,7 +13,7 @@ import pytest
 
 from tests.api.conftest import Served, secret_of
 from tests.api.test_sagemaker_api import callback_definition, create, wait_done, waiting_token
-from tests.dying_engine import Attempts, attempts_at, dies_once_after_writing
+from tests.crash_points import Attempts, attempts_at, dies_once_after_writing
 
 
 def retrying_client(served: Served, operation: str) -> tuple[Any, Attempts]:

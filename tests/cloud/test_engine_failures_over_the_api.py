@@ -34,8 +34,8 @@ from tests.cloud.drivers import step_of_job
 from tests.cloud.harness import ACCOUNT, ENGINE_FUNCTION, REGION, Cloud, wait_until
 from tests.cloud.moto_patches import Complete, Failed, JobOutcome
 from tests.cloud.scenarios import CAPACITY, callback_step, pipeline, processing
+from tests.crash_points import Attempts, attempts_at, dies_once_after_writing
 from tests.deploy.gateway import API_URL, Gateway
-from tests.dying_engine import Attempts, attempts_at, dies_once_after_writing
 
 
 class Throttled(LambdaClientError):
