@@ -106,17 +106,22 @@ def locate(value: Any, location: Location, target: Any) -> Location:
 _PRIMITIVES = (str, int, float, bool)
 
 
-def _plain_join(arguments: Any) -> bool:
-    """The common well-formed Join, checked without pydantic (most definitions have hundreds)."""
+def _plain_join_values(arguments: Any) -> list[Any] | None:
+    """The Values of the common well-formed Join (literals and expressions), checked without
+    pydantic (most definitions have hundreds); None for any other Join."""
     if type(arguments) is not dict or len(arguments) != 2:
-        return False
-    on, values = arguments.get("On"), arguments.get("Values")
-    if type(on) is not str or type(values) is not list:
-        return False
+        return None
+    values = arguments.get("Values")
+    if type(arguments.get("On")) is not str or type(values) is not list:
+        return None
     for value in values:  # a loop, not all() over a generator: one frame fewer per Join
-        if type(value) not in _PRIMITIVES and not (type(value) is dict and is_expression(value)):
-            return False
-    return True
+        value_type = type(value)
+        if value_type is dict:  # a Get (the usual value) is told without a call
+            if not (len(value) == 1 and "Get" in value) and not is_expression(value):
+                return None
+        elif value_type not in _PRIMITIVES:
+            return None
+    return values
 
 
 def _plain_json_get(arguments: Any) -> bool:
@@ -134,7 +139,7 @@ def _form_error(expression: dict[str, Any]) -> pydantic.ValidationError | tuple[
     key = next(iter(expression))
     if key == "Get" and type(expression[key]) is str:
         return None
-    if key == "Std:Join" and _plain_join(expression[key]):
+    if key == "Std:Join" and _plain_join_values(expression[key]) is not None:
         return None
     if key == "Std:JsonGet" and _plain_json_get(expression[key]):
         return None
@@ -211,23 +216,11 @@ def clean_reads(
                         return None
                     plain.append(inner)
                     continue
-                if key == "Std:Join":  # _plain_join, inlined with the reads of its Values
-                    if type(inner) is not dict or len(inner) != 2:
+                if key == "Std:Join":
+                    joined = _plain_join_values(inner)
+                    if joined is None:
                         return None
-                    joined = inner.get("Values")
-                    if type(inner.get("On")) is not str or type(joined) is not list:
-                        return None
-                    for value in joined:
-                        value_type = type(value)
-                        if value_type is dict:
-                            if len(value) == 1 and type(target := value.get("Get")) is str:
-                                plain.append(target)
-                            elif is_expression(value):
-                                stack.append(value)
-                            else:
-                                return None
-                        elif value_type not in _PRIMITIVES:
-                            return None
+                    extend(joined)  # its expressions are read by this walk, its literals skipped
                     continue
                 if key == "Std:JsonGet":
                     if not _plain_json_get(inner):
@@ -242,24 +235,17 @@ def clean_reads(
     verdicts = scope.verdicts.get(namespaces)
     if verdicts is None:
         verdicts = scope.verdicts[namespaces] = ({}, {})
-    checker: StepReferenceChecker | None = None
-    reads: list[str | None] = []
+    checker = StepReferenceChecker(scope, step, namespaces)
+    reads: list[str] = []
     for targets, memo, property_file in ((plain, verdicts[0], False), (files, verdicts[1], True)):
-        if not targets:
-            continue
-        known = list(map(memo.get, targets))
-        if None in known:
-            checker = checker or StepReferenceChecker(scope, step, namespaces)
-            for index, source in enumerate(known):
-                if source is None:
-                    source = checker._verdict(targets[index], property_file, memo)
-                    if source is None:
-                        return None
-                    known[index] = source
-        reads += known
+        if targets:
+            known = checker.known_sources(targets, memo, property_file)
+            if known is None:
+                return None
+            reads += known
     if step.name in reads:
         return None
-    read = cast("set[str]", set(reads))
+    read = set(reads)
     read.discard("")
     return read
 
@@ -354,24 +340,33 @@ class StepReferenceChecker:
 
     def _all_known(self, targets: list[str], memo: dict[str, str | None], property_file: bool) -> bool:
         """For :meth:`all_clean`: whether every target reads what exists, adding the steps read
-        to ``sources``; targets seen before are looked up in bulk (``map`` over the memo).
+        to ``sources``.
 
         A memoised verdict holds for every step but the one it names: a target that reads this
         very step's name may be a self-reference, so the step is then checked exactly instead.
         """
+        known = self.known_sources(targets, memo, property_file)
+        assert self.step is not None
+        if known is None or self.step.name in known:
+            return False
+        self.sources.update(known)
+        return True
+
+    def known_sources(
+        self, targets: list[str], memo: dict[str, str | None], property_file: bool
+    ) -> list[str] | None:
+        """The step each target reads ("" for other namespaces), or None when one has a finding;
+        targets seen before are looked up in bulk (``map`` over the memo), the others checked
+        and memoised (:meth:`_verdict`)."""
         known = list(map(memo.get, targets))
         if None in known:
             for index, source in enumerate(known):
                 if source is None:
                     source = self._verdict(targets[index], property_file, memo)
                     if source is None:
-                        return False
+                        return None
                     known[index] = source
-        assert self.step is not None
-        if self.step.name in known:
-            return False
-        self.sources.update(cast("list[str]", known))
-        return True
+        return cast("list[str]", known)
 
     def _verdict(self, target: str, property_file: bool, memo: dict[str, str | None]) -> str | None:
         """For :meth:`all_clean`: the step ``target`` reads ("" for other namespaces), or None
