@@ -99,15 +99,22 @@ class Served:
     def url(self) -> str:
         return self.server.url
 
-    def client(self, service: str, access_key: str = "AKIDOWNER", secret_key: str | None = None) -> Any:
-        """A boto3 client signing with ``access_key`` and its configured secret."""
+    def client(
+        self,
+        service: str,
+        access_key: str = "AKIDOWNER",
+        secret_key: str | None = None,
+        config: BotoConfig = _NO_RETRIES,
+    ) -> Any:
+        """A boto3 client signing with ``access_key`` and its configured secret; one attempt a
+        call unless ``config`` says otherwise."""
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key or secret_of(access_key),
-            config=_NO_RETRIES,
+            config=config,
         )
 
 

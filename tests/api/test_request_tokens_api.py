@@ -8,23 +8,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
+from botocore.config import Config as BotoConfig
 
-from tests.api.conftest import Served, secret_of
+from tests.api.conftest import Served
 from tests.api.test_sagemaker_api import callback_definition, create, wait_done, waiting_token
 from tests.crash_points import Attempts, attempts_at, dies_once_after_writing
 
 
 def retrying_client(served: Served, operation: str) -> tuple[Any, Attempts]:
     """A SageMaker client with boto3's default retries, and each attempt it made at ``operation``."""
-    client = boto3.client(
-        "sagemaker",
-        endpoint_url=served.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDOWNER",
-        aws_secret_access_key=secret_of("AKIDOWNER"),
-    )
+    client = served.client("sagemaker", config=BotoConfig())
     return client, attempts_at(client, operation)
 
 
