@@ -377,10 +377,9 @@ class EmbeddedRuntime:
         self.max_workers = max_workers
         self.lease_ttl = lease_ttl
         self.on_log = on_log
-        self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
         self.outbox = Outbox(
             store,
-            self.publisher,
+            publisher if publisher is not None else JsonLinesPublisher.for_config(config),
             claimant=f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             claimant_dead=_owner_dead,
         )
@@ -650,6 +649,15 @@ class EmbeddedRuntime:
         """True while a driver of this runtime (this process) is carrying the execution out."""
         with self._lock:
             return execution_id in self._drivers
+
+    @property
+    def publisher(self) -> StatusPublisher:
+        """Where this runtime's status events go (the outbox's publisher)."""
+        return self.outbox.publisher
+
+    @publisher.setter
+    def publisher(self, publisher: StatusPublisher) -> None:
+        self.outbox.publisher = publisher
 
     def announce(self, outcome: Outcome) -> Outcome:
         """Publish the status events of one engine call (committed with it), and any the
