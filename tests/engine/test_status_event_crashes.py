@@ -164,8 +164,12 @@ def test_a_change_the_killed_process_never_committed_is_never_published(tmp_path
     assert published[: len(died_at)] == died_at
     assert published.count((None, "Executing", "Succeeded")) == 1
     assert Counter(published[len(died_at) :]) == Counter(
-        [("B", "Executing", "Starting"), ("B", "Starting", "Executing"), ("B", "Executing", "Succeeded")]
-        + [(None, "Executing", "Succeeded")]
+        [
+            ("B", "Executing", "Starting"),
+            ("B", "Starting", "Executing"),
+            ("B", "Executing", "Succeeded"),
+            (None, "Executing", "Succeeded"),
+        ]
     )
     ids = [event["id"] for event in read_events(events_path(config))]
     assert len(set(ids)) == len(ids)
