@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import random
-import re
 import socket
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from pipelines.config import Config
 from pipelines.engine.ids import execution_arn, new_execution_id
 from pipelines.store import ExecutionRecord, StepRecord, StepWrite, Transition
 from pipelines.store.sqlite import SQLiteStore
+from pipelines.testing import ServeProcess, stop_process
 
 STEPS = 10
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -227,33 +227,12 @@ def await_port(port: int, process: subprocess.Popen[Any], timeout: float = 60.0)
     raise SystemExit(f"nothing listens on {port}")
 
 
-def start_ours(
-    root: Path, *, state_dir: str = "state", env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[Any], str]:
+def start_ours(root: Path, *, state_dir: str = "state", env: dict[str, str] | None = None) -> ServeProcess:
     """``pipelines serve`` over ``root/objects``, its state in ``root/<state_dir>``; ``env``
     replaces the environment (``PYTHONPATH`` to serve another revision's code)."""
     config = f"{state_dir}.toml"
     (root / config).write_text(f'state_dir = "{state_dir}"\nobject_root = "objects"\n')
-    command = [
-        str(Path(sys.executable).parent / "pipelines"),
-        "serve",
-        "--port",
-        "0",
-        "--config",
-        config,
-    ]
-    process = subprocess.Popen(
-        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        match = re.search(r"(http://[\d.]+:\d+)", process.stderr.readline())
-        if match:
-            threading.Thread(target=lambda: [None for _ in process.stderr or []], daemon=True).start()
-            return process, match.group(1)
-    process.kill()
-    raise SystemExit("pipelines serve did not start")
+    return ServeProcess(root, config=config, env=env)
 
 
 def start_moto() -> tuple[subprocess.Popen[Any], str]:
@@ -268,16 +247,6 @@ def start_moto() -> tuple[subprocess.Popen[Any], str]:
 
 
 Call = Callable[[Any, random.Random], Any]
-
-
-def stop_all(*processes: subprocess.Popen[Any]) -> None:
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def run_load(
@@ -386,7 +355,8 @@ def s3_clients(url: str) -> tuple[Any, Any]:
 def s3_versus_moto(args: argparse.Namespace) -> None:
     """Phase 3: the S3 (rest-xml) and STS (query) endpoints against moto's, same clients and mix."""
     root = Path(tempfile.mkdtemp(prefix="pipelines-bench-s3-"))
-    ours, ours_url = start_ours(root)
+    ours = start_ours(root)
+    ours_url = ours.url
     moto, moto_url = start_moto()
     try:
         body = bytes(OBJECT_BYTES)
@@ -408,13 +378,15 @@ def s3_versus_moto(args: argparse.Namespace) -> None:
                 f"p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
             )
     finally:
-        stop_all(ours, moto)
+        ours.stop()
+        stop_process(moto)
 
 
 def versus_moto(args: argparse.Namespace) -> bool:
     """Phase 2 (see the module docstring); True if the target is met."""
     root = Path(tempfile.mkdtemp(prefix="pipelines-bench-moto-"))
-    ours, ours_url = start_ours(root)
+    ours = start_ours(root)
+    ours_url = ours.url
     moto, moto_url = start_moto()
     try:
         text = definition()
@@ -452,7 +424,8 @@ def versus_moto(args: argparse.Namespace) -> bool:
         )
         return ok
     finally:
-        stop_all(ours, moto)
+        ours.stop()
+        stop_process(moto)
 
 
 def main() -> None:
