@@ -260,3 +260,33 @@ def test_processes_opening_one_state_file_at_once_migrate_it_once(tmp_path: Path
     assert not table_names(path) & LEGACY_TABLES
     if layout != "fresh":
         assert_rows_intact(path)
+
+
+def test_the_serve_only_files_of_an_earlier_release_open_with_their_rows(tmp_path: Path) -> None:
+    """``ram.sqlite`` and ``schedules.sqlite`` had unversioned ``CREATE TABLE IF NOT EXISTS``
+    schemas; they are now versioned by the same runner, each in its own file."""
+    from pipelines.api.ram_storage import SqliteShareStorage
+    from pipelines.api.scheduler import LocalScheduler
+
+    ram = tmp_path / "ram.sqlite"
+    conn = sqlite3.connect(ram, isolation_level=None)
+    conn.execute("CREATE TABLE shares (arn TEXT PRIMARY KEY, body TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE invitations (arn TEXT PRIMARY KEY, share_arn TEXT NOT NULL, body TEXT NOT NULL)"
+    )
+    conn.execute(
+        "INSERT INTO shares VALUES ('arn:share/1', ?)", (json.dumps({"arn": "arn:share/1", "n": 1}),)
+    )
+    conn.close()
+    storage = SqliteShareStorage(ram)
+    assert storage.get_share("arn:share/1") == {"arn": "arn:share/1", "n": 1}
+    storage.close()
+    schedules = tmp_path / "schedules.sqlite"
+    store = SQLiteStore(tmp_path / "pipelines.sqlite")
+    try:
+        LocalScheduler(schedules, store, lambda *args: None)
+    finally:
+        store.close()
+    for path, component in ((ram, "ram_shares"), (schedules, "schedules")):
+        with connection(path) as conn:
+            assert recorded_versions(conn) == {component: 1}
