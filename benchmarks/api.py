@@ -31,7 +31,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,18 @@ def start_moto() -> tuple[subprocess.Popen[Any], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
+@contextmanager
+def ours_and_moto(prefix: str) -> Iterator[tuple[Path, str, str]]:
+    """A fresh ``pipelines serve`` (its folder, URL) and moto's server (URL), both stopped after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    with start_ours(root) as ours:
+        moto, moto_url = start_moto()
+        try:
+            yield root, ours.url, moto_url
+        finally:
+            stop_process(moto)
+
+
 Call = Callable[[Any, random.Random], Any]
 
 
@@ -354,11 +367,7 @@ def s3_clients(url: str) -> tuple[Any, Any]:
 
 def s3_versus_moto(args: argparse.Namespace) -> None:
     """Phase 3: the S3 (rest-xml) and STS (query) endpoints against moto's, same clients and mix."""
-    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-s3-"))
-    ours = start_ours(root)
-    ours_url = ours.url
-    moto, moto_url = start_moto()
-    try:
+    with ours_and_moto("pipelines-bench-s3-") as (root, ours_url, moto_url):
         body = bytes(OBJECT_BYTES)
         for url in (ours_url, moto_url):
             s3, _ = s3_clients(url)
@@ -377,18 +386,11 @@ def s3_versus_moto(args: argparse.Namespace) -> None:
                 f"round {round_number}  ratio {mine.rate / theirs.rate:.2f}x requests/s; "
                 f"p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
             )
-    finally:
-        ours.stop()
-        stop_process(moto)
 
 
 def versus_moto(args: argparse.Namespace) -> bool:
     """Phase 2 (see the module docstring); True if the target is met."""
-    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-moto-"))
-    ours = start_ours(root)
-    ours_url = ours.url
-    moto, moto_url = start_moto()
-    try:
+    with ours_and_moto("pipelines-bench-moto-") as (root, ours_url, moto_url):
         text = definition()
         sm = client(ours_url)
         pipeline_arn = sm.create_pipeline(PipelineName="bench", PipelineDefinition=text, RoleArn=ROLE)[
@@ -423,9 +425,6 @@ def versus_moto(args: argparse.Namespace) -> bool:
             f"{args.rounds} rounds): {'OK' if ok else 'MISSED'}"
         )
         return ok
-    finally:
-        ours.stop()
-        stop_process(moto)
 
 
 def main() -> None:
