@@ -73,7 +73,6 @@ class StatusEvent:
             "detail": self.detail,
         }
 
-
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any]) -> StatusEvent:
         """The event :meth:`envelope` gave (how the outbox keeps events until they are sent)."""

@@ -38,9 +38,7 @@ class JsonLinesPublisher:
     def publish(self, events: Sequence[StatusEvent]) -> None:
         if not events:
             return
-        text = "".join(
-            json.dumps(e.envelope(), separators=(",", ":")) + "\n" for e in events
-        )
+        text = "".join(json.dumps(e.envelope(), separators=(",", ":")) + "\n" for e in events)
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
