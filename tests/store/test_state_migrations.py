@@ -17,7 +17,6 @@ from typing import ClassVar
 
 import pytest
 from pipelines.callbacks.queue import CallbackQueue
-from pipelines.lineage.records import LineageEntity
 from pipelines.lineage.sqlite import SqliteLineageStore
 from pipelines.registry.local import ModelRegistry
 from pipelines.runners.jobs.records import JobRecords
@@ -44,7 +43,8 @@ from tests.legacy_state import (
     write_legacy_store,
 )
 
-from .test_store_records import T0, arn_of, pipeline_record, version
+from .test_lineage_store import entity
+from .test_store_records import arn_of, pipeline_record, version
 
 REPO = Path(__file__).resolve().parents[2]
 REGION, ACCOUNT = "us-east-1", "111111111111"
@@ -83,16 +83,7 @@ def write_rows(path: Path) -> None:
         store.create_pipeline(pipeline_record("churn", latest_version_id=1), version("churn", 1, '{"v": 1}'))
     finally:
         store.close()
-    SqliteLineageStore(path).record_entity(
-        LineageEntity(
-            kind="Artifact",
-            name="data",
-            arn="arn:artifact/data",
-            execution_arn="e",
-            step_name="S",
-            created_at=T0,
-        )
-    )
+    SqliteLineageStore(path).record_entity(entity("data", "e", kind="Artifact"))
     ModelRegistry(path, region=REGION, account_id=ACCOUNT).create_model_package_group("churn-models", "kept")
     CallbackQueue(path).send(QUEUE, {"token": "t-1"})
     JobRecords(path).put("ProcessingJob", {"ProcessingJobName": "prep", "ProcessingJobStatus": "Completed"})
@@ -107,8 +98,8 @@ def assert_rows_intact(path: Path) -> None:
         assert stored_version is not None and stored_version.definition == '{"v": 1}'
     finally:
         store.close()
-    entity = SqliteLineageStore(path).get_entity("Artifact", "data")
-    assert entity is not None and entity.arn == "arn:artifact/data"
+    recorded = SqliteLineageStore(path).get_entity("Artifact", "data")
+    assert recorded == entity("data", "e", kind="Artifact")
     group = ModelRegistry(path, region=REGION, account_id=ACCOUNT).describe_model_package_group(
         "churn-models"
     )
