@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -281,3 +282,26 @@ def test_the_serve_only_files_of_an_earlier_release_open_with_their_rows(tmp_pat
     for path, component in ((ram, "ram_shares"), (schedules, "schedules")):
         with connection(path) as conn:
             assert recorded_versions(conn) == {component: 1}
+
+
+def test_opening_an_up_to_date_state_file_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """The version check is a read: a CLI command opening the state while ``pipelines run`` holds
+    the write lock goes on at once (it used to take the lock itself, waiting up to the busy timeout)."""
+    path = tmp_path / "pipelines.sqlite"
+    open_state(path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    opened = threading.Event()
+
+    def open_everything() -> None:
+        open_state(path)
+        opened.set()
+
+    thread = threading.Thread(target=open_everything, daemon=True)
+    thread.start()
+    try:
+        assert opened.wait(timeout=20), "opening waited for the writer"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        thread.join(timeout=60)
