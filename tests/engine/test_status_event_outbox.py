@@ -64,18 +64,13 @@ class Recording:
 
 
 def dead_claimant() -> str:
-    """The lease-owner form of a process of this host that has ended."""
-    import os
-    import socket
-    import subprocess
-    import sys
-
+    """The lease-owner form (``<host>:<pid>:<nonce>``) of a process of this host that ended."""
     ended = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    pid = int(ended.stdout)
-    assert not os.path.exists(f"/proc/{pid}") or sys.platform != "linux"
-    return f"{socket.gethostname()}:{pid}:dead"
+    claimant = f"{socket.gethostname()}:{int(ended.stdout)}:dead"
+    assert _owner_dead(claimant)
+    return claimant
 
 
 def test_the_next_engine_call_publishes_what_a_dead_process_committed(store: Store, pipeline) -> None:
