@@ -10,10 +10,11 @@ written and has nothing left to announce. Here the events are part of the write:
    its stable id), inserted in the same SQLite transaction / DynamoDB TransactWriteItems. A
    decision that did not commit leaves no events; one that did always leaves them.
 2. After each engine call the runtime calls :meth:`Outbox.publish` with its outcome: the records
-   the call committed are published, then deleted; then the execution's leftovers (records an
-   earlier call committed but never saw through: its process died, or its publish failed) are
-   published once their claim is abandoned. So the next engine call for an execution (a
-   redelivered event, the next report, a repeated request) sends what an earlier one lost.
+   the call committed are published, then deleted, together with the execution's leftovers
+   (records an earlier call committed but never saw through: its process died, or its publish
+   failed) whose claim is abandoned, oldest version first. So the next engine call for an
+   execution (a redelivered event, the next report, a repeated request) sends what an earlier
+   one lost.
 3. :meth:`Outbox.publish_pending` with no execution sweeps every execution's leftovers: for
    executions that get no further engine call (a lost "Succeeded"). The embedded runtime sweeps
    at ``pipelines serve`` start-up (``resume``) and at each run it starts; the cloud engine
@@ -34,7 +35,7 @@ late may arrive after newer events, so consumers order by the statuses, not by a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -96,25 +97,32 @@ class Outbox:
         )
 
     def publish(self, outcome: Outcome) -> list[StatusEvent]:
-        """After an engine call: publish what it committed, then the execution's abandoned
-        leftovers. Returns the events sent; raises PublishFailed (nothing is lost then: the
-        records stay, and are taken over once their claim is abandoned)."""
-        sent = self._send(outcome.outbox)
+        """After an engine call: publish what it committed, with the execution's abandoned
+        leftovers (earlier versions, so they go first). Returns the events sent; raises
+        PublishFailed (nothing is lost then: the records stay, and are taken over once their
+        claim is abandoned)."""
+        records = list(outcome.outbox)
         if outcome.execution is not None:
-            sent += self.publish_pending(outcome.execution.execution_id)
-        return sent
+            own = {record.version for record in records}
+            records += self._claim_abandoned(outcome.execution.execution_id, skip=own)
+        return self._send(sorted(records, key=lambda r: (r.execution_id, r.version)))
 
     def publish_pending(self, execution_id: str | None = None) -> list[StatusEvent]:
         """Publish the abandoned records of one execution (None: of every execution, a sweep)."""
+        return self._send(self._claim_abandoned(execution_id))
+
+    def _claim_abandoned(self, execution_id: str | None, skip: Collection[int] = ()) -> list[OutboxRecord]:
+        """The records of one execution (or all) whose claim is abandoned, now claimed by us
+        (those another process claimed first are left to it); ``skip``: versions we hold."""
         now = self.now()
         claimed: list[OutboxRecord] = []
         for record in self.store.list_outbox(execution_id, SWEEP_LIMIT):
-            if not self._abandoned(record, now):
+            if record.version in skip or not self._abandoned(record, now):
                 continue
             taken = self.store.claim_outbox(record, self.claimant, now)
             if taken is not None:
                 claimed.append(taken)
-        return self._send(claimed)
+        return claimed
 
     def _abandoned(self, record: OutboxRecord, now: datetime) -> bool:
         """Another process's claim known dead, or any claim (ours too: an earlier publish of
