@@ -38,15 +38,15 @@ def child(stage: str, repeat: int, steps: int) -> None:
     """Set up, say READY, run the stage ``repeat`` times between two lines from the parent."""
     sys.path.insert(0, str(ROOT / "shared"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from pipelines.definition import check_definition, validation
+    from pipelines.definition import check_definition, check_text, validation
     from pipelines.definition.arguments import check_arguments
     from pipelines.definition.parser import parse_json, validate_schema
     from pipelines.definition.step_rules import check_envelope
-    from validate import _dump, check_over_limit, synthetic_definition
+    from validate import _dump, synthetic_definition
 
     text = _dump(synthetic_definition(steps))
     check_definition(_dump(synthetic_definition(20)))  # loads the botocore models, as validate.py
-    report = check_over_limit(text)  # warms the process caches; no size limit, as validate.py
+    report = check_text(text)  # warms the process caches; no size limit, as validate.py
     assert report.definition is not None and not report.errors
     located = validation.locate_steps(report.definition)
     data, _ = parse_json(text)
@@ -55,7 +55,7 @@ def child(stage: str, repeat: int, steps: int) -> None:
     sys.stdin.readline()
     for _ in range(repeat):
         if stage == "check":
-            check_over_limit(text)
+            check_text(text)
         elif stage == "json":
             parse_json(text)
         elif stage == "schema":
