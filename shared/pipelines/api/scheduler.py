@@ -35,6 +35,7 @@ from pipelines.api.schedule_expressions import At, Rate, parse_schedule_expressi
 from pipelines.api.wire import CallContext, Handler
 from pipelines.engine import Clock, SystemClock
 from pipelines.errors import PipelinesError
+from pipelines.sqlite_schema import migrate, numbered
 from pipelines.store import Store
 from pipelines.triggers.fire import StartExecution
 from pipelines.triggers.schedule_requests import (
@@ -80,7 +81,11 @@ def scheduler_handlers(backend: SchedulerBackend) -> dict[str, Handler]:
     }
 
 
-_SCHEMA = """
+# Script 1 says IF NOT EXISTS: files written before the migration ledger already hold its tables.
+_MIGRATIONS = numbered(
+    "schedules",
+    (
+        """
 CREATE TABLE IF NOT EXISTS schedules (
     account TEXT NOT NULL,
     group_name TEXT NOT NULL,
@@ -92,7 +97,9 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 CREATE INDEX IF NOT EXISTS schedules_next_fire ON schedules (next_fire);
 CREATE INDEX IF NOT EXISTS schedules_target ON schedules (target_arn);
-"""
+""",
+    ),
+)
 
 
 class LocalScheduler:
@@ -109,7 +116,7 @@ class LocalScheduler:
     ) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "schedules", _MIGRATIONS)
         self._lock = threading.RLock()
         self.store = store
         self.start_execution = start_execution

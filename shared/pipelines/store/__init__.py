@@ -25,17 +25,23 @@ Public API (``pipelines.store``)::
       record_run(run: TrialComponentRecord) -> None           # if absent; runtimes, before the job starts
       get_idempotency(token, operation) / put_idempotency(record) -> bool
       add_tracking_warning(warning) / list_tracking_warnings(execution_id)   # dropped MLflow writes
+      # the transactional outbox: a transition's status events (Transition.outbox) until published
+      list_outbox(execution_id | None, limit) -> list[OutboxRecord]
+      claim_outbox(record, claimant, now) -> OutboxRecord | None   # compare-and-swap on the claim
+      delete_outbox(records) -> None                                # published
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership
       close()
 
-    SQLiteStore(path)                      WAL, versioned migrations (store/migrations/*.sql)
+    SQLiteStore(path)                      WAL; migrations store/migrations/NNNN_*.sql, applied on open by the
+                                           state file's one runner (pipelines.sqlite_schema: schema_migrations)
     open_store(config) -> SQLiteStore      the embedded store at config.database_path
     DynamoDBStore(tables, ...)             store/dynamodb.py (docs/dynamodb.md); open_backend(kind, location)
 
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
 ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, TrackingWarningRecord,
-LeaseRecord, SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
+OutboxRecord (a transition's status-change events, pipelines.events.outbox), LeaseRecord,
+SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
 (who passed a pipeline's RoleArn: the engine runs only as granted roles). A backend's pipeline write: PipelineWrite. Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
@@ -77,6 +83,7 @@ from pipelines.store.base import (
     LeaseRecord,
     ListQuery,
     MlflowBinding,
+    OutboxRecord,
     Page,
     PipelineRecord,
     PipelineVersionRecord,
@@ -113,6 +120,7 @@ __all__ = [
     "LeaseRecord",
     "ListQuery",
     "MlflowBinding",
+    "OutboxRecord",
     "Page",
     "PipelineRecord",
     "PipelineVersionRecord",
