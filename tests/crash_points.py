@@ -24,9 +24,9 @@ def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: 
     """Every DeletePipeline through ``store`` dies just ``moment`` its record is deleted."""
     delete = store.delete_pipeline
 
-    def dying(arn: str) -> None:
+    def dying(arn: str, **write: Any) -> None:
         if moment == "after":
-            delete(arn)
+            delete(arn, **write)  # with the request's token, written in the same transaction
         raise DiedMidway(f"killed {moment} deleting {arn}")
 
     monkeypatch.setattr(store, "delete_pipeline", dying)
@@ -34,16 +34,17 @@ def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: 
 
 def retry_delete(sagemaker: Any, name: str, token: str, arn: str, moment: Moment) -> None:
     """Send the retry of a DeletePipeline that died ``moment`` its record's delete, with the
-    same ClientRequestToken, and check its answer."""
-    if moment == "before":  # the record outlived the crash: the retry deletes it
-        assert sagemaker.describe_pipeline(PipelineName=name)["PipelineArn"] == arn
-        deleted = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        replayed = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        assert deleted["PipelineArn"] == replayed["PipelineArn"] == arn  # a replay answers as the first
-    else:  # the record went last: the retry finds nothing left to do
-        with pytest.raises(ClientError) as gone:
-            sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+    same ClientRequestToken, and check it answers as the first call would have: the PipelineArn
+    (SageMaker's answer), whether the delete happened before the crash or not."""
+    if moment == "before":  # the record outlived the crash, Deleting: the retry finishes
+        described = sagemaker.describe_pipeline(PipelineName=name)
+        assert (described["PipelineArn"], described["PipelineStatus"]) == (arn, "Deleting")
+    deleted = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
+    replayed = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
+    assert deleted["PipelineArn"] == replayed["PipelineArn"] == arn  # a replay answers as the first
+    with pytest.raises(ClientError) as gone:  # a new request is told the truth
+        sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token + "-new")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
 def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:
