@@ -5,6 +5,7 @@ answers 500, which boto3 retries by itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
@@ -30,6 +31,20 @@ def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: 
         raise DiedMidway(f"killed {moment} deleting {arn}")
 
     monkeypatch.setattr(store, "delete_pipeline", dying)
+
+
+def before_record_delete(
+    monkeypatch: pytest.MonkeyPatch, store: Store, meanwhile: Callable[[], None]
+) -> None:
+    """Every DeletePipeline through ``store`` runs ``meanwhile`` after its cleanup hooks, just
+    before it deletes the record (the window a registration could slip into)."""
+    delete = store.delete_pipeline
+
+    def late(arn: str, **write: Any) -> None:
+        meanwhile()
+        delete(arn, **write)
+
+    monkeypatch.setattr(store, "delete_pipeline", late)
 
 
 def retry_delete(sagemaker: Any, name: str, token: str, arn: str, moment: Moment) -> None:

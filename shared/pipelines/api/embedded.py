@@ -162,7 +162,9 @@ def build_embedded_api(
     runtime = runtime or EmbeddedRuntime(config, clock=clock)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     config.object_root.mkdir(parents=True, exist_ok=True)
-    shares = ResourceShares(SqliteShareStorage(config.state_dir / "ram.sqlite"), clock=clock)
+    shares = ResourceShares(
+        SqliteShareStorage(config.state_dir / "ram.sqlite"), clock=clock, pipelines=runtime.store
+    )
     operations = Operations(
         store=runtime.store,
         runtime=runtime,
