@@ -1,0 +1,84 @@
+"""DeletePipeline racing registrations in the cloud runtime (DynamoDB store, real EventBridge
+rules and Scheduler schedules in moto), through the API with real boto3 clients: a rule target
+or a schedule written after the delete's cleanup is undone by its own second check of the
+pipeline, and one arriving while the pipeline is Deleting is refused; nothing is left starting
+the deleted pipeline. The delete is made to run inside the registration, between its check of the
+pipeline and its write (a hook, not a sleep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.crash_points import before_record_delete
+from tests.deploy.conftest import RULE_PREFIX, SCHEDULE_GROUP, Cloud
+from tests.deploy.test_cloud_scheduler import schedule_request
+from tests.deploy.test_event_triggers import TEMPLATE, register
+
+
+def delete_inside(cloud: Cloud, monkeypatch: pytest.MonkeyPatch, owner: Any, method: str, arn: str) -> None:
+    """``owner.<method>`` (a registration's check of its target) runs DeletePipeline of ``arn``
+    right after it returns, once."""
+    check = getattr(owner, method)
+
+    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = check(*args, **kwargs)
+        if cloud.store.get_pipeline(arn) is not None:
+            cloud.clients().sagemaker.delete_pipeline(PipelineName=arn.rpartition("/")[2])
+        return result
+
+    monkeypatch.setattr(owner, method, deleted_meanwhile)
+
+
+def test_a_rule_target_written_after_the_cleanup_is_undone(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = cloud.create_pipeline("doomed")
+    assert cloud.services.rules is not None
+    delete_inside(cloud, monkeypatch, cloud.services.rules, "_real_target", arn)
+    with pytest.raises(ClientError) as refused:
+        register(cloud, arn, {"InputData": TEMPLATE}, name="late")
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "being deleted" in refused.value.response["Error"]["Message"]
+    assert cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"] == []
+
+
+def test_a_schedule_written_after_the_cleanup_is_undone(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = cloud.create_pipeline("doomed")
+    assert cloud.services.scheduler is not None
+    delete_inside(cloud, monkeypatch, cloud.services.scheduler, "_request", arn)
+    with pytest.raises(ClientError) as refused:
+        cloud.clients().scheduler.create_schedule(**schedule_request(arn, name="late"))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+
+
+def test_registrations_while_the_pipeline_is_deleting_are_refused(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = cloud.create_pipeline("doomed")
+    seen: dict[str, str] = {}
+
+    def register_meanwhile() -> None:
+        for what, call in (
+            ("rule target", lambda: register(cloud, arn, {"InputData": TEMPLATE}, name="late")),
+            (
+                "schedule",
+                lambda: cloud.clients().scheduler.create_schedule(**schedule_request(arn, name="late")),
+            ),
+        ):
+            try:
+                call()
+                seen[what] = "ok"
+            except ClientError as error:
+                seen[what] = str(error.response["Error"]["Code"])
+
+    before_record_delete(monkeypatch, cloud.store, register_meanwhile)
+    assert cloud.clients().sagemaker.delete_pipeline(PipelineName="doomed")["PipelineArn"] == arn
+    assert seen == {"rule target": "ValidationException", "schedule": "ValidationException"}
+    assert cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"] == []
+    assert cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
