@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import random
-import re
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from pipelines.config import Config
 from pipelines.engine.ids import execution_arn, new_execution_id
 from pipelines.store import ExecutionRecord, StepRecord, StepWrite, Transition
 from pipelines.store.sqlite import SQLiteStore
+from pipelines.testing import ServeProcess, stop_process
 
 STEPS = 10
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -227,33 +228,12 @@ def await_port(port: int, process: subprocess.Popen[Any], timeout: float = 60.0)
     raise SystemExit(f"nothing listens on {port}")
 
 
-def start_ours(
-    root: Path, *, state_dir: str = "state", env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[Any], str]:
+def start_ours(root: Path, *, state_dir: str = "state", env: dict[str, str] | None = None) -> ServeProcess:
     """``pipelines serve`` over ``root/objects``, its state in ``root/<state_dir>``; ``env``
     replaces the environment (``PYTHONPATH`` to serve another revision's code)."""
     config = f"{state_dir}.toml"
     (root / config).write_text(f'state_dir = "{state_dir}"\nobject_root = "objects"\n')
-    command = [
-        str(Path(sys.executable).parent / "pipelines"),
-        "serve",
-        "--port",
-        "0",
-        "--config",
-        config,
-    ]
-    process = subprocess.Popen(
-        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        match = re.search(r"(http://[\d.]+:\d+)", process.stderr.readline())
-        if match:
-            threading.Thread(target=lambda: [None for _ in process.stderr or []], daemon=True).start()
-            return process, match.group(1)
-    process.kill()
-    raise SystemExit("pipelines serve did not start")
+    return ServeProcess(root, config=config, env=env)
 
 
 def start_moto() -> tuple[subprocess.Popen[Any], str]:
@@ -267,17 +247,19 @@ def start_moto() -> tuple[subprocess.Popen[Any], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-Call = Callable[[Any, random.Random], Any]
-
-
-def stop_all(*processes: subprocess.Popen[Any]) -> None:
-    for process in processes:
-        process.terminate()
+@contextmanager
+def ours_and_moto(prefix: str) -> Iterator[tuple[Path, str, str]]:
+    """A fresh ``pipelines serve`` (its folder, URL) and moto's server (URL), both stopped after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    with start_ours(root) as ours:
+        moto, moto_url = start_moto()
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            yield root, ours.url, moto_url
+        finally:
+            stop_process(moto)
+
+
+Call = Callable[[Any, random.Random], Any]
 
 
 def run_load(
@@ -385,10 +367,7 @@ def s3_clients(url: str) -> tuple[Any, Any]:
 
 def s3_versus_moto(args: argparse.Namespace) -> None:
     """Phase 3: the S3 (rest-xml) and STS (query) endpoints against moto's, same clients and mix."""
-    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-s3-"))
-    ours, ours_url = start_ours(root)
-    moto, moto_url = start_moto()
-    try:
+    with ours_and_moto("pipelines-bench-s3-") as (root, ours_url, moto_url):
         body = bytes(OBJECT_BYTES)
         for url in (ours_url, moto_url):
             s3, _ = s3_clients(url)
@@ -407,16 +386,11 @@ def s3_versus_moto(args: argparse.Namespace) -> None:
                 f"round {round_number}  ratio {mine.rate / theirs.rate:.2f}x requests/s; "
                 f"p99 {mine.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
             )
-    finally:
-        stop_all(ours, moto)
 
 
 def versus_moto(args: argparse.Namespace) -> bool:
     """Phase 2 (see the module docstring); True if the target is met."""
-    root = Path(tempfile.mkdtemp(prefix="pipelines-bench-moto-"))
-    ours, ours_url = start_ours(root)
-    moto, moto_url = start_moto()
-    try:
+    with ours_and_moto("pipelines-bench-moto-") as (root, ours_url, moto_url):
         text = definition()
         sm = client(ours_url)
         pipeline_arn = sm.create_pipeline(PipelineName="bench", PipelineDefinition=text, RoleArn=ROLE)[
@@ -451,8 +425,6 @@ def versus_moto(args: argparse.Namespace) -> bool:
             f"{args.rounds} rounds): {'OK' if ok else 'MISSED'}"
         )
         return ok
-    finally:
-        stop_all(ours, moto)
 
 
 def main() -> None:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
+from pipelines.testing import IN_THIS_INTERPRETER, ServeProcess
 from playwright.sync_api import Page, expect, sync_playwright
 
 BROWSER = os.environ.get("CONSOLE_BROWSER", "/usr/bin/chromium")
@@ -33,35 +31,12 @@ ROLE = "arn:aws:iam::000000000000:role/bench"
 LAMBDA = "arn:aws:lambda:us-east-1:000000000000:function:noop"
 
 
-def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(root: Path) -> ServeProcess:
     (root / "noop.py").write_text("def handler(event, context):\n    return {}\n")
     (root / "pipelines.toml").write_text(
         f'state_dir = "state"\n[functions]\n"{LAMBDA}" = "noop.py:handler"\n[serve]\nallowed_origins = ["self"]\n'
     )
-    log = (root / "serve.log").open("w+b")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from pipelines.cli import main; main()",
-            "serve",
-            "--port",
-            "0",
-            "--config",
-            "pipelines.toml",
-        ],
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(rb"Serving SageMaker Pipelines on (http://\S+)", (root / "serve.log").read_bytes())
-        if found:
-            return process, found.group(1).decode()
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("pipelines serve did not start")
+    return ServeProcess(root, command=IN_THIS_INTERPRETER)
 
 
 def create(sm: Any, name: str, steps: list[dict[str, Any]]) -> None:
@@ -155,7 +130,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="console-bench-"))
-    process, url = serve(root)
+    server = serve(root)
+    url = server.url
     try:
         sm = boto3.client(
             "sagemaker",
@@ -180,8 +156,7 @@ def main() -> None:
             )
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 if __name__ == "__main__":

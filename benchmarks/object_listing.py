@@ -46,7 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
-from benchmarks.api import client, start_moto, start_ours, stop_all  # noqa: E402
+from pipelines.testing import stop_process  # noqa: E402
+
+from benchmarks.api import client, start_moto, start_ours  # noqa: E402
 
 BEFORE = "a3c6ae830d55a552b7e11e61b0acfe50d907eb02"
 """main just before the ordered walk: every listing walked and sorted the whole prefix."""
@@ -183,8 +185,6 @@ def main() -> None:
         print(
             f"{len(everything):,} objects written to the object root in {time.perf_counter() - began:.1f} s"
         )
-        processes: list[subprocess.Popen[Any]] = []
-        stack.callback(lambda: stop_all(*processes))
         urls: dict[str, str] = {}
         if args.before != "none":
             code = stack.enter_context(before_code(args.before))
@@ -198,13 +198,15 @@ def main() -> None:
             ).stdout.strip()
             if not served_from.startswith(str(code)):
                 raise SystemExit(f"the 'before' server would run {served_from}, not {args.before}")
-            process, urls["before"] = start_ours(root, state_dir="state-before", env=env)
-            processes.append(process)
-        process, urls["after"] = start_ours(root, state_dir="state-after")
-        processes.append(process)
+            before = start_ours(root, state_dir="state-before", env=env)
+            stack.callback(before.stop)
+            urls["before"] = before.url
+        after = start_ours(root, state_dir="state-after")
+        stack.callback(after.stop)
+        urls["after"] = after.url
         if not args.no_moto:
-            process, urls["moto"] = start_moto()
-            processes.append(process)
+            moto, urls["moto"] = start_moto()
+            stack.callback(stop_process, moto)
             began = time.perf_counter()
             seed_s3(urls["moto"], everything)
             print(

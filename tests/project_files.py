@@ -13,6 +13,15 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLES = REPOSITORY / "examples"
 ABALONE_DEFINITION = EXAMPLES / "abalone" / "pipeline.json"  # SDK v2 output (examples/abalone/generate.py)
+ABALONE_GOOD_MODEL_STEPS = (  # every step a run whose model passes the MSE check runs, in order
+    "PreprocessAbaloneData",
+    "TrainAbaloneModel",
+    "EvaluateAbaloneModel",
+    "CheckMSEAbaloneEvaluation",
+    "RegisterAbaloneModel-RegisterModel",
+    "CreateAbaloneModel-CreateModel",
+    "TransformAbaloneBatch",
+)
 APPROVAL_DEFINITION = EXAMPLES / "approval" / "pipeline.json"
 SDK_V3_DEFINITIONS = sorted((REPOSITORY / "tests" / "fixtures" / "sdk_v3").glob("*.json"))
 PROJECT_DEFINITIONS = sorted(EXAMPLES.glob("*/pipeline.json")) + SDK_V3_DEFINITIONS

@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
+from pipelines.testing import ServeProcess
 
 BLOCK_MOTO = textwrap.dedent(
     """
@@ -56,30 +56,9 @@ def test_the_blocker_refuses_moto() -> None:
 @pytest.fixture
 def served_without_moto(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--port", "0", "--config", "pipelines.toml"],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line, seen = "", []
-        deadline = time.monotonic() + 60
-        while "Serving" not in line and time.monotonic() < deadline and process.poll() is None:
-            line = process.stderr.readline()
-            seen.append(line)
-        assert "Serving" in line, "".join(seen)
-        yield line.split(" on ", 1)[1].split()[0]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    with ServeProcess(tmp_path, command=(sys.executable, "-c", SERVE)) as server:
+        yield server.url
+        assert server.stop() == 0, server.output()
 
 
 def test_s3_and_sts_are_served_without_moto(served_without_moto: str, tmp_path: Path) -> None:

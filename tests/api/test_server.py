@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,9 +16,11 @@ from typing import Any
 
 import pytest
 from pipelines.api.server import ApiServer
+from pipelines.testing import ServeProcess
 
 from tests.api.conftest import Served
 from tests.api.raw_http import address, read_until_closed, request, send_raw, status_of
+from tests.cli.helpers import wait_for
 
 
 class SlowApp:
@@ -162,36 +163,12 @@ def test_requests_do_not_leak_file_descriptors(single_user: Served) -> None:
 
 def test_pipelines_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     (tmp_path / "pipelines.toml").write_text('state_dir = "state"\nobject_root = "objects"\n')
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "pipelines"),
-            "serve",
-            "--port",
-            "0",
-            "--config",
-            "pipelines.toml",
-        ],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line = ""
-        deadline = time.monotonic() + 60
-        while "Serving" not in line and time.monotonic() < deadline:
-            line = process.stderr.readline()
-        url = line.split(" on ", 1)[1].split()[0]
-        security = process.stderr.readline()  # the start banner says who may call
+    with ServeProcess(tmp_path) as server:
+        wait_for(lambda: "Security:" in server.output(), what="the start banner's security line")
+        security = server.output().split("Security:", 1)[1].splitlines()[0]  # who may call
         assert "single-user" in security and "000000000000" in security
-        assert request(url, "GET", "/").status == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        assert request(server.url, "GET", "/").status == 200
+        assert server.stop() == 0  # SIGTERM: a graceful exit (a SIGKILL after 30 s would be -9)
 
 
 def test_pipelines_serve_refuses_to_listen_beyond_loopback_without_secret_keys(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.cloud.harness import Cloud
 from tests.cloud.moto_patches import Complete, JobOutcome
-from tests.project_files import ABALONE_DEFINITION
+from tests.project_files import ABALONE_DEFINITION, ABALONE_GOOD_MODEL_STEPS
 
 ABALONE = ABALONE_DEFINITION
 BUCKET = "abalone-example"
@@ -44,15 +44,7 @@ def test_a_good_model_is_registered_created_and_batch_transformed(cloud: Cloud, 
 
     assert (final.status, final.failure_reason) == ("Succeeded", None)
     steps = cloud.steps(final.execution_id)
-    assert {n: s.status for n, s in steps.items()} == {
-        "PreprocessAbaloneData": "Succeeded",
-        "TrainAbaloneModel": "Succeeded",
-        "EvaluateAbaloneModel": "Succeeded",
-        "CheckMSEAbaloneEvaluation": "Succeeded",
-        "RegisterAbaloneModel-RegisterModel": "Succeeded",
-        "CreateAbaloneModel-CreateModel": "Succeeded",
-        "TransformAbaloneBatch": "Succeeded",
-    }
+    assert {n: s.status for n, s in steps.items()} == {name: "Succeeded" for name in ABALONE_GOOD_MODEL_STEPS}
     # Properties are the real Describe* responses, and references between steps resolve from them.
     train = steps["TrainAbaloneModel"].properties or {}
     assert train["TrainingJobStatus"] == "Completed"

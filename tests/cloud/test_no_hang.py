@@ -283,15 +283,18 @@ def test_a_start_that_died_after_writing_its_records_is_recovered_by_the_sweep(
     assert set(started_once(cloud, final.execution_id)) == {"A", "B"}
 
 
-def test_a_pipeline_execution_run_aborted_by_hand_stops_the_execution(cloud: Cloud) -> None:
+def start_a_held_training_run(cloud: Cloud) -> tuple[ExecutionRecord, str]:
+    """An execution of one Training step whose job never ends, and its PipelineExecution run's ARN."""
     cloud.moto.jobs.decide = lambda kind, name, request: Hold()
     cloud.register(json.dumps(pipeline(training("Train"))))
     execution = cloud.start()
     wait_until(lambda: bool(cloud.moto.jobs.held))
-    arn = (
-        cloud.machines["PipelineExecution"].replace(":stateMachine:", ":execution:")
-        + f":{execution.execution_id}"
-    )
+    run = cloud.machines["PipelineExecution"].replace(":stateMachine:", ":execution:")
+    return execution, f"{run}:{execution.execution_id}"
+
+
+def test_a_pipeline_execution_run_aborted_by_hand_stops_the_execution(cloud: Cloud) -> None:
+    execution, arn = start_a_held_training_run(cloud)
     cloud.sfn.stop_execution(executionArn=arn)
     wait_until(lambda: cloud.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED")
 
@@ -310,14 +313,7 @@ def test_a_pipeline_execution_run_that_fails_ends_the_execution_failed_with_the_
         raise RuntimeError("AccessDeniedException: not authorized to perform dynamodb:UpdateItem")
 
     cloud.moto.fakes[("dynamodb", "updateItem")] = table_refuses
-    cloud.moto.jobs.decide = lambda kind, name, request: Hold()
-    cloud.register(json.dumps(pipeline(training("Train"))))
-    execution = cloud.start()
-    wait_until(lambda: bool(cloud.moto.jobs.held))
-    arn = (
-        cloud.machines["PipelineExecution"].replace(":stateMachine:", ":execution:")
-        + f":{execution.execution_id}"
-    )
+    execution, arn = start_a_held_training_run(cloud)
     wait_until(lambda: cloud.sfn.describe_execution(executionArn=arn)["status"] == "FAILED")
     assert cloud.execution(execution.execution_id).status == "Executing"
 

@@ -38,7 +38,7 @@ def test_html_navigations_get_the_console_and_api_clients_get_the_api(server: Se
     assert status == 200 and body == b'{"apiEndpoint": "", "region": "us-east-1", "auth": null}'
     assert get(server.url + "/_console/../pipelines.toml")[0] == 404
     assert get(server.url + "/_console/nothing.js")[0] == 404
-    assert f"Web console: {server.url}/\n" in (server.root / "serve.log").read_text()
+    assert f"Web console: {server.url}/\n" in server.served.output()
 
 
 def test_pipeline_list_links_to_each_pipeline(console: ConsolePage, sm: Any) -> None:

@@ -10,25 +10,9 @@ from pipelines.engine import Engine, FakeClock, upsert_pipeline
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.registry import RunnerRegistry
 from pipelines.runtime.embedded import EmbeddedRuntime
-from pipelines.store.backends import STORE_KINDS, open_backend
 from pipelines.store.base import Store
 
-from tests.cloud.moto_dynamodb import prepared_backend
-
 from .fakes import ScriptedRunner, processing_properties
-
-
-@pytest.fixture(params=STORE_KINDS)
-def store_kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
-    with prepared_backend(store_kind, tmp_path):  # DynamoDB: moto, fresh tables
-        backend = open_backend(store_kind, tmp_path)
-        yield backend
-        backend.close()
 
 
 @pytest.fixture

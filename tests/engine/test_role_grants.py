@@ -13,8 +13,10 @@ from pipelines.engine import StartRequest, upsert_pipeline
 from pipelines.engine.ids import pipeline_arn
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store import Store
-from pipelines.store.migrations import migrate, migrations
+from pipelines.store.migrations import migrate
 from pipelines.store.sqlite import SQLiteStore
+
+from tests.legacy_state import write_legacy_store
 
 from .fakes import ScriptedRunner, definition, processing_step
 
@@ -70,19 +72,7 @@ def test_the_migration_grants_existing_pipelines_their_role_as_passed_by_the_acc
 ) -> None:
     path = tmp_path / "state.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    # the schema as the release before grants left it
-    conn.execute("BEGIN")
-    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    conn.execute("COMMIT")
-    earlier = [m for m in migrations() if m.number < 4]
-    from pipelines.store.migrations import _statements
-
-    for migration in earlier:
-        conn.execute("BEGIN")
-        for statement in _statements(migration.sql):
-            conn.execute(statement)
-        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.number,))
-        conn.execute("COMMIT")
+    write_legacy_store(conn, up_to=3)  # the schema as the release before grants left it
     arn = "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/old"
     for name, role in (("old", ROLE), ("norole", None)):
         body = {

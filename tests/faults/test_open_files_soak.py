@@ -14,7 +14,7 @@ import json
 import threading
 from pathlib import Path
 
-from tests.faults.serve_process import ServeProcess
+from pipelines.testing import ServeProcess
 
 REQUESTS = 10_000
 CLIENTS = 4

@@ -209,8 +209,9 @@ def test_text_image_and_time_series_jobs_are_refused_with_the_reason(
 def test_an_sdk_made_automl_pipeline_runs_and_its_endpoint_answers_boto3(tmp_path: Path) -> None:
     """The SDK v2's AutoMLStep -> get_best_auto_ml_model() ModelStep -> EndpointConfigStep ->
     EndpointStep, with ``pipelines run``, then InvokeEndpoint through ``pipelines serve``."""
+    from pipelines.testing import ServeProcess
+
     from tests.cli.helpers import pipelines
-    from tests.faults.serve_process import ServeProcess
     from tests.hosting.sdk_automl import TRAIN_URI, automl_deploy_definition
     from tests.hosting.serving import in_service, local_client
 

@@ -4,7 +4,6 @@ endpoint back (also after the server is killed), listed and deleted with ``pipel
 from __future__ import annotations
 
 import json
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,9 @@ from typing import Any
 import pytest
 import urllib3
 from pipelines.objects.local import LocalObjectStore
+from pipelines.testing import ServeProcess
 
 from tests.cli.helpers import pipelines
-from tests.faults.serve_process import ServeProcess
 from tests.hosting.models import BROKEN_INFERENCE, SKLEARN_IMAGE, sklearn_model_data
 from tests.hosting.serving import in_service, local_client
 
@@ -113,8 +112,7 @@ def test_run_deploys_then_serve_brings_the_endpoint_back_after_a_crash(project: 
         served = json.loads(pipelines(project, "endpoints", "--json").stdout)[0]
         assert served["Served"] is True
         old_url = served["VariantUrls"]["AllTraffic"]
-        first.process.send_signal(signal.SIGKILL)  # a crash: its model servers die with it
-        first.process.wait(timeout=30)
+        first.kill()  # a crash: its model servers die with it
     assert_gone(old_url)
     with ServeProcess(project) as second:
         in_service(second.url, "houses")

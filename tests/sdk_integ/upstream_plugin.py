@@ -21,12 +21,11 @@ conftest.py`` imports :class:`Server` from here.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from pipelines.testing import IN_THIS_INTERPRETER, ServeProcess
 
 REGION = "us-west-2"  # the SDK integ tests' DEFAULT_REGION
 SERVER_REGION = "us-east-1"
@@ -40,7 +39,6 @@ MAPPED_IMAGES = (
     "*.dkr.ecr.*.amazonaws.com/sagemaker-scikit-learn:*",
     "*.dkr.ecr.*.amazonaws.com/sagemaker-xgboost:*",
 )
-_BANNER = re.compile(r"Serving SageMaker Pipelines on (http://\S+)")
 
 
 class Server:
@@ -58,28 +56,10 @@ class Server:
             f'state_dir = "state"\nobject_root = "objects"\nregion = "{SERVER_REGION}"\n'
             f'account_id = "{ACCOUNT}"\n\n[images]\n{images_table}\n{extra_config}'
         )
-        self.log = (root / "serve.log").open("w+")
-        command = "from pipelines.cli import main; main()"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", command, "serve", "--port", "0", "--config", str(config)],
-            cwd=root,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "400"},
+        self.served = ServeProcess(
+            root, config=config, command=IN_THIS_INTERPRETER, env={**os.environ, "COLUMNS": "400"}
         )
-        self.url = self._wait_for_banner(deadline=time.monotonic() + 60)
-
-    def _wait_for_banner(self, deadline: float) -> str:
-        while time.monotonic() < deadline:
-            self.log.seek(0)
-            match = _BANNER.search(self.log.read())
-            if match:
-                return match.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.log.seek(0)
-        raise RuntimeError(f"pipelines serve did not start:\n{self.log.read()}")
+        self.url = self.served.url
 
     def environment(self) -> dict[str, str]:
         """The variables the SDK's clients read to reach this server as the test account."""
@@ -107,13 +87,7 @@ class Server:
         return name
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        self.served.stop(grace=20)
 
 
 # -- the plugin (only when loaded with ``-p upstream_plugin``) ------------------------------------

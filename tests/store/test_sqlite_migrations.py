@@ -11,14 +11,18 @@ import pytest
 from pipelines.store.migrations import SchemaTooNew, migrations
 from pipelines.store.sqlite import SQLiteStore
 
+from tests.legacy_state import write_legacy_store
+
 
 def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     SQLiteStore(path).close()
     SQLiteStore(path).close()  # reopening applies nothing twice
     conn = sqlite3.connect(path)
-    versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [m.number for m in migrations()]
+    rows = conn.execute(
+        "SELECT version, name FROM schema_migrations WHERE component = 'store' ORDER BY version"
+    )
+    assert [tuple(row) for row in rows] == [(m.number, m.name) for m in migrations()]
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {
         "pipelines",
@@ -36,7 +40,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     SQLiteStore(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO schema_version (version) VALUES (9999)")
+    conn.execute("INSERT INTO schema_migrations (component, version, name) VALUES ('store', 9999, 'future')")
     conn.commit()
     conn.close()
     with pytest.raises(SchemaTooNew, match="9999"):
@@ -49,16 +53,10 @@ def test_a_state_dir_from_before_accounts_keeps_its_pipelines_versions_execution
     """Pipelines used to be keyed by name; migration 0003 keys them (and everything that pointed
     at them) by ARN, keeping every row."""
     from pipelines.store.base import ListQuery
-    from pipelines.store.migrations import _statements
 
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for migration in migrations():
-        if migration.number <= 2:
-            for statement in _statements(migration.sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.number,))
+    write_legacy_store(conn, up_to=2)
     arn = "arn:aws:sagemaker:us-east-1:000000000000:pipeline/churn"
     at = "2024-05-01T12:00:00.000000Z"
     pipeline = {

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from pipelines.store.base import ListQuery, Store, step_listing_key
-from pipelines.store.migrations import _statements, migrations
 from pipelines.store.sqlite import SQLiteStore
+
+from tests.legacy_state import write_legacy_store
 
 from .test_store_records import T0, create_execution, execution_record, step_record
 
@@ -59,12 +60,8 @@ def test_the_listing_key_orders_by_time_before_sequence() -> None:
 
 def test_the_migration_keeps_old_rows_listable_by_start_time(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    [first] = [m for m in migrations() if m.number == 1]
-    conn = sqlite3.connect(path, isolation_level=None)  # a state database written before 0002
-    for statement in _statements(first.sql):
-        conn.execute(statement)
-    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn = sqlite3.connect(path, isolation_level=None)
+    write_legacy_store(conn, up_to=1)  # a state database written before 0002
     execution = execution_record("oldrows00000")
     conn.execute(
         "INSERT INTO executions (execution_id, pipeline_name, status, created_at, version, definition, body) "

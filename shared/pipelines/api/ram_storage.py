@@ -17,6 +17,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
+from pipelines.sqlite_schema import migrate, numbered
+
 Document = dict[str, Any]
 
 
@@ -45,10 +47,16 @@ class ShareStorage(ABC):
         """Release what the storage holds open."""
 
 
-_SCHEMA = """
+# Script 1 says IF NOT EXISTS: files written before the migration ledger already hold its tables.
+_MIGRATIONS = numbered(
+    "ram_shares",
+    (
+        """
 CREATE TABLE IF NOT EXISTS shares (arn TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS invitations (arn TEXT PRIMARY KEY, share_arn TEXT NOT NULL, body TEXT NOT NULL);
-"""
+""",
+    ),
+)
 
 
 class SqliteShareStorage(ShareStorage):
@@ -57,7 +65,7 @@ class SqliteShareStorage(ShareStorage):
     def __init__(self, database: Path) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "ram_shares", _MIGRATIONS)
 
     def shares(self) -> list[Document]:
         return [json.loads(r[0]) for r in self._db.execute("SELECT body FROM shares ORDER BY arn")]

@@ -36,6 +36,7 @@ from pipelines.api.wire import CallContext, Handler
 from pipelines.engine import Clock, SystemClock
 from pipelines.engine.pipelines import attach
 from pipelines.errors import PipelinesError
+from pipelines.sqlite_schema import migrate, numbered
 from pipelines.store import PipelineRecord, Store
 from pipelines.triggers.fire import StartExecution
 from pipelines.triggers.schedule_requests import (
@@ -85,7 +86,11 @@ def scheduler_handlers(backend: SchedulerBackend) -> dict[str, Handler]:
     }
 
 
-_SCHEMA = """
+# Script 1 says IF NOT EXISTS: files written before the migration ledger already hold its tables.
+_MIGRATIONS = numbered(
+    "schedules",
+    (
+        """
 CREATE TABLE IF NOT EXISTS schedules (
     account TEXT NOT NULL,
     group_name TEXT NOT NULL,
@@ -97,7 +102,12 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 CREATE INDEX IF NOT EXISTS schedules_next_fire ON schedules (next_fire);
 CREATE INDEX IF NOT EXISTS schedules_target ON schedules (target_arn);
-"""
+""",
+    ),
+)
+
+
+_COLUMNS = "account, group_name, name, body, target_arn, next_fire"
 
 
 class LocalScheduler:
@@ -114,7 +124,7 @@ class LocalScheduler:
     ) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "schedules", _MIGRATIONS)
         self._lock = threading.RLock()
         self.store = store
         self.start_execution = start_execution
@@ -136,7 +146,7 @@ class LocalScheduler:
         with self._lock:
             key = (ctx.account_id, group, name)
             previous = self._db.execute(
-                "SELECT * FROM schedules WHERE account = ? AND group_name = ? AND name = ?", key
+                f"SELECT {_COLUMNS} FROM schedules WHERE account = ? AND group_name = ? AND name = ?", key
             ).fetchone()
             if create and previous is not None:
                 raise ServiceError("ConflictException", f"Schedule {name} already exists.", 409)
@@ -160,12 +170,16 @@ class LocalScheduler:
                     "DELETE FROM schedules WHERE account = ? AND group_name = ? AND name = ?", key
                 )
                 if previous is not None and previous[4] != pipeline.arn.lower():
-                    self._db.execute("INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?)", previous)
+                    self._db.execute(
+                        f"INSERT INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", previous
+                    )
 
             attach(
                 self.store,
                 [pipeline],
-                lambda: self._db.execute("INSERT OR REPLACE INTO schedules VALUES (?, ?, ?, ?, ?, ?)", row),
+                lambda: self._db.execute(
+                    f"INSERT OR REPLACE INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", row
+                ),
                 undo,
                 being_deleted,
             )

@@ -3,7 +3,8 @@
 Records are the Describe* responses of the SageMaker API (stored as JSON next to the columns we
 query by), so a Model or RegisterModel step's properties, ``pipelines models`` and the API's
 Describe/List operations all read the same thing. Tables live in the state database shared with
-the store; this component migrates its own tables under its own ``component_schema`` row.
+the store; its tables are component ``model_registry`` of the state file's migration ledger
+(:mod:`pipelines.sqlite_schema`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ Public API (``pipelines.store``)::
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership
       close()
 
-    SQLiteStore(path)                      WAL, versioned migrations (store/migrations/*.sql)
+    SQLiteStore(path)                      WAL; migrations store/migrations/NNNN_*.sql, applied on open by the
+                                           state file's one runner (pipelines.sqlite_schema: schema_migrations)
     open_store(config) -> SQLiteStore      the embedded store at config.database_path
     DynamoDBStore(tables, ...)             store/dynamodb.py (docs/dynamodb.md); open_backend(kind, location)
 

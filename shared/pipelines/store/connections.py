@@ -22,21 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.sqlite_schema import enable_wal
+from pipelines.sqlite_schema import connect
 
 DEFAULT_READERS = 4
-BUSY_TIMEOUT_MS = 60_000
-
-
-def open_connection(path: Path) -> sqlite3.Connection:
-    """Autocommit mode (transactions are explicit), WAL, and a busy timeout for other processes."""
-    conn = sqlite3.connect(
-        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-    )
-    enable_wal(conn, BUSY_TIMEOUT_MS / 1000)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return conn
 
 
 class ConnectionPool:
@@ -65,7 +53,7 @@ class ConnectionPool:
             return self._open
 
     def _connect(self) -> sqlite3.Connection:
-        conn = open_connection(self.path)
+        conn = connect(self.path, rows_by_name=False)  # the state file's settings, rows as tuples
         with self._count_lock:
             self._open += 1
         return conn

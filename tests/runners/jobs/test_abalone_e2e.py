@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -15,7 +14,9 @@ from pipelines.objects import LocalObjectStore
 from pipelines.runtime.embedded import EmbeddedRuntime
 from pipelines.store.base import ListQuery, StepRecord
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "abalone"
+from tests.project_files import ABALONE_GOOD_MODEL_STEPS, EXAMPLES
+
+EXAMPLE = EXAMPLES / "abalone"
 JOB_STEPS = ("PreprocessAbaloneData", "TrainAbaloneModel", "EvaluateAbaloneModel")
 
 
@@ -54,13 +55,7 @@ def first_run(runtime: EmbeddedRuntime) -> str:
 def test_the_example_runs_every_job_step_locally(runtime: EmbeddedRuntime, first_run: str) -> None:
     steps = _steps(runtime, first_run)
     assert {name: s.status for name, s in steps.items()} == {
-        "PreprocessAbaloneData": "Succeeded",
-        "TrainAbaloneModel": "Succeeded",
-        "EvaluateAbaloneModel": "Succeeded",
-        "CheckMSEAbaloneEvaluation": "Succeeded",
-        "RegisterAbaloneModel-RegisterModel": "Succeeded",
-        "CreateAbaloneModel-CreateModel": "Succeeded",
-        "TransformAbaloneBatch": "Succeeded",
+        name: "Succeeded" for name in ABALONE_GOOD_MODEL_STEPS
     }
     train = steps["TrainAbaloneModel"].properties or {}
     metrics = {m["MetricName"]: m["Value"] for m in train["FinalMetricDataList"]}

@@ -5,7 +5,8 @@ Failed or Stopped), in exactly the shape its step's properties have (see :mod:`d
 the API's Describe/List/Stop*Job operations, ``execution.result()`` and ``pipelines logs``
 read what the engine read. A Stop*Job call marks the record; the process running the job
 sees the mark (:meth:`JobRecords.stop_requested`) and stops it, whichever process that is.
-Records live in the state database, in their own tables under their own ``component_schema``.
+Records live in the state database, in their own tables (component ``job_records`` of the
+state file's migration ledger, :mod:`pipelines.sqlite_schema`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pipelines.config import Config
@@ -72,16 +72,6 @@ class JobRecord:
     stop_requested: bool = False
 
 
-@contextmanager
-def _connection(path: Path) -> Iterator[Any]:
-    """A state-database connection whose commits skip the fsync (WAL ``synchronous=NORMAL``):
-    a job record is a report of what ran, and a power cut losing its last update loses nothing
-    the engine's own (fully synced) records do not hold."""
-    with connection(path) as conn:
-        conn.execute("PRAGMA synchronous=NORMAL")
-        yield conn
-
-
 class JobRecords(SqliteComponent):
     """Thread- and process-safe: each call opens its own connection (SQLite WAL)."""
 
@@ -109,7 +99,7 @@ class JobRecords(SqliteComponent):
             prefix = JOB_KINDS[kind].prefix
             name = str(describe[f"{prefix}Name"]) if name is None else name
             status = str(describe[f"{prefix}Status"]) if status is None else status
-        with _connection(self.database_path) as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             conn.execute(
                 "INSERT INTO jobs (kind, name_key, name, status, created_at, parent, execution_arn, step_name, record) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name_key) DO UPDATE SET "
@@ -132,7 +122,7 @@ class JobRecords(SqliteComponent):
 
     def get(self, kind: str, name: str) -> JobRecord | None:
         """A job by name; names are matched case-insensitively, as job ARNs carry them lower-cased."""
-        with _connection(self.database_path) as conn:
+        with connection(self.database_path) as conn:
             row = conn.execute(
                 "SELECT * FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()
@@ -145,7 +135,7 @@ class JobRecords(SqliteComponent):
         if parent is not None:
             query += " AND parent = ?"
             args += (parent.lower(),)
-        with _connection(self.database_path) as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
         return [_record(row) for row in rows]
 
@@ -156,7 +146,7 @@ class JobRecords(SqliteComponent):
         if step_name is not None:
             query += " AND step_name = ?"
             args += (step_name,)
-        with _connection(self.database_path) as conn:
+        with connection(self.database_path) as conn:
             rows = conn.execute(query + " ORDER BY created_at, name", args).fetchall()
         return [_record(row) for row in rows]
 
@@ -164,7 +154,7 @@ class JobRecords(SqliteComponent):
         """Mark a running job to be stopped and show it Stopping; the record after the change,
         or the unchanged record if the job had already ended (None if there is no such job)."""
         prefix = JOB_KINDS[kind].prefix
-        with _connection(self.database_path) as conn, transaction(conn):
+        with connection(self.database_path) as conn, transaction(conn):
             row = conn.execute(
                 "SELECT * FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()
@@ -186,7 +176,7 @@ class JobRecords(SqliteComponent):
         )
 
     def stop_requested(self, kind: str, name: str) -> bool:
-        with _connection(self.database_path) as conn:
+        with connection(self.database_path) as conn:
             row = conn.execute(
                 "SELECT stop_requested FROM jobs WHERE kind = ? AND name_key = ?", (kind, name.lower())
             ).fetchone()
