@@ -82,3 +82,33 @@ def test_registrations_while_the_pipeline_is_deleting_are_refused(
     assert seen == {"rule target": "ValidationException", "schedule": "ValidationException"}
     assert cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"] == []
     assert cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+
+
+def test_a_rule_target_retargeted_at_a_pipeline_deleted_meanwhile_is_put_back(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = cloud.create_pipeline("kept")
+    arn = cloud.create_pipeline("doomed")
+    register(cloud, kept, {"InputData": TEMPLATE}, name="uploads")
+    assert cloud.services.rules is not None
+    delete_inside(cloud, monkeypatch, cloud.services.rules, "_real_target", arn)
+    with pytest.raises(ClientError) as refused:
+        register(cloud, arn, {"InputData": TEMPLATE}, name="uploads")  # the same target Id, now at doomed
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    targets = cloud.clients().events.list_targets_by_rule(Rule="uploads")["Targets"]
+    assert [(t["Id"], t["Arn"]) for t in targets] == [("pipeline", kept)]
+
+
+def test_a_schedule_retargeted_at_a_pipeline_deleted_meanwhile_is_put_back(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = cloud.create_pipeline("kept")
+    arn = cloud.create_pipeline("doomed")
+    scheduler = cloud.clients().scheduler
+    scheduler.create_schedule(**schedule_request(kept, name="nightly"))
+    assert cloud.services.scheduler is not None
+    delete_inside(cloud, monkeypatch, cloud.services.scheduler, "_request", arn)
+    with pytest.raises(ClientError) as refused:
+        scheduler.update_schedule(**schedule_request(arn, name="nightly"))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert scheduler.get_schedule(Name="nightly")["Target"]["Arn"] == kept

@@ -7,7 +7,11 @@ executions) only after accepting it, and then only with the permission's actions
 :class:`~pipelines.api.ops.access.SharingPolicy` the SageMaker operations consult.
 
 Refused rather than ignored: organization or role principals, ``sources``, customer-managed or
-templated permissions, and resource types other than pipelines.
+templated permissions, resource types other than pipelines, and pipelines that do not exist or are
+being deleted (UnknownResourceException). A share written while its pipeline's DeletePipeline
+runs is undone (the new share deleted, an association taken back) by its own check after the
+write (:func:`pipelines.engine.pipelines.attach`); DeletePipeline takes the pipeline out of
+every share (:meth:`ResourceShares.forget_resource`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import datetime as dt
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from pipelines.api.errors import ServiceError
 from pipelines.api.ops.access import PERMISSION_ACTIONS, READ_ONLY_PERMISSION, owner_of
@@ -28,7 +32,6 @@ from pipelines.engine import Clock, SystemClock
 from pipelines.engine.pipelines import attach
 from pipelines.store import PipelineRecord, Store
 
-T = TypeVar("T")
 RESOURCE_TYPE = "sagemaker:Pipeline"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _PIPELINE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[^/]+$")
@@ -53,15 +56,14 @@ class ResourceShares:
     """The RAM operations and the sharing policy over a :class:`ShareStorage`
     (:class:`~pipelines.api.ram_storage.SqliteShareStorage` locally, DynamoDB deployed)."""
 
-    def __init__(
-        self, storage: ShareStorage, *, clock: Clock | None = None, pipelines: Store | None = None
-    ) -> None:
+    def __init__(self, storage: ShareStorage, pipelines: Store, *, clock: Clock | None = None) -> None:
         self.storage = storage
-        self._lock = threading.RLock()
-        self.clock = clock or SystemClock()
         self.pipelines = pipelines
         """Where the shared pipelines are: a pipeline must exist, and not be being deleted, to be
-        shared (as RAM shares only existing resources); None: not checked."""
+        shared (RAM shares existing resources only; a share of a name with no pipeline would
+        grant access to whichever pipeline is created under it later)."""
+        self._lock = threading.RLock()
+        self.clock = clock or SystemClock()
 
     def _share(self, arn: str) -> dict[str, Any]:
         share = self.storage.get_share(arn)
@@ -162,8 +164,6 @@ class ResourceShares:
         """The pipelines ``resources`` name, each one the caller owns and that exists (and is
         not being deleted)."""
         self._check_arns(resources, ctx)
-        if self.pipelines is None:
-            return []
         found = []
         for arn in resources:
             record = self.pipelines.get_pipeline(arn)
@@ -253,7 +253,7 @@ class ResourceShares:
             self.storage.put_share(share)
 
         with self._lock:  # written, then the pipelines checked again (pipelines.engine.pipelines.attach)
-            attach_all(self.pipelines, pipelines, create, undo, self._unshareable)
+            attach(self.pipelines, pipelines, create, undo, self._unshareable)
         return {"resourceShare": self._share_view(share), "clientToken": params.get("clientToken")}
 
     @staticmethod
@@ -381,7 +381,7 @@ class ResourceShares:
                 current["updated"] = self.clock.now().timestamp()
                 self.storage.put_share(current)
 
-            return attach_all(
+            return attach(
                 self.pipelines,
                 pipelines,
                 lambda: self._changed_associations(share, params, resources, principals),
@@ -451,17 +451,6 @@ class ResourceShares:
 
     def close(self) -> None:
         self.storage.close()
-
-
-def attach_all(
-    store: Store | None,
-    pipelines: list[PipelineRecord],
-    write: Callable[[], T],
-    undo: Callable[[], object],
-    refusal: Callable[[PipelineRecord], Exception],
-) -> T:
-    """:func:`~pipelines.engine.pipelines.attach`, or just ``write`` when pipelines are not checked."""
-    return write() if store is None else attach(store, pipelines, write, undo, refusal)
 
 
 def _paging(params: dict[str, Any]) -> dict[str, Any]:
