@@ -47,6 +47,21 @@ def before_record_delete(
     monkeypatch.setattr(store, "delete_pipeline", late)
 
 
+def right_after(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, method: str, meanwhile: Callable[[], None]
+) -> None:
+    """``owner.<method>`` (say a registration's check of the pipeline it points at) runs
+    ``meanwhile`` each time right after it returns, before its caller goes on to write."""
+    check = getattr(owner, method)
+
+    def then(*args: Any, **kwargs: Any) -> Any:
+        result = check(*args, **kwargs)
+        meanwhile()
+        return result
+
+    monkeypatch.setattr(owner, method, then)
+
+
 def retry_delete(sagemaker: Any, name: str, token: str, arn: str, moment: Moment) -> None:
     """Send the retry of a DeletePipeline that died ``moment`` its record's delete, with the
     same ClientRequestToken, and check it answers as the first call would have: the PipelineArn

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from tests.api.conftest import ROLE, Served, condition_definition
 from tests.api.test_delete_pipeline_crash import READ_ONLY, READER, nightly
-from tests.crash_points import before_record_delete
+from tests.crash_points import before_record_delete, right_after
 
 
 def create(served: Served, name: str) -> str:
@@ -27,6 +27,20 @@ def create(served: Served, name: str) -> str:
         PipelineName=name, PipelineDefinition=condition_definition(), RoleArn=ROLE
     )
     return str(created["PipelineArn"])
+
+
+def doomed_and_kept(served: Served) -> tuple[str, str]:
+    """Pipelines ``doomed`` (to be deleted) and ``kept``, which has a schedule ``kept-nightly``."""
+    arn, kept = create(served, "doomed"), create(served, "kept")
+    served.client("scheduler").create_schedule(**nightly(kept, "kept-nightly"))
+    return arn, kept
+
+
+def delete_if_there(served: Served, name: str) -> None:
+    """DeletePipeline of ``name`` through the API, unless there is no such pipeline."""
+    sagemaker = served.client("sagemaker")
+    if name in [p["PipelineName"] for p in sagemaker.list_pipelines()["PipelineSummaries"]]:
+        sagemaker.delete_pipeline(PipelineName=name)
 
 
 def outcome(call: Callable[[], Any]) -> str:
@@ -56,9 +70,7 @@ def shares_of(served: Served, arn: str) -> list[str]:
 def test_what_arrives_between_the_cleanup_and_the_record_delete_is_refused(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arn = create(served, "doomed")
-    kept = create(served, "kept")
-    served.client("scheduler").create_schedule(**nightly(kept, "kept-nightly"))
+    arn, kept = doomed_and_kept(served)
     seen: dict[str, Any] = {}
 
     def register_meanwhile() -> None:
@@ -94,19 +106,8 @@ def test_what_arrives_between_the_cleanup_and_the_record_delete_is_refused(
 def test_a_schedule_checked_before_the_delete_and_written_after_it_is_undone(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arn = create(served, "doomed")
-    kept = create(served, "kept")
-    served.client("scheduler").create_schedule(**nightly(kept, "kept-nightly"))
-    scheduler = served.api.scheduler
-    checked = scheduler._checked
-
-    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        result = checked(*args, **kwargs)
-        if served.api.operations.store.get_pipeline(arn) is not None:
-            served.client("sagemaker").delete_pipeline(PipelineName="doomed")
-        return result
-
-    monkeypatch.setattr(scheduler, "_checked", deleted_meanwhile)
+    arn, kept = doomed_and_kept(served)
+    right_after(monkeypatch, served.api.scheduler, "_checked", lambda: delete_if_there(served, "doomed"))
     with pytest.raises(ClientError) as refused:
         served.client("scheduler").create_schedule(**nightly(arn, "late"))
     assert refused.value.response["Error"]["Code"] == "ValidationException"
@@ -128,15 +129,7 @@ def test_a_share_checked_before_the_delete_and_written_after_it_is_undone(
     kept = create(served, "kept")
     share(served, kept, "kept")
     shares = served.api.shares
-    checked = shares._check_resources
-
-    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        result = checked(*args, **kwargs)
-        if served.api.operations.store.get_pipeline(arn) is not None:
-            served.client("sagemaker").delete_pipeline(PipelineName="doomed")
-        return result
-
-    monkeypatch.setattr(shares, "_check_resources", deleted_meanwhile)
+    right_after(monkeypatch, shares, "_check_resources", lambda: delete_if_there(served, "doomed"))
     with pytest.raises(ClientError) as refused:
         share(served, arn)
     assert refused.value.response["Error"]["Code"] == "UnknownResourceException"

@@ -7,12 +7,13 @@ pipeline and its write (a hook, not a sleep)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.crash_points import before_record_delete
+from tests.crash_points import before_record_delete, right_after
 from tests.deploy.conftest import RULE_PREFIX, SCHEDULE_GROUP, Cloud
 from tests.deploy.test_cloud_scheduler import schedule_request
 from tests.deploy.test_event_triggers import TEMPLATE, register
@@ -20,41 +21,54 @@ from tests.deploy.test_event_triggers import TEMPLATE, register
 
 def delete_inside(cloud: Cloud, monkeypatch: pytest.MonkeyPatch, owner: Any, method: str, arn: str) -> None:
     """``owner.<method>`` (a registration's check of its target) runs DeletePipeline of ``arn``
-    right after it returns, once."""
-    check = getattr(owner, method)
+    right after it returns, while the pipeline exists."""
 
-    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        result = check(*args, **kwargs)
+    def delete() -> None:
         if cloud.store.get_pipeline(arn) is not None:
             cloud.clients().sagemaker.delete_pipeline(PipelineName=arn.rpartition("/")[2])
-        return result
 
-    monkeypatch.setattr(owner, method, deleted_meanwhile)
+    right_after(monkeypatch, owner, method, delete)
 
 
-def test_a_rule_target_written_after_the_cleanup_is_undone(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+def register_rule_target(cloud: Cloud, arn: str) -> None:
+    register(cloud, arn, {"InputData": TEMPLATE}, name="late")
+
+
+def register_schedule(cloud: Cloud, arn: str) -> None:
+    cloud.clients().scheduler.create_schedule(**schedule_request(arn, name="late"))
+
+
+def rule_targets_left(cloud: Cloud) -> list[Any]:
+    return list(cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"])
+
+
+def schedules_left(cloud: Cloud) -> list[Any]:
+    return list(cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"])
+
+
+@pytest.mark.parametrize(
+    ("service", "check", "registration", "left"),
+    [
+        ("rules", "_real_target", register_rule_target, rule_targets_left),
+        ("scheduler", "_request", register_schedule, schedules_left),
+    ],
+    ids=["rule target", "schedule"],
+)
+def test_a_registration_written_after_the_cleanup_is_undone(
+    cloud: Cloud,
+    monkeypatch: pytest.MonkeyPatch,
+    service: str,
+    check: str,
+    registration: Callable[[Cloud, str], None],
+    left: Callable[[Cloud], list[Any]],
 ) -> None:
     arn = cloud.create_pipeline("doomed")
-    assert cloud.services.rules is not None
-    delete_inside(cloud, monkeypatch, cloud.services.rules, "_real_target", arn)
+    delete_inside(cloud, monkeypatch, getattr(cloud.services, service), check, arn)
     with pytest.raises(ClientError) as refused:
-        register(cloud, arn, {"InputData": TEMPLATE}, name="late")
+        registration(cloud, arn)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert "being deleted" in refused.value.response["Error"]["Message"]
-    assert cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"] == []
-
-
-def test_a_schedule_written_after_the_cleanup_is_undone(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    arn = cloud.create_pipeline("doomed")
-    assert cloud.services.scheduler is not None
-    delete_inside(cloud, monkeypatch, cloud.services.scheduler, "_request", arn)
-    with pytest.raises(ClientError) as refused:
-        cloud.clients().scheduler.create_schedule(**schedule_request(arn, name="late"))
-    assert refused.value.response["Error"]["Code"] == "ValidationException"
-    assert cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+    assert left(cloud) == []
 
 
 def test_registrations_while_the_pipeline_is_deleting_are_refused(
@@ -64,15 +78,9 @@ def test_registrations_while_the_pipeline_is_deleting_are_refused(
     seen: dict[str, str] = {}
 
     def register_meanwhile() -> None:
-        for what, call in (
-            ("rule target", lambda: register(cloud, arn, {"InputData": TEMPLATE}, name="late")),
-            (
-                "schedule",
-                lambda: cloud.clients().scheduler.create_schedule(**schedule_request(arn, name="late")),
-            ),
-        ):
+        for what, registration in (("rule target", register_rule_target), ("schedule", register_schedule)):
             try:
-                call()
+                registration(cloud, arn)
                 seen[what] = "ok"
             except ClientError as error:
                 seen[what] = str(error.response["Error"]["Code"])
@@ -80,8 +88,7 @@ def test_registrations_while_the_pipeline_is_deleting_are_refused(
     before_record_delete(monkeypatch, cloud.store, register_meanwhile)
     assert cloud.clients().sagemaker.delete_pipeline(PipelineName="doomed")["PipelineArn"] == arn
     assert seen == {"rule target": "ValidationException", "schedule": "ValidationException"}
-    assert cloud.real("events").list_targets_by_rule(Rule=f"{RULE_PREFIX}late")["Targets"] == []
-    assert cloud.real("scheduler").list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+    assert rule_targets_left(cloud) == [] and schedules_left(cloud) == []
 
 
 def test_a_rule_target_retargeted_at_a_pipeline_deleted_meanwhile_is_put_back(

@@ -1,7 +1,7 @@
 """A start racing DeletePipeline, on both stores: the execution may start (the service keeps a
 deleted pipeline's executions), but nothing of the deleted pipeline comes back; and once the
 delete has begun (the pipeline is Deleting) no new execution starts, while a repeat of a start
-made before still answers as it did.
+made before still answers as it did, and the pipeline is not changed either.
 
 The race is made deterministic by a hook on the start's own store handle: the delete, through
 another handle (another API process), lands exactly between the start's read of the pipeline and
@@ -107,6 +107,8 @@ def test_no_execution_starts_once_the_delete_has_begun_but_a_repeat_still_answer
 
     with pytest.raises(PipelineDeleting, match=f"Pipeline {name} is being deleted"):
         engine.start(StartRequest(pipeline_name=name, client_request_token="second"))
+    with pytest.raises(PipelineDeleting):  # nor is it changed (pipelines run <file>)
+        pipeline(definition(processing_step("B")), name)
     repeat = engine.start(StartRequest(pipeline_name=name, client_request_token="first"))
     assert repeat.execution.execution_id == first.execution_id and not repeat.accepted
     assert [e.execution_id for e in store.list_executions(arn, ListQuery()).items] == [first.execution_id]

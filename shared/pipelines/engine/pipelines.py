@@ -101,6 +101,7 @@ def upsert_pipeline(
                 return record
             except RecordExists:
                 continue
+        refuse_deleting(existing)
         if existing.definition == definition and (parallelism is None or existing.parallelism == parallelism):
             return existing
         new_version = None
