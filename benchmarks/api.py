@@ -42,6 +42,7 @@ from botocore.config import Config as BotoConfig
 from pipelines.api.embedded import build_embedded_api
 from pipelines.config import Config
 from pipelines.engine.ids import execution_arn, new_execution_id
+from pipelines.hosting.model_server import free_port
 from pipelines.store import ExecutionRecord, StepRecord, StepWrite, Transition
 from pipelines.store.sqlite import SQLiteStore
 from pipelines.testing import ServeProcess, stop_process
@@ -196,12 +197,6 @@ class Load:
     def summary(self) -> str:
         errors = ", ".join(f"{k} x{v}" for k, v in sorted(self.errors.items())) or "none"
         return f"{self.rate:8.1f} req/s  p99 {self.p99_ms:7.1f} ms  ({len(self.latencies)} requests; errors: {errors})"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def client(url: str, service: str = "sagemaker") -> Any:

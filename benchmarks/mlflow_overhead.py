@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT / "shared"))
 
 from pipelines.config import Config  # noqa: E402
 from pipelines.engine import StartRequest  # noqa: E402
+from pipelines.hosting.model_server import free_port  # noqa: E402
 from pipelines.runtime.embedded import EmbeddedRuntime  # noqa: E402
 
 SERVER = "arn:aws:sagemaker:us-east-1:000000000000:mlflow-tracking-server/bench"
@@ -84,12 +84,6 @@ class _Slow(BaseHTTPRequestHandler):
 
     def log_message(self, *_args: Any) -> None:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def one_run(workdir: Path, steps: int, mode: str, uri: str | None) -> tuple[float, float]:

@@ -10,7 +10,6 @@ the deploy rehearsal's MLflow scenario.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,15 +24,11 @@ import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from moto.sagemaker.responses import SageMakerResponse
+from pipelines.hosting.model_server import free_port
+from pipelines.testing import stop_process
 
 from tests.cloud.harness import wait_until
 from tests.cloud.moto_patches import Complete, Hold, JobControl, JobOutcome
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -79,12 +74,7 @@ def running_tracking_server(root: Path) -> Iterator[str]:
         MlflowClient(url).search_experiments()
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=10)
         log.close()
 
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
+from pipelines.hosting.model_server import free_port
 from pipelines.tracking import cloud as tracking_cloud
 from pipelines.tracking import read_warnings
 
 from tests.cloud.harness import Cloud
 from tests.cloud.scenarios import REGION, lambda_step, pipeline, processing
-from tests.mlflow_server import container, free_port, running_tracking_server, runs_of
+from tests.mlflow_server import container, running_tracking_server, runs_of
 
 SERVER_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:mlflow-tracking-server/team"
 

@@ -2,7 +2,8 @@
 custom bus -> rule -> SQS) and through the embedded JSON-lines publisher.
 
 The run is driven step by step through the engine, so every status change it records is
-published exactly as a runtime would publish it (``publish_outcome`` after each engine call).
+published exactly as a runtime publishes it: the engine writes each decision's events into its
+transaction (``Engine(outbox=Outbox.record)``) and ``Outbox.publish`` sends them after each call.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pipelines.events import (
     STEP_STATUS_CHANGE,
     EventBridgePublisher,
     JsonLinesPublisher,
+    Outbox,
     PublishFailed,
     StatusEvent,
-    publish_outcome,
+    StatusPublisher,
     read_events,
 )
 from pipelines.objects import LocalObjectStore
@@ -82,21 +84,42 @@ def pipeline(fail: bool = False) -> str:
     )
 
 
-def run(tmp_path: Path, *, fail: bool = False) -> list[Outcome]:
-    """One execution, step by step; returns the outcome of every engine call in order."""
+def outboxed_engine(tmp_path: Path, publisher: StatusPublisher) -> tuple[Engine, Outbox]:
+    """An engine recording its decisions' events in its SQLite transactions, and the outbox
+    that publishes them, as the runtimes wire them."""
     store = SQLiteStore(tmp_path / "state.sqlite")
-    upsert_pipeline(store, "events-demo", pipeline(fail))
-    engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
-    started = engine.start(StartRequest(pipeline_name="events-demo", display_name="nightly"))
+    outbox = Outbox(store, publisher, claimant="test")
+    return Engine(store, objects=LocalObjectStore(tmp_path / "objects"), outbox=outbox.record), outbox
+
+
+class Discarding:
+    def publish(self, events: Any) -> None:
+        pass
+
+
+def run(tmp_path: Path, publisher: StatusPublisher | None = None, *, fail: bool = False) -> list[Outcome]:
+    """One execution, step by step, each call's events published after it; returns the
+    outcome of every engine call in order."""
+    engine, outbox = outboxed_engine(tmp_path, publisher or Discarding())
+    upsert_pipeline(engine.store, "events-demo", pipeline(fail))
+    started = outbox_published(
+        outbox, engine.start(StartRequest(pipeline_name="events-demo", display_name="nightly"))
+    )
     assert started.execution is not None
     execution = started.execution.execution_id
-    claimed = engine.step_started(execution, "Prepare", 1)
+    claimed = outbox_published(outbox, engine.step_started(execution, "Prepare", 1))
     result = StepResult(
         properties={"ProcessingJobName": "pipelines-prepare", "ProcessingJobStatus": "Completed"},
         metadata={"ProcessingJob": {"Arn": JOB_ARN}},
     )
-    finished = engine.step_succeeded(execution, "Prepare", 1, result)
+    finished = outbox_published(outbox, engine.step_succeeded(execution, "Prepare", 1, result))
+    assert engine.store.list_outbox(None) == []  # every record deleted once published
     return [started, claimed, finished]
+
+
+def outbox_published(outbox: Outbox, outcome: Outcome) -> Outcome:
+    outbox.publish(outcome)
+    return outcome
 
 
 def summary(event: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
@@ -158,10 +181,7 @@ def test_a_full_run_emits_sagemakers_events_in_order(
         "all-pipeline-events",
         {"source": [SOURCE], "detail-type": [EXECUTION_STATUS_CHANGE, STEP_STATUS_CHANGE]},
     )
-    publisher = EventBridgePublisher(BUS, events)
-    outcomes = run(tmp_path)
-    for outcome in outcomes:
-        publish_outcome(publisher, outcome)
+    outcomes = run(tmp_path, EventBridgePublisher(BUS, events))
 
     delivered = received(queue_url)
     assert [summary(e) for e in delivered] == EXPECTED_RUN
@@ -173,8 +193,14 @@ def test_a_full_run_emits_sagemakers_events_in_order(
         assert event["detail"]["pipelineArn"] == execution.pipeline_arn
         assert event["detail"]["pipelineExecutionArn"] == execution.execution_arn
 
+    # each change's stable id rides in the detail (EventBridge gives every delivery its own id)
+    recorded = [e["id"] for o in outcomes for r in o.outbox for e in r.events]
+    assert [e["detail"]["eventId"] for e in delivered] == recorded
+    assert len(set(recorded)) == len(recorded) and all(e["id"] not in recorded for e in delivered)
+
     first, last = delivered[0]["detail"], delivered[-1]["detail"]
     assert set(first) == {
+        "eventId",
         "pipelineExecutionDisplayName",
         "currentPipelineExecutionStatus",
         "executionStartTime",
@@ -187,6 +213,7 @@ def test_a_full_run_emits_sagemakers_events_in_order(
 
     prepared = delivered[3]["detail"]
     assert set(prepared) == {
+        "eventId",
         "metadata",
         "stepStartTime",
         "stepEndTime",
@@ -214,9 +241,7 @@ def test_rules_written_for_sagemaker_select_failed_steps(
             "detail": {"currentStepStatus": ["Failed"]},
         },
     )
-    publisher = EventBridgePublisher(BUS, events)
-    for outcome in run(tmp_path, fail=True):
-        publish_outcome(publisher, outcome)
+    run(tmp_path, EventBridgePublisher(BUS, events), fail=True)
     [failed] = received(queue_url)
     assert failed["detail"]["stepName"] == "Stop"
     assert failed["detail"]["stepType"] == "Fail"
@@ -225,13 +250,12 @@ def test_rules_written_for_sagemaker_select_failed_steps(
 
 def test_the_embedded_publisher_writes_the_same_events_as_delivered_json(tmp_path: Path) -> None:
     path = tmp_path / "events" / "status-changes.jsonl"
-    publisher = JsonLinesPublisher(path)
-    for outcome in run(tmp_path):
-        publish_outcome(publisher, outcome)
+    run(tmp_path, JsonLinesPublisher(path))
     written = read_events(path)
     assert [summary(e) for e in written] == EXPECTED_RUN
     assert {e["version"] for e in written} == {"0"}
     assert len({e["id"] for e in written}) == len(written)
+    assert all(e["id"] == e["detail"]["eventId"] for e in written)  # the change's stable id
     assert all(TIME.match(str(e["time"])) for e in written)
     assert written[0]["account"] == "000000000000" and written[0]["region"] == "us-east-1"
 
@@ -249,23 +273,15 @@ def handled_failure_pipeline() -> str:
 
 
 def test_an_execution_completed_with_failures_has_ended(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "state.sqlite")
-    upsert_pipeline(store, "handled", handled_failure_pipeline())
-    engine = Engine(store, objects=LocalObjectStore(tmp_path / "objects"))
-    started = engine.start(StartRequest(pipeline_name="handled"))
+    path = tmp_path / "status-changes.jsonl"
+    engine, outbox = outboxed_engine(tmp_path, JsonLinesPublisher(path))
+    upsert_pipeline(engine.store, "handled", handled_failure_pipeline())
+    started = outbox_published(outbox, engine.start(StartRequest(pipeline_name="handled")))
     assert started.execution is not None
     execution = started.execution.execution_id
-    outcomes = [
-        started,
-        engine.step_started(execution, "Prepare", 1),
-        engine.step_failed(
-            execution, "Prepare", 1, StepFailed("bad input", error_code="ValidationException")
-        ),
-    ]
-    path = tmp_path / "status-changes.jsonl"
-    publisher = JsonLinesPublisher(path)
-    for outcome in outcomes:
-        publish_outcome(publisher, outcome)
+    outbox_published(outbox, engine.step_started(execution, "Prepare", 1))
+    failure = StepFailed("bad input", error_code="ValidationException")
+    outbox_published(outbox, engine.step_failed(execution, "Prepare", 1, failure))
 
     changes = [e["detail"] for e in read_events(path) if e["detail-type"] == EXECUTION_STATUS_CHANGE]
     assert [c["currentPipelineExecutionStatus"] for c in changes] == ["Executing", "CompletedWithFailures"]
@@ -288,13 +304,12 @@ class RecordingEvents:
 
 
 def events_of_a_run(tmp_path: Path) -> list[StatusEvent]:
-    from pipelines.events import status_events
-
-    collected: list[StatusEvent] = []
-    for outcome in run(tmp_path):
-        assert outcome.execution is not None
-        collected += status_events(outcome.changes, outcome.execution, outcome.steps)
-    return collected
+    return [
+        StatusEvent.from_envelope(envelope)
+        for outcome in run(tmp_path)
+        for record in outcome.outbox
+        for envelope in record.events
+    ]
 
 
 def test_put_events_batches_of_ten_and_resends_failed_entries(tmp_path: Path) -> None:

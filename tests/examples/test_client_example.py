@@ -19,7 +19,8 @@ from pipelines.api.embedded import build_embedded_api
 from pipelines.api.server import ApiServer
 from pipelines.config import load_config
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.project_files import ABALONE_GOOD_MODEL_STEPS, EXAMPLES
+
 CLIENT = EXAMPLES / "client" / "run_with_boto3.py"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # examples/abalone/pipelines.toml
@@ -77,18 +78,7 @@ def test_the_boto3_client_runs_the_abalone_example_through_the_server(server: Ap
     assert execution["PipelineExecutionArn"] in done.stdout
     steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution["PipelineExecutionArn"])
     statuses = {s["StepName"]: s["StepStatus"] for s in steps["PipelineExecutionSteps"]}
-    assert statuses == dict.fromkeys(
-        [
-            "PreprocessAbaloneData",
-            "TrainAbaloneModel",
-            "EvaluateAbaloneModel",
-            "CheckMSEAbaloneEvaluation",
-            "RegisterAbaloneModel-RegisterModel",
-            "CreateAbaloneModel-CreateModel",
-            "TransformAbaloneBatch",
-        ],
-        "Succeeded",
-    )
+    assert statuses == dict.fromkeys(ABALONE_GOOD_MODEL_STEPS, "Succeeded")
     for name in statuses:  # the script printed every step
         assert f"  {name} " in done.stdout
 

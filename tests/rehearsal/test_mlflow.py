@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from pipelines.hosting.model_server import free_port
 from pipelines.tracking import read_warnings
 
 from tests.cloud.scenarios import lambda_step, pipeline, processing
-from tests.mlflow_server import container, free_port, running_tracking_server, runs_of
+from tests.mlflow_server import container, running_tracking_server, runs_of
 from tests.rehearsal.harness import Rehearsal, add_user_function, wait_until
 
 SCORE = "def handler(event, context):\n    return {'score': event['value'] * 2}\n"

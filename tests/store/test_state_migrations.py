@@ -11,13 +11,13 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from pipelines.callbacks.queue import CallbackQueue
-from pipelines.lineage.records import LineageEntity
 from pipelines.lineage.sqlite import SqliteLineageStore
 from pipelines.registry.local import ModelRegistry
 from pipelines.runners.jobs.records import JobRecords
@@ -44,7 +44,8 @@ from tests.legacy_state import (
     write_legacy_store,
 )
 
-from .test_store_records import T0, arn_of, pipeline_record, version
+from .test_lineage_store import entity
+from .test_store_records import arn_of, pipeline_record, version
 
 REPO = Path(__file__).resolve().parents[2]
 REGION, ACCOUNT = "us-east-1", "111111111111"
@@ -83,16 +84,7 @@ def write_rows(path: Path) -> None:
         store.create_pipeline(pipeline_record("churn", latest_version_id=1), version("churn", 1, '{"v": 1}'))
     finally:
         store.close()
-    SqliteLineageStore(path).record_entity(
-        LineageEntity(
-            kind="Artifact",
-            name="data",
-            arn="arn:artifact/data",
-            execution_arn="e",
-            step_name="S",
-            created_at=T0,
-        )
-    )
+    SqliteLineageStore(path).record_entity(entity("data", "e", kind="Artifact"))
     ModelRegistry(path, region=REGION, account_id=ACCOUNT).create_model_package_group("churn-models", "kept")
     CallbackQueue(path).send(QUEUE, {"token": "t-1"})
     JobRecords(path).put("ProcessingJob", {"ProcessingJobName": "prep", "ProcessingJobStatus": "Completed"})
@@ -107,8 +99,8 @@ def assert_rows_intact(path: Path) -> None:
         assert stored_version is not None and stored_version.definition == '{"v": 1}'
     finally:
         store.close()
-    entity = SqliteLineageStore(path).get_entity("Artifact", "data")
-    assert entity is not None and entity.arn == "arn:artifact/data"
+    recorded = SqliteLineageStore(path).get_entity("Artifact", "data")
+    assert recorded == entity("data", "e", kind="Artifact")
     group = ModelRegistry(path, region=REGION, account_id=ACCOUNT).describe_model_package_group(
         "churn-models"
     )
@@ -290,3 +282,26 @@ def test_the_serve_only_files_of_an_earlier_release_open_with_their_rows(tmp_pat
     for path, component in ((ram, "ram_shares"), (schedules, "schedules")):
         with connection(path) as conn:
             assert recorded_versions(conn) == {component: 1}
+
+
+def test_opening_an_up_to_date_state_file_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """The version check is a read: a CLI command opening the state while ``pipelines run`` holds
+    the write lock goes on at once (it used to take the lock itself, waiting up to the busy timeout)."""
+    path = tmp_path / "pipelines.sqlite"
+    open_state(path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    opened = threading.Event()
+
+    def open_everything() -> None:
+        open_state(path)
+        opened.set()
+
+    thread = threading.Thread(target=open_everything, daemon=True)
+    thread.start()
+    try:
+        assert opened.wait(timeout=20), "opening waited for the writer"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        thread.join(timeout=60)

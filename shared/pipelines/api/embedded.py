@@ -57,6 +57,9 @@ class UnauthenticatedRemote(ValidationError):
     """``pipelines serve`` asked to listen beyond loopback with nothing proving who calls."""
 
 
+EVENT_SWEEP_SECONDS = 30.0
+
+
 @dataclass
 class EmbeddedApi:
     """The wired services and the workers that serve them."""
@@ -101,7 +104,19 @@ class EmbeddedApi:
         if resume:
             threading.Thread(target=self._resume_orphans, name="pipelines-resume", daemon=True).start()
             threading.Thread(target=self._restore_endpoints, name="pipelines-endpoints", daemon=True).start()
+            stopped = threading.Event()
+            threading.Thread(
+                target=self._sweep_events, args=(stopped,), name="pipelines-events", daemon=True
+            ).start()
+            server.on_stop(stopped.set)
         return server
+
+    def _sweep_events(self, stopped: threading.Event) -> None:
+        """Publish, every EVENT_SWEEP_SECONDS, status events another process committed and
+        never published (killed in between: ``pipelines callback``, ``pipelines stop``), for an
+        execution no later call touches (the start-up ``resume`` sweeps once first)."""
+        while not stopped.wait(EVENT_SWEEP_SECONDS):
+            self.runtime.publish_pending_events()
 
     def _restore_endpoints(self) -> None:
         try:

@@ -9,9 +9,12 @@ so a step attempt never starts twice and no result is lost.
 Public API (``from pipelines.engine import Engine, ...``)::
 
     Engine(store, *, objects=None, clock=None, region="us-east-1", account_id="000000000000",
-           unsupported_steps=None)
+           unsupported_steps=None, outbox=None)
         # unsupported_steps: Callable[[PipelineDefinition, set[str] | None], list[(step, reason)]]
         # e.g. lambda d, names: registry.unsupported_steps(d, config, names)
+        # outbox: (changes, execution, steps) -> OutboxRecord, e.g. pipelines.events.Outbox.record:
+        # each transition that changes a status carries its status events in its own
+        # transaction (Transition.outbox; Outcome.outbox lists what a call wrote)
 
       start(request: StartRequest, *, definition: str | None = None) -> Outcome
           StartRequest (engine/start_request.py, frozen; also the engine Lambda's wire shape):
@@ -64,7 +67,7 @@ Public API (``from pipelines.engine import Engine, ...``)::
     ``execution`` is an execution id or ARN. Reports for an old attempt, or repeated reports
     of the same attempt, are no-ops (``outcome.accepted`` is False).
 
-    Outcome(execution, actions, changes, steps, accepted, read_version, claimed)
+    Outcome(execution, actions, changes, steps, accepted, read_version, claimed, outbox)
     Actions: RunStep(execution_id, step_name, attempt, not_before, request: StepRequest)
              StopStep(execution_id, step_name, attempt)
              NotifyStopping(execution_id, step_name, attempt, request)

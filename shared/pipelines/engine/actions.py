@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipelines.runners.base import StepRequest
-from pipelines.store.base import ExecutionRecord, StepRecord
+from pipelines.store.base import ExecutionRecord, OutboxRecord, StepRecord
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,9 @@ class Outcome:
     read_version: int | None = None  # the execution version the decision read (None: new execution)
     claimed: list[str] = field(default_factory=list)  # steps_started: the steps this call claimed
     more: bool = False  # the decision was cut at the transaction limit (the engine continues it)
+    outbox: list[OutboxRecord] = field(default_factory=list)
+    """The status-change events this call wrote with its transitions (Engine ``outbox``): the
+    runtime publishes them, then deletes them (pipelines.events.outbox)."""
 
     @property
     def finished(self) -> bool:

@@ -66,9 +66,12 @@ from pipelines.store.base import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionRecord,
     ExecutionState,
+    OutboxRecord,
     PipelineRecord,
     StaleWrite,
+    StepRecord,
     Store,
+    Transition,
 )
 
 StepReport = tuple[str, int, StepResult | StepPending | StepFailed]
@@ -76,6 +79,10 @@ StepReport = tuple[str, int, StepResult | StepPending | StepFailed]
 
 UnsupportedStepsCheck = Callable[[PipelineDefinition, set[str] | None], list[tuple[str, str]]]
 """(definition, names to check or None for all) -> (step name, reason) for steps that cannot run."""
+
+OutboxWriter = Callable[[Sequence[StatusChange], ExecutionRecord, Mapping[str, StepRecord]], OutboxRecord]
+"""(a decision's status changes, the execution and steps after it) -> the outbox record of its
+events, committed in the decision's transaction (pipelines.events.Outbox.record)."""
 
 _MAX_CONFLICT_RETRIES = 100
 
@@ -115,8 +122,12 @@ class Engine:
         unsupported_steps: UnsupportedStepsCheck | None = None,
         conflict_backoff: ConflictBackoff | None = None,
         claim_on_launch: bool = False,
+        outbox: OutboxWriter | None = None,
     ) -> None:
         self.store = store
+        self.outbox = outbox
+        """Writes each decision's status events into its transaction (the transactional outbox);
+        None: no events are recorded. A runtime that publishes events sets it."""
         self.objects = objects
         self.clock = clock or SystemClock()
         self.region = region
@@ -219,7 +230,7 @@ class Engine:
                 plan.idempotency = token.record(execution_id, now)
             self.decisions.advance(plan, compiled)
             try:
-                self.store.apply(plan.transition())
+                self.store.apply(self._transition(plan))
             except StaleWrite:
                 # an execution id collision, or a concurrent request with the same token won
                 replay = self.replay(token)
@@ -485,6 +496,7 @@ class Engine:
                 read_version=outcome.read_version,
                 claimed=outcome.claimed,
                 more=follow.more,
+                outbox=[*outcome.outbox, *follow.outbox],
             )
         return outcome
 
@@ -493,6 +505,15 @@ class Engine:
             return False
         self.decisions.advance(plan, compiled)
         return True
+
+    def _transition(self, plan: Plan) -> Transition:
+        """The plan's transition, with the outbox record of its status events when it has any."""
+        transition = plan.transition()
+        plan.outbox = None
+        if self.outbox is not None and plan.changes:
+            plan.outbox = self.outbox(plan.changes, plan.execution, plan.steps)
+            transition.outbox = plan.outbox
+        return transition
 
     def _transact_once(self, execution: str, decide: Callable[[Plan, Compiled], bool]) -> Outcome:
         execution_id = execution_id_of(execution)
@@ -512,7 +533,7 @@ class Engine:
             if not plan.changed:
                 return plan.outcome()
             try:
-                self.store.apply(plan.transition())
+                self.store.apply(self._transition(plan))
             except StaleWrite:
                 lost_in = time.monotonic() - began
                 continue

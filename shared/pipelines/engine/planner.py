@@ -17,6 +17,7 @@ from pipelines.store.base import (
     ExecutionState,
     ExperimentRecord,
     IdempotencyRecord,
+    OutboxRecord,
     StepRecord,
     StepWrite,
     Transition,
@@ -50,6 +51,7 @@ class Plan:
         self.experiments: list[ExperimentRecord] = []
         self.trials: list[TrialRecord] = []
         self.idempotency: IdempotencyRecord | None = None
+        self.outbox: OutboxRecord | None = None  # set by the engine on the transition it commits
         self.actions: list[Action] = []
         self.changes: list[StatusChange] = []
         self.more = False  # cut at ``limit``: another decision must follow
@@ -159,4 +161,5 @@ class Plan:
             accepted=accepted,
             read_version=None if self.new else self.base.execution.version,
             more=self.more,
+            outbox=[self.outbox] if self.outbox is not None else [],
         )

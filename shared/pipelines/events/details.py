@@ -6,7 +6,9 @@ the same detail-types and detail shapes, so rules and consumers written for the 
 only need their ``source`` changed to ours (AWS reserves ``aws.*`` sources for AWS services).
 
 Details follow the documented examples: camelCase members, ISO-8601 UTC times with a ``Z``,
-``resources`` = [pipeline ARN, execution ARN]. Optional members (the previous status of a
+``resources`` = [pipeline ARN, execution ARN]. Status events also carry ``eventId``, the stable id
+of the change (:func:`change_id`; the envelope's ``id`` in the embedded runtime), since delivery is
+at least once and EventBridge gives each delivery its own ``id``. Optional members (the previous status of a
 first event, an end time before the end, a step's ``failureReason`` and ``cacheHitResult``) are
 left out rather than sent as null, as in the examples. Execution events carry no failure reason
 (SageMaker's do not either): DescribePipelineExecution has it. The step ``metadata`` is the step's
@@ -17,7 +19,8 @@ left out rather than sent as null, as in the examples. Execution events carry no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -52,12 +55,15 @@ class StatusEvent:
     region: str
     time: datetime
     source: str = SOURCE
+    event_id: str | None = None
+    """The change's stable id (:func:`change_id`); None for events that are not status changes."""
 
-    def envelope(self, event_id: str) -> dict[str, Any]:
-        """The event as a rule target receives it (EventBridge's delivered-event format)."""
+    def envelope(self, event_id: str | None = None) -> dict[str, Any]:
+        """The event as a rule target receives it (EventBridge's delivered-event format); its
+        ``id`` is ``event_id``, else the event's own, else a new random one."""
         return {
             "version": "0",
-            "id": event_id,
+            "id": event_id or self.event_id or str(uuid.uuid4()),
             "detail-type": self.detail_type,
             "source": self.source,
             "account": self.account,
@@ -66,6 +72,33 @@ class StatusEvent:
             "resources": list(self.resources),
             "detail": self.detail,
         }
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> StatusEvent:
+        """The event :meth:`envelope` gave (how the outbox keeps events until they are sent)."""
+        return cls(
+            detail_type=envelope["detail-type"],
+            detail=envelope["detail"],
+            resources=list(envelope["resources"]),
+            account=envelope["account"],
+            region=envelope["region"],
+            time=datetime.strptime(envelope["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+            source=envelope["source"],
+            event_id=envelope["id"],
+        )
+
+
+def change_id(execution: ExecutionRecord, index: int) -> str:
+    """The stable id of the ``index``-th status change of the transition that wrote
+    ``execution`` at its version: only one transition ever commits a version of an execution,
+    so the id names one change whichever process publishes it, however often (a UUID, as
+    EventBridge's own ids are)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{execution.execution_arn}#{execution.version}#{index}"))
+
+
+def with_change_id(event: StatusEvent, event_id: str) -> StatusEvent:
+    """``event`` carrying ``event_id`` as its id and as its detail's ``eventId``."""
+    return replace(event, event_id=event_id, detail={**event.detail, "eventId": event_id})
 
 
 @lru_cache(maxsize=1024)

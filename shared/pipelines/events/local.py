@@ -2,7 +2,8 @@
 
 Each line is the event exactly as an EventBridge rule target would receive it (``version``,
 ``id``, ``detail-type``, ``source``, ...), so a script can ``tail -f`` the file and reuse the
-code it would run in the cloud. Lines are appended with one ``write`` on a file opened for
+code it would run in the cloud; a status event's ``id`` is its change's stable id, so a reader
+can drop the repeats at-least-once delivery may bring. Lines are appended with one ``write`` on a file opened for
 appending, so concurrent writers in several processes do not interleave within a line.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,9 +38,7 @@ class JsonLinesPublisher:
     def publish(self, events: Sequence[StatusEvent]) -> None:
         if not events:
             return
-        text = "".join(
-            json.dumps(e.envelope(str(uuid.uuid4())), separators=(",", ":")) + "\n" for e in events
-        )
+        text = "".join(json.dumps(e.envelope(), separators=(",", ":")) + "\n" for e in events)
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,20 +1,22 @@
 """Turning the engine's status changes into events, and the one interface that sends them.
 
-Every engine call returns an :class:`~pipelines.engine.Outcome` whose ``changes`` list each
-execution and step status change the call made (already written to the store). A runtime
-passes the outcome to :func:`publish_outcome` after the store write succeeded; the publisher
-(EventBridge in the cloud, a JSON-lines file in the embedded runtime) sends one event per
-change, in order.
+Every engine decision lists each execution and step status change it made
+(:class:`~pipelines.engine.StatusChange`). :func:`status_events` turns them into events, one per
+change, in order, each with its stable id; :class:`~pipelines.events.outbox.Outbox` writes them
+into the decision's own transaction and has a publisher (EventBridge in the cloud, a JSON-lines
+file in the embedded runtime) send them once it committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pipelines.engine.actions import Outcome, StatusChange
-from pipelines.events.details import StatusEvent, execution_event, step_event
+from pipelines.events.details import StatusEvent, change_id, execution_event, step_event, with_change_id
 from pipelines.store.base import ExecutionRecord, StepRecord
+
+if TYPE_CHECKING:  # the engine builds on this package (Engine(outbox=...)), not the reverse
+    from pipelines.engine.actions import StatusChange
 
 
 class StatusPublisher(Protocol):
@@ -26,28 +28,19 @@ class StatusPublisher(Protocol):
 def status_events(
     changes: Sequence[StatusChange], execution: ExecutionRecord, steps: Mapping[str, StepRecord]
 ) -> list[StatusEvent]:
-    """One event per change, in the order the engine made them.
+    """One event per change of one transition, in the order the engine made them, each with
+    its stable id (:func:`~pipelines.events.details.change_id`).
 
-    ``execution`` and ``steps`` are the records after the changes (``Outcome.execution`` and
-    ``Outcome.steps``). A change for a step without a record is a bug in the caller.
+    ``execution`` and ``steps`` are the records the transition wrote (the execution at the
+    version it committed). A change for a step without a record is a bug in the caller.
     """
     events: list[StatusEvent] = []
-    for change in changes:
+    for index, change in enumerate(changes):
         if change.execution_id != execution.execution_id:
             raise ValueError(f"change for {change.execution_id} published with {execution.execution_id}")
         if change.step_name is None:
-            events.append(execution_event(execution, change.old_status, change.new_status))
+            event = execution_event(execution, change.old_status, change.new_status)
         else:
-            events.append(
-                step_event(execution, steps[change.step_name], change.old_status, change.new_status)
-            )
-    return events
-
-
-def publish_outcome(publisher: StatusPublisher, outcome: Outcome) -> list[StatusEvent]:
-    """Publish the changes of one engine call; returns the events sent."""
-    if outcome.execution is None or not outcome.changes:
-        return []
-    events = status_events(outcome.changes, outcome.execution, outcome.steps)
-    publisher.publish(events)
+            event = step_event(execution, steps[change.step_name], change.old_status, change.new_status)
+        events.append(with_change_id(event, change_id(execution, index)))
     return events

@@ -51,6 +51,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ from pipelines.engine.clock import Clock
 from pipelines.engine.ids import execution_id_of
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import PipelinesError, ValidationError
-from pipelines.events import EventBridgePublisher, StatusPublisher, publish_outcome
+from pipelines.events import DEFAULT_CLAIM_TIMEOUT, EventBridgePublisher, Outbox, StatusPublisher
 from pipelines.lineage.dynamodb import DynamoDBLineageStore
 from pipelines.lineage.step import LINEAGE, Recording, SageMakerLineageApi, record_lineage
 from pipelines.lineage.store import LineageStore
@@ -285,7 +286,12 @@ class CloudRuntime:
         publisher: StatusPublisher | None = None,
         lineage: LineageStore | None = None,
         observers: Callable[[], Observers] | None = None,
+        claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
     ) -> None:
+        """With a ``publisher``, the engine records each decision's status events in its
+        transaction (``engine.outbox`` is set to this runtime's outbox) and they are published
+        after it; ``claim_timeout``: how long events another invocation committed and did not
+        publish wait before this one takes them over (pipelines.events.outbox)."""
         if not engine.decisions.claim_on_launch:
             raise ValueError("the cloud runtime needs an Engine(claim_on_launch=True)")
         self.engine = engine
@@ -294,6 +300,14 @@ class CloudRuntime:
         self.aws = access
         self.settings = settings
         self.publisher = publisher
+        self.outbox: Outbox | None = None
+        if publisher is not None:
+            # one claimant per container: invocations of other containers are not observable,
+            # so their unpublished events are taken over after ``claim_timeout``
+            self.outbox = Outbox(
+                self.store, publisher, claimant=f"lambda:{uuid.uuid4().hex}", claim_timeout=claim_timeout
+            )
+            engine.outbox = self.outbox.record
         self.lineage = lineage if lineage is not None else _lineage_store(engine.store)
         # Observers (MLflow) live for one invocation: ``observing`` ends them before the
         # handler returns (a frozen Lambda runs no background thread). None: nothing observes.
@@ -603,8 +617,19 @@ class CloudRuntime:
         self._queue(execution_id, message, f"{message['name']}-{message['status']}")
 
     def sweep(self) -> list[str]:
-        """The scheduled sweep: every active execution unchanged for SWEEP_AFTER is re-driven
-        (in its own queue group, so after any event still queued for it). Returns their ids."""
+        """The scheduled sweep: status events an invocation committed and never published
+        (it died, or PutEvents failed) are published once their claim is abandoned, which also
+        covers executions that get no further event (a lost "Succeeded"); and every active
+        execution unchanged for SWEEP_AFTER is re-driven (in its own queue group, so after any
+        event still queued for it). Returns the re-driven ids."""
+        if self.outbox is not None:
+            try:
+                sent = self.outbox.publish_pending()
+            except Exception:
+                LOG.exception("publishing pending status events failed")
+            else:
+                if sent:
+                    LOG.warning("published %d status event(s) an earlier invocation left", len(sent))
         now = self.engine.clock.now()
         swept = []
         for execution in self.store.list_unfinished_executions():
@@ -1041,15 +1066,16 @@ class CloudRuntime:
         return describe
 
     def _publish(self, outcome: Outcome) -> None:
-        """Status events of a decision already written. A failed publish is logged, not raised:
-        a retried invocation re-derives the actions but not the events, so raising would cost a
-        retry without saving the events, and could delay the actions."""
-        if self.publisher is None or not outcome.changes:
+        """The status events the decision committed with it, then any the execution's earlier
+        invocations left unpublished (pipelines.events.outbox). A failed publish is logged, not
+        raised: the events stay in the outbox for the next invocation of the execution or the
+        sweep, and raising would only delay the actions."""
+        if self.outbox is None:
             return
         try:
-            publish_outcome(self.publisher, outcome)
-        except PipelinesError:
-            LOG.exception("publishing %d status change(s) failed", len(outcome.changes))
+            self.outbox.publish(outcome)
+        except Exception:
+            LOG.exception("publishing the status events of %d transition(s) failed", len(outcome.outbox))
 
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]

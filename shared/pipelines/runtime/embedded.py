@@ -18,12 +18,15 @@ stop, or an update that lets more steps start, is carried out the same way when 
 alive: the calling process takes the execution over (in a background thread unless told
 otherwise) until it ends, so a stop always ends Stopped (or Failed) without a ``resume``.
 
-Every status change an engine call makes (``Outcome.changes``) is published once, right after
-the call, through the runtime's :class:`~pipelines.events.StatusPublisher` (default: the
-JSON-lines file of :meth:`JsonLinesPublisher.for_config`), in SageMaker's event shapes. The
-engine's outcome holds only that call's changes, so publishing each outcome once publishes each
-change once, whichever process makes it (a driver, ``stop``, a callback, a resume). A failing
-publisher is logged, not raised: the change is already recorded and the run must go on.
+Every status change an engine call makes is written, as its event, in the call's own SQLite
+transaction (the transactional outbox, :mod:`pipelines.events.outbox`), and published right
+after the call through the runtime's :class:`~pipelines.events.StatusPublisher` (default: the
+JSON-lines file of :meth:`JsonLinesPublisher.for_config`), in SageMaker's event shapes, whichever
+process makes it (a driver, ``stop``, a callback, a resume). Events a process left unpublished
+(it was killed between its write and its publish) are published by the next engine call for
+that execution in any process, by :meth:`EmbeddedRuntime.resume` (``pipelines serve`` runs it at
+start-up) and at each start, at once when their process is dead. A failing publisher is logged,
+not raised: the events stay in the outbox, and the run must go on.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from pipelines.engine.ids import execution_id_of
 from pipelines.engine.lifecycle import check_retryable
 from pipelines.engine.start_request import StartRequest
 from pipelines.errors import ConflictError
-from pipelines.events import JsonLinesPublisher, StatusPublisher, publish_outcome
+from pipelines.events import JsonLinesPublisher, Outbox, StatusPublisher
 from pipelines.objects.base import ObjectStore
 from pipelines.objects.local import LocalObjectStore
 from pipelines.runners.base import RunContext, StepFailed, StepPending, StepResult
@@ -374,7 +377,12 @@ class EmbeddedRuntime:
         self.max_workers = max_workers
         self.lease_ttl = lease_ttl
         self.on_log = on_log
-        self.publisher = publisher if publisher is not None else JsonLinesPublisher.for_config(config)
+        self.outbox = Outbox(
+            store,
+            publisher if publisher is not None else JsonLinesPublisher.for_config(config),
+            claimant=f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            claimant_dead=_owner_dead,
+        )
         self.observers = observers if observers is not None else embedded_observers(config, store)
         self.processes = AttemptProcesses.from_config(config)
         self.engine = Engine(
@@ -386,6 +394,7 @@ class EmbeddedRuntime:
             unsupported_steps=lambda definition, names: self.registry.unsupported_steps(
                 definition, config, names
             ),
+            outbox=self.outbox.record,
         )
         self._drivers: dict[str, _Driver] = {}
         self._threads: dict[str, threading.Thread] = {}
@@ -420,6 +429,7 @@ class EmbeddedRuntime:
         request = request or StartRequest(pipeline_name=DEFAULT_PIPELINE_NAME)
         if definition is not None:
             self.register(request.pipeline_name, definition)
+        self.publish_pending_events()
         outcome = self.announce(self.engine.start(request))
         assert outcome.execution is not None
         if not outcome.accepted:  # an idempotent replay: that execution is already being driven
@@ -561,7 +571,9 @@ class EmbeddedRuntime:
         self, execution: str | None = None, *, progress: Progress | None = None
     ) -> list[ExecutionRecord]:
         """Drive to the end every unfinished execution (or the one given) that no live driver
-        owns; steps that were running when their driver died get a new attempt."""
+        owns; steps that were running when their driver died get a new attempt. First, the
+        status events dead processes left unpublished are published (every execution's)."""
+        self.publish_pending_events()
         targets = (
             [execution_id_of(execution)]
             if execution is not None
@@ -638,17 +650,36 @@ class EmbeddedRuntime:
         with self._lock:
             return execution_id in self._drivers
 
-    def announce(self, outcome: Outcome) -> Outcome:
-        """Publish the status changes of one engine call (already written), then hand it back.
+    @property
+    def publisher(self) -> StatusPublisher:
+        """Where this runtime's status events go (the outbox's publisher)."""
+        return self.outbox.publisher
 
-        Called once per engine call, so each change is published once. A publisher that fails
-        is logged: the change is recorded, and a driver that stopped here would strand the run."""
+    @publisher.setter
+    def publisher(self, publisher: StatusPublisher) -> None:
+        self.outbox.publisher = publisher
+
+    def announce(self, outcome: Outcome) -> Outcome:
+        """Publish the status events of one engine call (committed with it), and any the
+        execution's earlier calls left behind, then hand the outcome back.
+
+        A publisher that fails is logged: the events stay in the outbox for the next call or
+        sweep, and a driver that stopped here would strand the run."""
         try:
-            publish_outcome(self.publisher, outcome)
+            self.outbox.publish(outcome)
         except Exception:
             log.exception("could not publish the status events of execution %s", _execution_of(outcome))
         self.observers.observe(outcome)
         return outcome
+
+    def publish_pending_events(self) -> int:
+        """Publish every execution's status events whose publisher died (or whose claim is
+        older than the outbox's timeout); returns how many were sent. Failures are logged."""
+        try:
+            return len(self.outbox.publish_pending())
+        except Exception:
+            log.exception("could not publish pending status events")
+            return 0
 
     def step_logger(self, execution_id: str, step_name: str) -> Callable[[str], None]:
         on_log = self.on_log

@@ -27,6 +27,10 @@ Public API (``pipelines.store``)::
       record_run(run: TrialComponentRecord) -> None           # if absent; runtimes, before the job starts
       get_idempotency(token, operation) / put_idempotency(record) -> bool
       add_tracking_warning(warning) / list_tracking_warnings(execution_id)   # dropped MLflow writes
+      # the transactional outbox: a transition's status events (Transition.outbox) until published
+      list_outbox(execution_id | None, limit) -> list[OutboxRecord]
+      claim_outbox(record, claimant, now) -> OutboxRecord | None   # compare-and-swap on the claim
+      delete_outbox(records) -> None                                # published
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership
       close()
 
@@ -38,7 +42,8 @@ Public API (``pipelines.store``)::
 Records (frozen pydantic; change with ``model_copy(update=...)``): PipelineRecord,
 PipelineVersionRecord, ExecutionRecord, StepRecord, CacheEntry, CallbackTokenRecord,
 ExperimentRecord, TrialRecord, TrialComponentRecord, IdempotencyRecord, TrackingWarningRecord,
-LeaseRecord, SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
+OutboxRecord (a transition's status-change events, pipelines.events.outbox), LeaseRecord,
+SelectiveExecutionConfig, ExperimentBinding, MlflowBinding, FailureNote, RoleGrant
 (who passed a pipeline's RoleArn: the engine runs only as granted roles). A backend's pipeline write: PipelineWrite. Listing: ListQuery(limit, next_token,
 ascending, sort_by, created_after, created_before, name_prefix) -> Page(items, next_token).
 Errors: StaleWrite, RecordExists (ConflictError), RecordNotFound (ResourceNotFound),
@@ -80,6 +85,7 @@ from pipelines.store.base import (
     LeaseRecord,
     ListQuery,
     MlflowBinding,
+    OutboxRecord,
     Page,
     PipelineRecord,
     PipelineVersionRecord,
@@ -116,6 +122,7 @@ __all__ = [
     "LeaseRecord",
     "ListQuery",
     "MlflowBinding",
+    "OutboxRecord",
     "Page",
     "PipelineRecord",
     "PipelineVersionRecord",

@@ -325,6 +325,25 @@ class TrackingWarningRecord(Record):
     at: datetime
 
 
+class OutboxRecord(Record):
+    """The status-change events one transition made, written in that transition's transaction
+    (the transactional outbox): a decision and its events are recorded together or not at all.
+
+    ``events`` are the events as a rule target receives them (``pipelines.events``' envelope,
+    each with its stable ``id``), in the order the engine made the changes. ``version`` is the
+    execution version the transition wrote, so (execution, version) names one decision: only
+    one transition ever commits a version. The record lives until the events are published,
+    then it is deleted. ``claimant`` is the process that is to publish them and ``claimed_at``
+    when it took that on (first the process that committed them); another process claims a
+    record only once that claim is abandoned (see ``pipelines.events.outbox``)."""
+
+    execution_id: str
+    version: int
+    claimant: str
+    claimed_at: datetime
+    events: list[dict[str, Any]]
+
+
 class LeaseRecord(Record):
     """Which embedded driver is carrying out an execution's actions, and its last heartbeat."""
 
@@ -359,7 +378,8 @@ class Transition:
     ``execution`` is the new execution record; it is written only if the stored version is
     ``expected_version`` (None: the execution is new and must not exist). Each step write is
     conditional too. Cache entries, callback tokens and experiment records are inserted
-    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted. Runs
+    (experiment/trial records only if absent). ``release_callback_tokens`` are deleted.
+    ``outbox`` (the status-change events of the decision) is inserted with it. Runs
     (trial components) are not part of a decision: the runtime records one when it starts the
     job (:meth:`Store.record_run`).
     """
@@ -373,6 +393,7 @@ class Transition:
     experiments: list[ExperimentRecord] = field(default_factory=list)
     trials: list[TrialRecord] = field(default_factory=list)
     idempotency: IdempotencyRecord | None = None
+    outbox: OutboxRecord | None = None
 
 
 # -- listing ------------------------------------------------------------------------------------
@@ -646,6 +667,21 @@ class Store(ABC):
     @abstractmethod
     def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
         """The execution's tracking warnings, oldest first."""
+
+    # status-change events not yet published (the outbox: Transition.outbox)
+    @abstractmethod
+    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+        """Unpublished outbox records of one execution (None: of every execution), at most
+        ``limit``, each execution's in version order."""
+
+    @abstractmethod
+    def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
+        """Make ``claimant`` the publisher of ``record``, if its stored claim is still the one
+        ``record`` holds (else None: another process claimed or published it meanwhile)."""
+
+    @abstractmethod
+    def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        """Forget published records (deleting one already gone is no error)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -36,6 +36,9 @@ runtime task token                TASK_TOKEN#<key>        token, expiresAt (clou
 tracking warning                  TRACKING_WARNINGS#<id>  one per dropped MLflow write; outside
                                   / <at>#<ns>#<random>    the execution's partition, so
                                                           ``load_state`` never reads them
+outbox (unpublished events of     OUTBOX#<shard> /        cl (claimant), ca (claimed at); shard:
+one transition)                   <id>#<version, 10 d.>   the first hex digit of SHA-256(<id>),
+                                                          so a sweep reads 16 small partitions
 ================================  ======================  =====================================
 
 Cache table: ``pk`` = ``<pipeline>#<cache key>``, ``sk`` = ``<completed>#<execution id>#<step>``,
@@ -92,6 +95,7 @@ from pipelines.store.base import (
     IdempotencyRecord,
     LeaseRecord,
     ListQuery,
+    OutboxRecord,
     Page,
     PipelineRecord,
     PipelineVersionRecord,
@@ -132,8 +136,8 @@ this the record expires (DynamoDB TTL), so the table does not grow by one item p
 
 TRANSITION_RECORD_LIMIT = 90
 """The most step and token records one transition writes: a transaction holds 100 items, and
-the execution's own items (the execution, its definition snapshot, its active marker, its run)
-ride along."""
+the execution's own items (the execution, its listing entry, its active marker or its run, the
+request's idempotency record, the outbox item holding the decision's status events) ride along."""
 
 _META = "#META"
 _DEFINITION = "#DEFINITION"
@@ -149,6 +153,10 @@ _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and 
 _ORPHAN_MARKER_AGE = timedelta(hours=1)
 _MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_OUTBOX = "OUTBOX#"
+OUTBOX_SHARDS = "0123456789abcdef"
+"""The outbox partitions: every transition that changes a status writes one item, so they are
+spread over 16 partitions by execution (one execution's items share one, in version order)."""
 _DELETE_ATTEMPTS = 5
 """DeletePipeline rereads and tries again this often when an UpdatePipeline keeps changing it."""
 
@@ -250,6 +258,14 @@ def _pipeline_pk(arn: str) -> str:
 
 def _execution_pk(execution_id: str) -> str:
     return f"EXECUTION#{execution_id}"
+
+
+def _outbox_pk(execution_id: str) -> str:
+    return f"{_OUTBOX}{hashlib.sha256(execution_id.encode()).hexdigest()[0]}"
+
+
+def _outbox_key(execution_id: str, version: int) -> Item:
+    return _key(_outbox_pk(execution_id), f"{execution_id}#{version:010d}")
 
 
 def _version_sk(version_id: int) -> str:
@@ -540,6 +556,8 @@ class DynamoDBStore(Store):
             core.append({"Delete": {"TableName": self.tables.state, "Key": _key(f"CALLBACK#{token_value}")}})
         if transition.idempotency is not None:
             core.append(self._put(self._idempotency_item(transition.idempotency), "attribute_not_exists(pk)"))
+        if transition.outbox is not None:
+            core.append(self._put(self._outbox_item(transition.outbox), "attribute_not_exists(pk)"))
         side = self._side_actions(transition)
         if len(core) > MAX_TRANSACTION_ACTIONS:
             raise ValidationError(
@@ -1061,6 +1079,75 @@ class DynamoDBStore(Store):
     def list_tracking_warnings(self, execution_id: str) -> list[TrackingWarningRecord]:
         items = self._query_partition(f"TRACKING_WARNINGS#{execution_id}")
         return [self._record(TrackingWarningRecord, item) for item in items]
+
+    # -- the outbox -----------------------------------------------------------------------------------
+
+    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+        shards: list[tuple[str, str | None]] = (
+            [(_outbox_pk(execution_id), f"{execution_id}#")]
+            if execution_id is not None
+            else [(f"{_OUTBOX}{shard}", None) for shard in OUTBOX_SHARDS]
+        )
+        records: list[OutboxRecord] = []
+        for pk, prefix in shards:
+            condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+            values: Item = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
+            request: Item = {
+                "TableName": self.tables.state,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+                "ConsistentRead": True,
+            }
+            while len(records) < limit:
+                response = self.client.query(**request, Limit=limit - len(records))
+                records += [self._outbox_record(item) for item in response.get("Items", [])]
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            if len(records) >= limit:
+                break
+        return sorted(records, key=lambda r: (r.execution_id, r.version))
+
+    def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
+        claimed = self._conditional(
+            self.client.update_item,
+            Key=_outbox_key(record.execution_id, record.version),
+            UpdateExpression="SET cl = :claimant, ca = :now",
+            ConditionExpression="cl = :held AND ca = :since",
+            ExpressionAttributeValues={
+                ":claimant": _s(claimant),
+                ":now": _s(timestamp(now)),
+                ":held": _s(record.claimant),
+                ":since": _s(timestamp(record.claimed_at)),
+            },
+        )
+        return record.model_copy(update={"claimant": claimant, "claimed_at": now}) if claimed else None
+
+    def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        self._batch_write(
+            [{"DeleteRequest": {"Key": _outbox_key(r.execution_id, r.version)}} for r in records]
+        )
+
+    def _outbox_item(self, record: OutboxRecord) -> Item:
+        return {
+            **_outbox_key(record.execution_id, record.version),
+            "cl": _s(record.claimant),
+            "ca": _s(timestamp(record.claimed_at)),
+            **self.codec.encode(
+                dump(record), f"status events of {record.execution_id} version {record.version}"
+            ),
+        }
+
+    def _outbox_record(self, item: Item) -> OutboxRecord:
+        execution_id, version = item["sk"]["S"].rsplit("#", 1)
+        return self._record(
+            OutboxRecord,
+            item,
+            execution_id=execution_id,
+            version=int(version),
+            claimant=item["cl"]["S"],
+            claimed_at=parse_timestamp(item["ca"]["S"]),
+        )
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
 

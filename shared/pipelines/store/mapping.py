@@ -24,17 +24,19 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from pipelines.store.base import ExecutionRecord, StepRecord
+from pipelines.store.base import ExecutionRecord, OutboxRecord, StepRecord
 
 R = TypeVar("R", bound=BaseModel)
 
 BESIDE: dict[type[BaseModel], frozenset[str]] = {
     ExecutionRecord: frozenset({"execution_id", "status", "version", "definition"}),
     StepRecord: frozenset({"execution_id", "step_name", "status", "version"}),
+    OutboxRecord: frozenset({"execution_id", "version", "claimant", "claimed_at"}),
 }
 """The fields a row/item keeps beside the body, per record type: its keys, the version its
-writes are conditional on, the status a listing filters by, and an execution's definition
-(kept once per distinct text in DynamoDB, in its own column in SQLite)."""
+writes are conditional on, the status a listing filters by, an execution's definition
+(kept once per distinct text in DynamoDB, in its own column in SQLite), and an outbox record's
+claim (a claim is a compare-and-swap on it)."""
 
 
 def dump(record: BaseModel) -> str:

@@ -36,6 +36,7 @@ from pipelines.store.base import (
     IdempotencyRecord,
     LeaseRecord,
     ListQuery,
+    OutboxRecord,
     Page,
     PipelineRecord,
     PipelineVersionRecord,
@@ -272,6 +273,19 @@ class SQLiteStore(Store):
                         "INSERT INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
                         (record.token, record.operation, timestamp(record.created_at), dump(record)),
                     )
+                if transition.outbox is not None:
+                    outbox = transition.outbox
+                    conn.execute(
+                        "INSERT INTO outbox (execution_id, version, claimant, claimed_at, body) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (
+                            outbox.execution_id,
+                            outbox.version,
+                            outbox.claimant,
+                            timestamp(outbox.claimed_at),
+                            dump(outbox),
+                        ),
+                    )
         except sqlite3.IntegrityError as exc:
             raise StaleWrite(
                 f"Pipeline execution {execution.execution_id}: a record appeared concurrently."
@@ -470,6 +484,44 @@ class SQLiteStore(Store):
             ).fetchall()
         return [load(TrackingWarningRecord, row[0]) for row in rows]
 
+    # -- the outbox -------------------------------------------------------------------------------
+
+    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+        columns = "SELECT execution_id, version, claimant, claimed_at, body FROM outbox"
+        with self._read() as conn:
+            if execution_id is None:
+                rows = conn.execute(f"{columns} ORDER BY execution_id, version LIMIT ?", (limit,)).fetchall()
+            else:
+                rows = conn.execute(
+                    f"{columns} WHERE execution_id = ? ORDER BY version LIMIT ?", (execution_id, limit)
+                ).fetchall()
+        return [_outbox(row) for row in rows]
+
+    def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
+        with self._write() as conn:
+            claimed = conn.execute(
+                "UPDATE outbox SET claimant = ?, claimed_at = ? WHERE execution_id = ? AND version = ? "
+                "AND claimant = ? AND claimed_at = ?",
+                (
+                    claimant,
+                    timestamp(now),
+                    record.execution_id,
+                    record.version,
+                    record.claimant,
+                    timestamp(record.claimed_at),
+                ),
+            ).rowcount
+        return record.model_copy(update={"claimant": claimant, "claimed_at": now}) if claimed else None
+
+    def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        if not records:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "DELETE FROM outbox WHERE execution_id = ? AND version = ?",
+                [(r.execution_id, r.version) for r in records],
+            )
+
     # -- leases -----------------------------------------------------------------------------------
 
     def _take_lease(self, lease: LeaseRecord, holder: str, stale_before: datetime | None) -> bool:
@@ -596,6 +648,17 @@ def _step(row: Sequence[Any]) -> StepRecord:
     body, execution_id, step_name, status, version = (row[i] for i in range(5))
     return load(
         StepRecord, body, execution_id=execution_id, step_name=step_name, status=status, version=version
+    )
+
+
+def _outbox(row: Sequence[Any]) -> OutboxRecord:
+    return load(
+        OutboxRecord,
+        row[4],
+        execution_id=row[0],
+        version=row[1],
+        claimant=row[2],
+        claimed_at=parse_timestamp(row[3]),
     )
 
 
