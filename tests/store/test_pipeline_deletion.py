@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.store.base import ListQuery, RecordNotFound, Store, pipeline_key
+from pipelines.store.base import IdempotencyRecord, ListQuery, RecordNotFound, StaleWrite, Store, pipeline_key
 from pipelines.store.dynamodb import MAX_TRANSACTION_ACTIONS, DynamoDBStore
 from pipelines.store.sqlite import SQLiteStore
 
@@ -230,3 +230,62 @@ def test_a_version_added_while_the_pipeline_is_deleted_is_deleted_too(dynamodb: 
     assert [operation for operation, _ in dynamodb.writes] == ["TransactWriteItems", "TransactWriteItems"]
     assert dynamodb.partition() == []
     assert_created_anew(store)
+
+
+# -- the request's token rides in the delete ----------------------------------------------------------
+
+
+def token_of(request: str) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        token=request, operation="DeletePipeline", fingerprint="f", result={"PipelineArn": ARN}, created_at=T0
+    )
+
+
+def test_the_delete_records_its_token_in_the_same_write(store: Store) -> None:
+    """The token is there exactly when the pipeline is gone; a delete whose token is already
+    recorded (a racing repeat of the same request) writes nothing; a delete of a changed
+    pipeline (``expected_version``) writes nothing either."""
+    with_versions(store, 2)
+    current = store.get_pipeline(ARN)
+    assert current is not None
+    with pytest.raises(StaleWrite):
+        store.delete_pipeline(ARN, expected_version=current.version - 1, request=token_of("t1"))
+    assert store.get_pipeline(ARN) is not None and store.get_idempotency("t1", "DeletePipeline") is None
+
+    store.put_idempotency(token_of("taken"))
+    with pytest.raises(StaleWrite):
+        store.delete_pipeline(ARN, request=token_of("taken"))
+    assert store.get_pipeline(ARN) is not None and versions(store) != []
+
+    store.delete_pipeline(ARN, expected_version=current.version, request=token_of("t1"))
+    recorded = store.get_idempotency("t1", "DeletePipeline")
+    assert (
+        store.get_pipeline(ARN) is None and recorded is not None and recorded.result == {"PipelineArn": ARN}
+    )
+
+
+def test_sqlite_rolls_the_token_back_with_the_delete(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        with_versions(store, 2)
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            db.execute(
+                "CREATE TRIGGER crash BEFORE INSERT ON idempotency BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+            store.delete_pipeline(ARN, request=token_of("t1"))
+        assert store.get_pipeline(ARN) is not None and [n for n, _ in versions(store)] == [1, 2]
+    finally:
+        store.close()
+
+
+def test_a_large_pipeline_records_the_token_with_its_pipeline_item(dynamodb: DynamoDB) -> None:
+    """More versions than a transaction holds: the token goes in the first transaction, with the
+    pipeline and last-run items, so a crash before the sweep still leaves it recorded."""
+    with_versions(dynamodb.store, MAX_TRANSACTION_ACTIONS + 1)
+    dynamodb.writes.clear()
+    dynamodb.crash_at = 2
+    with pytest.raises(Crash):
+        dynamodb.store.delete_pipeline(ARN, request=token_of("t1"))
+    assert dynamodb.store.get_pipeline(ARN) is None
+    assert dynamodb.store.get_idempotency("t1", "DeletePipeline") is not None
