@@ -27,6 +27,7 @@ from pipelines.definition.problems import Report
 from pipelines.definition.validation import (
     LocalFindings,
     LocatedStep,
+    StepIndex,
     check_step_local,
     locate_step,
     validate_located,
@@ -52,6 +53,7 @@ def check_stepwise(text: str) -> Report | None:
     steps: list[Step] = []
     located: list[LocatedStep] = []
     local: list[LocalFindings] = []
+    names = StepIndex()
     for start in range(0, len(raw_steps), CHUNK_STEPS):
         chunk = _modelled(raw_steps[start : start + CHUNK_STEPS])
         if chunk is None:
@@ -60,10 +62,12 @@ def check_stepwise(text: str) -> Report | None:
             first = len(located)
             locate_step(step, index, located)
             for position in range(first, len(located)):
-                local.append(check_step_local(located[position]))
+                item = located[position]
+                names.add(item)
+                local.append(check_step_local(item))
         steps += chunk
     definition.steps = steps
-    errors, warnings, graph = validate_located(definition, located, local)
+    errors, warnings, graph = validate_located(definition, located, local, names)
     return Report(definition=definition, errors=errors, warnings=warnings, graph=graph)
 
 

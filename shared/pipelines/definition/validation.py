@@ -41,7 +41,7 @@ from pipelines.definition.reference_checks import (
 )
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
-from pipelines.graph import CycleError, PipelineGraph
+from pipelines.graph import CycleError, GraphBuilder, PipelineGraph
 
 KNOWN_TOP_LEVEL_FIELDS = frozenset(
     {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
@@ -204,39 +204,50 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
             )
 
 
-def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
-    """The steps by name, the first of each name (as the DAG keys them), with the problems of
-    their names appended to ``out``: one pass for both."""
-    first_seen: dict[str, LocatedStep] = {}
-    low, high, pattern = _name_rule("StepName")  # _name_problem's test, inlined: every step
-    for item in located:
+class StepIndex:
+    """The steps by name, the first of each name (as the DAG keys them), built one located step
+    at a time while the step's names are checked: the stepwise check adds each step while its
+    data is still cached. ``problems`` holds what the names broke, in the order added."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[str, LocatedStep] = {}
+        self.problems: list[Problem] = []
+        self._low, self._high, self._pattern = _name_rule("StepName")
+
+    def add(self, item: LocatedStep) -> None:
         name = item.step.name
-        if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
+        pattern = self._pattern  # _name_problem's test, inlined: this runs for every step
+        if not self._low <= len(name) <= self._high or (
+            pattern is not None and pattern.fullmatch(name) is None
+        ):
             name_problem = _name_problem(name, item.location, "StepName", "step")
             if name_problem:
-                out.append(name_problem)
-        earlier = first_seen.get(name)
+                self.problems.append(name_problem)
+        earlier = self.first_seen.get(name)
         if earlier is None:
-            first_seen[name] = item
-            continue
+            self.first_seen[name] = item
+            return
         earlier_path = format_json_path(earlier.location)
         if earlier.branch and item.branch:
-            out.append(
-                Problem.at(
-                    "branch",
-                    f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch",
-                    (*item.location, "Name"),
-                )
-            )
+            message = f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch"
+            self.problems.append(Problem.at("branch", message, (*item.location, "Name")))
         else:
-            out.append(
-                Problem.at(
-                    "duplicate-name",
-                    f"step name {name!r} is already used at {earlier_path}; names are unique across all branches",
-                    (*item.location, "Name"),
-                )
+            message = (
+                f"step name {name!r} is already used at {earlier_path}; names are unique across all branches"
             )
-    return {name: item.step for name, item in first_seen.items()}
+            self.problems.append(Problem.at("duplicate-name", message, (*item.location, "Name")))
+
+    def steps(self) -> dict[str, Step]:
+        return {name: item.step for name, item in self.first_seen.items()}
+
+
+def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
+    """The steps by name (:class:`StepIndex`), with the problems of their names appended to ``out``."""
+    index = StepIndex()
+    for item in located:
+        index.add(item)
+    out.extend(index.problems)
+    return index.steps()
 
 
 def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Problem]) -> None:
@@ -436,19 +447,15 @@ def check_step_local(item: LocatedStep) -> LocalFindings:
 
 
 def check_step_references(
-    item: LocatedStep,
-    scope: ReferenceScope,
-    local: LocalFindings,
-    out: list[Problem],
-    sources: dict[str, set[str]] | None = None,
-) -> None:
+    item: LocatedStep, scope: ReferenceScope, local: LocalFindings, out: list[Problem]
+) -> set[str] | None:
     """Append the problems of one step to ``out``: its local findings and the rules that read
     other steps (DependsOn and the expressions' references), in the order a reader expects.
 
     When every expression is clean (the usual case) they are checked in no set order, otherwise
-    again in document order so that each problem has its path. When ``sources`` is given and
-    the step is the first of its name, the step names its expressions read are recorded there
-    for the DAG (so the graph does not walk the step either).
+    again in document order so that each problem has its path. Returns the step names the
+    step's expressions read when they are what the DAG would find by walking the step itself
+    (so the graph does not walk it again), else None.
     """
     step, location, _, in_for_each = item
     if local.early:
@@ -464,25 +471,12 @@ def check_step_references(
         for key, value in local.carriers:
             out.extend(checker.check(value, (*location, key)))
         read = checker.sources if checker.clean else None
-    if (
-        read is not None
-        and sources is not None
-        and scope.steps.get(step.name) is step
-        and _graph_reads_same(step)
-    ):
-        sources[step.name] = read
     if local.arguments:
         # The service accepts these at CreatePipeline and fails the step when its Create* call is
         # made, so a definition with them is still accepted (every corpus file must be); they are
         # reported as warnings so `pipelines validate` still shows them before anything runs.
         out.extend(replace(p, severity="warning") for p in local.arguments)
-
-
-def check_step(
-    item: LocatedStep, scope: ReferenceScope, out: list[Problem], sources: dict[str, set[str]] | None = None
-) -> None:
-    """Append the problems of every rule for one step to ``out``, in one walk of its values."""
-    check_step_references(item, scope, check_step_local(item), out, sources)
+    return read if read is not None and _graph_reads_same(step) else None
 
 
 def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
@@ -522,25 +516,34 @@ def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], 
 
 
 def validate_located(
-    definition: PipelineDefinition, located: list[LocatedStep], local: list[LocalFindings] | None = None
+    definition: PipelineDefinition,
+    located: list[LocatedStep],
+    local: list[LocalFindings] | None = None,
+    index: StepIndex | None = None,
 ) -> tuple[list[Problem], list[Problem], PipelineGraph]:
-    """:func:`validate_with_graph` of steps already located, some of whose local rules may have
-    been applied already: ``local[i]`` holds what :func:`check_step_local` found in
-    ``located[i]`` (the stepwise check applies them while each step's data is fresh)."""
+    """:func:`validate_with_graph` of steps already located, some of whose rules may have been
+    applied already, while each step's data was fresh (the stepwise check): ``local[i]`` holds
+    what :func:`check_step_local` found in ``located[i]``, and ``index`` has every located step
+    added."""
     problems: list[Problem] = [*check_top_level(definition), *check_parameters(definition)]
-    steps = index_steps(located, problems)
+    if index is None:
+        steps = index_steps(located, problems)
+    else:
+        problems += index.problems
+        steps = index.steps()
     scope = ReferenceScope.of(definition, steps)
     if definition.pipeline_experiment_config:
         checker = StepReferenceChecker(scope, None)
         problems.extend(checker.check(definition.pipeline_experiment_config, ("PipelineExperimentConfig",)))
-    sources: dict[str, set[str]] = {}
-    if local is None:
-        for item in located:
-            check_step_references(item, scope, check_step_local(item), problems, sources)
-    else:
-        for item, findings in zip(located, local, strict=True):
-            check_step_references(item, scope, findings, problems, sources)
-    graph = PipelineGraph.from_steps(steps, sources)
+    # The DAG is built in the same pass, each step added while its data is still cached.
+    builder = GraphBuilder(steps)
+    for position, item in enumerate(located):
+        step = item.step
+        findings = check_step_local(item) if local is None else local[position]
+        read = check_step_references(item, scope, findings, problems)
+        if steps.get(step.name) is step:  # the first of its name: the one the DAG keys
+            builder.add(step.name, step, read)
+    graph = builder.graph()
     problems.extend(check_cycles(graph, located))
     problems.extend(check_for_each_bodies(graph, located))
     errors = [p for p in problems if p.severity == "error"]
