@@ -34,10 +34,12 @@ from pipelines.definition.models import (
 )
 from pipelines.definition.problems import Location, Problem, format_json_path
 from pipelines.definition.reference_checks import (
+    ReadScan,
     ReferenceScope,
     StepReferenceChecker,
-    clean_reads,
     did_you_mean,
+    known_reads,
+    scan_reads,
 )
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
@@ -398,7 +400,9 @@ class LocalFindings(NamedTuple):
     envelope: list[Problem] | None
     arguments: list[Problem] | None  # the Arguments against the request shape (made warnings)
     carriers: list[tuple[str, Any]]  # (JSON key, raw value) where expressions may sit
-    values: list[Any]  # the same, with clean Arguments replaced by the expressions in them
+    reads: ReadScan  # the targets its expressions read (reference_checks.scan_reads)
+    values: list[Any] | None  # for "other" reads: the carriers' values, clean Arguments by their expressions
+    graph_same: bool  # whether the DAG would find the same reads walking the step (_graph_reads_same)
 
 
 # As for LocatedStep: the named tuple's own __new__ is Python code, tuple.__new__ is C (one a step).
@@ -443,7 +447,18 @@ def check_step_local(item: LocatedStep) -> LocalFindings:
     for key, value in carriers:  # (a loop: a comprehension is one more frame, for every step)
         # every expression of clean Arguments is in what the walk skipped
         values.append(skipped if clean_arguments and key == "Arguments" else value)
-    return _new_findings((early, envelope or None, argument_problems or None, carriers, values))
+    reads = scan_reads(values)
+    return _new_findings(
+        (
+            early,
+            envelope or None,
+            argument_problems or None,
+            carriers,
+            reads,
+            values if reads == "other" else None,
+            _graph_reads_same(step),
+        )
+    )
 
 
 def check_step_references(
@@ -465,7 +480,7 @@ def check_step_references(
     if local.envelope:
         out.extend(local.envelope)
     namespaces = _STEP_NAMESPACES[in_for_each, type(step) is ForEachStep]
-    read = clean_reads(scope, step, namespaces, local.values)
+    read = known_reads(scope, step, namespaces, local.values or [], local.reads)
     if read is None:
         checker = StepReferenceChecker(scope, step, namespaces)
         for key, value in local.carriers:
@@ -476,7 +491,7 @@ def check_step_references(
         # made, so a definition with them is still accepted (every corpus file must be); they are
         # reported as warnings so `pipelines validate` still shows them before anything runs.
         out.extend(replace(p, severity="warning") for p in local.arguments)
-    return read if read is not None and _graph_reads_same(step) else None
+    return read if local.graph_same else None
 
 
 def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
