@@ -5,6 +5,7 @@ answers 500, which boto3 retries by itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
@@ -24,26 +25,56 @@ def die_at_record_delete(monkeypatch: pytest.MonkeyPatch, store: Store, moment: 
     """Every DeletePipeline through ``store`` dies just ``moment`` its record is deleted."""
     delete = store.delete_pipeline
 
-    def dying(arn: str) -> None:
+    def dying(arn: str, **write: Any) -> None:
         if moment == "after":
-            delete(arn)
+            delete(arn, **write)  # with the request's token, written in the same transaction
         raise DiedMidway(f"killed {moment} deleting {arn}")
 
     monkeypatch.setattr(store, "delete_pipeline", dying)
 
 
+def before_record_delete(
+    monkeypatch: pytest.MonkeyPatch, store: Store, meanwhile: Callable[[], None]
+) -> None:
+    """Every DeletePipeline through ``store`` runs ``meanwhile`` after its cleanup hooks, just
+    before it deletes the record (the window a registration could slip into)."""
+    delete = store.delete_pipeline
+
+    def late(arn: str, **write: Any) -> None:
+        meanwhile()
+        delete(arn, **write)
+
+    monkeypatch.setattr(store, "delete_pipeline", late)
+
+
+def right_after(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, method: str, meanwhile: Callable[[], None]
+) -> None:
+    """``owner.<method>`` (say a registration's check of the pipeline it points at) runs
+    ``meanwhile`` each time right after it returns, before its caller goes on to write."""
+    check = getattr(owner, method)
+
+    def then(*args: Any, **kwargs: Any) -> Any:
+        result = check(*args, **kwargs)
+        meanwhile()
+        return result
+
+    monkeypatch.setattr(owner, method, then)
+
+
 def retry_delete(sagemaker: Any, name: str, token: str, arn: str, moment: Moment) -> None:
     """Send the retry of a DeletePipeline that died ``moment`` its record's delete, with the
-    same ClientRequestToken, and check its answer."""
-    if moment == "before":  # the record outlived the crash: the retry deletes it
-        assert sagemaker.describe_pipeline(PipelineName=name)["PipelineArn"] == arn
-        deleted = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        replayed = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        assert deleted["PipelineArn"] == replayed["PipelineArn"] == arn  # a replay answers as the first
-    else:  # the record went last: the retry finds nothing left to do
-        with pytest.raises(ClientError) as gone:
-            sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
-        assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+    same ClientRequestToken, and check it answers as the first call would have: the PipelineArn
+    (SageMaker's answer), whether the delete happened before the crash or not."""
+    if moment == "before":  # the record outlived the crash, Deleting: the retry finishes
+        described = sagemaker.describe_pipeline(PipelineName=name)
+        assert (described["PipelineArn"], described["PipelineStatus"]) == (arn, "Deleting")
+    deleted = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
+    replayed = sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token)
+    assert deleted["PipelineArn"] == replayed["PipelineArn"] == arn  # a replay answers as the first
+    with pytest.raises(ClientError) as gone:  # a new request is told the truth
+        sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=token + "-new")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
 def dies_once_after_writing(monkeypatch: pytest.MonkeyPatch, engine: Engine, method: str) -> list[Outcome]:

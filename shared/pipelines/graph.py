@@ -88,6 +88,97 @@ def _expression_carriers(step: Step) -> Iterator[Any]:
         yield step.model_extra
 
 
+class GraphBuilder:
+    """Builds a :class:`PipelineGraph` one step at a time, so that a caller already visiting each
+    step (the validator) adds it while the step's data is still in the CPU caches.
+
+    :meth:`add` is called once for every step of ``steps``, in its order; :meth:`graph` then
+    finishes the DAG. Every edge :meth:`add` makes ends at the step added or starts at it (a
+    branch), and each name comes once: duplicates can only come from the same step's lists, so
+    they are weeded out there instead of checking every edge against every other.
+    """
+
+    def __init__(self, steps: dict[str, Step]) -> None:
+        self.steps = steps
+        self.order = {name: i for i, name in enumerate(steps)}
+        self.edges: list[tuple[str, str, EdgeKind]] = []
+        self.branch: dict[str, tuple[str, Branch]] = {}
+        self.for_each: dict[str, str] = {}
+        self.for_each_steps: list[str] = []
+        self.forward = True  # every edge so far from an earlier step to a later one
+
+    def add(self, name: str, step: Step, read: set[str] | None = None) -> None:
+        """Add ``step`` (named ``name`` in ``steps``). ``read``: the step names its expressions
+        read, when the caller knows them (the validator's walk); the step is walked otherwise."""
+        order, edges = self.order, self.edges
+        position = order[name]
+        forward = self.forward
+        depends_on = step.depends_on
+        if depends_on:
+            for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
+                dep_position = order.get(dep)
+                if dep_position is not None and dep != name:
+                    edges.append((dep, name, "depends_on"))
+                    forward = forward and dep_position < position
+        if read is None:
+            read = referenced_step_names(list(_expression_carriers(step)))
+        if len(read) == 1:
+            for src in read:
+                src_position = order.get(src)
+                if src_position is not None and src != name:
+                    edges.append((src, name, "data"))
+                    forward = forward and src_position < position
+        elif read:
+            reads = [src for src in read if src in order and src != name]
+            if reads:
+                reads.sort(key=order.__getitem__)
+                edges += [(src, name, "data") for src in reads]
+                forward = forward and order[reads[-1]] < position
+        step_type = step.type  # tested inline: this runs for every step of every definition
+        if step_type == "Condition":
+            arguments = cast("ConditionStep", step).arguments
+            for kind, children in (("if", arguments.if_steps), ("else", arguments.else_steps)):
+                for child in children:
+                    self.branch[child.name] = (name, cast("Branch", kind))
+                for child_name in dict.fromkeys(child.name for child in children):
+                    if child_name != name:
+                        edges.append((name, child_name, cast("EdgeKind", kind)))
+                        forward = forward and position < order[child_name]
+        elif step_type == "ForEach":
+            self.for_each_steps.append(name)
+            for child in _for_each_body(step):
+                self.for_each[child.name] = name
+        self.forward = forward
+
+    def graph(self) -> PipelineGraph:
+        """The DAG of every step added: the ForEach edges, then the order when it is known."""
+        steps, order, edges = self.steps, self.order, self.edges
+        if self.for_each_steps:
+            seen = set(edges)
+
+            def add(src: str, dst: str, kind: EdgeKind) -> None:
+                edge = (src, dst, kind)
+                if src != dst and src in steps and edge not in seen:
+                    seen.add(edge)
+                    edges.append(edge)
+                    self.forward = self.forward and order[src] < order[dst]
+
+            for name in self.for_each_steps:
+                body = {child.name for child in _for_each_body(steps[name])}
+                for child_name in sorted(body, key=order.__getitem__):
+                    add(name, child_name, "for_each")
+                outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
+                for src in sorted(outside, key=order.__getitem__):
+                    add(src, name, "data")
+        graph = PipelineGraph(steps, edges, order, self.branch, self.for_each)
+        if self.forward:
+            # Kahn's order, known without running it: each step's predecessors all come before
+            # it, so the earliest step not yet taken is always ready (SDK definitions list steps
+            # in dependency order, so this is the usual case).
+            graph._topological = list(steps)
+        return graph
+
+
 class PipelineGraph:
     """Adjacency of a parsed definition; built once, queried by validator, engine and API.
 
@@ -144,77 +235,10 @@ class PipelineGraph:
         :meth:`PipelineDefinition.all_steps` order. The validator has that map already, so it
         passes it instead of having the definition walked again."""
         known = sources or {}
-        order = {name: i for i, name in enumerate(steps)}
-        edges: list[tuple[str, str, EdgeKind]] = []
-        branch: dict[str, tuple[str, Branch]] = {}
-        for_each: dict[str, str] = {}
-        for_each_steps: list[str] = []
-        forward = True  # every edge so far from an earlier step to a later one
-        # Every edge made in this loop ends at ``name`` or starts at it (a branch), and each name
-        # comes once: duplicates can only come from the same step's lists, so they are weeded
-        # out there instead of checking every edge against every other.
-        for position, (name, step) in enumerate(steps.items()):
-            depends_on = step.depends_on
-            if depends_on:
-                for dep in dict.fromkeys(depends_on) if len(depends_on) > 1 else depends_on:
-                    dep_position = order.get(dep)
-                    if dep_position is not None and dep != name:
-                        edges.append((dep, name, "depends_on"))
-                        forward = forward and dep_position < position
-            read = known.get(name)
-            if read is None:
-                read = referenced_step_names(list(_expression_carriers(step)))
-            if len(read) == 1:
-                for src in read:
-                    src_position = order.get(src)
-                    if src_position is not None and src != name:
-                        edges.append((src, name, "data"))
-                        forward = forward and src_position < position
-            elif read:
-                reads = [src for src in read if src in order and src != name]
-                if reads:
-                    reads.sort(key=order.__getitem__)
-                    edges += [(src, name, "data") for src in reads]
-                    forward = forward and order[reads[-1]] < position
-            step_type = step.type  # tested inline: this runs for every step of every definition
-            if step_type == "Condition":
-                arguments = cast("ConditionStep", step).arguments
-                for kind, children in (("if", arguments.if_steps), ("else", arguments.else_steps)):
-                    for child in children:
-                        branch[child.name] = (name, cast("Branch", kind))
-                    for child_name in dict.fromkeys(child.name for child in children):
-                        if child_name != name:
-                            edges.append((name, child_name, cast("EdgeKind", kind)))
-                            forward = forward and position < order[child_name]
-            elif step_type == "ForEach":
-                for_each_steps.append(name)
-                for child in _for_each_body(step):
-                    for_each[child.name] = name
-        if for_each_steps:
-            seen = set(edges)
-
-            def add(src: str, dst: str, kind: EdgeKind) -> None:
-                nonlocal forward
-                edge = (src, dst, kind)
-                if src != dst and src in steps and edge not in seen:
-                    seen.add(edge)
-                    edges.append(edge)
-                    forward = forward and order[src] < order[dst]
-
-            for name in for_each_steps:
-                body = {child.name for child in _for_each_body(steps[name])}
-                for child_name in sorted(body, key=order.__getitem__):
-                    add(name, child_name, "for_each")
-                outside = {src for src, dst, _ in edges if dst in body and src not in body and src != name}
-                for src in sorted(outside, key=order.__getitem__):
-                    add(src, name, "data")
-        graph = cls(steps, edges, order, branch, for_each)
-        if forward:
-            # Kahn's order, known without running it: each step's predecessors all come before
-            # it, so the earliest step not yet taken is always ready (SDK definitions list steps
-            # in dependency order, so this is the usual case).
-            graph._topological = list(steps)
-        return graph
+        builder = GraphBuilder(steps)
+        for name, step in steps.items():
+            builder.add(name, step, known.get(name))
+        return builder.graph()
 
     # -- neighbours --------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 A step's expressions are checked in no set order, from what its Arguments walk skipped, and
 looked up in a per-validation memo; only when one has a problem are they checked again in
-document order, with paths (``clean_reads`` and ``StepReferenceChecker.check``). Forcing every
-step down the exact path must give the same errors, warnings, paths and DAG, for mutated
-real definitions and for reads retargeted at what exists, what does not and what is wrong.
+document order, with paths (``scan_reads`` and ``known_reads``, then
+``StepReferenceChecker.check``). Forcing every step down the exact path must give the same
+errors, warnings, paths and DAG, for mutated real definitions and for reads retargeted at what
+exists, what does not and what is wrong.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _report(text: str) -> dict[str, Any]:
 def assert_fast_path_agrees(text: str) -> None:
     fast = _report(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validation, "clean_reads", lambda scope, step, namespaces, values: None)
+        patch.setattr(validation, "known_reads", lambda scope, step, namespaces, values, scan: None)
         exact = _report(text)
     assert fast == exact
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from pipelines import aws
-from pipelines.store.base import ListQuery, RecordNotFound, Store, pipeline_key
+from pipelines.store.base import IdempotencyRecord, ListQuery, RecordNotFound, StaleWrite, Store, pipeline_key
 from pipelines.store.dynamodb import MAX_TRANSACTION_ACTIONS, DynamoDBStore
 from pipelines.store.sqlite import SQLiteStore
 
@@ -172,10 +172,10 @@ def test_a_pipeline_that_fits_one_transaction_is_deleted_in_one_write(dynamodb: 
 def test_a_pipeline_whose_delete_died_half_way_can_be_created_again(
     dynamodb: DynamoDB, dies_before_write: int
 ) -> None:
-    """More versions than a transaction holds: the pipeline item goes first (write 1), then the
-    rest in transactions of 99 (writes 2 and 3), its first version last. The process dies
-    before write 2 or 3: the pipeline is gone for every reader, and CreatePipeline of its name
-    clears what was left and starts over at version 1."""
+    """More versions than a transaction holds: the pipeline item and its last run go first
+    (write 1), then the rest in transactions of 99 (writes 2 and 3), its first version last.
+    The process dies before write 2 or 3: the pipeline is gone for every reader, and
+    CreatePipeline of its name clears what was left and starts over at version 1."""
     count = MAX_TRANSACTION_ACTIONS + 50
     with_versions(dynamodb.store, count)
     dynamodb.writes.clear()
@@ -185,12 +185,12 @@ def test_a_pipeline_whose_delete_died_half_way_can_be_created_again(
 
     assert dynamodb.store.get_pipeline(ARN) is None
     left = dynamodb.partition()
-    assert "#META" not in left and "VERSION#0000000001" in left and "#LAST_RUN" in left
-    assert len(left) == (count + 1 if dies_before_write == 2 else count + 1 - (MAX_TRANSACTION_ACTIONS - 1))
+    assert "#META" not in left and "#LAST_RUN" not in left and "VERSION#0000000001" in left
+    assert len(left) == (count if dies_before_write == 2 else count - (MAX_TRANSACTION_ACTIONS - 1))
 
     dynamodb.crash_at = None
     assert_created_anew(dynamodb.store)
-    assert sorted(dynamodb.partition()) == ["#META", "VERSION#0000000001"]
+    assert sorted(dynamodb.partition()) == ["#LAST_RUN", "#META", "VERSION#0000000001"]
 
 
 def test_a_delete_that_died_is_finished_by_the_next_delete(dynamodb: DynamoDB) -> None:
@@ -230,3 +230,62 @@ def test_a_version_added_while_the_pipeline_is_deleted_is_deleted_too(dynamodb: 
     assert [operation for operation, _ in dynamodb.writes] == ["TransactWriteItems", "TransactWriteItems"]
     assert dynamodb.partition() == []
     assert_created_anew(store)
+
+
+# -- the request's token rides in the delete ----------------------------------------------------------
+
+
+def token_of(request: str) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        token=request, operation="DeletePipeline", fingerprint="f", result={"PipelineArn": ARN}, created_at=T0
+    )
+
+
+def test_the_delete_records_its_token_in_the_same_write(store: Store) -> None:
+    """The token is there exactly when the pipeline is gone; a delete whose token is already
+    recorded (a racing repeat of the same request) writes nothing; a delete of a changed
+    pipeline (``expected_version``) writes nothing either."""
+    with_versions(store, 2)
+    current = store.get_pipeline(ARN)
+    assert current is not None
+    with pytest.raises(StaleWrite):
+        store.delete_pipeline(ARN, expected_version=current.version - 1, request=token_of("t1"))
+    assert store.get_pipeline(ARN) is not None and store.get_idempotency("t1", "DeletePipeline") is None
+
+    store.put_idempotency(token_of("taken"))
+    with pytest.raises(StaleWrite):
+        store.delete_pipeline(ARN, request=token_of("taken"))
+    assert store.get_pipeline(ARN) is not None and versions(store) != []
+
+    store.delete_pipeline(ARN, expected_version=current.version, request=token_of("t1"))
+    recorded = store.get_idempotency("t1", "DeletePipeline")
+    assert (
+        store.get_pipeline(ARN) is None and recorded is not None and recorded.result == {"PipelineArn": ARN}
+    )
+
+
+def test_sqlite_rolls_the_token_back_with_the_delete(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        with_versions(store, 2)
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            db.execute(
+                "CREATE TRIGGER crash BEFORE INSERT ON idempotency BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+            store.delete_pipeline(ARN, request=token_of("t1"))
+        assert store.get_pipeline(ARN) is not None and [n for n, _ in versions(store)] == [1, 2]
+    finally:
+        store.close()
+
+
+def test_a_large_pipeline_records_the_token_with_its_pipeline_item(dynamodb: DynamoDB) -> None:
+    """More versions than a transaction holds: the token goes in the first transaction, with the
+    pipeline and last-run items, so a crash before the sweep still leaves it recorded."""
+    with_versions(dynamodb.store, MAX_TRANSACTION_ACTIONS + 1)
+    dynamodb.writes.clear()
+    dynamodb.crash_at = 2
+    with pytest.raises(Crash):
+        dynamodb.store.delete_pipeline(ARN, request=token_of("t1"))
+    assert dynamodb.store.get_pipeline(ARN) is None
+    assert dynamodb.store.get_idempotency("t1", "DeletePipeline") is not None

@@ -177,7 +177,7 @@ def build_embedded_api(
     runtime = runtime or EmbeddedRuntime(config, clock=clock)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     config.object_root.mkdir(parents=True, exist_ok=True)
-    shares = ResourceShares(SqliteShareStorage(config.state_dir / "ram.sqlite"), clock=clock)
+    shares = ResourceShares(SqliteShareStorage(config.state_dir / "ram.sqlite"), runtime.store, clock=clock)
     operations = Operations(
         store=runtime.store,
         runtime=runtime,

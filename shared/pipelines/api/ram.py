@@ -7,7 +7,11 @@ executions) only after accepting it, and then only with the permission's actions
 :class:`~pipelines.api.ops.access.SharingPolicy` the SageMaker operations consult.
 
 Refused rather than ignored: organization or role principals, ``sources``, customer-managed or
-templated permissions, and resource types other than pipelines.
+templated permissions, resource types other than pipelines, and pipelines that do not exist or are
+being deleted (UnknownResourceException). A share written while its pipeline's DeletePipeline
+runs is undone (the new share deleted, an association taken back) by its own check after the
+write (:func:`pipelines.engine.pipelines.attach`); DeletePipeline takes the pipeline out of
+every share (:meth:`ResourceShares.forget_resource`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pipelines.api.ops.context import page_of
 from pipelines.api.ram_storage import ShareStorage
 from pipelines.api.wire import CallContext, Handler
 from pipelines.engine import Clock, SystemClock
+from pipelines.engine.pipelines import attach
+from pipelines.store import PipelineRecord, Store
 
 RESOURCE_TYPE = "sagemaker:Pipeline"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -50,8 +56,12 @@ class ResourceShares:
     """The RAM operations and the sharing policy over a :class:`ShareStorage`
     (:class:`~pipelines.api.ram_storage.SqliteShareStorage` locally, DynamoDB deployed)."""
 
-    def __init__(self, storage: ShareStorage, *, clock: Clock | None = None) -> None:
+    def __init__(self, storage: ShareStorage, pipelines: Store, *, clock: Clock | None = None) -> None:
         self.storage = storage
+        self.pipelines = pipelines
+        """Where the shared pipelines are: a pipeline must exist, and not be being deleted, to be
+        shared (RAM shares existing resources only; a share of a name with no pipeline would
+        grant access to whichever pipeline is created under it later)."""
         self._lock = threading.RLock()
         self.clock = clock or SystemClock()
 
@@ -150,8 +160,20 @@ class ResourceShares:
         }
 
     # -- validation -------------------------------------------------------------------------
+    def _check_resources(self, resources: list[str], ctx: CallContext) -> list[PipelineRecord]:
+        """The pipelines ``resources`` name, each one the caller owns and that exists (and is
+        not being deleted)."""
+        self._check_arns(resources, ctx)
+        found = []
+        for arn in resources:
+            record = self.pipelines.get_pipeline(arn)
+            if record is None or record.status != "Active":
+                raise unknown(f"Resource {arn}")
+            found.append(record)
+        return found
+
     @staticmethod
-    def _check_resources(resources: list[str], ctx: CallContext) -> None:
+    def _check_arns(resources: list[str], ctx: CallContext) -> None:
         for arn in resources:
             if not _PIPELINE_ARN.match(arn):
                 if arn.startswith("arn:"):
@@ -201,7 +223,7 @@ class ResourceShares:
         self._refuse(params, "sources", "permissionTemplateParameters", "resourceShareConfiguration")
         resources = list(params.get("resourceArns", []))
         principals = list(params.get("principals", []))
-        self._check_resources(resources, ctx)
+        pipelines = self._check_resources(resources, ctx)
         self._check_principals(principals, ctx)
         permissions = list(params.get("permissionArns", [permission_arn(READ_ONLY_PERMISSION)]))
         if len(permissions) != 1 or permissions[0] not in PERMISSIONS_BY_ARN:
@@ -221,10 +243,22 @@ class ResourceShares:
             "created": now,
             "updated": now,
         }
-        with self._lock:
+
+        def create() -> None:
             self._invite(share, principals)
             self.storage.put_share(share)
+
+        def undo() -> None:  # a shared pipeline is going: the share is deleted at once
+            share.update(status="DELETED", resources=[], updated=self.clock.now().timestamp())
+            self.storage.put_share(share)
+
+        with self._lock:  # written, then the pipelines checked again (pipelines.engine.pipelines.attach)
+            attach(self.pipelines, pipelines, create, undo, self._unshareable)
         return {"resourceShare": self._share_view(share), "clientToken": params.get("clientToken")}
+
+    @staticmethod
+    def _unshareable(pipeline: PipelineRecord) -> ServiceError:
+        return unknown(f"Resource {pipeline.arn}")
 
     def get_resource_shares(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         self._refuse(params, "tagFilters")
@@ -333,13 +367,27 @@ class ResourceShares:
         self._refuse(params, "sources")
         resources = list(params.get("resourceArns", []))
         principals = list(params.get("principals", []))
-        self._check_resources(resources, ctx)
+        pipelines = self._check_resources(resources, ctx)
         self._check_principals(principals, ctx)
         with self._lock:
             share = self._owned(params["resourceShareArn"], ctx)
-            share["resources"] = share["resources"] + [r for r in resources if r not in share["resources"]]
+            added = [r for r in resources if r not in share["resources"]]
+            share["resources"] = share["resources"] + added
             self._invite(share, principals)
-            return self._changed_associations(share, params, resources, principals)
+
+            def undo() -> None:  # a shared pipeline is going: the share as it was
+                current = self._share(share["arn"])
+                current["resources"] = [r for r in current["resources"] if r not in added]
+                current["updated"] = self.clock.now().timestamp()
+                self.storage.put_share(current)
+
+            return attach(
+                self.pipelines,
+                pipelines,
+                lambda: self._changed_associations(share, params, resources, principals),
+                undo,
+                self._unshareable,
+            )
 
     def disassociate_resource_share(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         self._refuse(params, "sources")

@@ -34,9 +34,10 @@ from pipelines.api.ops.context import page_of
 from pipelines.api.schedule_expressions import At, Rate, parse_schedule_expression, time_zone
 from pipelines.api.wire import CallContext, Handler
 from pipelines.engine import Clock, SystemClock
+from pipelines.engine.pipelines import attach
 from pipelines.errors import PipelinesError
 from pipelines.sqlite_schema import migrate, numbered
-from pipelines.store import Store
+from pipelines.store import PipelineRecord, Store
 from pipelines.triggers.fire import StartExecution
 from pipelines.triggers.schedule_requests import (
     DEFAULT_GROUP,
@@ -45,6 +46,7 @@ from pipelines.triggers.schedule_requests import (
     schedule_not_found,
 )
 from pipelines.triggers.targets import schedule_token
+from pipelines.triggers.validation import being_deleted
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,10 @@ class SchedulerBackend(Protocol):
     def list_schedules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]: ...
 
     def delete_schedules_for_target(self, pipeline_arn: str) -> int:
-        """Drop every schedule that targets a pipeline (called when the pipeline is deleted)."""
+        """Drop every schedule that targets a pipeline (called when the pipeline is deleted).
+        A schedule write checks its target again after writing and undoes itself when the
+        target is being deleted (``pipelines.engine.pipelines.attach``), so one written while
+        this runs is not left behind either."""
         ...
 
 
@@ -102,6 +107,9 @@ CREATE INDEX IF NOT EXISTS schedules_target ON schedules (target_arn);
 )
 
 
+_COLUMNS = "account, group_name, name, body, target_arn, next_fire"
+
+
 class LocalScheduler:
     """Schedules in SQLite (``<state_dir>/schedules.sqlite``), fired by :meth:`fire_due`."""
 
@@ -134,27 +142,52 @@ class LocalScheduler:
         group = self._group(params)
         name = params["Name"]
         now = self.clock.now()
-        body = self._checked(params, ctx, group)
+        body, pipeline = self._checked(params, ctx, group)
         with self._lock:
-            existing = self._row(ctx.account_id, group, name)
-            if create and existing is not None:
+            key = (ctx.account_id, group, name)
+            previous = self._db.execute(
+                f"SELECT {_COLUMNS} FROM schedules WHERE account = ? AND group_name = ? AND name = ?", key
+            ).fetchone()
+            if create and previous is not None:
                 raise ServiceError("ConflictException", f"Schedule {name} already exists.", 409)
-            if not create and existing is None:
+            if not create and previous is None:
                 raise schedule_not_found(name)
-            created = existing["CreationDate"] if existing else now.timestamp()
+            created = json.loads(previous[3])["CreationDate"] if previous else now.timestamp()
             body.update(
                 Arn=f"arn:aws:scheduler:{ctx.region}:{ctx.account_id}:schedule/{group}/{name}",
                 CreationDate=created,
                 LastModificationDate=now.timestamp(),
             )
-            next_fire = self._next_fire(body, now, written=True)
-            self._db.execute(
-                "INSERT OR REPLACE INTO schedules VALUES (?, ?, ?, ?, ?, ?)",
-                (ctx.account_id, group, name, json.dumps(body), body["Target"]["Arn"].lower(), next_fire),
+            row = (
+                *key,
+                json.dumps(body),
+                body["Target"]["Arn"].lower(),
+                self._next_fire(body, now, written=True),
+            )
+
+            def undo() -> None:  # the target is going: the schedule as it was before this call
+                self._db.execute(
+                    "DELETE FROM schedules WHERE account = ? AND group_name = ? AND name = ?", key
+                )
+                if previous is not None and previous[4] != pipeline.arn.lower():
+                    self._db.execute(
+                        f"INSERT INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", previous
+                    )
+
+            attach(
+                self.store,
+                [pipeline],
+                lambda: self._db.execute(
+                    f"INSERT OR REPLACE INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", row
+                ),
+                undo,
+                being_deleted,
             )
         return {"ScheduleArn": body["Arn"]}
 
-    def _checked(self, params: dict[str, Any], ctx: CallContext, group: str) -> dict[str, Any]:
+    def _checked(
+        self, params: dict[str, Any], ctx: CallContext, group: str
+    ) -> tuple[dict[str, Any], PipelineRecord]:
         checked = check_schedule_request(
             params, ctx.account_id, self.store, self.sharing, kms_refusal=_KMS_REFUSAL
         )
@@ -174,7 +207,7 @@ class LocalScheduler:
             "Target": target,
             "FlexibleTimeWindow": dict(params["FlexibleTimeWindow"]),
             "ActionAfterCompletion": params.get("ActionAfterCompletion", "NONE"),
-        }
+        }, checked.pipeline
 
     def _group(self, params: dict[str, Any]) -> str:
         return schedule_group(params)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 import pydantic
 import pydantic_core
 
@@ -145,11 +146,7 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
     """
     if not text.strip():
         return None, [Problem(kind="json", message="the definition is empty", line=1, column=1, offset=0)]
-    # Cheap tests first: a text without a backslash holds no escape (a one-character search is a
-    # memchr, far faster than the regex), and an ASCII text (O(1) to know) no surrogate.
-    suspect = ("\\" in text and _SURROGATE_ESCAPE.search(text) is not None) or (
-        not text.isascii() and _SURROGATE.search(text) is not None
-    )
+    suspect = _may_hold_lone_surrogate(text)
     if not suspect:
         try:
             return pydantic_core.from_json(text, allow_inf_nan=False), []
@@ -184,6 +181,77 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _may_hold_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` may decode to a lone surrogate, which only the json module reports.
+
+    Cheap tests first: a text without a backslash holds no escape (a one-character search is a
+    memchr, far faster than the regex), and an ASCII text (O(1) to know) no surrogate.
+    """
+    return ("\\" in text and _SURROGATE_ESCAPE.search(text) is not None) or (
+        not text.isascii() and _SURROGATE.search(text) is not None
+    )
+
+
+class _KnownTopLevel(msgspec.Struct, forbid_unknown_fields=True):
+    """The top level when it holds only the known keys: one scan finds every step's bounds."""
+
+    Steps: list[msgspec.Raw]
+    Version: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    Metadata: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    Parameters: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    PipelineExperimentConfig: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    MlflowConfig: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+_KNOWN_TOP_LEVEL = msgspec.json.Decoder(_KnownTopLevel)
+_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def split_steps(text: str) -> tuple[dict[str, Any], list[msgspec.Raw]] | None:
+    """The definition's top-level values with ``Steps`` left out (its key kept, with ``[]``), and
+    each element of its ``Steps`` array as raw JSON text, not yet parsed; None when the text is
+    not a well-formed object with a ``Steps`` array (``parse_json`` then says what is wrong).
+
+    msgspec's ``Raw`` finds each element's bounds in a syntax-checking scan without building its
+    values, so each step can be parsed (:func:`parse_steps`) just before it is modelled and
+    checked: a step's values are then still in the CPU caches when the rules read them, which
+    for a large definition parsed whole they no longer are (docs/validation.md). A repeated key
+    counts once, with its last value, as in the json module.
+    """
+    if _may_hold_lone_surrogate(text):
+        return None
+    try:
+        try:
+            known = _KNOWN_TOP_LEVEL.decode(text)  # the usual case, in one scan
+        except msgspec.DecodeError:  # an unknown key, or not a definition at all: in two
+            members = _TOP_LEVEL.decode(text)
+            if "Steps" not in members:
+                return None
+            elements = _ELEMENTS.decode(members["Steps"])
+        else:
+            members = {field: getattr(known, field) for field in known.__struct_fields__}
+            members = {key: raw for key, raw in members.items() if raw is not msgspec.UNSET}
+            elements = known.Steps
+        top: dict[str, Any] = {}
+        for key, raw in members.items():
+            top[key] = [] if key == "Steps" else pydantic_core.from_json(bytes(raw), allow_inf_nan=False)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None  # not an object, Steps not an array, or anything the parsers refuse
+    return top, elements
+
+
+def parse_steps(raw_steps: list[msgspec.Raw]) -> list[Any]:
+    """Some elements of :func:`split_steps`, parsed as :func:`parse_json` parses a whole text
+    (one parser call for them all: joined back into an array, without copying each).
+
+    Raises ``ValueError`` for what pydantic-core's parser refuses (``split_steps`` checked the
+    syntax, so only values such as ``1e400`` or nesting past 200 levels).
+    """
+    parsed: list[Any] = pydantic_core.from_json(b"[" + b",".join(raw_steps) + b"]", allow_inf_nan=False)
+    return parsed
 
 
 def _lone_surrogate_path(data: Any) -> str | None:
@@ -227,7 +295,12 @@ def parse_with_problems(text: str | bytes) -> tuple[PipelineDefinition | None, l
     decoded, problems = decode_text(text)
     if decoded is None:
         return None, problems
-    data, problems = parse_json(decoded)
+    return parse_decoded(decoded)
+
+
+def parse_decoded(text: str) -> tuple[PipelineDefinition | None, list[Problem]]:
+    """JSON syntax and schema of an already decoded text (no size limit), collecting problems."""
+    data, problems = parse_json(text)
     if problems:
         return None, problems
     return validate_schema(data)

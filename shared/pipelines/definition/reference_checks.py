@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pydantic
 
@@ -186,18 +186,20 @@ class ReferenceScope:
         return cls(definition, steps, frozenset(p.name for p in definition.parameters))
 
 
-def clean_reads(
-    scope: ReferenceScope, step: Step, namespaces: frozenset[str], values: list[Any]
-) -> set[str] | None:
-    """The fast path for the usual step, in which nothing is wrong: the step names its
-    expressions under ``values`` read (as :func:`referenced_step_names` reads them), or None
-    when one of them may have a problem (or reads a step of this step's own name).
+ReadScan = tuple[list[str], list[str]] | Literal["exact", "other"]
+"""What :func:`scan_reads` found: the targets of the common forms (plain ``Get``s, property files),
+or ``"exact"`` (one is malformed) or ``"other"`` (another expression form)."""
 
-    One walk finds the expressions and sorts the reads of the SDK's common forms (a plain
-    ``Get``, a ``Std:Join`` of values, a ``Std:JsonGet`` of a property file); any other form
-    goes through :meth:`StepReferenceChecker.all_clean`. Targets read before are looked up in
-    bulk in the scope's memo. On None the caller checks the step exactly, in document order
-    with paths (:meth:`StepReferenceChecker.check`), which also tells the reads.
+
+def scan_reads(values: list[Any]) -> ReadScan:
+    """The fast path for the usual step, in which nothing is wrong, first half: the walk, which
+    needs no other step (so the stepwise check runs it with the step's local rules, while the
+    step's data is cached). :func:`known_reads` is the second half.
+
+    One walk finds the expressions under ``values`` and sorts the reads of the SDK's common
+    forms (a plain ``Get``, a ``Std:Join`` of values, a ``Std:JsonGet`` of a property file) into
+    plain and property-file targets; ``"exact"`` when one of those forms is malformed, and
+    ``"other"`` at the first other function, which :meth:`StepReferenceChecker.all_clean` reads.
     """
     plain: list[str] = []
     files: list[str] = []
@@ -213,25 +215,45 @@ def clean_reads(
                 key, inner = next(iter(node.items()))
                 if key == "Get":
                     if type(inner) is not str:
-                        return None
+                        return "exact"
                     plain.append(inner)
                     continue
                 if key == "Std:Join":
                     joined = _plain_join_values(inner)
                     if joined is None:
-                        return None
+                        return "exact"
                     extend(joined)  # its expressions are read by this walk, its literals skipped
                     continue
                 if key == "Std:JsonGet":
                     if not _plain_json_get(inner):
-                        return None
+                        return "exact"
                     files.append(inner["PropertyFile"]["Get"])
                     continue
                 if key.startswith(FUNCTION_PREFIX):
-                    return StepReferenceChecker(scope, step, namespaces).clean_reads(values)
+                    return "other"
             elif "Std:Join" in node or "Std:JsonGet" in node:
-                return None  # an expression with more than one key
+                return "exact"  # an expression with more than one key
             extend(node.values())
+    return plain, files
+
+
+def known_reads(
+    scope: ReferenceScope, step: Step, namespaces: frozenset[str], values: list[Any], scan: ReadScan
+) -> set[str] | None:
+    """The fast path's second half: the step names the step's expressions read (as
+    :func:`referenced_step_names` reads them), given what :func:`scan_reads` found in
+    ``values``; None when one of them may have a problem (or reads a step of this step's own
+    name). On None the caller checks the step exactly, in document order with paths
+    (:meth:`StepReferenceChecker.check`), which also tells the reads.
+
+    Targets read before are looked up in bulk in the scope's memo. A memoised verdict holds for
+    every step but the one it names: a step that reads a step of its own name gives None.
+    """
+    if scan == "exact":
+        return None
+    if scan == "other":
+        return StepReferenceChecker(scope, step, namespaces).clean_reads(values)
+    plain, files = scan
     verdicts = scope.verdicts.get(namespaces)
     if verdicts is None:
         verdicts = scope.verdicts[namespaces] = ({}, {})
@@ -306,7 +328,7 @@ class StepReferenceChecker:
         return problems
 
     def clean_reads(self, values: list[Any]) -> set[str] | None:
-        """:func:`clean_reads` for any expression form: ``sources`` when :meth:`all_clean`."""
+        """:func:`known_reads` for any expression form: ``sources`` when :meth:`all_clean`."""
         return self.sources if self.all_clean(values) else None
 
     def all_clean(self, values: list[Any]) -> bool:

@@ -34,14 +34,16 @@ from pipelines.definition.models import (
 )
 from pipelines.definition.problems import Location, Problem, format_json_path
 from pipelines.definition.reference_checks import (
+    ReadScan,
     ReferenceScope,
     StepReferenceChecker,
-    clean_reads,
     did_you_mean,
+    known_reads,
+    scan_reads,
 )
 from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
-from pipelines.graph import CycleError, PipelineGraph
+from pipelines.graph import CycleError, GraphBuilder, PipelineGraph
 
 KNOWN_TOP_LEVEL_FIELDS = frozenset(
     {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
@@ -91,23 +93,27 @@ def _children(item: LocatedStep) -> list[LocatedStep]:
 _new_located = partial(tuple.__new__, LocatedStep)
 
 
+def locate_step(step: Step, index: int, located: list[LocatedStep]) -> None:
+    """Append ``Steps[index]`` and then the steps nested in it, depth-first (iterative: deep nesting)."""
+    item = _new_located((step, ("Steps", index), None, False))
+    located.append(item)
+    step_class = type(step)
+    if step_class is not ConditionStep and step_class is not ForEachStep:
+        return  # the others nest no steps
+    stack = _children(item)[::-1]
+    while stack:
+        nested = stack.pop()
+        located.append(nested)
+        nested_class = type(nested.step)
+        if nested_class is ConditionStep or nested_class is ForEachStep:
+            stack.extend(reversed(_children(nested)))
+
+
 def locate_steps(definition: PipelineDefinition) -> list[LocatedStep]:
-    """Every step with its JSON location, depth-first in definition order (iterative: deep nesting)."""
+    """Every step with its JSON location, depth-first in definition order."""
     located: list[LocatedStep] = []
-    append = located.append
     for index, step in enumerate(definition.steps):
-        item = _new_located((step, ("Steps", index), None, False))
-        append(item)
-        step_class = type(step)
-        if step_class is not ConditionStep and step_class is not ForEachStep:
-            continue  # the others nest no steps
-        stack = _children(item)[::-1]
-        while stack:
-            nested = stack.pop()
-            append(nested)
-            nested_class = type(nested.step)
-            if nested_class is ConditionStep or nested_class is ForEachStep:
-                stack.extend(reversed(_children(nested)))
+        locate_step(step, index, located)
     return located
 
 
@@ -200,39 +206,50 @@ def check_parameters(definition: PipelineDefinition) -> Iterator[Problem]:
             )
 
 
-def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
-    """The steps by name, the first of each name (as the DAG keys them), with the problems of
-    their names appended to ``out``: one pass for both."""
-    first_seen: dict[str, LocatedStep] = {}
-    low, high, pattern = _name_rule("StepName")  # _name_problem's test, inlined: every step
-    for item in located:
+class StepIndex:
+    """The steps by name, the first of each name (as the DAG keys them), built one located step
+    at a time while the step's names are checked: the stepwise check adds each step while its
+    data is still cached. ``problems`` holds what the names broke, in the order added."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[str, LocatedStep] = {}
+        self.problems: list[Problem] = []
+        self._low, self._high, self._pattern = _name_rule("StepName")
+
+    def add(self, item: LocatedStep) -> None:
         name = item.step.name
-        if not low <= len(name) <= high or (pattern is not None and pattern.fullmatch(name) is None):
+        pattern = self._pattern  # _name_problem's test, inlined: this runs for every step
+        if not self._low <= len(name) <= self._high or (
+            pattern is not None and pattern.fullmatch(name) is None
+        ):
             name_problem = _name_problem(name, item.location, "StepName", "step")
             if name_problem:
-                out.append(name_problem)
-        earlier = first_seen.get(name)
+                self.problems.append(name_problem)
+        earlier = self.first_seen.get(name)
         if earlier is None:
-            first_seen[name] = item
-            continue
+            self.first_seen[name] = item
+            return
         earlier_path = format_json_path(earlier.location)
         if earlier.branch and item.branch:
-            out.append(
-                Problem.at(
-                    "branch",
-                    f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch",
-                    (*item.location, "Name"),
-                )
-            )
+            message = f"step {name!r} is already in a condition branch at {earlier_path}; a step sits in at most one branch"
+            self.problems.append(Problem.at("branch", message, (*item.location, "Name")))
         else:
-            out.append(
-                Problem.at(
-                    "duplicate-name",
-                    f"step name {name!r} is already used at {earlier_path}; names are unique across all branches",
-                    (*item.location, "Name"),
-                )
+            message = (
+                f"step name {name!r} is already used at {earlier_path}; names are unique across all branches"
             )
-    return {name: item.step for name, item in first_seen.items()}
+            self.problems.append(Problem.at("duplicate-name", message, (*item.location, "Name")))
+
+    def steps(self) -> dict[str, Step]:
+        return {name: item.step for name, item in self.first_seen.items()}
+
+
+def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
+    """The steps by name (:class:`StepIndex`), with the problems of their names appended to ``out``."""
+    index = StepIndex()
+    for item in located:
+        index.add(item)
+    out.extend(index.problems)
+    return index.steps()
 
 
 def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Problem]) -> None:
@@ -372,22 +389,38 @@ def _graph_reads_same(step: Step) -> bool:
     return True
 
 
-def check_step(
-    item: LocatedStep, scope: ReferenceScope, out: list[Problem], sources: dict[str, set[str]] | None = None
-) -> None:
-    """Append the problems of every rule for one step to ``out``, in one walk of its values.
+class LocalFindings(NamedTuple):
+    """What :func:`check_step_local` found in one step, for :func:`check_step_references`.
 
-    The Arguments walk against the step's request shape hands over the expressions it skips,
-    so the reference checks look at those instead of walking the Arguments again; when every
-    expression is clean (the usual case) they are checked in no set order, otherwise again in
-    document order so that each problem has its path. When ``sources`` is given and the step
-    is the first of its name, the step names its expressions read are recorded there for the
-    DAG (so the graph does not walk the step either).
+    The problem lists are None when empty (most steps have none): one is kept per step until the
+    references are checked.
     """
-    step, location, _, in_for_each = item
+
+    early: list[Problem] | None  # an unknown step type or unknown envelope fields
+    envelope: list[Problem] | None
+    arguments: list[Problem] | None  # the Arguments against the request shape (made warnings)
+    carriers: list[tuple[str, Any]]  # (JSON key, raw value) where expressions may sit
+    reads: ReadScan  # the targets its expressions read (reference_checks.scan_reads)
+    values: list[Any] | None  # for "other" reads: the carriers' values, clean Arguments by their expressions
+    graph_same: bool  # whether the DAG would find the same reads walking the step (_graph_reads_same)
+
+
+# As for LocatedStep: the named tuple's own __new__ is Python code, tuple.__new__ is C (one a step).
+_new_findings = partial(tuple.__new__, LocalFindings)
+
+
+def check_step_local(item: LocatedStep) -> LocalFindings:
+    """The rules of one step that need no other step: its type and fields, the envelope rules,
+    and its Arguments against the request shape.
+
+    The Arguments walk hands over the expressions it skips, so the reference checks look at
+    those instead of walking the Arguments again.
+    """
+    step, location, _, _ = item
     step_class = type(step)
+    early: list[Problem] | None = None
     if step_class is GenericStep:
-        out.append(
+        early = [
             Problem.at(
                 "unknown-step-type",
                 f"unknown step type {step.type!r} (kept as is; its properties are not checked). "
@@ -395,44 +428,70 @@ def check_step(
                 (*location, "Type"),
                 "warning",
             )
-        )
+        ]
     elif step.__pydantic_extra__:
-        for key in step.__pydantic_extra__:
-            message = f"unknown property of a {step.type} step (kept as is)"
-            out.append(Problem.at("unknown-field", message, (*location, key), "warning"))
-    if step.depends_on:
-        check_depends_on(item, scope.steps, out)
-    check_envelope(step, location, out)
-    nests_steps = step_class is ConditionStep or step_class is ForEachStep
+        message = f"unknown property of a {step.type} step (kept as is)"
+        early = [
+            Problem.at("unknown-field", message, (*location, key), "warning")
+            for key in step.__pydantic_extra__
+        ]
+    envelope: list[Problem] = []
+    check_envelope(step, location, envelope)
     argument_problems: list[Problem] = []
     skipped: list[Any] | None = None
-    if not nests_steps:
+    if step_class is not ConditionStep and step_class is not ForEachStep:
         argument_problems, skipped = check_arguments(step.type, step.arguments, (*location, "Arguments"))
-    namespaces = _STEP_NAMESPACES[in_for_each, step_class is ForEachStep]
     carriers = expression_carriers(step)
     values: list[Any] = []
     clean_arguments = skipped is not None and not argument_problems
     for key, value in carriers:  # (a loop: a comprehension is one more frame, for every step)
         # every expression of clean Arguments is in what the walk skipped
         values.append(skipped if clean_arguments and key == "Arguments" else value)
-    read = clean_reads(scope, step, namespaces, values)
+    reads = scan_reads(values)
+    return _new_findings(
+        (
+            early,
+            envelope or None,
+            argument_problems or None,
+            carriers,
+            reads,
+            values if reads == "other" else None,
+            _graph_reads_same(step),
+        )
+    )
+
+
+def check_step_references(
+    item: LocatedStep, scope: ReferenceScope, local: LocalFindings, out: list[Problem]
+) -> set[str] | None:
+    """Append the problems of one step to ``out``: its local findings and the rules that read
+    other steps (DependsOn and the expressions' references), in the order a reader expects.
+
+    When every expression is clean (the usual case) they are checked in no set order, otherwise
+    again in document order so that each problem has its path. Returns the step names the
+    step's expressions read when they are what the DAG would find by walking the step itself
+    (so the graph does not walk it again), else None.
+    """
+    step, location, _, in_for_each = item
+    if local.early:
+        out.extend(local.early)
+    if step.depends_on:
+        check_depends_on(item, scope.steps, out)
+    if local.envelope:
+        out.extend(local.envelope)
+    namespaces = _STEP_NAMESPACES[in_for_each, type(step) is ForEachStep]
+    read = known_reads(scope, step, namespaces, local.values or [], local.reads)
     if read is None:
         checker = StepReferenceChecker(scope, step, namespaces)
-        for key, value in carriers:
+        for key, value in local.carriers:
             out.extend(checker.check(value, (*location, key)))
         read = checker.sources if checker.clean else None
-    if (
-        read is not None
-        and sources is not None
-        and scope.steps.get(step.name) is step
-        and _graph_reads_same(step)
-    ):
-        sources[step.name] = read
-    if argument_problems:
+    if local.arguments:
         # The service accepts these at CreatePipeline and fails the step when its Create* call is
         # made, so a definition with them is still accepted (every corpus file must be); they are
         # reported as warnings so `pipelines validate` still shows them before anything runs.
-        out.extend(replace(p, severity="warning") for p in argument_problems)
+        out.extend(replace(p, severity="warning") for p in local.arguments)
+    return read if local.graph_same else None
 
 
 def check_cycles(graph: PipelineGraph, located: list[LocatedStep]) -> Iterator[Problem]:
@@ -468,17 +527,38 @@ def check_for_each_bodies(graph: PipelineGraph, located: list[LocatedStep]) -> I
 
 def validate_with_graph(definition: PipelineDefinition) -> tuple[list[Problem], list[Problem], PipelineGraph]:
     """Apply every service rule; returns (errors, warnings, the DAG built to find cycles)."""
-    located = locate_steps(definition)
+    return validate_located(definition, locate_steps(definition))
+
+
+def validate_located(
+    definition: PipelineDefinition,
+    located: list[LocatedStep],
+    local: list[LocalFindings] | None = None,
+    index: StepIndex | None = None,
+) -> tuple[list[Problem], list[Problem], PipelineGraph]:
+    """:func:`validate_with_graph` of steps already located, some of whose rules may have been
+    applied already, while each step's data was fresh (the stepwise check): ``local[i]`` holds
+    what :func:`check_step_local` found in ``located[i]``, and ``index`` has every located step
+    added."""
     problems: list[Problem] = [*check_top_level(definition), *check_parameters(definition)]
-    steps = index_steps(located, problems)
+    if index is None:
+        steps = index_steps(located, problems)
+    else:
+        problems += index.problems
+        steps = index.steps()
     scope = ReferenceScope.of(definition, steps)
     if definition.pipeline_experiment_config:
         checker = StepReferenceChecker(scope, None)
         problems.extend(checker.check(definition.pipeline_experiment_config, ("PipelineExperimentConfig",)))
-    sources: dict[str, set[str]] = {}
-    for item in located:
-        check_step(item, scope, problems, sources)
-    graph = PipelineGraph.from_steps(steps, sources)
+    # The DAG is built in the same pass, each step added while its data is still cached.
+    builder = GraphBuilder(steps)
+    for position, item in enumerate(located):
+        step = item.step
+        findings = check_step_local(item) if local is None else local[position]
+        read = check_step_references(item, scope, findings, problems)
+        if steps.get(step.name) is step:  # the first of its name: the one the DAG keys
+            builder.add(step.name, step, read)
+    graph = builder.graph()
     problems.extend(check_cycles(graph, located))
     problems.extend(check_for_each_bodies(graph, located))
     errors = [p for p in problems if p.severity == "error"]

@@ -112,7 +112,7 @@ def build_cloud_services(
     make = client or (lambda service: aws.client(service, settings.region))
     objects = S3ObjectStore(make("s3"))
     store = store_from_environment(settings.store_environment(), client=make("dynamodb"), objects=objects)
-    shares = ResourceShares(DynamoDBShareStorage(make("dynamodb"), settings.state_table))
+    shares = ResourceShares(DynamoDBShareStorage(make("dynamodb"), settings.state_table), store)
     operations = Operations(
         store=store,
         runtime=runtime(settings, store, objects),

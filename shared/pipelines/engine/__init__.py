@@ -95,6 +95,11 @@ Public API (``from pipelines.engine import Engine, ...``)::
 
     Clocks: SystemClock, FakeClock (engine/clock.py). Ids/ARNs: engine/ids.py.
     Pipelines: upsert_pipeline(store, name, definition, ...) (engine/pipelines.py).
+    DeletePipeline: delete_pipeline(store, record, cleanup_hooks, request_token, now) marks it
+    Deleting, runs the hooks, deletes it with the token; whatever points a schedule, rule target
+    or share at a pipeline registers through attach(store, pipelines, write, undo, refusal), which
+    checks again after writing (engine/pipelines.py says why no orphan survives either order);
+    refuse_deleting(record) -> PipelineDeleting (ConflictError) for starts and changes.
 
 Runner results the engine reads: job steps return the Describe* response as properties and
 their Metadata member (e.g. ``{"TrainingJob": {"Arn": ...}}``; the engine pre-fills the job

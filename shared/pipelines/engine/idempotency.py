@@ -31,6 +31,7 @@ STOP = "StopPipelineExecution"
 RETRY = "RetryPipelineExecution"
 CALLBACK_SUCCESS = "SendPipelineExecutionStepSuccess"
 CALLBACK_FAILURE = "SendPipelineExecutionStepFailure"
+DELETE_PIPELINE = "DeletePipeline"
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,22 @@ class RequestToken:
 
     def record(self, execution_id: str, now: datetime) -> IdempotencyRecord:
         """What the decision's transaction stores: the execution the request changed."""
+        return self.answered({"execution_id": execution_id}, now)
+
+    def answered(self, result: Mapping[str, Any], now: datetime) -> IdempotencyRecord:
+        """What the write that carries out the request stores with it: ``result``, which a
+        repeat gets back (DeletePipeline's answer; an execution's id for the engine's)."""
         return IdempotencyRecord(
             token=self.token,
             operation=self.operation,
             fingerprint=self.fingerprint,
-            result={"execution_id": execution_id},
+            result=dict(result),
             created_at=now,
         )
 
-    def replayed(self, store: Store) -> str | None:
-        """The id of the execution the first request with this token changed; None when the
-        token is new. ConflictError when it was used for a different request."""
+    def replayed_answer(self, store: Store) -> dict[str, Any] | None:
+        """What the first request with this token stored; None when the token is new.
+        ConflictError when it was used for a different request."""
         previous = store.get_idempotency(self.token, self.operation)
         if previous is None:
             return None
@@ -62,7 +68,13 @@ class RequestToken:
             raise ConflictError(
                 f"ClientRequestToken {self.token} was already used for a different {self.operation} request."
             )
-        return str(previous.result["execution_id"])
+        return dict(previous.result)
+
+    def replayed(self, store: Store) -> str | None:
+        """The id of the execution the first request with this token changed; None when the
+        token is new. ConflictError when it was used for a different request."""
+        answer = self.replayed_answer(store)
+        return None if answer is None else str(answer["execution_id"])
 
 
 def fingerprint(*parts: Any) -> str:

@@ -52,7 +52,7 @@ from pipelines.engine.ids import (
     parse_execution_arn,
     pipeline_arn,
 )
-from pipelines.engine.pipelines import record_last_run
+from pipelines.engine.pipelines import record_last_run, refuse_deleting
 from pipelines.engine.planner import Plan
 from pipelines.engine.readiness import run_condition_problems
 from pipelines.engine.resolution import evaluation_context
@@ -158,6 +158,7 @@ class Engine:
         replay = self.replay(token)
         if replay is not None:
             return replay
+        refuse_deleting(pipeline)  # a DeletePipeline is going: no new execution of it
         text, version_id = self._definition_to_run(pipeline, definition, request.pipeline_version_id)
         # A stored version's definition was validated when it was created or updated.
         compiled = self._compile(text, load_definition(text) if definition is not None else None)

@@ -6,8 +6,10 @@ Public API (``pipelines.store``)::
       # pipelines, keyed by ARN: names are per account (the API layer builds on these)
       create_pipeline(pipeline: PipelineRecord, version: PipelineVersionRecord) -> None   # RecordExists
       update_pipeline(pipeline, expected_version: int, new_version: PipelineVersionRecord | None = None)
-      delete_pipeline(arn) -> None
-      record_last_run(arn, started_at) -> None                # LastRunTime, only ever forward
+      delete_pipeline(arn, *, expected_version=None, request: IdempotencyRecord | None = None)
+                                                              # all or nothing, the token with it
+      record_last_run(arn, started_at) -> None                # LastRunTime, only ever forward;
+                                                              # never recreates a deleted pipeline's
       get_pipeline(arn) -> PipelineRecord | None
       list_pipelines(query: ListQuery) -> Page[PipelineRecord]
       get_pipeline_version(arn, version_id) -> PipelineVersionRecord | None

@@ -32,6 +32,9 @@ ExecutionStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeed
 """botocore's PipelineExecutionStatus. CompletedWithFailures: every failure was handled by a step
 with a ``Failed``/``Any`` DependsOn trigger (engine/failure_policy.py)."""
 StepStatus = Literal["Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
+PipelineStatus = Literal["Active", "Deleting"]
+"""botocore's PipelineStatus. Deleting: a DeletePipeline is removing what points at the pipeline
+(schedules, rule targets, shares) before it deletes the record (engine/pipelines.py)."""
 
 TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset(
     {"Stopped", "Failed", "Succeeded", "CompletedWithFailures"}
@@ -104,6 +107,9 @@ class PipelineRecord(Record):
     # Every role ever passed for this pipeline (a running execution keeps the role it started
     # with). A record written before grants existed has none: see pipelines.engine.roles.
     role_grants: list[RoleGrant] = Field(default_factory=list)
+    status: PipelineStatus = "Active"
+    """Deleting from the first write of a DeletePipeline until its last: nothing new may point
+    at the pipeline meanwhile (no start, update, schedule, rule target or share)."""
     version: int = 1  # row version for conditional updates
 
     def granted(self, role_arn: str) -> RoleGrant | None:
@@ -530,13 +536,21 @@ class Store(ABC):
             raise StaleWrite(f"Pipeline {pipeline.name} changed concurrently.") from None
 
     @abstractmethod
-    def delete_pipeline(self, arn: str) -> None:
-        """Delete the pipeline and its versions (executions stay, as the service keeps them)."""
+    def delete_pipeline(
+        self, arn: str, *, expected_version: int | None = None, request: IdempotencyRecord | None = None
+    ) -> None:
+        """Delete the pipeline, its versions and its last run, all or nothing (executions stay,
+        as the service keeps them). RecordNotFound when there is no such pipeline; StaleWrite
+        when its ``version`` is not ``expected_version`` (if given) or ``request`` (the
+        DeletePipeline's ClientRequestToken and answer, inserted in the same write, so a retry
+        of a call that died after it replays the answer) is already recorded."""
 
     @abstractmethod
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """Move the pipeline's ``last_run_at`` (LastRunTime) forward to ``started_at``; never
-        back, so concurrent starts converge. A missing pipeline is left alone."""
+        back, so concurrent starts converge. A missing pipeline is left alone, and nothing of it
+        is written: a start racing its DeletePipeline never brings a deleted pipeline's state
+        back."""
 
     @abstractmethod
     def get_pipeline(self, arn: str) -> PipelineRecord | None: ...

@@ -10,8 +10,8 @@ State table (``pk``/``sk`` strings, GSI ``gsi1`` and ``gsi2`` on ``gsiNpk``/``gs
 item                              pk / sk                 index keys and other attributes
 ================================  ======================  =====================================
 pipeline                          PIPELINE#<arn> / #META  gsi1 PIPELINES / <created>#<name>; v
-pipeline last run                 PIPELINE#<arn> /        at (LastRunTime; one small update per start)
-                                  #LAST_RUN
+pipeline last run                 PIPELINE#<arn> /        at (LastRunTime; one small update per start);
+                                  #LAST_RUN               written with the pipeline, deleted with it
 pipeline version                  PIPELINE#<arn> /
                                   VERSION#<id, 10 digits>
 execution                         EXECUTION#<id> / #META  v, st; the outbox (below)
@@ -369,11 +369,17 @@ class DynamoDBStore(Store):
     def _write_pipeline(self, write: PipelineWrite) -> None:
         pipeline = self._pipeline_item(write.pipeline)
         if write.expected_version is None:
-            # a new pipeline also drops a last-run item a deleted one of its ARN may have left
-            # (a start racing the delete writes it again); nothing else of that one can survive
+            # a new pipeline gets its last-run item at once, without a time: a start only ever
+            # updates that item (record_last_run), so it cannot bring back a deleted pipeline's;
+            # the put also replaces one a deleted pipeline of the ARN left by a crash
             actions = [
                 self._put(pipeline, "attribute_not_exists(pk)"),
-                self._delete(_key(_pipeline_pk(write.pipeline.arn), _LAST_RUN)),
+                {
+                    "Put": {
+                        "TableName": self.tables.state,
+                        "Item": _key(_pipeline_pk(write.pipeline.arn), _LAST_RUN),
+                    }
+                },
             ]
         else:
             actions = [self._put(pipeline, "v = :expected", {":expected": _n(write.expected_version)})]
@@ -388,39 +394,55 @@ class DynamoDBStore(Store):
                 raise
             self._transact(actions)  # the name was free but for a deleted pipeline's leftovers
 
-    def delete_pipeline(self, arn: str) -> None:
-        """The pipeline item and every item of its partition (versions, last run) in one
-        transaction, on condition that the pipeline is unchanged since they were read (an
-        UpdatePipeline in between may have added a version). A pipeline with more versions than
-        a transaction holds loses its pipeline item first, at once for every reader, then the
-        rest in :meth:`_sweep_deleted`'s crash-safe order; what a crash there leaves is cleared
-        by the next CreatePipeline of the name, or DeletePipeline."""
+    def delete_pipeline(
+        self, arn: str, *, expected_version: int | None = None, request: IdempotencyRecord | None = None
+    ) -> None:
+        """The pipeline item, its last-run item, the request's token and every other item of
+        its partition (versions) in one transaction, on condition that the pipeline is unchanged
+        since they were read (an UpdatePipeline in between may have added a version). A pipeline
+        with more versions than a transaction holds loses its pipeline and last-run items (with
+        the token) first, at once for every reader, then the rest in :meth:`_sweep_deleted`'s
+        crash-safe order; what a crash there leaves is cleared by the next CreatePipeline of the
+        name, or DeletePipeline."""
         pk = _pipeline_pk(arn)
+        token = (
+            []
+            if request is None
+            else [self._put(self._idempotency_item(request), "attribute_not_exists(pk)")]
+        )
         for _ in range(_DELETE_ATTEMPTS):
             items = self._partition_keys(pk)
             meta = next((i for i in items if i["sk"]["S"] == _META), None)
-            rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i is not meta]
+            rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"]["S"] not in (_META, _LAST_RUN)]
             if meta is None:
                 with contextlib.suppress(StaleWrite):  # a new pipeline took the name meanwhile
-                    if rest:
-                        self._sweep_deleted(pk, rest)
+                    if items:
+                        self._sweep_deleted(pk, [{"pk": i["pk"], "sk": i["sk"]} for i in items])
                 raise RecordNotFound(f"Pipeline {arn} does not exist.")
-            unchanged: Item = {
-                "Key": _key(pk),
-                "ConditionExpression": "v = :v",
-                "ExpressionAttributeValues": {":v": meta["v"]},
-            }
-            if len(rest) < MAX_TRANSACTION_ACTIONS:
-                try:
-                    self._transact(
-                        [{"Delete": {"TableName": self.tables.state, **unchanged}}, *map(self._delete, rest)]
-                    )
-                    return
-                except StaleWrite:
-                    continue
-            if self._conditional(self.client.delete_item, **unchanged):
+            if expected_version is not None and int(meta["v"]["N"]) != expected_version:
+                raise StaleWrite(f"Pipeline {arn} is not at version {expected_version}.")
+            # the last-run item goes in the first transaction whether it was read or not: a start
+            # that makes one does so on condition that the pipeline item exists (record_last_run)
+            first = [
+                {
+                    "Delete": {
+                        "TableName": self.tables.state,
+                        "Key": _key(pk),
+                        "ConditionExpression": "v = :v",
+                        "ExpressionAttributeValues": {":v": meta["v"]},
+                    }
+                },
+                self._delete(_key(pk, _LAST_RUN)),
+                *token,
+            ]
+            whole = len(first) + len(rest) <= MAX_TRANSACTION_ACTIONS
+            try:
+                self._transact([*first, *map(self._delete, rest)] if whole else first)
+            except StaleWrite:
+                continue
+            if not whole:
                 self._sweep_deleted(pk, rest)
-                return
+            return
         raise StaleWrite(f"Pipeline {arn} changed while it was being deleted; try again.")
 
     def _clear_deleted(self, arn: str) -> bool:
@@ -463,15 +485,41 @@ class DynamoDBStore(Store):
 
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         """A small item of its own (one write unit, no index), not a rewrite of the pipeline
-        item with its definition and index entry: every start moves it."""
-        self._conditional(  # False: a later start already moved it
-            self.client.update_item,
-            Key=_key(_pipeline_pk(arn), _LAST_RUN),
-            UpdateExpression="SET #at = :at",
-            ConditionExpression="attribute_not_exists(#at) OR #at < :at",
-            ExpressionAttributeNames={"#at": "at"},
-            ExpressionAttributeValues={":at": _s(timestamp(started_at))},
-        )
+        item with its definition and index entry: every start moves it. It is only ever updated,
+        never created, by a start (CreatePipeline writes it), so a start racing DeletePipeline
+        cannot recreate a deleted pipeline's: the update finds no item and writes nothing."""
+        key = _key(_pipeline_pk(arn), _LAST_RUN)
+        at = _s(timestamp(started_at))
+        for _ in range(_DELETE_ATTEMPTS):
+            if self._conditional(
+                self.client.update_item,
+                Key=key,
+                UpdateExpression="SET #at = :at",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#at) OR #at < :at)",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": at},
+            ) or self._exists(key):  # moved; or a later start already moved it further
+                return
+            # no last-run item: a pipeline created before CreatePipeline wrote one and never
+            # run, or no pipeline at all; make it only while the pipeline item exists
+            try:
+                self._transact(
+                    [
+                        {
+                            "ConditionCheck": {
+                                "TableName": self.tables.state,
+                                "Key": _key(_pipeline_pk(arn)),
+                                "ConditionExpression": "attribute_exists(pk)",
+                            }
+                        },
+                        self._put({**key, "at": at}, "attribute_not_exists(pk)"),
+                    ]
+                )
+                return
+            except StaleWrite:
+                if not self._exists(_key(_pipeline_pk(arn))):
+                    return  # deleted (or never created): nothing of it is written
+                # another start made the item meanwhile: move it (the loop's first write)
 
     def get_pipeline(self, arn: str) -> PipelineRecord | None:
         # the pipeline item and its last-run item ("#LAST_RUN" < "#META"), in one Query

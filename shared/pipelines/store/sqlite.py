@@ -157,13 +157,20 @@ class SQLiteStore(Store):
             ),
         )
 
-    def delete_pipeline(self, arn: str) -> None:
+    def delete_pipeline(
+        self, arn: str, *, expected_version: int | None = None, request: IdempotencyRecord | None = None
+    ) -> None:
         key = pipeline_key(arn)
         with self._write() as conn:
-            deleted = conn.execute("DELETE FROM pipelines WHERE arn = ?", (key,)).rowcount
-            if not deleted:
+            row = conn.execute("SELECT version FROM pipelines WHERE arn = ?", (key,)).fetchone()
+            if row is None:
                 raise RecordNotFound(f"Pipeline {arn} does not exist.")
+            if expected_version is not None and row[0] != expected_version:
+                raise StaleWrite(f"Pipeline {arn} is not at version {expected_version}.")
+            conn.execute("DELETE FROM pipelines WHERE arn = ?", (key,))
             conn.execute("DELETE FROM pipeline_versions WHERE pipeline_arn = ?", (key,))
+            if request is not None and not self._insert_idempotency(conn, request):
+                raise StaleWrite(f"ClientRequestToken {request.token} is already recorded.")
 
     def record_last_run(self, arn: str, started_at: datetime) -> None:
         with self._write() as conn:
@@ -451,10 +458,14 @@ class SQLiteStore(Store):
 
     def put_idempotency(self, record: IdempotencyRecord) -> bool:
         with self._write() as conn:
-            inserted = conn.execute(
-                "INSERT OR IGNORE INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
-                (record.token, record.operation, timestamp(record.created_at), dump(record)),
-            ).rowcount
+            return self._insert_idempotency(conn, record)
+
+    @staticmethod
+    def _insert_idempotency(conn: sqlite3.Connection, record: IdempotencyRecord) -> bool:
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO idempotency (token, operation, created_at, body) VALUES (?, ?, ?, ?)",
+            (record.token, record.operation, timestamp(record.created_at), dump(record)),
+        ).rowcount
         return bool(inserted)
 
     # -- tracking warnings ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Public API (``from pipelines.triggers import ...``)::
 
     # registration-time checks shared by schedules and rules
     target_pipeline(store, pipeline_arn, account_id, sharing=None) -> PipelineRecord   # UnknownTriggerPipeline
+        # (also for a pipeline being deleted; writers then re-check with engine.pipelines.attach)
     check_trigger_parameters(record, static_values, mapped_names, kind=...)            # Unknown/Missing/Invalid
     check_definition_parameters(definition, pipeline_name, static_values, mapped_names, kind=...)
 

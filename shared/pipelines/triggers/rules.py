@@ -28,13 +28,14 @@ from typing import Any
 from pipelines.api.errors import ServiceError
 from pipelines.api.ops.access import SharingPolicy
 from pipelines.api.wire import CallContext, Handler
-from pipelines.store import Store
+from pipelines.engine.pipelines import attach, still_active
+from pipelines.store import PipelineRecord, Store
 from pipelines.triggers.aws_errors import aws_errors
 from pipelines.triggers.mapping import StaticValue, parse_mapping
 from pipelines.triggers.patterns import check_mappable, load_pattern
 from pipelines.triggers.sources import DeclaredSources, check_declared_sources
 from pipelines.triggers.targets import TriggerTarget, rule_input_template, target_of_rule_template
-from pipelines.triggers.validation import check_trigger_parameters, target_pipeline
+from pipelines.triggers.validation import being_deleted, check_trigger_parameters, target_pipeline
 
 OWNER_TAG = "selfhosted-pipelines:account"
 MAX_RULE_NAME = 64
@@ -208,17 +209,42 @@ class EventRuleTriggers:
         pattern = load_pattern(rule["EventPattern"])
         # again: the declarations may have narrowed since the rule was put
         check_declared_sources(pattern, self.declared, ctx.account_id)
-        real_targets = [self._real_target(name, target, pattern, ctx) for target in params["Targets"]]
-        with aws_errors("EventBridge"):
-            response = self.client.put_targets(Rule=self.real_name(name), Targets=real_targets)
+        checked = [self._real_target(name, target, pattern, ctx) for target in params["Targets"]]
+        real_name = self.real_name(name)
+        real_targets = [real for real, _ in checked]
+        pipelines = [pipeline for _, pipeline in checked]
+        ids = {real["Id"] for real in real_targets}
+        previous = [real for real in self._real_targets(real_name) if real["Id"] in ids]
+
+        def put() -> dict[str, Any]:
+            with aws_errors("EventBridge"):
+                return dict(self.client.put_targets(Rule=real_name, Targets=real_targets))
+
+        def undo() -> None:  # a target pipeline is going: the rule's targets as they were
+            gone = {p.arn.lower() for p in pipelines if not still_active(self.store, p)}
+            with aws_errors("EventBridge"):
+                self.client.remove_targets(Rule=real_name, Ids=sorted(ids))
+                kept = [real for real in previous if self._pipeline_of(real) not in gone]
+                if kept:
+                    self.client.put_targets(Rule=real_name, Targets=kept)
+
+        # written, then each target pipeline checked again: see pipelines.engine.pipelines.attach
+        response = attach(self.store, pipelines, put, undo, being_deleted)
         return {
             "FailedEntryCount": response.get("FailedEntryCount", 0),
             "FailedEntries": response.get("FailedEntries", []),
         }
 
+    def _pipeline_of(self, real: Mapping[str, Any]) -> str | None:
+        """The (lower-cased) ARN of the pipeline a real target starts; None if not ours."""
+        template = real.get("InputTransformer", {}).get("InputTemplate")
+        if real.get("Arn") != self.trigger_function_arn or not template:
+            return None
+        return target_of_rule_template(template).pipeline_arn.lower()
+
     def _real_target(
         self, rule: str, target: Mapping[str, Any], pattern: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], PipelineRecord]:
         extra = sorted(set(target) - _TARGET_MEMBERS)
         if extra:
             raise _invalid(
@@ -249,7 +275,7 @@ class EventRuleTriggers:
         }
         if "RetryPolicy" in target:
             real["RetryPolicy"] = target["RetryPolicy"]
-        return real
+        return real, pipeline
 
     def _targets(self, name: str) -> Iterator[TriggerTarget]:
         for real in self._real_targets(self.real_name(name)):
@@ -338,10 +364,7 @@ class EventRuleTriggers:
         ids = [
             real["Id"]
             for real in self._real_targets(rule["Name"])
-            if real.get("Arn") == self.trigger_function_arn
-            and "InputTemplate" in real.get("InputTransformer", {})
-            and target_of_rule_template(real["InputTransformer"]["InputTemplate"]).pipeline_arn.lower()
-            == pipeline_arn.lower()
+            if self._pipeline_of(real) == pipeline_arn.lower()
         ]
         if not ids or not self._registered_through_api(rule["Arn"]):
             return 0

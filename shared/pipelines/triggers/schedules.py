@@ -30,7 +30,8 @@ from typing import Any
 from pipelines.api.errors import ServiceError
 from pipelines.api.ops.access import SharingPolicy
 from pipelines.api.wire import CallContext
-from pipelines.store import Store
+from pipelines.engine.pipelines import attach
+from pipelines.store import PipelineRecord, Store
 from pipelines.triggers.aws_errors import aws_errors
 from pipelines.triggers.schedule_requests import (
     DEFAULT_GROUP,
@@ -39,6 +40,7 @@ from pipelines.triggers.schedule_requests import (
     schedule_not_found,
 )
 from pipelines.triggers.targets import TriggerTarget, schedule_input
+from pipelines.triggers.validation import being_deleted
 
 DEFAULT_GROUP_ALIAS = DEFAULT_GROUP
 _KMS_REFUSAL = "schedules are encrypted with an AWS owned key"
@@ -77,20 +79,49 @@ class CloudScheduler:
 
     # -- writes -----------------------------------------------------------------------------------
     def create_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        request = self._request(params, ctx)
-        with aws_errors("EventBridge Scheduler"):
-            response = self.client.create_schedule(**request)
+        request, pipeline = self._request(params, ctx)
+
+        def create() -> dict[str, Any]:
+            with aws_errors("EventBridge Scheduler"):
+                return dict(self.client.create_schedule(**request))
+
+        # written, then its target checked again: see pipelines.engine.pipelines.attach
+        response = attach(self.store, [pipeline], create, lambda: self._drop(params["Name"]), being_deleted)
         return {"ScheduleArn": response["ScheduleArn"]}
 
     def update_schedule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        self._owned(params["Name"], self._group(params), ctx)
-        request = self._request(params, ctx)
+        previous, target = self._owned(params["Name"], self._group(params), ctx)
+        request, pipeline = self._request(params, ctx)
         request.pop("ClientToken", None)
-        with aws_errors("EventBridge Scheduler"):
-            response = self.client.update_schedule(**request)
+
+        def update() -> dict[str, Any]:
+            with aws_errors("EventBridge Scheduler"):
+                return dict(self.client.update_schedule(**request))
+
+        def undo() -> None:  # the target is going: the schedule as it was before this call
+            if target.pipeline_arn.lower() == pipeline.arn.lower():
+                self._drop(params["Name"])
+                return
+            restored = {k: previous[k] for k in (*_COPIED, "KmsKeyArn") if previous.get(k) is not None}
+            restored.pop("ClientToken", None)
+            with aws_errors("EventBridge Scheduler"):
+                self.client.update_schedule(
+                    Name=params["Name"], GroupName=self.group_name, Target=previous["Target"], **restored
+                )
+
+        response = attach(self.store, [pipeline], update, undo, being_deleted)
         return {"ScheduleArn": response["ScheduleArn"]}
 
-    def _request(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    def _drop(self, name: str) -> None:
+        """Delete a schedule of the group; one already gone is not an error."""
+        try:
+            with aws_errors("EventBridge Scheduler"):
+                self.client.delete_schedule(Name=name, GroupName=self.group_name)
+        except ServiceError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+
+    def _request(self, params: dict[str, Any], ctx: CallContext) -> tuple[dict[str, Any], PipelineRecord]:
         group = self._group(params)
         checked = check_schedule_request(
             params, ctx.account_id, self.store, self.sharing, kms_refusal=_KMS_REFUSAL
@@ -113,7 +144,7 @@ class CloudScheduler:
         request: dict[str, Any] = {"Name": params["Name"], "GroupName": group, "Target": real_target}
         request.update({k: params[k] for k in _COPIED if params.get(k) is not None})
         request.setdefault("State", "ENABLED")
-        return request
+        return request, checked.pipeline
 
     def _group(self, params: dict[str, Any]) -> str:
         return schedule_group(params, self.group_name)
@@ -210,13 +241,8 @@ class CloudScheduler:
                 raise
             if target is None or target.pipeline_arn.lower() != pipeline_arn.lower():
                 continue
-            try:
-                with aws_errors("EventBridge Scheduler"):
-                    self.client.delete_schedule(Name=summary["Name"], GroupName=self.group_name)
-                deleted += 1
-            except ServiceError as error:
-                if error.code != "ResourceNotFoundException":
-                    raise
+            self._drop(summary["Name"])
+            deleted += 1
         return deleted
 
 

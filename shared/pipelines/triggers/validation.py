@@ -37,11 +37,19 @@ def target_pipeline(
     record = store.get_pipeline(pipeline_arn)
     if record is None:
         raise UnknownTriggerPipeline(pipeline_arn)
+    if record.status != "Active":
+        raise being_deleted(record)
     if owner_of(record.arn) != account_id and START_ACTION not in (sharing or NoSharing()).shared_actions(
         account_id, record.arn
     ):
         raise UnknownTriggerPipeline(pipeline_arn, f"account {account_id} may not start it")
     return record
+
+
+def being_deleted(record: PipelineRecord) -> UnknownTriggerPipeline:
+    """The refusal of a trigger whose target a DeletePipeline is deleting (or deleted while the
+    trigger was registered: see :func:`pipelines.engine.pipelines.attach`)."""
+    return UnknownTriggerPipeline(record.arn, "the pipeline is being deleted")
 
 
 def pipeline_definition(record: PipelineRecord) -> PipelineDefinition:

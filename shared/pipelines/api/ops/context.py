@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pipelines.api.ops.access import NoSharing, SharingPolicy, authorize, owner_of
 from pipelines.api.wire import CallContext
 from pipelines.engine import Clock, ExecutionNotFound, PipelineNotFound, StartRequest, SystemClock
+from pipelines.engine.idempotency import RequestToken
 from pipelines.engine.ids import InvalidArn, execution_id_of, pipeline_arn
 from pipelines.errors import ValidationError
 from pipelines.objects import ObjectStore
@@ -85,9 +86,10 @@ class Operations:
     region: str
     sharing: SharingPolicy = field(default_factory=NoSharing)
     clock: Clock = field(default_factory=SystemClock)
-    # DeletePipeline calls each with the pipeline's ARN *before* it deletes the record (the
-    # scheduler drops its schedules, the rules their targets, RAM its shares), so a call that dies
-    # half-way is finished by its retry: each must be idempotent, a no-op when nothing is left.
+    # DeletePipeline calls each with the pipeline's ARN once it is marked Deleting and *before*
+    # it deletes the record (the scheduler drops its schedules, the rules their targets, RAM its
+    # shares), so a call that dies half-way is finished by its retry: each must be idempotent, a
+    # no-op when nothing is left (pipelines.engine.pipelines.delete_pipeline).
     on_pipeline_deleted: list[Callable[[str], object]] = field(default_factory=list)
 
     # -- naming -----------------------------------------------------------------------------
@@ -161,6 +163,14 @@ class Operations:
             )
         )
         return result
+
+
+def request_token(operation: str, params: dict[str, Any], ctx: CallContext) -> RequestToken | None:
+    """The request's ClientRequestToken, for an operation that records it in the same write as
+    what it changes (``pipelines.engine.idempotency``); None without one. The digest is the one
+    :meth:`Operations.idempotent` records, so a token recorded either way replays."""
+    token = params.get("ClientRequestToken")
+    return RequestToken(operation, token, _fingerprint(ctx.account_id, params)) if token else None
 
 
 def _fingerprint(account_id: str, params: dict[str, Any]) -> str:

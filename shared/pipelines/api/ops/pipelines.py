@@ -7,10 +7,19 @@ from typing import Any
 
 from pipelines.api.ops import versions
 from pipelines.api.ops.access import owner_of
-from pipelines.api.ops.context import Operations, list_query, page_of, parallelism, user_context
+from pipelines.api.ops.context import (
+    Operations,
+    list_query,
+    page_of,
+    parallelism,
+    request_token,
+    user_context,
+)
 from pipelines.api.wire import CallContext
 from pipelines.definition import load_definition
+from pipelines.engine.idempotency import DELETE_PIPELINE
 from pipelines.engine.ids import pipeline_arn
+from pipelines.engine.pipelines import delete_pipeline, refuse_deleting
 from pipelines.errors import ResourceNotFound, ValidationError
 from pipelines.objects import ObjectNotFound
 from pipelines.store import (
@@ -129,7 +138,7 @@ class PipelineOperations:
     def update_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         definition = self.definition_text(params, required=False)
         for _ in range(_UPDATE_ATTEMPTS):
-            current = self.ops.pipeline(params["PipelineName"], ctx, "UpdatePipeline")
+            current = refuse_deleting(self.ops.pipeline(params["PipelineName"], ctx, "UpdatePipeline"))
             now = self.ops.clock.now()
             changes: dict[str, Any] = {"modified_at": now, "modified_by": {}, "version": current.version + 1}
             if "PipelineDisplayName" in params:
@@ -170,23 +179,27 @@ class PipelineOperations:
         raise StaleWrite(f"Pipeline {params['PipelineName']} is being updated concurrently; try again.")
 
     def delete_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        return self.ops.idempotent("DeletePipeline", params, ctx, lambda: self._delete(params, ctx))
-
-    def _delete(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
-        stack = next((t["Value"] for t in record.tags if t.get("Key") == CLOUDFORMATION_STACK_TAG), None)
-        if stack is not None:
-            raise ManagedByStack(record.name, stack)
-        # What points at the pipeline goes first, the record last: a call that dies in between
-        # leaves the pipeline in the store, so the retry finds it and runs the cleanup again
-        # (each hook is idempotent). The other order left schedules firing at a deleted pipeline
-        # for ever once the record was gone (the retry answered ResourceNotFound and ran no hook),
-        # and as the cleanup only ever runs while this pipeline exists, it never touches what a
-        # pipeline later created under the same name registers.
-        for hook in self.ops.on_pipeline_deleted:
-            hook(record.arn)
-        self.ops.store.delete_pipeline(record.arn)
-        return {"PipelineArn": record.arn}
+        """The ClientRequestToken is written in the record's delete (not after it), so the
+        retry of a call that died after the delete gets the PipelineArn, as the first would
+        have, not ResourceNotFound."""
+        request = request_token(DELETE_PIPELINE, params, ctx)
+        replay = None if request is None else request.replayed_answer(self.ops.store)
+        if replay is not None:
+            return replay
+        try:
+            record = self.ops.pipeline(params["PipelineName"], ctx, "DeletePipeline")
+            stack = next((t["Value"] for t in record.tags if t.get("Key") == CLOUDFORMATION_STACK_TAG), None)
+            if stack is not None:
+                raise ManagedByStack(record.name, stack)
+            return delete_pipeline(
+                self.ops.store, record, self.ops.on_pipeline_deleted, request, self.ops.clock.now()
+            )
+        except ResourceNotFound:
+            # a repeat of this request, racing it, may have deleted the pipeline first
+            replay = None if request is None else request.replayed_answer(self.ops.store)
+            if replay is None:
+                raise
+            return replay
 
     def describe_pipeline(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         record = self.ops.pipeline(params["PipelineName"], ctx, "DescribePipeline")
@@ -215,7 +228,7 @@ class PipelineOperations:
         return {
             **_pipeline_members(record),
             "PipelineDefinition": record.definition,
-            "PipelineStatus": "Active",
+            "PipelineStatus": record.status,
             "LastRunTime": record.last_run_at,
             "CreatedBy": user_context(record.created_by),
             "LastModifiedBy": user_context(record.modified_by),
@@ -274,7 +287,7 @@ class PipelineOperations:
         version_id = int(params["PipelineVersionId"])
         operations = params.get("PipelineVersionAliasOperations", {})
         for _ in range(_UPDATE_ATTEMPTS):
-            current = self.ops.pipeline(params["PipelineArn"], ctx, "UpdatePipelineVersion")
+            current = refuse_deleting(self.ops.pipeline(params["PipelineArn"], ctx, "UpdatePipelineVersion"))
             version = self.ops.store.get_pipeline_version(current.arn, version_id)
             if version is None:
                 raise ResourceNotFound(f"Pipeline version {version_id} of {current.arn} does not exist.")
@@ -311,7 +324,7 @@ class PipelineOperations:
 
     def _retag(self, arn: str, ctx: CallContext, action: str, change: Any) -> list[dict[str, str]]:
         for _ in range(_UPDATE_ATTEMPTS):
-            record = self._tagged(arn, ctx, action)
+            record = refuse_deleting(self._tagged(arn, ctx, action))
             tags = change(list(record.tags))
             if len(tags) > MAX_TAGS:
                 raise ValidationError(f"A pipeline can have at most {MAX_TAGS} tags.")
