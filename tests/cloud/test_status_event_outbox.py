@@ -140,3 +140,60 @@ def test_a_decision_that_never_committed_publishes_nothing(
     assert died
     wait_until(lambda: (None, "Executing", "Succeeded") in [change(e) for e in cloud.publisher.events])
     published_once(cloud)
+
+
+def launches_b(outcome: Outcome) -> bool:
+    """The decision on A's report: A Succeeded, B launched (its record is held for B's report)."""
+    return any(c.step_name == "B" and c.new_status == "Starting" for c in outcome.changes)
+
+
+def test_a_launching_decision_whose_invocation_died_is_published_before_its_step_starts(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invocation dies after the transaction that launched B, before publishing or starting
+    it. The redelivery starts B, and publishes that decision's events first (B's report then
+    removes nothing unpublished): every change out once, nothing left."""
+    real_carry_out = cloud.runtime.carry_out
+    died: list[Outcome] = []
+
+    def dies_after_launching(outcome: Outcome) -> None:
+        if launches_b(outcome) and not died:
+            died.append(outcome)
+            assert [r.launched for r in outcome.outbox] == [[("B", 1)]]  # held for B's report
+            raise MemoryError("the engine Lambda ran out of memory after its transaction")
+        real_carry_out(outcome)
+
+    monkeypatch.setattr(cloud.runtime, "carry_out", dies_after_launching)
+    finished_run(cloud)
+    assert died
+    wait_until(lambda: cloud.store.list_outbox(None) == [])
+    published_once(cloud)
+
+
+def test_a_launching_decision_whose_put_events_failed_is_published_after_its_claim_timeout(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PutEvents fails for the decision that launched B: its hold is dropped before B starts,
+    so B's report does not remove it; the next call for the execution publishes it once its
+    claim is abandoned."""
+    monkeypatch.setattr(cloud.runtime.outbox, "claim_timeout", CLAIM_TIMEOUT)
+    publisher = cloud.publisher
+    failed: list[int] = []
+
+    class FailingOnce:
+        def publish(self, events: Any) -> None:
+            if any(change(e) == ("B", None, "Starting") for e in events) and not failed:
+                failed.append(len(events))
+                raise PublishFailed("1 status event(s) could not be put: InternalFailure")
+            publisher.publish(events)
+
+    monkeypatch.setattr(cloud.runtime.outbox, "publisher", FailingOnce())
+    finished_run(cloud)
+    assert failed
+
+    def swept() -> bool:
+        cloud.runtime.sweep()
+        return ("B", None, "Starting") in [change(e) for e in publisher.events]
+
+    wait_until(swept)
+    published_once(cloud)

@@ -89,3 +89,42 @@ def test_a_large_batch_of_events_is_kept_whole(store: Store) -> None:
     many = outbox("e1", 2, *[f"status-{i}" for i in range(400)])
     advance(store, "e1", 2, many)
     assert store.list_outbox("e1") == [many]
+
+
+def test_a_transition_settles_held_records_and_a_hold_lasts_while_the_execution_is_active(
+    store: Store,
+) -> None:
+    """``launched`` (the StepRunners a decision launched, whose reports settle its record) is
+    kept with the record and listed while the execution is active; a transition removes the
+    records it settles with its own write; a claim without launches drops the hold."""
+    create_execution(store, execution_record("e1"))
+    held = outbox("e1", 2, "Executing").model_copy(update={"launched": [("A", 1), ("B", 2)]})
+    advance(store, "e1", 2, held)
+    advance(store, "e1", 3, outbox("e1", 3, "Stopping").model_copy(update={"launched": [("C", 1)]}))
+    assert [(r.version, r.launched) for r in store.list_outbox("e1")] == [
+        (2, [("A", 1), ("B", 2)]),
+        (3, [("C", 1)]),
+    ]
+
+    settling = outbox("e1", 4, "Succeeded").model_copy(update={"settles": [2]})
+    advance(store, "e1", 4, settling)
+    assert [r.version for r in store.list_outbox("e1")] == [3, 4]  # 2 settled in the transition
+
+    [three, _] = store.list_outbox("e1")
+    unheld = store.claim_outbox(three.model_copy(update={"launched": []}), three.claimant, three.claimed_at)
+    assert unheld is not None and [r.launched for r in store.list_outbox("e1")] == [[], []]
+
+    create_execution(store, execution_record("e2"))
+    advance(store, "e2", 2, outbox("e2", 2, "Executing").model_copy(update={"launched": [("A", 1)]}))
+    ended = execution_record("e2").model_copy(update={"version": 3, "status": "Succeeded"})
+    store.apply(Transition(execution=ended, expected_version=2, outbox=outbox("e2", 3, "Succeeded")))
+    assert [(r.version, r.launched) for r in store.list_outbox("e2")] == [
+        (2, []),
+        (3, []),
+    ]  # no hold once ended
+    assert {r.execution_id for r in store.list_outbox(None)} == {
+        "e1",
+        "e2",
+    }  # the sweep still finds the ended one
+    store.delete_outbox(store.list_outbox("e2"))
+    assert {r.execution_id for r in store.list_outbox(None)} == {"e1"}

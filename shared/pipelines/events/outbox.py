@@ -31,15 +31,32 @@ is at least once, as SageMaker's own events are; consumers drop repeats by the e
 ``id`` (``detail.eventId`` on EventBridge, which gives every delivery its own envelope id).
 Events of one execution are sent in version order within one publish; a leftover published
 late may arrive after newer events, so consumers order by the statuses, not by arrival.
+
+Holding (``hold=True``, the cloud runtime, where removing published events is a billed write):
+a decision that launches StepRunners records them in its record (``launched``). Its publisher
+does not remove the record after publishing when it then starts one of them itself: the decision
+on a report of any of them removes it in its own transaction (``settling``), which it writes
+anyway. A report proves the events went out, because nothing starts a launched attempt before
+its record is published: the publisher starts them only after a successful publish (a failed
+one drops the hold first: the record is then taken over as usual), and any other starter (a
+redelivery, the sweep's re-drive, a queued Launch) calls :meth:`Outbox.before_start`, which
+publishes and removes a held record it did not publish itself. A held record is never taken
+over by age while its execution is active (the store lists ``launched`` only then); one left
+when the execution ended (no report of it was decided) is taken over as any other, which may
+publish it again: at least once. A record whose launches this process does not start itself
+(a wide launch queued for later, a step run in the engine) is removed by :meth:`Outbox.settle`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pipelines.events.details import StatusEvent
+from pipelines.events.errors import PublishFailed
 from pipelines.events.publisher import StatusPublisher, status_events
 from pipelines.store.base import ExecutionRecord, OutboxRecord, StepRecord, Store
 
@@ -52,6 +69,9 @@ Publishing follows the commit within milliseconds, so a claim this old belongs t
 that died or hung; the cloud's SQS redelivery and scheduled sweep come later than this anyway."""
 SWEEP_LIMIT = 500
 """The most outbox records one publish_pending call takes on (a backlog drains over sweeps)."""
+MAX_HELD_LAUNCHES = 10
+"""A decision launching more StepRunners than this is not held (its record names them all)."""
+_LAUNCHED = frozenset({"Starting", "Executing"})
 
 
 def _wall_now() -> datetime:
@@ -74,6 +94,7 @@ class Outbox:
         claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
         claimant_dead: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] = _wall_now,
+        hold: bool = False,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -81,6 +102,11 @@ class Outbox:
         self.claim_timeout = claim_timeout
         self.claimant_dead = claimant_dead
         self.now = now
+        self.hold = hold
+        self._lock = threading.Lock()
+        self._settling: dict[str, list[int]] = {}
+        self._held: dict[str, list[OutboxRecord]] = {}  # published by us, removal deferred
+        self._started: set[tuple[str, int]] = set()  # (execution, version) of held records we started
 
     def record(
         self, changes: Sequence[StatusChange], execution: ExecutionRecord, steps: Mapping[str, StepRecord]
@@ -88,13 +114,84 @@ class Outbox:
         """The outbox record of one transition's changes (the engine's ``outbox`` writer):
         ``execution`` and ``steps`` are the records the transition writes."""
         events = status_events(changes, execution, steps)
+        launched: list[tuple[str, int]] = []
+        if self.hold:
+            launched = sorted(
+                {
+                    (c.step_name, steps[c.step_name].attempt)
+                    for c in changes
+                    if c.step_name is not None and c.new_status in _LAUNCHED and c.step_name in steps
+                }
+            )
+            if len(launched) > MAX_HELD_LAUNCHES:
+                launched = []
+        with self._lock:
+            settles = list(self._settling.get(execution.execution_id, ()))
         return OutboxRecord(
             execution_id=execution.execution_id,
             version=execution.version,
             claimant=self.claimant,
             claimed_at=self.now(),
             events=[event.envelope() for event in events],
+            launched=launched,
+            settles=settles,
         )
+
+    @contextmanager
+    def settling(self, execution_id: str, versions: Collection[int]) -> Iterator[None]:
+        """Within it, the engine's transitions of ``execution_id`` remove the held records of
+        ``versions``: the caller decides reports of attempts they launched (see the module)."""
+        with self._lock:
+            self._settling[execution_id] = sorted(versions)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._settling.pop(execution_id, None)
+
+    def settles_for(self, execution_id: str, attempts: Collection[tuple[str, int]]) -> list[int]:
+        """The versions of the execution's held records that launched one of ``attempts``
+        (reported attempts: their reports' decision may remove those records)."""
+        wanted = set(attempts)
+        return [
+            r.version for r in self.store.list_outbox(execution_id) if wanted & set(map(tuple, r.launched))
+        ]
+
+    def before_start(self, execution_id: str, step_name: str, attempt: int) -> None:
+        """Call before starting a launched attempt: a held record that launched it must be
+        published first. One this process published (and holds) is noted as started; one it
+        did not (its publisher died, or a redelivery or queued launch starts the attempt) is
+        published and removed here."""
+        launch = (step_name, attempt)
+        with self._lock:
+            for record in self._held.get(execution_id, []):
+                if launch in record.launched:
+                    self._started.add((execution_id, record.version))
+                    return
+        for record in self.store.list_outbox(execution_id):
+            if launch not in record.launched:
+                continue
+            taken = self.store.claim_outbox(record, self.claimant, self.now())
+            try:
+                if taken is not None:
+                    self._send([taken])
+                elif any(
+                    r.version == record.version and r.launched for r in self.store.list_outbox(execution_id)
+                ):
+                    # another starter claimed it and may yet fail: publish it too (at least once)
+                    self.publisher.publish([StatusEvent.from_envelope(e) for e in record.events])
+            except PublishFailed:
+                if taken is not None:
+                    self._release([taken])  # raises if even that fails: then nothing may start
+
+    def settle(self, execution_id: str) -> None:
+        """After the starts of a call: remove the records this process published and held whose
+        launches it started none of (nothing else would remove them)."""
+        with self._lock:
+            held = self._held.pop(execution_id, [])
+            started = {v for e, v in self._started if e == execution_id}
+            self._started = {(e, v) for e, v in self._started if e != execution_id}
+        self.store.delete_outbox([r for r in held if r.version not in started])
 
     def publish(self, outcome: Outcome) -> list[StatusEvent]:
         """After an engine call: publish what it committed, with the execution's abandoned
@@ -105,7 +202,12 @@ class Outbox:
         if outcome.execution is not None:
             own = {record.version for record in records}
             records += self._claim_abandoned(outcome.execution.execution_id, skip=own)
-        return self._send(sorted(records, key=lambda r: (r.execution_id, r.version)))
+        held = [r for r in outcome.outbox if r.launched]
+        try:
+            return self._send(sorted(records, key=lambda r: (r.execution_id, r.version)), keep=held)
+        except Exception:
+            self._release(held)  # not published: nothing may settle them on a report
+            raise
 
     def publish_pending(self, execution_id: str | None = None) -> list[StatusEvent]:
         """Publish the abandoned records of one execution (None: of every execution, a sweep)."""
@@ -125,14 +227,30 @@ class Outbox:
         return claimed
 
     def _abandoned(self, record: OutboxRecord, now: datetime) -> bool:
-        """Another process's claim known dead, or any claim (ours too: an earlier publish of
-        this process failed) older than the timeout."""
+        """Not held, and another process's claim known dead, or any claim (ours too: an earlier
+        publish of this process failed) older than the timeout."""
+        if record.launched:
+            return False  # its launches' reports settle it (before_start published it first)
         dead = self.claimant_dead is not None and self.claimant_dead(record.claimant)
         return (dead and record.claimant != self.claimant) or now - record.claimed_at >= self.claim_timeout
 
-    def _send(self, records: Sequence[OutboxRecord]) -> list[StatusEvent]:
+    def _send(self, records: Sequence[OutboxRecord], keep: Sequence[OutboxRecord] = ()) -> list[StatusEvent]:
+        """Publish ``records``, then remove them, except ``keep`` (held: settled later)."""
         events = [StatusEvent.from_envelope(envelope) for record in records for envelope in record.events]
         if events:
             self.publisher.publish(events)
-        self.store.delete_outbox(records)
+        kept = {(r.execution_id, r.version) for r in keep}
+        self.store.delete_outbox([r for r in records if (r.execution_id, r.version) not in kept])
+        if keep:
+            with self._lock:
+                for record in keep:
+                    self._held.setdefault(record.execution_id, []).append(record)
         return events
+
+    def _release(self, records: Sequence[OutboxRecord]) -> None:
+        """Drop the hold of records that were not published (a claim keeping its time, so they
+        are taken over once it is abandoned, as any other)."""
+        for record in records:
+            if record.launched:
+                unheld = record.model_copy(update={"launched": []})
+                self.store.claim_outbox(unheld, record.claimant, record.claimed_at)

@@ -304,8 +304,14 @@ class CloudRuntime:
         if publisher is not None:
             # one claimant per container: invocations of other containers are not observable,
             # so their unpublished events are taken over after ``claim_timeout``
+            # holding: a decision's events are removed by the decision on its launches' reports,
+            # in the transaction it writes anyway, instead of by an UpdateItem of their own
             self.outbox = Outbox(
-                self.store, publisher, claimant=f"lambda:{uuid.uuid4().hex}", claim_timeout=claim_timeout
+                self.store,
+                publisher,
+                claimant=f"lambda:{uuid.uuid4().hex[:16]}",  # 64 random bits: stored per decision
+                claim_timeout=claim_timeout,
+                hold=True,
             )
             engine.outbox = self.outbox.record
         self.lineage = lineage if lineage is not None else _lineage_store(engine.store)
@@ -495,8 +501,15 @@ class CloudRuntime:
                     self._task_outcome(state, record, report, reported.outcome),
                 )
             )
-        if decided:
+        if not decided:
+            return
+        if self.outbox is None:
             self._launch(self.engine.report(execution_id, decided))
+            return
+        settles = self.outbox.settles_for(execution_id, [(name, attempt) for name, attempt, _ in decided])
+        with self.outbox.settling(execution_id, settles):
+            outcome = self.engine.report(execution_id, decided)
+        self._launch(outcome)
 
     def _task_outcome(
         self, state: ExecutionState, record: StepRecord, report: StepReport, outcome: Mapping[str, Any]
@@ -718,6 +731,11 @@ class CloudRuntime:
                 self._notify_stopping(action)
             elif isinstance(action, ExecutionFinished):
                 self._release_finish(outcome)
+        if self.outbox is not None and execution is not None:
+            try:
+                self.outbox.settle(execution.execution_id)
+            except Exception:
+                LOG.exception("removing published status events failed (they may be published again)")
         if started and execution is not None:
             self._stop_if_stopped_meanwhile(execution.execution_id, started)
 
@@ -763,6 +781,8 @@ class CloudRuntime:
                 self.engine.step_failed(action.execution_id, action.step_name, action.attempt, failure)
             )
             return False
+        if self.outbox is not None:  # the events of the decision that launched it go out first
+            self.outbox.before_start(action.execution_id, action.step_name, action.attempt)
         self.engine.record_run(action)
         try:
             self.aws.client("stepfunctions").start_execution(

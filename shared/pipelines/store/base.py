@@ -335,13 +335,22 @@ class OutboxRecord(Record):
     one transition ever commits a version. The record lives until the events are published,
     then it is deleted. ``claimant`` is the process that is to publish them and ``claimed_at``
     when it took that on (first the process that committed them); another process claims a
-    record only once that claim is abandoned (see ``pipelines.events.outbox``)."""
+    record only once that claim is abandoned (see ``pipelines.events.outbox``).
+
+    ``launched``: the (step, attempt) of the StepRunners the decision launched, when its
+    publisher holds the record until the decision on one of their reports settles it instead
+    of removing it itself (the cloud runtime: no write of its own). Listed only while the
+    execution is active; a record listed with ``launched`` is not abandoned by age.
+    ``settles``: versions of the execution whose events are known published, removed by the
+    transaction that writes this record (not stored)."""
 
     execution_id: str
     version: int
     claimant: str
     claimed_at: datetime
     events: list[dict[str, Any]]
+    launched: list[tuple[str, int]] = Field(default_factory=list)
+    settles: list[int] = Field(default_factory=list)
 
 
 class LeaseRecord(Record):
@@ -379,7 +388,8 @@ class Transition:
     ``expected_version`` (None: the execution is new and must not exist). Each step write is
     conditional too. Cache entries, callback tokens and experiment records are inserted
     (experiment/trial records only if absent). ``release_callback_tokens`` are deleted.
-    ``outbox`` (the status-change events of the decision) is inserted with it. Runs
+    ``outbox`` (the status-change events of the decision) is inserted with it, and the
+    earlier records it settles are removed. Runs
     (trial components) are not part of a decision: the runtime records one when it starts the
     job (:meth:`Store.record_run`).
     """
@@ -677,7 +687,8 @@ class Store(ABC):
     @abstractmethod
     def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
         """Make ``claimant`` the publisher of ``record``, if its stored claim is still the one
-        ``record`` holds (else None: another process claimed or published it meanwhile)."""
+        ``record`` holds (else None: another process claimed or published it meanwhile); the
+        stored ``launched`` becomes ``record.launched`` (an empty one drops the hold)."""
 
     @abstractmethod
     def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:

@@ -181,8 +181,9 @@ _EVENTS_DICTIONARY = (
 """A preset zlib dictionary of what every status event repeats (member names, detail-types,
 statuses, ARN prefixes): a decision's few events then compress to a few hundred bytes, so they
 fit beside the execution in the KB its write is billed for anyway. Stored events name the
-dictionary they were packed with (``_EVENTS_FORMAT``): never edit it, add another."""
-_EVENTS_FORMAT = b"\x01"
+dictionary they were packed with (the format byte): never edit it, add another."""
+_EVENTS_ONLY = b"\x01"  # a JSON list of the events
+_EVENTS_AND_LAUNCHES = b"\x02"  # {"e": the events, "l": the launched (step, attempt) pairs}
 _DELETE_ATTEMPTS = 5
 """DeletePipeline rereads and tries again this often when an UpdatePipeline keeps changing it."""
 
@@ -286,24 +287,35 @@ def _execution_pk(execution_id: str) -> str:
     return f"EXECUTION#{execution_id}"
 
 
-def pack_events(events: Sequence[Mapping[str, Any]]) -> bytes:
-    """Status event envelopes as stored in the outbox (format byte + zlib with the preset
-    dictionary)."""
+def pack_outbox(events: Sequence[Mapping[str, Any]], launched: Sequence[tuple[str, int]]) -> bytes:
+    """A transition's status event envelopes and launches as stored in the outbox (format byte,
+    then zlib with the preset dictionary; the step names of the launches are in the events
+    already, so they cost next to nothing)."""
     packer = zlib.compressobj(9, zdict=_EVENTS_DICTIONARY)
-    text = json.dumps(list(events), separators=(",", ":"), ensure_ascii=False).encode()
-    return _EVENTS_FORMAT + packer.compress(text) + packer.flush()
+    body = {"e": list(events), "l": [list(a) for a in launched]}
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _EVENTS_AND_LAUNCHES + packer.compress(text) + packer.flush()
 
 
-def unpack_events(data: bytes) -> list[dict[str, Any]]:
-    if data[:1] != _EVENTS_FORMAT:
+def unpack_outbox(data: bytes) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+    """The events and launches :func:`pack_outbox` packed."""
+    if data[:1] not in (_EVENTS_ONLY, _EVENTS_AND_LAUNCHES):
         raise ValueError(f"unknown outbox events format {data[:1]!r}")
     unpacker = zlib.decompressobj(zdict=_EVENTS_DICTIONARY)
-    events: list[dict[str, Any]] = json.loads(unpacker.decompress(data[1:]) + unpacker.flush())
-    return events
+    body = json.loads(unpacker.decompress(data[1:]) + unpacker.flush())
+    if data[:1] == _EVENTS_ONLY:
+        return body, []
+    return body["e"], [(str(step), int(attempt)) for step, attempt in body["l"]]
 
 
-def _claim_value(claimant: str, claimed_at: datetime) -> Item:
-    return _s(f"{timestamp(claimed_at)} {claimant}")
+def _claim_prefix(claimant: str, claimed_at: datetime) -> str:
+    return f"{timestamp(claimed_at)} {claimant} "
+
+
+def _claim_value(claimant: str, claimed_at: datetime, held: bool) -> Item:
+    """``c<version>``: ``<claimed at> <claimant> <1 while held, else 0>`` (a claim is a
+    compare-and-swap on its prefix)."""
+    return _s(_claim_prefix(claimant, claimed_at) + ("1" if held else "0"))
 
 
 def _outbox_versions(item: Item) -> list[int]:
@@ -645,8 +657,14 @@ class DynamoDBStore(Store):
             "st": _s(execution.status),
             **self.codec.encode(dump(execution), f"execution {execution.execution_id}"),
         }
+        settled: list[str] = []
         if transition.outbox is not None:
             item.update(self._outbox_attributes(transition.outbox))
+            settled = [
+                f"{prefix}{version}"
+                for version in transition.outbox.settles
+                for prefix in (_EVENTS_PREFIX, _CLAIM_PREFIX)
+            ]
         active_now = execution.status in ACTIVE_EXECUTION_STATUSES
         # the status events of an execution that ends stay findable by a sweep (through its
         # marker) until they are published: delete_outbox removes the marker then
@@ -670,7 +688,9 @@ class DynamoDBStore(Store):
         definition = self._definition_attribute(execution.execution_id)
         if definition is not None:
             item[_DEFINITION_ATTRIBUTE] = definition
-        actions = [self._rewrite(item, "v = :expected", {":expected": _n(transition.expected_version)})]
+        actions = [
+            self._rewrite(item, "v = :expected", {":expected": _n(transition.expected_version)}, settled)
+        ]
         if self._unlisted_take(execution.execution_id):
             actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
@@ -1152,14 +1172,18 @@ class DynamoDBStore(Store):
             self.client.update_item,
             Key=_key(_execution_pk(record.execution_id)),
             UpdateExpression="SET #claim = :claim",
-            ConditionExpression="#claim = :held",
+            ConditionExpression="begins_with(#claim, :held)",
             ExpressionAttributeNames={"#claim": f"{_CLAIM_PREFIX}{record.version}"},
             ExpressionAttributeValues={
-                ":claim": _claim_value(claimant, now),
-                ":held": _claim_value(record.claimant, record.claimed_at),
+                ":claim": _claim_value(claimant, now, bool(record.launched)),
+                ":held": _s(_claim_prefix(record.claimant, record.claimed_at)),
             },
         )
-        return record.model_copy(update={"claimant": claimant, "claimed_at": now}) if claimed else None
+        return (
+            record.model_copy(update={"claimant": claimant, "claimed_at": now, "settles": []})
+            if claimed
+            else None
+        )
 
     def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
         """One update per execution removes its published versions' attributes; an execution
@@ -1195,23 +1219,29 @@ class DynamoDBStore(Store):
                 self.client.delete_item(TableName=self.tables.state, Key=marker)
 
     def _outbox_attributes(self, record: OutboxRecord) -> Item:
-        packed = pack_events(record.events)
+        packed = pack_outbox(record.events, record.launched)
         what = f"status events of {record.execution_id} version {record.version}"
         if len(packed) > self.codec.inline_limit:
             raise ItemTooLarge(f"{what} are {len(packed)} bytes packed, over what an item holds")
         return {
             f"{_EVENTS_PREFIX}{record.version}": {"B": packed},
-            f"{_CLAIM_PREFIX}{record.version}": _claim_value(record.claimant, record.claimed_at),
+            f"{_CLAIM_PREFIX}{record.version}": _claim_value(
+                record.claimant, record.claimed_at, bool(record.launched)
+            ),
         }
 
     def _outbox_record(self, item: Item, version: int) -> OutboxRecord:
-        claimed_at, _, claimant = item[f"{_CLAIM_PREFIX}{version}"]["S"].partition(" ")
+        claimed_at, claimant, held = item[f"{_CLAIM_PREFIX}{version}"]["S"].split(" ", 2)
+        events, launched = unpack_outbox(item[f"{_EVENTS_PREFIX}{version}"]["B"])
+        # launched holds while the hold was not dropped and the execution is active
+        holds = held == "1" and item["st"]["S"] in ACTIVE_EXECUTION_STATUSES
         return OutboxRecord(
             execution_id=item["pk"]["S"].removeprefix("EXECUTION#"),
             version=version,
             claimant=claimant,
             claimed_at=parse_timestamp(claimed_at),
-            events=unpack_events(item[f"{_EVENTS_PREFIX}{version}"]["B"]),
+            events=events,
+            launched=launched if holds else [],
         )
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
@@ -1294,10 +1324,13 @@ class DynamoDBStore(Store):
             put["ExpressionAttributeNames"] = {"#owner": "owner"}
         return {"Put": put}
 
-    def _rewrite(self, item: Item, condition: str, values: Mapping[str, Any]) -> Item:
+    def _rewrite(
+        self, item: Item, condition: str, values: Mapping[str, Any], settled: Sequence[str] = ()
+    ) -> Item:
         """An Update action that makes the execution item ``item`` as a Put would, except that
         it keeps the outbox attributes (the unpublished events of earlier transitions): SET
-        every attribute ``item`` has, REMOVE those of ``_REWRITTEN`` it lacks."""
+        every attribute ``item`` has, REMOVE those of ``_REWRITTEN`` it lacks and ``settled``
+        (the outbox attributes of versions known published)."""
         names: dict[str, str] = {}
         placeholders: Item = dict(values)
         assignments = []
@@ -1305,7 +1338,7 @@ class DynamoDBStore(Store):
             names[f"#a{index}"] = name
             placeholders[f":a{index}"] = value
             assignments.append(f"#a{index} = :a{index}")
-        removed = [name for name in _REWRITTEN if name not in item]
+        removed = [name for name in _REWRITTEN if name not in item] + list(settled)
         for index, name in enumerate(removed):
             names[f"#r{index}"] = name
         expression = "SET " + ", ".join(assignments)

@@ -283,8 +283,12 @@ class SQLiteStore(Store):
                             outbox.version,
                             outbox.claimant,
                             timestamp(outbox.claimed_at),
-                            dump(outbox),
+                            dump(outbox.model_copy(update={"settles": []})),
                         ),
+                    )
+                    conn.executemany(
+                        "DELETE FROM outbox WHERE execution_id = ? AND version = ?",
+                        [(outbox.execution_id, version) for version in outbox.settles],
                     )
         except sqlite3.IntegrityError as exc:
             raise StaleWrite(
@@ -487,31 +491,38 @@ class SQLiteStore(Store):
     # -- the outbox -------------------------------------------------------------------------------
 
     def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
-        columns = "SELECT execution_id, version, claimant, claimed_at, body FROM outbox"
+        columns = (
+            "SELECT o.execution_id, o.version, o.claimant, o.claimed_at, o.body, e.status FROM outbox o "
+            "LEFT JOIN executions e ON e.execution_id = o.execution_id"
+        )
         with self._read() as conn:
             if execution_id is None:
-                rows = conn.execute(f"{columns} ORDER BY execution_id, version LIMIT ?", (limit,)).fetchall()
+                rows = conn.execute(
+                    f"{columns} ORDER BY o.execution_id, o.version LIMIT ?", (limit,)
+                ).fetchall()
             else:
                 rows = conn.execute(
-                    f"{columns} WHERE execution_id = ? ORDER BY version LIMIT ?", (execution_id, limit)
+                    f"{columns} WHERE o.execution_id = ? ORDER BY o.version LIMIT ?", (execution_id, limit)
                 ).fetchall()
         return [_outbox(row) for row in rows]
 
     def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
+        claimed_record = record.model_copy(update={"claimant": claimant, "claimed_at": now, "settles": []})
         with self._write() as conn:
             claimed = conn.execute(
-                "UPDATE outbox SET claimant = ?, claimed_at = ? WHERE execution_id = ? AND version = ? "
-                "AND claimant = ? AND claimed_at = ?",
+                "UPDATE outbox SET claimant = ?, claimed_at = ?, body = ? WHERE execution_id = ? "
+                "AND version = ? AND claimant = ? AND claimed_at = ?",
                 (
                     claimant,
                     timestamp(now),
+                    dump(claimed_record),
                     record.execution_id,
                     record.version,
                     record.claimant,
                     timestamp(record.claimed_at),
                 ),
             ).rowcount
-        return record.model_copy(update={"claimant": claimant, "claimed_at": now}) if claimed else None
+        return claimed_record if claimed else None
 
     def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
         if not records:
@@ -652,7 +663,8 @@ def _step(row: Sequence[Any]) -> StepRecord:
 
 
 def _outbox(row: Sequence[Any]) -> OutboxRecord:
-    return load(
+    """An outbox row (joined with its execution's status: ``launched`` holds only while active)."""
+    record = load(
         OutboxRecord,
         row[4],
         execution_id=row[0],
@@ -660,6 +672,7 @@ def _outbox(row: Sequence[Any]) -> OutboxRecord:
         claimant=row[2],
         claimed_at=parse_timestamp(row[3]),
     )
+    return record if row[5] in ACTIVE_EXECUTION_STATUSES else record.model_copy(update={"launched": []})
 
 
 def _like_prefix(prefix: str) -> str:
