@@ -13,7 +13,9 @@ Per step attempt it counts Step Functions state transitions (every state entered
 Task retry), engine Lambda invocations (API-originated and queue batches alike), DynamoDB write
 request units (estimated from the item sizes the store writes: a unit per KB, x2 inside a
 transaction, plus one per GSI the item is written to; an update counts as the item it writes:
-its key and every value it sets), conditional writes lost to a racing
+its key and every value it sets, where DynamoDB bills the larger of the item before and after,
+which differs when the execution item still holds status events of an earlier decision: about
+0.1 unit per attempt in abalone, see docs/dynamodb.md), conditional writes lost to a racing
 writer, and engine time: the CPU time of the engine invocations' own threads, which includes
 moto's in-process handling of the engine's DynamoDB, SQS and Step Functions calls but not the
 waits for a core (the wall time is printed beside it). It also counts StartExecution calls per

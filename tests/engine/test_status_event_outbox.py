@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pipelines.engine import Engine, StartRequest
 from pipelines.events import Outbox, StatusEvent
+from pipelines.runners.base import StepResult
 from pipelines.runtime.embedded import _owner_dead
 from pipelines.store.base import Store
 
@@ -102,3 +103,55 @@ def test_a_live_processs_events_wait_for_its_claim_to_time_out(store: Store, pip
     now[0] += timedelta(seconds=1)
     assert len(other.publish_pending()) == len(started.changes)  # abandoned: taken over, sent once
     assert other.publish_pending() == [] and store.list_outbox(None) == []
+
+
+def test_a_held_record_is_removed_by_the_decision_on_its_launchs_report(store: Store, pipeline) -> None:
+    """Holding: the start decision launches A and keeps its published events; the decision on
+    A's report removes them in its own transaction. A step type the predicate excludes (its
+    outcome is no report) is not held for."""
+    publisher = Recording()
+    outbox = Outbox(store, publisher, claimant="c", reported=lambda step: step.step_type == "Processing")
+    engine = Engine(store, outbox=outbox.record, claim_on_launch=True)
+    name = pipeline(definition(processing_step("A"), processing_step("B", DependsOn=["A"])))
+    started = engine.start(StartRequest(pipeline_name=name))
+    execution_id = started.execution.execution_id
+    [record] = started.outbox
+    assert record.launched == [("A", 1)]
+
+    outbox.publish(started)
+    outbox.before_start(execution_id, "A", 1)  # this process starts A: the record stays
+    outbox.settle(execution_id)
+    assert store.list_outbox(execution_id) == [record]
+    assert len(publisher.events) == len(started.changes)
+
+    with outbox.settling(execution_id, outbox.settles_for(execution_id, [("A", 1)])):
+        reported = engine.report(execution_id, [("A", 1, StepResult(properties={}))])
+    assert [r.version for r in store.list_outbox(execution_id)] == [reported.execution.version]
+    assert reported.outbox[0].launched == [("B", 1)]
+
+    excluded = Outbox(store, publisher, claimant="c", reported=lambda step: False)
+    other = Engine(store, outbox=excluded.record, claim_on_launch=True).start(
+        StartRequest(pipeline_name=name)
+    )
+    assert [r.launched for r in other.outbox] == [[]]
+    excluded.publish(other)
+    assert store.list_outbox(other.execution.execution_id) == []  # removed at once
+
+
+def test_a_held_record_another_process_published_is_published_by_whoever_starts_its_step(
+    store: Store, pipeline
+) -> None:
+    """Its publisher died before publishing: a starter that did not publish it (a redelivery,
+    the sweep's re-drive) publishes and removes it before it starts the step."""
+    name = pipeline(definition(processing_step("A")))
+    dead = Outbox(store, Recording(), claimant="dead", reported=lambda step: True)
+    started = Engine(store, outbox=dead.record, claim_on_launch=True).start(StartRequest(pipeline_name=name))
+    execution_id = started.execution.execution_id
+    publisher = Recording()
+    later = datetime.now(UTC) + timedelta(hours=1)  # the dead claim is long abandoned
+    starter = Outbox(store, publisher, claimant="starter", reported=lambda step: True, now=lambda: later)
+
+    assert starter.publish_pending() == []  # held: not taken over by age while A may run
+    starter.before_start(execution_id, "A", 1)
+    assert [e.event_id for e in publisher.events] == [e["id"] for e in started.outbox[0].events]
+    assert store.list_outbox(execution_id) == []

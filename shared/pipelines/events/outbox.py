@@ -32,8 +32,10 @@ is at least once, as SageMaker's own events are; consumers drop repeats by the e
 Events of one execution are sent in version order within one publish; a leftover published
 late may arrive after newer events, so consumers order by the statuses, not by arrival.
 
-Holding (``hold=True``, the cloud runtime, where removing published events is a billed write):
-a decision that launches StepRunners records them in its record (``launched``). Its publisher
+Holding (``reported``, the cloud runtime, where removing published events is a billed write):
+a decision that launches steps whose outcome comes back as a report (``reported(step)``: a
+StepRunner's, not a Callback's answer through the API) records them in its record
+(``launched``). Its publisher
 does not remove the record after publishing when it then starts one of them itself: the decision
 on a report of any of them removes it in its own transaction (``settling``), which it writes
 anyway. A report proves the events went out, because nothing starts a launched attempt before
@@ -94,7 +96,7 @@ class Outbox:
         claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
         claimant_dead: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] = _wall_now,
-        hold: bool = False,
+        reported: Callable[[StepRecord], bool] | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -102,7 +104,9 @@ class Outbox:
         self.claim_timeout = claim_timeout
         self.claimant_dead = claimant_dead
         self.now = now
-        self.hold = hold
+        self.reported = reported
+        """Whether a launched step's outcome comes back as a report whose decision settles the
+        launching decision's record (None: records are never held)."""
         self._lock = threading.Lock()
         self._settling: dict[str, list[int]] = {}
         self._held: dict[str, list[OutboxRecord]] = {}  # published by us, removal deferred
@@ -115,12 +119,15 @@ class Outbox:
         ``execution`` and ``steps`` are the records the transition writes."""
         events = status_events(changes, execution, steps)
         launched: list[tuple[str, int]] = []
-        if self.hold:
+        if self.reported is not None:
             launched = sorted(
                 {
                     (c.step_name, steps[c.step_name].attempt)
                     for c in changes
-                    if c.step_name is not None and c.new_status in _LAUNCHED and c.step_name in steps
+                    if c.step_name is not None
+                    and c.new_status in _LAUNCHED
+                    and c.step_name in steps
+                    and self.reported(steps[c.step_name])
                 }
             )
             if len(launched) > MAX_HELD_LAUNCHES:

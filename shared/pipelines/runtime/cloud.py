@@ -53,7 +53,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -311,7 +311,7 @@ class CloudRuntime:
                 publisher,
                 claimant=f"lambda:{uuid.uuid4().hex[:16]}",  # 64 random bits: stored per decision
                 claim_timeout=claim_timeout,
-                hold=True,
+                reported=lambda step: step.step_type not in _NOT_REPORTED,
             )
             engine.outbox = self.outbox.record
         self.lineage = lineage if lineage is not None else _lineage_store(engine.store)
@@ -501,15 +501,20 @@ class CloudRuntime:
                     self._task_outcome(state, record, report, reported.outcome),
                 )
             )
-        if not decided:
-            return
+        if decided:
+            with self._settling(execution_id, [(name, attempt) for name, attempt, _ in decided]):
+                outcome = self.engine.report(execution_id, decided)
+            self._launch(outcome)
+
+    def _settling(
+        self, execution_id: str, attempts: Sequence[tuple[str, int]]
+    ) -> AbstractContextManager[None]:
+        """Around the decision on how ``attempts`` ended: its transaction also removes the status
+        events of the decisions that launched them (their StepRunners ran, so those were
+        published: pipelines.events.outbox, holding)."""
         if self.outbox is None:
-            self._launch(self.engine.report(execution_id, decided))
-            return
-        settles = self.outbox.settles_for(execution_id, [(name, attempt) for name, attempt, _ in decided])
-        with self.outbox.settling(execution_id, settles):
-            outcome = self.engine.report(execution_id, decided)
-        self._launch(outcome)
+            return nullcontext()
+        return self.outbox.settling(execution_id, self.outbox.settles_for(execution_id, attempts))
 
     def _task_outcome(
         self, state: ExecutionState, record: StepRecord, report: StepReport, outcome: Mapping[str, Any]
@@ -599,7 +604,9 @@ class CloudRuntime:
                 f"step's outcome" + (f" ({detail})" if detail else "") + "."
             )
             failure = StepFailed(reason, error_code=RUNNER_ENDED_ERROR)
-            self._launch(self.engine.step_failed(execution_id, record.step_name, record.attempt, failure))
+            with self._settling(execution_id, [(record.step_name, record.attempt)]):
+                outcome = self.engine.step_failed(execution_id, record.step_name, record.attempt, failure)
+            self._launch(outcome)
             return
         LOG.info("StepRunner %s ended %s: no running step of it (already decided)", event.name, event.status)
 
@@ -1100,6 +1107,9 @@ class CloudRuntime:
 
 StepOutcome = tuple[str, int, StepResult | StepFailed]
 ENGINE_CALLED_TYPES = frozenset({CLEANUP, LINEAGE})
+_NOT_REPORTED = ENGINE_CALLED_TYPES | {"Callback"}
+"""Step types whose outcome is not a StepRunner's report: their launching decision's status
+events are not held for it (pipelines.events.outbox)."""
 APPLICATION_STOP_SECONDS = 120
 """How long a Cleanup waits for an EMR Serverless application to stop before deleting it."""
 """Step types whose calls the engine Lambda makes itself (no StepRunner execution)."""
