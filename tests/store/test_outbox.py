@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pipelines.store.backends import open_backend
 from pipelines.store.base import OutboxRecord, StaleWrite, StepWrite, Store, Transition
+from pipelines.store.dynamodb import DynamoDBStore
 
 from .test_store_records import T0, create_execution, execution_record, step_record
 
@@ -128,3 +129,21 @@ def test_a_transition_settles_held_records_and_a_hold_lasts_while_the_execution_
     }  # the sweep still finds the ended one
     store.delete_outbox(store.list_outbox("e2"))
     assert {r.execution_id for r in store.list_outbox(None)} == {"e1"}
+
+
+def test_an_execution_that_ends_in_its_start_decision_keeps_its_events_and_finishes_its_run(
+    store: Store,
+) -> None:
+    """Its first steps failed at once: the events are written with it, findable by a sweep, and
+    (DynamoDB) the run item gets its final status in the same transaction, which the
+    PipelineExecution machine reads instead of waiting for a token."""
+    failed = execution_record("e1").model_copy(update={"status": "Failed"})
+    store.apply(Transition(execution=failed, expected_version=None, outbox=outbox("e1", 1, "Failed")))
+    assert [(r.execution_id, r.version) for r in store.list_outbox(None)] == [("e1", 1)]
+    if isinstance(store, DynamoDBStore):
+        run = store.client.get_item(
+            TableName=store.tables.state, Key={"pk": {"S": "EXECUTION#e1"}, "sk": {"S": "RUN#1"}}
+        )["Item"]
+        assert run["finalStatus"] == {"S": "Failed"}
+    store.delete_outbox(store.list_outbox(None))
+    assert store.list_outbox(None) == []

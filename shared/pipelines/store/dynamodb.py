@@ -680,7 +680,7 @@ class DynamoDBStore(Store):
             actions = [self._put(item, "attribute_not_exists(pk)")]
             if active_now or keep_marker:
                 before.append({"PutRequest": {"Item": marker_item}})
-            elif execution.status in TERMINAL_EXECUTION_STATUSES:
+            if execution.status in TERMINAL_EXECUTION_STATUSES:
                 # ended in its start decision (its first steps failed at once): the run's final
                 # status is what the PipelineExecution machine reads instead of waiting
                 actions.append(self._finish_run(execution))
