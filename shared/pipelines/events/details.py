@@ -18,6 +18,7 @@ left out rather than sent as null, as in the examples. Execution events carry no
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -82,7 +83,7 @@ class StatusEvent:
             resources=list(envelope["resources"]),
             account=envelope["account"],
             region=envelope["region"],
-            time=datetime.strptime(envelope["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+            time=datetime.fromisoformat(envelope["time"]),  # "...Z": UTC (strptime costs 100x more)
             source=envelope["source"],
             event_id=envelope["id"],
         )
@@ -93,7 +94,20 @@ def change_id(execution: ExecutionRecord, index: int) -> str:
     ``execution`` at its version: only one transition ever commits a version of an execution,
     so the id names one change whichever process publishes it, however often (a UUID, as
     EventBridge's own ids are)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{execution.execution_arn}#{execution.version}#{index}"))
+    return uuid5_text(f"{execution.execution_arn}#{execution.version}#{index}")
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+def uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))``, the same text without building a ``UUID``
+    object (its constructor is most of the cost, and an id is made for every status change)."""
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def with_change_id(event: StatusEvent, event_id: str) -> StatusEvent:
