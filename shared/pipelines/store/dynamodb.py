@@ -14,7 +14,7 @@ pipeline last run                 PIPELINE#<arn> /        at (LastRunTime; one s
                                   #LAST_RUN               written with the pipeline, deleted with it
 pipeline version                  PIPELINE#<arn> /
                                   VERSION#<id, 10 digits>
-execution                         EXECUTION#<id> / #META  v, st
+execution                         EXECUTION#<id> / #META  v, st; the outbox (below)
 execution listing entry           EXECUTION#<id> /        gsi1 PIPELINE#<arn>#EXECUTIONS, gsi2
                                   #LISTING                EXECUTIONS (both <created>#<id>);
                                                           written once, with the execution
@@ -36,9 +36,8 @@ runtime task token                TASK_TOKEN#<key>        token, expiresAt (clou
 tracking warning                  TRACKING_WARNINGS#<id>  one per dropped MLflow write; outside
                                   / <at>#<ns>#<random>    the execution's partition, so
                                                           ``load_state`` never reads them
-outbox (unpublished events of     OUTBOX#<shard> /        cl (claimant), ca (claimed at); shard:
-one transition)                   <id>#<version, 10 d.>   the first hex digit of SHA-256(<id>),
-                                                          so a sweep reads 16 small partitions
+outbox (unpublished events of     on the execution item:  o<version> (the events, compressed),
+one transition)                   EXECUTION#<id> / #META  c<version> (claimant, claimed at)
 ================================  ======================  =====================================
 
 Cache table: ``pk`` = ``<pipeline>#<cache key>``, ``sk`` = ``<completed>#<execution id>#<step>``,
@@ -69,6 +68,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
+import re
 import time
 import uuid
 import zlib
@@ -136,8 +137,8 @@ this the record expires (DynamoDB TTL), so the table does not grow by one item p
 
 TRANSITION_RECORD_LIMIT = 90
 """The most step and token records one transition writes: a transaction holds 100 items, and
-the execution's own items (the execution, its listing entry, its active marker or its run, the
-request's idempotency record, the outbox item holding the decision's status events) ride along."""
+the execution's own items (the execution, which also holds the decision's status events, its
+listing entry, its active marker or its run, the request's idempotency record) ride along."""
 
 _META = "#META"
 _DEFINITION = "#DEFINITION"
@@ -153,10 +154,35 @@ _SORT_HIGH = "~"  # above every timestamp (0x7E sorts after digits, letters and 
 _ORPHAN_MARKER_AGE = timedelta(hours=1)
 _MAX_REASON = 32_768  # SendTaskSuccess output and a Fail state's Cause stay far below their limits
 _STALE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-_OUTBOX = "OUTBOX#"
-OUTBOX_SHARDS = "0123456789abcdef"
-"""The outbox partitions: every transition that changes a status writes one item, so they are
-spread over 16 partitions by execution (one execution's items share one, in version order)."""
+_EVENTS_PREFIX = "o"
+_CLAIM_PREFIX = "c"
+_OUTBOX_ATTRIBUTE = re.compile(r"^o(\d+)$")
+"""The outbox on the execution item: ``o<version>`` holds the status events of the transition
+that wrote that version, ``c<version>`` its claim; they leave the item once published."""
+_REWRITTEN = ("body", "bodyz", "ref", _DEFINITION_ATTRIBUTE, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+"""The execution item's attributes a rewrite removes when the new item lacks them (an update
+keeps whatever it does not name: the outbox attributes must stay, these must not)."""
+_EVENTS_DICTIONARY = (
+    b'"stepStartTime":"","stepEndTime":"","failureReason":"","cacheHitResult":{"sourcePipelineExecutionArn"'
+    b':""},"metadata":{"processingJob":{"arn":""},"trainingJob":{"arn":""},"transformJob":{"arn":""},'
+    b'"model":{"arn":""},"registerModel":{"arn":""},"condition":{"outcome":"True"}},"stepType":"Processing",'
+    b'"Training","Transform","Model","RegisterModel","Condition","previousStepStatus":"Starting",'
+    b'"currentStepStatus":"Executing","Succeeded","Failed","Stopping","Stopped","eventId":"",'
+    b'"pipelineExecutionDisplayName":"","currentPipelineExecutionStatus":"Executing",'
+    b'"previousPipelineExecutionStatus":"","executionStartTime":"","executionEndTime":"",'
+    b'"pipelineExecutionDescription":"","pipelineArn":"arn:aws:sagemaker:us-east-1:000000000000:pipeline/",'
+    b'"pipelineExecutionArn":"arn:aws:sagemaker:us-east-1:000000000000:pipeline//execution/",'
+    b'"detail-type":"SageMaker Model Building Pipeline Execution Status Change",'
+    b'{"version":"0","id":"","detail-type":"SageMaker Model Building Pipeline Execution Step Status Change",'
+    b'"source":"selfhosted.sagemaker.pipelines","account":"000000000000","time":"2026-01-01T00:00:00Z",'
+    b'"region":"us-east-1","resources":["arn:aws:sagemaker:us-east-1:000000000000:pipeline/",'
+    b'"arn:aws:sagemaker:us-east-1:000000000000:pipeline//execution/"],"detail":{"stepName":"'
+)
+"""A preset zlib dictionary of what every status event repeats (member names, detail-types,
+statuses, ARN prefixes): a decision's few events then compress to a few hundred bytes, so they
+fit beside the execution in the KB its write is billed for anyway. Stored events name the
+dictionary they were packed with (``_EVENTS_FORMAT``): never edit it, add another."""
+_EVENTS_FORMAT = b"\x01"
 _DELETE_ATTEMPTS = 5
 """DeletePipeline rereads and tries again this often when an UpdatePipeline keeps changing it."""
 
@@ -260,12 +286,29 @@ def _execution_pk(execution_id: str) -> str:
     return f"EXECUTION#{execution_id}"
 
 
-def _outbox_pk(execution_id: str) -> str:
-    return f"{_OUTBOX}{hashlib.sha256(execution_id.encode()).hexdigest()[0]}"
+def pack_events(events: Sequence[Mapping[str, Any]]) -> bytes:
+    """Status event envelopes as stored in the outbox (format byte + zlib with the preset
+    dictionary)."""
+    packer = zlib.compressobj(9, zdict=_EVENTS_DICTIONARY)
+    text = json.dumps(list(events), separators=(",", ":"), ensure_ascii=False).encode()
+    return _EVENTS_FORMAT + packer.compress(text) + packer.flush()
 
 
-def _outbox_key(execution_id: str, version: int) -> Item:
-    return _key(_outbox_pk(execution_id), f"{execution_id}#{version:010d}")
+def unpack_events(data: bytes) -> list[dict[str, Any]]:
+    if data[:1] != _EVENTS_FORMAT:
+        raise ValueError(f"unknown outbox events format {data[:1]!r}")
+    unpacker = zlib.decompressobj(zdict=_EVENTS_DICTIONARY)
+    events: list[dict[str, Any]] = json.loads(unpacker.decompress(data[1:]) + unpacker.flush())
+    return events
+
+
+def _claim_value(claimant: str, claimed_at: datetime) -> Item:
+    return _s(f"{timestamp(claimed_at)} {claimant}")
+
+
+def _outbox_versions(item: Item) -> list[int]:
+    """The versions whose events an execution item still holds, oldest first."""
+    return sorted(int(m.group(1)) for m in map(_OUTBOX_ATTRIBUTE.match, item) if m is not None)
 
 
 def _version_sk(version_id: int) -> str:
@@ -556,8 +599,6 @@ class DynamoDBStore(Store):
             core.append({"Delete": {"TableName": self.tables.state, "Key": _key(f"CALLBACK#{token_value}")}})
         if transition.idempotency is not None:
             core.append(self._put(self._idempotency_item(transition.idempotency), "attribute_not_exists(pk)"))
-        if transition.outbox is not None:
-            core.append(self._put(self._outbox_item(transition.outbox), "attribute_not_exists(pk)"))
         side = self._side_actions(transition)
         if len(core) > MAX_TRANSACTION_ACTIONS:
             raise ValidationError(
@@ -604,7 +645,12 @@ class DynamoDBStore(Store):
             "st": _s(execution.status),
             **self.codec.encode(dump(execution), f"execution {execution.execution_id}"),
         }
+        if transition.outbox is not None:
+            item.update(self._outbox_attributes(transition.outbox))
         active_now = execution.status in ACTIVE_EXECUTION_STATUSES
+        # the status events of an execution that ends stay findable by a sweep (through its
+        # marker) until they are published: delete_outbox removes the marker then
+        keep_marker = transition.outbox is not None
         marker = {**_key(_ACTIVE, _sort_key(execution.created_at, execution.execution_id))}
         marker_item = {**marker, "id": _s(execution.execution_id)}
         if transition.expected_version is None:
@@ -614,7 +660,7 @@ class DynamoDBStore(Store):
                 self._keep_ref(execution.execution_id, (_definition_pk(digest), _META))
             before += [*definition_put, {"PutRequest": {"Item": self._listing_item(execution)}}]
             actions = [self._put(item, "attribute_not_exists(pk)")]
-            if active_now:
+            if active_now or keep_marker:
                 before.append({"PutRequest": {"Item": marker_item}})
             elif execution.status in TERMINAL_EXECUTION_STATUSES:
                 # ended in its start decision (its first steps failed at once): the run's final
@@ -624,7 +670,7 @@ class DynamoDBStore(Store):
         definition = self._definition_attribute(execution.execution_id)
         if definition is not None:
             item[_DEFINITION_ATTRIBUTE] = definition
-        actions = [self._put(item, "v = :expected", {":expected": _n(transition.expected_version)})]
+        actions = [self._rewrite(item, "v = :expected", {":expected": _n(transition.expected_version)})]
         if self._unlisted_take(execution.execution_id):
             actions.append({"Put": {"TableName": self.tables.state, "Item": self._listing_item(execution)}})
         was_active = self._known_active(execution.execution_id, transition.expected_version)
@@ -632,7 +678,7 @@ class DynamoDBStore(Store):
             # an ended execution made active again (RetryPipelineExecution): in the transaction,
             # so removing a stale marker (list_unfinished_executions) cannot race with it
             actions.append({"Put": {"TableName": self.tables.state, "Item": marker_item}})
-        elif not active_now and was_active is not False:
+        elif not active_now and was_active is not False and not keep_marker:
             after.append({"DeleteRequest": {"Key": marker}})
         if execution.status in TERMINAL_EXECUTION_STATUSES:
             actions.append(self._finish_run(execution))
@@ -933,7 +979,11 @@ class DynamoDBStore(Store):
             execution = by_pk.get(pk)
             if execution is None and (pk, _META) not in found:
                 self._remove_orphan_marker(marker)
-            elif execution is not None and execution.status not in ACTIVE_EXECUTION_STATUSES:
+            elif (
+                execution is not None
+                and execution.status not in ACTIVE_EXECUTION_STATUSES
+                and not _outbox_versions(found[(pk, _META)])  # its events go first (delete_outbox)
+            ):
                 self._remove_ended_marker(marker, execution)
         return [e for e in executions if e.status in ACTIVE_EXECUTION_STATUSES]
 
@@ -1083,70 +1133,85 @@ class DynamoDBStore(Store):
     # -- the outbox -----------------------------------------------------------------------------------
 
     def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
-        shards: list[tuple[str, str | None]] = (
-            [(_outbox_pk(execution_id), f"{execution_id}#")]
-            if execution_id is not None
-            else [(f"{_OUTBOX}{shard}", None) for shard in OUTBOX_SHARDS]
-        )
-        records: list[OutboxRecord] = []
-        for pk, prefix in shards:
-            condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
-            values: Item = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
-            request: Item = {
-                "TableName": self.tables.state,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-                "ConsistentRead": True,
-            }
-            while len(records) < limit:
-                response = self.client.query(**request, Limit=limit - len(records))
-                records += [self._outbox_record(item) for item in response.get("Items", [])]
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            if len(records) >= limit:
-                break
-        return sorted(records, key=lambda r: (r.execution_id, r.version))
+        if execution_id is not None:
+            item = self._get(_key(_execution_pk(execution_id)))
+            items = [item] if item is not None else []
+        else:  # every execution holding events has its marker (an ended one's stays until then)
+            pks = sorted({_execution_pk(i["id"]["S"]) for i in self._query_partition(_ACTIVE)})
+            found = self._batch_get([_key(pk) for pk in pks])
+            items = [found[(pk, _META)] for pk in pks if (pk, _META) in found]
+        records = [
+            self._outbox_record(item, version)
+            for item in sorted(items, key=lambda i: i["pk"]["S"])
+            for version in _outbox_versions(item)
+        ]
+        return sorted(records, key=lambda r: (r.execution_id, r.version))[:limit]
 
     def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
         claimed = self._conditional(
             self.client.update_item,
-            Key=_outbox_key(record.execution_id, record.version),
-            UpdateExpression="SET cl = :claimant, ca = :now",
-            ConditionExpression="cl = :held AND ca = :since",
+            Key=_key(_execution_pk(record.execution_id)),
+            UpdateExpression="SET #claim = :claim",
+            ConditionExpression="#claim = :held",
+            ExpressionAttributeNames={"#claim": f"{_CLAIM_PREFIX}{record.version}"},
             ExpressionAttributeValues={
-                ":claimant": _s(claimant),
-                ":now": _s(timestamp(now)),
-                ":held": _s(record.claimant),
-                ":since": _s(timestamp(record.claimed_at)),
+                ":claim": _claim_value(claimant, now),
+                ":held": _claim_value(record.claimant, record.claimed_at),
             },
         )
         return record.model_copy(update={"claimant": claimant, "claimed_at": now}) if claimed else None
 
     def delete_outbox(self, records: Sequence[OutboxRecord]) -> None:
-        self._batch_write(
-            [{"DeleteRequest": {"Key": _outbox_key(r.execution_id, r.version)}} for r in records]
-        )
+        """One update per execution removes its published versions' attributes; an execution
+        that ended and holds no more events then loses its active marker (kept for the sweep)."""
+        by_execution: dict[str, set[int]] = {}
+        for record in records:
+            by_execution.setdefault(record.execution_id, set()).add(record.version)
+        for execution_id, versions in by_execution.items():
+            names = {
+                f"#{kind}{index}": f"{prefix}{version}"
+                for index, version in enumerate(sorted(versions))
+                for kind, prefix in (("o", _EVENTS_PREFIX), ("c", _CLAIM_PREFIX))
+            }
+            try:
+                response = self.client.update_item(
+                    TableName=self.tables.state,
+                    Key=_key(_execution_pk(execution_id)),
+                    UpdateExpression="REMOVE " + ", ".join(names),
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames=names,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    continue  # the execution is gone (its pipeline was deleted)
+                raise
+            item = response["Attributes"]
+            if item["st"]["S"] not in ACTIVE_EXECUTION_STATUSES and not _outbox_versions(item):
+                # as the ending transaction's own marker delete does when it holds no events
+                beside = {"status": item["st"]["S"], "version": int(item["v"]["N"]), "definition": ""}
+                ended = load(ExecutionRecord, self.codec.decode(item), execution_id=execution_id, **beside)
+                marker = _key(_ACTIVE, _sort_key(ended.created_at, execution_id))
+                self.client.delete_item(TableName=self.tables.state, Key=marker)
 
-    def _outbox_item(self, record: OutboxRecord) -> Item:
+    def _outbox_attributes(self, record: OutboxRecord) -> Item:
+        packed = pack_events(record.events)
+        what = f"status events of {record.execution_id} version {record.version}"
+        if len(packed) > self.codec.inline_limit:
+            raise ItemTooLarge(f"{what} are {len(packed)} bytes packed, over what an item holds")
         return {
-            **_outbox_key(record.execution_id, record.version),
-            "cl": _s(record.claimant),
-            "ca": _s(timestamp(record.claimed_at)),
-            **self.codec.encode(
-                dump(record), f"status events of {record.execution_id} version {record.version}"
-            ),
+            f"{_EVENTS_PREFIX}{record.version}": {"B": packed},
+            f"{_CLAIM_PREFIX}{record.version}": _claim_value(record.claimant, record.claimed_at),
         }
 
-    def _outbox_record(self, item: Item) -> OutboxRecord:
-        execution_id, version = item["sk"]["S"].rsplit("#", 1)
-        return self._record(
-            OutboxRecord,
-            item,
-            execution_id=execution_id,
-            version=int(version),
-            claimant=item["cl"]["S"],
-            claimed_at=parse_timestamp(item["ca"]["S"]),
+    def _outbox_record(self, item: Item, version: int) -> OutboxRecord:
+        claimed_at, _, claimant = item[f"{_CLAIM_PREFIX}{version}"]["S"].partition(" ")
+        return OutboxRecord(
+            execution_id=item["pk"]["S"].removeprefix("EXECUTION#"),
+            version=version,
+            claimant=claimant,
+            claimed_at=parse_timestamp(claimed_at),
+            events=unpack_events(item[f"{_EVENTS_PREFIX}{version}"]["B"]),
         )
 
     # -- leases (embedded driver ownership; kept so every Store behaves alike) ---------------------
@@ -1228,6 +1293,34 @@ class DynamoDBStore(Store):
         if "#owner" in condition:
             put["ExpressionAttributeNames"] = {"#owner": "owner"}
         return {"Put": put}
+
+    def _rewrite(self, item: Item, condition: str, values: Mapping[str, Any]) -> Item:
+        """An Update action that makes the execution item ``item`` as a Put would, except that
+        it keeps the outbox attributes (the unpublished events of earlier transitions): SET
+        every attribute ``item`` has, REMOVE those of ``_REWRITTEN`` it lacks."""
+        names: dict[str, str] = {}
+        placeholders: Item = dict(values)
+        assignments = []
+        for index, (name, value) in enumerate(a for a in item.items() if a[0] not in ("pk", "sk")):
+            names[f"#a{index}"] = name
+            placeholders[f":a{index}"] = value
+            assignments.append(f"#a{index} = :a{index}")
+        removed = [name for name in _REWRITTEN if name not in item]
+        for index, name in enumerate(removed):
+            names[f"#r{index}"] = name
+        expression = "SET " + ", ".join(assignments)
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(removed)))
+        return {
+            "Update": {
+                "TableName": self.tables.state,
+                "Key": _key(item["pk"]["S"], item["sk"]["S"]),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
 
     def _delete(self, key: Item) -> Item:
         """An unconditional Delete action of a transaction."""
