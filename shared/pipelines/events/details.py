@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -110,11 +110,6 @@ def uuid5_text(name: str) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def with_change_id(event: StatusEvent, event_id: str) -> StatusEvent:
-    """``event`` carrying ``event_id`` as its id and as its detail's ``eventId``."""
-    return replace(event, event_id=event_id, detail={**event.detail, "eventId": event_id})
-
-
 @lru_cache(maxsize=1024)
 def event_time(moment: datetime) -> str:
     """``2021-03-15T16:03:13Z``: the format of every time in SageMaker's events."""
@@ -158,9 +153,12 @@ def _ended(status: str, moment: datetime | None, terminal: frozenset[str]) -> st
     return event_time(moment) if moment is not None and status in terminal else None
 
 
-def _status_event(detail_type: str, execution: ExecutionRecord, detail: dict[str, Any]) -> StatusEvent:
-    """Both kinds of event name the pipeline and the execution, last in the detail and as the
-    ``resources``, and come from the pipeline's account and region."""
+def _status_event(
+    detail_type: str, execution: ExecutionRecord, detail: dict[str, Any], event_id: str | None
+) -> StatusEvent:
+    """Both kinds of event name the pipeline and the execution, last in the detail (then the
+    change's stable id, ``eventId``, when it has one) and as the ``resources``, and come from
+    the pipeline's account and region."""
     account, region = _account_and_region(execution.pipeline_arn)
     return StatusEvent(
         detail_type=detail_type,
@@ -169,17 +167,22 @@ def _status_event(detail_type: str, execution: ExecutionRecord, detail: dict[str
                 **detail,
                 "pipelineArn": execution.pipeline_arn,
                 "pipelineExecutionArn": execution.execution_arn,
+                "eventId": event_id,
             }
         ),
         resources=[execution.pipeline_arn, execution.execution_arn],
         account=account,
         region=region,
         time=execution.modified_at,
+        event_id=event_id,
     )
 
 
-def execution_event(execution: ExecutionRecord, previous_status: str | None, status: str) -> StatusEvent:
-    """The change of ``execution`` from ``previous_status`` to ``status``.
+def execution_event(
+    execution: ExecutionRecord, previous_status: str | None, status: str, event_id: str | None = None
+) -> StatusEvent:
+    """The change of ``execution`` from ``previous_status`` to ``status``; ``event_id``: the
+    change's stable id (:func:`change_id`).
 
     ``execution`` is the record after the engine call; one call may change the status more
     than once, so the status is passed rather than read from the record.
@@ -195,11 +198,16 @@ def execution_event(execution: ExecutionRecord, previous_status: str | None, sta
             "executionEndTime": _ended(status, execution.ended_at, TERMINAL_EXECUTION_STATUSES),
             "pipelineExecutionDescription": execution.description,
         },
+        event_id,
     )
 
 
 def step_event(
-    execution: ExecutionRecord, step: StepRecord, previous_status: str | None, status: str
+    execution: ExecutionRecord,
+    step: StepRecord,
+    previous_status: str | None,
+    status: str,
+    event_id: str | None = None,
 ) -> StatusEvent:
     """The change of ``step`` from ``previous_status`` to ``status`` (see :func:`execution_event`)."""
     started = step.first_started_at or step.started_at
@@ -220,6 +228,7 @@ def step_event(
             "failureReason": step.failure_reason if status == "Failed" else None,
             "cacheHitResult": cache_hit,
         },
+        event_id,
     )
 
 
