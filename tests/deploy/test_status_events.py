@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pipelines.engine import Engine, Outcome, StartRequest, upsert_pipeline
 from pipelines.events import (
     EXECUTION_STATUS_CHANGE,
@@ -29,6 +33,7 @@ from pipelines.events import (
     StatusPublisher,
     read_events,
 )
+from pipelines.events.details import uuid5_text
 from pipelines.objects import LocalObjectStore
 from pipelines.runners.base import StepFailed, StepResult
 from pipelines.store.sqlite import SQLiteStore
@@ -324,3 +329,25 @@ def test_entries_that_keep_failing_raise(tmp_path: Path) -> None:
     client = RecordingEvents([["InternalFailure", None], ["InternalFailure"]])
     with pytest.raises(PublishFailed, match="InternalFailure"):
         EventBridgePublisher(BUS, client).publish(events_of_a_run(tmp_path)[:2])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_event_ids_are_the_uuid5_the_uuid_module_makes(name: str) -> None:
+    """Each change's id (a UUID5 of its execution, version and index) is made without the uuid
+    module's object, for speed: the text must be the module's, for any name."""
+    assert uuid5_text(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def test_an_envelope_read_back_keeps_its_time_in_utc() -> None:
+    event = StatusEvent(
+        detail_type=STEP_STATUS_CHANGE,
+        detail={"a": 1},
+        resources=["arn"],
+        account="123456789012",
+        region="us-east-1",
+        time=datetime(2026, 12, 7, 9, 30, 5, tzinfo=UTC),
+    )
+    again = StatusEvent.from_envelope(event.envelope("id-1"))
+    assert again.time == event.time and again.time.utcoffset() == timedelta(0)
+    assert again.envelope() == event.envelope("id-1")

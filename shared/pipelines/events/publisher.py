@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from pipelines.events.details import StatusEvent, change_id, execution_event, step_event, with_change_id
+from pipelines.events.details import StatusEvent, change_id, execution_event, step_event
 from pipelines.store.base import ExecutionRecord, StepRecord
 
 if TYPE_CHECKING:  # the engine builds on this package (Engine(outbox=...)), not the reverse
@@ -38,9 +38,11 @@ def status_events(
     for index, change in enumerate(changes):
         if change.execution_id != execution.execution_id:
             raise ValueError(f"change for {change.execution_id} published with {execution.execution_id}")
+        event_id = change_id(execution, index)
         if change.step_name is None:
-            event = execution_event(execution, change.old_status, change.new_status)
+            event = execution_event(execution, change.old_status, change.new_status, event_id)
         else:
-            event = step_event(execution, steps[change.step_name], change.old_status, change.new_status)
-        events.append(with_change_id(event, change_id(execution, index)))
+            step = steps[change.step_name]
+            event = step_event(execution, step, change.old_status, change.new_status, event_id)
+        events.append(event)
     return events
