@@ -11,10 +11,14 @@ Public API (``from pipelines.events import ...``)::
       EventBridgePublisher(bus_name, events_client)  # cloud: PutEvents on the custom bus
       JsonLinesPublisher(path) / .for_config(config)  # embedded: <state_dir>/events/status-changes.jsonl
 
-    Outbox(store, publisher, *, claimant, claim_timeout=60 s, claimant_dead=None)   # events/outbox.py
+    Outbox(store, publisher, *, claimant, claim_timeout=60 s, claimant_dead=None, reported=None)
       .record(changes, execution, steps) -> OutboxRecord   # Engine(outbox=...): events in the transaction
       .publish(outcome) -> list[StatusEvent]     # after every engine call: its events, then leftovers
       .publish_pending(execution_id | None)      # leftovers of one execution / every one (a sweep)
+      # holding (``reported``: the cloud): a launching decision's events stay until a report settles them
+      .settles_for(execution_id, attempts) / .settling(execution_id, versions)   # around that decision
+      .before_start(execution_id, step, attempt)  # before starting a launched attempt
+      .settle(execution_id)                       # after a call's starts
     status_events(changes, execution, steps) -> list[StatusEvent]   # one per change, stable ids
     change_id(execution, index) -> str           # the stable id of a transition's index-th change
     StatusEvent(detail_type, detail, resources, account, region, time, source, event_id)
@@ -26,7 +30,10 @@ The contract (a transactional outbox, events/outbox.py): the events of an engine
 written in the decision's own transaction (``Transition.outbox``), so an event exists exactly
 when its change was committed: never for a change that was not, and never lost for one that was,
 whatever process dies when. Runtimes publish them after the commit (``Outbox.publish``) and then
-delete them; events still pending (the process died between commit and publish, or the publish
+delete them (the cloud runtime leaves those of a decision that launched StepRunners for the
+decision on one of their reports to remove in its own transaction: a report proves they went
+out, since nothing starts a launched step before its decision's events are published); events
+still pending (the process died between commit and publish, or the publish
 failed) are published by the next engine call for that execution and by the runtime's sweeps
 (embedded: ``pipelines serve`` start-up and each run; cloud: the scheduled sweep).
 
