@@ -58,6 +58,10 @@ def test_listing_per_execution_in_version_order_and_for_a_sweep(store: Store) ->
     advance(store, "e2", 3, None)  # a transition without status changes writes none
 
     assert [r.version for r in store.list_outbox("e1")] == [2, 3, 4]
+    # the versions a publisher holds (the ones it just wrote) are left out, within the limit
+    assert [r.version for r in store.list_outbox("e1", skip={3})] == [2, 4]
+    assert [r.version for r in store.list_outbox("e1", limit=1, skip={2})] == [3]
+    assert store.list_outbox("e1", skip={2, 3, 4}) == []
     assert [r.version for r in store.list_outbox("e1", limit=2)] == [2, 3]
     everything = store.list_outbox(None)
     assert [(r.execution_id, r.version) for r in everything] == [("e1", 2), ("e1", 3), ("e1", 4), ("e2", 2)]

@@ -14,11 +14,14 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
+
 from pipelines.config import Config
 from pipelines.events.details import StatusEvent
 from pipelines.events.errors import PublishFailed
 
 EVENTS_FILE = Path("events") / "status-changes.jsonl"
+_ENCODER = msgspec.json.Encoder()
 
 
 def events_path(config: Config) -> Path:
@@ -38,12 +41,15 @@ class JsonLinesPublisher:
     def publish(self, events: Sequence[StatusEvent]) -> None:
         if not events:
             return
-        text = "".join(json.dumps(e.envelope(), separators=(",", ":")) + "\n" for e in events)
+        # msgspec's encoder: compact UTF-8 JSON, as json.dumps writes it less its \u escapes, at
+        # a fraction of its cost (one line per status change of every run)
+        encode = _ENCODER.encode
+        lines = b"".join(encode(event.envelope()) + b"\n" for event in events)
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(text)
+                with self.path.open("ab") as handle:
+                    handle.write(lines)
         except OSError as exc:
             raise PublishFailed(f"could not append status events to {self.path}: {exc}") from exc
 

@@ -225,8 +225,8 @@ class Outbox:
         (those another process claimed first are left to it); ``skip``: versions we hold."""
         now = self.now()
         claimed: list[OutboxRecord] = []
-        for record in self.store.list_outbox(execution_id, SWEEP_LIMIT):
-            if record.version in skip or not self._abandoned(record, now):
+        for record in self.store.list_outbox(execution_id, SWEEP_LIMIT, skip=skip):
+            if not self._abandoned(record, now):
                 continue
             taken = self.store.claim_outbox(record, self.claimant, now)
             if taken is not None:

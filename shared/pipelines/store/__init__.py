@@ -28,7 +28,7 @@ Public API (``pipelines.store``)::
       get_idempotency(token, operation) / put_idempotency(record) -> bool
       add_tracking_warning(warning) / list_tracking_warnings(execution_id)   # dropped MLflow writes
       # the transactional outbox: a transition's status events (Transition.outbox) until published
-      list_outbox(execution_id | None, limit) -> list[OutboxRecord]
+      list_outbox(execution_id | None, limit, skip=versions) -> list[OutboxRecord]
       claim_outbox(record, claimant, now) -> OutboxRecord | None   # compare-and-swap on the claim
       delete_outbox(records) -> None                                # published
       acquire_lease / force_lease / renew_lease / release_lease / get_lease   # embedded driver ownership

@@ -18,7 +18,7 @@ import binascii
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -680,9 +680,12 @@ class Store(ABC):
 
     # status-change events not yet published (the outbox: Transition.outbox)
     @abstractmethod
-    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+    def list_outbox(
+        self, execution_id: str | None, limit: int = 100, skip: Collection[int] = ()
+    ) -> list[OutboxRecord]:
         """Unpublished outbox records of one execution (None: of every execution), at most
-        ``limit``, each execution's in version order."""
+        ``limit``, each execution's in version order, leaving out (and not decoding) the
+        versions in ``skip``: those the caller holds, such as the records it just wrote."""
 
     @abstractmethod
     def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:

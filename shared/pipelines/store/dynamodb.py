@@ -73,7 +73,7 @@ import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -1152,7 +1152,9 @@ class DynamoDBStore(Store):
 
     # -- the outbox -----------------------------------------------------------------------------------
 
-    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+    def list_outbox(
+        self, execution_id: str | None, limit: int = 100, skip: Collection[int] = ()
+    ) -> list[OutboxRecord]:
         if execution_id is not None:
             item = self._get(_key(_execution_pk(execution_id)))
             items = [item] if item is not None else []
@@ -1164,6 +1166,7 @@ class DynamoDBStore(Store):
             self._outbox_record(item, version)
             for item in sorted(items, key=lambda i: i["pk"]["S"])
             for version in _outbox_versions(item)
+            if version not in skip  # not decoded
         ]
         return sorted(records, key=lambda r: (r.execution_id, r.version))[:limit]
 

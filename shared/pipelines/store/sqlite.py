@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -490,7 +490,9 @@ class SQLiteStore(Store):
 
     # -- the outbox -------------------------------------------------------------------------------
 
-    def list_outbox(self, execution_id: str | None, limit: int = 100) -> list[OutboxRecord]:
+    def list_outbox(
+        self, execution_id: str | None, limit: int = 100, skip: Collection[int] = ()
+    ) -> list[OutboxRecord]:
         columns = (
             "SELECT o.execution_id, o.version, o.claimant, o.claimed_at, o.body, e.status FROM outbox o "
             "LEFT JOIN executions e ON e.execution_id = o.execution_id"
@@ -502,8 +504,11 @@ class SQLiteStore(Store):
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    f"{columns} WHERE o.execution_id = ? ORDER BY o.version LIMIT ?", (execution_id, limit)
+                    f"{columns} WHERE o.execution_id = ? ORDER BY o.version LIMIT ?",
+                    (execution_id, limit + len(skip)),
                 ).fetchall()
+        if skip:  # left out by their version (the rows' first two columns) before their bodies are read
+            rows = [row for row in rows if row[1] not in skip][:limit]
         return [_outbox(row) for row in rows]
 
     def claim_outbox(self, record: OutboxRecord, claimant: str, now: datetime) -> OutboxRecord | None:
