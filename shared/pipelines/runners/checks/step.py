@@ -39,7 +39,6 @@ from pipelines.definition.models import Step
 from pipelines.registry import ModelRegistry
 from pipelines.runners.base import RunContext, StepFailed, StepRequest, StepResult
 from pipelines.runners.checks import shadow
-from pipelines.runners.checks.clarify import ENDPOINT_VARIABLE
 from pipelines.runners.jobs.processing import ProcessingRunner
 from pipelines.runners.jobs.records import tracked_job
 
@@ -111,6 +110,10 @@ class CheckStepRunner:
         if plan.flags.check_type not in MODEL_CHECK_TYPES or model_name is None:  # plan_check needs it
             yield {}
             return
+        # Imported here: the Clarify analysis imports pandas and numpy (0.3 s), which every
+        # runtime would otherwise pay at start-up to register this runner.
+        from pipelines.runners.checks.clarify import ENDPOINT_VARIABLE
+
         with shadow.shadow_endpoint(model_name, request, ctx) as url:
             yield {ENDPOINT_VARIABLE: url}
 
