@@ -21,7 +21,7 @@ from pipelines.definition import Report, check_definition, validation
 from pipelines.definition.grammar import CONDITION_LIST, plain_comparisons
 from pipelines.graph import CycleError
 
-from .test_fuzz import DEFINITION_TEXTS, JSON, _mutate, _paths
+from .test_fuzz import DEFINITION_TEXTS, JSON, _paths, mutated_definition
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -103,12 +103,7 @@ def test_retargeted_reads(index: int, data: st.DataObject) -> None:
 @SETTINGS
 @given(data=st.data())
 def test_mutated_definitions(index: int, data: st.DataObject) -> None:
-    document = json.loads(DEFINITION_TEXTS[index])
-    for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_paths(document)))
-        action = data.draw(st.sampled_from(["delete", "replace", "duplicate", "wrap"]))
-        document = _mutate(document, path, action, data.draw(JSON))
-    assert_fast_path_agrees(json.dumps(document))
+    assert_fast_path_agrees(json.dumps(mutated_definition(index, data)))
 
 
 OPERANDS = st.one_of(

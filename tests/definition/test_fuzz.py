@@ -175,17 +175,22 @@ DEFINITION_TEXTS = [path.read_text(encoding="utf-8") for path in PROJECT_DEFINIT
 DEFINITION_TEXTS.append(json.dumps(base_definition()))
 
 
+def mutated_definition(index: int, data: st.DataObject) -> Any:
+    """``DEFINITION_TEXTS[index]`` with one to three values deleted, replaced, duplicated or
+    wrapped at drawn places."""
+    document = json.loads(DEFINITION_TEXTS[index])
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(document)))
+        action = data.draw(st.sampled_from(["delete", "replace", "duplicate", "wrap"]))
+        document = _mutate(document, path, action, data.draw(JSON))
+    return document
+
+
 @pytest.mark.parametrize("index", range(len(DEFINITION_TEXTS)))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_definitions_never_crash(index: int, data: st.DataObject) -> None:
-    document = json.loads(DEFINITION_TEXTS[index])
-    for _ in range(data.draw(st.integers(1, 3))):
-        paths = _paths(document)
-        path = data.draw(st.sampled_from(paths))
-        action = data.draw(st.sampled_from(["delete", "replace", "duplicate", "wrap"]))
-        document = _mutate(document, path, action, data.draw(JSON))
-    assert_typed(json.dumps(document))
+    assert_typed(json.dumps(mutated_definition(index, data)))
 
 
 @pytest.mark.parametrize("index", range(len(DEFINITION_TEXTS)))

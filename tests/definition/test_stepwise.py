@@ -22,7 +22,7 @@ from pipelines.definition.validation import validate_with_graph
 from pipelines.graph import CycleError
 
 from .builders import base_definition
-from .test_fuzz import DEFINITION_TEXTS, JSON, _mutate, _paths
+from .test_fuzz import DEFINITION_TEXTS, _paths, mutated_definition
 from .test_parser import _JSON_VALUES
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -81,11 +81,7 @@ def test_real_definitions_are_checked_stepwise_and_agree(
 @SETTINGS
 @given(data=st.data())
 def test_mutated_definitions_agree(index: int, data: st.DataObject) -> None:
-    document = json.loads(DEFINITION_TEXTS[index])
-    for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_paths(document)))
-        action = data.draw(st.sampled_from(["delete", "replace", "duplicate", "wrap"]))
-        document = _mutate(document, path, action, data.draw(JSON))
+    document = mutated_definition(index, data)
     with pytest.MonkeyPatch.context() as patch:
         assert_stepwise_agrees(json.dumps(document), data.draw(st.integers(1, 4)), patch)
 
