@@ -16,7 +16,7 @@ for thousands of steps.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -182,7 +182,7 @@ class GraphBuilder:
 class PipelineGraph:
     """Adjacency of a parsed definition; built once, queried by validator, engine and API.
 
-    Built with :meth:`from_steps` (or :meth:`from_definition`). The neighbour sets are made on
+    Built with :meth:`from_definition` or a :class:`GraphBuilder`. The neighbour sets are made on
     the first query that needs them: validating a definition needs only the topological
     order, which Kahn's algorithm takes from the edge list.
     """
@@ -217,27 +217,15 @@ class PipelineGraph:
         return up
 
     @classmethod
-    def from_definition(
-        cls, defn: PipelineDefinition, sources: Mapping[str, set[str]] | None = None
-    ) -> PipelineGraph:
-        """The DAG of ``defn``. ``sources`` (from the validator's walk) gives, for the steps it
-        names, the step names their ``Get`` expressions read, so those steps are not walked twice."""
+    def from_definition(cls, defn: PipelineDefinition) -> PipelineGraph:
+        """The DAG of ``defn`` (the validator, which visits every step anyway, builds its own
+        with :class:`GraphBuilder` as it goes)."""
         steps: dict[str, Step] = {}
         for step in defn.all_steps():
             steps.setdefault(step.name, step)  # duplicates are the validator's to report
-        return cls.from_steps(steps, sources)
-
-    @classmethod
-    def from_steps(
-        cls, steps: dict[str, Step], sources: Mapping[str, set[str]] | None = None
-    ) -> PipelineGraph:
-        """The DAG of ``steps``: every step of a definition by name, the first of each name, in
-        :meth:`PipelineDefinition.all_steps` order. The validator has that map already, so it
-        passes it instead of having the definition walked again."""
-        known = sources or {}
         builder = GraphBuilder(steps)
         for name, step in steps.items():
-            builder.add(name, step, known.get(name))
+            builder.add(name, step)
         return builder.graph()
 
     # -- neighbours --------------------------------------------------------------------------

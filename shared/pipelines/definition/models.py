@@ -345,6 +345,11 @@ class PipelineDefinition(_Model):
         )
 
 
+TOP_LEVEL_FIELDS = frozenset(
+    {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
+)
+"""The keys of a definition's top level that the service knows (PipelineDefinition's aliases)."""
+
 ConditionArguments.model_rebuild()
 ForEachArguments.model_rebuild()
 ForEachStep.model_rebuild()

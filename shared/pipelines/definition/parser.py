@@ -19,7 +19,7 @@ import msgspec
 import pydantic
 import pydantic_core
 
-from pipelines.definition.models import MAX_DEFINITION_CHARS, PipelineDefinition
+from pipelines.definition.models import MAX_DEFINITION_CHARS, TOP_LEVEL_FIELDS, PipelineDefinition
 from pipelines.definition.problems import DefinitionError, Problem
 from pipelines.definition.schema_errors import describe_value, problems_from_validation_error
 
@@ -194,15 +194,18 @@ def _may_hold_lone_surrogate(text: str) -> bool:
     )
 
 
-class _KnownTopLevel(msgspec.Struct, forbid_unknown_fields=True):
-    """The top level when it holds only the known keys: one scan finds every step's bounds."""
-
-    Steps: list[msgspec.Raw]
-    Version: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    Metadata: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    Parameters: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    PipelineExperimentConfig: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    MlflowConfig: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+# The top level when it holds only the known keys: one scan finds every step's bounds.
+_KnownTopLevel = msgspec.defstruct(
+    "_KnownTopLevel",
+    [
+        ("Steps", list[msgspec.Raw]),
+        *(
+            (key, msgspec.Raw | msgspec.UnsetType, msgspec.UNSET)
+            for key in sorted(TOP_LEVEL_FIELDS - {"Steps"})
+        ),
+    ],
+    forbid_unknown_fields=True,
+)
 
 
 _KNOWN_TOP_LEVEL = msgspec.json.Decoder(_KnownTopLevel)
@@ -223,6 +226,7 @@ def split_steps(text: str) -> tuple[dict[str, Any], list[msgspec.Raw]] | None:
     """
     if _may_hold_lone_surrogate(text):
         return None
+    members: dict[str, Any]  # raw values, and Steps' elements when the known keys were decoded
     try:
         try:
             known = _KNOWN_TOP_LEVEL.decode(text)  # the usual case, in one scan
@@ -232,9 +236,12 @@ def split_steps(text: str) -> tuple[dict[str, Any], list[msgspec.Raw]] | None:
                 return None
             elements = _ELEMENTS.decode(members["Steps"])
         else:
-            members = {field: getattr(known, field) for field in known.__struct_fields__}
-            members = {key: raw for key, raw in members.items() if raw is not msgspec.UNSET}
-            elements = known.Steps
+            members = {
+                key: raw
+                for key in known.__struct_fields__
+                if (raw := getattr(known, key)) is not msgspec.UNSET
+            }
+            elements = members["Steps"]
         top: dict[str, Any] = {}
         for key, raw in members.items():
             top[key] = [] if key == "Steps" else pydantic_core.from_json(bytes(raw), allow_inf_nan=False)

@@ -25,6 +25,7 @@ from pipelines.definition.arguments import check_arguments
 from pipelines.definition.models import (
     KNOWN_STEP_TYPES,
     SUPPORTED_VERSION,
+    TOP_LEVEL_FIELDS,
     ConditionArguments,
     ConditionStep,
     ForEachStep,
@@ -45,9 +46,6 @@ from pipelines.definition.shapes import compiled_pattern, shape
 from pipelines.definition.step_rules import check_envelope
 from pipelines.graph import CycleError, GraphBuilder, PipelineGraph
 
-KNOWN_TOP_LEVEL_FIELDS = frozenset(
-    {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "MlflowConfig"}
-)
 EXPERIMENT_CONFIG_FIELDS = frozenset({"ExperimentName", "TrialName"})
 _PARAMETER_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "String": (str,),
@@ -148,7 +146,7 @@ def check_top_level(definition: PipelineDefinition) -> Iterator[Problem]:
             ("Version",),
         )
     for key in definition.model_extra or {}:
-        if key not in KNOWN_TOP_LEVEL_FIELDS:
+        if key not in TOP_LEVEL_FIELDS:
             yield Problem.at("unknown-field", "unknown top-level field (kept as is)", (key,), "warning")
     config = definition.pipeline_experiment_config
     for key in config or {}:
@@ -241,15 +239,6 @@ class StepIndex:
 
     def steps(self) -> dict[str, Step]:
         return {name: item.step for name, item in self.first_seen.items()}
-
-
-def index_steps(located: list[LocatedStep], out: list[Problem]) -> dict[str, Step]:
-    """The steps by name (:class:`StepIndex`), with the problems of their names appended to ``out``."""
-    index = StepIndex()
-    for item in located:
-        index.add(item)
-    out.extend(index.problems)
-    return index.steps()
 
 
 def check_depends_on(item: LocatedStep, steps: Mapping[str, Step], out: list[Problem]) -> None:
@@ -542,10 +531,11 @@ def validate_located(
     added."""
     problems: list[Problem] = [*check_top_level(definition), *check_parameters(definition)]
     if index is None:
-        steps = index_steps(located, problems)
-    else:
-        problems += index.problems
-        steps = index.steps()
+        index = StepIndex()
+        for item in located:
+            index.add(item)
+    problems += index.problems
+    steps = index.steps()
     scope = ReferenceScope.of(definition, steps)
     if definition.pipeline_experiment_config:
         checker = StepReferenceChecker(scope, None)
